@@ -1,0 +1,15 @@
+"""gradkit: the gradient toolkit for machine learning in plain NumPy.
+
+>>> import numpy as np, gradkit as gk
+>>> gk.grad(lambda x: np.sum(np.sin(x) ** 2))(np.array([0.0, np.pi / 4]))
+array([0., 1.])
+"""
+from . import tree
+from .autodiff import (NoGradientRuleError, TracerConversionError, check_grads, custom_vjp,
+                       elementwise_grad, grad, hessian, hvp, jacobian, jvp, stop_gradient,
+                       value_and_grad, vjp)
+
+__version__ = "0.1.0"
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
+           "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "tree",
+           "TracerConversionError", "NoGradientRuleError"]

@@ -1,0 +1,348 @@
+"""The public transformations: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp, ...
+
+All of them take a function written with plain NumPy and return a new function. Arguments
+may be pytrees (nested dict / list / tuple / dataclass of arrays); derivatives have the same
+structure as the argument they belong to.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..tree import tree_flatten, tree_map, tree_unflatten
+from .tracer import ForwardTrace, ReverseTrace, Tracer, getval
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
+           "elementwise_grad", "stop_gradient"]
+
+
+# ----------------------------------------------------------------------------- inputs
+def _check_float(leaf, where):
+    dtype = getattr(getval(leaf), "dtype", None)
+    if dtype is None or dtype.kind not in "fc":
+        kind = "boolean" if dtype is not None and dtype.kind == "b" else "integer"
+        if dtype is None or dtype.kind in "iub":
+            raise TypeError(
+                f"{where} has {kind} dtype {dtype}; gradients are defined for floating-point "
+                f"inputs only. Pass x.astype(float) (or a float literal such as 1.0).")
+        raise TypeError(f"{where} has dtype {dtype}, which cannot be differentiated; pass "
+                        "a float array.")
+
+
+def _as_input(leaf, where):
+    if not isinstance(leaf, Tracer):
+        if not hasattr(leaf, "dtype"):
+            leaf = np.asarray(leaf)
+            if leaf.dtype.kind in "iub" and leaf.ndim == 0:  # grad(f)(3) means 3.0
+                leaf = leaf.astype(float)
+    _check_float(leaf, where)
+    return leaf
+
+
+def _argnums_tuple(argnums, nargs, fname):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{fname}: argnums={argnums!r} but the function was called with "
+                             f"{nargs} positional argument(s).")
+    return single, tuple(a % nargs for a in nums)
+
+
+def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
+    """Call ``fun`` with the arguments in ``argnums`` replaced by tracers made by
+    ``trace_inputs(leaves) -> tracers``. Returns (output, input treedefs)."""
+    args = list(args)
+    treedefs = []
+    for a in argnums:
+        leaves, treedef = tree_flatten(args[a])
+        where = f"{fname}: argument {a}"
+        leaves = [_as_input(leaf, where) for leaf in leaves]
+        treedefs.append((treedef, leaves))
+        args[a] = tree_unflatten(treedef, trace_inputs(a, leaves))
+    return fun(*args, **kwargs), treedefs
+
+
+def _fun_name(fun):
+    return getattr(fun, "__name__", type(fun).__name__)
+
+
+# ----------------------------------------------------------------------------- reverse mode
+def _reverse(fun, args, kwargs, argnums, has_aux, fname):
+    trace = ReverseTrace()
+    first = {}
+
+    def trace_inputs(a, leaves):
+        boxes = [trace.new_input(leaf) for leaf in leaves]
+        first[a] = [b._aux for b in boxes]
+        return boxes
+
+    out, treedefs = _trace_call(fun, args, kwargs, argnums, trace_inputs, fname)
+    aux = None
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError(f"{fname}: has_aux=True needs the function to return a pair "
+                            f"(output, aux); it returned {type(out).__name__}.")
+        out, aux = out
+    return trace, out, aux, treedefs, first
+
+
+def _pullback(trace, out, treedefs, first, argnums, once=False):
+    out_leaves, out_def = tree_flatten(out)
+
+    def pullback(cotangent):
+        ct_leaves, ct_def = tree_flatten(cotangent)
+        if ct_def != out_def:
+            raise ValueError(f"vjp: the cotangent's structure {ct_def} does not match the "
+                             f"output's structure {out_def}.")
+        seeds = {}
+        for o, c in zip(out_leaves, ct_leaves):
+            if isinstance(o, Tracer) and o._trace is trace:
+                seeds[o._aux] = c if o._aux not in seeds else seeds[o._aux] + c
+        cts = trace.backward(seeds, free=once) if seeds else [None] * len(trace.tape)
+        grads = []
+        for a, (treedef, leaves) in zip(argnums, treedefs):
+            gl = [cts[i] if cts[i] is not None else _zeros_like(leaf)
+                  for i, leaf in zip(first[a], leaves)]
+            grads.append(tree_unflatten(treedef, gl))
+        return grads
+
+    return pullback
+
+
+def _zeros_like(x):
+    return np.zeros_like(getval(x))
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """Return a function computing ``fun`` and its gradient with respect to ``argnums``.
+
+    ``fun`` must return a scalar (an array of size 1). With ``has_aux=True`` it returns
+    ``(value, aux)`` and the new function returns ``((value, aux), gradient)``. With a tuple
+    ``argnums`` the gradient is a tuple with one entry per argument.
+
+    >>> import numpy as np, gradkit as gk
+    >>> value, g = gk.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> value, g
+    (np.float64(5.0), array([2., 4.]))
+
+    Raises:
+        TypeError: if ``fun`` returns a non-scalar, or an argument is not floating point.
+    """
+    fname = _fun_name(fun)
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        single, nums = _argnums_tuple(argnums, len(args), f"grad({fname})")
+        trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux,
+                                                    f"grad({fname})")
+        value = out
+        if np.size(getval(out)) != 1 or isinstance(out, (list, tuple, dict)):
+            shape = np.shape(getval(out)) if not isinstance(out, (list, tuple, dict)) else None
+            raise TypeError(
+                f"grad({fname}): the function must return a scalar, but it returned "
+                f"{'a ' + type(out).__name__ if shape is None else 'an array of shape ' + str(shape)}."
+                " Reduce it (e.g. np.sum or np.mean), or use gk.jacobian / gk.vjp / "
+                "gk.elementwise_grad for non-scalar outputs.")
+        seed = np.ones_like(getval(out))
+        grads = _pullback(trace, out, treedefs, first, nums, once=True)(seed)
+        g = grads[0] if single else tuple(grads)
+        return ((value, aux) if has_aux else value), g
+
+    return value_and_grad_fun
+
+
+def grad(fun, argnums=0, has_aux=False):
+    """Return the gradient function of a scalar function ``fun`` (reverse mode).
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.grad(lambda x: np.sum(np.tanh(x)))(np.zeros(3))
+    array([1., 1., 1.])
+
+    With ``has_aux=True`` the new function returns ``(gradient, aux)``.
+    """
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return grad_fun
+
+
+def vjp(fun, *primals, has_aux=False):
+    """Vector-Jacobian product: ``(out, pullback)`` with ``pullback(v) = v^T J`` (JAX's vjp).
+
+    ``pullback`` takes a cotangent shaped like ``out`` and returns a tuple with one cotangent
+    per primal. With ``has_aux=True`` returns ``(out, pullback, aux)``.
+
+    >>> import numpy as np, gradkit as gk
+    >>> out, pullback = gk.vjp(np.sin, np.zeros(2))
+    >>> pullback(np.ones(2))
+    (array([1., 1.]),)
+    """
+    nums = tuple(range(len(primals)))
+    trace, out, aux, treedefs, first = _reverse(fun, primals, {}, nums, has_aux,
+                                                f"vjp({_fun_name(fun)})")
+    pb = _pullback(trace, out, treedefs, first, nums)
+    pullback = lambda ct: tuple(pb(ct))  # noqa: E731
+    return (out, pullback, aux) if has_aux else (out, pullback)
+
+
+# ----------------------------------------------------------------------------- forward mode
+def jvp(fun, primals, tangents, has_aux=False):
+    """Jacobian-vector product in forward mode: ``(fun(*primals), J @ tangents)`` (JAX's jvp).
+
+    ``primals`` and ``tangents`` are tuples of the same structure.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.jvp(np.sin, (np.zeros(2),), (np.ones(2),))
+    (array([0., 0.]), array([1., 1.]))
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    fname = f"jvp({_fun_name(fun)})"
+    if len(primals) != len(tangents):
+        raise ValueError(f"{fname}: {len(primals)} primals but {len(tangents)} tangents.")
+    trace = ForwardTrace()
+
+    def trace_inputs(a, leaves):
+        t_leaves, t_def = tree_flatten(tangents[a])
+        p_def = tree_flatten(primals[a])[1]
+        if t_def != p_def:
+            raise ValueError(f"{fname}: tangent {a} has structure {t_def}, its primal {p_def}.")
+        out = []
+        for p, t in zip(leaves, t_leaves):
+            if np.shape(getval(t)) != np.shape(getval(p)):
+                raise ValueError(f"{fname}: a tangent of argument {a} has shape "
+                                 f"{np.shape(getval(t))}, its primal {np.shape(getval(p))}.")
+            out.append(trace.new_input(p, t))
+        return out
+
+    out, _ = _trace_call(fun, primals, {}, range(len(primals)), trace_inputs, fname)
+    aux = None
+    if has_aux:
+        out, aux = out
+
+    def split(o):
+        if isinstance(o, Tracer) and o._trace is trace:
+            return o._value, o._aux
+        return o, _zeros_like(o)
+
+    leaves, treedef = tree_flatten(out)
+    split_leaves = [split(o) for o in leaves]
+    primal_out = tree_unflatten(treedef, [p for p, _ in split_leaves])
+    tangent_out = tree_unflatten(treedef, [t for _, t in split_leaves])
+    return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)
+
+
+# ----------------------------------------------------------------------------- derived
+def elementwise_grad(fun, argnums=0):
+    """Gradient of ``sum(fun(x))``: for element-wise ``fun``, the derivative at every entry.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.elementwise_grad(np.square)(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+    def summed(*args, **kwargs):
+        return np.sum(fun(*args, **kwargs))
+    summed.__name__ = _fun_name(fun)
+    return grad(summed, argnums)
+
+
+def _array_arg(x, fname):
+    if isinstance(x, (dict, list, tuple)):
+        raise TypeError(f"{fname} takes an array argument; flatten a pytree first with "
+                        "gradkit.tree.ravel_pytree.")
+    return _as_input(x, fname)
+
+
+def jacobian(fun, argnums=0, mode="auto"):
+    """The Jacobian ``d fun(x) / d x`` with shape ``out.shape + x.shape``.
+
+    ``mode="rev"`` builds it one output entry at a time (vjp), ``"fwd"`` one input entry at a
+    time (jvp), ``"auto"`` picks whichever needs fewer passes.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
+    array([[2., 0.],
+           [0., 6.]])
+    """
+    fname = f"jacobian({_fun_name(fun)})"
+
+    @functools.wraps(fun)
+    def jacobian_fun(*args, **kwargs):
+        args = list(args)
+        x = _array_arg(args[argnums], fname)
+
+        def f_of_x(x_):
+            args[argnums] = x_
+            return fun(*args, **kwargs)
+
+        xshape = np.shape(getval(x))
+        out_shape = np.shape(getval(f_of_x(getval(x))))
+        n_in, n_out = int(np.prod(xshape)), int(np.prod(out_shape))
+        use_fwd = mode == "fwd" or (mode == "auto" and n_in < n_out)
+        if use_fwd:
+            eye = np.eye(n_in, dtype=getval(x).dtype)
+            cols = [jvp(f_of_x, (x,), (np.reshape(eye[i], xshape),))[1] for i in range(n_in)]
+            if not cols:
+                return np.zeros(out_shape + xshape)
+            jac = np.stack([np.reshape(c, (n_out,)) for c in cols], axis=-1)
+        else:
+            out, pullback = vjp(f_of_x, x)
+            eye = np.eye(n_out, dtype=getval(x).dtype)
+            rows = [pullback(np.reshape(eye[i], out_shape))[0] for i in range(n_out)]
+            if not rows:
+                return np.zeros(out_shape + xshape)
+            jac = np.stack([np.reshape(r, (n_in,)) for r in rows], axis=0)
+        return np.reshape(jac, out_shape + xshape)
+
+    return jacobian_fun
+
+
+def hessian(fun, argnums=0):
+    """The Hessian of a scalar ``fun``: forward-over-reverse, ``jacobian(grad(fun))``.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return jacobian(grad(fun, argnums), argnums, mode="fwd")
+
+
+def hvp(fun, argnums=0):
+    """Hessian-vector product ``H(x) v`` by forward-over-reverse; the Hessian is never formed.
+
+    Returns a function of ``(*args, v)``: ``v`` has the structure of ``args[argnums]``.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.hvp(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    array([6., 0.])
+    """
+    g = grad(fun, argnums)
+
+    @functools.wraps(fun)
+    def hvp_fun(*args):
+        *args, v = args
+
+        def g_of_x(x):
+            a = list(args)
+            a[argnums] = x
+            return g(*a)
+
+        return jvp(g_of_x, (args[argnums],), (v,))[1]
+
+    return hvp_fun
+
+
+def stop_gradient(x):
+    """``x`` with no derivative through it, at any order (a constant to every trace).
+
+    >>> import numpy as np, gradkit as gk
+    >>> float(gk.grad(lambda x: x * gk.stop_gradient(x))(3.0))
+    3.0
+    """
+    return tree_map(getval, x)

@@ -1,0 +1,94 @@
+"""Gradient checking: compare both modes against central finite differences."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tree import tree_flatten, tree_map
+from .api import jvp, vjp
+from .tracer import getval
+
+__all__ = ["check_grads", "numerical_directional_derivative"]
+
+
+def _vdot(a, b):
+    la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
+    return float(sum(np.sum(np.asarray(x, float) * np.asarray(y, float)) for x, y in zip(la, lb)))
+
+
+def _axpy(alpha, t, x):
+    return tree_map(lambda xi, ti: xi + alpha * ti, x, t)
+
+
+def numerical_directional_derivative(fun, args, tangents, eps=1e-5):
+    """``(f(x + eps t) - f(x - eps t)) / (2 eps)``, leaf by leaf of the output."""
+    plus = fun(*_axpy(eps, tangents, args))
+    minus = fun(*_axpy(-eps, tangents, args))
+    return tree_map(lambda p, m: (np.asarray(p, float) - np.asarray(m, float)) / (2 * eps),
+                    plus, minus)
+
+
+def _close(name, got, want, rtol, atol):
+    g, w = tree_flatten(got)[0], tree_flatten(want)[0]
+    for a, b in zip(g, w):
+        a, b = np.asarray(getval(a), float), np.asarray(getval(b), float)
+        if a.shape != b.shape and a.size != b.size:
+            raise AssertionError(f"{name}: shape {a.shape} where {b.shape} was expected.")
+        err = np.max(np.abs(a - np.reshape(b, a.shape)), initial=0.0)
+        scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+        if not err <= atol + rtol * scale:
+            raise AssertionError(f"{name}: max error {err:.3g} exceeds tolerance "
+                                 f"(atol={atol}, rtol={rtol}, scale {scale:.3g}).\n"
+                                 f"  computed: {a.ravel()[:6]}\n  expected: {np.ravel(b)[:6]}")
+
+
+def check_grads(fun, args, order=2, modes=("fwd", "rev"), eps=1e-5, rtol=1e-5, atol=1e-6,
+                seed=0):
+    """Check ``fun``'s derivatives against central finite differences along random directions.
+
+    For each mode in ``modes``: forward mode compares ``jvp(fun, args, t)`` with
+    ``(f(x + eps t) - f(x - eps t)) / 2 eps``; reverse mode compares ``<u, J t>`` computed by
+    ``vjp`` with ``<u, finite difference>`` for a random output direction ``u``. With
+    ``order > 1`` the derivative functions themselves are checked, recursively (JAX's
+    ``check_grads``). Use float64 arguments.
+
+    Raises:
+        AssertionError: naming the mode, the order and the error, when a check fails.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.check_grads(lambda x: np.sum(np.tanh(x) ** 2), (np.array([0.3, -1.2]),), order=2)
+    """
+    args = tuple(args)
+    rng = np.random.default_rng(seed)
+
+    def rand_like(x):
+        x = getval(x)
+        return rng.standard_normal(np.shape(x)).astype(np.result_type(x, np.float32))
+
+    tangents = tree_map(rand_like, args)
+    numeric = numerical_directional_derivative(fun, args, tangents, eps)
+    name = getattr(fun, "__name__", "function")
+    if "fwd" in modes:
+        _, t_out = jvp(fun, args, tangents)
+        _close(f"check_grads({name}): forward mode, order {order}", t_out, numeric, rtol, atol)
+    if "rev" in modes:
+        out, pullback = vjp(fun, *args)
+        u = tree_map(rand_like, out)
+        cts = pullback(u)
+        got, want = _vdot(cts, tangents), _vdot(u, numeric)
+        if not abs(got - want) <= atol + rtol * max(abs(got), abs(want), 1.0):
+            raise AssertionError(f"check_grads({name}): reverse mode, order {order}: <vjp(u), t> "
+                                 f"= {got:.10g} but the finite difference gives {want:.10g}.")
+    if order > 1:
+        if "fwd" in modes:
+            def fwd_derivative(*a):
+                return jvp(fun, a, tangents)[1]
+            fwd_derivative.__name__ = f"jvp({name})"
+            check_grads(fwd_derivative, args, order - 1, modes, eps, rtol, atol, seed + 1)
+        if "rev" in modes:
+            out = fun(*args)
+            u = tree_map(rand_like, out)
+
+            def rev_derivative(*a):
+                return vjp(fun, *a)[1](u)
+            rev_derivative.__name__ = f"vjp({name})"
+            check_grads(rev_derivative, args, order - 1, modes, eps, rtol, atol, seed + 1)

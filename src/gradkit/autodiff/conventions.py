@@ -1,0 +1,92 @@
+"""Derivatives at non-differentiable points: the minimum-norm subgradient, in one place.
+
+Where a function has a kink, gradkit returns the element of the subdifferential with the
+smallest norm. For the functions of machine learning this gives:
+
+==========================================  =============================================
+function at its kink                         derivative gradkit returns
+==========================================  =============================================
+``relu(x) = np.maximum(x, 0)`` at 0          0 (the subdifferential is [0, 1])
+``np.abs(x)`` at 0                           0 (the subdifferential is [-1, 1])
+``np.clip(x, a, b)`` at ``a`` or ``b``       0 for ``x`` (constant bounds)
+``np.maximum(x, y)`` with ``x == y``,        1/2 to each (both traced: the hull of
+both traced                                  (1, 0) and (0, 1) is nearest 0 at (1/2, 1/2))
+``np.max(x)`` / ``np.min`` / max pooling     shared equally by all tied entries
+with ties
+``np.sign``, ``np.floor``, rounding,         0 everywhere (they are flat almost everywhere)
+comparisons
+==========================================  =============================================
+
+So ``np.maximum(x, 0)`` treats the constant 0 as a constant: the only variable is ``x`` and
+its subdifferential at 0 is [0, 1], whose smallest element is 0, as PyTorch and JAX give
+for ``relu``. (PyTorch's and JAX's ``maximum`` give 1/2 there even against a constant; gradkit
+does not, so ``relu`` written either way has the same derivative.)
+
+>>> import numpy as np, gradkit as gk
+>>> float(gk.grad(lambda x: np.maximum(x, 0.0))(0.0))
+0.0
+>>> float(gk.grad(lambda x: np.maximum(x, x * 1.0))(1.0))
+1.0
+>>> float(gk.grad(lambda x: np.abs(x))(0.0))
+0.0
+"""
+import numpy as np
+
+from .tracer import Primitive, Tracer, UFUNC_HANDLERS, apply, getval
+
+__all__ = ["getval", "register_extremum", "strictly_inside", "tie_weights"]
+
+_GREATER = {np.maximum: np.greater, np.fmax: np.greater,
+            np.minimum: np.less, np.fmin: np.less}
+
+
+def strictly_inside(x, a, b):
+    """Mask of ``a < x < b`` (``None`` bound = unbounded): where clip passes the gradient."""
+    x = getval(x)
+    mask = True
+    if a is not None:
+        mask = np.greater(x, getval(a))
+    if b is not None:
+        mask = mask & np.less(x, getval(b))
+    return mask
+
+
+def tie_weights(x, ans, axis=None, keepdims=False):
+    """Weights of each entry of ``x`` in a max / min reduction: ties share equally."""
+    x, ans = getval(x), getval(ans)
+    if not keepdims and axis is not None:
+        ans = np.expand_dims(ans, axis)
+    hit = np.equal(x, ans)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+def register_extremum(ufunc, def_elementwise):
+    """Register maximum / minimum (and fmax / fmin) with the tie rule above."""
+    wins = _GREATER[ufunc]
+    nan_safe = ufunc in (np.fmax, np.fmin)
+
+    def mask(x, y):  # where x alone is the result
+        x, y = getval(x), getval(y)
+        m = wins(x, y)
+        return (m | np.isnan(y)) if nan_safe else m
+
+    def share(x, y):  # x's weight when both are variables
+        x, y = getval(x), getval(y)
+        return mask(x, y) + 0.5 * np.equal(x, y)
+
+    name = ufunc.__name__
+    against_constant = Primitive(name, ufunc, broadcasts=True)
+    both_traced = Primitive(name, ufunc, broadcasts=True)
+    def_elementwise(against_constant, lambda g, ans, x, y: g * mask(x, y),
+                    lambda g, ans, x, y: g * mask(y, x))
+    def_elementwise(both_traced, lambda g, ans, x, y: g * share(x, y),
+                    lambda g, ans, x, y: g * share(y, x))
+
+    def handler(x, y):
+        # Only when both are variables of the same trace is a tie shared; a trace sees the
+        # tracers of other (outer) traces as constants.
+        if isinstance(x, Tracer) and isinstance(y, Tracer) and x._trace is y._trace:
+            return apply(both_traced, x, y)
+        return apply(against_constant, x, y)
+
+    UFUNC_HANDLERS[ufunc] = handler

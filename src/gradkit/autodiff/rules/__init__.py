@@ -1,0 +1,7 @@
+"""The rule table, one module per family of NumPy functions.
+
+Importing this package registers every rule. To add a rule, add one line to the family's
+module: ``def_elementwise(np.tanh, lambda g, ans, x: g * (1 - ans ** 2))`` for an element-wise
+function, or ``defvjp`` + ``defjvp`` / ``def_linear`` for the rest (see ``gradkit.autodiff.tracer``).
+"""
+from . import flat, elementwise, reductions, shape, indexing, contractions  # noqa: F401

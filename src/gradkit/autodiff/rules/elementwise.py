@@ -1,0 +1,156 @@
+"""Rules for element-wise functions: arithmetic, the ufuncs, ``where`` and ``clip``.
+
+An element-wise derivative is a multiplication by the partial derivative, so one function
+serves as both the VJP and the JVP rule: ``partial(g, ans, *args)`` multiplies the incoming
+cotangent (or tangent) ``g`` by d ans / d arg. Broadcasting is undone by the engine.
+
+Kinks follow :mod:`gradkit.autodiff.conventions` (minimum-norm subgradient).
+"""
+import numpy as np
+
+from .. import conventions
+from ..tracer import NONDIFF_UFUNCS, Tracer, apply, defjvp, defvjp, FUNCTION_HANDLERS, primitive
+
+_LOG2 = float(np.log(2.0))
+_LOG10 = float(np.log(10.0))
+
+
+def def_elementwise(fn, *partials, name=None):
+    """Register ``partials`` (one per argument) as both the VJP and the JVP rules of ``fn``."""
+    defvjp(fn, *partials, name=name, broadcasts=True)
+    return defjvp(fn, *partials, name=name, broadcasts=True)
+
+
+def _safe_log(x):
+    # d/dy x**y = x**y log x; at x == 0 the product's limit is 0, not nan.
+    return np.log(np.where(x == 0, 1.0, x))
+
+
+# -- arithmetic
+def_elementwise(np.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+def_elementwise(np.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+def_elementwise(np.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+def_elementwise(np.true_divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+def_elementwise(np.negative, lambda g, ans, x: -g)
+def_elementwise(np.positive, lambda g, ans, x: g)
+def _power_dx(g, ans, x, y):
+    if isinstance(y, (int, float)):  # the common x ** 2: keep x's dtype, no array exponent
+        return g * 0.0 if y == 0 else g * (y * x ** (y - 1))
+    # y == 0 gives 0 * x ** -1, which is nan at x == 0; the derivative there is 0.
+    return g * y * x ** np.where(y, y - 1, 1.0)
+
+
+def_elementwise(np.power, _power_dx, lambda g, ans, x, y: g * ans * _safe_log(x))
+def_elementwise(np.float_power,
+                lambda g, ans, x, y: g * y * np.float_power(x, np.where(y, y - 1, 1.0)),
+                lambda g, ans, x, y: g * ans * _safe_log(x))
+def_elementwise(np.square, lambda g, ans, x: g * 2.0 * x)
+def_elementwise(np.sqrt, lambda g, ans, x: g * 0.5 / ans)
+def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans))
+def_elementwise(np.reciprocal, lambda g, ans, x: -g * ans * ans)
+def_elementwise(np.remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(x / y))
+def_elementwise(np.fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(x / y))
+def_elementwise(np.conjugate, lambda g, ans, x: g)
+
+# -- exponentials and logarithms
+def_elementwise(np.exp, lambda g, ans, x: g * ans)
+def_elementwise(np.exp2, lambda g, ans, x: g * ans * _LOG2)
+def_elementwise(np.expm1, lambda g, ans, x: g * (ans + 1.0))
+def_elementwise(np.log, lambda g, ans, x: g / x)
+def_elementwise(np.log2, lambda g, ans, x: g / (x * _LOG2))
+def_elementwise(np.log10, lambda g, ans, x: g / (x * _LOG10))
+def_elementwise(np.log1p, lambda g, ans, x: g / (x + 1.0))
+def_elementwise(np.logaddexp, lambda g, ans, x, y: g * np.exp(x - ans),
+                lambda g, ans, x, y: g * np.exp(y - ans))
+def_elementwise(np.logaddexp2, lambda g, ans, x, y: g * np.exp2(x - ans),
+                lambda g, ans, x, y: g * np.exp2(y - ans))
+
+# -- trigonometric and hyperbolic
+def_elementwise(np.sin, lambda g, ans, x: g * np.cos(x))
+def_elementwise(np.cos, lambda g, ans, x: -g * np.sin(x))
+def_elementwise(np.tan, lambda g, ans, x: g * (1.0 + ans * ans))
+def_elementwise(np.arcsin, lambda g, ans, x: g / np.sqrt(1.0 - x * x))
+def_elementwise(np.arccos, lambda g, ans, x: -g / np.sqrt(1.0 - x * x))
+def_elementwise(np.arctan, lambda g, ans, x: g / (1.0 + x * x))
+def_elementwise(np.sinh, lambda g, ans, x: g * np.cosh(x))
+def_elementwise(np.cosh, lambda g, ans, x: g * np.sinh(x))
+def_elementwise(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
+def_elementwise(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1.0))
+def_elementwise(np.arccosh, lambda g, ans, x: g / np.sqrt(x * x - 1.0))
+def_elementwise(np.arctanh, lambda g, ans, x: g / (1.0 - x * x))
+def_elementwise(np.deg2rad, lambda g, ans, x: g * (np.pi / 180.0))
+def_elementwise(np.rad2deg, lambda g, ans, x: g * (180.0 / np.pi))
+def_elementwise(np.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans)
+def_elementwise(np.arctan2, lambda g, ans, y, x: g * x / (x * x + y * y),
+                lambda g, ans, y, x: -g * y / (x * x + y * y))
+
+# -- kinks (see conventions): |x|'(0) = 0; ties of maximum / minimum
+def_elementwise(np.absolute, lambda g, ans, x: g * np.sign(x))
+def_elementwise(np.fabs, lambda g, ans, x: g * np.sign(x))
+for _ufunc in (np.maximum, np.fmax, np.minimum, np.fmin):
+    conventions.register_extremum(_ufunc, def_elementwise)
+
+if np.radians is not np.deg2rad:  # aliases in some NumPy versions, distinct ufuncs in others
+    def_elementwise(np.radians, lambda g, ans, x: g * (np.pi / 180.0))
+    def_elementwise(np.degrees, lambda g, ans, x: g * (180.0 / np.pi))
+
+# -- where: the condition has no derivative
+P_WHERE = def_elementwise(np.where, None,
+                          lambda g, ans, c, x, y: np.where(c, g, 0.0),
+                          lambda g, ans, c, x, y: np.where(c, 0.0, g), name="where")
+
+
+def _where(condition, x=None, y=None):
+    if x is None and y is None:  # np.where(c) is np.nonzero(c): indices, no derivative
+        return np.nonzero(conventions.getval(condition))
+    return apply(P_WHERE, conventions.getval(condition), x, y)
+
+
+FUNCTION_HANDLERS[np.where] = _where
+
+# -- clip: with constant bounds one masked product; with traced bounds min(max(x, a), b)
+P_CLIP = def_elementwise(np.clip, lambda g, ans, x, a, b: g * conventions.strictly_inside(x, a, b),
+                         None, None, name="clip")
+
+
+def _clip(x, a_min=None, a_max=None, **kwargs):
+    a_min = kwargs.pop("min", a_min)
+    a_max = kwargs.pop("max", a_max)
+    if isinstance(a_min, Tracer) or isinstance(a_max, Tracer):
+        if a_min is not None:
+            x = np.maximum(x, a_min)
+        return x if a_max is None else np.minimum(x, a_max)
+    return apply(P_CLIP, x, a_min, a_max)
+
+
+FUNCTION_HANDLERS[np.clip] = _clip
+
+
+# -- Python operators on tracers go straight to the primitives (no NumPy dispatch on the way)
+def _binary(ufunc):
+    prim = primitive(ufunc)
+    return (lambda self, other: apply(prim, self, other),
+            lambda self, other: apply(prim, other, self))
+
+
+def _plain(ufunc):
+    return (lambda self, other: ufunc(conventions.getval(self), conventions.getval(other)),
+            lambda self, other: ufunc(conventions.getval(other), conventions.getval(self)))
+
+
+Tracer.__add__, Tracer.__radd__ = _binary(np.add)
+Tracer.__sub__, Tracer.__rsub__ = _binary(np.subtract)
+Tracer.__mul__, Tracer.__rmul__ = _binary(np.multiply)
+Tracer.__truediv__, Tracer.__rtruediv__ = _binary(np.true_divide)
+Tracer.__pow__, Tracer.__rpow__ = _binary(np.power)
+Tracer.__mod__, Tracer.__rmod__ = _binary(np.remainder)
+Tracer.__floordiv__, Tracer.__rfloordiv__ = _plain(np.floor_divide)
+Tracer.__lt__, Tracer.__gt__ = _plain(np.less)[0], _plain(np.greater)[0]
+Tracer.__le__, Tracer.__ge__ = _plain(np.less_equal)[0], _plain(np.greater_equal)[0]
+Tracer.__eq__, Tracer.__ne__ = _plain(np.equal)[0], _plain(np.not_equal)[0]
+_NEG, _POS, _ABS = primitive(np.negative), primitive(np.positive), primitive(np.absolute)
+Tracer.__neg__ = lambda self: apply(_NEG, self)
+Tracer.__pos__ = lambda self: apply(_POS, self)
+Tracer.__abs__ = lambda self: apply(_ABS, self)
+
+assert not (NONDIFF_UFUNCS & {np.add, np.maximum}), "a differentiable ufunc is listed as flat"

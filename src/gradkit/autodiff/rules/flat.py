@@ -1,0 +1,33 @@
+"""Functions with no derivative: they answer questions about arrays (shape, order, equality)
+or make new ones (zeros_like), so on traced values they run on the plain values."""
+import numpy as np
+
+from ..tracer import FUNCTION_HANDLERS, getval
+from ...tree import tree_map
+
+_NAMES = [
+    "shape", "ndim", "size", "zeros_like", "ones_like", "empty_like", "argmax", "argmin",
+    "argsort", "argpartition", "nonzero", "flatnonzero", "argwhere", "count_nonzero", "isclose",
+    "allclose", "array_equal", "array_equiv", "result_type", "iscomplexobj", "isrealobj",
+    "searchsorted", "may_share_memory", "shares_memory", "isscalar", "digitize", "bincount",
+    "lexsort", "iscomplex", "isreal", "isneginf", "isposinf", "min_scalar_type",
+]
+FLAT_FUNCTIONS = [getattr(np, n) for n in _NAMES if hasattr(np, n)]
+
+
+def _flat(func):
+    def handler(*args, **kwargs):
+        return func(*tree_map(getval, args), **tree_map(getval, kwargs))
+    return handler
+
+
+for _f in FLAT_FUNCTIONS:
+    FUNCTION_HANDLERS[_f] = _flat(_f)
+
+
+def _full_like(a, fill_value, *args, **kwargs):
+    # the fill value carries the derivative, the template array does not
+    return np.broadcast_to(fill_value, np.shape(a)) * np.ones_like(getval(a), *args, **kwargs)
+
+
+FUNCTION_HANDLERS[np.full_like] = _full_like

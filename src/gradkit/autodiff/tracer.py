@@ -1,0 +1,439 @@
+"""The tracer: traced values, the two traces (reverse and forward) and the primitive table.
+
+How a gradient is computed
+--------------------------
+``grad(f)(x)`` wraps ``x`` in a :class:`Tracer` that belongs to a fresh :class:`ReverseTrace`
+and calls ``f``. Every NumPy call that sees a tracer (through an operator, ``__array_ufunc__``
+or ``__array_function__``) ends in :func:`apply`, which picks the *innermost* trace among the
+arguments (the one with the highest ``level``), computes the plain NumPy result and records one
+entry on that trace's tape. The backward pass walks the tape once in reverse, calling each
+primitive's VJP rule and summing cotangents. Forward mode (:class:`ForwardTrace`) carries a
+tangent next to each value and applies JVP rules as it goes.
+
+Levels come from a global counter, so a trace created inside another one (``grad(grad(f))``,
+``jvp(grad(f))``) always outranks it: each trace only unboxes its own tracers and treats the
+others as constants, which is what keeps nested derivatives from mixing (no perturbation
+confusion). Rules are written with NumPy calls, so the values they see may be tracers of an
+outer trace: derivatives of derivatives come for free.
+
+Broadcasting is undone in one place, :func:`unbroadcast`, for every primitive flagged
+``broadcasts``; rules never sum over broadcast axes themselves.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+
+__all__ = [
+    "Tracer", "Primitive", "ReverseTrace", "ForwardTrace", "apply", "primitive", "differentiable",
+    "defvjp", "defjvp", "def_linear", "getval", "unbroadcast",
+    "TracerConversionError", "NoGradientRuleError", "PRIMITIVES", "UFUNC_PRIMITIVES", "UFUNC_HANDLERS",
+    "FUNCTION_HANDLERS", "NONDIFF_UFUNCS", "UFUNC_METHODS",
+]
+
+
+class TracerConversionError(TypeError):
+    """A traced value was turned into a plain number or array, which would drop its gradient."""
+
+
+class NoGradientRuleError(NotImplementedError):
+    """A NumPy function was called on a traced value but gradkit has no derivative rule for it."""
+
+
+# ----------------------------------------------------------------------------- primitives
+class Primitive:
+    """One differentiable operation: the function, a VJP rule and a JVP rule per argument.
+
+    ``vjps[i](g, ans, *args, **kwargs)`` returns the cotangent of argument ``i`` given the
+    output cotangent ``g``; ``jvps[i](t, ans, *args, **kwargs)`` returns the output tangent
+    caused by the tangent ``t`` of argument ``i``. An entry ``None`` means argument ``i`` has no
+    derivative (indices, masks, shapes); a missing entry means the rule is not written and
+    differentiating through that argument raises :class:`NoGradientRuleError`.
+    """
+
+    __slots__ = ("name", "fn", "vjps", "jvps", "broadcasts")
+
+    def __init__(self, name, fn, broadcasts=False):
+        self.name = name
+        self.fn = fn
+        self.vjps = ()
+        self.jvps = ()
+        self.broadcasts = broadcasts
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+_MISSING = object()
+PRIMITIVES: dict = {}          # function -> its Primitive: the rule table
+UFUNC_PRIMITIVES: dict = {}    # np.ufunc -> Primitive
+UFUNC_HANDLERS: dict = {}      # np.ufunc -> handler(*inputs); usually apply bound to the primitive
+FUNCTION_HANDLERS: dict = {}   # numpy function -> handler(*args, **kwargs)
+
+
+def primitive(fn, name=None, broadcasts=False):
+    """Create (or return) the primitive for ``fn``; ufuncs are routed automatically."""
+    if isinstance(fn, Primitive):
+        return fn
+    if fn in PRIMITIVES:
+        return PRIMITIVES[fn]
+    prim = Primitive(name or getattr(fn, "__name__", repr(fn)), fn, broadcasts)
+    PRIMITIVES[fn] = prim
+    if isinstance(fn, np.ufunc):
+        prim.broadcasts = True
+        UFUNC_PRIMITIVES[fn] = prim
+        UFUNC_HANDLERS.setdefault(fn, functools.partial(apply, prim))
+    return prim
+
+
+def differentiable(fn=None, *, name=None, broadcasts=False):
+    """Make a new primitive of a plain-NumPy function (a decorator).
+
+    The returned function routes tracers through the engine; register its rules with
+    ``defvjp(f.primitive, ...)``. Use it for functions that must be one step of the tape
+    (fused or stable computations, or adjoints used inside other rules).
+    """
+    def wrap(fn):
+        prim = Primitive(name or fn.__name__, fn, broadcasts)
+        PRIMITIVES[fn] = prim
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return apply(prim, *args, **kwargs)
+
+        wrapper.primitive = prim
+        return wrapper
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def _set_rules(current, rules):
+    rules = list(rules)
+    current = list(current) + [_MISSING] * (len(rules) - len(current))
+    for i, r in enumerate(rules):
+        if r is not _MISSING:
+            current[i] = r
+    return tuple(current)
+
+
+def defvjp(fn, *rules, name=None, broadcasts=False):
+    """Register VJP rules, one per positional argument: ``rule(g, ans, *args, **kwargs)``.
+
+    >>> import numpy as np
+    >>> p = defvjp(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
+    """
+    prim = primitive(fn, name, broadcasts)
+    prim.vjps = _set_rules(prim.vjps, rules)
+    _route(fn, prim)
+    return prim
+
+
+def defjvp(fn, *rules, name=None, broadcasts=False):
+    """Register JVP rules, one per positional argument: ``rule(t, ans, *args, **kwargs)``."""
+    prim = primitive(fn, name, broadcasts)
+    prim.jvps = _set_rules(prim.jvps, rules)
+    _route(fn, prim)
+    return prim
+
+
+def def_linear(fn, *argnums, name=None):
+    """Declare ``fn`` linear in each of ``argnums``: its JVP applies ``fn`` to the tangent."""
+    prim = primitive(fn, name)
+    n = max(argnums) + 1
+    rules = [_MISSING] * n
+    for i in argnums:
+        rules[i] = _linear_jvp(prim, i)
+    prim.jvps = _set_rules(prim.jvps, rules)
+    _route(fn, prim)
+    return prim
+
+
+def _linear_jvp(prim, i):
+    def jvp(t, ans, *args, **kwargs):
+        args = list(args)
+        args[i] = t
+        return apply(prim, *args, **kwargs)
+    return jvp
+
+
+def _route(fn, prim):
+    if not isinstance(fn, (np.ufunc, Primitive)) and fn not in FUNCTION_HANDLERS:
+        FUNCTION_HANDLERS[fn] = lambda *args, **kwargs: apply(prim, *args, **kwargs)
+
+
+# ----------------------------------------------------------------------------- traces
+_levels = itertools.count(1)
+
+
+def apply(prim, *args, **kwargs):
+    """Evaluate ``prim`` on ``args``, recording it on the innermost trace among them."""
+    trace = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if trace is None or t.level > trace.level:
+                trace = t
+    if trace is None:
+        return prim.fn(*args, **kwargs)
+    return trace.process(prim, args, kwargs)
+
+
+def _no_rule(prim, i, mode):
+    what = "reverse-mode (VJP)" if mode == "rev" else "forward-mode (JVP)"
+    return NoGradientRuleError(
+        f"gradkit has no {what} rule for argument {i} of {prim.name}. Rewrite this step with "
+        f"functions that have rules, wrap it with gradkit.custom_vjp to give your own, or use "
+        f"gradkit.stop_gradient if no derivative should flow through it.")
+
+
+class ReverseTrace:
+    """A tape of primitive applications, walked backwards to compute cotangents."""
+
+    __slots__ = ("level", "tape")
+
+    def __init__(self):
+        self.level = next(_levels)
+        self.tape = []
+
+    def new_input(self, value):
+        self.tape.append(None)
+        return Tracer(value, self, len(self.tape) - 1)
+
+    def process(self, prim, args, kwargs):
+        vals = list(args)
+        parents = []
+        vjps = prim.vjps
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer) and a._trace is self:
+                vals[i] = a._value
+                rule = vjps[i] if i < len(vjps) else _MISSING
+                if rule is _MISSING:
+                    raise _no_rule(prim, i, "rev")
+                if rule is not None:
+                    parents.append((i, a._aux))
+        ans = prim.fn(*vals, **kwargs)
+        if not parents:
+            return ans
+        tape = self.tape
+        tape.append((prim, vals, kwargs, ans, parents))
+        return Tracer(ans, self, len(tape) - 1)
+
+    def backward(self, seeds, free=True):
+        """Cotangents of every tape entry given ``{index: cotangent}`` seeds of the outputs.
+
+        With ``free`` the tape is released as the pass goes (a one-shot gradient); a pullback
+        that may be called again passes ``free=False``."""
+        tape = self.tape
+        cts = [None] * len(tape)
+        for idx, g in seeds.items():
+            cts[idx] = g if cts[idx] is None else cts[idx] + g
+        for idx in range(max(seeds, default=-1), -1, -1):
+            g = cts[idx]
+            entry = tape[idx]
+            if g is None or entry is None:
+                continue
+            prim, vals, kwargs, ans, parents = entry
+            vjps = prim.vjps
+            for i, parent in parents:
+                ct = vjps[i](g, ans, *vals, **kwargs)
+                if prim.broadcasts:
+                    ct = unbroadcast(ct, vals[i])
+                prev = cts[parent]
+                cts[parent] = ct if prev is None else prev + ct
+            if free:
+                tape[idx] = None  # release what the rest of the pass no longer needs
+        return cts
+
+
+class ForwardTrace:
+    """Forward mode: each traced value carries its tangent."""
+
+    __slots__ = ("level",)
+
+    def __init__(self):
+        self.level = next(_levels)
+
+    def new_input(self, value, tangent):
+        return Tracer(value, self, tangent)
+
+    def process(self, prim, args, kwargs):
+        vals = list(args)
+        tangents = []
+        jvps = prim.jvps
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer) and a._trace is self:
+                vals[i] = a._value
+                rule = jvps[i] if i < len(jvps) else _MISSING
+                if rule is _MISSING:
+                    raise _no_rule(prim, i, "fwd")
+                if rule is not None:
+                    tangents.append((rule, a._aux))
+        ans = prim.fn(*vals, **kwargs)
+        out = None
+        for rule, t in tangents:
+            jt = rule(t, ans, *vals, **kwargs)
+            out = jt if out is None else out + jt
+        if out is None:
+            return ans
+        if prim.broadcasts and _shape(out) != _shape(ans):
+            out = np.broadcast_to(out, _shape(ans))
+        return Tracer(ans, self, out)
+
+
+def _shape(x):
+    return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+def unbroadcast(g, like):
+    """Sum ``g`` over the axes that broadcasting added or stretched to reach ``like``'s shape."""
+    shape = _shape(like)
+    gshape = _shape(g)
+    if gshape == shape:
+        return g
+    extra = len(gshape) - len(shape)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and _shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def getval(x):
+    """The plain value under every layer of tracing (no derivative flows through it)."""
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+# ----------------------------------------------------------------------------- the tracer
+def _conversion_error(what):
+    return TracerConversionError(
+        f"{what} of a traced value would silently drop its gradient. Inside a function being "
+        "differentiated keep values as arrays: build arrays with np.stack / np.concatenate / "
+        "np.where instead of writing into a preallocated NumPy array, compare with np.where "
+        "instead of float(), and wrap values that should not be differentiated with "
+        "gradkit.stop_gradient.")
+
+
+def _inplace_error(self, *_):
+    raise TracerConversionError(
+        "In-place updates (x += y, x[i] = v, out=) of a traced value are not differentiable. "
+        "Write the update as a new array: x = x + y, or x = np.where(mask, v, x).")
+
+
+class Tracer:
+    """A value being differentiated: a NumPy array plus the trace recording it.
+
+    ``_aux`` is the tape index (reverse mode) or the tangent (forward mode).
+    """
+
+    __slots__ = ("_value", "_trace", "_aux", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, value, trace, aux):
+        self._value = value
+        self._trace = trace
+        self._aux = aux
+
+    # -- array facts (no derivative involved)
+    shape = property(lambda self: _shape(self._value))
+    ndim = property(lambda self: len(_shape(self._value)))
+    size = property(lambda self: int(np.prod(_shape(self._value))))
+    dtype = property(lambda self: self._value.dtype)
+    T = property(lambda self: np.transpose(self))
+    mT = property(lambda self: np.swapaxes(self, -1, -2))
+
+    def __len__(self):
+        return len(self._value)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        kind = "reverse" if isinstance(self._trace, ReverseTrace) else "forward"
+        return f"Tracer({kind}, level={self._trace.level}, value={getval(self)!r})"
+
+    # -- NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if kwargs.get("out") is not None:
+            _inplace_error(self)
+        kwargs.pop("out", None)
+        if method == "__call__":
+            handler = UFUNC_HANDLERS.get(ufunc)
+            if handler is None:
+                if ufunc in NONDIFF_UFUNCS:
+                    return ufunc(*map(getval, inputs), **kwargs)
+                raise NoGradientRuleError(
+                    f"gradkit has no gradient rule for np.{ufunc.__name__}. Rewrite with "
+                    "functions that have rules, or define one with gradkit.custom_vjp.")
+            if kwargs:
+                raise NoGradientRuleError(
+                    f"np.{ufunc.__name__} with keyword(s) {sorted(kwargs)} is not differentiable "
+                    "in gradkit: drop them (use np.where for masking, astype for dtype).")
+            return handler(*inputs)
+        reduction = UFUNC_METHODS.get((ufunc, method))
+        if reduction is not None:
+            return reduction(*inputs, **kwargs)
+        if method == "at":
+            _inplace_error(self)
+        raise NoGradientRuleError(
+            f"np.{ufunc.__name__}.{method} has no gradient rule in gradkit; use the matching "
+            "function (np.sum, np.max, np.cumsum, ...) instead.")
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = FUNCTION_HANDLERS.get(func)
+        if handler is None:
+            name = getattr(func, "__module__", "numpy") + "." + getattr(func, "__name__", "?")
+            raise NoGradientRuleError(
+                f"gradkit has no gradient rule for {name.replace('numpy.', 'np.', 1)}. Rewrite "
+                "this step with functions that have rules (see gradkit.autodiff.rules), or give "
+                "it your own derivative with gradkit.custom_vjp.")
+        if kwargs.get("out") is not None:
+            _inplace_error(self)
+        kwargs.pop("out", None)
+        return handler(*args, **kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise _conversion_error("np.asarray() / np.array() (or writing into a NumPy array)")
+
+    def __float__(self):
+        raise _conversion_error("float() (or writing into a NumPy array)")
+
+    def __int__(self):
+        raise _conversion_error("int()")
+
+    def __complex__(self):
+        raise _conversion_error("complex()")
+
+    def __index__(self):
+        raise _conversion_error("Using as an index")
+
+    def __bool__(self):
+        return bool(getval(self))
+
+    def item(self):
+        raise _conversion_error(".item()")
+
+    def tolist(self):
+        raise _conversion_error(".tolist()")
+
+    __setitem__ = __iadd__ = __isub__ = __imul__ = __itruediv__ = __ipow__ = _inplace_error
+    __imatmul__ = __ifloordiv__ = _inplace_error
+
+    def __hash__(self):
+        return id(self)
+
+
+# ufuncs whose result carries no derivative (comparisons, rounding, tests): they return plain
+# arrays, so the gradient through them is zero by construction.
+NONDIFF_UFUNCS = {
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+    np.logical_and, np.logical_or, np.logical_xor, np.logical_not, np.isnan, np.isinf,
+    np.isfinite, np.signbit, np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift,
+    np.isnat, np.spacing, np.heaviside,
+}
+UFUNC_METHODS: dict = {}  # (ufunc, "reduce") -> handler; filled by the reduction rules

@@ -1,0 +1,1183 @@
+"""Gradient transformations in the optax style: building blocks, named optimizers, chain.
+
+An optimizer is a :class:`GradientTransformation`, a pair of pure functions::
+
+    state = opt.init(params)
+    updates, state = opt.update(grads, state, params, **extra)
+    params = apply_updates(params, updates)
+
+``updates`` are *added* to the parameters, so a descent step carries the minus sign (it is
+put there by :func:`scale_by_learning_rate`). Named optimizers are short :func:`chain` s of
+building blocks, exactly as in optax, and follow optax's equations and defaults. Everything
+works leafwise on pytrees (see :mod:`gradkit.tree`); arrays are created with ``*_like``
+functions so that the same code runs on CuPy arrays, and hyperparameters are kept as Python
+floats so that float32 parameters stay float32.
+
+>>> import numpy as np
+>>> opt = chain(clip_by_global_norm(1.0), adam(learning_rate=0.1))
+>>> params = {"w": np.array([1.0, -1.0])}
+>>> state = opt.init(params)
+>>> updates, state = opt.update({"w": np.array([3.0, -4.0])}, state, params)
+>>> apply_updates(params, updates)["w"]
+array([ 0.9, -0.9])
+>>> current_learning_rate(state)
+0.1
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from gradkit.tree import tree_leaves, tree_map
+
+__all__ = [
+    # the protocol and composition
+    "GradientTransformation", "chain", "apply_updates", "current_learning_rate",
+    "global_norm",
+    # building blocks
+    "identity", "scale", "scale_by_learning_rate", "scale_by_schedule", "trace",
+    "scale_by_adam", "scale_by_adamax", "scale_by_rss", "scale_by_rms", "scale_by_stddev",
+    "clip", "clip_by_norm", "clip_by_global_norm", "add_decayed_weights", "reduce_on_plateau",
+    # named optimizers
+    "sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam",
+    # states
+    "EmptyState", "ScaleByLearningRateState", "ScaleByScheduleState", "TraceState",
+    "ScaleByAdamState", "ScaleByRssState", "ScaleByRmsState", "ScaleByRStdDevState",
+    "ReduceLROnPlateauState",
+]
+
+Schedule = Callable[[int], float]
+
+
+class GradientTransformation(NamedTuple):
+    """An optimizer or a building block: ``init(params) -> state`` and
+    ``update(updates, state, params=None, **extra) -> (updates, state)``."""
+
+    init: Callable[[Any], Any]
+    update: Callable[..., tuple]
+
+
+class EmptyState(NamedTuple):
+    """The state of a stateless transformation."""
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+_ARRAY_LEAVES = (np.ndarray, np.generic, float, int)
+
+
+def _map(f, tree, *rest):
+    """``tree_map(f, tree, *rest)`` with a fast path for (nested) dicts of NumPy arrays.
+
+    The per-step cost of an optimizer on a small model is dominated by bookkeeping, and the
+    usual parameter pytree is a dict of arrays; this path visits it without flattening.
+    Anything else (lists, dataclasses, CuPy arrays, mismatched structures) goes to
+    :func:`gradkit.tree.tree_map`, which also raises the structure-mismatch errors.
+    """
+    if type(tree) is dict:
+        keys = tree.keys()
+        for r in rest:
+            if type(r) is not dict or r.keys() != keys:
+                return tree_map(f, tree, *rest)
+        if not rest:
+            return {k: f(v) if isinstance(v, _ARRAY_LEAVES) else _map(f, v)
+                    for k, v in tree.items()}
+        if len(rest) == 1:
+            other = rest[0]
+            return {k: f(v, other[k]) if isinstance(v, _ARRAY_LEAVES)
+                    and isinstance(other[k], _ARRAY_LEAVES) else _map(f, v, other[k])
+                    for k, v in tree.items()}
+        return {k: _map(f, v, *[r[k] for r in rest]) for k, v in tree.items()}
+    if isinstance(tree, _ARRAY_LEAVES) and all(isinstance(r, _ARRAY_LEAVES) for r in rest):
+        return f(tree, *rest)
+    return tree_map(f, tree, *rest)
+
+
+def _check(name: str, value, ok: Callable[[Any], bool], requirement: str) -> float:
+    """Return ``float(value)`` or raise ValueError naming the hyperparameter and its value."""
+    try:
+        good = bool(ok(value))
+    except TypeError:
+        good = False
+    if not good or isinstance(value, bool):
+        raise ValueError(f"{name} must be {requirement}, got {value!r}.")
+    return float(value)
+
+
+def _check_unit(name, value, *, closed: bool = False) -> float:
+    if closed:
+        return _check(name, value, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+    return _check(name, value, lambda v: 0.0 <= v < 1.0, "in [0, 1)")
+
+
+def _check_nonneg(name, value) -> float:
+    return _check(name, value, lambda v: 0.0 <= v < math.inf, "a finite number >= 0")
+
+
+def _check_positive(name, value) -> float:
+    return _check(name, value, lambda v: 0.0 < v < math.inf, "a finite number > 0")
+
+
+def _check_learning_rate(learning_rate):
+    if callable(learning_rate):
+        return learning_rate
+    return _check("learning_rate", learning_rate, lambda v: 0.0 <= v < math.inf,
+                  "a finite number >= 0 or a schedule (a function step -> learning rate)")
+
+
+def _accepts_extra(update: Callable) -> bool:
+    try:
+        params = inspect.signature(update).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def _zeros_like(tree, dtype=None):
+    return _map(lambda p: np.zeros_like(p, dtype=dtype), tree)
+
+
+def _full_like(tree, value: float):
+    return _map(lambda p: np.full_like(p, value), tree)
+
+
+# ---------------------------------------------------------------------------------------------
+# composition
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Compose transformations: the updates of each feed the next, left to right.
+
+    The state is the tuple of the states of ``transforms``. Keyword arguments given to
+    ``update`` (such as ``value=loss`` for :func:`reduce_on_plateau`) are passed to every
+    transformation whose ``update`` accepts ``**extra``.
+
+    Args:
+        *transforms: the :class:`GradientTransformation` s, applied in order.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    Raises:
+        TypeError: when an argument is not a GradientTransformation.
+        ValueError: at ``update`` when the state does not have one entry per transformation.
+
+    >>> import numpy as np
+    >>> opt = chain(clip(1.0), scale(-0.5))   # clip first, then scale
+    >>> updates, _ = opt.update({"w": np.array([4.0, 0.5])}, opt.init(None))
+    >>> updates["w"]
+    array([-0.5 , -0.25])
+    """
+    for i, t in enumerate(transforms):
+        if not isinstance(t, GradientTransformation):
+            raise TypeError(f"chain: argument {i} is a {type(t).__name__}, not a "
+                            "GradientTransformation; build it with a gradkit.optim function.")
+    inits = tuple(t.init for t in transforms)
+    updates_fns = tuple(t.update for t in transforms)
+    extra_ok = tuple(_accepts_extra(u) for u in updates_fns)
+
+    def init(params):
+        return tuple(fn(params) for fn in inits)
+
+    def update(updates, state, params=None, **extra):
+        if len(state) != len(updates_fns):
+            raise ValueError(f"chain: the state has {len(state)} entries but the chain has "
+                             f"{len(updates_fns)} transformations; pass the state that this "
+                             "chain's init returned.")
+        new_state = []
+        if extra:
+            for fn, s, ok in zip(updates_fns, state, extra_ok):
+                updates, s = fn(updates, s, params, **extra) if ok else fn(updates, s, params)
+                new_state.append(s)
+        else:
+            for fn, s in zip(updates_fns, state):
+                updates, s = fn(updates, s, params)
+                new_state.append(s)
+        return updates, tuple(new_state)
+
+    return GradientTransformation(init, update)
+
+
+def _apply_one(p, u):
+    r = p + u
+    dtype = getattr(p, "dtype", None)
+    return r if dtype is None or r.dtype == dtype else r.astype(dtype)
+
+
+def apply_updates(params, updates):
+    """Return ``params + updates`` leafwise, keeping the dtype of each parameter.
+
+    Raises ValueError when the two pytrees have different structures.
+
+    >>> import numpy as np
+    >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
+    array([0.5, 0.5], dtype=float32)
+    """
+    return _map(_apply_one, params, updates)
+
+
+def global_norm(tree) -> float:
+    """The Euclidean norm of all the leaves of ``tree`` taken together, as a Python float.
+
+    >>> import numpy as np
+    >>> global_norm({"a": np.array([3.0]), "b": np.array([[4.0]])})
+    5.0
+    """
+    return math.sqrt(sum(float(np.vdot(x, x).real) for x in tree_leaves(tree)))
+
+
+# ---------------------------------------------------------------------------------------------
+# scaling
+
+
+def identity() -> GradientTransformation:
+    """Pass updates through unchanged: ``u_t = g_t``.
+
+    >>> identity().update([1.0], EmptyState())
+    ([1.0], EmptyState())
+    """
+
+    def init(params):
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        return updates, state
+
+    return GradientTransformation(init, update)
+
+
+def scale(step_size: float) -> GradientTransformation:
+    """Multiply updates by a constant: ``u_t = step_size * g_t``.
+
+    >>> import numpy as np
+    >>> scale(-2.0).update(np.array([1.0, 3.0]), EmptyState())[0]
+    array([-2., -6.])
+    """
+    step_size = _check("step_size", step_size, math.isfinite, "a finite number")
+
+    def mul(g):
+        return g * step_size
+
+    def init(params):
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        return _map(mul, updates), state
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByScheduleState(NamedTuple):
+    """``count``: steps taken; ``step_size``: the multiplier used at the last step
+    (before the first step, the one the first step will use)."""
+
+    count: int
+    step_size: float
+
+
+class ScaleByLearningRateState(NamedTuple):
+    """``count``: steps taken; ``learning_rate``: the (positive) learning rate used at the last
+    step (before the first step, the one the first step will use)."""
+
+    count: int
+    learning_rate: float
+
+
+def _scale_by_step_size(step_size, sign: float, state_cls) -> GradientTransformation:
+    """Shared body of :func:`scale_by_schedule` and :func:`scale_by_learning_rate`."""
+    if not callable(step_size):
+        constant = float(step_size)
+        factor = sign * constant
+
+        def mul(g):
+            return g * factor
+
+        def init(params):
+            return state_cls(0, constant)
+
+        def update(updates, state, params=None, **extra):
+            return _map(mul, updates), state_cls(state[0] + 1, constant)
+
+        return GradientTransformation(init, update)
+
+    def init(params):
+        return state_cls(0, float(step_size(0)))
+
+    def update(updates, state, params=None, **extra):
+        # float(): a NumPy float64 from the schedule would upcast float32 updates (NEP 50).
+        value = float(step_size(state[0]))
+        factor = sign * value
+        return _map(lambda g: g * factor, updates), state_cls(state[0] + 1, value)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
+    """Multiply updates by a schedule of the step count: ``u_t = s(t) * g_t``, t = 0, 1, ...
+
+    Args:
+        step_size_fn: ``s``, a function of the step count (starting at 0) returning the factor.
+
+    Returns:
+        A :class:`GradientTransformation` with state :class:`ScaleByScheduleState`.
+
+    >>> import numpy as np
+    >>> tx = scale_by_schedule(lambda t: 0.5 ** t)
+    >>> state = tx.init(None)
+    >>> u, state = tx.update(np.ones(1), state)
+    >>> u, state = tx.update(np.ones(1), state)
+    >>> u, state
+    (array([0.5]), ScaleByScheduleState(count=2, step_size=0.5))
+    """
+    if not callable(step_size_fn):
+        raise TypeError(f"step_size_fn must be a function of the step count, got "
+                        f"{step_size_fn!r}; use scale() for a constant.")
+    return _scale_by_step_size(step_size_fn, 1.0, ScaleByScheduleState)
+
+
+def scale_by_learning_rate(learning_rate, *, flip_sign: bool = True) -> GradientTransformation:
+    """Multiply updates by minus the learning rate: ``u_t = -lr(t) * g_t``.
+
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule (function of the step count,
+            starting at 0; see :mod:`gradkit.optim.schedules`).
+        flip_sign: when False, multiply by ``+lr`` (for ascent or pre-negated updates).
+
+    Returns:
+        A :class:`GradientTransformation` with state :class:`ScaleByLearningRateState`,
+        from which :func:`current_learning_rate` reads the rate.
+
+    Raises:
+        ValueError: when ``learning_rate`` is a negative or non-finite number.
+
+    >>> import numpy as np
+    >>> tx = scale_by_learning_rate(0.1)
+    >>> u, state = tx.update(np.array([1.0, -2.0]), tx.init(None))
+    >>> u, state
+    (array([-0.1,  0.2]), ScaleByLearningRateState(count=1, learning_rate=0.1))
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    return _scale_by_step_size(learning_rate, -1.0 if flip_sign else 1.0,
+                               ScaleByLearningRateState)
+
+
+# ---------------------------------------------------------------------------------------------
+# momentum and adaptive scalings
+
+
+class TraceState(NamedTuple):
+    """``trace``: the momentum buffer, one array per parameter."""
+
+    trace: Any
+
+
+def trace(decay: float, nesterov: bool = False, accumulator_dtype=None) -> GradientTransformation:
+    """Momentum (heavy ball), or Nesterov momentum in optax's form.
+
+    Update equations (``m_0 = 0``)::
+
+        m_t = g_t + decay * m_{t-1}
+        u_t = m_t                          (nesterov=False)
+        u_t = g_t + decay * m_t            (nesterov=True)
+
+    The momentum is applied to the raw gradient, before the learning rate (as in optax and
+    PyTorch; Sutskever et al. 2013 keep the learning rate inside the buffer, which differs when
+    the learning rate changes). Nesterov in this form is the one of Sutskever et al. 2013,
+    "On the importance of initialization and momentum in deep learning", rewritten to use the
+    gradient at the current parameters.
+
+    Args:
+        decay: the momentum coefficient, in [0, 1].
+        nesterov: use the Nesterov form.
+        accumulator_dtype: dtype of the buffer; None uses the parameters' dtype.
+
+    >>> import numpy as np
+    >>> tx = trace(0.5)
+    >>> state = tx.init(np.zeros(1))
+    >>> u, state = tx.update(np.ones(1), state)
+    >>> u, state = tx.update(np.ones(1), state)
+    >>> u
+    array([1.5])
+    """
+    decay = _check_unit("decay", decay, closed=True)
+
+    def accumulate(g, t):
+        return g + decay * t
+
+    def init(params):
+        return TraceState(_zeros_like(params, accumulator_dtype))
+
+    def update(updates, state, params=None, **extra):
+        new_trace = _map(accumulate, updates, state.trace)
+        out = _map(accumulate, updates, new_trace) if nesterov else new_trace
+        if accumulator_dtype is not None:
+            new_trace = _map(lambda t: t.astype(accumulator_dtype, copy=False), new_trace)
+        return out, TraceState(new_trace)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByAdamState(NamedTuple):
+    """``count``: steps taken; ``mu``: first moment; ``nu``: second moment (Adam) or
+    infinity norm (Adamax)."""
+
+    count: int
+    mu: Any
+    nu: Any
+
+
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_root: float = 0.0,
+                  mu_dtype=None, *, nesterov: bool = False) -> GradientTransformation:
+    """Rescale updates by Adam's bias-corrected moment estimates.
+
+    Update equations (``t = 1, 2, ...``; ``m_0 = v_0 = 0``; elementwise)::
+
+        m_t   = b1 * m_{t-1} + (1 - b1) * g_t
+        v_t   = b2 * v_{t-1} + (1 - b2) * g_t**2
+        mhat  = m_t / (1 - b1**t)                                        (nesterov=False)
+        mhat  = b1 * m_t / (1 - b1**(t+1)) + (1 - b1) * g_t / (1 - b1**t)  (nesterov=True)
+        vhat  = v_t / (1 - b2**t)
+        u_t   = mhat / (sqrt(vhat + eps_root) + eps)
+
+    ``eps`` sits *outside* the square root (as in the paper, optax and PyTorch; Keras and
+    TensorFlow 1 put an ``eps_hat`` against the un-corrected ``v``). The Nesterov form is
+    NAdam (Dozat 2016) without its extra ``b2`` factor, as in optax and PyTorch.
+
+    Args:
+        b1: decay of the first moment, in [0, 1).
+        b2: decay of the second moment, in [0, 1).
+        eps: added to the denominator outside the square root, > 0 (may be 0 if eps_root > 0).
+        eps_root: added inside the square root, >= 0.
+        mu_dtype: dtype of the first moment; None uses the parameters' dtype.
+        nesterov: use NAdam's Nesterov momentum.
+
+    Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+
+    >>> import numpy as np
+    >>> tx = scale_by_adam()
+    >>> tx.update(np.array([0.5, -3.0]), tx.init(np.zeros(2)))[0].round(6)  # first: sign(g)
+    array([ 1., -1.])
+    """
+    b1, b2 = _check_unit("b1", b1), _check_unit("b2", b2)
+    eps_root = _check_nonneg("eps_root", eps_root)
+    eps = _check_nonneg("eps", eps) if eps_root > 0 else _check_positive("eps", eps)
+
+    def first(g, m):
+        return (1.0 - b1) * g + b1 * m
+
+    def second(g, v):
+        return (1.0 - b2) * (g * g) + b2 * v
+
+    def init(params):
+        return ScaleByAdamState(0, _zeros_like(params, mu_dtype), _zeros_like(params))
+
+    def update(updates, state, params=None, **extra):
+        t = state.count + 1
+        mu = _map(first, updates, state.mu)
+        nu = _map(second, updates, state.nu)
+        c2 = 1.0 / (1.0 - b2 ** t)
+        if nesterov:
+            cm, cg = b1 / (1.0 - b1 ** (t + 1)), (1.0 - b1) / (1.0 - b1 ** t)
+            out = _map(lambda m, v, g: (cm * m + cg * g) / (np.sqrt(v * c2 + eps_root) + eps),
+                       mu, nu, updates)
+        else:
+            c1 = 1.0 / (1.0 - b1 ** t)
+            out = _map(lambda m, v: (m * c1) / (np.sqrt(v * c2 + eps_root) + eps), mu, nu)
+        if mu_dtype is not None:
+            mu = _map(lambda m: m.astype(mu_dtype, copy=False), mu)
+        return out, ScaleByAdamState(t, mu, nu)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+    """Rescale updates by Adamax's infinity-norm moment.
+
+    Update equations (``t = 1, 2, ...``; ``m_0 = v_0 = 0``; elementwise)::
+
+        m_t = b1 * m_{t-1} + (1 - b1) * g_t
+        v_t = max(b2 * v_{t-1}, |g_t| + eps)
+        u_t = m_t / (1 - b1**t) / v_t
+
+    ``eps`` is added inside the maximum, as in optax (the paper has none; PyTorch adds it
+    the same way).
+
+    Args:
+        b1: decay of the first moment, in [0, 1).
+        b2: decay of the infinity norm, in [0, 1).
+        eps: > 0, keeps ``v_t`` away from zero.
+
+    Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, sec. 7.1.
+
+    >>> import numpy as np
+    >>> tx = scale_by_adamax(eps=0.5)
+    >>> tx.update(np.array([1.5]), tx.init(np.zeros(1)))[0]
+    array([0.75])
+    """
+    b1, b2, eps = _check_unit("b1", b1), _check_unit("b2", b2), _check_positive("eps", eps)
+
+    def first(g, m):
+        return (1.0 - b1) * g + b1 * m
+
+    def infinity(g, v):
+        return np.maximum(b2 * v, np.abs(g) + eps)
+
+    def init(params):
+        return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
+
+    def update(updates, state, params=None, **extra):
+        t = state.count + 1
+        mu = _map(first, updates, state.mu)
+        nu = _map(infinity, updates, state.nu)
+        c1 = 1.0 / (1.0 - b1 ** t)
+        return _map(lambda m, v: (m * c1) / v, mu, nu), ScaleByAdamState(t, mu, nu)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByRssState(NamedTuple):
+    """``sum_of_squares``: the running sum of squared gradients (AdaGrad's accumulator)."""
+
+    sum_of_squares: Any
+
+
+def scale_by_rss(initial_accumulator_value: float = 0.1, eps: float = 1e-7) -> GradientTransformation:
+    """Rescale updates by the root of the sum of all squared gradients so far (AdaGrad).
+
+    Update equations (``s_0 = initial_accumulator_value``; elementwise)::
+
+        s_t = s_{t-1} + g_t**2
+        u_t = g_t / sqrt(s_t + eps)       (and u_t = 0 where s_t = 0)
+
+    ``eps`` sits *inside* the square root (optax; PyTorch adds it outside).
+
+    Args:
+        initial_accumulator_value: ``s_0``, >= 0.
+        eps: >= 0.
+
+    Reference: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization", JMLR 2011.
+
+    >>> import numpy as np
+    >>> tx = scale_by_rss(initial_accumulator_value=0.0, eps=0.0)
+    >>> tx.update(np.array([3.0, 0.0]), tx.init(np.zeros(2)))[0]
+    array([1., 0.])
+    """
+    initial = _check_nonneg("initial_accumulator_value", initial_accumulator_value)
+    eps = _check_nonneg("eps", eps)
+
+    def init(params):
+        return ScaleByRssState(_full_like(params, initial))
+
+    def scaled(g, s):
+        # s > 0 keeps 0 / 0 out; where s == 0 the gradient is 0 too.
+        return np.where(s > 0, g / np.sqrt(np.where(s > 0, s, 1.0) + eps), 0.0).astype(
+            s.dtype, copy=False)
+
+    def update(updates, state, params=None, **extra):
+        s = _map(lambda g, a: g * g + a, updates, state.sum_of_squares)
+        return _map(scaled, updates, s), ScaleByRssState(s)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByRmsState(NamedTuple):
+    """``count``: steps taken; ``nu``: the moving average of squared gradients."""
+
+    count: int
+    nu: Any
+
+
+def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0.0,
+                 eps_in_sqrt: bool = True, bias_correction: bool = False) -> GradientTransformation:
+    """Rescale updates by the root of the moving average of squared gradients (RMSProp).
+
+    Update equations (``v_0 = initial_scale``; elementwise)::
+
+        v_t  = decay * v_{t-1} + (1 - decay) * g_t**2
+        vhat = v_t / (1 - decay**t)   if bias_correction else v_t
+        u_t  = g_t / sqrt(vhat + eps)     (eps_in_sqrt=True, the default, as in optax)
+        u_t  = g_t / (sqrt(vhat) + eps)   (eps_in_sqrt=False, as in PyTorch)
+
+    Args:
+        decay: moving-average decay, in [0, 1).
+        eps: > 0.
+        initial_scale: ``v_0``, >= 0 (TensorFlow 1 used 1.0).
+        eps_in_sqrt: where eps goes, see above.
+        bias_correction: divide by ``1 - decay**t`` as Adam does.
+
+    Reference: Tieleman & Hinton, "Lecture 6.5 - RMSProp", COURSERA: Neural Networks for
+    Machine Learning, 2012.
+
+    >>> import numpy as np
+    >>> tx = scale_by_rms(decay=0.75)
+    >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[0].round(6)   # 2 / sqrt(0.25 * 4)
+    array([2.])
+    """
+    decay = _check_unit("decay", decay)
+    eps = _check_positive("eps", eps)
+    initial = _check_nonneg("initial_scale", initial_scale)
+
+    def second(g, v):
+        return (1.0 - decay) * (g * g) + decay * v
+
+    def init(params):
+        return ScaleByRmsState(0, _full_like(params, initial))
+
+    def update(updates, state, params=None, **extra):
+        t = state.count + 1
+        nu = _map(second, updates, state.nu)
+        c = 1.0 / (1.0 - decay ** t) if bias_correction else 1.0
+        if eps_in_sqrt:
+            out = _map(lambda g, v: g / np.sqrt(v * c + eps), updates, nu)
+        else:
+            out = _map(lambda g, v: g / (np.sqrt(v * c) + eps), updates, nu)
+        return out, ScaleByRmsState(t, nu)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByRStdDevState(NamedTuple):
+    """``count``: steps taken; ``mu``: moving average of gradients; ``nu``: of their squares."""
+
+    count: int
+    mu: Any
+    nu: Any
+
+
+def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0.0,
+                    eps_in_sqrt: bool = True,
+                    bias_correction: bool = False) -> GradientTransformation:
+    """Rescale updates by the moving standard deviation of the gradients (centered RMSProp).
+
+    Update equations (``m_0 = 0``, ``v_0 = initial_scale``; elementwise)::
+
+        m_t = decay * m_{t-1} + (1 - decay) * g_t
+        v_t = decay * v_{t-1} + (1 - decay) * g_t**2
+        (mhat, vhat = m_t / (1 - decay**t), v_t / (1 - decay**t) if bias_correction)
+        u_t = g_t / sqrt(vhat - mhat**2 + eps)      (eps_in_sqrt=True)
+        u_t = g_t / (sqrt(vhat - mhat**2) + eps)    (eps_in_sqrt=False)
+
+    Args: as :func:`scale_by_rms`.
+
+    Reference: Graves, "Generating Sequences With Recurrent Neural Networks", 2013, eq. 38.
+
+    >>> import numpy as np
+    >>> tx = scale_by_stddev(decay=0.5)
+    >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[0].round(6)   # 2 / sqrt(2 - 1**2)
+    array([2.])
+    """
+    decay = _check_unit("decay", decay)
+    eps = _check_positive("eps", eps)
+    initial = _check_nonneg("initial_scale", initial_scale)
+
+    def first(g, m):
+        return (1.0 - decay) * g + decay * m
+
+    def second(g, v):
+        return (1.0 - decay) * (g * g) + decay * v
+
+    def init(params):
+        return ScaleByRStdDevState(0, _zeros_like(params), _full_like(params, initial))
+
+    def update(updates, state, params=None, **extra):
+        t = state.count + 1
+        mu = _map(first, updates, state.mu)
+        nu = _map(second, updates, state.nu)
+        c = 1.0 / (1.0 - decay ** t) if bias_correction else 1.0
+        if eps_in_sqrt:
+            out = _map(lambda g, m, v: g / np.sqrt(v * c - (m * c) ** 2 + eps), updates, mu, nu)
+        else:
+            out = _map(lambda g, m, v: g / (np.sqrt(v * c - (m * c) ** 2) + eps),
+                       updates, mu, nu)
+        return out, ScaleByRStdDevState(t, mu, nu)
+
+    return GradientTransformation(init, update)
+
+
+# ---------------------------------------------------------------------------------------------
+# clipping and weight decay
+
+
+def clip(max_delta: float) -> GradientTransformation:
+    """Clip each update coordinate to ``[-max_delta, max_delta]`` (gradient clipping by value).
+
+    ``u_t = min(max(g_t, -max_delta), max_delta)`` elementwise; ``max_delta >= 0``.
+
+    >>> import numpy as np
+    >>> clip(1.0).update(np.array([-3.0, 0.5, 2.0]), EmptyState())[0]
+    array([-1. ,  0.5,  1. ])
+    """
+    max_delta = _check_nonneg("max_delta", max_delta)
+
+    def init(params):
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        return _map(lambda g: np.clip(g, -max_delta, max_delta), updates), state
+
+    return GradientTransformation(init, update)
+
+
+def _clip_factor(norm: float, max_norm: float) -> float:
+    return 1.0 if norm <= max_norm else max_norm / norm
+
+
+def clip_by_norm(max_norm: float) -> GradientTransformation:
+    """Rescale each leaf separately so that its Euclidean norm is at most ``max_norm``.
+
+    ``u = g * min(1, max_norm / ||g||)`` for every leaf ``g`` (PyTorch's ``clip_grad_norm_``
+    applied per tensor). See :func:`clip_by_global_norm` for one norm over all leaves.
+
+    >>> import numpy as np
+    >>> tx = clip_by_norm(1.0)
+    >>> u, _ = tx.update({"a": np.array([3.0, 4.0]), "b": np.array([0.5])}, EmptyState())
+    >>> u["a"], u["b"]
+    (array([0.6, 0.8]), array([0.5]))
+    """
+    max_norm = _check_positive("max_norm", max_norm)
+
+    def one(g):
+        return g * _clip_factor(float(np.sqrt(np.vdot(g, g).real)), max_norm)
+
+    def init(params):
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        return _map(one, updates), state
+
+    return GradientTransformation(init, update)
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """Rescale all updates together so that their global norm is at most ``max_norm``.
+
+    ``u = g * min(1, max_norm / ||g||)`` where ``||g||`` is :func:`global_norm` of the whole
+    pytree (Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
+    networks", ICML 2013).
+
+    >>> import numpy as np
+    >>> tx = clip_by_global_norm(1.0)
+    >>> u, _ = tx.update({"a": np.array([3.0]), "b": np.array([4.0])}, EmptyState())
+    >>> u["a"], u["b"]
+    (array([0.6]), array([0.8]))
+    """
+    max_norm = _check_positive("max_norm", max_norm)
+
+    def init(params):
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        factor = _clip_factor(global_norm(updates), max_norm)
+        if factor == 1.0:
+            return updates, state
+        return _map(lambda g: g * factor, updates), state
+
+    return GradientTransformation(init, update)
+
+
+def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> GradientTransformation:
+    """Add ``weight_decay * params`` to the updates (decoupled weight decay when placed after
+    the adaptive scaling, as in :func:`adamw`; L2 regularization when placed first).
+
+    ``u_t = g_t + weight_decay * p_t`` for the leaves where ``mask`` is True, ``u_t = g_t``
+    elsewhere.
+
+    Args:
+        weight_decay: >= 0.
+        mask: None (decay everything), a pytree of bools with the structure of the
+            parameters, or a function ``params -> that pytree`` (e.g. to skip biases).
+
+    Raises:
+        ValueError: when ``weight_decay`` is negative, or at ``update`` when ``params`` is
+            not given.
+
+    >>> import numpy as np
+    >>> tx = add_decayed_weights(0.1, mask={"w": True, "b": False})
+    >>> p = {"w": np.array([10.0]), "b": np.array([10.0])}
+    >>> u, _ = tx.update({"w": np.zeros(1), "b": np.zeros(1)}, EmptyState(), p)
+    >>> u["w"], u["b"]
+    (array([1.]), array([0.]))
+    """
+    weight_decay = _check_nonneg("weight_decay", weight_decay)
+
+    def decay(g, p):
+        return g + weight_decay * p
+
+    def decay_masked(g, p, m):
+        return g + weight_decay * p if m else g
+
+    def init(params):
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        if params is None:
+            raise ValueError("add_decayed_weights needs the parameters: call "
+                             "update(grads, state, params).")
+        if mask is None:
+            return _map(decay, updates, params), state
+        m = mask(params) if callable(mask) else mask
+        return _map(decay_masked, updates, params, m), state
+
+    return GradientTransformation(init, update)
+
+
+# ---------------------------------------------------------------------------------------------
+# reduce on plateau
+
+
+class ReduceLROnPlateauState(NamedTuple):
+    """``scale``: the factor applied to the updates; ``best_value``: best (averaged) loss seen;
+    ``plateau_count``: evaluations since the last improvement; ``cooldown_count``: evaluations
+    left in cooldown; ``count`` and ``avg_value``: the loss values accumulated so far."""
+
+    scale: float
+    best_value: float
+    plateau_count: int
+    cooldown_count: int
+    count: int
+    avg_value: float
+
+
+def reduce_on_plateau(factor: float = 0.1, patience: int = 10, rtol: float = 1e-4,
+                      atol: float = 0.0, cooldown: int = 0, accumulation_size: int = 1,
+                      min_scale: float = 0.0) -> GradientTransformation:
+    """Scale updates down by ``factor`` when the loss stops improving (optax.contrib's rule).
+
+    Call ``update(updates, state, params, value=loss)``. Every ``accumulation_size`` calls, the
+    mean ``v`` of the values received is compared with the best so far::
+
+        improved  = v < (1 - rtol) * best - atol
+        if improved: best = v, plateau_count = 0
+        else:        plateau_count += 1
+        if in cooldown: cooldown_count -= 1, plateau_count = 0
+        elif plateau_count == patience:
+            scale = max(scale * factor, min_scale), plateau_count = 0,
+            cooldown_count = cooldown
+        u_t = scale * g_t
+
+    Place it after the optimizer: ``chain(adam(1e-3), reduce_on_plateau())``; the effective
+    learning rate (see :func:`current_learning_rate`) is then ``1e-3 * scale``.
+
+    Args:
+        factor: in (0, 1), the multiplier applied on a plateau.
+        patience: number of non-improving evaluations before reducing, >= 0.
+        rtol, atol: relative and absolute improvement needed, >= 0, not both 0.
+        cooldown: evaluations to wait after a reduction before counting again, >= 0.
+        accumulation_size: number of values averaged into one evaluation, >= 1.
+        min_scale: the scale never goes below this, >= 0.
+
+    Like PyTorch's ``ReduceLROnPlateau(mode="min", threshold_mode="rel")``.
+
+    >>> import numpy as np
+    >>> tx = reduce_on_plateau(factor=0.5, patience=1)
+    >>> state = tx.init(None)
+    >>> for loss in [1.0, 1.0]:
+    ...     u, state = tx.update(np.ones(1), state, value=loss)
+    >>> state.scale
+    0.5
+    """
+    factor = _check(name="factor", value=factor, ok=lambda v: 0.0 < v < 1.0,
+                    requirement="in (0, 1)")
+    patience = int(_check("patience", patience, lambda v: v >= 0 and v == int(v),
+                          "an integer >= 0"))
+    cooldown = int(_check("cooldown", cooldown, lambda v: v >= 0 and v == int(v),
+                          "an integer >= 0"))
+    accumulation_size = int(_check("accumulation_size", accumulation_size,
+                                   lambda v: v >= 1 and v == int(v), "an integer >= 1"))
+    rtol, atol = _check_nonneg("rtol", rtol), _check_nonneg("atol", atol)
+    if rtol == 0.0 and atol == 0.0:
+        raise ValueError("rtol and atol are both 0, so any tiny decrease counts as an "
+                         "improvement; set at least one of them > 0.")
+    min_scale = _check_nonneg("min_scale", min_scale)
+
+    def init(params):
+        return ReduceLROnPlateauState(1.0, math.inf, 0, 0, 0, 0.0)
+
+    def evaluate(state, v):
+        scale_, best, plateau, cool = state.scale, state.best_value, state.plateau_count, \
+            state.cooldown_count
+        if v < (1.0 - rtol) * best - atol:
+            best, plateau = v, 0
+        else:
+            plateau += 1
+        if cool > 0:
+            cool, plateau = cool - 1, 0
+        elif plateau == patience:
+            scale_, plateau, cool = max(scale_ * factor, min_scale), 0, cooldown
+        return ReduceLROnPlateauState(scale_, best, plateau, cool, 0, 0.0)
+
+    def update(updates, state, params=None, *, value=None, **extra):
+        if value is None:
+            raise ValueError("reduce_on_plateau needs the loss: call "
+                             "update(grads, state, params, value=loss).")
+        n = state.count + 1
+        avg = (state.count * state.avg_value + float(value)) / n
+        state = (evaluate(state, avg) if n == accumulation_size
+                 else state._replace(count=n, avg_value=avg))
+        s = state.scale
+        return (updates if s == 1.0 else _map(lambda g: g * s, updates)), state
+
+    return GradientTransformation(init, update)
+
+
+def current_learning_rate(state) -> float | None:
+    """The learning rate that the last step used, read from an optimizer's state.
+
+    It is the product of the learning rates of all :func:`scale_by_learning_rate` blocks in
+    the state (or, when there are none, the step sizes of :func:`scale_by_schedule` blocks),
+    times the scales of all :func:`reduce_on_plateau` blocks. Before the first step it is
+    the rate the first step will use. Returns None when the state holds no learning rate.
+
+    >>> import numpy as np
+    >>> opt = adam(0.01)
+    >>> current_learning_rate(opt.init({"w": np.zeros(2)}))
+    0.01
+    """
+    rates: list[float] = []
+    steps: list[float] = []
+    scales: list[float] = []
+
+    def walk(s):
+        if isinstance(s, ScaleByLearningRateState):
+            rates.append(s.learning_rate)
+        elif isinstance(s, ScaleByScheduleState):
+            steps.append(s.step_size)
+        elif isinstance(s, ReduceLROnPlateauState):
+            scales.append(s.scale)
+        elif isinstance(s, (tuple, list)):
+            for c in s:
+                walk(c)
+        elif isinstance(s, dict):
+            for c in s.values():
+                walk(c)
+
+    walk(state)
+    found = rates or steps
+    if not found:
+        return None
+    return math.prod(found) * math.prod(scales)
+
+
+# ---------------------------------------------------------------------------------------------
+# named optimizers
+
+
+def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
+        accumulator_dtype=None) -> GradientTransformation:
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    ``chain(trace(momentum, nesterov) if momentum is not None else identity(),
+    scale_by_learning_rate(learning_rate))``, i.e. (``m_0 = 0``)::
+
+        m_t = g_t + momentum * m_{t-1}
+        u_t = -lr * m_t                            (nesterov=False)
+        u_t = -lr * (g_t + momentum * m_t)         (nesterov=True)
+        u_t = -lr * g_t                            (momentum=None)
+
+    Same form as PyTorch's ``SGD`` with ``dampening=0``. See :func:`trace`.
+
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        momentum: None, or the momentum coefficient in [0, 1].
+        nesterov: use Nesterov momentum.
+        accumulator_dtype: dtype of the momentum buffer (None: the parameters').
+
+    References: Robbins & Monro 1951; Polyak 1964; Sutskever et al., ICML 2013.
+
+    >>> import numpy as np
+    >>> opt = sgd(learning_rate=0.1)
+    >>> params = {"w": np.array([1.0, -2.0])}
+    >>> updates, state = opt.update({"w": np.array([1.0, 1.0])}, opt.init(params))
+    >>> apply_updates(params, updates)["w"]
+    array([ 0.9, -2.1])
+    """
+    first = trace(momentum, nesterov, accumulator_dtype) if momentum is not None else identity()
+    return chain(first, scale_by_learning_rate(learning_rate))
+
+
+def momentum(learning_rate, beta: float = 0.9, nesterov: bool = False) -> GradientTransformation:
+    """SGD with heavy-ball (or Nesterov) momentum: ``sgd(learning_rate, momentum=beta,
+    nesterov=nesterov)``; the equations are those of :func:`sgd`.
+
+    Reference: Polyak, "Some methods of speeding up the convergence of iteration methods",
+    1964.
+
+    >>> import numpy as np
+    >>> opt = momentum(0.1, beta=0.5)
+    >>> state = opt.init(np.zeros(1))
+    >>> u, state = opt.update(np.ones(1), state)
+    >>> u, state = opt.update(np.ones(1), state)
+    >>> u   # -0.1 * (1 + 0.5 * 1)
+    array([-0.15])
+    """
+    if beta is None:
+        raise ValueError("beta must be a number in [0, 1], got None; use sgd() for no momentum.")
+    return sgd(learning_rate, momentum=beta, nesterov=nesterov)
+
+
+def adagrad(learning_rate, initial_accumulator_value: float = 0.1,
+            eps: float = 1e-7) -> GradientTransformation:
+    """AdaGrad: ``chain(scale_by_rss(initial_accumulator_value, eps),
+    scale_by_learning_rate(learning_rate))``, i.e. (elementwise)::
+
+        s_t = s_{t-1} + g_t**2,      s_0 = initial_accumulator_value
+        u_t = -lr * g_t / sqrt(s_t + eps)
+
+    ``eps`` is inside the square root (optax); PyTorch adds it outside and starts at s_0 = 0.
+
+    Reference: Duchi, Hazan & Singer, JMLR 2011.
+
+    >>> import numpy as np
+    >>> opt = adagrad(1.0, initial_accumulator_value=0.0, eps=0.0)
+    >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
+    array([-1.])
+    """
+    return chain(scale_by_rss(initial_accumulator_value, eps),
+                 scale_by_learning_rate(learning_rate))
+
+
+def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0.0,
+            eps_in_sqrt: bool = True, centered: bool = False, momentum: float | None = None,
+            nesterov: bool = False, bias_correction: bool = False) -> GradientTransformation:
+    """RMSProp: scale by the root mean square of recent gradients, then by ``-lr``, then an
+    optional momentum trace (optax's order: the momentum acts on the scaled step)::
+
+        v_t = decay * v_{t-1} + (1 - decay) * g_t**2,        v_0 = initial_scale
+        d_t = g_t / sqrt(v_t + eps)                          (centered=False)
+        d_t = g_t / sqrt(v_t - m_t**2 + eps),                (centered=True)
+              m_t = decay * m_{t-1} + (1 - decay) * g_t
+        u_t = -lr * d_t                                      (momentum=None)
+        b_t = -lr * d_t + momentum * b_{t-1};  u_t = b_t     (momentum given; see trace)
+
+    With ``eps_in_sqrt=False`` the denominators are ``sqrt(.) + eps`` (PyTorch's form).
+
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        decay, eps, initial_scale, eps_in_sqrt, bias_correction: see :func:`scale_by_rms`.
+        centered: use the moving standard deviation (:func:`scale_by_stddev`).
+        momentum: None, or the momentum coefficient in [0, 1].
+        nesterov: Nesterov form of the momentum.
+
+    Reference: Tieleman & Hinton 2012; Graves 2013 (centered).
+
+    >>> import numpy as np
+    >>> opt = rmsprop(0.1, decay=0.75)
+    >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]   # -0.1 * 2 / sqrt(1 + eps)
+    array([-0.2])
+    """
+    if centered:
+        block = scale_by_stddev(decay, eps, initial_scale, eps_in_sqrt, bias_correction)
+    else:
+        block = scale_by_rms(decay, eps, initial_scale, eps_in_sqrt, bias_correction)
+    last = trace(momentum, nesterov) if momentum is not None else identity()
+    return chain(block, scale_by_learning_rate(learning_rate), last)
+
+
+def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+         eps_root: float = 0.0, mu_dtype=None, *, nesterov: bool = False) -> GradientTransformation:
+    """Adam: ``chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+    scale_by_learning_rate(learning_rate))``, i.e. (``t = 1, 2, ...``; elementwise)::
+
+        m_t = b1 * m_{t-1} + (1 - b1) * g_t
+        v_t = b2 * v_{t-1} + (1 - b2) * g_t**2
+        u_t = -lr * (m_t / (1 - b1**t)) / (sqrt(v_t / (1 - b2**t) + eps_root) + eps)
+
+    ``eps`` is outside the square root and applied to the bias-corrected ``v`` (paper, optax,
+    PyTorch). See :func:`scale_by_adam` for the Nesterov form (:func:`nadam`).
+
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        b1, b2: moment decays in [0, 1).
+        eps: > 0; eps_root: >= 0.
+        mu_dtype: dtype of the first moment (None: the parameters').
+
+    Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+
+    >>> import numpy as np
+    >>> opt = adam(0.1)
+    >>> params = {"w": np.array([1.0, 1.0])}
+    >>> updates, state = opt.update({"w": np.array([2.0, -0.01])}, opt.init(params))
+    >>> apply_updates(params, updates)["w"].round(6)   # the first step is -lr * sign(g)
+    array([0.9, 1.1])
+    """
+    return chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+                 scale_by_learning_rate(learning_rate))
+
+
+def adamw(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+          eps_root: float = 0.0, mu_dtype=None, weight_decay: float = 1e-4, mask=None, *,
+          nesterov: bool = False) -> GradientTransformation:
+    """AdamW, Adam with decoupled weight decay::
+
+        u_t = -lr * (adam_direction_t + weight_decay * p_{t-1})
+
+    with ``adam_direction_t`` as in :func:`adam`; that is ``chain(scale_by_adam(...),
+    add_decayed_weights(weight_decay, mask), scale_by_learning_rate(learning_rate))``.
+    The decay is multiplied by the learning rate, as in optax and PyTorch (the paper
+    multiplies it by the schedule multiplier only: ``weight_decay`` here equals the paper's
+    ``lambda / alpha``). The default ``weight_decay=1e-4`` is optax's (PyTorch: 1e-2).
+
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        b1, b2, eps, eps_root, mu_dtype, nesterov: see :func:`adam`.
+        weight_decay: >= 0.
+        mask: which parameters to decay, see :func:`add_decayed_weights`.
+
+    Reference: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
+
+    >>> import numpy as np
+    >>> opt = adamw(0.1, weight_decay=0.5)
+    >>> params = np.array([2.0])
+    >>> opt.update(np.array([1.0]), opt.init(params), params)[0]   # -0.1 * (1 + 0.5 * 2)
+    array([-0.2])
+    """
+    return chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+                 add_decayed_weights(weight_decay, mask),
+                 scale_by_learning_rate(learning_rate))
+
+
+def adamax(learning_rate, b1: float = 0.9, b2: float = 0.999,
+           eps: float = 1e-8) -> GradientTransformation:
+    """Adamax, Adam with the infinity norm: ``chain(scale_by_adamax(b1, b2, eps),
+    scale_by_learning_rate(learning_rate))``, i.e. (elementwise)::
+
+        m_t = b1 * m_{t-1} + (1 - b1) * g_t
+        v_t = max(b2 * v_{t-1}, |g_t| + eps)
+        u_t = -lr * m_t / ((1 - b1**t) * v_t)
+
+    Reference: Kingma & Ba, ICLR 2015, section 7.1.
+
+    >>> import numpy as np
+    >>> opt = adamax(0.1)
+    >>> opt.update(np.array([-3.0]), opt.init(np.zeros(1)))[0]
+    array([0.1])
+    """
+    return chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))
+
+
+def nadam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+          eps_root: float = 0.0, mu_dtype=None) -> GradientTransformation:
+    """NAdam, Adam with Nesterov momentum: ``adam(..., nesterov=True)``, i.e.::
+
+        m_t = b1 * m_{t-1} + (1 - b1) * g_t
+        v_t = b2 * v_{t-1} + (1 - b2) * g_t**2
+        mhat = b1 * m_t / (1 - b1**(t+1)) + (1 - b1) * g_t / (1 - b1**t)
+        u_t = -lr * mhat / (sqrt(v_t / (1 - b2**t) + eps_root) + eps)
+
+    As optax and PyTorch (without PyTorch's momentum decay schedule, ``momentum_decay``), and
+    without the extra ``b2`` factor of Dozat's Algorithm 2.
+
+    Reference: Dozat, "Incorporating Nesterov Momentum into Adam", ICLR workshop 2016.
+
+    >>> import numpy as np
+    >>> opt = nadam(0.1)
+    >>> u = opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
+    >>> round(float(u[0]), 6)   # -0.1 * (0.9 * 0.2 / 0.19 + 0.1 * 2 / 0.1) / 2
+    -0.147368
+    """
+    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True)

@@ -1,0 +1,183 @@
+"""Pytrees: nested dict / list / tuple / namedtuple / dataclass containers of arrays.
+
+A pytree is any nesting of the containers above; everything else (arrays, numbers, tracers)
+is a *leaf*. Dict keys are visited in sorted order, as in JAX, so two dicts with the same
+keys always flatten the same way. ``None`` is an empty container (it has no leaves).
+
+>>> import numpy as np
+>>> params = {"w": np.ones(2), "b": 0.5}
+>>> leaves, treedef = tree_flatten(params)
+>>> [np.shape(leaf) for leaf in leaves]
+[(), (2,)]
+>>> tree_map(lambda p: p * 2, params)["b"]
+1.0
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+__all__ = [
+    "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
+    "register_pytree_node", "TreeDef", "ravel_pytree",
+]
+
+# type -> (flatten(obj) -> (children, aux), unflatten(aux, children) -> obj)
+_REGISTRY: dict[type, tuple[Callable, Callable]] = {}
+
+
+class TreeDef:
+    """The shape of a pytree without its leaves; equal treedefs mean equal structures."""
+
+    __slots__ = ("kind", "aux", "children", "num_leaves")
+
+    def __init__(self, kind, aux, children):
+        self.kind = kind          # None for a leaf, else the container type
+        self.aux = aux            # keys / field names / registry data
+        self.children = children  # tuple of TreeDef
+        self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+
+    def _key(self):
+        return (self.kind, self.aux, tuple(c._key() for c in self.children))
+
+    def __eq__(self, other):
+        return isinstance(other, TreeDef) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        if self.kind is None:
+            return "*"
+        inner = ", ".join(map(repr, self.children))
+        if self.kind is dict:
+            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))
+            return "{" + inner + "}"
+        return f"{self.kind.__name__}({inner})"
+
+
+_LEAF = TreeDef(None, None, ())
+
+
+def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> None:
+    """Teach gradkit a new container: ``flatten(obj) -> (children, aux)`` and
+    ``unflatten(aux, children) -> obj``."""
+    _REGISTRY[cls] = (flatten, unflatten)
+
+
+def _dataclass_handlers(cls):
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    return (lambda obj: ([getattr(obj, n) for n in names], names),
+            lambda aux, ch: cls(**dict(zip(aux, ch))))
+
+
+def _flatten(tree, leaves):
+    t = type(tree)
+    if t is dict:
+        keys = tuple(sorted(tree))
+        return TreeDef(dict, keys, tuple(_flatten(tree[k], leaves) for k in keys))
+    if t is list or t is tuple:
+        return TreeDef(t, None, tuple(_flatten(c, leaves) for c in tree))
+    if tree is None:
+        return TreeDef(type(None), None, ())
+    if t in _REGISTRY:
+        children, aux = _REGISTRY[t][0](tree)
+        return TreeDef(t, aux, tuple(_flatten(c, leaves) for c in children))
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # namedtuple
+        return TreeDef(t, None, tuple(_flatten(c, leaves) for c in tree))
+    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
+        _REGISTRY[t] = _dataclass_handlers(t)
+        return _flatten(tree, leaves)
+    leaves.append(tree)
+    return _LEAF
+
+
+def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
+    """Return the leaves of ``tree`` (left to right, dict keys sorted) and its structure."""
+    leaves: list = []
+    return leaves, _flatten(tree, leaves)
+
+
+def _unflatten(treedef, it):
+    kind = treedef.kind
+    if kind is None:
+        return next(it)
+    children = [_unflatten(c, it) for c in treedef.children]
+    if kind is dict:
+        return dict(zip(treedef.aux, children))
+    if kind is list:
+        return children
+    if kind is tuple:
+        return tuple(children)
+    if kind is type(None):
+        return None
+    if kind in _REGISTRY:
+        return _REGISTRY[kind][1](treedef.aux, children)
+    return kind(*children)  # namedtuple
+
+
+def tree_unflatten(treedef: TreeDef, leaves) -> Any:
+    """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
+    leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
+        raise ValueError(f"tree_unflatten: the structure {treedef} has {treedef.num_leaves} "
+                         f"leaves but {len(leaves)} were given.")
+    return _unflatten(treedef, iter(leaves))
+
+
+def tree_leaves(tree: Any) -> list:
+    """The leaves of ``tree``, in flattening order."""
+    return tree_flatten(tree)[0]
+
+
+def tree_structure(tree: Any) -> TreeDef:
+    """The structure of ``tree`` (a :class:`TreeDef`)."""
+    return tree_flatten(tree)[1]
+
+
+def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
+    """Apply ``f`` leaf by leaf: ``f(leaf, *corresponding leaves of rest)``.
+
+    Raises ValueError naming both structures when ``rest`` do not match ``tree``.
+    """
+    t = type(tree)
+    if t is dict and not rest:  # fast path for the common parameter dict
+        return {k: tree_map(f, v) for k, v in tree.items()}
+    leaves, treedef = tree_flatten(tree)
+    if not rest:
+        return tree_unflatten(treedef, [f(x) for x in leaves])
+    others = []
+    for r in rest:
+        r_leaves, r_def = tree_flatten(r)
+        if r_def != treedef:
+            raise ValueError(f"tree_map: pytree structures differ: {treedef} vs {r_def}. "
+                             "Pass trees with the same containers and keys.")
+        others.append(r_leaves)
+    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
+
+
+def ravel_pytree(tree: Any):
+    """Flatten a pytree of arrays into one 1-D float array, and return the inverse.
+
+    >>> import numpy as np
+    >>> flat, unravel = ravel_pytree({"a": np.zeros((2, 2)), "b": np.ones(3)})
+    >>> flat.shape
+    (7,)
+    >>> unravel(flat)["b"]
+    array([1., 1., 1.])
+    """
+    import numpy as np
+
+    leaves, treedef = tree_flatten(tree)
+    shapes = [np.shape(x) for x in leaves]
+    sizes = [int(np.prod(s)) for s in shapes]
+    if not leaves:
+        return np.zeros(0), lambda flat: tree_unflatten(treedef, [])
+    flat = np.concatenate([np.ravel(x) for x in leaves])
+    splits = np.cumsum(sizes)[:-1]
+
+    def unravel(flat):
+        parts = np.split(flat, splits)
+        return tree_unflatten(treedef, [np.reshape(p, s) for p, s in zip(parts, shapes)])
+
+    return flat, unravel
