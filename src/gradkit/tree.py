@@ -24,6 +24,8 @@ __all__ = [
 
 # type -> (flatten(obj) -> (children, aux), unflatten(aux, children) -> obj)
 _REGISTRY: dict[type, tuple[Callable, Callable]] = {}
+# types already seen to be leaves: flattening is on every gradient call's path
+_LEAF_TYPES: set = set()
 
 
 class TreeDef:
@@ -63,6 +65,7 @@ def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> N
     """Teach gradkit a new container: ``flatten(obj) -> (children, aux)`` and
     ``unflatten(aux, children) -> obj``."""
     _REGISTRY[cls] = (flatten, unflatten)
+    _LEAF_TYPES.discard(cls)
 
 
 def _dataclass_handlers(cls):
@@ -73,6 +76,9 @@ def _dataclass_handlers(cls):
 
 def _flatten(tree, leaves):
     t = type(tree)
+    if t in _LEAF_TYPES:
+        leaves.append(tree)
+        return _LEAF
     if t is dict:
         keys = tuple(sorted(tree))
         return TreeDef(dict, keys, tuple(_flatten(tree[k], leaves) for k in keys))
@@ -88,6 +94,7 @@ def _flatten(tree, leaves):
     if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
         _REGISTRY[t] = _dataclass_handlers(t)
         return _flatten(tree, leaves)
+    _LEAF_TYPES.add(t)
     leaves.append(tree)
     return _LEAF
 
@@ -141,8 +148,11 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
     Raises ValueError naming both structures when ``rest`` do not match ``tree``.
     """
     t = type(tree)
-    if t is dict and not rest:  # fast path for the common parameter dict
-        return {k: tree_map(f, v) for k, v in tree.items()}
+    if t in _LEAF_TYPES and all(type(r) in _LEAF_TYPES for r in rest):
+        return f(tree, *rest)
+    if t is dict and all(type(r) is dict and r.keys() == tree.keys() for r in rest):
+        # the common parameter dict: no TreeDef needed
+        return {k: tree_map(f, v, *(r[k] for r in rest)) for k, v in tree.items()}
     leaves, treedef = tree_flatten(tree)
     if not rest:
         return tree_unflatten(treedef, [f(x) for x in leaves])

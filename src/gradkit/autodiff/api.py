@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from ..tree import tree_flatten, tree_map, tree_unflatten
+from ..tree import tree_flatten, tree_map, tree_structure, tree_unflatten
 from .tracer import ForwardTrace, ReverseTrace, Tracer, getval
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
@@ -56,7 +56,12 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
     args = list(args)
     treedefs = []
     for a in argnums:
-        leaves, treedef = tree_flatten(args[a])
+        arg = args[a]
+        if type(arg) is np.ndarray and arg.dtype.kind == "f":  # the common case, no pytree
+            treedefs.append((_LEAF_DEF, [arg]))
+            args[a] = trace_inputs(a, [arg])[0]
+            continue
+        leaves, treedef = tree_flatten(arg)
         where = f"{fname}: argument {a}"
         leaves = [_as_input(leaf, where) for leaf in leaves]
         treedefs.append((treedef, leaves))
@@ -64,8 +69,19 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
     return fun(*args, **kwargs), treedefs
 
 
+_LEAF_DEF = tree_structure(np.zeros(0))
+
+
 def _fun_name(fun):
     return getattr(fun, "__name__", type(fun).__name__)
+
+
+def _unbox(tree, trace):
+    """``tree`` with the tracers of ``trace`` replaced by their values: what a transformation
+    hands back (values, aux) must not keep this trace alive. Tracers of outer traces stay."""
+    def unbox(leaf):
+        return leaf._value if isinstance(leaf, Tracer) and leaf._trace is trace else leaf
+    return tree_map(unbox, tree)
 
 
 # ----------------------------------------------------------------------------- reverse mode
@@ -137,20 +153,36 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         single, nums = _argnums_tuple(argnums, len(args), f"grad({fname})")
         trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux,
                                                     f"grad({fname})")
-        value = out
-        if np.size(getval(out)) != 1 or isinstance(out, (list, tuple, dict)):
-            shape = np.shape(getval(out)) if not isinstance(out, (list, tuple, dict)) else None
-            raise TypeError(
-                f"grad({fname}): the function must return a scalar, but it returned "
-                f"{'a ' + type(out).__name__ if shape is None else 'an array of shape ' + str(shape)}."
-                " Reduce it (e.g. np.sum or np.mean), or use gk.jacobian / gk.vjp / "
-                "gk.elementwise_grad for non-scalar outputs.")
-        seed = np.ones_like(getval(out))
-        grads = _pullback(trace, out, treedefs, first, nums, once=True)(seed)
+        if type(out) is Tracer and out._trace is trace:
+            val = out._value
+            if val.size != 1:
+                _not_scalar(fname, out)
+            cts = trace.backward({out._aux: np.ones_like(getval(val))})
+            grads = [tree_unflatten(treedef, [cts[i] if cts[i] is not None else _zeros_like(leaf)
+                                              for i, leaf in zip(first[a], leaves)])
+                     if treedef is not _LEAF_DEF else
+                     (cts[first[a][0]] if cts[first[a][0]] is not None else _zeros_like(leaves[0]))
+                     for a, (treedef, leaves) in zip(nums, treedefs)]
+            value = val
+        else:  # the output does not depend on the arguments: zero gradients
+            if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:
+                _not_scalar(fname, out)
+            grads = [tree_map(_zeros_like, tree_unflatten(treedef, leaves))
+                     for treedef, leaves in treedefs]
+            value = out
         g = grads[0] if single else tuple(grads)
-        return ((value, aux) if has_aux else value), g
+        return ((value, _unbox(aux, trace)) if has_aux else value), g
 
     return value_and_grad_fun
+
+
+def _not_scalar(fname, out):
+    what = (f"a {type(out).__name__}" if isinstance(out, (list, tuple, dict))
+            else f"an array of shape {np.shape(getval(out))}")
+    raise TypeError(
+        f"grad({fname}): the function must return a scalar, but it returned {what}. Reduce it "
+        "(e.g. np.sum or np.mean), or use gk.jacobian / gk.vjp / gk.elementwise_grad for "
+        "non-scalar outputs.")
 
 
 def grad(fun, argnums=0, has_aux=False):
@@ -188,6 +220,7 @@ def vjp(fun, *primals, has_aux=False):
                                                 f"vjp({_fun_name(fun)})")
     pb = _pullback(trace, out, treedefs, first, nums)
     pullback = lambda ct: tuple(pb(ct))  # noqa: E731
+    out, aux = _unbox(out, trace), _unbox(aux, trace)
     return (out, pullback, aux) if has_aux else (out, pullback)
 
 
@@ -223,6 +256,9 @@ def jvp(fun, primals, tangents, has_aux=False):
     out, _ = _trace_call(fun, primals, {}, range(len(primals)), trace_inputs, fname)
     aux = None
     if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError(f"{fname}: has_aux=True needs the function to return a pair "
+                            f"(output, aux); it returned {type(out).__name__}.")
         out, aux = out
 
     def split(o):
@@ -234,7 +270,9 @@ def jvp(fun, primals, tangents, has_aux=False):
     split_leaves = [split(o) for o in leaves]
     primal_out = tree_unflatten(treedef, [p for p, _ in split_leaves])
     tangent_out = tree_unflatten(treedef, [t for _, t in split_leaves])
-    return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)
+    if has_aux:
+        return primal_out, tangent_out, _unbox(aux, trace)
+    return primal_out, tangent_out
 
 
 # ----------------------------------------------------------------------------- derived

@@ -20,8 +20,8 @@ class custom_vjp:
     >>> @gk.custom_vjp
     ... def clip_gradient(x):
     ...     return x
-    >>> clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1.0, 1.0),))
-    >>> float(gk.grad(lambda x: clip_gradient(3.0 * x))(1.0))
+    >>> _ = clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1.0, 1.0),))
+    >>> float(gk.grad(lambda x: 3.0 * clip_gradient(x))(1.0))  # the incoming 3.0 is clipped
     1.0
     """
 

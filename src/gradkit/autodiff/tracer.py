@@ -82,7 +82,7 @@ def primitive(fn, name=None, broadcasts=False):
     prim = Primitive(name or getattr(fn, "__name__", repr(fn)), fn, broadcasts)
     PRIMITIVES[fn] = prim
     if isinstance(fn, np.ufunc):
-        prim.broadcasts = True
+        prim.broadcasts = fn.nin > 1  # a one-argument ufunc never broadcasts
         UFUNC_PRIMITIVES[fn] = prim
         UFUNC_HANDLERS.setdefault(fn, functools.partial(apply, prim))
     return prim
@@ -171,7 +171,7 @@ def apply(prim, *args, **kwargs):
     """Evaluate ``prim`` on ``args``, recording it on the innermost trace among them."""
     trace = None
     for a in args:
-        if isinstance(a, Tracer):
+        if type(a) is Tracer:
             t = a._trace
             if trace is None or t.level > trace.level:
                 trace = t
@@ -202,18 +202,31 @@ class ReverseTrace:
         return Tracer(value, self, len(self.tape) - 1)
 
     def process(self, prim, args, kwargs):
+        vjps = prim.vjps
+        if len(args) == 1 and vjps and vjps[0] is not None and vjps[0] is not _MISSING:
+            # the common one-argument case; apply chose this trace, so args[0] is ours
+            a = args[0]
+            v = a._value
+            ans = prim.fn(v, **kwargs) if kwargs else prim.fn(v)
+            tape = self.tape
+            tape.append((prim, (v,), kwargs, ans, ((0, a._aux),)))
+            return Tracer(ans, self, len(tape) - 1)
         vals = list(args)
         parents = []
-        vjps = prim.vjps
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer) and a._trace is self:
+        i = 0
+        for a in args:
+            if type(a) is Tracer and a._trace is self:
                 vals[i] = a._value
-                rule = vjps[i] if i < len(vjps) else _MISSING
-                if rule is _MISSING:
-                    raise _no_rule(prim, i, "rev")
+                try:
+                    rule = vjps[i]
+                except IndexError:
+                    rule = _MISSING
                 if rule is not None:
+                    if rule is _MISSING:
+                        raise _no_rule(prim, i, "rev")
                     parents.append((i, a._aux))
-        ans = prim.fn(*vals, **kwargs)
+            i += 1
+        ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
         if not parents:
             return ans
         tape = self.tape
@@ -223,8 +236,8 @@ class ReverseTrace:
     def backward(self, seeds, free=True):
         """Cotangents of every tape entry given ``{index: cotangent}`` seeds of the outputs.
 
-        With ``free`` the tape is released as the pass goes (a one-shot gradient); a pullback
-        that may be called again passes ``free=False``."""
+        With ``free`` the tape is released at the end (a one-shot gradient); a pullback that
+        may be called again passes ``free=False``."""
         tape = self.tape
         cts = [None] * len(tape)
         for idx, g in seeds.items():
@@ -237,13 +250,13 @@ class ReverseTrace:
             prim, vals, kwargs, ans, parents = entry
             vjps = prim.vjps
             for i, parent in parents:
-                ct = vjps[i](g, ans, *vals, **kwargs)
-                if prim.broadcasts:
+                ct = vjps[i](g, ans, *vals, **kwargs) if kwargs else vjps[i](g, ans, *vals)
+                if prim.broadcasts and ct.shape != vals[i].shape:
                     ct = unbroadcast(ct, vals[i])
                 prev = cts[parent]
                 cts[parent] = ct if prev is None else prev + ct
-            if free:
-                tape[idx] = None  # release what the rest of the pass no longer needs
+        if free:
+            tape.clear()
         return cts
 
 
@@ -262,15 +275,20 @@ class ForwardTrace:
         vals = list(args)
         tangents = []
         jvps = prim.jvps
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer) and a._trace is self:
+        i = 0
+        for a in args:
+            if type(a) is Tracer and a._trace is self:
                 vals[i] = a._value
-                rule = jvps[i] if i < len(jvps) else _MISSING
-                if rule is _MISSING:
-                    raise _no_rule(prim, i, "fwd")
+                try:
+                    rule = jvps[i]
+                except IndexError:
+                    rule = _MISSING
                 if rule is not None:
+                    if rule is _MISSING:
+                        raise _no_rule(prim, i, "fwd")
                     tangents.append((rule, a._aux))
-        ans = prim.fn(*vals, **kwargs)
+            i += 1
+        ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
         out = None
         for rule, t in tangents:
             jt = rule(t, ans, *vals, **kwargs)
@@ -358,6 +376,10 @@ class Tracer:
 
     # -- NumPy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            handler = UFUNC_HANDLERS.get(ufunc)
+            if handler is not None:
+                return handler(*inputs)
         if kwargs.get("out") is not None:
             _inplace_error(self)
         kwargs.pop("out", None)

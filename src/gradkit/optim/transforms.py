@@ -204,8 +204,10 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 def _apply_one(p, u):
     r = p + u
-    dtype = getattr(p, "dtype", None)
-    return r if dtype is None or r.dtype == dtype else r.astype(dtype)
+    try:
+        return r if r.dtype is p.dtype else r.astype(p.dtype, copy=False)
+    except AttributeError:  # a Python number as parameter
+        return r
 
 
 def apply_updates(params, updates):
@@ -494,7 +496,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
     return GradientTransformation(init, update)
 
 
-def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+def scale_by_adamax(b1: float = 0.9, b2: float = 0.999,
+                    eps: float = 1e-8) -> GradientTransformation:
     """Rescale updates by Adamax's infinity-norm moment.
 
     Update equations (``t = 1, 2, ...``; ``m_0 = v_0 = 0``; elementwise)::
@@ -545,7 +548,8 @@ class ScaleByRssState(NamedTuple):
     sum_of_squares: Any
 
 
-def scale_by_rss(initial_accumulator_value: float = 0.1, eps: float = 1e-7) -> GradientTransformation:
+def scale_by_rss(initial_accumulator_value: float = 0.1,
+                 eps: float = 1e-7) -> GradientTransformation:
     """Rescale updates by the root of the sum of all squared gradients so far (AdaGrad).
 
     Update equations (``s_0 = initial_accumulator_value``; elementwise)::

@@ -1,0 +1,73 @@
+"""Side-by-side timing: each workload's systems in one process, with ratios to the NumPy floor."""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+
+
+def median_time(fn, min_time=0.3, repeat=7):
+    """Median seconds per call of ``fn()`` over ``repeat`` batches sized to ``min_time``."""
+    fn()  # warm up
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time / repeat or n >= 1 << 20:
+            break
+        n *= 2
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - t0) / n)
+    return statistics.median(samples)
+
+
+def peers():
+    """The comparison libraries that are installed: {'torch': module, ...}."""
+    found = {}
+    try:
+        import torch
+        torch.set_num_threads(2)
+        found["torch"] = torch
+    except ImportError:
+        pass
+    try:
+        import autograd  # noqa: F401
+        found["autograd"] = autograd
+    except ImportError:
+        pass
+    try:
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        found["jax"] = jax
+    except ImportError:
+        pass
+    return found
+
+
+def report(title, rows, target=None):
+    """Print one workload: rows = [(system, seconds)], the first being the floor."""
+    floor = rows[0][1]
+    print(f"\n{title}")
+    for name, t in rows:
+        unit, scale = ("ms", 1e3) if t >= 1e-3 else ("us", 1e6)
+        print(f"  {name:<28s} {t * scale:10.1f} {unit}   {t / floor:6.2f}x")
+    if target is not None:
+        gk = dict(rows).get("gradkit")
+        if gk is not None:
+            verdict = "met" if gk / floor <= target else "NOT met"
+            print(f"  target gradkit <= {target}x the floor: {verdict}")
+    return {name: t / floor for name, t in rows}
+
+
+def machine():
+    import numpy as np
+    cpu = platform.processor() or platform.machine()
+    return (f"{platform.system()} {cpu}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, NumPy {np.__version__}")
