@@ -151,8 +151,10 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
     if t in _LEAF_TYPES and all(type(r) in _LEAF_TYPES for r in rest):
         return f(tree, *rest)
     if t is dict and all(type(r) is dict and r.keys() == tree.keys() for r in rest):
-        # the common parameter dict: no TreeDef needed
-        return {k: tree_map(f, v, *(r[k] for r in rest)) for k, v in tree.items()}
+        # the common parameter dict: no TreeDef needed; sorted keys, so f sees the leaves in
+        # flattening order (a stateful f, e.g. a random initializer, must not depend on
+        # insertion order)
+        return {k: tree_map(f, tree[k], *(r[k] for r in rest)) for k in sorted(tree)}
     leaves, treedef = tree_flatten(tree)
     if not rest:
         return tree_unflatten(treedef, [f(x) for x in leaves])

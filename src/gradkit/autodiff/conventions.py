@@ -57,7 +57,9 @@ def tie_weights(x, ans, axis=None, keepdims=False):
     if not keepdims and axis is not None:
         ans = np.expand_dims(ans, axis)
     hit = np.equal(x, ans)
-    return hit / np.sum(hit, axis=axis, keepdims=True)
+    weights = hit / np.sum(hit, axis=axis, keepdims=True)
+    dtype = getattr(x, "dtype", None)
+    return weights.astype(dtype) if dtype is not None and dtype.kind == "f" else weights
 
 
 def register_extremum(ufunc, def_elementwise):

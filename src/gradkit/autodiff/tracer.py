@@ -96,7 +96,15 @@ def differentiable(fn=None, *, name=None, broadcasts=False):
     (fused or stable computations, or adjoints used inside other rules).
     """
     def wrap(fn):
-        prim = Primitive(name or fn.__name__, fn, broadcasts)
+        def body(*args, **kwargs):
+            # A trace hands the primitive its values with its own tracers removed; tracers
+            # of outer traces may remain (a hessian differentiates the rules): send those on.
+            for a in args:
+                if type(a) is Tracer:
+                    return apply(prim, *args, **kwargs)
+            return fn(*args, **kwargs)
+
+        prim = Primitive(name or fn.__name__, body, broadcasts)
         PRIMITIVES[fn] = prim
 
         @functools.wraps(fn)

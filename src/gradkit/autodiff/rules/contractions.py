@@ -1,7 +1,16 @@
-"""Rules for products and contractions: matmul / @, dot, tensordot, einsum, outer, inner, kron."""
+"""Rules for products and contractions: matmul / @, dot, vdot, inner, outer, tensordot, einsum,
+kron, and the diagonal family (trace, diagonal, diag, triu, tril).
+
+Every product here is linear in each operand, so the JVPs are the product itself with the
+tangent in that slot (``def_linear``), and each VJP is another product of the same family:
+the cotangent of one operand contracts the output cotangent with the other operands.
+"""
+import string
+
 import numpy as np
 
-from ..tracer import Tracer, apply, def_linear, defvjp, primitive
+from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, apply, def_linear,
+                      defvjp, differentiable, getval, unbroadcast)
 
 
 def _matmul_vjp_x(g, ans, x, y):
@@ -30,3 +39,266 @@ P_MATMUL = defvjp(np.matmul, _matmul_vjp_x, _matmul_vjp_y)  # the engine sums ba
 def_linear(np.matmul, 0, 1)
 Tracer.__matmul__ = lambda self, other: apply(P_MATMUL, self, other)
 Tracer.__rmatmul__ = lambda self, other: apply(P_MATMUL, other, self)
+
+
+# ----------------------------------------------------------------------------- tensordot
+def _tensordot_axes(axes, na, nb):
+    """``axes`` of np.tensordot as two equal-length lists of non-negative axes."""
+    if isinstance(axes, (int, np.integer)):
+        axes = int(axes)
+        return list(range(na - axes, na)), list(range(axes))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if isinstance(a_axes, (int, np.integer)) else list(a_axes)
+    b_axes = [b_axes] if isinstance(b_axes, (int, np.integer)) else list(b_axes)
+    return [int(i) % na for i in a_axes], [int(i) % nb for i in b_axes]
+
+
+def _tensordot_vjp_a(g, a, b, a_axes, b_axes):
+    """Cotangent of ``a`` in ``np.tensordot(a, b, (a_axes, b_axes))``."""
+    na, nb = np.ndim(a), np.ndim(b)
+    free_a = [i for i in range(na) if i not in a_axes]
+    free_b = [i for i in range(nb) if i not in b_axes]
+    out = np.tensordot(g, b, (list(range(len(free_a), np.ndim(g))), free_b))
+    # out's axes: a's free axes, then a's contracted axes in the order b holds them
+    order = free_a + [a_axes[j] for j in np.argsort(b_axes)]
+    return np.transpose(out, np.argsort(order)) if order != sorted(order) else out
+
+
+def _tensordot_vjp_b(g, a, b, a_axes, b_axes):
+    """Cotangent of ``b`` in ``np.tensordot(a, b, (a_axes, b_axes))``."""
+    na, nb = np.ndim(a), np.ndim(b)
+    free_a = [i for i in range(na) if i not in a_axes]
+    free_b = [i for i in range(nb) if i not in b_axes]
+    out = np.tensordot(a, g, (free_a, list(range(len(free_a)))))
+    order = [b_axes[j] for j in np.argsort(a_axes)] + free_b
+    return np.transpose(out, np.argsort(order)) if order != sorted(order) else out
+
+
+defvjp(np.tensordot,
+       lambda g, ans, a, b, axes=2: _tensordot_vjp_a(g, a, b, *_tensordot_axes(axes, np.ndim(a),
+                                                                                np.ndim(b))),
+       lambda g, ans, a, b, axes=2: _tensordot_vjp_b(g, a, b, *_tensordot_axes(axes, np.ndim(a),
+                                                                                np.ndim(b))))
+def_linear(np.tensordot, 0, 1)
+
+
+# ----------------------------------------------------------------------------- dot, inner
+def _dot_axes(na, nb):
+    """np.dot(a, b) as a tensordot: a's last axis against b's second-to-last (or only) axis."""
+    return [na - 1], [max(nb - 2, 0)]
+
+
+def _scalar_product_vjp(g, other, like):
+    # one operand is a scalar: a product with broadcasting, undone towards ``like``
+    return unbroadcast(g * other, like) if np.ndim(like) else np.sum(g * other)
+
+
+def _contract_vjp(axes_of, k):
+    def vjp(g, ans, a, b):
+        na, nb = np.ndim(a), np.ndim(b)
+        if na == 0 or nb == 0:
+            return _scalar_product_vjp(g, b if k == 0 else a, a if k == 0 else b)
+        a_axes, b_axes = axes_of(na, nb)
+        return (_tensordot_vjp_a if k == 0 else _tensordot_vjp_b)(g, a, b, a_axes, b_axes)
+    return vjp
+
+
+defvjp(np.dot, _contract_vjp(_dot_axes, 0), _contract_vjp(_dot_axes, 1))
+def_linear(np.dot, 0, 1)
+Tracer.dot = lambda self, other: np.dot(self, other)
+
+_inner_axes = lambda na, nb: ([na - 1], [nb - 1])  # noqa: E731
+defvjp(np.inner, _contract_vjp(_inner_axes, 0), _contract_vjp(_inner_axes, 1))
+def_linear(np.inner, 0, 1)
+
+# vdot flattens both operands (real arrays: no conjugation to undo)
+defvjp(np.vdot, lambda g, ans, a, b: np.reshape(g * np.reshape(b, (-1,)), np.shape(a)),
+       lambda g, ans, a, b: np.reshape(g * np.reshape(a, (-1,)), np.shape(b)))
+def_linear(np.vdot, 0, 1)
+
+# outer flattens both operands: out[i, j] = a.flat[i] * b.flat[j]
+defvjp(np.outer, lambda g, ans, a, b: np.reshape(g @ np.reshape(b, (-1,)), np.shape(a)),
+       lambda g, ans, a, b: np.reshape(np.reshape(a, (-1,)) @ g, np.shape(b)))
+def_linear(np.outer, 0, 1)
+
+
+# ----------------------------------------------------------------------------- kron
+def _kron_vjp(k):
+    """kron(a, b) reshaped to (a0, b0, a1, b1, ...) is a[:, None, :, None] * b[None, :, None, :]."""
+    def vjp(g, ans, a, b):
+        nd = max(np.ndim(a), np.ndim(b))
+        sa = (1,) * (nd - np.ndim(a)) + tuple(np.shape(a))
+        sb = (1,) * (nd - np.ndim(b)) + tuple(np.shape(b))
+        g = np.reshape(g, tuple(n for pair in zip(sa, sb) for n in pair))
+        if k == 0:
+            other = np.reshape(b, tuple(n for m in sb for n in (1, m)))
+            return np.reshape(np.sum(g * other, axis=tuple(range(1, 2 * nd, 2))), np.shape(a))
+        other = np.reshape(a, tuple(n for m in sa for n in (m, 1)))
+        return np.reshape(np.sum(g * other, axis=tuple(range(0, 2 * nd, 2))), np.shape(b))
+    return vjp
+
+
+defvjp(np.kron, _kron_vjp(0), _kron_vjp(1))
+def_linear(np.kron, 0, 1)
+
+
+# ----------------------------------------------------------------------------- einsum
+_LETTERS = string.ascii_letters
+
+
+def _parse_einsum(subscripts, shapes):
+    """Explicit subscripts without ellipses: (list of input label strings, output labels)."""
+    subscripts = subscripts.replace(" ", "")
+    inputs, arrow, output = subscripts.partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"np.einsum: the subscripts {subscripts!r} name {len(inputs)} operands "
+                         f"but {len(shapes)} were given.")
+    used = set(subscripts) & set(_LETTERS)
+    fresh = iter(c for c in _LETTERS if c not in used)
+    ell_dims = max((len(s) - len(t.replace("...", "")) for t, s in zip(inputs, shapes)
+                    if "..." in t), default=0)
+    ell = "".join(next(fresh) for _ in range(ell_dims))
+    inputs = [t.replace("...", ell[ell_dims - (len(s) - len(t.replace("...", ""))):])
+              for t, s in zip(inputs, shapes)]
+    if arrow:
+        output = output.replace("...", ell)
+    else:  # implicit mode: the broadcast axes, then the labels used once, in alphabetical order
+        labels = "".join(inputs)
+        output = ell + "".join(sorted(c for c in set(labels) if labels.count(c) == 1
+                                      and c not in ell))
+    return inputs, output
+
+
+def _sublist_to_subscripts(args):
+    """np.einsum(op0, sublist0, op1, sublist1, ..., [sublistout]) in the string form."""
+    n = len(args) // 2
+    ops, subs = args[0:2 * n:2], args[1:2 * n:2]
+    out = args[-1] if len(args) % 2 else None
+
+    def letters(sub):
+        return "".join("..." if s is Ellipsis else _LETTERS[int(s)] for s in sub)
+
+    text = ",".join(letters(s) for s in subs)
+    return (text + ("->" + letters(out) if out is not None else "")), ops
+
+
+def _einsum_vjp(k):
+    """The cotangent of operand ``k``: einsum of g with the other operands into k's labels.
+
+    Labels repeated in operand k (a diagonal, 'ii->i') get fresh labels tied to the first by
+    identity matrices; labels of operand k that appear nowhere else (summed away, 'ij->i') are
+    supplied by vectors of ones. Size-1 axes broadcast against other operands are summed back.
+    """
+    def vjp(g, ans, subscripts, *operands, **kwargs):
+        inputs, output = _parse_einsum(subscripts, [np.shape(op) for op in operands])
+        target = inputs[k - 1]
+        sizes = {}
+        for labels, op in zip(inputs, operands):
+            for c, n in zip(labels, np.shape(op)):
+                sizes[c] = max(sizes.get(c, 1), n)
+        others = [(inputs[i], op) for i, op in enumerate(operands) if i != k - 1]
+        present = set(output).union(*[set(t) for t, _ in others])
+        used = set("".join(inputs) + output)
+        fresh = iter(c for c in _LETTERS if c not in used)
+        dtype = np.result_type(getval(g))
+        extra, new_target, seen = [], "", set()
+        for c in target:
+            if c in seen:  # a repeated label: tie a fresh one to it with an identity matrix
+                c2 = next(fresh, None)
+                if c2 is None:
+                    raise NoGradientRuleError("np.einsum: too many labels to differentiate "
+                                              f"{subscripts!r}; split it into several einsums.")
+                extra.append((c + c2, np.eye(sizes[c], dtype=dtype)))
+                new_target += c2
+                continue
+            seen.add(c)
+            new_target += c
+            if c not in present:
+                extra.append((c, np.ones(sizes[c], dtype=dtype)))
+        terms = [(output, g)] + others + extra
+        spec = ",".join(t for t, _ in terms) + "->" + new_target
+        ct = np.einsum(spec, *[op for _, op in terms], optimize=kwargs.get("optimize", False))
+        return unbroadcast(ct, operands[k - 1])
+    return vjp
+
+
+_MAX_OPERANDS = 64
+P_EINSUM = defvjp(np.einsum, None, *[_einsum_vjp(k) for k in range(1, _MAX_OPERANDS + 1)],
+                  name="einsum")
+def_linear(np.einsum, *range(1, _MAX_OPERANDS + 1))
+
+
+def _einsum(*args, **kwargs):
+    if not isinstance(args[0], str):
+        subscripts, operands = _sublist_to_subscripts(args)
+    else:
+        subscripts, operands = args[0], args[1:]
+    if len(operands) > _MAX_OPERANDS:
+        raise NoGradientRuleError(f"np.einsum with more than {_MAX_OPERANDS} operands is not "
+                                  "differentiable in gradkit; split it into several einsums.")
+    inputs, output = _parse_einsum(subscripts, [np.shape(op) for op in operands])
+    return apply(P_EINSUM, ",".join(inputs) + "->" + output, *operands, **kwargs)
+
+
+FUNCTION_HANDLERS[np.einsum] = _einsum
+
+
+# ----------------------------------------------------------------------------- diagonals
+@differentiable
+def undiagonal(g, shape, offset=0, axis1=0, axis2=1):
+    """The adjoint of ``np.diagonal``: zeros of ``shape`` with ``g`` on that diagonal."""
+    if isinstance(g, Tracer):
+        return undiagonal(g, shape, offset, axis1, axis2)
+    out = np.zeros(shape, dtype=np.result_type(g))
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    i = np.arange(np.shape(g)[-1])
+    view[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return out
+
+
+def _diagonal_vjp(g, ans, a, offset=0, axis1=0, axis2=1):
+    return undiagonal(g, np.shape(a), offset, axis1, axis2)
+
+
+defvjp(np.diagonal, _diagonal_vjp)
+def_linear(np.diagonal, 0)
+defvjp(undiagonal.primitive,
+       lambda g, ans, x, shape, offset=0, axis1=0, axis2=1: np.diagonal(g, offset, axis1, axis2))
+def_linear(undiagonal.primitive, 0)
+Tracer.diagonal = lambda self, offset=0, axis1=0, axis2=1: np.diagonal(self, offset, axis1, axis2)
+
+
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    if dtype is not None:
+        raise NoGradientRuleError("np.trace with dtype= is not differentiable in gradkit; "
+                                  "cast the argument first with .astype(dtype).")
+    return np.sum(np.diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+FUNCTION_HANDLERS[np.trace] = _trace
+Tracer.trace = lambda self, offset=0, axis1=0, axis2=1: _trace(self, offset, axis1, axis2)
+
+
+def _diag_vjp(g, ans, v, k=0):
+    if np.ndim(v) == 1:
+        return np.diag(g, k)
+    return undiagonal(g, np.shape(v), k, 0, 1)
+
+
+defvjp(np.diag, _diag_vjp)
+def_linear(np.diag, 0)
+
+
+def _triangle_vjp(triangle):
+    def vjp(g, ans, m, k=0):
+        if np.ndim(m) == 1:  # a 1-D argument is a row repeated into a square matrix
+            return np.sum(triangle(g, k), axis=0)
+        return triangle(g, k)
+    return vjp
+
+
+defvjp(np.triu, _triangle_vjp(np.triu))
+def_linear(np.triu, 0)
+defvjp(np.tril, _triangle_vjp(np.tril))
+def_linear(np.tril, 0)

@@ -124,6 +124,7 @@ def _clip(x, a_min=None, a_max=None, **kwargs):
 
 
 FUNCTION_HANDLERS[np.clip] = _clip
+Tracer.clip = lambda self, min=None, max=None, **kw: _clip(self, min, max, **kw)
 
 
 # -- Python operators on tracers go straight to the primitives (no NumPy dispatch on the way)

@@ -16,7 +16,7 @@ def _is_basic(index):
 @differentiable
 def untake(g, index, shape):
     """The adjoint of ``x[index]``: a zero array of ``shape`` with ``g`` added at ``index``."""
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros_like(g, shape=shape)  # *_like: stays on g's device
     if _is_basic(index):
         out[index] = g
     else:

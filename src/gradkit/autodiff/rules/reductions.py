@@ -1,9 +1,29 @@
-"""Rules for reductions: sum, mean, prod, max, min, std, var, cumsum, cumprod (axis, keepdims)."""
+"""Rules for reductions: sum, mean, prod, max, min, std, var, cumsum, cumprod (axis, keepdims).
+
+Each NumPy reduction has a handler that takes NumPy's own signature, turns the options that
+change the value (``where=``, ``initial=``, ``dtype=``) into other differentiable steps, and
+calls the primitive with ``axis`` and ``keepdims`` only, so the rules see one calling form.
+
+Kinks and zeros:
+
+- ``max`` / ``min`` / ``amax`` / ``amin`` / ``ptp``: tied entries share the gradient equally
+  (:func:`gradkit.autodiff.conventions.tie_weights`).
+- ``prod``: the derivative for an entry is the product of the *other* entries, computed from
+  exclusive cumulative products, so it is exact with any number of zeros (``ans / x`` is only
+  used when no entry is zero).
+- ``cumprod``: ``reverse_cumsum(g * ans) / x`` when no entry is zero; otherwise the exact
+  Jacobian of each slice is formed (``n * n`` per slice along the axis).
+"""
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..tracer import Tracer, apply, def_linear, defvjp, primitive, UFUNC_METHODS
+from .. import conventions
+from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, UFUNC_METHODS, apply,
+                      def_linear, defjvp, defvjp, getval)
+from .shape import astype, flip_axis
 
 
+# ----------------------------------------------------------------------------- helpers
 def _restore(g, x, axis, keepdims):
     """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
     if axis is not None and not keepdims:
@@ -11,18 +31,294 @@ def _restore(g, x, axis, keepdims):
     return np.broadcast_to(g, np.shape(x))
 
 
+def _expand(ans, axis, keepdims):
+    """``ans`` with the reduced axes put back as length-1 axes (broadcasts against ``x``)."""
+    return np.expand_dims(ans, axis) if axis is not None and not keepdims else ans
+
+
 def _count(x, ans):
     return np.size(x) // max(np.size(ans), 1)
 
 
-defvjp(np.sum, lambda g, ans, x, axis=None, dtype=None, out=None, keepdims=False, **kw:
-       _restore(g, x, axis, keepdims))
+def _no_kwarg(fname, name, value, instead):
+    if value is not None:
+        raise NoGradientRuleError(
+            f"np.{fname} with {name}= is not differentiable in gradkit; {instead}.")
+
+
+def _masked(a, where, fill):
+    """``a`` with the entries outside ``where`` replaced by the reduction's identity."""
+    if where is None or where is True:
+        return a
+    return np.where(where, a, fill)
+
+
+def _cast(a, dtype):
+    return a if dtype is None else astype(a, dtype, copy=False)
+
+
+def _along_last(x, axis):
+    """Move the reduced axes of ``x`` last and merge them into one; return (x2, undo)."""
+    nd = np.ndim(x)
+    axes = tuple(range(nd)) if axis is None else normalize_axis_tuple(axis, nd)
+    perm = [a for a in range(nd) if a not in axes] + list(axes)
+    xt = np.transpose(x, perm)
+    shape = np.shape(xt)
+    merged = np.reshape(xt, shape[:nd - len(axes)] + (-1,))
+    inverse = tuple(np.argsort(perm))
+    return merged, lambda y: np.transpose(np.reshape(y, shape), inverse)
+
+
+def _exclusive_cumprod(x):
+    """``[1, x0, x0 x1, ...]`` along the last axis (the product of the entries before each)."""
+    ones = np.ones_like(getval(x), shape=np.shape(x)[:-1] + (1,))
+    return np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+
+
+def _product_of_others(x, axis):
+    """For each entry of ``x``, the product of the other entries of its reduced slice."""
+    merged, undo = _along_last(x, axis)
+    before = _exclusive_cumprod(merged)
+    after = _exclusive_cumprod(merged[..., ::-1])[..., ::-1]
+    return undo(before * after)
+
+
+def _has_zero(x):
+    return not np.all(getval(x) != 0)
+
+
+# ----------------------------------------------------------------------------- sum, mean
+def _sum_vjp(g, ans, x, axis=None, keepdims=False):
+    return _restore(g, x, axis, keepdims)
+
+
+def _mean_vjp(g, ans, x, axis=None, keepdims=False):
+    return _restore(g, x, axis, keepdims) / _count(x, ans)
+
+
+P_SUM = defvjp(np.sum, _sum_vjp)
 def_linear(np.sum, 0)
-defvjp(np.mean, lambda g, ans, x, axis=None, dtype=None, out=None, keepdims=False, **kw:
-       _restore(g, x, axis, keepdims) / _count(x, ans))
+P_MEAN = defvjp(np.mean, _mean_vjp)
 def_linear(np.mean, 0)
 
-UFUNC_METHODS[(np.add, "reduce")] = lambda x, axis=0, **kw: np.sum(x, axis=axis, **kw)
 
-Tracer.sum = lambda self, axis=None, keepdims=False: np.sum(self, axis=axis, keepdims=keepdims)
-Tracer.mean = lambda self, axis=None, keepdims=False: np.mean(self, axis=axis, keepdims=keepdims)
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    if where is not None or dtype is not None:  # (the plain call is a hot path: kept short)
+        a = _cast(_masked(a, where, 0.0), dtype)
+    out = apply(P_SUM, a, axis=axis, keepdims=keepdims)
+    return out if initial is None else out + initial
+
+
+def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    if where is None or where is True:
+        return apply(P_MEAN, _cast(a, dtype), axis=axis, keepdims=keepdims)
+    a = _cast(a, dtype)
+    count = np.sum(np.broadcast_to(getval(where), np.shape(a)), axis=axis, keepdims=keepdims)
+    return _sum(a, axis, keepdims=keepdims, where=where) / count.astype(getval(a).dtype)
+
+
+# ----------------------------------------------------------------------------- prod
+def _prod_partial(ans, x, axis, keepdims):
+    if _has_zero(x):
+        return _product_of_others(x, axis)
+    return _expand(ans, axis, keepdims) / x
+
+
+defvjp(np.prod, lambda g, ans, x, axis=None, keepdims=False:
+       _restore(g, x, axis, keepdims) * _prod_partial(ans, x, axis, keepdims))
+P_PROD = defjvp(np.prod, lambda t, ans, x, axis=None, keepdims=False:
+                np.sum(t * _prod_partial(ans, x, axis, keepdims), axis=axis, keepdims=keepdims))
+
+
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    out = apply(P_PROD, _cast(_masked(a, where, 1.0), dtype), axis=axis, keepdims=keepdims)
+    return out if initial is None else out * initial
+
+
+# ----------------------------------------------------------------------------- max, min
+def _tie_weights(x, ans, axis, keepdims):
+    # conventions.tie_weights divides booleans by counts (float64): keep x's dtype.
+    return conventions.tie_weights(x, ans, axis, keepdims).astype(getval(x).dtype, copy=False)
+
+
+def _extremum_vjp(g, ans, x, axis=None, keepdims=False):
+    return _restore(g, x, axis, keepdims) * _tie_weights(x, ans, axis, keepdims)
+
+
+def _extremum_jvp(t, ans, x, axis=None, keepdims=False):
+    return np.sum(t * _tie_weights(x, ans, axis, keepdims), axis=axis, keepdims=keepdims)
+
+
+P_MAX = defvjp(np.max, _extremum_vjp)
+defjvp(np.max, _extremum_jvp)
+P_MIN = defvjp(np.min, _extremum_vjp)
+defjvp(np.min, _extremum_jvp)
+
+
+def _extremum(prim, bound, fname):
+    def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        _no_kwarg(fname, "where", None if where is True else where,
+                  f"use np.{fname}(np.where(mask, x, {'-' if bound is np.maximum else ''}np.inf))")
+        out = apply(prim, a, axis=axis, keepdims=keepdims)
+        return out if initial is None else bound(out, initial)
+    return reduce
+
+
+_max = _extremum(P_MAX, np.maximum, "max")
+_min = _extremum(P_MIN, np.minimum, "min")
+
+
+def _ptp(a, axis=None, out=None, keepdims=False):
+    return _max(a, axis, keepdims=keepdims) - _min(a, axis, keepdims=keepdims)
+
+
+# ----------------------------------------------------------------------------- var, std
+def _centered(x, axis):
+    return x - np.mean(x, axis=axis, keepdims=True)
+
+
+def _dof(x, ans, ddof):
+    return float(_count(x, ans) - ddof)
+
+
+defvjp(np.var, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
+       _restore(g, x, axis, keepdims) * _centered(x, axis) * (2.0 / _dof(x, ans, ddof)))
+P_VAR = defjvp(np.var, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
+               np.sum(t * _centered(x, axis), axis=axis, keepdims=keepdims)
+               * (2.0 / _dof(x, ans, ddof)))
+defvjp(np.std, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
+       _restore(g, x, axis, keepdims) * _centered(x, axis)
+       / (_expand(ans, axis, keepdims) * _dof(x, ans, ddof)))
+P_STD = defjvp(np.std, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
+               np.sum(t * _centered(x, axis), axis=axis, keepdims=keepdims)
+               / (ans * _dof(x, ans, ddof)))
+
+
+def _moment(prim, fname):
+    def reduce(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+               mean=None, correction=None):
+        _no_kwarg(fname, "where", None if where is True else where,
+                  "compute the moment from np.sum and np.where instead")
+        _no_kwarg(fname, "mean", mean, "leave it out: gradkit computes the mean itself")
+        if correction is not None:
+            ddof = correction
+        return apply(prim, _cast(a, dtype), axis=axis, ddof=ddof, keepdims=keepdims)
+    return reduce
+
+
+# ----------------------------------------------------------------------------- cumsum, cumprod
+def _reverse_cumsum(g, axis):
+    return flip_axis(np.cumsum(flip_axis(g, axis), axis=axis), axis)
+
+
+defvjp(np.cumsum, lambda g, ans, x, axis: _reverse_cumsum(g, axis))
+P_CUMSUM = def_linear(np.cumsum, 0)
+
+
+def _cumprod_jacobian(x):
+    """``J[..., i, j] = d cumprod(x)[j] / d x[i]`` along the last axis, exact with zeros."""
+    n = np.shape(x)[-1]
+    held = np.where(np.eye(n, dtype=bool), 1.0, np.expand_dims(x, -2))  # row i: x_i set to 1
+    return np.cumprod(held, axis=-1) * np.triu(np.ones((n, n), dtype=getval(x).dtype))
+
+
+def _cumprod_vjp(g, ans, x, axis):
+    if not _has_zero(x):
+        return _reverse_cumsum(g * ans, axis) / x
+    jac = _cumprod_jacobian(np.swapaxes(x, axis, -1))
+    gl = np.expand_dims(np.swapaxes(g, axis, -1), -2)
+    return np.swapaxes(np.sum(jac * gl, axis=-1), axis, -1)
+
+
+def _cumprod_jvp(t, ans, x, axis):
+    if not _has_zero(x):
+        return ans * np.cumsum(t / x, axis=axis)
+    jac = _cumprod_jacobian(np.swapaxes(x, axis, -1))
+    tl = np.expand_dims(np.swapaxes(t, axis, -1), -1)
+    return np.swapaxes(np.sum(tl * jac, axis=-2), axis, -1)
+
+
+defvjp(np.cumprod, _cumprod_vjp)
+P_CUMPROD = defjvp(np.cumprod, _cumprod_jvp)
+
+
+def _cumulative(prim):
+    def accumulate(a, axis=None, dtype=None, out=None):
+        a = _cast(a, dtype)
+        if axis is None:
+            a, axis = np.reshape(a, (-1,)), 0
+        return apply(prim, a, axis=normalize_axis_index(axis, np.ndim(a)))
+    return accumulate
+
+
+# ----------------------------------------------------------------------------- nan-aware
+def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    out = _sum(np.where(np.isnan(getval(a)), 0.0, a), axis, dtype, keepdims=keepdims,
+               initial=initial, where=where)
+    return out
+
+
+def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    valid = ~np.isnan(getval(a))
+    if where is not None and where is not True:
+        valid = valid & getval(where)
+    return _mean(np.where(valid, a, 0.0), axis, dtype, keepdims=keepdims, where=valid)
+
+
+# ----------------------------------------------------------------------------- routing
+FUNCTION_HANDLERS.update({
+    np.sum: _sum, np.mean: _mean, np.prod: _prod, np.max: _max, np.amax: _max, np.min: _min,
+    np.amin: _min, np.ptp: _ptp, np.var: _moment(P_VAR, "var"), np.std: _moment(P_STD, "std"),
+    np.cumsum: _cumulative(P_CUMSUM), np.cumprod: _cumulative(P_CUMPROD), np.nansum: _nansum,
+    np.nanmean: _nanmean,
+})
+
+
+def _array_api_cumulative(accumulate, identity):
+    """``np.cumulative_sum`` / ``np.cumulative_prod`` (NumPy 2.1+, the array-API names)."""
+    def cumulative(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        if axis is None and np.ndim(x) > 1:
+            raise ValueError("axis must be given for arrays of more than one dimension.")
+        axis = 0 if axis is None else normalize_axis_index(axis, np.ndim(x))
+        out = accumulate(x, axis, dtype)
+        if include_initial:
+            shape = list(np.shape(out))
+            shape[axis] = 1
+            first = np.full_like(getval(out), identity, shape=tuple(shape))
+            out = np.concatenate([first, out], axis=axis)
+        return out
+    return cumulative
+
+
+for _name, _func, _identity in (("cumulative_sum", np.cumsum, 0.0),
+                                ("cumulative_prod", np.cumprod, 1.0)):
+    if hasattr(np, _name):
+        FUNCTION_HANDLERS[getattr(np, _name)] = _array_api_cumulative(
+            FUNCTION_HANDLERS[_func], _identity)
+
+UFUNC_METHODS.update({
+    (np.add, "reduce"): lambda x, axis=0, **kw: np.sum(x, axis=axis, **kw),
+    (np.multiply, "reduce"): lambda x, axis=0, **kw: np.prod(x, axis=axis, **kw),
+    (np.maximum, "reduce"): lambda x, axis=0, dtype=None, **kw: np.max(x, axis=axis, **kw),
+    (np.minimum, "reduce"): lambda x, axis=0, dtype=None, **kw: np.min(x, axis=axis, **kw),
+    (np.add, "accumulate"): lambda x, axis=0, **kw: np.cumsum(x, axis=axis, **kw),
+    (np.multiply, "accumulate"): lambda x, axis=0, **kw: np.cumprod(x, axis=axis, **kw),
+})
+
+
+# ----------------------------------------------------------------------------- array methods
+def _method(func):
+    return lambda self, *args, **kwargs: func(self, *args, **kwargs)
+
+
+Tracer.sum = _method(np.sum)
+Tracer.mean = _method(np.mean)
+Tracer.prod = _method(np.prod)
+Tracer.max = _method(np.max)
+Tracer.min = _method(np.min)
+Tracer.var = _method(np.var)
+Tracer.std = _method(np.std)
+Tracer.cumsum = _method(np.cumsum)
+Tracer.cumprod = _method(np.cumprod)
+Tracer.argmax = _method(np.argmax)
+Tracer.argmin = _method(np.argmin)

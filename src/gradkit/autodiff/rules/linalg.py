@@ -1,0 +1,539 @@
+"""Rules for ``np.linalg``: inv, solve, det, slogdet, cholesky, eigh, norm, pinv, svd, qr.
+
+Every rule works on stacks of matrices (the last two axes). The formulas are the standard ones
+(Giles 2008, "Extended collection of matrix derivative results"; Murray 2016 for Cholesky;
+Townsend 2016 for the SVD) and are written with differentiable NumPy calls, so Hessians work.
+
+Decompositions that return several arrays (slogdet, eigh, svd, qr) are one primitive per
+output, each recomputing the decomposition: the VJP of the whole is the sum of the VJPs of its
+parts, so the engine adds them up correctly whichever outputs are used.
+
+Conventions:
+
+- ``cholesky`` and ``eigh`` read only one triangle of their argument (the lower one, or the
+  upper with ``UPLO='U'``). Their derivative is the derivative of that function, so a
+  gradient is zero above the diagonal and counts each off-diagonal entry twice. For symmetric
+  perturbations it agrees with the symmetric gradient of PyTorch and JAX; to get that
+  gradient itself, differentiate through ``(a + a.T) / 2``.
+- ``eigh`` (eigenvectors), ``svd`` (singular vectors) and the singular values of rank-deficient
+  matrices are differentiable only where the eigenvalues / singular values are distinct (and,
+  for ``svd``'s vectors, nonzero); elsewhere the gradient is not defined and comes out inf or nan.
+- ``norm`` at zero follows the minimum-norm subgradient convention: its gradient there is 0.
+"""
+import numpy as np
+
+from .. import conventions
+from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, apply, def_linear,
+                      defjvp, defvjp, differentiable)
+
+_T = lambda x: np.swapaxes(x, -1, -2)  # noqa: E731  (transpose of a stack of matrices)
+
+
+def _eye_like(x, n=None):
+    n = np.shape(x)[-1] if n is None else n
+    return np.eye(n, dtype=np.result_type(conventions.getval(x)))
+
+
+def _mat(g):
+    """A scalar-per-matrix array broadcast against the stack of matrices."""
+    return np.expand_dims(np.expand_dims(g, -1), -1)
+
+
+# the namedtuples numpy returns for decompositions
+_SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+_EighResult = type(np.linalg.eigh(np.eye(1)))
+_SVDResult = type(np.linalg.svd(np.eye(1)))
+_QRResult = type(np.linalg.qr(np.eye(1)))
+
+
+def plain_primitive(fn):
+    """Make ``fn`` (written for plain arrays only) a primitive, like ``differentiable``.
+
+    Its body never sees a traced value: when the innermost trace unwraps a value that is
+    itself traced by an outer trace (nested derivatives), the call goes back through the
+    engine to that trace instead of running the plain body on a tracer."""
+    @differentiable(name=fn.__name__.lstrip("_"))
+    def body(*args, **kwargs):
+        if any(isinstance(a, Tracer) for a in args):
+            return wrapper(*args, **kwargs)
+        return fn(*args, **kwargs)
+    wrapper = body
+    return wrapper
+
+
+# ----------------------------------------------------------------------------- inv, solve
+defvjp(np.linalg.inv, lambda g, ans, a: -_T(ans) @ g @ _T(ans))
+defjvp(np.linalg.inv, lambda t, ans, a: -ans @ t @ ans)
+
+
+def _solve_vector(b):
+    # NumPy 2 treats b as a vector only when b.ndim == 1; anything else is a stack of matrices.
+    return np.ndim(b) == 1
+
+
+def _solve_vec(a, v):
+    """np.linalg.solve with ``v`` a (stack of) vector(s), whatever its number of axes."""
+    return np.linalg.solve(a, np.expand_dims(v, -1))[..., 0]
+
+
+def _solve_vjp_a(g, ans, a, b):
+    gb = _solve_vjp_b(g, ans, a, b)
+    if _solve_vector(b):
+        return -np.expand_dims(gb, -1) * np.expand_dims(ans, -2)
+    return -gb @ _T(ans)
+
+
+def _solve_vjp_b(g, ans, a, b):
+    if _solve_vector(b):
+        return _solve_vec(_T(a), g)
+    return np.linalg.solve(_T(a), g)
+
+
+def _solve_jvp_a(t, ans, a, b):
+    if _solve_vector(b):
+        return -_solve_vec(a, (t @ np.expand_dims(ans, -1))[..., 0])
+    return -np.linalg.solve(a, t @ ans)
+
+
+defvjp(np.linalg.solve, _solve_vjp_a, _solve_vjp_b, broadcasts=True)  # batch axes broadcast
+defjvp(np.linalg.solve, _solve_jvp_a)
+def_linear(np.linalg.solve, 1)
+
+
+# ----------------------------------------------------------------------------- det, slogdet
+def _trace_product(x, t):
+    """trace(x @ t) for stacks of matrices, without forming the product."""
+    return np.sum(_T(x) * t, axis=(-2, -1))
+
+
+defvjp(np.linalg.det, lambda g, ans, a: _mat(g * ans) * _T(np.linalg.inv(a)))
+defjvp(np.linalg.det, lambda t, ans, a: ans * _trace_product(np.linalg.inv(a), t))
+
+
+@plain_primitive
+def _logabsdet(a):
+    return np.linalg.slogdet(a)[1]
+
+
+defvjp(_logabsdet.primitive, lambda g, ans, a: _mat(g) * _T(np.linalg.inv(a)))
+defjvp(_logabsdet.primitive, lambda t, ans, a: _trace_product(np.linalg.inv(a), t))
+
+
+def _slogdet(a):
+    sign = np.linalg.slogdet(conventions.getval(a))[0]  # piecewise constant: no derivative
+    return _SlogdetResult(sign, _logabsdet(a))
+
+
+FUNCTION_HANDLERS[np.linalg.slogdet] = _slogdet
+
+
+# ----------------------------------------------------------------------------- symmetric input
+def _one_triangle(x, lower):
+    """The derivative of a function reading one triangle of a symmetric matrix, given the
+    gradient ``x`` of the same function of a full (symmetrized) matrix."""
+    both = x + _T(x)
+    off = np.tril(both, -1) if lower else np.triu(both, 1)
+    return off + x * _eye_like(x)
+
+
+def _symmetric_tangent(t, lower):
+    """The symmetric matrix the function actually sees when its argument moves along ``t``."""
+    half = np.tril(t, -1) if lower else np.triu(t, 1)
+    return half + _T(half) + t * _eye_like(t)
+
+
+def _lower(kwargs_uplo):
+    if kwargs_uplo not in ("L", "U"):
+        raise ValueError(f"UPLO must be 'L' or 'U', got {kwargs_uplo!r}.")
+    return kwargs_uplo == "L"
+
+
+# ----------------------------------------------------------------------------- cholesky
+def _phi(x):
+    """The lower triangle with the diagonal halved."""
+    return np.tril(x) - 0.5 * x * _eye_like(x)
+
+
+def _cholesky_vjp(g, ans, a, upper=False):
+    if upper:
+        raise NoGradientRuleError("np.linalg.cholesky(upper=True) is not differentiable in "
+                                  "gradkit; use the lower factor L and L.T.")
+    # Murray (2016): A_bar = L^-T phi(L^T L_bar) L^-1, symmetrized
+    inner = _phi(_T(ans) @ g)
+    s = np.linalg.solve(_T(ans), _T(np.linalg.solve(_T(ans), _T(inner))))
+    return _one_triangle(s, lower=True)
+
+
+def _cholesky_jvp(t, ans, a, upper=False):
+    if upper:
+        raise NoGradientRuleError("np.linalg.cholesky(upper=True) is not differentiable in "
+                                  "gradkit; use the lower factor L and L.T.")
+    t = _symmetric_tangent(t, lower=True)
+    # L_dot = L phi(L^-1 A_dot L^-T)
+    x = np.linalg.solve(ans, _T(np.linalg.solve(ans, _T(t))))
+    return ans @ _phi(x)
+
+
+defvjp(np.linalg.cholesky, _cholesky_vjp)
+defjvp(np.linalg.cholesky, _cholesky_jvp)
+
+
+# ----------------------------------------------------------------------------- eigh
+@plain_primitive
+def _eigh_w(a, UPLO="L"):
+    return np.linalg.eigh(a, UPLO)[0]
+
+
+@plain_primitive
+def _eigh_v(a, UPLO="L"):
+    return np.linalg.eigh(a, UPLO)[1]
+
+
+def _eigen_gaps(w):
+    """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
+    eye = _eye_like(w)
+    return (1.0 - eye) / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye)
+
+
+def _eigh_w_vjp(g, ans, a, UPLO="L"):
+    v = _eigh_v(a, UPLO)
+    return _one_triangle((v * np.expand_dims(g, -2)) @ _T(v), _lower(UPLO))
+
+
+def _eigh_w_jvp(t, ans, a, UPLO="L"):
+    v = _eigh_v(a, UPLO)
+    return np.sum(v * (_symmetric_tangent(t, _lower(UPLO)) @ v), axis=-2)
+
+
+def _eigh_v_vjp(g, ans, a, UPLO="L"):
+    f = _eigen_gaps(_eigh_w(a, UPLO))
+    return _one_triangle(ans @ (f * (_T(ans) @ g)) @ _T(ans), _lower(UPLO))
+
+
+def _eigh_v_jvp(t, ans, a, UPLO="L"):
+    f = _eigen_gaps(_eigh_w(a, UPLO))
+    return ans @ (f * (_T(ans) @ _symmetric_tangent(t, _lower(UPLO)) @ ans))
+
+
+defvjp(_eigh_w.primitive, _eigh_w_vjp)
+defjvp(_eigh_w.primitive, _eigh_w_jvp)
+defvjp(_eigh_v.primitive, _eigh_v_vjp)
+defjvp(_eigh_v.primitive, _eigh_v_jvp)
+
+
+def _eigh(a, UPLO="L"):
+    return _EighResult(_eigh_w(a, UPLO), _eigh_v(a, UPLO))
+
+
+FUNCTION_HANDLERS[np.linalg.eigh] = _eigh
+FUNCTION_HANDLERS[np.linalg.eigvalsh] = lambda a, UPLO="L": _eigh_w(a, UPLO)
+
+
+# ----------------------------------------------------------------------------- svd
+@plain_primitive
+def _svd_s(a):
+    return np.linalg.svd(a, compute_uv=False)
+
+
+@plain_primitive
+def _svd_u(a):
+    return np.linalg.svd(a, full_matrices=False)[0]
+
+
+@plain_primitive
+def _svd_vh(a):
+    return np.linalg.svd(a, full_matrices=False)[2]
+
+
+def _svd_gaps(s):
+    """F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it."""
+    return _eigen_gaps(s * s)
+
+
+def _svd_s_vjp(g, ans, a):
+    return (_svd_u(a) * np.expand_dims(g, -2)) @ _svd_vh(a)
+
+
+def _svd_s_jvp(t, ans, a):
+    return np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
+
+
+def _svd_u_vjp(g, ans, a):
+    u, s, v = ans, _svd_s(a), _T(_svd_vh(a))
+    utg = _T(u) @ g
+    inner = _svd_gaps(s) * (utg - _T(utg)) * np.expand_dims(s, -2)
+    out = u @ inner @ _T(v)
+    m, n = np.shape(a)[-2:]
+    if m > n:  # the part of g outside the span of U
+        out = out + (g - u @ utg) @ (_T(v) / np.expand_dims(s, -1))
+    return out
+
+
+def _svd_vh_vjp(g, ans, a):
+    u, s, v = _svd_u(a), _svd_s(a), _T(ans)
+    gv = _T(g)
+    vtg = _T(v) @ gv
+    inner = np.expand_dims(s, -1) * (_svd_gaps(s) * (vtg - _T(vtg)))
+    out = u @ inner @ _T(v)
+    m, n = np.shape(a)[-2:]
+    if m < n:
+        out = out + (u / np.expand_dims(s, -2)) @ (_T(gv) - (_T(gv) @ v) @ _T(v))
+    return out
+
+
+def _svd_dS(t, a):
+    u, v = _svd_u(a), _T(_svd_vh(a))
+    return u, v, _T(u) @ t @ v
+
+
+def _svd_u_jvp(t, ans, a):
+    u, v, ds = _svd_dS(t, a)
+    s = _svd_s(a)
+    dss = ds * np.expand_dims(s, -2)
+    du = u @ (_svd_gaps(s) * (dss + _T(dss)))
+    m, n = np.shape(a)[-2:]
+    if m > n:
+        dav = t @ v
+        du = du + (dav - u @ (_T(u) @ dav)) / np.expand_dims(s, -2)
+    return du
+
+
+def _svd_vh_jvp(t, ans, a):
+    u, v, ds = _svd_dS(t, a)
+    s = _svd_s(a)
+    sds = np.expand_dims(s, -1) * ds
+    dv = v @ (_svd_gaps(s) * (sds + _T(sds)))
+    m, n = np.shape(a)[-2:]
+    if n > m:
+        dau = _T(t) @ u
+        dv = dv + (dau - v @ (_T(v) @ dau)) / np.expand_dims(s, -2)
+    return _T(dv)
+
+
+defvjp(_svd_s.primitive, _svd_s_vjp)
+defjvp(_svd_s.primitive, _svd_s_jvp)
+defvjp(_svd_u.primitive, _svd_u_vjp)
+defjvp(_svd_u.primitive, _svd_u_jvp)
+defvjp(_svd_vh.primitive, _svd_vh_vjp)
+defjvp(_svd_vh.primitive, _svd_vh_jvp)
+
+
+def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if not compute_uv:
+        return _svd_s(a)
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n:
+        raise NoGradientRuleError(
+            f"np.linalg.svd with full_matrices=True of a {m}x{n} matrix is not differentiable: "
+            "the extra singular vectors are not unique. Pass full_matrices=False.")
+    return _SVDResult(_svd_u(a), _svd_s(a), _svd_vh(a))
+
+
+FUNCTION_HANDLERS[np.linalg.svd] = _svd
+if hasattr(np.linalg, "svdvals"):
+    FUNCTION_HANDLERS[np.linalg.svdvals] = lambda x: _svd_s(x)
+
+
+# ----------------------------------------------------------------------------- pinv
+def _pinv_vjp(g, ans, a, *args, **kwargs):
+    # the transpose of the JVP below, term by term
+    p, pt, gt = ans, _T(ans), _T(g)
+    return (-pt @ g @ pt
+            + (_eye_like(a, np.shape(a)[-2]) - a @ p) @ gt @ p @ pt
+            + pt @ p @ gt @ (_eye_like(a) - p @ a))
+
+
+def _pinv_jvp(t, ans, a, *args, **kwargs):
+    # constant rank: dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P
+    p, tt = ans, _T(t)
+    return (-p @ t @ p
+            + p @ _T(p) @ tt @ (_eye_like(a, np.shape(a)[-2]) - a @ p)
+            + (_eye_like(a) - p @ a) @ tt @ _T(p) @ p)
+
+
+defvjp(np.linalg.pinv, _pinv_vjp)
+defjvp(np.linalg.pinv, _pinv_jvp)
+
+
+# ----------------------------------------------------------------------------- qr
+@plain_primitive
+def _qr_q(a):
+    return np.linalg.qr(a)[0]
+
+
+@plain_primitive
+def _qr_r(a):
+    return np.linalg.qr(a)[1]
+
+
+def _qr_vjp(q, r, gq, gr):
+    """A_bar = (Q_bar + Q copyltu(M)) R^-T with M = R R_bar^T - Q_bar^T Q (m >= n)."""
+    n_mat = 0.0
+    if gr is not None:
+        n_mat = gr @ _T(r)
+    if gq is not None:
+        n_mat = n_mat - _T(q) @ gq
+    k = np.triu(n_mat) + np.tril(_T(n_mat), -1)
+    y = q @ k if gq is None else gq + q @ k
+    return _T(np.linalg.solve(r, _T(y)))
+
+
+def _qr_tangents(t, q, r):
+    t_rinv = _T(np.linalg.solve(_T(r), _T(t)))  # t @ R^-1
+    x = _T(q) @ t_rinv
+    low = np.tril(x, -1)
+    omega = low - _T(low)
+    return t_rinv, x, omega
+
+
+defvjp(_qr_q.primitive, lambda g, ans, a: _qr_vjp(ans, _qr_r(a), g, None))
+defjvp(_qr_q.primitive, lambda t, ans, a: (lambda tr, x, om: ans @ (om - x) + tr)(
+    *_qr_tangents(t, ans, _qr_r(a))))
+defvjp(_qr_r.primitive, lambda g, ans, a: _qr_vjp(_qr_q(a), ans, None, g))
+defjvp(_qr_r.primitive, lambda t, ans, a: (lambda tr, x, om: (x - om) @ ans)(
+    *_qr_tangents(t, _qr_q(a), ans)))
+
+
+def _qr(a, mode="reduced"):
+    m, n = np.shape(a)[-2:]
+    if m < n:
+        raise NoGradientRuleError(
+            f"np.linalg.qr of a {m}x{n} matrix (fewer rows than columns) is not differentiable "
+            "in gradkit; differentiate the QR of the transpose (an LQ factorization) instead.")
+    if mode == "r":
+        return _qr_r(a)
+    if mode == "complete" and m != n:
+        raise NoGradientRuleError("np.linalg.qr(mode='complete') of a non-square matrix is not "
+                                  "differentiable: the extra columns of Q are not unique. Use "
+                                  "mode='reduced'.")
+    if mode not in ("reduced", "complete"):
+        raise NoGradientRuleError(f"np.linalg.qr(mode={mode!r}) is not differentiable in "
+                                  "gradkit; use mode='reduced'.")
+    return _QRResult(_qr_q(a), _qr_r(a))
+
+
+FUNCTION_HANDLERS[np.linalg.qr] = _qr
+
+
+# ----------------------------------------------------------------------------- norm
+def _vector_norm_plain(x, ord, axis, keepdims):
+    ax = np.abs(x)
+    if ord == 2:
+        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+    if ord == np.inf:
+        return np.max(ax, axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return np.min(ax, axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return np.sum(ax != 0, axis=axis, keepdims=keepdims).astype(ax.dtype)
+    if ord == 1:
+        return np.sum(ax, axis=axis, keepdims=keepdims)
+    with np.errstate(divide="ignore"):
+        return np.sum(ax ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+@plain_primitive
+def _vector_norm(x, ord, axis, keepdims):
+    """The ``ord``-norm of ``x`` over ``axis`` (None: all entries; or a tuple of axes)."""
+    return _vector_norm_plain(x, ord, axis, keepdims)
+
+
+def _norm_partial(ans, x, ord, axis, keepdims):
+    """d norm / d x, broadcast to x's shape: 0 wherever the norm is 0 (minimum norm)."""
+    n = ans if keepdims or axis is None else np.expand_dims(ans, axis)
+    if ord == 0:
+        return 0.0 * x
+    if ord == 1:
+        return np.sign(x)
+    if ord in (np.inf, -np.inf):
+        ax = np.abs(conventions.getval(x))
+        hit = np.equal(ax, conventions.getval(n))
+        return np.sign(x) * (hit / np.sum(hit, axis=axis, keepdims=True))
+    safe = np.where(n == 0, 1.0, n)
+    if ord == 2:
+        return x / safe
+    return np.sign(x) * (np.abs(x) / safe) ** (ord - 1.0)
+
+
+def _vector_norm_vjp(g, ans, x, ord, axis, keepdims):
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return g * _norm_partial(ans, x, ord, axis, keepdims)
+
+
+defvjp(_vector_norm.primitive, _vector_norm_vjp)
+defjvp(_vector_norm.primitive, lambda t, ans, x, ord, axis, keepdims: np.sum(
+    t * _norm_partial(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims))
+
+
+def _keep(out, axes, ndim, keepdims):
+    return np.expand_dims(out, axes) if keepdims else out
+
+
+def _norm(x, ord=None, axis=None, keepdims=False):
+    nd = np.ndim(x)
+    if axis is None and (ord is None or nd == 1):
+        return _vector_norm(x, 2 if ord is None else ord, None, keepdims)
+    if axis is None:
+        if nd != 2:
+            raise ValueError(f"np.linalg.norm with ord={ord!r} needs a 1-D or 2-D array or an "
+                             f"axis, got a {nd}-D array.")
+        axis = (0, 1)
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    axis = tuple(int(a) % nd for a in axis)
+    if len(axis) == 1:
+        ord = 2 if ord is None else ord
+        if isinstance(ord, str):
+            raise ValueError(f"np.linalg.norm: ord={ord!r} is a matrix norm; give two axes.")
+        return _vector_norm(x, ord, axis, keepdims)
+    if len(axis) != 2:
+        raise ValueError("np.linalg.norm takes one axis (vector norms) or two (matrix norms).")
+    r, c = axis
+    if ord in (None, "fro"):
+        return _vector_norm(x, 2, axis, keepdims)
+    if ord in (1, -1, np.inf, -np.inf):
+        # 1: the largest column sum of |x| (inf: row sum); -1 / -inf: the smallest
+        summed, other = (r, c) if ord in (1, -1) else (c, r)
+        sums = np.sum(np.abs(x), axis=summed)
+        out = _vector_norm(sums, np.inf if ord > 0 else -np.inf,
+                           (other - (other > summed),), False)
+    elif ord in ("nuc", 2, -2):
+        perm = [i for i in range(nd) if i not in axis] + [r, c]
+        s = _svd_s(np.transpose(x, perm) if perm != list(range(nd)) else x)
+        out = np.sum(s, axis=-1) if ord == "nuc" else s[..., 0] if ord == 2 else s[..., -1]
+    else:
+        raise ValueError(f"np.linalg.norm: invalid ord={ord!r} for a matrix norm.")
+    return _keep(out, axis, nd, keepdims)
+
+
+FUNCTION_HANDLERS[np.linalg.norm] = _norm
+
+
+# ----------------------------------------------------------------------------- compositions
+def _matrix_power(a, n):
+    n = int(n)
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    if n == 0:
+        return np.broadcast_to(_eye_like(a), np.shape(a)) + 0.0 * a
+    result, square = None, a
+    while n:
+        if n & 1:
+            result = square if result is None else result @ square
+        n >>= 1
+        if n:
+            square = square @ square
+    return result
+
+
+FUNCTION_HANDLERS[np.linalg.matrix_power] = _matrix_power
+
+
+def _lstsq(*args, **kwargs):
+    raise NoGradientRuleError(
+        "np.linalg.lstsq is not differentiable in gradkit. For a full-rank a use "
+        "np.linalg.solve(a.T @ a, a.T @ b), or np.linalg.pinv(a) @ b.")
+
+
+FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq

@@ -1,0 +1,167 @@
+"""Arguments may be pytrees (dict / list / tuple / namedtuple / dataclass / registered nodes);
+derivatives come back with the same structure."""
+import collections
+import dataclasses
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import gradkit as gk
+from gradkit.tree import (ravel_pytree, register_pytree_node, tree_leaves, tree_map,
+                          tree_structure, tree_unflatten)
+
+R = np.random.default_rng(3)
+
+Params = collections.namedtuple("Params", "w b")
+
+
+@dataclasses.dataclass
+class Dense:
+    w: np.ndarray
+    b: np.ndarray
+
+
+class Affine:
+    """A user container registered by hand; ``name`` is static data, not a leaf."""
+
+    def __init__(self, scale, shift, name="affine"):
+        self.scale, self.shift, self.name = scale, shift, name
+
+
+register_pytree_node(Affine, lambda a: ((a.scale, a.shift), a.name),
+                     lambda name, ch: Affine(ch[0], ch[1], name))
+
+
+def weighted_square_sum(tree):
+    """sum_i c_i * sum(leaf_i ** 2) with c_i = 1, 2, 3, ... in leaf order: gradient 2 c_i leaf_i."""
+    return sum((i + 1.0) * np.sum(leaf ** 2) for i, leaf in enumerate(tree_leaves(tree)))
+
+
+def expected_gradient(tree):
+    leaves = tree_leaves(tree)
+    grads = [2.0 * (i + 1.0) * np.asarray(leaf) for i, leaf in enumerate(leaves)]
+    return tree_unflatten(tree_structure(tree), grads)
+
+
+TREES = [
+    ("dict", {"w": R.standard_normal((2, 3)), "b": R.standard_normal(3)}),
+    ("list", [R.standard_normal(2), R.standard_normal((2, 2))]),
+    ("tuple", (R.standard_normal(3), np.float64(0.5))),
+    ("namedtuple", Params(w=R.standard_normal((3, 2)), b=R.standard_normal(2))),
+    ("dataclass", Dense(w=R.standard_normal((2, 2)), b=R.standard_normal(2))),
+    ("registered", Affine(R.standard_normal(2), R.standard_normal(2), name="layer0")),
+    ("nested", {"layers": [Dense(R.standard_normal((2, 2)), R.standard_normal(2)),
+                           {"gain": (R.standard_normal(1), R.standard_normal(()))}],
+                "out": Params(R.standard_normal(2), 0.3)}),
+    ("python-floats", {"a": 1.5, "b": [2.0, -0.5]}),
+]
+
+
+@pytest.mark.parametrize("name, tree", TREES, ids=[t[0] for t in TREES])
+def test_gradient_has_the_structure_of_the_argument(name, tree):
+    g = gk.grad(weighted_square_sum)(tree)
+    assert tree_structure(g) == tree_structure(tree)
+    assert type(g) is type(tree)
+    for gl, wl, xl in zip(tree_leaves(g), tree_leaves(expected_gradient(tree)), tree_leaves(tree)):
+        assert np.shape(gl) == np.shape(xl)
+        assert_allclose(gl, wl)
+
+
+@pytest.mark.parametrize("name, tree", TREES, ids=[t[0] for t in TREES])
+def test_jvp_and_vjp_take_and_return_pytrees(name, tree):
+    tangent = tree_map(lambda x: np.ones(np.shape(x)), tree)
+    out, t_out = gk.jvp(weighted_square_sum, (tree,), (tangent,))
+    want = sum(np.sum(w) for w in tree_leaves(expected_gradient(tree)))
+    assert_allclose(t_out, want)
+    out2, pullback = gk.vjp(lambda t: tree_map(lambda x: 3.0 * x, t), tree)
+    (ct,) = pullback(tangent)
+    assert tree_structure(ct) == tree_structure(tree)
+    assert all(np.allclose(c, 3.0) for c in tree_leaves(ct))
+
+
+@pytest.mark.parametrize("name, tree", TREES, ids=[t[0] for t in TREES])
+def test_hvp_with_a_pytree_argument(name, tree):
+    v = tree_map(lambda x: np.full(np.shape(x), 0.5), tree)
+    hv = gk.hvp(weighted_square_sum)(tree, v)
+    assert tree_structure(hv) == tree_structure(tree)
+    for i, leaf in enumerate(tree_leaves(hv)):
+        assert_allclose(leaf, 2.0 * (i + 1.0) * 0.5)
+
+
+def test_registered_node_keeps_its_static_data_in_the_gradient():
+    g = gk.grad(lambda a: np.sum(a.scale * a.shift))(Affine(np.ones(2), np.full(2, 3.0), "L1"))
+    assert isinstance(g, Affine) and g.name == "L1"
+    assert_allclose(g.scale, 3.0)
+    assert_allclose(g.shift, 1.0)
+
+
+def test_none_leaves_stay_none_and_unused_leaves_get_zeros():
+    params = {"w": np.ones(3), "frozen": None, "unused": np.ones((2, 2)), "nest": [None, 2.0]}
+    g = gk.grad(lambda p: np.sum(p["w"] ** 2) + p["nest"][1] ** 3)(params)
+    assert g["frozen"] is None and g["nest"][0] is None
+    assert_allclose(g["w"], 2.0)
+    assert_allclose(g["unused"], np.zeros((2, 2)))
+    assert np.shape(g["unused"]) == (2, 2)
+    assert_allclose(g["nest"][1], 12.0)
+
+
+def test_dict_insertion_order_does_not_mix_up_keys():
+    p = {"z": np.array([1.0]), "a": np.array([10.0])}
+    g = gk.grad(lambda q: np.sum(q["z"] * 2.0 + q["a"] ** 2))(p)
+    assert_allclose(g["z"], 2.0)
+    assert_allclose(g["a"], 20.0)
+
+
+def test_argnums_tuple_of_pytrees():
+    def loss(params, batch, scale):
+        pred = np.tanh(batch["x"] @ params["w"] + params["b"])
+        return scale * np.mean((pred - batch["y"]) ** 2)
+
+    params = {"w": R.standard_normal((3, 1)), "b": np.zeros(1)}
+    batch = {"x": R.standard_normal((5, 3)), "y": R.standard_normal((5, 1))}
+    gp, gb = gk.grad(loss, argnums=(0, 1))(params, batch, 2.0)
+    assert tree_structure(gp) == tree_structure(params)
+    assert tree_structure(gb) == tree_structure(batch)
+
+    flat, unravel = ravel_pytree(params)
+    g_flat = gk.grad(lambda f: loss(unravel(f), batch, 2.0))(flat)
+    assert_allclose(ravel_pytree(gp)[0], g_flat, rtol=1e-12)
+
+
+def test_ravel_pytree_gives_the_same_gradient_and_hessian():
+    params = {"w": R.standard_normal((2, 2)), "b": R.standard_normal(2)}
+
+    def loss(p):
+        return np.sum(np.sin(p["w"] @ p["b"])) + np.sum(p["b"] ** 4)
+
+    flat, unravel = ravel_pytree(params)
+    assert_allclose(unravel(flat)["w"], params["w"])
+    g = gk.grad(loss)(params)
+    assert_allclose(gk.grad(lambda f: loss(unravel(f)))(flat), ravel_pytree(g)[0], rtol=1e-12)
+    H = gk.hessian(lambda f: loss(unravel(f)))(flat)
+    v = R.standard_normal(flat.size)
+    hv = gk.hvp(loss)(params, unravel(v))
+    assert_allclose(ravel_pytree(hv)[0], H @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_value_and_grad_of_an_mlp_with_dict_params():
+    x = R.standard_normal((4, 3))
+    y = R.standard_normal((4, 1))
+    params = {"l1": {"w": R.standard_normal((3, 5)), "b": np.zeros(5)},
+              "l2": {"w": R.standard_normal((5, 1)), "b": np.zeros(1)}}
+
+    def mse(p):
+        h = np.tanh(x @ p["l1"]["w"] + p["l1"]["b"])
+        return np.mean((h @ p["l2"]["w"] + p["l2"]["b"] - y) ** 2)
+
+    value, g = gk.value_and_grad(mse)(params)
+    assert_allclose(value, mse(params))
+    # backpropagation by hand
+    h = np.tanh(x @ params["l1"]["w"] + params["l1"]["b"])
+    d_out = 2 * (h @ params["l2"]["w"] + params["l2"]["b"] - y) / y.size
+    d_h = d_out @ params["l2"]["w"].T * (1 - h ** 2)
+    assert_allclose(g["l2"]["w"], h.T @ d_out)
+    assert_allclose(g["l2"]["b"], d_out.sum(0))
+    assert_allclose(g["l1"]["w"], x.T @ d_h)
+    assert_allclose(g["l1"]["b"], d_h.sum(0))
