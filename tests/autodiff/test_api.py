@@ -99,9 +99,6 @@ def test_grad_keeps_float32():
     assert_allclose(g, 2 * X, rtol=1e-6)
 
 
-@pytest.mark.xfail(reason="engine bug: reverse-mode cotangents keep NumPy's promoted dtype; "
-                          "a float32 input mixed with float64 data gets a float64 gradient",
-                   strict=True)
 @pytest.mark.parametrize("data", [np.float64(2.0), np.ones(4)], ids=["f64-scalar", "f64-array"])
 def test_gradient_has_the_dtype_of_its_input(data):
     # as in JAX and PyTorch: float32 parameters get float32 gradients even when the data are

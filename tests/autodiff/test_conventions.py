@@ -155,9 +155,6 @@ def test_forward_and_reverse_jacobians_agree_at_kinks():
     assert_allclose(gk.jacobian(f, mode="fwd")(x), gk.jacobian(f, mode="rev")(x))
 
 
-@pytest.mark.xfail(reason="engine bug: the np.std rules (rules/reductions.py) divide by std, "
-                          "giving nan where std == 0 instead of the minimum-norm subgradient 0",
-                   strict=True)
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 @pytest.mark.parametrize("x, axis", [
     (np.array([[1.0], [2.0]]), 1),     # over a length-1 axis std is identically 0

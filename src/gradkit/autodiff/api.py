@@ -119,12 +119,22 @@ def _pullback(trace, out, treedefs, first, argnums, once=False):
         cts = trace.backward(seeds, free=once) if seeds else [None] * len(trace.tape)
         grads = []
         for a, (treedef, leaves) in zip(argnums, treedefs):
-            gl = [cts[i] if cts[i] is not None else _zeros_like(leaf)
+            gl = [_like_input(cts[i], leaf)
                   for i, leaf in zip(first[a], leaves)]
             grads.append(tree_unflatten(treedef, gl))
         return grads
 
     return pullback
+
+
+def _like_input(ct, leaf):
+    """The cotangent of an input has the input's dtype (float32 parameters stay float32)."""
+    dtype = getattr(leaf, "dtype", None)
+    if ct is None:
+        return _zeros_like(leaf)
+    if dtype is not None and getattr(ct, "dtype", dtype) != dtype:
+        return ct.astype(dtype)
+    return ct
 
 
 def _zeros_like(x):
@@ -158,10 +168,9 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             if val.size != 1:
                 _not_scalar(fname, out)
             cts = trace.backward({out._aux: np.ones_like(getval(val))})
-            grads = [tree_unflatten(treedef, [cts[i] if cts[i] is not None else _zeros_like(leaf)
+            grads = [tree_unflatten(treedef, [_like_input(cts[i], leaf)
                                               for i, leaf in zip(first[a], leaves)])
-                     if treedef is not _LEAF_DEF else
-                     (cts[first[a][0]] if cts[first[a][0]] is not None else _zeros_like(leaves[0]))
+                     if treedef is not _LEAF_DEF else _like_input(cts[first[a][0]], leaves[0])
                      for a, (treedef, leaves) in zip(nums, treedefs)]
             value = val
         else:  # the output does not depend on the arguments: zero gradients

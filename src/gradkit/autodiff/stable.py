@@ -9,8 +9,7 @@ arrays too (no tracing needed), keep float32 as float32, and agree with ``scipy.
 """
 import numpy as np
 
-from .rules.linalg import plain_primitive
-from .tracer import defjvp, defvjp
+from .tracer import defjvp, defvjp, differentiable
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid", "softplus"]
 
@@ -39,7 +38,7 @@ def _as_float(x):
 
 
 # ----------------------------------------------------------------------------- logsumexp
-@plain_primitive
+@differentiable(name="logsumexp", broadcasts=True)  # x and the weights b broadcast together
 def _logsumexp(x, b, axis, keepdims):
     x = _as_float(x)
     m = _shift(x, axis)
@@ -67,7 +66,7 @@ def _lse_vjp_b(g, ans, x, b, axis, keepdims):
     return _keep(g, axis, keepdims) * _lse_weights(ans, x, axis, keepdims)
 
 
-defvjp(_logsumexp.primitive, _lse_vjp_x, _lse_vjp_b, broadcasts=True)
+defvjp(_logsumexp.primitive, _lse_vjp_x, _lse_vjp_b)
 defjvp(_logsumexp.primitive,
        lambda t, ans, x, b, axis, keepdims: np.sum(
            t * _lse_weights(ans, x, axis, keepdims) * (1.0 if b is None else b),
@@ -109,7 +108,7 @@ def logsumexp(x, axis=None, keepdims=False, b=None):
 
 
 # ----------------------------------------------------------------------------- softmax
-@plain_primitive
+@differentiable(name="softmax")
 def _softmax(x, axis):
     x = _as_float(x)
     e = np.exp(x - _shift(x, axis))
@@ -146,7 +145,7 @@ def softmax(x, axis=-1):
     return _softmax(x, axis=_axis(axis))
 
 
-@plain_primitive
+@differentiable(name="log_softmax")
 def _log_softmax(x, axis):
     x = _as_float(x)
     shifted = x - _shift(x, axis)
@@ -181,7 +180,7 @@ def log_softmax(x, axis=-1):
 
 
 # ----------------------------------------------------------------------------- sigmoid family
-@plain_primitive
+@differentiable(name="sigmoid")
 def _sigmoid(x):
     x = _as_float(x)
     z = np.exp(-np.abs(x))  # in (0, 1]: no overflow on either side
@@ -208,7 +207,7 @@ def sigmoid(x):
     return _sigmoid(x)
 
 
-@plain_primitive
+@differentiable(name="log_sigmoid")
 def _log_sigmoid(x):
     x = _as_float(x)
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
@@ -233,7 +232,7 @@ def log_sigmoid(x):
     return _log_sigmoid(x)
 
 
-@plain_primitive
+@differentiable(name="softplus")
 def _softplus(x):
     x = _as_float(x)
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))

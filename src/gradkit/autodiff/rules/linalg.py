@@ -23,8 +23,8 @@ Conventions:
 import numpy as np
 
 from .. import conventions
-from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, apply, def_linear,
-                      defjvp, defvjp, differentiable)
+from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp,
+                      differentiable)
 
 _T = lambda x: np.swapaxes(x, -1, -2)  # noqa: E731  (transpose of a stack of matrices)
 
@@ -44,21 +44,6 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 _SVDResult = type(np.linalg.svd(np.eye(1)))
 _QRResult = type(np.linalg.qr(np.eye(1)))
-
-
-def plain_primitive(fn):
-    """Make ``fn`` (written for plain arrays only) a primitive, like ``differentiable``.
-
-    Its body never sees a traced value: when the innermost trace unwraps a value that is
-    itself traced by an outer trace (nested derivatives), the call goes back through the
-    engine to that trace instead of running the plain body on a tracer."""
-    @differentiable(name=fn.__name__.lstrip("_"))
-    def body(*args, **kwargs):
-        if any(isinstance(a, Tracer) for a in args):
-            return wrapper(*args, **kwargs)
-        return fn(*args, **kwargs)
-    wrapper = body
-    return wrapper
 
 
 # ----------------------------------------------------------------------------- inv, solve
@@ -110,7 +95,7 @@ defvjp(np.linalg.det, lambda g, ans, a: _mat(g * ans) * _T(np.linalg.inv(a)))
 defjvp(np.linalg.det, lambda t, ans, a: ans * _trace_product(np.linalg.inv(a), t))
 
 
-@plain_primitive
+@differentiable(name="slogdet (log |det|)")
 def _logabsdet(a):
     return np.linalg.slogdet(a)[1]
 
@@ -179,12 +164,12 @@ defjvp(np.linalg.cholesky, _cholesky_jvp)
 
 
 # ----------------------------------------------------------------------------- eigh
-@plain_primitive
+@differentiable(name="eigh (eigenvalues)")
 def _eigh_w(a, UPLO="L"):
     return np.linalg.eigh(a, UPLO)[0]
 
 
-@plain_primitive
+@differentiable(name="eigh (eigenvectors)")
 def _eigh_v(a, UPLO="L"):
     return np.linalg.eigh(a, UPLO)[1]
 
@@ -230,17 +215,17 @@ FUNCTION_HANDLERS[np.linalg.eigvalsh] = lambda a, UPLO="L": _eigh_w(a, UPLO)
 
 
 # ----------------------------------------------------------------------------- svd
-@plain_primitive
+@differentiable(name="svd (singular values)")
 def _svd_s(a):
     return np.linalg.svd(a, compute_uv=False)
 
 
-@plain_primitive
+@differentiable(name="svd (U)")
 def _svd_u(a):
     return np.linalg.svd(a, full_matrices=False)[0]
 
 
-@plain_primitive
+@differentiable(name="svd (Vh)")
 def _svd_vh(a):
     return np.linalg.svd(a, full_matrices=False)[2]
 
@@ -356,12 +341,12 @@ defjvp(np.linalg.pinv, _pinv_jvp)
 
 
 # ----------------------------------------------------------------------------- qr
-@plain_primitive
+@differentiable(name="qr (Q)")
 def _qr_q(a):
     return np.linalg.qr(a)[0]
 
 
-@plain_primitive
+@differentiable(name="qr (R)")
 def _qr_r(a):
     return np.linalg.qr(a)[1]
 
@@ -432,7 +417,7 @@ def _vector_norm_plain(x, ord, axis, keepdims):
         return np.sum(ax ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
 
 
-@plain_primitive
+@differentiable(name="norm")
 def _vector_norm(x, ord, axis, keepdims):
     """The ``ord``-norm of ``x`` over ``axis`` (None: all entries; or a tuple of axes)."""
     return _vector_norm_plain(x, ord, axis, keepdims)

@@ -186,12 +186,18 @@ defvjp(np.var, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
 P_VAR = defjvp(np.var, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
                np.sum(t * _centered(x, axis), axis=axis, keepdims=keepdims)
                * (2.0 / _dof(x, ans, ddof)))
+def _nonzero(ans):
+    # std is a norm of the centred values: at a constant input (std 0) the minimum-norm
+    # subgradient is 0, and the centred values are 0 there, so any nonzero divisor gives it.
+    return np.where(ans == 0, 1.0, ans)
+
+
 defvjp(np.std, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
        _restore(g, x, axis, keepdims) * _centered(x, axis)
-       / (_expand(ans, axis, keepdims) * _dof(x, ans, ddof)))
+       / (_expand(_nonzero(ans), axis, keepdims) * _dof(x, ans, ddof)))
 P_STD = defjvp(np.std, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
                np.sum(t * _centered(x, axis), axis=axis, keepdims=keepdims)
-               / (ans * _dof(x, ans, ddof)))
+               / (_nonzero(ans) * _dof(x, ans, ddof)))
 
 
 def _moment(prim, fname):

@@ -15,9 +15,8 @@ import math
 import numpy as np
 import scipy.special as sc
 
-from ..tracer import NoGradientRuleError, defjvp, defvjp
+from ..tracer import NoGradientRuleError, defjvp, defvjp, differentiable
 from .elementwise import def_elementwise
-from .linalg import plain_primitive
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
@@ -25,7 +24,7 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
-@plain_primitive
+@differentiable(broadcasts=True)
 def polygamma(n, x):
     """The polygamma function psi^(n)(x), the n-th derivative of digamma (differentiable in x).
 
@@ -47,8 +46,8 @@ def _no_order_derivative(g, ans, n, x):
 
 
 _next_polygamma = lambda g, ans, n, x: g * polygamma(n + 1, x)  # noqa: E731
-defvjp(polygamma.primitive, _no_order_derivative, _next_polygamma, broadcasts=True)
-defjvp(polygamma.primitive, _no_order_derivative, _next_polygamma, broadcasts=True)
+defvjp(polygamma.primitive, _no_order_derivative, _next_polygamma)
+defjvp(polygamma.primitive, _no_order_derivative, _next_polygamma)
 
 # -- sigmoid family
 def_elementwise(sc.expit, lambda g, ans, x: g * ans * sc.expit(-x))
