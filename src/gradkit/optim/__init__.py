@@ -3,11 +3,23 @@
 - :mod:`.transforms`: ``sgd``, ``momentum``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ...
   as ``GradientTransformation(init, update)`` chains of small blocks.
 - :mod:`.schedules`: learning rates as functions of the step.
+- :mod:`.minimize`: ``minimize(f, x0, method=...)`` with ``gd``, ``newton``, ``newton-cg``,
+  ``bfgs``, ``lbfgs``, ``frank-wolfe`` (:mod:`.frank_wolfe`), ``natural``
+  (:mod:`.natural_gradient`), ``proximal`` (:mod:`.proximal`) and ``subgradient``.
 """
 from . import schedules, transforms
+from .frank_wolfe import Box, L1Ball, L2Ball, NuclearNormBall, Simplex
+from .line_search import backtracking_armijo, line_search, strong_wolfe
+from .minimize import METHODS, OptimizeResult, minimize
+from .natural_gradient import conjugate_gradient, fisher_vector_product, natural_gradient_descent
+from .proximal import prox_elastic_net, soft_threshold
 from .schedules import *  # noqa: F401,F403
 from .schedules import __all__ as _schedules_all
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 
-__all__ = ["schedules", "transforms", *_transforms_all, *_schedules_all]
+__all__ = ["schedules", "transforms", *_transforms_all, *_schedules_all,
+           "minimize", "OptimizeResult", "METHODS", "Simplex", "L1Ball", "L2Ball", "Box",
+           "NuclearNormBall", "natural_gradient_descent", "fisher_vector_product",
+           "conjugate_gradient", "soft_threshold", "prox_elastic_net", "strong_wolfe",
+           "backtracking_armijo", "line_search"]

@@ -35,6 +35,9 @@ CASES = [
     ("tensordot-pairs-unordered", lambda t, u: np.tensordot(t, u, ([1, 0], [1, 2])), (T, U)),
     ("kron-2d", lambda x, y: np.kron(x, y), (A, SQ[:2])),
     ("kron-mixed-ndim", lambda v, x: np.kron(v, x), (V, A)),
+    ("vecdot", lambda t, v: np.vecdot(t, v), (T, R.standard_normal(4))),
+    ("matvec", lambda t, v: np.matvec(t, v), (T, R.standard_normal(4))),
+    ("vecmat", lambda v, t: np.vecmat(v, t), (V, T)),
     # einsum: explicit, implicit, ellipsis, diagonals, sums, 1..3 operands, sublist form
     ("einsum-matmul", lambda x, y: np.einsum("ij,jk->ik", x, y), (A, B)),
     ("einsum-implicit", lambda x, y: np.einsum("ij,jk", x, y), (A, B)),

@@ -57,6 +57,12 @@ CASES = [
     ("norm-matrix--1", lambda x: la.norm(x, -1, axis=(1, 2)), (X,)),
     ("norm-matrix-inf", lambda a: la.norm(a, np.inf), (TALL,)),
     ("norm-matrix--inf", lambda x: la.norm(x, -np.inf, axis=(2, 0)), (X,)),
+    ("array-api-norms", lambda x: la.vector_norm(x, axis=(0, 2), ord=3)[:2] + la.matrix_norm(x),
+     (X[:, :, :2],)),
+    ("array-api-vector_norm-all", lambda x: la.vector_norm(x, keepdims=True), (X,)),
+    ("array-api-products", lambda x, y: la.vecdot(la.matmul(x, y), la.tensordot(x, y, axes=1))
+     + la.trace(la.outer(x[0], y[:, 0]), offset=1), (A, A.T.copy())),
+    ("array-api-diagonal", lambda x: la.diagonal(la.matrix_transpose(x), offset=1), (X,)),
     ("pinv-tall", la.pinv, (TALL,)),
     ("pinv-wide", la.pinv, (WIDE,)),
     ("svd-values", lambda a: la.svd(a, compute_uv=False), (TALL,)),

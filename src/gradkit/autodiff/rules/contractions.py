@@ -9,8 +9,8 @@ import string
 
 import numpy as np
 
-from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, apply, def_linear,
-                      defvjp, differentiable, getval, unbroadcast)
+from ..tracer import (FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, Tracer, apply,
+                      def_linear, defvjp, differentiable, getval, unbroadcast)
 
 
 def _matmul_vjp_x(g, ans, x, y):
@@ -39,6 +39,15 @@ P_MATMUL = defvjp(np.matmul, _matmul_vjp_x, _matmul_vjp_y)  # the engine sums ba
 def_linear(np.matmul, 0, 1)
 Tracer.__matmul__ = lambda self, other: apply(P_MATMUL, self, other)
 Tracer.__rmatmul__ = lambda self, other: apply(P_MATMUL, other, self)
+
+
+# NumPy 2's vector products are generalized ufuncs; with their default axes they are matmul /
+# multiply and sum (an axes= keyword is refused by the engine with a clear error)
+if hasattr(np, "vecdot"):
+    UFUNC_HANDLERS[np.vecdot] = lambda x1, x2: np.sum(x1 * x2, axis=-1)
+if hasattr(np, "matvec"):
+    UFUNC_HANDLERS[np.matvec] = lambda m, v: (m @ np.expand_dims(v, -1))[..., 0]
+    UFUNC_HANDLERS[np.vecmat] = lambda v, m: (np.expand_dims(v, -2) @ m)[..., 0, :]
 
 
 # ----------------------------------------------------------------------------- tensordot

@@ -451,7 +451,7 @@ defjvp(_vector_norm.primitive, lambda t, ans, x, ord, axis, keepdims: np.sum(
     t * _norm_partial(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims))
 
 
-def _keep(out, axes, ndim, keepdims):
+def _keep(out, axes, keepdims):
     return np.expand_dims(out, axes) if keepdims else out
 
 
@@ -489,7 +489,7 @@ def _norm(x, ord=None, axis=None, keepdims=False):
         out = np.sum(s, axis=-1) if ord == "nuc" else s[..., 0] if ord == 2 else s[..., -1]
     else:
         raise ValueError(f"np.linalg.norm: invalid ord={ord!r} for a matrix norm.")
-    return _keep(out, axis, nd, keepdims)
+    return _keep(out, axis, keepdims)
 
 
 FUNCTION_HANDLERS[np.linalg.norm] = _norm
@@ -522,3 +522,27 @@ def _lstsq(*args, **kwargs):
 
 
 FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq
+
+
+# ----------------------------------------------------------------------------- array-API names
+# np.linalg's array-API spellings of functions that have rules elsewhere
+def _vector_norm_api(x, axis=None, keepdims=False, ord=2):
+    if axis is not None:
+        axis = tuple(int(a) % np.ndim(x) for a in np.atleast_1d(axis))
+    return _vector_norm(x, ord, axis, keepdims)
+
+
+_ARRAY_API = {
+    "matmul": lambda x1, x2: np.matmul(x1, x2),
+    "outer": lambda x1, x2: np.outer(x1, x2),
+    "tensordot": lambda x1, x2, axes=2: np.tensordot(x1, x2, axes),
+    "vecdot": lambda x1, x2, axis=-1: np.sum(x1 * x2, axis=axis),
+    "diagonal": lambda x, offset=0: np.diagonal(x, offset, -2, -1),
+    "trace": lambda x, offset=0, dtype=None: np.trace(x, offset, -2, -1, dtype),
+    "matrix_transpose": lambda x: np.swapaxes(x, -1, -2),
+    "matrix_norm": lambda x, keepdims=False, ord="fro": _norm(x, ord, (-2, -1), keepdims),
+    "vector_norm": _vector_norm_api,
+}
+for _name, _handler in _ARRAY_API.items():
+    if hasattr(np.linalg, _name):
+        FUNCTION_HANDLERS[getattr(np.linalg, _name)] = _handler

@@ -26,6 +26,16 @@ from .shape import astype, flip_axis
 # ----------------------------------------------------------------------------- helpers
 def _restore(g, x, axis, keepdims):
     """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
+    if type(g) is not Tracer and type(x) is np.ndarray:
+        # plain values (the first-order case, on every training step): one filled array,
+        # without np.expand_dims / np.broadcast_to's Python-level overhead
+        shape = x.shape
+        if axis is not None and not keepdims:
+            axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+            g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+        out = np.empty(shape, dtype=np.result_type(g))
+        out[...] = g
+        return out
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
     return np.broadcast_to(g, np.shape(x))

@@ -1,0 +1,141 @@
+"""Full-batch solver benchmarks W5 (logistic regression) and W6 (Rosenbrock 100-D), with ratios.
+
+Run: ``python benchmarks/bench_optim.py``. Everything runs in one process; each row is the
+median of several runs, and ratios are against the floor measured in the same run.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+from scipy.optimize import minimize as sp_minimize
+from scipy.special import expit
+
+import gradkit as gk
+from gradkit.optim.minimize import minimize
+
+
+def _median_time(run, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = run()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def _scipy_one_blas_thread():
+    """scipy's OpenBLAS pool contends with numpy's on 2 cores; give scipy's one thread."""
+    import contextlib
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    controller = ThreadpoolController()
+    paths = [m["filepath"] for m in controller.info()
+             if m["user_api"] == "blas" and "scipy.libs" in m["filepath"]]
+    if not paths:  # pragma: no cover
+        return contextlib.nullcontext()
+    return controller.select(filepath=paths[0]).limit(limits=1)
+
+
+def w5(repeat=5):
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    X, y01 = make_classification(50000, 100, n_informative=20, n_redundant=0, random_state=0)
+    y = 2.0 * y01 - 1.0
+    w0 = np.zeros(X.shape[1])
+
+    def f(w):  # sklearn's C=1 objective: sum of log-losses + ||w||^2 / 2, in plain NumPy
+        return np.sum(np.logaddexp(0.0, -y * (X @ w))) + 0.5 * np.sum(w * w)
+
+    def fg(w):  # the hand-written floor
+        yz = y * (X @ w)
+        return np.sum(np.logaddexp(0.0, -yz)) + 0.5 * w @ w, X.T @ (-y * expit(-yz)) + w
+
+    coef = LogisticRegression(C=1.0, fit_intercept=False, tol=1e-10,
+                              max_iter=10000).fit(X, y01).coef_.ravel()
+    rows = []
+    for label, ftol in [("gtol 1e-6 + scipy's default ftol 2.2e-9", 2.220446049250313e-09),
+                        ("gtol 1e-6 only (ftol=0)", 0.0)]:
+        with _scipy_one_blas_thread():
+            t_sp, r_sp = _median_time(lambda: sp_minimize(
+                fg, w0, jac=True, method="L-BFGS-B",
+                options=dict(gtol=1e-6, ftol=ftol, maxiter=15000)), repeat)
+        t_gk, r_gk = _median_time(lambda: minimize(f, w0, method="lbfgs", tol=1e-6, ftol=ftol),
+                                  repeat)
+        rows.append((f"W5 [{label}] scipy L-BFGS-B, hand-written f,g (floor)", t_sp, 1.0,
+                     r_sp.nfev, r_sp.fun, np.abs(r_sp.x - coef).max()))
+        rows.append((f"W5 [{label}] gk.minimize lbfgs, f in plain NumPy", t_gk, t_gk / t_sp,
+                     r_gk.nfev, r_gk.fun, np.abs(r_gk.x - coef).max()))
+    try:
+        import torch
+    except ImportError:
+        rows.append(("W5 torch.optim.LBFGS: torch not installed, skipped", float("nan"),
+                     float("nan"), 0, float("nan"), float("nan")))
+    else:  # pragma: no cover - depends on the machine
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+        def run_torch():
+            w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
+            opt = torch.optim.LBFGS([w], lr=1, max_iter=15000, tolerance_grad=1e-6,
+                                    tolerance_change=0, history_size=10,
+                                    line_search_fn="strong_wolfe")
+            count = [0]
+
+            def closure():
+                opt.zero_grad()
+                loss = torch.nn.functional.softplus(-yt * (Xt @ w)).sum() + 0.5 * (w * w).sum()
+                loss.backward()
+                count[0] += 1
+                return loss
+            opt.step(closure)
+            return w.detach().numpy(), count[0], float(closure().detach())
+        t_t, (w_t, n_t, f_t) = _median_time(run_torch, repeat)
+        rows.append(("W5 torch.optim.LBFGS (strong Wolfe)", t_t, t_t / rows[2][1], n_t, f_t,
+                     np.abs(w_t - coef).max()))
+    return rows
+
+
+def w6(repeat=7):
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    def rosen_fg(x):  # hand-written
+        d = x[1:] - x[:-1] ** 2
+        g = np.zeros_like(x)
+        g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
+        g[1:] += 200.0 * d
+        return np.sum(100.0 * d * d + (1.0 - x[:-1]) ** 2), g
+
+    vg = gk.value_and_grad(rosen)
+
+    def engine_fg(x):
+        v, g = vg(x)
+        return float(gk.stop_gradient(v)), g
+
+    x0 = np.tile([-1.2, 1.0], 50)
+    opts = dict(gtol=1e-6, ftol=0.0, maxiter=15000)
+    t_sp, r_sp = _median_time(lambda: sp_minimize(engine_fg, x0, jac=True, method="L-BFGS-B",
+                                                  options=opts), repeat)
+    t_hand, r_hand = _median_time(lambda: sp_minimize(rosen_fg, x0, jac=True,
+                                                      method="L-BFGS-B", options=opts), repeat)
+    t_gk, r_gk = _median_time(lambda: minimize(rosen, x0, method="lbfgs", tol=1e-6), repeat)
+    return [
+        ("W6 scipy L-BFGS-B, same engine f,g (floor)", t_sp, 1.0, r_sp.nfev, r_sp.fun, 0.0),
+        ("W6 scipy L-BFGS-B, hand-written f,g", t_hand, t_hand / t_sp, r_hand.nfev, r_hand.fun,
+         0.0),
+        ("W6 gk.minimize lbfgs", t_gk, t_gk / t_sp, r_gk.nfev, r_gk.fun, 0.0),
+    ]
+
+
+def main():
+    rows = w5() + w6()
+    print(f"{'workload':<78} {'median s':>9} {'ratio':>6} {'nfev':>5} {'f':>14} {'|w-sk|':>8}")
+    for name, t, ratio, nfev, fun, err in rows:
+        print(f"{name:<78} {t:9.4f} {ratio:6.2f} {nfev:5d} {fun:14.8g} {err:8.1e}")
+
+
+if __name__ == "__main__":
+    main()

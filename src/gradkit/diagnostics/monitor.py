@@ -1,0 +1,214 @@
+"""GradientMonitor: per-layer gradient norms, update ratios and NaN / inf catching for any loop."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tree import tree_leaves
+
+__all__ = ["GradientMonitor", "parameter_groups", "named_leaves"]
+
+
+def parameter_groups(params) -> list:
+    """The names of the parameter groups (layers) of ``params``, in the user's order.
+
+    A group is a top-level key of a dict (in insertion order, so ``{"layer1": .., "layer2": ..}``
+    keeps its order), a top-level index of a list or tuple (``"0"``, ``"1"``, ...), and
+    ``"params"`` for a bare array.
+
+    >>> import numpy as np
+    >>> parameter_groups({"hidden": {"w": np.ones(2)}, "out": np.ones(1)})
+    ['hidden', 'out']
+    >>> parameter_groups(np.ones(3))
+    ['params']
+    """
+    if isinstance(params, dict):
+        return [str(k) for k in params]
+    if isinstance(params, (list, tuple)) and not hasattr(params, "_fields"):
+        return [str(i) for i in range(len(params))]
+    return ["params"]
+
+
+def _group_items(tree):
+    """``[(group name, subtree)]`` matching :func:`parameter_groups`."""
+    if isinstance(tree, dict):
+        return [(str(k), v) for k, v in tree.items()]
+    if isinstance(tree, (list, tuple)) and not hasattr(tree, "_fields"):
+        return [(str(i), v) for i, v in enumerate(tree)]
+    return [("params", tree)]
+
+
+def named_leaves(tree, prefix: str = ""):
+    """``[(path, leaf)]`` for a pytree, with paths such as ``"00_linear/w"``.
+
+    >>> import numpy as np
+    >>> [name for name, _ in named_leaves({"a": {"w": np.ones(1), "b": 0.0}, "c": [1.0]})]
+    ['a/w', 'a/b', 'c/0']
+    """
+    join = (lambda k: f"{prefix}/{k}") if prefix else str
+    if isinstance(tree, dict):
+        return [item for k, v in tree.items() for item in named_leaves(v, join(k))]
+    if isinstance(tree, (list, tuple)) and not hasattr(tree, "_fields"):
+        return [item for i, v in enumerate(tree) for item in named_leaves(v, join(i))]
+    leaves = tree_leaves(tree)
+    if len(leaves) == 1 and leaves[0] is tree:
+        return [(prefix or "params", tree)]
+    return [(join(i), leaf) for i, leaf in enumerate(leaves)]
+
+
+def _sum_squares(tree) -> float:
+    total = 0.0
+    for leaf in tree_leaves(tree):
+        a = np.asarray(leaf)
+        total += float(np.vdot(a, a).real) if a.size else 0.0
+    return total
+
+
+def _norm(tree) -> float:
+    """Euclidean norm of all leaves; rescaled when the sum of squares overflows."""
+    total = _sum_squares(tree)
+    if math.isfinite(total):
+        return math.sqrt(total)
+    leaves = [np.asarray(x, dtype=float) for x in tree_leaves(tree)]
+    if not all(np.all(np.isfinite(x)) for x in leaves):
+        return math.nan if any(np.any(np.isnan(x)) for x in leaves) else math.inf
+    big = max(float(np.max(np.abs(x), initial=0.0)) for x in leaves)
+    return big * math.sqrt(sum(float(np.sum((x / big) ** 2)) for x in leaves))
+
+
+def _first_nonfinite(tree, group):
+    """``(parameter path, "nan" | "inf")`` of the first non-finite leaf of one group, or None."""
+    for name, leaf in named_leaves(tree, group):
+        a = np.asarray(leaf)
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            return name, "nan" if np.any(np.isnan(a)) else "inf"
+    return None
+
+
+class GradientMonitor:
+    """Record the loss and, per parameter group (layer), the gradient norm and the
+    update-to-weight ratio at every step of any training loop; then name what went wrong.
+
+    For each group ``l`` (a top-level key of the parameter dict, see :func:`parameter_groups`)
+    and step ``t`` it stores
+
+    - ``grad_norm[l][t] = ||g_l||_2``, the Euclidean norm of all the gradient entries of ``l``;
+    - ``update_ratio[l][t] = ||u_l||_2 / ||w_l||_2``, the size of the step relative to the
+      weights (a healthy value is around 1e-3; Karpathy, CS231n). ``u`` is the ``updates``
+      passed in (what ``apply_updates`` adds); without them, ``learning_rate * ||g_l||`` (the
+      plain SGD step) is used, and NaN is stored when neither is given;
+    - ``param_norm[l][t] = ||w_l||_2``.
+
+    The cost is one sum of squares per array per step. A NaN or inf in the loss, the
+    gradients or the parameters is caught on the step where it first appears and recorded in
+    ``history["nonfinite"]`` with the parameter's path (``"00_linear/w"``);
+    :attr:`last_good_params` keeps the last parameters at which everything was finite.
+    Parameters are kept by reference, not copied: update them functionally
+    (``params = apply_updates(params, updates)``), as every gradkit optimizer does.
+
+    ``history`` is a plain dict of lists (JSON-serialisable), so :func:`diagnose` works on a
+    saved one too::
+
+        {"step": [...], "loss": [...], "learning_rate": [...],
+         "grad_norm": {group: [...]}, "update_ratio": {group: [...]},
+         "param_norm": {group: [...]}, "nonfinite": [{"step", "what", "parameter", "value"}],
+         "val_step": [...], "val_loss": [...]}
+
+    >>> import numpy as np, gradkit as gk
+    >>> mon = GradientMonitor()
+    >>> params = {"w": np.array([1.0, 2.0])}
+    >>> loss, grads = gk.value_and_grad(lambda p: np.sum(p["w"] ** 2))(params)
+    >>> mon.record(0, loss, grads, params, learning_rate=0.1)
+    True
+    >>> mon.history["grad_norm"]["w"], mon.history["update_ratio"]["w"]
+    ([4.47213595499958], [0.2])
+    """
+
+    def __init__(self):
+        self.history = {"step": [], "loss": [], "learning_rate": [], "grad_norm": {},
+                        "update_ratio": {}, "param_norm": {}, "nonfinite": [],
+                        "val_step": [], "val_loss": []}
+        self.last_good_params = None
+        self.last_good_step = None
+        self._seen_nonfinite = set()
+
+    def _series(self, key, group):
+        series = self.history[key]
+        if group not in series:  # a group that appears late is padded with NaN
+            series[group] = [math.nan] * (len(self.history["step"]) - 1)
+        return series[group]
+
+    def _nonfinite(self, step, what, parameter, value):
+        if what not in self._seen_nonfinite:  # the first appearance is the one to report
+            self._seen_nonfinite.add(what)
+            self.history["nonfinite"].append(
+                {"step": step, "what": what, "parameter": parameter, "value": value})
+
+    def record(self, step, loss, grads, params, updates=None, learning_rate=None) -> bool:
+        """Record one step; return False when the loss, a gradient or a parameter is NaN/inf.
+
+        Args:
+            step: the step (iteration) number.
+            loss: the loss at ``params`` (a number).
+            grads: the gradient, a pytree with the structure of ``params``.
+            params: the parameters the gradient was taken at (before the update).
+            updates: optional, what the optimizer adds to ``params`` at this step.
+            learning_rate: optional, the learning rate used at this step.
+
+        Raises:
+            TypeError: if ``grads`` does not have the top-level groups of ``params``.
+        """
+        h = self.history
+        h["step"].append(int(step))
+        loss = float(loss)
+        h["loss"].append(loss)
+        h["learning_rate"].append(None if learning_rate is None else float(learning_rate))
+        ok = math.isfinite(loss)
+        if not ok:
+            self._nonfinite(int(step), "loss", None, "nan" if math.isnan(loss) else "inf")
+        grad_groups = dict(_group_items(grads))
+        update_groups = dict(_group_items(updates)) if updates is not None else None
+        for group, p in _group_items(params):
+            if group not in grad_groups:
+                raise TypeError(f"GradientMonitor.record: the gradient has no group {group!r}, "
+                                f"which the parameters have; pass grads with the structure of "
+                                f"params (groups {list(grad_groups)}).")
+            g = grad_groups[group]
+            g_norm, p_norm = _norm(g), _norm(p)
+            self._series("grad_norm", group).append(g_norm)
+            self._series("param_norm", group).append(p_norm)
+            if update_groups is not None:
+                step_norm = _norm(update_groups.get(group, 0.0))
+            elif learning_rate is not None:
+                step_norm = abs(float(learning_rate)) * g_norm
+            else:
+                step_norm = math.nan
+            self._series("update_ratio", group).append(step_norm / p_norm if p_norm > 0
+                                                       else math.nan)
+            for what, tree, value in (("gradient", g, g_norm), ("parameter", p, p_norm)):
+                bad = None if math.isfinite(value) else _first_nonfinite(tree, group)
+                if bad is not None:  # (an overflowing norm of finite entries is not one)
+                    self._nonfinite(int(step), what, *bad)
+                    ok = False
+        for series in (h["grad_norm"], h["update_ratio"], h["param_norm"]):
+            for values in series.values():  # groups missing at this step
+                if len(values) < len(h["step"]):
+                    values.append(math.nan)
+        if ok:
+            self.last_good_params, self.last_good_step = params, int(step)
+        return ok
+
+    def record_validation(self, step, loss) -> None:
+        """Record a validation loss (shown by :func:`gradkit.plot.training`)."""
+        self.history["val_step"].append(int(step))
+        self.history["val_loss"].append(float(loss))
+
+    def findings(self, **thresholds) -> list:
+        """What went wrong so far: :func:`gradkit.diagnostics.diagnose` of :attr:`history`."""
+        from .findings import diagnose
+        return diagnose(self.history, **thresholds)
+
+    def __repr__(self):
+        groups = list(self.history["grad_norm"])
+        return f"GradientMonitor({len(self.history['step'])} steps, groups={groups})"

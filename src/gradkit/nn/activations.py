@@ -1,0 +1,116 @@
+"""Activation layers: ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid, Softplus.
+
+Each wraps the function of the same name in :mod:`gradkit.nn.functional`; none has
+parameters or state.
+
+>>> import numpy as np
+>>> ReLU().apply({}, {}, np.array([-1.0, 2.0]))[0]
+array([0., 2.])
+"""
+from __future__ import annotations
+
+from . import functional as F
+from .layers import Layer
+
+__all__ = ["Activation", "ReLU", "LeakyReLU", "ELU", "GELU", "Tanh", "Sigmoid", "Softplus"]
+
+
+class Activation(Layer):
+    """An element-wise function as a layer; subclasses set ``fn`` (and ``name``)."""
+
+    fn = None
+
+    def _call(self, x):
+        return type(self).fn(x)
+
+    def apply(self, params, state, x, *, train=False, rng=None):
+        return self._call(x), state
+
+
+class ReLU(Activation):
+    """``max(x, 0)``; derivative 0 at 0.
+
+    >>> ReLU().name
+    'relu'
+    """
+
+    name = "relu"
+    fn = staticmethod(F.relu)
+
+
+class LeakyReLU(Activation):
+    """``x`` if ``x > 0`` else ``negative_slope * x``.
+
+    >>> import numpy as np
+    >>> LeakyReLU(0.1).apply({}, {}, np.array([-1.0]))[0]
+    array([-0.1])
+    """
+
+    name = "leakyrelu"
+
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope = float(negative_slope)
+
+    def _call(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+
+class ELU(Activation):
+    """``x`` if ``x > 0`` else ``alpha (exp(x) - 1)``.
+
+    >>> import numpy as np
+    >>> ELU(2.0).apply({}, {}, np.array([0.0]))[0]
+    array([0.])
+    """
+
+    name = "elu"
+
+    def __init__(self, alpha=1.0):
+        self.alpha = float(alpha)
+
+    def _call(self, x):
+        return F.elu(x, self.alpha)
+
+
+class GELU(Activation):
+    """GELU with the tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))``.
+
+    >>> GELU().name
+    'gelu'
+    """
+
+    name = "gelu"
+    fn = staticmethod(F.gelu)
+
+
+class Tanh(Activation):
+    """The hyperbolic tangent.
+
+    >>> Tanh().name
+    'tanh'
+    """
+
+    name = "tanh"
+    fn = staticmethod(F.tanh)
+
+
+class Sigmoid(Activation):
+    """The logistic function ``1 / (1 + exp(-x))``.
+
+    >>> Sigmoid().name
+    'sigmoid'
+    """
+
+    name = "sigmoid"
+    fn = staticmethod(F.sigmoid)
+
+
+class Softplus(Activation):
+    """``log(1 + exp(x))``, computed stably.
+
+    >>> Softplus().name
+    'softplus'
+    """
+
+    name = "softplus"
+    fn = staticmethod(F.softplus)

@@ -1,0 +1,345 @@
+"""Neural-network operations as plain functions: activations, softmax, linear, convolution,
+pooling, batch normalization and dropout.
+
+Everything here is written with NumPy calls that have gradient rules, so every function is
+differentiable to any order by :mod:`gradkit.autodiff`. Convolution and pooling share one
+primitive, :func:`sliding_windows` (im2col as a strided view), whose adjoint
+:func:`sliding_windows_adjoint` (col2im) is its gradient rule and vice versa. The stable
+functions (``softmax``, ``log_softmax``, ``sigmoid``, ``log_sigmoid``, ``softplus``) are the
+engine's primitives from :mod:`gradkit.autodiff.stable`, re-exported here.
+
+>>> import numpy as np, gradkit as gk
+>>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+>>> max_pool2d(x, 2)[0, 0]
+array([[ 5.,  7.],
+       [13., 15.]])
+>>> gk.grad(lambda x: np.sum(max_pool2d(x, 2)))(x)[0, 0]
+array([[0., 0., 0., 0.],
+       [0., 1., 0., 1.],
+       [0., 0., 0., 0.],
+       [0., 1., 0., 1.]])
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
+from ..autodiff.tracer import def_linear, defvjp, differentiable, getval
+
+__all__ = [
+    "relu", "leaky_relu", "elu", "gelu", "softplus", "sigmoid", "log_sigmoid", "tanh",
+    "softmax", "log_softmax", "linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm",
+    "dropout", "sliding_windows", "sliding_windows_adjoint", "conv_output_size",
+]
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+# ----------------------------------------------------------------------------- activations
+def relu(x):
+    """``max(x, 0)``; the derivative at 0 is 0 (gradkit's minimum-norm convention).
+
+    >>> relu(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 2.])
+    """
+    return np.maximum(x, 0.0)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """``x`` for ``x > 0``, else ``negative_slope * x``; the derivative at 0 is the slope.
+
+    >>> leaky_relu(np.array([-2.0, 3.0]), 0.1)
+    array([-0.2,  3. ])
+    """
+    return np.where(x > 0, x, x * float(negative_slope))
+
+
+def elu(x, alpha=1.0):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)`` (Clevert et al., 2016).
+
+    >>> elu(np.array([-1.0, 2.0]))
+    array([-0.63212056,  2.        ])
+    """
+    # expm1 only sees x <= 0, so the unused branch never overflows (inf * 0 = nan gradients)
+    return np.where(x > 0, x, float(alpha) * np.expm1(np.minimum(x, 0.0)))
+
+
+def gelu(x):
+    """GELU, tanh approximation: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+
+    This is PyTorch's ``gelu(approximate="tanh")`` and JAX's default; it differs from the
+    exact ``x Phi(x)`` by less than 5e-4 and is smooth to every order.
+
+    >>> gelu(np.array([0.0, 1.0]))
+    array([0.        , 0.84119199])
+    """
+    return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+
+
+def tanh(x):
+    """The hyperbolic tangent.
+
+    >>> tanh(np.array([0.0]))
+    array([0.])
+    """
+    return np.tanh(x)
+
+
+# ----------------------------------------------------------------------------- linear
+def linear(x, W, b=None):
+    """``y = x @ W + b`` with ``W`` of shape ``(in_features, out_features)``.
+
+    >>> linear(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)).shape
+    (2, 4)
+    """
+    y = x @ W
+    return y if b is None else y + b
+
+
+# ----------------------------------------------------------------------------- im2col
+def _pair(value, name):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{name} must be an int or a pair of ints; got {value!r}.")
+
+
+def conv_output_size(size, kernel, stride, padding):
+    """Output length of a sliding window: ``(size + 2 padding - kernel) // stride + 1``.
+
+    Raises:
+        ValueError: when the (padded) input is smaller than the kernel.
+
+    >>> conv_output_size(8, 3, 1, 1), conv_output_size(8, 2, 2, 0)
+    (8, 4)
+    """
+    out = (size + 2 * padding - kernel) // stride + 1
+    if out < 1:
+        raise ValueError(f"A kernel of size {kernel} does not fit an input of size {size} with "
+                         f"padding {padding}: use a smaller kernel or more padding.")
+    return out
+
+
+@differentiable
+def sliding_windows(x, *, kernel_size, stride, padding):
+    """im2col as a view: ``(N, C, H, W) -> (N, C, OH, OW, kh, kw)`` with
+    ``out[n, c, i, j, a, b] = x_padded[n, c, i * sh + a, j * sw + b]`` (zero padding).
+
+    The result is a read-only strided view of the (padded) input, so it costs no copy; its
+    gradient rule is :func:`sliding_windows_adjoint` (col2im), the transposed linear map.
+
+    >>> sliding_windows(np.arange(9.0).reshape(1, 1, 3, 3), kernel_size=(2, 2), stride=(1, 1),
+    ...                 padding=(0, 0))[0, 0, 1, 1]
+    array([[4., 5.],
+           [7., 8.]])
+    """
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, c, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    s0, s1, s2, s3 = x.strides
+    return np.lib.stride_tricks.as_strided(
+        x, (n, c, oh, ow, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2, s3), writeable=False)
+
+
+@differentiable
+def sliding_windows_adjoint(g, *, x_shape, kernel_size, stride, padding):
+    """col2im, the adjoint of :func:`sliding_windows`: every window entry of ``g`` is added
+    back to the input position it was read from, and the padding is cropped.
+
+    >>> g = np.ones((1, 1, 2, 2, 2, 2))
+    >>> sliding_windows_adjoint(g, x_shape=(1, 1, 3, 3), kernel_size=(2, 2), stride=(1, 1),
+    ...                         padding=(0, 0))[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    n, c, h, w = x_shape
+    oh, ow = g.shape[2], g.shape[3]
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    # one strided add per kernel offset: kh * kw vectorized passes, no Python loop over pixels
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw] += g[..., a, b]
+    return out[:, :, ph:ph + h, pw:pw + w] if (ph or pw) else out
+
+
+def _windows_vjp(g, ans, x, **kw):
+    return sliding_windows_adjoint(g, x_shape=np.shape(x), **kw)
+
+
+def _adjoint_vjp(g, ans, g_in, *, x_shape, **kw):
+    return sliding_windows(g, **kw)
+
+
+defvjp(sliding_windows.primitive, _windows_vjp)
+def_linear(sliding_windows.primitive, 0)
+defvjp(sliding_windows_adjoint.primitive, _adjoint_vjp)
+def_linear(sliding_windows_adjoint.primitive, 0)
+
+
+def _windows(x, kernel_size, stride, padding, where):
+    if np.ndim(x) != 4:
+        raise ValueError(f"{where} expects input of shape (N, C, H, W); got shape "
+                         f"{np.shape(x)}. Add the batch / channel axes with x[:, None].")
+    k, s, p = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(padding, "padding")
+    _, _, h, w = np.shape(x)
+    conv_output_size(h, k[0], s[0], p[0])
+    conv_output_size(w, k[1], s[1], p[1])
+    return sliding_windows(x, kernel_size=k, stride=s, padding=p)
+
+
+# ----------------------------------------------------------------------------- convolution
+def conv2d(x, W, b=None, stride=1, padding=0):
+    """2-D convolution (cross-correlation, as in PyTorch), NCHW layout:
+
+    ``y[n, o, i, j] = b[o] + sum_{c, a, d} W[o, c, a, d] x_pad[n, c, i*sh + a, j*sw + d]``
+
+    Computed by im2col (:func:`sliding_windows`) and a single matrix product, so BLAS does
+    the work in the forward and the backward pass (measured 2-4x faster, forward plus
+    backward, than summing one matrix product per kernel offset).
+
+    Args:
+        x: input, shape ``(N, C, H, W)``.
+        W: kernel, shape ``(O, C, kh, kw)``.
+        b: optional bias, shape ``(O,)``.
+        stride, padding: ints or ``(h, w)`` pairs; padding is with zeros.
+
+    Returns:
+        ``(N, O, OH, OW)`` with ``OH = (H + 2 ph - kh) // sh + 1`` (and likewise ``OW``).
+
+    Raises:
+        ValueError: for a wrong number of dimensions or mismatched channels.
+
+    >>> conv2d(np.ones((1, 1, 3, 3)), np.ones((2, 1, 2, 2)))[0, 1]
+    array([[4., 4.],
+           [4., 4.]])
+    """
+    if np.ndim(W) != 4 or np.shape(W)[1] != np.shape(x)[1]:
+        raise ValueError(f"conv2d needs a kernel of shape (out_channels, {np.shape(x)[1]}, kh, "
+                         f"kw) for input {np.shape(x)}; got kernel shape {np.shape(W)}.")
+    o, c, kh, kw = np.shape(W)
+    win = _windows(x, (kh, kw), stride, padding, "conv2d")
+    n, _, oh, ow, _, _ = win.shape
+    cols = np.reshape(np.transpose(win, (0, 2, 3, 1, 4, 5)), (n * oh * ow, c * kh * kw))
+    y = cols @ np.transpose(np.reshape(W, (o, c * kh * kw)))
+    y = np.transpose(np.reshape(y, (n, oh, ow, o)), (0, 3, 1, 2))
+    return y if b is None else y + np.reshape(b, (1, o, 1, 1))
+
+
+# ----------------------------------------------------------------------------- pooling
+def max_pool2d(x, kernel_size, stride=None):
+    """Max pooling over ``kernel_size`` windows moved by ``stride`` (default: the kernel size).
+
+    At ties the gradient is shared equally among the tied entries of a window (gradkit's
+    minimum-norm convention, see :mod:`gradkit.autodiff.conventions`).
+
+    Args:
+        x: input, shape ``(N, C, H, W)``.
+        kernel_size, stride: ints or ``(h, w)`` pairs.
+
+    Returns:
+        ``(N, C, OH, OW)``, ``OH = (H - kh) // sh + 1``.
+
+    >>> max_pool2d(np.arange(4.0).reshape(1, 1, 2, 2), 2)
+    array([[[[3.]]]])
+    """
+    stride = kernel_size if stride is None else stride
+    return np.max(_windows(x, kernel_size, stride, 0, "max_pool2d"), axis=(-2, -1))
+
+
+def avg_pool2d(x, kernel_size, stride=None):
+    """Average pooling over ``kernel_size`` windows moved by ``stride`` (default: the kernel).
+
+    >>> avg_pool2d(np.arange(4.0).reshape(1, 1, 2, 2), 2)
+    array([[[[1.5]]]])
+    """
+    stride = kernel_size if stride is None else stride
+    return np.mean(_windows(x, kernel_size, stride, 0, "avg_pool2d"), axis=(-2, -1))
+
+
+# ----------------------------------------------------------------------------- batch norm
+def _channel_axes(ndim):
+    if ndim == 2:
+        return (0,), (1, -1)
+    if ndim == 4:
+        return (0, 2, 3), (1, -1, 1, 1)
+    raise ValueError(f"batch_norm expects (N, F) or (N, C, H, W) input; got {ndim} dimensions.")
+
+
+def batch_norm(x, gamma, beta, running_mean, running_var, *, train, momentum=0.1, eps=1e-5):
+    """Batch normalization (Ioffe & Szegedy, 2015) over the batch (and spatial) axes.
+
+    ``y = gamma * (x - mu) / sqrt(var + eps) + beta`` per feature / channel, where in train
+    mode ``mu``, ``var`` are the batch mean and biased variance (the gradient flows through
+    them) and in eval mode the running statistics. Train mode also returns updated running
+    statistics with PyTorch's convention: ``running = (1 - momentum) * running + momentum *
+    batch_stat``, the variance entering unbiased (``* n / (n - 1)``); no gradient flows
+    into them.
+
+    Args:
+        x: ``(N, F)`` or ``(N, C, H, W)``.
+        gamma, beta, running_mean, running_var: shape ``(F,)`` or ``(C,)``.
+        train: use batch statistics (True) or the running ones (False).
+
+    Returns:
+        ``(y, new_running_mean, new_running_var)``; in eval mode the running statistics are
+        returned unchanged.
+
+    Raises:
+        ValueError: in train mode with a single value per channel (the variance is undefined).
+
+    >>> x = np.array([[1.0], [3.0]])
+    >>> y, m, v = batch_norm(x, np.ones(1), np.zeros(1), np.zeros(1), np.ones(1), train=True)
+    >>> y.ravel(), m, v
+    (array([-0.999995, 0.999995]), array([0.2]), array([1.1]))
+    """
+    axes, shape = _channel_axes(np.ndim(x))
+    if train:
+        count = np.size(getval(x)) // np.shape(x)[1]
+        if count < 2:
+            raise ValueError("batch_norm in train mode needs more than one value per channel "
+                             f"to estimate a variance; got input shape {np.shape(x)}. Use a "
+                             "larger batch or eval mode (train=False).")
+        mean = np.mean(x, axis=axes, keepdims=True)
+        centered = x - mean
+        var = np.mean(centered * centered, axis=axes, keepdims=True)
+        m = float(momentum)
+        running_mean = (1.0 - m) * running_mean + m * np.reshape(getval(mean), (-1,))
+        running_var = ((1.0 - m) * running_var
+                       + (m * count / (count - 1)) * np.reshape(getval(var), (-1,)))
+    else:
+        centered = x - np.reshape(running_mean, shape)
+        var = np.reshape(running_var, shape)
+    scale = np.reshape(gamma, shape) / np.sqrt(var + float(eps))
+    return centered * scale + np.reshape(beta, shape), running_mean, running_var
+
+
+# ----------------------------------------------------------------------------- dropout
+def dropout(x, rate, rng, train=True):
+    """Inverted dropout: zero each entry with probability ``rate`` and scale the rest by
+    ``1 / (1 - rate)``, so the expectation is unchanged; the identity when not training.
+
+    Raises:
+        ValueError: for a rate outside [0, 1), or no ``rng`` in train mode.
+
+    >>> dropout(np.ones(4), 0.5, np.random.default_rng(0))
+    array([2., 0., 0., 0.])
+    """
+    rate = float(rate)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"The dropout rate must be in [0, 1); got {rate}.")
+    if not train or rate == 0.0:
+        return x
+    if rng is None:
+        raise ValueError("Dropout in train mode needs a random generator: pass "
+                         "rng=np.random.default_rng(seed) to apply, or use train=False.")
+    keep = rng.random(np.shape(x)) >= rate
+    dtype = np.result_type(getval(x))
+    return x * (keep.astype(dtype) * (1.0 / (1.0 - rate)))

@@ -1,0 +1,309 @@
+"""Loss functions, differentiable in the prediction, and the L1 / L2 / elastic-net penalties.
+
+Every loss has the signature ``loss(pred, target, reduction="mean")``: ``reduction`` is
+``"mean"`` (over every element, or every sample for the classification losses), ``"sum"``
+or ``"none"`` (the unreduced array). Targets are constants: no gradient is taken in them.
+
+>>> import numpy as np, gradkit as gk
+>>> logits = np.array([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+>>> round(float(cross_entropy(logits, np.array([0, 1]))), 4)
+0.3606
+>>> g = gk.grad(lambda z: cross_entropy(z, np.array([0, 1]), reduction="sum"))(logits)
+>>> from gradkit.nn.functional import softmax
+>>> np.allclose(g, softmax(logits) - np.eye(3)[[0, 1]])
+True
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..autodiff.tracer import getval
+from ..tree import tree_leaves
+from .functional import log_softmax
+
+__all__ = [
+    "mse", "mae", "huber", "cross_entropy", "binary_cross_entropy", "hinge", "squared_hinge",
+    "log_loss", "l1", "l2", "elastic_net", "penalized_leaves", "UNPENALIZED_KEYS", "get_loss",
+    "LOSSES",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(losses, reduction):
+    if reduction == "mean":
+        return np.mean(losses)
+    if reduction == "sum":
+        return np.sum(losses)
+    if reduction == "none":
+        return losses
+    raise ValueError(f"reduction must be one of {', '.join(map(repr, _REDUCTIONS))}; got "
+                     f"{reduction!r}.")
+
+
+def _aligned(pred, target, name):
+    """``target`` as a float array shaped like ``pred`` ((n,) and (n, 1) are interchangeable)."""
+    # the target takes the prediction's float dtype, so float32 training stays float32
+    target = np.asarray(getval(target)).astype(np.result_type(getval(pred), np.float32),
+                                                copy=False)
+    if target.shape != np.shape(pred):
+        if target.size != np.size(getval(pred)):
+            raise ValueError(f"{name}: the prediction has shape {np.shape(pred)} but the target "
+                             f"has shape {target.shape}; give one target per prediction.")
+        target = target.reshape(np.shape(pred))
+    return target
+
+
+def mse(pred, target, reduction="mean"):
+    """Mean squared error: ``mean((pred - target)^2)``.
+
+    >>> mse(np.array([1.0, 2.0]), np.array([0.0, 0.0]))
+    np.float64(2.5)
+    """
+    r = pred - _aligned(pred, target, "mse")
+    return _reduce(r * r, reduction)
+
+
+def mae(pred, target, reduction="mean"):
+    """Mean absolute error: ``mean(|pred - target|)`` (derivative 0 where they are equal).
+
+    >>> mae(np.array([1.0, -2.0]), np.array([0.0, 0.0]))
+    np.float64(1.5)
+    """
+    return _reduce(np.abs(pred - _aligned(pred, target, "mae")), reduction)
+
+
+def huber(pred, target, reduction="mean", delta=1.0):
+    """Huber loss with residual ``r = pred - target``:
+    ``r^2 / 2`` for ``|r| <= delta``, ``delta (|r| - delta / 2)`` beyond.
+
+    Quadratic near zero, linear (robust to outliers) in the tails; PyTorch's ``HuberLoss``.
+
+    Raises:
+        ValueError: for a non-positive ``delta``.
+
+    >>> huber(np.array([0.5, 3.0]), np.zeros(2), reduction="none")
+    array([0.125, 2.5  ])
+    """
+    delta = float(delta)
+    if not delta > 0.0:
+        raise ValueError(f"huber needs delta > 0; got delta={delta}.")
+    r = pred - _aligned(pred, target, "huber")
+    a = np.abs(r)
+    return _reduce(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)), reduction)
+
+
+def _class_targets(logits, target, name):
+    """Target probabilities of shape ``logits.shape`` from labels (..., ) or from (..., k)."""
+    target = np.asarray(getval(target))
+    shape = np.shape(logits)
+    k = shape[-1]
+    if target.shape == shape and target.dtype.kind == "f":
+        return target.astype(np.result_type(getval(logits), np.float32), copy=False)
+    if target.shape == shape[:-1]:
+        labels = target
+        if labels.dtype.kind == "f":
+            if not np.all(labels == np.round(labels)):
+                raise ValueError(f"{name}: class labels must be integers 0..{k - 1}; got "
+                                 "non-integer values.")
+            labels = labels.astype(np.int64)
+        if labels.dtype.kind not in "iub":
+            raise ValueError(f"{name}: class labels must be integers 0..{k - 1}; got dtype "
+                             f"{labels.dtype}.")
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(f"{name}: class labels must lie in 0..{k - 1} for {k} columns of "
+                             f"scores; got labels from {labels.min()} to {labels.max()}.")
+        dtype = np.result_type(getval(logits), np.float32)
+        return (labels[..., None] == np.arange(k)).astype(dtype)
+    raise ValueError(f"{name}: scores of shape {shape} need integer labels of shape "
+                     f"{shape[:-1]} or target probabilities of shape {shape}; got target "
+                     f"shape {target.shape}.")
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Multiclass cross-entropy from logits: ``-sum_k t_k log softmax(z)_k`` per sample.
+
+    Stable for logits of any size (log-sum-exp with the maximum subtracted).
+
+    Args:
+        logits: scores ``z`` of shape ``(n, k)`` (any leading axes).
+        target: integer labels of shape ``(n,)`` or target probabilities / one-hot rows of
+            shape ``(n, k)``.
+        reduction: ``"mean"`` over samples, ``"sum"`` or ``"none"`` (shape ``(n,)``).
+
+    Raises:
+        ValueError: for labels outside ``0..k-1`` or a target of the wrong shape.
+
+    >>> float(cross_entropy(np.array([[1000.0, 0.0]]), np.array([1])))
+    1000.0
+    """
+    t = _class_targets(logits, target, "cross_entropy")
+    return _reduce(-np.sum(t * log_softmax(logits, axis=-1), axis=-1), reduction)
+
+
+def binary_cross_entropy(logits, target, reduction="mean"):
+    """Binary cross-entropy from logits: ``log(1 + exp(z)) - y z``, as ``logaddexp(0, z) - y z``.
+
+    Equal to ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` and stable for logits of
+    any size. ``target`` holds labels in {0, 1} or probabilities.
+
+    >>> binary_cross_entropy(np.array([-1000.0, 0.0]), np.array([1.0, 0.0]), reduction="none")
+    array([1.00000000e+03, 6.93147181e-01])
+    """
+    y = _aligned(logits, target, "binary_cross_entropy")
+    return _reduce(np.logaddexp(0.0, logits) - y * logits, reduction)
+
+
+def _signed_labels(target, name):
+    t = np.asarray(getval(target))
+    values = np.unique(t)
+    if np.all(np.isin(values, (0, 1))):
+        return 2.0 * t - 1.0
+    if np.all(np.isin(values, (-1, 1))):
+        return t.astype(np.float64)
+    raise ValueError(f"{name}: binary labels must be in {{-1, +1}} or in {{0, 1}}; got values "
+                     f"{values[:5].tolist()}.")
+
+
+def _margins(pred, target, name):
+    """Per-sample margins ``y f(x)`` (binary) or ``f_y - max_{j != y} f_j`` (multiclass)."""
+    shape = np.shape(pred)
+    if len(shape) == 2 and shape[1] > 1:
+        t = _class_targets(pred, target, name)
+        others = np.max(np.where(t > 0, -np.inf, pred), axis=-1)
+        return np.sum(t * pred, axis=-1) - others
+    return pred * _aligned(pred, _signed_labels(target, name), name)
+
+
+def hinge(pred, target, reduction="mean"):
+    """Hinge loss ``max(0, 1 - m)`` of the margin ``m`` (the linear SVM's loss).
+
+    Binary: ``pred`` of shape ``(n,)`` (or ``(n, 1)``), labels in {-1, +1} or in {0, 1}
+    (0 is read as -1), ``m = y pred``. Multiclass (Crammer-Singer, as scikit-learn's
+    ``hinge_loss``): ``pred`` of shape ``(n, k)`` and labels ``0..k-1``,
+    ``m = pred_y - max_{j != y} pred_j``. Derivative 0 at the kink ``m = 1``.
+
+    >>> hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1]), reduction="none")
+    array([0. , 0.5, 2. ])
+    """
+    return _reduce(np.maximum(1.0 - _margins(pred, target, "hinge"), 0.0), reduction)
+
+
+def squared_hinge(pred, target, reduction="mean"):
+    """Squared hinge ``max(0, 1 - m)^2`` (differentiable; LinearSVC's default loss).
+
+    Labels and margins as in :func:`hinge`.
+
+    >>> squared_hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 0, 1]), reduction="none")
+    array([0.  , 2.25, 4.  ])
+    """
+    h = np.maximum(1.0 - _margins(pred, target, "squared_hinge"), 0.0)
+    return _reduce(h * h, reduction)
+
+
+def log_loss(proba, target, reduction="mean", eps=None):
+    """Log loss (cross-entropy) from probabilities, clipped to ``[eps, 1 - eps]``.
+
+    Binary: ``proba`` of shape ``(n,)`` is P(y = 1) and ``target`` in {0, 1}:
+    ``-(y log p + (1 - y) log(1 - p))``. Multiclass: ``proba`` of shape ``(n, k)`` and integer
+    labels (or one-hot rows): ``-log p_y``. ``eps`` defaults to the machine epsilon of the
+    dtype, as in scikit-learn's ``log_loss``. Prefer the ``*cross_entropy`` losses on
+    logits, which never need clipping.
+
+    >>> round(float(log_loss(np.array([0.9, 0.2]), np.array([1, 0]))), 6)
+    0.164252
+    """
+    p = proba
+    eps = float(np.finfo(np.result_type(getval(p), np.float32)).eps) if eps is None else eps
+    p = np.clip(p, eps, 1.0 - eps)
+    shape = np.shape(p)
+    if len(shape) == 2 and shape[1] > 1:
+        t = _class_targets(p, target, "log_loss")
+        return _reduce(-np.sum(t * np.log(p), axis=-1), reduction)
+    y = _aligned(p, target, "log_loss")
+    return _reduce(-(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)), reduction)
+
+
+# ----------------------------------------------------------------------------- penalties
+UNPENALIZED_KEYS = frozenset({"b", "bias", "beta", "gamma"})
+
+
+def penalized_leaves(params):
+    """The weight arrays of a parameter pytree: every leaf except those stored under a key in
+    :data:`UNPENALIZED_KEYS` (biases ``"b"`` / ``"bias"`` and the BatchNorm ``"gamma"`` /
+    ``"beta"``), which regularization conventionally leaves alone.
+
+    >>> [w.shape for w in penalized_leaves({"00_linear": {"W": np.ones((2, 3)), "b": np.ones(3)}})]
+    [(2, 3)]
+    """
+    if isinstance(params, dict):
+        return [leaf for key in sorted(params) if key not in UNPENALIZED_KEYS
+                for leaf in penalized_leaves(params[key])]
+    if isinstance(params, (list, tuple)) and not hasattr(params, "_fields"):
+        return [leaf for item in params for leaf in penalized_leaves(item)]
+    return tree_leaves(params)
+
+
+def l1(params):
+    """The L1 penalty ``sum |w|`` over the weights (see :func:`penalized_leaves`).
+
+    >>> float(l1({"W": np.array([1.0, -2.0]), "b": np.array([5.0])}))
+    3.0
+    """
+    return sum((np.sum(np.abs(w)) for w in penalized_leaves(params)), 0.0)
+
+
+def l2(params):
+    """The L2 penalty ``0.5 * sum w^2`` over the weights (gradient ``w``; biases excluded).
+
+    The factor 1/2 makes ``alpha * l2`` match scikit-learn's ``alpha / 2 ||w||^2``.
+
+    >>> float(l2({"W": np.array([1.0, -2.0]), "b": np.array([5.0])}))
+    2.5
+    """
+    return sum((0.5 * np.sum(w * w) for w in penalized_leaves(params)), 0.0)
+
+
+def elastic_net(params, alpha, l1_ratio):
+    """Elastic net ``alpha * (l1_ratio * sum |w| + (1 - l1_ratio) * 0.5 * sum w^2)``.
+
+    scikit-learn's ``ElasticNet`` penalty; ``l1_ratio = 1`` is the lasso, ``0`` ridge.
+
+    Raises:
+        ValueError: for ``l1_ratio`` outside [0, 1] or a negative ``alpha``.
+
+    >>> float(elastic_net({"W": np.array([1.0, -2.0])}, alpha=2.0, l1_ratio=0.5))
+    5.5
+    """
+    alpha, l1_ratio = float(alpha), float(l1_ratio)
+    if not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"elastic_net needs 0 <= l1_ratio <= 1; got l1_ratio={l1_ratio}.")
+    if not alpha >= 0.0:
+        raise ValueError(f"elastic_net needs alpha >= 0; got alpha={alpha}.")
+    return alpha * (l1_ratio * l1(params) + (1.0 - l1_ratio) * l2(params))
+
+
+LOSSES: dict[str, Callable] = {
+    "mse": mse, "mae": mae, "huber": huber, "cross_entropy": cross_entropy,
+    "binary_cross_entropy": binary_cross_entropy, "hinge": hinge,
+    "squared_hinge": squared_hinge, "log_loss": log_loss,
+}
+
+
+def get_loss(name) -> Callable:
+    """The loss called ``name`` (see :data:`LOSSES`), or the callable itself.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+
+    >>> get_loss("mse") is mse
+    True
+    """
+    if callable(name):
+        return name
+    if isinstance(name, str) and name.lower() in LOSSES:
+        return LOSSES[name.lower()]
+    raise ValueError(f"Unknown loss {name!r}. Valid names: {', '.join(sorted(LOSSES))}; or pass "
+                     "a function loss(pred, target, reduction).")

@@ -1,0 +1,342 @@
+"""``minimize``: one front door to every full-batch solver, and the ``OptimizeResult`` it returns."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+
+import numpy as np
+
+from ..autodiff import hessian as _hessian
+from ..autodiff import hvp as _hvp
+from ..autodiff import value_and_grad as _value_and_grad
+from ..autodiff.tracer import getval
+from ..tree import ravel_pytree
+
+__all__ = ["minimize", "OptimizeResult", "METHODS"]
+
+# method name -> (module, solver function, default max_iter)
+_SOLVERS = {
+    "gd": ("quasi_newton", "minimize_gd", 10000),
+    "newton": ("newton", "minimize_newton", 200),
+    "newton-cg": ("newton", "minimize_newton_cg", 1000),
+    "bfgs": ("quasi_newton", "minimize_bfgs", 15000),
+    "lbfgs": ("quasi_newton", "minimize_lbfgs", 15000),
+    "frank-wolfe": ("frank_wolfe", "minimize_frank_wolfe", 1000),
+    "natural": ("natural_gradient", "minimize_natural", 500),
+    "proximal": ("proximal", "minimize_proximal", 10000),
+    "subgradient": ("subgradient", "minimize_subgradient", 1000),
+}
+_ALIASES = {"ista": ("proximal", {"accelerated": False}),
+            "fista": ("proximal", {"accelerated": True}),
+            "l-bfgs": ("lbfgs", {}), "l-bfgs-b": ("lbfgs", {}),
+            "frank_wolfe": ("frank-wolfe", {}), "conditional-gradient": ("frank-wolfe", {}),
+            "newton_cg": ("newton-cg", {}), "gradient-descent": ("gd", {})}
+METHODS = tuple(_SOLVERS) + tuple(_ALIASES)
+
+# status codes, shared by every solver
+CONVERGED, MAX_ITER, NO_PROGRESS, NONFINITE, CALLBACK, NO_CHANGE = 0, 1, 2, 3, 4, 5
+_SUCCESS = {CONVERGED, NO_CHANGE}
+
+
+class OptimizeResult(dict):
+    """The outcome of :func:`minimize`: a dict whose keys are also attributes (as in scipy).
+
+    Keys: ``x`` (the best point seen, in the structure of ``x0``), ``fun`` (f there),
+    ``grad_norm`` (the stopping measure there: the gradient's inf-norm, projected for bounds,
+    the gradient mapping for ``proximal``, the duality gap for ``frank-wolfe``), ``nit``,
+    ``nfev`` / ``ngev`` / ``nhev`` (evaluations of f, gradient, Hessian or Hessian-vector
+    products), ``success``, ``status`` (0 converged, 1 max_iter, 2 no further progress,
+    3 NaN / inf, 4 callback, 5 n_iter_no_change), ``message``, and ``history`` (a dict of
+    per-iteration lists, iteration 0 first: ``f``, ``grad_norm``, ``step_size``, and ``gap``
+    for Frank-Wolfe).
+
+    >>> r = OptimizeResult(x=1.0, fun=0.5)
+    >>> r.fun
+    0.5
+    """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"OptimizeResult has no field {name!r}; it has "
+                                 f"{sorted(self)}.") from None
+
+    __setattr__ = dict.__setitem__
+    __delattr__ = dict.__delitem__
+
+    def __repr__(self):
+        keys = [k for k in ("message", "success", "status", "fun", "x", "nit", "nfev", "ngev",
+                            "nhev", "grad_norm") if k in self]
+        width = max(map(len, keys), default=0)
+        return "\n".join(f"{k.rjust(width)}: {self[k]!r}" for k in keys)
+
+    def __dir__(self):
+        return list(self.keys())
+
+
+def _scalar(v):
+    return float(getval(v))
+
+
+class Objective:
+    """f on a flat vector: derivatives from the engine or the user, counted evaluations.
+
+    Solvers see only flat 1-D arrays; ``unravel`` turns one back into the user's structure
+    (a reshape view for a plain array, the pytree for a pytree).
+    """
+
+    def __init__(self, fun, x0, grad=None, value_and_grad=None, hvp=None, hess=None):
+        self.fun = fun
+        self.nfev = self.ngev = self.nhev = 0
+        self.is_tree = not hasattr(x0, "dtype")
+        if self.is_tree:
+            flat, self.unravel = ravel_pytree(x0)
+            self.ravel = lambda t: ravel_pytree(t)[0]
+            if getattr(flat, "dtype", np.dtype(float)).kind not in "fc":
+                flat = flat.astype(float)
+        else:
+            flat = x0 if x0.dtype.kind in "fc" else x0.astype(float)
+            shape = x0.shape
+            if flat.ndim == 1:
+                self.unravel = self.ravel = lambda v: v
+            else:
+                self.unravel = lambda v: v.reshape(shape)
+                self.ravel = lambda t: t.reshape(-1)
+            flat = flat.reshape(-1).copy()
+        self.x0 = flat
+        self._grad, self._vg, self._hvp, self._hess = grad, value_and_grad, hvp, hess
+        self._engine_vg = None
+
+    def value(self, x):
+        """f(x) (one plain call, no tracing)."""
+        self.nfev += 1
+        if self._vg is not None and self._grad is None:
+            self.ngev += 1
+            return _scalar(self._vg(self.unravel(x))[0])
+        return _scalar(self.fun(self.unravel(x)))
+
+    def value_and_grad(self, x):
+        """(f(x), flat gradient), in one engine pass unless the user gave the gradient."""
+        self.nfev += 1
+        self.ngev += 1
+        if self._vg is not None:
+            f, g = self._vg(self.unravel(x))
+        elif self._grad is not None:
+            f, g = self.fun(self.unravel(x)), self._grad(self.unravel(x))
+        else:
+            if self._engine_vg is None:
+                self._engine_vg = _value_and_grad(self.fun)
+            f, g = self._engine_vg(self.unravel(x))
+        return _scalar(f), self.ravel(getval(g))
+
+    def hvp(self, x, v):
+        """The Hessian-vector product H(x) v (forward-over-reverse unless the user gave it)."""
+        self.nhev += 1
+        fn = self._hvp if self._hvp is not None else _hvp(self.fun)
+        return self.ravel(getval(fn(self.unravel(x), self.unravel(v))))
+
+    def hess(self, x):
+        """The Hessian as an (n, n) matrix in the flat coordinates."""
+        self.nhev += 1
+        n = x.shape[0]
+        if self._hess is not None:
+            return getval(self._hess(self.unravel(x))).reshape(n, n)
+        if self.is_tree:  # build it column by column from Hessian-vector products
+            self.nhev -= 1
+            eye = np.eye(n, dtype=x.dtype)
+            return np.stack([self.hvp(x, eye[i]) for i in range(n)], axis=1)
+        return getval(_hessian(self.fun)(self.unravel(x))).reshape(n, n)
+
+
+class Monitor:
+    """The shared stopping vocabulary: tol, max_iter, ftol, n_iter_no_change, callback.
+
+    Solvers call :meth:`start` at x0 and :meth:`step` after every iteration; both return
+    ``None`` to go on or ``(status, message)`` to stop. The monitor keeps the history and the
+    best point seen (lowest f among the iterates), which is what the result returns.
+    """
+
+    def __init__(self, objective, tol, max_iter, callback=None, ftol=0.0,
+                 n_iter_no_change=None, measure="gradient inf-norm"):
+        self.objective = objective
+        self.tol, self.max_iter, self.callback = tol, max_iter, callback
+        self.ftol, self.n_iter_no_change = ftol, n_iter_no_change
+        self.measure = measure
+        self.nit = 0
+        self.history = {"f": [], "grad_norm": [], "step_size": []}
+        self.best_x, self.best_f, self.best_gnorm = None, math.inf, math.inf
+        self._no_change = 0
+        self._prev_f = None
+
+    def _record(self, x, f, gnorm, step, extra):
+        h = self.history
+        h["f"].append(f)
+        h["grad_norm"].append(gnorm)
+        h["step_size"].append(step)
+        for k, v in extra.items():
+            h.setdefault(k, []).append(v)
+        if not (math.isfinite(f) and math.isfinite(gnorm)):
+            return (NONFINITE, f"Stopped at iteration {self.nit}: the objective or its "
+                    f"gradient became {'NaN' if (f != f or gnorm != gnorm) else 'inf'} "
+                    f"(f={f}, {self.measure}={gnorm}). The best finite point is returned; "
+                    "lower the step size or start closer to the solution.")
+        if self.best_x is None or f < self.best_f or (f == self.best_f and gnorm < self.best_gnorm):
+            self.best_x = x.copy()
+            self.best_f, self.best_gnorm = f, gnorm
+        if gnorm <= self.tol:
+            return (CONVERGED, f"Converged: the {self.measure} {gnorm:.3g} is <= tol={self.tol:g}.")
+        return None
+
+    def start(self, x, f, gnorm, **extra):
+        """Record iteration 0; stop at once if x0 already satisfies tol."""
+        self._prev_f = f
+        return self._record(x, f, gnorm, 0.0, extra)
+
+    def step(self, x, f, gnorm, step_size, **extra):
+        """Record one finished iteration and decide whether to stop."""
+        self.nit += 1
+        prev_best = self.best_f
+        stop = self._record(x, f, gnorm, step_size, extra)
+        if stop is not None:
+            return stop
+        if self.callback is not None:
+            info = OptimizeResult(x=self.objective.unravel(x.copy()), fun=f, grad_norm=gnorm,
+                                  nit=self.nit, step_size=step_size, **extra)
+            if self.callback(info) is True:
+                return (CALLBACK, f"Stopped by the callback at iteration {self.nit}.")
+        if self.ftol > 0 and self._prev_f is not None:
+            scale = max(abs(self._prev_f), abs(f), 1.0)
+            if 0 <= (self._prev_f - f) / scale <= self.ftol:
+                self._prev_f = f
+                return (CONVERGED, f"Converged: the relative reduction of f is <= "
+                        f"ftol={self.ftol:g}.")
+        self._prev_f = f
+        if self.n_iter_no_change:
+            threshold = max(abs(prev_best), 1.0) * self.ftol
+            self._no_change = 0 if f < prev_best - threshold else self._no_change + 1
+            if self._no_change >= self.n_iter_no_change:
+                return (NO_CHANGE, f"Stopped: f did not improve for {self.n_iter_no_change} "
+                        "iterations (n_iter_no_change).")
+        if self.nit >= self.max_iter:
+            return (MAX_ITER, f"Stopped: max_iter={self.max_iter} iterations reached before "
+                    f"the {self.measure} ({gnorm:.3g}) fell to tol={self.tol:g}; raise "
+                    "max_iter or tol.")
+        return None
+
+
+def inf_norm(v):
+    """max |v_i| as a Python float (0 for an empty vector)."""
+    return float(abs(v).max()) if v.shape[0] else 0.0
+
+
+def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=None, hess=None,
+             tol=1e-6, max_iter=None, callback=None, constraint=None, bounds=None,
+             line_search="wolfe", ftol=0.0, n_iter_no_change=None, **options):
+    r"""Minimize a scalar function written in plain NumPy: :math:`\min_x f(x)`.
+
+    Every derivative the method needs comes from the engine (one ``value_and_grad`` pass
+    gives f and the gradient; Hessian-vector products are forward-over-reverse) unless given.
+
+    Methods (``method=``): ``"gd"`` (gradient descent, line search or fixed
+    ``learning_rate``), ``"newton"`` (modified Newton: H + tau I until Cholesky succeeds),
+    ``"newton-cg"`` (truncated Newton on Hessian-vector products), ``"bfgs"``, ``"lbfgs"``
+    (memory ``memory=10``, box ``bounds`` by projection), ``"frank-wolfe"`` (conditional
+    gradient over ``constraint``, see :mod:`gradkit.optim.frank_wolfe`), ``"natural"``
+    (natural gradient with ``model=`` and ``loss=``), ``"proximal"`` / ``"ista"`` /
+    ``"fista"`` (``l1=``, ``l2=``, ``accelerated=``), ``"subgradient"``. Method-specific
+    options are documented on each solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
+
+    Args:
+        fun: ``fun(x) -> scalar``, plain NumPy. For ``"natural"`` it may be ``None``
+            (then f = loss(model(x))).
+        x0: starting point: an array of any shape or a pytree of arrays.
+        method: one of the names above (default ``"lbfgs"``).
+        grad, value_and_grad, hvp, hess: user-supplied derivatives, in x0's structure
+            (``value_and_grad(x) -> (f, g)`` is the fastest; ``hess`` on flat x only).
+        tol: stop when the stopping measure is <= tol: the inf-norm of the gradient
+            (``max_i |g_i|``, as scipy's gtol; projected gradient with bounds; gradient
+            mapping for proximal; the Frank-Wolfe duality gap for frank-wolfe).
+        max_iter: iteration limit (default depends on the method).
+        callback: ``callback(intermediate_result) -> bool`` after each iteration; returning
+            True stops the run (status 4). ``intermediate_result`` has x, fun, grad_norm, nit.
+        constraint: the constraint set for ``"frank-wolfe"`` (e.g. ``Simplex()``).
+        bounds: ``(lower, upper)`` arrays or scalars (None = unbounded) for ``"lbfgs"``.
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or ``None``.
+        ftol: if > 0, stop when (f_prev - f) / max(|f_prev|, |f|, 1) <= ftol (scipy
+            L-BFGS-B's factr * eps test); also the improvement threshold of n_iter_no_change.
+        n_iter_no_change: stop (success) after this many iterations without a lower f.
+        **options: method-specific options.
+
+    Returns:
+        OptimizeResult: the best point seen (never a worse one) and the run's record.
+
+    Raises:
+        ValueError: unknown method, an option the method does not take, or bad bounds.
+
+    >>> import numpy as np, gradkit as gk
+    >>> from gradkit.optim.minimize import minimize
+    >>> r = minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2), method="lbfgs")
+    >>> r.success, np.round(r.x, 6)
+    (True, array([3., 3.]))
+    """
+    name = method.lower() if isinstance(method, str) else method
+    if name in _ALIASES:
+        name, extra = _ALIASES[name]
+        options = {**extra, **options}
+    if name not in _SOLVERS:
+        raise ValueError(f"Unknown method {method!r}. Valid methods: "
+                         f"{', '.join(repr(m) for m in METHODS)}.")
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}.")
+    module, solver_name, default_iter = _SOLVERS[name]
+    if max_iter is None:
+        max_iter = default_iter
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter!r}.")
+    if line_search not in ("wolfe", "armijo", None):
+        raise ValueError(f"line_search must be 'wolfe', 'armijo' or None, got {line_search!r}.")
+    if constraint is not None and name != "frank-wolfe":
+        raise ValueError(f"constraint= is used by method='frank-wolfe' only, not {method!r}; "
+                         "for box bounds with lbfgs pass bounds=(lower, upper).")
+    if bounds is not None and name != "lbfgs":
+        raise ValueError(f"bounds= is supported by method='lbfgs' only, not {method!r}.")
+    if name == "natural" and fun is None:
+        model, loss = options.get("model"), options.get("loss")
+        if model is None or loss is None:
+            raise ValueError("method='natural' needs model= and loss= (and fun=None means "
+                             "f(x) = loss(model(x))).")
+        fun = lambda x: loss(model(x))  # noqa: E731
+    if not callable(fun):
+        raise TypeError(f"fun must be a callable fun(x) -> scalar, got {type(fun).__name__}.")
+
+    objective = Objective(fun, x0, grad=grad, value_and_grad=value_and_grad, hvp=hvp,
+                          hess=hess)
+    measure = {"frank-wolfe": "Frank-Wolfe gap", "proximal": "gradient-mapping inf-norm",
+               "subgradient": "subgradient inf-norm"}.get(
+        name, "projected-gradient inf-norm" if bounds is not None else "gradient inf-norm")
+    monitor = Monitor(objective, tol, max_iter, callback, ftol, n_iter_no_change, measure)
+    solver = getattr(importlib.import_module(f".{module}", __package__), solver_name)
+    kwargs = dict(options)
+    if name in ("gd", "newton", "newton-cg", "bfgs", "lbfgs", "natural"):
+        kwargs["line_search"] = line_search
+    if name == "lbfgs":
+        kwargs["bounds"] = bounds
+    if name == "frank-wolfe":
+        kwargs["constraint"] = constraint
+    params = inspect.signature(solver).parameters
+    unknown = sorted(k for k in kwargs if k not in params)
+    if unknown:
+        valid = [p for p in params if p not in ("objective", "x", "monitor", "line_search",
+                                                 "bounds", "constraint")]
+        raise ValueError(f"method={method!r} does not take the option(s) {unknown}; its "
+                         f"options are {valid} (see help(gradkit.optim.{module}."
+                         f"{solver_name})).")
+    status, message = solver(objective, objective.x0.copy(), monitor, **kwargs)
+    best = monitor.best_x if monitor.best_x is not None else objective.x0
+    return OptimizeResult(
+        x=objective.unravel(best), fun=monitor.best_f, grad_norm=monitor.best_gnorm,
+        nit=monitor.nit, nfev=objective.nfev, ngev=objective.ngev, nhev=objective.nhev,
+        success=status in _SUCCESS, status=status, message=message,
+        history=monitor.history, method=name)

@@ -1,0 +1,134 @@
+"""Two-dimensional test functions for optimizers: Rosenbrock, Beale, Himmelblau, a saddle, an ill-conditioned quadratic.
+
+Each function takes a point ``x`` of shape ``(2,)`` (or a stack of points of shape ``(2, ...)``
+for drawing contours) and is plain NumPy, so ``gk.grad`` differentiates it. :data:`TEST_FUNCTIONS`
+maps each name to a :class:`TestFunction` with a usual start, the plotting window, the known
+minima and step sizes under which the first-order methods make visible progress.
+
+>>> import numpy as np, gradkit as gk
+>>> float(rosenbrock(np.array([1.0, 1.0])))
+0.0
+>>> gk.grad(rosenbrock)(np.array([1.0, 1.0]))
+array([0., 0.])
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+__all__ = ["rosenbrock", "beale", "himmelblau", "saddle", "ill_conditioned_quadratic",
+           "TestFunction", "TEST_FUNCTIONS", "get_test_function"]
+
+
+def rosenbrock(x):
+    """Rosenbrock's banana valley ``f = (1 - x)^2 + 100 (y - x^2)^2``; minimum 0 at (1, 1).
+
+    >>> float(rosenbrock(np.array([0.0, 0.0])))
+    1.0
+    """
+    return (1.0 - x[0]) ** 2 + 100.0 * (x[1] - x[0] ** 2) ** 2
+
+
+def beale(x):
+    """Beale's function ``(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2``;
+    minimum 0 at (3, 0.5).
+
+    >>> float(beale(np.array([3.0, 0.5])))
+    0.0
+    """
+    a, b = x[0], x[1]
+    return ((1.5 - a + a * b) ** 2 + (2.25 - a + a * b ** 2) ** 2
+            + (2.625 - a + a * b ** 3) ** 2)
+
+
+def himmelblau(x):
+    """Himmelblau's function ``(x^2 + y - 11)^2 + (x + y^2 - 7)^2``: four minima of value 0,
+    one of them at (3, 2).
+
+    >>> float(himmelblau(np.array([3.0, 2.0])))
+    0.0
+    """
+    return (x[0] ** 2 + x[1] - 11.0) ** 2 + (x[0] + x[1] ** 2 - 7.0) ** 2
+
+
+def saddle(x):
+    """A saddle at the origin between two valleys: ``f = x^2 + y^4 / 4 - y^2 / 2``; minima
+    -1/4 at (0, +-1). Started near the saddle's stable direction, a method must escape it.
+
+    >>> float(saddle(np.array([0.0, 1.0])))
+    -0.25
+    """
+    return x[0] ** 2 + 0.25 * x[1] ** 4 - 0.5 * x[1] ** 2
+
+
+def ill_conditioned_quadratic(x):
+    """``f = (x^2 + 50 y^2) / 2``: condition number 50, minimum 0 at the origin; plain gradient
+    descent zig-zags across the narrow valley.
+
+    >>> float(ill_conditioned_quadratic(np.array([1.0, 1.0])))
+    25.5
+    """
+    return 0.5 * (x[0] ** 2 + 50.0 * x[1] ** 2)
+
+
+class TestFunction(NamedTuple):
+    """A named 2-D test problem.
+
+    Attributes:
+        name: its name in :data:`TEST_FUNCTIONS`.
+        f: the function of a point ``x`` of shape ``(2,)`` (or ``(2, ...)``).
+        x0: the usual starting point.
+        xlim, ylim: the window that shows the start and the minima.
+        minima: the known minimizers, shape ``(k, 2)``.
+        learning_rates: step sizes for the first-order optimizers, by optimizer name.
+    """
+
+    name: str
+    f: Callable
+    x0: tuple
+    xlim: tuple
+    ylim: tuple
+    minima: tuple
+    learning_rates: dict
+
+    __test__ = False  # not a pytest test class, despite the name
+
+
+def _rates(plain, adaptive):
+    return {"sgd": plain, "momentum": plain, "nesterov": plain,
+            "adagrad": adaptive, "rmsprop": adaptive / 5, "adam": adaptive}
+
+
+#: Every test function by name (the names ``gradkit race`` accepts).
+TEST_FUNCTIONS = {
+    "rosenbrock": TestFunction("rosenbrock", rosenbrock, (-1.5, 2.0), (-2.0, 2.0), (-1.0, 3.0),
+                               ((1.0, 1.0),), _rates(2e-4, 0.05)),
+    "beale": TestFunction("beale", beale, (1.0, 1.4), (-1.0, 4.5), (-1.5, 2.0),
+                          ((3.0, 0.5),), _rates(5e-3, 0.05)),
+    "himmelblau": TestFunction("himmelblau", himmelblau, (-0.5, -0.5), (-5.0, 5.0), (-5.0, 5.0),
+                               ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186),
+                                (3.584428, -1.848126)), _rates(5e-3, 0.1)),
+    "saddle": TestFunction("saddle", saddle, (1.5, 1e-3), (-2.0, 2.0), (-2.0, 2.0),
+                           ((0.0, 1.0), (0.0, -1.0)), _rates(0.05, 0.05)),
+    "quadratic": TestFunction("quadratic", ill_conditioned_quadratic, (-4.0, 1.0), (-5.0, 5.0),
+                              (-2.0, 2.0), ((0.0, 0.0),), _rates(0.035, 0.1)),
+}
+
+
+def get_test_function(name) -> TestFunction:
+    """The :class:`TestFunction` called ``name`` (``ill-conditioned`` / ``ill_conditioned_quadratic``
+    also mean ``quadratic``).
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+
+    >>> get_test_function("Rosenbrock").minima
+    ((1.0, 1.0),)
+    """
+    key = str(name).lower().replace("-", "_")
+    key = {"ill_conditioned": "quadratic", "ill_conditioned_quadratic": "quadratic"}.get(key, key)
+    if key not in TEST_FUNCTIONS:
+        raise ValueError(f"Unknown test function {name!r}. Valid names: "
+                         f"{', '.join(TEST_FUNCTIONS)}.")
+    return TEST_FUNCTIONS[key]

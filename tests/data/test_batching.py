@@ -1,0 +1,68 @@
+"""Batching: full batch, stochastic and mini-batch epochs; validation splits."""
+import numpy as np
+import pytest
+
+from gradkit.data import batches, train_validation_split
+
+X = np.arange(23 * 2, dtype=float).reshape(23, 2)
+y = np.arange(23)
+
+
+@pytest.mark.parametrize("batch_size,sizes", [
+    (None, [23]), (1, [1] * 23), (5, [5, 5, 5, 5, 3]), (23, [23]), (22, [22, 1]),
+])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_an_epoch_covers_every_sample_once(batch_size, sizes, shuffle):
+    got = list(batches(X, y, batch_size, rng=np.random.default_rng(0), shuffle=shuffle))
+    assert [len(yb) for _, yb in got] == sizes
+    seen = np.concatenate([yb for _, yb in got])
+    assert sorted(seen.tolist()) == list(range(23))
+    for xb, yb in got:  # rows stay paired with their targets
+        np.testing.assert_array_equal(xb, X[yb])
+
+
+def test_each_epoch_draws_a_new_permutation_from_the_generator():
+    rng = np.random.default_rng(0)
+    first = np.concatenate([yb for _, yb in batches(X, y, 4, rng=rng)])
+    second = np.concatenate([yb for _, yb in batches(X, y, 4, rng=rng)])
+    assert first.tolist() != second.tolist() and sorted(first) == sorted(second)
+    unshuffled = np.concatenate([yb for _, yb in batches(X, y, 4, shuffle=False)])
+    assert unshuffled.tolist() == list(range(23))
+
+
+def test_drop_last_and_missing_targets():
+    got = list(batches(X, None, 5, rng=0, drop_last=True))
+    assert [len(xb) for xb, _ in got] == [5, 5, 5, 5] and all(yb is None for _, yb in got)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 24, 2.5, "8", True])
+def test_invalid_batch_sizes_are_rejected_with_the_valid_range(batch_size):
+    with pytest.raises(ValueError, match="1 <= k <= n_samples = 23"):
+        list(batches(X, y, batch_size))
+
+
+def test_mismatched_lengths_are_rejected():
+    with pytest.raises(ValueError, match="same number of samples"):
+        list(batches(X, y[:-1], 4))
+
+
+@pytest.mark.parametrize("fraction,n_val", [(0.1, 3), (0.25, 6), (0.5, 12)])
+def test_validation_split_sizes_and_disjointness(fraction, n_val):
+    X_tr, X_val, y_tr, y_val = train_validation_split(X, y, fraction, rng=0)
+    assert len(y_val) == n_val and len(y_tr) == 23 - n_val
+    assert sorted(np.concatenate([y_tr, y_val]).tolist()) == list(range(23))
+    np.testing.assert_array_equal(X_val, X[y_val])
+
+
+def test_stratified_split_keeps_class_proportions():
+    labels = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    Xs = np.arange(100.0)[:, None]
+    _, _, y_tr, y_val = train_validation_split(Xs, labels, 0.2, rng=1, stratify=labels)
+    assert np.bincount(y_val).tolist() == [12, 6, 2]
+    assert np.bincount(y_tr).tolist() == [48, 24, 8]
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.2, 0.999])
+def test_bad_validation_fractions_are_rejected(fraction):
+    with pytest.raises(ValueError, match="validation_fraction"):
+        train_validation_split(X, y, fraction, rng=0)

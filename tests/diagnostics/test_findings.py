@@ -1,0 +1,75 @@
+"""The detectors on histories built by hand: each law on the cases that must and must not fire."""
+import math
+
+import pytest
+
+from gradkit.diagnostics import (REMEDIES, Finding, diagnose, exploding_gradients,
+                                 learning_rate_too_high, nan_or_inf, plateau,
+                                 vanishing_gradients)
+
+
+def hist(loss, **norms):
+    return {"step": list(range(len(loss))), "loss": list(loss), "grad_norm": norms}
+
+
+N = 8
+DECREASING = [1.0 / (t + 1) for t in range(N)]
+
+
+@pytest.mark.parametrize("detector, history, expected", [
+    # vanishing: below 1e-3 of the last layer at every step to the end
+    (vanishing_gradients, hist(DECREASING, a=[1e-7] * N, b=[1e-2] * N, c=[1.0] * N), [("a", 0)]),
+    (vanishing_gradients, hist(DECREASING, a=[1e-1] * 4 + [1e-6] * 4, b=[1.0] * N, c=[1.0] * N),
+     [("a", 4)]),
+    (vanishing_gradients, hist(DECREASING, a=[1e-6] * 4 + [1e-1] * 4, b=[1.0] * N, c=[1.0] * N),
+     []),                                                   # recovered: not vanishing now
+    (vanishing_gradients, hist(DECREASING, a=[1e-7] * N, c=[1.0] * N), []),  # too shallow
+    # exploding: growth by 100x while the loss gets worse, or overflow
+    (exploding_gradients, hist([1, 2, 4, 8, 16, 32, 64, 128], w=[10.0 ** t for t in range(N)]),
+     [("w", 2)]),
+    (exploding_gradients, hist(DECREASING, w=[10.0 ** t for t in range(N)]), []),  # loss falls
+    (exploding_gradients, hist([1, 2, 3, 4, 5, 6, 7, 8], w=[1, 1, 1, math.inf, 1, 1, 1, 1]),
+     [("w", 3)]),
+    (exploding_gradients, hist(DECREASING, w=[1.0] * N), []),
+    # NaN from the norms when no events were recorded
+    (nan_or_inf, hist([1, 1, 1, math.nan, 1, 1, 1, 1], w=[1, 1, 1, math.nan, 1, 1, 1, 1]),
+     [("w", 3)]),
+    (nan_or_inf, hist(DECREASING, w=[1.0] * N), []),
+    # plateau: 20 steps with relative change below 1e-4
+    (plateau, hist([2.0, 1.0] + [0.5] * 25 + [0.1]), [(None, 2)]),
+    (plateau, hist([2.0, 1.0] + [0.5] * 10 + [0.1]), []),
+    (plateau, hist([1.0 / (t + 1) for t in range(60)]), []),
+    # too-high learning rate: the loss rises above its start, gives progress back, or zig-zags
+    (learning_rate_too_high, hist([1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 9.0, 17.0]), [(None, 2)]),
+    (learning_rate_too_high, hist([1.0, 0.5, 0.3, 0.2, 0.2, 0.6, 0.8, 0.9, 0.9, 0.9]),
+     [(None, 8)]),
+    (learning_rate_too_high, hist([1.0, 0.8] + [0.5 + 0.1 * (-1) ** t * (1 + 0.05 * t)
+                                                 for t in range(16)]), [(None, 2)]),
+    (learning_rate_too_high, hist(DECREASING), []),
+])
+def test_detector(detector, history, expected):
+    found = detector(history)
+    assert [(f.layer, f.step) for f in found] == expected
+    for f in found:
+        assert isinstance(f, Finding) and f.remedy == REMEDIES[f.kind] and f.message
+
+
+def test_diagnose_orders_findings_by_step_and_accepts_thresholds():
+    h = hist([1, 2, 4, 8, 16, 32, 64, math.nan], a=[1e-5] * N,
+             b=[10.0 ** t for t in range(N)], c=[1.0] * N)
+    kinds = [f.kind for f in diagnose(h)]
+    assert {"vanishing", "exploding", "nan", "learning_rate_too_high"} <= set(kinds)
+    steps = [f.step for f in diagnose(h)]
+    assert steps == sorted(steps)
+    assert not [f for f in diagnose(h, vanishing_ratio=1e-6) if f.kind == "vanishing"]
+
+
+@pytest.mark.parametrize("bad", [None, [1.0, 2.0], {"step": [0]}])
+def test_diagnose_rejects_what_is_not_a_history(bad):
+    with pytest.raises(TypeError, match="history dict"):
+        diagnose(bad)
+
+
+def test_findings_print_with_their_remedy():
+    f = vanishing_gradients(hist(DECREASING, a=[1e-7] * N, b=[1.0] * N, c=[1.0] * N))[0]
+    assert str(f).startswith("[vanishing]") and "Glorot" in str(f)

@@ -1,0 +1,168 @@
+"""Every figure renders to a non-empty PNG and holds the artists it promises."""
+import io
+
+import numpy as np
+import pytest
+from matplotlib.contour import ContourSet
+from matplotlib.figure import Figure
+from matplotlib.quiver import Quiver
+
+from gradkit import plot
+from gradkit.diagnostics import Finding
+from gradkit.plot.landscape import _grid_values
+
+
+def png_bytes(fig):
+    assert isinstance(fig, Figure)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=60)
+    data = buf.getvalue()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return len(data)
+
+
+def artists(ax, kind):
+    return [c for c in ax.get_children() if isinstance(c, kind)]
+
+
+def rosenbrock(p):
+    return (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
+
+
+def rosenbrock_not_vectorised(p):
+    return float(np.sum(np.array([(1 - p[0]) ** 2, 100 * (p[1] - p[0] ** 2) ** 2])))
+
+
+PATHS = {"gd": np.array([[-1.5, 2.0], [-1.0, 1.0], [0.0, 0.2], [0.9, 0.8]]),
+         "newton": [[-1.5, 2.0], [1.0, 1.0]]}
+
+
+@pytest.mark.parametrize("f", [rosenbrock, lambda p: np.sum(p ** 2)], ids=["vectorised", "not"])
+def test_landscape_has_contours_an_arrow_field_and_paths_with_ends_marked(f):
+    fig = plot.landscape(f, (-2, 2), (-1, 3), paths=PATHS, resolution=40, arrow_grid=8)
+    ax = fig.axes[0]
+    assert artists(ax, ContourSet) and len(artists(ax, Quiver)) == 1
+    assert len(ax.get_lines()) == 3 * len(PATHS)   # path, start, end
+    assert png_bytes(fig) > 5_000
+
+
+def test_landscape_without_arrows_or_paths():
+    fig = plot.landscape(rosenbrock, arrows=False, resolution=30, levels=[1, 10, 100])
+    assert not artists(fig.axes[0], Quiver) and not fig.axes[0].get_lines()
+
+
+def test_grid_evaluation_falls_back_when_vectorising_would_be_wrong():
+    shifty = lambda p: p[0] ** 2 + np.mean(p[1])  # noqa: E731  right shape, wrong values
+    XX, YY = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(0, 2, 4))
+    Z, vectorised = _grid_values(shifty, XX, YY)
+    assert not vectorised
+    np.testing.assert_allclose(Z, XX ** 2 + YY)
+    Z, vectorised = _grid_values(rosenbrock, XX, YY)
+    assert vectorised and np.allclose(Z, rosenbrock(np.stack([XX, YY])))
+
+
+def test_landscape_rejects_paths_that_are_not_points_in_the_plane():
+    with pytest.raises(ValueError, match=r"shape \(k, 2\)"):
+        plot.landscape(rosenbrock, paths={"bad": np.zeros((3, 3))}, resolution=10)
+
+
+def _model():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.0, -1.0, 2.0])
+    params = {"hidden": {"w": rng.normal(size=(3, 4)), "b": np.zeros(4)}, "out": rng.normal(size=4)}
+
+    def loss(p):
+        return np.mean((np.tanh(X @ p["hidden"]["w"] + p["hidden"]["b"]) @ p["out"] - y) ** 2)
+
+    trajectory = [{"hidden": {"w": params["hidden"]["w"] * s, "b": np.full(4, 0.1 * s * s)},
+                   "out": params["out"] * (1 + s)} for s in np.linspace(2.0, 1.0, 6)]
+    return loss, params, trajectory
+
+
+@pytest.mark.parametrize("directions, with_path", [("random", False), ("random", True),
+                                                   ("pca", True), ("given", False)])
+def test_loss_slice(directions, with_path):
+    loss, params, trajectory = _model()
+    if directions == "given":
+        directions = (np.eye(20)[0], np.eye(20)[5])
+    fig = plot.loss_slice(loss, params, directions, trajectory if with_path else None,
+                          resolution=8, rng=0)
+    ax = fig.axes[0]
+    assert artists(ax, ContourSet)
+    assert len(ax.get_lines()) == 1 + (3 if with_path else 0)  # centre (+ path, start, end)
+    assert png_bytes(fig) > 5_000
+
+
+@pytest.mark.parametrize("directions, trajectory, match", [
+    ("pca", None, "needs trajectory"),
+    ("eigen", None, "directions='eigen'"),
+    ((np.ones(3), np.ones(20)), None, "has 3 entries"),
+])
+def test_loss_slice_errors(directions, trajectory, match):
+    loss, params, _ = _model()
+    with pytest.raises(ValueError, match=match):
+        plot.loss_slice(loss, params, directions, trajectory, resolution=4)
+
+
+def test_training_draws_train_and_validation_loss_and_the_learning_rate():
+    h = {"step": list(range(50)), "loss": list(1.0 / np.arange(1, 51)),
+         "learning_rate": list(0.1 * 0.95 ** np.arange(50)),
+         "val_step": [0, 10, 20, 30, 40], "val_loss": [1.0, 0.2, 0.1, 0.08, 0.07]}
+    fig = plot.training(h)
+    loss_ax, lr_ax = fig.axes
+    assert len(loss_ax.get_lines()) == 2 and len(lr_ax.get_lines()) == 1
+    assert png_bytes(fig) > 5_000
+    assert len(plot.training([3.0, 2.0, 1.0]).axes) == 1  # a plain loss curve, no rate
+
+
+def test_gradient_flow_draws_one_log_line_per_layer_and_marks_the_findings():
+    h = {"step": list(range(10)), "loss": [1.0] * 10,
+         "grad_norm": {"l1": [1e-9] * 10, "l2": [1e-2] * 10, "l3": [1.0] * 10}}
+    fig = plot.gradient_flow(h)  # runs diagnose: l1 vanishes from step 0
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert [line.get_label() for line in ax.get_lines()[:3]] == ["l1", "l2", "l3"]
+    assert len(ax.get_lines()) == 4  # and one vertical line for the finding
+    assert len(ax.collections) == 1  # the cross on l1's curve
+    findings = [Finding("exploding", "x", layer="l3", step=4), Finding("nan", "y", step=7)]
+    marked = plot.gradient_flow(h, findings=findings)
+    assert len(marked.axes[0].get_lines()) == 5
+    assert png_bytes(marked) > 5_000
+    with pytest.raises(ValueError, match="grad_norm"):
+        plot.gradient_flow({"loss": [1.0]})
+
+
+def test_attributions_draws_one_bar_per_feature_largest_on_top():
+    fig = plot.attributions(np.array([0.2, -0.9, 0.5, 0.1]), ["a", "b", "c", "d"])
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4
+    assert ax.get_yticklabels()[-1].get_text() == "b"
+    assert png_bytes(fig) > 3_000
+    assert len(plot.attributions({"a": 1.0, "b": 2.0, "c": 0.5}, top=2).axes[0].patches) == 2
+    with pytest.raises(ValueError, match="3 feature names for 4"):
+        plot.attributions(np.ones(4), ["a", "b", "c"])
+
+
+def test_race_draws_each_optimizer_against_evaluations_and_time():
+    results = {"gd": {"f": [10, 5, 2, 1, 0.5], "nfev": [1, 3, 5, 7, 9], "time": [0.1, 0.2, 0.3, 0.4, 0.5]},
+               "bfgs": {"f": [10, 1, 1e-3], "nfev": [1, 2, 4], "time": [0.2, 0.5, 0.9]},
+               "newton": {"f": [10, 1e-8]}}
+    fig = plot.race(results, f_star=0.0)
+    by_nfev, by_time = fig.axes
+    assert len(by_nfev.get_lines()) == 3 and len(by_time.get_lines()) == 2
+    assert by_nfev.get_yscale() == "log"
+    assert png_bytes(fig) > 5_000
+    with pytest.raises(ValueError, match="2 'nfev' values for 3"):
+        plot.race({"gd": {"f": [3, 2, 1], "nfev": [1, 2]}})
+
+
+def test_figures_do_not_touch_pyplot():
+    import sys
+    import matplotlib
+    backend = matplotlib.get_backend()
+    plot.training([1.0, 0.5])
+    assert matplotlib.get_backend() == backend
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib.pyplot as plt
+        assert plt.get_fignums() == []
