@@ -74,6 +74,12 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), eps=1e-5, rtol=1e-5, a
         out, pullback = vjp(fun, *args)
         u = tree_map(rand_like, out)
         cts = pullback(u)
+        for i, (ct, t) in enumerate(zip(tree_flatten(cts)[0], tree_flatten(tangents)[0])):
+            if np.shape(getval(ct)) != np.shape(getval(t)):
+                raise AssertionError(
+                    f"check_grads({name}): reverse mode, order {order}: a cotangent of argument "
+                    f"leaf {i} has shape {np.shape(getval(ct))}, the argument "
+                    f"{np.shape(getval(t))}.")
         got, want = _vdot(cts, tangents), _vdot(u, numeric)
         if not abs(got - want) <= atol + rtol * max(abs(got), abs(want), 1.0):
             raise AssertionError(f"check_grads({name}): reverse mode, order {order}: <vjp(u), t> "

@@ -75,10 +75,11 @@ FUNCTION_HANDLERS: dict = {}   # numpy function -> handler(*args, **kwargs)
 
 def primitive(fn, name=None, broadcasts=False):
     """Create (or return) the primitive for ``fn``; ufuncs are routed automatically."""
-    if isinstance(fn, Primitive):
-        return fn
-    if fn in PRIMITIVES:
-        return PRIMITIVES[fn]
+    prim = fn if isinstance(fn, Primitive) else PRIMITIVES.get(fn)
+    if prim is not None:
+        if broadcasts and not (isinstance(prim.fn, np.ufunc) and prim.fn.nin == 1):
+            prim.broadcasts = True
+        return prim
     prim = Primitive(name or getattr(fn, "__name__", repr(fn)), fn, broadcasts)
     PRIMITIVES[fn] = prim
     if isinstance(fn, np.ufunc):
