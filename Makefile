@@ -18,6 +18,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/tour.py
+	$(BIN)/gradkit fit --report gradkit-report.html
+	$(BIN)/gradkit fit wine --model mlp --hidden 32,16 --optimizer adam --lr 0.01 --epochs 150 --report gradkit-report-mlp.html
+	$(BIN)/gradkit race rosenbrock --report gradkit-report-race.html
+	@echo "Open gradkit-report.html, gradkit-report-mlp.html and gradkit-report-race.html in a browser (they work offline)."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests

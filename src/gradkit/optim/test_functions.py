@@ -103,7 +103,7 @@ def _rates(plain, adaptive):
 #: Every test function by name (the names ``gradkit race`` accepts).
 TEST_FUNCTIONS = {
     "rosenbrock": TestFunction("rosenbrock", rosenbrock, (-1.5, 2.0), (-2.0, 2.0), (-1.0, 3.0),
-                               ((1.0, 1.0),), _rates(2e-4, 0.05)),
+                               ((1.0, 1.0),), _rates(5e-4, 0.1)),
     "beale": TestFunction("beale", beale, (1.0, 1.4), (-1.0, 4.5), (-1.5, 2.0),
                           ((3.0, 0.5),), _rates(5e-3, 0.05)),
     "himmelblau": TestFunction("himmelblau", himmelblau, (-0.5, -0.5), (-5.0, 5.0), (-5.0, 5.0),

@@ -1,0 +1,80 @@
+"""``gradkit explain``: per-feature attributions of a saved model's predictions on new rows."""
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+
+from .errors import CLIError
+
+__all__ = ["run", "EXAMPLES"]
+
+EXAMPLES = """examples:
+  gradkit fit breast_cancer --save model.npz && gradkit explain model.npz breast_cancer
+  gradkit explain model.npz new_rows.csv --method gradient_x_input --rows 50
+  gradkit explain model.npz new_rows.csv --impute mean --csv importances.csv"""
+
+
+def _write_csv(path, names, importances, per_class=None):
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["feature", "importance"])
+            for i in np.argsort(-importances):
+                writer.writerow([names[i], f"{importances[i]:.6g}"])
+    except OSError as exc:
+        raise CLIError(f"cannot write {path!r}: {exc.strerror or exc}.") from None
+    return os.path.abspath(path)
+
+
+def run(args) -> int:
+    """Run ``gradkit explain`` with parsed ``args``; returns the exit status."""
+    from gradkit import plot
+    from gradkit.explain import feature_importances
+    from gradkit.report import Report
+
+    from .fit import data_section, figure_block, load_model
+    from .tabular import read_table, transform
+
+    debug = getattr(args, "debug", False)
+    estimator, spec = load_model(args.model)
+    table = read_table(args.data)
+    data = transform(table.frame, spec, dropna=args.dropna, impute=args.impute)
+    X = data.X
+    if len(X) > args.rows:
+        X = X[np.random.default_rng(0).choice(len(X), args.rows, replace=False)]
+        data.summary["notes"].append(f"explained {args.rows} of {len(data.X)} rows, drawn at "
+                                     "random (--rows).")
+    with np.errstate(all="ignore"):
+        importances = np.asarray(feature_importances(estimator, X, method=args.method), float)
+    names = spec["feature_names"]
+    csv_path = _write_csv(args.csv, names, importances)
+
+    name = type(estimator).__name__
+    report = Report(f"gradkit explain: {name} on {table.name}",
+                    f"{args.method.replace('_', ' ')} over {len(X)} rows")
+    extra = [("model file", os.path.basename(args.model))]
+    if data.y is not None:
+        known = data.y >= 0 if spec["target"]["task"] == "classification" else np.isfinite(data.y)
+        if known.any():
+            score = estimator.score(data.X[known], data.y[known])
+            extra.append(("accuracy" if spec["target"]["task"] == "classification" else "R2",
+                          float(score)))
+    data_section(report, table.name, data, extra)
+    section = report.section("Feature importance")
+    section.text(f"Mean absolute {args.method.replace('_', ' ')} attribution of the model's "
+                 "output to each encoded feature over the explained rows (for a classifier, "
+                 "each row's predicted class).")
+    figure_block(section, lambda: plot.attributions(importances, names, top=20),
+                 "The 20 most important features.", debug)
+    order = np.argsort(-importances)
+    section.table([(names[i], float(importances[i])) for i in order[:50]],
+                  header=("feature", "importance"))
+    path = report.write(args.report)
+    print(f"{report.title}: {len(X)} rows, {len(names)} features")
+    for i in order[:5]:
+        print(f"  {names[i]:<30} {importances[i]:.4g}")
+    print(f"  importances: {csv_path}")
+    print(f"  report: {path}")
+    return 0

@@ -1,0 +1,404 @@
+"""``gradkit fit``: encode a table, fit a model by gradients, score it, and write the report."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from .errors import CLIError
+from .tabular import prepare, read_table
+
+__all__ = ["run", "build_estimator", "save_model", "load_model", "EXAMPLES", "MODELS"]
+
+EXAMPLES = """examples:
+  gradkit fit                                    # breast_cancer, logistic regression (lbfgs)
+  gradkit fit iris --model mlp --hidden 16 --optimizer adam --lr 0.01 --epochs 200
+  gradkit fit diabetes --model linear --optimizer sgd --batch-size 32 --epochs 50
+  gradkit fit houses.csv --target price --impute mean --save houses.npz
+  gradkit fit data.csv --target label --drop id --max-categories 100 --report out.html"""
+
+#: ``--model`` name -> estimator class name, per task.
+MODELS = {
+    "linear": {"regression": "LinearRegression"},
+    "logistic": {"classification": "LogisticRegression"},
+    "svm": {"classification": "LinearSVM"},
+    "mlp": {"classification": "MLPClassifier", "regression": "MLPRegressor"},
+}
+SIDECAR = ".preprocess.json"
+
+
+def build_estimator(model, task, args):
+    """The gradkit estimator for ``--model`` on a ``task``, with the command's options.
+
+    Raises:
+        CLIError: when the model does not fit the task, or ``--hidden`` is given to a linear
+            model.
+    """
+    import gradkit.models as models
+
+    names = MODELS[model]
+    if task not in names:
+        valid = [m for m, tasks in MODELS.items() if task in tasks]
+        raise CLIError(f"--model {model} does not do {task}; for this target use --model "
+                       f"{' or '.join(valid)} (or --task to change the task).")
+    cls = getattr(models, names[task])
+    params = {"random_state": args.seed, "verbose": _progress_wanted(), "on_nan": "stop"}
+    options = {"optimizer": args.optimizer, "learning_rate": args.lr, "max_iter": args.epochs,
+               "alpha": args.alpha, "clip_norm": args.clip_norm}
+    params.update({k: v for k, v in options.items() if v is not None})
+    if args.penalty is not None:
+        params["penalty"] = None if args.penalty == "none" else args.penalty
+    if hasattr(args, "batch_size"):
+        params["batch_size"] = args.batch_size
+    if args.hidden is not None:
+        if model != "mlp":
+            raise CLIError(f"--hidden sets the hidden layers of --model mlp, not --model {model}.")
+        params["hidden_layer_sizes"] = args.hidden
+    accepted = cls().get_params()
+    return cls(**{k: v for k, v in params.items() if k in accepted})
+
+
+def _progress_wanted() -> bool:
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _split(X, y, task, test_size, seed):
+    from sklearn.model_selection import train_test_split
+
+    n = len(y)
+    n_test = int(np.ceil(test_size * n))
+    if n_test < 1 or n - n_test < 2:
+        raise CLIError(f"{n} rows are too few to hold out --test-size {test_size:g} for scoring; "
+                       "give more rows or change --test-size.")
+    stratify = None
+    if task == "classification":
+        counts = np.bincount(y)
+        if counts[counts > 0].min() >= 2 and n_test >= len(counts[counts > 0]):
+            stratify = y
+    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+
+
+def _scores(estimator, data, X_train, X_test, y_train, y_test):
+    """Held-out (and training) scores, in the target's own units."""
+    from sklearn import metrics
+
+    target = data.spec["target"]
+    pred_test, pred_train = estimator.predict(X_test), estimator.predict(X_train)
+    if target["task"] == "classification":
+        majority = np.bincount(y_train).argmax()
+        return {
+            "accuracy": float(metrics.accuracy_score(y_test, pred_test)),
+            "balanced accuracy": float(metrics.balanced_accuracy_score(y_test, pred_test)),
+            "macro F1": float(metrics.f1_score(y_test, pred_test, average="macro")),
+            "train accuracy": float(metrics.accuracy_score(y_train, pred_train)),
+            "majority-class baseline": float(np.mean(y_test == majority)),
+        }, pred_test
+    scale, mean = target["scale"], target["mean"]
+    true, pred = y_test * scale + mean, pred_test * scale + mean
+    return {
+        "R2": float(metrics.r2_score(true, pred)),
+        "RMSE": float(np.sqrt(metrics.mean_squared_error(true, pred))),
+        "MAE": float(metrics.mean_absolute_error(true, pred)),
+        "train R2": float(metrics.r2_score(y_train, pred_train)),
+    }, pred_test
+
+
+def _fit(estimator, X, y):
+    """Fit with warnings collected (they go in the report and the summary)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="ignore"):
+            try:
+                estimator.fit(X, y)
+            except ValueError as exc:
+                raise CLIError(f"the model rejected the settings: {exc}") from None
+    notes = []
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text not in notes:
+            notes.append(text)
+    return notes
+
+
+def _importances(estimator, X, feature_names, rows=200, seed=0):
+    from gradkit.explain import feature_importances
+
+    if len(X) > rows:
+        X = X[np.random.default_rng(seed).choice(len(X), rows, replace=False)]
+    with np.errstate(all="ignore"):
+        values = np.asarray(feature_importances(estimator, X), dtype=float)
+    return values
+
+
+def save_model(estimator, spec, path):
+    """Save ``estimator`` to ``path`` and its preprocessing ``spec`` next to it
+    (``path + ".preprocess.json"``, tied to the model file by its SHA-256)."""
+    import gradkit
+    try:
+        estimator.save(path)
+        digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+        record = dict(spec, gradkit_version=gradkit.__version__, model_sha256=digest)
+        with open(path + SIDECAR, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1)
+    except OSError as exc:
+        raise CLIError(f"cannot save the model to {path!r}: {exc.strerror or exc}.") from None
+    return os.path.abspath(path)
+
+
+def load_model(path):
+    """``(estimator, spec)`` saved by :func:`save_model`; only arrays and JSON are read.
+
+    Raises:
+        CLIError: a missing, corrupted or foreign file, a model from another format version,
+            or a preprocessing record that does not belong to the model.
+    """
+    from gradkit.models import load
+
+    from .tabular import check_spec
+
+    if not os.path.exists(path):
+        raise CLIError(f"no such model file: {path!r}.")
+    try:
+        estimator = load(path)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError, IndexError) as exc:
+        detail = " ".join(str(exc).split())
+        if "pickle" in detail:  # never suggest loading a foreign file unsafely
+            detail = "it is not a gradkit model file (it is another format or corrupted)."
+        raise CLIError(f"cannot load the model {path!r}: {detail}") from None
+    sidecar = path + SIDECAR
+    if not os.path.exists(sidecar):
+        raise CLIError(f"the model {path!r} has no preprocessing record {sidecar!r}; save "
+                       "models with gradkit fit --save, which writes both.")
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            spec = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot read the preprocessing record {sidecar!r}: "
+                       f"{' '.join(str(exc).split())}") from None
+    spec = check_spec(spec, repr(sidecar))
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    if spec.get("model_sha256") != digest:
+        raise CLIError(f"the preprocessing record {sidecar!r} belongs to another model file; "
+                       "save model and record together with gradkit fit --save.")
+    if getattr(estimator, "n_features_in_", None) != len(spec["feature_names"]):
+        raise CLIError(f"the model {path!r} takes {estimator.n_features_in_} features but its "
+                       f"preprocessing makes {len(spec['feature_names'])}; refit it.")
+    return estimator, spec
+
+
+# ----------------------------------------------------------------------------- the report
+def figure_block(section, make, caption, debug=False):
+    """Add the figure ``make()`` to ``section``; if drawing fails, say so in the section
+    instead of losing the whole report."""
+    try:
+        section.figure(make(), caption=caption)
+    except Exception as exc:  # noqa: BLE001
+        if debug:
+            raise
+        section.finding("figure missing", f"this figure could not be drawn: "
+                        f"{type(exc).__name__}: {exc}", level="error")
+
+
+def data_section(report, table_name, data, extra_rows=()):
+    """The data summary: rows, features, task, classes, what was encoded or dropped."""
+    s = data.summary
+    section = report.section("Data")
+    rows = [("source", table_name), ("rows read", s["rows_read"]), ("rows used", s["rows"]),
+            ("feature columns", s.get("columns", len(data.spec["columns"]))),
+            ("encoded features", s["features"]), ("target", s["target"]), ("task", s["task"])]
+    rows += list(extra_rows)
+    section.table(rows)
+    if s.get("classes"):
+        section.text("Classes (rows per class):")
+        section.table(list(s["classes"].items()), header=("class", "rows"))
+    section.text("Encoding:")
+    section.bullets(s["encoded"])
+    if s["dropped"]:
+        section.text("Dropped columns: " + ", ".join(s["dropped"]))
+    section.bullets(s["notes"])
+    return section
+
+
+def findings_block(section, findings, diverged_note=None):
+    """The diagnostics' findings and remedies in words (or an all-clear)."""
+    if diverged_note:
+        section.finding("diverged", diverged_note, "Lower --lr, set --clip-norm (for "
+                        "example 1.0), or use a full-batch method such as --optimizer lbfgs.",
+                        level="error")
+    for f in findings:
+        where = []
+        if f.layer is not None:
+            where.append(f"layer {f.layer}")
+        if f.step is not None:
+            where.append(f"from step {f.step}")
+        prefix = f"({', '.join(where)}) " if where else ""
+        section.finding(f.kind.replace("_", " "), prefix + f.message, f.remedy)
+    if not findings and not diverged_note:
+        section.finding("no problems found", "No vanishing or exploding gradients, NaN, "
+                        "plateau or too-high learning rate was detected.", level="ok")
+
+
+def _learning_rate_text(estimator, history):
+    kind, how = estimator._method() if hasattr(estimator, "_method") else ("", None)
+    rates = [v for v in history.get("learning_rate", []) if v is not None]
+    if kind == "minimize":
+        return (f"{how} is a full-batch method: it has no learning rate; a line search "
+                "chooses the step length at every iteration.")
+    if not rates:
+        return "No learning rate was recorded."
+    first, last = rates[0], rates[-1]
+    if np.isclose(first, last):
+        return f"A constant learning rate of {first:.4g} for {len(rates)} steps."
+    return f"The learning rate went from {first:.4g} to {last:.4g} over {len(rates)} steps."
+
+
+def run(args) -> int:
+    """Run ``gradkit fit`` with parsed ``args``; returns the exit status."""
+    from gradkit import plot
+    from gradkit.diagnostics import diagnose
+    from gradkit.report import Report, confusion_matrix_figure, predicted_vs_true_figure
+
+    debug = getattr(args, "debug", False)
+    started = time.perf_counter()
+    table = read_table(args.data)
+    target = args.target or ("target" if table.task else None)
+    data = prepare(table.frame, target, task=args.task or table.task, drop=args.drop,
+                   dropna=args.dropna, impute=args.impute, max_categories=args.max_categories)
+    task = data.summary["task"]
+    model = args.model or ("logistic" if task == "classification" else "linear")
+    estimator = build_estimator(model, task, args)
+    X_train, X_test, y_train, y_test = _split(data.X, data.y, task, args.test_size, args.seed)
+    fit_started = time.perf_counter()
+    notes = _fit(estimator, X_train, y_train)
+    fit_seconds = time.perf_counter() - fit_started
+    diverged = bool(getattr(estimator, "diverged_", False))
+    history = getattr(estimator, "history_", {}) or {}
+    try:
+        findings = diagnose(history) if history.get("loss") else []
+    except Exception as exc:  # noqa: BLE001 (a report without findings beats none)
+        if debug:
+            raise
+        findings = []
+        notes.append(f"the diagnostics failed: {type(exc).__name__}: {exc}")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a diverged model's scores overflow; they say so
+        scores, pred_test = _scores(estimator, data, X_train, X_test, y_train, y_test)
+
+    name = type(estimator).__name__
+    optimizer = estimator.get_params().get("optimizer")
+    kind, how = estimator._method()
+    method = how if kind == "minimize" else optimizer
+    report = Report(f"gradkit fit: {name} on {table.name}",
+                    f"{method} · {data.summary['rows']} rows · {data.summary['features']} "
+                    "features")
+    data_section(report, table.name, data,
+                 [("training rows", len(y_train)), ("held-out rows", len(y_test))])
+
+    section = report.section("Model and optimizer")
+    settings = {k: v for k, v in estimator.get_params().items() if k not in ("verbose",)}
+    section.table([("model", name), ("optimizer", method),
+                   ("gradient", "full batch" if kind == "minimize" or
+                    settings.get("batch_size") is None else
+                    "stochastic (1 row)" if settings.get("batch_size") == 1 else
+                    f"mini-batch ({settings.get('batch_size')})"),
+                   ("iterations / epochs run", getattr(estimator, "n_iter_", "")),
+                   ("steps recorded", len(history.get("step", []))),
+                   ("training time", f"{fit_seconds:.2f} s")]
+                  + [(k, repr(v)) for k, v in sorted(settings.items())], header=("setting", "value"))
+    section.bullets(notes)
+
+    section = report.section("Held-out scores")
+    section.table(list(scores.items()), header=("score", "value"))
+    if task == "classification":
+        from sklearn.metrics import confusion_matrix
+        classes = data.spec["target"]["classes"]
+        matrix = confusion_matrix(y_test, pred_test, labels=np.arange(len(classes)))
+        figure_block(section, lambda: confusion_matrix_figure(matrix, classes),
+                     "Rows of each true class (down) by predicted class (across).", debug)
+    else:
+        t = data.spec["target"]
+        figure_block(section, lambda: predicted_vs_true_figure(
+            y_test * t["scale"] + t["mean"], pred_test * t["scale"] + t["mean"]),
+            "Each held-out row: predicted against true value; on the red line they agree.",
+            debug)
+
+    section = report.section("Training curves")
+    section.text("The training loss (the penalized mean loss the optimizer minimizes) at "
+                 "every step.")
+    figure_block(section, lambda: plot.training(history if history.get("loss") else
+                                                list(estimator.loss_curve_)),
+                 "Loss per step (and the learning rate, when the optimizer has one).", debug)
+
+    section = report.section("Learning rate")
+    section.text(_learning_rate_text(estimator, history))
+
+    section = report.section("Gradient flow and findings")
+    section.text("The norm of the gradient of each layer (parameter group) at every step, on "
+                 "a log scale. Vanishing gradients show as early layers far below the last; "
+                 "exploding gradients as norms growing without bound.")
+    if history.get("grad_norm"):
+        figure_block(section, lambda: plot.gradient_flow(history, findings),
+                     "Gradient norm per layer; dashed lines mark findings.", debug)
+    diverged_note = None
+    if diverged:
+        diverged_note = (f"The loss became NaN or infinite at step {estimator.diverged_at_}; "
+                         "training stopped and the parameters of the last finite step were "
+                         "kept (the scores above are theirs).")
+    findings_block(section, findings, diverged_note)
+
+    section = report.section("Feature importance")
+    try:
+        importances = _importances(estimator, X_test, data.feature_names, seed=args.seed)
+        section.text("Mean absolute integrated-gradients attribution over held-out rows "
+                     "(from the mean row): how much each encoded feature moves the model's "
+                     "output.")
+        figure_block(section, lambda: plot.attributions(importances, data.feature_names,
+                                                        top=20), "The 20 largest.", debug)
+        order = np.argsort(-importances)[:20]
+        section.table([(data.feature_names[i], float(importances[i])) for i in order],
+                      header=("feature", "importance"))
+    except Exception as exc:  # noqa: BLE001
+        if debug:
+            raise
+        importances = None
+        section.finding("not available", f"importances could not be computed: {exc}",
+                        level="error")
+
+    report_path = report.write(args.report) if args.report else None
+    saved = save_model(estimator, data.spec, args.save) if args.save else None
+    total = time.perf_counter() - started
+
+    main_score = "accuracy" if task == "classification" else "R2"
+    out = [f"gradkit fit: {name} ({method}) on {table.name}: {data.summary['rows']} rows, "
+           f"{data.summary['features']} features"
+           + (f", {len(data.spec['target']['classes'])} classes" if task == "classification"
+              else ""),
+           f"  held-out {main_score} {scores[main_score]:.4g} on {len(y_test)} rows ("
+           + ", ".join(f"{k} {v:.4g}" for k, v in scores.items() if k != main_score) + ")",
+           f"  trained {getattr(estimator, 'n_iter_', '?')} "
+           f"{'iterations' if kind == 'minimize' else 'epochs'} in {fit_seconds:.2f} s "
+           f"({total:.2f} s in all)"]
+    if findings or diverged:
+        out.append("  findings: " + "; ".join(
+            ([f"diverged at step {estimator.diverged_at_}"] if diverged else [])
+            + [f"{f.kind}{f' in {f.layer}' if f.layer else ''}" for f in findings]))
+    else:
+        out.append("  findings: none (no vanishing / exploding gradients, NaN or plateau)")
+    if report_path:
+        out.append(f"  report: {report_path}")
+    if saved:
+        out.append(f"  model:  {saved} (+ {os.path.basename(saved)}{SIDECAR})")
+    print("\n".join(out))
+    if diverged:
+        raise CLIError(f"training diverged: the loss became NaN or infinite at step "
+                       f"{estimator.diverged_at_}; the report{' ' + report_path if report_path else ''}"
+                       " shows the last good model. Lower --lr or set --clip-norm.")
+    return 0

@@ -1,0 +1,277 @@
+"""The ``gradkit`` argument parser and ``main``: every failure becomes one line on stderr."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import traceback
+import warnings
+
+from .errors import CLIError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = """examples:
+  gradkit fit                                   # logistic regression on breast_cancer
+  gradkit fit wine --model mlp --hidden 32 --optimizer adam --epochs 100
+  gradkit fit data.csv --target price --dropna --save model.npz
+  gradkit race rosenbrock --optimizers sgd,momentum,adam,lbfgs,newton
+  gradkit explain model.npz data.csv --csv importances.csv
+  gradkit check mycode.py:loss --shape 3,4 --shape 4
+
+Each command writes one self-contained HTML report (open it in any browser, offline).
+Run 'gradkit COMMAND --help' for the options of a command."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (a CLIError), not usage text and a traceback."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see '{self.prog} --help').")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _number(low=None, high=None, low_open=False, high_open=True):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        ok = value == value and (low is None or (value > low if low_open else value >= low)) \
+            and (high is None or (value < high if high_open else value <= high))
+        if not ok:
+            where = (f"{'>' if low_open else '>='} {low:g}" if low is not None else "") + \
+                (" and " if low is not None and high is not None else "") + \
+                (f"{'<' if high_open else '<='} {high:g}" if high is not None else "")
+            raise argparse.ArgumentTypeError(f"expected a number {where}, got {text!r}")
+        return value
+    return parse
+
+
+def _batch_size(text):
+    named = {"full": None, "stochastic": 1, "auto": "auto"}
+    if text in named:
+        return named[text]
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected full, stochastic, auto or a positive "
+                                         f"integer, got {text!r}") from None
+
+
+def _sizes(text):
+    try:
+        sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas "
+                                         f"such as 64,32, got {text!r}")
+    return sizes
+
+
+def _shape(text):
+    if text.strip() in ("", "()", "scalar"):
+        return ()
+    try:
+        shape = tuple(int(s) for s in text.strip("()").replace(" ", "").split(",") if s)
+    except ValueError:
+        shape = (-1,)
+    if min(shape, default=0) < 1:
+        raise argparse.ArgumentTypeError(f"expected a shape such as 3,4 (or 'scalar'), "
+                                         f"got {text!r}")
+    return shape
+
+
+def _data_options(p):
+    p.add_argument("--target", metavar="COL", help="the target column (default: the last "
+                   "column; 'target' for bundled data)")
+    p.add_argument("--drop", metavar="COL", action="append", default=[],
+                   help="leave this column out (repeatable)")
+    p.add_argument("--dropna", action="store_true",
+                   help="drop rows with missing or infinite cells")
+    p.add_argument("--impute", choices=("mean", "median"),
+                   help="fill missing or infinite cells (text: the most frequent value)")
+    p.add_argument("--max-categories", type=_positive_int, default=50, metavar="N",
+                   help="the most distinct values a text column may have (default 50)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gradkit`` parser with its four commands (``fit``, ``race``, ``explain``, ``check``)."""
+    from gradkit.models import FULL_BATCH_METHODS, TRANSFORMS
+
+    from . import check, explain, fit, race
+    import gradkit
+
+    optimizers = tuple(TRANSFORMS) + tuple(FULL_BATCH_METHODS)
+    parser = _Parser(prog="gradkit", description="gradkit: see what the gradients do. Fit "
+                     "models, race optimizers, explain predictions and check gradients, "
+                     "each with an HTML report.", epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"gradkit {gradkit.__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback when something fails")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback when something fails")
+
+    p = sub.add_parser("fit", parents=[common], help="fit a model and write a report",
+                       description="Fit a gradkit model on a CSV / Parquet file or a bundled "
+                       "data set, score it on held-out rows and write an HTML report of what "
+                       "the gradients did.", epilog=fit.EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", nargs="?", default="breast_cancer",
+                   help="a CSV / Parquet file or a bundled data set: breast_cancer (default), "
+                   "digits, wine, iris, diabetes")
+    _data_options(p)
+    p.add_argument("--task", choices=("classification", "regression"),
+                   help="default: classification for text or few integer targets")
+    p.add_argument("--model", choices=("linear", "logistic", "svm", "mlp"),
+                   help="default: logistic for classification, linear for regression")
+    p.add_argument("--optimizer", choices=optimizers, metavar="NAME",
+                   help=f"one of {', '.join(optimizers)} (default: the model's, lbfgs for "
+                   "linear models and adam for mlp)")
+    p.add_argument("--lr", type=_number(0, low_open=True, high=None), metavar="RATE",
+                   help="learning rate of a stochastic optimizer")
+    p.add_argument("--batch-size", type=_batch_size, default=argparse.SUPPRESS, metavar="N",
+                   help="full, stochastic (1), auto or a number of rows")
+    p.add_argument("--epochs", type=_positive_int, metavar="N",
+                   help="epochs (stochastic optimizers) or iterations (full-batch methods)")
+    p.add_argument("--hidden", type=_sizes, metavar="SIZES",
+                   help="hidden layer sizes of --model mlp, such as 64,32")
+    p.add_argument("--penalty", choices=("l2", "l1", "elasticnet", "none"))
+    p.add_argument("--alpha", type=_number(0), metavar="A", help="penalty strength")
+    p.add_argument("--clip-norm", type=_number(0, low_open=True), metavar="C",
+                   help="clip each gradient to this global norm")
+    p.add_argument("--test-size", type=_number(0, 1, low_open=True), default=0.25,
+                   metavar="F", help="fraction of rows held out for scoring (default 0.25)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--report", default="gradkit-report.html", metavar="PATH",
+                   help="where to write the HTML report (default gradkit-report.html)")
+    p.add_argument("--save", metavar="PATH", help="save the fitted model (.npz) and its "
+                   "preprocessing (PATH.preprocess.json)")
+    p.set_defaults(run=fit.run)
+
+    p = sub.add_parser("race", parents=[common], help="race optimizers on a function or data",
+                       description="Run several optimizers from the same start on a 2-D test "
+                       "function (or a model's loss on a data set) and draw their paths on the "
+                       "loss landscape, with the loss against evaluations and time.",
+                       epilog=race.EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("problem", nargs="?", default="rosenbrock", metavar="FUNCTION|DATA",
+                   help=f"a test function ({', '.join(race.FUNCTION_NAMES)}; default "
+                   "rosenbrock) or a data set (bundled name or CSV file)")
+    p.add_argument("--optimizers", type=race.parse_optimizers, default=race.DEFAULT_OPTIMIZERS,
+                   metavar="LIST", help=f"comma-separated, from {', '.join(race.RACERS)} "
+                   f"(default {','.join(race.DEFAULT_OPTIMIZERS)})")
+    p.add_argument("--steps", type=_positive_int, default=None, metavar="N",
+                   help="steps of each optimizer (default 300 on a function, 100 on data)")
+    p.add_argument("--lr", type=_number(0, low_open=True), metavar="RATE",
+                   help="one learning rate for every first-order optimizer (default: tuned "
+                   "per function)")
+    p.add_argument("--start", type=_sizes_or_floats, metavar="X,Y",
+                   help="the starting point on a test function")
+    _data_options(p)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--report", default="gradkit-race.html", metavar="PATH",
+                   help="where to write the HTML report (default gradkit-race.html)")
+    p.set_defaults(run=race.run)
+
+    p = sub.add_parser("explain", parents=[common], help="attribute a saved model's predictions",
+                       description="Attribute the predictions of a model saved with 'gradkit "
+                       "fit --save' to the features of the rows of DATA; write a report and a "
+                       "CSV of per-feature importances.", epilog=explain.EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a model saved with gradkit fit --save")
+    p.add_argument("data", help="a CSV / Parquet file or bundled data set with the same columns")
+    p.add_argument("--method", default="integrated_gradients",
+                   choices=("integrated_gradients", "gradient_x_input", "saliency", "smoothgrad"))
+    p.add_argument("--rows", type=_positive_int, default=200, metavar="N",
+                   help="explain at most N rows (default 200)")
+    p.add_argument("--dropna", action="store_true",
+                   help="drop rows with missing or infinite cells")
+    p.add_argument("--impute", choices=("mean",),
+                   help="fill missing cells with the training means")
+    p.add_argument("--csv", default="gradkit-importances.csv", metavar="PATH",
+                   help="where to write the importances (default gradkit-importances.csv)")
+    p.add_argument("--report", default="gradkit-explain.html", metavar="PATH",
+                   help="where to write the HTML report (default gradkit-explain.html)")
+    p.set_defaults(run=explain.run)
+
+    p = sub.add_parser("check", parents=[common], help="check a function's gradients",
+                       description="Check the gradients gradkit computes for your NumPy "
+                       "function against central finite differences, one verdict per "
+                       "argument. The file is imported, so its top-level code runs.",
+                       epilog=check.EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", metavar="FILE.py:FUNCTION")
+    p.add_argument("--shape", type=_shape, action="append", metavar="SHAPE",
+                   help="the shape of one argument, such as 3,4 or scalar; repeat once per "
+                   "argument (default: one argument of shape 3)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for the inputs (default 0)")
+    p.add_argument("--rtol", type=_number(0, low_open=True), default=1e-4, metavar="R",
+                   help="relative tolerance (default 1e-4)")
+    p.set_defaults(run=check.run)
+    return parser
+
+
+def _sizes_or_floats(text):
+    try:
+        values = tuple(float(s) for s in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected two numbers such as -1.5,2, got {text!r}")
+    return values
+
+
+def _one_line(message) -> str:
+    return re.sub(r"\s+", " ", str(message)).strip()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"gradkit: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    """Run ``gradkit`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    0 on success, 1 when ``check`` finds a wrong gradient or on an unexpected error, 2 for
+    bad input (one line on stderr), 130 when interrupted.
+    """
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    debug = "--debug" in argv
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 2
+            return int(args.run(args) or 0)
+        except SystemExit as exc:  # --help and --version
+            return exc.code if isinstance(exc.code, int) else 0
+        except CLIError as exc:
+            if debug:
+                traceback.print_exc()
+            print(f"gradkit: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("gradkit: interrupted.", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 (never a traceback unless asked for)
+            if debug:
+                traceback.print_exc()
+            detail = _one_line(exc)[:300] or "(no message)"
+            print(f"gradkit: error: unexpected {type(exc).__name__}: {detail} (re-run with "
+                  "--debug for the traceback)", file=sys.stderr)
+            return 1

@@ -1,0 +1,288 @@
+"""``gradkit race``: optimizers from one start on a 2-D test function or a model's loss, side by side."""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+import warnings
+
+import numpy as np
+
+from gradkit.optim.test_functions import TEST_FUNCTIONS, get_test_function
+
+from .errors import CLIError
+
+__all__ = ["run", "run_racer", "parse_optimizers", "RACERS", "DEFAULT_OPTIMIZERS",
+           "FUNCTION_NAMES", "EXAMPLES"]
+
+EXAMPLES = """examples:
+  gradkit race                                   # rosenbrock, the eight default optimizers
+  gradkit race beale --optimizers adam,rmsprop,lbfgs --steps 500
+  gradkit race saddle --start 1.5,0.001
+  gradkit race quadratic --lr 0.03               # one learning rate for every first-order method
+  gradkit race iris --steps 100                  # softmax regression on a data set"""
+
+_STEPPERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax",
+             "nadam")
+_SOLVERS = ("gd", "newton", "newton-cg", "bfgs", "lbfgs")
+#: Every optimizer ``gradkit race`` can run: gradient transformations, then full-batch methods.
+RACERS = _STEPPERS + _SOLVERS
+DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "lbfgs",
+                      "newton")
+FUNCTION_NAMES = tuple(TEST_FUNCTIONS)
+_ESCAPE = 1e8  # an iterate this far out has diverged
+
+
+def parse_optimizers(text):
+    """The tuple of optimizer names in a comma-separated list (argparse type).
+
+    >>> parse_optimizers("adam, lbfgs")
+    ('adam', 'lbfgs')
+    """
+    names = tuple(n.strip().lower() for n in str(text).split(",") if n.strip())
+    unknown = [n for n in names if n not in RACERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown optimizer(s) {', '.join(unknown) or '(none)'};"
+                                         f" valid: {', '.join(RACERS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def run_racer(name, f, x0, steps, learning_rate=None):
+    """Run one optimizer on ``f`` from ``x0``; every evaluation of ``f`` (a value, gradient or
+    Hessian pass calls it once) is counted.
+
+    Returns:
+        dict with ``path`` (k, d) evaluated iterates, ``f``, ``nfev``, ``time`` per iterate, and
+        ``status`` in words.
+
+    >>> r = run_racer("adam", lambda x: np.sum(x ** 2), np.array([1.0, 1.0]), 5, 0.1)
+    >>> r["path"].shape, r["nfev"][-1]
+    ((5, 2), 5)
+    """
+    import gradkit as gk
+    from gradkit.models import TRANSFORMS
+    from gradkit.optim import apply_updates
+    from gradkit.optim.minimize import minimize
+
+    calls = [0]
+
+    def counted(x):
+        calls[0] += 1
+        return f(x)
+
+    x = np.array(x0, dtype=float)
+    path, values, nfev, times = [x.copy()], [], [], []
+    status = f"{steps} steps"
+    start = time.perf_counter()
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name in _STEPPERS:
+            tx = TRANSFORMS[name](learning_rate)
+            state = tx.init(x)
+            value_and_grad = gk.value_and_grad(counted)
+            for step in range(steps):
+                value, g = value_and_grad(x)
+                value = float(value)
+                values.append(value)
+                nfev.append(calls[0])
+                times.append(time.perf_counter() - start)
+                if not (math.isfinite(value) and np.all(np.isfinite(g))):
+                    status = f"diverged at step {step} (f = {value})"
+                    path.pop()
+                    break
+                updates, state = tx.update(g, state, x)
+                x = np.asarray(apply_updates(x, updates), dtype=float)
+                if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > _ESCAPE:
+                    status = f"diverged at step {step + 1} (|x| > {_ESCAPE:g})"
+                    break
+                path.append(x.copy())
+            else:
+                path.pop()  # the last update's point was never evaluated
+        else:
+            values.append(float(f(x)))  # the solver's own first evaluation, counted below
+            nfev.append(1)
+            times.append(time.perf_counter() - start)
+
+            def callback(info):
+                path.append(np.array(info.x, dtype=float))
+                values.append(float(info.fun))
+                nfev.append(calls[0])
+                times.append(time.perf_counter() - start)
+
+            result = minimize(counted, x, method=name, max_iter=steps, tol=1e-10,
+                              callback=callback)
+            status = " ".join(str(result.message).split())
+    return {"path": np.array(path), "f": values, "nfev": nfev, "time": times, "status": status}
+
+
+def _function_problem(args):
+    problem = get_test_function(args.problem)
+    x0 = np.array(args.start if args.start is not None else problem.x0, dtype=float)
+    rates = {n: (args.lr if args.lr is not None else problem.learning_rates.get(n, 0.01))
+             for n in _STEPPERS}
+    f_star = min(float(problem.f(np.array(m))) for m in problem.minima)
+    return problem, x0, rates, f_star
+
+
+def _data_problem(args):
+    """The penalized mean loss of softmax / least-squares regression on a data set."""
+    from gradkit.nn import losses
+
+    from .tabular import prepare, read_table
+    table = read_table(args.problem)
+    data = prepare(table.frame, args.target or ("target" if table.task else None),
+                   task=table.task, drop=args.drop, dropna=args.dropna, impute=args.impute,
+                   max_categories=args.max_categories)
+    X, y = data.X, data.y
+    n, d = X.shape
+    classification = data.summary["task"] == "classification"
+    k = len(data.spec["target"]["classes"]) if classification else 1
+    lam = 1e-3
+
+    def loss(w):
+        W, b = w[: d * k].reshape(d, k), w[d * k:]
+        out = X @ W + b
+        data_loss = losses.cross_entropy(out, y) if classification else \
+            0.5 * losses.mse(out[:, 0], y)
+        return data_loss + 0.5 * lam * np.sum(W * W)
+
+    x0 = np.random.default_rng(args.seed).normal(scale=0.01, size=d * k + k)
+    rates = {n: (args.lr if args.lr is not None else {"sgd": 0.1, "momentum": 0.1,
+                                                         "nesterov": 0.1}.get(n, 0.05))
+             for n in _STEPPERS}
+    return table, data, loss, x0, rates
+
+
+def _results_table(section, results, distance=None):
+    rows = []
+    for name, r in results.items():
+        best = min(r["f"]) if r["f"] else float("nan")
+        row = [name, r["f"][-1] if r["f"] else float("nan"), best, len(r["path"]) - 1,
+               r["nfev"][-1] if r["nfev"] else 0, f"{r['time'][-1] * 1e3:.1f} ms" if r["time"]
+               else "", r["status"]]
+        if distance is not None:
+            row.insert(3, distance(r["path"][-1]) if len(r["path"]) else float("nan"))
+        rows.append(row)
+    header = ["optimizer", "final f", "best f", "iterations", "evaluations", "time", "status"]
+    if distance is not None:
+        header.insert(3, "distance to nearest minimum")
+    section.table(rows, header=header)
+
+
+def _plane(center, paths):
+    """Two orthonormal directions spanning the paths best (PCA of their points)."""
+    points = np.concatenate([p for p in paths if len(p)]) - center
+    _, s, vt = np.linalg.svd(points, full_matrices=False)
+    if s.size < 2 or s[1] <= 1e-12 * max(s[0], 1e-300):
+        rng = np.random.default_rng(0)
+        d1 = vt[0] if s.size and s[0] > 0 else rng.normal(size=center.size)
+        d1 = d1 / np.linalg.norm(d1)
+        d2 = rng.normal(size=center.size)
+        d2 -= d2 @ d1 * d1
+        return d1, d2 / np.linalg.norm(d2)
+    return vt[0], vt[1]
+
+
+def run(args) -> int:
+    """Run ``gradkit race`` with parsed ``args``; returns the exit status."""
+    from gradkit import plot
+    from gradkit.report import Report
+
+    from .fit import data_section, figure_block
+
+    debug = getattr(args, "debug", False)
+    key = str(args.problem).lower().replace("-", "_")
+    is_function = key in FUNCTION_NAMES or key in ("ill_conditioned", "ill_conditioned_quadratic")
+    if not is_function and not os.path.exists(args.problem) and \
+            key not in ("breast_cancer", "digits", "wine", "iris", "diabetes"):
+        raise CLIError(f"{args.problem!r} is neither a test function ({', '.join(FUNCTION_NAMES)})"
+                       " nor a data file or bundled data set.")
+    results = {}
+    if is_function:
+        problem, x0, rates, f_star = _function_problem(args)
+        steps = args.steps or 300
+        for name in args.optimizers:
+            results[name] = run_racer(name, problem.f, x0, steps, rates.get(name))
+        title = f"gradkit race: {problem.name}"
+        report = Report(title, f"{len(results)} optimizers from {tuple(x0.tolist())}, "
+                        f"{steps} steps each")
+        section = report.section("Problem")
+        section.text((problem.f.__doc__ or problem.name).strip().splitlines()[0])
+        section.table([("function", problem.name), ("start", tuple(x0.tolist())),
+                       ("minima", "; ".join(str(m) for m in problem.minima)),
+                       ("minimum value", f_star), ("steps per optimizer", steps)]
+                      + [(f"learning rate of {n}", rates[n]) for n in args.optimizers
+                         if n in _STEPPERS], header=("", ""))
+        minima = np.array(problem.minima)
+        paths = {n: r["path"] for n, r in results.items() if len(r["path"])}
+        section = report.section("Landscape and paths")
+        section.text("Contours of the function, arrows along the negative gradient (the "
+                     "direction of steepest descent), and every optimizer's path from the "
+                     "common start (o) to its last iterate (*).")
+        figure_block(section, lambda: plot.landscape(problem.f, problem.xlim, problem.ylim,
+                                                      paths=paths, title=problem.name),
+                     "Optimizer paths on the loss landscape.", debug)
+
+        def distance(x):
+            return float(np.min(np.linalg.norm(minima - x, axis=1)))
+    else:
+        table, data, loss, x0, rates = _data_problem(args)
+        steps = args.steps or 100
+        for name in args.optimizers:
+            results[name] = run_racer(name, loss, x0, steps, rates.get(name))
+        f_star = None
+        distance = None
+        report = Report(f"gradkit race: {table.name}", f"{len(results)} optimizers on the "
+                        f"{'softmax' if data.summary['task'] == 'classification' else 'least-squares'}"
+                        f" regression loss, {steps} steps each")
+        data_section(report, table.name, data)
+        section = report.section("Problem")
+        section.text("Every optimizer minimizes the same full-batch objective (mean loss + "
+                     "0.001/2 * ||W||^2) from the same small random start, so the race "
+                     "compares the optimizers alone.")
+        section.table([(f"learning rate of {n}", rates[n]) for n in args.optimizers
+                       if n in _STEPPERS] + [("steps per optimizer", steps),
+                                             ("parameters", x0.size)])
+        paths = {n: r["path"] for n, r in results.items() if len(r["path"])}
+        best = min(results, key=lambda n: min(results[n]["f"] or [np.inf]))
+        center = paths[best][-1] if best in paths else x0
+        d1, d2 = _plane(center, list(paths.values()))
+        projected = {n: np.stack([(p - center) @ d1, (p - center) @ d2], axis=1)
+                     for n, p in paths.items()}
+        allp = np.concatenate(list(projected.values()))
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        pad = np.maximum((hi - lo) * 0.15, 1e-3)
+
+        def sliced(p):
+            return loss(center + p[0] * d1 + p[1] * d2)
+
+        section = report.section("Landscape and paths")
+        section.text(f"The loss on the plane through the best final point ({best}) spanned by "
+                     "the two main directions of all paths (PCA), with every path projected "
+                     "onto it.")
+        figure_block(section, lambda: plot.landscape(
+            sliced, (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]),
+            paths=projected, resolution=40, arrow_grid=12, title="loss slice"),
+            "A 2-D slice of the loss with the projected paths.", debug)
+
+    section = report.section("Loss against evaluations and time")
+    section.text("An evaluation is one call of the function: each value, gradient or Hessian "
+                 "pass calls it once, so a Newton step costs more evaluations than an SGD step."
+                 + (" The gap to the minimum value f - f* is shown on a log scale."
+                    if f_star is not None else ""))
+    race_input = {n: {"f": r["f"], "nfev": r["nfev"], "time": r["time"]}
+                  for n, r in results.items() if r["f"]}
+    figure_block(section, lambda: plot.race(race_input, f_star=f_star),
+                 "Loss against function evaluations (left) and wall-clock time (right).", debug)
+    section = report.section("Results")
+    _results_table(section, results, distance)
+    path = report.write(args.report)
+    ranked = sorted(results, key=lambda n: min(results[n]["f"] or [np.inf]))
+    print(f"{report.title}: {len(results)} optimizers, {steps} steps each")
+    for n in ranked:
+        r = results[n]
+        print(f"  {n:<10} best f {min(r['f'] or [float('nan')]):<12.6g} "
+              f"{r['nfev'][-1] if r['nfev'] else 0:>5} evaluations  {r['status']}")
+    print(f"  report: {path}")
+    return 0

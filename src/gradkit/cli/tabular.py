@@ -1,0 +1,466 @@
+"""Tables for the command line: read CSV / Parquet / bundled data, check it, and encode it for a model.
+
+Text columns are one-hot encoded, numeric columns standardised, the target encoded (class
+indices, or a standardised number for regression). Every step is recorded in a JSON-ready
+*spec* so that a saved model applies exactly the same steps to new data (:func:`transform`).
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0], "colour": ["red", "blue", "red", "red"],
+...                       "label": ["a", "b", "a", "b"]})
+>>> data = prepare(frame, target="label")
+>>> data.feature_names
+['size', 'colour=blue', 'colour=red']
+>>> data.y.tolist(), data.spec["target"]["classes"]
+([0, 1, 0, 1], ['a', 'b'])
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+import pandas as pd
+
+from .errors import CLIError
+
+__all__ = ["BUNDLED", "Table", "Prepared", "read_table", "prepare", "transform", "check_spec",
+           "SPEC_FORMAT", "SPEC_VERSION"]
+
+#: The data sets shipped with scikit-learn that ``gradkit fit`` accepts by name.
+BUNDLED = ("breast_cancer", "digits", "wine", "iris", "diabetes")
+SPEC_FORMAT = "gradkit.cli.preprocessing"
+SPEC_VERSION = 1
+_CLASSIFICATION_MAX_INTEGER_CLASSES = 20
+
+
+@dataclasses.dataclass
+class Table:
+    """A table read by :func:`read_table`: the frame, a display name, and the task when known."""
+
+    frame: pd.DataFrame
+    name: str
+    task: str | None = None
+
+
+@dataclasses.dataclass
+class Prepared:
+    """Encoded data: ``X`` (float64), ``y`` (class indices or standardised values), the
+    encoded feature names, the spec that reproduces the encoding, and a summary for the report."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list
+    spec: dict
+    summary: dict
+
+
+def _quote(name) -> str:
+    return repr(str(name))
+
+
+def _load_bundled(name) -> Table:
+    from gradkit.data import load_dataset
+    data = load_dataset(name)
+    frame = pd.DataFrame(data.X, columns=list(data.feature_names))
+    if data.task == "classification" and data.target_names is not None:
+        frame["target"] = np.asarray(data.target_names, dtype=object)[data.y]
+    else:
+        frame["target"] = data.y
+    return Table(frame, name, data.task)
+
+
+def read_table(source) -> Table:
+    """Read ``source``: a CSV / TSV path, a Parquet path (needs pyarrow) or a bundled data set
+    name (:data:`BUNDLED`).
+
+    Raises:
+        CLIError: for a missing, unreadable, empty or header-only file, naming the file.
+
+    >>> read_table("iris").frame.shape
+    (150, 5)
+    """
+    source = str(source)
+    key = source.lower().replace("-", "_")
+    if key in BUNDLED and not os.path.exists(source):
+        return _load_bundled(key)
+    if not os.path.exists(source):
+        hint = "" if os.sep in source or "." in os.path.basename(source) else \
+            f" or bundled data set (bundled: {', '.join(BUNDLED)})"
+        raise CLIError(f"no such file{hint}: {_quote(source)}.")
+    if os.path.isdir(source):
+        raise CLIError(f"{_quote(source)} is a directory; give a CSV or Parquet file.")
+    if os.path.getsize(source) == 0:
+        raise CLIError(f"{_quote(source)} is empty; give a CSV file with a header row and data.")
+    ext = os.path.splitext(source)[1].lower()
+    try:
+        if ext in (".parquet", ".pq"):
+            frame = pd.read_parquet(source)
+        else:
+            frame = pd.read_csv(source, sep="\t" if ext == ".tsv" else ",")
+    except ImportError:
+        raise CLIError(f"reading Parquet ({_quote(source)}) needs pyarrow: pip install "
+                       "pyarrow, or convert the file to CSV.") from None
+    except PermissionError:
+        raise CLIError(f"cannot read {_quote(source)}: permission denied.") from None
+    except pd.errors.EmptyDataError:
+        raise CLIError(f"{_quote(source)} has no columns; give a CSV file with a header row "
+                       "and data.") from None
+    except UnicodeDecodeError:
+        raise CLIError(f"{_quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
+            from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CLIError(f"cannot read {_quote(source)} as a {'Parquet' if ext in ('.parquet', '.pq') else 'CSV'} "
+                       f"file: {first}") from None
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[0] == 0:
+        raise CLIError(f"{_quote(source)} has a header but no data rows.")
+    return Table(frame, os.path.basename(source))
+
+
+# ----------------------------------------------------------------------------- checking
+def _is_numeric(series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _bad_cells(series):
+    """(number of missing, number of infinite) cells of a column."""
+    if _is_numeric(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return int(np.isnan(values).sum()), int(np.isinf(values).sum())
+    return int(series.isna().sum()), 0
+
+
+def _describe_bad(bad) -> str:
+    parts = []
+    for name, (nan, inf) in bad.items():
+        what = ", ".join(p for p in (f"{nan} missing" if nan else "",
+                                     f"{inf} infinite" if inf else "") if p)
+        parts.append(f"{_quote(name)} ({what})")
+    total = sum(a + b for a, b in bad.values())
+    shown = parts[:8] + ([f"and {len(parts) - 8} more"] if len(parts) > 8 else [])
+    return f"{total} missing or infinite cells in {len(bad)} column(s): {', '.join(shown)}"
+
+
+def _finite_mask(series):
+    if _is_numeric(series):
+        return np.isfinite(series.to_numpy(dtype=float, na_value=np.nan))
+    return ~series.isna().to_numpy()
+
+
+def _clean(frame, target, dropna, impute, summary):
+    """Handle missing / infinite cells: an error, or drop rows (``dropna``), or fill
+    (``impute``: rows with a missing target are dropped, features filled)."""
+    bad = {c: _bad_cells(frame[c]) for c in frame.columns}
+    bad = {c: v for c, v in bad.items() if sum(v)}
+    if not bad:
+        return frame, {}
+    if not dropna and impute is None:
+        raise CLIError(f"found {_describe_bad(bad)}; pass --dropna to drop those rows or "
+                       "--impute mean to fill them.")
+    n = len(frame)
+    if dropna:
+        keep = np.ones(n, bool)
+        for c in bad:
+            keep &= _finite_mask(frame[c])
+        frame = frame[keep]
+        summary["notes"].append(f"--dropna dropped {n - len(frame)} of {n} rows with missing "
+                                "or infinite cells.")
+        fills = {}
+    else:
+        if target is not None and target in bad:
+            frame = frame[_finite_mask(frame[target])]
+            summary["notes"].append(f"dropped {n - len(frame)} rows whose target is missing "
+                                    "(a target cannot be imputed).")
+        fills = {}
+        frame = frame.copy()
+        for c in bad:
+            if c == target:
+                continue
+            fills[c] = _fill_value(frame[c], impute, c)
+            frame[c] = _filled(frame[c], fills[c])
+            summary["notes"].append(f"--impute {impute} filled {sum(bad[c])} cells of column "
+                                    f"{c} with {fills[c]!r}.")
+    if len(frame) == 0:
+        raise CLIError("no rows are left after removing the missing or infinite cells; "
+                       "use --impute mean instead of --dropna, or fix the data.")
+    return frame, fills
+
+
+def _fill_value(series, impute, name):
+    if _is_numeric(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            raise CLIError(f"column {_quote(name)} has no finite value to impute from; drop it "
+                           f"with --drop {_quote(name)}.")
+        return float(np.median(finite) if impute == "median" else np.mean(finite))
+    counts = series.dropna().astype(str).value_counts()
+    if counts.empty:
+        raise CLIError(f"column {_quote(name)} is empty; drop it with --drop {_quote(name)}.")
+    return str(counts.index[0])  # text columns: the most frequent value
+
+
+def _filled(series, value):
+    if _is_numeric(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return np.where(np.isfinite(values), values, value)
+    return series.astype(object).where(series.notna(), value)
+
+
+# ----------------------------------------------------------------------------- encoding
+def _task(series, task):
+    if task is not None:
+        return task
+    if not _is_numeric(series):
+        return "classification"
+    values = series.to_numpy(dtype=float)
+    if np.all(values == np.round(values)) and len(np.unique(values)) <= \
+            _CLASSIFICATION_MAX_INTEGER_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _label(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _encode_target(series, task, name):
+    if task == "classification":
+        labels = np.array([_label(v) for v in series], dtype=object)
+        classes = sorted(set(labels), key=_class_order)
+        if len(classes) < 2:
+            raise CLIError(f"the target column {_quote(name)} has only one class "
+                           f"({classes[0]!r} in all {len(labels)} rows); a classifier needs "
+                           "two or more, so choose another --target.")
+        index = {c: i for i, c in enumerate(classes)}
+        y = np.array([index[v] for v in labels], dtype=np.int64)
+        return y, {"name": name, "task": task, "classes": classes}
+    if not _is_numeric(series):
+        raise CLIError(f"the target column {_quote(name)} holds text, so it cannot be a "
+                       "regression target; use --task classification or another --target.")
+    values = series.to_numpy(dtype=float)
+    mean, scale = float(values.mean()), float(values.std())
+    scale = scale if scale > 0 else 1.0
+    return (values - mean) / scale, {"name": name, "task": task, "mean": mean, "scale": scale}
+
+
+def _class_order(label):
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None,
+            max_categories=50) -> Prepared:
+    """Check and encode a table for a model.
+
+    Args:
+        frame: the table; every column but the target is a feature.
+        target: the target column (default: the last column).
+        task: ``"classification"``, ``"regression"`` or None (guess: text, or at most 20
+            integer values, is classification).
+        drop: columns to leave out.
+        dropna, impute: what to do with missing / infinite cells (``impute``: ``"mean"`` or
+            ``"median"``; text columns get their most frequent value).
+        max_categories: the most distinct values a text column may have.
+
+    Returns:
+        Prepared: the encoded data, its spec and a summary.
+
+    Raises:
+        CLIError: unknown target or dropped column (listing the columns), missing / infinite
+            cells without ``dropna`` / ``impute``, a one-class target, a text column with too
+            many categories, or no feature left.
+    """
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    columns = list(frame.columns)
+    target = columns[-1] if target is None else str(target)
+    for name, what in [(target, "--target")] + [(d, "--drop") for d in drop]:
+        if name not in columns:
+            shown = ", ".join(_quote(c) for c in columns[:40])
+            more = f" and {len(columns) - 40} more" if len(columns) > 40 else ""
+            raise CLIError(f"{what} {_quote(name)} is not a column; the columns are: "
+                           f"{shown}{more}.")
+    if target in drop:
+        raise CLIError(f"--drop {_quote(target)} removes the target; choose another --target.")
+    frame = frame.drop(columns=list(drop))
+    summary = {"rows_read": int(len(frame)), "notes": [], "encoded": [], "dropped": list(drop),
+               "columns": len(frame.columns) - 1}
+    frame, fills = _clean(frame, target, dropna, impute, summary)
+    y, target_spec = _encode_target(frame[target], _task(frame[target], task), target)
+    features = frame.drop(columns=[target])
+    spec_columns = []
+    for name in features.columns:
+        col = features[name]
+        if _is_numeric(col) or pd.api.types.is_bool_dtype(col):
+            values = col.to_numpy(dtype=float)
+            mean, scale = float(values.mean()), float(values.std())
+            entry = {"name": name, "kind": "numeric", "mean": mean,
+                     "scale": scale if scale > 0 else 1.0}
+        else:
+            categories = sorted(set(col.astype(str)))
+            if len(categories) > max_categories:
+                raise CLIError(f"text column {_quote(name)} has {len(categories)} distinct "
+                               f"values, more than --max-categories {max_categories}; drop it "
+                               f"with --drop {_quote(name)} or raise --max-categories.")
+            entry = {"name": name, "kind": "categorical", "categories": categories}
+            summary["encoded"].append(f"{name}: one-hot, {len(categories)} categories")
+        if entry["kind"] == "numeric" and col.nunique() <= 1 or \
+                entry["kind"] == "categorical" and len(entry["categories"]) <= 1:
+            summary["dropped"].append(name)
+            summary["notes"].append(f"dropped the constant column {name}.")
+            continue
+        if name in fills:
+            entry["fill"] = fills[name]
+        spec_columns.append(entry)
+    if not spec_columns:
+        raise CLIError("no feature columns are left (all were dropped or constant); check "
+                       "--target and --drop.")
+    spec = {"format": SPEC_FORMAT, "version": SPEC_VERSION, "columns": spec_columns,
+            "target": target_spec}
+    X, names, _ = _encode(features, spec)
+    spec["feature_names"] = names
+    numeric = sum(c["kind"] == "numeric" for c in spec_columns)
+    if numeric:
+        summary["encoded"].insert(0, f"{numeric} numeric column(s): standardised (mean 0, sd 1)")
+    if target_spec["task"] == "classification":
+        counts = np.bincount(y, minlength=len(target_spec["classes"]))
+        summary["classes"] = dict(zip(target_spec["classes"], counts.tolist()))
+        summary["encoded"].append(f"target {target}: {len(counts)} classes as indices")
+    else:
+        summary["encoded"].append(f"target {target}: standardised (scores in original units)")
+    summary.update(rows=int(X.shape[0]), features=int(X.shape[1]), target=target,
+                   task=target_spec["task"])
+    return Prepared(X, y, names, spec, summary)
+
+
+def _encode(features, spec, unknown_ok=False):
+    """(X, feature names, number of unknown category cells) for ``features`` under ``spec``."""
+    blocks, names, unknown = [], [], 0
+    for entry in spec["columns"]:
+        col = features[entry["name"]]
+        if entry["kind"] == "numeric":
+            try:
+                values = col.to_numpy(dtype=float, na_value=np.nan)
+            except (TypeError, ValueError):
+                raise CLIError(f"column {_quote(entry['name'])} was numeric when the model was "
+                               "trained but holds text here.") from None
+            blocks.append(((values - entry["mean"]) / entry["scale"])[:, None])
+            names.append(entry["name"])
+        else:
+            values = col.astype(str).to_numpy()
+            cats = entry["categories"]
+            onehot = (values[:, None] == np.asarray(cats, dtype=object)[None, :]).astype(float)
+            unknown += int((onehot.sum(axis=1) == 0).sum())
+            blocks.append(onehot)
+            names.extend(f"{entry['name']}={c}" for c in cats)
+    return np.hstack(blocks), names, unknown
+
+
+def transform(frame, spec, *, dropna=False, impute=None):
+    """Encode new rows with a saved ``spec`` (from :func:`prepare`).
+
+    The target column, if present, is encoded too (class indices; rows with an unknown class
+    get -1). Missing cells are an error unless ``dropna`` (drop the rows) or ``impute`` (fill
+    with the training values recorded in the spec: the mean, or the most frequent text).
+
+    Returns:
+        Prepared: ``y`` is None when the frame has no target column.
+
+    Raises:
+        CLIError: when a column the model needs is absent, or for missing cells.
+    """
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    needed = [c["name"] for c in spec["columns"]]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise CLIError(f"the data lacks column(s) the model was trained on: "
+                       f"{', '.join(_quote(c) for c in missing[:20])}.")
+    target = spec["target"]["name"]
+    has_target = target in frame.columns
+    keep = needed + ([target] if has_target else [])
+    frame = frame[keep]
+    summary = {"rows_read": int(len(frame)), "notes": [], "encoded": [], "dropped": []}
+    bad = {c: _bad_cells(frame[c]) for c in needed}
+    bad = {c: v for c, v in bad.items() if sum(v)}
+    if bad:
+        if not dropna and impute is None:
+            raise CLIError(f"found {_describe_bad(bad)}; pass --dropna to drop those rows or "
+                           "--impute mean to fill them with the training means.")
+        if dropna:
+            ok = np.ones(len(frame), bool)
+            for c in bad:
+                ok &= _finite_mask(frame[c])
+            frame = frame[ok]
+            summary["notes"].append(f"--dropna dropped {int((~ok).sum())} rows.")
+        else:
+            for entry in spec["columns"]:
+                if entry["name"] in bad:
+                    fill = entry.get("fill", entry.get("mean") if entry["kind"] == "numeric"
+                                     else entry["categories"][0])
+                    frame[entry["name"]] = _filled(frame[entry["name"]], fill)
+                    summary["notes"].append(f"filled {sum(bad[entry['name']])} cells of "
+                                            f"{entry['name']} with the training value {fill!r}.")
+        if len(frame) == 0:
+            raise CLIError("no rows are left after --dropna.")
+    X, names, unknown = _encode(frame, spec)
+    if unknown:
+        summary["notes"].append(f"{unknown} rows hold a category not seen in training "
+                                "(encoded as all zeros).")
+    y = None
+    if has_target:
+        t = spec["target"]
+        if t["task"] == "classification":
+            index = {c: i for i, c in enumerate(t["classes"])}
+            y = np.array([index.get(_label(v), -1) for v in frame[target]], dtype=np.int64)
+        else:
+            values = frame[target].to_numpy(dtype=float, na_value=np.nan)
+            y = (values - t["mean"]) / t["scale"]
+    summary.update(rows=int(X.shape[0]), features=int(X.shape[1]), target=target,
+                   task=spec["target"]["task"])
+    return Prepared(X, y, names, spec, summary)
+
+
+def check_spec(spec, where) -> dict:
+    """Validate a spec read from a file; returns it.
+
+    Raises:
+        CLIError: when it is not a spec of this version or is malformed, naming ``where``.
+    """
+    def bad(why):
+        return CLIError(f"{where} is not a valid gradkit preprocessing record ({why}); "
+                        "re-create it with gradkit fit --save.")
+
+    if not isinstance(spec, dict) or spec.get("format") != SPEC_FORMAT:
+        raise bad("unknown format")
+    if spec.get("version") != SPEC_VERSION:
+        raise CLIError(f"{where} was written by another gradkit version (preprocessing format "
+                       f"{spec.get('version')!r}, this gradkit reads {SPEC_VERSION}); refit "
+                       "the model with gradkit fit --save.")
+    try:
+        cols, target = spec["columns"], spec["target"]
+        ok = isinstance(cols, list) and cols and all(
+            isinstance(c, dict) and isinstance(c["name"], str) and (
+                (c["kind"] == "numeric" and all(isinstance(c[k], (int, float)) and
+                                                math.isfinite(c[k]) for k in ("mean", "scale"))
+                 and c["scale"] != 0) or
+                (c["kind"] == "categorical" and isinstance(c["categories"], list) and
+                 all(isinstance(v, str) for v in c["categories"])))
+            for c in cols)
+        ok = ok and isinstance(target, dict) and isinstance(target["name"], str) and (
+            (target["task"] == "classification" and isinstance(target["classes"], list)) or
+            (target["task"] == "regression" and isinstance(target["mean"], (int, float))
+             and isinstance(target["scale"], (int, float)) and target["scale"] != 0))
+        ok = ok and isinstance(spec["feature_names"], list)
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise bad("missing or invalid entries")
+    return spec
