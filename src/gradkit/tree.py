@@ -81,7 +81,15 @@ def _flatten(tree, leaves):
         return _LEAF
     if t is dict:
         keys = tuple(sorted(tree))
-        return TreeDef(dict, keys, tuple(_flatten(tree[k], leaves) for k in keys))
+        children = []
+        for k in keys:
+            child = tree[k]
+            if type(child) in _LEAF_TYPES:  # inline the leaf case: dicts of arrays are hot
+                leaves.append(child)
+                children.append(_LEAF)
+            else:
+                children.append(_flatten(child, leaves))
+        return TreeDef(dict, keys, tuple(children))
     if t is list or t is tuple:
         return TreeDef(t, None, tuple(_flatten(c, leaves) for c in tree))
     if tree is None:
@@ -109,7 +117,7 @@ def _unflatten(treedef, it):
     kind = treedef.kind
     if kind is None:
         return next(it)
-    children = [_unflatten(c, it) for c in treedef.children]
+    children = [next(it) if c is _LEAF else _unflatten(c, it) for c in treedef.children]
     if kind is dict:
         return dict(zip(treedef.aux, children))
     if kind is list:

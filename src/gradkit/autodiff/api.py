@@ -62,8 +62,8 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
             args[a] = trace_inputs(a, [arg])[0]
             continue
         leaves, treedef = tree_flatten(arg)
-        where = f"{fname}: argument {a}"
-        leaves = [_as_input(leaf, where) for leaf in leaves]
+        leaves = [leaf if type(leaf) is np.ndarray and leaf.dtype.kind == "f"
+                  else _as_input(leaf, f"{fname}: argument {a}") for leaf in leaves]
         treedefs.append((treedef, leaves))
         args[a] = tree_unflatten(treedef, trace_inputs(a, leaves))
     return fun(*args, **kwargs), treedefs
@@ -129,12 +129,21 @@ def _pullback(trace, out, treedefs, first, argnums, once=False):
 
 def _like_input(ct, leaf):
     """The cotangent of an input has the input's dtype (float32 parameters stay float32)."""
+    if type(ct) is np.ndarray and type(leaf) is np.ndarray and ct.dtype == leaf.dtype:
+        return ct
     dtype = getattr(leaf, "dtype", None)
     if ct is None:
         return _zeros_like(leaf)
     if dtype is not None and getattr(ct, "dtype", dtype) != dtype:
         return ct.astype(dtype)
     return ct
+
+
+def _ones_like(x):
+    x = getval(x)
+    if isinstance(x, (np.ndarray, np.generic)):  # np.ones_like's dispatch costs more here
+        return np.array(1, dtype=x.dtype).reshape(x.shape)
+    return np.ones_like(x)
 
 
 def _zeros_like(x):
@@ -167,7 +176,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             val = out._value
             if val.size != 1:
                 _not_scalar(fname, out)
-            cts = trace.backward({out._aux: np.ones_like(getval(val))})
+            cts = trace.backward({out._aux: _ones_like(val)})
             grads = [tree_unflatten(treedef, [_like_input(cts[i], leaf)
                                               for i, leaf in zip(first[a], leaves)])
                      if treedef is not _LEAF_DEF else _like_input(cts[first[a][0]], leaves[0])

@@ -320,12 +320,11 @@ def unbroadcast(g, like):
     if gshape == shape:
         return g
     extra = len(gshape) - len(shape)
-    if extra > 0:
-        g = np.sum(g, axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and _shape(g)[i] != 1)
-    if axes:
-        g = np.sum(g, axis=axes, keepdims=True)
-    return g
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and gshape[extra + i] != 1)
+    if type(g) is np.ndarray:  # one C-level reduction on the first-order path
+        return np.add.reduce(g, axis=axes).reshape(shape)
+    return np.reshape(np.sum(g, axis=axes), shape)
 
 
 def getval(x):

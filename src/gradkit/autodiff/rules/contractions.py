@@ -13,8 +13,14 @@ from ..tracer import (FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, Tr
                       def_linear, defvjp, differentiable, getval, unbroadcast)
 
 
+def _ndim(a):
+    return a.ndim if hasattr(a, "ndim") else np.ndim(a)
+
+
 def _matmul_vjp_x(g, ans, x, y):
-    xn, yn = np.ndim(x), np.ndim(y)
+    xn, yn = _ndim(x), _ndim(y)
+    if xn == 2 and yn == 2:  # the common case, without swapaxes' Python-level overhead
+        return g @ y.T
     if yn == 1:
         return g * y if xn == 1 else np.expand_dims(g, -1) * y
     if xn == 1:
@@ -25,12 +31,14 @@ def _matmul_vjp_x(g, ans, x, y):
 
 
 def _matmul_vjp_y(g, ans, x, y):
-    xn, yn = np.ndim(x), np.ndim(y)
+    xn, yn = _ndim(x), _ndim(y)
+    if xn == 2 and yn == 2:
+        return x.T @ g
     if xn == 1:
         return g * x if yn == 1 else np.expand_dims(x, -1) * np.expand_dims(g, -2)
     if yn == 1:
         if xn == 2:
-            return np.swapaxes(x, -1, -2) @ g
+            return x.T @ g
         return np.sum(np.expand_dims(g, -1) * x, axis=tuple(range(xn - 1)))
     return np.swapaxes(x, -1, -2) @ g
 

@@ -1,0 +1,121 @@
+"""Array backends: which namespace (NumPy or CuPy) an array belongs to, so new arrays stay on its device.
+
+gradkit computes with whatever array the user passes. NumPy's protocols route CuPy arrays
+through the same NumPy calls (``np.zeros_like``, ``np.sum``, ufuncs, ``@``: CuPy implements
+``__array_ufunc__`` and ``__array_function__``), so code that creates arrays with ``*_like``
+functions, or with the namespace returned by :func:`array_namespace`, keeps them on the GPU.
+What does *not* carry over is code that builds a NumPy array from nothing (``np.zeros(n)``,
+``np.eye(n)``, ``np.random...``) or forces one (``np.asarray(x)``): those land on the host.
+
+CuPy is optional: nothing here imports it unless an array from it is seen.
+
+>>> import numpy as np
+>>> array_namespace(np.ones(2)) is np
+True
+>>> is_gpu_array(np.ones(2))
+False
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+__all__ = ["array_namespace", "is_gpu_array", "to_numpy", "require_numpy", "gpu_available",
+           "NoGPUPathError"]
+
+
+class NoGPUPathError(TypeError):
+    """A gradkit function that has no GPU (CuPy) implementation was given a CuPy array."""
+
+
+def _cupy():
+    # only if the user already imported it: a NumPy-only program never pays for CuPy
+    return sys.modules.get("cupy")
+
+
+def is_gpu_array(x) -> bool:
+    """True for a CuPy array (or a gradkit tracer holding one).
+
+    >>> is_gpu_array(np.zeros(3))
+    False
+    """
+    from .autodiff.tracer import getval
+    cp = _cupy()
+    return cp is not None and isinstance(getval(x), cp.ndarray)
+
+
+def array_namespace(*arrays):
+    """The module that owns the arrays: ``cupy`` if any of them is a CuPy array, else ``numpy``.
+
+    Tracers are looked through (their values decide). Use it where an array must be made
+    from nothing: ``xp = array_namespace(x); xp.eye(n, dtype=x.dtype)``.
+
+    Args:
+        *arrays: arrays, tracers, scalars or None (ignored).
+
+    Returns:
+        The ``numpy`` or ``cupy`` module.
+
+    Raises:
+        TypeError: when NumPy and CuPy arrays are mixed (move one side first with
+            ``cupy.asarray`` or :func:`to_numpy`).
+
+    >>> array_namespace(np.zeros(2), 3.0) is np
+    True
+    """
+    from .autodiff.tracer import getval
+    cp = _cupy()
+    if cp is None:
+        return np
+    kinds = set()
+    for a in arrays:
+        v = getval(a)
+        if isinstance(v, cp.ndarray):
+            kinds.add("cupy")
+        elif isinstance(v, np.ndarray) and v.ndim > 0:
+            kinds.add("numpy")
+    if kinds == {"cupy", "numpy"}:
+        raise TypeError("Got both NumPy and CuPy arrays; gradkit does not move data between "
+                        "host and GPU for you. Put every array on one device (cupy.asarray(x) "
+                        "or gradkit.backend.to_numpy(x)).")
+    return cp if "cupy" in kinds else np
+
+
+def to_numpy(x):
+    """``x`` as a NumPy array (copied from the GPU for a CuPy array).
+
+    >>> to_numpy(np.arange(2))
+    array([0, 1])
+    """
+    from .autodiff.tracer import getval
+    x = getval(x)
+    return x.get() if is_gpu_array(x) else np.asarray(x)
+
+
+def require_numpy(where, *arrays):
+    """Raise :class:`NoGPUPathError` if any array is on the GPU: ``where`` has no GPU path.
+
+    Call it at the top of functions that must run on the host (SciPy, scikit-learn,
+    matplotlib calls), so a CuPy user gets a sentence instead of an obscure failure.
+
+    >>> require_numpy("plot_landscape", np.zeros(2))
+    """
+    for a in arrays:
+        if is_gpu_array(a):
+            raise NoGPUPathError(
+                f"{where} has no GPU path: it got a CuPy array. Move the data to the host "
+                f"first with gradkit.backend.to_numpy(x) (or x.get()).")
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device (never raises).
+
+    >>> isinstance(gpu_available(), bool)
+    True
+    """
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # no CuPy, no driver, no device: all mean "no GPU"
+        return False

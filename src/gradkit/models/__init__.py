@@ -1,0 +1,21 @@
+"""scikit-learn estimators trained by gradients: linear and logistic regression, linear SVM, MLPs.
+
+Every estimator minimizes ``(1/n) [sum_i loss_i + alpha * R(w)]`` with any optimizer of
+:mod:`gradkit.optim` (see :mod:`gradkit.models.base`), records ``loss_curve_`` and a per-layer
+``history_`` of the gradients, and saves to a single ``.npz`` file (:func:`load`).
+
+>>> import numpy as np
+>>> from gradkit.models import LogisticRegression
+>>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
+>>> LogisticRegression(optimizer="adam", learning_rate=0.1, max_iter=100).fit(X, y).score(X, y)
+1.0
+"""
+from .base import (FULL_BATCH_METHODS, TRANSFORMS, GradientClassifier, GradientEstimator,
+                   GradientRegressor)
+from .linear import LinearRegression, LinearSVM, LogisticRegression
+from .neural_network import MLPClassifier, MLPRegressor
+from .persistence import load, save
+
+__all__ = ["LinearRegression", "LogisticRegression", "LinearSVM", "MLPClassifier",
+           "MLPRegressor", "load", "save", "GradientEstimator", "GradientClassifier",
+           "GradientRegressor", "FULL_BATCH_METHODS", "TRANSFORMS"]

@@ -1,0 +1,252 @@
+"""Linear models fit by gradients: linear regression, logistic regression, linear SVM."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, softmax
+
+from gradkit.nn import losses
+
+from .base import GradientClassifier, GradientEstimator, GradientRegressor
+
+__all__ = ["LinearRegression", "LogisticRegression", "LinearSVM"]
+
+
+class _LinearModel(GradientEstimator):
+    """``f(X) = X @ coef + intercept``: params ``{"coef": (n_features, n_outputs),
+    "intercept": (n_outputs,)}``, started at zero; the penalty applies to ``coef``."""
+
+    def _init_params(self, n_features, rng):
+        k = self._n_outputs
+        return {"coef": np.zeros((n_features, k)), "intercept": np.zeros(k)}, {}
+
+    def _apply(self, params, model_state, X, train=False, rng=None):
+        out = X @ params["coef"]
+        if self.fit_intercept:
+            out = out + params["intercept"]
+        return out, model_state
+
+    def _weights(self, params):
+        return [params["coef"]]
+
+    def _set_public_attributes(self):
+        self.coef_ = np.array(self.params_["coef"]).T
+        self.intercept_ = np.array(self.params_["intercept"]) if self.fit_intercept \
+            else np.zeros(self.coef_.shape[0])
+
+    def _default_method(self):
+        if self.penalty in ("l1", "elasticnet") and self.alpha > 0:
+            return "proximal"
+        return "lbfgs"
+
+
+_COMMON_DOC = """
+    Args:
+        optimizer: ``"auto"`` (``"lbfgs"``; ``"proximal"`` with an L1 part in the penalty),
+            a full-batch method of :func:`gradkit.optim.minimize` (``"lbfgs"``, ``"newton"``,
+            ``"newton-cg"``, ``"bfgs"``, ``"gd"``, ``"proximal"``, ``"subgradient"``), the name
+            of a gradient transformation (``"sgd"``, ``"momentum"``, ``"nesterov"``,
+            ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, ``"adamax"``, ``"nadam"``) or
+            any :class:`gradkit.optim.GradientTransformation` (such an estimator pickles only
+            if the transformation does, and ``save`` refuses it).
+        learning_rate: step size of a named transformation: a number or a schedule
+            ``step -> rate`` (unused by the full-batch methods, which search a step).
+        batch_size: rows per step of a transformation: ``None`` full batch, ``1`` stochastic,
+            ``k`` mini-batch (shuffled every epoch from ``random_state``), ``"auto"``
+            ``min(200, n)``.
+        max_iter: iterations of a full-batch method, epochs of a transformation.
+        tol, n_iter_no_change: stop when the gradient inf-norm is <= ``tol`` (full batch), or
+            after ``n_iter_no_change`` epochs without an improvement of ``tol``.
+        early_stopping, validation_fraction: hold out this fraction (stratified for
+            classifiers) and stop on its score (transformations only).
+        penalty, alpha, l1_ratio: ``"l2"``, ``"l1"``, ``"elasticnet"`` or None, its strength
+            and the L1 share of the elastic net (see :mod:`gradkit.models.base`).
+        fit_intercept: learn ``intercept_`` (never penalized).
+        clip_norm: clip each step's gradient to this global norm (None: no clipping).
+        random_state: seeds shuffling, validation split and initialization.
+        verbose: show a tqdm progress bar with the loss.
+        warm_start: ``fit`` continues from the last solution.
+        on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
+
+    Attributes:
+        coef_, intercept_, n_features_in_, n_iter_, loss_curve_, best_loss_: as scikit-learn.
+        validation_scores_: the validation score per epoch (with ``early_stopping``).
+        params_: the parameter pytree ``{"coef": (n_features, n_outputs), "intercept": ...}``.
+        history_: per step ``loss``, ``learning_rate``, ``grad_norm`` / ``update_ratio`` per
+            parameter group (``gradkit.diagnostics.GradientMonitor``).
+        diverged_, diverged_at_: whether a NaN / inf loss stopped training, and at which step.
+"""
+
+
+class LinearRegression(GradientRegressor, _LinearModel):
+    __doc__ = r"""Least squares, optionally penalized (ridge, lasso, elastic net), fit by gradients.
+
+    Minimizes ``(1/n) * [ sum_i ||y_i - (x_i @ coef + intercept)||^2 / 2 + alpha * R(coef) ]``
+    (``R`` as in :mod:`gradkit.models.base`). With ``penalty=None`` (the default) this is
+    scikit-learn's ``LinearRegression``; with ``penalty="l2"`` it is ``Ridge(alpha=alpha)``
+    (same ``alpha``), with ``"l1"`` ``Lasso(alpha=alpha / n)``.
+    """ + _COMMON_DOC + """
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = 2 * X[:, 0] + 1
+    >>> model = LinearRegression().fit(X, y)
+    >>> np.round(model.coef_, 4), np.round(model.intercept_, 4)
+    (array([2.]), np.float64(1.0))
+    """
+
+    def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=1000,
+                 tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
+                 penalty=None, alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
+                 random_state=None, verbose=False, warm_start=False, on_nan="stop"):
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.clip_norm = clip_norm
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.on_nan = on_nan
+
+    def _data_loss(self, out, T):
+        return 0.5 * T.shape[1] * losses.mse(out, T)
+
+    def _set_public_attributes(self):
+        super()._set_public_attributes()
+        if self._y_ndim == 1:
+            self.coef_, self.intercept_ = self.coef_[0], self.intercept_[0]
+
+
+class LogisticRegression(GradientClassifier, _LinearModel):
+    __doc__ = r"""Logistic regression (binary and multinomial) fit by gradients.
+
+    Two classes: ``p(y = classes_[1] | x) = sigmoid(x @ coef + intercept)``; more:
+    ``p(y = k | x) = softmax(x @ coef + intercept)_k`` (one coefficient row per class, as
+    scikit-learn's multinomial model). Minimizes the mean cross-entropy plus
+    ``alpha * R(coef) / n``: with ``alpha = 1 / C`` this is exactly scikit-learn's objective
+    ``C * sum_i loss_i + R(coef)`` divided by ``C * n``, so the default ``alpha=1.0`` is
+    scikit-learn's ``C=1.0`` and both reach the same coefficients.
+    """ + _COMMON_DOC + """
+    >>> import numpy as np
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
+    >>> model = LogisticRegression().fit(X, y)
+    >>> model.predict(np.array([[-3.0], [3.0]]))
+    array([0, 1])
+    """
+
+    def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=100,
+                 tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
+                 penalty="l2", alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
+                 random_state=None, verbose=False, warm_start=False, on_nan="stop"):
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.clip_norm = clip_norm
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.on_nan = on_nan
+
+    def _data_loss(self, out, T):
+        if T.shape[1] == 1:
+            return losses.binary_cross_entropy(out, T)
+        return losses.cross_entropy(out, T)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)
+            return np.column_stack([1.0 - p, p])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+
+class LinearSVM(GradientClassifier, _LinearModel):
+    __doc__ = r"""Linear support vector machine (one-vs-rest for many classes) fit by gradients.
+
+    Each output column ``k`` scores ``s_k = x @ coef_k + intercept_k`` against the target
+    ``t_k = +1`` for class ``k`` (``classes_[1]`` with two classes) and ``-1`` otherwise, with
+
+    - ``loss="squared_hinge"`` (default, as ``LinearSVC``): ``max(0, 1 - t_k s_k)^2``,
+      smooth enough for ``"lbfgs"`` (the ``"auto"`` choice);
+    - ``loss="hinge"``: ``max(0, 1 - t_k s_k)``, not differentiable at the margin:
+      ``"auto"`` uses ``"subgradient"`` steps (a minimum-norm subgradient at the kink).
+
+    Minimizes ``(1/n) * [ sum_i sum_k loss_ik + alpha * R(coef) ]``, i.e. ``LinearSVC``'s
+    ``C * sum loss + R`` with ``alpha = 1 / C`` (the intercept is not penalized here, while
+    liblinear penalizes it). ``"auto"`` uses ``"proximal"`` steps for an L1 penalty.
+    """ + _COMMON_DOC.replace(
+        'optimizer: ``"auto"`` (``"lbfgs"``; ``"proximal"`` with an L1 part in the penalty),',
+        'optimizer: ``"auto"`` (see above),') + """        loss: ``"squared_hinge"`` or ``"hinge"``.
+
+    >>> import numpy as np
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
+    >>> LinearSVM().fit(X, y).predict(np.array([[-3.0], [3.0]]))
+    array([0, 1])
+    """
+
+    def __init__(self, *, loss="squared_hinge", optimizer="auto", learning_rate=0.01,
+                 batch_size=None, max_iter=1000, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1.0,
+                 l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
+                 verbose=False, warm_start=False, on_nan="stop"):
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.clip_norm = clip_norm
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.on_nan = on_nan
+
+    def _check_settings(self):
+        super()._check_settings()
+        if self.loss not in ("squared_hinge", "hinge"):
+            raise ValueError("loss must be 'squared_hinge' or 'hinge'; got "
+                             f"loss={self.loss!r}.")
+
+    def _default_method(self):
+        if self.loss == "hinge":
+            return "subgradient"
+        return super()._default_method()
+
+    def _binary_targets(self, idx):
+        return np.where(idx == 1, 1.0, -1.0)[:, None]
+
+    def _prepare_targets(self, y, fitting, classes=None):
+        T = super()._prepare_targets(y, fitting, classes)
+        return T if T.shape[1] == 1 else 2.0 * T - 1.0
+
+    def _data_loss(self, out, T):
+        # one binary SVM per column (one-vs-rest), not the Crammer-Singer multiclass hinge
+        per_element = losses.squared_hinge if self.loss == "squared_hinge" else losses.hinge
+        return T.shape[1] * per_element(np.reshape(out, (-1,)), T.reshape(-1))

@@ -1,0 +1,194 @@
+"""Multi-layer perceptrons fit by gradients: MLPClassifier and MLPRegressor."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy.special import expit, softmax
+
+from gradkit import nn
+from gradkit.nn import losses
+
+from .base import GradientClassifier, GradientEstimator, GradientRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor", "ACTIVATIONS"]
+
+#: ``activation`` names (scikit-learn's and gradkit's) and the layer each one builds.
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "sigmoid": nn.Sigmoid,
+               "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
+               "softplus": nn.Softplus, "identity": None}
+
+
+class _MLP(GradientEstimator):
+    """``Linear -> [BatchNorm] -> activation -> [Dropout]`` per hidden layer, then ``Linear``,
+    as one :class:`gradkit.nn.Sequential`; its parameter groups (``"00_linear"``, ...) are the
+    groups of ``history_``. The penalty applies to the weight matrices ``W`` only."""
+
+    def _check_settings(self):
+        super()._check_settings()
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
+        if not all(isinstance(h, numbers.Integral) and h >= 1 for h in np.ravel(sizes)):
+            raise ValueError("hidden_layer_sizes must be positive integers; got "
+                             f"hidden_layer_sizes={self.hidden_layer_sizes!r}.")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got "
+                             f"activation={self.activation!r}.")
+        if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be in [0, 1); got dropout={self.dropout!r}.")
+        nn.init.get_initializer(self.init)  # names the bad value
+
+    def _network(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        layers = []
+        for h in sizes:
+            layers.append(nn.Linear(int(h), init=self.init))
+            if self.batch_norm:
+                layers.append(nn.BatchNorm())
+            if ACTIVATIONS[self.activation] is not None:
+                layers.append(ACTIVATIONS[self.activation]())
+            if self.dropout:
+                layers.append(nn.Dropout(self.dropout))
+        layers.append(nn.Linear(self._n_outputs, init=self.init))
+        return nn.Sequential(layers)
+
+    def _init_params(self, n_features, rng):
+        return self._network().init(rng, (n_features,))
+
+    def _apply(self, params, model_state, X, train=False, rng=None):
+        return self._network().apply(params, model_state, X, train=train, rng=rng)
+
+    def _set_public_attributes(self):
+        linear = [g for g in self.params_.values() if "W" in g]
+        self.coefs_ = [np.array(g["W"]) for g in linear]
+        self.intercepts_ = [np.array(g["b"]) for g in linear]
+        self.n_layers_ = len(linear) + 1
+        self.n_outputs_ = self._n_outputs
+
+
+_MLP_DOC = """
+    The objective, the optimizers and the stopping rules are those of
+    :mod:`gradkit.models.base`; the defaults are scikit-learn's (Adam, ``learning_rate=1e-3``,
+    ``batch_size="auto"`` = ``min(200, n)``, ``max_iter=200`` epochs, ``alpha=1e-4``, Glorot
+    uniform initialization), and ``alpha`` has scikit-learn's meaning.
+
+    Args:
+        hidden_layer_sizes: the width of each hidden layer.
+        activation: ``"relu"``, ``"tanh"``, ``"logistic"`` (= ``"sigmoid"``), ``"leaky_relu"``,
+            ``"elu"``, ``"gelu"``, ``"softplus"`` or ``"identity"``.
+        init: initializer of the weights, a name of :mod:`gradkit.nn.init` (``"he_normal"``,
+            ``"lecun_uniform"``, ...).
+        batch_norm: a :class:`gradkit.nn.BatchNorm` after each hidden linear layer.
+        dropout: a :class:`gradkit.nn.Dropout` of this rate after each hidden activation.
+        optimizer: a gradient transformation name (``"adam"``, ``"sgd"``, ``"momentum"``,
+            ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adamw"``, ...), any
+            :class:`gradkit.optim.GradientTransformation`, or a full-batch method
+            (``"lbfgs"``, ...).
+        learning_rate: a number or a schedule ``step -> rate``.
+        batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
+        max_iter, tol, n_iter_no_change, early_stopping, validation_fraction, penalty, alpha,
+        l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan: as in
+            :class:`gradkit.models.LogisticRegression`.
+
+    Attributes:
+        coefs_, intercepts_, n_layers_, n_outputs_, n_iter_, loss_curve_, best_loss_,
+        validation_scores_, best_validation_score_, n_features_in_: as scikit-learn.
+        params_, model_state_: the parameter pytree and the batch-norm running statistics,
+            one entry per layer (``"00_linear"``, ``"01_batchnorm"``, ...).
+        history_: per step loss, learning rate and gradient norm per layer.
+        diverged_, diverged_at_: whether a NaN / inf loss stopped training, and where.
+"""
+
+
+def _mlp_init(self, hidden_layer_sizes, activation, init, batch_norm, dropout, optimizer,
+              learning_rate, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
+              validation_fraction, penalty, alpha, l1_ratio, clip_norm, random_state,
+              verbose, warm_start, on_nan):
+    self.hidden_layer_sizes = hidden_layer_sizes
+    self.activation = activation
+    self.init = init
+    self.batch_norm = batch_norm
+    self.dropout = dropout
+    self.optimizer = optimizer
+    self.learning_rate = learning_rate
+    self.batch_size = batch_size
+    self.max_iter = max_iter
+    self.tol = tol
+    self.n_iter_no_change = n_iter_no_change
+    self.early_stopping = early_stopping
+    self.validation_fraction = validation_fraction
+    self.penalty = penalty
+    self.alpha = alpha
+    self.l1_ratio = l1_ratio
+    self.clip_norm = clip_norm
+    self.random_state = random_state
+    self.verbose = verbose
+    self.warm_start = warm_start
+    self.on_nan = on_nan
+
+
+class MLPClassifier(GradientClassifier, _MLP):
+    __doc__ = r"""A multi-layer perceptron classifier trained by backpropagation.
+
+    ``f(x) = W_L a(... a(x W_1 + b_1) ...) + b_L``; two classes get one logit and the binary
+    cross-entropy, more get one logit per class and the softmax cross-entropy.
+    """ + _MLP_DOC + """
+    >>> import numpy as np
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
+    >>> clf = MLPClassifier(hidden_layer_sizes=(4,), learning_rate=0.1, max_iter=50,
+    ...                     random_state=0).fit(X, y)
+    >>> clf.predict(np.array([[-3.0], [3.0]]))
+    array([0, 1])
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
+                 batch_norm=False, dropout=0.0, optimizer="adam", learning_rate=1e-3,
+                 batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
+                 l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
+                 warm_start=False, on_nan="stop"):
+        _mlp_init(**{k: v for k, v in locals().items() if k != "__class__"})
+
+    def _data_loss(self, out, T):
+        if T.shape[1] == 1:
+            return losses.binary_cross_entropy(out, T)
+        return losses.cross_entropy(out, T)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)
+            return np.column_stack([1.0 - p, p])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+
+class MLPRegressor(GradientRegressor, _MLP):
+    __doc__ = r"""A multi-layer perceptron regressor trained by backpropagation.
+
+    ``f(x) = W_L a(... a(x W_1 + b_1) ...) + b_L`` (identity output), minimizing half the
+    squared error summed over the targets, as scikit-learn's ``MLPRegressor`` for one target.
+    """ + _MLP_DOC + """
+    >>> import numpy as np
+    >>> X = np.linspace(-1, 1, 20)[:, None]; y = 3 * X[:, 0]
+    >>> reg = MLPRegressor(hidden_layer_sizes=(8,), learning_rate=0.05, max_iter=200,
+    ...                    random_state=0).fit(X, y)
+    >>> bool(reg.score(X, y) > 0.95)
+    True
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
+                 batch_norm=False, dropout=0.0, optimizer="adam", learning_rate=1e-3,
+                 batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
+                 l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
+                 warm_start=False, on_nan="stop"):
+        _mlp_init(**{k: v for k, v in locals().items() if k != "__class__"})
+
+    def _data_loss(self, out, T):
+        return 0.5 * T.shape[1] * losses.mse(out, T)

@@ -1,0 +1,33 @@
+"""Every gradkit estimator honours scikit-learn's estimator contract (check_estimator)."""
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from gradkit.models import (LinearRegression, LinearSVM, LogisticRegression, MLPClassifier,
+                            MLPRegressor)
+
+# Defaults first, then the other ways of taking gradients, so that both code paths (one
+# full-batch solve, and stochastic / mini-batch steps with partial_fit) meet the contract.
+# The MLPs are narrowed (16 units) and the hinge SVM's subgradient run shortened only to keep
+# the suite fast; no check is expected to fail.
+ESTIMATORS = [
+    LinearRegression(),
+    LinearRegression(penalty="l1", alpha=0.1),
+    LinearRegression(optimizer="sgd", learning_rate=0.002, batch_size=16, max_iter=50),
+    LogisticRegression(),
+    LogisticRegression(optimizer="adam", learning_rate=0.05, batch_size=32, max_iter=50),
+    LinearSVM(),
+    LinearSVM(loss="hinge", max_iter=200),
+    MLPClassifier(hidden_layer_sizes=(16,), max_iter=100),
+    MLPClassifier(hidden_layer_sizes=(16,), max_iter=100, batch_norm=True, dropout=0.1),
+    MLPRegressor(hidden_layer_sizes=(16,), max_iter=100),
+    MLPRegressor(hidden_layer_sizes=(16,), max_iter=100, batch_norm=True),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})
+def test_sklearn_contract(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
