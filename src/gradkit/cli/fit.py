@@ -360,8 +360,10 @@ def run(args) -> int:
         section.text("Mean absolute integrated-gradients attribution over held-out rows "
                      "(from the mean row): how much each encoded feature moves the model's "
                      "output.")
+        caption = ("The 20 largest." if len(importances) > 20
+                   else f"All {len(importances)} features.")
         figure_block(section, lambda: plot.attributions(importances, data.feature_names,
-                                                        top=20), "The 20 largest.", debug)
+                                                        top=20), caption, debug)
         order = np.argsort(-importances)[:20]
         section.table([(data.feature_names[i], float(importances[i])) for i in order],
                       header=("feature", "importance"))

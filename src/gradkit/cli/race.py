@@ -208,7 +208,8 @@ def run(args) -> int:
         report = Report(title, f"{len(results)} optimizers from {tuple(x0.tolist())}, "
                         f"{steps} steps each")
         section = report.section("Problem")
-        section.text((problem.f.__doc__ or problem.name).strip().splitlines()[0])
+        summary = (problem.f.__doc__ or problem.name).strip().splitlines()[0]
+        section.text(summary.replace("``", ""))  # docstring markup is not for the page
         section.table([("function", problem.name), ("start", tuple(x0.tolist())),
                        ("minima", "; ".join(str(m) for m in problem.minima)),
                        ("minimum value", f_star), ("steps per optimizer", steps)]
