@@ -72,6 +72,16 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
 _LEAF_DEF = tree_structure(np.zeros(0))
 
 
+def _split_aux(out, has_aux, fname):
+    """``(output, aux)`` of a function called with ``has_aux``; ``(out, None)`` without."""
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(f"{fname}: has_aux=True needs the function to return a pair "
+                        f"(output, aux); it returned {type(out).__name__}.")
+    return out
+
+
 def _fun_name(fun):
     return getattr(fun, "__name__", type(fun).__name__)
 
@@ -95,12 +105,7 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
         return boxes
 
     out, treedefs = _trace_call(fun, args, kwargs, argnums, trace_inputs, fname)
-    aux = None
-    if has_aux:
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError(f"{fname}: has_aux=True needs the function to return a pair "
-                            f"(output, aux); it returned {type(out).__name__}.")
-        out, aux = out
+    out, aux = _split_aux(out, has_aux, fname)
     return trace, out, aux, treedefs, first
 
 
@@ -272,12 +277,7 @@ def jvp(fun, primals, tangents, has_aux=False):
         return out
 
     out, _ = _trace_call(fun, primals, {}, range(len(primals)), trace_inputs, fname)
-    aux = None
-    if has_aux:
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError(f"{fname}: has_aux=True needs the function to return a pair "
-                            f"(output, aux); it returned {type(out).__name__}.")
-        out, aux = out
+    out, aux = _split_aux(out, has_aux, fname)
 
     def split(o):
         if isinstance(o, Tracer) and o._trace is trace:

@@ -30,7 +30,7 @@ __all__ = [
     "Tracer", "Primitive", "ReverseTrace", "ForwardTrace", "apply", "primitive", "differentiable",
     "defvjp", "defjvp", "def_linear", "getval", "unbroadcast",
     "TracerConversionError", "NoGradientRuleError", "PRIMITIVES", "UFUNC_PRIMITIVES", "UFUNC_HANDLERS",
-    "FUNCTION_HANDLERS", "NONDIFF_UFUNCS", "UFUNC_METHODS",
+    "FUNCTION_HANDLERS", "NONDIFF_UFUNCS", "UFUNC_METHODS", "binary_operator",
 ]
 
 
@@ -70,6 +70,8 @@ _MISSING = object()
 PRIMITIVES: dict = {}          # function -> its Primitive: the rule table
 UFUNC_PRIMITIVES: dict = {}    # np.ufunc -> Primitive
 UFUNC_HANDLERS: dict = {}      # np.ufunc -> handler(*inputs); usually apply bound to the primitive
+_UFUNC_PLAIN: dict = {}        # np.ufunc -> Primitive, for ufuncs whose handler is just that
+_NO_KWARGS: dict = {}          # shared by keyword-free calls; traces never modify it
 FUNCTION_HANDLERS: dict = {}   # numpy function -> handler(*args, **kwargs)
 
 
@@ -85,7 +87,9 @@ def primitive(fn, name=None, broadcasts=False):
     if isinstance(fn, np.ufunc):
         prim.broadcasts = fn.nin > 1  # a one-argument ufunc never broadcasts
         UFUNC_PRIMITIVES[fn] = prim
-        UFUNC_HANDLERS.setdefault(fn, functools.partial(apply, prim))
+        if fn not in UFUNC_HANDLERS:
+            UFUNC_HANDLERS[fn] = functools.partial(apply, prim)
+            _UFUNC_PLAIN[fn] = prim
     return prim
 
 
@@ -189,6 +193,23 @@ def apply(prim, *args, **kwargs):
     return trace.process(prim, args, kwargs)
 
 
+def binary_operator(prim):
+    """``(op, rop)`` for a Python operator of ``prim``: recorded straight on the tracer's
+    trace when the other operand is a constant or of the same trace (one call less than
+    going through :func:`apply`)."""
+    def op(self, other):
+        if type(other) is not Tracer or other._trace is self._trace:
+            return self._trace.process(prim, (self, other), _NO_KWARGS)
+        return apply(prim, self, other)
+
+    def rop(self, other):
+        if type(other) is not Tracer or other._trace is self._trace:
+            return self._trace.process(prim, (other, self), _NO_KWARGS)
+        return apply(prim, other, self)
+
+    return op, rop
+
+
 def _no_rule(prim, i, mode):
     what = "reverse-mode (VJP)" if mode == "rev" else "forward-mode (JVP)"
     return NoGradientRuleError(
@@ -219,6 +240,25 @@ class ReverseTrace:
             ans = prim.fn(v, **kwargs) if kwargs else prim.fn(v)
             tape = self.tape
             tape.append((prim, (v,), kwargs, ans, ((0, a._aux),)))
+            return Tracer(ans, self, len(tape) - 1)
+        if len(args) == 2 and len(vjps) == 2 and vjps[0] is not _MISSING \
+                and vjps[1] is not _MISSING:
+            # the common two-argument case (operators, binary ufuncs, matmul)
+            x, y = args
+            parents = []
+            if type(x) is Tracer and x._trace is self:
+                if vjps[0] is not None:
+                    parents.append((0, x._aux))
+                x = x._value
+            if type(y) is Tracer and y._trace is self:
+                if vjps[1] is not None:
+                    parents.append((1, y._aux))
+                y = y._value
+            ans = prim.fn(x, y, **kwargs) if kwargs else prim.fn(x, y)
+            if not parents:
+                return ans
+            tape = self.tape
+            tape.append((prim, (x, y), kwargs, ans, parents))
             return Tracer(ans, self, len(tape) - 1)
         vals = list(args)
         parents = []
@@ -281,9 +321,18 @@ class ForwardTrace:
         return Tracer(value, self, tangent)
 
     def process(self, prim, args, kwargs):
+        jvps = prim.jvps
+        if len(args) == 1 and jvps and jvps[0] is not None and jvps[0] is not _MISSING:
+            # the common one-argument case; apply chose this trace, so args[0] is ours
+            a = args[0]
+            v = a._value
+            if kwargs:
+                ans = prim.fn(v, **kwargs)
+                return Tracer(ans, self, jvps[0](a._aux, ans, v, **kwargs))
+            ans = prim.fn(v)
+            return Tracer(ans, self, jvps[0](a._aux, ans, v))
         vals = list(args)
         tangents = []
-        jvps = prim.jvps
         i = 0
         for a in args:
             if type(a) is Tracer and a._trace is self:
@@ -385,6 +434,13 @@ class Tracer:
     # -- NumPy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__" and not kwargs:
+            prim = _UFUNC_PLAIN.get(ufunc)
+            if prim is not None:  # record on this trace directly unless another one is involved
+                trace = self._trace
+                for a in inputs:
+                    if type(a) is Tracer and a._trace is not trace:
+                        return apply(prim, *inputs)
+                return trace.process(prim, inputs, _NO_KWARGS)
             handler = UFUNC_HANDLERS.get(ufunc)
             if handler is not None:
                 return handler(*inputs)

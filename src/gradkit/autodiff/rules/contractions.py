@@ -10,7 +10,7 @@ import string
 import numpy as np
 
 from ..tracer import (FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, Tracer, apply,
-                      def_linear, defvjp, differentiable, getval, unbroadcast)
+                      binary_operator, def_linear, defvjp, differentiable, getval, unbroadcast)
 
 
 def _ndim(a):
@@ -45,8 +45,7 @@ def _matmul_vjp_y(g, ans, x, y):
 
 P_MATMUL = defvjp(np.matmul, _matmul_vjp_x, _matmul_vjp_y)  # the engine sums batch axes
 def_linear(np.matmul, 0, 1)
-Tracer.__matmul__ = lambda self, other: apply(P_MATMUL, self, other)
-Tracer.__rmatmul__ = lambda self, other: apply(P_MATMUL, other, self)
+Tracer.__matmul__, Tracer.__rmatmul__ = binary_operator(P_MATMUL)
 
 
 # NumPy 2's vector products are generalized ufuncs; with their default axes they are matmul /

@@ -9,7 +9,8 @@ Kinks follow :mod:`gradkit.autodiff.conventions` (minimum-norm subgradient).
 import numpy as np
 
 from .. import conventions
-from ..tracer import NONDIFF_UFUNCS, Tracer, apply, defjvp, defvjp, FUNCTION_HANDLERS, primitive
+from ..tracer import (NONDIFF_UFUNCS, FUNCTION_HANDLERS, Tracer, apply, binary_operator, defjvp,
+                      defvjp, primitive)
 
 _LOG2 = float(np.log(2.0))
 _LOG10 = float(np.log(10.0))
@@ -131,9 +132,7 @@ Tracer.clip = lambda self, min=None, max=None, **kw: _clip(self, min, max, **kw)
 
 # -- Python operators on tracers go straight to the primitives (no NumPy dispatch on the way)
 def _binary(ufunc):
-    prim = primitive(ufunc)
-    return (lambda self, other: apply(prim, self, other),
-            lambda self, other: apply(prim, other, self))
+    return binary_operator(primitive(ufunc))
 
 
 def _plain(ufunc):

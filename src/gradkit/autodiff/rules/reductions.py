@@ -26,10 +26,10 @@ from .shape import astype, flip_axis
 # ----------------------------------------------------------------------------- helpers
 def _restore(g, x, axis, keepdims):
     """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
-    if type(g) is not Tracer and type(x) is np.ndarray:
-        # plain values (the first-order case, on every training step): one filled array,
-        # without np.expand_dims / np.broadcast_to's Python-level overhead
-        shape = x.shape
+    if type(g) is not Tracer:
+        # a plain cotangent (every first-order gradient, and the first reverse pass of a
+        # Hessian): one filled array, without np.expand_dims / np.broadcast_to's overhead
+        shape = np.shape(getval(x))
         if axis is not None and not keepdims:
             axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
             g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
