@@ -6,26 +6,16 @@ from scipy.optimize import minimize as sp_minimize
 import gradkit as gk
 from gradkit.optim.minimize import minimize
 
+from .problems import problem
 
-
-def _load_table():
-    # the problem table lives in test_minimize.py; load it by path (tests/optim is no package)
-    import importlib.util
-    import pathlib
-    spec = importlib.util.spec_from_file_location(
-        "_gk_minimize_table", pathlib.Path(__file__).with_name("test_minimize.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-problem = _load_table().problem
-
-# (gradkit method, scipy method, problem); nfev must be within a factor 1.5 of scipy's
+# (gradkit method, scipy method, problem); nfev (and for newton-cg the Hessian-vector
+# products) must be within a factor 1.5 of scipy's
 CASES = [("lbfgs", "L-BFGS-B", p) for p in ["rosenbrock-2", "rosenbrock-100", "beale",
                                              "himmelblau", "logistic-breast-cancer"]] + \
         [("bfgs", "BFGS", p) for p in ["rosenbrock-2", "rosenbrock-100", "beale", "himmelblau",
-                                       "quadratic-ill"]]
+                                       "quadratic-ill"]] + \
+        [("newton-cg", "Newton-CG", p) for p in ["quadratic-ill", "rosenbrock-2", "rosenbrock-100",
+                                                 "beale", "himmelblau", "logistic-breast-cancer"]]
 
 
 def _scipy(f, x0, method, **kw):
@@ -34,7 +24,10 @@ def _scipy(f, x0, method, **kw):
     def fg(x):
         v, g = vg(x)
         return float(gk.stop_gradient(v)), g
-    opts = dict(gtol=1e-6, ftol=0.0) if method == "L-BFGS-B" else dict(gtol=1e-6, norm=np.inf)
+    opts = {"L-BFGS-B": dict(gtol=1e-6, ftol=0.0), "BFGS": dict(gtol=1e-6, norm=np.inf),
+            "Newton-CG": dict(xtol=1e-9)}[method]  # scipy's Newton-CG has no gradient test
+    if method == "Newton-CG":
+        kw["hessp"] = gk.hvp(f)
     return sp_minimize(fg, x0, jac=True, method=method, options=opts, **kw)
 
 
@@ -45,6 +38,8 @@ def test_agrees_with_scipy(method, sp_method, name):
     assert abs(ours.fun - theirs.fun) <= 1e-6 * max(1.0, abs(fstar))
     np.testing.assert_allclose(ours.x, theirs.x, atol=1e-4)
     assert ours.nfev <= 1.5 * theirs.nfev + 5, (ours.nfev, theirs.nfev)
+    if method == "newton-cg":
+        assert ours.nhev <= 1.5 * theirs.nhev + 5, (ours.nhev, theirs.nhev)
 
 
 BOUNDED = [  # (problem, lower, upper)

@@ -1,7 +1,4 @@
 """Natural gradient: Fisher-vector products, the Newton step for logistic regression, damping."""
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
@@ -9,11 +6,9 @@ import gradkit as gk
 from gradkit.optim.minimize import minimize
 from gradkit.optim.natural_gradient import fisher_vector_product, natural_gradient_descent
 
-spec = importlib.util.spec_from_file_location(
-    "_gk_minimize_table", pathlib.Path(__file__).with_name("test_minimize.py"))
-_table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(_table)
-f, model, loss, X, y = _table.breast_cancer_logistic()
+from .problems import breast_cancer_logistic
+
+f, model, loss, X, y = breast_cancer_logistic()
 
 
 def test_fisher_vector_product_is_J_T_Lambda_J():

@@ -62,8 +62,7 @@ def run_racer(name, f, x0, steps, learning_rate=None):
     """
     import gradkit as gk
     from gradkit.models import TRANSFORMS
-    from gradkit.optim import apply_updates
-    from gradkit.optim.minimize import minimize
+    from gradkit.optim import minimize, run
 
     calls = [0]
 
@@ -78,27 +77,25 @@ def run_racer(name, f, x0, steps, learning_rate=None):
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if name in _STEPPERS:
-            tx = TRANSFORMS[name](learning_rate)
-            state = tx.init(x)
-            value_and_grad = gk.value_and_grad(counted)
-            for step in range(steps):
-                value, g = value_and_grad(x)
-                value = float(value)
-                values.append(value)
-                nfev.append(calls[0])
-                times.append(time.perf_counter() - start)
-                if not (math.isfinite(value) and np.all(np.isfinite(g))):
-                    status = f"diverged at step {step} (f = {value})"
-                    path.pop()
-                    break
-                updates, state = tx.update(g, state, x)
-                x = np.asarray(apply_updates(x, updates), dtype=float)
-                if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > _ESCAPE:
-                    status = f"diverged at step {step + 1} (|x| > {_ESCAPE:g})"
-                    break
-                path.append(x.copy())
-            else:
-                path.pop()  # the last update's point was never evaluated
+            escaped = []
+
+            def escape(info):  # a diverging optimizer: stop before the numbers overflow
+                if np.max(np.abs(info.x)) > _ESCAPE:
+                    escaped.append(info.nit)
+                    return True
+                return False
+
+            result = run(TRANSFORMS[name](learning_rate), counted, x, max(steps - 1, 0),
+                         record_path=True, callback=escape)
+            history = result.history
+            path = [np.asarray(p, dtype=float) for p in history["path"]]
+            values = [float(v) for v in history["f"]]
+            times = list(history["time"])
+            nfev = list(range(1, len(values) + 1))  # one evaluation per step
+            if escaped:
+                status = f"diverged at step {escaped[0]} (|x| > {_ESCAPE:g})"
+            elif not result.success:
+                status = " ".join(str(result.message).split())
         else:
             values.append(float(f(x)))  # the solver's own first evaluation, counted below
             nfev.append(1)

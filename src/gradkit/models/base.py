@@ -45,6 +45,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gradkit.autodiff import stop_gradient, value_and_grad
+from gradkit.backend import require_numpy  # issue 7 (CuPy)
 from gradkit.data import batches, train_validation_split
 from gradkit.data.distributed import dask_batches, is_dask_collection  # issue 7 (Dask)
 from gradkit.diagnostics import GradientMonitor
@@ -213,6 +214,7 @@ class GradientEstimator(BaseEstimator):
         if is_dask_collection(X):  # issue 7 hook (Dask): see gradkit.models.distributed
             from .distributed import fit_dask
             return fit_dask(self, X, y)
+        require_numpy(f"{type(self).__name__}.fit", X, y)  # issue 7: estimators are host-only
         X, y = self._validate_Xy(X, y, reset=True)
         T = self._prepare_targets(y, fitting=True)
         warm = self.warm_start and hasattr(self, "params_") and \

@@ -6,10 +6,15 @@
 - :mod:`.minimize`: ``minimize(f, x0, method=...)`` with ``gd``, ``newton``, ``newton-cg``,
   ``bfgs``, ``lbfgs``, ``frank-wolfe`` (:mod:`.frank_wolfe`), ``natural``
   (:mod:`.natural_gradient`), ``proximal`` (:mod:`.proximal`) and ``subgradient``.
+- :mod:`.loop`: ``run(optimizer, f, x0, max_iter)``, a transformation on f, full batch.
+- :mod:`.blockwise`: ``blockwise_objective(loss, X, y)``, a loss summed over row blocks
+  (Dask arrays: computed where each block lives) for any full-batch solver.
 """
 from . import schedules, transforms
+from .blockwise import BlockwiseObjective, blockwise_objective
 from .frank_wolfe import Box, L1Ball, L2Ball, NuclearNormBall, Simplex
 from .line_search import backtracking_armijo, line_search, strong_wolfe
+from .loop import run
 from .minimize import METHODS, OptimizeResult, minimize
 from .natural_gradient import conjugate_gradient, fisher_vector_product, natural_gradient_descent
 from .proximal import prox_elastic_net, soft_threshold
@@ -22,4 +27,5 @@ __all__ = ["schedules", "transforms", *_transforms_all, *_schedules_all,
            "minimize", "OptimizeResult", "METHODS", "Simplex", "L1Ball", "L2Ball", "Box",
            "NuclearNormBall", "natural_gradient_descent", "fisher_vector_product",
            "conjugate_gradient", "soft_threshold", "prox_elastic_net", "strong_wolfe",
-           "backtracking_armijo", "line_search"]
+           "backtracking_armijo", "line_search", "blockwise_objective", "BlockwiseObjective",
+           "run"]

@@ -60,6 +60,7 @@ from ..autodiff import hessian as _hessian
 from ..autodiff import hvp as _hvp
 from ..autodiff import value_and_grad as _value_and_grad
 from ..autodiff.tracer import getval
+from ..backend import to_numpy
 from ..tree import tree_map
 
 __all__ = ["blockwise_objective", "BlockwiseObjective", "is_dask_array"]
@@ -76,18 +77,19 @@ def is_dask_array(x) -> bool:
 
 
 # ------------------------------------------------------------------ the work done on a block
-# Module-level functions, so that process workers unpickle them by reference.
+# Module-level functions, so that process workers unpickle them by reference. Results go to
+# the driver as NumPy arrays (blocks of CuPy arrays are copied to the host here, on the worker).
 def _block_value_and_grad(loss, w, Xb, yb):
     f, g = _value_and_grad(loss)(w, Xb, yb)
-    return float(getval(f)), tree_map(lambda a: np.asarray(getval(a)), g)
+    return float(getval(f)), tree_map(to_numpy, g)
 
 
 def _block_hvp(loss, w, Xb, yb, v):
-    return tree_map(lambda a: np.asarray(getval(a)), _hvp(loss)(w, Xb, yb, v))
+    return tree_map(to_numpy, _hvp(loss)(w, Xb, yb, v))
 
 
 def _block_hess(loss, w, Xb, yb):
-    return np.asarray(getval(_hessian(loss)(w, Xb, yb)))
+    return to_numpy(_hessian(loss)(w, Xb, yb))
 
 
 def _add(a, b):

@@ -4,7 +4,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-__all__ = ["LineSearchResult", "backtracking_armijo", "strong_wolfe", "line_search"]
+__all__ = ["LineSearchResult", "backtracking_armijo", "strong_wolfe", "line_search", "ROUNDING"]
+
+#: The relative rounding level of f: differences below ``ROUNDING * |f|`` are noise, so the
+#: Wolfe search judges such steps by their slope, and the best-point record breaks such ties
+#: by the gradient.
+ROUNDING = 1e-10
 
 
 class LineSearchResult(NamedTuple):
@@ -74,22 +79,35 @@ def _cubic_min(a, fa, da, b, fb, db):
     return b - (b - a) * (db + d2 - d1) / den
 
 
-def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, max_evals=30):
+def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, max_evals=30,
+                 epsilon=ROUNDING):
     r"""Line search for the strong Wolfe conditions (Nocedal & Wright, Alg. 3.5 and 3.6).
 
     Finds :math:`\alpha` with sufficient decrease
     :math:`\phi(\alpha) \le \phi(0) + c_1 \alpha \phi'(0)` and the curvature condition
     :math:`|\phi'(\alpha)| \le c_2 |\phi'(0)|`: the step grows (doubling) until it brackets
     such a point, then ``zoom`` narrows the bracket by safeguarded cubic interpolation, as
-    scipy's ``line_search_wolfe2``. A non-finite value counts as too long a step. When the
-    budget runs out, the best sufficient-decrease step found is returned (success=True,
-    curvature possibly unmet) or, if there is none, ``alpha=0`` (success=False).
+    scipy's ``line_search_wolfe2``. A non-finite value counts as too long a step.
+
+    Near a minimizer the decrease a step makes, about :math:`\alpha|\phi'(0)|/2`, falls
+    below the rounding error of f, and a test on values alone can no longer tell a good step
+    from a bad one. A step whose value is within rounding of :math:`\phi(0)`
+    (:math:`|\phi(\alpha) - \phi(0)| \le \epsilon|\phi(0)|`) is therefore judged by its
+    slope, with Hager and Zhang's approximate Wolfe conditions
+    :math:`c_2\phi'(0) \le \phi'(\alpha) \le (2c_1 - 1)\phi'(0)` (the Armijo condition
+    of the quadratic that interpolates the two slopes; Hager & Zhang, SIAM J. Optim. 16,
+    2005, eq. 4.1). The zoom also stops when the bracket has shrunk to a relative width of
+    ``1e-12`` (Moré & Thuente's interval test). When the budget runs out, the best
+    sufficient-decrease step found is returned (success=True, curvature possibly unmet) or,
+    if there is none, ``alpha=0`` (success=False).
 
     Args:
         phi: ``phi(alpha) -> (value, slope, payload)``.
         f0, dphi0: phi(0) and phi'(0) < 0.
         alpha0: first trial step. c1, c2: Wolfe constants, 0 < c1 < c2 < 1.
         alpha_max: the largest step. max_evals: evaluation budget.
+        epsilon: the relative rounding level of f below which slopes decide (``ROUNDING``,
+            1e-10; 0 turns the approximate conditions off).
 
     Returns:
         ``(alpha, value, payload, success)``.
@@ -99,19 +117,26 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
     >>> ok and abs(2 * (alpha - 3.0)) <= 0.9 * 6.0
     True
     """
+    flat = epsilon * abs(f0)  # |f - f0| <= flat: f cannot tell the steps apart
+
+    def approx_wolfe(f, d):
+        return abs(f - f0) <= flat and c2 * dphi0 <= d <= (2.0 * c1 - 1.0) * dphi0
+
     a_prev, f_prev, d_prev, p_prev = 0.0, f0, dphi0, None
     alpha, evals = min(alpha0, alpha_max), 0
     while evals < max_evals:
         f, d, payload = phi(alpha)
         evals += 1
+        if approx_wolfe(f, d):
+            return alpha, f, payload, True
         if not math.isfinite(f) or f > f0 + c1 * alpha * dphi0 or (evals > 1 and f >= f_prev):
-            return _zoom(phi, f0, dphi0, c1, c2, a_prev, f_prev, d_prev, p_prev,
+            return _zoom(phi, f0, dphi0, c1, c2, approx_wolfe, a_prev, f_prev, d_prev, p_prev,
                          alpha, f, d, max_evals - evals)
         if abs(d) <= -c2 * dphi0:
             return alpha, f, payload, True
         if d >= 0:
-            return _zoom(phi, f0, dphi0, c1, c2, alpha, f, d, payload, a_prev, f_prev, d_prev,
-                         max_evals - evals)
+            return _zoom(phi, f0, dphi0, c1, c2, approx_wolfe, alpha, f, d, payload, a_prev,
+                         f_prev, d_prev, max_evals - evals)
         if alpha >= alpha_max:
             return alpha, f, payload, True
         a_prev, f_prev, d_prev, p_prev = alpha, f, d, payload
@@ -121,7 +146,8 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
     return 0.0, f0, None, False
 
 
-def _zoom(phi, f0, dphi0, c1, c2, a_lo, f_lo, d_lo, p_lo, a_hi, f_hi, d_hi, budget):
+def _zoom(phi, f0, dphi0, c1, c2, approx_wolfe, a_lo, f_lo, d_lo, p_lo, a_hi, f_hi, d_hi,
+          budget):
     for _ in range(max(budget, 0)):
         delta = a_hi - a_lo
         a = None
@@ -135,6 +161,8 @@ def _zoom(phi, f0, dphi0, c1, c2, a_lo, f_lo, d_lo, p_lo, a_hi, f_hi, d_hi, budg
         if abs(delta) <= 1e-12 * max(1.0, abs(a_lo)):
             break
         f, d, payload = phi(a)
+        if approx_wolfe(f, d):
+            return a, f, payload, True
         if not math.isfinite(f) or f > f0 + c1 * a * dphi0 or f >= f_lo:
             a_hi, f_hi, d_hi = a, f, d
         else:

@@ -11,7 +11,9 @@ from ..autodiff import hessian as _hessian
 from ..autodiff import hvp as _hvp
 from ..autodiff import value_and_grad as _value_and_grad
 from ..autodiff.tracer import getval
+from ..backend import array_namespace
 from ..tree import ravel_pytree
+from .line_search import ROUNDING
 
 __all__ = ["minimize", "OptimizeResult", "METHODS"]
 
@@ -106,6 +108,11 @@ class Objective:
                 self.ravel = lambda t: t.reshape(-1)
             flat = flat.reshape(-1).copy()
         self.x0 = flat
+        # an objective object (gradkit.optim.blockwise_objective) brings its own derivatives
+        if grad is None and value_and_grad is None:
+            value_and_grad = getattr(fun, "value_and_grad", None)
+        hvp = getattr(fun, "hvp", None) if hvp is None else hvp
+        hess = getattr(fun, "hess", None) if hess is None else hess
         self._grad, self._vg, self._hvp, self._hess = grad, value_and_grad, hvp, hess
         self._engine_vg = None
 
@@ -145,7 +152,7 @@ class Objective:
             return getval(self._hess(self.unravel(x))).reshape(n, n)
         if self.is_tree:  # build it column by column from Hessian-vector products
             self.nhev -= 1
-            eye = np.eye(n, dtype=x.dtype)
+            eye = array_namespace(x).eye(n, dtype=x.dtype)  # on x's device
             return np.stack([self.hvp(x, eye[i]) for i in range(n)], axis=1)
         return getval(_hessian(self.fun)(self.unravel(x))).reshape(n, n)
 
@@ -155,7 +162,10 @@ class Monitor:
 
     Solvers call :meth:`start` at x0 and :meth:`step` after every iteration; both return
     ``None`` to go on or ``(status, message)`` to stop. The monitor keeps the history and the
-    best point seen (lowest f among the iterates), which is what the result returns.
+    best point seen, which is what the result returns: the lowest f among the iterates, where
+    values within rounding of the lowest (``ROUNDING * |f|``, see
+    :mod:`gradkit.optim.line_search`) count as ties and the smaller stopping measure wins, so
+    a run that converges on a plateau of rounding noise returns its converged point.
     """
 
     def __init__(self, objective, tol, max_iter, callback=None, ftol=0.0,
@@ -167,6 +177,7 @@ class Monitor:
         self.nit = 0
         self.history = {"f": [], "grad_norm": [], "step_size": []}
         self.best_x, self.best_f, self.best_gnorm = None, math.inf, math.inf
+        self.min_f = math.inf
         self._no_change = 0
         self._prev_f = None
 
@@ -182,9 +193,14 @@ class Monitor:
                     f"gradient became {'NaN' if (f != f or gnorm != gnorm) else 'inf'} "
                     f"(f={f}, {self.measure}={gnorm}). The best finite point is returned; "
                     "lower the step size or start closer to the solution.")
-        if self.best_x is None or f < self.best_f or (f == self.best_f and gnorm < self.best_gnorm):
+        lowest = min(self.min_f, f)
+        noise = ROUNDING * abs(lowest)
+        if self.best_x is None or (f <= lowest + noise and (
+                f < self.best_f - noise or gnorm < self.best_gnorm
+                or (gnorm == self.best_gnorm and f < self.best_f))):
             self.best_x = x.copy()
             self.best_f, self.best_gnorm = f, gnorm
+        self.min_f = lowest
         if gnorm <= self.tol:
             return (CONVERGED, f"Converged: the {self.measure} {gnorm:.3g} is <= tol={self.tol:g}.")
         return None
@@ -197,7 +213,7 @@ class Monitor:
     def step(self, x, f, gnorm, step_size, **extra):
         """Record one finished iteration and decide whether to stop."""
         self.nit += 1
-        prev_best = self.best_f
+        prev_best = self.min_f
         stop = self._record(x, f, gnorm, step_size, extra)
         if stop is not None:
             return stop
@@ -250,14 +266,19 @@ def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=Non
 
     Args:
         fun: ``fun(x) -> scalar``, plain NumPy. For ``"natural"`` it may be ``None``
-            (then f = loss(model(x))).
+            (then f = loss(model(x))). An object with ``value_and_grad`` / ``hvp`` / ``hess``
+            methods (such as :func:`gradkit.optim.blockwise_objective`, for data in Dask
+            blocks) supplies the derivatives it has.
         x0: starting point: an array of any shape or a pytree of arrays.
         method: one of the names above (default ``"lbfgs"``).
         grad, value_and_grad, hvp, hess: user-supplied derivatives, in x0's structure
             (``value_and_grad(x) -> (f, g)`` is the fastest; ``hess`` on flat x only).
         tol: stop when the stopping measure is <= tol: the inf-norm of the gradient
             (``max_i |g_i|``, as scipy's gtol; projected gradient with bounds; gradient
-            mapping for proximal; the Frank-Wolfe duality gap for frank-wolfe).
+            mapping for proximal; the Frank-Wolfe duality gap for frank-wolfe). By default
+            (``ftol=0``) it is the only convergence test: where f's differences sink below
+            rounding, the Wolfe search judges steps by their slopes (approximate Wolfe), so
+            tol is reached where scipy's L-BFGS-B stops early; status 2 if even that fails.
         max_iter: iteration limit (default depends on the method).
         callback: ``callback(intermediate_result) -> bool`` after each iteration; returning
             True stops the run (status 4). ``intermediate_result`` has x, fun, grad_norm, nit.
@@ -308,6 +329,12 @@ def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=Non
             raise ValueError("method='natural' needs model= and loss= (and fun=None means "
                              "f(x) = loss(model(x))).")
         fun = lambda x: loss(model(x))  # noqa: E731
+    if name == "natural" and getattr(fun, "distributed", False):
+        raise ValueError("method='natural' has no blockwise (Dask) path yet: its Fisher-vector "
+                         "products need model(x) on all rows at once. Use method='newton-cg' "
+                         "(for a GLM with its canonical link, such as logistic regression, the "
+                         "Fisher matrix is the Hessian, so its steps are natural-gradient "
+                         "steps).")
     if not callable(fun):
         raise TypeError(f"fun must be a callable fun(x) -> scalar, got {type(fun).__name__}.")
 

@@ -75,18 +75,26 @@ def minimize_newton(objective, x, monitor, *, line_search="wolfe", beta=1e-3):
                     "entries. The best finite point is returned.")
         L, _ = modified_cholesky_shift(H, beta)
         d = -_cho_solve(L, g)
-        if line_search is None:
-            alpha, x = 1.0, x + d
-            f, g = objective.value_and_grad(x)
-        else:
-            ls = _line_search(objective, x, d, f, g, line_search, 1.0)
-            if not ls.success:
-                return (NO_PROGRESS, "Stopped: the line search found no lower f along the "
-                        f"Newton direction (gradient inf-norm {inf_norm(g):.3g}); rounding "
-                        "error probably limits further progress.")
-            alpha, x, f, g = ls.alpha, ls.x, ls.f, ls.g
+        step = _step(objective, x, d, f, g, line_search, 1.0, "Newton")
+        if len(step) == 2:
+            return step
+        alpha, x, f, g = step
         stop = monitor.step(x, f, inf_norm(g), alpha)
     return stop
+
+
+def _step(objective, x, d, f, g, line_search, alpha0, name):
+    """The step along d: ``(alpha, x, f, g)``, a unit step when ``line_search`` is None, or
+    ``(status, message)`` when the line search finds no acceptable step."""
+    if line_search is None:
+        x = x + d
+        return (1.0, x, *objective.value_and_grad(x))
+    ls = _line_search(objective, x, d, f, g, line_search, alpha0)
+    if not ls.success:
+        return (NO_PROGRESS, f"Stopped: the line search found no lower f along the {name} "
+                f"direction (gradient inf-norm {inf_norm(g):.3g}); rounding error probably "
+                "limits further progress.")
+    return ls.alpha, ls.x, ls.f, ls.g
 
 
 def truncated_cg(hvp, g, eta, max_iter):
@@ -145,22 +153,23 @@ def minimize_newton_cg(objective, x, monitor, *, line_search="wolfe", cg_max_ite
     cg_max_iter = max(10, 2 * n) if cg_max_iter is None else cg_max_iter
     f, g = objective.value_and_grad(x)
     stop = monitor.start(x, f, inf_norm(g))
+    f_prev = f + 0.5 * math.sqrt(float(g @ g))
     while stop is None:
         gnorm2 = math.sqrt(float(g @ g))
         eta = min(0.5, math.sqrt(gnorm2))
         xk = x
         d, _ = truncated_cg(lambda v: objective.hvp(xk, v), g, eta, cg_max_iter)
-        if not float(g @ d) < 0:
+        dphi = float(g @ d)
+        if not dphi < 0:
             d = -g
-        if line_search is None:
-            alpha, x = 1.0, x + d
-            f, g = objective.value_and_grad(x)
-        else:
-            ls = _line_search(objective, x, d, f, g, line_search, 1.0)
-            if not ls.success:
-                return (NO_PROGRESS, "Stopped: the line search found no lower f along the "
-                        f"Newton-CG direction (gradient inf-norm {inf_norm(g):.3g}); "
-                        "rounding error probably limits further progress.")
-            alpha, x, f, g = ls.alpha, ls.x, ls.f, ls.g
+            dphi = -gnorm2 * gnorm2
+        # scipy's start (line_search_wolfe1): no longer than the step that would repeat the
+        # last decrease on a quadratic, which saves evaluations where H is indefinite
+        alpha0 = min(1.0, 2.02 * (f_prev - f) / -dphi) if f_prev > f else 1.0
+        f_prev = f
+        step = _step(objective, x, d, f, g, line_search, alpha0, "Newton-CG")
+        if len(step) == 2:
+            return step
+        alpha, x, f, g = step
         stop = monitor.step(x, f, inf_norm(g), alpha)
     return stop

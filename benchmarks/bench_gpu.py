@@ -1,0 +1,121 @@
+"""W2 on GPU (float32): gradkit on CuPy arrays against the same step hand-written in CuPy and torch CUDA.
+
+Run: ``python benchmarks/bench_gpu.py`` on a machine with an NVIDIA GPU and CuPy
+(``pip install cupy-cuda12x``); elsewhere it prints ``skipped: no GPU`` and exits. The
+workload is benchmarks/bench_nn.py's W2: one SGD step of a 784-256-256-10 ReLU MLP with
+softmax cross-entropy, batch 128. Each timing synchronizes the device after the step, and
+the first row (hand-written CuPy) is the floor the ratios refer to. A system that fails on
+the GPU is reported with its error instead of a time: that is a missing GPU path to fix.
+"""
+import pathlib
+import sys
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from harness import median_time, report  # noqa: E402
+
+from gradkit.backend import gpu_available  # noqa: E402
+
+BATCH_SIZES = (128, 1024)
+
+
+def main():
+    if not gpu_available():
+        print("W2 on GPU: skipped: no GPU (CuPy with a CUDA device is needed; "
+              "pip install cupy-cuda12x on a GPU machine)")
+        return
+    import cupy as cp
+
+    import bench_nn
+    import gradkit as gk
+    import gradkit.optim as optim
+    from gradkit import nn
+
+    model, params_np, state, _, _ = bench_nn.setup()
+    LR = bench_nn.LR
+    for batch in BATCH_SIZES:
+        rng = np.random.default_rng(1)
+        X = cp.asarray(rng.standard_normal((batch, 784)).astype(np.float32))
+        y = cp.asarray(rng.integers(0, 10, batch))
+        params = gk.tree.tree_map(cp.asarray, params_np)
+
+        def sync(fn):
+            def run():
+                out = fn()
+                cp.cuda.Device().synchronize()
+                return out
+            return run
+
+        def cupy_step():  # bench_nn.numpy_step with the CuPy namespace
+            p = params
+            z1 = X @ p["00_linear"]["W"] + p["00_linear"]["b"]; h1 = cp.maximum(z1, 0.0)
+            z2 = h1 @ p["02_linear"]["W"] + p["02_linear"]["b"]; h2 = cp.maximum(z2, 0.0)
+            z3 = h2 @ p["04_linear"]["W"] + p["04_linear"]["b"]
+            e = cp.exp(z3 - z3.max(axis=1, keepdims=True))
+            s = e / e.sum(axis=1, keepdims=True)
+            n = X.shape[0]
+            loss = -cp.mean(cp.log(s[cp.arange(n), y]))
+            g3 = s.copy()
+            g3[cp.arange(n), y] -= 1.0
+            g3 /= n
+            gh2 = (g3 @ p["04_linear"]["W"].T) * (z2 > 0)
+            gh1 = (gh2 @ p["02_linear"]["W"].T) * (z1 > 0)
+            grads = {"00_linear": {"W": X.T @ gh1, "b": gh1.sum(0)},
+                     "02_linear": {"W": h1.T @ gh2, "b": gh2.sum(0)},
+                     "04_linear": {"W": h2.T @ g3, "b": g3.sum(0)}}
+            return {k: {m: p[k][m] - LR * grads[k][m] for m in p[k]} for k in p}, loss
+
+        rows = [("cupy (hand-written)", median_time(sync(cupy_step), 1.0))]
+        failures = []
+
+        def loss_fn(p, X, y):
+            logits, _ = model.apply(p, state, X)
+            return nn.losses.cross_entropy(logits, y)
+        try:
+            vg = gk.value_and_grad(loss_fn)
+            opt = optim.sgd(LR)
+            opt_state = opt.init(params)
+
+            def gk_step():
+                loss, g = vg(params, X, y)
+                updates, _ = opt.update(g, opt_state, params)
+                return optim.apply_updates(params, updates), loss
+            new, loss = gk_step()
+            ref, ref_loss = cupy_step()
+            assert isinstance(new["00_linear"]["W"], cp.ndarray), "gradkit left the GPU"
+            assert new["00_linear"]["W"].dtype == cp.float32, "gradkit left float32"
+            assert cp.allclose(new["00_linear"]["W"], ref["00_linear"]["W"], atol=1e-5)
+            rows.append(("gradkit on CuPy", median_time(sync(gk_step), 1.0)))
+        except Exception as exc:  # report, do not hide: this is a GPU path to fix
+            failures.append(f"gradkit on CuPy: FAILED ({type(exc).__name__}: {exc})")
+        try:
+            import torch
+            if not torch.cuda.is_available():
+                raise RuntimeError("torch has no CUDA")
+            dev = torch.device("cuda")
+            tp = [torch.tensor(params_np[k][m], device=dev, requires_grad=True)
+                  for k in sorted(params_np) for m in ("W", "b")]
+            tX = torch.as_tensor(cp.asnumpy(X), device=dev)
+            ty = torch.as_tensor(cp.asnumpy(y), device=dev)
+
+            def torch_step():
+                h = torch.relu(tX @ tp[0] + tp[1])
+                h = torch.relu(h @ tp[2] + tp[3])
+                loss = torch.nn.functional.cross_entropy(h @ tp[4] + tp[5], ty)
+                grads = torch.autograd.grad(loss, tp)
+                with torch.no_grad():
+                    out = [p - LR * g for p, g in zip(tp, grads)]
+                torch.cuda.synchronize()
+                return out
+            rows.append(("torch CUDA eager", median_time(torch_step, 1.0)))
+        except Exception as exc:
+            failures.append(f"torch CUDA: skipped ({type(exc).__name__}: {exc})")
+        report(f"W2 on GPU: SGD step, 784-256-256-10 ReLU MLP, batch {batch} (float32, "
+               f"{cp.cuda.runtime.getDeviceProperties(0)['name'].decode()})", rows)
+        for line in failures:
+            print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
