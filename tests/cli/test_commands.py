@@ -188,3 +188,17 @@ def test_help_runs_as_a_module():
 def test_every_command_has_help_with_examples(gradkit, command):
     status, out, _ = gradkit(command, "--help")
     assert status == 0 and "examples:" in out
+
+
+def test_fit_reads_parquet_like_csv(gradkit, mixed_csv, tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow, an optional dependency")
+    import pandas as pd
+    parquet = tmp_path / "mixed.parquet"
+    pd.read_csv(mixed_csv).to_parquet(parquet)
+    outs = []
+    for path in (mixed_csv, parquet):
+        status, out, err = gradkit("fit", path, "--target", "label", "--dropna", "--seed", "0",
+                                   "--report", "r.html")
+        assert status == 0, err
+        outs.append(re.search(r"held-out accuracy (\S+)", out).group(1))
+    assert outs[0] == outs[1]

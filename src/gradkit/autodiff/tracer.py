@@ -4,9 +4,10 @@ How a gradient is computed
 --------------------------
 ``grad(f)(x)`` wraps ``x`` in a :class:`Tracer` that belongs to a fresh :class:`ReverseTrace`
 and calls ``f``. Every NumPy call that sees a tracer (through an operator, ``__array_ufunc__``
-or ``__array_function__``) ends in :func:`apply`, which picks the *innermost* trace among the
-arguments (the one with the highest ``level``), computes the plain NumPy result and records one
-entry on that trace's tape. The backward pass walks the tape once in reverse, calling each
+or ``__array_function__``) ends in the ``process`` method of the *innermost* trace among the
+arguments (the one with the highest ``level``; :func:`apply` picks it, and operators and plain
+ufuncs whose arguments share one trace go there directly), which computes the plain NumPy
+result and records one entry on that trace's tape. The backward pass walks the tape once in reverse, calling each
 primitive's VJP rule and summing cotangents. Forward mode (:class:`ForwardTrace`) carries a
 tangent next to each value and applies JVP rules as it goes.
 
