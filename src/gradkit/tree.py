@@ -158,11 +158,20 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
     t = type(tree)
     if t in _LEAF_TYPES and all(type(r) in _LEAF_TYPES for r in rest):
         return f(tree, *rest)
-    if t is dict and all(type(r) is dict and r.keys() == tree.keys() for r in rest):
-        # the common parameter dict: no TreeDef needed; sorted keys, so f sees the leaves in
+    if t is dict:
+        # The common parameter dict, visited without a TreeDef (an optimizer step on a small
+        # model is mostly this bookkeeping). Keys in sorted order, so f sees the leaves in
         # flattening order (a stateful f, e.g. a random initializer, must not depend on
-        # insertion order)
-        return {k: tree_map(f, tree[k], *(r[k] for r in rest)) for k in sorted(tree)}
+        # insertion order).
+        leaf = _LEAF_TYPES
+        if not rest:
+            return {k: f(v) if type(v) in leaf else tree_map(f, v) for k, v in sorted(tree.items())}
+        if len(rest) == 1 and type(rest[0]) is dict and rest[0].keys() == tree.keys():
+            other = rest[0]
+            return {k: f(v, other[k]) if type(v) in leaf and type(other[k]) in leaf
+                    else tree_map(f, v, other[k]) for k, v in sorted(tree.items())}
+        if all(type(r) is dict and r.keys() == tree.keys() for r in rest):
+            return {k: tree_map(f, tree[k], *(r[k] for r in rest)) for k in sorted(tree)}
     leaves, treedef = tree_flatten(tree)
     if not rest:
         return tree_unflatten(treedef, [f(x) for x in leaves])

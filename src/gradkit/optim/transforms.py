@@ -67,36 +67,6 @@ class EmptyState(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-_ARRAY_LEAVES = (np.ndarray, np.generic, float, int)
-
-
-def _map(f, tree, *rest):
-    """``tree_map(f, tree, *rest)`` with a fast path for (nested) dicts of NumPy arrays.
-
-    The per-step cost of an optimizer on a small model is dominated by bookkeeping, and the
-    usual parameter pytree is a dict of arrays; this path visits it without flattening.
-    Anything else (lists, dataclasses, CuPy arrays, mismatched structures) goes to
-    :func:`gradkit.tree.tree_map`, which also raises the structure-mismatch errors.
-    """
-    if type(tree) is dict:
-        keys = tree.keys()
-        for r in rest:
-            if type(r) is not dict or r.keys() != keys:
-                return tree_map(f, tree, *rest)
-        if not rest:
-            return {k: f(v) if isinstance(v, _ARRAY_LEAVES) else _map(f, v)
-                    for k, v in tree.items()}
-        if len(rest) == 1:
-            other = rest[0]
-            return {k: f(v, other[k]) if isinstance(v, _ARRAY_LEAVES)
-                    and isinstance(other[k], _ARRAY_LEAVES) else _map(f, v, other[k])
-                    for k, v in tree.items()}
-        return {k: _map(f, v, *[r[k] for r in rest]) for k, v in tree.items()}
-    if isinstance(tree, _ARRAY_LEAVES) and all(isinstance(r, _ARRAY_LEAVES) for r in rest):
-        return f(tree, *rest)
-    return tree_map(f, tree, *rest)
-
-
 def _check(name: str, value, ok: Callable[[Any], bool], requirement: str) -> float:
     """Return ``float(value)`` or raise ValueError naming the hyperparameter and its value."""
     try:
@@ -138,11 +108,11 @@ def _accepts_extra(update: Callable) -> bool:
 
 
 def _zeros_like(tree, dtype=None):
-    return _map(lambda p: np.zeros_like(p, dtype=dtype), tree)
+    return tree_map(lambda p: np.zeros_like(p, dtype=dtype), tree)
 
 
 def _full_like(tree, value: float):
-    return _map(lambda p: np.full_like(p, value), tree)
+    return tree_map(lambda p: np.full_like(p, value), tree)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,7 +189,7 @@ def apply_updates(params, updates):
     >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
     array([0.5, 0.5], dtype=float32)
     """
-    return _map(_apply_one, params, updates)
+    return tree_map(_apply_one, params, updates)
 
 
 def global_norm(tree) -> float:
@@ -268,7 +238,7 @@ def scale(step_size: float) -> GradientTransformation:
         return EmptyState()
 
     def update(updates, state, params=None, **extra):
-        return _map(mul, updates), state
+        return tree_map(mul, updates), state
 
     return GradientTransformation(init, update)
 
@@ -302,7 +272,7 @@ def _scale_by_step_size(step_size, sign: float, state_cls) -> GradientTransforma
             return state_cls(0, constant)
 
         def update(updates, state, params=None, **extra):
-            return _map(mul, updates), state_cls(state[0] + 1, constant)
+            return tree_map(mul, updates), state_cls(state[0] + 1, constant)
 
         return GradientTransformation(init, update)
 
@@ -313,7 +283,7 @@ def _scale_by_step_size(step_size, sign: float, state_cls) -> GradientTransforma
         # float(): a NumPy float64 from the schedule would upcast float32 updates (NEP 50).
         value = float(step_size(state[0]))
         factor = sign * value
-        return _map(lambda g: g * factor, updates), state_cls(state[0] + 1, value)
+        return tree_map(lambda g: g * factor, updates), state_cls(state[0] + 1, value)
 
     return GradientTransformation(init, update)
 
@@ -414,10 +384,10 @@ def trace(decay: float, nesterov: bool = False, accumulator_dtype=None) -> Gradi
         return TraceState(_zeros_like(params, accumulator_dtype))
 
     def update(updates, state, params=None, **extra):
-        new_trace = _map(accumulate, updates, state.trace)
-        out = _map(accumulate, updates, new_trace) if nesterov else new_trace
+        new_trace = tree_map(accumulate, updates, state.trace)
+        out = tree_map(accumulate, updates, new_trace) if nesterov else new_trace
         if accumulator_dtype is not None:
-            new_trace = _map(lambda t: t.astype(accumulator_dtype, copy=False), new_trace)
+            new_trace = tree_map(lambda t: t.astype(accumulator_dtype, copy=False), new_trace)
         return out, TraceState(new_trace)
 
     return GradientTransformation(init, update)
@@ -479,18 +449,18 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
 
     def update(updates, state, params=None, **extra):
         t = state.count + 1
-        mu = _map(first, updates, state.mu)
-        nu = _map(second, updates, state.nu)
+        mu = tree_map(first, updates, state.mu)
+        nu = tree_map(second, updates, state.nu)
         c2 = 1.0 / (1.0 - b2 ** t)
         if nesterov:
             cm, cg = b1 / (1.0 - b1 ** (t + 1)), (1.0 - b1) / (1.0 - b1 ** t)
-            out = _map(lambda m, v, g: (cm * m + cg * g) / (np.sqrt(v * c2 + eps_root) + eps),
+            out = tree_map(lambda m, v, g: (cm * m + cg * g) / (np.sqrt(v * c2 + eps_root) + eps),
                        mu, nu, updates)
         else:
             c1 = 1.0 / (1.0 - b1 ** t)
-            out = _map(lambda m, v: (m * c1) / (np.sqrt(v * c2 + eps_root) + eps), mu, nu)
+            out = tree_map(lambda m, v: (m * c1) / (np.sqrt(v * c2 + eps_root) + eps), mu, nu)
         if mu_dtype is not None:
-            mu = _map(lambda m: m.astype(mu_dtype, copy=False), mu)
+            mu = tree_map(lambda m: m.astype(mu_dtype, copy=False), mu)
         return out, ScaleByAdamState(t, mu, nu)
 
     return GradientTransformation(init, update)
@@ -534,10 +504,10 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999,
 
     def update(updates, state, params=None, **extra):
         t = state.count + 1
-        mu = _map(first, updates, state.mu)
-        nu = _map(infinity, updates, state.nu)
+        mu = tree_map(first, updates, state.mu)
+        nu = tree_map(infinity, updates, state.nu)
         c1 = 1.0 / (1.0 - b1 ** t)
-        return _map(lambda m, v: (m * c1) / v, mu, nu), ScaleByAdamState(t, mu, nu)
+        return tree_map(lambda m, v: (m * c1) / v, mu, nu), ScaleByAdamState(t, mu, nu)
 
     return GradientTransformation(init, update)
 
@@ -583,8 +553,8 @@ def scale_by_rss(initial_accumulator_value: float = 0.1,
             s.dtype, copy=False)
 
     def update(updates, state, params=None, **extra):
-        s = _map(lambda g, a: g * g + a, updates, state.sum_of_squares)
-        return _map(scaled, updates, s), ScaleByRssState(s)
+        s = tree_map(lambda g, a: g * g + a, updates, state.sum_of_squares)
+        return tree_map(scaled, updates, s), ScaleByRssState(s)
 
     return GradientTransformation(init, update)
 
@@ -634,12 +604,12 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0
 
     def update(updates, state, params=None, **extra):
         t = state.count + 1
-        nu = _map(second, updates, state.nu)
+        nu = tree_map(second, updates, state.nu)
         c = 1.0 / (1.0 - decay ** t) if bias_correction else 1.0
         if eps_in_sqrt:
-            out = _map(lambda g, v: g / np.sqrt(v * c + eps), updates, nu)
+            out = tree_map(lambda g, v: g / np.sqrt(v * c + eps), updates, nu)
         else:
-            out = _map(lambda g, v: g / (np.sqrt(v * c) + eps), updates, nu)
+            out = tree_map(lambda g, v: g / (np.sqrt(v * c) + eps), updates, nu)
         return out, ScaleByRmsState(t, nu)
 
     return GradientTransformation(init, update)
@@ -690,13 +660,13 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
 
     def update(updates, state, params=None, **extra):
         t = state.count + 1
-        mu = _map(first, updates, state.mu)
-        nu = _map(second, updates, state.nu)
+        mu = tree_map(first, updates, state.mu)
+        nu = tree_map(second, updates, state.nu)
         c = 1.0 / (1.0 - decay ** t) if bias_correction else 1.0
         if eps_in_sqrt:
-            out = _map(lambda g, m, v: g / np.sqrt(v * c - (m * c) ** 2 + eps), updates, mu, nu)
+            out = tree_map(lambda g, m, v: g / np.sqrt(v * c - (m * c) ** 2 + eps), updates, mu, nu)
         else:
-            out = _map(lambda g, m, v: g / (np.sqrt(v * c - (m * c) ** 2) + eps),
+            out = tree_map(lambda g, m, v: g / (np.sqrt(v * c - (m * c) ** 2) + eps),
                        updates, mu, nu)
         return out, ScaleByRStdDevState(t, mu, nu)
 
@@ -722,7 +692,7 @@ def clip(max_delta: float) -> GradientTransformation:
         return EmptyState()
 
     def update(updates, state, params=None, **extra):
-        return _map(lambda g: np.clip(g, -max_delta, max_delta), updates), state
+        return tree_map(lambda g: np.clip(g, -max_delta, max_delta), updates), state
 
     return GradientTransformation(init, update)
 
@@ -752,7 +722,7 @@ def clip_by_norm(max_norm: float) -> GradientTransformation:
         return EmptyState()
 
     def update(updates, state, params=None, **extra):
-        return _map(one, updates), state
+        return tree_map(one, updates), state
 
     return GradientTransformation(init, update)
 
@@ -779,7 +749,7 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
         factor = _clip_factor(global_norm(updates), max_norm)
         if factor == 1.0:
             return updates, state
-        return _map(lambda g: g * factor, updates), state
+        return tree_map(lambda g: g * factor, updates), state
 
     return GradientTransformation(init, update)
 
@@ -823,9 +793,9 @@ def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> GradientTransfo
             raise ValueError("add_decayed_weights needs the parameters: call "
                              "update(grads, state, params).")
         if mask is None:
-            return _map(decay, updates, params), state
+            return tree_map(decay, updates, params), state
         m = mask(params) if callable(mask) else mask
-        return _map(decay_masked, updates, params, m), state
+        return tree_map(decay_masked, updates, params, m), state
 
     return GradientTransformation(init, update)
 
@@ -924,7 +894,7 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, rtol: float = 1e-
         state = (evaluate(state, avg) if n == accumulation_size
                  else state._replace(count=n, avg_value=avg))
         s = state.scale
-        return (updates if s == 1.0 else _map(lambda g: g * s, updates)), state
+        return (updates if s == 1.0 else tree_map(lambda g: g * s, updates)), state
 
     return GradientTransformation(init, update)
 
