@@ -21,8 +21,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["array_namespace", "is_gpu_array", "to_numpy", "require_numpy", "gpu_available",
-           "NoGPUPathError"]
+__all__ = ["array_namespace", "is_gpu_array", "to_numpy", "to_device_of", "eye_like",
+           "require_numpy", "gpu_available", "NoGPUPathError"]
 
 
 class NoGPUPathError(TypeError):
@@ -91,6 +91,38 @@ def to_numpy(x):
     from .autodiff.tracer import getval
     x = getval(x)
     return x.get() if is_gpu_array(x) else np.asarray(x)
+
+
+def to_device_of(a, like):
+    """``a`` (a host array: random draws, index arrays) moved to the device of ``like``.
+
+    A no-op when ``like`` is a NumPy array; ``cupy.asarray(a)`` when it is a CuPy array.
+
+    >>> to_device_of(np.arange(2), np.zeros(3))
+    array([0, 1])
+    """
+    xp = array_namespace(like)
+    return a if xp is np else xp.asarray(a)
+
+
+def eye_like(x, n=None, dtype=None):
+    """The ``n x n`` identity on the device of ``x`` (``np.eye`` would always be on the host).
+
+    Args:
+        x: an array or tracer (only its device, and by default its dtype, are used).
+        n: the size; by default the last axis of ``x``.
+        dtype: by default ``x``'s dtype.
+
+    >>> eye_like(np.zeros((2, 2), np.float32))
+    array([[1., 0.],
+           [0., 1.]], dtype=float32)
+    """
+    from .autodiff.tracer import getval
+    v = getval(x)
+    n = np.shape(v)[-1] if n is None else n
+    eye = np.zeros_like(v, dtype=np.result_type(v) if dtype is None else dtype, shape=(n, n))
+    np.fill_diagonal(eye, 1)
+    return eye
 
 
 def require_numpy(where, *arrays):

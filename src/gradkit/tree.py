@@ -203,7 +203,7 @@ def ravel_pytree(tree: Any):
     if not leaves:
         return np.zeros(0), lambda flat: tree_unflatten(treedef, [])
     flat = np.concatenate([np.ravel(x) for x in leaves])
-    splits = np.cumsum(sizes)[:-1]
+    splits = np.cumsum(sizes)[:-1].tolist()  # ints, not a host array: CuPy flats split too
 
     def unravel(flat):
         parts = np.split(flat, splits)

@@ -202,3 +202,18 @@ def test_fit_reads_parquet_like_csv(gradkit, mixed_csv, tmp_path):
         assert status == 0, err
         outs.append(re.search(r"held-out accuracy (\S+)", out).group(1))
     assert outs[0] == outs[1]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_fit_shows_a_progress_bar_with_loss_and_gradient_norm_on_a_terminal(gradkit,
+                                                                             monkeypatch):
+    terminal = _Terminal()  # (the runs above check that a non-terminal gets no bar)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    status, out, _ = gradkit("fit", "diabetes", "--model", "linear", "--optimizer", "sgd",
+                             "--batch-size", "32", "--epochs", "3", "--report", "")
+    assert status == 0 and "held-out R2" in out
+    assert re.search(r"epoch=3, loss=[0-9.e+-]+, grad_norm=[0-9.e+-]+", terminal.getvalue())

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 import sklearn.linear_model as sk_linear
 import sklearn.neural_network as sk_nn
 import sklearn.svm as sk_svm
@@ -82,3 +83,35 @@ def test_ridge_alpha_is_sklearn_alpha():
     theirs = sk_linear.Ridge(alpha=10.0).fit(X_tr, y_tr)
     np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-4)
     np.testing.assert_allclose(ours.intercept_, theirs.intercept_, atol=1e-4)
+
+
+def _sklearn_l1_logistic(C):
+    """scikit-learn's L1 logistic regression by SAGA, which never penalizes the intercept
+    (``penalty="l1"`` became ``l1_ratio=1`` in scikit-learn 1.8)."""
+    major, minor = (int(v) for v in sklearn.__version__.split(".")[:2])
+    l1 = {"l1_ratio": 1.0} if (major, minor) >= (1, 8) else {"penalty": "l1"}
+    return sk_linear.LogisticRegression(**l1, solver="saga", C=C, tol=1e-8, max_iter=100_000)
+
+
+def test_l1_logistic_regression_reaches_sklearn_saga_with_an_unshrunk_intercept():
+    """alpha = 1 / C; the proximal step thresholds the coefficients only."""
+    X_tr, _, y_tr, _ = _split("breast_cancer")
+    ours = gm.LogisticRegression(penalty="l1", alpha=10.0, tol=1e-8, max_iter=100_000)
+    ours.fit(X_tr, y_tr)
+    theirs = _sklearn_l1_logistic(C=0.1).fit(X_tr, y_tr)
+    assert np.sum(theirs.coef_ == 0) >= 10  # a sparse solution, and a non-zero intercept
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-3)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, atol=1e-3)
+    np.testing.assert_array_equal(ours.coef_ == 0, theirs.coef_ == 0)
+
+
+def test_l1_linear_regression_is_sklearn_lasso_with_alpha_over_n():
+    X_tr, _, y_tr, _ = _split("diabetes")
+    X_tr = X_tr + 1.0  # uncentred features: the intercept depends on the coefficients
+    n = len(y_tr)
+    ours = gm.LinearRegression(penalty="l1", alpha=2.0 * n, tol=1e-8, max_iter=100_000)
+    ours.fit(X_tr, y_tr)
+    theirs = sk_linear.Lasso(alpha=2.0, tol=1e-12, max_iter=100_000).fit(X_tr, y_tr)
+    assert np.sum(theirs.coef_ == 0) >= 2
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-3)
+    assert ours.intercept_ == pytest.approx(theirs.intercept_, abs=1e-3)

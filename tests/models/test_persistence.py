@@ -11,6 +11,7 @@ from gradkit.models import (LinearRegression, LinearSVM, LogisticRegression, MLP
                             MLPRegressor, load)
 from gradkit.models.persistence import FORMAT_VERSION
 from gradkit.optim import adam
+from gradkit.tree import tree_leaves
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -160,3 +161,33 @@ def test_what_cannot_be_saved_is_named(tmp_path):
     model = LogisticRegression(optimizer=adam(0.1), max_iter=3).fit(X_IRIS, Y_IRIS)
     with pytest.raises(ValueError, match="optimizer="):
         model.save(tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("model, X, y, first", [
+    (LogisticRegression(optimizer="adam", learning_rate=0.05, batch_size=16), X_IRIS, Y_IRIS,
+     {"classes": [0, 1, 2]}),
+    (MLPRegressor(hidden_layer_sizes=(8,), learning_rate=0.01, batch_norm=True),
+     X_IRIS, X_IRIS[:, 0], {}),
+], ids=["logistic-adam", "mlp-adam-batchnorm"])
+def test_partial_fit_after_load_continues_the_optimizer(model, X, y, first, tmp_path):
+    """Adam's moments and step count are saved: the loaded model's next partial_fit step is
+    the original's (a restarted Adam would take a bias-corrected first step instead)."""
+    model.set_params(random_state=0).partial_fit(X, y, **first)
+    model.partial_fit(X, y)
+    model.save(tmp_path / "m.npz")
+    again = load(tmp_path / "m.npz")
+    for m in (model, again):
+        m.partial_fit(X, y)
+    for a, b in zip(tree_leaves(again.params_), tree_leaves(model.params_)):
+        np.testing.assert_array_equal(a, b)
+    assert again.t_ == model.t_
+
+
+def test_a_state_that_does_not_fit_the_optimizer_restarts_it(tmp_path):
+    path = tmp_path / "m.npz"
+    LogisticRegression(optimizer="adam", max_iter=2).fit(X_IRIS, Y_IRIS).save(path)
+    _rewrite_meta(path, lambda meta, arrays: meta["settings"].update(optimizer="sgd"))
+    with pytest.warns(RuntimeWarning, match="restart the optimizer"):
+        again = load(path)
+    again.partial_fit(X_IRIS, Y_IRIS)  # sgd from a fresh state
+    assert again.n_iter_ == 3

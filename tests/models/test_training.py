@@ -204,12 +204,16 @@ def test_any_transformation_and_schedules():
     assert model.history_["learning_rate"][-1] < 0.1
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "lbfgs"])
-def test_verbose_shows_a_progress_bar_with_the_loss(optimizer, capsys):
-    LogisticRegression(optimizer=optimizer, max_iter=3, verbose=True).fit(*CANCER)
-    assert "loss=" in capsys.readouterr().err
+@pytest.mark.parametrize("optimizer, unit", [("sgd", "epoch"), ("lbfgs", "iteration")])
+def test_verbose_shows_a_progress_bar_with_epoch_loss_and_gradient_norm(optimizer, unit, capsys):
+    model = LogisticRegression(optimizer=optimizer, max_iter=3, verbose=True).fit(*CANCER)
+    bar = capsys.readouterr().err
+    # the last step's loss and global gradient norm (over every parameter group)
+    h = model.history_
+    grad_norm = np.sqrt(sum(norms[-1] ** 2 for norms in h["grad_norm"].values()))
+    assert f"{unit}=3, loss={h['loss'][-1]:.4g}, grad_norm={grad_norm:.3g}" in bar
     LogisticRegression(optimizer=optimizer, max_iter=3).fit(*CANCER)
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr().err == ""  # no bar unless verbose
 
 
 def test_estimators_pickle():

@@ -64,6 +64,63 @@ def test_negative_penalty_is_refused():
         minimize(half_mse, np.zeros(10), method="proximal", l1=-1.0)
 
 
+# ----------------------------------------------------------------------------- per-coordinate
+def test_prox_thresholds_each_coordinate_by_its_own_weight():
+    v = np.array([3.0, -3.0, 3.0, 0.5])
+    l1, l2 = np.array([1.0, 2.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(prox_elastic_net(v, 1.0, l1, l2), [2.0, -0.5, 3.0, 0.0])
+
+
+C = np.array([[3.0, -0.5], [-2.0, 4.0]])
+
+
+@pytest.mark.parametrize("x0, l1, l2, expected", [
+    # separable quadratic 0.5 ||x - C||^2: the minimizer is the prox of C itself
+    (np.zeros((2, 2)), np.array([[1.0, 1.0], [0.0, 0.0]]), 0.0, [[2.0, 0.0], [-2.0, 4.0]]),
+    (np.zeros((2, 2)), np.array([0.0, 1.0]), 0.0, [[3.0, 0.0], [-2.0, 3.0]]),  # broadcast
+    (np.zeros((2, 2)), 0.0, np.array([[1.0, 0.0], [0.0, 3.0]]), [[1.5, -0.5], [-2.0, 1.0]]),
+    ({"w": np.zeros(2), "b": np.zeros(2)}, {"w": 1.0, "b": 0.0}, 0.0,
+     {"w": [2.0, 0.0], "b": [-2.0, 4.0]}),
+    ({"w": np.zeros(2), "b": np.zeros(2)}, {"w": np.array([0.0, 1.0]), "b": 2.0}, 0.0,
+     {"w": [3.0, 0.0], "b": [0.0, 2.0]}),
+], ids=["array", "broadcast", "l2-array", "tree-per-leaf", "tree-mixed"])
+def test_per_coordinate_weights_shrink_only_their_coordinates(x0, l1, l2, expected):
+    def f(x):
+        v = np.stack([x["w"], x["b"]]) if isinstance(x, dict) else x
+        return 0.5 * np.sum((v - C) ** 2)
+
+    r = minimize(f, x0, method="fista", l1=l1, l2=l2, tol=1e-10)
+    assert r.success, r.message
+    for got, want in ([(r.x[k], expected[k]) for k in expected] if isinstance(x0, dict)
+                      else [(r.x, expected)]):
+        np.testing.assert_allclose(got, want, atol=1e-8)
+
+
+def test_an_unpenalized_coordinate_is_not_shrunk_on_a_real_problem():
+    """A lasso with an unpenalized first coefficient: that coefficient is the least-squares
+    value given the others (its gradient is 0), the rest solve the lasso."""
+    w = np.full(X.shape[1], 0.1)
+    w[0] = 0.0
+    r = minimize(half_mse, np.zeros(X.shape[1]), method="fista", l1=w, tol=1e-10,
+                 max_iter=20000)
+    assert r.success, r.message
+    grad = -X.T @ (y - X @ r.x) / n
+    assert abs(grad[0]) <= 1e-8 and r.x[0] != 0.0
+    assert r.fun == pytest.approx(half_mse(r.x) + np.sum(w * np.abs(r.x)), abs=1e-12)
+
+
+@pytest.mark.parametrize("l1, message", [
+    (np.array([1.0, -1.0]), "negative or NaN"),
+    (np.ones(3), "structure of x0"),
+    ({"w": 1.0}, "structure"),
+])
+def test_bad_weights_are_refused(l1, message):
+    x0 = {"w": np.zeros(2), "b": 0.0} if isinstance(l1, dict) else np.zeros(2)
+    with pytest.raises(ValueError, match=message):
+        minimize(lambda x: 0.0 * np.sum(x["w"] if isinstance(x, dict) else x), x0,
+                 method="proximal", l1=l1)
+
+
 # ----------------------------------------------------------------------------- subgradient
 def _hinge_problem():
     rng = np.random.default_rng(0)

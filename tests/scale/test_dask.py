@@ -32,6 +32,15 @@ def block_sized_loss(w, X, y):
     return logistic_loss(w, X, y)
 
 
+def linear_model(w, X):
+    return X @ w
+
+
+def logistic_nll(z, y):
+    """The logistic loss as a function of the model's outputs (for the Fisher)."""
+    return np.sum(np.logaddexp(0.0, -y * z))
+
+
 def pytree_loss(p, X, y):
     return np.sum(np.logaddexp(0.0, -y * (X @ p["w"] + p["b"])))
 
@@ -129,11 +138,48 @@ def test_pytree_parameters_are_summed_leaf_by_leaf(data):
     np.testing.assert_allclose(res.x["b"], ref.x["b"], atol=1e-8)
 
 
-def test_natural_gradient_on_dask_says_what_to_use_instead(data):
+# ------------------------------------------------------------------------ natural gradient
+def test_natural_gradient_on_dask_equals_numpy_on_local_cluster(data, client):
+    X, y, _, _ = data
+    Xd, yd = _dask_data(data, client)
+    opts = dict(method="natural", tol=1e-9, damping=0.1)  # damping = the ridge's curvature
+    ref = gk.minimize(lambda w: logistic_loss(w, X, y) + ridge(w), np.zeros(D),
+                      model=lambda w: X @ w, loss=lambda z: logistic_nll(z, y), **opts)
+    obj = blockwise_objective(logistic_nll, Xd, yd, ridge, model=linear_model)
+    res = gk.minimize(obj, np.zeros(D), **opts)
+    assert ref.success and res.success, res.message
+    assert res.nit == ref.nit and res.nhev == ref.nhev
+    np.testing.assert_allclose(res.x, ref.x, rtol=0, atol=1e-8)
+
+
+def test_dask_fisher_vector_products_equal_numpy(data):
+    X, y, Xd, yd = data
+    w, v = np.linspace(-1, 1, D), np.arange(1.0, D + 1)
+    full = gk.optim.fisher_vector_product(lambda p: X @ p, lambda z: logistic_nll(z, y), w)(v)
+    num = blockwise_objective(logistic_nll, X, y, ridge, model=linear_model)
+    dsk = blockwise_objective(logistic_nll, Xd, yd, ridge, model=linear_model)
+    with dask.config.set(scheduler="threads"):
+        np.testing.assert_allclose(dsk.fvp(w, v), full, rtol=1e-12)
+        # the model= form is the same objective as the loss(w, X, y) form
+        f, g = dsk.value_and_grad(w)
+        f0, g0 = blockwise_objective(logistic_loss, Xd, yd, ridge).value_and_grad(w)
+    np.testing.assert_allclose(num.fvp(w, v), full, rtol=1e-12)
+    assert f == pytest.approx(f0, rel=1e-13)
+    np.testing.assert_allclose(g, g0, rtol=1e-12)
+    assert blockwise_objective(logistic_loss, Xd, yd).fvp is None
+
+
+@pytest.mark.parametrize("build,options,match", [
+    (lambda Xd, yd: blockwise_objective(logistic_loss, Xd, yd), {}, "model=model"),
+    (lambda Xd, yd: blockwise_objective(logistic_loss, Xd, yd),
+     {"model": lambda w: w, "loss": lambda z: z @ z}, "model=model"),
+    (lambda Xd, yd: blockwise_objective(logistic_nll, Xd, yd, model=linear_model),
+     {"model": lambda w: w, "loss": lambda z: z @ z}, "one way"),
+])
+def test_natural_gradient_on_dask_says_how_to_give_the_fisher(data, build, options, match):
     _, _, Xd, yd = data
-    with pytest.raises(ValueError, match="newton-cg"):
-        gk.minimize(blockwise_objective(logistic_loss, Xd, yd), np.zeros(D), method="natural",
-                    model=lambda w: w, loss=lambda z: z @ z)
+    with pytest.raises(ValueError, match=match):
+        gk.minimize(build(Xd, yd), np.zeros(D), method="natural", **options)
 
 
 @pytest.mark.parametrize("make,match", [

@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from ..backend import eye_like
 from ..tree import tree_flatten, tree_map, tree_structure, tree_unflatten
 from .tracer import ForwardTrace, ReverseTrace, Tracer, getval
 
@@ -146,7 +147,7 @@ def _like_input(ct, leaf):
 
 def _ones_like(x):
     x = getval(x)
-    if isinstance(x, (np.ndarray, np.generic)):  # np.ones_like's dispatch costs more here
+    if type(x) is np.ndarray or isinstance(x, np.generic):  # np.ones_like dispatches slower
         return np.array(1, dtype=x.dtype).reshape(x.shape)
     return np.ones_like(x)
 
@@ -341,17 +342,17 @@ def jacobian(fun, argnums=0, mode="auto"):
         n_in, n_out = int(np.prod(xshape)), int(np.prod(out_shape))
         use_fwd = mode == "fwd" or (mode == "auto" and n_in < n_out)
         if use_fwd:
-            eye = np.eye(n_in, dtype=getval(x).dtype)
+            eye = eye_like(x, n_in)  # on x's device
             cols = [jvp(f_of_x, (x,), (np.reshape(eye[i], xshape),))[1] for i in range(n_in)]
             if not cols:
-                return np.zeros(out_shape + xshape)
+                return np.zeros_like(getval(x), shape=out_shape + xshape)
             jac = np.stack([np.reshape(c, (n_out,)) for c in cols], axis=-1)
         else:
             out, pullback = vjp(f_of_x, x)
-            eye = np.eye(n_out, dtype=getval(x).dtype)
+            eye = eye_like(x, n_out)
             rows = [pullback(np.reshape(eye[i], out_shape))[0] for i in range(n_out)]
             if not rows:
-                return np.zeros(out_shape + xshape)
+                return np.zeros_like(getval(x), shape=out_shape + xshape)
             jac = np.stack([np.reshape(r, (n_in,)) for r in rows], axis=0)
         return np.reshape(jac, out_shape + xshape)
 

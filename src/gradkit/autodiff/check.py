@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import is_gpu_array, to_device_of
 from ..tree import tree_flatten, tree_map
 from .api import jvp, vjp
 from .tracer import getval
@@ -10,9 +11,14 @@ from .tracer import getval
 __all__ = ["check_grads", "numerical_directional_derivative"]
 
 
+def _host(x):
+    """A float host copy to compare (CuPy arrays are copied; a tracer still raises)."""
+    return np.asarray(x.get() if is_gpu_array(x) and hasattr(x, "get") else x, float)
+
+
 def _vdot(a, b):
     la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
-    return float(sum(np.sum(np.asarray(x, float) * np.asarray(y, float)) for x, y in zip(la, lb)))
+    return float(sum(np.sum(_host(x) * _host(y)) for x, y in zip(la, lb)))
 
 
 def _axpy(alpha, t, x):
@@ -23,14 +29,14 @@ def numerical_directional_derivative(fun, args, tangents, eps=1e-5):
     """``(f(x + eps t) - f(x - eps t)) / (2 eps)``, leaf by leaf of the output."""
     plus = fun(*_axpy(eps, tangents, args))
     minus = fun(*_axpy(-eps, tangents, args))
-    return tree_map(lambda p, m: (np.asarray(p, float) - np.asarray(m, float)) / (2 * eps),
+    return tree_map(lambda p, m: (_host(p) - _host(m)) / (2 * eps),
                     plus, minus)
 
 
 def _close(name, got, want, rtol, atol):
     g, w = tree_flatten(got)[0], tree_flatten(want)[0]
     for a, b in zip(g, w):
-        a, b = np.asarray(getval(a), float), np.asarray(getval(b), float)
+        a, b = _host(getval(a)), _host(getval(b))
         if a.shape != b.shape and a.size != b.size:
             raise AssertionError(f"{name}: shape {a.shape} where {b.shape} was expected.")
         err = np.max(np.abs(a - np.reshape(b, a.shape)), initial=0.0)
@@ -62,7 +68,8 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), eps=1e-5, rtol=1e-5, a
 
     def rand_like(x):
         x = getval(x)
-        return rng.standard_normal(np.shape(x)).astype(np.result_type(x, np.float32))
+        t = rng.standard_normal(np.shape(x)).astype(np.result_type(x, np.float32))
+        return to_device_of(t, x)  # drawn on the host, used on x's device
 
     tangents = tree_map(rand_like, args)
     numeric = numerical_directional_derivative(fun, args, tangents, eps)

@@ -33,7 +33,7 @@ def _shift(x, axis):
 
 
 def _as_float(x):
-    x = np.asarray(x)
+    x = x if hasattr(x, "dtype") else np.asarray(x)  # arrays stay on their device
     return x if x.dtype.kind in "fc" else x.astype(float)
 
 

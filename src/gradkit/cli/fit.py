@@ -20,7 +20,15 @@ EXAMPLES = """examples:
   gradkit fit iris --model mlp --hidden 16 --optimizer adam --lr 0.01 --epochs 200
   gradkit fit diabetes --model linear --optimizer sgd --batch-size 32 --epochs 50
   gradkit fit houses.csv --target price --impute mean --save houses.npz
-  gradkit fit data.csv --target label --drop id --max-categories 100 --report out.html"""
+  gradkit fit data.csv --target label --drop id --max-categories 100 --report out.html
+  gradkit fit big.csv --target label --dask                # a local Dask cluster for the run
+  gradkit fit big.csv --dask tcp://10.0.0.5:8786 --blocksize 128MB   # a running scheduler
+
+--dask [ADDRESS] reads the CSV with Dask in --blocksize partitions, encodes it as the
+NumPy path does (statistics computed once over all partitions) and fits on Dask arrays:
+full-batch methods (lbfgs, newton-cg, ...) sum loss and gradient block by block where the
+data lives, stochastic optimizers draw mini-batches from the blocks. --dask alone starts a
+local cluster (2 worker processes) and closes it at the end; put it after the data file."""
 
 #: ``--model`` name -> estimator class name, per task.
 MODELS = {
@@ -70,7 +78,9 @@ def _progress_wanted() -> bool:
         return False
 
 
-def _split(X, y, task, test_size, seed):
+def _split(y, task, test_size, seed):
+    """``(train, test)`` row indices: ``train_test_split`` of the rows, stratified by class
+    when every class has two rows (the NumPy and the Dask path hold out the same rows)."""
     from sklearn.model_selection import train_test_split
 
     n = len(y)
@@ -83,15 +93,15 @@ def _split(X, y, task, test_size, seed):
         counts = np.bincount(y)
         if counts[counts > 0].min() >= 2 and n_test >= len(counts[counts > 0]):
             stratify = y
-    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+    return train_test_split(np.arange(n), test_size=test_size, random_state=seed,
+                            stratify=stratify)
 
 
-def _scores(estimator, data, X_train, X_test, y_train, y_test):
+def _scores(data, pred_train, pred_test, y_train, y_test):
     """Held-out (and training) scores, in the target's own units."""
     from sklearn import metrics
 
     target = data.spec["target"]
-    pred_test, pred_train = estimator.predict(X_test), estimator.predict(X_train)
     if target["task"] == "classification":
         majority = np.bincount(y_train).argmax()
         return {
@@ -100,7 +110,7 @@ def _scores(estimator, data, X_train, X_test, y_train, y_test):
             "macro F1": float(metrics.f1_score(y_test, pred_test, average="macro")),
             "train accuracy": float(metrics.accuracy_score(y_train, pred_train)),
             "majority-class baseline": float(np.mean(y_test == majority)),
-        }, pred_test
+        }
     scale, mean = target["scale"], target["mean"]
     true, pred = y_test * scale + mean, pred_test * scale + mean
     return {
@@ -108,7 +118,7 @@ def _scores(estimator, data, X_train, X_test, y_train, y_test):
         "RMSE": float(np.sqrt(metrics.mean_squared_error(true, pred))),
         "MAE": float(metrics.mean_absolute_error(true, pred)),
         "train R2": float(metrics.r2_score(y_train, pred_train)),
-    }, pred_test
+    }
 
 
 def _fit(estimator, X, y):
@@ -261,23 +271,63 @@ def _learning_rate_text(estimator, history):
 
 
 def run(args) -> int:
-    """Run ``gradkit fit`` with parsed ``args``; returns the exit status."""
+    """Run ``gradkit fit`` with parsed ``args``; returns the exit status.
+
+    With ``args.dask`` (``--dask [ADDRESS]``) the table is read, encoded and fit as Dask
+    collections on a local cluster or the scheduler at ADDRESS (see
+    :mod:`gradkit.cli.distributed`); the report and the summary are the same.
+    """
+    dask_address = getattr(args, "dask", None)
+    if dask_address is None:
+        if getattr(args, "blocksize", None) is not None:
+            raise CLIError("--blocksize sets the partition size of --dask; add --dask or "
+                           "leave out --blocksize.")
+        return _run(args, _numpy_data)
+    from .distributed import check_options, dask_client
+    check_options(args)  # before a cluster is started
+    with dask_client(dask_address):
+        return _run(args, _dask_data)
+
+
+def _numpy_data(args, split):
+    """(table name, Prepared, X_train, X_test, y_train, y_test, y_train) in memory."""
+    table = read_table(args.data)
+    target = args.target or ("target" if table.task else None)
+    data = prepare(table.frame, target, task=args.task or table.task, drop=args.drop,
+                   dropna=args.dropna, impute=args.impute, max_categories=args.max_categories)
+    train, test = split(data.y, data.summary["task"])
+    return (table.name, data, data.X[train], data.X[test], data.y[train], data.y[test],
+            data.y[train])
+
+
+def _dask_data(args, split):
+    """As :func:`_numpy_data`, with the training rows as Dask arrays on the cluster."""
+    from .distributed import prepare_dask, read_dask_table, split_dask
+
+    frame, name = read_dask_table(args.data, args.blocksize)
+    data = prepare_dask(frame, args.target, task=args.task, drop=args.drop,
+                        dropna=args.dropna, max_categories=args.max_categories)
+    return (name, data) + split_dask(data, split)
+
+
+def _run(args, load) -> int:
     from gradkit import plot
+    from gradkit.data.distributed import is_dask_collection
     from gradkit.diagnostics import diagnose
     from gradkit.report import Report, confusion_matrix_figure, predicted_vs_true_figure
 
     debug = getattr(args, "debug", False)
     started = time.perf_counter()
-    table = read_table(args.data)
-    target = args.target or ("target" if table.task else None)
-    data = prepare(table.frame, target, task=args.task or table.task, drop=args.drop,
-                   dropna=args.dropna, impute=args.impute, max_categories=args.max_categories)
+
+    def split(y, task):
+        return _split(y, task, args.test_size, args.seed)
+
+    table_name, data, X_train, X_test, y_train_fit, y_test, y_train = load(args, split)
     task = data.summary["task"]
     model = args.model or ("logistic" if task == "classification" else "linear")
     estimator = build_estimator(model, task, args)
-    X_train, X_test, y_train, y_test = _split(data.X, data.y, task, args.test_size, args.seed)
     fit_started = time.perf_counter()
-    notes = _fit(estimator, X_train, y_train)
+    notes = _fit(estimator, X_train, y_train_fit)
     fit_seconds = time.perf_counter() - fit_started
     diverged = bool(getattr(estimator, "diverged_", False))
     history = getattr(estimator, "history_", {}) or {}
@@ -290,16 +340,22 @@ def run(args) -> int:
         notes.append(f"the diagnostics failed: {type(exc).__name__}: {exc}")
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a diverged model's scores overflow; they say so
-        scores, pred_test = _scores(estimator, data, X_train, X_test, y_train, y_test)
+        if is_dask_collection(X_train):
+            from .distributed import predict_blocks
+            pred_train = predict_blocks(estimator, X_train)
+        else:
+            pred_train = estimator.predict(X_train)
+        pred_test = estimator.predict(X_test)
+        scores = _scores(data, pred_train, pred_test, y_train, y_test)
 
     name = type(estimator).__name__
     optimizer = estimator.get_params().get("optimizer")
     kind, how = estimator._method()
     method = how if kind == "minimize" else optimizer
-    report = Report(f"gradkit fit: {name} on {table.name}",
+    report = Report(f"gradkit fit: {name} on {table_name}",
                     f"{method} · {data.summary['rows']} rows · {data.summary['features']} "
                     "features")
-    data_section(report, table.name, data,
+    data_section(report, table_name, data,
                  [("training rows", len(y_train)), ("held-out rows", len(y_test))])
 
     section = report.section("Model and optimizer")
@@ -379,7 +435,7 @@ def run(args) -> int:
     total = time.perf_counter() - started
 
     main_score = "accuracy" if task == "classification" else "R2"
-    out = [f"gradkit fit: {name} ({method}) on {table.name}: {data.summary['rows']} rows, "
+    out = [f"gradkit fit: {name} ({method}) on {table_name}: {data.summary['rows']} rows, "
            f"{data.summary['features']} features"
            + (f", {len(data.spec['target']['classes'])} classes" if task == "classification"
               else ""),

@@ -15,6 +15,7 @@ EPILOG = """examples:
   gradkit fit                                   # logistic regression on breast_cancer
   gradkit fit wine --model mlp --hidden 32 --optimizer adam --epochs 100
   gradkit fit data.csv --target price --dropna --save model.npz
+  gradkit fit big.csv --target label --dask     # on a local Dask cluster (or --dask tcp://host:8786)
   gradkit race rosenbrock --optimizers sgd,momentum,adam,lbfgs,newton
   gradkit explain model.npz data.csv --csv importances.csv
   gradkit check mycode.py:loss --shape 3,4 --shape 4
@@ -66,6 +67,18 @@ def _batch_size(text):
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected full, stochastic, auto or a positive "
                                          f"integer, got {text!r}") from None
+
+
+def _bytes(text):
+    from dask.utils import parse_bytes
+    try:
+        value = parse_bytes(text)
+    except (ValueError, TypeError):
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 64MB or 1000000, got "
+                                         f"{text!r}")
+    return value
 
 
 def _sizes(text):
@@ -160,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write the HTML report (default gradkit-report.html)")
     p.add_argument("--save", metavar="PATH", help="save the fitted model (.npz) and its "
                    "preprocessing (PATH.preprocess.json)")
+    p.add_argument("--dask", nargs="?", const="local", metavar="ADDRESS",
+                   help="read, encode and fit the CSV with Dask: alone, on a local cluster "
+                   "started for the run (2 worker processes); with a scheduler ADDRESS such "
+                   "as tcp://10.0.0.5:8786, on that cluster. Full-batch optimizers and "
+                   "mini-batches drawn from the blocks; put it after the data file "
+                   "(example: gradkit fit big.csv --dask)")
+    p.add_argument("--blocksize", type=_bytes, metavar="SIZE",
+                   help="bytes of CSV per Dask partition with --dask, such as 64MB (default)")
     p.set_defaults(run=fit.run)
 
     p = sub.add_parser("race", parents=[common], help="race optimizers on a function or data",

@@ -84,14 +84,7 @@ def read_table(source) -> Table:
     key = source.lower().replace("-", "_")
     if key in BUNDLED and not os.path.exists(source):
         return _load_bundled(key)
-    if not os.path.exists(source):
-        hint = "" if os.sep in source or "." in os.path.basename(source) else \
-            f" or bundled data set (bundled: {', '.join(BUNDLED)})"
-        raise CLIError(f"no such file{hint}: {_quote(source)}.")
-    if os.path.isdir(source):
-        raise CLIError(f"{_quote(source)} is a directory; give a CSV or Parquet file.")
-    if os.path.getsize(source) == 0:
-        raise CLIError(f"{_quote(source)} is empty; give a CSV file with a header row and data.")
+    check_file(source)
     ext = os.path.splitext(source)[1].lower()
     try:
         if ext in (".parquet", ".pq"):
@@ -119,6 +112,18 @@ def read_table(source) -> Table:
     return Table(frame, os.path.basename(source))
 
 
+def check_file(source):
+    """A CLIError naming ``source`` if it is missing, a directory or empty."""
+    if not os.path.exists(source):
+        hint = "" if os.sep in source or "." in os.path.basename(source) else \
+            f" or bundled data set (bundled: {', '.join(BUNDLED)})"
+        raise CLIError(f"no such file{hint}: {_quote(source)}.")
+    if os.path.isdir(source):
+        raise CLIError(f"{_quote(source)} is a directory; give a CSV or Parquet file.")
+    if os.path.getsize(source) == 0:
+        raise CLIError(f"{_quote(source)} is empty; give a CSV file with a header row and data.")
+
+
 # ----------------------------------------------------------------------------- checking
 def _is_numeric(series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
@@ -143,6 +148,12 @@ def _describe_bad(bad) -> str:
     return f"{total} missing or infinite cells in {len(bad)} column(s): {', '.join(shown)}"
 
 
+def missing_cells_error(bad, fixes="pass --dropna to drop those rows or --impute mean to "
+                        "fill them"):
+    """The CLIError for missing / infinite cells: ``bad`` maps a column to (missing, inf)."""
+    return CLIError(f"found {_describe_bad(bad)}; {fixes}.")
+
+
 def _finite_mask(series):
     if _is_numeric(series):
         return np.isfinite(series.to_numpy(dtype=float, na_value=np.nan))
@@ -157,8 +168,7 @@ def _clean(frame, target, dropna, impute, summary):
     if not bad:
         return frame, {}
     if not dropna and impute is None:
-        raise CLIError(f"found {_describe_bad(bad)}; pass --dropna to drop those rows or "
-                       "--impute mean to fill them.")
+        raise missing_cells_error(bad)
     n = len(frame)
     if dropna:
         keep = np.ones(n, bool)
@@ -210,42 +220,85 @@ def _filled(series, value):
 
 
 # ----------------------------------------------------------------------------- encoding
-def _task(series, task):
-    if task is not None:
-        return task
-    if not _is_numeric(series):
-        return "classification"
-    values = series.to_numpy(dtype=float)
-    if np.all(values == np.round(values)) and len(np.unique(values)) <= \
-            _CLASSIFICATION_MAX_INTEGER_CLASSES:
-        return "classification"
-    return "regression"
-
-
+# The encoding is built in two steps that the NumPy path (:func:`prepare`) and the Dask path
+# (:mod:`gradkit.cli.distributed`) share: each computes a few *statistics* of every column
+# (:func:`column_stats` / :func:`target_stats` on a pandas frame; Dask computes the same
+# dicts over its partitions), and :func:`build_spec` turns them into the spec, the one
+# record of the encoding. Rows are then encoded with the spec by :func:`_encode` and
+# :func:`encode_target`, on the whole frame or partition by partition.
 def _label(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
 
-def _encode_target(series, task, name):
+def column_stats(col) -> dict:
+    """What the spec needs of a feature column (pandas): mean, sd and constancy of a numeric
+    (or boolean) column, or the sorted text values of a text column."""
+    if _is_numeric(col) or pd.api.types.is_bool_dtype(col):
+        values = col.to_numpy(dtype=float)
+        return {"kind": "numeric", "mean": float(values.mean()), "std": float(values.std()),
+                "constant": bool(col.nunique() <= 1)}
+    return {"kind": "categorical", "categories": sorted(set(col.astype(str)))}
+
+
+def target_stats(series) -> dict:
+    """What the spec needs of the target (pandas): whether it is numeric, its mean and sd,
+    whether every value is an integer, and the count of each label (``_label`` of a value)
+    when it may be a class label (text, or integers)."""
+    numeric = _is_numeric(series)
+    stats = {"numeric": numeric, "rows": int(len(series))}
+    if numeric:
+        values = series.to_numpy(dtype=float)
+        stats.update(mean=float(values.mean()), std=float(values.std()),
+                     integral=bool(np.all(values == np.round(values))))
+    if not numeric or stats["integral"]:
+        stats["counts"] = count_labels(series.value_counts().items())
+    return stats
+
+
+def count_labels(value_counts) -> dict:
+    """``{label: rows}`` from ``(value, rows)`` pairs (values that print alike are merged)."""
+    counts = {}
+    for value, rows in value_counts:
+        label = _label(value)
+        counts[label] = counts.get(label, 0) + int(rows)
+    return counts
+
+
+def _task(stats, task):
+    if task is not None:
+        return task
+    if not stats["numeric"]:
+        return "classification"
+    if stats["integral"] and len(stats["counts"]) <= _CLASSIFICATION_MAX_INTEGER_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _target_spec(stats, task, name):
     if task == "classification":
-        labels = np.array([_label(v) for v in series], dtype=object)
-        classes = sorted(set(labels), key=_class_order)
+        classes = sorted(stats["counts"], key=_class_order)
         if len(classes) < 2:
             raise CLIError(f"the target column {_quote(name)} has only one class "
-                           f"({classes[0]!r} in all {len(labels)} rows); a classifier needs "
+                           f"({classes[0]!r} in all {stats['rows']} rows); a classifier needs "
                            "two or more, so choose another --target.")
-        index = {c: i for i, c in enumerate(classes)}
-        y = np.array([index[v] for v in labels], dtype=np.int64)
-        return y, {"name": name, "task": task, "classes": classes}
-    if not _is_numeric(series):
+        return {"name": name, "task": task, "classes": classes}
+    if not stats["numeric"]:
         raise CLIError(f"the target column {_quote(name)} holds text, so it cannot be a "
                        "regression target; use --task classification or another --target.")
-    values = series.to_numpy(dtype=float)
-    mean, scale = float(values.mean()), float(values.std())
-    scale = scale if scale > 0 else 1.0
-    return (values - mean) / scale, {"name": name, "task": task, "mean": mean, "scale": scale}
+    scale = stats["std"] if stats["std"] > 0 else 1.0
+    return {"name": name, "task": task, "mean": stats["mean"], "scale": scale}
+
+
+def encode_target(series, target):
+    """The target column encoded with the spec's ``target``: class indices (-1 for a class
+    not in the spec) or standardised values."""
+    if target["task"] == "classification":
+        index = {c: i for i, c in enumerate(target["classes"])}
+        return np.array([index.get(_label(v), -1) for v in series], dtype=np.int64)
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    return (values - target["mean"]) / target["scale"]
 
 
 def _class_order(label):
@@ -279,7 +332,24 @@ def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None
     """
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
-    columns = list(frame.columns)
+    target = check_columns(list(frame.columns), target, drop)
+    frame = frame.drop(columns=list(drop))
+    summary = {"rows_read": int(len(frame)), "notes": [], "encoded": [], "dropped": list(drop),
+               "columns": len(frame.columns) - 1}
+    frame, fills = _clean(frame, target, dropna, impute, summary)
+    features = frame.drop(columns=[target])
+    spec = build_spec({name: column_stats(features[name]) for name in features.columns},
+                      target_stats(frame[target]), target, task=task,
+                      max_categories=max_categories, fills=fills, summary=summary)
+    X, names, _ = _encode(features, spec)
+    y = encode_target(frame[target], spec["target"])
+    finish_summary(summary, spec, rows=X.shape[0])
+    return Prepared(X, y, names, spec, summary)
+
+
+def check_columns(columns, target, drop):
+    """The target's name (default: the last column); a CLIError for an unknown target or
+    dropped column (listing the columns), or for dropping the target."""
     target = columns[-1] if target is None else str(target)
     for name, what in [(target, "--target")] + [(d, "--drop") for d in drop]:
         if name not in columns:
@@ -289,30 +359,42 @@ def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None
                            f"{shown}{more}.")
     if target in drop:
         raise CLIError(f"--drop {_quote(target)} removes the target; choose another --target.")
-    frame = frame.drop(columns=list(drop))
-    summary = {"rows_read": int(len(frame)), "notes": [], "encoded": [], "dropped": list(drop),
-               "columns": len(frame.columns) - 1}
-    frame, fills = _clean(frame, target, dropna, impute, summary)
-    y, target_spec = _encode_target(frame[target], _task(frame[target], task), target)
-    features = frame.drop(columns=[target])
+    return target
+
+
+def build_spec(stats, tstats, target, *, task=None, max_categories=50, fills=None,
+               summary=None) -> dict:
+    """The encoding spec from column statistics (:func:`column_stats` of every feature, in
+    order, and :func:`target_stats`), shared by the NumPy and the Dask path.
+
+    Numeric columns are standardised with their mean and sd, text columns one-hot encoded
+    over their sorted values, constant columns dropped (noted in ``summary``), the target
+    encoded as class indices (classification) or standardised (regression).
+
+    Raises:
+        CLIError: a text column with more than ``max_categories`` values, a one-class target,
+            a text regression target, or no feature left.
+    """
+    summary = {"notes": [], "encoded": [], "dropped": []} if summary is None else summary
+    fills = fills or {}
+    target_spec = _target_spec(tstats, _task(tstats, task), target)
+    summary["classes_counts"] = tstats.get("counts")
     spec_columns = []
-    for name in features.columns:
-        col = features[name]
-        if _is_numeric(col) or pd.api.types.is_bool_dtype(col):
-            values = col.to_numpy(dtype=float)
-            mean, scale = float(values.mean()), float(values.std())
-            entry = {"name": name, "kind": "numeric", "mean": mean,
-                     "scale": scale if scale > 0 else 1.0}
+    for name, st in stats.items():
+        if st["kind"] == "numeric":
+            entry = {"name": name, "kind": "numeric", "mean": st["mean"],
+                     "scale": st["std"] if st["std"] > 0 else 1.0}
+            constant = st["constant"]
         else:
-            categories = sorted(set(col.astype(str)))
+            categories = st["categories"]
             if len(categories) > max_categories:
                 raise CLIError(f"text column {_quote(name)} has {len(categories)} distinct "
                                f"values, more than --max-categories {max_categories}; drop it "
                                f"with --drop {_quote(name)} or raise --max-categories.")
             entry = {"name": name, "kind": "categorical", "categories": categories}
             summary["encoded"].append(f"{name}: one-hot, {len(categories)} categories")
-        if entry["kind"] == "numeric" and col.nunique() <= 1 or \
-                entry["kind"] == "categorical" and len(entry["categories"]) <= 1:
+            constant = len(categories) <= 1
+        if constant:
             summary["dropped"].append(name)
             summary["notes"].append(f"dropped the constant column {name}.")
             continue
@@ -322,27 +404,35 @@ def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None
     if not spec_columns:
         raise CLIError("no feature columns are left (all were dropped or constant); check "
                        "--target and --drop.")
-    spec = {"format": SPEC_FORMAT, "version": SPEC_VERSION, "columns": spec_columns,
-            "target": target_spec}
-    X, names, _ = _encode(features, spec)
-    spec["feature_names"] = names
-    numeric = sum(c["kind"] == "numeric" for c in spec_columns)
+    names = []
+    for entry in spec_columns:
+        names.extend([entry["name"]] if entry["kind"] == "numeric" else
+                     [f"{entry['name']}={c}" for c in entry["categories"]])
+    return {"format": SPEC_FORMAT, "version": SPEC_VERSION, "columns": spec_columns,
+            "target": target_spec, "feature_names": names}
+
+
+def finish_summary(summary, spec, rows):
+    """Complete the report's data summary once the spec is built (shared by both paths)."""
+    target_spec = spec["target"]
+    counts = summary.pop("classes_counts", None)
+    numeric = sum(c["kind"] == "numeric" for c in spec["columns"])
     if numeric:
         summary["encoded"].insert(0, f"{numeric} numeric column(s): standardised (mean 0, sd 1)")
+    target = target_spec["name"]
     if target_spec["task"] == "classification":
-        counts = np.bincount(y, minlength=len(target_spec["classes"]))
-        summary["classes"] = dict(zip(target_spec["classes"], counts.tolist()))
-        summary["encoded"].append(f"target {target}: {len(counts)} classes as indices")
+        summary["classes"] = {c: int(counts.get(c, 0)) for c in target_spec["classes"]}
+        summary["encoded"].append(f"target {target}: {len(target_spec['classes'])} classes "
+                                  "as indices")
     else:
         summary["encoded"].append(f"target {target}: standardised (scores in original units)")
-    summary.update(rows=int(X.shape[0]), features=int(X.shape[1]), target=target,
+    summary.update(rows=int(rows), features=len(spec["feature_names"]), target=target,
                    task=target_spec["task"])
-    return Prepared(X, y, names, spec, summary)
 
 
 def _encode(features, spec, unknown_ok=False):
     """(X, feature names, number of unknown category cells) for ``features`` under ``spec``."""
-    blocks, names, unknown = [], [], 0
+    blocks, unknown = [], 0
     for entry in spec["columns"]:
         col = features[entry["name"]]
         if entry["kind"] == "numeric":
@@ -352,15 +442,13 @@ def _encode(features, spec, unknown_ok=False):
                 raise CLIError(f"column {_quote(entry['name'])} was numeric when the model was "
                                "trained but holds text here.") from None
             blocks.append(((values - entry["mean"]) / entry["scale"])[:, None])
-            names.append(entry["name"])
         else:
             values = col.astype(str).to_numpy()
             cats = entry["categories"]
             onehot = (values[:, None] == np.asarray(cats, dtype=object)[None, :]).astype(float)
             unknown += int((onehot.sum(axis=1) == 0).sum())
             blocks.append(onehot)
-            names.extend(f"{entry['name']}={c}" for c in cats)
-    return np.hstack(blocks), names, unknown
+    return np.hstack(blocks), list(spec["feature_names"]), unknown
 
 
 def transform(frame, spec, *, dropna=False, impute=None):
@@ -414,15 +502,7 @@ def transform(frame, spec, *, dropna=False, impute=None):
     if unknown:
         summary["notes"].append(f"{unknown} rows hold a category not seen in training "
                                 "(encoded as all zeros).")
-    y = None
-    if has_target:
-        t = spec["target"]
-        if t["task"] == "classification":
-            index = {c: i for i, c in enumerate(t["classes"])}
-            y = np.array([index.get(_label(v), -1) for v in frame[target]], dtype=np.int64)
-        else:
-            values = frame[target].to_numpy(dtype=float, na_value=np.nan)
-            y = (values - t["mean"]) / t["scale"]
+    y = encode_target(frame[target], spec["target"]) if has_target else None
     summary.update(rows=int(X.shape[0]), features=int(X.shape[1]), target=target,
                    task=spec["target"]["task"])
     return Prepared(X, y, names, spec, summary)

@@ -53,7 +53,7 @@ from gradkit.explain import feature_importances
 from gradkit.nn import losses
 from gradkit.optim import transforms
 from gradkit.optim.minimize import METHODS, minimize
-from gradkit.tree import tree_leaves
+from gradkit.tree import tree_leaves, tree_map
 
 __all__ = ["GradientEstimator", "GradientClassifier", "GradientRegressor", "FULL_BATCH_METHODS",
            "TRANSFORMS"]
@@ -100,18 +100,17 @@ class GradientEstimator(BaseEstimator):
     - ``_n_outputs`` -> the number of model outputs (set by ``_prepare_targets``);
     - ``_init_params(n_features, rng)`` -> ``(params, model_state)``;
     - ``_apply(params, model_state, X, train, rng)`` -> ``(raw output, new model_state)``;
-    - ``_data_loss(output, targets)`` -> the mean loss of the rows, a scalar;
-    - ``_weights(params)`` -> the leaves that the penalty applies to (default: the weights of
-      :func:`gradkit.nn.losses.penalized_leaves`).
+    - ``_data_loss(output, targets)`` -> the mean loss of the rows, a scalar.
+
+    The penalty applies to the leaves that :func:`gradkit.nn.losses.penalty_mask` marks: every
+    leaf except those under a key of ``UNPENALIZED_KEYS`` (``"b"``, ``"bias"``,
+    ``"intercept"``, ...), in the smooth penalty and in the proximal step alike.
 
     and may override ``_score_validation`` (default: ``self.score``), ``_default_method``
     (what ``optimizer="auto"`` means) and ``_set_public_attributes``.
     """
 
     # ----------------------------------------------------------------------- validation
-    def _weights(self, params):
-        return losses.penalized_leaves(params)
-
     def _check_settings(self):
         def positive_int(name, allow_none=False):
             v = getattr(self, name)
@@ -181,7 +180,7 @@ class GradientEstimator(BaseEstimator):
         proximal method, which handles it exactly)."""
         if self.penalty is None or self.alpha == 0:
             return 0.0
-        w = self._weights(params)
+        w = losses.penalized_leaves(params)
         if self.penalty == "l2":
             R = losses.l2(w)
         elif smooth_only:
@@ -310,10 +309,11 @@ class GradientEstimator(BaseEstimator):
 
         options = {}
         if method == "proximal" and self.penalty in ("l1", "elasticnet") and self.alpha > 0:
-            l1 = self.alpha * (1.0 if self.penalty == "l1" else self.l1_ratio) / n
-            # minimize's proximal step takes one scalar strength for every coordinate, so the
-            # intercepts are shrunk too (by l1 = alpha / n, a small amount)
-            options["l1"] = float(l1)
+            l1 = float(self.alpha * (1.0 if self.penalty == "l1" else self.l1_ratio) / n)
+            # one weight per leaf, from the rule of the smooth penalty: intercepts and biases
+            # get 0, so the soft threshold never shrinks them
+            options["l1"] = tree_map(lambda penalized: l1 if penalized else 0.0,
+                                     losses.penalty_mask(self.params_))
         monitor = self._new_monitor()
         engine_vg = value_and_grad(objective)
         if is_dask_collection(X):  # issue 7 hook (Dask): the same J, summed block by block
@@ -335,10 +335,9 @@ class GradientEstimator(BaseEstimator):
             monitor.record(self.t_ + info.nit, loss=float(f), grads=g, params=params,
                            updates=None, learning_rate=None)
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{float(f):.4g}")
+                self._show_progress(bar, info.nit, float(f), g)
 
-        bar = self._progress(self.max_iter)
+        bar = self._progress(self.max_iter, "iteration")
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 res = minimize(objective, self.params_, method=method, tol=self.tol,
@@ -405,7 +404,7 @@ class GradientEstimator(BaseEstimator):
         step = self.t_
         last_good = (params, model_state)
         stopped_early = False
-        bar = self._progress(epochs)
+        bar = self._progress(epochs, "epoch")
         try:
             for _ in range(epochs):
                 total, seen, bad = 0.0, 0, None
@@ -440,8 +439,7 @@ class GradientEstimator(BaseEstimator):
                 epoch_loss = total / max(seen, 1)
                 self.loss_curve_.append(epoch_loss)
                 if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{epoch_loss:.4g}")
+                    self._show_progress(bar, self.n_iter_, epoch_loss, grads)
                 self.params_, self.model_state_ = params, model_state
                 if self._should_stop(epoch_loss, Xv, yv, incremental):
                     stopped_early = True
@@ -460,11 +458,20 @@ class GradientEstimator(BaseEstimator):
                           f"(max_iter={self.max_iter}) reached and the optimization hasn't "
                           "converged yet.", ConvergenceWarning, stacklevel=4)
 
-    def _progress(self, epochs):
+    def _progress(self, total, unit):
+        """A tqdm progress bar on stderr when ``verbose``, else None (and no cost at all)."""
         if not self.verbose:
             return None
         from tqdm.auto import tqdm
-        return tqdm(total=epochs, desc=type(self).__name__, leave=False)
+        return tqdm(total=total, desc=type(self).__name__, unit=unit, leave=False)
+
+    @staticmethod
+    def _show_progress(bar, count, loss, grads):
+        """The per-epoch (per-iteration for a full-batch method) progress hook: advance the
+        bar and show the epoch, the loss and the global norm of the last gradient."""
+        bar.update(1)
+        bar.set_postfix({bar.unit: count, "loss": f"{loss:.4g}",
+                         "grad_norm": f"{transforms.global_norm(grads):.3g}"})
 
     def _split_validation(self, X, T, y, rng):
         idx = np.arange(X.shape[0])

@@ -13,7 +13,8 @@ __all__ = ["LinearRegression", "LogisticRegression", "LinearSVM"]
 
 class _LinearModel(GradientEstimator):
     """``f(X) = X @ coef + intercept``: params ``{"coef": (n_features, n_outputs),
-    "intercept": (n_outputs,)}``, started at zero; the penalty applies to ``coef``."""
+    "intercept": (n_outputs,)}``, started at zero; the penalty applies to ``coef`` (``"intercept"``
+    is one of :data:`gradkit.nn.losses.UNPENALIZED_KEYS`)."""
 
     def _init_params(self, n_features, rng):
         k = self._n_outputs
@@ -24,9 +25,6 @@ class _LinearModel(GradientEstimator):
         if self.fit_intercept:
             out = out + params["intercept"]
         return out, model_state
-
-    def _weights(self, params):
-        return [params["coef"]]
 
     def _set_public_attributes(self):
         self.coef_ = np.array(self.params_["coef"]).T
@@ -60,10 +58,11 @@ _COMMON_DOC = """
             classifiers) and stop on its score (transformations only).
         penalty, alpha, l1_ratio: ``"l2"``, ``"l1"``, ``"elasticnet"`` or None, its strength
             and the L1 share of the elastic net (see :mod:`gradkit.models.base`).
-        fit_intercept: learn ``intercept_`` (never penalized).
+        fit_intercept: learn ``intercept_`` (never penalized, by the proximal L1 step neither).
         clip_norm: clip each step's gradient to this global norm (None: no clipping).
         random_state: seeds shuffling, validation split and initialization.
-        verbose: show a tqdm progress bar with the loss.
+        verbose: show a tqdm progress bar on stderr with the epoch (iteration of a full-batch
+            method), the loss and the global gradient norm.
         warm_start: ``fit`` continues from the last solution.
         on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
 

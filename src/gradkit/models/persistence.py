@@ -4,15 +4,18 @@ The file is a NumPy ``.npz`` archive holding only numeric and string arrays:
 
 - ``params/<path>`` and ``state/<path>``: the leaves of ``params_`` and ``model_state_``;
 - ``attr/<name>``: fitted array attributes (``classes_``, ``loss_curve_``, ...);
+- ``opt/<i>``: the leaves of a gradient transformation's state (Adam's moments and step
+  count, ...), when every leaf is a number or a numeric array;
 - ``__gradkit__``: one JSON string with the format name and version, the gradkit version, the
   estimator's class name, its settings (``get_params()``), the structure of the pytrees, the
   preprocessing metadata (``n_features_in_``, ``feature_names_in_``, target shape) and the
   training record (``n_iter_``, ``history_``, ...).
 
 :func:`load` reads it with ``np.load(..., allow_pickle=False)`` and rebuilds the estimator from a
-fixed list of classes, so a file can never run code. The optimizer's internal state is not
-saved: a loaded model predicts identically; ``warm_start`` / ``partial_fit`` restart the
-optimizer's moments.
+fixed list of classes, so a file can never run code. A loaded model predicts identically, and
+``warm_start`` / ``partial_fit`` continue with the saved optimizer state: the loaded model's
+next step is the one the original would have taken. The state's structure is not stored: it
+is rebuilt as ``tx.init(params_)`` for the saved settings and filled with the saved leaves.
 
 >>> import numpy as np, os, tempfile
 >>> from gradkit.models import LinearRegression, load
@@ -27,6 +30,7 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -146,6 +150,10 @@ def save(estimator, path):
     for attr in _VALUE_ATTRIBUTES:
         if hasattr(estimator, attr):
             meta["values"][attr] = _plain(getattr(estimator, attr), attr)
+    leaves = _optimizer_leaves(getattr(estimator, "_opt_state", None))
+    if leaves is not None:
+        meta["optimizer_state"] = len(leaves)
+        arrays.update((f"opt/{i}", leaf) for i, leaf in enumerate(leaves))
     arrays[_META] = np.array(json.dumps(meta))
     with open(os.fspath(path), "wb") as f:
         np.savez(f, **arrays)
@@ -201,6 +209,49 @@ def load(path):
     for attr in ("loss_curve_", "validation_scores_"):
         if hasattr(estimator, attr):
             setattr(estimator, attr, [float(v) for v in getattr(estimator, attr)])
-    estimator._opt_state = None
+    estimator._opt_state = _restore_optimizer_state(estimator, meta, arrays, path)
     estimator._set_public_attributes()
     return estimator
+
+
+def _optimizer_leaves(opt_state):
+    """The leaves of an optimizer state as arrays, or None when there is no state or a leaf
+    is not a number or a numeric array (then the state is not saved)."""
+    from gradkit.tree import tree_leaves
+
+    if opt_state is None:
+        return None
+    leaves = []
+    for leaf in tree_leaves(opt_state):
+        if isinstance(leaf, bool) or not isinstance(leaf, (numbers.Number, np.ndarray,
+                                                           np.generic)):
+            return None
+        a = np.asarray(leaf)
+        if a.dtype.kind not in "biufc":
+            return None
+        leaves.append(a)
+    return leaves
+
+
+def _restore_optimizer_state(estimator, meta, arrays, path):
+    """The saved optimizer state in the structure ``tx.init(params_)`` gives, or None (the
+    optimizer restarts) when none was saved or it does not fit the estimator's optimizer."""
+    from gradkit.tree import tree_flatten, tree_unflatten
+
+    count = meta.get("optimizer_state")
+    if count is None:
+        return None
+    kind, tx = estimator._method()
+    template, treedef = tree_flatten(tx.init(estimator.params_)) if kind == "transform" \
+        else ([], None)
+    saved = [arrays.get(f"opt/{i}") for i in range(int(count))]
+    if (treedef is None or len(saved) != len(template)
+            or any(a is None or a.shape != np.shape(t) for a, t in zip(saved, template))):
+        warnings.warn(f"{path!r}: the saved optimizer state does not fit optimizer="
+                      f"{estimator.optimizer!r}; warm_start / partial_fit restart the "
+                      "optimizer.", RuntimeWarning, stacklevel=3)
+        return None
+    # numbers come back as the type init gives them (a Python int step count stays an int)
+    leaves = [a.astype(t.dtype, copy=False) if isinstance(t, np.ndarray) else type(t)(a.item())
+              for a, t in zip(saved, template)]
+    return tree_unflatten(treedef, leaves)

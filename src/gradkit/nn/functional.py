@@ -27,6 +27,7 @@ import numpy as np
 
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
 from ..autodiff.tracer import def_linear, defvjp, differentiable, getval
+from ..backend import array_namespace, to_device_of
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "softplus", "sigmoid", "log_sigmoid", "tanh",
@@ -143,8 +144,12 @@ def sliding_windows(x, *, kernel_size, stride, padding):
     n, c, h, w = x.shape
     oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
     s0, s1, s2, s3 = x.strides
-    return np.lib.stride_tricks.as_strided(
-        x, (n, c, oh, ow, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2, s3), writeable=False)
+    shape, strides = (n, c, oh, ow, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2, s3)
+    xp = array_namespace(x)
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    # NumPy's as_strided would copy a CuPy array to the host; CuPy's has no writeable=
+    return xp.lib.stride_tricks.as_strided(x, shape, strides)
 
 
 @differentiable
@@ -162,7 +167,7 @@ def sliding_windows_adjoint(g, *, x_shape, kernel_size, stride, padding):
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     n, c, h, w = x_shape
     oh, ow = g.shape[2], g.shape[3]
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    out = np.zeros_like(g, shape=(n, c, h + 2 * ph, w + 2 * pw))  # on g's device
     # one strided add per kernel offset: kh * kw vectorized passes, no Python loop over pixels
     for a in range(kh):
         for b in range(kw):
@@ -340,6 +345,8 @@ def dropout(x, rate, rng, train=True):
     if rng is None:
         raise ValueError("Dropout in train mode needs a random generator: pass "
                          "rng=np.random.default_rng(seed) to apply, or use train=False.")
+    # the NumPy Generator draws on the host; the mask then moves to x's device (a CuPy
+    # user pays one host-to-device copy of the mask per call)
     keep = rng.random(np.shape(x)) >= rate
     dtype = np.result_type(getval(x))
-    return x * (keep.astype(dtype) * (1.0 / (1.0 - rate)))
+    return x * to_device_of(keep.astype(dtype) * (1.0 / (1.0 - rate)), x)

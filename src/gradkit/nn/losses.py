@@ -20,12 +20,14 @@ from typing import Callable
 import numpy as np
 
 from ..autodiff.tracer import getval
-from ..tree import tree_leaves
+from ..backend import array_namespace
+from ..tree import tree_leaves, tree_map
 from .functional import log_softmax
 
 __all__ = [
     "mse", "mae", "huber", "cross_entropy", "binary_cross_entropy", "hinge", "squared_hinge",
-    "log_loss", "l1", "l2", "elastic_net", "penalized_leaves", "UNPENALIZED_KEYS", "get_loss",
+    "log_loss", "l1", "l2", "elastic_net", "penalized_leaves", "penalty_mask",
+    "UNPENALIZED_KEYS", "get_loss",
     "LOSSES",
 ]
 
@@ -43,11 +45,16 @@ def _reduce(losses, reduction):
                      f"{reduction!r}.")
 
 
+def _as_array(target):
+    """A target's plain value as an array; arrays stay on their device (no np.asarray)."""
+    target = getval(target)
+    return target if hasattr(target, "dtype") and hasattr(target, "shape") else np.asarray(target)
+
+
 def _aligned(pred, target, name):
     """``target`` as a float array shaped like ``pred`` ((n,) and (n, 1) are interchangeable)."""
     # the target takes the prediction's float dtype, so float32 training stays float32
-    target = np.asarray(getval(target)).astype(np.result_type(getval(pred), np.float32),
-                                                copy=False)
+    target = _as_array(target).astype(np.result_type(getval(pred), np.float32), copy=False)
     if target.shape != np.shape(pred):
         if target.size != np.size(getval(pred)):
             raise ValueError(f"{name}: the prediction has shape {np.shape(pred)} but the target "
@@ -97,7 +104,7 @@ def huber(pred, target, reduction="mean", delta=1.0):
 
 def _class_targets(logits, target, name):
     """Target probabilities of shape ``logits.shape`` from labels (..., ) or from (..., k)."""
-    target = np.asarray(getval(target))
+    target = _as_array(target)
     shape = np.shape(logits)
     k = shape[-1]
     if target.shape == shape and target.dtype.kind == "f":
@@ -116,7 +123,7 @@ def _class_targets(logits, target, name):
             raise ValueError(f"{name}: class labels must lie in 0..{k - 1} for {k} columns of "
                              f"scores; got labels from {labels.min()} to {labels.max()}.")
         dtype = np.result_type(getval(logits), np.float32)
-        return (labels[..., None] == np.arange(k)).astype(dtype)
+        return (labels[..., None] == array_namespace(labels).arange(k)).astype(dtype)
     raise ValueError(f"{name}: scores of shape {shape} need integer labels of shape "
                      f"{shape[:-1]} or target probabilities of shape {shape}; got target "
                      f"shape {target.shape}.")
@@ -157,11 +164,11 @@ def binary_cross_entropy(logits, target, reduction="mean"):
 
 
 def _signed_labels(target, name):
-    t = np.asarray(getval(target))
+    t = _as_array(target)
     values = np.unique(t)
-    if np.all(np.isin(values, (0, 1))):
+    if np.all((values == 0) | (values == 1)):
         return 2.0 * t - 1.0
-    if np.all(np.isin(values, (-1, 1))):
+    if np.all((values == -1) | (values == 1)):
         return t.astype(np.float64)
     raise ValueError(f"{name}: binary labels must be in {{-1, +1}} or in {{0, 1}}; got values "
                      f"{values[:5].tolist()}.")
@@ -227,23 +234,35 @@ def log_loss(proba, target, reduction="mean", eps=None):
 
 
 # ----------------------------------------------------------------------------- penalties
-UNPENALIZED_KEYS = frozenset({"b", "bias", "beta", "gamma"})
+UNPENALIZED_KEYS = frozenset({"b", "bias", "intercept", "beta", "gamma"})
+
+
+def penalty_mask(params):
+    """``params``' structure with ``True`` at every leaf that regularization penalizes (the
+    weights) and ``False`` under a key in :data:`UNPENALIZED_KEYS` (biases ``"b"`` /
+    ``"bias"``, intercepts ``"intercept"`` and the BatchNorm ``"gamma"`` / ``"beta"``),
+    which regularization conventionally leaves alone. The one rule behind
+    :func:`penalized_leaves`, :func:`l1`, :func:`l2` and the estimators' proximal weights.
+
+    >>> penalty_mask({"coef": np.ones(2), "intercept": np.zeros(1)})
+    {'coef': True, 'intercept': False}
+    """
+    if isinstance(params, dict):
+        return {key: (tree_map(lambda _: False, value) if key in UNPENALIZED_KEYS
+                      else penalty_mask(value)) for key, value in params.items()}
+    if isinstance(params, (list, tuple)) and not hasattr(params, "_fields"):
+        return type(params)(penalty_mask(item) for item in params)
+    return tree_map(lambda _: True, params)
 
 
 def penalized_leaves(params):
-    """The weight arrays of a parameter pytree: every leaf except those stored under a key in
-    :data:`UNPENALIZED_KEYS` (biases ``"b"`` / ``"bias"`` and the BatchNorm ``"gamma"`` /
-    ``"beta"``), which regularization conventionally leaves alone.
+    """The weight arrays of a parameter pytree: the leaves that :func:`penalty_mask` marks.
 
     >>> [w.shape for w in penalized_leaves({"00_linear": {"W": np.ones((2, 3)), "b": np.ones(3)}})]
     [(2, 3)]
     """
-    if isinstance(params, dict):
-        return [leaf for key in sorted(params) if key not in UNPENALIZED_KEYS
-                for leaf in penalized_leaves(params[key])]
-    if isinstance(params, (list, tuple)) and not hasattr(params, "_fields"):
-        return [leaf for item in params for leaf in penalized_leaves(item)]
-    return tree_leaves(params)
+    return [leaf for leaf, keep in zip(tree_leaves(params), tree_leaves(penalty_mask(params)))
+            if keep]
 
 
 def l1(params):

@@ -17,6 +17,21 @@ derivatives from it (gd, lbfgs, bfgs, newton, newton-cg, proximal and subgradien
     obj = blockwise_objective(loss, X, y, penalty=lambda w: 0.5 * w @ w)
     res = gk.minimize(obj, np.zeros(X.shape[1]), method="lbfgs")
 
+**Natural gradient.** Give the model separately, ``model(w, X_b) -> outputs``, and the loss as
+a function of the outputs, ``loss(outputs, y_b) -> scalar`` (the negative log-likelihood,
+summed over the rows); then the block loss is ``loss(model(w, X_b), y_b)`` and the objective
+also has ``fvp(w, v)``, the Fisher-vector product
+
+.. math::  F(w) v = \sum_b J_b^T \Lambda_b J_b v
+
+(:func:`gradkit.optim.natural_gradient.fisher_vector_product` on each block, J_b the Jacobian
+of the block's outputs in w, Lambda_b the Hessian of its loss in the outputs). ``minimize``
+with ``method="natural"`` takes its curvature from ``fvp`` (no ``model=`` / ``loss=``
+options)::
+
+    obj = blockwise_objective(nll, X, y, penalty=ridge, model=lambda w, X: X @ w)
+    res = gk.minimize(obj, np.zeros(X.shape[1]), method="natural")
+
 How it runs:
 
 - **NumPy** ``X`` / ``y``: one engine pass over the whole arrays (``loss(w, X, y) +
@@ -27,7 +42,8 @@ How it runs:
   ``X.persist()``); only ``w`` (and ``v``) travel to the workers and only one scalar and one
   gradient per block travel back. The driver adds them **in block order** (so the result is
   deterministic: the same ``w`` gives bit-identical sums run after run) and adds the penalty
-  and its derivatives, computed on the driver. The optimizer state (L-BFGS memory, CG vectors)
+  and its derivatives, computed on the driver (``fvp`` leaves the penalty out: the natural
+  gradient's curvature is the likelihood's, and its ``damping`` stands in for the penalty's). The optimizer state (L-BFGS memory, CG vectors)
   never leaves the driver. The active ``dask.distributed.Client`` is used if there is one
   (otherwise Dask's default scheduler), or the ``client=`` given.
 
@@ -62,6 +78,7 @@ from ..autodiff import value_and_grad as _value_and_grad
 from ..autodiff.tracer import getval
 from ..backend import to_numpy
 from ..tree import tree_map
+from .natural_gradient import fisher_vector_product
 
 __all__ = ["blockwise_objective", "BlockwiseObjective", "is_dask_array"]
 
@@ -92,6 +109,23 @@ def _block_hess(loss, w, Xb, yb):
     return to_numpy(_hessian(loss)(w, Xb, yb))
 
 
+def _block_fvp(composed, w, Xb, yb, v):
+    fvp = fisher_vector_product(lambda p: composed.model(p, Xb),
+                                lambda z: composed.output_loss(z, yb), w)
+    return tree_map(to_numpy, fvp(v))
+
+
+class _ModelLoss:
+    """``loss(model(w, X), y)``: the block loss of an objective built with ``model=``
+    (picklable when model and loss are)."""
+
+    def __init__(self, model, output_loss):
+        self.model, self.output_loss = model, output_loss
+
+    def __call__(self, w, X, y):
+        return self.output_loss(self.model(w, X), y)
+
+
 def _add(a, b):
     return tree_map(lambda p, q: p + q, a, b)
 
@@ -100,11 +134,16 @@ class BlockwiseObjective:
     """``F(w) = sum_b loss(w, X_b, y_b) + penalty(w)`` with its derivatives; see the module doc.
 
     Calling it, ``obj(w)``, gives F(w); :meth:`value_and_grad`, :meth:`hvp` and :meth:`hess`
-    give the derivatives. Build it with :func:`blockwise_objective`.
+    give the derivatives, and :attr:`fvp` the Fisher-vector product when it was built with
+    ``model=``. Build it with :func:`blockwise_objective`.
     """
 
-    def __init__(self, loss, X, y, penalty=None, client=None):
+    def __init__(self, loss, X, y, penalty=None, client=None, model=None):
+        self.model = model
+        if model is not None:
+            loss = _ModelLoss(model, loss)
         self.loss, self.penalty, self.client = loss, penalty, client
+        self._fisher_at = (None, None)  # (w, fvp closure) of the last NumPy-path call
         self.X, self.y = X, y
         self.distributed = is_dask_array(X)
         if self.distributed:
@@ -129,7 +168,8 @@ class BlockwiseObjective:
 
     # ------------------------------------------------------------- running blocks on Dask
     def _map_blocks(self, fn, *before, after=()):
-        """``[fn(*before, X_b, y_b, *after) for every block]``, run where the blocks live."""
+        """``[fn(self.loss, *before, X_b, y_b, *after) for every block]``, run where the
+        blocks live."""
         import dask
         from dask import delayed
         # wrap w / v once so each appears in the graph one time, not once per block. Keys are
@@ -189,9 +229,30 @@ class BlockwiseObjective:
             H = H + getval(_hessian(self.penalty)(w))
         return H
 
+    @property
+    def fvp(self):
+        r"""``fvp(w, v) -> F(w) v``, the Fisher-vector product :math:`\sum_b J_b^T \Lambda_b
+        J_b v` summed over blocks (the penalty left out), or None when the objective was
+        built without ``model=``. ``method="natural"`` uses it when it is not None."""
+        return None if self.model is None else self._fvp
+
+    def _fvp(self, w, v):
+        if not self.distributed:
+            # the model's pullback at w is recorded once and reused for every v the CG
+            # solve asks about (the solver passes the same w object for one iteration)
+            at, fvp = self._fisher_at
+            if at is not w:
+                loss = self.loss
+                fvp = fisher_vector_product(lambda p: loss.model(p, self.X),
+                                            lambda z: loss.output_loss(z, self.y), w)
+                self._fisher_at = (w, fvp)
+            return getval(fvp(v))
+        return self._sum(self._map_blocks(_block_fvp, w, after=(v,)))
+
     def __repr__(self):
         where = f"Dask, {self.n_blocks} blocks" if self.distributed else "NumPy"
-        name = getattr(self.loss, "__name__", type(self.loss).__name__)
+        loss = self.loss.output_loss if self.model is not None else self.loss
+        name = getattr(loss, "__name__", type(loss).__name__)
         return f"BlockwiseObjective({name}, X.shape={tuple(self.X.shape)}, {where})"
 
 
@@ -215,7 +276,7 @@ def _block_pairs(X, y):
     return list(zip(Xd, yd))
 
 
-def blockwise_objective(loss, X, y, penalty=None, client=None):
+def blockwise_objective(loss, X, y, penalty=None, client=None, *, model=None):
     r"""The objective :math:`F(w) = \sum_b \mathrm{loss}(w, X_b, y_b) + \mathrm{penalty}(w)`
     over the row blocks of ``X`` and ``y``, for :func:`gradkit.optim.minimize`.
 
@@ -224,15 +285,20 @@ def blockwise_objective(loss, X, y, penalty=None, client=None):
     Args:
         loss: ``loss(w, X_block, y_block) -> scalar``, plain NumPy, a **sum** over the block's
             rows. ``w`` may be an array or a pytree. Must be picklable for process workers
-            (module-level function, or anything cloudpickle handles).
+            (module-level function, or anything cloudpickle handles). With ``model=``:
+            ``loss(outputs, y_block) -> scalar``, the loss of the model's outputs.
         X, y: NumPy arrays, or Dask arrays with the same row chunks (X chunked by rows only).
         penalty: ``penalty(w) -> scalar`` computed on the driver, or None.
         client: a ``dask.distributed.Client`` to run on (default: the active one, else
             Dask's default scheduler).
+        model: ``model(w, X_block) -> outputs`` (picklable, as ``loss``), or None. Given,
+            the block loss is ``loss(model(w, X_b), y_b)`` and the objective has ``fvp`` for
+            ``method="natural"``.
 
     Returns:
         BlockwiseObjective: callable as ``F(w)``, with ``value_and_grad(w)``, ``hvp(w, v)``,
-        ``hess(w)``; ``minimize`` uses them when it is passed as ``fun``.
+        ``hess(w)`` and (with ``model=``) ``fvp(w, v)``; ``minimize`` uses them when it is
+        passed as ``fun``.
 
     Raises:
         TypeError: when one of X, y is a Dask array and the other is not.
@@ -244,6 +310,10 @@ def blockwise_objective(loss, X, y, penalty=None, client=None):
     >>> obj = blockwise_objective(lambda w, X, y: 0.5 * np.sum((X @ w - y) ** 2), X, y)
     >>> np.round(minimize(obj, np.zeros(2), method="newton-cg").x, 6)
     array([1., 2.])
+    >>> obj = blockwise_objective(lambda z, y: 0.5 * np.sum((z - y) ** 2), X, y,
+    ...                           model=lambda w, X: X @ w)
+    >>> np.round(minimize(obj, np.zeros(2), method="natural").x, 6)
+    array([1., 2.])
     """
     if not callable(loss):
         raise TypeError(f"loss must be a callable loss(w, X, y) -> scalar, got "
@@ -251,4 +321,7 @@ def blockwise_objective(loss, X, y, penalty=None, client=None):
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty must be None or a callable penalty(w) -> scalar, got "
                         f"{type(penalty).__name__}.")
-    return BlockwiseObjective(loss, X, y, penalty=penalty, client=client)
+    if model is not None and not callable(model):
+        raise TypeError(f"model must be None or a callable model(w, X) -> outputs, got "
+                        f"{type(model).__name__}.")
+    return BlockwiseObjective(loss, X, y, penalty=penalty, client=client, model=model)

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..backend import array_namespace, to_numpy
 from .minimize import CONVERGED
 
 __all__ = ["Simplex", "L1Ball", "L2Ball", "Box", "NuclearNormBall", "minimize_frank_wolfe"]
@@ -23,7 +24,7 @@ def _project_simplex(v, radius):
     flat = v.reshape(-1)
     u = np.sort(flat)[::-1]
     css = np.cumsum(u) - radius
-    ind = np.arange(1, flat.shape[0] + 1, dtype=flat.dtype)
+    ind = array_namespace(flat).arange(1, flat.shape[0] + 1, dtype=flat.dtype)
     rho = int(np.nonzero(u - css / ind > 0)[0][-1])
     theta = css[rho] / (rho + 1.0)
     return np.maximum(v - theta, 0.0)
@@ -125,7 +126,7 @@ class Box:
     """
 
     def __init__(self, lower, upper):
-        lo, up = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        lo, up = to_numpy(lower).astype(float), to_numpy(upper).astype(float)
         if not (np.isfinite(lo).all() and np.isfinite(up).all()):
             raise ValueError("Box: Frank-Wolfe needs finite bounds (the oracle must return a "
                              "vertex); for half-infinite bounds use method='lbfgs' with bounds=.")
@@ -137,7 +138,7 @@ class Box:
         return np.where(g > 0, self.lower, self.upper).astype(g.dtype)
 
     def contains(self, x, atol=_TOL):
-        span = np.maximum(abs(np.asarray(self.upper, float) - np.asarray(self.lower, float)), 1.0)
+        span = np.maximum(abs(np.subtract(self.upper, self.lower)), 1.0)
         return bool(((x >= self.lower - atol * span) & (x <= self.upper + atol * span)).all())
 
     def project(self, x):

@@ -261,13 +261,14 @@ def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=Non
     (memory ``memory=10``, box ``bounds`` by projection), ``"frank-wolfe"`` (conditional
     gradient over ``constraint``, see :mod:`gradkit.optim.frank_wolfe`), ``"natural"``
     (natural gradient with ``model=`` and ``loss=``), ``"proximal"`` / ``"ista"`` /
-    ``"fista"`` (``l1=``, ``l2=``, ``accelerated=``), ``"subgradient"``. Method-specific
+    ``"fista"`` (``l1=``, ``l2=``: a number, or per-coordinate weights in x0's structure with 0
+    for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``. Method-specific
     options are documented on each solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
 
     Args:
         fun: ``fun(x) -> scalar``, plain NumPy. For ``"natural"`` it may be ``None``
             (then f = loss(model(x))). An object with ``value_and_grad`` / ``hvp`` / ``hess``
-            methods (such as :func:`gradkit.optim.blockwise_objective`, for data in Dask
+            / ``fvp`` (Fisher-vector products, for ``"natural"``) methods (such as :func:`gradkit.optim.blockwise_objective`, for data in Dask
             blocks) supplies the derivatives it has.
         x0: starting point: an array of any shape or a pytree of arrays.
         method: one of the names above (default ``"lbfgs"``).
@@ -329,12 +330,6 @@ def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=Non
             raise ValueError("method='natural' needs model= and loss= (and fun=None means "
                              "f(x) = loss(model(x))).")
         fun = lambda x: loss(model(x))  # noqa: E731
-    if name == "natural" and getattr(fun, "distributed", False):
-        raise ValueError("method='natural' has no blockwise (Dask) path yet: its Fisher-vector "
-                         "products need model(x) on all rows at once. Use method='newton-cg' "
-                         "(for a GLM with its canonical link, such as logistic regression, the "
-                         "Fisher matrix is the Hessian, so its steps are natural-gradient "
-                         "steps).")
     if not callable(fun):
         raise TypeError(f"fun must be a callable fun(x) -> scalar, got {type(fun).__name__}.")
 

@@ -98,6 +98,13 @@ def minimize_natural(objective, x, monitor, *, model=None, loss=None, line_searc
     ``adaptive_damping``, ``learning_rate``, ``cg_max_iter`` (default min(n, 100) + 10),
     ``cg_tol``.
 
+    Where the Fisher-vector products come from: when ``fun`` has an ``fvp(w, v)`` method that
+    is not None (:func:`gradkit.optim.blockwise_objective` built with ``model=``, for data in
+    Dask blocks: each block computes :math:`J_b^T \Lambda_b J_b v` where it lives and the
+    driver sums them), the solver uses it and takes no ``model`` / ``loss``; otherwise it
+    builds them from ``model`` and ``loss`` with :func:`fisher_vector_product`. The CG solve,
+    the line search and the damping run on the driver either way.
+
     >>> import numpy as np
     >>> from gradkit.optim.minimize import minimize
     >>> X, y = np.array([[1.0, 2.0], [3.0, 1.0], [0.5, 0.5]]), np.array([1.0, 2.0, 0.0])
@@ -106,13 +113,21 @@ def minimize_natural(objective, x, monitor, *, model=None, loss=None, line_searc
     >>> r.success, np.round(r.x, 4)
     (True, array([0.6   , 0.1619]))
     """
-    if model is None or loss is None:
+    fisher = getattr(objective.fun, "fvp", None)  # an objective that brings its own F v
+    if fisher is not None and (model is not None or loss is not None):
+        raise ValueError("method='natural' got model=/loss= and an objective with its own "
+                         "Fisher-vector products (fvp, e.g. blockwise_objective(..., model=)); "
+                         "give the Fisher one way: drop model= and loss=.")
+    if fisher is None and getattr(objective.fun, "distributed", False):
+        raise ValueError("method='natural' on a Dask blockwise objective needs its "
+                         "Fisher-vector products computed block by block: build the objective "
+                         "with blockwise_objective(loss, X, y, model=model), where "
+                         "model(w, X_block) gives the outputs and loss(outputs, y_block) the "
+                         "negative log-likelihood.")
+    if fisher is None and (model is None or loss is None):
         raise ValueError("method='natural' needs model= (params -> outputs) and loss= "
-                         "(outputs -> scalar negative log-likelihood).")
-    if not damping >= 0:
-        raise ValueError(f"damping must be >= 0, got {damping!r}.")
-    if adaptive_damping and damping == 0:
-        raise ValueError("adaptive_damping needs damping > 0 to start from.")
+                         "(outputs -> scalar negative log-likelihood), or an objective with "
+                         "an fvp method (blockwise_objective(..., model=)).")
     n = x.shape[0]
     cg_max_iter = min(n, 100) + 10 if cg_max_iter is None else cg_max_iter
     unravel, ravel = objective.unravel, objective.ravel
@@ -120,7 +135,12 @@ def minimize_natural(objective, x, monitor, *, model=None, loss=None, line_searc
     stop = monitor.start(x, f, inf_norm(g))
     lam = float(damping)
     while stop is None:
-        fvp = fisher_vector_product(model, loss, unravel(x))
+        w = unravel(x)
+        if fisher is None:
+            fvp = fisher_vector_product(model, loss, w)
+        else:
+            def fvp(v, w=w):  # noqa: E306 (one w per iteration: its pullback can be reused)
+                return fisher(w, v)
 
         def matvec(v):
             objective.nhev += 1

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..backend import eye_like
 from .line_search import line_search as _line_search
 from .minimize import NO_PROGRESS, inf_norm
 
@@ -35,7 +36,7 @@ def modified_cholesky_shift(H, beta=1e-3, max_tries=60):
     scale = max(float(np.sqrt((H * H).sum())), 1e-12)
     min_diag = float(H.diagonal().min()) if n else 1.0
     tau = 0.0 if min_diag > 0 else beta * scale - min_diag
-    eye = np.eye(n, dtype=H.dtype)
+    eye = eye_like(H)  # on H's device
     for _ in range(max_tries):
         try:
             return np.linalg.cholesky(H + tau * eye), tau

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from ..backend import array_namespace
+from ..tree import tree_leaves, tree_structure
 from .minimize import inf_norm
 
 __all__ = ["soft_threshold", "prox_elastic_net", "minimize_proximal"]
@@ -22,14 +24,53 @@ def soft_threshold(v, t):
 
 
 def prox_elastic_net(v, t, l1, l2):
-    r"""The proximal operator of :math:`t(l_1\|x\|_1 + \tfrac{l_2}{2}\|x\|_2^2)`:
-    :math:`\mathrm{soft\_threshold}(v, t l_1) / (1 + t l_2)`.
+    r"""The proximal operator of :math:`t\sum_i(l_{1,i}|x_i| + \tfrac{l_{2,i}}{2}x_i^2)`:
+
+    .. math:: \mathrm{prox}(v)_i = \mathrm{sign}(v_i)\max(|v_i| - t\,l_{1,i},\ 0)
+              \,/\,(1 + t\,l_{2,i})
+
+    ``l1`` and ``l2`` are numbers (the same weight for every coordinate) or arrays of
+    per-coordinate weights >= 0 broadcastable to ``v``; a coordinate with zero weights is
+    left as it is.
 
     >>> prox_elastic_net(np.array([3.0]), 1.0, 1.0, 1.0)
     array([1.])
+    >>> prox_elastic_net(np.array([3.0, 3.0]), 1.0, np.array([1.0, 0.0]), 0.0)
+    array([2., 3.])
     """
-    out = soft_threshold(v, t * l1) if l1 else v
-    return out / (1.0 + t * l2) if l2 else out
+    out = soft_threshold(v, t * l1) if np.any(l1) else v
+    return out / (1.0 + t * l2) if np.any(l2) else out
+
+
+def _coordinate_weights(name, value, objective, x):
+    """``l1`` / ``l2`` as the solver uses them: a float when every coordinate has the same
+    weight, else one weight per coordinate of the flat ``x`` (on ``x``'s device)."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if not value >= 0:
+            raise ValueError(f"{name} must be a number >= 0 or per-coordinate weights >= 0 in "
+                             f"the structure of x0; got {name}={value!r}.")
+        return float(value)
+    x0 = objective.unravel(x)
+    try:
+        if objective.is_tree:
+            if tree_structure(value) != tree_structure(x0):
+                raise ValueError(f"{name} has the structure {tree_structure(value)!r} but x0 "
+                                 f"has {tree_structure(x0)!r}")
+            leaves = [np.broadcast_to(np.asarray(w, dtype=float), np.shape(p))
+                      for w, p in zip(tree_leaves(value), tree_leaves(x0))]
+            flat = np.concatenate([w.ravel() for w in leaves]) if leaves else np.zeros(0)
+        else:
+            flat = np.broadcast_to(np.asarray(value, dtype=float), x0.shape).ravel()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a number >= 0, or weights >= 0 with the structure "
+                         "of x0 (an array broadcastable to x0's shape, or a pytree like x0 "
+                         f"whose leaves broadcast to its leaves); {exc}.") from None
+    if not np.all(flat >= 0):  # NaN fails too
+        raise ValueError(f"{name} must be a number >= 0 or per-coordinate weights >= 0; "
+                         f"{name} has {int(np.sum(~(flat >= 0)))} negative or NaN weight(s).")
+    if flat.size == 0 or np.all(flat == flat[0]):
+        return float(flat[0]) if flat.size else 0.0
+    return array_namespace(x).asarray(flat)
 
 
 def _estimate_lipschitz(objective, x, g):
@@ -44,7 +85,15 @@ def _estimate_lipschitz(objective, x, g):
 
 def minimize_proximal(objective, x, monitor, *, l1=0.0, l2=0.0, accelerated=True,
                       lipschitz=None, restart=True):
-    r"""ISTA / FISTA for :math:`F(x) = f(x) + l_1\|x\|_1 + \tfrac{l_2}{2}\|x\|_2^2`, f smooth.
+    r"""ISTA / FISTA for :math:`F(x) = f(x) + \sum_i (l_{1,i}|x_i| + \tfrac{l_{2,i}}{2}x_i^2)`,
+    f smooth.
+
+    ``l1`` and ``l2`` are numbers (one weight for all coordinates: :math:`l_1\|x\|_1 +
+    \tfrac{l_2}{2}\|x\|_2^2`) or per-coordinate weights >= 0 with the structure of ``x0``:
+    an array broadcastable to ``x0``'s shape, or for a pytree ``x0`` a pytree of the same
+    structure whose leaves (numbers or arrays) broadcast to its leaves. A weight of 0 leaves
+    its coordinate unpenalized, as an intercept or bias should be:
+    ``l1={"coef": 0.1, "intercept": 0.0}``.
 
     ISTA (``accelerated=False``): :math:`x_{k+1} = \mathrm{prox}_{1/L}(x_k - \nabla f(x_k)/L)`
     with :func:`prox_elastic_net`. FISTA (``accelerated=True``, Beck & Teboulle 2009): the
@@ -56,8 +105,9 @@ def minimize_proximal(objective, x, monitor, *, l1=0.0, l2=0.0, accelerated=True
     is the gradient mapping :math:`L\|y - x^+\|_\infty` (0 exactly at a minimizer of F);
     ``fun`` and ``history["f"]`` are values of F.
 
-    Options: ``l1``, ``l2`` (>= 0), ``accelerated``, ``lipschitz``, ``restart``. The
-    aliases ``method="ista"`` / ``"fista"`` set ``accelerated``.
+    Options: ``l1``, ``l2`` (>= 0, numbers or per-coordinate weights), ``accelerated``,
+    ``lipschitz``, ``restart``. The aliases ``method="ista"`` / ``"fista"`` set
+    ``accelerated``.
 
     >>> import numpy as np
     >>> from gradkit.optim.minimize import minimize
@@ -65,16 +115,21 @@ def minimize_proximal(objective, x, monitor, *, l1=0.0, l2=0.0, accelerated=True
     ...              method="fista", l1=1.0)
     >>> r.x
     array([2., 0.])
+    >>> r = minimize(lambda p: 0.5 * np.sum((p["w"] - 3.0) ** 2) + 0.5 * (p["b"] - 3.0) ** 2,
+    ...              {"w": np.zeros(2), "b": 0.0}, method="fista", l1={"w": 1.0, "b": 0.0})
+    >>> np.round(r.x["w"], 6), round(float(r.x["b"]), 6)  # the unpenalized "b" is not shrunk
+    (array([2., 2.]), 3.0)
     """
-    for name, v in (("l1", l1), ("l2", l2)):
-        if not (isinstance(v, (int, float, np.floating)) and v >= 0):
-            raise ValueError(f"{name} must be a number >= 0, got {v!r}.")
+    l1 = _coordinate_weights("l1", l1, objective, x)
+    l2 = _coordinate_weights("l2", l2, objective, x)
     if lipschitz is not None and not lipschitz > 0:
         raise ValueError(f"lipschitz must be > 0, got {lipschitz!r}.")
+    xp = array_namespace(x)
+    has_l1, has_l2 = bool(np.any(l1)), bool(np.any(l2))
 
     def penalty(v):
-        p = l1 * float(abs(v).sum()) if l1 else 0.0
-        return p + 0.5 * l2 * float(v @ v) if l2 else p
+        p = float(xp.sum(l1 * abs(v))) if has_l1 else 0.0
+        return p + 0.5 * float(xp.sum(l2 * (v * v))) if has_l2 else p
 
     f, g = objective.value_and_grad(x)
     L = lipschitz if lipschitz is not None else _estimate_lipschitz(objective, x, g)

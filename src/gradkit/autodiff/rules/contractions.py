@@ -9,6 +9,7 @@ import string
 
 import numpy as np
 
+from ...backend import array_namespace, eye_like
 from ..tracer import (FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, Tracer, apply,
                       binary_operator, def_linear, defvjp, differentiable, getval, unbroadcast)
 
@@ -225,13 +226,13 @@ def _einsum_vjp(k):
                 if c2 is None:
                     raise NoGradientRuleError("np.einsum: too many labels to differentiate "
                                               f"{subscripts!r}; split it into several einsums.")
-                extra.append((c + c2, np.eye(sizes[c], dtype=dtype)))
+                extra.append((c + c2, eye_like(g, sizes[c], dtype)))
                 new_target += c2
                 continue
             seen.add(c)
             new_target += c
             if c not in present:
-                extra.append((c, np.ones(sizes[c], dtype=dtype)))
+                extra.append((c, np.ones_like(getval(g), dtype=dtype, shape=(sizes[c],))))
         terms = [(output, g)] + others + extra
         spec = ",".join(t for t, _ in terms) + "->" + new_target
         ct = np.einsum(spec, *[op for _, op in terms], optimize=kwargs.get("optimize", False))
@@ -264,9 +265,9 @@ FUNCTION_HANDLERS[np.einsum] = _einsum
 @differentiable
 def undiagonal(g, shape, offset=0, axis1=0, axis2=1):
     """The adjoint of ``np.diagonal``: zeros of ``shape`` with ``g`` on that diagonal."""
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros_like(g, shape=shape)  # *_like: on g's device
     view = np.moveaxis(out, (axis1, axis2), (-2, -1))
-    i = np.arange(np.shape(g)[-1])
+    i = array_namespace(g).arange(np.shape(g)[-1])
     view[..., i + max(-offset, 0), i + max(offset, 0)] = g
     return out
 

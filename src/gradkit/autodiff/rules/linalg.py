@@ -23,6 +23,7 @@ Conventions:
 import numpy as np
 
 from .. import conventions
+from ...backend import eye_like
 from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp,
                       differentiable)
 
@@ -30,8 +31,7 @@ _T = lambda x: np.swapaxes(x, -1, -2)  # noqa: E731  (transpose of a stack of ma
 
 
 def _eye_like(x, n=None):
-    n = np.shape(x)[-1] if n is None else n
-    return np.eye(n, dtype=np.result_type(conventions.getval(x)))
+    return eye_like(x, n)  # on x's device (np.eye would be on the host)
 
 
 def _mat(g):

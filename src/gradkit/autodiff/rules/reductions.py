@@ -33,7 +33,7 @@ def _restore(g, x, axis, keepdims):
         if axis is not None and not keepdims:
             axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
             g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
-        out = np.empty(shape, dtype=np.result_type(g))
+        out = np.empty_like(g, shape=shape)  # *_like: on g's device (NumPy or CuPy)
         out[...] = g
         return out
     if axis is not None and not keepdims:
@@ -234,8 +234,9 @@ P_CUMSUM = def_linear(np.cumsum, 0)
 def _cumprod_jacobian(x):
     """``J[..., i, j] = d cumprod(x)[j] / d x[i]`` along the last axis, exact with zeros."""
     n = np.shape(x)[-1]
-    held = np.where(np.eye(n, dtype=bool), 1.0, np.expand_dims(x, -2))  # row i: x_i set to 1
-    return np.cumprod(held, axis=-1) * np.triu(np.ones((n, n), dtype=getval(x).dtype))
+    ones = np.ones_like(getval(x), shape=(n, n))  # *_like: on x's device
+    held = np.where(np.tril(np.triu(ones)) > 0, 1.0, np.expand_dims(x, -2))  # row i: x_i := 1
+    return np.cumprod(held, axis=-1) * np.triu(ones)
 
 
 def _cumprod_vjp(g, ans, x, axis):

@@ -22,6 +22,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, TracerConversionError, apply,
                       def_linear, defjvp, defvjp, differentiable, getval, unbroadcast)
 from .indexing import untake
+from ...backend import to_device_of, to_numpy
 
 
 def _along(axis, ndim, index):
@@ -65,7 +66,7 @@ Tracer.flatten = lambda self, order="C": _ravel(self, order)
 def _transpose_vjp(g, ans, x, axes=None):
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort([a % np.ndim(x) for a in axes]))
+    return np.transpose(g, tuple(np.argsort([a % np.ndim(x) for a in axes]).tolist()))
 
 
 defvjp(np.transpose, _transpose_vjp)
@@ -300,20 +301,26 @@ def _repeat(a, repeats, axis=None):
         spread = np.broadcast_to(np.expand_dims(a, axis + 1),
                                  shape[:axis + 1] + (r,) + shape[axis + 1:])
         return np.reshape(spread, shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
-    index = np.repeat(np.arange(shape[axis]), repeats)
-    return a[_along(axis, len(shape), index)]
+    index = np.repeat(np.arange(shape[axis]), to_numpy(repeats))  # on the host, then moved
+    return a[_along(axis, len(shape), to_device_of(index, a))]
 
 
 Tracer.repeat = lambda self, repeats, axis=None: _repeat(self, repeats, axis)
 
 
 # ----------------------------------------------------------------------------- gather
+def _index_array(indices, a):
+    """Integer indices as an array on the device of ``a`` (a list or host array is moved)."""
+    indices = getval(indices)
+    return to_device_of(indices if hasattr(indices, "dtype") else np.asarray(indices), a)
+
+
 def _take(a, indices, axis=None, out=None, mode="raise"):
     if axis is None:
         a, axis = np.reshape(a, (-1,)), 0
     axis = normalize_axis_index(axis, np.ndim(a))
     n = np.shape(a)[axis]
-    indices = np.asarray(indices)
+    indices = _index_array(indices, a)
     if indices.dtype.kind not in "iu":
         raise TypeError("np.take needs integer indices.")
     if mode == "wrap":
@@ -328,7 +335,7 @@ Tracer.take = lambda self, indices, axis=None, out=None, mode="raise": \
 
 
 def _take_along_axis(arr, indices, axis=-1):
-    indices = np.asarray(getval(indices))
+    indices = _index_array(indices, arr)
     if axis is None:
         if indices.ndim != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension.")
@@ -342,7 +349,8 @@ def _take_along_axis(arr, indices, axis=-1):
         if d == axis:
             index.append(indices)
         else:
-            index.append(np.arange(n).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1)))
+            index.append(to_device_of(np.arange(n), arr).reshape(
+                (1,) * d + (-1,) + (1,) * (nd - d - 1)))
     return arr[tuple(index)]
 
 
@@ -472,16 +480,19 @@ def _pad(array, pad_width, mode="constant", **kwargs):
                 "np.pad with traced constant_values is not differentiable in gradkit; pad with "
                 "0 and add the constant times a padded mask: np.pad(x, w) + c * "
                 "np.pad(np.zeros_like(x), w, constant_values=1.0).")
+        widths = tuple((int(b), int(e)) for b, e in widths)  # ints: np.pad on any device
         interior = tuple(slice(b, b + n) for (b, _), n in zip(widths, shape))
         out = untake(array, interior, tuple(int(b + n + e) for (b, e), n in zip(widths, shape)))
-        if np.any(np.asarray(values) != 0):
-            out = out + np.pad(np.zeros(shape, dtype=getval(array).dtype), widths,
+        if np.any(to_numpy(values) != 0):
+            out = out + np.pad(np.zeros_like(getval(array), shape=shape), widths,
                                constant_values=values)
         return out
     if mode in _INDEX_MODES and kwargs.get("reflect_type", "even") == "even":
         # pad the positions, then gather: the same index map np.pad uses for values
+        # (an index map on the host, moved to the array's device)
         positions = np.arange(int(np.prod(shape))).reshape(shape)
-        return np.reshape(array, (-1,))[np.pad(positions, widths, mode=mode, **kwargs)]
+        index = np.pad(positions, widths, mode=mode, **kwargs)
+        return np.reshape(array, (-1,))[to_device_of(index, array)]
     raise NoGradientRuleError(
         f"np.pad with mode={mode!r}{' and reflect_type=odd' if mode in _INDEX_MODES else ''} has "
         "no gradient rule in gradkit; use mode 'constant', 'edge', 'reflect', 'symmetric' or "
