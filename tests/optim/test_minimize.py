@@ -177,3 +177,22 @@ def test_tol_is_the_gradient_inf_norm():
         r = minimize(f, x0, method="bfgs", tol=tol)
         assert r.grad_norm <= tol
         assert r.history["grad_norm"][-2] > tol  # it did not stop later than needed
+
+
+def test_args_are_passed_to_fun_and_to_user_derivatives_as_in_scipy():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
+
+    def f(w, X, y):
+        return 0.5 * np.sum((X @ w - y) ** 2)
+
+    def grad(w, X, y):
+        return X.T @ (X @ w - y)
+
+    expected = np.linalg.lstsq(X, y, rcond=None)[0]
+    for kwargs in ({}, {"grad": grad}):
+        r = minimize(f, np.zeros(3), method="lbfgs", args=(X, y), **kwargs)
+        np.testing.assert_allclose(r.x, expected, atol=1e-6)
+    r = minimize(f, np.zeros(3), method="newton-cg", args=(X, y),
+                    hvp=lambda w, v, X, y: X.T @ (X @ v))
+    np.testing.assert_allclose(r.x, expected, atol=1e-6)

@@ -184,7 +184,8 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     t = frame[target]
     t_numeric = _is_numeric(t)
     if t_numeric:
-        lazy["target"] = {"mean": t.mean(), "std": t.std(ddof=0), "integral": (t == t.round()).all()}
+        lazy["target"] = {"mean": t.mean(), "std": t.std(ddof=0),
+                          "integral": (t == t.round()).all()}
     else:
         lazy["target"] = {"counts": _per_partition(t.astype(str), _value_counts)}
     (got,) = dask.compute(lazy)

@@ -15,7 +15,8 @@ EPILOG = """examples:
   gradkit fit                                   # logistic regression on breast_cancer
   gradkit fit wine --model mlp --hidden 32 --optimizer adam --epochs 100
   gradkit fit data.csv --target price --dropna --save model.npz
-  gradkit fit big.csv --target label --dask     # on a local Dask cluster (or --dask tcp://host:8786)
+  gradkit fit big.csv --target label --dask     # on a local Dask cluster for the run
+  gradkit fit big.csv --dask tcp://10.0.0.5:8786  # on a running Dask scheduler
   gradkit race rosenbrock --optimizers sgd,momentum,adam,lbfgs,newton
   gradkit explain model.npz data.csv --csv importances.csv
   gradkit check mycode.py:loss --shape 3,4 --shape 4

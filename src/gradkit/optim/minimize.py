@@ -247,8 +247,15 @@ def inf_norm(v):
     return float(abs(v).max()) if v.shape[0] else 0.0
 
 
-def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=None, hess=None,
-             tol=1e-6, max_iter=None, callback=None, constraint=None, bounds=None,
+def _bind(f, args):
+    """``x -> f(x, *args)`` (None stays None)."""
+    if f is None:
+        return None
+    return lambda x: f(x, *args)
+
+
+def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None, hvp=None,
+             hess=None, tol=1e-6, max_iter=None, callback=None, constraint=None, bounds=None,
              line_search="wolfe", ftol=0.0, n_iter_no_change=None, **options):
     r"""Minimize a scalar function written in plain NumPy: :math:`\min_x f(x)`.
 
@@ -272,6 +279,8 @@ def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=Non
             blocks) supplies the derivatives it has.
         x0: starting point: an array of any shape or a pytree of arrays.
         method: one of the names above (default ``"lbfgs"``).
+        args: extra positional arguments, as scipy's: ``fun(x, *args)`` (and the same for
+            ``grad``, ``value_and_grad``, ``hvp(x, v, *args)`` and ``hess``), e.g. the data.
         grad, value_and_grad, hvp, hess: user-supplied derivatives, in x0's structure
             (``value_and_grad(x) -> (f, g)`` is the fastest; ``hess`` on flat x only).
         tol: stop when the stopping measure is <= tol: the inf-norm of the gradient
@@ -332,6 +341,12 @@ def minimize(fun, x0, method="lbfgs", *, grad=None, value_and_grad=None, hvp=Non
         fun = lambda x: loss(model(x))  # noqa: E731
     if not callable(fun):
         raise TypeError(f"fun must be a callable fun(x) -> scalar, got {type(fun).__name__}.")
+    if args:
+        if not isinstance(args, tuple):
+            args = (args,)
+        fun, grad, value_and_grad, hess = (_bind(f, args) for f in (fun, grad, value_and_grad,
+                                                                    hess))
+        hvp = None if hvp is None else (lambda x, v, _h=hvp: _h(x, v, *args))
 
     objective = Objective(fun, x0, grad=grad, value_and_grad=value_and_grad, hvp=hvp,
                           hess=hess)
