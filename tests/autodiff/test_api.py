@@ -388,3 +388,24 @@ def test_check_grads_catches_a_wrong_second_derivative():
     gk.check_grads(cube, (X,), order=1, modes=("rev",))
     with pytest.raises(AssertionError, match="order 1"):
         gk.check_grads(cube, (X,), order=2, modes=("rev",))
+
+
+@pytest.mark.parametrize("mode", ["rev-over-fwd", "fwd-over-rev"])
+def test_hvp_modes_agree_with_the_hessian(mode):
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((20, 5))
+    params = {"w": rng.standard_normal(5), "s": np.array(0.3)}
+
+    def f(p):
+        return np.sum(np.log1p(np.exp(A @ p["w"] * p["s"]))) + 0.5 * np.sum(p["w"] ** 4)
+
+    v = {"w": rng.standard_normal(5), "s": np.array(-0.7)}
+    flat, unravel = gk.tree.ravel_pytree(params)
+    H = gk.hessian(lambda x: f(unravel(x)))(flat)
+    hv = gk.hvp(f, mode=mode)(params, v)
+    assert_allclose(gk.tree.ravel_pytree(hv)[0], H @ gk.tree.ravel_pytree(v)[0], rtol=1e-10)
+
+
+def test_hvp_rejects_an_unknown_mode():
+    with pytest.raises(ValueError, match="rev-over-fwd"):
+        gk.hvp(np.sum, mode="reverse")

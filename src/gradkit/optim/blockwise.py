@@ -209,7 +209,7 @@ class BlockwiseObjective:
         return float(f), g
 
     def hvp(self, w, v):
-        """The Hessian-vector product ``H(w) v``, summed over blocks (forward-over-reverse)."""
+        """The Hessian-vector product ``H(w) v``, summed over blocks (``gk.hvp`` per block)."""
         if not self.distributed:
             return getval(_hvp(self._total)(w, v))
         hv = self._sum(self._map_blocks(_block_hvp, w, after=(v,)))

@@ -139,7 +139,7 @@ class Objective:
         return _scalar(f), self.ravel(getval(g))
 
     def hvp(self, x, v):
-        """The Hessian-vector product H(x) v (forward-over-reverse unless the user gave it)."""
+        """The Hessian-vector product H(x) v (``gk.hvp`` unless the user gave it)."""
         self.nhev += 1
         fn = self._hvp if self._hvp is not None else _hvp(self.fun)
         return self.ravel(getval(fn(self.unravel(x), self.unravel(v))))
@@ -260,7 +260,7 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     r"""Minimize a scalar function written in plain NumPy: :math:`\min_x f(x)`.
 
     Every derivative the method needs comes from the engine (one ``value_and_grad`` pass
-    gives f and the gradient; Hessian-vector products are forward-over-reverse) unless given.
+    gives f and the gradient; Hessian-vector products come from ``gk.hvp``) unless given.
 
     Methods (``method=``): ``"gd"`` (gradient descent, line search or fixed
     ``learning_rate``), ``"newton"`` (modified Newton: H + tau I until Cholesky succeeds),
