@@ -26,9 +26,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests
 
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where a machine sets them, force an old BLAS kernel;
+# the benchmarks run on the kernel NumPy picks (benchmarks/run.py prints which one).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	$(BIN)/python benchmarks/run.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

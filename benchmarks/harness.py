@@ -69,5 +69,14 @@ def report(title, rows, target=None):
 def machine():
     import numpy as np
     cpu = platform.processor() or platform.machine()
+    blas = ""
+    try:
+        from threadpoolctl import threadpool_info
+        info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if info:
+            blas = (f", BLAS {info[0].get('internal_api')} {info[0].get('architecture')} "
+                    f"kernel, {info[0].get('num_threads')} threads")
+    except ImportError:
+        pass
     return (f"{platform.system()} {cpu}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, NumPy {np.__version__}")
+            f"{platform.python_version()}, NumPy {np.__version__}{blas}")

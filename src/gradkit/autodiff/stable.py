@@ -27,9 +27,16 @@ def _keep(ans, axis, keepdims):
 
 
 def _shift(x, axis):
-    """max(x) over ``axis`` (kept), or 0 where it is not finite (all -inf: nothing to shift)."""
-    m = np.max(x, axis=axis, keepdims=True) if np.size(x) else np.zeros_like(x)
-    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    """max(x) over ``axis`` (kept), or 0 where it is not finite (all -inf: nothing to shift).
+
+    Primitive bodies see plain arrays, so array methods (cheaper than NumPy's Python-level
+    wrappers on the small arrays of a loss) are safe here."""
+    if x.size == 0:
+        return np.zeros_like(x)
+    m = x.max(axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    return m
 
 
 def _as_float(x):
@@ -112,7 +119,7 @@ def logsumexp(x, axis=None, keepdims=False, b=None):
 def _softmax(x, axis):
     x = _as_float(x)
     e = np.exp(x - _shift(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _softmax_vjp(g, ans, x, axis):
@@ -149,7 +156,7 @@ def softmax(x, axis=-1):
 def _log_softmax(x, axis):
     x = _as_float(x)
     shifted = x - _shift(x, axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 defvjp(_log_softmax.primitive,
