@@ -101,9 +101,9 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
     first = {}
 
     def trace_inputs(a, leaves):
-        boxes = [trace.new_input(leaf) for leaf in leaves]
-        first[a] = [b._aux for b in boxes]
-        return boxes
+        start = len(trace.tape)  # an argument's leaves sit side by side on the tape
+        first[a] = range(start, start + len(leaves))
+        return [trace.new_input(leaf) for leaf in leaves]
 
     out, treedefs = _trace_call(fun, args, kwargs, argnums, trace_inputs, fname)
     out, aux = _split_aux(out, has_aux, fname)
@@ -175,7 +175,10 @@ def value_and_grad(fun, argnums=0, has_aux=False):
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), f"grad({fname})")
+        if type(argnums) is int and 0 <= argnums < len(args):
+            single, nums = True, (argnums,)
+        else:
+            single, nums = _argnums_tuple(argnums, len(args), f"grad({fname})")
         trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux,
                                                     f"grad({fname})")
         if type(out) is Tracer and out._trace is trace:

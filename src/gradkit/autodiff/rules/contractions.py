@@ -15,7 +15,10 @@ from ..tracer import (FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, Tr
 
 
 def _ndim(a):
-    return a.ndim if hasattr(a, "ndim") else np.ndim(a)
+    try:
+        return a.ndim
+    except AttributeError:
+        return np.ndim(a)
 
 
 def _matmul_vjp_x(g, ans, x, y):
