@@ -8,8 +8,10 @@ sys.path.insert(0, str(here))
 from harness import machine  # noqa: E402
 
 print(f"gradkit benchmarks on {machine()}")
+only = sys.argv[1:]  # e.g. `run.py engine nn`: the files whose names contain a word
 for path in sorted(here.glob("bench_*.py")):
-    if len(sys.argv) > 1 and not any(a in path.name for a in sys.argv[1:]):
+    if only and not any(a in path.name for a in only):
         continue
     print(f"\n=== {path.name}")
+    sys.argv = [str(path)]  # each benchmark sees its own, empty command line
     runpy.run_path(str(path), run_name="__main__")

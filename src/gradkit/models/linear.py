@@ -73,6 +73,9 @@ _COMMON_DOC = """
         history_: per step ``loss``, ``learning_rate``, ``grad_norm`` / ``update_ratio`` per
             parameter group (``gradkit.diagnostics.GradientMonitor``).
         diverged_, diverged_at_: whether a NaN / inf loss stopped training, and at which step.
+        feature_importances_: mean absolute integrated gradients of the output (the predicted
+            class for classifiers) from the mean training row, over up to 256 evenly spaced
+            training rows (``gradkit.explain.feature_importances``).
 """
 
 

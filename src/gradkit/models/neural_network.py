@@ -98,6 +98,9 @@ _MLP_DOC = """
             one entry per layer (``"00_linear"``, ``"01_batchnorm"``, ...).
         history_: per step loss, learning rate and gradient norm per layer.
         diverged_, diverged_at_: whether a NaN / inf loss stopped training, and where.
+        feature_importances_: mean absolute integrated gradients of the output (the predicted
+            class for classifiers) from the mean training row, over up to 256 evenly spaced
+            training rows (``gradkit.explain.feature_importances``).
 """
 
 
