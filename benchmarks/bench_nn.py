@@ -20,21 +20,21 @@ def setup():
     return model, params, state, X, y
 
 
-def numpy_step(p, X, y):
-    """Forward, backward and update written by hand."""
+def numpy_step(p, X, y, xp=np):
+    """Forward, backward and update written by hand (``xp``: NumPy, or CuPy for the GPU run)."""
     W1, b1 = p["00_linear"]["W"], p["00_linear"]["b"]
     W2, b2 = p["02_linear"]["W"], p["02_linear"]["b"]
     W3, b3 = p["04_linear"]["W"], p["04_linear"]["b"]
-    z1 = X @ W1 + b1; h1 = np.maximum(z1, 0.0)
-    z2 = h1 @ W2 + b2; h2 = np.maximum(z2, 0.0)
+    z1 = X @ W1 + b1; h1 = xp.maximum(z1, 0.0)
+    z2 = h1 @ W2 + b2; h2 = xp.maximum(z2, 0.0)
     z3 = h2 @ W3 + b3
-    m = z3.max(axis=1, keepdims=True)
-    e = np.exp(z3 - m)
+    e = xp.exp(z3 - z3.max(axis=1, keepdims=True))
     s = e / e.sum(axis=1, keepdims=True)
     n = X.shape[0]
-    loss = -np.mean(np.log(s[np.arange(n), y]))
+    rows = xp.arange(n)
+    loss = -xp.mean(xp.log(s[rows, y]))
     g3 = s.copy()
-    g3[np.arange(n), y] -= 1.0
+    g3[rows, y] -= 1.0
     g3 /= n
     gh2 = (g3 @ W3.T) * (z2 > 0)
     gh1 = (gh2 @ W2.T) * (z1 > 0)

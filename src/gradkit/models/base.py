@@ -38,6 +38,7 @@ import numbers
 import warnings
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
@@ -646,3 +647,28 @@ class GradientRegressor(RegressorMixin, GradientEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+class ProbabilisticClassifier(GradientClassifier):
+    """A classifier whose outputs are logits: cross-entropy training and ``predict_proba``.
+
+    One output column is the logit of ``classes_[1]`` (sigmoid, binary cross-entropy); more
+    are the logits of each class (softmax, multiclass cross-entropy).
+    """
+
+    def _data_loss(self, out, T):
+        if T.shape[1] == 1:
+            return losses.binary_cross_entropy(out, T)
+        return losses.cross_entropy(out, T)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)
+            return np.column_stack([1.0 - p, p])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))

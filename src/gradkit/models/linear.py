@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, softmax
 
 from gradkit.nn import losses
 
-from .base import GradientClassifier, GradientEstimator, GradientRegressor
+from .base import (GradientClassifier, GradientEstimator, GradientRegressor,
+                   ProbabilisticClassifier)
 
 __all__ = ["LinearRegression", "LogisticRegression", "LinearSVM"]
 
@@ -125,7 +125,7 @@ class LinearRegression(GradientRegressor, _LinearModel):
             self.coef_, self.intercept_ = self.coef_[0], self.intercept_[0]
 
 
-class LogisticRegression(GradientClassifier, _LinearModel):
+class LogisticRegression(ProbabilisticClassifier, _LinearModel):
     __doc__ = r"""Logistic regression (binary and multinomial) fit by gradients.
 
     Two classes: ``p(y = classes_[1] | x) = sigmoid(x @ coef + intercept)``; more:
@@ -163,23 +163,6 @@ class LogisticRegression(GradientClassifier, _LinearModel):
         self.verbose = verbose
         self.warm_start = warm_start
         self.on_nan = on_nan
-
-    def _data_loss(self, out, T):
-        if T.shape[1] == 1:
-            return losses.binary_cross_entropy(out, T)
-        return losses.cross_entropy(out, T)
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p = expit(scores)
-            return np.column_stack([1.0 - p, p])
-        return softmax(scores, axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        return np.log(self.predict_proba(X))
 
 
 class LinearSVM(GradientClassifier, _LinearModel):

@@ -4,12 +4,11 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import expit, softmax
 
 from gradkit import nn
 from gradkit.nn import losses
 
-from .base import GradientClassifier, GradientEstimator, GradientRegressor
+from .base import GradientEstimator, GradientRegressor, ProbabilisticClassifier
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ACTIVATIONS"]
 
@@ -131,7 +130,7 @@ def _mlp_init(self, hidden_layer_sizes, activation, init, batch_norm, dropout, o
     self.on_nan = on_nan
 
 
-class MLPClassifier(GradientClassifier, _MLP):
+class MLPClassifier(ProbabilisticClassifier, _MLP):
     __doc__ = r"""A multi-layer perceptron classifier trained by backpropagation.
 
     ``f(x) = W_L a(... a(x W_1 + b_1) ...) + b_L``; two classes get one logit and the binary
@@ -152,23 +151,6 @@ class MLPClassifier(GradientClassifier, _MLP):
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop"):
         _mlp_init(**{k: v for k, v in locals().items() if k != "__class__"})
-
-    def _data_loss(self, out, T):
-        if T.shape[1] == 1:
-            return losses.binary_cross_entropy(out, T)
-        return losses.cross_entropy(out, T)
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p = expit(scores)
-            return np.column_stack([1.0 - p, p])
-        return softmax(scores, axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        return np.log(self.predict_proba(X))
 
 
 class MLPRegressor(GradientRegressor, _MLP):
