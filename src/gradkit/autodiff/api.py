@@ -62,6 +62,14 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
             treedefs.append((_LEAF_DEF, [arg]))
             args[a] = trace_inputs(a, [arg])[0]
             continue
+        if type(arg) is dict and all(type(v) is np.ndarray and v.dtype.kind == "f"
+                                     for v in arg.values()):
+            # a flat dict of float arrays (the usual parameters): no flatten / unflatten
+            keys = sorted(arg)
+            leaves = [arg[k] for k in keys]
+            treedefs.append((_FlatDict(keys), leaves))
+            args[a] = dict(zip(keys, trace_inputs(a, leaves)))
+            continue
         leaves, treedef = tree_flatten(arg)
         leaves = [leaf if type(leaf) is np.ndarray and leaf.dtype.kind == "f"
                   else _as_input(leaf, f"{fname}: argument {a}") for leaf in leaves]
@@ -71,6 +79,17 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
 
 
 _LEAF_DEF = tree_structure(np.zeros(0))
+
+
+class _FlatDict(tuple):
+    """The structure of a flat dict of arrays, by its sorted keys (stands in for a TreeDef)."""
+
+
+def _rebuild(treedef, leaves):
+    """The gradient pytree of one argument from its leaves."""
+    if type(treedef) is _FlatDict:
+        return dict(zip(treedef, leaves))
+    return tree_unflatten(treedef, leaves)
 
 
 def _split_aux(out, has_aux, fname):
@@ -127,7 +146,7 @@ def _pullback(trace, out, treedefs, first, argnums, once=False):
         for a, (treedef, leaves) in zip(argnums, treedefs):
             gl = [_like_input(cts[i], leaf)
                   for i, leaf in zip(first[a], leaves)]
-            grads.append(tree_unflatten(treedef, gl))
+            grads.append(_rebuild(treedef, gl))
         return grads
 
     return pullback
@@ -186,15 +205,15 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             if val.size != 1:
                 _not_scalar(fname, out)
             cts = trace.backward({out._aux: _ones_like(val)})
-            grads = [tree_unflatten(treedef, [_like_input(cts[i], leaf)
-                                              for i, leaf in zip(first[a], leaves)])
+            grads = [_rebuild(treedef, [_like_input(cts[i], leaf)
+                                        for i, leaf in zip(first[a], leaves)])
                      if treedef is not _LEAF_DEF else _like_input(cts[first[a][0]], leaves[0])
                      for a, (treedef, leaves) in zip(nums, treedefs)]
             value = val
         else:  # the output does not depend on the arguments: zero gradients
             if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:
                 _not_scalar(fname, out)
-            grads = [tree_map(_zeros_like, tree_unflatten(treedef, leaves))
+            grads = [tree_map(_zeros_like, _rebuild(treedef, leaves))
                      for treedef, leaves in treedefs]
             value = out
         g = grads[0] if single else tuple(grads)

@@ -47,7 +47,14 @@ def _expand(ans, axis, keepdims):
 
 
 def _count(x, ans):
-    return np.size(x) // max(np.size(ans), 1)
+    return _size(x) // max(_size(ans), 1)
+
+
+def _size(a):
+    try:
+        return a.size
+    except AttributeError:
+        return np.size(a)
 
 
 def _no_kwarg(fname, name, value, instead):
@@ -103,13 +110,36 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
+    if type(g) is not Tracer:  # scale the (small) reduced cotangent, not the restored one
+        return _restore(g / _count(x, ans), x, axis, keepdims)
     return _restore(g, x, axis, keepdims) / _count(x, ans)
+
+
+def _plain_float(x):
+    return type(x) is np.ndarray and x.dtype.kind == "f" and x.size
+
+
+def _fast_sum(x, axis=None, keepdims=False):
+    """np.sum of plain values; a float array goes straight to the C reduction (np.sum's
+    Python-level wrapper is most of the cost on small arrays)."""
+    if _plain_float(x):
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _fast_mean(x, axis=None, keepdims=False):
+    """np.mean of plain values: the same sum divided by the count, without np.mean's wrapper."""
+    if _plain_float(x):
+        total = np.add.reduce(x, axis=axis, keepdims=keepdims)
+        return total / (x.size // max(np.size(total), 1))
+    return np.mean(x, axis=axis, keepdims=keepdims)
 
 
 P_SUM = defvjp(np.sum, _sum_vjp)
 def_linear(np.sum, 0)
 P_MEAN = defvjp(np.mean, _mean_vjp)
 def_linear(np.mean, 0)
+P_SUM.fn, P_MEAN.fn = _fast_sum, _fast_mean
 
 
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
