@@ -29,8 +29,6 @@ def main():
 
     import bench_nn
     import gradkit as gk
-    import gradkit.optim as optim
-    from gradkit import nn
 
     model, params_np, state, _, _ = bench_nn.setup()
     LR = bench_nn.LR
@@ -53,18 +51,8 @@ def main():
         rows = [("cupy (hand-written)", median_time(sync(cupy_step), 1.0))]
         failures = []
 
-        def loss_fn(p, X, y):
-            logits, _ = model.apply(p, state, X)
-            return nn.losses.cross_entropy(logits, y)
         try:
-            vg = gk.value_and_grad(loss_fn)
-            opt = optim.sgd(LR)
-            opt_state = opt.init(params)
-
-            def gk_step():
-                loss, g = vg(params, X, y)
-                updates, _ = opt.update(g, opt_state, params)
-                return optim.apply_updates(params, updates), loss
+            gk_step = bench_nn.gradkit_step(model, params, state, X, y)
             new, loss = gk_step()
             ref, ref_loss = cupy_step()
             assert isinstance(new["00_linear"]["W"], cp.ndarray), "gradkit left the GPU"

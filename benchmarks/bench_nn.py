@@ -45,9 +45,8 @@ def numpy_step(p, X, y, xp=np):
     return new, loss
 
 
-def main():
-    model, params, state, X, y = setup()
-
+def gradkit_step(model, params, state, X, y):
+    """The W2 step with gradkit: ``gk.value_and_grad`` of the model's loss, then ``sgd``."""
     def loss_fn(p, X, y):
         logits, _ = model.apply(p, state, X)
         return nn.losses.cross_entropy(logits, y)
@@ -56,11 +55,16 @@ def main():
     opt = optim.sgd(LR)
     opt_state = opt.init(params)
 
-    def gk_step():
+    def step():
         loss, g = vg(params, X, y)
         updates, _ = opt.update(g, opt_state, params)
         return optim.apply_updates(params, updates), loss
+    return step
 
+
+def main():
+    model, params, state, X, y = setup()
+    gk_step = gradkit_step(model, params, state, X, y)
     new, loss = gk_step()
     ref, ref_loss = numpy_step(params, X, y)
     assert np.allclose(loss, ref_loss, rtol=1e-4)

@@ -92,6 +92,18 @@ def _finite(tree) -> bool:
     return all(np.all(np.isfinite(leaf)) for leaf in tree_leaves(tree))
 
 
+def store_parameters(estimator, arguments):
+    """Store an ``__init__``'s arguments as attributes of the same names, unchanged (the
+    scikit-learn contract: ``__init__`` only stores; validation happens in ``fit``).
+
+    Every estimator's ``__init__`` lists its parameters explicitly, as ``get_params`` reads
+    them from the signature, then calls ``store_parameters(self, locals())``.
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class GradientEstimator(BaseEstimator):
     """Base class: fits ``params_`` by gradients of the penalized mean loss (see module doc).
 

@@ -6,7 +6,7 @@ import numpy as np
 from gradkit.nn import losses
 
 from .base import (GradientClassifier, GradientEstimator, GradientRegressor,
-                   ProbabilisticClassifier)
+                   ProbabilisticClassifier, store_parameters)
 
 __all__ = ["LinearRegression", "LogisticRegression", "LinearSVM"]
 
@@ -98,23 +98,7 @@ class LinearRegression(GradientRegressor, _LinearModel):
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty=None, alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop"):
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.clip_norm = clip_norm
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.on_nan = on_nan
+        store_parameters(self, locals())
 
     def _data_loss(self, out, T):
         return 0.5 * T.shape[1] * losses.mse(out, T)
@@ -146,23 +130,7 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty="l2", alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop"):
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.clip_norm = clip_norm
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.on_nan = on_nan
+        store_parameters(self, locals())
 
 
 class LinearSVM(GradientClassifier, _LinearModel):
@@ -194,24 +162,7 @@ class LinearSVM(GradientClassifier, _LinearModel):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1.0,
                  l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
                  verbose=False, warm_start=False, on_nan="stop"):
-        self.loss = loss
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.clip_norm = clip_norm
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.on_nan = on_nan
+        store_parameters(self, locals())
 
     def _check_settings(self):
         super()._check_settings()

@@ -8,7 +8,8 @@ import numpy as np
 from gradkit import nn
 from gradkit.nn import losses
 
-from .base import GradientEstimator, GradientRegressor, ProbabilisticClassifier
+from .base import (GradientEstimator, GradientRegressor, ProbabilisticClassifier,
+                   store_parameters)
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ACTIVATIONS"]
 
@@ -103,33 +104,6 @@ _MLP_DOC = """
 """
 
 
-def _mlp_init(self, hidden_layer_sizes, activation, init, batch_norm, dropout, optimizer,
-              learning_rate, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
-              validation_fraction, penalty, alpha, l1_ratio, clip_norm, random_state,
-              verbose, warm_start, on_nan):
-    self.hidden_layer_sizes = hidden_layer_sizes
-    self.activation = activation
-    self.init = init
-    self.batch_norm = batch_norm
-    self.dropout = dropout
-    self.optimizer = optimizer
-    self.learning_rate = learning_rate
-    self.batch_size = batch_size
-    self.max_iter = max_iter
-    self.tol = tol
-    self.n_iter_no_change = n_iter_no_change
-    self.early_stopping = early_stopping
-    self.validation_fraction = validation_fraction
-    self.penalty = penalty
-    self.alpha = alpha
-    self.l1_ratio = l1_ratio
-    self.clip_norm = clip_norm
-    self.random_state = random_state
-    self.verbose = verbose
-    self.warm_start = warm_start
-    self.on_nan = on_nan
-
-
 class MLPClassifier(ProbabilisticClassifier, _MLP):
     __doc__ = r"""A multi-layer perceptron classifier trained by backpropagation.
 
@@ -150,7 +124,7 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop"):
-        _mlp_init(**{k: v for k, v in locals().items() if k != "__class__"})
+        store_parameters(self, locals())
 
 
 class MLPRegressor(GradientRegressor, _MLP):
@@ -173,7 +147,7 @@ class MLPRegressor(GradientRegressor, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop"):
-        _mlp_init(**{k: v for k, v in locals().items() if k != "__class__"})
+        store_parameters(self, locals())
 
     def _data_loss(self, out, T):
         return 0.5 * T.shape[1] * losses.mse(out, T)
