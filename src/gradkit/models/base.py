@@ -46,9 +46,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gradkit.autodiff import stop_gradient, value_and_grad
-from gradkit.backend import require_numpy  # issue 7 (CuPy)
+from gradkit.backend import require_numpy
 from gradkit.data import batches, train_validation_split
-from gradkit.data.distributed import dask_batches, is_dask_collection  # issue 7 (Dask)
+from gradkit.data.distributed import dask_batches, is_dask_collection
 from gradkit.diagnostics import GradientMonitor
 from gradkit.explain import feature_importances
 from gradkit.nn import losses
@@ -223,10 +223,10 @@ class GradientEstimator(BaseEstimator):
     def fit(self, X, y):
         """Fit the model to ``X`` (n_samples, n_features) and ``y``; returns ``self``."""
         self._check_settings()
-        if is_dask_collection(X):  # issue 7 hook (Dask): see gradkit.models.distributed
+        if is_dask_collection(X):  # Dask arrays: see gradkit.models.distributed
             from .distributed import fit_dask
             return fit_dask(self, X, y)
-        require_numpy(f"{type(self).__name__}.fit", X, y)  # issue 7: estimators are host-only
+        require_numpy(f"{type(self).__name__}.fit", X, y)  # estimators run on host arrays
         X, y = self._validate_Xy(X, y, reset=True)
         T = self._prepare_targets(y, fitting=True)
         warm = self.warm_start and hasattr(self, "params_") and \
@@ -338,7 +338,7 @@ class GradientEstimator(BaseEstimator):
                                      losses.penalty_mask(self.params_))
         monitor = self._new_monitor()
         engine_vg = value_and_grad(objective)
-        if is_dask_collection(X):  # issue 7 hook (Dask): the same J, summed block by block
+        if is_dask_collection(X):  # Dask: the same J, summed block by block
             from .distributed import blockwise_estimator_objective
             objective = blockwise_estimator_objective(self, X, T, n, state, seed, smooth_only)
             engine_vg = objective.value_and_grad
@@ -430,7 +430,7 @@ class GradientEstimator(BaseEstimator):
         try:
             for _ in range(epochs):
                 total, seen, bad = 0.0, 0, None
-                # issue 7 hook (Dask): mini-batches drawn from the blocks
+                # Dask: mini-batches drawn from the blocks
                 batch_iter = dask_batches if is_dask_collection(X) else batches
                 for Xb, Tb in batch_iter(X, T, bs, rng, drop_last=drop_last):
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
