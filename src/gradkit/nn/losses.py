@@ -19,7 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..autodiff.tracer import getval
+from ..autodiff.stable import softmax
+from ..autodiff.tracer import defjvp, defvjp, differentiable, getval
 from ..backend import array_namespace
 from ..tree import tree_leaves, tree_map
 from .functional import log_softmax
@@ -102,8 +103,9 @@ def huber(pred, target, reduction="mean", delta=1.0):
     return _reduce(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)), reduction)
 
 
-def _class_targets(logits, target, name):
-    """Target probabilities of shape ``logits.shape`` from labels (..., ) or from (..., k)."""
+def _class_targets(logits, target, name, one_hot=True):
+    """Target probabilities of shape ``logits.shape`` from labels (..., ) or from (..., k);
+    with ``one_hot=False`` checked integer labels stay labels."""
     target = _as_array(target)
     shape = np.shape(logits)
     k = shape[-1]
@@ -122,17 +124,25 @@ def _class_targets(logits, target, name):
         if labels.size and (labels.min() < 0 or labels.max() >= k):
             raise ValueError(f"{name}: class labels must lie in 0..{k - 1} for {k} columns of "
                              f"scores; got labels from {labels.min()} to {labels.max()}.")
-        dtype = np.result_type(getval(logits), np.float32)
-        return (labels[..., None] == array_namespace(labels).arange(k)).astype(dtype)
+        if not one_hot:
+            return labels.astype(np.intp, copy=False)
+        return _one_hot(labels, logits)
     raise ValueError(f"{name}: scores of shape {shape} need integer labels of shape "
                      f"{shape[:-1]} or target probabilities of shape {shape}; got target "
                      f"shape {target.shape}.")
 
 
+def _one_hot(labels, logits):
+    dtype = np.result_type(getval(logits), np.float32)
+    k = np.shape(logits)[-1]
+    return (labels[..., None] == array_namespace(labels).arange(k)).astype(dtype)
+
+
 def cross_entropy(logits, target, reduction="mean"):
     """Multiclass cross-entropy from logits: ``-sum_k t_k log softmax(z)_k`` per sample.
 
-    Stable for logits of any size (log-sum-exp with the maximum subtracted).
+    Stable for logits of any size (log-sum-exp with the maximum subtracted). With integer
+    labels it is one primitive, :func:`labels_cross_entropy`.
 
     Args:
         logits: scores ``z`` of shape ``(n, k)`` (any leading axes).
@@ -146,8 +156,56 @@ def cross_entropy(logits, target, reduction="mean"):
     >>> float(cross_entropy(np.array([[1000.0, 0.0]]), np.array([1])))
     1000.0
     """
-    t = _class_targets(logits, target, "cross_entropy")
+    t = _class_targets(logits, target, "cross_entropy", one_hot=False)
+    if t.ndim == np.ndim(logits) - 1:
+        return _reduce(labels_cross_entropy(logits, t), reduction)
     return _reduce(-np.sum(t * log_softmax(logits, axis=-1), axis=-1), reduction)
+
+
+@differentiable
+def labels_cross_entropy(logits, labels):
+    r"""Per-sample cross-entropy with integer labels, :math:`\operatorname{logsumexp}(z) -
+    z_y`, as one primitive.
+
+    Its derivative is the textbook :math:`\partial L / \partial z = \mathrm{softmax}(z) -
+    \mathrm{onehot}(y)`, computed directly (one step on the tape, no one-hot product); labels
+    have no derivative. The rule is written with differentiable operations, so second
+    derivatives work.
+
+    >>> labels_cross_entropy(np.array([[0.0, 0.0], [0.0, 1000.0]]), np.array([0, 1]))
+    array([0.69314718, 0.        ])
+    """
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=-1))
+    return lse - _at_labels(shifted, labels)
+
+
+def _at_labels(a, labels):
+    """``a[..., labels]`` row by row (fancy indexing: take_along_axis costs more on 2-D)."""
+    if a.ndim == 2:
+        return a[array_namespace(labels).arange(a.shape[0]), labels]
+    return np.take_along_axis(a, labels[..., None], axis=-1)[..., 0]
+
+
+def _softmax_minus_one_hot(z, labels):
+    return softmax(z, axis=-1) - _one_hot(labels, z)
+
+
+def _labels_ce_vjp(g, ans, z, labels):
+    if type(g) is np.ndarray and type(z) is np.ndarray and z.ndim == 2:
+        # first order: softmax from the forward's answer, logsumexp(z) = ans + z_y (no new
+        # max / sum over the classes), then the one-hot subtracted in place
+        rows = np.arange(z.shape[0])
+        s = np.exp(z - (ans + z[rows, labels])[:, None])
+        s[rows, labels] -= 1.0
+        s *= g[:, None]
+        return s
+    return np.expand_dims(g, -1) * _softmax_minus_one_hot(z, labels)
+
+
+defvjp(labels_cross_entropy.primitive, _labels_ce_vjp, None)
+defjvp(labels_cross_entropy.primitive,
+       lambda t, ans, z, labels: np.sum(_softmax_minus_one_hot(z, labels) * t, axis=-1), None)
 
 
 def binary_cross_entropy(logits, target, reduction="mean"):

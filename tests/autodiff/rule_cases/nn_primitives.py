@@ -13,3 +13,9 @@ CASES = [
     ("sliding_windows_adjoint",
      lambda g: sliding_windows_adjoint(g, x_shape=X.shape, **CONV) ** 2, (G,)),
 ]
+
+from gradkit.nn.losses import labels_cross_entropy  # noqa: E402
+
+Z = R.standard_normal((5, 4))
+LABELS = np.array([0, 3, 1, 1, 2])
+CASES.append(("labels_cross_entropy", lambda z: labels_cross_entropy(z, LABELS), (Z,)))
