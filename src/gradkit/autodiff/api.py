@@ -191,15 +191,15 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         TypeError: if ``fun`` returns a non-scalar, or an argument is not floating point.
     """
     fname = _fun_name(fun)
+    label = f"grad({fname})"
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         if type(argnums) is int and 0 <= argnums < len(args):
             single, nums = True, (argnums,)
         else:
-            single, nums = _argnums_tuple(argnums, len(args), f"grad({fname})")
-        trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux,
-                                                    f"grad({fname})")
+            single, nums = _argnums_tuple(argnums, len(args), label)
+        trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux, label)
         if type(out) is Tracer and out._trace is trace:
             val = out._value
             if val.size != 1:

@@ -174,10 +174,8 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 def _apply_one(p, u):
     r = p + u
-    try:
-        return r if r.dtype is p.dtype else r.astype(p.dtype, copy=False)
-    except AttributeError:  # a Python number as parameter
-        return r
+    dtype = getattr(p, "dtype", None)  # None: a Python number as parameter
+    return r if dtype is None or r.dtype is dtype else r.astype(dtype, copy=False)
 
 
 def apply_updates(params, updates):
