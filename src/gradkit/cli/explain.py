@@ -16,7 +16,7 @@ EXAMPLES = """examples:
   gradkit explain model.npz new_rows.csv --impute mean --csv importances.csv"""
 
 
-def _write_csv(path, names, importances, per_class=None):
+def _write_csv(path, names, importances):
     try:
         with open(path, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)

@@ -430,7 +430,7 @@ def finish_summary(summary, spec, rows):
                    task=target_spec["task"])
 
 
-def _encode(features, spec, unknown_ok=False):
+def _encode(features, spec):
     """(X, feature names, number of unknown category cells) for ``features`` under ``spec``."""
     blocks, unknown = [], 0
     for entry in spec["columns"]:
