@@ -31,7 +31,6 @@ def main():
     import gradkit as gk
 
     model, params_np, state, _, _ = bench_nn.setup()
-    LR = bench_nn.LR
     for batch in BATCH_SIZES:
         rng = np.random.default_rng(1)
         X = cp.asarray(rng.standard_normal((batch, 784)).astype(np.float32))
@@ -72,12 +71,7 @@ def main():
             ty = torch.as_tensor(cp.asnumpy(y), device=dev)
 
             def torch_step():
-                h = torch.relu(tX @ tp[0] + tp[1])
-                h = torch.relu(h @ tp[2] + tp[3])
-                loss = torch.nn.functional.cross_entropy(h @ tp[4] + tp[5], ty)
-                grads = torch.autograd.grad(loss, tp)
-                with torch.no_grad():
-                    out = [p - LR * g for p, g in zip(tp, grads)]
+                out = bench_nn.torch_step(torch, tp, tX, ty)
                 torch.cuda.synchronize()
                 return out
             rows.append(("torch CUDA eager", median_time(torch_step, 1.0)))

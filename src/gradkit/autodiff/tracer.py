@@ -31,7 +31,7 @@ __all__ = [
     "Tracer", "Primitive", "ReverseTrace", "ForwardTrace", "apply", "primitive", "differentiable",
     "defvjp", "defjvp", "def_linear", "getval", "unbroadcast",
     "TracerConversionError", "NoGradientRuleError", "PRIMITIVES", "UFUNC_PRIMITIVES", "UFUNC_HANDLERS",
-    "FUNCTION_HANDLERS", "NONDIFF_UFUNCS", "UFUNC_METHODS", "binary_operator",
+    "FUNCTION_HANDLERS", "NONDIFF_UFUNCS", "UFUNC_METHODS", "binary_operator", "shape_of",
 ]
 
 
@@ -361,6 +361,12 @@ class ForwardTrace:
 
 def _shape(x):
     return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+def shape_of(x):
+    """``x.shape`` for arrays and tracers, ``np.shape(x)`` for anything else (cheap on the
+    hot path, where ``np.shape`` would go through NumPy's dispatch)."""
+    return _shape(x)
 
 
 def unbroadcast(g, like):

@@ -11,14 +11,12 @@ import numpy as np
 
 from ...backend import array_namespace, eye_like
 from ..tracer import (FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, Tracer, apply,
-                      binary_operator, def_linear, defvjp, differentiable, getval, unbroadcast)
+                      binary_operator, def_linear, defvjp, differentiable, getval, shape_of,
+                      unbroadcast)
 
 
 def _ndim(a):
-    try:
-        return a.ndim
-    except AttributeError:
-        return np.ndim(a)
+    return len(shape_of(a))
 
 
 def _matmul_vjp_x(g, ans, x, y):

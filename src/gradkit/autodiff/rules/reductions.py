@@ -14,12 +14,14 @@ Kinks and zeros:
 - ``cumprod``: ``reverse_cumsum(g * ans) / x`` when no entry is zero; otherwise the exact
   Jacobian of each slice is formed (``n * n`` per slice along the axis).
 """
+import math
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .. import conventions
 from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, UFUNC_METHODS, apply,
-                      def_linear, defjvp, defvjp, getval)
+                      def_linear, defjvp, defvjp, getval, shape_of)
 from .shape import astype, flip_axis
 
 
@@ -47,14 +49,7 @@ def _expand(ans, axis, keepdims):
 
 
 def _count(x, ans):
-    return _size(x) // max(_size(ans), 1)
-
-
-def _size(a):
-    try:
-        return a.size
-    except AttributeError:
-        return np.size(a)
+    return math.prod(shape_of(x)) // max(math.prod(shape_of(ans)), 1)
 
 
 def _no_kwarg(fname, name, value, instead):
