@@ -1,31 +1,15 @@
 """Pytrees: flatten / unflatten / map / structure, dict key order, registered nodes, errors."""
 import collections
-import dataclasses
 
 import numpy as np
 import pytest
 
-from gradkit.tree import (TreeDef, ravel_pytree, register_pytree_node, tree_flatten, tree_leaves,
-                          tree_map, tree_structure, tree_unflatten)
+from gradkit.tree import (TreeDef, ravel_pytree, tree_flatten, tree_leaves, tree_map,
+                          tree_structure, tree_unflatten)
+
+from .pytree_examples import Affine, Dense
 
 Point = collections.namedtuple("Point", "x y")
-
-
-@dataclasses.dataclass
-class Layer:
-    w: np.ndarray
-    b: np.ndarray
-
-
-class Pair:
-    """A user container taught to gradkit with register_pytree_node."""
-
-    def __init__(self, first, second, label="pair"):
-        self.first, self.second, self.label = first, second, label
-
-
-register_pytree_node(Pair, lambda p: ((p.first, p.second), p.label),
-                     lambda label, ch: Pair(ch[0], ch[1], label))
 
 
 def same(a, b):
@@ -46,8 +30,8 @@ TREES = [
     ("nested", {"layers": [{"w": 1.0, "b": 2.0}, {"w": 3.0, "b": 4.0}], "scale": 5.0},
      [2.0, 1.0, 4.0, 3.0, 5.0]),
     ("namedtuple", Point(1.0, (2.0, 3.0)), [1.0, 2.0, 3.0]),
-    ("dataclass", Layer(w=1.0, b=2.0), [1.0, 2.0]),
-    ("registered", Pair(1.0, [2.0, 3.0]), [1.0, 2.0, 3.0]),
+    ("dataclass", Dense(w=1.0, b=2.0), [1.0, 2.0]),
+    ("registered", Affine(1.0, [2.0, 3.0]), [1.0, 2.0, 3.0]),
     ("none", None, []),
     ("none-inside", {"a": None, "b": 1.0, "c": [None, 2.0]}, [1.0, 2.0]),
     ("empty-containers", {"a": [], "b": (), "c": {}}, []),
@@ -112,7 +96,7 @@ def test_dict_key_order_does_not_change_the_structure():
     ({"a": 1.0}, {"a": [1.0]}),             # leaf is not a list
     (Point(1.0, 2.0), (1.0, 2.0)),          # namedtuple is not tuple
     (None, 1.0),                            # None is an empty node, not a leaf
-    (Pair(1.0, 2.0, "x"), Pair(1.0, 2.0, "y")),  # registry aux data differ
+    (Affine(1.0, 2.0, "x"), Affine(1.0, 2.0, "y")),  # registry aux data differ
 ], ids=["keys", "list-tuple", "length", "depth", "namedtuple-tuple", "none-leaf", "aux"])
 def test_different_structures_are_unequal_and_tree_map_says_so(a, b):
     assert tree_structure(a) != tree_structure(b)
@@ -140,13 +124,13 @@ def test_treedef_repr_shows_containers_and_keys():
 
 
 def test_registered_node_keeps_its_aux_data_through_map():
-    p = tree_map(lambda x: x + 1, Pair(1.0, 2.0, label="kept"))
-    assert isinstance(p, Pair) and (p.first, p.second, p.label) == (2.0, 3.0, "kept")
+    p = tree_map(lambda x: x + 1, Affine(1.0, 2.0, name="kept"))
+    assert isinstance(p, Affine) and (p.scale, p.shift, p.name) == (2.0, 3.0, "kept")
 
 
 def test_dataclass_and_namedtuple_rebuild_as_themselves():
-    layer = tree_map(np.negative, Layer(w=np.ones(2), b=np.zeros(1)))
-    assert isinstance(layer, Layer) and np.array_equal(layer.w, -np.ones(2))
+    layer = tree_map(np.negative, Dense(w=np.ones(2), b=np.zeros(1)))
+    assert isinstance(layer, Dense) and np.array_equal(layer.w, -np.ones(2))
     point = tree_map(lambda v: v * 10, Point(1, 2))
     assert point == Point(10, 20) and point.y == 20
 
@@ -154,7 +138,7 @@ def test_dataclass_and_namedtuple_rebuild_as_themselves():
 @pytest.mark.parametrize("tree", [
     {"a": np.arange(4.0).reshape(2, 2), "b": np.ones(3)},
     [np.array(1.5), (np.arange(2.0), {"c": np.full((1, 2, 1), 7.0)})],
-    Layer(w=np.eye(2), b=np.zeros(2)),
+    Dense(w=np.eye(2), b=np.zeros(2)),
 ], ids=["dict", "nested", "dataclass"])
 def test_ravel_pytree_round_trips(tree):
     flat, unravel = ravel_pytree(tree)

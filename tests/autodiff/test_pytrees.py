@@ -1,36 +1,19 @@
 """Arguments may be pytrees (dict / list / tuple / namedtuple / dataclass / registered nodes);
 derivatives come back with the same structure."""
 import collections
-import dataclasses
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
 import gradkit as gk
-from gradkit.tree import (ravel_pytree, register_pytree_node, tree_leaves, tree_map,
-                          tree_structure, tree_unflatten)
+from gradkit.tree import ravel_pytree, tree_leaves, tree_map, tree_structure, tree_unflatten
+
+from ..pytree_examples import Affine, Dense
 
 R = np.random.default_rng(3)
 
 Params = collections.namedtuple("Params", "w b")
-
-
-@dataclasses.dataclass
-class Dense:
-    w: np.ndarray
-    b: np.ndarray
-
-
-class Affine:
-    """A user container registered by hand; ``name`` is static data, not a leaf."""
-
-    def __init__(self, scale, shift, name="affine"):
-        self.scale, self.shift, self.name = scale, shift, name
-
-
-register_pytree_node(Affine, lambda a: ((a.scale, a.shift), a.name),
-                     lambda name, ch: Affine(ch[0], ch[1], name))
 
 
 def weighted_square_sum(tree):
