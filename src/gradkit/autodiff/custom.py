@@ -65,6 +65,6 @@ class custom_vjp:
             return vjp
 
         prim = Primitive(name, fn)
-        prim.vjps = tuple(rule(i) for i in range(len(args)))
+        prim.set_vjps(rule(i) for i in range(len(args)))
         prim.jvps = ()
         return apply(prim, *args)

@@ -54,7 +54,7 @@ class Primitive:
     differentiating through that argument raises :class:`NoGradientRuleError`.
     """
 
-    __slots__ = ("name", "fn", "vjps", "jvps", "broadcasts")
+    __slots__ = ("name", "fn", "vjps", "jvps", "broadcasts", "arity")
 
     def __init__(self, name, fn, broadcasts=False):
         self.name = name
@@ -62,6 +62,13 @@ class Primitive:
         self.vjps = ()
         self.jvps = ()
         self.broadcasts = broadcasts
+        self.arity = 0  # 1 or 2 when every argument has a VJP rule: the fast recording paths
+
+    def set_vjps(self, vjps):
+        """Install the VJP rules (a tuple, one per positional argument)."""
+        self.vjps = tuple(vjps)
+        n = len(self.vjps)
+        self.arity = n if n in (1, 2) and all(callable(r) for r in self.vjps) else 0
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -139,7 +146,7 @@ def defvjp(fn, *rules, name=None, broadcasts=False):
     >>> p = defvjp(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
     """
     prim = primitive(fn, name, broadcasts)
-    prim.vjps = _set_rules(prim.vjps, rules)
+    prim.set_vjps(_set_rules(prim.vjps, rules))
     _route(fn, prim)
     return prim
 
@@ -195,20 +202,56 @@ def apply(prim, *args, **kwargs):
 
 
 def binary_operator(prim):
-    """``(op, rop)`` for a Python operator of ``prim``: recorded straight on the tracer's
-    trace when the other operand is a constant or of the same trace (one call less than
-    going through :func:`apply`)."""
-    def op(self, other):
-        if type(other) is not Tracer or other._trace is self._trace:
-            return self._trace.process(prim, (self, other), _NO_KWARGS)
-        return apply(prim, self, other)
+    """``(op, rop)`` for a Python operator of ``prim``.
 
-    def rop(self, other):
-        if type(other) is not Tracer or other._trace is self._trace:
-            return self._trace.process(prim, (other, self), _NO_KWARGS)
+    An operator is the most frequent call in traced code, so on a reverse trace the common
+    cases (the other operand a constant, or a tracer of the same trace) are recorded right
+    here, as :meth:`ReverseTrace.process` would record them; anything else goes through
+    :func:`apply`."""
+    def op(self, other):
+        trace = self._trace
+        if type(other) is Tracer:
+            if other._trace is not trace:
+                return apply(prim, self, other)
+            if type(trace) is ReverseTrace and prim.arity == 2:
+                x, y = self._value, other._value
+                ans = prim.fn(x, y)
+                tape = trace.tape
+                tape.append((prim, (x, y), _NO_KWARGS, ans, ((0, self._aux), (1, other._aux))))
+                return _reverse_tracer(ans, trace, len(tape) - 1)
+        elif type(trace) is ReverseTrace and prim.arity == 2:
+            x = self._value
+            ans = prim.fn(x, other)
+            tape = trace.tape
+            tape.append((prim, (x, other), _NO_KWARGS, ans, ((0, self._aux),)))
+            return _reverse_tracer(ans, trace, len(tape) - 1)
+        return trace.process(prim, (self, other), _NO_KWARGS)
+
+    def rop(self, other):  # other is never a tracer: Python tried other's operator first
+        trace = self._trace
+        if type(trace) is ReverseTrace and prim.arity == 2 and type(other) is not Tracer:
+            y = self._value
+            ans = prim.fn(other, y)
+            tape = trace.tape
+            tape.append((prim, (other, y), _NO_KWARGS, ans, ((1, self._aux),)))
+            return _reverse_tracer(ans, trace, len(tape) - 1)
+        if type(other) is not Tracer or other._trace is trace:
+            return trace.process(prim, (other, self), _NO_KWARGS)
         return apply(prim, other, self)
 
     return op, rop
+
+
+def _reverse_tracer(value, trace, index):
+    """``Tracer(value, trace, index)`` without the ``__init__`` call (the hot paths)."""
+    t = _new_object(Tracer)
+    t._value = value
+    t._trace = trace
+    t._aux = index
+    return t
+
+
+_new_object = object.__new__
 
 
 def _no_rule(prim, i, mode):
@@ -229,8 +272,9 @@ class ReverseTrace:
         self.tape = []
 
     def new_input(self, value):
-        self.tape.append(None)
-        return Tracer(value, self, len(self.tape) - 1)
+        tape = self.tape
+        tape.append(None)
+        return _reverse_tracer(value, self, len(tape) - 1)
 
     def process(self, prim, args, kwargs):
         vjps = prim.vjps
@@ -241,7 +285,7 @@ class ReverseTrace:
             ans = prim.fn(v, **kwargs) if kwargs else prim.fn(v)
             tape = self.tape
             tape.append((prim, (v,), kwargs, ans, ((0, a._aux),)))
-            return Tracer(ans, self, len(tape) - 1)
+            return _reverse_tracer(ans, self, len(tape) - 1)
         if len(args) == 2 and len(vjps) == 2 and vjps[0] is not _MISSING \
                 and vjps[1] is not _MISSING:
             # the common two-argument case (operators, binary ufuncs, matmul)
@@ -260,7 +304,7 @@ class ReverseTrace:
                 return ans
             tape = self.tape
             tape.append((prim, (x, y), kwargs, ans, parents))
-            return Tracer(ans, self, len(tape) - 1)
+            return _reverse_tracer(ans, self, len(tape) - 1)
         vals = list(args)
         parents = []
         i = 0
@@ -281,7 +325,7 @@ class ReverseTrace:
             return ans
         tape = self.tape
         tape.append((prim, vals, kwargs, ans, parents))
-        return Tracer(ans, self, len(tape) - 1)
+        return _reverse_tracer(ans, self, len(tape) - 1)
 
     def backward(self, seeds, free=True):
         """Cotangents of every tape entry given ``{index: cotangent}`` seeds of the outputs.
@@ -297,6 +341,8 @@ class ReverseTrace:
             entry = tape[idx]
             if g is None or entry is None:
                 continue
+            if free:  # release this step's values and cotangent as soon as they are used:
+                cts[idx] = tape[idx] = None  # less live memory, and hot buffers get reused
             prim, vals, kwargs, ans, parents = entry
             vjps = prim.vjps
             for i, parent in parents:
@@ -371,8 +417,13 @@ def shape_of(x):
 
 def unbroadcast(g, like):
     """Sum ``g`` over the axes that broadcasting added or stretched to reach ``like``'s shape."""
-    shape = _shape(like)
-    gshape = _shape(g)
+    if type(g) is np.ndarray and type(like) is np.ndarray:
+        gshape, shape = g.shape, like.shape
+        if len(gshape) == len(shape) + 1 and gshape[1:] == shape:  # a bias: (n, k) to (k,)
+            return np.add.reduce(g, axis=0)
+    else:
+        shape = _shape(like)
+        gshape = _shape(g)
     if gshape == shape:
         return g
     extra = len(gshape) - len(shape)
@@ -444,6 +495,12 @@ class Tracer:
             prim = _UFUNC_PLAIN.get(ufunc)
             if prim is not None:  # record on this trace directly unless another one is involved
                 trace = self._trace
+                if len(inputs) == 1 and prim.arity == 1 and type(trace) is ReverseTrace:
+                    v = self._value  # np.tanh(x) and friends: as ReverseTrace.process does
+                    ans = prim.fn(v)
+                    tape = trace.tape
+                    tape.append((prim, (v,), _NO_KWARGS, ans, ((0, self._aux),)))
+                    return _reverse_tracer(ans, trace, len(tape) - 1)
                 for a in inputs:
                     if type(a) is Tracer and a._trace is not trace:
                         return apply(prim, *inputs)

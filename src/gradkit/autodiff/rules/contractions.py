@@ -20,6 +20,8 @@ def _ndim(a):
 
 
 def _matmul_vjp_x(g, ans, x, y):
+    if type(y) is np.ndarray and type(g) is np.ndarray and y.ndim == 2 and g.ndim == 2:
+        return g @ y.T  # the first-order 2-D case, checked without any helper call
     xn, yn = _ndim(x), _ndim(y)
     if xn == 2 and yn == 2:  # the common case, without swapaxes' Python-level overhead
         return g @ y.T
@@ -33,6 +35,8 @@ def _matmul_vjp_x(g, ans, x, y):
 
 
 def _matmul_vjp_y(g, ans, x, y):
+    if type(x) is np.ndarray and type(g) is np.ndarray and x.ndim == 2 and g.ndim == 2:
+        return x.T @ g
     xn, yn = _ndim(x), _ndim(y)
     if xn == 2 and yn == 2:
         return x.T @ g
