@@ -3,7 +3,7 @@ import numpy as np
 
 import gradkit as gk
 import gradkit.optim as optim
-from harness import median_time, peers, report
+from harness import peers, report, side_by_side
 
 PEERS = peers()
 RESULTS = {}
@@ -38,8 +38,8 @@ def bench_w1():
     x = np.random.default_rng(0).standard_normal(16)
     g = gk.grad(make_w1(np))
     assert np.allclose(g(x), w1_numpy_grad(x))
-    rows = [("numpy (hand-derived)", median_time(lambda: w1_numpy_grad(x))),
-            ("gradkit", median_time(lambda: g(x)))]
+    rows = [("numpy (hand-derived)", lambda: w1_numpy_grad(x)),
+            ("gradkit", lambda: g(x))]
     if "torch" in PEERS:
         torch = PEERS["torch"]
         xt = torch.tensor(x)
@@ -50,18 +50,19 @@ def bench_w1():
             f(xr).backward()
             return xr.grad
         assert np.allclose(torch_grad().numpy(), w1_numpy_grad(x))
-        rows.append(("torch eager", median_time(torch_grad)))
+        rows.append(("torch eager", torch_grad))
     if "autograd" in PEERS:
         import autograd
         import autograd.numpy as anp
         ag = autograd.grad(make_w1(anp))
-        rows.append(("HIPS autograd", median_time(lambda: ag(x))))
+        rows.append(("HIPS autograd", lambda: ag(x)))
     if "jax" in PEERS:
         import jax
         import jax.numpy as jnp
         jg = jax.grad(make_w1(jnp))
-        rows.append(("jax (eager)", median_time(lambda: jg(x).block_until_ready())))
-    RESULTS["W1"] = report("W1: gradient of a 60-op chain on 16 floats (float64)", rows, 2.5)
+        rows.append(("jax (eager)", lambda: jg(x).block_until_ready()))
+    RESULTS["W1"] = report("W1: gradient of a 60-op chain on 16 floats (float64)",
+                           side_by_side(rows), 2.5)
 
 
 # ---------------------------------------------------------------- W3: 10-32-32-1 tanh MLP
@@ -106,8 +107,8 @@ def bench_w3():
     new, _ = gk_step()
     ref, _ = w3_numpy_step(params, X, y)
     assert all(np.allclose(new[k], ref[k]) for k in ref)
-    rows = [("numpy (hand-written)", median_time(lambda: w3_numpy_step(params, X, y))),
-            ("gradkit", median_time(gk_step))]
+    rows = [("numpy (hand-written)", lambda: w3_numpy_step(params, X, y)),
+            ("gradkit", gk_step)]
     if "torch" in PEERS:
         torch = PEERS["torch"]
         tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
@@ -118,7 +119,7 @@ def bench_w3():
             grads = torch.autograd.grad(loss, list(tp.values()))
             with torch.no_grad():
                 return {k: v - 0.01 * g for (k, v), g in zip(tp.items(), grads)}
-        rows.append(("torch eager", median_time(torch_step)))
+        rows.append(("torch eager", torch_step))
     if "autograd" in PEERS:
         import autograd
         import autograd.numpy as anp
@@ -129,8 +130,9 @@ def bench_w3():
         def ag_step():
             loss, g = agvg(params, X, y)
             return {k: params[k] - 0.01 * g[k] for k in params}, loss
-        rows.append(("HIPS autograd", median_time(ag_step)))
-    RESULTS["W3"] = report("W3: SGD step, 10-32-32-1 tanh MLP, batch 32 (float64)", rows, 2.0)
+        rows.append(("HIPS autograd", ag_step))
+    RESULTS["W3"] = report("W3: SGD step, 10-32-32-1 tanh MLP, batch 32 (float64)",
+                           side_by_side(rows), 2.0)
 
 
 def w3_loss_torch(torch, p, X, y):
@@ -155,9 +157,9 @@ def bench_w4():
     h = gk.hvp(f)
     assert np.allclose(h(x, v), analytic(x, v))
     h_fwd = gk.hvp(f, mode="fwd-over-rev")
-    rows = [("numpy (analytic HVP)", median_time(lambda: analytic(x, v))),
-            ("gradkit", median_time(lambda: h(x, v))),
-            ("gradkit, fwd-over-rev", median_time(lambda: h_fwd(x, v)))]
+    rows = [("numpy (analytic HVP)", lambda: analytic(x, v)),
+            ("gradkit", lambda: h(x, v)),
+            ("gradkit, fwd-over-rev", lambda: h_fwd(x, v))]
     if "torch" in PEERS:
         torch = PEERS["torch"]
         tA, tv = torch.tensor(A), torch.tensor(v)
@@ -168,21 +170,22 @@ def bench_w4():
             (g,) = torch.autograd.grad(fx, xr, create_graph=True)
             return torch.autograd.grad(g @ tv, xr)[0]
         assert np.allclose(torch_hvp().numpy(), analytic(x, v))
-        rows.append(("torch eager (rev-over-rev)", median_time(torch_hvp)))
+        rows.append(("torch eager (rev-over-rev)", torch_hvp))
     if "autograd" in PEERS:
         import autograd
         import autograd.numpy as anp
         agh = autograd.hessian_vector_product(
             lambda x: anp.sum(anp.log1p(anp.exp(anp.dot(A, x)))) + 0.5 * anp.sum(x * x))
-        rows.append(("HIPS autograd", median_time(lambda: agh(x, v))))
+        rows.append(("HIPS autograd", lambda: agh(x, v)))
     if "jax" in PEERS:
         import jax
         import jax.numpy as jnp
         jA = jnp.asarray(A)
         jf = lambda x: jnp.sum(jnp.log1p(jnp.exp(jA @ x))) + 0.5 * jnp.sum(x * x)  # noqa: E731
         jh = lambda x, v: jax.jvp(jax.grad(jf), (x,), (v,))[1]  # noqa: E731
-        rows.append(("jax (eager)", median_time(lambda: jh(x, v).block_until_ready())))
-    RESULTS["W4"] = report("W4: HVP of a logistic loss, A 2000x500 (float64)", rows, 1.6)
+        rows.append(("jax (eager)", lambda: jh(x, v).block_until_ready()))
+    RESULTS["W4"] = report("W4: HVP of a logistic loss, A 2000x500 (float64)",
+                           side_by_side(rows), 1.6)
 
 
 if __name__ == "__main__":

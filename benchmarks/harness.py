@@ -28,6 +28,36 @@ def median_time(fn, min_time=0.3, repeat=7):
     return statistics.median(samples)
 
 
+def side_by_side(systems, min_time=0.3, rounds=9):
+    """Median seconds per call of each ``(name, fn)`` in ``systems``, measured in turns.
+
+    Each system's batch size is found first, then the systems take turns, one batch each,
+    ``rounds`` times: a slow spell of the machine (another process, the allocator returning
+    memory to the system) falls on every system alike instead of on whichever ran then.
+    Returns ``[(name, seconds), ...]`` in the order given.
+    """
+    sizes = []
+    for _, fn in systems:
+        fn()  # warm up
+        n = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            if time.perf_counter() - t0 >= min_time / rounds or n >= 1 << 20:
+                break
+            n *= 2
+        sizes.append(n)
+    samples = [[] for _ in systems]
+    for _ in range(rounds):
+        for (_, fn), n, out in zip(systems, sizes, samples):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            out.append((time.perf_counter() - t0) / n)
+    return [(name, statistics.median(s)) for (name, _), s in zip(systems, samples)]
+
+
 def peers():
     """The comparison libraries that are installed: {'torch': module, ...}."""
     found = {}

@@ -164,12 +164,18 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
         # flattening order (a stateful f, e.g. a random initializer, must not depend on
         # insertion order).
         leaf = _LEAF_TYPES
+        out = {}
         if not rest:
-            return {k: f(v) if type(v) in leaf else tree_map(f, v) for k, v in sorted(tree.items())}
+            for k in sorted(tree):
+                v = tree[k]
+                out[k] = f(v) if type(v) in leaf else tree_map(f, v)
+            return out
         if len(rest) == 1 and type(rest[0]) is dict and rest[0].keys() == tree.keys():
             other = rest[0]
-            return {k: f(v, other[k]) if type(v) in leaf and type(other[k]) in leaf
-                    else tree_map(f, v, other[k]) for k, v in sorted(tree.items())}
+            for k in sorted(tree):
+                v, w = tree[k], other[k]
+                out[k] = f(v, w) if type(v) in leaf and type(w) in leaf else tree_map(f, v, w)
+            return out
         if all(type(r) is dict and r.keys() == tree.keys() for r in rest):
             return {k: tree_map(f, tree[k], *(r[k] for r in rest)) for k in sorted(tree)}
     leaves, treedef = tree_flatten(tree)

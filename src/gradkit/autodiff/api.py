@@ -62,8 +62,7 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
             treedefs.append((_LEAF_DEF, [arg]))
             args[a] = trace_inputs(a, [arg])[0]
             continue
-        if type(arg) is dict and all(type(v) is np.ndarray and v.dtype.kind == "f"
-                                     for v in arg.values()):
+        if type(arg) is dict and _flat_float_dict(arg):
             # a flat dict of float arrays (the usual parameters): no flatten / unflatten
             keys = sorted(arg)
             leaves = [arg[k] for k in keys]
@@ -79,6 +78,13 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
 
 
 _LEAF_DEF = tree_structure(np.zeros(0))
+
+
+def _flat_float_dict(d):
+    for v in d.values():
+        if type(v) is not np.ndarray or v.dtype.kind != "f":
+            return False
+    return True
 
 
 class _FlatDict(tuple):
@@ -122,7 +128,9 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
     def trace_inputs(a, leaves):
         start = len(trace.tape)  # an argument's leaves sit side by side on the tape
         first[a] = range(start, start + len(leaves))
-        return [trace.new_input(leaf) for leaf in leaves]
+        return [new_input(leaf) for leaf in leaves]
+
+    new_input = trace.new_input
 
     out, treedefs = _trace_call(fun, args, kwargs, argnums, trace_inputs, fname)
     out, aux = _split_aux(out, has_aux, fname)
@@ -205,10 +213,14 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             if val.size != 1:
                 _not_scalar(fname, out)
             cts = trace.backward({out._aux: _ones_like(val)})
-            grads = [_rebuild(treedef, [_like_input(cts[i], leaf)
-                                        for i, leaf in zip(first[a], leaves)])
-                     if treedef is not _LEAF_DEF else _like_input(cts[first[a][0]], leaves[0])
-                     for a, (treedef, leaves) in zip(nums, treedefs)]
+            grads = []
+            for a, (treedef, leaves) in zip(nums, treedefs):
+                gs = []
+                for i, leaf in zip(first[a], leaves):
+                    ct = cts[i]  # as _like_input, the usual case inline
+                    gs.append(ct if type(ct) is np.ndarray and type(leaf) is np.ndarray
+                              and ct.dtype is leaf.dtype else _like_input(ct, leaf))
+                grads.append(gs[0] if treedef is _LEAF_DEF else _rebuild(treedef, gs))
             value = val
         else:  # the output does not depend on the arguments: zero gradients
             if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:

@@ -174,6 +174,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 def _apply_one(p, u):
     r = p + u
+    if type(p) is np.ndarray and type(r) is np.ndarray:  # the hot case, attributes direct
+        dtype = p.dtype
+        return r if r.dtype is dtype else r.astype(dtype, copy=False)
     dtype = getattr(p, "dtype", None)  # None: a Python number as parameter
     return r if dtype is None or r.dtype is dtype else r.astype(dtype, copy=False)
 
@@ -187,6 +190,17 @@ def apply_updates(params, updates):
     >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
     array([0.5, 0.5], dtype=float32)
     """
+    if type(params) is dict and type(updates) is dict and params.keys() == updates.keys():
+        # parameter dicts (nested or not) of arrays, without a call per leaf
+        out = {}
+        for k in sorted(params):
+            p, u = params[k], updates[k]
+            if type(p) is np.ndarray and type(u) is np.ndarray:
+                r = p + u
+                out[k] = r if r.dtype is p.dtype else r.astype(p.dtype, copy=False)
+            else:
+                out[k] = apply_updates(p, u)
+        return out
     return tree_map(_apply_one, params, updates)
 
 
