@@ -62,13 +62,14 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
             treedefs.append((_LEAF_DEF, [arg]))
             args[a] = trace_inputs(a, [arg])[0]
             continue
-        if type(arg) is dict and _flat_float_dict(arg):
-            # a flat dict of float arrays (the usual parameters): no flatten / unflatten
-            keys = sorted(arg)
-            leaves = [arg[k] for k in keys]
-            treedefs.append((_FlatDict(keys), leaves))
-            args[a] = dict(zip(keys, trace_inputs(a, leaves)))
-            continue
+        if type(arg) is dict:
+            # dicts (nested or flat) of float arrays, the usual parameters: no TreeDef
+            leaves = []
+            shape = _dict_tree(arg, leaves)
+            if shape is not None:
+                treedefs.append((shape, leaves))
+                args[a] = _dict_rebuild(shape, iter(trace_inputs(a, leaves)))
+                continue
         leaves, treedef = tree_flatten(arg)
         leaves = [leaf if type(leaf) is np.ndarray and leaf.dtype.kind == "f"
                   else _as_input(leaf, f"{fname}: argument {a}") for leaf in leaves]
@@ -80,21 +81,41 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
 _LEAF_DEF = tree_structure(np.zeros(0))
 
 
-def _flat_float_dict(d):
-    for v in d.values():
-        if type(v) is not np.ndarray or v.dtype.kind != "f":
-            return False
-    return True
+class _DictTree(tuple):
+    """The structure of a dict tree of float arrays (stands in for a TreeDef): the sorted
+    keys, and for each key ``None`` (an array) or the structure of the dict under it."""
 
 
-class _FlatDict(tuple):
-    """The structure of a flat dict of arrays, by its sorted keys (stands in for a TreeDef)."""
+def _dict_tree(d, leaves):
+    """Append the leaves of ``d`` (keys sorted, as tree_flatten) to ``leaves`` and return
+    its :class:`_DictTree`; None when ``d`` holds anything but dicts and float arrays."""
+    keys = sorted(d)
+    inner = []
+    for k in keys:
+        v = d[k]
+        if type(v) is np.ndarray and v.dtype.kind == "f":
+            leaves.append(v)
+            inner.append(None)
+        elif type(v) is dict:
+            sub = _dict_tree(v, leaves)
+            if sub is None:
+                return None
+            inner.append(sub)
+        else:
+            return None
+    return _DictTree((tuple(keys), tuple(inner)))
+
+
+def _dict_rebuild(shape, leaves):
+    keys, inner = shape
+    return {k: next(leaves) if sub is None else _dict_rebuild(sub, leaves)
+            for k, sub in zip(keys, inner)}
 
 
 def _rebuild(treedef, leaves):
     """The gradient pytree of one argument from its leaves."""
-    if type(treedef) is _FlatDict:
-        return dict(zip(treedef, leaves))
+    if type(treedef) is _DictTree:
+        return _dict_rebuild(treedef, iter(leaves))
     return tree_unflatten(treedef, leaves)
 
 
