@@ -218,13 +218,17 @@ def binary_operator(prim):
                 ans = prim.fn(x, y)
                 tape = trace.tape
                 tape.append((prim, (x, y), _NO_KWARGS, ans, ((0, self._aux), (1, other._aux))))
-                return _reverse_tracer(ans, trace, len(tape) - 1)
+                t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
+                t._value, t._trace, t._aux = ans, trace, len(tape) - 1
+                return t
         elif type(trace) is ReverseTrace and prim.arity == 2:
             x = self._value
             ans = prim.fn(x, other)
             tape = trace.tape
             tape.append((prim, (x, other), _NO_KWARGS, ans, ((0, self._aux),)))
-            return _reverse_tracer(ans, trace, len(tape) - 1)
+            t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
+            t._value, t._trace, t._aux = ans, trace, len(tape) - 1
+            return t
         return trace.process(prim, (self, other), _NO_KWARGS)
 
     def rop(self, other):  # other is never a tracer: Python tried other's operator first
@@ -234,7 +238,9 @@ def binary_operator(prim):
             ans = prim.fn(other, y)
             tape = trace.tape
             tape.append((prim, (other, y), _NO_KWARGS, ans, ((1, self._aux),)))
-            return _reverse_tracer(ans, trace, len(tape) - 1)
+            t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
+            t._value, t._trace, t._aux = ans, trace, len(tape) - 1
+            return t
         if type(other) is not Tracer or other._trace is trace:
             return trace.process(prim, (other, self), _NO_KWARGS)
         return apply(prim, other, self)
@@ -500,7 +506,9 @@ class Tracer:
                     ans = prim.fn(v)
                     tape = trace.tape
                     tape.append((prim, (v,), _NO_KWARGS, ans, ((0, self._aux),)))
-                    return _reverse_tracer(ans, trace, len(tape) - 1)
+                    t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
+                    t._value, t._trace, t._aux = ans, trace, len(tape) - 1
+                    return t
                 for a in inputs:
                     if type(a) is Tracer and a._trace is not trace:
                         return apply(prim, *inputs)
