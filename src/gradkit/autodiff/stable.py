@@ -101,8 +101,8 @@ def logsumexp(x, axis=None, keepdims=False, b=None):
     Returns:
         The reduced array (same float dtype as ``x``).
 
-    ``scipy.special.logsumexp`` converts its input with ``np.asarray`` and so cannot be
-    differentiated; use this one inside functions passed to ``gradkit.grad``.
+    ``scipy.special.logsumexp`` called on a traced value comes here too (gradkit routes it;
+    see :mod:`gradkit.autodiff.rules.special`).
 
     >>> import numpy as np, gradkit as gk
     >>> from gradkit.autodiff.stable import logsumexp

@@ -2,20 +2,26 @@
 
 scipy.special's functions such as ``expit``, ``erf``, ``gammaln`` or ``xlogy`` are NumPy ufuncs,
 so ``scipy.special.erf(traced)`` reaches these rules through ``__array_ufunc__`` like
-``np.exp`` does. ``scipy.special.polygamma``, ``logsumexp``, ``softmax`` and ``log_softmax``
-are Python functions that convert their argument with ``np.asarray``, so they cannot see a
-traced value: use :func:`polygamma` here and ``gradkit.logsumexp`` / ``gradkit.softmax`` /
-``gradkit.log_softmax`` (numerically stable primitives) instead.
+``np.exp`` does. ``scipy.special.logsumexp``, ``softmax`` and ``log_softmax`` are Python
+functions that convert their argument with ``np.asarray``, which no NumPy protocol reaches:
+importing gradkit wraps those three in ``scipy.special`` so that a traced argument goes to
+gradkit's stable primitives (untraced calls run scipy's code unchanged). A reference taken
+before gradkit was imported (``from scipy.special import logsumexp`` first) is scipy's own
+function and raises gradkit's conversion error on a traced value; ``gradkit.logsumexp`` always
+works. ``scipy.special.polygamma`` is the same kind of function: use :func:`polygamma` here.
 
 At ``x = 0``, ``xlogy(x, y)`` and ``xlog1py(x, y)`` are 0 for every ``y``, so their derivative
 with respect to ``y`` is 0 there (not ``0 / 0``).
 """
+import functools
+import itertools
 import math
 
 import numpy as np
 import scipy.special as sc
 
-from ..tracer import NoGradientRuleError, defjvp, defvjp, differentiable
+from .. import stable
+from ..tracer import NoGradientRuleError, Tracer, defjvp, defvjp, differentiable, getval
 from .elementwise import def_elementwise
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -85,3 +91,47 @@ def_elementwise(sc.rel_entr, lambda g, ans, x, y: g * (np.log(x / y) + 1.0),
                 lambda g, ans, x, y: -g * x / y)
 def_elementwise(sc.kl_div, lambda g, ans, x, y: g * np.log(x / y),
                 lambda g, ans, x, y: g * (1.0 - x / y))
+
+
+# -- scipy.special's Python-level functions: logsumexp, softmax, log_softmax
+# They convert their input with np.asarray, which no NumPy protocol can intercept, so gradkit
+# wraps them in scipy.special once, at import: a call that sees a traced value goes to
+# gradkit's stable primitive with scipy's defaults (softmax over *all* entries when axis is
+# None); any other call goes to scipy's own function unchanged.
+def _scipy_logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    if not return_sign and (b is None or np.all(getval(b) >= 0)):
+        return stable.logsumexp(a, axis=axis, keepdims=keepdims, b=b)
+    # signed weights or return_sign: log|sum b e^(a - m)| + m, with m held constant
+    m = getval(a).max(axis=axis, keepdims=True) if np.size(getval(a)) else 0.0
+    m = np.where(np.isfinite(m), m, 0.0)
+    total = np.sum((1.0 if b is None else b) * np.exp(a - m), axis=axis, keepdims=True)
+    out = np.log(np.abs(total)) + m
+    sign = np.sign(getval(total))
+    if not keepdims:
+        squeeze = tuple(range(np.ndim(out))) if axis is None else axis
+        out, sign = np.squeeze(out, axis=squeeze), np.squeeze(sign, axis=squeeze)
+    if return_sign:
+        return out, sign
+    return np.where(sign < 0, np.nan, out)  # scipy: the log of a negative sum is nan
+
+
+def _route_scipy(name, traced_version):
+    original = getattr(sc, name)
+    original = getattr(original, "__wrapped__", original)  # imported twice: wrap once
+
+    @functools.wraps(original)
+    def routed(*args, **kwargs):
+        for v in itertools.chain(args, kwargs.values()):
+            if isinstance(v, Tracer):
+                return traced_version(*args, **kwargs)
+        return original(*args, **kwargs)
+
+    routed.__doc__ = (f"scipy.special.{name}, differentiable by gradkit on traced values "
+                      f"(see gradkit.autodiff.rules.special).\n\n{original.__doc__ or ''}")
+    setattr(sc, name, routed)
+
+
+_route_scipy("logsumexp", _scipy_logsumexp)
+_route_scipy("softmax", lambda x, axis=None: stable.softmax(x, axis=axis))
+_route_scipy("log_softmax", lambda x, axis=None: stable.log_softmax(x, axis=axis))
