@@ -143,4 +143,66 @@ def test_stable_functions_have_finite_values_and_gradients_at_extreme_inputs(f):
 
 
 def test_relu_derivative_at_zero_is_zero():
-    assert gk.grad(lambda x: np.sum(F.relu(x)))(np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
+    x = np.array([-1.0, 0.0, 1.0])
+    assert gk.grad(lambda x: np.sum(F.relu(x)))(x).tolist() == [0.0, 0.0, 1.0]
+    assert gk.jvp(F.relu, (x,), (np.ones(3),))[1].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_relu_second_derivatives_come_from_its_mask():
+    x = np.array([-1.0, 0.5, 2.0])
+    np.testing.assert_array_equal(gk.hessian(lambda x: np.sum(F.relu(x)))(x), np.zeros((3, 3)))
+    np.testing.assert_array_equal(gk.hessian(lambda x: np.sum(F.relu(x) ** 2))(x),
+                                  np.diag([0.0, 2.0, 2.0]))
+
+
+def test_relu_keeps_float32():
+    x = np.array([-1.0, 2.0], dtype=np.float32)
+    assert F.relu(x).dtype == np.float32
+    assert gk.grad(lambda x: np.sum(F.relu(x)))(x).dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- linear
+def _composed_linear(x, W, b):
+    return x @ W + b
+
+
+def _loss_of(f):
+    return lambda x, W, b: np.sum(np.tanh(f(x, W, b)) ** 2)
+
+
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
+def test_linear_matches_x_at_W_plus_b_in_value_and_derivatives(x_shape):
+    x, W, b = RNG.standard_normal(x_shape), RNG.standard_normal((3, 2)), RNG.standard_normal(2)
+    np.testing.assert_allclose(F.linear(x, W, b), x @ W + b, rtol=1e-12)
+    for argnum in range(3):  # each argument traced alone: the others are constants
+        np.testing.assert_allclose(gk.grad(_loss_of(F.linear), argnum)(x, W, b),
+                                   gk.grad(_loss_of(_composed_linear), argnum)(x, W, b),
+                                   rtol=1e-12)
+    np.testing.assert_allclose(gk.hessian(_loss_of(F.linear), 1)(x, W, b),
+                               gk.hessian(_loss_of(_composed_linear), 1)(x, W, b), rtol=1e-10)
+    gk.check_grads(F.linear, (x, W, b), order=2)
+    gk.check_grads(_loss_of(F.linear), (x, W, b), order=2)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,b", [
+    ((2, 5, 3), (2, 3, 4), np.ones(4)),      # a stack of matrices
+    ((5, 3), (3, 4), np.ones((1, 4))),       # a bias row
+    ((5, 3), (3, 4), np.array(0.5)),         # a scalar bias
+    ((5, 3), (3, 1), np.arange(4.0)),        # a bias that broadcasts the output
+    ((5, 3), (3, 4), None),
+])
+def test_linear_outside_the_layer_case_is_x_at_W_plus_b(x_shape, w_shape, b):
+    x, W = RNG.standard_normal(x_shape), RNG.standard_normal(w_shape)
+    want = x @ W if b is None else x @ W + b
+    np.testing.assert_allclose(F.linear(x, W, b), want, rtol=1e-12)
+    if b is None:
+        gk.check_grads(lambda x, W: F.linear(x, W), (x, W), order=2)
+    else:
+        gk.check_grads(F.linear, (x, W, b), order=2)
+
+
+def test_linear_keeps_float32():
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    W, b = np.ones((3, 2), np.float32), np.zeros(2, np.float32)
+    gx, gW, gb = gk.grad(lambda *a: np.sum(F.linear(*a)), (0, 1, 2))(x, W, b)
+    assert F.linear(x, W, b).dtype == gx.dtype == gW.dtype == gb.dtype == np.float32

@@ -26,7 +26,7 @@ GRADIENT_CASES = [
     (nn.BatchNorm(), (3,), 2),
     (nn.BatchNorm(), (2, 3, 3), 2),
     (nn.Flatten(), (2, 3, 2), 2),
-    (nn.ReLU(), (5,), 1),
+    (nn.ReLU(), (5,), 2),
     (nn.LeakyReLU(0.1), (5,), 1),
     (nn.ELU(), (5,), 1),
     (nn.GELU(), (5,), 2),
@@ -35,6 +35,7 @@ GRADIENT_CASES = [
     (nn.Softplus(), (5,), 2),
     (nn.Sequential([nn.Conv2d(2, 3, padding=1), nn.BatchNorm(), nn.Tanh(), nn.AvgPool2d(2),
                     nn.Flatten(), nn.Linear(3)]), (1, 4, 4), 2),
+    (nn.Sequential([nn.Linear(6), nn.ReLU(), nn.Linear(4), nn.Tanh(), nn.Linear(2)]), (3,), 2),
 ]
 
 
@@ -53,6 +54,30 @@ def test_layer_gradients_match_finite_differences(layer, shape, order, train):
         return layer.apply(params, state, x, train=train)[0]
 
     gk.check_grads(f, (params, x), order=order, rtol=1e-4, atol=1e-6)
+
+
+def test_hessian_through_an_mlp_matches_the_same_network_written_with_numpy():
+    model = nn.Sequential([nn.Linear(5), nn.ReLU(), nn.Linear(4), nn.Tanh(), nn.Linear(3)])
+    params, state = model.init(np.random.default_rng(2), (3,))
+    x, y = RNG.standard_normal((6, 3)), np.array([0, 1, 2, 0, 1, 2])
+
+    def loss(p):
+        return nn.losses.cross_entropy(model.apply(p, state, x)[0], y)
+
+    def by_hand(p):
+        h = np.maximum(x @ p["00_linear"]["W"] + p["00_linear"]["b"], 0.0)
+        h = np.tanh(h @ p["02_linear"]["W"] + p["02_linear"]["b"])
+        z = h @ p["04_linear"]["W"] + p["04_linear"]["b"]
+        return np.mean(np.log(np.sum(np.exp(z), axis=1)) - z[np.arange(6), y])
+
+    flat, unravel = gk.tree.ravel_pytree(params)
+    H = gk.hessian(lambda f: loss(unravel(f)))(flat)
+    np.testing.assert_allclose(H, gk.hessian(lambda f: by_hand(unravel(f)))(flat),
+                               rtol=1e-9, atol=1e-12)
+    v = RNG.standard_normal(flat.shape)
+    for mode in ("rev-over-fwd", "fwd-over-rev"):
+        np.testing.assert_allclose(gk.hvp(lambda f: loss(unravel(f)), mode=mode)(flat, v), H @ v,
+                                   rtol=1e-9, atol=1e-12)
 
 
 def test_dropout_gradient_is_the_mask_it_drew():

@@ -127,6 +127,12 @@ def test_l2_gradient_is_the_weight():
 @pytest.mark.parametrize("call,match", [
     (lambda: L.mse(np.ones(3), np.ones(4)), "one target per prediction"),
     (lambda: L.cross_entropy(Z, np.array([0, 1, 2, 3, 0, 1])), r"0\.\.2"),
+    (lambda: L.cross_entropy(Z, np.array([0, 1, -1, 2, 0, 1])), r"from -1 to 2"),
+    (lambda: L.cross_entropy(Z, np.array([0, 1, -7, 9, 0, 1], dtype=np.int8)), "from -7 to 9"),
+    (lambda: L.cross_entropy(Z, np.array([0, 1, 2, 5, 0, 1], dtype=np.uint16)), "from 0 to 5"),
+    (lambda: L.cross_entropy(Z, np.array([0.0, 1.0, -1.0, 2.0, 0.0, 1.0])), "from -1 to 2"),
+    (lambda: L.cross_entropy(Z, np.full(6, 0.5)), "non-integer"),
+    (lambda: L.cross_entropy(Z, np.array(list("abcdef"))), "dtype <U1"),
     (lambda: L.cross_entropy(Z, np.ones((6, 2))), "labels of shape"),
     (lambda: L.hinge(z, np.array([0, 1, 2, 0, 1, 2])), r"\{-1, \+1\}"),
     (lambda: L.mse(z, r, reduction="avg"), "reduction"),

@@ -69,14 +69,15 @@ class Sequential(Layer):
         return params, state
 
     def apply(self, params, state, x, *, train=False, rng=None):
-        rngs = iter(())
+        rngs = None
         if train and rng is not None:
             rngs = iter(rng.spawn(sum(layer.needs_rng for layer in self.layers)))
         new_state = {}
         for key, layer in zip(self.keys, self.layers):
-            layer_rng = next(rngs, None) if layer.needs_rng else None
-            x, s = layer.apply(params.get(key, {}), state.get(key, {}), x, train=train,
-                               rng=layer_rng)
+            # (a training step's hot path: no empty dicts made for the layers that have them)
+            x, s = layer.apply(params[key] if key in params else {},
+                               state[key] if key in state else {}, x, train=train,
+                               rng=next(rngs) if rngs is not None and layer.needs_rng else None)
             if s:
                 new_state[key] = s
         return x, new_state

@@ -6,7 +6,10 @@ differentiable to any order by :mod:`gradkit.autodiff`. Convolution and pooling 
 primitive, :func:`sliding_windows` (im2col as a strided view), whose adjoint
 :func:`sliding_windows_adjoint` (col2im) is its gradient rule and vice versa. The stable
 functions (``softmax``, ``log_softmax``, ``sigmoid``, ``log_sigmoid``, ``softplus``) are the
-engine's primitives from :mod:`gradkit.autodiff.stable`, re-exported here.
+engine's primitives from :mod:`gradkit.autodiff.stable`, re-exported here. ``relu`` and
+``linear`` (``x @ W + b``), on every training step's path, are each one primitive with its
+textbook derivative: ``linear`` one step on the tape instead of a product and a sum,
+``relu`` without the tie handling of ``np.maximum``.
 
 >>> import numpy as np, gradkit as gk
 >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
@@ -26,13 +29,14 @@ import math
 import numpy as np
 
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
-from ..autodiff.tracer import def_linear, defvjp, differentiable, getval
+from ..autodiff.tracer import (Tracer, apply, def_linear, defjvp, defvjp, differentiable,
+                               getval, primitive, shape_of)
 from ..backend import array_namespace, to_device_of
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "softplus", "sigmoid", "log_sigmoid", "tanh",
-    "softmax", "log_softmax", "linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm",
-    "dropout", "sliding_windows", "sliding_windows_adjoint", "conv_output_size",
+    "softmax", "log_softmax", "linear", "conv2d", "max_pool2d", "avg_pool2d",
+    "batch_norm", "dropout", "sliding_windows", "sliding_windows_adjoint", "conv_output_size",
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -42,10 +46,23 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 def relu(x):
     """``max(x, 0)``; the derivative at 0 is 0 (gradkit's minimum-norm convention).
 
+    On a traced value it is one primitive whose derivative is the mask ``x > 0`` (the
+    values ``np.maximum(x, 0.0)`` gives, without its tie handling); the mask has no
+    derivative of its own, so second derivatives through ``relu`` are 0.
+
     >>> relu(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 2.])
     """
+    if type(x) is Tracer:
+        return apply(P_RELU, x)
     return np.maximum(x, 0.0)
+
+
+# relu is its own primitive's function: a trace calls it on the values it unwraps, and any
+# tracer of an outer trace among them (a hessian) is recorded there as relu again
+P_RELU = primitive(relu)
+defvjp(P_RELU, lambda g, ans, x: g * (x > 0))
+defjvp(P_RELU, lambda t, ans, x: t * (x > 0))
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -90,13 +107,42 @@ def tanh(x):
 
 # ----------------------------------------------------------------------------- linear
 def linear(x, W, b=None):
-    """``y = x @ W + b`` with ``W`` of shape ``(in_features, out_features)``.
+    r"""``y = x @ W + b`` with ``W`` of shape ``(in_features, out_features)``.
 
-    >>> linear(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)).shape
-    (2, 4)
+    With a matrix ``W`` and a bias ``b`` of shape ``(out_features,)`` (the layer's case),
+    traced, this is one primitive (PyTorch's ``addmm``) whose derivatives are the textbook
+    ones, computed directly: with ``G`` the output cotangent, :math:`\bar x = G W^T`,
+    :math:`\bar W = X^T G` (``x`` and ``G`` with their leading axes flattened into rows) and
+    :math:`\bar b = \sum_{rows} G`. They are written with differentiable operations, so
+    second derivatives work. Anything else (a stack of matrices, a bias of another shape)
+    is computed as ``x @ W + b``.
+
+    >>> linear(np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0))
+    array([[3., 4., 5., 6.],
+           [3., 4., 5., 6.]])
     """
-    y = x @ W
-    return y if b is None else y + b
+    if b is None:
+        return x @ W
+    if type(x) is Tracer or type(W) is Tracer or type(b) is Tracer:
+        w = getval(W)
+        if getattr(w, "ndim", 0) == 2 and getattr(getval(b), "shape", None) == w.shape[1:] \
+                and getattr(getval(x), "ndim", 0):
+            return apply(P_AFFINE, x, W, b)
+    return x @ W + b
+
+
+def _affine_vjp_W(g, ans, x, W, b):
+    if x.ndim == 2:
+        return x.T @ g
+    d, m = shape_of(W)
+    return x.reshape(-1, d).T @ g.reshape(-1, m)
+
+
+# as relu; the bias's cotangent is g itself, which the engine sums over the rows
+P_AFFINE = primitive(linear, broadcasts=True)
+defvjp(P_AFFINE, lambda g, ans, x, W, b: g @ W.T, _affine_vjp_W, lambda g, ans, x, W, b: g)
+defjvp(P_AFFINE, lambda t, ans, x, W, b: t @ W, lambda t, ans, x, W, b: x @ t,
+       lambda t, ans, x, W, b: t)
 
 
 # ----------------------------------------------------------------------------- im2col

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..autodiff.stable import softmax
-from ..autodiff.tracer import defjvp, defvjp, differentiable, getval
+from ..autodiff.tracer import defjvp, defvjp, differentiable, getval, shape_of
 from ..backend import array_namespace
 from ..tree import tree_leaves, tree_map
 from .functional import log_softmax
@@ -56,11 +56,11 @@ def _aligned(pred, target, name):
     """``target`` as a float array shaped like ``pred`` ((n,) and (n, 1) are interchangeable)."""
     # the target takes the prediction's float dtype, so float32 training stays float32
     target = _as_array(target).astype(np.result_type(getval(pred), np.float32), copy=False)
-    if target.shape != np.shape(pred):
+    if target.shape != shape_of(pred):
         if target.size != np.size(getval(pred)):
-            raise ValueError(f"{name}: the prediction has shape {np.shape(pred)} but the target "
+            raise ValueError(f"{name}: the prediction has shape {shape_of(pred)} but the target "
                              f"has shape {target.shape}; give one target per prediction.")
-        target = target.reshape(np.shape(pred))
+        target = target.reshape(shape_of(pred))
     return target
 
 
@@ -107,7 +107,7 @@ def _class_targets(logits, target, name, one_hot=True):
     """Target probabilities of shape ``logits.shape`` from labels (..., ) or from (..., k);
     with ``one_hot=False`` checked integer labels stay labels."""
     target = _as_array(target)
-    shape = np.shape(logits)
+    shape = shape_of(logits)
     k = shape[-1]
     if target.shape == shape and target.dtype.kind == "f":
         return target.astype(np.result_type(getval(logits), np.float32), copy=False)
@@ -121,7 +121,7 @@ def _class_targets(logits, target, name, one_hot=True):
         if labels.dtype.kind not in "iub":
             raise ValueError(f"{name}: class labels must be integers 0..{k - 1}; got dtype "
                              f"{labels.dtype}.")
-        if labels.size and (labels.min() < 0 or labels.max() >= k):
+        if labels.size and _largest_unsigned(labels) >= k:
             raise ValueError(f"{name}: class labels must lie in 0..{k - 1} for {k} columns of "
                              f"scores; got labels from {labels.min()} to {labels.max()}.")
         if not one_hot:
@@ -132,9 +132,19 @@ def _class_targets(logits, target, name, one_hot=True):
                      f"shape {target.shape}.")
 
 
+def _largest_unsigned(labels):
+    """The largest label read as an unsigned integer, where a negative label is huge: one
+    reduction checks both ends of ``0 <= labels < k`` (this runs on every training step)."""
+    if labels.dtype.kind == "i":
+        labels = labels.view(f"u{labels.dtype.itemsize}")
+    if type(labels) is np.ndarray:
+        return np.maximum.reduce(labels, axis=None)
+    return labels.max()
+
+
 def _one_hot(labels, logits):
     dtype = np.result_type(getval(logits), np.float32)
-    k = np.shape(logits)[-1]
+    k = shape_of(logits)[-1]
     return (labels[..., None] == array_namespace(labels).arange(k)).astype(dtype)
 
 
@@ -157,7 +167,7 @@ def cross_entropy(logits, target, reduction="mean"):
     1000.0
     """
     t = _class_targets(logits, target, "cross_entropy", one_hot=False)
-    if t.ndim == np.ndim(logits) - 1:
+    if t.ndim < len(shape_of(logits)):
         return _reduce(labels_cross_entropy(logits, t), reduction)
     return _reduce(-np.sum(t * log_softmax(logits, axis=-1), axis=-1), reduction)
 
@@ -175,6 +185,11 @@ def labels_cross_entropy(logits, labels):
     >>> labels_cross_entropy(np.array([[0.0, 0.0], [0.0, 1000.0]]), np.array([0, 1]))
     array([0.69314718, 0.        ])
     """
+    if type(logits) is np.ndarray and logits.ndim == 2 and logits.shape[0] >= 32 \
+            and logits.shape[1] <= 32:
+        # NumPy reduces a short last axis row by row (about 45 ns a row); in column-major
+        # order the same reductions are a few vectorized passes (128 x 10 logits: 2x faster)
+        logits = np.asfortranarray(logits)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     lse = np.log(np.exp(shifted).sum(axis=-1))
     return lse - _at_labels(shifted, labels)
@@ -183,7 +198,8 @@ def labels_cross_entropy(logits, labels):
 def _at_labels(a, labels):
     """``a[..., labels]`` row by row (fancy indexing: take_along_axis costs more on 2-D)."""
     if a.ndim == 2:
-        return a[array_namespace(labels).arange(a.shape[0]), labels]
+        xp = np if type(labels) is np.ndarray else array_namespace(labels)
+        return a[xp.arange(a.shape[0]), labels]
     return np.take_along_axis(a, labels[..., None], axis=-1)[..., 0]
 
 
@@ -234,7 +250,7 @@ def _signed_labels(target, name):
 
 def _margins(pred, target, name):
     """Per-sample margins ``y f(x)`` (binary) or ``f_y - max_{j != y} f_j`` (multiclass)."""
-    shape = np.shape(pred)
+    shape = shape_of(pred)
     if len(shape) == 2 and shape[1] > 1:
         t = _class_targets(pred, target, name)
         others = np.max(np.where(t > 0, -np.inf, pred), axis=-1)
@@ -283,7 +299,7 @@ def log_loss(proba, target, reduction="mean", eps=None):
     p = proba
     eps = float(np.finfo(np.result_type(getval(p), np.float32)).eps) if eps is None else eps
     p = np.clip(p, eps, 1.0 - eps)
-    shape = np.shape(p)
+    shape = shape_of(p)
     if len(shape) == 2 and shape[1] > 1:
         t = _class_targets(p, target, "log_loss")
         return _reduce(-np.sum(t * np.log(p), axis=-1), reduction)

@@ -2,7 +2,7 @@
 or make new ones (zeros_like), so on traced values they run on the plain values."""
 import numpy as np
 
-from ..tracer import FUNCTION_HANDLERS, getval
+from ..tracer import FUNCTION_HANDLERS, Tracer, getval
 from ...tree import tree_map
 
 _NAMES = [
@@ -17,8 +17,19 @@ _NAMES = [
 FLAT_FUNCTIONS = [getattr(np, n) for n in _NAMES if hasattr(np, n)]
 
 
+# argument types that hold no tracer inside: the call needs no walk through containers
+_NOT_CONTAINERS = frozenset({Tracer, np.ndarray, int, float, complex, bool, str, type(None),
+                             type})
+
+
 def _flat(func):
     def handler(*args, **kwargs):
+        if not kwargs:  # the common call, np.shape(x) or np.zeros_like(x)
+            for a in args:
+                if type(a) not in _NOT_CONTAINERS:
+                    break
+            else:
+                return func(*[getval(a) for a in args])
         return func(*tree_map(getval, args), **tree_map(getval, kwargs))
     return handler
 
