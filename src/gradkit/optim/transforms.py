@@ -271,6 +271,18 @@ class ScaleByLearningRateState(NamedTuple):
     learning_rate: float
 
 
+def _scaled(tree, factor, mul):
+    """``tree_map(mul, tree)`` where ``mul(g) = g * factor``; parameter dicts (nested or not)
+    of arrays are walked without a call per leaf (every SGD step goes through here)."""
+    if type(tree) is not dict:
+        return tree_map(mul, tree)
+    out = {}
+    for k in sorted(tree):
+        v = tree[k]
+        out[k] = v * factor if type(v) is np.ndarray else _scaled(v, factor, mul)
+    return out
+
+
 def _scale_by_step_size(step_size, sign: float, state_cls) -> GradientTransformation:
     """Shared body of :func:`scale_by_schedule` and :func:`scale_by_learning_rate`."""
     if not callable(step_size):
@@ -284,7 +296,7 @@ def _scale_by_step_size(step_size, sign: float, state_cls) -> GradientTransforma
             return state_cls(0, constant)
 
         def update(updates, state, params=None, **extra):
-            return tree_map(mul, updates), state_cls(state[0] + 1, constant)
+            return _scaled(updates, factor, mul), state_cls(state[0] + 1, constant)
 
         return GradientTransformation(init, update)
 
