@@ -105,6 +105,10 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
+    if axis is None and not keepdims and type(x) is np.ndarray and type(g) is not Tracer:
+        out = np.empty_like(x)  # the full mean of a loss: one filled array
+        out.fill(g / max(x.size, 1))
+        return out
     if type(g) is not Tracer:  # scale the (small) reduced cotangent, not the restored one
         return _restore(g / _count(x, ans), x, axis, keepdims)
     return _restore(g, x, axis, keepdims) / _count(x, ans)
@@ -126,7 +130,7 @@ def _fast_mean(x, axis=None, keepdims=False):
     """np.mean of plain values: the same sum divided by the count, without np.mean's wrapper."""
     if _plain_float(x):
         total = np.add.reduce(x, axis=axis, keepdims=keepdims)
-        return total / (x.size // max(np.size(total), 1))
+        return total / (x.size // max(total.size, 1))  # total: an array or a NumPy scalar
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
