@@ -80,8 +80,8 @@ def _cubic_min(a, fa, da, b, fb, db):
 
 
 def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, max_evals=30,
-                 epsilon=ROUNDING):
-    r"""Line search for the strong Wolfe conditions (Nocedal & Wright, Alg. 3.5 and 3.6).
+                 epsilon=ROUNDING, strong=True, f_ref=None):
+    r"""Line search for the strong (or weak) Wolfe conditions (Nocedal & Wright, Alg. 3.5, 3.6).
 
     Finds :math:`\alpha` with sufficient decrease
     :math:`\phi(\alpha) \le \phi(0) + c_1 \alpha \phi'(0)` and the curvature condition
@@ -101,6 +101,15 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
     sufficient-decrease step found is returned (success=True, curvature possibly unmet) or,
     if there is none, ``alpha=0`` (success=False).
 
+    Two relaxations serve quasi-Newton methods, whose unit step is usually right:
+    ``strong=False`` asks only the weak Wolfe curvature condition
+    :math:`\phi'(\alpha) \ge c_2 \phi'(0)`, so a step that overshoots the minimizer along
+    the line but decreases f enough is kept rather than cut back (it still gives
+    :math:`s^T y > 0`); ``f_ref`` > ``f0`` makes the decrease test nonmonotone,
+    :math:`\phi(\alpha) \le f_{ref} + c_1 \alpha \phi'(0)` with, say, the highest of the
+    last few values of f (Grippo, Lampariello & Lucidi, SIAM J. Numer. Anal. 23, 1986), so a
+    step may climb a little along a curved valley.
+
     Args:
         phi: ``phi(alpha) -> (value, slope, payload)``.
         f0, dphi0: phi(0) and phi'(0) < 0.
@@ -108,6 +117,8 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
         alpha_max: the largest step. max_evals: evaluation budget.
         epsilon: the relative rounding level of f below which slopes decide (``ROUNDING``,
             1e-10; 0 turns the approximate conditions off).
+        strong: True for the strong Wolfe curvature condition, False for the weak one.
+        f_ref: the value the sufficient-decrease test measures from (default ``f0``).
 
     Returns:
         ``(alpha, value, payload, success)``.
@@ -118,25 +129,33 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
     True
     """
     flat = epsilon * abs(f0)  # |f - f0| <= flat: f cannot tell the steps apart
+    f_ref = f0 if f_ref is None else f_ref
+    c1_slope, c2_slope = c1 * dphi0, c2 * dphi0
+
+    def sufficient(a, f):  # a non-finite value counts as too long a step
+        return f <= f_ref + a * c1_slope and math.isfinite(f)
+
+    def curvature(d):
+        return abs(d) <= -c2_slope if strong else d >= c2_slope
 
     def approx_wolfe(f, d):
-        return abs(f - f0) <= flat and c2 * dphi0 <= d <= (2.0 * c1 - 1.0) * dphi0
+        return abs(f - f0) <= flat and c2_slope <= d <= (2.0 * c1 - 1.0) * dphi0
 
     a_prev, f_prev, d_prev, p_prev = 0.0, f0, dphi0, None
     alpha, evals = min(alpha0, alpha_max), 0
     while evals < max_evals:
         f, d, payload = phi(alpha)
         evals += 1
-        if approx_wolfe(f, d):
-            return alpha, f, payload, True
-        if not math.isfinite(f) or f > f0 + c1 * alpha * dphi0 or (evals > 1 and f >= f_prev):
-            return _zoom(phi, f0, dphi0, c1, c2, approx_wolfe, a_prev, f_prev, d_prev, p_prev,
-                         alpha, f, d, max_evals - evals)
-        if abs(d) <= -c2 * dphi0:
+        if not sufficient(alpha, f) or (evals > 1 and f >= f_prev):
+            if approx_wolfe(f, d):
+                return alpha, f, payload, True
+            return _zoom(phi, f0, dphi0, sufficient, curvature, approx_wolfe, a_prev, f_prev,
+                         d_prev, p_prev, alpha, f, d, max_evals - evals)
+        if curvature(d) or approx_wolfe(f, d):
             return alpha, f, payload, True
         if d >= 0:
-            return _zoom(phi, f0, dphi0, c1, c2, approx_wolfe, alpha, f, d, payload, a_prev,
-                         f_prev, d_prev, max_evals - evals)
+            return _zoom(phi, f0, dphi0, sufficient, curvature, approx_wolfe, alpha, f, d,
+                         payload, a_prev, f_prev, d_prev, max_evals - evals)
         if alpha >= alpha_max:
             return alpha, f, payload, True
         a_prev, f_prev, d_prev, p_prev = alpha, f, d, payload
@@ -146,8 +165,8 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
     return 0.0, f0, None, False
 
 
-def _zoom(phi, f0, dphi0, c1, c2, approx_wolfe, a_lo, f_lo, d_lo, p_lo, a_hi, f_hi, d_hi,
-          budget):
+def _zoom(phi, f0, dphi0, sufficient, curvature, approx_wolfe, a_lo, f_lo, d_lo, p_lo, a_hi,
+          f_hi, d_hi, budget):
     for _ in range(max(budget, 0)):
         delta = a_hi - a_lo
         a = None
@@ -163,10 +182,10 @@ def _zoom(phi, f0, dphi0, c1, c2, approx_wolfe, a_lo, f_lo, d_lo, p_lo, a_hi, f_
         f, d, payload = phi(a)
         if approx_wolfe(f, d):
             return a, f, payload, True
-        if not math.isfinite(f) or f > f0 + c1 * a * dphi0 or f >= f_lo:
+        if not sufficient(a, f) or f >= f_lo:
             a_hi, f_hi, d_hi = a, f, d
         else:
-            if abs(d) <= -c2 * dphi0:
+            if curvature(d):
                 return a, f, payload, True
             if d * (a_hi - a_lo) >= 0:
                 a_hi, f_hi, d_hi = a_lo, f_lo, d_lo

