@@ -148,3 +148,17 @@ def test_value_and_grad_of_an_mlp_with_dict_params():
     assert_allclose(g["l2"]["b"], d_out.sum(0))
     assert_allclose(g["l1"]["w"], x.T @ d_h)
     assert_allclose(g["l1"]["b"], d_h.sum(0))
+
+
+def test_gradients_of_two_inputs_are_never_one_array():
+    # x + y hands the same cotangent to both inputs; each gradient leaf must be its own array,
+    # or an in-place update of one would silently change the other
+    g = gk.grad(lambda p: np.sum(p["a"] + p["b"]))({"a": np.ones(2), "b": np.ones(2)})
+    assert g["a"] is not g["b"]
+    g["a"] *= 3.0
+    np.testing.assert_array_equal(g["b"], np.ones(2))
+    ga, gb = gk.grad(lambda a, b: np.sum(a + b), argnums=(0, 1))(np.ones(2), np.ones(2))
+    assert ga is not gb
+    _, pullback = gk.vjp(lambda a, b: a + b, np.ones(2), np.ones(2))
+    ca, cb = pullback(np.ones(2))
+    assert ca is not cb

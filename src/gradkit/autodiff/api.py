@@ -172,9 +172,15 @@ def _pullback(trace, out, treedefs, first, argnums, once=False):
                 seeds[o._aux] = c if o._aux not in seeds else seeds[o._aux] + c
         cts = trace.backward(seeds, free=once) if seeds else [None] * len(trace.tape)
         grads = []
+        seen = set()  # as in value_and_grad: no two cotangents are one array
         for a, (treedef, leaves) in zip(argnums, treedefs):
-            gl = [_like_input(cts[i], leaf)
-                  for i, leaf in zip(first[a], leaves)]
+            gl = []
+            for i, leaf in zip(first[a], leaves):
+                ct = _like_input(cts[i], leaf)
+                if id(ct) in seen and hasattr(ct, "copy"):
+                    ct = ct.copy()
+                seen.add(id(ct))
+                gl.append(ct)
             grads.append(_rebuild(treedef, gl))
         return grads
 
@@ -235,12 +241,18 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 _not_scalar(fname, out)
             cts = trace.backward({out._aux: _ones_like(val)})
             grads = []
+            seen = set()  # one cotangent may reach two inputs (x + y): hand out copies
             for a, (treedef, leaves) in zip(nums, treedefs):
                 gs = []
                 for i, leaf in zip(first[a], leaves):
                     ct = cts[i]  # as _like_input, the usual case inline
-                    gs.append(ct if type(ct) is np.ndarray and type(leaf) is np.ndarray
-                              and ct.dtype is leaf.dtype else _like_input(ct, leaf))
+                    if not (type(ct) is np.ndarray and type(leaf) is np.ndarray
+                            and ct.dtype is leaf.dtype):
+                        ct = _like_input(ct, leaf)
+                    if id(ct) in seen and hasattr(ct, "copy"):
+                        ct = ct.copy()
+                    seen.add(id(ct))
+                    gs.append(ct)
                 grads.append(gs[0] if treedef is _LEAF_DEF else _rebuild(treedef, gs))
             value = val
         else:  # the output does not depend on the arguments: zero gradients

@@ -32,6 +32,7 @@ __all__ = [
     "defvjp", "defjvp", "def_linear", "getval", "unbroadcast",
     "TracerConversionError", "NoGradientRuleError", "PRIMITIVES", "UFUNC_PRIMITIVES", "UFUNC_HANDLERS",
     "FUNCTION_HANDLERS", "NONDIFF_UFUNCS", "UFUNC_METHODS", "binary_operator", "shape_of",
+    "identity_rule",
 ]
 
 
@@ -260,6 +261,12 @@ def _reverse_tracer(value, trace, index):
 _new_object = object.__new__
 
 
+def identity_rule(g, ans, *args, **kwargs):
+    """The VJP / JVP of an argument the output depends on with derivative one (``x + y``):
+    the cotangent or tangent passes through unchanged. ``backward`` skips the call."""
+    return g
+
+
 def _no_rule(prim, i, mode):
     what = "reverse-mode (VJP)" if mode == "rev" else "forward-mode (JVP)"
     return NoGradientRuleError(
@@ -352,7 +359,11 @@ class ReverseTrace:
             prim, vals, kwargs, ans, parents = entry
             vjps = prim.vjps
             for i, parent in parents:
-                ct = vjps[i](g, ans, *vals, **kwargs) if kwargs else vjps[i](g, ans, *vals)
+                rule = vjps[i]
+                if rule is identity_rule:  # x + y, the bias of a layer: no call needed
+                    ct = g
+                else:
+                    ct = rule(g, ans, *vals, **kwargs) if kwargs else rule(g, ans, *vals)
                 if prim.broadcasts and ct.shape != vals[i].shape:
                     ct = unbroadcast(ct, vals[i])
                 prev = cts[parent]

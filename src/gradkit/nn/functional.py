@@ -30,7 +30,7 @@ import numpy as np
 
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
 from ..autodiff.tracer import (Tracer, apply, def_linear, defjvp, defvjp, differentiable,
-                               getval, primitive, shape_of)
+                               getval, identity_rule, primitive, shape_of)
 from ..backend import array_namespace, to_device_of
 
 __all__ = [
@@ -140,9 +140,8 @@ def _affine_vjp_W(g, ans, x, W, b):
 
 # as relu; the bias's cotangent is g itself, which the engine sums over the rows
 P_AFFINE = primitive(linear, broadcasts=True)
-defvjp(P_AFFINE, lambda g, ans, x, W, b: g @ W.T, _affine_vjp_W, lambda g, ans, x, W, b: g)
-defjvp(P_AFFINE, lambda t, ans, x, W, b: t @ W, lambda t, ans, x, W, b: x @ t,
-       lambda t, ans, x, W, b: t)
+defvjp(P_AFFINE, lambda g, ans, x, W, b: g @ W.T, _affine_vjp_W, identity_rule)
+defjvp(P_AFFINE, lambda t, ans, x, W, b: t @ W, lambda t, ans, x, W, b: x @ t, identity_rule)
 
 
 # ----------------------------------------------------------------------------- im2col

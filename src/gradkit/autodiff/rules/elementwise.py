@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import conventions
 from ..tracer import (NONDIFF_UFUNCS, FUNCTION_HANDLERS, Tracer, apply, binary_operator, defjvp,
-                      defvjp, primitive)
+                      defvjp, identity_rule, primitive)
 
 _LOG2 = float(np.log(2.0))
 _LOG10 = float(np.log(10.0))
@@ -28,12 +28,12 @@ def _safe_log(x):
 
 
 # -- arithmetic
-def_elementwise(np.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
-def_elementwise(np.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+def_elementwise(np.add, identity_rule, identity_rule)
+def_elementwise(np.subtract, identity_rule, lambda g, ans, x, y: -g)
 def_elementwise(np.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
 def_elementwise(np.true_divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
 def_elementwise(np.negative, lambda g, ans, x: -g)
-def_elementwise(np.positive, lambda g, ans, x: g)
+def_elementwise(np.positive, identity_rule)
 def _power_dx(g, ans, x, y):
     if isinstance(y, (int, float)):  # the common x ** 2: keep x's dtype, no array exponent
         if y == 2:
