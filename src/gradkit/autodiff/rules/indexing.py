@@ -3,10 +3,13 @@ import operator
 
 import numpy as np
 
-from ..tracer import Tracer, apply, def_linear, defvjp, differentiable
+from ..tracer import (_NO_KWARGS, ReverseTrace, Tracer, _reverse_tracer, apply, def_linear,
+                      defvjp, differentiable, shape_of)
 
 
 def _is_basic(index):
+    if type(index) is slice or type(index) is int:
+        return True
     if not isinstance(index, tuple):
         index = (index,)
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
@@ -24,10 +27,32 @@ def untake(g, index, shape):
     return out
 
 
-P_GETITEM = defvjp(operator.getitem, lambda g, ans, x, index: untake(g, index, np.shape(x)),
-                   None, name="getitem")
+def _getitem_vjp(g, ans, x, index):
+    if type(g) is np.ndarray and type(x) is np.ndarray and _is_basic(index):
+        out = np.zeros(x.shape, g.dtype)  # first order, a slice: untake without its wrappers
+        out[index] = g
+        return out
+    return untake(g, index, shape_of(x))
+
+
+P_GETITEM = defvjp(operator.getitem, _getitem_vjp, None, name="getitem")
 def_linear(operator.getitem, 0)
 defvjp(untake.primitive, lambda g, ans, x, index, shape: g[index], None, None)
 def_linear(untake.primitive, 0)
 
-Tracer.__getitem__ = lambda self, index: apply(P_GETITEM, self, index)
+
+def _getitem(self, index):
+    trace = self._trace
+    if type(trace) is ReverseTrace and type(index) is not Tracer:
+        # x[i] on a reverse trace, recorded here as ReverseTrace.process would (a hot path:
+        # slices of a parameter vector); an index holding tracers goes through apply
+        if type(index) is not tuple or not any(type(i) is Tracer for i in index):
+            v = self._value
+            ans = v[index]
+            tape = trace.tape
+            tape.append((P_GETITEM, (v, index), _NO_KWARGS, ans, ((0, self._aux),)))
+            return _reverse_tracer(ans, trace, len(tape) - 1)
+    return apply(P_GETITEM, self, index)
+
+
+Tracer.__getitem__ = _getitem
