@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import eye_like
 from ..tree import tree_flatten, tree_map, tree_structure, tree_unflatten
-from .tracer import ForwardTrace, ReverseTrace, Tracer, getval
+from .tracer import ForwardTrace, ReverseTrace, Tracer, _reverse_tracer, getval
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
            "elementwise_grad", "stop_gradient"]
@@ -158,6 +158,37 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
     return trace, out, aux, treedefs, first
 
 
+def _reverse_inputs(args, argnums):
+    """The inputs of a reverse trace when every differentiated argument is a float array or
+    a dict tree of float arrays (the usual case, without ``_trace_call``'s callbacks):
+    ``(trace, args with tracers, treedefs, first)``, or None for anything else."""
+    trace = ReverseTrace()
+    tape = trace.tape
+    args = list(args)
+    treedefs, first = [], {}
+    for a in argnums:
+        arg = args[a]
+        start = len(tape)
+        if type(arg) is np.ndarray and arg.dtype.kind == "f":
+            tape.append(None)
+            args[a] = _reverse_tracer(arg, trace, start)
+            treedefs.append((_LEAF_DEF, (arg,)))
+            first[a] = (start,)
+            continue
+        if type(arg) is not dict:
+            return None
+        leaves = []
+        shape = _dict_tree(arg, leaves)
+        if shape is None:
+            return None
+        tape.extend([None] * len(leaves))
+        args[a] = _dict_rebuild(shape, (_reverse_tracer(leaf, trace, start + i)
+                                        for i, leaf in enumerate(leaves)))
+        treedefs.append((shape, leaves))
+        first[a] = range(start, start + len(leaves))
+    return trace, args, treedefs, first
+
+
 def _pullback(trace, out, treedefs, first, argnums, once=False):
     out_leaves, out_def = tree_flatten(out)
 
@@ -234,7 +265,12 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             single, nums = True, (argnums,)
         else:
             single, nums = _argnums_tuple(argnums, len(args), label)
-        trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux, label)
+        fast = _reverse_inputs(args, nums)
+        if fast is None:
+            trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux, label)
+        else:
+            trace, traced_args, treedefs, first = fast
+            out, aux = _split_aux(fun(*traced_args, **kwargs), has_aux, label)
         if type(out) is Tracer and out._trace is trace:
             val = out._value
             if val.size != 1:
