@@ -63,13 +63,13 @@ class Primitive:
         self.vjps = ()
         self.jvps = ()
         self.broadcasts = broadcasts
-        self.arity = 0  # 1 or 2 when every argument has a VJP rule: the fast recording paths
+        self.arity = 0  # the number of arguments when every one has a VJP rule (fast paths)
 
     def set_vjps(self, vjps):
         """Install the VJP rules (a tuple, one per positional argument)."""
         self.vjps = tuple(vjps)
         n = len(self.vjps)
-        self.arity = n if n in (1, 2) and all(callable(r) for r in self.vjps) else 0
+        self.arity = n if n and all(callable(r) for r in self.vjps) else 0
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -320,6 +320,19 @@ class ReverseTrace:
             return _reverse_tracer(ans, self, len(tape) - 1)
         vals = list(args)
         parents = []
+        if len(args) == prim.arity:  # every argument has a rule: no per-argument checks
+            i = 0
+            for a in args:
+                if type(a) is Tracer and a._trace is self:
+                    vals[i] = a._value
+                    parents.append((i, a._aux))
+                i += 1
+            ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
+            if not parents:
+                return ans
+            tape = self.tape
+            tape.append((prim, vals, kwargs, ans, parents))
+            return _reverse_tracer(ans, self, len(tape) - 1)
         i = 0
         for a in args:
             if type(a) is Tracer and a._trace is self:
