@@ -202,20 +202,25 @@ def _pullback(trace, out, treedefs, first, argnums, once=False):
             if isinstance(o, Tracer) and o._trace is trace:
                 seeds[o._aux] = c if o._aux not in seeds else seeds[o._aux] + c
         cts = trace.backward(seeds, free=once) if seeds else [None] * len(trace.tape)
-        grads = []
-        seen = set()  # as in value_and_grad: no two cotangents are one array
-        for a, (treedef, leaves) in zip(argnums, treedefs):
-            gl = []
-            for i, leaf in zip(first[a], leaves):
-                ct = _like_input(cts[i], leaf)
-                if id(ct) in seen and hasattr(ct, "copy"):
-                    ct = ct.copy()
-                seen.add(id(ct))
-                gl.append(ct)
-            grads.append(_rebuild(treedef, gl))
-        return grads
+        per_arg = [[_like_input(cts[i], leaf) for i, leaf in zip(first[a], leaves)]
+                   for a, (treedef, leaves) in zip(argnums, treedefs)]
+        _distinct(per_arg)
+        return [_rebuild(treedef, gl) for gl, (treedef, _) in zip(per_arg, treedefs)]
 
     return pullback
+
+
+def _distinct(per_arg):
+    """Make the gradient leaves distinct arrays, in place: one cotangent can reach two inputs
+    (``x + y``), and an in-place update of one gradient must not change another."""
+    n = sum(map(len, per_arg))
+    if n > 1 and len({id(ct) for gs in per_arg for ct in gs}) < n:
+        seen = set()
+        for gs in per_arg:
+            for j, ct in enumerate(gs):
+                if id(ct) in seen and hasattr(ct, "copy"):
+                    gs[j] = ct = ct.copy()
+                seen.add(id(ct))
 
 
 def _like_input(ct, leaf):
@@ -276,20 +281,17 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             if val.size != 1:
                 _not_scalar(fname, out)
             cts = trace.backward({out._aux: _ones_like(val)})
-            grads = []
-            seen = set()  # one cotangent may reach two inputs (x + y): hand out copies
+            per_arg = []
             for a, (treedef, leaves) in zip(nums, treedefs):
                 gs = []
                 for i, leaf in zip(first[a], leaves):
                     ct = cts[i]  # as _like_input, the usual case inline
-                    if not (type(ct) is np.ndarray and type(leaf) is np.ndarray
-                            and ct.dtype is leaf.dtype):
-                        ct = _like_input(ct, leaf)
-                    if id(ct) in seen and hasattr(ct, "copy"):
-                        ct = ct.copy()
-                    seen.add(id(ct))
-                    gs.append(ct)
-                grads.append(gs[0] if treedef is _LEAF_DEF else _rebuild(treedef, gs))
+                    gs.append(ct if type(ct) is np.ndarray and type(leaf) is np.ndarray
+                              and ct.dtype is leaf.dtype else _like_input(ct, leaf))
+                per_arg.append(gs)
+            _distinct(per_arg)
+            grads = [gs[0] if treedef is _LEAF_DEF else _rebuild(treedef, gs)
+                     for gs, (treedef, _) in zip(per_arg, treedefs)]
             value = val
         else:  # the output does not depend on the arguments: zero gradients
             if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:
