@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from gradkit.optim.minimize import METHODS, OptimizeResult, minimize
+from gradkit.optim.minimize import METHODS, OptimizeResult, inf_norm, minimize
 
 from .problems import assert_best_point_returned, problem
 
@@ -85,6 +85,25 @@ def test_nan_stops_the_run_and_keeps_the_last_finite_point():
     assert not r.success and r.status == 3
     assert "NaN" in r.message
     assert r.x[0] == 2.5 and r.fun == -2.5
+
+
+def test_a_nan_gradient_stops_lbfgs_and_keeps_the_best_finite_point():
+    def value_and_grad(x):  # f stays finite; its gradient is NaN past x_0 = 0.5
+        g = np.full_like(x, np.nan) if x[0] > 0.5 else 2.0 * (x - 1.0)
+        return np.sum((x - 1.0) ** 2), g
+    r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(2), method="lbfgs",
+                 value_and_grad=value_and_grad)
+    assert r.status == 3 and "NaN" in r.message
+    np.testing.assert_array_equal(r.x, np.zeros(2))
+    assert r.fun == 2.0 and r.grad_norm == 2.0
+
+
+def test_inf_norm_is_the_largest_magnitude_and_passes_nan_on():
+    assert inf_norm(np.array([1.0, -3.0, 2.0])) == 3.0
+    assert isinstance(inf_norm(np.array([1.0, -3.0])), float)
+    assert inf_norm(np.zeros(0)) == 0.0
+    assert inf_norm(np.array([[1.0], [-4.0]])) == 4.0
+    assert math.isnan(inf_norm(np.array([1.0, np.nan, -2.0])))
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

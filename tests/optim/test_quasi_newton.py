@@ -3,8 +3,8 @@ its evaluation count on extended Rosenbrock (issue 3, W6)."""
 import numpy as np
 import pytest
 
-from gradkit.optim.line_search import strong_wolfe
-from gradkit.optim.minimize import minimize
+from gradkit.optim.line_search import line_search, strong_wolfe
+from gradkit.optim.minimize import Objective, minimize
 from gradkit.optim.quasi_newton import LBFGSMemory, _secant_theta
 
 from .problems import assert_best_point_returned, problem
@@ -46,6 +46,65 @@ def test_memory_applies_the_two_loop_recursion_through_wraparound_and_theta():
     np.testing.assert_allclose(mem.apply(g), _two_loop([(s, 2.0 * s)], g, 0.5), rtol=1e-12)
 
 
+@pytest.mark.parametrize("n, m", [(7, 3), (100, 10), (5, 1)])
+def test_a_full_memory_matches_a_fresh_one_holding_the_same_pairs(n, m):
+    # the oldest pair leaves by shifting the stored arrays (R^-1's trailing block, the
+    # inner products, D): nothing is recomputed, and nothing stale may leak into a product
+    # (only rounding differs: BLAS groups a sum's terms by their slot)
+    rng = np.random.default_rng(1)
+    full, pairs = LBFGSMemory(n, m, np.zeros(n)), []
+    for i in range(3 * m + 2):
+        s = rng.standard_normal(n)
+        y = s + 0.3 * rng.standard_normal(n)
+        theta = 0.5 * i if i % 2 else 0.0
+        assert full.update(s, y, theta)
+        pairs = (pairs + [(s, y, theta)])[-m:]
+        fresh = LBFGSMemory(n, m, np.zeros(n))
+        for pair in pairs:
+            fresh.update(*pair)
+        g = rng.standard_normal(n)
+        np.testing.assert_allclose(full.direction(g), fresh.direction(g), rtol=1e-13,
+                                   atol=1e-13 * np.abs(fresh.direction(g)).max())
+        assert full.gamma == fresh.gamma
+
+
+def test_direction_is_minus_apply_exactly():
+    rng = np.random.default_rng(2)
+    mem = LBFGSMemory(6, 2, np.zeros(6))
+    g = rng.standard_normal(6)
+    np.testing.assert_array_equal(mem.direction(g), -g)  # no pairs yet: steepest descent
+    for _ in range(5):
+        s = rng.standard_normal(6)
+        mem.update(s, s + 0.2 * rng.standard_normal(6), 0.1)
+        np.testing.assert_array_equal(mem.direction(g), -mem.apply(g))
+
+
+def test_memory_in_single_precision_takes_a_double_precision_gradient():
+    # x in float32 and a user gradient in float64: the inner products widen to float64
+    rng = np.random.default_rng(3)
+    mem32, mem64 = LBFGSMemory(5, 3, np.zeros(5, np.float32)), LBFGSMemory(5, 3, np.zeros(5))
+    for _ in range(4):
+        s = rng.standard_normal(5).astype(np.float32)
+        y = s + np.float32(0.3) * rng.standard_normal(5).astype(np.float32)
+        mem32.update(s, y, 0.2)
+        mem64.update(s, y, 0.2)
+    g = rng.standard_normal(5)
+    np.testing.assert_allclose(mem32.direction(g), mem64.direction(g), rtol=1e-4)
+    assert mem32.direction(g.astype(np.float32)).dtype == np.float32
+
+    def rosen_fg64(x):
+        x = x.astype(np.float64)
+        d = x[1:] - x[:-1] ** 2
+        g = np.zeros_like(x)
+        g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
+        g[1:] += 200.0 * d
+        return np.sum(100.0 * d * d + (1.0 - x[:-1]) ** 2), g
+    f, _, _ = problem("rosenbrock-2")
+    r = minimize(f, np.array([-1.2, 1.0], np.float32), method="lbfgs", tol=1e-4,
+                 value_and_grad=rosen_fg64)
+    assert r.success, r.message
+
+
 def test_memory_skips_a_pair_without_positive_curvature():
     mem = LBFGSMemory(2, 3, np.zeros(2))
     assert not mem.update(np.array([1.0, 0.0]), np.array([-1.0, 0.0]), theta=5.0)
@@ -80,6 +139,21 @@ def test_weak_wolfe_keeps_an_overshooting_step_that_the_strong_search_cuts_back(
     assert ok and alpha == 1.0 and calls_weak == [1.0]
     alpha, *_, ok = strong_wolfe(strong, 0.3025, -1.1, 1.0, c2=0.5)
     assert ok and alpha < 1.0 and len(calls_strong) > 1
+
+
+def test_line_search_takes_the_slope_a_caller_already_has():
+    obj = Objective(lambda x: np.sum((x - 1.0) ** 4), np.zeros(3))
+    x = np.zeros(3)
+    f0, g0 = obj.value_and_grad(x)
+    d = -g0
+    plain = line_search(obj, x, d, f0, g0, c2=0.5)
+    given = line_search(obj, x, d, f0, g0, c2=0.5, dphi0=float(g0 @ d))
+    assert plain.success and plain.alpha != 1.0  # a step other than the unit one
+    assert given.alpha == plain.alpha and given.f == plain.f
+    np.testing.assert_array_equal(given.x, plain.x)
+    np.testing.assert_array_equal(given.x, x + plain.alpha * d)
+    with pytest.raises(ValueError, match="not a descent direction"):
+        line_search(obj, x, d, f0, g0, dphi0=0.0)
 
 
 def test_a_reference_value_lets_the_step_climb_a_little():

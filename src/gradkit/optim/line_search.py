@@ -24,11 +24,13 @@ class LineSearchResult(NamedTuple):
 
 def _phi(objective, x, d):
     """phi(alpha) = f(x + alpha d) with its slope; payload = (x_new, g_new)."""
+    value_and_grad = objective.value_and_grad
+
     def phi(alpha):
-        x_new = x + alpha * d
-        f, g = objective.value_and_grad(x_new)
-        slope = float(g @ d)
-        return f, slope, (x_new, g)
+        # the unit step, a quasi-Newton method's usual one, skips the product (1.0 * d == d)
+        x_new = x + d if alpha == 1.0 else x + alpha * d
+        f, g = value_and_grad(x_new)
+        return f, float(g.dot(d)), (x_new, g)  # .dot: @'s BLAS call without its dispatch
     return phi
 
 
@@ -195,7 +197,7 @@ def _zoom(phi, f0, dphi0, sufficient, curvature, approx_wolfe, a_lo, f_lo, d_lo,
     return 0.0, f0, None, False
 
 
-def line_search(objective, x, d, f0, g0, method="wolfe", alpha0=1.0, **kwargs):
+def line_search(objective, x, d, f0, g0, method="wolfe", alpha0=1.0, dphi0=None, **kwargs):
     r"""Search along ``d`` from ``x`` for a step :math:`\alpha` and return the new point.
 
     Args:
@@ -203,7 +205,8 @@ def line_search(objective, x, d, f0, g0, method="wolfe", alpha0=1.0, **kwargs):
         x, d: the point and a descent direction (``g0 @ d < 0``).
         f0, g0: f and the gradient at x.
         method: ``"wolfe"`` (:func:`strong_wolfe`) or ``"armijo"`` (:func:`backtracking_armijo`).
-        alpha0: first trial step. **kwargs: constants passed on (c1, c2, max_evals, ...).
+        alpha0: first trial step. dphi0: ``g0 @ d``, if the caller has it already.
+        **kwargs: constants passed on (c1, c2, max_evals, ...).
 
     Returns:
         LineSearchResult ``(alpha, f, x_new, g_new, success)``; on failure x and g are the
@@ -219,7 +222,8 @@ def line_search(objective, x, d, f0, g0, method="wolfe", alpha0=1.0, **kwargs):
     >>> line_search(obj, np.ones(2), -g0, f0, g0).x
     array([0., 0.])
     """
-    dphi0 = float(g0 @ d)
+    if dphi0 is None:
+        dphi0 = float(g0.dot(d))
     if not dphi0 < 0:
         raise ValueError(f"line_search: the direction is not a descent direction "
                          f"(g @ d = {dphi0:g} >= 0); pass d with g @ d < 0, e.g. d = -g.")

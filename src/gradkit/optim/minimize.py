@@ -176,18 +176,20 @@ class Monitor:
         self.measure = measure
         self.nit = 0
         self.history = {"f": [], "grad_norm": [], "step_size": []}
+        self._append = tuple(self.history[k].append for k in ("f", "grad_norm", "step_size"))
         self.best_x, self.best_f, self.best_gnorm = None, math.inf, math.inf
         self.min_f = math.inf
         self._no_change = 0
         self._prev_f = None
 
     def _record(self, x, f, gnorm, step, extra):
-        h = self.history
-        h["f"].append(f)
-        h["grad_norm"].append(gnorm)
-        h["step_size"].append(step)
-        for k, v in extra.items():
-            h.setdefault(k, []).append(v)
+        append_f, append_gnorm, append_step = self._append
+        append_f(f)
+        append_gnorm(gnorm)
+        append_step(step)
+        if extra:
+            for k, v in extra.items():
+                self.history.setdefault(k, []).append(v)
         if not (math.isfinite(f) and math.isfinite(gnorm)):
             return (NONFINITE, f"Stopped at iteration {self.nit}: the objective or its "
                     f"gradient became {'NaN' if (f != f or gnorm != gnorm) else 'inf'} "
@@ -244,7 +246,14 @@ class Monitor:
 
 def inf_norm(v):
     """max |v_i| as a Python float (0 for an empty vector)."""
-    return float(abs(v).max()) if v.shape[0] else 0.0
+    if not v.shape[0]:
+        return 0.0
+    if type(v) is np.ndarray:  # the reduction itself, without ndarray.max's Python wrapper
+        return float(_maximum(abs(v), axis=None))
+    return float(abs(v).max())
+
+
+_maximum = np.maximum.reduce
 
 
 def _bind(f, args):

@@ -130,14 +130,20 @@ class LBFGSMemory:
     the two-loop recursion (Nocedal & Wright, Alg. 7.4) with a handful of matrix-vector
     products on preallocated arrays instead of 4m vector operations; :math:`R^{-1}` is kept
     up to date as pairs come and go (a new pair borders it, the oldest one leaves its
-    trailing block), so no triangular solve runs per step.
+    trailing block), so no triangular solve runs per step. For small n each NumPy call
+    costs more than its arithmetic, so the solver's hot path (:meth:`direction`,
+    :meth:`update`) writes through preallocated views and calls BLAS as ``ndarray.dot``
+    (the matmul ufunc's dispatch costs more than a product of 100-vectors), each product
+    unchanged: the iterates do not depend on these shortcuts.
 
     >>> import numpy as np
     >>> mem = LBFGSMemory(2, 5, np.zeros(2))
     >>> mem.update(np.array([1.0, 0.0]), np.array([2.0, 0.0]))
     True
-    >>> mem.apply(np.array([2.0, 0.0]))
-    array([1., 0.])
+    >>> mem.apply(np.array([2.0, 4.0]))
+    array([1., 2.])
+    >>> mem.direction(np.array([2.0, 4.0]))
+    array([-1., -2.])
     """
 
     def __init__(self, n, m, like):
@@ -150,18 +156,55 @@ class LBFGSMemory:
         self.G = self._gram.reshape(2 * m, 2 * m)
         self.StY = self._gram[:, 0, :, 1]  # views: s_i^T y_j and y_i^T y_j
         self.YtY = self._gram[:, 1, :, 1]
-        self.Rinv = np.zeros_like(like, shape=(m, m))  # inverse of triu(S^T Y), upper
-        self.sy = np.zeros_like(like, shape=(m,))  # D, the diagonal of S^T Y
-        self._c = np.zeros_like(like, shape=(m, 2))  # apply's coefficients of W's rows
+        # D, the diagonal of S^T Y as update measured it, is kept on the diagonal of the
+        # Y^T S block, which nothing else reads: it then moves with the pairs for free
+        self._gram_flat = self._gram.reshape(-1)
+        self.sy = self._gram_flat[2 * m::4 * m + 2]
+        # the inverse of triu(S^T Y), upper triangular, then m + 1 zeros that _shift reads
+        self._Rinv_flat = np.zeros_like(like, shape=(m * m + m + 1,))
+        self.Rinv = self._Rinv_flat[:m * m].reshape(m, m)
+        self._c = np.zeros_like(like, shape=(m, 2))  # direction's coefficients of W's rows
         self._c_flat, self._cs, self._cy = self._c.reshape(-1), self._c[:, 0], self._c[:, 1]
+        self._pairs_flat = self._pairs.reshape(-1)
+        # per slot k, the views update writes through: s_k, y_k, both as columns, the
+        # slot's columns and rows of G, and the columns S^T y_k and R^{-1}[:, k]
+        self._slots = [(p[0], p[1], p.T, self.G[:, 2 * k:2 * k + 2], self.G[2 * k:2 * k + 2],
+                        self.StY[:, k], self.Rinv[:, k]) for k, p in enumerate(self._pairs)]
+        self._ab = np.zeros_like(like, shape=(2 * m,))  # W g: s_i^T g, y_i^T g
+        self._as, self._ay = self._ab[0::2], self._ab[1::2]
+        # gamma and -gamma as 0-d arrays, which ufuncs take faster than Python floats
+        self._gammas = np.zeros_like(like, shape=(2,))
+        self._gamma, self._neg_gamma = self._gammas[0, ...], self._gammas[1, ...]
+        self._set_gamma(1.0)
+
+    def _set_gamma(self, gamma):
+        self.gamma = gamma
+        self._gammas[0] = gamma
+        self._gammas[1] = -gamma
 
     def reset(self):
         """Forget every pair (H becomes the identity)."""
         self.W[...] = 0.0
         self.G[...] = 0.0
         self.Rinv[...] = 0.0
-        self.sy[...] = 0.0
-        self.k, self.gamma = 0, 1.0
+        self.k = 0
+        self._set_gamma(1.0)
+
+    def _shift(self):
+        """Move every pair one slot towards the front, the oldest out; the last slot is free.
+
+        Each array moves as one flat copy (a 1-D copy between overlapping ranges needs no
+        temporary, unlike a 2-D one): ``_pairs`` by one pair; ``_gram`` (D on its diagonal
+        included) by one slot along both axes, which leaves stale values only in the last
+        slot's row and column, where :meth:`update` writes next; ``Rinv`` by one row and
+        column (the trailing block of a triangular inverse is the inverse of the trailing
+        block): its last column then receives entries from below the diagonal, which are
+        zero, and its last row the zeros stored after it."""
+        m, n = self.m, self._pairs.shape[2]
+        pairs, gram, Rinv = self._pairs_flat, self._gram_flat, self._Rinv_flat
+        pairs[:-2 * n] = pairs[2 * n:]
+        gram[:-(4 * m + 2)] = gram[4 * m + 2:]
+        Rinv[:m * m] = Rinv[m + 1:]
 
     def update(self, s, y, theta=0.0):
         r"""Add the pair (s, y); return False (and skip it) when the curvature s^T y <= 0.
@@ -170,55 +213,66 @@ class LBFGSMemory:
         (the modified secant equation of Zhang, Deng & Chen, JOTA 102, 1999); the corrected
         y then serves everywhere, gamma included (scaling by the measured pair instead cost
         a third more evaluations on perturbed separable Rosenbrock)."""
-        sy = float(s @ y)
-        yy = float(y @ y)
+        sy = float(s.dot(y))
+        yy = float(y.dot(y))
         if not sy > 1e-10 * yy:
             return False
         if theta > 0:  # y + c s, with its products updated rather than recomputed
-            c = theta / float(s @ s)
-            y = y + c * s
+            c = theta / float(s.dot(s))
             yy += c * (2.0 * sy + theta)
             sy += theta
         k, m, Rinv = self.k, self.m, self.Rinv
         if k == m:  # drop the oldest pair, keep time order
-            self._pairs[:-1] = self._pairs[1:]
-            self._gram[:-1, :, :-1] = self._gram[1:, :, 1:]
-            Rinv[:-1, :-1] = Rinv[1:, 1:]  # the trailing block of a triangular inverse
-            Rinv[:, -1] = 0.0
-            self.sy[:-1] = self.sy[1:]
+            self._shift()
             k = m - 1
-        pair = self._pairs[k]
-        pair[0] = s
-        pair[1] = y
-        P = self.W @ pair.T  # (2m, 2): every row against the new s and y
-        self.G[:, 2 * k:2 * k + 2] = P
-        self.G[2 * k:2 * k + 2] = P.T
+        s_k, y_k, pair_columns, G_columns, G_rows, StY_k, Rinv_k = self._slots[k]
+        s_k[...] = s
+        if not theta > 0:
+            y_k[...] = y
+        elif s.dtype == y.dtype == y_k.dtype:  # c s + y in place, the same sum as y + c s
+            np.multiply(s, c, out=y_k)
+            y_k += y
+        else:  # s or y in another precision than x: summed in theirs, then stored
+            y_k[...] = y + c * s
+        P = self.W.dot(pair_columns)  # (2m, 2): every row against the new s and y
+        G_columns[...] = P
+        G_rows[...] = P.T
+        self.sy[k] = sy
         # R grows by the column (S^T y, s^T y): border R^{-1} the same way (its column k
         # and row k are still zero, so the product sees only the old block)
-        col = Rinv @ self.StY[:, k]
-        col *= -1.0 / sy
-        col[k] = 1.0 / sy
-        Rinv[:, k] = col
-        self.sy[k] = sy
+        np.multiply(Rinv.dot(StY_k), -1.0 / sy, out=Rinv_k)
+        Rinv[k, k] = 1.0 / sy
         self.k = k + 1
-        self.gamma = sy / yy
+        self._set_gamma(sy / yy)
         return True
 
     def apply(self, g):
-        """H g, the quasi-Newton step direction is ``-apply(g)``."""
+        """H g (the step direction is :meth:`direction`, -H g)."""
+        return -self.direction(g)
+
+    def direction(self, g):
+        """The quasi-Newton step direction -H g.
+
+        The sign enters through the coefficients of W's rows and of g, which negates every
+        product exactly, so this is ``-apply(g)`` without a pass to negate it."""
         if self.k == 0:
-            return g.copy()
-        gamma, Rinv = self.gamma, self.Rinv
-        ab = self.W @ g  # interleaved: s_i^T g, y_i^T g
-        r = Rinv @ ab[0::2]
-        rhs = self.YtY @ r
-        rhs -= ab[1::2]
+            return -g
+        Rinv = self.Rinv
+        if g.dtype == self._ab.dtype:  # into preallocated arrays; gamma as 0-d arrays
+            self.W.dot(g, out=self._ab)
+            a_s, a_y, gamma, neg_gamma = self._as, self._ay, self._gamma, self._neg_gamma
+        else:  # g in another precision than x: the products take the wider one, as floats do
+            ab = self.W.dot(g)
+            a_s, a_y, gamma, neg_gamma = ab[0::2], ab[1::2], self.gamma, -self.gamma
+        r = Rinv.dot(a_s)
+        rhs = self.YtY @ r  # a strided view: @ sums in order, .dot would copy and reorder
+        rhs -= a_y
         rhs *= gamma
         rhs += self.sy * r
-        self._cs[...] = rhs @ Rinv
-        self._cy[...] = r * -gamma
-        out = self._c_flat @ self.W
-        out += gamma * g
+        np.negative(rhs.dot(Rinv), out=self._cs)
+        np.multiply(r, gamma, out=self._cy)
+        out = self._c_flat.dot(self.W)
+        out += neg_gamma * g
         return out
 
 
@@ -259,7 +313,7 @@ def _secant_theta(f, f_new, g, g_new, s):
     (a least-squares residual, a log-loss) its rounding noise would otherwise swamp
     :math:`s^T y` and stall the run (2732 evaluations against 1026 on an ill-conditioned
     least-squares problem)."""
-    theta = 6.0 * (f - f_new) + 3.0 * (float(g @ s) + float(g_new @ s))
+    theta = 6.0 * (f - f_new) + 3.0 * (float(g.dot(s)) + float(g_new.dot(s)))
     return theta if theta > ROUNDING * max(abs(f), abs(f_new)) else 0.0
 
 
@@ -339,16 +393,14 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
         if boxed:
             fixed = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
             gf = np.where(fixed, 0.0, g)
-            d = mem.apply(gf)
-            d = np.where(fixed, 0.0, -d)
+            d = np.where(fixed, 0.0, mem.direction(gf))
         else:
-            d = mem.apply(g)
-            d *= -1.0
-        dphi = float(g @ d)
+            d = mem.direction(g)
+        dphi = float(g.dot(d))
         if not dphi < 0:  # the memory lost positive definiteness: restart from -g
             mem.reset()
             d = -(np.where(fixed, 0.0, g) if boxed else g)
-            dphi = float(g @ d)
+            dphi = float(g.dot(d))
         alpha0 = 1.0 if mem.k else min(1.0, 1.0 / _norm2(d))
         if boxed:
             alpha, f_new, x_new, g_new, ok = _projected_step(objective, x, d, f, g, lower,
@@ -356,8 +408,8 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
         else:
             if line_search == "wolfe" and nonmonotone > 1:
                 kw["f_ref"] = max(recent)
-            ls = _line_search(objective, x, d, f, g, line_search, alpha0, **kw)
-            alpha, f_new, x_new, g_new, ok = ls.alpha, ls.f, ls.x, ls.g, ls.success
+            alpha, f_new, x_new, g_new, ok = _line_search(objective, x, d, f, g, line_search,
+                                                          alpha0, dphi, **kw)
         if not ok:
             if mem.k:
                 mem.reset()
@@ -367,5 +419,5 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
         mem.update(s, g_new - g, _secant_theta(f, f_new, g, g_new, s))
         x, f, g = x_new, f_new, g_new
         recent.append(f)
-        stop = monitor.step(x, f, measure(x, g), alpha)
+        stop = monitor.step(x, f, measure(x, g) if boxed else inf_norm(g), alpha)
     return stop
