@@ -202,13 +202,20 @@ def apply(prim, *args, **kwargs):
     return trace.process(prim, args, kwargs)
 
 
-def binary_operator(prim):
+def binary_operator(prim, python_operator=None):
     """``(op, rop)`` for a Python operator of ``prim``.
 
     An operator is the most frequent call in traced code, so on a reverse trace the common
     cases (the other operand a constant, or a tracer of the same trace) are recorded right
     here, as :meth:`ReverseTrace.process` would record them; anything else goes through
-    :func:`apply`."""
+    :func:`apply`. With ``python_operator`` (``operator.pow``) the value is computed by the
+    operator itself, as NumPy computes ``x ** 2`` on plain arrays (its fast square path)."""
+    def fn(x, y):
+        return python_operator(x, y) if python_operator is not None else prim.fn(x, y)
+
+    if python_operator is None:
+        fn = None
+
     def op(self, other):
         trace = self._trace
         if type(other) is Tracer:
@@ -216,17 +223,17 @@ def binary_operator(prim):
                 return apply(prim, self, other)
             if type(trace) is ReverseTrace and prim.arity == 2:
                 x, y = self._value, other._value
-                ans = prim.fn(x, y)
+                ans = prim.fn(x, y) if fn is None else fn(x, y)
                 tape = trace.tape
-                tape.append((prim, (x, y), _NO_KWARGS, ans, ((0, self._aux), (1, other._aux))))
+                tape.append((prim, x, y, ans, self._aux, other._aux))
                 t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
                 t._value, t._trace, t._aux = ans, trace, len(tape) - 1
                 return t
         elif type(trace) is ReverseTrace and prim.arity == 2:
             x = self._value
-            ans = prim.fn(x, other)
+            ans = prim.fn(x, other) if fn is None else fn(x, other)
             tape = trace.tape
-            tape.append((prim, (x, other), _NO_KWARGS, ans, ((0, self._aux),)))
+            tape.append((prim, x, other, ans, self._aux, -1))
             t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
             t._value, t._trace, t._aux = ans, trace, len(tape) - 1
             return t
@@ -236,9 +243,9 @@ def binary_operator(prim):
         trace = self._trace
         if type(trace) is ReverseTrace and prim.arity == 2 and type(other) is not Tracer:
             y = self._value
-            ans = prim.fn(other, y)
+            ans = prim.fn(other, y) if fn is None else fn(other, y)
             tape = trace.tape
-            tape.append((prim, (other, y), _NO_KWARGS, ans, ((1, self._aux),)))
+            tape.append((prim, other, y, ans, -1, self._aux))
             t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
             t._value, t._trace, t._aux = ans, trace, len(tape) - 1
             return t
@@ -295,28 +302,38 @@ class ReverseTrace:
             # the common one-argument case; apply chose this trace, so args[0] is ours
             a = args[0]
             v = a._value
-            ans = prim.fn(v, **kwargs) if kwargs else prim.fn(v)
             tape = self.tape
-            tape.append((prim, (v,), kwargs, ans, ((0, a._aux),)))
+            if kwargs:
+                ans = prim.fn(v, **kwargs)
+                tape.append((prim, (v,), kwargs, ans, ((0, a._aux),)))
+            else:
+                ans = prim.fn(v)
+                tape.append((prim, v, ans, a._aux))
             return _reverse_tracer(ans, self, len(tape) - 1)
         if len(args) == 2 and len(vjps) == 2 and vjps[0] is not _MISSING \
                 and vjps[1] is not _MISSING:
             # the common two-argument case (operators, binary ufuncs, matmul)
             x, y = args
-            parents = []
+            p0 = p1 = -1
             if type(x) is Tracer and x._trace is self:
                 if vjps[0] is not None:
-                    parents.append((0, x._aux))
+                    p0 = x._aux
                 x = x._value
             if type(y) is Tracer and y._trace is self:
                 if vjps[1] is not None:
-                    parents.append((1, y._aux))
+                    p1 = y._aux
                 y = y._value
-            ans = prim.fn(x, y, **kwargs) if kwargs else prim.fn(x, y)
-            if not parents:
-                return ans
+            if p0 < 0 and p1 < 0:
+                return prim.fn(x, y, **kwargs) if kwargs else prim.fn(x, y)
             tape = self.tape
-            tape.append((prim, (x, y), kwargs, ans, parents))
+            if kwargs:
+                ans = prim.fn(x, y, **kwargs)
+                parents = ((0, p0), (1, p1)) if p0 >= 0 and p1 >= 0 else \
+                    ((0, p0),) if p0 >= 0 else ((1, p1),)
+                tape.append((prim, (x, y), kwargs, ans, parents))
+            else:
+                ans = prim.fn(x, y)
+                tape.append((prim, x, y, ans, p0, p1))
             return _reverse_tracer(ans, self, len(tape) - 1)
         vals = list(args)
         parents = []
@@ -369,7 +386,33 @@ class ReverseTrace:
                 continue
             if free:  # release this step's values and cotangent as soon as they are used:
                 cts[idx] = tape[idx] = None  # less live memory, and hot buffers get reused
-            prim, vals, kwargs, ans, parents = entry
+            kind = len(entry)
+            if kind == 6:  # (prim, x, y, ans, parent of x, parent of y); -1: a constant
+                prim, x, y, ans, p0, p1 = entry
+                rule0, rule1 = prim.vjps
+                if p0 >= 0:
+                    ct = g if rule0 is identity_rule else rule0(g, ans, x, y)
+                    if prim.broadcasts and ct.shape != x.shape:
+                        ct = unbroadcast(ct, x)
+                    prev = cts[p0]
+                    cts[p0] = ct if prev is None else prev + ct
+                if p1 >= 0:
+                    ct = g if rule1 is identity_rule else rule1(g, ans, x, y)
+                    if prim.broadcasts and ct.shape != y.shape:
+                        ct = unbroadcast(ct, y)
+                    prev = cts[p1]
+                    cts[p1] = ct if prev is None else prev + ct
+                continue
+            if kind == 4:  # (prim, x, ans, parent of x)
+                prim, x, ans, p0 = entry
+                rule0 = prim.vjps[0]
+                ct = g if rule0 is identity_rule else rule0(g, ans, x)
+                if prim.broadcasts and ct.shape != x.shape:
+                    ct = unbroadcast(ct, x)
+                prev = cts[p0]
+                cts[p0] = ct if prev is None else prev + ct
+                continue
+            prim, vals, kwargs, ans, parents = entry  # any other call, keywords included
             vjps = prim.vjps
             for i, parent in parents:
                 rule = vjps[i]
@@ -529,7 +572,7 @@ class Tracer:
                     v = self._value  # np.tanh(x) and friends: as ReverseTrace.process does
                     ans = prim.fn(v)
                     tape = trace.tape
-                    tape.append((prim, (v,), _NO_KWARGS, ans, ((0, self._aux),)))
+                    tape.append((prim, v, ans, self._aux))
                     t = _new_object(Tracer)  # Tracer(ans, trace, index), inline
                     t._value, t._trace, t._aux = ans, trace, len(tape) - 1
                     return t

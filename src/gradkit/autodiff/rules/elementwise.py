@@ -6,6 +6,8 @@ cotangent (or tangent) ``g`` by d ans / d arg. Broadcasting is undone by the eng
 
 Kinks follow :mod:`gradkit.autodiff.conventions` (minimum-norm subgradient).
 """
+import operator
+
 import numpy as np
 
 from .. import conventions
@@ -144,7 +146,7 @@ Tracer.__add__, Tracer.__radd__ = _binary(np.add)
 Tracer.__sub__, Tracer.__rsub__ = _binary(np.subtract)
 Tracer.__mul__, Tracer.__rmul__ = _binary(np.multiply)
 Tracer.__truediv__, Tracer.__rtruediv__ = _binary(np.true_divide)
-Tracer.__pow__, Tracer.__rpow__ = _binary(np.power)
+Tracer.__pow__, Tracer.__rpow__ = binary_operator(primitive(np.power), operator.pow)
 Tracer.__mod__, Tracer.__rmod__ = _binary(np.remainder)
 Tracer.__floordiv__, Tracer.__rfloordiv__ = _plain(np.floor_divide)
 Tracer.__lt__, Tracer.__gt__ = _plain(np.less)[0], _plain(np.greater)[0]

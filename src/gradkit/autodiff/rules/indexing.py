@@ -3,8 +3,8 @@ import operator
 
 import numpy as np
 
-from ..tracer import (_NO_KWARGS, ReverseTrace, Tracer, _reverse_tracer, apply, def_linear,
-                      defvjp, differentiable, shape_of)
+from ..tracer import (ReverseTrace, Tracer, _reverse_tracer, apply, def_linear, defvjp,
+                      differentiable, shape_of)
 
 
 def _is_basic(index):
@@ -50,7 +50,7 @@ def _getitem(self, index):
             v = self._value
             ans = v[index]
             tape = trace.tape
-            tape.append((P_GETITEM, (v, index), _NO_KWARGS, ans, ((0, self._aux),)))
+            tape.append((P_GETITEM, v, index, ans, self._aux, -1))
             return _reverse_tracer(ans, trace, len(tape) - 1)
     return apply(P_GETITEM, self, index)
 

@@ -101,6 +101,10 @@ def _has_zero(x):
 
 # ----------------------------------------------------------------------------- sum, mean
 def _sum_vjp(g, ans, x, axis=None, keepdims=False):
+    if axis is None and not keepdims and type(x) is np.ndarray and type(g) is not Tracer:
+        out = np.empty_like(x)  # the full sum of a loss: one filled array
+        out.fill(g)
+        return out
     return _restore(g, x, axis, keepdims)
 
 
