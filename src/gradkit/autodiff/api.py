@@ -238,7 +238,8 @@ def _like_input(ct, leaf):
 def _ones_like(x):
     x = getval(x)
     if type(x) is np.ndarray or isinstance(x, np.generic):  # np.ones_like dispatches slower
-        return np.array(1, dtype=x.dtype).reshape(x.shape)
+        one = np.array(1, dtype=x.dtype)
+        return one if x.ndim == 0 else one.reshape(x.shape)
     return np.ones_like(x)
 
 

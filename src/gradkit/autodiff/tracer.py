@@ -210,11 +210,7 @@ def binary_operator(prim, python_operator=None):
     here, as :meth:`ReverseTrace.process` would record them; anything else goes through
     :func:`apply`. With ``python_operator`` (``operator.pow``) the value is computed by the
     operator itself, as NumPy computes ``x ** 2`` on plain arrays (its fast square path)."""
-    def fn(x, y):
-        return python_operator(x, y) if python_operator is not None else prim.fn(x, y)
-
-    if python_operator is None:
-        fn = None
+    fn = python_operator  # None: prim.fn, read at each call
 
     def op(self, other):
         trace = self._trace

@@ -148,12 +148,16 @@ P_SUM.fn, P_MEAN.fn = _fast_sum, _fast_mean
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     if where is not None or dtype is not None:  # (the plain call is a hot path: kept short)
         a = _cast(_masked(a, where, 0.0), dtype)
-    out = apply(P_SUM, a, axis=axis, keepdims=keepdims)
+    # the defaults are left out of the call: the tape keeps a keyword-free entry
+    out = apply(P_SUM, a) if axis is None and not keepdims else \
+        apply(P_SUM, a, axis=axis, keepdims=keepdims)
     return out if initial is None else out + initial
 
 
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     if where is None or where is True:
+        if axis is None and not keepdims:
+            return apply(P_MEAN, _cast(a, dtype))
         return apply(P_MEAN, _cast(a, dtype), axis=axis, keepdims=keepdims)
     a = _cast(a, dtype)
     count = np.sum(np.broadcast_to(getval(where), np.shape(a)), axis=axis, keepdims=keepdims)
