@@ -211,8 +211,13 @@ def _pullback(trace, out, treedefs, first, argnums, once=False):
 
 
 def _distinct(per_arg):
-    """Make the gradient leaves distinct arrays, in place: one cotangent can reach two inputs
-    (``x + y``), and an in-place update of one gradient must not change another."""
+    """Make the gradient leaves distinct, writable arrays, in place: one cotangent can reach
+    two inputs (``x + y``), and an in-place update of one gradient must not change another;
+    a full sum's cotangent is a read-only broadcast view until some rule computes with it."""
+    for gs in per_arg:
+        for j, ct in enumerate(gs):
+            if type(ct) is np.ndarray and not ct.flags.writeable:
+                gs[j] = ct.copy()
     n = sum(map(len, per_arg))
     if n > 1 and len({id(ct) for gs in per_arg for ct in gs}) < n:
         seen = set()
