@@ -102,17 +102,25 @@ def _has_zero(x):
 # ----------------------------------------------------------------------------- sum, mean
 def _sum_vjp(g, ans, x, axis=None, keepdims=False):
     if axis is None and not keepdims and type(x) is np.ndarray and type(g) is not Tracer:
-        # the full sum of a loss: g spread over x's shape as a read-only broadcast view, so
-        # the next rule multiplies by it without a pass filling an array (value_and_grad
-        # copies a gradient that is still such a view)
-        return np.broadcast_to(np.asarray(g, dtype=x.dtype), x.shape)
+        return _spread(g, x)  # the full sum of a loss
     return _restore(g, x, axis, keepdims)
+
+
+def _spread(g, x):
+    """A plain scalar cotangent ``g`` over the shape of the plain array ``x``. On a large x a
+    read-only broadcast view, so that the next rule multiplies by it without a pass filling
+    an array (value_and_grad copies a gradient that is still such a view); on a small one
+    a filled array, cheaper than building the view."""
+    if x.size >= 4096:
+        return np.broadcast_to(np.asarray(g, dtype=x.dtype), x.shape)
+    out = np.empty_like(x)
+    out.fill(g)
+    return out
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
     if axis is None and not keepdims and type(x) is np.ndarray and type(g) is not Tracer:
-        # the full mean of a loss: a broadcast view, as for the sum
-        return np.broadcast_to(np.asarray(g / max(x.size, 1), dtype=x.dtype), x.shape)
+        return _spread(g / max(x.size, 1), x)  # the full mean of a loss
     if type(g) is not Tracer:  # scale the (small) reduced cotangent, not the restored one
         return _restore(g / _count(x, ans), x, axis, keepdims)
     return _restore(g, x, axis, keepdims) / _count(x, ans)
