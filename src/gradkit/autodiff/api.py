@@ -68,7 +68,7 @@ def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
             shape = _dict_tree(arg, leaves)
             if shape is not None:
                 treedefs.append((shape, leaves))
-                args[a] = _dict_rebuild(shape, iter(trace_inputs(a, leaves)))
+                args[a] = _dict_rebuild(shape, trace_inputs(a, leaves))
                 continue
         leaves, treedef = tree_flatten(arg)
         leaves = [leaf if type(leaf) is np.ndarray and leaf.dtype.kind == "f"
@@ -107,15 +107,51 @@ def _dict_tree(d, leaves):
 
 
 def _dict_rebuild(shape, leaves):
+    """The dict tree of structure ``shape`` holding ``leaves`` (a sequence) in order."""
+    return _dict_fill(shape, leaves, 0)[0]
+
+
+def _dict_fill(shape, leaves, i):
     keys, inner = shape
-    return {k: next(leaves) if sub is None else _dict_rebuild(sub, leaves)
-            for k, sub in zip(keys, inner)}
+    out = {}
+    for k, sub in zip(keys, inner):
+        if sub is None:
+            out[k] = leaves[i]
+            i += 1
+        else:
+            out[k], i = _dict_fill(sub, leaves, i)
+    return out, i
+
+
+def _dict_trace(d, trace, leaves):
+    """As :func:`_dict_tree`, and the same dict tree with each leaf made an input of the
+    reverse ``trace``: ``(structure, traced dict)``, or None."""
+    keys = sorted(d)
+    inner = []
+    out = {}
+    tape = trace.tape
+    for k in keys:
+        v = d[k]
+        if type(v) is np.ndarray and v.dtype.kind == "f":
+            leaves.append(v)
+            inner.append(None)
+            tape.append(None)
+            out[k] = _reverse_tracer(v, trace, len(tape) - 1)
+        elif type(v) is dict:
+            sub = _dict_trace(v, trace, leaves)
+            if sub is None:
+                return None
+            inner.append(sub[0])
+            out[k] = sub[1]
+        else:
+            return None
+    return _DictTree((tuple(keys), tuple(inner))), out
 
 
 def _rebuild(treedef, leaves):
     """The gradient pytree of one argument from its leaves."""
     if type(treedef) is _DictTree:
-        return _dict_rebuild(treedef, iter(leaves))
+        return _dict_rebuild(treedef, leaves)
     return tree_unflatten(treedef, leaves)
 
 
@@ -178,12 +214,10 @@ def _reverse_inputs(args, argnums):
         if type(arg) is not dict:
             return None
         leaves = []
-        shape = _dict_tree(arg, leaves)
-        if shape is None:
+        traced = _dict_trace(arg, trace, leaves)
+        if traced is None:
             return None
-        tape.extend([None] * len(leaves))
-        args[a] = _dict_rebuild(shape, (_reverse_tracer(leaf, trace, start + i)
-                                        for i, leaf in enumerate(leaves)))
+        shape, args[a] = traced
         treedefs.append((shape, leaves))
         first[a] = range(start, start + len(leaves))
     return trace, args, treedefs, first
@@ -216,7 +250,7 @@ def _distinct(per_arg):
     a full sum's cotangent is a read-only broadcast view until some rule computes with it."""
     for gs in per_arg:
         for j, ct in enumerate(gs):
-            if type(ct) is np.ndarray and not ct.flags.writeable:
+            if type(ct) is np.ndarray and ct.base is not None and not ct.flags.writeable:
                 gs[j] = ct.copy()
     n = sum(map(len, per_arg))
     if n > 1 and len({id(ct) for gs in per_arg for ct in gs}) < n:
