@@ -162,3 +162,12 @@ def test_gradients_of_two_inputs_are_never_one_array():
     _, pullback = gk.vjp(lambda a, b: a + b, np.ones(2), np.ones(2))
     ca, cb = pullback(np.ones(2))
     assert ca is not cb
+
+
+@pytest.mark.parametrize("n", [3, 10_000])  # small: a filled array; large: a broadcast view
+def test_gradients_are_writable_arrays_of_their_own(n):
+    for f in (np.sum, np.mean):
+        g = gk.grad(lambda x: f(x))(np.ones(n))
+        assert g.flags.writeable and g.flags.owndata
+        g[0] = 5.0
+        assert g[1] == (1.0 if f is np.sum else 1.0 / n)
