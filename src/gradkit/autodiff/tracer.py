@@ -475,6 +475,11 @@ class ForwardTrace:
 
 
 def _shape(x):
+    t = type(x)
+    if t is np.ndarray:
+        return x.shape
+    if t is Tracer:
+        return _shape(x._value)
     return x.shape if hasattr(x, "shape") else np.shape(x)
 
 

@@ -74,10 +74,16 @@ class Sequential(Layer):
             rngs = iter(rng.spawn(sum(layer.needs_rng for layer in self.layers)))
         new_state = {}
         for key, layer in zip(self.keys, self.layers):
-            # (a training step's hot path: no empty dicts made for the layers that have them)
-            x, s = layer.apply(params[key] if key in params else {},
-                               state[key] if key in state else {}, x, train=train,
-                               rng=next(rngs) if rngs is not None and layer.needs_rng else None)
+            # (a training step's hot path: no empty dicts made for the layers that have them,
+            # and the keywords passed only when they are not the defaults)
+            p = params[key] if key in params else {}
+            s = state[key] if key in state else {}
+            if train or rngs is not None:
+                x, s = layer.apply(p, s, x, train=train,
+                                   rng=next(rngs) if rngs is not None and layer.needs_rng
+                                   else None)
+            else:
+                x, s = layer.apply(p, s, x)
             if s:
                 new_state[key] = s
         return x, new_state

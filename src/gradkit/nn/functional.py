@@ -124,9 +124,8 @@ def linear(x, W, b=None):
     if b is None:
         return x @ W
     if type(x) is Tracer or type(W) is Tracer or type(b) is Tracer:
-        w = getval(W)
-        if getattr(w, "ndim", 0) == 2 and getattr(getval(b), "shape", None) == w.shape[1:] \
-                and getattr(getval(x), "ndim", 0):
+        ws = shape_of(W)
+        if len(ws) == 2 and shape_of(b) == ws[1:] and len(shape_of(x)):
             return apply(P_AFFINE, x, W, b)
     return x @ W + b
 
