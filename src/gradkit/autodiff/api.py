@@ -308,14 +308,35 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     def value_and_grad_fun(*args, **kwargs):
         if type(argnums) is int and 0 <= argnums < len(args):
             single, nums = True, (argnums,)
+            x = args[argnums]
+            if type(x) is np.ndarray and x.dtype.kind == "f":  # the commonest call, inline
+                trace = ReverseTrace()
+                trace.tape.append(None)
+                traced_args = list(args)
+                traced_args[argnums] = _reverse_tracer(x, trace, 0)
+                out, aux = _split_aux(fun(*traced_args, **kwargs), has_aux, label)
+                if type(out) is Tracer and out._trace is trace and out._value.size == 1:
+                    val = out._value
+                    ct = trace.backward({out._aux: _ones_like(val)})[0]
+                    if not (type(ct) is np.ndarray and ct.dtype is x.dtype):
+                        ct = _like_input(ct, x)
+                    elif ct.base is not None and not ct.flags.writeable:
+                        ct = ct.copy()
+                    return ((val, _unbox(aux, trace)) if has_aux else val), ct
+                # not a scalar of this trace: the general handling below says what's wrong
+                fast = trace, out, aux, ((_LEAF_DEF, (x,)),), {argnums: (0,)}
+            else:
+                fast = _reverse_inputs(args, nums)
         else:
             single, nums = _argnums_tuple(argnums, len(args), label)
-        fast = _reverse_inputs(args, nums)
+            fast = _reverse_inputs(args, nums)
         if fast is None:
             trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux, label)
-        else:
+        elif len(fast) == 4:
             trace, traced_args, treedefs, first = fast
             out, aux = _split_aux(fun(*traced_args, **kwargs), has_aux, label)
+        else:  # the inline path above, already called
+            trace, out, aux, treedefs, first = fast
         if type(out) is Tracer and out._trace is trace:
             val = out._value
             if val.size != 1:
