@@ -136,6 +136,8 @@ class Objective:
             if self._engine_vg is None:
                 self._engine_vg = _value_and_grad(self.fun)
             f, g = self._engine_vg(self.unravel(x))
+            if type(g) is np.ndarray and not self.is_tree:  # the engine's plain answer
+                return float(f), self.ravel(g)
         return _scalar(f), self.ravel(getval(g))
 
     def hvp(self, x, v):
