@@ -7,18 +7,22 @@ import statistics
 import time
 
 
-def median_time(fn, min_time=0.3, repeat=7):
-    """Median seconds per call of ``fn()`` over ``repeat`` batches sized to ``min_time``."""
-    fn()  # warm up
+def _batch_size(fn, batch_time):
+    """Warm ``fn`` up and return how many calls take at least ``batch_time`` seconds."""
+    fn()
     n = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
-        if dt >= min_time / repeat or n >= 1 << 20:
-            break
+        if time.perf_counter() - t0 >= batch_time or n >= 1 << 20:
+            return n
         n *= 2
+
+
+def median_time(fn, min_time=0.3, repeat=7):
+    """Median seconds per call of ``fn()`` over ``repeat`` batches sized to ``min_time``."""
+    n = _batch_size(fn, min_time / repeat)
     samples = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -36,18 +40,7 @@ def side_by_side(systems, min_time=0.3, rounds=9):
     memory to the system) falls on every system alike instead of on whichever ran then.
     Returns ``[(name, seconds), ...]`` in the order given.
     """
-    sizes = []
-    for _, fn in systems:
-        fn()  # warm up
-        n = 1
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            if time.perf_counter() - t0 >= min_time / rounds or n >= 1 << 20:
-                break
-            n *= 2
-        sizes.append(n)
+    sizes = [_batch_size(fn, min_time / rounds) for _, fn in systems]
     samples = [[] for _ in systems]
     for _ in range(rounds):
         for (_, fn), n, out in zip(systems, sizes, samples):

@@ -333,32 +333,26 @@ class ReverseTrace:
             return _reverse_tracer(ans, self, len(tape) - 1)
         vals = list(args)
         parents = []
+        i = 0
         if len(args) == prim.arity:  # every argument has a rule: no per-argument checks
-            i = 0
             for a in args:
                 if type(a) is Tracer and a._trace is self:
                     vals[i] = a._value
                     parents.append((i, a._aux))
                 i += 1
-            ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
-            if not parents:
-                return ans
-            tape = self.tape
-            tape.append((prim, vals, kwargs, ans, parents))
-            return _reverse_tracer(ans, self, len(tape) - 1)
-        i = 0
-        for a in args:
-            if type(a) is Tracer and a._trace is self:
-                vals[i] = a._value
-                try:
-                    rule = vjps[i]
-                except IndexError:
-                    rule = _MISSING
-                if rule is not None:
-                    if rule is _MISSING:
-                        raise _no_rule(prim, i, "rev")
-                    parents.append((i, a._aux))
-            i += 1
+        else:
+            for a in args:
+                if type(a) is Tracer and a._trace is self:
+                    vals[i] = a._value
+                    try:
+                        rule = vjps[i]
+                    except IndexError:
+                        rule = _MISSING
+                    if rule is not None:
+                        if rule is _MISSING:
+                            raise _no_rule(prim, i, "rev")
+                        parents.append((i, a._aux))
+                i += 1
         ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
         if not parents:
             return ans
