@@ -30,6 +30,22 @@ def _median_time(run, repeat):
     return statistics.median(times), out
 
 
+def _median_times_in_turns(runs, repeat):
+    """``[(median seconds, last result)]`` of each ``(run, context)`` in ``runs``, the runs
+    taking turns ``repeat`` times (as harness.side_by_side does for the other benchmarks), so
+    a slow spell of the machine does not fall on one solver's runs only. ``context`` (or
+    None) is entered around each timed run, outside the timing."""
+    import contextlib
+    times, outs = [[] for _ in runs], [None] * len(runs)
+    for _ in range(repeat):
+        for i, (run, context) in enumerate(runs):
+            with context() if context is not None else contextlib.nullcontext():
+                t = time.perf_counter()
+                outs[i] = run()
+                times[i].append(time.perf_counter() - t)
+    return [(statistics.median(ts), out) for ts, out in zip(times, outs)]
+
+
 def _scipy_one_blas_thread():
     """scipy's OpenBLAS pool contends with numpy's on 2 cores; give scipy's one thread."""
     import contextlib
@@ -64,12 +80,11 @@ def w5(repeat=5):
     rows = []
     for label, ftol in [("gtol 1e-6 + scipy's default ftol 2.2e-9", 2.220446049250313e-09),
                         ("gtol 1e-6 only (ftol=0)", 0.0)]:
-        with _scipy_one_blas_thread():
-            t_sp, r_sp = _median_time(lambda: sp_minimize(
-                fg, w0, jac=True, method="L-BFGS-B",
-                options=dict(gtol=1e-6, ftol=ftol, maxiter=15000)), repeat)
-        t_gk, r_gk = _median_time(lambda: minimize(f, w0, method="lbfgs", tol=1e-6, ftol=ftol),
-                                  repeat)
+        (t_sp, r_sp), (t_gk, r_gk) = _median_times_in_turns([
+            (lambda: sp_minimize(fg, w0, jac=True, method="L-BFGS-B",
+                                 options=dict(gtol=1e-6, ftol=ftol, maxiter=15000)),
+             _scipy_one_blas_thread),
+            (lambda: minimize(f, w0, method="lbfgs", tol=1e-6, ftol=ftol), None)], repeat)
         rows.append((f"W5 [{label}] scipy L-BFGS-B, hand-written f,g (floor)", t_sp, 1.0,
                      r_sp.nfev, r_sp.fun, np.abs(r_sp.jac).max(), np.abs(r_sp.x - coef).max()))
         rows.append((f"W5 [{label}] gk.minimize lbfgs, f in plain NumPy", t_gk, t_gk / t_sp,
@@ -123,13 +138,13 @@ def w6(repeat=7):
 
     x0 = np.tile([-1.2, 1.0], 50)
     opts = dict(gtol=1e-6, ftol=0.0, maxiter=15000)
-    with _scipy_one_blas_thread():  # as in W5: spares the scipy rows the pools' contention
-        t_sp, r_sp = _median_time(lambda: sp_minimize(engine_fg, x0, jac=True,
-                                                      method="L-BFGS-B", options=opts), repeat)
-        t_hand, r_hand = _median_time(lambda: sp_minimize(rosen_fg, x0, jac=True,
-                                                          method="L-BFGS-B", options=opts),
-                                      repeat)
-    t_gk, r_gk = _median_time(lambda: minimize(rosen, x0, method="lbfgs", tol=1e-6), repeat)
+    # as in W5: scipy's rows run with one scipy BLAS thread (spares them the pools' contention)
+    (t_sp, r_sp), (t_hand, r_hand), (t_gk, r_gk) = _median_times_in_turns([
+        (lambda: sp_minimize(engine_fg, x0, jac=True, method="L-BFGS-B", options=opts),
+         _scipy_one_blas_thread),
+        (lambda: sp_minimize(rosen_fg, x0, jac=True, method="L-BFGS-B", options=opts),
+         _scipy_one_blas_thread),
+        (lambda: minimize(rosen, x0, method="lbfgs", tol=1e-6), None)], repeat)
     return [
         ("W6 scipy L-BFGS-B, same engine f,g (floor)", t_sp, 1.0, r_sp.nfev, r_sp.fun,
          np.abs(r_sp.jac).max(), 0.0),
