@@ -270,6 +270,23 @@ def identity_rule(g, ans, *args, **kwargs):
     return g
 
 
+def _own_arguments(trace, prim, rules, args, mode):
+    """Unbox ``trace``'s tracers among ``args``: ``(values, [(argnum, rule, aux), ...])`` for
+    those whose argument has a rule (``aux``: tape index or tangent). An argument whose rule
+    is ``None`` has no derivative; one with no rule written raises, naming the primitive."""
+    vals = list(args)
+    own = []
+    for i, a in enumerate(args):
+        if type(a) is Tracer and a._trace is trace:
+            vals[i] = a._value
+            rule = rules[i] if i < len(rules) else _MISSING
+            if rule is not None:
+                if rule is _MISSING:
+                    raise _no_rule(prim, i, mode)
+                own.append((i, rule, a._aux))
+    return vals, own
+
+
 def _no_rule(prim, i, mode):
     what = "reverse-mode (VJP)" if mode == "rev" else "forward-mode (JVP)"
     return NoGradientRuleError(
@@ -331,28 +348,18 @@ class ReverseTrace:
                 ans = prim.fn(x, y)
                 tape.append((prim, x, y, ans, p0, p1))
             return _reverse_tracer(ans, self, len(tape) - 1)
-        vals = list(args)
-        parents = []
-        i = 0
         if len(args) == prim.arity:  # every argument has a rule: no per-argument checks
+            vals = list(args)
+            parents = []
+            i = 0
             for a in args:
                 if type(a) is Tracer and a._trace is self:
                     vals[i] = a._value
                     parents.append((i, a._aux))
                 i += 1
         else:
-            for a in args:
-                if type(a) is Tracer and a._trace is self:
-                    vals[i] = a._value
-                    try:
-                        rule = vjps[i]
-                    except IndexError:
-                        rule = _MISSING
-                    if rule is not None:
-                        if rule is _MISSING:
-                            raise _no_rule(prim, i, "rev")
-                        parents.append((i, a._aux))
-                i += 1
+            vals, own = _own_arguments(self, prim, vjps, args, "rev")
+            parents = [(i, aux) for i, _, aux in own]
         ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
         if not parents:
             return ans
@@ -441,24 +448,10 @@ class ForwardTrace:
                 return Tracer(ans, self, jvps[0](a._aux, ans, v, **kwargs))
             ans = prim.fn(v)
             return Tracer(ans, self, jvps[0](a._aux, ans, v))
-        vals = list(args)
-        tangents = []
-        i = 0
-        for a in args:
-            if type(a) is Tracer and a._trace is self:
-                vals[i] = a._value
-                try:
-                    rule = jvps[i]
-                except IndexError:
-                    rule = _MISSING
-                if rule is not None:
-                    if rule is _MISSING:
-                        raise _no_rule(prim, i, "fwd")
-                    tangents.append((rule, a._aux))
-            i += 1
+        vals, own = _own_arguments(self, prim, jvps, args, "fwd")
         ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
         out = None
-        for rule, t in tangents:
+        for _, rule, t in own:
             jt = rule(t, ans, *vals, **kwargs)
             out = jt if out is None else out + jt
         if out is None:

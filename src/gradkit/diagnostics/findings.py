@@ -281,22 +281,21 @@ def learning_rate_too_high(history, rise: float = 0.1, window: int = 5,
     out = []
     l0 = smooth[0]
     if math.isfinite(l0):
+        def too_high(t, s, what):
+            out.append(Finding("learning_rate_too_high", what, step=steps[t],
+                               remedy=REMEDIES["learning_rate_too_high"], value=float(s)))
+
         best = l0
         for t in range(1, smooth.size):
             s = smooth[t]
             if s > l0 + rise * abs(l0) and (t >= 2 or window == 1):
-                out.append(Finding(
-                    "learning_rate_too_high",
-                    f"The loss rose above its starting value {l0:.4g} to {s:.4g} by step "
-                    f"{steps[t]}: the steps overshoot.",
-                    step=steps[t], remedy=REMEDIES["learning_rate_too_high"], value=float(s)))
+                too_high(t, s, f"The loss rose above its starting value {l0:.4g} to {s:.4g} by "
+                               f"step {steps[t]}: the steps overshoot.")
                 break
             if best < l0 - rise * abs(l0) and s > best + 0.5 * (l0 - best):
-                out.append(Finding(
-                    "learning_rate_too_high",
-                    f"The loss climbed back from {best:.4g} to {s:.4g} by step {steps[t]}, "
-                    f"losing more than half of the progress made since {l0:.4g}.",
-                    step=steps[t], remedy=REMEDIES["learning_rate_too_high"], value=float(s)))
+                too_high(t, s, f"The loss climbed back from {best:.4g} to {s:.4g} by step "
+                               f"{steps[t]}, losing more than half of the progress made since "
+                               f"{l0:.4g}.")
                 break
             if math.isfinite(s):
                 best = min(best, s)
