@@ -171,3 +171,41 @@ def test_gradients_are_writable_arrays_of_their_own(n):
         assert g.flags.writeable and g.flags.owndata
         g[0] = 5.0
         assert g[1] == (1.0 if f is np.sum else 1.0 / n)
+
+
+def test_dict_gradients_keep_the_dicts_key_order_at_every_depth():
+    params = {"z": {"w": np.ones(2), "a": np.ones(1)}, "b": np.ones(1),
+              "deep": {"x": {"q": np.ones(1), "c": np.ones(1)}}}
+    g = gk.grad(lambda p: p["z"]["w"].sum() + 2 * p["z"]["a"].sum() + 3 * p["b"].sum()
+                + 4 * p["deep"]["x"]["q"].sum() + 5 * p["deep"]["x"]["c"].sum())(params)
+    assert list(g) == ["z", "b", "deep"] and list(g["z"]) == ["w", "a"]
+    assert list(g["deep"]["x"]) == ["q", "c"]
+    assert_allclose(g["z"]["w"], [1.0, 1.0])
+    assert [float(g["z"]["a"][0]), float(g["b"][0])] == [2.0, 3.0]
+    assert [float(g["deep"]["x"]["q"][0]), float(g["deep"]["x"]["c"][0])] == [4.0, 5.0]
+    assert tree_structure(g) == tree_structure(params)
+
+
+def test_one_array_under_two_keys_gets_two_gradients():
+    w = np.array([1.0, 2.0])
+    g = gk.grad(lambda p: np.sum(p["a"] * 3.0) + np.sum(p["b"]["c"] ** 2))({"a": w, "b": {"c": w}})
+    assert_allclose(g["a"], [3.0, 3.0])
+    assert_allclose(g["b"]["c"], [2.0, 4.0])
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "replace"])
+def test_a_dict_changed_while_differentiated_raises_instead_of_misplacing_gradients(change):
+    params = {"layer": {"W": np.ones(2), "b": np.ones(1)}}
+
+    def loss(p):
+        value = np.sum(p["layer"]["W"]) + np.sum(p["layer"]["b"])
+        if change == "add":
+            params["layer"]["extra"] = np.ones(3)
+        elif change == "remove":
+            del params["layer"]["b"]
+        else:
+            params["layer"]["W"] = np.zeros(2)
+        return value
+
+    with pytest.raises(RuntimeError, match="changed while the function ran"):
+        gk.value_and_grad(loss)(params)

@@ -147,3 +147,68 @@ def test_mistakes_raise_clear_errors(call, match):
 
 def test_get_loss_by_name():
     assert L.get_loss("HINGE") is L.hinge and L.get_loss(L.mse) is L.mse
+
+
+def _general_ce(z, labels, reduction):
+    # the composition the fused training-step path of cross_entropy stands in for
+    per_sample = L.labels_cross_entropy(z, labels)
+    return np.mean(per_sample) if reduction == "mean" else np.sum(per_sample)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("n,k", [(6, 3), (64, 10), (40, 50)])  # (64, 10): column-major reductions
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_training_step_path_matches_the_general_one(reduction, n, k, dtype,
+                                                                  monkeypatch):
+    taken = []
+    fused = L._record_reduced_labels_ce
+    monkeypatch.setattr(L, "_record_reduced_labels_ce", lambda *a: taken.append(1) or fused(*a))
+    rng = np.random.default_rng(n + k)
+    z = (rng.standard_normal((n, k)) * 3).astype(dtype)
+    labels = rng.integers(0, k, n).astype(np.int32)
+    v, g = gk.value_and_grad(lambda z: L.cross_entropy(z, labels, reduction))(z)
+    assert taken  # (the fused path was the one measured)
+    v_ref, g_ref = gk.value_and_grad(lambda z: _general_ce(z, labels, reduction))(z)
+    rtol, atol = (1e-5, 1e-6) if dtype == np.float32 else (1e-12, 1e-15)  # (rounding only)
+    np.testing.assert_allclose(v, v_ref, rtol=rtol)
+    np.testing.assert_allclose(g, g_ref, rtol=rtol, atol=atol)
+    assert g.dtype == dtype and np.result_type(v) == dtype
+    assert g.flags.c_contiguous  # the next rule's G @ W.T is fastest row-major
+    # and the textbook form: (softmax(z) - onehot(y)) / n for the mean
+    want = _softmax(z.astype(np.float64)) - np.eye(k)[labels]
+    np.testing.assert_allclose(g, want / (n if reduction == "mean" else 1), rtol=rtol * 10,
+                               atol=atol * 10)
+
+
+def test_cross_entropy_cotangent_can_itself_be_differentiated():
+    # a pullback called with a traced cotangent (the rule is linear in it)
+    out, pullback = gk.vjp(lambda z: L.cross_entropy(z, LABELS), Z)
+    (g1,) = pullback(np.float64(1.0))
+    (g2,) = pullback(np.float64(2.5))
+    np.testing.assert_allclose(g2, 2.5 * g1, rtol=1e-14)
+    W = RNG.standard_normal(Z.shape)
+    d = gk.grad(lambda c: np.sum(pullback(c)[0] * W))(np.float64(1.0))
+    np.testing.assert_allclose(d, np.sum(g1 * W), rtol=1e-12)
+    assert out == pytest.approx(metrics.log_loss(LABELS, _softmax(Z)))
+
+
+def test_cross_entropy_second_derivatives_still_exact():
+    # the hessian goes through the general path: diag(p) - p p^T per sample, over n
+    z = Z[:2]
+    H = gk.hessian(lambda z: L.cross_entropy(z, LABELS[:2]))(z)
+    p = _softmax(z)
+    for i in range(2):
+        np.testing.assert_allclose(H[i, :, i, :], (np.diag(p[i]) - np.outer(p[i], p[i])) / 2,
+                                   atol=1e-14)
+    np.testing.assert_allclose(H[0, :, 1, :], 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, np.int64])
+def test_labels_of_any_integer_dtype_are_checked_on_the_training_step_path(dtype):
+    labels = LABELS.astype(dtype)
+    g = gk.grad(lambda z: L.cross_entropy(z, labels))(Z)
+    np.testing.assert_allclose(g, gk.grad(lambda z: L.cross_entropy(z, LABELS))(Z))
+    bad = labels.copy()
+    bad[3] = 3
+    with pytest.raises(ValueError, match=r"0\.\.2.*from 0 to 3"):
+        gk.grad(lambda z: L.cross_entropy(z, bad))(Z)

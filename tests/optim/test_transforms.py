@@ -11,7 +11,7 @@ from gradkit.optim.transforms import (
     add_decayed_weights, apply_updates, chain, clip, clip_by_global_norm, clip_by_norm,
     current_learning_rate, global_norm, identity, momentum, nadam, reduce_on_plateau, rmsprop,
     scale, scale_by_adam, scale_by_learning_rate, scale_by_rms, scale_by_schedule, sgd, trace)
-from gradkit.tree import tree_leaves
+from gradkit.tree import tree_leaves, tree_map, tree_structure
 
 RNG = np.random.default_rng(0)
 PARAMS = {"w": RNG.normal(size=(3, 2)), "b": RNG.normal(size=2)}
@@ -284,6 +284,23 @@ def test_apply_updates_works_on_lists_tuples_and_nested_trees():
     out = apply_updates(params, updates)
     np.testing.assert_array_equal(out[1][1]["a"], 2 * np.ones(3))
     assert isinstance(out[1], tuple)
+
+
+def test_sgd_on_layer_dicts_at_any_depth_keeps_dtypes_and_checks_structure():
+    # a Sequential's {layer: {name: array}} and deeper or mixed trees: every leaf updated
+    params = {"00_linear": {"W": np.ones((2, 2), np.float32), "b": np.zeros(2, np.float32)},
+              "01_block": {"inner": {"W": np.ones(3)}, "scale": np.full(1, 2.0),
+                           "pair": (np.ones(1), np.ones(1))}}
+    grads = tree_map(lambda p: np.full(p.shape, 4.0), params)
+    opt = sgd(0.5)
+    updates, _ = opt.update(grads, opt.init(params))
+    out = apply_updates(params, updates)
+    assert tree_structure(out) == tree_structure(params)
+    assert out["00_linear"]["W"].dtype == np.float32 and out["00_linear"]["b"].tolist() == [-2, -2]
+    np.testing.assert_array_equal(out["01_block"]["inner"]["W"], -np.ones(3))
+    assert out["01_block"]["pair"][1].tolist() == [-1.0] and out["01_block"]["scale"] == [0.0]
+    with pytest.raises(ValueError, match="structures differ"):
+        apply_updates(params, {**updates, "00_linear": {"W": updates["00_linear"]["W"]}})
 
 
 def test_optimizers_work_on_non_dict_pytrees():

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import eye_like
 from ..tree import tree_flatten, tree_map, tree_structure, tree_unflatten
-from .tracer import ForwardTrace, ReverseTrace, Tracer, _reverse_tracer, getval
+from .tracer import ForwardTrace, ReverseTrace, Tracer, _new_object, _reverse_tracer, getval
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
            "elementwise_grad", "stop_gradient"]
@@ -123,33 +123,83 @@ def _dict_fill(shape, leaves, i):
     return out, i
 
 
+class _DictLike(tuple):
+    """The structure of a differentiated dict tree given as ``(the dict, its leaves)``:
+    :func:`_dict_grads` rebuilds it by walking the dict again (cheaper than a structure
+    kept on the side, on every training step), after checking that it still holds the
+    same arrays."""
+
+
 def _dict_trace(d, trace, leaves):
-    """As :func:`_dict_tree`, and the same dict tree with each leaf made an input of the
-    reverse ``trace``: ``(structure, traced dict)``, or None."""
-    keys = sorted(d)
-    inner = []
-    out = {}
+    """The dict tree ``d`` with each float array made an input of the reverse ``trace``
+    (keys in the dict's order, their arrays appended to ``leaves``), or None when ``d``
+    holds anything but dicts and float arrays. A dict of layers' dicts (a Sequential's
+    parameters) is walked without a call per layer."""
     tape = trace.tape
-    for k in keys:
-        v = d[k]
+    out = {}
+    for k, v in d.items():
         if type(v) is np.ndarray and v.dtype.kind == "f":
             leaves.append(v)
-            inner.append(None)
+            t = out[k] = _new_object(Tracer)  # _reverse_tracer(v, trace, index), inline
+            t._value, t._trace, t._aux = v, trace, len(tape)
             tape.append(None)
-            out[k] = _reverse_tracer(v, trace, len(tape) - 1)
         elif type(v) is dict:
-            sub = _dict_trace(v, trace, leaves)
-            if sub is None:
-                return None
-            inner.append(sub[0])
-            out[k] = sub[1]
+            inner = out[k] = {}
+            for k2, v2 in v.items():
+                if type(v2) is np.ndarray and v2.dtype.kind == "f":
+                    leaves.append(v2)
+                    t = inner[k2] = _new_object(Tracer)
+                    t._value, t._trace, t._aux = v2, trace, len(tape)
+                    tape.append(None)
+                elif type(v2) is dict:
+                    inner[k2] = _dict_trace(v2, trace, leaves)
+                    if inner[k2] is None:
+                        return None
+                else:
+                    return None
         else:
             return None
-    return _DictTree((tuple(keys), tuple(inner))), out
+    return out
+
+
+def _dict_grads(d, leaves, grads, j=0):
+    """The gradient dict tree of the dict ``d`` traced by :func:`_dict_trace`: ``grads[j]``
+    for its ``j``-th leaf; ``(tree, next j)``. Raises if ``d`` no longer holds ``leaves``
+    (the differentiated function changed it) rather than misplace a gradient."""
+    out = {}
+    for k, v in d.items():
+        if type(v) is dict:
+            inner = out[k] = {}
+            for k2, v2 in v.items():
+                if type(v2) is dict:
+                    inner[k2], j = _dict_grads(v2, leaves, grads, j)
+                    continue
+                if j >= len(leaves) or v2 is not leaves[j]:
+                    raise _changed_error()
+                inner[k2] = grads[j]
+                j += 1
+            continue
+        if j >= len(leaves) or v is not leaves[j]:
+            raise _changed_error()
+        out[k] = grads[j]
+        j += 1
+    return out, j
+
+
+def _changed_error():
+    return RuntimeError(
+        "value_and_grad: the dict of arrays being differentiated was changed while the "
+        "function ran (an entry added, removed or replaced), so its gradient cannot be "
+        "matched to it. Do not modify the argument's dict inside the function; build a new one.")
 
 
 def _rebuild(treedef, leaves):
     """The gradient pytree of one argument from its leaves."""
+    if type(treedef) is _DictLike:
+        tree, j = _dict_grads(treedef[0], treedef[1], leaves)
+        if j != len(leaves):
+            raise _changed_error()
+        return tree
     if type(treedef) is _DictTree:
         return _dict_rebuild(treedef, leaves)
     return tree_unflatten(treedef, leaves)
@@ -217,8 +267,8 @@ def _reverse_inputs(args, argnums):
         traced = _dict_trace(arg, trace, leaves)
         if traced is None:
             return None
-        shape, args[a] = traced
-        treedefs.append((shape, leaves))
+        args[a] = traced
+        treedefs.append((_DictLike((arg, leaves)), leaves))
         first[a] = range(start, start + len(leaves))
     return trace, args, treedefs, first
 
@@ -342,17 +392,25 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             if val.size != 1:
                 _not_scalar(fname, out)
             cts = trace.backward({out._aux: _ones_like(val)})
-            per_arg = []
+            grads = []
+            seen = set()  # as _distinct, inline: ids of the gradient leaves so far
             for a, (treedef, leaves) in zip(nums, treedefs):
                 gs = []
                 for i, leaf in zip(first[a], leaves):
-                    ct = cts[i]  # as _like_input, the usual case inline
-                    gs.append(ct if type(ct) is np.ndarray and type(leaf) is np.ndarray
-                              and ct.dtype is leaf.dtype else _like_input(ct, leaf))
-                per_arg.append(gs)
-            _distinct(per_arg)
-            grads = [gs[0] if treedef is _LEAF_DEF else _rebuild(treedef, gs)
-                     for gs, (treedef, _) in zip(per_arg, treedefs)]
+                    ct = cts[i]
+                    if type(ct) is np.ndarray and type(leaf) is np.ndarray \
+                            and ct.dtype is leaf.dtype:  # as _like_input, the usual case
+                        if id(ct) in seen or ct.base is not None and not ct.flags.writeable:
+                            ct = ct.copy()
+                    else:
+                        ct = _like_input(ct, leaf)
+                        if type(ct) is np.ndarray and ct.base is not None \
+                                and not ct.flags.writeable \
+                                or id(ct) in seen and hasattr(ct, "copy"):  # (not a tracer)
+                            ct = ct.copy()
+                    seen.add(id(ct))
+                    gs.append(ct)
+                grads.append(gs[0] if treedef is _LEAF_DEF else _rebuild(treedef, gs))
             value = val
         else:  # the output does not depend on the arguments: zero gradients
             if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:

@@ -309,6 +309,26 @@ class ReverseTrace:
         tape.append(None)
         return _reverse_tracer(value, self, len(tape) - 1)
 
+    def record(self, prim, x, ans, parent):
+        """Record ``ans = prim(x)``, computed by the caller, with ``x`` the value of tape entry
+        ``parent``, and return ``ans`` traced: for functions that compute their own value
+        (``relu``) or keep values for their rule in ``x`` (the fused losses)."""
+        tape = self.tape
+        t = _new_object(Tracer)  # Tracer(ans, self, index), inline
+        t._value, t._trace, t._aux = ans, self, len(tape)
+        tape.append((prim, x, ans, parent))
+        return t
+
+    def record3(self, prim, x, y, z, ans, p0, p1, p2):
+        """Record ``ans = prim(x, y, z)``, computed by the caller; ``p0, p1, p2`` are the tape
+        entries of the three arguments (-1 for a constant). Returns ``ans`` traced (``linear``
+        records itself with this)."""
+        tape = self.tape
+        t = _new_object(Tracer)  # Tracer(ans, self, index), inline
+        t._value, t._trace, t._aux = ans, self, len(tape)
+        tape.append((prim, x, y, z, ans, p0, p1, p2))
+        return t
+
     def process(self, prim, args, kwargs):
         vjps = prim.vjps
         if len(args) == 1 and vjps and vjps[0] is not None and vjps[0] is not _MISSING:
@@ -408,6 +428,28 @@ class ReverseTrace:
                     ct = unbroadcast(ct, x)
                 prev = cts[p0]
                 cts[p0] = ct if prev is None else prev + ct
+                continue
+            if kind == 8:  # (prim, x, y, z, ans, p0, p1, p2): three arguments, from record3
+                prim, x, y, z, ans, p0, p1, p2 = entry
+                rule0, rule1, rule2 = prim.vjps
+                if p0 >= 0:
+                    ct = g if rule0 is identity_rule else rule0(g, ans, x, y, z)
+                    if prim.broadcasts and ct.shape != x.shape:
+                        ct = unbroadcast(ct, x)
+                    prev = cts[p0]
+                    cts[p0] = ct if prev is None else prev + ct
+                if p1 >= 0:
+                    ct = g if rule1 is identity_rule else rule1(g, ans, x, y, z)
+                    if prim.broadcasts and ct.shape != y.shape:
+                        ct = unbroadcast(ct, y)
+                    prev = cts[p1]
+                    cts[p1] = ct if prev is None else prev + ct
+                if p2 >= 0:
+                    ct = g if rule2 is identity_rule else rule2(g, ans, x, y, z)
+                    if prim.broadcasts and ct.shape != z.shape:
+                        ct = unbroadcast(ct, z)
+                    prev = cts[p2]
+                    cts[p2] = ct if prev is None else prev + ct
                 continue
             prim, vals, kwargs, ans, parents = entry  # any other call, keywords included
             vjps = prim.vjps

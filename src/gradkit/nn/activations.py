@@ -37,6 +37,9 @@ class ReLU(Activation):
     name = "relu"
     fn = staticmethod(F.relu)
 
+    def apply(self, params, state, x, *, train=False, rng=None):
+        return F.relu(x), state  # (on every training step: no _call in between)
+
 
 class LeakyReLU(Activation):
     """``x`` if ``x > 0`` else ``negative_slope * x``.

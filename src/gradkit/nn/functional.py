@@ -29,8 +29,8 @@ import math
 import numpy as np
 
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
-from ..autodiff.tracer import (Tracer, apply, def_linear, defjvp, defvjp, differentiable,
-                               getval, identity_rule, primitive, shape_of)
+from ..autodiff.tracer import (ReverseTrace, Tracer, apply, def_linear, defjvp, defvjp,
+                               differentiable, getval, identity_rule, primitive, shape_of)
 from ..backend import array_namespace, to_device_of
 
 __all__ = [
@@ -54,6 +54,9 @@ def relu(x):
     array([0., 0., 2.])
     """
     if type(x) is Tracer:
+        trace, v = x._trace, x._value
+        if type(trace) is ReverseTrace and type(v) is np.ndarray:  # a training step: record
+            return trace.record(P_RELU, v, np.maximum(v, 0.0), x._aux)
         return apply(P_RELU, x)
     return np.maximum(x, 0.0)
 
@@ -123,11 +126,37 @@ def linear(x, W, b=None):
     """
     if b is None:
         return x @ W
+    if type(W) is Tracer and type(b) is Tracer:
+        y = _record_affine(x, W, b)  # a layer in a training step, recorded straight on the tape
+        if y is not None:
+            return y
     if type(x) is Tracer or type(W) is Tracer or type(b) is Tracer:
         ws = shape_of(W)
         if len(ws) == 2 and shape_of(b) == ws[1:] and len(shape_of(x)):
             return apply(P_AFFINE, x, W, b)
     return x @ W + b
+
+
+def _record_affine(x, W, b):
+    """``x @ W + b`` recorded on a reverse trace as one ``P_AFFINE`` step, when ``W`` and ``b``
+    are tracers of that trace holding plain arrays (a matrix and a vector) and ``x`` is a plain
+    array or a tracer of the same trace; None otherwise (the general path handles it)."""
+    trace = W._trace
+    if type(trace) is not ReverseTrace or b._trace is not trace:
+        return None
+    if type(x) is Tracer:
+        if x._trace is not trace:
+            return None
+        xv, px = x._value, x._aux
+    else:
+        xv, px = x, -1
+    Wv, bv = W._value, b._value
+    if not (type(xv) is np.ndarray and type(Wv) is np.ndarray and type(bv) is np.ndarray
+            and xv.ndim and Wv.ndim == 2 and bv.shape == Wv.shape[1:]):
+        return None
+    # (not the bias added in place into the product: measured, the fresh array of x @ W + b
+    # reuses memory the allocator has warm, and the whole step is faster)
+    return trace.record3(P_AFFINE, xv, Wv, bv, xv @ Wv + bv, px, W._aux, b._aux)
 
 
 def _affine_vjp_W(g, ans, x, W, b):

@@ -20,7 +20,8 @@ from typing import Callable
 import numpy as np
 
 from ..autodiff.stable import softmax
-from ..autodiff.tracer import defjvp, defvjp, differentiable, getval, shape_of
+from ..autodiff.tracer import (Primitive, ReverseTrace, Tracer, defjvp, defvjp, differentiable,
+                               getval, shape_of)
 from ..backend import array_namespace
 from ..tree import tree_leaves, tree_map
 from .functional import log_softmax
@@ -106,8 +107,13 @@ def huber(pred, target, reduction="mean", delta=1.0):
 def _class_targets(logits, target, name, one_hot=True):
     """Target probabilities of shape ``logits.shape`` from labels (..., ) or from (..., k);
     with ``one_hot=False`` checked integer labels stay labels."""
-    target = _as_array(target)
     shape = shape_of(logits)
+    if not one_hot and type(target) is np.ndarray and target.dtype.kind in "iu" \
+            and target.shape == shape[:-1]:  # labels, on every training step: one check
+        if target.size and _largest_unsigned(target) >= shape[-1]:
+            _class_targets(logits, target.astype(np.int64), name)  # raises, saying which
+        return target if target.dtype == np.intp else target.astype(np.intp)
+    target = _as_array(target)
     k = shape[-1]
     if target.shape == shape and target.dtype.kind == "f":
         return target.astype(np.result_type(getval(logits), np.float32), copy=False)
@@ -132,11 +138,14 @@ def _class_targets(logits, target, name, one_hot=True):
                      f"shape {target.shape}.")
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _largest_unsigned(labels):
     """The largest label read as an unsigned integer, where a negative label is huge: one
     reduction checks both ends of ``0 <= labels < k`` (this runs on every training step)."""
     if labels.dtype.kind == "i":
-        labels = labels.view(f"u{labels.dtype.itemsize}")
+        labels = labels.view(_UNSIGNED[labels.dtype.itemsize])
     if type(labels) is np.ndarray:
         return np.maximum.reduce(labels, axis=None)
     return labels.max()
@@ -168,6 +177,10 @@ def cross_entropy(logits, target, reduction="mean"):
     """
     t = _class_targets(logits, target, "cross_entropy", one_hot=False)
     if t.ndim < len(shape_of(logits)):
+        if type(logits) is Tracer and reduction != "none":
+            loss = _record_reduced_labels_ce(logits, t, reduction)
+            if loss is not None:
+                return loss
         return _reduce(labels_cross_entropy(logits, t), reduction)
     return _reduce(-np.sum(t * log_softmax(logits, axis=-1), axis=-1), reduction)
 
@@ -222,6 +235,53 @@ def _labels_ce_vjp(g, ans, z, labels):
 defvjp(labels_cross_entropy.primitive, _labels_ce_vjp, None)
 defjvp(labels_cross_entropy.primitive,
        lambda t, ans, z, labels: np.sum(_softmax_minus_one_hot(z, labels) * t, axis=-1), None)
+
+
+def _record_reduced_labels_ce(logits, labels, reduction):
+    r"""The mean (or sum) of :func:`labels_cross_entropy` recorded on a reverse trace as one
+    step that keeps the forward's work for its rule, as a hand-written training step does.
+
+    Forward: with :math:`e = \exp(z - \max_k z)` and :math:`S = \sum_k e`, the per-sample
+    losses are :math:`\log S - (z - \max_k z)_y`, reduced. Backward: :math:`\bar z = \bar L\,
+    c\,(e / S - \mathrm{onehot}(y))` with :math:`c = 1/n` for the mean, 1 for the sum; ``e`` and
+    ``S`` are kept from the forward. The value is the one ``_reduce(labels_cross_entropy(...))``
+    computes. Taken for plain 2-D logits on a reverse trace (a training step; None otherwise):
+    higher derivatives go through the general path, whose rules are differentiable.
+    """
+    trace, z = logits._trace, logits._value
+    if not (type(trace) is ReverseTrace and type(z) is np.ndarray and z.ndim == 2
+            and z.shape[0] and type(labels) is np.ndarray):
+        return None
+    n = z.shape[0]
+    if n >= 32 and z.shape[1] <= 32:
+        z = np.asfortranarray(z)  # short rows: reduce column-major (see labels_cross_entropy)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=-1)
+    rows = np.arange(n)
+    losses = np.log(total) - shifted[rows, labels]
+    loss = np.add.reduce(losses)
+    if reduction == "mean":
+        loss = loss / n
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    return trace.record(_P_REDUCED_LABELS_CE, (e, total, rows, labels, scale), loss, logits._aux)
+
+
+def _reduced_labels_ce_vjp(g, ans, kept):
+    e, total, rows, labels, scale = kept
+    # row-major whatever the forward's layout: the next rule's G @ W.T is twice as fast so
+    s = np.divide(e, total[:, None], order="C")
+    s[rows, labels] -= 1.0
+    if type(g) is Tracer:  # a cotangent being differentiated (the rule is linear in it)
+        return s * (g * scale)
+    s *= g * scale
+    return s
+
+
+# recorded only by _record_reduced_labels_ce, never applied: its "argument" is what the
+# forward kept for the rule
+_P_REDUCED_LABELS_CE = Primitive("cross_entropy", None)
+_P_REDUCED_LABELS_CE.set_vjps((_reduced_labels_ce_vjp,))
 
 
 def binary_cross_entropy(logits, target, reduction="mean"):

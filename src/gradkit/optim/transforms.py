@@ -191,13 +191,23 @@ def apply_updates(params, updates):
     array([0.5, 0.5], dtype=float32)
     """
     if type(params) is dict and type(updates) is dict and params.keys() == updates.keys():
-        # parameter dicts (nested or not) of arrays, without a call per leaf
+        # parameter dicts (nested or not) of arrays, without a call per leaf; a dict of
+        # layers' dicts (a Sequential's parameters) without a call per layer
         out = {}
-        for k in sorted(params):
-            p, u = params[k], updates[k]
+        for k, p in params.items():
+            u = updates[k]
             if type(p) is np.ndarray and type(u) is np.ndarray:
                 r = p + u
                 out[k] = r if r.dtype is p.dtype else r.astype(p.dtype, copy=False)
+            elif type(p) is dict and type(u) is dict and p.keys() == u.keys():
+                inner = out[k] = {}
+                for k2, p2 in p.items():
+                    u2 = u[k2]
+                    if type(p2) is np.ndarray and type(u2) is np.ndarray:
+                        r = p2 + u2
+                        inner[k2] = r if r.dtype is p2.dtype else r.astype(p2.dtype, copy=False)
+                    else:
+                        inner[k2] = apply_updates(p2, u2)
             else:
                 out[k] = apply_updates(p, u)
         return out
@@ -277,9 +287,15 @@ def _scaled(tree, factor, mul):
     if type(tree) is not dict:
         return tree_map(mul, tree)
     out = {}
-    for k in sorted(tree):
-        v = tree[k]
-        out[k] = v * factor if type(v) is np.ndarray else _scaled(v, factor, mul)
+    for k, v in tree.items():
+        if type(v) is np.ndarray:
+            out[k] = v * factor
+        elif type(v) is dict:  # a layer's parameters: one level down without a call
+            inner = out[k] = {}
+            for k2, v2 in v.items():
+                inner[k2] = v2 * factor if type(v2) is np.ndarray else _scaled(v2, factor, mul)
+        else:
+            out[k] = _scaled(v, factor, mul)
     return out
 
 
