@@ -184,6 +184,22 @@ def test_linear_matches_x_at_W_plus_b_in_value_and_derivatives(x_shape):
     gk.check_grads(_loss_of(F.linear), (x, W, b), order=2)
 
 
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("argnums", [(0, 1, 2), (1, 2)])  # a hidden layer; the first layer
+def test_linear_recorded_as_one_step_matches_x_at_W_plus_b(x_shape, argnums):
+    # W and b traced together (a layer in a training step) take the one-step path
+    x, W, b = RNG.standard_normal(x_shape), RNG.standard_normal((3, 2)), RNG.standard_normal(2)
+    got = gk.grad(_loss_of(F.linear), argnums)(x, W, b)
+    want = gk.grad(_loss_of(_composed_linear), argnums)(x, W, b)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+        assert g.shape == w.shape
+    # forward mode with only the bias moving: the tangent has the output's shape
+    tb = RNG.standard_normal(2)
+    y, t = gk.jvp(lambda b: F.linear(x, W, b), (b,), (tb,))
+    np.testing.assert_allclose(t, np.broadcast_to(tb, y.shape))
+
+
 @pytest.mark.parametrize("x_shape,w_shape,b", [
     ((2, 5, 3), (2, 3, 4), np.ones(4)),      # a stack of matrices
     ((5, 3), (3, 4), np.ones((1, 4))),       # a bias row

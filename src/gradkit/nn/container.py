@@ -69,6 +69,13 @@ class Sequential(Layer):
         return params, state
 
     def apply(self, params, state, x, *, train=False, rng=None):
+        if not state and not train and rng is None:
+            # no running statistics and no randomness (an MLP's training step): each layer
+            # called with its parameters only; a layer without state keeps none
+            empty = {}
+            for key, layer in zip(self.keys, self.layers):
+                x = layer.apply(params[key] if key in params else empty, empty, x)[0]
+            return x, {}
         rngs = None
         if train and rng is not None:
             rngs = iter(rng.spawn(sum(layer.needs_rng for layer in self.layers)))

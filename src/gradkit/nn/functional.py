@@ -30,7 +30,7 @@ import numpy as np
 
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
 from ..autodiff.tracer import (ReverseTrace, Tracer, apply, def_linear, defjvp, defvjp,
-                               differentiable, getval, identity_rule, primitive, shape_of)
+                               differentiable, getval, primitive, shape_of)
 from ..backend import array_namespace, to_device_of
 
 __all__ = [
@@ -166,10 +166,22 @@ def _affine_vjp_W(g, ans, x, W, b):
     return x.reshape(-1, d).T @ g.reshape(-1, m)
 
 
-# as relu; the bias's cotangent is g itself, which the engine sums over the rows
-P_AFFINE = primitive(linear, broadcasts=True)
-defvjp(P_AFFINE, lambda g, ans, x, W, b: g @ W.T, _affine_vjp_W, identity_rule)
-defjvp(P_AFFINE, lambda t, ans, x, W, b: t @ W, lambda t, ans, x, W, b: x @ t, identity_rule)
+def _affine_vjp_b(g, ans, x, W, b):
+    """The bias's cotangent: ``g`` summed over every axis but the last (its rows)."""
+    if type(g) is np.ndarray:  # first order: one C-level reduction
+        if g.ndim == 2:
+            return np.add.reduce(g, axis=0)
+        return g if g.ndim == 1 else np.add.reduce(g.reshape(-1, g.shape[-1]), axis=0)
+    n = len(shape_of(g))
+    return g if n == 1 else np.sum(g, axis=tuple(range(n - 1)))
+
+
+# as relu. Each rule returns its argument's own shape (the bias's sums the rows itself), so
+# the primitive is not flagged ``broadcasts`` and the backward pass compares no shapes.
+P_AFFINE = primitive(linear)
+defvjp(P_AFFINE, lambda g, ans, x, W, b: g @ W.T, _affine_vjp_W, _affine_vjp_b)
+defjvp(P_AFFINE, lambda t, ans, x, W, b: t @ W, lambda t, ans, x, W, b: x @ t,
+       lambda t, ans, x, W, b: np.broadcast_to(t, shape_of(ans)))
 
 
 # ----------------------------------------------------------------------------- im2col
