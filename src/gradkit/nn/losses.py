@@ -161,7 +161,10 @@ def cross_entropy(logits, target, reduction="mean"):
     """Multiclass cross-entropy from logits: ``-sum_k t_k log softmax(z)_k`` per sample.
 
     Stable for logits of any size (log-sum-exp with the maximum subtracted). With integer
-    labels it is one primitive, :func:`labels_cross_entropy`.
+    labels it is one primitive, :func:`labels_cross_entropy`; in a first-order training step
+    (2-D logits traced by ``grad`` / ``value_and_grad``, ``reduction`` "mean" or "sum") the
+    reduced loss is recorded as one step whose derivative, :math:`(\mathrm{softmax}(z) -
+    \mathrm{onehot}(y)) / n` for the mean, reuses the forward's exponentials.
 
     Args:
         logits: scores ``z`` of shape ``(n, k)`` (any leading axes).
