@@ -145,6 +145,11 @@ def test_mistakes_raise_clear_errors(call, match):
         call()
 
 
+def test_a_wrong_reduction_raises_in_a_training_step_too():
+    with pytest.raises(ValueError, match="reduction"):
+        gk.grad(lambda z: L.cross_entropy(z, LABELS, reduction="avg"))(Z)
+
+
 def test_get_loss_by_name():
     assert L.get_loss("HINGE") is L.hinge and L.get_loss(L.mse) is L.mse
 

@@ -163,8 +163,8 @@ def cross_entropy(logits, target, reduction="mean"):
     Stable for logits of any size (log-sum-exp with the maximum subtracted). With integer
     labels it is one primitive, :func:`labels_cross_entropy`; in a first-order training step
     (2-D logits traced by ``grad`` / ``value_and_grad``, ``reduction`` "mean" or "sum") the
-    reduced loss is recorded as one step whose derivative, :math:`(\mathrm{softmax}(z) -
-    \mathrm{onehot}(y)) / n` for the mean, reuses the forward's exponentials.
+    reduced loss is recorded as one step whose derivative, ``(softmax(z) - onehot(y)) / n``
+    for the mean, reuses the forward's exponentials.
 
     Args:
         logits: scores ``z`` of shape ``(n, k)`` (any leading axes).
@@ -180,7 +180,7 @@ def cross_entropy(logits, target, reduction="mean"):
     """
     t = _class_targets(logits, target, "cross_entropy", one_hot=False)
     if t.ndim < len(shape_of(logits)):
-        if type(logits) is Tracer and reduction != "none":
+        if type(logits) is Tracer and (reduction == "mean" or reduction == "sum"):
             loss = _record_reduced_labels_ce(logits, t, reduction)
             if loss is not None:
                 return loss
