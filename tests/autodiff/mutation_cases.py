@@ -162,18 +162,20 @@ def imatmul(A, W):
 
 @case("augmented", lambda r: (away(r, 5, lo=-2, hi=2, step=0.25),), smooth=False)
 def ifloordiv(x):
-    """q //= 0.25 floors in place; the product q * x still depends on x."""
+    """q //= 0.25 floors in place (the view v = q[1:] sees it); q * x still depends on x."""
     q = x.copy()
+    v = q[1:]
     q //= 0.25
-    return np.sum(q * x)
+    return np.sum(q * x) + np.sum(v * x[:-1])
 
 
 @case("augmented", lambda r: (away(r, 5, lo=-1, hi=1, step=1 / 3),), smooth=False)
 def imod(x):
-    """r %= 1.0 takes the remainder in place (sign of the divisor, as Python's %)."""
+    """r %= 1.0 takes the remainder in place (sign of the divisor, as Python's %); alias sees it."""
     r = x * 3
+    alias = r
     r %= 1.0
-    return np.sum(r ** 2 * x)
+    return np.sum(alias ** 2 * x)
 
 
 @case("augmented", lambda r: (U(r, 3, 4), U(r, 3)))
