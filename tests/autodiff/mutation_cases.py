@@ -450,6 +450,22 @@ def mask_all_false_and_all_true(x):
     return np.sum(b ** 3)
 
 
+@case("boolean", lambda r: (away(r, 3, 3, step=2.0),), smooth=False)
+def nonzero_tuple_index(A):
+    """B[np.nonzero(B > 0)] = 0: the tuple of index arrays from nonzero, same as the mask."""
+    B = A.copy()
+    B[np.nonzero(B > 0)] = 0.0
+    return np.sum(np.exp(B) * A)
+
+
+@case("boolean", lambda r: (U(r, 4),))
+def bool_list_is_a_mask(x):
+    """b[[True, False, True, False]] *= 3: a Python list of bools indexes as a mask."""
+    b = x.copy()
+    b[[True, False, True, False]] *= 3.0
+    return np.sum(b ** 2 * x)
+
+
 # ============================================================================ out=
 @case("out", lambda r: (U(r, 2, 3),), hessian=True)
 def exp_out_self(X):
@@ -1061,6 +1077,57 @@ def strided_2d_view(A):
     v[...] = np.sin(v)
     v[1] -= A[1, :2]
     return A
+
+
+@case("view", lambda r: (U(r, 3, 3),))
+def transpose_assign_overlap(A):
+    """A[:] = A.T transposes correctly: NumPy copies the overlapping source first."""
+    A[:] = A.T
+    return A * np.arange(1.0, 10.0).reshape(3, 3)
+
+
+@case("view", lambda r: (U(r, 3, 3),), hessian=True)
+def iadd_own_transpose(A):
+    """A += A.T gives A + old A.T (symmetric): the overlapping operand is read before writing."""
+    A += A.T
+    return np.sum(A ** 2 * np.arange(1.0, 10.0).reshape(3, 3))
+
+
+@case("view", lambda r: (U(r, 3, 2),))
+def iterating_yields_row_views(A):
+    """for row in A: row *= ... -- iterating over a 2-D array yields writable row views."""
+    for i, row in enumerate(A):
+        row *= i + 1.0
+        row[0] += A[0, 1]
+    return A
+
+
+@case("view", lambda r: (U(r, 3, 3), U(r, 1)))
+def fill_into_column_view(A, v):
+    """A[:, 1].fill(v[0]): fill on a strided view writes the column of A."""
+    A[:, 1].fill(v[0])
+    return np.sum(A ** 2 * A[::-1])
+
+
+@case("view", lambda r: (U(r, 2, 3), U(r, 3)))
+def copyto_into_row_view(A, x):
+    """np.copyto(A[1], x ** 2): copyto into a view writes the row of A."""
+    np.copyto(A[1], x ** 2)
+    return np.sum(np.sin(A) * A)
+
+
+@case("view", lambda r: (U(r, 3, 3), U(r, 2)))
+def fill_diagonal_of_a_view(A, v):
+    """np.fill_diagonal(A[1:, 1:], v) writes A[1, 1] and A[2, 2]."""
+    np.fill_diagonal(A[1:, 1:], v)
+    return np.sum(A ** 2 * np.arange(9.0).reshape(3, 3))
+
+
+@case("view", lambda r: (U(r, 3, 3), U(r, 3)))
+def add_at_into_view(A, v):
+    """np.add.at(A[2], [0, 0, 1], v) accumulates into row 2 of A through the view."""
+    np.add.at(A[2], [0, 0, 1], v)
+    return np.sum(np.tanh(A) * A)
 
 
 # ============================================================================ alias
