@@ -1130,6 +1130,25 @@ def add_at_into_view(A, v):
     return np.sum(np.tanh(A) * A)
 
 
+def _layout_sensitive(rng):
+    """A 6x6 input for which summing A.T (after A[0] += 1) in memory order and summing a
+    contiguous copy of it give different bits (most inputs do; this picks one that does)."""
+    while True:
+        A = U(rng, 6, 6)
+        B = A.copy()
+        B[0] += 1.0
+        if np.sum(B.T) != np.sum(np.ascontiguousarray(B.T)):
+            return (A,)
+
+
+@case("view", _layout_sensitive)
+def transpose_view_keeps_numpys_layout(A):
+    """np.sum(t), t = A.T a live view: NumPy sums in memory order, so views keep NumPy's strides."""
+    t = A.T
+    A[0] += 1.0
+    return np.sum(t)
+
+
 # ============================================================================ alias
 @case("alias", lambda r: (U(r, 4),), hessian=True)
 def alias_two_names(x):

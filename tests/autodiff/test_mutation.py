@@ -124,8 +124,9 @@ def fd_directional(case, tangents, eps):
     return (np.asarray(plus, np.float64) - np.asarray(minus, np.float64)) / (2 * eps)
 
 
-def fd_hessian(case, h=1e-4):
-    """Finite-difference Hessian of the scalar case in its first argument (second differences)."""
+@functools.lru_cache(maxsize=None)
+def _fd_hessian(name, h=1e-4):
+    case = BY_NAME[name]
     x0, rest = case.args[0], case.args[1:]
     n = x0.size
 
@@ -140,6 +141,11 @@ def fd_hessian(case, h=1e-4):
             H[i, j] = H[j, i] = (f(base + e[i] + e[j]) - f(base + e[i] - e[j])
                                  - f(base - e[i] + e[j]) + f(base - e[i] - e[j])) / (4 * h * h)
     return H.reshape(x0.shape + x0.shape)
+
+
+def fd_hessian(case):
+    """Finite-difference Hessian of the scalar case in its first argument (second differences)."""
+    return _fd_hessian(case.name).copy()
 
 
 def snapshot(args):
