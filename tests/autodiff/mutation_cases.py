@@ -561,6 +561,15 @@ def maximum_out_self(x, y):
     return np.sum(x ** 2 + x * y)
 
 
+@case("out", lambda r: (U(r, 4),))
+def out_returns_the_buffer(x):
+    """r = np.exp(x, out=b) returns b itself: writing r[0] writes b."""
+    b = np.zeros_like(x)
+    r = np.exp(x, out=b)
+    r[0] = x[1] * 2
+    return b * x
+
+
 # ============================================================================ buffer
 @case("buffer", lambda r: (U(r, 5),))
 def empty_like_filled_by_loop(x):
@@ -1565,6 +1574,20 @@ def closure_list_of_inplace_ops(x):
     b = x.copy()
     for op in ops:
         op(b)
+    return b
+
+
+def _normalize_(v):
+    """Normalise v in place (a helper that mutates its argument, returns None)."""
+    v /= np.sqrt(v @ v)
+
+
+@case("closure", lambda r: (U(r, 4),))
+def helper_mutates_its_argument(x):
+    """A helper called with a buffer writes into the caller's buffer (arrays pass by reference)."""
+    b = x.copy()
+    _normalize_(b)
+    _normalize_(b[:2])
     return b
 
 
