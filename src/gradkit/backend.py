@@ -40,7 +40,7 @@ def is_gpu_array(x) -> bool:
     >>> is_gpu_array(np.zeros(3))
     False
     """
-    from .autodiff.tracer import getval
+    from .autodiff.trace import getval
     cp = _cupy()
     return cp is not None and isinstance(getval(x), cp.ndarray)
 
@@ -64,7 +64,7 @@ def array_namespace(*arrays):
     >>> array_namespace(np.zeros(2), 3.0) is np
     True
     """
-    from .autodiff.tracer import getval
+    from .autodiff.trace import getval
     cp = _cupy()
     if cp is None:
         return np
@@ -88,7 +88,7 @@ def to_numpy(x):
     >>> to_numpy(np.arange(2))
     array([0, 1])
     """
-    from .autodiff.tracer import getval
+    from .autodiff.trace import getval
     x = getval(x)
     return x.get() if is_gpu_array(x) else np.asarray(x)
 
@@ -117,7 +117,7 @@ def eye_like(x, n=None, dtype=None):
     array([[1., 0.],
            [0., 1.]], dtype=float32)
     """
-    from .autodiff.tracer import getval
+    from .autodiff.trace import getval
     v = getval(x)
     n = np.shape(v)[-1] if n is None else n
     eye = np.zeros_like(v, dtype=np.result_type(v) if dtype is None else dtype, shape=(n, n))

@@ -2,7 +2,10 @@
 
 A pytree is any nesting of the containers above; everything else (arrays, numbers, tracers)
 is a *leaf*. Dict keys are visited in sorted order, as in JAX, so two dicts with the same
-keys always flatten the same way. ``None`` is an empty container (it has no leaves).
+keys always flatten the same way (and have equal structures); a dict rebuilt from its
+structure (``tree_unflatten``, ``tree_map``, every gradient) has the key order of the dict
+that was flattened, so ``grad`` of a dict returns its keys in the argument's own order.
+``None`` is an empty container (it has no leaves).
 
 >>> import numpy as np
 >>> params = {"w": np.ones(2), "b": 0.5}
@@ -31,13 +34,14 @@ _LEAF_TYPES: set = set()
 class TreeDef:
     """The shape of a pytree without its leaves; equal treedefs mean equal structures."""
 
-    __slots__ = ("kind", "aux", "children", "num_leaves")
+    __slots__ = ("kind", "aux", "children", "num_leaves", "order")
 
-    def __init__(self, kind, aux, children):
+    def __init__(self, kind, aux, children, order=None):
         self.kind = kind          # None for a leaf, else the container type
-        self.aux = aux            # keys / field names / registry data
+        self.aux = aux            # keys (sorted) / field names / registry data
         self.children = children  # tuple of TreeDef
         self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+        self.order = order        # a dict's own key order when it is not sorted (not compared)
 
     def _key(self):
         return (self.kind, self.aux, tuple(c._key() for c in self.children))
@@ -89,7 +93,8 @@ def _flatten(tree, leaves):
                 children.append(_LEAF)
             else:
                 children.append(_flatten(child, leaves))
-        return TreeDef(dict, keys, tuple(children))
+        order = tuple(tree)
+        return TreeDef(dict, keys, tuple(children), None if order == keys else order)
     if t is list or t is tuple:
         return TreeDef(t, None, tuple(_flatten(c, leaves) for c in tree))
     if tree is None:
@@ -119,7 +124,8 @@ def _unflatten(treedef, it):
         return next(it)
     children = [next(it) if c is _LEAF else _unflatten(c, it) for c in treedef.children]
     if kind is dict:
-        return dict(zip(treedef.aux, children))
+        d = dict(zip(treedef.aux, children))
+        return d if treedef.order is None else {k: d[k] for k in treedef.order}
     if kind is list:
         return children
     if kind is tuple:

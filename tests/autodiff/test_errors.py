@@ -35,28 +35,7 @@ def add_with_out(x):
     return buf
 
 
-def iadd(x):
-    x += 1.0
-    return x
-
-
-def imul(x):
-    x *= 2.0
-    return x
-
-
-def setitem_on_tracer(x):
-    x[0] = 1.0
-    return x
-
-
-def ufunc_at(x):
-    np.add.at(x, [0], 1.0)
-    return x
-
-
 CONVERSION = ["drop its gradient", "gradkit.stop_gradient"]
-IN_PLACE = ["In-place", "not differentiable", "new array"]
 
 # (name, function of x, the error, words its message must contain)
 LOST_TRACE = [
@@ -70,13 +49,11 @@ LOST_TRACE = [
     (".item", lambda x: x[0].item() * x, TracerConversionError, [".item()"] + CONVERSION),
     (".tolist", lambda x: np.sum(x.tolist()) * x, TracerConversionError, [".tolist()"]),
     ("math.exp", lambda x: __import__("math").exp(x[0]) * x, TracerConversionError, CONVERSION),
+    # writes into a traced buffer work (tests/autodiff/test_mutation.py); into a plain array
+    # NumPy gives no hook, so the error names the traced buffer to use instead
     ("write-slice", write_slice_into_plain_array, TracerConversionError,
-     ["writing into a NumPy array", "np.where"] + CONVERSION),
-    ("out=", add_with_out, TracerConversionError, ["out="] + IN_PLACE),
-    ("x += 1", iadd, TracerConversionError, ["x += y", "x = x + y"] + IN_PLACE),
-    ("x *= 2", imul, TracerConversionError, IN_PLACE),
-    ("x[0] = 1.0", setitem_on_tracer, TracerConversionError, ["x[i] = v", "np.where"] + IN_PLACE),
-    ("np.add.at", ufunc_at, TracerConversionError, IN_PLACE),
+     ["writing into a plain NumPy array", "np.zeros_like(x, shape="] + CONVERSION),
+    ("out=", add_with_out, TracerConversionError, ["out=", "plain NumPy array"] + CONVERSION),
     ("np.fft.fft", lambda x: np.real(np.fft.fft(x)), NoGradientRuleError,
      ["np.fft.fft", "custom_vjp"]),
     ("np.unique", lambda x: np.unique(x), NoGradientRuleError, ["np.unique", "custom_vjp"]),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gradkit as gk
-from gradkit.autodiff import tracer
+from gradkit.autodiff import trace as tracer
 
 W = np.random.default_rng(4).standard_normal((8, 8))
 

@@ -7,7 +7,7 @@ import scipy.special as sc
 import gradkit as gk
 from gradkit.autodiff import stable
 from gradkit.autodiff.rules.special import polygamma
-from gradkit.autodiff.tracer import NoGradientRuleError, TracerConversionError
+from gradkit.autodiff.primitive import NoGradientRuleError, TracerConversionError
 
 from .rule_cases import contractions, linalg, special
 

@@ -11,14 +11,24 @@ import functools
 import numpy as np
 
 from ..backend import eye_like
-from ..tree import tree_flatten, tree_map, tree_structure, tree_unflatten
-from .tracer import ForwardTrace, ReverseTrace, Tracer, _new_object, _reverse_tracer, getval
+from ..tree import tree_flatten, tree_map, tree_unflatten
+from .trace import ForwardTrace, ReverseTrace, getval
+from .tracer import Tracer
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
            "elementwise_grad", "stop_gradient"]
 
 
 # ----------------------------------------------------------------------------- inputs
+# Every transformation traces its arguments the same way: each differentiated argument is
+# split into leaves and a structure by `_split`, its float leaves become inputs of the trace,
+# and `_rebuild` puts derivatives back into that structure. The structure of a plain array is
+# `_ARRAY`; of a dict tree of float arrays (the usual parameters) the dict itself, walked
+# again to rebuild (cheaper than a TreeDef on every training step); of anything else a
+# TreeDef. Either way a rebuilt dict has the argument's own key order.
+_ARRAY = object()
+
+
 def _check_float(leaf, where):
     dtype = getattr(getval(leaf), "dtype", None)
     if dtype is None or dtype.kind not in "fc":
@@ -32,13 +42,141 @@ def _check_float(leaf, where):
 
 
 def _as_input(leaf, where):
-    if not isinstance(leaf, Tracer):
-        if not hasattr(leaf, "dtype"):
-            leaf = np.asarray(leaf)
-            if leaf.dtype.kind in "iub" and leaf.ndim == 0:  # grad(f)(3) means 3.0
-                leaf = leaf.astype(float)
+    if type(leaf) is np.ndarray and leaf.dtype.kind == "f":
+        return leaf
+    if not isinstance(leaf, Tracer) and not hasattr(leaf, "dtype"):
+        leaf = np.asarray(leaf)
+        if leaf.dtype.kind in "iub" and leaf.ndim == 0:  # grad(f)(3) means 3.0
+            leaf = leaf.astype(float)
     _check_float(leaf, where)
     return leaf
+
+
+def _dict_leaves(d, leaves):
+    """Append the float arrays of the dict tree ``d`` to ``leaves`` in its own key order;
+    False when ``d`` holds anything else."""
+    for v in d.values():
+        if type(v) is np.ndarray and v.dtype.kind == "f":
+            leaves.append(v)
+        elif type(v) is not dict or not _dict_leaves(v, leaves):
+            return False
+    return True
+
+
+def _split(arg, where):
+    """``(leaves, structure)`` of one differentiated argument."""
+    if type(arg) is np.ndarray and arg.dtype.kind == "f":
+        return [arg], _ARRAY
+    if type(arg) is dict:
+        leaves = []
+        if _dict_leaves(arg, leaves):
+            return leaves, arg
+    leaves, treedef = tree_flatten(arg)
+    return [_as_input(leaf, where) for leaf in leaves], treedef
+
+
+def _leaves_like(structure, tree, where):
+    """The leaves of ``tree`` (a tangent, a cotangent) in the order of ``structure``."""
+    if structure is _ARRAY:
+        return [tree]
+    if type(structure) is dict:
+        if type(tree) is not dict or tree.keys() != structure.keys():
+            raise ValueError(f"{where}: its structure (keys) does not match its primal's.")
+        out = []
+        for k, v in structure.items():
+            out.extend([tree[k]] if type(v) is not dict else _leaves_like(v, tree[k], where))
+        return out
+    leaves, treedef = tree_flatten(tree)
+    if treedef != structure:
+        raise ValueError(f"{where}: structure {treedef} does not match its primal's {structure}.")
+    return leaves
+
+
+def _rebuild(structure, leaves):
+    """The pytree of ``structure`` holding ``leaves`` in order."""
+    if structure is _ARRAY:
+        return leaves[0]
+    if type(structure) is dict:
+        tree, j = _dict_fill(structure, leaves, 0)
+        return tree
+    return tree_unflatten(structure, leaves)
+
+
+def _dict_fill(d, leaves, j):
+    out = {}
+    for k, v in d.items():
+        if type(v) is dict:
+            out[k], j = _dict_fill(v, leaves, j)
+        else:
+            out[k] = leaves[j]
+            j += 1
+    return out, j
+
+
+def _trace_args(args, argnums, fname, make_input):
+    """``(args with tracers, [(leaves, structure, auxes)] per differentiated argument)``;
+    ``make_input(argnum, j, leaf)`` makes the tracer of leaf ``j`` of argument ``argnum``.
+    ``auxes`` are the inputs' tape indices (or tangents) as made: a write inside the function
+    rebinds a tracer, not the input it started as."""
+    args = list(args)
+    inputs = []
+    for a in argnums:
+        leaves, structure = _split(args[a], f"{fname}: argument {a}")
+        tracers = [make_input(a, j, leaf) for j, leaf in enumerate(leaves)]
+        args[a] = _rebuild(structure, tracers)
+        inputs.append((leaves, structure, [t._aux for t in tracers]))
+    return args, inputs
+
+
+def _unchanged(structure, leaves):
+    """Raise if a differentiated dict no longer holds the arrays it was traced with (the
+    function changed it while it ran): its gradient could not be matched to it."""
+    if type(structure) is dict:
+        now = []
+        if not _dict_leaves(structure, now) or len(now) != len(leaves) or \
+                any(a is not b for a, b in zip(now, leaves)):
+            raise RuntimeError(
+                "value_and_grad: the dict of arrays being differentiated was changed while "
+                "the function ran (an entry added, removed or replaced), so its gradient "
+                "cannot be matched to it. Do not modify the argument's dict inside the "
+                "function; build a new one.")
+
+
+def _gradients(cts, inputs):
+    """The gradient pytree of each differentiated argument from the tape's cotangents: every
+    leaf an array of its own, with its input's dtype (a real input gets the real part)."""
+    seen = set()
+    out = []
+    for leaves, structure, indices in inputs:
+        _unchanged(structure, leaves)
+        grads = []
+        for leaf, i in zip(leaves, indices):
+            ct = cts[i] if cts is not None else None
+            ct = _like_input(ct, leaf)
+            # one cotangent can reach two inputs (x + y), and a full sum's is a read-only
+            # broadcast view: in-place updates of one gradient must not change another
+            if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
+                                           and not ct.flags.writeable):
+                ct = ct.copy()
+            seen.add(id(ct))
+            grads.append(ct)
+        out.append(_rebuild(structure, grads))
+    return out
+
+
+def _like_input(ct, leaf):
+    """The cotangent of an input has the input's dtype (float32 parameters stay float32);
+    a real input's cotangent is real (see the complex convention)."""
+    if type(ct) is np.ndarray and type(leaf) is np.ndarray and ct.dtype is leaf.dtype:
+        return ct
+    if ct is None:
+        return np.zeros_like(getval(leaf))
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is not None and getattr(ct, "dtype", dtype) != dtype:
+        if dtype.kind != "c" and np.iscomplexobj(getval(ct)):
+            ct = np.real(ct)
+        return ct.astype(dtype)
+    return ct
 
 
 def _argnums_tuple(argnums, nargs, fname):
@@ -49,160 +187,6 @@ def _argnums_tuple(argnums, nargs, fname):
             raise ValueError(f"{fname}: argnums={argnums!r} but the function was called with "
                              f"{nargs} positional argument(s).")
     return single, tuple(a % nargs for a in nums)
-
-
-def _trace_call(fun, args, kwargs, argnums, trace_inputs, fname):
-    """Call ``fun`` with the arguments in ``argnums`` replaced by tracers made by
-    ``trace_inputs(leaves) -> tracers``. Returns (output, input treedefs)."""
-    args = list(args)
-    treedefs = []
-    for a in argnums:
-        arg = args[a]
-        if type(arg) is np.ndarray and arg.dtype.kind == "f":  # the common case, no pytree
-            treedefs.append((_LEAF_DEF, [arg]))
-            args[a] = trace_inputs(a, [arg])[0]
-            continue
-        if type(arg) is dict:
-            # dicts (nested or flat) of float arrays, the usual parameters: no TreeDef
-            leaves = []
-            shape = _dict_tree(arg, leaves)
-            if shape is not None:
-                treedefs.append((shape, leaves))
-                args[a] = _dict_rebuild(shape, trace_inputs(a, leaves))
-                continue
-        leaves, treedef = tree_flatten(arg)
-        leaves = [leaf if type(leaf) is np.ndarray and leaf.dtype.kind == "f"
-                  else _as_input(leaf, f"{fname}: argument {a}") for leaf in leaves]
-        treedefs.append((treedef, leaves))
-        args[a] = tree_unflatten(treedef, trace_inputs(a, leaves))
-    return fun(*args, **kwargs), treedefs
-
-
-_LEAF_DEF = tree_structure(np.zeros(0))
-
-
-class _DictTree(tuple):
-    """The structure of a dict tree of float arrays (stands in for a TreeDef): the sorted
-    keys, and for each key ``None`` (an array) or the structure of the dict under it."""
-
-
-def _dict_tree(d, leaves):
-    """Append the leaves of ``d`` (keys sorted, as tree_flatten) to ``leaves`` and return
-    its :class:`_DictTree`; None when ``d`` holds anything but dicts and float arrays."""
-    keys = sorted(d)
-    inner = []
-    for k in keys:
-        v = d[k]
-        if type(v) is np.ndarray and v.dtype.kind == "f":
-            leaves.append(v)
-            inner.append(None)
-        elif type(v) is dict:
-            sub = _dict_tree(v, leaves)
-            if sub is None:
-                return None
-            inner.append(sub)
-        else:
-            return None
-    return _DictTree((tuple(keys), tuple(inner)))
-
-
-def _dict_rebuild(shape, leaves):
-    """The dict tree of structure ``shape`` holding ``leaves`` (a sequence) in order."""
-    return _dict_fill(shape, leaves, 0)[0]
-
-
-def _dict_fill(shape, leaves, i):
-    keys, inner = shape
-    out = {}
-    for k, sub in zip(keys, inner):
-        if sub is None:
-            out[k] = leaves[i]
-            i += 1
-        else:
-            out[k], i = _dict_fill(sub, leaves, i)
-    return out, i
-
-
-class _DictLike(tuple):
-    """The structure of a differentiated dict tree given as ``(the dict, its leaves)``:
-    :func:`_dict_grads` rebuilds it by walking the dict again (cheaper than a structure
-    kept on the side, on every training step), after checking that it still holds the
-    same arrays."""
-
-
-def _dict_trace(d, trace, leaves):
-    """The dict tree ``d`` with each float array made an input of the reverse ``trace``
-    (keys in the dict's order, their arrays appended to ``leaves``), or None when ``d``
-    holds anything but dicts and float arrays. A dict of layers' dicts (a Sequential's
-    parameters) is walked without a call per layer."""
-    tape = trace.tape
-    out = {}
-    for k, v in d.items():
-        if type(v) is np.ndarray and v.dtype.kind == "f":
-            leaves.append(v)
-            t = out[k] = _new_object(Tracer)  # _reverse_tracer(v, trace, index), inline
-            t._value, t._trace, t._aux = v, trace, len(tape)
-            tape.append(None)
-        elif type(v) is dict:
-            inner = out[k] = {}
-            for k2, v2 in v.items():
-                if type(v2) is np.ndarray and v2.dtype.kind == "f":
-                    leaves.append(v2)
-                    t = inner[k2] = _new_object(Tracer)
-                    t._value, t._trace, t._aux = v2, trace, len(tape)
-                    tape.append(None)
-                elif type(v2) is dict:
-                    inner[k2] = _dict_trace(v2, trace, leaves)
-                    if inner[k2] is None:
-                        return None
-                else:
-                    return None
-        else:
-            return None
-    return out
-
-
-def _dict_grads(d, leaves, grads, j=0):
-    """The gradient dict tree of the dict ``d`` traced by :func:`_dict_trace`: ``grads[j]``
-    for its ``j``-th leaf; ``(tree, next j)``. Raises if ``d`` no longer holds ``leaves``
-    (the differentiated function changed it) rather than misplace a gradient."""
-    out = {}
-    for k, v in d.items():
-        if type(v) is dict:
-            inner = out[k] = {}
-            for k2, v2 in v.items():
-                if type(v2) is dict:
-                    inner[k2], j = _dict_grads(v2, leaves, grads, j)
-                    continue
-                if j >= len(leaves) or v2 is not leaves[j]:
-                    raise _changed_error()
-                inner[k2] = grads[j]
-                j += 1
-            continue
-        if j >= len(leaves) or v is not leaves[j]:
-            raise _changed_error()
-        out[k] = grads[j]
-        j += 1
-    return out, j
-
-
-def _changed_error():
-    return RuntimeError(
-        "value_and_grad: the dict of arrays being differentiated was changed while the "
-        "function ran (an entry added, removed or replaced), so its gradient cannot be "
-        "matched to it. Do not modify the argument's dict inside the function; build a new one.")
-
-
-def _rebuild(treedef, leaves):
-    """The gradient pytree of one argument from its leaves."""
-    if type(treedef) is _DictLike:
-        tree, j = _dict_grads(treedef[0], treedef[1], leaves)
-        if j != len(leaves):
-            raise _changed_error()
-        return tree
-    if type(treedef) is _DictTree:
-        return _dict_rebuild(treedef, leaves)
-    return tree_unflatten(treedef, leaves)
 
 
 def _split_aux(out, has_aux, fname):
@@ -222,106 +206,12 @@ def _fun_name(fun):
 def _unbox(tree, trace):
     """``tree`` with the tracers of ``trace`` replaced by their values: what a transformation
     hands back (values, aux) must not keep this trace alive. Tracers of outer traces stay."""
-    def unbox(leaf):
-        return leaf._value if isinstance(leaf, Tracer) and leaf._trace is trace else leaf
-    return tree_map(unbox, tree)
-
-
-# ----------------------------------------------------------------------------- reverse mode
-def _reverse(fun, args, kwargs, argnums, has_aux, fname):
-    trace = ReverseTrace()
-    first = {}
-
-    def trace_inputs(a, leaves):
-        start = len(trace.tape)  # an argument's leaves sit side by side on the tape
-        first[a] = range(start, start + len(leaves))
-        return [new_input(leaf) for leaf in leaves]
-
-    new_input = trace.new_input
-
-    out, treedefs = _trace_call(fun, args, kwargs, argnums, trace_inputs, fname)
-    out, aux = _split_aux(out, has_aux, fname)
-    return trace, out, aux, treedefs, first
-
-
-def _reverse_inputs(args, argnums):
-    """The inputs of a reverse trace when every differentiated argument is a float array or
-    a dict tree of float arrays (the usual case, without ``_trace_call``'s callbacks):
-    ``(trace, args with tracers, treedefs, first)``, or None for anything else."""
-    trace = ReverseTrace()
-    tape = trace.tape
-    args = list(args)
-    treedefs, first = [], {}
-    for a in argnums:
-        arg = args[a]
-        start = len(tape)
-        if type(arg) is np.ndarray and arg.dtype.kind == "f":
-            tape.append(None)
-            args[a] = _reverse_tracer(arg, trace, start)
-            treedefs.append((_LEAF_DEF, (arg,)))
-            first[a] = (start,)
-            continue
-        if type(arg) is not dict:
-            return None
-        leaves = []
-        traced = _dict_trace(arg, trace, leaves)
-        if traced is None:
-            return None
-        args[a] = traced
-        treedefs.append((_DictLike((arg, leaves)), leaves))
-        first[a] = range(start, start + len(leaves))
-    return trace, args, treedefs, first
-
-
-def _pullback(trace, out, treedefs, first, argnums, once=False):
-    out_leaves, out_def = tree_flatten(out)
-
-    def pullback(cotangent):
-        ct_leaves, ct_def = tree_flatten(cotangent)
-        if ct_def != out_def:
-            raise ValueError(f"vjp: the cotangent's structure {ct_def} does not match the "
-                             f"output's structure {out_def}.")
-        seeds = {}
-        for o, c in zip(out_leaves, ct_leaves):
-            if isinstance(o, Tracer) and o._trace is trace:
-                seeds[o._aux] = c if o._aux not in seeds else seeds[o._aux] + c
-        cts = trace.backward(seeds, free=once) if seeds else [None] * len(trace.tape)
-        per_arg = [[_like_input(cts[i], leaf) for i, leaf in zip(first[a], leaves)]
-                   for a, (treedef, leaves) in zip(argnums, treedefs)]
-        _distinct(per_arg)
-        return [_rebuild(treedef, gl) for gl, (treedef, _) in zip(per_arg, treedefs)]
-
-    return pullback
-
-
-def _distinct(per_arg):
-    """Make the gradient leaves distinct, writable arrays, in place: one cotangent can reach
-    two inputs (``x + y``), and an in-place update of one gradient must not change another;
-    a full sum's cotangent is a read-only broadcast view until some rule computes with it."""
-    for gs in per_arg:
-        for j, ct in enumerate(gs):
-            if type(ct) is np.ndarray and ct.base is not None and not ct.flags.writeable:
-                gs[j] = ct.copy()
-    n = sum(map(len, per_arg))
-    if n > 1 and len({id(ct) for gs in per_arg for ct in gs}) < n:
-        seen = set()
-        for gs in per_arg:
-            for j, ct in enumerate(gs):
-                if id(ct) in seen and hasattr(ct, "copy"):
-                    gs[j] = ct = ct.copy()
-                seen.add(id(ct))
-
-
-def _like_input(ct, leaf):
-    """The cotangent of an input has the input's dtype (float32 parameters stay float32)."""
-    if type(ct) is np.ndarray and type(leaf) is np.ndarray and ct.dtype == leaf.dtype:
-        return ct
-    dtype = getattr(leaf, "dtype", None)
-    if ct is None:
-        return _zeros_like(leaf)
-    if dtype is not None and getattr(ct, "dtype", dtype) != dtype:
-        return ct.astype(dtype)
-    return ct
+    if type(tree) is Tracer:
+        return tree._value if tree._trace is trace else tree
+    if tree is None or type(tree) is np.ndarray:
+        return tree
+    return tree_map(lambda leaf: leaf._value if type(leaf) is Tracer and leaf._trace is trace
+                    else leaf, tree)
 
 
 def _ones_like(x):
@@ -332,16 +222,24 @@ def _ones_like(x):
     return np.ones_like(x)
 
 
-def _zeros_like(x):
-    return np.zeros_like(getval(x))
+def _reverse(fun, args, kwargs, argnums, has_aux, fname):
+    """Call ``fun`` with ``args[argnums]`` traced on a new reverse trace:
+    ``(trace, output, aux, inputs)``."""
+    trace = ReverseTrace()
+    new_input = trace.new_input
+    traced, inputs = _trace_args(args, argnums, fname, lambda a, j, leaf: new_input(leaf))
+    out, aux = _split_aux(fun(*traced, **kwargs), has_aux, fname)
+    return trace, out, aux, inputs
 
 
+# ----------------------------------------------------------------------------- reverse mode
 def value_and_grad(fun, argnums=0, has_aux=False):
     """Return a function computing ``fun`` and its gradient with respect to ``argnums``.
 
-    ``fun`` must return a scalar (an array of size 1). With ``has_aux=True`` it returns
+    ``fun`` must return a real scalar (an array of size 1). With ``has_aux=True`` it returns
     ``(value, aux)`` and the new function returns ``((value, aux), gradient)``. With a tuple
-    ``argnums`` the gradient is a tuple with one entry per argument.
+    ``argnums`` the gradient is a tuple with one entry per argument. Arguments may be pytrees;
+    the gradient has the argument's structure (a dict keeps its own key order).
 
     >>> import numpy as np, gradkit as gk
     >>> value, g = gk.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
@@ -356,68 +254,18 @@ def value_and_grad(fun, argnums=0, has_aux=False):
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        if type(argnums) is int and 0 <= argnums < len(args):
-            single, nums = True, (argnums,)
-            x = args[argnums]
-            if type(x) is np.ndarray and x.dtype.kind == "f":  # the commonest call, inline
-                trace = ReverseTrace()
-                trace.tape.append(None)
-                traced_args = list(args)
-                traced_args[argnums] = _reverse_tracer(x, trace, 0)
-                out, aux = _split_aux(fun(*traced_args, **kwargs), has_aux, label)
-                if type(out) is Tracer and out._trace is trace and out._value.size == 1:
-                    val = out._value
-                    ct = trace.backward({out._aux: _ones_like(val)})[0]
-                    if not (type(ct) is np.ndarray and ct.dtype is x.dtype):
-                        ct = _like_input(ct, x)
-                    elif ct.base is not None and not ct.flags.writeable:
-                        ct = ct.copy()
-                    return ((val, _unbox(aux, trace)) if has_aux else val), ct
-                # not a scalar of this trace: the general handling below says what's wrong
-                fast = trace, out, aux, ((_LEAF_DEF, (x,)),), {argnums: (0,)}
-            else:
-                fast = _reverse_inputs(args, nums)
-        else:
-            single, nums = _argnums_tuple(argnums, len(args), label)
-            fast = _reverse_inputs(args, nums)
-        if fast is None:
-            trace, out, aux, treedefs, first = _reverse(fun, args, kwargs, nums, has_aux, label)
-        elif len(fast) == 4:
-            trace, traced_args, treedefs, first = fast
-            out, aux = _split_aux(fun(*traced_args, **kwargs), has_aux, label)
-        else:  # the inline path above, already called
-            trace, out, aux, treedefs, first = fast
+        single, nums = _argnums_tuple(argnums, len(args), label)
+        trace, out, aux, inputs = _reverse(fun, args, kwargs, nums, has_aux, label)
         if type(out) is Tracer and out._trace is trace:
-            val = out._value
-            if val.size != 1:
+            value = out._value
+            if np.size(value) != 1:
                 _not_scalar(fname, out)
-            cts = trace.backward({out._aux: _ones_like(val)})
-            grads = []
-            seen = set()  # as _distinct, inline: ids of the gradient leaves so far
-            for a, (treedef, leaves) in zip(nums, treedefs):
-                gs = []
-                for i, leaf in zip(first[a], leaves):
-                    ct = cts[i]
-                    if type(ct) is np.ndarray and type(leaf) is np.ndarray \
-                            and ct.dtype is leaf.dtype:  # as _like_input, the usual case
-                        if id(ct) in seen or ct.base is not None and not ct.flags.writeable:
-                            ct = ct.copy()
-                    else:
-                        ct = _like_input(ct, leaf)
-                        if type(ct) is np.ndarray and ct.base is not None \
-                                and not ct.flags.writeable \
-                                or id(ct) in seen and hasattr(ct, "copy"):  # (not a tracer)
-                            ct = ct.copy()
-                    seen.add(id(ct))
-                    gs.append(ct)
-                grads.append(gs[0] if treedef is _LEAF_DEF else _rebuild(treedef, gs))
-            value = val
+            cts = trace.backward({out._aux: _ones_like(value)})
         else:  # the output does not depend on the arguments: zero gradients
             if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:
                 _not_scalar(fname, out)
-            grads = [tree_map(_zeros_like, _rebuild(treedef, leaves))
-                     for treedef, leaves in treedefs]
-            value = out
+            value, cts = out, None
+        grads = _gradients(cts, inputs)
         g = grads[0] if single else tuple(grads)
         return ((value, _unbox(aux, trace)) if has_aux else value), g
 
@@ -456,18 +304,30 @@ def vjp(fun, *primals, has_aux=False):
     """Vector-Jacobian product: ``(out, pullback)`` with ``pullback(v) = v^T J`` (JAX's vjp).
 
     ``pullback`` takes a cotangent shaped like ``out`` and returns a tuple with one cotangent
-    per primal. With ``has_aux=True`` returns ``(out, pullback, aux)``.
+    per primal; it may be called more than once. With ``has_aux=True`` returns
+    ``(out, pullback, aux)``.
 
     >>> import numpy as np, gradkit as gk
     >>> out, pullback = gk.vjp(np.sin, np.zeros(2))
     >>> pullback(np.ones(2))
     (array([1., 1.]),)
     """
-    nums = tuple(range(len(primals)))
-    trace, out, aux, treedefs, first = _reverse(fun, primals, {}, nums, has_aux,
-                                                f"vjp({_fun_name(fun)})")
-    pb = _pullback(trace, out, treedefs, first, nums)
-    pullback = lambda ct: tuple(pb(ct))  # noqa: E731
+    fname = f"vjp({_fun_name(fun)})"
+    trace, out, aux, inputs = _reverse(fun, primals, {}, range(len(primals)), has_aux, fname)
+    out_leaves, out_def = tree_flatten(out)
+
+    def pullback(cotangent):
+        ct_leaves, ct_def = tree_flatten(cotangent)
+        if ct_def != out_def:
+            raise ValueError(f"vjp: the cotangent's structure {ct_def} does not match the "
+                             f"output's structure {out_def}.")
+        seeds = {}
+        for o, c in zip(out_leaves, ct_leaves):
+            if type(o) is Tracer and o._trace is trace:
+                seeds[o._aux] = c if o._aux not in seeds else seeds[o._aux] + c
+        cts = trace.backward(seeds, free=False) if seeds else None
+        return tuple(_gradients(cts, inputs))
+
     out, aux = _unbox(out, trace), _unbox(aux, trace)
     return (out, pullback, aux) if has_aux else (out, pullback)
 
@@ -487,32 +347,30 @@ def jvp(fun, primals, tangents, has_aux=False):
     if len(primals) != len(tangents):
         raise ValueError(f"{fname}: {len(primals)} primals but {len(tangents)} tangents.")
     trace = ForwardTrace()
+    tangent_leaves = {}
 
-    def trace_inputs(a, leaves):
-        t_leaves, t_def = tree_flatten(tangents[a])
-        p_def = tree_flatten(primals[a])[1]
-        if t_def != p_def:
-            raise ValueError(f"{fname}: tangent {a} has structure {t_def}, its primal {p_def}.")
-        out = []
-        for p, t in zip(leaves, t_leaves):
-            if np.shape(getval(t)) != np.shape(getval(p)):
-                raise ValueError(f"{fname}: a tangent of argument {a} has shape "
-                                 f"{np.shape(getval(t))}, its primal {np.shape(getval(p))}.")
-            out.append(trace.new_input(p, t))
-        return out
+    def make_input(a, j, leaf):
+        if a not in tangent_leaves:
+            structure = _split(primals[a], fname)[1]
+            tangent_leaves[a] = _leaves_like(structure, tangents[a], f"{fname}: tangent {a}")
+        t = tangent_leaves[a][j]
+        if np.shape(getval(t)) != np.shape(getval(leaf)):
+            raise ValueError(f"{fname}: a tangent of argument {a} has shape "
+                             f"{np.shape(getval(t))}, its primal {np.shape(getval(leaf))}.")
+        return trace.new_input(leaf, t)
 
-    out, _ = _trace_call(fun, primals, {}, range(len(primals)), trace_inputs, fname)
-    out, aux = _split_aux(out, has_aux, fname)
+    traced, _ = _trace_args(primals, range(len(primals)), fname, make_input)
+    out, aux = _split_aux(fun(*traced), has_aux, fname)
 
     def split(o):
-        if isinstance(o, Tracer) and o._trace is trace:
+        if type(o) is Tracer and o._trace is trace:
             return o._value, o._aux
-        return o, _zeros_like(o)
+        return o, np.zeros_like(getval(o))
 
     leaves, treedef = tree_flatten(out)
-    split_leaves = [split(o) for o in leaves]
-    primal_out = tree_unflatten(treedef, [p for p, _ in split_leaves])
-    tangent_out = tree_unflatten(treedef, [t for _, t in split_leaves])
+    pairs = [split(o) for o in leaves]
+    primal_out = tree_unflatten(treedef, [p for p, _ in pairs])
+    tangent_out = tree_unflatten(treedef, [t for _, t in pairs])
     if has_aux:
         return primal_out, tangent_out, _unbox(aux, trace)
     return primal_out, tangent_out

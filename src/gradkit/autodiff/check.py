@@ -6,7 +6,7 @@ import numpy as np
 from ..backend import is_gpu_array, to_device_of
 from ..tree import tree_flatten, tree_map
 from .api import jvp, vjp
-from .tracer import getval
+from .trace import getval
 
 __all__ = ["check_grads", "numerical_directional_derivative"]
 

@@ -32,7 +32,9 @@ does not, so ``relu`` written either way has the same derivative.)
 """
 import numpy as np
 
-from .tracer import Primitive, Tracer, UFUNC_HANDLERS, apply, getval
+from .primitive import PLAIN_UFUNCS, Primitive, UFUNC_HANDLERS
+from .trace import apply, getval
+from .tracer import Tracer
 
 __all__ = ["getval", "register_extremum", "strictly_inside", "tie_weights"]
 
@@ -92,3 +94,4 @@ def register_extremum(ufunc, def_elementwise):
         return apply(against_constant, x, y)
 
     UFUNC_HANDLERS[ufunc] = handler
+    PLAIN_UFUNCS.pop(ufunc, None)  # the handler, not the primitive, decides

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import functools
 
-from .tracer import Primitive, ReverseTrace, Tracer, apply
+from .primitive import Primitive
+from .trace import ReverseTrace, apply
+from .tracer import Tracer
 
 __all__ = ["custom_vjp"]
 

@@ -9,7 +9,7 @@ arrays too (no tracing needed), keep float32 as float32, and agree with ``scipy.
 """
 import numpy as np
 
-from .tracer import defjvp, defvjp, differentiable
+from .primitive import defjvp, defvjp, differentiable
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid", "softplus"]
 

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autodiff import value_and_grad, vjp
-from ..autodiff.tracer import getval
+from ..autodiff.trace import getval
 
 __all__ = ["saliency", "gradient_x_input", "integrated_gradients", "smoothgrad",
            "feature_importances", "IntegratedGradients"]

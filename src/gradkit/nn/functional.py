@@ -29,8 +29,9 @@ import math
 import numpy as np
 
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
-from ..autodiff.tracer import (ReverseTrace, Tracer, apply, def_linear, defjvp, defvjp,
-                               differentiable, getval, primitive, shape_of)
+from ..autodiff.primitive import def_linear, defjvp, defvjp, differentiable, primitive
+from ..autodiff.trace import apply, first_order_trace, getval, shape_of
+from ..autodiff.tracer import Tracer
 from ..backend import array_namespace, to_device_of
 
 __all__ = [
@@ -54,9 +55,10 @@ def relu(x):
     array([0., 0., 2.])
     """
     if type(x) is Tracer:
-        trace, v = x._trace, x._value
-        if type(trace) is ReverseTrace and type(v) is np.ndarray:  # a training step: record
-            return trace.record(P_RELU, v, np.maximum(v, 0.0), x._aux)
+        trace = first_order_trace(x)
+        if trace is not None:  # a training step: one entry computed here
+            v, i = trace.unbox(x)
+            return trace.record(P_RELU, (v,), np.maximum(v, 0.0), (i,))
         return apply(P_RELU, x)
     return np.maximum(x, 0.0)
 
@@ -138,25 +140,18 @@ def linear(x, W, b=None):
 
 
 def _record_affine(x, W, b):
-    """``x @ W + b`` recorded on a reverse trace as one ``P_AFFINE`` step, when ``W`` and ``b``
-    are tracers of that trace holding plain arrays (a matrix and a vector) and ``x`` is a plain
-    array or a tracer of the same trace; None otherwise (the general path handles it)."""
-    trace = W._trace
-    if type(trace) is not ReverseTrace or b._trace is not trace:
+    """``x @ W + b`` recorded on a reverse trace as one ``P_AFFINE`` step, when it is a
+    first-order step on plain arrays (a matrix ``W`` and a vector ``b``, both traced); None
+    otherwise (the general path handles it)."""
+    trace = first_order_trace(x, W, b)
+    if trace is None or type(b) is not Tracer:
         return None
-    if type(x) is Tracer:
-        if x._trace is not trace:
-            return None
-        xv, px = x._value, x._aux
-    else:
-        xv, px = x, -1
-    Wv, bv = W._value, b._value
-    if not (type(xv) is np.ndarray and type(Wv) is np.ndarray and type(bv) is np.ndarray
-            and xv.ndim and Wv.ndim == 2 and bv.shape == Wv.shape[1:]):
+    (xv, px), (Wv, pW), (bv, pb) = trace.unbox(x), trace.unbox(W), trace.unbox(b)
+    if not (type(xv) is np.ndarray and xv.ndim and Wv.ndim == 2 and bv.shape == Wv.shape[1:]):
         return None
     # (not the bias added in place into the product: measured, the fresh array of x @ W + b
     # reuses memory the allocator has warm, and the whole step is faster)
-    return trace.record3(P_AFFINE, xv, Wv, bv, xv @ Wv + bv, px, W._aux, b._aux)
+    return trace.record(P_AFFINE, (xv, Wv, bv), xv @ Wv + bv, (px, pW, pb))
 
 
 def _affine_vjp_W(g, ans, x, W, b):

@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 
 from ..autodiff.stable import softmax
-from ..autodiff.tracer import (Primitive, ReverseTrace, Tracer, defjvp, defvjp, differentiable,
-                               getval, shape_of)
+from ..autodiff.primitive import Primitive, defjvp, defvjp, differentiable
+from ..autodiff.trace import first_order_trace, getval, shape_of
+from ..autodiff.tracer import Tracer
 from ..backend import array_namespace
 from ..tree import tree_leaves, tree_map
 from .functional import log_softmax
@@ -251,9 +252,11 @@ def _record_reduced_labels_ce(logits, labels, reduction):
     computes. Taken for plain 2-D logits on a reverse trace (a training step; None otherwise):
     higher derivatives go through the general path, whose rules are differentiable.
     """
-    trace, z = logits._trace, logits._value
-    if not (type(trace) is ReverseTrace and type(z) is np.ndarray and z.ndim == 2
-            and z.shape[0] and type(labels) is np.ndarray):
+    trace = first_order_trace(logits)
+    if trace is None or type(labels) is not np.ndarray:
+        return None
+    z, parent = trace.unbox(logits)
+    if not (z.ndim == 2 and z.shape[0]):
         return None
     n = z.shape[0]
     if n >= 32 and z.shape[1] <= 32:
@@ -267,7 +270,8 @@ def _record_reduced_labels_ce(logits, labels, reduction):
     if reduction == "mean":
         loss = loss / n
     scale = 1.0 / n if reduction == "mean" else 1.0
-    return trace.record(_P_REDUCED_LABELS_CE, (e, total, rows, labels, scale), loss, logits._aux)
+    return trace.record(_P_REDUCED_LABELS_CE, ((e, total, rows, labels, scale),), loss,
+                        (parent,))
 
 
 def _reduced_labels_ce_vjp(g, ans, kept):
@@ -281,9 +285,16 @@ def _reduced_labels_ce_vjp(g, ans, kept):
     return s
 
 
-# recorded only by _record_reduced_labels_ce, never applied: its "argument" is what the
-# forward kept for the rule
-_P_REDUCED_LABELS_CE = Primitive("cross_entropy", None)
+def _reduced_labels_ce_from_kept(kept):
+    """The loss from what the forward kept (the primitive's function; the recording computes
+    it itself, from the shifted logits, so this is never on the hot path)."""
+    e, total, rows, labels, scale = kept
+    return np.add.reduce(np.log(total) - np.log(e[rows, labels])) * scale
+
+
+# recorded only by _record_reduced_labels_ce: its argument is what the forward kept for the
+# rule (e = exp(z - max z), its row sums, the labels and the scale), not the logits
+_P_REDUCED_LABELS_CE = Primitive("cross_entropy", _reduced_labels_ce_from_kept)
 _P_REDUCED_LABELS_CE.set_vjps((_reduced_labels_ce_vjp,))
 
 

@@ -75,7 +75,7 @@ import numpy as np
 from ..autodiff import hessian as _hessian
 from ..autodiff import hvp as _hvp
 from ..autodiff import value_and_grad as _value_and_grad
-from ..autodiff.tracer import getval
+from ..autodiff.trace import getval
 from ..backend import to_numpy
 from ..tree import tree_map
 from .natural_gradient import fisher_vector_product

@@ -10,7 +10,7 @@ import numpy as np
 from ..autodiff import hessian as _hessian
 from ..autodiff import hvp as _hvp
 from ..autodiff import value_and_grad as _value_and_grad
-from ..autodiff.tracer import getval
+from ..autodiff.trace import getval
 from ..backend import array_namespace
 from ..tree import ravel_pytree
 from .line_search import ROUNDING

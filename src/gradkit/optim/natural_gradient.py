@@ -6,7 +6,7 @@ import math
 from ..autodiff import hvp as _hvp
 from ..autodiff import jvp as _jvp
 from ..autodiff import vjp as _vjp
-from ..autodiff.tracer import getval
+from ..autodiff.trace import getval
 from .line_search import line_search as _line_search
 from .minimize import NO_PROGRESS, inf_norm
 

@@ -10,9 +10,11 @@ import string
 import numpy as np
 
 from ...backend import array_namespace, eye_like
-from ..tracer import (FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, Tracer, apply,
-                      binary_operator, def_linear, defvjp, differentiable, getval, shape_of,
-                      unbroadcast)
+from ..primitive import (
+    FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, def_linear, defvjp,
+    differentiable)
+from ..trace import apply, getval, shape_of, unbroadcast
+from ..tracer import Tracer
 
 
 def _ndim(a):
@@ -51,7 +53,6 @@ def _matmul_vjp_y(g, ans, x, y):
 
 P_MATMUL = defvjp(np.matmul, _matmul_vjp_x, _matmul_vjp_y)  # the engine sums batch axes
 def_linear(np.matmul, 0, 1)
-Tracer.__matmul__, Tracer.__rmatmul__ = binary_operator(P_MATMUL)
 
 
 # NumPy 2's vector products are generalized ufuncs; with their default axes they are matmul /
@@ -127,7 +128,6 @@ def _contract_vjp(axes_of, k):
 
 defvjp(np.dot, _contract_vjp(_dot_axes, 0), _contract_vjp(_dot_axes, 1))
 def_linear(np.dot, 0, 1)
-Tracer.dot = lambda self, other: np.dot(self, other)
 
 _inner_axes = lambda na, nb: ([na - 1], [nb - 1])  # noqa: E731
 defvjp(np.inner, _contract_vjp(_inner_axes, 0), _contract_vjp(_inner_axes, 1))
@@ -281,12 +281,11 @@ def _diagonal_vjp(g, ans, a, offset=0, axis1=0, axis2=1):
     return undiagonal(g, np.shape(a), offset, axis1, axis2)
 
 
-defvjp(np.diagonal, _diagonal_vjp)
+defvjp(np.diagonal, _diagonal_vjp).view = True  # a read-only view, as NumPy's
 def_linear(np.diagonal, 0)
 defvjp(undiagonal.primitive,
        lambda g, ans, x, shape, offset=0, axis1=0, axis2=1: np.diagonal(g, offset, axis1, axis2))
 def_linear(undiagonal.primitive, 0)
-Tracer.diagonal = lambda self, offset=0, axis1=0, axis2=1: np.diagonal(self, offset, axis1, axis2)
 
 
 def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
@@ -297,7 +296,6 @@ def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 
 FUNCTION_HANDLERS[np.trace] = _trace
-Tracer.trace = lambda self, offset=0, axis1=0, axis2=1: _trace(self, offset, axis1, axis2)
 
 
 def _diag_vjp(g, ans, v, k=0):

@@ -11,8 +11,9 @@ import operator
 import numpy as np
 
 from .. import conventions
-from ..tracer import (NONDIFF_UFUNCS, FUNCTION_HANDLERS, Tracer, apply, binary_operator, defjvp,
-                      defvjp, identity_rule, primitive)
+from ..primitive import FUNCTION_HANDLERS, NONDIFF_UFUNCS, defjvp, defvjp, identity_rule, primitive
+from ..trace import apply
+from ..tracer import Tracer
 
 _LOG2 = float(np.log(2.0))
 _LOG10 = float(np.log(10.0))
@@ -129,32 +130,7 @@ def _clip(x, a_min=None, a_max=None, **kwargs):
 
 
 FUNCTION_HANDLERS[np.clip] = _clip
-Tracer.clip = lambda self, min=None, max=None, **kw: _clip(self, min, max, **kw)
 
 
-# -- Python operators on tracers go straight to the primitives (no NumPy dispatch on the way)
-def _binary(ufunc):
-    return binary_operator(primitive(ufunc))
-
-
-def _plain(ufunc):
-    return (lambda self, other: ufunc(conventions.getval(self), conventions.getval(other)),
-            lambda self, other: ufunc(conventions.getval(other), conventions.getval(self)))
-
-
-Tracer.__add__, Tracer.__radd__ = _binary(np.add)
-Tracer.__sub__, Tracer.__rsub__ = _binary(np.subtract)
-Tracer.__mul__, Tracer.__rmul__ = _binary(np.multiply)
-Tracer.__truediv__, Tracer.__rtruediv__ = _binary(np.true_divide)
-Tracer.__pow__, Tracer.__rpow__ = binary_operator(primitive(np.power), operator.pow)
-Tracer.__mod__, Tracer.__rmod__ = _binary(np.remainder)
-Tracer.__floordiv__, Tracer.__rfloordiv__ = _plain(np.floor_divide)
-Tracer.__lt__, Tracer.__gt__ = _plain(np.less)[0], _plain(np.greater)[0]
-Tracer.__le__, Tracer.__ge__ = _plain(np.less_equal)[0], _plain(np.greater_equal)[0]
-Tracer.__eq__, Tracer.__ne__ = _plain(np.equal)[0], _plain(np.not_equal)[0]
-_NEG, _POS, _ABS = primitive(np.negative), primitive(np.positive), primitive(np.absolute)
-Tracer.__neg__ = lambda self: apply(_NEG, self)
-Tracer.__pos__ = lambda self: apply(_POS, self)
-Tracer.__abs__ = lambda self: apply(_ABS, self)
 
 assert not (NONDIFF_UFUNCS & {np.add, np.maximum}), "a differentiable ufunc is listed as flat"

@@ -2,11 +2,13 @@
 or make new ones (zeros_like), so on traced values they run on the plain values."""
 import numpy as np
 
-from ..tracer import FUNCTION_HANDLERS, Tracer, getval
+from ..primitive import FUNCTION_HANDLERS
+from ..trace import getval
+from ..tracer import Tracer
 from ...tree import tree_map
 
 _NAMES = [
-    "shape", "ndim", "size", "zeros_like", "ones_like", "empty_like", "argmax", "argmin",
+    "shape", "ndim", "size", "argmax", "argmin",
     "argsort", "argpartition", "nonzero", "flatnonzero", "argwhere", "count_nonzero", "isclose",
     "allclose", "array_equal", "array_equiv", "result_type", "iscomplexobj", "isrealobj",
     "searchsorted", "may_share_memory", "shares_memory", "isscalar", "digitize", "bincount",
@@ -37,10 +39,3 @@ def _flat(func):
 for _f in FLAT_FUNCTIONS:
     FUNCTION_HANDLERS[_f] = _flat(_f)
 
-
-def _full_like(a, fill_value, *args, **kwargs):
-    # the fill value carries the derivative, the template array does not
-    return np.broadcast_to(fill_value, np.shape(a)) * np.ones_like(getval(a), *args, **kwargs)
-
-
-FUNCTION_HANDLERS[np.full_like] = _full_like

@@ -3,8 +3,8 @@ import operator
 
 import numpy as np
 
-from ..tracer import (ReverseTrace, Tracer, _reverse_tracer, apply, def_linear, defvjp,
-                      differentiable, shape_of)
+from ..primitive import def_linear, defvjp, differentiable
+from ..trace import shape_of
 
 
 def _is_basic(index):
@@ -39,20 +39,3 @@ P_GETITEM = defvjp(operator.getitem, _getitem_vjp, None, name="getitem")
 def_linear(operator.getitem, 0)
 defvjp(untake.primitive, lambda g, ans, x, index, shape: g[index], None, None)
 def_linear(untake.primitive, 0)
-
-
-def _getitem(self, index):
-    trace = self._trace
-    if type(trace) is ReverseTrace and type(index) is not Tracer:
-        # x[i] on a reverse trace, recorded here as ReverseTrace.process would (a hot path:
-        # slices of a parameter vector); an index holding tracers goes through apply
-        if type(index) is not tuple or not any(type(i) is Tracer for i in index):
-            v = self._value
-            ans = v[index]
-            tape = trace.tape
-            tape.append((P_GETITEM, v, index, ans, self._aux, -1))
-            return _reverse_tracer(ans, trace, len(tape) - 1)
-    return apply(P_GETITEM, self, index)
-
-
-Tracer.__getitem__ = _getitem

@@ -24,8 +24,8 @@ import numpy as np
 
 from .. import conventions
 from ...backend import eye_like
-from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp,
-                      differentiable)
+from ..primitive import (
+    FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp, differentiable)
 
 _T = lambda x: np.swapaxes(x, -1, -2)  # noqa: E731  (transpose of a stack of matrices)
 

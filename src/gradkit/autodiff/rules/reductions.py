@@ -20,8 +20,10 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .. import conventions
-from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, UFUNC_METHODS, apply,
-                      def_linear, defjvp, defvjp, getval, shape_of)
+from ..primitive import (
+    FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp)
+from ..trace import apply, getval, shape_of
+from ..tracer import Tracer
 from .shape import astype, flip_axis
 
 
@@ -366,21 +368,3 @@ UFUNC_METHODS.update({
     (np.add, "accumulate"): lambda x, axis=0, **kw: np.cumsum(x, axis=axis, **kw),
     (np.multiply, "accumulate"): lambda x, axis=0, **kw: np.cumprod(x, axis=axis, **kw),
 })
-
-
-# ----------------------------------------------------------------------------- array methods
-def _method(func):
-    return lambda self, *args, **kwargs: func(self, *args, **kwargs)
-
-
-Tracer.sum = _method(np.sum)
-Tracer.mean = _method(np.mean)
-Tracer.prod = _method(np.prod)
-Tracer.max = _method(np.max)
-Tracer.min = _method(np.min)
-Tracer.var = _method(np.var)
-Tracer.std = _method(np.std)
-Tracer.cumsum = _method(np.cumsum)
-Tracer.cumprod = _method(np.cumprod)
-Tracer.argmax = _method(np.argmax)
-Tracer.argmin = _method(np.argmin)

@@ -19,8 +19,11 @@ import functools
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, Tracer, TracerConversionError, apply,
-                      def_linear, defjvp, defvjp, differentiable, getval, unbroadcast)
+from ..primitive import (
+    FUNCTION_HANDLERS, NoGradientRuleError, TracerConversionError, def_linear, defjvp,
+    defvjp, differentiable, identity_rule, primitive)
+from ..trace import apply, getval, unbroadcast
+from ..tracer import Tracer
 from .indexing import untake
 from ...backend import to_device_of, to_numpy
 
@@ -41,12 +44,6 @@ P_RESHAPE = defvjp(np.reshape, _reshape_vjp)
 def_linear(np.reshape, 0)
 
 
-def _reshape_method(self, *shape, order="C"):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return np.reshape(self, shape, order=order)
-
-
 def _ravel(a, order="C"):
     if order == "F":
         return np.reshape(np.transpose(a), (-1,))
@@ -54,12 +51,14 @@ def _ravel(a, order="C"):
         raise NoGradientRuleError(
             f"np.ravel with order={order!r} depends on memory layout, which gradkit does not "
             "track; use order='C' or order='F'.")
-    return np.reshape(a, (-1,))
+    return apply(P_RAVEL, a)
 
 
-Tracer.reshape = _reshape_method
-Tracer.ravel = lambda self, order="C": _ravel(self, order)
-Tracer.flatten = lambda self, order="C": _ravel(self, order)
+# np.ravel is its own primitive, not a reshape: NumPy returns a view from ravel only for a
+# C-contiguous array, from reshape whenever the strides allow (A[:, ::2] of a (2, 4) array)
+P_RAVEL = defvjp(np.ravel, lambda g, ans, a: np.reshape(g, np.shape(a)))
+def_linear(np.ravel, 0)
+
 
 
 # ----------------------------------------------------------------------------- axes
@@ -72,18 +71,8 @@ def _transpose_vjp(g, ans, x, axes=None):
 defvjp(np.transpose, _transpose_vjp)
 def_linear(np.transpose, 0)
 
-
-def _transpose_method(self, *axes):
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
-    return np.transpose(self, axes or None)
-
-
-Tracer.transpose = _transpose_method
-
 defvjp(np.swapaxes, lambda g, ans, x, axis1, axis2: np.swapaxes(g, axis1, axis2))
 def_linear(np.swapaxes, 0)
-Tracer.swapaxes = lambda self, axis1, axis2: np.swapaxes(self, axis1, axis2)
 defvjp(np.broadcast_to, lambda g, ans, x, shape, **kw: unbroadcast(g, x))
 def_linear(np.broadcast_to, 0)
 defvjp(np.expand_dims, lambda g, ans, x, axis: np.reshape(g, np.shape(x)))
@@ -127,8 +116,6 @@ def _atleast(ndim):
 
 _atleast_1d, _atleast_2d, _atleast_3d = _atleast(1), _atleast(2), _atleast(3)
 
-Tracer.squeeze = lambda self, axis=None: _squeeze(self, axis)
-
 # ----------------------------------------------------------------------------- dtype and copies
 @differentiable
 def _astype(x, dtype):
@@ -162,9 +149,6 @@ def astype(x, dtype, copy=True):
     return _astype(x, dtype)
 
 
-Tracer.astype = lambda self, dtype, order="K", casting="unsafe", subok=True, copy=True: \
-    astype(self, dtype, copy)
-Tracer.copy = lambda self, order="C": np.positive(self)
 
 
 # ----------------------------------------------------------------------------- concatenate, stack
@@ -305,9 +289,6 @@ def _repeat(a, repeats, axis=None):
     return a[_along(axis, len(shape), to_device_of(index, a))]
 
 
-Tracer.repeat = lambda self, repeats, axis=None: _repeat(self, repeats, axis)
-
-
 # ----------------------------------------------------------------------------- gather
 def _index_array(indices, a):
     """Integer indices as an array on the device of ``a`` (a list or host array is moved)."""
@@ -330,8 +311,6 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
     return a[_along(axis, np.ndim(a), indices)]
 
 
-Tracer.take = lambda self, indices, axis=None, out=None, mode="raise": \
-    _take(self, indices, axis, out, mode)
 
 
 def _take_along_axis(arr, indices, axis=-1):
@@ -362,13 +341,6 @@ def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
         a, axis = np.reshape(a, (-1,)), -1
     return _take_along_axis(a, np.argsort(getval(a), axis=axis, kind="stable"), axis)
 
-
-def _no_inplace_sort(self, *args, **kwargs):
-    raise TracerConversionError(
-        "x.sort() sorts in place, which a traced value cannot do; write x = np.sort(x).")
-
-
-Tracer.sort = _no_inplace_sort
 
 
 # ----------------------------------------------------------------------------- reversal, rolls
@@ -505,11 +477,21 @@ def _broadcast_arrays(*args, subok=False):
     return tuple(np.broadcast_to(a, shape) for a in args)
 
 
+# ----------------------------------------------------------------------------- copies
+# a copy is a new array (never a view), with derivative one; any dtype (bool buffers too)
+defvjp(np.copy, identity_rule)
+def_linear(np.copy, 0)
+
+# ----------------------------------------------------------------------------- views
+# NumPy returns views from these (reshape only where it can): a write through one is seen by
+# the other (see autodiff/mutation.py); broadcast_to's views are read-only, as NumPy's.
+for _f in (np.reshape, np.ravel, np.transpose, np.swapaxes, np.expand_dims, np.broadcast_to):
+    primitive(_f).view = True
+
 # ----------------------------------------------------------------------------- routing
 FUNCTION_HANDLERS.update({
     np.ravel: _ravel, np.moveaxis: _moveaxis, np.squeeze: _squeeze, np.atleast_1d: _atleast_1d,
     np.atleast_2d: _atleast_2d, np.atleast_3d: _atleast_3d,
-    np.copy: lambda a, *args, **kwargs: np.positive(a),
     np.astype: lambda x, dtype, /, *, copy=True, device=None: astype(x, dtype, copy),
     np.concatenate: _concatenate_handler, np.stack: _stack, np.hstack: _hstack,
     np.vstack: _vstack, np.dstack: _dstack, np.column_stack: _column_stack, np.split: _split,

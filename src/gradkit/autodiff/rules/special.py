@@ -21,7 +21,9 @@ import numpy as np
 import scipy.special as sc
 
 from .. import stable
-from ..tracer import NoGradientRuleError, Tracer, defjvp, defvjp, differentiable, getval
+from ..primitive import NoGradientRuleError, defjvp, defvjp, differentiable
+from ..trace import getval
+from ..tracer import Tracer
 from .elementwise import def_elementwise
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

@@ -1,0 +1,350 @@
+"""Writes and views: NumPy's mutation semantics on traced values, with a functional tape.
+
+NumPy code mutates: ``s += x[i] ** 2``, ``out[i] = f(x[i])``, ``D[D < 0] = 0``,
+``np.exp(X, out=X)``. Under differentiation every write is computed as a new value (the old
+one stays as it was, so a value a rule saved is never changed) and the *tracer* is rebound to
+it, so every name bound to that tracer sees the write, as every name of an array would.
+
+Views follow PyTorch's design (base + view function): a tracer made by a view primitive
+(``x[1:]``, ``x.T``, ``reshape`` where NumPy returns a view, ...) records its root (the tracer
+it is a view of) and the steps that make it from the root. Writing through a view writes the
+root (``root[positions] = new``, one scatter on the tape) and then every live view of the
+root is recomputed from the new root: a write to the base is seen by its views and a write
+to one view by the others. NumPy decides what is a view: a step counts only when NumPy's own
+result shares memory with its argument, so a ``reshape`` that NumPy copies is not a view here
+either. Code that never writes pays one weak reference per view it takes.
+
+Immutable values stay immutable: a NumPy scalar (``np.sum(x)``) is rebound by ``s += 1``,
+as in NumPy, where the other names keep the old value.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .primitive import NoGradientRuleError, TracerConversionError, defjvp, defvjp, primitive
+from .trace import ForwardTrace, apply, getval, shape_of, unbroadcast
+
+__all__ = ["note_view", "write_back", "setitem", "constant_of", "ufunc_into", "ufunc_at",
+           "P_SETITEM"]
+
+
+class View:
+    """Where a view's values come from: ``root`` and the steps ``(prim, args, kwargs)``
+    that make the view from it; ``positions`` (computed on the first write) says which entries
+    of the root the view's entries are."""
+
+    __slots__ = ("root", "steps", "positions", "frozen")
+
+    def __init__(self, root, steps, frozen=None):
+        self.root = root
+        self.steps = steps
+        self.positions = None
+        self.frozen = frozen  # a sentence: why this view cannot be written, or None
+
+    def index(self):
+        """The index of the root that this view covers (the first step's own basic index
+        when there is one step, else integer arrays of the covered entries)."""
+        if self.positions is None:
+            steps = self.steps
+            if len(steps) == 1 and steps[0][0] is P_GETITEM:
+                self.positions = steps[0][1][0]
+            else:
+                shape = shape_of(self.root)
+                pos = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
+                for prim, args, kwargs in steps:
+                    pos = prim.fn(pos, *args, **kwargs)
+                self.positions = _Distinct(np.unravel_index(pos, shape))
+        return self.positions
+
+
+class _Distinct(tuple):
+    """An index tuple known to name each entry at most once (a view's positions)."""
+
+
+def note_view(out, base, prim, args, kwargs):
+    """Record that ``out = prim(base, *args, **kwargs)`` is a view of ``base``, when NumPy's
+    own result shares memory with its argument."""
+    value, base_value = getval(out), getval(base)
+    if type(value) is not np.ndarray or not np.may_share_memory(value, base_value):
+        return
+    step = (prim, args, kwargs)
+    parent = getattr(base, "_base", None)
+    if parent is None:
+        root, steps = base, (step,)
+    else:
+        root, steps = parent.root, parent.steps + (step,)
+    out._base = View(root, steps, parent.frozen if parent is not None else None)
+    views = getattr(root, "_views", None)
+    if views is None:
+        root._views = views = []
+    elif not len(views) & 63:  # now and then forget the views that are gone
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(out))
+
+
+def freeze(out, reason):
+    """Mark ``out`` as a view that refuses writes, saying ``reason``."""
+    out._base = View(out, (), reason)
+    return out
+
+
+def constant_of(trace, value):
+    """``value`` as a tracer of ``trace`` that depends on nothing of it (a traced buffer)."""
+    if type(trace) is ForwardTrace:
+        return trace.new_input(value, np.zeros_like(getval(value)))
+    return trace.new_input(value)
+
+
+def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, inputs=()):
+    """Make ``target`` hold ``new``, as NumPy's in-place ``what`` (``x += y``, ``out=``)
+    writes the array, and return what NumPy returns (``target``; a rebound scalar).
+    ``ufunc`` and its ``inputs``, when given, let a refused cast raise NumPy's own error."""
+    if type(target) is tuple:  # out=(a,) from a ufunc call
+        target = target[0]
+    if type(target) is not Tracer:
+        if isinstance(new, Tracer):
+            raise conversion_error(f"Writing the result of {what} into a plain NumPy array "
+                                   "with out=")
+        np.copyto(target, new, casting=casting)
+        return target
+    if type(getval(target)) is not np.ndarray:
+        if out:
+            raise TypeError(f"{what}: out= must be an array, not a {type(getval(target)).__name__}.")
+        return new  # a NumPy scalar is immutable: `s += 1` makes a new s, as in NumPy
+    shape, new_shape = shape_of(target), shape_of(new)
+    if new_shape != shape:
+        raise ValueError(f"non-broadcastable output operand with shape {shape} doesn't match "
+                         f"the broadcast shape {new_shape}")
+    dtype, new_dtype = target.dtype, np.result_type(getval(new))
+    if new_dtype != dtype:
+        if not np.can_cast(new_dtype, dtype, casting):
+            if ufunc is not None:  # NumPy's own error, from the same call on empty arrays
+                ufunc(*(i if isinstance(i, (int, float, complex)) else
+                        np.empty(0, np.result_type(getval(i))) for i in inputs),
+                      out=np.empty(0, dtype), casting=casting)
+            raise TypeError(f"Cannot cast ufunc '{what}' output from {new_dtype!r} to "
+                            f"{dtype!r} with casting rule '{casting}'")
+        new = cast(new, dtype)
+    if type(getval(new)) is not np.ndarray:  # a 0-d array stays an array, as NumPy's
+        new = apply(P_SETITEM, target, Ellipsis, new)
+    assign(target, new)
+    return target
+
+
+def cast(value, dtype):
+    """``value`` as ``dtype``, differentiably between float types; to an integer or boolean
+    dtype the derivative is zero, as it is for NumPy's truncation almost everywhere."""
+    if dtype.kind in "fc" and np.result_type(getval(value)).kind in "fc":
+        return np.astype(value, dtype)
+    return getval(value).astype(dtype)
+
+
+def setitem(target, index, value):
+    """``target[index] = value`` (``Tracer.__setitem__``)."""
+    plain = getval(target)
+    if type(plain) is not np.ndarray:
+        raise TypeError(f"'{type(plain).__name__}' object does not support item assignment")
+    if type(index) is tuple:
+        index = tuple(getval(i) for i in index)
+    else:
+        index = getval(index)
+    if type(value) is Tracer and _already_written(target, index, value):
+        return  # x[i] += v: Python hands back the view x[i], already written through
+    if plain.dtype.kind not in "fc":
+        value = getval(value)  # cast to integers or booleans: no derivative flows through
+    assign(target, apply(P_SETITEM, target, index, value))
+
+
+def _already_written(target, index, value):
+    view = getattr(value, "_base", None)
+    if view is None or not view.steps:
+        return False
+    prim, args, _ = view.steps[-1]
+    if prim is not P_GETITEM or args[0] is not index:
+        return False
+    own = getattr(target, "_base", None)
+    root, steps = (target, ()) if own is None else (own.root, own.steps)
+    return view.root is root and len(view.steps) == len(steps) + 1 and \
+        all(a is b for a, b in zip(view.steps, steps))
+
+
+def assign(target, new):
+    """Rebind ``target`` (and its root and every live view of the root) to the value ``new``
+    of the same shape and dtype."""
+    view = getattr(target, "_base", None)
+    plain = getval(target)
+    if view is not None and view.frozen:
+        raise ValueError(view.frozen)
+    if type(plain) is np.ndarray and not plain.flags.writeable:
+        raise ValueError("assignment destination is read-only")
+    if view is None:
+        _rebind(target, new)
+        root = target
+    else:
+        root = view.root
+        _rebind(root, apply(P_SETITEM, root, view.index(), new))
+    views = getattr(root, "_views", None)
+    if views:
+        _refresh(root, views)
+
+
+def _rebind(t, new):
+    trace = t._trace
+    if type(new) is not Tracer or new._trace is not trace:
+        if type(new) is Tracer and new._trace.level > trace.level:
+            raise TracerConversionError(
+                "A value traced by an inner transformation (a gradient taken inside the "
+                "function) was written into an array of the outer one, where that trace no "
+                "longer exists. Return the value from the inner function instead.")
+        new = constant_of(trace, new)  # it depends on nothing this trace follows
+    t._value, t._aux = new._value, new._aux
+
+
+def _refresh(root, views):
+    """Recompute every live view of ``root`` from its new value."""
+    trace = root._trace
+    live = []
+    for ref in views:
+        v = ref()
+        if v is None:
+            continue
+        live.append(ref)
+        t = root
+        for prim, args, kwargs in v._base.steps:
+            t = trace.process(prim, (t,) + args, kwargs)
+        v._value, v._aux = t._value, t._aux
+    root._views = live
+
+
+# ----------------------------------------------------------------------------- x[index] = v
+def _setitem(x, index, v):
+    """A copy of ``x`` with ``x[index] = v`` (NumPy's assignment: casting, broadcasting, the
+    last of repeated indices wins)."""
+    if type(x) is Tracer:
+        out = np.copy(x)
+    else:  # (np.array: a cotangent may be a NumPy scalar where the value is a 0-d array)
+        out = np.array(x, copy=True, order="K")
+        if type(v) is Tracer:  # a constant written with a value of an outer trace
+            out = constant_of(v._trace, out)
+    out[index] = v
+    return out
+
+
+def _has_repeats(index):
+    """Whether ``index`` may name one entry twice (integer arrays; basic indices, boolean
+    masks and a view's positions never do)."""
+    if type(index) is _Distinct:
+        return False
+    parts = index if type(index) is tuple else (index,)
+    for i in parts:
+        if isinstance(i, (list, np.ndarray)) or hasattr(i, "__array__"):
+            if np.asarray(getval(i)).dtype.kind != "b":
+                return True
+    return False
+
+
+def _last_writes(shape, index):
+    """Mask over ``x[index]``'s entries: True where that entry's write is the one that stays
+    (NumPy keeps the last write to a repeated position)."""
+    probe = np.zeros(shape, dtype=np.intp)
+    region = probe[index].shape
+    ids = np.arange(int(np.prod(region)), dtype=np.intp).reshape(region)
+    probe[index] = ids
+    return probe[index] == ids
+
+
+def _setitem_vjp_v(g, ans, x, index, v):
+    ct = g[index]
+    if _has_repeats(index):
+        ct = ct * _last_writes(shape_of(x), index)
+    return unbroadcast(ct, v)
+
+
+P_SETITEM = primitive(_setitem, name="setitem")
+defvjp(P_SETITEM, lambda g, ans, x, index, v: apply(P_SETITEM, g, index, 0), None,
+       _setitem_vjp_v)
+defjvp(P_SETITEM, lambda t, ans, x, index, v: apply(P_SETITEM, t, index, 0), None,
+       lambda t, ans, x, index, v: apply(P_SETITEM, np.zeros_like(getval(ans)), index, t))
+
+
+# ----------------------------------------------------------------------------- out= and ufunc.at
+def ufunc_into(ufunc, method, inputs, kwargs, out):
+    """``ufunc(..., out=out)`` (and ``where=``): computed as a new value, then written."""
+    where = kwargs.pop("where", True)
+    if method == "__call__":
+        result = ufunc(*inputs, **kwargs)
+    else:
+        result = getattr(ufunc, method)(*inputs, **kwargs)
+    outs = out if type(out) is tuple else (out,)
+    results = result if type(result) is tuple else (result,)
+    written = []
+    for o, r in zip(outs, results):
+        if o is None:
+            written.append(r)
+            continue
+        if where is not True:
+            r = np.where(getval(where), r, o)
+        written.append(write_back(o, r, ufunc.__name__, out=True))
+    return written[0] if len(written) == 1 else tuple(written)
+
+
+def _add_at(a, indices, b):
+    out = np.copy(a)
+    np.add.at(out, indices, b)
+    return out
+
+
+def _subtract_at(a, indices, b):
+    out = np.copy(a)
+    np.subtract.at(out, indices, b)
+    return out
+
+
+def _at_vjp_b(sign):
+    def vjp(g, ans, a, indices, b):
+        return unbroadcast(sign * g[indices] if sign < 0 else g[indices], b)
+    return vjp
+
+
+P_ADD_AT = primitive(_add_at, name="add.at")
+P_SUBTRACT_AT = primitive(_subtract_at, name="subtract.at")
+for _p, _sign in ((P_ADD_AT, 1), (P_SUBTRACT_AT, -1)):
+    defvjp(_p, lambda g, ans, a, indices, b: g, None, _at_vjp_b(_sign))
+    defjvp(_p, lambda t, ans, a, indices, b: t, None,
+           (lambda p: lambda t, ans, a, indices, b: apply(p, np.zeros_like(getval(ans)),
+                                                          indices, t))(_p))
+_AT = {np.add: P_ADD_AT, np.subtract: P_SUBTRACT_AT}
+_AT_LOOP_LIMIT = 10_000
+
+
+def ufunc_at(ufunc, a, indices, b=None):
+    """``np.add.at(a, indices, b)`` and ``np.subtract.at``: unbuffered, so repeated indices
+    accumulate, as NumPy's."""
+    if type(a) is not Tracer:
+        raise conversion_error(f"np.{ufunc.__name__}.at into a plain NumPy array")
+    if type(indices) is tuple:
+        indices = tuple(getval(i) for i in indices)
+    else:
+        indices = getval(indices)
+    prim = _AT.get(ufunc)
+    if prim is not None and b is not None:
+        return assign(a, apply(prim, a, indices, b))
+    # any other ufunc: one entry at a time, in NumPy's order, so repeats compound
+    shape = shape_of(a)
+    positions = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)[indices]
+    if positions.size > _AT_LOOP_LIMIT:
+        raise NoGradientRuleError(
+            f"np.{ufunc.__name__}.at on a traced value runs one step per index in gradkit; "
+            f"{positions.size} indices is too many. Write it with array operations "
+            "(np.add.at and np.subtract.at are single steps).")
+    if b is not None:
+        b = np.broadcast_to(b, positions.shape)
+    for k, p in enumerate(positions.ravel()):
+        at = np.unravel_index(p, shape)
+        args = (a[at],) if b is None else (a[at], b[np.unravel_index(k, positions.shape)])
+        setitem(a, at, ufunc(*args))
+
+
+from .tracer import P_GETITEM, Tracer, conversion_error  # noqa: E402

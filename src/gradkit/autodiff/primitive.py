@@ -1,0 +1,205 @@
+"""Primitives and the rule table: one NumPy function, a VJP and a JVP rule per argument.
+
+A rule is one registration (HIPS autograd's ``defvjp``):
+``defvjp(np.tanh, lambda g, ans, x: g * (1 - ans * ans))``. Rules are written with NumPy
+calls, so the values they see may be tracers of an outer trace and derivatives of
+derivatives come for free. NumPy reaches a primitive through the tables filled here:
+``UFUNC_HANDLERS`` (``__array_ufunc__``), ``FUNCTION_HANDLERS`` (``__array_function__``) and
+``UFUNC_METHODS`` (``np.add.reduce`` and friends).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = [
+    "Primitive", "primitive", "differentiable", "defvjp", "defjvp", "def_linear",
+    "identity_rule", "TracerConversionError", "NoGradientRuleError", "no_rule_error",
+    "PRIMITIVES", "UFUNC_PRIMITIVES", "UFUNC_HANDLERS", "FUNCTION_HANDLERS", "NONDIFF_UFUNCS",
+    "UFUNC_METHODS", "PLAIN_UFUNCS", "MISSING",
+]
+
+
+class TracerConversionError(TypeError):
+    """A traced value was turned into a plain number or array, which would drop its gradient."""
+
+
+class NoGradientRuleError(NotImplementedError):
+    """A NumPy function was called on a traced value but gradkit has no derivative rule for it."""
+
+
+class Primitive:
+    """One differentiable operation: the function, a VJP rule and a JVP rule per argument.
+
+    ``vjps[i](g, ans, *args, **kwargs)`` returns the cotangent of argument ``i`` given the
+    output cotangent ``g``; ``jvps[i](t, ans, *args, **kwargs)`` returns the output tangent
+    caused by the tangent ``t`` of argument ``i``. An entry ``None`` means argument ``i`` has no
+    derivative (indices, masks, shapes); a missing entry means the rule is not written and
+    differentiating through that argument raises :class:`NoGradientRuleError`.
+
+    ``broadcasts``: the engine un-broadcasts this primitive's cotangents (rules never do).
+    ``view``: NumPy returns a view of argument 0 (``x[1:]``, ``x.T``, ``reshape`` when it can),
+    so a write to one is seen by the other (see :mod:`.mutation`).
+    """
+
+    __slots__ = ("name", "fn", "vjps", "jvps", "broadcasts", "arity", "view")
+
+    def __init__(self, name, fn, broadcasts=False):
+        self.name = name
+        self.fn = fn
+        self.vjps = ()
+        self.jvps = ()
+        self.broadcasts = broadcasts
+        self.arity = 0  # the number of arguments when every one has a VJP rule (fast paths)
+        self.view = False
+
+    def set_vjps(self, vjps):
+        """Install the VJP rules (a tuple, one per positional argument)."""
+        self.vjps = tuple(vjps)
+        n = len(self.vjps)
+        self.arity = n if n and all(callable(r) for r in self.vjps) else 0
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+MISSING = object()             # a rule not written (differentiating through it raises)
+PRIMITIVES: dict = {}          # function -> its Primitive: the rule table
+UFUNC_PRIMITIVES: dict = {}    # np.ufunc -> Primitive
+UFUNC_HANDLERS: dict = {}      # np.ufunc -> handler(*inputs); usually apply bound to the primitive
+PLAIN_UFUNCS: dict = {}        # np.ufunc -> Primitive, for ufuncs whose handler is just that
+FUNCTION_HANDLERS: dict = {}   # numpy function -> handler(*args, **kwargs)
+UFUNC_METHODS: dict = {}       # (ufunc, "reduce") -> handler; filled by the reduction rules
+
+# ufuncs whose result carries no derivative (comparisons, rounding, tests): they return plain
+# arrays, so the gradient through them is zero by construction.
+NONDIFF_UFUNCS = {
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+    np.logical_and, np.logical_or, np.logical_xor, np.logical_not, np.isnan, np.isinf,
+    np.isfinite, np.signbit, np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift,
+    np.isnat, np.spacing, np.heaviside,
+}
+
+
+def primitive(fn, name=None, broadcasts=False):
+    """Create (or return) the primitive for ``fn``; ufuncs are routed automatically."""
+    prim = fn if isinstance(fn, Primitive) else PRIMITIVES.get(fn)
+    if prim is not None:
+        if broadcasts and not (isinstance(prim.fn, np.ufunc) and prim.fn.nin == 1):
+            prim.broadcasts = True
+        return prim
+    prim = Primitive(name or getattr(fn, "__name__", repr(fn)), fn, broadcasts)
+    PRIMITIVES[fn] = prim
+    if isinstance(fn, np.ufunc):
+        prim.broadcasts = fn.nin > 1  # a one-argument ufunc never broadcasts
+        UFUNC_PRIMITIVES[fn] = prim
+        if fn not in UFUNC_HANDLERS:
+            UFUNC_HANDLERS[fn] = lambda *inputs: apply(prim, *inputs)
+            PLAIN_UFUNCS[fn] = prim
+    return prim
+
+
+def differentiable(fn=None, *, name=None, broadcasts=False):
+    """Make a new primitive of a plain-NumPy function (a decorator).
+
+    The returned function routes tracers through the engine; register its rules with
+    ``defvjp(f.primitive, ...)``. Use it for functions that must be one step of the tape
+    (fused or stable computations, or adjoints used inside other rules).
+    """
+    def wrap(fn):
+        def body(*args, **kwargs):
+            # A trace hands the primitive its values with its own tracers removed; tracers
+            # of outer traces may remain (a hessian differentiates the rules): send those on.
+            for a in args:
+                if type(a) is Tracer:
+                    return apply(prim, *args, **kwargs)
+            return fn(*args, **kwargs)
+
+        prim = Primitive(name or fn.__name__, body, broadcasts)
+        PRIMITIVES[fn] = prim
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return apply(prim, *args, **kwargs)
+
+        wrapper.primitive = prim
+        return wrapper
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def _set_rules(current, rules):
+    rules = list(rules)
+    current = list(current) + [MISSING] * (len(rules) - len(current))
+    for i, r in enumerate(rules):
+        if r is not MISSING:
+            current[i] = r
+    return tuple(current)
+
+
+def defvjp(fn, *rules, name=None, broadcasts=False):
+    """Register VJP rules, one per positional argument: ``rule(g, ans, *args, **kwargs)``.
+
+    >>> import numpy as np
+    >>> p = defvjp(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
+    """
+    prim = primitive(fn, name, broadcasts)
+    prim.set_vjps(_set_rules(prim.vjps, rules))
+    _route(fn, prim)
+    return prim
+
+
+def defjvp(fn, *rules, name=None, broadcasts=False):
+    """Register JVP rules, one per positional argument: ``rule(t, ans, *args, **kwargs)``."""
+    prim = primitive(fn, name, broadcasts)
+    prim.jvps = _set_rules(prim.jvps, rules)
+    _route(fn, prim)
+    return prim
+
+
+def def_linear(fn, *argnums, name=None):
+    """Declare ``fn`` linear in each of ``argnums``: its JVP applies ``fn`` to the tangent."""
+    prim = primitive(fn, name)
+    rules = [MISSING] * (max(argnums) + 1)
+    for i in argnums:
+        rules[i] = _linear_jvp(prim, i)
+    prim.jvps = _set_rules(prim.jvps, rules)
+    _route(fn, prim)
+    return prim
+
+
+def _linear_jvp(prim, i):
+    def jvp(t, ans, *args, **kwargs):
+        args = list(args)
+        args[i] = t
+        return apply(prim, *args, **kwargs)
+    return jvp
+
+
+def _route(fn, prim):
+    if not isinstance(fn, (np.ufunc, Primitive)) and fn not in FUNCTION_HANDLERS:
+        FUNCTION_HANDLERS[fn] = lambda *args, **kwargs: apply(prim, *args, **kwargs)
+
+
+def identity_rule(g, ans, *args, **kwargs):
+    """The VJP / JVP of an argument the output depends on with derivative one (``x + y``):
+    the cotangent or tangent passes through unchanged. ``backward`` skips the call."""
+    return g
+
+
+def no_rule_error(prim, i, mode):
+    """The error for differentiating argument ``i`` of ``prim`` without a rule."""
+    what = "reverse-mode (VJP)" if mode == "rev" else "forward-mode (JVP)"
+    return NoGradientRuleError(
+        f"gradkit has no {what} rule for argument {i} of {prim.name}. Rewrite this step with "
+        f"functions that have rules, wrap it with gradkit.custom_vjp to give your own, or use "
+        f"gradkit.stop_gradient if no derivative should flow through it.")
+
+
+# The engine's three modules load in a chain, each importing the next at its end, after its
+# own names exist: primitive (the table) -> trace (apply, the tapes) -> tracer (the value).
+# The package imports this module first, so the chain always starts here.
+from .trace import apply  # noqa: E402
+from .tracer import Tracer  # noqa: E402

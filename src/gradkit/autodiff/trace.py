@@ -1,0 +1,312 @@
+"""The traces: reverse mode records a tape, forward mode carries tangents.
+
+How a gradient is computed
+--------------------------
+``grad(f)(x)`` wraps ``x`` in a :class:`~.tracer.Tracer` that belongs to a fresh
+:class:`ReverseTrace` and calls ``f``. Every NumPy call that sees a tracer (an operator,
+``__array_ufunc__`` or ``__array_function__``) ends in :func:`apply`, which hands it to the
+*innermost* trace among the arguments (the highest ``level``). That trace's ``process``
+computes the plain NumPy result and records one entry on its tape. ``backward`` walks the tape
+once in reverse, calling each primitive's VJP rule and summing cotangents in a list indexed by
+tape position: no graph, no topological sort. Forward mode (:class:`ForwardTrace`) carries a
+tangent next to each value and applies JVP rules as it goes.
+
+Levels come from a global counter, so a trace created inside another one (``grad(grad(f))``,
+``jvp(grad(f))``) always outranks it: each trace only unboxes its own tracers and treats the
+others as constants, which keeps nested derivatives apart (no perturbation confusion).
+
+Broadcasting is undone in one place, :func:`unbroadcast`, for every primitive flagged
+``broadcasts``; rules never sum over broadcast axes themselves.
+
+The tape
+--------
+A tape entry is one of four kinds, told apart by length (tuples, because a training step makes
+thousands and walks each once); ``parent`` is the tape index of an argument, -1 a constant:
+
+============  =================================================  ==========================
+kind          entry                                              for
+============  =================================================  ==========================
+input         ``None``                                           inputs and traced buffers
+unary         ``(prim, x, ans, parent)``                         one argument, no keywords
+binary        ``(prim, x, y, ans, parent_x, parent_y)``          two arguments, no keywords
+general       ``(prim, args, kwargs, ans, ((argnum, parent), ...))``  everything else
+============  =================================================  ==========================
+
+:meth:`ReverseTrace.record` is the one way to append an entry; ``backward`` has one branch per
+kind. The unary and binary kinds are kept apart from the general one because they are most of
+every tape and walking them without a parent loop measured 10-15% of a small training step.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .primitive import MISSING, identity_rule, no_rule_error
+
+__all__ = ["ReverseTrace", "ForwardTrace", "apply", "getval", "unbroadcast", "shape_of",
+           "first_order_trace", "NO_KWARGS"]
+
+NO_KWARGS: dict = {}  # shared by keyword-free calls; traces never modify it
+_levels = itertools.count(1)
+_new_object = object.__new__
+
+
+def apply(prim, *args, **kwargs):
+    """Evaluate ``prim`` on ``args``, recording it on the innermost trace among them."""
+    trace = None
+    for a in args:
+        if type(a) is Tracer:
+            t = a._trace
+            if trace is None or t.level > trace.level:
+                trace = t
+    if trace is None:
+        return prim.fn(*args, **kwargs)
+    out = trace.process(prim, args, kwargs)
+    if prim.view:
+        base = args[0]
+        if type(base) is Tracer and base._trace is trace and type(out) is Tracer:
+            note_view(out, base, prim, args[1:], kwargs)
+    return out
+
+
+def _own_arguments(trace, prim, rules, args, mode):
+    """Unbox ``trace``'s tracers among ``args``: ``(values, [(argnum, rule, aux), ...])`` for
+    those whose argument has a rule (``aux``: tape index or tangent). An argument whose rule
+    is ``None`` has no derivative; one with no rule written raises, naming the primitive."""
+    vals = list(args)
+    own = []
+    for i, a in enumerate(args):
+        if type(a) is Tracer and a._trace is trace:
+            vals[i] = a._value
+            rule = rules[i] if i < len(rules) else MISSING
+            if rule is not None:
+                if rule is MISSING:
+                    raise no_rule_error(prim, i, mode)
+                own.append((i, rule, a._aux))
+    return vals, own
+
+
+class ReverseTrace:
+    """A tape of primitive applications, walked backwards to compute cotangents."""
+
+    __slots__ = ("level", "tape")
+
+    def __init__(self):
+        self.level = next(_levels)
+        self.tape = []
+
+    def new_input(self, value):
+        """``value`` as a traced input (or a traced buffer): an entry with no parents."""
+        tape = self.tape
+        t = _new_object(Tracer)
+        t._value, t._trace, t._aux = value, self, len(tape)
+        tape.append(None)
+        return t
+
+    def unbox(self, x):
+        """``(value, tape index)`` of ``x``: its own tracers give their entry, anything else
+        (a constant, a tracer of another trace) ``(x, -1)``."""
+        if type(x) is Tracer and x._trace is self:
+            return x._value, x._aux
+        return x, -1
+
+    def record(self, prim, args, ans, parents, kwargs=NO_KWARGS):
+        """Record ``ans = prim(*args, **kwargs)``, computed by the caller, and return ``ans``
+        traced. ``args`` are the argument values (this trace's tracers unboxed), ``parents``
+        their tape indices (-1: a constant). The entry kind follows from the call."""
+        tape = self.tape
+        t = _new_object(Tracer)
+        t._value, t._trace, t._aux = ans, self, len(tape)
+        n = len(args)
+        if kwargs or n > 2 or n != len(prim.vjps):
+            tape.append((prim, args, kwargs, ans,
+                         tuple((i, p) for i, p in enumerate(parents) if p >= 0)))
+        elif n == 2:
+            tape.append((prim, args[0], args[1], ans, parents[0], parents[1]))
+        elif parents[0] >= 0:
+            tape.append((prim, args[0], ans, parents[0]))
+        else:  # a one-argument step on a constant has nothing to differentiate
+            tape.append(None)
+        return t
+
+    def process(self, prim, args, kwargs):
+        vjps = prim.vjps
+        if len(args) == prim.arity:  # every argument has a rule: no per-argument checks
+            vals = list(args)
+            parents = [-1] * len(args)
+            own = False
+            i = 0
+            for a in args:
+                if type(a) is Tracer and a._trace is self:
+                    vals[i] = a._value
+                    parents[i] = a._aux
+                    own = True
+                i += 1
+        else:
+            vals, mine = _own_arguments(self, prim, vjps, args, "rev")
+            parents = [-1] * len(args)
+            for i, _, aux in mine:
+                parents[i] = aux
+            own = bool(mine)
+        ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
+        if not own:
+            return ans
+        return self.record(prim, vals, ans, parents, kwargs)
+
+    def backward(self, seeds, free=True):
+        """Cotangents of every tape entry given ``{index: cotangent}`` seeds of the outputs.
+
+        With ``free`` each entry is released as soon as it is used (a one-shot gradient:
+        intermediates die during the pass and their buffers are reused while in cache); a
+        pullback that may be called again passes ``free=False``."""
+        tape = self.tape
+        cts = [None] * len(tape)
+        for idx, g in seeds.items():
+            cts[idx] = g if cts[idx] is None else cts[idx] + g
+        for idx in range(max(seeds, default=-1), -1, -1):
+            g = cts[idx]
+            entry = tape[idx]
+            if g is None or entry is None:
+                continue
+            if free:
+                cts[idx] = tape[idx] = None
+            kind = len(entry)
+            if kind == 6:  # binary
+                prim, x, y, ans, p0, p1 = entry
+                rule0, rule1 = prim.vjps
+                if p0 >= 0:
+                    ct = g if rule0 is identity_rule else rule0(g, ans, x, y)
+                    if prim.broadcasts and ct.shape != x.shape:
+                        ct = unbroadcast(ct, x)
+                    prev = cts[p0]
+                    cts[p0] = ct if prev is None else prev + ct
+                if p1 >= 0:
+                    ct = g if rule1 is identity_rule else rule1(g, ans, x, y)
+                    if prim.broadcasts and ct.shape != y.shape:
+                        ct = unbroadcast(ct, y)
+                    prev = cts[p1]
+                    cts[p1] = ct if prev is None else prev + ct
+            elif kind == 4:  # unary
+                prim, x, ans, p0 = entry
+                rule0 = prim.vjps[0]
+                ct = g if rule0 is identity_rule else rule0(g, ans, x)
+                prev = cts[p0]
+                cts[p0] = ct if prev is None else prev + ct
+            else:  # general
+                prim, vals, kwargs, ans, parents = entry
+                vjps = prim.vjps
+                for i, parent in parents:
+                    rule = vjps[i]
+                    if rule is identity_rule:
+                        ct = g
+                    else:
+                        ct = rule(g, ans, *vals, **kwargs) if kwargs else rule(g, ans, *vals)
+                    if prim.broadcasts and ct.shape != vals[i].shape:
+                        ct = unbroadcast(ct, vals[i])
+                    prev = cts[parent]
+                    cts[parent] = ct if prev is None else prev + ct
+        if free:
+            tape.clear()
+        return cts
+
+
+def first_order_trace(*args):
+    """The reverse trace that a first-order training step on ``args`` records on, or None.
+
+    It is the trace of every tracer among ``args`` when they all belong to one
+    :class:`ReverseTrace` and hold plain NumPy arrays (not values of an outer trace, as in a
+    Hessian). Layers with a fused step (``nn.functional.linear``, ``relu``, the cross-entropy)
+    use it to record one entry with :meth:`ReverseTrace.record` instead of several."""
+    trace = None
+    for a in args:
+        if type(a) is Tracer:
+            if trace is None:
+                trace = a._trace
+                if type(trace) is not ReverseTrace:
+                    return None
+            elif a._trace is not trace:
+                return None
+            if type(a._value) is not np.ndarray:
+                return None
+    return trace
+
+
+class ForwardTrace:
+    """Forward mode: each traced value carries its tangent."""
+
+    __slots__ = ("level",)
+
+    def __init__(self):
+        self.level = next(_levels)
+
+    def new_input(self, value, tangent):
+        return Tracer(value, self, tangent)
+
+    def unbox(self, x):
+        """``(value, tangent)`` of ``x``; ``(x, None)`` for anything not of this trace."""
+        if type(x) is Tracer and x._trace is self:
+            return x._value, x._aux
+        return x, None
+
+    def process(self, prim, args, kwargs):
+        jvps = prim.jvps
+        if len(args) == 1 and jvps and jvps[0] is not None and jvps[0] is not MISSING:
+            # the common one-argument case; apply chose this trace, so args[0] is ours
+            a = args[0]
+            v = a._value
+            ans = prim.fn(v, **kwargs) if kwargs else prim.fn(v)
+            return Tracer(ans, self, jvps[0](a._aux, ans, v, **kwargs))
+        vals, own = _own_arguments(self, prim, jvps, args, "fwd")
+        ans = prim.fn(*vals, **kwargs) if kwargs else prim.fn(*vals)
+        out = None
+        for _, rule, t in own:
+            jt = rule(t, ans, *vals, **kwargs)
+            out = jt if out is None else out + jt
+        if out is None:
+            return ans
+        if prim.broadcasts and shape_of(out) != shape_of(ans):
+            out = np.broadcast_to(out, shape_of(ans))
+        return Tracer(ans, self, out)
+
+
+def shape_of(x):
+    """``x.shape`` for arrays and tracers, ``np.shape(x)`` for anything else (cheap on the
+    hot path, where ``np.shape`` would go through NumPy's dispatch)."""
+    t = type(x)
+    if t is np.ndarray:
+        return x.shape
+    if t is Tracer:
+        return shape_of(x._value)
+    return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+def unbroadcast(g, like):
+    """Sum ``g`` over the axes that broadcasting added or stretched to reach ``like``'s shape."""
+    if type(g) is np.ndarray and type(like) is np.ndarray:
+        gshape, shape = g.shape, like.shape
+        if len(gshape) == len(shape) + 1 and gshape[1:] == shape:  # a bias: (n, k) to (k,)
+            return np.add.reduce(g, axis=0)
+    else:
+        shape = shape_of(like)
+        gshape = shape_of(g)
+    if gshape == shape:
+        return g
+    extra = len(gshape) - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and gshape[extra + i] != 1)
+    if type(g) is np.ndarray:  # one C-level reduction on the first-order path
+        return np.add.reduce(g, axis=axes).reshape(shape)
+    return np.reshape(np.sum(g, axis=axes), shape)
+
+
+def getval(x):
+    """The plain value under every layer of tracing (no derivative flows through it)."""
+    while type(x) is Tracer:
+        x = x._value
+    return x
+
+
+# the chain of engine modules (see primitive.py): the value type and the views come last
+from .tracer import Tracer  # noqa: E402
+from .mutation import note_view  # noqa: E402
