@@ -59,13 +59,14 @@ class GradientTransformation(NamedTuple):
     """An optimizer or a building block: ``init(params) -> state`` and
     ``update(updates, state, params=None) -> (updates, state)``.
 
-    A plain ``GradientTransformation`` takes no other arguments: :func:`chain` and
-    :func:`gradkit.optim.run` call its ``update`` as ``update(updates, state, params)`` and
-    keep extra keyword arguments such as ``value=loss`` from it (even when its ``update``
-    happens to accept ``**kwargs``). A transformation that needs them is a
+    A plain ``GradientTransformation`` takes no other arguments: :func:`chain`,
+    :func:`gradkit.optim.run` and the estimators call its ``update`` as
+    ``update(updates, state, params)`` and keep extra keyword arguments such as ``value=loss``
+    from it (even when its ``update`` happens to accept ``**kwargs``: the kind is read from
+    the type, never from the signature). A transformation that needs them is a
     :class:`GradientTransformationExtraArgs`. So a user-written
-    ``GradientTransformation(init, update)`` keeps working inside a chain whatever extras the
-    chain is given; :func:`with_extra_args_support` makes it callable with them on its own.
+    ``GradientTransformation(init, update)`` keeps working wherever extras are passed;
+    :func:`with_extra_args_support` makes it callable with them on its own.
 
     >>> import numpy as np
     >>> halve = GradientTransformation(init_empty_state, lambda u, s, p=None: (u / 2, s))
