@@ -204,6 +204,17 @@ def test_any_transformation_and_schedules():
     assert model.history_["learning_rate"][-1] < 0.1
 
 
+@pytest.mark.parametrize("clip_norm", [None, 1.0])
+def test_a_plain_user_transformation_trains_although_the_loop_passes_value(clip_norm):
+    # a GradientTransformation whose update takes no keywords; the loop calls it with value=
+    def update(updates, state, params=None):
+        return gk.tree.tree_map(lambda g: -0.1 * g, updates), state
+
+    plain = gk.optim.GradientTransformation(gk.optim.init_empty_state, update)
+    model = LogisticRegression(optimizer=plain, batch_size=64, max_iter=10, clip_norm=clip_norm)
+    assert model.fit(*CANCER).score(*CANCER) > 0.95
+
+
 @pytest.mark.parametrize("optimizer, unit", [("sgd", "epoch"), ("lbfgs", "iteration")])
 def test_verbose_shows_a_progress_bar_with_epoch_loss_and_gradient_norm(optimizer, unit, capsys):
     model = LogisticRegression(optimizer=optimizer, max_iter=3, verbose=True).fit(*CANCER)

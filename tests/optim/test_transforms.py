@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from gradkit.optim import schedules, transforms
+from gradkit.optim.loop import run as run_full_batch
 from gradkit.optim.transforms import (
-    EmptyState, GradientTransformation, ReduceLROnPlateauState, adagrad, adam, adamax, adamw,
-    add_decayed_weights, apply_updates, chain, clip, clip_by_global_norm, clip_by_norm,
-    current_learning_rate, global_norm, identity, momentum, nadam, reduce_on_plateau, rmsprop,
-    scale, scale_by_adam, scale_by_learning_rate, scale_by_rms, scale_by_schedule, sgd, trace)
+    EmptyState, GradientTransformation, GradientTransformationExtraArgs, ReduceLROnPlateauState,
+    adagrad, adam, adamax, adamw, add_decayed_weights, apply_updates, chain, clip,
+    clip_by_global_norm, clip_by_norm, current_learning_rate, global_norm, identity,
+    init_empty_state, momentum, nadam, reduce_on_plateau, rmsprop, scale, scale_by_adam,
+    scale_by_learning_rate, scale_by_rms, scale_by_schedule, sgd, stateless, trace,
+    with_extra_args_support)
 from gradkit.tree import tree_leaves, tree_map, tree_structure
 
 RNG = np.random.default_rng(0)
@@ -163,6 +166,163 @@ def test_the_update_is_not_trivial(name, opt, ref):
 
 
 # ---------------------------------------------------------------------------------------------
+# to the last bit: every named optimizer against its equations written in the implementation's
+# order of floating-point operations (m * (1 / (1 - b1**t)), not m / (1 - b1**t)), so that a
+# refactoring that changes any result, even by one rounding, fails here. The tolerance tests
+# above check the equations; these check that the code computing them did not move.
+
+
+def bits_sgd(lr, mom=None, nesterov=False):
+    def steps(p, gs, values):
+        buf, out = np.zeros_like(p), []
+        for g in gs:
+            if mom is not None:
+                buf = g + mom * buf
+                g = g + mom * buf if nesterov else buf
+            out.append(-lr * g)
+        return out
+    return steps
+
+
+def bits_adagrad(lr, init, eps):
+    def steps(p, gs, values):
+        s, out = np.full_like(p, init), []
+        for g in gs:
+            s = g * g + s
+            out.append(-lr * (g / np.sqrt(s + eps)))
+        return out
+    return steps
+
+
+def bits_rmsprop(lr, decay, eps, initial_scale=0.0, centered=False, mom=None, nesterov=False,
+                 eps_in_sqrt=True, bias_correction=False):
+    def steps(p, gs, values):
+        v, m, buf, out = np.full_like(p, initial_scale), np.zeros_like(p), np.zeros_like(p), []
+        for t, g in enumerate(gs, 1):
+            v = (1 - decay) * (g * g) + decay * v
+            m = (1 - decay) * g + decay * m
+            c = 1 / (1 - decay ** t) if bias_correction else 1.0
+            var = v * c - (m * c) ** 2 if centered else v * c
+            d = g / np.sqrt(var + eps) if eps_in_sqrt else g / (np.sqrt(var) + eps)
+            u = -lr * d
+            if mom is not None:
+                buf = u + mom * buf
+                u = u + mom * buf if nesterov else buf
+            out.append(u)
+        return out
+    return steps
+
+
+def bits_adam(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, wd=None, nesterov=False,
+              mu_dtype=None):
+    def steps(p, gs, values):
+        m, v, out = np.zeros_like(p, dtype=mu_dtype), np.zeros_like(p), []
+        for t, g in enumerate(gs, 1):
+            m = (1 - b1) * g + b1 * m
+            v = (1 - b2) * (g * g) + b2 * v
+            if nesterov:
+                mhat = b1 / (1 - b1 ** (t + 1)) * m + (1 - b1) / (1 - b1 ** t) * g
+            else:
+                mhat = m * (1 / (1 - b1 ** t))
+            d = mhat / (np.sqrt(v * (1 / (1 - b2 ** t)) + eps_root) + eps)
+            if wd is not None:
+                d = d + wd * p
+            if mu_dtype is not None:
+                m = m.astype(mu_dtype)
+            u = -lr * d
+            p = p + u
+            out.append(u)
+        return out
+    return steps
+
+
+def bits_adamax(lr, b1=0.9, b2=0.999, eps=1e-8):
+    def steps(p, gs, values):
+        m, v, out = np.zeros_like(p), np.zeros_like(p), []
+        for t, g in enumerate(gs, 1):
+            m = (1 - b1) * g + b1 * m
+            v = np.maximum(b2 * v, np.abs(g) + eps)
+            out.append(-lr * (m * (1 / (1 - b1 ** t)) / v))
+        return out
+    return steps
+
+
+def bits_plateau(inner, factor, patience):
+    # reduce_on_plateau with rtol=1e-4, atol=0, no cooldown, one value per evaluation
+    def steps(p, gs, values):
+        scale_, best, plateau, out = 1.0, np.inf, 0, []
+        for u, value in zip(inner(p, gs, values), values):
+            if value < (1 - 1e-4) * best:
+                best, plateau = value, 0
+            else:
+                plateau += 1
+            if plateau == patience:
+                scale_, plateau = scale_ * factor, 0
+            out.append(u * scale_)
+        return out
+    return steps
+
+
+BITS = [
+    ("sgd", sgd(0.1), bits_sgd(0.1)),
+    ("sgd-momentum", sgd(0.1, momentum=0.7), bits_sgd(0.1, 0.7)),
+    ("sgd-nesterov", sgd(0.1, momentum=0.7, nesterov=True), bits_sgd(0.1, 0.7, True)),
+    ("momentum", momentum(0.05, beta=0.6), bits_sgd(0.05, 0.6)),
+    ("momentum-nesterov", momentum(0.05, beta=0.6, nesterov=True), bits_sgd(0.05, 0.6, True)),
+    ("adagrad", adagrad(0.5, 0.3, 0.1), bits_adagrad(0.5, 0.3, 0.1)),
+    ("adagrad-defaults", adagrad(0.5), bits_adagrad(0.5, 0.1, 1e-7)),
+    ("rmsprop", rmsprop(0.01, 0.8, 0.1), bits_rmsprop(0.01, 0.8, 0.1)),
+    ("rmsprop-defaults", rmsprop(0.01), bits_rmsprop(0.01, 0.9, 1e-8)),
+    ("rmsprop-initial-scale", rmsprop(0.01, 0.8, 0.1, initial_scale=1.0),
+     bits_rmsprop(0.01, 0.8, 0.1, initial_scale=1.0)),
+    ("rmsprop-centered", rmsprop(0.01, 0.8, 0.1, centered=True),
+     bits_rmsprop(0.01, 0.8, 0.1, centered=True)),
+    ("rmsprop-momentum", rmsprop(0.01, 0.8, 0.1, momentum=0.5),
+     bits_rmsprop(0.01, 0.8, 0.1, mom=0.5)),
+    ("rmsprop-nesterov", rmsprop(0.01, 0.8, 0.1, momentum=0.5, nesterov=True),
+     bits_rmsprop(0.01, 0.8, 0.1, mom=0.5, nesterov=True)),
+    ("rmsprop-torch-eps", rmsprop(0.01, 0.8, 0.1, eps_in_sqrt=False, bias_correction=True),
+     bits_rmsprop(0.01, 0.8, 0.1, eps_in_sqrt=False, bias_correction=True)),
+    ("adam", adam(0.1, 0.8, 0.9, 0.1), bits_adam(0.1, 0.8, 0.9, 0.1)),
+    ("adam-defaults", adam(0.1), bits_adam(0.1)),
+    ("adam-eps-root", adam(0.1, 0.8, 0.9, 0.1, 0.5), bits_adam(0.1, 0.8, 0.9, 0.1, 0.5)),
+    ("adam-mu-float32", adam(0.1, mu_dtype=np.float32), bits_adam(0.1, mu_dtype=np.float32)),
+    ("adamw", adamw(0.1, 0.8, 0.9, 0.1, weight_decay=0.3), bits_adam(0.1, 0.8, 0.9, 0.1, wd=0.3)),
+    ("adamw-defaults", adamw(0.1), bits_adam(0.1, wd=1e-4)),
+    ("adamax", adamax(0.1, 0.8, 0.9, 0.1), bits_adamax(0.1, 0.8, 0.9, 0.1)),
+    ("adamax-defaults", adamax(0.1), bits_adamax(0.1)),
+    ("nadam", nadam(0.1, 0.8, 0.9, 0.1), bits_adam(0.1, 0.8, 0.9, 0.1, nesterov=True)),
+    ("nadam-defaults", nadam(0.1), bits_adam(0.1, nesterov=True)),
+    ("adam-plateau", chain(adam(0.1), reduce_on_plateau(factor=0.5, patience=1)),
+     bits_plateau(bits_adam(0.1), 0.5, 1)),
+]
+LOSSES = [3.0, 2.0, 2.0, 2.0, 1.0, 1.0]   # improves, improves, three plateaus, improves, ...
+
+
+def bits_problem(dtype):
+    rng = np.random.default_rng(42)
+    params = {"w": rng.normal(size=(3, 2)).astype(dtype), "b": rng.normal(size=2).astype(dtype)}
+    grads = [{k: rng.normal(size=v.shape).astype(dtype) for k, v in params.items()}
+             for _ in LOSSES]
+    return params, grads
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, opt, steps", BITS, ids=[c[0] for c in BITS])
+def test_every_named_optimizer_is_bit_identical_to_its_equations(name, opt, steps, dtype):
+    params, grads = bits_problem(dtype)
+    expected = {k: steps(params[k], [g[k] for g in grads], LOSSES) for k in params}
+    state = opt.init(params)
+    for t, (g, loss) in enumerate(zip(grads, LOSSES)):
+        updates, state = opt.update(g, state, params, value=loss)
+        for k in params:
+            assert updates[k].dtype == expected[k][t].dtype == dtype, (name, k, t)
+            np.testing.assert_array_equal(updates[k], expected[k][t],
+                                          err_msg=f"{name}, leaf {k}, step {t + 1}")
+        params = apply_updates(params, updates)
+
+
+# ---------------------------------------------------------------------------------------------
 # every optimizer minimizes the same well-conditioned quadratic
 
 Q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(4, 4)))
@@ -246,6 +406,99 @@ def test_chain_passes_extra_arguments_only_to_updates_that_accept_them():
     _, state = opt.update(GRADS[0], state, value=1.0)
     _, state = opt.update(GRADS[0], state, value=1.0)
     assert state[1].scale == pytest.approx(0.1)
+
+
+def test_a_plain_transformation_gets_no_extras_even_if_its_update_takes_keywords():
+    # the kind is read from the type, not from the signature: a plain update that happens to
+    # take **kwargs is still called as update(updates, state, params)
+    seen = []
+
+    def update(updates, state, params=None, **kwargs):
+        seen.append(kwargs)
+        return updates, state
+
+    opt = chain(GradientTransformation(init_empty_state, update), reduce_on_plateau())
+    opt.update(GRADS[0], opt.init(PARAMS), PARAMS, value=1.0)
+    assert seen == [{}]
+
+
+def test_chain_gives_extras_to_every_extra_args_block_and_returns_one():
+    seen = []
+
+    def update(updates, state, params=None, **extra_args):
+        seen.append(extra_args)
+        return updates, state
+
+    listener = GradientTransformationExtraArgs(init_empty_state, update)
+    opt = chain(listener, adam(0.1), chain(scale(2.0), listener))
+    assert isinstance(opt, GradientTransformationExtraArgs)
+    assert isinstance(opt, GradientTransformation)
+    state = opt.init(PARAMS)
+    opt.update(GRADS[0], state, PARAMS, value=2.0, step=7)
+    assert seen == [{"value": 2.0, "step": 7}] * 2
+    opt.update(GRADS[0], state, PARAMS)
+    assert seen[2:] == [{}, {}]
+
+
+def test_extra_args_blocks_ignore_extras_they_do_not_know():
+    tx = reduce_on_plateau(factor=0.5, patience=0)
+    assert isinstance(tx, GradientTransformationExtraArgs)
+    u, _ = tx.update(GRADS[0], tx.init(PARAMS), value=1.0, unknown="ignored")
+    np.testing.assert_allclose(u["w"], 0.5 * GRADS[0]["w"])
+
+
+def test_with_extra_args_support_drops_extras_for_a_plain_transformation_only():
+    def strict_update(updates, state, params=None):
+        return tree_map(lambda g: 3.0 * g, updates), state
+
+    plain = GradientTransformation(init_empty_state, strict_update)
+    tx = with_extra_args_support(plain)
+    assert isinstance(tx, GradientTransformationExtraArgs) and tx.init is plain.init
+    u, state = tx.update(GRADS[0], tx.init(PARAMS), PARAMS, value=1.0)
+    np.testing.assert_array_equal(u["b"], 3.0 * GRADS[0]["b"])
+    assert state == EmptyState()
+    plateau = reduce_on_plateau()
+    assert with_extra_args_support(plateau) is plateau
+
+
+def test_a_plain_user_transformation_runs_in_the_full_batch_loop():
+    # run() always passes value=f; a plain update without keywords must not see it
+    def update(updates, state, params=None):
+        return tree_map(lambda g: -0.25 * g, updates), state
+
+    r = run_full_batch(GradientTransformation(init_empty_state, update),
+                       lambda x: np.sum((x - 1.0) ** 2), np.zeros(2), 100, tol=1e-10)
+    assert r.success
+    np.testing.assert_allclose(r.x, [1.0, 1.0])
+
+
+def test_init_empty_state_ignores_the_parameters():
+    assert init_empty_state(PARAMS) == EmptyState() == init_empty_state(None)
+
+
+def test_stateless_applies_f_to_updates_and_params_and_keeps_the_state():
+    def f(updates, params):
+        return tree_map(lambda g, p: g - p, updates, params)
+
+    tx = stateless(f)
+    assert type(tx) is GradientTransformation          # a plain block: takes no extras
+    state = tx.init(PARAMS)
+    assert state == EmptyState()
+    u, new_state = tx.update(GRADS[0], state, PARAMS)
+    np.testing.assert_array_equal(u["w"], GRADS[0]["w"] - PARAMS["w"])
+    assert new_state is state
+    got = stateless(lambda updates, params: params).update(GRADS[0], state)[0]
+    assert got is None                                  # no params given: f sees None
+
+
+@pytest.mark.parametrize("tx", [identity(), scale(2.0), clip(1.0), clip_by_norm(1.0),
+                                clip_by_global_norm(1.0), add_decayed_weights(0.1)],
+                         ids=["identity", "scale", "clip", "clip_by_norm",
+                              "clip_by_global_norm", "add_decayed_weights"])
+def test_blocks_without_state_are_stateless(tx):
+    assert tx.init is init_empty_state
+    _, state = tx.update(GRADS[0], tx.init(PARAMS), PARAMS)
+    assert state == EmptyState()
 
 
 def test_identity_and_scale():

@@ -170,7 +170,7 @@ class GradientEstimator(BaseEstimator):
         if isinstance(opt, str) and opt == "auto":
             opt = self._default_method()
         if isinstance(opt, transforms.GradientTransformation):
-            tx = opt
+            tx = transforms.with_extra_args_support(opt)  # the loop passes value=loss
         elif isinstance(opt, str) and opt in FULL_BATCH_METHODS:
             return "minimize", opt
         elif isinstance(opt, str) and opt in TRANSFORMS:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 from .minimize import MAX_ITER, Monitor, Objective, OptimizeResult, _SUCCESS, inf_norm
-from .transforms import GradientTransformation, _accepts_extra, apply_updates, \
-    current_learning_rate
+from .transforms import GradientTransformation, apply_updates, current_learning_rate, \
+    with_extra_args_support
 
 __all__ = ["run"]
 
@@ -20,8 +20,10 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
         x_{t+1} = apply_updates(x_t, updates)
 
     (``value=`` reaches only the blocks that take it, such as
-    :func:`~gradkit.optim.transforms.reduce_on_plateau`). The run shares :func:`minimize`'s
-    stopping vocabulary and result: it stops after ``max_iter`` steps, when the gradient's
+    :func:`~gradkit.optim.transforms.reduce_on_plateau`; a plain
+    :class:`~gradkit.optim.transforms.GradientTransformation` is called without it, see
+    :func:`~gradkit.optim.transforms.with_extra_args_support`). The run shares
+    :func:`minimize`'s stopping vocabulary and result: it stops after ``max_iter`` steps, when the gradient's
     inf-norm is <= ``tol``, after ``n_iter_no_change`` steps without a lower f, when
     ``callback(info)`` returns True (``info`` has ``x``, ``fun``, ``grad_norm``, ``nit``), or
     at the first NaN / inf (keeping the last finite point). ``step_size`` in the history is
@@ -66,8 +68,7 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
     objective = Objective(fun, x0, grad=grad, value_and_grad=value_and_grad)
     monitor = Monitor(objective, tol, max_iter, callback, ftol, n_iter_no_change)
     unravel, ravel = objective.unravel, objective.ravel
-    update = optimizer.update
-    extra = _accepts_extra(update)
+    update = with_extra_args_support(optimizer).update
     x = objective.x0
     params = unravel(x)
     state = optimizer.init(params)
@@ -77,8 +78,7 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
     stop = monitor.start(x, f, inf_norm(g), time=0.0, **record)
     while stop is None:
         grads = unravel(g)
-        updates, state = (update(grads, state, params, value=f) if extra
-                          else update(grads, state, params))
+        updates, state = update(grads, state, params, value=f)
         params = apply_updates(params, updates)
         x = ravel(params)
         f, g = objective.value_and_grad(x)

@@ -3,15 +3,17 @@
 An optimizer is a :class:`GradientTransformation`, a pair of pure functions::
 
     state = opt.init(params)
-    updates, state = opt.update(grads, state, params, **extra)
+    updates, state = opt.update(grads, state, params, **extra_args)
     params = apply_updates(params, updates)
 
-``updates`` are *added* to the parameters, so a descent step carries the minus sign (it is
-put there by :func:`scale_by_learning_rate`). Named optimizers are short :func:`chain` s of
-building blocks, exactly as in optax, and follow optax's equations and defaults. Everything
-works leafwise on pytrees (see :mod:`gradkit.tree`); arrays are created with ``*_like``
-functions so that the same code runs on CuPy arrays, and hyperparameters are kept as Python
-floats so that float32 parameters stay float32.
+(``**extra_args``, such as ``value=loss``, only for a :class:`GradientTransformationExtraArgs`;
+every named optimizer and every :func:`chain` is one.) ``updates`` are *added* to the
+parameters, so a descent step carries the minus sign (it is put there by
+:func:`scale_by_learning_rate`). Named optimizers are short :func:`chain` s of building
+blocks, exactly as in optax, and follow optax's equations and defaults; blocks without state
+are :func:`stateless`. Everything works leafwise on pytrees (see :mod:`gradkit.tree`); arrays
+are created with ``*_like`` functions so that the same code runs on CuPy arrays, and
+hyperparameters are kept as Python floats so that float32 parameters stay float32.
 
 >>> import numpy as np
 >>> opt = chain(clip_by_global_norm(1.0), adam(learning_rate=0.1))
@@ -25,7 +27,6 @@ array([ 0.9, -0.9])
 """
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any, Callable, NamedTuple
 
@@ -35,8 +36,10 @@ from gradkit.tree import tree_leaves, tree_map
 
 __all__ = [
     # the protocol and composition
-    "GradientTransformation", "chain", "apply_updates", "current_learning_rate",
-    "global_norm",
+    "GradientTransformation", "GradientTransformationExtraArgs", "with_extra_args_support",
+    "chain", "apply_updates", "current_learning_rate", "global_norm",
+    # helpers for writing blocks
+    "init_empty_state", "stateless",
     # building blocks
     "identity", "scale", "scale_by_learning_rate", "scale_by_schedule", "trace",
     "scale_by_adam", "scale_by_adamax", "scale_by_rss", "scale_by_rms", "scale_by_stddev",
@@ -54,14 +57,100 @@ Schedule = Callable[[int], float]
 
 class GradientTransformation(NamedTuple):
     """An optimizer or a building block: ``init(params) -> state`` and
-    ``update(updates, state, params=None, **extra) -> (updates, state)``."""
+    ``update(updates, state, params=None) -> (updates, state)``.
+
+    A plain ``GradientTransformation`` takes no other arguments: :func:`chain`,
+    :func:`gradkit.optim.run` and the estimators call its ``update`` as
+    ``update(updates, state, params)`` and keep extra keyword arguments such as ``value=loss``
+    from it (even when its ``update`` happens to accept ``**kwargs``: the kind is read from
+    the type, never from the signature). A transformation that needs them is a
+    :class:`GradientTransformationExtraArgs`. So a user-written
+    ``GradientTransformation(init, update)`` keeps working wherever extras are passed;
+    :func:`with_extra_args_support` makes it callable with them on its own.
+
+    >>> import numpy as np
+    >>> halve = GradientTransformation(init_empty_state, lambda u, s, p=None: (u / 2, s))
+    >>> opt = chain(halve, reduce_on_plateau())
+    >>> opt.update(np.ones(1), opt.init(None), value=1.0)[0]   # value= reaches only the plateau
+    array([0.5])
+    """
 
     init: Callable[[Any], Any]
     update: Callable[..., tuple]
 
 
+class GradientTransformationExtraArgs(GradientTransformation):
+    """A :class:`GradientTransformation` whose ``update`` takes extra keyword arguments::
+
+        update(updates, state, params=None, **extra_args) -> (updates, state)
+
+    It reads the ones it knows (:func:`reduce_on_plateau` reads ``value=``) and ignores the
+    rest, so one call can feed every block of a :func:`chain`. Being a subclass, it is
+    accepted wherever a ``GradientTransformation`` is; :func:`chain` returns one.
+
+    >>> import numpy as np
+    >>> def update(updates, state, params=None, *, value=None, **extra_args):
+    ...     return updates * value, state
+    >>> tx = GradientTransformationExtraArgs(init_empty_state, update)
+    >>> tx.update(np.ones(1), tx.init(None), value=3.0, unused="ignored")[0]
+    array([3.])
+    """
+
+    __slots__ = ()
+
+
 class EmptyState(NamedTuple):
     """The state of a stateless transformation."""
+
+
+def init_empty_state(params) -> EmptyState:
+    """The ``init`` of every transformation without state: ignore ``params``, return
+    ``EmptyState()``.
+
+    >>> init_empty_state({"w": 1.0})
+    EmptyState()
+    """
+    return EmptyState()
+
+
+def stateless(f: Callable[[Any, Any], Any]) -> GradientTransformation:
+    """A transformation without state from ``f(updates, params) -> new updates``.
+
+    ``init`` is :func:`init_empty_state`; ``update(updates, state, params=None)`` returns
+    ``(f(updates, params), state)``. ``params`` is None when the caller gives none.
+
+    >>> import numpy as np
+    >>> double = stateless(lambda updates, params: 2.0 * updates)
+    >>> double.update(np.array([1.0, -3.0]), double.init(None))
+    (array([ 2., -6.]), EmptyState())
+    """
+
+    def update(updates, state, params=None):
+        return f(updates, params), state
+
+    return GradientTransformation(init_empty_state, update)
+
+
+def with_extra_args_support(tx: GradientTransformation) -> GradientTransformationExtraArgs:
+    """``tx`` itself when it is a :class:`GradientTransformationExtraArgs`; otherwise ``tx``
+    with an ``update`` that accepts extra keyword arguments and drops them before calling
+    ``tx.update(updates, state, params)``.
+
+    >>> import numpy as np
+    >>> tx = with_extra_args_support(scale(2.0))
+    >>> tx.update(np.ones(1), tx.init(None), value=1.0)[0]
+    array([2.])
+    >>> with_extra_args_support(tx) is tx
+    True
+    """
+    if isinstance(tx, GradientTransformationExtraArgs):
+        return tx
+    plain = tx.update
+
+    def update(updates, state, params=None, **extra_args):
+        return plain(updates, state, params)
+
+    return GradientTransformationExtraArgs(tx.init, update)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,12 +188,18 @@ def _check_learning_rate(learning_rate):
                   "a finite number >= 0 or a schedule (a function step -> learning rate)")
 
 
-def _accepts_extra(update: Callable) -> bool:
-    try:
-        params = inspect.signature(update).parameters.values()
-    except (TypeError, ValueError):
-        return True
-    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+def _moment(decay: float, order: int) -> Callable:
+    """The leaf rule of an exponential moving average of the ``order``-th power of the
+    gradients, ``(g_t, m_{t-1}) -> m_t``::
+
+        m_t = (1 - decay) * g_t**order + decay * m_{t-1}        (order 1 or 2)
+
+    Adam's, RMSProp's and centered RMSProp's moments are all this rule; each block builds
+    its rules once, when it is made, not at every step."""
+    keep = 1.0 - decay
+    if order == 1:
+        return lambda g, m: keep * g + decay * m
+    return lambda g, m: keep * (g * g) + decay * m
 
 
 def _zeros_like(tree, dtype=None):
@@ -119,18 +214,25 @@ def _full_like(tree, value: float):
 # composition
 
 
-def chain(*transforms: GradientTransformation) -> GradientTransformation:
+def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArgs:
     """Compose transformations: the updates of each feed the next, left to right.
 
-    The state is the tuple of the states of ``transforms``. Keyword arguments given to
-    ``update`` (such as ``value=loss`` for :func:`reduce_on_plateau`) are passed to every
-    transformation whose ``update`` accepts ``**extra``.
+    With ``T_1, ..., T_k = transforms`` and ``u^0 = g``::
+
+        u^i, s_i' = T_i.update(u^{i-1}, s_i, params[, **extra_args]),   i = 1..k
+        update(g, (s_1, ..., s_k), params, **extra_args) = (u^k, (s_1', ..., s_k'))
+
+    The state is the tuple of the states of ``transforms``. Extra keyword arguments (such as
+    ``value=loss`` for :func:`reduce_on_plateau`) go to every
+    :class:`GradientTransformationExtraArgs` among ``transforms`` and to none of the plain
+    :class:`GradientTransformation` s (see :func:`with_extra_args_support`); which is which
+    is read from their type, once, here.
 
     Args:
         *transforms: the :class:`GradientTransformation` s, applied in order.
 
     Returns:
-        A :class:`GradientTransformation`.
+        A :class:`GradientTransformationExtraArgs`.
 
     Raises:
         TypeError: when an argument is not a GradientTransformation.
@@ -148,20 +250,23 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
                             "GradientTransformation; build it with a gradkit.optim function.")
     inits = tuple(t.init for t in transforms)
     updates_fns = tuple(t.update for t in transforms)
-    extra_ok = tuple(_accepts_extra(u) for u in updates_fns)
+    # with_extra_args_support's rule, read once here rather than wrapped around every plain
+    # block: a wrapper would cost a call per block per training step
+    takes_extra = tuple(isinstance(t, GradientTransformationExtraArgs) for t in transforms)
 
     def init(params):
         return tuple(fn(params) for fn in inits)
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None, **extra_args):
         if len(state) != len(updates_fns):
             raise ValueError(f"chain: the state has {len(state)} entries but the chain has "
                              f"{len(updates_fns)} transformations; pass the state that this "
                              "chain's init returned.")
         new_state = []
-        if extra:
-            for fn, s, ok in zip(updates_fns, state, extra_ok):
-                updates, s = fn(updates, s, params, **extra) if ok else fn(updates, s, params)
+        if extra_args:
+            for fn, s, extra in zip(updates_fns, state, takes_extra):
+                updates, s = (fn(updates, s, params, **extra_args) if extra
+                              else fn(updates, s, params))
                 new_state.append(s)
         else:
             for fn, s in zip(updates_fns, state):
@@ -169,7 +274,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
                 new_state.append(s)
         return updates, tuple(new_state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def _apply_one(p, u):
@@ -234,14 +339,7 @@ def identity() -> GradientTransformation:
     >>> identity().update([1.0], EmptyState())
     ([1.0], EmptyState())
     """
-
-    def init(params):
-        return EmptyState()
-
-    def update(updates, state, params=None, **extra):
-        return updates, state
-
-    return GradientTransformation(init, update)
+    return stateless(lambda updates, params: updates)
 
 
 def scale(step_size: float) -> GradientTransformation:
@@ -256,13 +354,7 @@ def scale(step_size: float) -> GradientTransformation:
     def mul(g):
         return g * step_size
 
-    def init(params):
-        return EmptyState()
-
-    def update(updates, state, params=None, **extra):
-        return tree_map(mul, updates), state
-
-    return GradientTransformation(init, update)
+    return stateless(lambda updates, params: tree_map(mul, updates))
 
 
 class ScaleByScheduleState(NamedTuple):
@@ -311,7 +403,7 @@ def _scale_by_step_size(step_size, sign: float, state_cls) -> GradientTransforma
         def init(params):
             return state_cls(0, constant)
 
-        def update(updates, state, params=None, **extra):
+        def update(updates, state, params=None):
             return _scaled(updates, factor, mul), state_cls(state[0] + 1, constant)
 
         return GradientTransformation(init, update)
@@ -319,7 +411,7 @@ def _scale_by_step_size(step_size, sign: float, state_cls) -> GradientTransforma
     def init(params):
         return state_cls(0, float(step_size(0)))
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None):
         # float(): a NumPy float64 from the schedule would upcast float32 updates (NEP 50).
         value = float(step_size(state[0]))
         factor = sign * value
@@ -423,7 +515,7 @@ def trace(decay: float, nesterov: bool = False, accumulator_dtype=None) -> Gradi
     def init(params):
         return TraceState(_zeros_like(params, accumulator_dtype))
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None):
         new_trace = tree_map(accumulate, updates, state.trace)
         out = tree_map(accumulate, updates, new_trace) if nesterov else new_trace
         if accumulator_dtype is not None:
@@ -478,16 +570,12 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
     eps_root = _check_nonneg("eps_root", eps_root)
     eps = _check_nonneg("eps", eps) if eps_root > 0 else _check_positive("eps", eps)
 
-    def first(g, m):
-        return (1.0 - b1) * g + b1 * m
-
-    def second(g, v):
-        return (1.0 - b2) * (g * g) + b2 * v
+    first, second = _moment(b1, 1), _moment(b2, 2)
 
     def init(params):
         return ScaleByAdamState(0, _zeros_like(params, mu_dtype), _zeros_like(params))
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None):
         t = state.count + 1
         mu = tree_map(first, updates, state.mu)
         nu = tree_map(second, updates, state.nu)
@@ -533,8 +621,7 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999,
     """
     b1, b2, eps = _check_unit("b1", b1), _check_unit("b2", b2), _check_positive("eps", eps)
 
-    def first(g, m):
-        return (1.0 - b1) * g + b1 * m
+    first = _moment(b1, 1)
 
     def infinity(g, v):
         return np.maximum(b2 * v, np.abs(g) + eps)
@@ -542,7 +629,7 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999,
     def init(params):
         return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None):
         t = state.count + 1
         mu = tree_map(first, updates, state.mu)
         nu = tree_map(infinity, updates, state.nu)
@@ -592,7 +679,7 @@ def scale_by_rss(initial_accumulator_value: float = 0.1,
         return np.where(s > 0, g / np.sqrt(np.where(s > 0, s, 1.0) + eps), 0.0).astype(
             s.dtype, copy=False)
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None):
         s = tree_map(lambda g, a: g * g + a, updates, state.sum_of_squares)
         return tree_map(scaled, updates, s), ScaleByRssState(s)
 
@@ -636,13 +723,12 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0
     eps = _check_positive("eps", eps)
     initial = _check_nonneg("initial_scale", initial_scale)
 
-    def second(g, v):
-        return (1.0 - decay) * (g * g) + decay * v
+    second = _moment(decay, 2)
 
     def init(params):
         return ScaleByRmsState(0, _full_like(params, initial))
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None):
         t = state.count + 1
         nu = tree_map(second, updates, state.nu)
         c = 1.0 / (1.0 - decay ** t) if bias_correction else 1.0
@@ -689,16 +775,12 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
     eps = _check_positive("eps", eps)
     initial = _check_nonneg("initial_scale", initial_scale)
 
-    def first(g, m):
-        return (1.0 - decay) * g + decay * m
-
-    def second(g, v):
-        return (1.0 - decay) * (g * g) + decay * v
+    first, second = _moment(decay, 1), _moment(decay, 2)
 
     def init(params):
         return ScaleByRStdDevState(0, _zeros_like(params), _full_like(params, initial))
 
-    def update(updates, state, params=None, **extra):
+    def update(updates, state, params=None):
         t = state.count + 1
         mu = tree_map(first, updates, state.mu)
         nu = tree_map(second, updates, state.nu)
@@ -728,13 +810,10 @@ def clip(max_delta: float) -> GradientTransformation:
     """
     max_delta = _check_nonneg("max_delta", max_delta)
 
-    def init(params):
-        return EmptyState()
+    def one(g):
+        return np.clip(g, -max_delta, max_delta)
 
-    def update(updates, state, params=None, **extra):
-        return tree_map(lambda g: np.clip(g, -max_delta, max_delta), updates), state
-
-    return GradientTransformation(init, update)
+    return stateless(lambda updates, params: tree_map(one, updates))
 
 
 def _clip_factor(norm: float, max_norm: float) -> float:
@@ -758,13 +837,7 @@ def clip_by_norm(max_norm: float) -> GradientTransformation:
     def one(g):
         return g * _clip_factor(float(np.sqrt(np.vdot(g, g).real)), max_norm)
 
-    def init(params):
-        return EmptyState()
-
-    def update(updates, state, params=None, **extra):
-        return tree_map(one, updates), state
-
-    return GradientTransformation(init, update)
+    return stateless(lambda updates, params: tree_map(one, updates))
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
@@ -782,16 +855,13 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     """
     max_norm = _check_positive("max_norm", max_norm)
 
-    def init(params):
-        return EmptyState()
-
-    def update(updates, state, params=None, **extra):
+    def rescale(updates, params):
         factor = _clip_factor(global_norm(updates), max_norm)
         if factor == 1.0:
-            return updates, state
-        return tree_map(lambda g: g * factor, updates), state
+            return updates
+        return tree_map(lambda g: g * factor, updates)
 
-    return GradientTransformation(init, update)
+    return stateless(rescale)
 
 
 def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> GradientTransformation:
@@ -825,19 +895,16 @@ def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> GradientTransfo
     def decay_masked(g, p, m):
         return g + weight_decay * p if m else g
 
-    def init(params):
-        return EmptyState()
-
-    def update(updates, state, params=None, **extra):
+    def add(updates, params):
         if params is None:
             raise ValueError("add_decayed_weights needs the parameters: call "
                              "update(grads, state, params).")
         if mask is None:
-            return tree_map(decay, updates, params), state
+            return tree_map(decay, updates, params)
         m = mask(params) if callable(mask) else mask
-        return tree_map(decay_masked, updates, params, m), state
+        return tree_map(decay_masked, updates, params, m)
 
-    return GradientTransformation(init, update)
+    return stateless(add)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -859,7 +926,7 @@ class ReduceLROnPlateauState(NamedTuple):
 
 def reduce_on_plateau(factor: float = 0.1, patience: int = 10, rtol: float = 1e-4,
                       atol: float = 0.0, cooldown: int = 0, accumulation_size: int = 1,
-                      min_scale: float = 0.0) -> GradientTransformation:
+                      min_scale: float = 0.0) -> GradientTransformationExtraArgs:
     """Scale updates down by ``factor`` when the loss stops improving (optax.contrib's rule).
 
     Call ``update(updates, state, params, value=loss)``. Every ``accumulation_size`` calls, the
@@ -925,7 +992,7 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, rtol: float = 1e-
             scale_, plateau, cool = max(scale_ * factor, min_scale), 0, cooldown
         return ReduceLROnPlateauState(scale_, best, plateau, cool, 0, 0.0)
 
-    def update(updates, state, params=None, *, value=None, **extra):
+    def update(updates, state, params=None, *, value=None, **extra_args):
         if value is None:
             raise ValueError("reduce_on_plateau needs the loss: call "
                              "update(grads, state, params, value=loss).")
@@ -936,7 +1003,7 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, rtol: float = 1e-
         s = state.scale
         return (updates if s == 1.0 else tree_map(lambda g: g * s, updates)), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def current_learning_rate(state) -> float | None:
