@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 
 import numpy as np
 
@@ -561,6 +562,14 @@ def _inplace_error(self, *_):
         "Write the update as a new array: x = x + y, or x = np.where(mask, v, x).")
 
 
+def _ufunc_name(ufunc):
+    """``np.exp``, or ``scipy.special.j0`` for a ufunc that scipy.special defines (not NumPy)."""
+    name, sc = ufunc.__name__, sys.modules.get("scipy.special")
+    home = "scipy.special" if getattr(np, name, None) is not ufunc and sc is not None \
+        and getattr(sc, name, None) is ufunc else "np"
+    return f"{home}.{name}"
+
+
 class Tracer:
     """A value being differentiated: a NumPy array plus the trace recording it.
 
@@ -623,11 +632,11 @@ class Tracer:
                 if ufunc in NONDIFF_UFUNCS:
                     return ufunc(*map(getval, inputs), **kwargs)
                 raise NoGradientRuleError(
-                    f"gradkit has no gradient rule for np.{ufunc.__name__}. Rewrite with "
+                    f"gradkit has no gradient rule for {_ufunc_name(ufunc)}. Rewrite with "
                     "functions that have rules, or define one with gradkit.custom_vjp.")
             if kwargs:
                 raise NoGradientRuleError(
-                    f"np.{ufunc.__name__} with keyword(s) {sorted(kwargs)} is not differentiable "
+                    f"{_ufunc_name(ufunc)} with keyword(s) {sorted(kwargs)} is not differentiable "
                     "in gradkit: drop them (use np.where for masking, astype for dtype).")
             return handler(*inputs)
         reduction = UFUNC_METHODS.get((ufunc, method))
@@ -636,7 +645,7 @@ class Tracer:
         if method == "at":
             _inplace_error(self)
         raise NoGradientRuleError(
-            f"np.{ufunc.__name__}.{method} has no gradient rule in gradkit; use the matching "
+            f"{_ufunc_name(ufunc)}.{method} has no gradient rule in gradkit; use the matching "
             "function (np.sum, np.max, np.cumsum, ...) instead.")
 
     def __array_function__(self, func, types, args, kwargs):
