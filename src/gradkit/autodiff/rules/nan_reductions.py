@@ -45,6 +45,11 @@ def _like_numpy_division(num, count):
     return astype(out, dtype, copy=False) if getval(out).dtype != dtype else out
 
 
+def _at_least_one(count):
+    """A count with its zeros replaced by 1 (for slices whose result is replaced by NaN)."""
+    return np.where(count == 0, 1, count)
+
+
 # ----------------------------------------------------------------------------- prod, cumulative
 def _nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _refuse_out("nanprod", out)
@@ -75,11 +80,11 @@ def _nanmean(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=
     valid = _valid(a, where if has_where else None)
     cnt = np.sum(valid, axis=axis, dtype=np.intp, keepdims=keepdims)
     tot = np.sum(np.where(valid, a, 0.0), axis=axis, dtype=dtype, keepdims=keepdims)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg = _like_numpy_division(tot, cnt)
-    if np.any(cnt == 0):
-        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=3)
-    return avg
+    empty = cnt == 0
+    if not np.any(empty):
+        return _like_numpy_division(tot, cnt)
+    warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=3)
+    return np.where(empty, np.nan, _like_numpy_division(tot, _at_least_one(cnt)))
 
 
 # ----------------------------------------------------------------------------- max, min
@@ -139,20 +144,20 @@ def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
     valid = _valid(a, where if has_where else None)
     arr = np.where(valid, a, 0.0)
     cnt = np.sum(valid, axis=axis, dtype=np.intp, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):  # an empty slice: NaN, no warning
-        avg = _like_numpy_division(np.sum(arr, axis=axis, keepdims=True), cnt)
+    # (an empty slice divides by 1 instead of 0: its deviations are 0 either way, and no
+    # 0 / 0 reaches the backward pass)
+    avg = _like_numpy_division(np.sum(arr, axis=axis, keepdims=True), _at_least_one(cnt))
     dev = np.where(valid, arr - avg, 0.0)
     var = np.sum(dev * dev, axis=axis, keepdims=keepdims)
     if not keepdims:
         cnt = np.sum(valid, axis=axis, dtype=np.intp)
     dof = cnt - ddof
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = _like_numpy_division(var, dof)
     bad = dof <= 0
-    if np.any(bad):
-        warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=3)
-        var = np.where(bad, np.nan, var)
-    return var
+    if not np.any(bad):
+        return _like_numpy_division(var, dof)
+    # NumPy replaces these slices by NaN; dividing them by 1 keeps 0 / 0 out of the gradient
+    warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=3)
+    return np.where(bad, np.nan, _like_numpy_division(var, np.where(bad, 1, dof)))
 
 
 def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
