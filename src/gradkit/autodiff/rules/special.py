@@ -1,4 +1,4 @@
-"""Rules for the ``scipy.special`` ufuncs of machine learning, and a differentiable polygamma.
+"""Rules for the ``scipy.special`` ufuncs (sigmoid, error, gamma, beta, Bessel families) and np.i0.
 
 scipy.special's functions such as ``expit``, ``erf``, ``gammaln`` or ``xlogy`` are NumPy ufuncs,
 so ``scipy.special.erf(traced)`` reaches these rules through ``__array_ufunc__`` like
@@ -8,7 +8,13 @@ importing gradkit wraps those three in ``scipy.special`` so that a traced argume
 gradkit's stable primitives (untraced calls run scipy's code unchanged). A reference taken
 before gradkit was imported (``from scipy.special import logsumexp`` first) is scipy's own
 function and raises gradkit's conversion error on a traced value; ``gradkit.logsumexp`` always
-works. ``scipy.special.polygamma`` is the same kind of function: use :func:`polygamma` here.
+works. ``scipy.special.polygamma`` and ``multigammaln`` are the same kind of function and are
+routed the same way, to :func:`polygamma` and :func:`multigammaln` here (scipy's values).
+
+Functions with a parameter that has no derivative here (the order of a Bessel function, the
+``a`` and ``b`` of ``betainc`` / ``gammainc`` / ``gammaincc``, polygamma's ``n``) are
+differentiable in ``x``; a derivative through the parameter raises NoGradientRuleError naming
+it. ``gammasgn`` is flat (derivative 0). ``np.i0`` is NumPy's function with I0' = I1.
 
 At ``x = 0``, ``xlogy(x, y)`` and ``xlog1py(x, y)`` are 0 for every ``y``, so their derivative
 with respect to ``y`` is 0 there (not ``0 / 0``).
