@@ -198,7 +198,7 @@ def _select(condlist, choicelist, default=0):
         raise ValueError("list of cases must be same length as list of conditions")
     if not choicelist:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [getval(c) for c in condlist]
+    conds = [c if hasattr(c, "dtype") else np.asarray(c) for c in map(getval, condlist)]
     for i, c in enumerate(conds):
         if np.result_type(c) != np.bool_:
             raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")

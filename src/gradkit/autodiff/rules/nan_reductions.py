@@ -214,5 +214,6 @@ FUNCTION_HANDLERS.update({
     np.nanprod: _nanprod, np.nancumsum: _nancumsum, np.nancumprod: _nancumprod,
     np.nanmax: _nan_extremum(np.max, -np.inf, "nanmax"),
     np.nanmin: _nan_extremum(np.min, np.inf, "nanmin"),
-    np.nanmean: _nanmean, np.nanvar: _nanvar, np.nanstd: _nanstd, np.nanmedian: _nanmedian, np.median: _median,
+    np.nanmean: _nanmean, np.nanvar: _nanvar, np.nanstd: _nanstd, np.nanmedian: _nanmedian,
+    np.median: _median,
 })

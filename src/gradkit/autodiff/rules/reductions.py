@@ -400,7 +400,8 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=np._NoValue
         value = np.asarray(getval(avg))
         scl = value.dtype.type(math.prod(shape_of(a)) / max(value.size, 1))
     else:
-        wgt = weights
+        wgt = weights if isinstance(weights, Tracer) or hasattr(weights, "dtype") else \
+            np.asarray(weights)  # a list of weights
         if shape_of(a) != shape_of(wgt):
             if axis is None:
                 raise TypeError("Axis must be specified when shapes of a and weights differ.")

@@ -682,7 +682,9 @@ def _gradient(f, *varargs, axis=None, edge_order=1):
             if len(distances) != np.shape(f)[axes[i]]:
                 raise ValueError("when 1d, distances must match the length of the "
                                  "corresponding dimension")
-            if np.result_type(getval(distances)).kind in "iub":
+            if not isinstance(distances, Tracer) and not hasattr(distances, "dtype"):
+                distances = np.asarray(distances)  # a list of coordinates
+            if getval(distances).dtype.kind in "iub":
                 distances = np.asarray(distances, dtype=np.float64)
             diffx = np.diff(distances)
             plain = getval(diffx)

@@ -225,10 +225,10 @@ NONDIFF_UFUNCS.add(sc.gammasgn)
 def _rgamma_dx(g, ans, x):
     right = getval(x) >= 0.5
     xr = np.where(right, x, 1.0)
-    xl = 1.0 - np.where(right, 0.0, x)
+    xl = np.where(right, 0.0, x)
     d_right = -sc.rgamma(xr) * sc.digamma(xr)
-    d_left = sc.gamma(xl) * (np.cos(np.pi * (1.0 - xl)) - sc.digamma(xl) * np.sin(np.pi * (1.0 - xl))
-                             / np.pi)
+    d_left = sc.gamma(1.0 - xl) * (np.cos(np.pi * xl)
+                                   - sc.digamma(1.0 - xl) * np.sin(np.pi * xl) / np.pi)
     return g * np.where(right, d_right, d_left)
 
 
