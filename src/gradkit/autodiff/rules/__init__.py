@@ -5,4 +5,4 @@ module: ``def_elementwise(np.tanh, lambda g, ans, x: g * (1 - ans ** 2))`` for a
 function, or ``defvjp`` + ``defjvp`` / ``def_linear`` for the rest (see ``gradkit.autodiff.primitive``).
 """
 from . import flat, elementwise, reductions, shape, indexing, contractions  # noqa: F401
-from . import linalg, special, writes  # noqa: F401
+from . import linalg, special, nan_reductions, writes  # noqa: F401

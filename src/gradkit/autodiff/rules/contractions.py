@@ -320,3 +320,106 @@ defvjp(np.triu, _triangle_vjp(np.triu))
 def_linear(np.triu, 0)
 defvjp(np.tril, _triangle_vjp(np.tril))
 def_linear(np.tril, 0)
+
+
+# ============================================================================ issue 13: more
+# cross and multi_dot are written with products NumPy itself computes: the same component
+# products and differences for np.cross, the same np.dot calls in the same order for
+# np.linalg.multi_dot, so the values are NumPy's bit for bit.
+import warnings  # noqa: E402
+
+from numpy.lib.array_utils import normalize_axis_index  # noqa: E402
+
+
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """np.cross from the components: c = (a1 b2 - a2 b1, a2 b0 - a0 b2, a0 b1 - a1 b0), with a
+    missing third component taken as 0 (2-vectors), as NumPy does."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    if _ndim(a) < 1 or _ndim(b) < 1:
+        raise ValueError("At least one array has zero dimension")
+    a = np.moveaxis(a, normalize_axis_index(axisa, _ndim(a)), -1)
+    b = np.moveaxis(b, normalize_axis_index(axisb, _ndim(b)), -1)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:
+        warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+                      "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+                      DeprecationWarning, stacklevel=3)
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    if na == 2 and nb == 2:
+        return a0 * b1 - a1 * b0
+    third = a0 * b1 - a1 * b0
+    if na == 2:
+        b2 = b[..., 2]
+        parts = [a1 * b2, -(a0 * b2), third]
+    elif nb == 2:
+        a2 = a[..., 2]
+        parts = [-(a2 * b1), a2 * b0, third]
+    else:
+        a2, b2 = a[..., 2], b[..., 2]
+        parts = [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, third]
+    shape = np.broadcast_shapes(*(shape_of(p) for p in parts))
+    cp = np.stack([np.broadcast_to(p, shape) for p in parts], axis=-1)
+    return np.moveaxis(cp, -1, normalize_axis_index(axisc, len(shape) + 1))
+
+
+def _chain_order(shapes):
+    """The split points of the cheapest product order of a matrix chain (the textbook
+    dynamic programme, in the scalar-multiplication cost; the first cheapest split wins, as
+    NumPy's multi_dot chooses)."""
+    n = len(shapes)
+    p = [s[0] for s in shapes] + [shapes[-1][1]]
+    cost = [[0.0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = float("inf")
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if q < cost[i][j]:
+                    cost[i][j], split[i][j] = q, k
+    return split
+
+
+def _multi_dot(arrays, *, out=None):
+    arrays = list(arrays)
+    n = len(arrays)
+    if n < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if n == 2:
+        return np.dot(arrays[0], arrays[1])
+    first, last = _ndim(arrays[0]), _ndim(arrays[-1])
+    if first == 1:
+        arrays[0] = np.reshape(arrays[0], (1, -1))
+    if last == 1:
+        arrays[-1] = np.transpose(np.reshape(arrays[-1], (1, -1)))
+    for a in arrays:
+        if _ndim(a) != 2:
+            raise np.linalg.LinAlgError(
+                f"{_ndim(a)}-dimensional array given. Array must be two-dimensional")
+    if n == 3:
+        (a0, a1b0), (b1c0, c1) = shape_of(arrays[0]), shape_of(arrays[2])
+        if a0 * b1c0 * (a1b0 + c1) < a1b0 * c1 * (a0 + b1c0):
+            result = np.dot(np.dot(arrays[0], arrays[1]), arrays[2])
+        else:
+            result = np.dot(arrays[0], np.dot(arrays[1], arrays[2]))
+    else:
+        split = _chain_order([shape_of(a) for a in arrays])
+
+        def product(i, j):
+            if i == j:
+                return arrays[i]
+            return np.dot(product(i, split[i][j]), product(split[i][j] + 1, j))
+        result = product(0, n - 1)
+    if first == 1 and last == 1:
+        return result[0, 0]
+    if first == 1 or last == 1:
+        return np.reshape(result, (-1,))
+    return result
+
+
+FUNCTION_HANDLERS[np.cross] = _cross
+FUNCTION_HANDLERS[np.linalg.multi_dot] = _multi_dot

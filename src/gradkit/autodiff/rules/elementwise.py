@@ -11,8 +11,9 @@ import operator
 import numpy as np
 
 from .. import conventions
-from ..primitive import FUNCTION_HANDLERS, NONDIFF_UFUNCS, defjvp, defvjp, identity_rule, primitive
-from ..trace import apply
+from ..primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, NoGradientRuleError, defjvp,
+                         defvjp, identity_rule, primitive)
+from ..trace import apply, getval
 from ..tracer import Tracer
 
 _LOG2 = float(np.log(2.0))
@@ -134,3 +135,54 @@ FUNCTION_HANDLERS[np.clip] = _clip
 
 
 assert not (NONDIFF_UFUNCS & {np.add, np.maximum}), "a differentiable ufunc is listed as flat"
+
+
+# ============================================================================ issue 13: more
+# -- copysign(x, y) = |x| s(y), s(y) = +-1 from y's sign bit. d/dx = sign(x) s(y) (0 at x == 0,
+# the minimum-norm subgradient of |x|); in y it is piecewise constant, so y has no derivative
+# (its jump at y == 0 is treated as np.sign's is: flat).
+def_elementwise(np.copysign,
+                lambda g, ans, x, y: g * (np.sign(getval(x)) * np.copysign(1.0, getval(y))), None)
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """np.nan_to_num as three np.where selections (NumPy writes the same replacement values
+    into a copy): the derivative is 1 at the finite entries and 0 at the replaced ones, and
+    flows into traced replacement values where they are used."""
+    v = getval(x)
+    dtype = np.result_type(v)
+    if dtype.kind == "c":
+        raise NoGradientRuleError(
+            "np.nan_to_num of a complex traced value is not differentiable in gradkit; apply it "
+            "to the real and imaginary parts separately.")
+    if dtype.kind != "f":
+        return x
+    info = np.finfo(dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    out = np.where(np.isnan(v), nan, x)
+    out = np.where(np.isposinf(v), posinf, out)
+    return np.where(np.isneginf(v), neginf, out)
+
+
+def _select(condlist, choicelist, default=0):
+    """np.select as a chain of np.where from the last condition to the first (NumPy copies
+    the choices in that order too, so the first true condition wins); a condition has no
+    derivative, each choice (and the default) receives the cotangent where it was chosen."""
+    condlist, choicelist = list(condlist), list(choicelist)
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if not choicelist:
+        raise ValueError("select with an empty condition list is not possible")
+    conds = [c if hasattr(c, "dtype") else np.asarray(c) for c in map(getval, condlist)]
+    for i, c in enumerate(conds):
+        if np.result_type(c) != np.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    out = default
+    for c, choice in zip(reversed(conds), reversed(choicelist)):
+        out = np.where(c, choice, out)
+    return out
+
+
+FUNCTION_HANDLERS[np.nan_to_num] = _nan_to_num
+FUNCTION_HANDLERS[np.select] = _select

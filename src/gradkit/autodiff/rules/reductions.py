@@ -368,3 +368,46 @@ UFUNC_METHODS.update({
     (np.add, "accumulate"): lambda x, axis=0, **kw: np.cumsum(x, axis=axis, **kw),
     (np.multiply, "accumulate"): lambda x, axis=0, **kw: np.cumprod(x, axis=axis, **kw),
 })
+
+
+# ============================================================================ issue 13: more
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=np._NoValue):
+    """np.average with NumPy's steps: the mean without weights; with weights
+    sum(a * w) / sum(w) (1-D weights along ``axis`` reshaped to broadcast, as NumPy does),
+    so the weights are differentiated too. ``returned=True`` also gives the sum of weights."""
+    nd = np.ndim(a)
+    if axis is not None:
+        axis = normalize_axis_tuple(axis, nd)
+    kw = {} if keepdims is np._NoValue else {"keepdims": keepdims}
+    if weights is None:
+        avg = np.mean(a, axis, **kw)
+        value = np.asarray(getval(avg))
+        scl = value.dtype.type(math.prod(shape_of(a)) / max(value.size, 1))
+    else:
+        wgt = weights if isinstance(weights, Tracer) or hasattr(weights, "dtype") else \
+            np.asarray(weights)  # a list of weights
+        if shape_of(a) != shape_of(wgt):
+            if axis is None:
+                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            if shape_of(wgt) != tuple(shape_of(a)[ax] for ax in axis):
+                raise ValueError("Shape of weights must be consistent with shape of a along "
+                                 "specified axis.")
+            wgt = np.transpose(wgt, tuple(np.argsort(axis).tolist()))
+            wgt = np.reshape(wgt, tuple(s if ax in axis else 1
+                                        for ax, s in enumerate(shape_of(a))))
+        adt, wdt = np.result_type(getval(a)), np.result_type(getval(wgt))
+        result_dtype = np.result_type(adt, wdt, "f8") if adt.kind in "iub" else \
+            np.result_type(adt, wdt)
+        scl = np.sum(wgt, axis=axis, dtype=result_dtype, **kw)
+        if np.any(getval(scl) == 0.0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = np.sum(_cast(np.multiply(a, wgt), result_dtype), axis, **kw) / scl
+    if returned:
+        if shape_of(scl) != shape_of(avg):
+            scl = np.broadcast_to(scl, shape_of(avg))
+            scl = np.positive(scl) if isinstance(scl, Tracer) else scl.copy()
+        return avg, scl
+    return avg
+
+
+FUNCTION_HANDLERS[np.average] = _average

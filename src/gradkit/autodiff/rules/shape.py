@@ -501,3 +501,229 @@ FUNCTION_HANDLERS.update({
     np.flip: _flip, np.fliplr: _fliplr, np.flipud: _flipud, np.rot90: _rot90, np.roll: _roll,
     np.diff: _diff, np.pad: _pad, np.broadcast_arrays: _broadcast_arrays,
 })
+
+
+# ============================================================================ issue 13: more
+# append, rollaxis, block, partition, sliding_window_view and gradient are written with the
+# primitives above (NumPy's values are copies, or the same arithmetic in the same order, so
+# they are NumPy's bit for bit); linspace is one primitive with a linear rule.
+def _append(arr, values, axis=None):
+    if axis is None:  # NumPy flattens both
+        return concatenate([np.reshape(arr, (-1,)), np.reshape(values, (-1,))], 0)
+    return concatenate([arr, values], axis)
+
+
+def _rollaxis(a, axis, start=0):
+    n = np.ndim(a)
+    axis = normalize_axis_index(axis, n)
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        raise np.exceptions.AxisError(
+            f"'start' arg requires {-n} <= start < {n + 1}, but {start} was passed in")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    axes = [d for d in range(n) if d != axis]
+    axes.insert(start, axis)
+    return np.transpose(a, axes)
+
+
+def _block(arrays):
+    """np.block as nested concatenates: the innermost lists along the last axis, the outer
+    ones along earlier axes, every block first given the result's number of dimensions.
+    NumPy checks the nesting and shapes on stand-ins (zeros of the blocks' shapes)."""
+    def stand_ins(x):
+        if isinstance(x, list):
+            return [stand_ins(e) for e in x]
+        if isinstance(x, Tracer):
+            return np.zeros(np.shape(x), dtype=getval(x).dtype)
+        return x
+    result_ndim = np.ndim(np.block(stand_ins(arrays)))
+
+    def depth(x):
+        return 1 + depth(x[0]) if isinstance(x, list) else 0
+    list_depth = depth(arrays)
+
+    def build(x, level):
+        if isinstance(x, list):
+            return concatenate([build(e, level + 1) for e in x], axis=level - list_depth)
+        nd = np.ndim(x)
+        return np.reshape(x, (1,) * (result_ndim - nd) + np.shape(x)) if nd < result_ndim \
+            else x
+    if not isinstance(arrays, list):  # np.block(x) of a single array: a copy of it
+        return np.positive(build(arrays, 0))
+    return build(arrays, 0)
+
+
+def _partition(a, kth, axis=-1, kind="introselect", order=None):
+    """np.partition's values (NumPy's own), with the gradient following the permutation that
+    produced them. The permutation is recovered from ranks: entry j of the result has rank
+    r(j) among the (stably sorted) values, so it is the input entry of that rank (tied values
+    are equal, so any of them gives the same value; the cotangent goes to one)."""
+    if order is not None:
+        raise NoGradientRuleError("np.partition with order= (structured arrays) is not "
+                                  "differentiable in gradkit; partition a float array.")
+    if axis is None:
+        a, axis = np.reshape(a, (-1,)), -1
+    v = getval(a)
+    parted = np.partition(v, kth, axis=axis, kind=kind)
+    by_rank = np.argsort(v, axis=axis, kind="stable")
+    rank = np.argsort(np.argsort(parted, axis=axis, kind="stable"), axis=axis, kind="stable")
+    return _take_along_axis(a, np.take_along_axis(by_rank, rank, axis=axis), axis)
+
+
+def _sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+    """The windows gathered by integer indexing (the windows of the entries' positions): a
+    new read-only traced array with NumPy's values; the gradient adds the cotangents of the
+    overlapping windows."""
+    if writeable:
+        raise NoGradientRuleError(
+            "sliding_window_view(..., writeable=True) of a traced value is not supported: its "
+            "windows would share memory. Use the read-only view and build the result with "
+            "np.where / np.concatenate.")
+    positions = np.arange(int(np.prod(np.shape(x)))).reshape(np.shape(x))
+    index = np.lib.stride_tricks.sliding_window_view(positions, window_shape, axis)
+    return np.reshape(x, (-1,))[to_device_of(np.ascontiguousarray(index), x)]
+
+
+# -- linspace: y_i = start + i (stop - start) / div (the last one stop itself with endpoint), so
+# d y_i / d start = 1 - w_i and d y_i / d stop = w_i with w_i = i / div (w = 0 when div <= 0:
+# one sample, which is start). Array endpoints broadcast; the samples lie along `axis`.
+@differentiable(broadcasts=True)
+def _linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)
+
+
+def _linspace_weights(ans, start, stop, num, endpoint):
+    div = num - 1 if endpoint else num
+    dtype = getval(ans).dtype
+    w = np.arange(num, dtype=dtype) / div if div > 0 else np.zeros(num, dtype=dtype)
+    shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    return np.reshape(w, (-1,) + (1,) * len(shape)), shape
+
+
+def _linspace_rule(which):
+    def weight(w):
+        return w if which else 1.0 - w
+
+    def vjp(g, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+        w, shape = _linspace_weights(ans, start, stop, num, endpoint)
+        g = np.moveaxis(g, normalize_axis_index(axis, len(shape) + 1), 0)
+        return np.sum(g * weight(w), axis=0)
+
+    def jvp(t, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+        w, shape = _linspace_weights(ans, start, stop, num, endpoint)
+        out = weight(w) * np.broadcast_to(t, shape)
+        return np.moveaxis(out, 0, normalize_axis_index(axis, len(shape) + 1))
+    return vjp, jvp
+
+
+(_ls_vjp0, _ls_jvp0), (_ls_vjp1, _ls_jvp1) = _linspace_rule(0), _linspace_rule(1)
+defvjp(_linspace.primitive, _ls_vjp0, _ls_vjp1)
+defjvp(_linspace.primitive, _ls_jvp0, _ls_jvp1)
+
+
+def _linspace_handler(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+                      device=None):
+    import operator
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise TracerConversionError(
+            f"np.linspace with dtype={np.dtype(dtype)} of traced endpoints would drop their "
+            "gradient; use a float dtype (and round afterwards with gradkit.stop_gradient if "
+            "integers are wanted).")
+    y = _linspace(start, stop, num=num, endpoint=endpoint, dtype=dtype, axis=axis)
+    if not retstep:
+        return y
+    div = num - 1 if endpoint else num
+    return y, ((stop - start) / div if div > 0 else np.nan)
+
+
+# -- gradient: NumPy's central differences inside and one-sided ones at the edges, with the
+# same coefficients and operations, written as slices joined along each axis; the spacing may
+# be traced too.
+def _gradient(f, *varargs, axis=None, edge_order=1):
+    nd = np.ndim(f)
+    axes = tuple(range(nd)) if axis is None else normalize_axis_tuple(axis, nd)
+    n = len(varargs)
+    if n == 0:
+        dx = [1.0] * len(axes)
+    elif n == 1 and np.ndim(varargs[0]) == 0:
+        dx = list(varargs) * len(axes)
+    elif n == len(axes):
+        dx = list(varargs)
+        for i, distances in enumerate(dx):
+            if np.ndim(distances) == 0:
+                continue
+            if np.ndim(distances) != 1:
+                raise ValueError("distances must be either scalars or 1d")
+            if len(distances) != np.shape(f)[axes[i]]:
+                raise ValueError("when 1d, distances must match the length of the "
+                                 "corresponding dimension")
+            if not isinstance(distances, Tracer) and not hasattr(distances, "dtype"):
+                distances = np.asarray(distances)  # a list of coordinates
+            if getval(distances).dtype.kind in "iub":
+                distances = np.asarray(distances, dtype=np.float64)
+            diffx = np.diff(distances)
+            plain = getval(diffx)
+            dx[i] = diffx[0] if (plain == plain[0]).all() else diffx
+    else:
+        raise TypeError("invalid number of arguments")
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+
+    outvals = []
+    for ax, h in zip(axes, dx):
+        if np.shape(f)[ax] < edge_order + 1:
+            raise ValueError("Shape of array too small to calculate a numerical gradient, at "
+                             "least (edge_order + 1) elements are required.")
+
+        def at(s):  # f[..., s, ...] along ax (an int s keeps the axis, as a length-1 slice)
+            if isinstance(s, int):
+                s = slice(s, s + 1) if s != -1 else slice(-1, None)
+            return f[_along(ax, nd, s)]
+        uniform = np.ndim(h) == 0
+        if uniform:
+            inner = (at(slice(2, None)) - at(slice(None, -2))) / (2. * h)
+        else:
+            dx1, dx2 = h[0:-1], h[1:]
+            a = -(dx2) / (dx1 * (dx1 + dx2))
+            b = (dx2 - dx1) / (dx1 * dx2)
+            c = dx1 / (dx2 * (dx1 + dx2))
+            shape = [1] * nd
+            shape[ax] = -1
+            a, b, c = np.reshape(a, shape), np.reshape(b, shape), np.reshape(c, shape)
+            inner = a * at(slice(None, -2)) + b * at(slice(1, -1)) + c * at(slice(2, None))
+        if edge_order == 1:
+            first = (at(1) - at(0)) / (h if uniform else h[0])
+            last = (at(-1) - at(-2)) / (h if uniform else h[-1])
+        else:
+            if uniform:
+                a, b, c = -1.5 / h, 2. / h, -0.5 / h
+            else:
+                dx1, dx2 = h[0], h[1]
+                a = -(2. * dx1 + dx2) / (dx1 * (dx1 + dx2))
+                b = (dx1 + dx2) / (dx1 * dx2)
+                c = - dx1 / (dx2 * (dx1 + dx2))
+            first = a * at(0) + b * at(1) + c * at(2)
+            if uniform:
+                a, b, c = 0.5 / h, -2. / h, 1.5 / h
+            else:
+                dx1, dx2 = h[-2], h[-1]
+                a = (dx2) / (dx1 * (dx1 + dx2))
+                b = - (dx2 + dx1) / (dx1 * dx2)
+                c = (2. * dx2 + dx1) / (dx2 * (dx1 + dx2))
+            last = a * at(-3) + b * at(-2) + c * at(-1)
+        outvals.append(concatenate([first, inner, last], ax))
+    return outvals[0] if len(axes) == 1 else tuple(outvals)
+
+
+FUNCTION_HANDLERS.update({
+    np.append: _append, np.rollaxis: _rollaxis, np.block: _block, np.partition: _partition,
+    np.lib.stride_tricks.sliding_window_view: _sliding_window_view,
+    np.linspace: _linspace_handler, np.gradient: _gradient,
+})

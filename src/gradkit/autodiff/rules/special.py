@@ -1,4 +1,4 @@
-"""Rules for the ``scipy.special`` ufuncs of machine learning, and a differentiable polygamma.
+"""Rules for the ``scipy.special`` ufuncs (sigmoid, error, gamma, beta, Bessel families) and np.i0.
 
 scipy.special's functions such as ``expit``, ``erf``, ``gammaln`` or ``xlogy`` are NumPy ufuncs,
 so ``scipy.special.erf(traced)`` reaches these rules through ``__array_ufunc__`` like
@@ -8,7 +8,13 @@ importing gradkit wraps those three in ``scipy.special`` so that a traced argume
 gradkit's stable primitives (untraced calls run scipy's code unchanged). A reference taken
 before gradkit was imported (``from scipy.special import logsumexp`` first) is scipy's own
 function and raises gradkit's conversion error on a traced value; ``gradkit.logsumexp`` always
-works. ``scipy.special.polygamma`` is the same kind of function: use :func:`polygamma` here.
+works. ``scipy.special.polygamma`` and ``multigammaln`` are the same kind of function and are
+routed the same way, to :func:`polygamma` and :func:`multigammaln` here (scipy's values).
+
+Functions with a parameter that has no derivative here (the order of a Bessel function, the
+``a`` and ``b`` of ``betainc`` / ``gammainc`` / ``gammaincc``, polygamma's ``n``) are
+differentiable in ``x``; a derivative through the parameter raises NoGradientRuleError naming
+it. ``gammasgn`` is flat (derivative 0). ``np.i0`` is NumPy's function with I0' = I1.
 
 At ``x = 0``, ``xlogy(x, y)`` and ``xlog1py(x, y)`` are 0 for every ``y``, so their derivative
 with respect to ``y`` is 0 there (not ``0 / 0``).
@@ -21,7 +27,7 @@ import numpy as np
 import scipy.special as sc
 
 from .. import stable
-from ..primitive import NoGradientRuleError, defjvp, defvjp, differentiable
+from ..primitive import NONDIFF_UFUNCS, NoGradientRuleError, defjvp, defvjp, differentiable
 from ..trace import getval
 from ..tracer import Tracer
 from .elementwise import def_elementwise
@@ -137,3 +143,117 @@ def _route_scipy(name, traced_version):
 _route_scipy("logsumexp", _scipy_logsumexp)
 _route_scipy("softmax", lambda x, axis=None: stable.softmax(x, axis=axis))
 _route_scipy("log_softmax", lambda x, axis=None: stable.log_softmax(x, axis=axis))
+
+
+# ============================================================================ issue 13: more
+# scipy.special (and np.i0). Orders and shape parameters that scipy computes with no usable
+# derivative (the order v of a Bessel function, the a and b of the incomplete functions) are
+# refused with a sentence naming the function and the argument, when a derivative would flow
+# through them (in reverse mode, during the backward pass).
+def _refuse(fname, argname, argnum, why=""):
+    def rule(g, ans, *args, **kwargs):
+        raise NoGradientRuleError(
+            f"{fname} is not differentiable in {argname} (argument {argnum}) in gradkit{why}: "
+            f"only the derivative in x is written. Pass {argname} as a plain number or array, "
+            f"or wrap it with gradkit.stop_gradient.")
+    return rule
+
+
+# -- beta: d/da log B(a, b) = psi(a) - psi(a + b) (DLMF 5.12.1 and 5.15.1), the same in b
+def _dbetaln(g, ans, a, b):
+    return g * (sc.digamma(a) - sc.digamma(a + b))
+
+
+def_elementwise(sc.betaln, _dbetaln, lambda g, ans, a, b: _dbetaln(g, ans, b, a))
+def_elementwise(sc.beta, lambda g, ans, a, b: _dbetaln(g * ans, ans, a, b),
+                lambda g, ans, a, b: _dbetaln(g * ans, ans, b, a))
+
+# -- regularized incomplete functions, in x only. d/dx I_x(a, b) = x^(a-1) (1-x)^(b-1) / B(a, b)
+# (DLMF 8.17.2); d/dx P(a, x) = x^(a-1) e^(-x) / Gamma(a) = -d/dx Q(a, x) (DLMF 8.2.4, 8.8.13).
+# Written in logs (xlogy: a == 1 at x == 0 is 0 log 0 = 0, so the density is finite there).
+def _betainc_dx(g, ans, a, b, x):
+    return g * np.exp(sc.xlogy(a - 1.0, x) + sc.xlog1py(b - 1.0, -x) - sc.betaln(a, b))
+
+
+def _gammainc_density(a, x):
+    return np.exp(sc.xlogy(a - 1.0, x) - x - sc.gammaln(a))
+
+
+def_elementwise(sc.betainc, _refuse("scipy.special.betainc(a, b, x)", "a", 0),
+                _refuse("scipy.special.betainc(a, b, x)", "b", 1), _betainc_dx)
+def_elementwise(sc.gammainc, _refuse("scipy.special.gammainc(a, x)", "a", 0),
+                lambda g, ans, a, x: g * _gammainc_density(a, x))
+def_elementwise(sc.gammaincc, _refuse("scipy.special.gammaincc(a, x)", "a", 0),
+                lambda g, ans, a, x: -g * _gammainc_density(a, x))
+
+# -- Bessel functions, in x (DLMF 10.6.1 and 10.29.1): C_v' = (C_{v-1} - C_{v+1}) / 2 for
+# C = J, Y; I_v' = (I_{v-1} + I_{v+1}) / 2. ive(v, x) = iv(v, x) e^(-|x|), so
+# ive' = (ive(v-1, x) + ive(v+1, x)) / 2 - sign(x) ive(v, x) (at x == 0, where e^(-|x|) has a
+# kink, sign(0) = 0: the minimum-norm subgradient of the conventions). jn is jv in scipy.
+# The first-order functions use recurrences without 1/x, so they are finite at x == 0.
+def_elementwise(sc.jv, _refuse("scipy.special.jv(v, x)", "the order v", 0),
+                lambda g, ans, v, x: g * (sc.jv(v - 1.0, x) - sc.jv(v + 1.0, x)) * 0.5)
+def_elementwise(sc.yv, _refuse("scipy.special.yv(v, x)", "the order v", 0),
+                lambda g, ans, v, x: g * (sc.yv(v - 1.0, x) - sc.yv(v + 1.0, x)) * 0.5)
+def_elementwise(sc.yn, _refuse("scipy.special.yn(n, x)", "the order n", 0),
+                lambda g, ans, n, x: g * (sc.yn(n - 1, x) - sc.yn(n + 1, x)) * 0.5)
+def_elementwise(sc.iv, _refuse("scipy.special.iv(v, x)", "the order v", 0),
+                lambda g, ans, v, x: g * (sc.iv(v - 1.0, x) + sc.iv(v + 1.0, x)) * 0.5)
+def_elementwise(sc.ive, _refuse("scipy.special.ive(v, x)", "the order v", 0),
+                lambda g, ans, v, x: g * ((sc.ive(v - 1.0, x) + sc.ive(v + 1.0, x)) * 0.5
+                                          - np.sign(getval(x)) * ans))
+def_elementwise(sc.j0, lambda g, ans, x: -g * sc.j1(x))                       # J0' = -J1
+def_elementwise(sc.j1, lambda g, ans, x: g * (sc.j0(x) - sc.jv(2.0, x)) * 0.5)
+def_elementwise(sc.y0, lambda g, ans, x: -g * sc.y1(x))                       # Y0' = -Y1
+def_elementwise(sc.y1, lambda g, ans, x: g * (sc.y0(x) - sc.yv(2.0, x)) * 0.5)
+def_elementwise(sc.i0, lambda g, ans, x: g * sc.i1(x))                        # I0' = I1
+def_elementwise(sc.i1, lambda g, ans, x: g * (sc.i0(x) + sc.iv(2.0, x)) * 0.5)
+# NumPy's own np.i0 (a Python function, reached through __array_function__): the same I0,
+# computed by NumPy (its values are NumPy's), with I0' = I1 from scipy.
+def_elementwise(np.i0, lambda g, ans, x: g * sc.i1(x))
+
+# -- gamma's sign: constant between the poles, so its derivative is 0 (a flat ufunc, like
+# np.sign: it returns a plain array)
+NONDIFF_UFUNCS.add(sc.gammasgn)
+
+
+# -- rgamma = 1 / Gamma. For x >= 1/2: rgamma' = -rgamma(x) psi(x). For x < 1/2 psi has poles
+# where rgamma has zeros (x = 0, -1, -2, ...), so the product would be 0 * inf; there the
+# reflection formula 1/Gamma(x) = Gamma(1 - x) sin(pi x) / pi (DLMF 5.5.3) is differentiated:
+#   rgamma'(x) = Gamma(1 - x) (cos(pi x) - psi(1 - x) sin(pi x) / pi),
+# finite everywhere on x < 1/2 and exact at the zeros: rgamma'(-k) = (-1)^k k!. Each branch
+# sees a harmless stand-in where it is not used, so no nan leaks into the other's derivative.
+def _rgamma_dx(g, ans, x):
+    right = getval(x) >= 0.5
+    xr = np.where(right, x, 1.0)
+    xl = np.where(right, 0.0, x)
+    d_right = -sc.rgamma(xr) * sc.digamma(xr)
+    d_left = sc.gamma(1.0 - xl) * (np.cos(np.pi * xl)
+                                   - sc.digamma(1.0 - xl) * np.sin(np.pi * xl) / np.pi)
+    return g * np.where(right, d_right, d_left)
+
+
+def_elementwise(sc.rgamma, _rgamma_dx)
+
+# -- scipy.special.polygamma and multigammaln are Python functions that call np.asarray:
+# routed, like logsumexp above, to gradkit primitives computing scipy's own values.
+_route_scipy("polygamma", polygamma)
+_SCIPY_MULTIGAMMALN = getattr(sc.multigammaln, "__wrapped__", sc.multigammaln)
+
+
+@differentiable
+def multigammaln(a, d):
+    """scipy.special.multigammaln(a, d), differentiable in ``a`` (``d``, the integer dimension,
+    has no derivative). log Gamma_d(a) = d(d-1)/4 log(pi) + sum_{j<d} gammaln(a - j/2), so
+    d/da = sum_{j<d} digamma(a - j/2)."""
+    return _SCIPY_MULTIGAMMALN(a, d)
+
+
+def _multigammaln_da(g, ans, a, d):
+    half_steps = 0.5 * np.arange(int(getval(d)))
+    return g * np.sum(sc.digamma(np.expand_dims(a, -1) - half_steps), axis=-1)
+
+
+defvjp(multigammaln.primitive, _multigammaln_da, None)
+defjvp(multigammaln.primitive, _multigammaln_da, None)
+_route_scipy("multigammaln", multigammaln)
