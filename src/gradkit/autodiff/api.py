@@ -13,6 +13,7 @@ import numpy as np
 from ..backend import eye_like
 from ..tree import tree_flatten, tree_map, tree_structure, tree_unflatten
 from .tracer import ForwardTrace, ReverseTrace, Tracer, _new_object, _reverse_tracer, getval
+from . import complex as _complex  # [complex] output check, holomorphic seed, real projection
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
            "elementwise_grad", "stop_gradient"]
@@ -319,6 +320,7 @@ def _like_input(ct, leaf):
     dtype = getattr(leaf, "dtype", None)
     if ct is None:
         return _zeros_like(leaf)
+    ct = _complex.gradient_for_input(ct, leaf)  # [complex] a real input's gradient is real
     if dtype is not None and getattr(ct, "dtype", dtype) != dtype:
         return ct.astype(dtype)
     return ct
@@ -336,7 +338,7 @@ def _zeros_like(x):
     return np.zeros_like(getval(x))
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return a function computing ``fun`` and its gradient with respect to ``argnums``.
 
     ``fun`` must return a scalar (an array of size 1). With ``has_aux=True`` it returns
@@ -348,14 +350,22 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     >>> value, g
     (np.float64(5.0), array([2., 4.]))
 
+    Complex numbers follow :mod:`gradkit.autodiff.complex`: a complex output raises unless
+    ``holomorphic=True``, which returns ``f'(z)`` and needs complex inputs.
+
     Raises:
-        TypeError: if ``fun`` returns a non-scalar, or an argument is not floating point.
+        TypeError: if ``fun`` returns a non-scalar or a complex value (without
+            ``holomorphic=True``), or an argument is not floating point or complex.
     """
     fname = _fun_name(fun)
     label = f"grad({fname})"
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
+        if holomorphic:  # [complex] every differentiated input must be complex
+            _complex.check_holomorphic_inputs(
+                tree_flatten([args[a] for a in _argnums_tuple(argnums, len(args), label)[1]])[0],
+                label)
         if type(argnums) is int and 0 <= argnums < len(args):
             single, nums = True, (argnums,)
             x = args[argnums]
@@ -365,7 +375,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 traced_args = list(args)
                 traced_args[argnums] = _reverse_tracer(x, trace, 0)
                 out, aux = _split_aux(fun(*traced_args, **kwargs), has_aux, label)
-                if type(out) is Tracer and out._trace is trace and out._value.size == 1:
+                if type(out) is Tracer and out._trace is trace and out._value.size == 1 \
+                        and out._value.dtype.kind != "c":  # [complex] complex: checked below
                     val = out._value
                     ct = trace.backward({out._aux: _ones_like(val)})[0]
                     if not (type(ct) is np.ndarray and ct.dtype is x.dtype):
@@ -391,6 +402,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             val = out._value
             if val.size != 1:
                 _not_scalar(fname, out)
+            _complex.check_output(val, holomorphic, label)  # [complex] seed 1 (+0j)
             cts = trace.backward({out._aux: _ones_like(val)})
             grads = []
             seen = set()  # as _distinct, inline: ids of the gradient leaves so far
@@ -415,6 +427,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         else:  # the output does not depend on the arguments: zero gradients
             if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:
                 _not_scalar(fname, out)
+            _complex.check_output(out, holomorphic, label)  # [complex]
             grads = [tree_map(_zeros_like, _rebuild(treedef, leaves))
                      for treedef, leaves in treedefs]
             value = out
@@ -433,16 +446,18 @@ def _not_scalar(fname, out):
         "non-scalar outputs.")
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return the gradient function of a scalar function ``fun`` (reverse mode).
 
     >>> import numpy as np, gradkit as gk
     >>> gk.grad(lambda x: np.sum(np.tanh(x)))(np.zeros(3))
     array([1., 1., 1.])
 
-    With ``has_aux=True`` the new function returns ``(gradient, aux)``.
+    With ``has_aux=True`` the new function returns ``(gradient, aux)``. For a holomorphic
+    ``fun`` of complex inputs, ``holomorphic=True`` returns ``f'(z)``; a complex output
+    raises otherwise (see :mod:`gradkit.autodiff.complex`).
     """
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)  # [complex] holomorphic
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):

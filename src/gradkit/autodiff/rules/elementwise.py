@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 from .. import conventions
+from ..tracer import getval
 from ..tracer import (NONDIFF_UFUNCS, FUNCTION_HANDLERS, Tracer, apply, binary_operator, defjvp,
                       defvjp, identity_rule, primitive)
 
@@ -55,7 +56,9 @@ def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans))
 def_elementwise(np.reciprocal, lambda g, ans, x: -g * ans * ans)
 def_elementwise(np.remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(x / y))
 def_elementwise(np.fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(x / y))
-def_elementwise(np.conjugate, lambda g, ans, x: g)
+# conj is R-linear, not holomorphic: the cotangent and the tangent are conjugated too (see
+# gradkit.autodiff.complex); on real input it is the identity and so is its rule.
+def_elementwise(np.conjugate, lambda g, ans, x: np.conjugate(g))
 
 # -- exponentials and logarithms
 def_elementwise(np.exp, lambda g, ans, x: g * ans)
@@ -90,7 +93,23 @@ def_elementwise(np.arctan2, lambda g, ans, y, x: g * x / (x * x + y * y),
                 lambda g, ans, y, x: -g * y / (x * x + y * y))
 
 # -- kinks (see conventions): |x|'(0) = 0; ties of maximum / minimum
-def_elementwise(np.absolute, lambda g, ans, x: g * np.sign(x))
+def _abs_vjp(g, ans, x):
+    """d|z|: for complex z the cotangent is Re(g) conj(z) / |z| (0 at z = 0, the minimum-norm
+    subgradient); for real x it is g sign(x)."""
+    if getval(x).dtype.kind == "c":
+        return np.real(g) * np.conjugate(x) / np.where(ans == 0, 1.0, ans)
+    return g * np.sign(x)
+
+
+def _abs_jvp(t, ans, x):
+    """The tangent of |z|: Re(conj(z) t) / |z| for complex z (0 at z = 0); t sign(x) for real."""
+    if getval(x).dtype.kind == "c":
+        return np.real(np.conjugate(x) * t) / np.where(ans == 0, 1.0, ans)
+    return t * np.sign(x)
+
+
+defvjp(np.absolute, _abs_vjp)
+defjvp(np.absolute, _abs_jvp)
 def_elementwise(np.fabs, lambda g, ans, x: g * np.sign(x))
 for _ufunc in (np.maximum, np.fmax, np.minimum, np.fmin):
     conventions.register_extremum(_ufunc, def_elementwise)

@@ -30,6 +30,21 @@ from ..tracer import (FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp
 _T = lambda x: np.swapaxes(x, -1, -2)  # noqa: E731  (transpose of a stack of matrices)
 
 
+def _cplx(x):
+    """Whether ``x`` holds complex numbers (at any depth of tracing)."""
+    return getattr(conventions.getval(x), "dtype", np.dtype(float)).kind == "c"
+
+
+def _c(x):
+    """``conj(x)`` for complex ``x``; ``x`` itself for real (no copy, no extra tape step)."""
+    return np.conjugate(x) if _cplx(x) else x
+
+
+def _real_ct(g, ans):
+    """A real output's cotangent is real: drop what a product with a complex value left."""
+    return np.real(g) if _cplx(g) and not _cplx(ans) else g
+
+
 def _eye_like(x, n=None):
     return eye_like(x, n)  # on x's device (np.eye would be on the host)
 
@@ -116,15 +131,16 @@ FUNCTION_HANDLERS[np.linalg.slogdet] = _slogdet
 def _one_triangle(x, lower):
     """The derivative of a function reading one triangle of a symmetric matrix, given the
     gradient ``x`` of the same function of a full (symmetrized) matrix."""
-    both = x + _T(x)
+    both = x + _c(_T(x))  # complex Hermitian input: the other triangle is the conjugate
     off = np.tril(both, -1) if lower else np.triu(both, 1)
-    return off + x * _eye_like(x)
+    # the diagonal of a Hermitian matrix is real: LAPACK reads only its real part
+    return off + (np.real(x) if _cplx(x) else x) * _eye_like(x)
 
 
 def _symmetric_tangent(t, lower):
     """The symmetric matrix the function actually sees when its argument moves along ``t``."""
     half = np.tril(t, -1) if lower else np.triu(t, 1)
-    return half + _T(half) + t * _eye_like(t)
+    return half + _c(_T(half)) + (np.real(t) if _cplx(t) else t) * _eye_like(t)
 
 
 def _lower(kwargs_uplo):
@@ -180,24 +196,48 @@ def _eigen_gaps(w):
     return (1.0 - eye) / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye)
 
 
+# Complex Hermitian input (Giles 2008 with conjugate transposes): with A = V diag(w) V^H,
+# dw = diag(V^H dA V) (real) and dV = V (F o (V^H dA V)), F[i, j] = 1 / (w_j - w_i) and 0 on
+# the diagonal. In gradkit's convention (gradkit.autodiff.complex) the cotangents of the full
+# matrix are conj(V) diag(g_w) V^T and conj(V) (F o (V^T g_V)) V^T, read back into the one
+# triangle by _one_triangle. Eigenvectors are defined up to a phase each (v_k -> e^{i p} v_k),
+# so only losses that do not depend on those phases have a derivative: the VJP checks it
+# (Im diag(V^T g_V) = 0), as PyTorch does, and raises otherwise.
 def _eigh_w_vjp(g, ans, a, UPLO="L"):
     v = _eigh_v(a, UPLO)
-    return _one_triangle((v * np.expand_dims(g, -2)) @ _T(v), _lower(UPLO))
+    return _one_triangle((_c(v) * np.expand_dims(_real_ct(g, ans), -2)) @ _T(v), _lower(UPLO))
 
 
 def _eigh_w_jvp(t, ans, a, UPLO="L"):
     v = _eigh_v(a, UPLO)
-    return np.sum(v * (_symmetric_tangent(t, _lower(UPLO)) @ v), axis=-2)
+    dw = np.sum(_c(v) * (_symmetric_tangent(t, _lower(UPLO)) @ v), axis=-2)
+    return np.real(dw) if _cplx(dw) else dw
+
+
+def _check_gauge(g, v, fname):
+    """Raise unless the loss is invariant under v_k -> e^{i p} v_k: Im diag(V^T g) = 0."""
+    gv, vv = conventions.getval(g), conventions.getval(v)
+    if not (_cplx(gv) or _cplx(vv)) or type(gv) is not np.ndarray:
+        return  # real vectors: the gauge is a sign, no derivative through it
+    phase = np.imag(np.sum(gv * vv, axis=-2))
+    scale = np.sqrt(np.sum(np.abs(gv) ** 2, axis=-2)) + np.finfo(np.abs(vv).dtype).tiny
+    if np.any(np.abs(phase) > 1e-6 * scale):
+        raise ValueError(
+            f"{fname}: the loss depends on the phase of the complex eigenvectors, which is "
+            "arbitrary (each v_k may be multiplied by exp(i phi)), so its derivative is not "
+            "defined. Use a phase-invariant quantity: |v|^2, v v^H, or functions of the "
+            "eigenvalues.")
 
 
 def _eigh_v_vjp(g, ans, a, UPLO="L"):
+    _check_gauge(g, ans, "np.linalg.eigh")
     f = _eigen_gaps(_eigh_w(a, UPLO))
-    return _one_triangle(ans @ (f * (_T(ans) @ g)) @ _T(ans), _lower(UPLO))
+    return _one_triangle(_c(ans) @ (f * (_T(ans) @ g)) @ _T(ans), _lower(UPLO))
 
 
 def _eigh_v_jvp(t, ans, a, UPLO="L"):
     f = _eigen_gaps(_eigh_w(a, UPLO))
-    return ans @ (f * (_T(ans) @ _symmetric_tangent(t, _lower(UPLO)) @ ans))
+    return ans @ (f * (_c(_T(ans)) @ _symmetric_tangent(t, _lower(UPLO)) @ ans))
 
 
 defvjp(_eigh_w.primitive, _eigh_w_vjp)
@@ -212,6 +252,71 @@ def _eigh(a, UPLO="L"):
 
 FUNCTION_HANDLERS[np.linalg.eigh] = _eigh
 FUNCTION_HANDLERS[np.linalg.eigvalsh] = lambda a, UPLO="L": _eigh_w(a, UPLO)
+
+
+# ----------------------------------------------------------------------------- eig
+# A general (diagonalizable) matrix, real or complex: A = V diag(w) V^-1, with NumPy's
+# normalization: each eigenvector has unit 2-norm; its phase (its sign, for a real one) is
+# arbitrary. With E = V^-1 dA V (Giles 2008):
+#   dw = diag(E),   dV = dV0 - V Re(diag(V^H dV0)),   dV0 = V (F o E),  F[i, j] = 1/(w_j - w_i)
+# (the second term keeps each column at unit norm; the phase is left unchanged). The VJPs are
+# the transposes in gradkit's convention (gradkit.autodiff.complex):
+#   A_bar = V^-T (diag(w_bar) + F o (V^T V0_bar)) V^T,   V0_bar = V_bar - conj(V) Re(diag(V^T V_bar))
+# and their real part for a real A. Only losses that do not depend on the arbitrary phases have
+# a derivative (functions of w, |v|^2, v v^H / (v^H v), ...): the VJP checks it as eigh's does.
+# Eigenvalues must be distinct; w and V come out complex for a real A with complex eigenvalues.
+_EigResult = type(np.linalg.eig(np.eye(1)))
+
+
+@differentiable(name="eig (eigenvalues)")
+def _eig_w(a):
+    return np.linalg.eig(a)[0]
+
+
+@differentiable(name="eig (eigenvectors)")
+def _eig_v(a):
+    return np.linalg.eig(a)[1]
+
+
+def _real_if_real(ct, a):
+    return np.real(ct) if _cplx(ct) and not _cplx(a) else ct
+
+
+def _eig_w_vjp(g, ans, a):
+    v = _eig_v(a)
+    return _real_if_real(_T(np.linalg.inv(v)) @ (np.expand_dims(_real_ct(g, ans), -1) * _T(v)), a)
+
+
+def _eig_w_jvp(t, ans, a):
+    v = _eig_v(a)
+    return np.sum(_T(np.linalg.inv(v)) * (t @ v), axis=-2)
+
+
+def _eig_v_vjp(g, ans, a):
+    g = _real_ct(g, ans)
+    _check_gauge(g, ans, "np.linalg.eig")
+    v = ans
+    f = _eigen_gaps(_eig_w(a))
+    c = np.real(np.sum(g * v, axis=-2))
+    g0 = g - _c(v) * np.expand_dims(c, -2)
+    return _real_if_real(_T(np.linalg.inv(v)) @ (f * (_T(v) @ g0)) @ _T(v), a)
+
+
+def _eig_v_jvp(t, ans, a):
+    v = ans
+    f = _eigen_gaps(_eig_w(a))
+    dv0 = v @ (f * (np.linalg.inv(v) @ t @ v))
+    r = np.sum(_c(v) * dv0, axis=-2)
+    return dv0 - v * np.expand_dims(np.real(r) if _cplx(r) else r, -2)
+
+
+defvjp(_eig_w.primitive, _eig_w_vjp)
+defjvp(_eig_w.primitive, _eig_w_jvp)
+defvjp(_eig_v.primitive, _eig_v_vjp)
+defjvp(_eig_v.primitive, _eig_v_jvp)
+
+FUNCTION_HANDLERS[np.linalg.eig] = lambda a: _EigResult(_eig_w(a), _eig_v(a))
+FUNCTION_HANDLERS[np.linalg.eigvals] = lambda a: _eig_w(a)
 
 
 # ----------------------------------------------------------------------------- svd
@@ -235,12 +340,16 @@ def _svd_gaps(s):
     return _eigen_gaps(s * s)
 
 
+# Singular values of a complex matrix: ds = Re diag(U^H dA V), so the cotangent (gradkit's
+# convention) is conj(U diag(g) V^H). The complex singular vectors are not verified: their
+# rules refuse complex input (gradkit.autodiff.complex).
 def _svd_s_vjp(g, ans, a):
-    return (_svd_u(a) * np.expand_dims(g, -2)) @ _svd_vh(a)
+    return _c((_svd_u(a) * np.expand_dims(_real_ct(g, ans), -2)) @ _svd_vh(a))
 
 
 def _svd_s_jvp(t, ans, a):
-    return np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
+    ds = np.sum(_c(_svd_u(a)) * (t @ _c(_T(_svd_vh(a)))), axis=-2)
+    return np.real(ds) if _cplx(ds) else ds
 
 
 def _svd_u_vjp(g, ans, a):
@@ -404,7 +513,8 @@ FUNCTION_HANDLERS[np.linalg.qr] = _qr
 def _vector_norm_plain(x, ord, axis, keepdims):
     ax = np.abs(x)
     if ord == 2:
-        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+        sq = np.real(x * np.conjugate(x)) if x.dtype.kind == "c" else x * x  # |x|^2, real
+        return np.sqrt(np.sum(sq, axis=axis, keepdims=keepdims))
     if ord == np.inf:
         return np.max(ax, axis=axis, keepdims=keepdims)
     if ord == -np.inf:
@@ -423,32 +533,46 @@ def _vector_norm(x, ord, axis, keepdims):
     return _vector_norm_plain(x, ord, axis, keepdims)
 
 
+def _sign(x):
+    """sign(x) for real x; conj(z) / |z| (0 at 0) for complex z: the cotangent of |z|."""
+    if _cplx(x):
+        ax = np.abs(x)
+        return np.conjugate(x) / np.where(ax == 0, 1.0, ax)
+    return np.sign(x)
+
+
 def _norm_partial(ans, x, ord, axis, keepdims):
-    """d norm / d x, broadcast to x's shape: 0 wherever the norm is 0 (minimum norm)."""
+    """d norm / d x, broadcast to x's shape: 0 wherever the norm is 0 (minimum norm). For
+    complex x it is the cotangent direction c (VJP g c, JVP Re sum(t c)): conj(x) / |x| where
+    a real x has sign(x)."""
     n = ans if keepdims or axis is None else np.expand_dims(ans, axis)
     if ord == 0:
         return 0.0 * x
     if ord == 1:
-        return np.sign(x)
+        return _sign(x)
     if ord in (np.inf, -np.inf):
         ax = np.abs(conventions.getval(x))
         hit = np.equal(ax, conventions.getval(n))
-        return np.sign(x) * (hit / np.sum(hit, axis=axis, keepdims=True))
+        return _sign(x) * (hit / np.sum(hit, axis=axis, keepdims=True))
     safe = np.where(n == 0, 1.0, n)
     if ord == 2:
-        return x / safe
-    return np.sign(x) * (np.abs(x) / safe) ** (ord - 1.0)
+        return _c(x) / safe
+    return _sign(x) * (np.abs(x) / safe) ** (ord - 1.0)
 
 
 def _vector_norm_vjp(g, ans, x, ord, axis, keepdims):
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    return g * _norm_partial(ans, x, ord, axis, keepdims)
+    return _real_ct(g, ans) * _norm_partial(ans, x, ord, axis, keepdims)
+
+
+def _vector_norm_jvp(t, ans, x, ord, axis, keepdims):
+    dn = t * _norm_partial(ans, x, ord, axis, keepdims)
+    return np.sum(np.real(dn) if _cplx(dn) else dn, axis=axis, keepdims=keepdims)
 
 
 defvjp(_vector_norm.primitive, _vector_norm_vjp)
-defjvp(_vector_norm.primitive, lambda t, ans, x, ord, axis, keepdims: np.sum(
-    t * _norm_partial(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims))
+defjvp(_vector_norm.primitive, _vector_norm_jvp)
 
 
 def _keep(out, axes, keepdims):

@@ -111,6 +111,8 @@ def _spread(g, x):
     read-only broadcast view, so that the next rule multiplies by it without a pass filling
     an array (value_and_grad copies a gradient that is still such a view); on a small one
     a filled array, cheaper than building the view."""
+    if x.dtype.kind != "c" and getattr(g, "dtype", None) is not None and g.dtype.kind == "c":
+        g = g.real  # a real x moves along the real axis only (gradkit.autodiff.complex)
     if x.size >= 4096:
         return np.broadcast_to(np.asarray(g, dtype=x.dtype), x.shape)
     out = np.empty_like(x)
