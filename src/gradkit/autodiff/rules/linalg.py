@@ -341,15 +341,42 @@ def _svd_gaps(s):
 
 
 # Singular values of a complex matrix: ds = Re diag(U^H dA V), so the cotangent (gradkit's
-# convention) is conj(U diag(g) V^H). The complex singular vectors are not verified: their
-# rules refuse complex input (gradkit.autodiff.complex).
+# convention) is conj(U diag(g) V^H). The complex singular vectors are not verified (their
+# rules refuse complex input, gradkit.autodiff.complex), so for complex A the factors come
+# from eigh, whose complex rules are verified to any order, in a form free of the phases:
+# with A^H A = V diag(s^2) V^H (m >= n), U diag(c) V^H = A V diag(c / s) V^H; with
+# A A^H = U diag(s^2) U^H (m < n), U diag(c) V^H = U diag(c / s) U^H A. Needs s > 0.
+def _complex_svd_side(a, s):
+    """``(side, wide)``: the eigenvectors of A^H A (or A A^H for a wide A), ordered as the
+    singular values (descending), and whether A is wide."""
+    m, n = np.shape(a)[-2:]
+    wide = m < n
+    gram = a @ _c(_T(a)) if wide else _c(_T(a)) @ a
+    side = np.linalg.eigh(gram)[1]
+    return side[..., ::-1], wide
+
+
 def _svd_s_vjp(g, ans, a):
-    return _c((_svd_u(a) * np.expand_dims(_real_ct(g, ans), -2)) @ _svd_vh(a))
+    g = _real_ct(g, ans)
+    if not _cplx(a):
+        return (_svd_u(a) * np.expand_dims(g, -2)) @ _svd_vh(a)
+    side, wide = _complex_svd_side(a, ans)
+    scaled = side * np.expand_dims(g / ans, -2)
+    return np.conjugate(scaled @ _c(_T(side)) @ a if wide else a @ scaled @ _c(_T(side)))
 
 
 def _svd_s_jvp(t, ans, a):
-    ds = np.sum(_c(_svd_u(a)) * (t @ _c(_T(_svd_vh(a)))), axis=-2)
-    return np.real(ds) if _cplx(ds) else ds
+    if not _cplx(a) and not _cplx(t):
+        return np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
+    if not _cplx(a):  # a real matrix moved along a complex direction
+        ds = np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
+        return np.real(ds)
+    side, wide = _complex_svd_side(a, ans)
+    if wide:  # Re diag(U^H dA A^H U) / s
+        ds = np.sum(np.conjugate(side) * (t @ (_c(_T(a)) @ side)), axis=-2)
+    else:  # Re diag(V^H A^H dA V) / s
+        ds = np.sum(np.conjugate(a @ side) * (t @ side), axis=-2)
+    return np.real(ds) / ans
 
 
 def _svd_u_vjp(g, ans, a):
