@@ -199,6 +199,18 @@ CASES = [  # (name, function, args, smooth: check order 2)
     ("eigh-vectors-upper", lambda a: np.abs(la.eigh(a, "U")[1]) ** 2, (HERM,), True),
     ("svd-values", lambda a: la.svd(a, compute_uv=False), (TALLC,), True),
     ("svd-values-wide", la.svdvals, (crandn(2, 4),), True),
+    ("svd-vectors-abs2-square", lambda a: (lambda u, s, vh: np.abs(u) ** 2 + np.abs(vh) ** 2)(
+        *la.svd(a)), (M,), True),
+    ("svd-vectors-abs2-tall", lambda a: np.abs(la.svd(a, full_matrices=False)[0]) ** 2,
+     (TALLC,), True),
+    ("svd-vectors-abs2-wide", lambda a: np.abs(la.svd(a, full_matrices=False)[2]) ** 2,
+     (TALLC.T.copy(),), True),
+    ("svd-u-vh-product", lambda a: (lambda u, s, vh: u @ vh)(*la.svd(a, full_matrices=False)),
+     (TALLC,), True),
+    ("svd-reconstruction-wide", lambda a: (lambda u, s, vh: (u * s) @ vh)(
+        *la.svd(a, full_matrices=False)), (crandn(2, 4),), True),
+    ("svd-left-projector", lambda a: (lambda u: np.outer(u[:, 1], np.conj(u[:, 1])))(
+        la.svd(a)[0]), (M,), True),
     ("eig-values", lambda a: la.eig(a)[0], (GEN,), True),
     ("eigvals", la.eigvals, (GEN,), True),
     ("eig-vectors-abs2", lambda a: np.abs(la.eig(a)[1]) ** 2, (GEN,), True),
@@ -379,8 +391,7 @@ REFUSED = [
     ("cumprod", lambda z: np.real(np.sum(np.cumprod(z)))),
     ("arctan", lambda z: np.real(np.sum(np.arctan(z)))),
     ("var", lambda z: np.real(np.var(z))),
-    ("svd-vectors", lambda z: np.sum(np.abs(np.linalg.svd(np.reshape(z, (2, 2)))[0]) ** 2
-                                     * np.arange(2.0))),
+    ("qr", lambda z: np.sum(np.abs(np.linalg.qr(np.reshape(z, (2, 2)))[1]) ** 2)),
     ("logsumexp", lambda z: np.real(gk.logsumexp(z))),
 ]
 
@@ -393,14 +404,20 @@ def test_unverified_primitive_refuses_complex_input(name, f):
         gk.jvp(f, (Z,), (tangent_like(Z),))
 
 
-def test_svd_vectors_of_a_complex_matrix_refuse_but_values_work():
-    a = crandn(3, 3)
-    f = lambda m: np.sum(np.linalg.svd(m, full_matrices=False)[1])  # noqa: E731
-    close(gk.grad(f)(a), fd_gradient(f, (a,), 0))  # reverse: U and Vh are not differentiated
-    with pytest.raises(NoGradientRuleError, match="svd \\(U\\) on complex input"):
-        gk.jvp(f, (a,), (a,))  # forward mode computes every output's tangent
-    close(gk.jvp(lambda m: np.linalg.svd(m, compute_uv=False), (a,), (a,))[1],
-          fd_directional(lambda m: np.linalg.svd(m, compute_uv=False), (a,), (a,)))
+def test_complex_svd_values_are_numpys_and_phase_dependent_loss_raises():
+    a = crandn(4, 3)
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    seen = {}
+
+    def f(m):
+        tu, ts, tvh = np.linalg.svd(m, full_matrices=False)
+        seen["values"] = tuple(gk.stop_gradient(x) for x in (tu, ts, tvh))
+        return np.sum(ts)
+    gk.grad(f)(a)
+    for got, want in zip(seen["values"], (u, s, vh)):
+        assert np.array_equal(got, want)
+    with pytest.raises(ValueError, match="phase of the complex eigenvectors"):
+        gk.grad(lambda m: np.real(np.sum(np.linalg.svd(m, full_matrices=False)[0])))(a)
 
 
 def test_unverified_primitive_still_works_on_real_input():

@@ -19,6 +19,12 @@ Conventions:
   matrices are differentiable only where the eigenvalues / singular values are distinct (and,
   for ``svd``'s vectors, nonzero); elsewhere the gradient is not defined and comes out inf or nan.
 - ``norm`` at zero follows the minimum-norm subgradient convention: its gradient there is 0.
+- Complex input (the convention of :mod:`gradkit.autodiff.complex`): ``eigh`` of a Hermitian
+  matrix reads one triangle and the real part of the diagonal, as LAPACK does; ``eig`` of a
+  general matrix; ``svd`` through ``eigh`` of the Gram matrix; ``norm`` is real. Eigenvectors
+  and singular vectors have a free phase each: only losses invariant under it have a
+  derivative, and the VJP raises for the others (as PyTorch does). ``inv``, ``solve`` and
+  ``det`` are holomorphic. The other decompositions refuse complex input.
 """
 import numpy as np
 
@@ -341,9 +347,10 @@ def _svd_gaps(s):
 
 
 # Singular values of a complex matrix: ds = Re diag(U^H dA V), so the cotangent (gradkit's
-# convention) is conj(U diag(g) V^H). The complex singular vectors are not verified (their
-# rules refuse complex input, gradkit.autodiff.complex), so for complex A the factors come
-# from eigh, whose complex rules are verified to any order, in a form free of the phases:
+# convention) is conj(U diag(g) V^H). The rules of _svd_u / _svd_vh are written for real
+# matrices and refuse complex input (np.linalg.svd of a complex matrix goes through
+# _complex_svd below instead), so for complex A the factors come from eigh, whose complex
+# rules are verified to any order, in a form free of the phases:
 # with A^H A = V diag(s^2) V^H (m >= n), U diag(c) V^H = A V diag(c / s) V^H; with
 # A A^H = U diag(s^2) U^H (m < n), U diag(c) V^H = U diag(c / s) U^H A. Needs s > 0.
 def _complex_svd_side(a, s):
@@ -447,7 +454,45 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         raise NoGradientRuleError(
             f"np.linalg.svd with full_matrices=True of a {m}x{n} matrix is not differentiable: "
             "the extra singular vectors are not unique. Pass full_matrices=False.")
+    if _cplx(a):
+        return _complex_svd(a)
     return _SVDResult(_svd_u(a), _svd_s(a), _svd_vh(a))
+
+
+def _phases(x, ref):
+    """exp(i arg(sum_i conj(x_ik) ref_ik)) per column k (plain values): the phase that turns
+    the columns of ``x`` into those of ``ref`` when they are equal up to a phase."""
+    d = np.sum(np.conjugate(x) * ref, axis=-2)
+    return d / np.where(np.abs(d) == 0, 1.0, np.abs(d))
+
+
+def _complex_svd(a):
+    """The reduced SVD of a complex ``a``: NumPy's values, with derivatives of singular vectors
+    built from eigh (verified on complex input to any order) rather than the real-only rules.
+
+    With A^H A = V diag(s^2) V^H (m >= n; A A^H for m < n), U = A V diag(1/s). The columns of
+    V are phase-aligned to NumPy's by constant phases D (any fixed choice of phases is a valid
+    gauge), and the traced outputs are NumPy's factors plus ``X - stop_gradient(X)`` (exactly
+    zero, with X's derivative). So the values are NumPy's bit for bit, and the derivatives are
+    right for every loss invariant under the joint phase change u_k, v_k -> e^{ip} u_k,
+    e^{ip} v_k (|U|^2, U diag(s) V^H, U[:, k] U[:, k]^H, ...); for any other loss eigh's VJP
+    raises. Needs distinct, nonzero singular values."""
+    av = conventions.getval(a)
+    u0, s0, vh0 = np.linalg.svd(av, full_matrices=False)
+    s = _svd_s(a)
+    m, n = np.shape(a)[-2:]
+    ah = np.conjugate(_T(a))
+    if m >= n:
+        v = np.linalg.eigh(ah @ a)[1][..., ::-1]
+        v = v * np.expand_dims(_phases(conventions.getval(v), np.conjugate(_T(vh0))), -2)
+        u = (a @ v) / np.expand_dims(s, -2)
+        vh = np.conjugate(_T(v))
+    else:
+        u = np.linalg.eigh(a @ ah)[1][..., ::-1]
+        u = u * np.expand_dims(_phases(conventions.getval(u), u0), -2)
+        vh = (np.conjugate(_T(u)) @ a) / np.expand_dims(s, -1)
+    return _SVDResult(u0 + (u - conventions.getval(u)), s0 + (s - conventions.getval(s)),
+                      vh0 + (vh - conventions.getval(vh)))
 
 
 FUNCTION_HANDLERS[np.linalg.svd] = _svd
