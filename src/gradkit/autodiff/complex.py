@@ -134,22 +134,41 @@ def _refusal(prim, mode):
         f"give it your own derivative with gradkit.custom_vjp.")
 
 
+_ND = np.ndarray
+
+
+def _all_real(g, ans, args):
+    """True when ``g``, ``ans`` and every argument are real: plain float arrays are checked
+    inline (the first-order case), anything else by :func:`is_complex`."""
+    if type(ans) is _ND and type(g) is _ND and ans.dtype.kind != "c" and g.dtype.kind != "c":
+        for a in args:
+            t = type(a)
+            if t is _ND:
+                if a.dtype.kind == "c":
+                    return False
+            elif t is not int and t is not float and a is not None and is_complex(a):
+                return False
+        return True
+    return not (is_complex(ans) or is_complex(args) or is_complex(g))
+
+
 def _guard_vjp(prim, rule):
     def guarded(g, ans, *args, **kwargs):
+        if _all_real(g, ans, args):
+            return rule(g, ans, *args, **kwargs)
         if is_complex(ans) or is_complex(args):
             raise _refusal(prim, "reverse mode")
-        if is_complex(g):  # a real output's cotangent is real: drop what a mixed product left
-            g = np.real(g)
-        return rule(g, ans, *args, **kwargs)
+        # a real output's cotangent is real: drop what a product with a complex value left
+        return rule(np.real(g), ans, *args, **kwargs)
     guarded.__wrapped_rule__ = rule
     return guarded
 
 
 def _guard_jvp(prim, rule):
     def guarded(t, ans, *args, **kwargs):
-        if is_complex(ans) or is_complex(args) or is_complex(t):
-            raise _refusal(prim, "forward mode")
-        return rule(t, ans, *args, **kwargs)
+        if _all_real(t, ans, args):
+            return rule(t, ans, *args, **kwargs)
+        raise _refusal(prim, "forward mode")
     guarded.__wrapped_rule__ = rule
     return guarded
 
