@@ -262,6 +262,23 @@ def test_second_order(name, f, args, smooth):
           what=f"{name}: grad(grad)")
 
 
+@pytest.mark.parametrize("name, f, args", [
+    ("sin", np.sin, (Z,)), ("abs2", lambda a: np.abs(a) ** 2, (Z,)),
+    ("mixed", lambda x, a: np.real(x * a) + np.angle(a) * x, (XR, Z)),
+    ("eigh", lambda a: np.abs(np.linalg.eigh(a)[1]) ** 2, (HERM,)),
+    ("norm", np.linalg.norm, (Z,)),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_check_grads_on_complex_input(name, f, args):
+    gk.check_grads(f, args, order=2, rtol=1e-5, atol=1e-6)
+
+
+def test_check_grads_catches_a_wrong_complex_rule():
+    wrong = gk.custom_vjp(lambda z: np.sin(z))
+    wrong.defvjp(lambda z: (np.sin(z), z), lambda z, g: (g * np.conj(np.cos(z)),))  # conjugated
+    with pytest.raises(AssertionError, match="reverse mode"):
+        gk.check_grads(wrong, (Z,), order=1, modes=("rev",))
+
+
 # ----------------------------------------------------------------------------- holomorphic
 HOLOMORPHIC = [
     ("sin", np.sin, np.cos),
@@ -296,6 +313,20 @@ def test_holomorphic_on_arrays_and_second_derivative():
     close(gk.grad(lambda a: np.sum(a ** 3), holomorphic=True)(z), 3 * z ** 2)
     d2 = gk.grad(gk.grad(lambda a: a ** 3, holomorphic=True), holomorphic=True)(0.5 + 0.5j)
     close(d2, 6 * (0.5 + 0.5j))
+
+
+def test_jacobian_of_complex_needs_holomorphic():
+    z = np.array([0.3 + 0.2j, -1.0 + 0.5j])
+    with pytest.raises(TypeError, match="input is complex.*holomorphic=True"):
+        gk.jacobian(np.sin)(z)
+    with pytest.raises(TypeError, match="output is complex"):
+        gk.jacobian(lambda x: x * 1j)(np.ones(2))
+    with pytest.raises(TypeError, match="complex"):
+        gk.hessian(lambda a: np.sum(np.abs(a) ** 2))(z)
+    for mode in ("fwd", "rev"):
+        close(gk.jacobian(np.sin, mode=mode, holomorphic=True)(z), np.diag(np.cos(z)))
+        close(gk.jacobian(lambda a: np.outer(a, a).ravel(), mode=mode, holomorphic=True)(z),
+              gk.jacobian(lambda a: np.outer(a, a).ravel(), mode="fwd", holomorphic=True)(z))
 
 
 def test_holomorphic_needs_complex_inputs_and_outputs():

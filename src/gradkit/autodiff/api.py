@@ -554,11 +554,13 @@ def _array_arg(x, fname):
     return _as_input(x, fname)
 
 
-def jacobian(fun, argnums=0, mode="auto"):
+def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
     """The Jacobian ``d fun(x) / d x`` with shape ``out.shape + x.shape``.
 
     ``mode="rev"`` builds it one output entry at a time (vjp), ``"fwd"`` one input entry at a
-    time (jvp), ``"auto"`` picks whichever needs fewer passes.
+    time (jvp), ``"auto"`` picks whichever needs fewer passes. A complex input or output
+    raises ``TypeError`` unless ``holomorphic=True`` (then the result is the complex Jacobian
+    ``f'(z)``; see :mod:`gradkit.autodiff.complex`).
 
     >>> import numpy as np, gradkit as gk
     >>> gk.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
@@ -577,7 +579,9 @@ def jacobian(fun, argnums=0, mode="auto"):
             return fun(*args, **kwargs)
 
         xshape = np.shape(getval(x))
-        out_shape = np.shape(getval(f_of_x(getval(x))))
+        out0 = getval(f_of_x(getval(x)))
+        _complex.check_jacobian(getval(x), out0, holomorphic, fname)  # [complex]
+        out_shape = np.shape(out0)
         n_in, n_out = int(np.prod(xshape)), int(np.prod(out_shape))
         use_fwd = mode == "fwd" or (mode == "auto" and n_in < n_out)
         if use_fwd:

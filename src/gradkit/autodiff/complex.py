@@ -58,7 +58,7 @@ import numpy as np
 
 from .tracer import PRIMITIVES, NoGradientRuleError, Tracer, _MISSING, getval, primitive
 
-__all__ = ["def_complex", "is_verified", "guard_unverified", "check_output",
+__all__ = ["def_complex", "is_verified", "guard_unverified", "check_output", "check_jacobian",
            "check_holomorphic_inputs", "gradient_for_input", "is_complex", "real_part"]
 
 VERIFIED: set = set()    # the Primitives whose rules are verified on complex input
@@ -213,6 +213,27 @@ def check_output(value, holomorphic, fname):
             f"{fname}: holomorphic=True needs a complex output, but the function returned "
             f"dtype {getattr(getval(value), 'dtype', type(value).__name__)}. Drop "
             "holomorphic=True for a real-valued function.")
+
+
+def check_jacobian(x, out, holomorphic, fname):
+    """``jacobian`` (and ``hessian``) of a complex input or output is the complex Jacobian
+    only for a holomorphic function (JAX's jacfwd / jacrev rules): raise ``TypeError`` unless
+    ``holomorphic=True``; with it, input and output must be complex. (For a non-holomorphic
+    function, unit tangents along the real axis would give dF/dx alone: a silently partial
+    answer.)"""
+    if holomorphic:
+        check_holomorphic_inputs([x], fname)
+        if not is_complex(out):
+            raise TypeError(f"{fname}: holomorphic=True needs a complex output, but the function "
+                            f"returned dtype {getattr(out, 'dtype', type(out).__name__)}.")
+        return
+    if is_complex(x) or is_complex(out):
+        which = "input" if is_complex(x) else "output"
+        raise TypeError(
+            f"{fname}: the {which} is complex. The Jacobian of a complex function is a complex "
+            "matrix only when the function is holomorphic: pass holomorphic=True for one; "
+            "otherwise differentiate the real and imaginary parts (np.real / np.imag) of "
+            "real arguments, or use gk.vjp / gk.jvp, which follow gradkit's convention.")
 
 
 def check_holomorphic_inputs(leaves, fname):
