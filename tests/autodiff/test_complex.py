@@ -451,6 +451,19 @@ def test_complex_svd_values_are_numpys_and_phase_dependent_loss_raises():
         gk.grad(lambda m: np.real(np.sum(np.linalg.svd(m, full_matrices=False)[0])))(a)
 
 
+@pytest.mark.parametrize("f, name", [
+    (lambda z: np.real(np.sum(np.maximum(z, 0j))), "np.maximum"),
+    (lambda z: np.real(np.sum(np.linalg.cholesky(np.outer(z, np.conj(z)) + 4 * np.eye(4)))),
+     "np.linalg.cholesky"),
+    (lambda z: np.real(np.sum(np.linalg.eigh(np.outer(z, np.conj(z)))[0]) * 0 + np.std(z)),
+     "np.std"),
+])
+def test_refusal_names_the_function(f, name):
+    with pytest.raises(NoGradientRuleError, match=f"has not verified {name.replace('.', '[.]')} "
+                                                  "on complex input"):
+        gk.grad(f)(Z)
+
+
 def test_unverified_primitive_still_works_on_real_input():
     x = np.array([0.2, 0.9, -0.3])
     np.testing.assert_allclose(gk.grad(lambda a: np.sum(np.maximum(a, 0.5)))(x), [0, 1, 0])

@@ -54,6 +54,8 @@ unwrapped and pay nothing.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .tracer import PRIMITIVES, NoGradientRuleError, Tracer, _MISSING, getval, primitive
@@ -119,11 +121,20 @@ def real_part(g):
 
 
 def _name(prim):
-    name = prim.name
+    """The primitive as the user wrote it: ``np.maximum``, ``np.linalg.cholesky``,
+    ``scipy.special.j0``; a primitive of gradkit's own under its name (``eigh (eigenvectors)``)."""
     fn = prim.fn
-    if isinstance(fn, np.ufunc) or getattr(np, name, None) is fn:
-        return f"np.{name}"
-    return name
+    fname = getattr(fn, "__name__", None)
+    if fname is None:
+        return prim.name
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, fname, None) is fn:
+        return f"scipy.special.{fname}"
+    if getattr(np, fname, None) is fn:
+        return f"np.{fname}"
+    if getattr(np.linalg, fname, None) is fn:
+        return f"np.linalg.{fname}"
+    return prim.name
 
 
 def _refusal(prim, mode):

@@ -96,14 +96,14 @@ def_elementwise(np.arctan2, lambda g, ans, y, x: g * x / (x * x + y * y),
 def _abs_vjp(g, ans, x):
     """d|z|: for complex z the cotangent is Re(g) conj(z) / |z| (0 at z = 0, the minimum-norm
     subgradient); for real x it is g sign(x)."""
-    if getval(x).dtype.kind == "c":
+    if np.iscomplexobj(getval(x)):
         return np.real(g) * np.conjugate(x) / np.where(ans == 0, 1.0, ans)
     return g * np.sign(x)
 
 
 def _abs_jvp(t, ans, x):
     """The tangent of |z|: Re(conj(z) t) / |z| for complex z (0 at z = 0); t sign(x) for real."""
-    if getval(x).dtype.kind == "c":
+    if np.iscomplexobj(getval(x)):
         return np.real(np.conjugate(x) * t) / np.where(ans == 0, 1.0, ans)
     return t * np.sign(x)
 
