@@ -468,3 +468,15 @@ def test_unverified_primitive_still_works_on_real_input():
     x = np.array([0.2, 0.9, -0.3])
     np.testing.assert_allclose(gk.grad(lambda a: np.sum(np.maximum(a, 0.5)))(x), [0, 1, 0])
     np.testing.assert_allclose(gk.grad(lambda a: np.sum(np.arctan(a)))(x), 1 / (1 + x * x))
+
+
+def test_guard_is_idempotent_and_verified_rules_are_unwrapped():
+    from gradkit.autodiff import complex as cx, tracer
+    before = {p: (p.vjps, p.jvps) for p in tracer.PRIMITIVES.values()}
+    cx.guard_unverified()
+    assert all((p.vjps, p.jvps) == before[p] for p in before)  # nothing wrapped twice
+    assert cx.is_verified(np.sin) and cx.is_verified(np.linalg.inv)
+    assert not cx.is_verified(np.arctan) and not cx.is_verified(np.maximum)
+    assert tracer.PRIMITIVES[np.add].vjps == (tracer.identity_rule, tracer.identity_rule)
+    arctan = tracer.PRIMITIVES[np.arctan]
+    assert hasattr(arctan.vjps[0], "__wrapped_rule__") and arctan.arity == 1
