@@ -115,11 +115,12 @@ def _verified():
         # holomorphic arithmetic and ufuncs
         np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.positive, np.power,
         np.square, np.sqrt, np.reciprocal, np.exp, np.expm1, np.log, np.log1p, np.log2,
-        np.log10, np.exp2, np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh,
+        np.log10, np.exp2, np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh, np.arcsin,
+        np.arccos, np.arctan, np.arcsinh, np.arccosh, np.arctanh,
         # the parts of a complex number
         np.conjugate, np.absolute, np.real, np.imag, np.angle,
         # linear maps: reductions, contractions, shapes, indexing
-        np.sum, np.mean, np.prod, np.cumsum, np.matmul, np.dot, np.vdot, np.inner, np.outer,
+        np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.var, np.std, np.matmul, np.dot, np.vdot, np.inner, np.outer,
         np.tensordot, np.einsum,
         np.diagonal, contractions.undiagonal.primitive, np.diag, np.triu, np.tril,
         np.reshape, np.transpose, np.swapaxes, np.broadcast_to, np.expand_dims,
@@ -128,7 +129,7 @@ def _verified():
         # linear algebra
         linalg._vector_norm.primitive, linalg._eigh_w.primitive, linalg._eigh_v.primitive,
         linalg._svd_s.primitive, linalg._eig_w.primitive, linalg._eig_v.primitive,
-        np.linalg.inv, np.linalg.solve, np.linalg.det,
+        np.linalg.inv, np.linalg.solve, np.linalg.det, linalg._logabsdet.primitive,
     ]
     def_complex(*[f for f in fns if isinstance(f, tracer.Primitive) or f in tracer.PRIMITIVES])
 

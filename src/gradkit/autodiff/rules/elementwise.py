@@ -84,7 +84,10 @@ def_elementwise(np.sinh, lambda g, ans, x: g * np.cosh(x))
 def_elementwise(np.cosh, lambda g, ans, x: g * np.sinh(x))
 def_elementwise(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 def_elementwise(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1.0))
-def_elementwise(np.arccosh, lambda g, ans, x: g / np.sqrt(x * x - 1.0))
+# arccosh: for complex z the derivative is 1 / (sqrt(z - 1) sqrt(z + 1)) (NumPy's branch),
+# which is not 1 / sqrt(z^2 - 1) where Re z < 0; for real x > 1 the two agree.
+def_elementwise(np.arccosh, lambda g, ans, x: g / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0))
+                if np.iscomplexobj(getval(x)) else g / np.sqrt(x * x - 1.0))
 def_elementwise(np.arctanh, lambda g, ans, x: g / (1.0 - x * x))
 def_elementwise(np.deg2rad, lambda g, ans, x: g * (np.pi / 180.0))
 def_elementwise(np.rad2deg, lambda g, ans, x: g * (180.0 / np.pi))

@@ -121,11 +121,17 @@ def _logabsdet(a):
     return np.linalg.slogdet(a)[1]
 
 
-defvjp(_logabsdet.primitive, lambda g, ans, a: _mat(g) * _T(np.linalg.inv(a)))
-defjvp(_logabsdet.primitive, lambda t, ans, a: _trace_product(np.linalg.inv(a), t))
+# log|det A| = Re log det A: d = Re tr(A^-1 dA), cotangent g A^-T (gradkit's convention) for
+# real and complex A alike; the tangent takes the real part.
+defvjp(_logabsdet.primitive, lambda g, ans, a: _mat(_real_ct(g, ans)) * _T(np.linalg.inv(a)))
+defjvp(_logabsdet.primitive, lambda t, ans, a: (
+    lambda d: np.real(d) if _cplx(d) else d)(_trace_product(np.linalg.inv(a), t)))
 
 
 def _slogdet(a):
+    if _cplx(a):  # the sign det / |det| moves on the unit circle: differentiable
+        d = np.linalg.det(a)
+        return _SlogdetResult(d / np.abs(d), _logabsdet(a))
     sign = np.linalg.slogdet(conventions.getval(a))[0]  # piecewise constant: no derivative
     return _SlogdetResult(sign, _logabsdet(a))
 
