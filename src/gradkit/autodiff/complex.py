@@ -48,8 +48,8 @@ Every primitive whose rules were checked on complex input against finite differe
 real and the imaginary directions (``tests/autodiff/test_complex.py``) is marked with
 :func:`def_complex`. :func:`guard_unverified` wraps the rules of every other primitive so that
 a call whose output or any argument is complex raises :class:`NoGradientRuleError` naming the
-primitive: a rule written for real numbers (``np.maximum``, ``np.sort``, ``np.arctan2``, ...)
-would otherwise give a silently wrong gradient. Verified primitives keep their rules
+primitive: a rule written for real numbers (``np.maximum``, ``np.max``,
+``np.linalg.cholesky``, ...) would otherwise give a silently wrong gradient. Verified primitives keep their rules
 unwrapped and pay nothing.
 """
 from __future__ import annotations
