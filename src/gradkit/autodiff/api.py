@@ -14,6 +14,7 @@ from ..backend import eye_like
 from ..tree import tree_flatten, tree_map, tree_unflatten
 from .trace import ForwardTrace, ReverseTrace, getval
 from .tracer import Tracer
+from . import complex as _complex
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
            "elementwise_grad", "stop_gradient"]
@@ -171,10 +172,9 @@ def _like_input(ct, leaf):
         return ct
     if ct is None:
         return np.zeros_like(getval(leaf))
+    ct = _complex.gradient_for_input(ct, leaf)
     dtype = getattr(leaf, "dtype", None)
     if dtype is not None and getattr(ct, "dtype", dtype) != dtype:
-        if dtype.kind != "c" and np.iscomplexobj(getval(ct)):
-            ct = np.real(ct)
         return ct.astype(dtype)
     return ct
 
@@ -233,7 +233,7 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
 
 
 # ----------------------------------------------------------------------------- reverse mode
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return a function computing ``fun`` and its gradient with respect to ``argnums``.
 
     ``fun`` must return a real scalar (an array of size 1). With ``has_aux=True`` it returns
@@ -246,8 +246,12 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     >>> value, g
     (np.float64(5.0), array([2., 4.]))
 
+    Complex numbers follow :mod:`gradkit.autodiff.complex`: a complex output raises unless
+    ``holomorphic=True``, which returns ``f'(z)`` and needs complex inputs.
+
     Raises:
-        TypeError: if ``fun`` returns a non-scalar, or an argument is not floating point.
+        TypeError: if ``fun`` returns a non-scalar or a complex value (without
+            ``holomorphic=True``), or an argument is not floating point or complex.
     """
     fname = _fun_name(fun)
     label = f"grad({fname})"
@@ -256,14 +260,20 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     def value_and_grad_fun(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), label)
         trace, out, aux, inputs = _reverse(fun, args, kwargs, nums, has_aux, label)
+        if holomorphic:
+            _complex.check_holomorphic_inputs([leaf for leaves, _, _ in inputs
+                                               for leaf in leaves], label)
         if type(out) is Tracer and out._trace is trace:
             value = out._value
             if np.size(value) != 1:
                 _not_scalar(fname, out)
+            if holomorphic or getattr(value, "dtype", None) is None or value.dtype.kind == "c":
+                _complex.check_output(value, holomorphic, label)
             cts = trace.backward({out._aux: _ones_like(value)})
         else:  # the output does not depend on the arguments: zero gradients
             if isinstance(out, (list, tuple, dict)) or np.size(getval(out)) != 1:
                 _not_scalar(fname, out)
+            _complex.check_output(out, holomorphic, label)
             value, cts = out, None
         grads = _gradients(cts, inputs)
         g = grads[0] if single else tuple(grads)
@@ -281,16 +291,18 @@ def _not_scalar(fname, out):
         "non-scalar outputs.")
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Return the gradient function of a scalar function ``fun`` (reverse mode).
 
     >>> import numpy as np, gradkit as gk
     >>> gk.grad(lambda x: np.sum(np.tanh(x)))(np.zeros(3))
     array([1., 1., 1.])
 
-    With ``has_aux=True`` the new function returns ``(gradient, aux)``.
+    With ``has_aux=True`` the new function returns ``(gradient, aux)``. For a holomorphic
+    ``fun`` of complex inputs, ``holomorphic=True`` returns ``f'(z)``; a complex output
+    raises otherwise (see :mod:`gradkit.autodiff.complex`).
     """
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)  # [complex] holomorphic
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
@@ -397,11 +409,13 @@ def _array_arg(x, fname):
     return _as_input(x, fname)
 
 
-def jacobian(fun, argnums=0, mode="auto"):
+def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
     """The Jacobian ``d fun(x) / d x`` with shape ``out.shape + x.shape``.
 
     ``mode="rev"`` builds it one output entry at a time (vjp), ``"fwd"`` one input entry at a
-    time (jvp), ``"auto"`` picks whichever needs fewer passes.
+    time (jvp), ``"auto"`` picks whichever needs fewer passes. A complex input or output
+    raises ``TypeError`` unless ``holomorphic=True`` (then the result is the complex Jacobian
+    ``f'(z)``; see :mod:`gradkit.autodiff.complex`).
 
     >>> import numpy as np, gradkit as gk
     >>> gk.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
@@ -420,7 +434,9 @@ def jacobian(fun, argnums=0, mode="auto"):
             return fun(*args, **kwargs)
 
         xshape = np.shape(getval(x))
-        out_shape = np.shape(getval(f_of_x(getval(x))))
+        out0 = getval(f_of_x(getval(x)))
+        _complex.check_jacobian(getval(x), out0, holomorphic, fname)  # [complex]
+        out_shape = np.shape(out0)
         n_in, n_out = int(np.prod(xshape)), int(np.prod(out_shape))
         use_fwd = mode == "fwd" or (mode == "auto" and n_in < n_out)
         if use_fwd:

@@ -12,13 +12,17 @@ __all__ = ["check_grads", "numerical_directional_derivative"]
 
 
 def _host(x):
-    """A float host copy to compare (CuPy arrays are copied; a tracer still raises)."""
-    return np.asarray(x.get() if is_gpu_array(x) and hasattr(x, "get") else x, float)
+    """A float (or complex) host copy to compare (CuPy arrays are copied; a tracer still
+    raises)."""
+    x = x.get() if is_gpu_array(x) and hasattr(x, "get") else x
+    return np.asarray(x, complex if np.iscomplexobj(x) else float)
 
 
 def _vdot(a, b):
+    """The pairing of cotangents and tangents: Re sum(a * b), no conjugation (the complex
+    convention of gradkit.autodiff.complex; the plain dot product for real values)."""
     la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
-    return float(sum(np.sum(_host(x) * _host(y)) for x, y in zip(la, lb)))
+    return float(np.real(sum(np.sum(_host(x) * _host(y)) for x, y in zip(la, lb))))
 
 
 def _axpy(alpha, t, x):
@@ -53,7 +57,9 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), eps=1e-5, rtol=1e-5, a
 
     For each mode in ``modes``: forward mode compares ``jvp(fun, args, t)`` with
     ``(f(x + eps t) - f(x - eps t)) / 2 eps``; reverse mode compares ``<u, J t>`` computed by
-    ``vjp`` with ``<u, finite difference>`` for a random output direction ``u``. With
+    ``vjp`` with ``<u, finite difference>`` for a random output direction ``u``
+    (``<a, b> = Re sum(a * b)``: complex arguments get complex directions, in the convention
+    of :mod:`gradkit.autodiff.complex`). With
     ``order > 1`` the derivative functions themselves are checked, recursively (JAX's
     ``check_grads``). Use float64 arguments.
 
@@ -69,6 +75,8 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), eps=1e-5, rtol=1e-5, a
     def rand_like(x):
         x = getval(x)
         t = rng.standard_normal(np.shape(x)).astype(np.result_type(x, np.float32))
+        if np.iscomplexobj(x):  # complex: a direction in the real and the imaginary parts
+            t = t + 1j * rng.standard_normal(np.shape(x))
         return to_device_of(t, x)  # drawn on the host, used on x's device
 
     tangents = tree_map(rand_like, args)

@@ -38,6 +38,7 @@ from .tracer import Tracer
 
 __all__ = ["getval", "register_extremum", "strictly_inside", "tie_weights"]
 
+EXTREMUM_PRIMITIVES: list = []  # the primitives register_extremum made (for the complex guard)
 _GREATER = {np.maximum: np.greater, np.fmax: np.greater,
             np.minimum: np.less, np.fmin: np.less}
 
@@ -85,6 +86,7 @@ def register_extremum(ufunc, def_elementwise):
                     lambda g, ans, x, y: g * mask(y, x))
     def_elementwise(both_traced, lambda g, ans, x, y: g * share(x, y),
                     lambda g, ans, x, y: g * share(y, x))
+    EXTREMUM_PRIMITIVES.extend((against_constant, both_traced))  # outside PRIMITIVES
 
     def handler(x, y):
         # Only when both are variables of the same trace is a tie shared; a trace sees the

@@ -262,3 +262,9 @@ def softplus(x):
     array([0.00000000e+00, 6.93147181e-01, 1.00000000e+03])
     """
     return _softplus(x)
+
+
+# complex input: these rules are written for real numbers and refuse it
+from .complex import guard_unverified as _guard  # noqa: E402
+
+_guard()

@@ -430,3 +430,9 @@ def dropout(x, rate, rng, train=True):
     keep = rng.random(np.shape(x)) >= rate
     dtype = np.result_type(getval(x))
     return x * to_device_of(keep.astype(dtype) * (1.0 / (1.0 - rate)), x)
+
+
+# complex input: these rules are written for real numbers and refuse it
+from ..autodiff.complex import guard_unverified as _guard  # noqa: E402
+
+_guard()

@@ -474,3 +474,10 @@ def get_loss(name) -> Callable:
         return LOSSES[name.lower()]
     raise ValueError(f"Unknown loss {name!r}. Valid names: {', '.join(sorted(LOSSES))}; or pass "
                      "a function loss(pred, target, reduction).")
+
+
+# complex input: these rules are written for real numbers and refuse it
+from ..autodiff.complex import guard_unverified as _guard, register_unlisted as _unlisted  # noqa: E402
+
+_unlisted(_P_REDUCED_LABELS_CE)
+_guard()

@@ -133,9 +133,12 @@ _inner_axes = lambda na, nb: ([na - 1], [nb - 1])  # noqa: E731
 defvjp(np.inner, _contract_vjp(_inner_axes, 0), _contract_vjp(_inner_axes, 1))
 def_linear(np.inner, 0, 1)
 
-# vdot flattens both operands (real arrays: no conjugation to undo)
-defvjp(np.vdot, lambda g, ans, a, b: np.reshape(g * np.reshape(b, (-1,)), np.shape(a)),
-       lambda g, ans, a, b: np.reshape(g * np.reshape(a, (-1,)), np.shape(b)))
+# vdot flattens both operands and conjugates the first: sum(conj(a) * b). It is linear in b
+# and conjugate-linear in a, so a's JVP vdot(t, b) is right as is, and a's cotangent is
+# conj(g b) (the transpose of a conjugation is a conjugation; see gradkit.autodiff.complex).
+defvjp(np.vdot,
+       lambda g, ans, a, b: np.reshape(np.conjugate(g * np.reshape(b, (-1,))), np.shape(a)),
+       lambda g, ans, a, b: np.reshape(g * np.conjugate(np.reshape(a, (-1,))), np.shape(b)))
 def_linear(np.vdot, 0, 1)
 
 # outer flattens both operands: out[i, j] = a.flat[i] * b.flat[j]

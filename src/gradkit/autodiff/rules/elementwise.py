@@ -57,7 +57,9 @@ def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans))
 def_elementwise(np.reciprocal, lambda g, ans, x: -g * ans * ans)
 def_elementwise(np.remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(x / y))
 def_elementwise(np.fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(x / y))
-def_elementwise(np.conjugate, lambda g, ans, x: g)
+# conj is R-linear, not holomorphic: the cotangent and the tangent are conjugated too (see
+# gradkit.autodiff.complex); on real input it is the identity and so is its rule.
+def_elementwise(np.conjugate, lambda g, ans, x: np.conjugate(g))
 
 # -- exponentials and logarithms
 def_elementwise(np.exp, lambda g, ans, x: g * ans)
@@ -83,7 +85,10 @@ def_elementwise(np.sinh, lambda g, ans, x: g * np.cosh(x))
 def_elementwise(np.cosh, lambda g, ans, x: g * np.sinh(x))
 def_elementwise(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
 def_elementwise(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1.0))
-def_elementwise(np.arccosh, lambda g, ans, x: g / np.sqrt(x * x - 1.0))
+# arccosh: for complex z the derivative is 1 / (sqrt(z - 1) sqrt(z + 1)) (NumPy's branch),
+# which is not 1 / sqrt(z^2 - 1) where Re z < 0; for real x > 1 the two agree.
+def_elementwise(np.arccosh, lambda g, ans, x: g / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0))
+                if np.iscomplexobj(getval(x)) else g / np.sqrt(x * x - 1.0))
 def_elementwise(np.arctanh, lambda g, ans, x: g / (1.0 - x * x))
 def_elementwise(np.deg2rad, lambda g, ans, x: g * (np.pi / 180.0))
 def_elementwise(np.rad2deg, lambda g, ans, x: g * (180.0 / np.pi))
@@ -92,7 +97,23 @@ def_elementwise(np.arctan2, lambda g, ans, y, x: g * x / (x * x + y * y),
                 lambda g, ans, y, x: -g * y / (x * x + y * y))
 
 # -- kinks (see conventions): |x|'(0) = 0; ties of maximum / minimum
-def_elementwise(np.absolute, lambda g, ans, x: g * np.sign(x))
+def _abs_vjp(g, ans, x):
+    """d|z|: for complex z the cotangent is Re(g) conj(z) / |z| (0 at z = 0, the minimum-norm
+    subgradient); for real x it is g sign(x)."""
+    if np.iscomplexobj(getval(x)):
+        return np.real(g) * np.conjugate(x) / np.where(ans == 0, 1.0, ans)
+    return g * np.sign(x)
+
+
+def _abs_jvp(t, ans, x):
+    """The tangent of |z|: Re(conj(z) t) / |z| for complex z (0 at z = 0); t sign(x) for real."""
+    if np.iscomplexobj(getval(x)):
+        return np.real(np.conjugate(x) * t) / np.where(ans == 0, 1.0, ans)
+    return t * np.sign(x)
+
+
+defvjp(np.absolute, _abs_vjp)
+defjvp(np.absolute, _abs_jvp)
 def_elementwise(np.fabs, lambda g, ans, x: g * np.sign(x))
 for _ufunc in (np.maximum, np.fmax, np.minimum, np.fmin):
     conventions.register_extremum(_ufunc, def_elementwise)

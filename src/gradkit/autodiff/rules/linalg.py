@@ -19,6 +19,12 @@ Conventions:
   matrices are differentiable only where the eigenvalues / singular values are distinct (and,
   for ``svd``'s vectors, nonzero); elsewhere the gradient is not defined and comes out inf or nan.
 - ``norm`` at zero follows the minimum-norm subgradient convention: its gradient there is 0.
+- Complex input (the convention of :mod:`gradkit.autodiff.complex`): ``eigh`` of a Hermitian
+  matrix reads one triangle and the real part of the diagonal, as LAPACK does; ``eig`` of a
+  general matrix; ``svd`` through ``eigh`` of the Gram matrix; ``norm`` is real. Eigenvectors
+  and singular vectors have a free phase each: only losses invariant under it have a
+  derivative, and the VJP raises for the others (as PyTorch does). ``inv``, ``solve`` and
+  ``det`` are holomorphic. The other decompositions refuse complex input.
 """
 import numpy as np
 
@@ -28,6 +34,21 @@ from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp, differentiable)
 
 _T = lambda x: np.swapaxes(x, -1, -2)  # noqa: E731  (transpose of a stack of matrices)
+
+
+def _cplx(x):
+    """Whether ``x`` holds complex numbers (at any depth of tracing)."""
+    return getattr(conventions.getval(x), "dtype", np.dtype(float)).kind == "c"
+
+
+def _c(x):
+    """``conj(x)`` for complex ``x``; ``x`` itself for real (no copy, no extra tape step)."""
+    return np.conjugate(x) if _cplx(x) else x
+
+
+def _real_ct(g, ans):
+    """A real output's cotangent is real: drop what a product with a complex value left."""
+    return np.real(g) if _cplx(g) and not _cplx(ans) else g
 
 
 def _eye_like(x, n=None):
@@ -100,11 +121,17 @@ def _logabsdet(a):
     return np.linalg.slogdet(a)[1]
 
 
-defvjp(_logabsdet.primitive, lambda g, ans, a: _mat(g) * _T(np.linalg.inv(a)))
-defjvp(_logabsdet.primitive, lambda t, ans, a: _trace_product(np.linalg.inv(a), t))
+# log|det A| = Re log det A: d = Re tr(A^-1 dA), cotangent g A^-T (gradkit's convention) for
+# real and complex A alike; the tangent takes the real part.
+defvjp(_logabsdet.primitive, lambda g, ans, a: _mat(_real_ct(g, ans)) * _T(np.linalg.inv(a)))
+defjvp(_logabsdet.primitive, lambda t, ans, a: (
+    lambda d: np.real(d) if _cplx(d) else d)(_trace_product(np.linalg.inv(a), t)))
 
 
 def _slogdet(a):
+    if _cplx(a):  # the sign det / |det| moves on the unit circle: differentiable
+        d = np.linalg.det(a)
+        return _SlogdetResult(d / np.abs(d), _logabsdet(a))
     sign = np.linalg.slogdet(conventions.getval(a))[0]  # piecewise constant: no derivative
     return _SlogdetResult(sign, _logabsdet(a))
 
@@ -116,15 +143,16 @@ FUNCTION_HANDLERS[np.linalg.slogdet] = _slogdet
 def _one_triangle(x, lower):
     """The derivative of a function reading one triangle of a symmetric matrix, given the
     gradient ``x`` of the same function of a full (symmetrized) matrix."""
-    both = x + _T(x)
+    both = x + _c(_T(x))  # complex Hermitian input: the other triangle is the conjugate
     off = np.tril(both, -1) if lower else np.triu(both, 1)
-    return off + x * _eye_like(x)
+    # the diagonal of a Hermitian matrix is real: LAPACK reads only its real part
+    return off + (np.real(x) if _cplx(x) else x) * _eye_like(x)
 
 
 def _symmetric_tangent(t, lower):
     """The symmetric matrix the function actually sees when its argument moves along ``t``."""
     half = np.tril(t, -1) if lower else np.triu(t, 1)
-    return half + _T(half) + t * _eye_like(t)
+    return half + _c(_T(half)) + (np.real(t) if _cplx(t) else t) * _eye_like(t)
 
 
 def _lower(kwargs_uplo):
@@ -180,24 +208,48 @@ def _eigen_gaps(w):
     return (1.0 - eye) / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye)
 
 
+# Complex Hermitian input (Giles 2008 with conjugate transposes): with A = V diag(w) V^H,
+# dw = diag(V^H dA V) (real) and dV = V (F o (V^H dA V)), F[i, j] = 1 / (w_j - w_i) and 0 on
+# the diagonal. In gradkit's convention (gradkit.autodiff.complex) the cotangents of the full
+# matrix are conj(V) diag(g_w) V^T and conj(V) (F o (V^T g_V)) V^T, read back into the one
+# triangle by _one_triangle. Eigenvectors are defined up to a phase each (v_k -> e^{i p} v_k),
+# so only losses that do not depend on those phases have a derivative: the VJP checks it
+# (Im diag(V^T g_V) = 0), as PyTorch does, and raises otherwise.
 def _eigh_w_vjp(g, ans, a, UPLO="L"):
     v = _eigh_v(a, UPLO)
-    return _one_triangle((v * np.expand_dims(g, -2)) @ _T(v), _lower(UPLO))
+    return _one_triangle((_c(v) * np.expand_dims(_real_ct(g, ans), -2)) @ _T(v), _lower(UPLO))
 
 
 def _eigh_w_jvp(t, ans, a, UPLO="L"):
     v = _eigh_v(a, UPLO)
-    return np.sum(v * (_symmetric_tangent(t, _lower(UPLO)) @ v), axis=-2)
+    dw = np.sum(_c(v) * (_symmetric_tangent(t, _lower(UPLO)) @ v), axis=-2)
+    return np.real(dw) if _cplx(dw) else dw
+
+
+def _check_gauge(g, v, fname):
+    """Raise unless the loss is invariant under v_k -> e^{i p} v_k: Im diag(V^T g) = 0."""
+    gv, vv = conventions.getval(g), conventions.getval(v)
+    if not (_cplx(gv) or _cplx(vv)) or type(gv) is not np.ndarray:
+        return  # real vectors: the gauge is a sign, no derivative through it
+    phase = np.imag(np.sum(gv * vv, axis=-2))
+    scale = np.sqrt(np.sum(np.abs(gv) ** 2, axis=-2)) + np.finfo(np.abs(vv).dtype).tiny
+    if np.any(np.abs(phase) > 1e-6 * scale):
+        raise ValueError(
+            f"{fname}: the loss depends on the phase of the complex eigenvectors, which is "
+            "arbitrary (each v_k may be multiplied by exp(i phi)), so its derivative is not "
+            "defined. Use a phase-invariant quantity: |v|^2, v v^H, or functions of the "
+            "eigenvalues.")
 
 
 def _eigh_v_vjp(g, ans, a, UPLO="L"):
+    _check_gauge(g, ans, "np.linalg.eigh")
     f = _eigen_gaps(_eigh_w(a, UPLO))
-    return _one_triangle(ans @ (f * (_T(ans) @ g)) @ _T(ans), _lower(UPLO))
+    return _one_triangle(_c(ans) @ (f * (_T(ans) @ g)) @ _T(ans), _lower(UPLO))
 
 
 def _eigh_v_jvp(t, ans, a, UPLO="L"):
     f = _eigen_gaps(_eigh_w(a, UPLO))
-    return ans @ (f * (_T(ans) @ _symmetric_tangent(t, _lower(UPLO)) @ ans))
+    return ans @ (f * (_c(_T(ans)) @ _symmetric_tangent(t, _lower(UPLO)) @ ans))
 
 
 defvjp(_eigh_w.primitive, _eigh_w_vjp)
@@ -212,6 +264,71 @@ def _eigh(a, UPLO="L"):
 
 FUNCTION_HANDLERS[np.linalg.eigh] = _eigh
 FUNCTION_HANDLERS[np.linalg.eigvalsh] = lambda a, UPLO="L": _eigh_w(a, UPLO)
+
+
+# ----------------------------------------------------------------------------- eig
+# A general (diagonalizable) matrix, real or complex: A = V diag(w) V^-1, with NumPy's
+# normalization: each eigenvector has unit 2-norm; its phase (its sign, for a real one) is
+# arbitrary. With E = V^-1 dA V (Giles 2008):
+#   dw = diag(E),   dV = dV0 - V Re(diag(V^H dV0)),   dV0 = V (F o E),  F[i, j] = 1/(w_j - w_i)
+# (the second term keeps each column at unit norm; the phase is left unchanged). The VJPs are
+# the transposes in gradkit's convention (gradkit.autodiff.complex):
+#   A_bar = V^-T (diag(w_bar) + F o (V^T V0_bar)) V^T,   V0_bar = V_bar - conj(V) Re(diag(V^T V_bar))
+# and their real part for a real A. Only losses that do not depend on the arbitrary phases have
+# a derivative (functions of w, |v|^2, v v^H / (v^H v), ...): the VJP checks it as eigh's does.
+# Eigenvalues must be distinct; w and V come out complex for a real A with complex eigenvalues.
+_EigResult = type(np.linalg.eig(np.eye(1)))
+
+
+@differentiable(name="eig (eigenvalues)")
+def _eig_w(a):
+    return np.linalg.eig(a)[0]
+
+
+@differentiable(name="eig (eigenvectors)")
+def _eig_v(a):
+    return np.linalg.eig(a)[1]
+
+
+def _real_if_real(ct, a):
+    return np.real(ct) if _cplx(ct) and not _cplx(a) else ct
+
+
+def _eig_w_vjp(g, ans, a):
+    v = _eig_v(a)
+    return _real_if_real(_T(np.linalg.inv(v)) @ (np.expand_dims(_real_ct(g, ans), -1) * _T(v)), a)
+
+
+def _eig_w_jvp(t, ans, a):
+    v = _eig_v(a)
+    return np.sum(_T(np.linalg.inv(v)) * (t @ v), axis=-2)
+
+
+def _eig_v_vjp(g, ans, a):
+    g = _real_ct(g, ans)
+    _check_gauge(g, ans, "np.linalg.eig")
+    v = ans
+    f = _eigen_gaps(_eig_w(a))
+    c = np.real(np.sum(g * v, axis=-2))
+    g0 = g - _c(v) * np.expand_dims(c, -2)
+    return _real_if_real(_T(np.linalg.inv(v)) @ (f * (_T(v) @ g0)) @ _T(v), a)
+
+
+def _eig_v_jvp(t, ans, a):
+    v = ans
+    f = _eigen_gaps(_eig_w(a))
+    dv0 = v @ (f * (np.linalg.inv(v) @ t @ v))
+    r = np.sum(_c(v) * dv0, axis=-2)
+    return dv0 - v * np.expand_dims(np.real(r) if _cplx(r) else r, -2)
+
+
+defvjp(_eig_w.primitive, _eig_w_vjp)
+defjvp(_eig_w.primitive, _eig_w_jvp)
+defvjp(_eig_v.primitive, _eig_v_vjp)
+defjvp(_eig_v.primitive, _eig_v_jvp)
+
+FUNCTION_HANDLERS[np.linalg.eig] = lambda a: _EigResult(_eig_w(a), _eig_v(a))
+FUNCTION_HANDLERS[np.linalg.eigvals] = lambda a: _eig_w(a)
 
 
 # ----------------------------------------------------------------------------- svd
@@ -235,12 +352,44 @@ def _svd_gaps(s):
     return _eigen_gaps(s * s)
 
 
+# Singular values of a complex matrix: ds = Re diag(U^H dA V), so the cotangent (gradkit's
+# convention) is conj(U diag(g) V^H). The rules of _svd_u / _svd_vh are written for real
+# matrices and refuse complex input (np.linalg.svd of a complex matrix goes through
+# _complex_svd below instead), so for complex A the factors come from eigh, whose complex
+# rules are verified to any order, in a form free of the phases:
+# with A^H A = V diag(s^2) V^H (m >= n), U diag(c) V^H = A V diag(c / s) V^H; with
+# A A^H = U diag(s^2) U^H (m < n), U diag(c) V^H = U diag(c / s) U^H A. Needs s > 0.
+def _complex_svd_side(a, s):
+    """``(side, wide)``: the eigenvectors of A^H A (or A A^H for a wide A), ordered as the
+    singular values (descending), and whether A is wide."""
+    m, n = np.shape(a)[-2:]
+    wide = m < n
+    gram = a @ _c(_T(a)) if wide else _c(_T(a)) @ a
+    side = np.linalg.eigh(gram)[1]
+    return side[..., ::-1], wide
+
+
 def _svd_s_vjp(g, ans, a):
-    return (_svd_u(a) * np.expand_dims(g, -2)) @ _svd_vh(a)
+    g = _real_ct(g, ans)
+    if not _cplx(a):
+        return (_svd_u(a) * np.expand_dims(g, -2)) @ _svd_vh(a)
+    side, wide = _complex_svd_side(a, ans)
+    scaled = side * np.expand_dims(g / ans, -2)
+    return np.conjugate(scaled @ _c(_T(side)) @ a if wide else a @ scaled @ _c(_T(side)))
 
 
 def _svd_s_jvp(t, ans, a):
-    return np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
+    if not _cplx(a) and not _cplx(t):
+        return np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
+    if not _cplx(a):  # a real matrix moved along a complex direction
+        ds = np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
+        return np.real(ds)
+    side, wide = _complex_svd_side(a, ans)
+    if wide:  # Re diag(U^H dA A^H U) / s
+        ds = np.sum(np.conjugate(side) * (t @ (_c(_T(a)) @ side)), axis=-2)
+    else:  # Re diag(V^H A^H dA V) / s
+        ds = np.sum(np.conjugate(a @ side) * (t @ side), axis=-2)
+    return np.real(ds) / ans
 
 
 def _svd_u_vjp(g, ans, a):
@@ -311,7 +460,45 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         raise NoGradientRuleError(
             f"np.linalg.svd with full_matrices=True of a {m}x{n} matrix is not differentiable: "
             "the extra singular vectors are not unique. Pass full_matrices=False.")
+    if _cplx(a):
+        return _complex_svd(a)
     return _SVDResult(_svd_u(a), _svd_s(a), _svd_vh(a))
+
+
+def _phases(x, ref):
+    """exp(i arg(sum_i conj(x_ik) ref_ik)) per column k (plain values): the phase that turns
+    the columns of ``x`` into those of ``ref`` when they are equal up to a phase."""
+    d = np.sum(np.conjugate(x) * ref, axis=-2)
+    return d / np.where(np.abs(d) == 0, 1.0, np.abs(d))
+
+
+def _complex_svd(a):
+    """The reduced SVD of a complex ``a``: NumPy's values, with derivatives of singular vectors
+    built from eigh (verified on complex input to any order) rather than the real-only rules.
+
+    With A^H A = V diag(s^2) V^H (m >= n; A A^H for m < n), U = A V diag(1/s). The columns of
+    V are phase-aligned to NumPy's by constant phases D (any fixed choice of phases is a valid
+    gauge), and the traced outputs are NumPy's factors plus ``X - stop_gradient(X)`` (exactly
+    zero, with X's derivative). So the values are NumPy's bit for bit, and the derivatives are
+    right for every loss invariant under the joint phase change u_k, v_k -> e^{ip} u_k,
+    e^{ip} v_k (|U|^2, U diag(s) V^H, U[:, k] U[:, k]^H, ...); for any other loss eigh's VJP
+    raises. Needs distinct, nonzero singular values."""
+    av = conventions.getval(a)
+    u0, s0, vh0 = np.linalg.svd(av, full_matrices=False)
+    s = _svd_s(a)
+    m, n = np.shape(a)[-2:]
+    ah = np.conjugate(_T(a))
+    if m >= n:
+        v = np.linalg.eigh(ah @ a)[1][..., ::-1]
+        v = v * np.expand_dims(_phases(conventions.getval(v), np.conjugate(_T(vh0))), -2)
+        u = (a @ v) / np.expand_dims(s, -2)
+        vh = np.conjugate(_T(v))
+    else:
+        u = np.linalg.eigh(a @ ah)[1][..., ::-1]
+        u = u * np.expand_dims(_phases(conventions.getval(u), u0), -2)
+        vh = (np.conjugate(_T(u)) @ a) / np.expand_dims(s, -1)
+    return _SVDResult(u0 + (u - conventions.getval(u)), s0 + (s - conventions.getval(s)),
+                      vh0 + (vh - conventions.getval(vh)))
 
 
 FUNCTION_HANDLERS[np.linalg.svd] = _svd
@@ -404,7 +591,8 @@ FUNCTION_HANDLERS[np.linalg.qr] = _qr
 def _vector_norm_plain(x, ord, axis, keepdims):
     ax = np.abs(x)
     if ord == 2:
-        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+        sq = np.real(x * np.conjugate(x)) if x.dtype.kind == "c" else x * x  # |x|^2, real
+        return np.sqrt(np.sum(sq, axis=axis, keepdims=keepdims))
     if ord == np.inf:
         return np.max(ax, axis=axis, keepdims=keepdims)
     if ord == -np.inf:
@@ -423,32 +611,46 @@ def _vector_norm(x, ord, axis, keepdims):
     return _vector_norm_plain(x, ord, axis, keepdims)
 
 
+def _sign(x):
+    """sign(x) for real x; conj(z) / |z| (0 at 0) for complex z: the cotangent of |z|."""
+    if _cplx(x):
+        ax = np.abs(x)
+        return np.conjugate(x) / np.where(ax == 0, 1.0, ax)
+    return np.sign(x)
+
+
 def _norm_partial(ans, x, ord, axis, keepdims):
-    """d norm / d x, broadcast to x's shape: 0 wherever the norm is 0 (minimum norm)."""
+    """d norm / d x, broadcast to x's shape: 0 wherever the norm is 0 (minimum norm). For
+    complex x it is the cotangent direction c (VJP g c, JVP Re sum(t c)): conj(x) / |x| where
+    a real x has sign(x)."""
     n = ans if keepdims or axis is None else np.expand_dims(ans, axis)
     if ord == 0:
         return 0.0 * x
     if ord == 1:
-        return np.sign(x)
+        return _sign(x)
     if ord in (np.inf, -np.inf):
         ax = np.abs(conventions.getval(x))
         hit = np.equal(ax, conventions.getval(n))
-        return np.sign(x) * (hit / np.sum(hit, axis=axis, keepdims=True))
+        return _sign(x) * (hit / np.sum(hit, axis=axis, keepdims=True))
     safe = np.where(n == 0, 1.0, n)
     if ord == 2:
-        return x / safe
-    return np.sign(x) * (np.abs(x) / safe) ** (ord - 1.0)
+        return _c(x) / safe
+    return _sign(x) * (np.abs(x) / safe) ** (ord - 1.0)
 
 
 def _vector_norm_vjp(g, ans, x, ord, axis, keepdims):
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    return g * _norm_partial(ans, x, ord, axis, keepdims)
+    return _real_ct(g, ans) * _norm_partial(ans, x, ord, axis, keepdims)
+
+
+def _vector_norm_jvp(t, ans, x, ord, axis, keepdims):
+    dn = t * _norm_partial(ans, x, ord, axis, keepdims)
+    return np.sum(np.real(dn) if _cplx(dn) else dn, axis=axis, keepdims=keepdims)
 
 
 defvjp(_vector_norm.primitive, _vector_norm_vjp)
-defjvp(_vector_norm.primitive, lambda t, ans, x, ord, axis, keepdims: np.sum(
-    t * _norm_partial(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims))
+defjvp(_vector_norm.primitive, _vector_norm_jvp)
 
 
 def _keep(out, axes, keepdims):

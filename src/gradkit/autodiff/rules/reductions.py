@@ -113,6 +113,8 @@ def _spread(g, x):
     read-only broadcast view, so that the next rule multiplies by it without a pass filling
     an array (value_and_grad copies a gradient that is still such a view); on a small one
     a filled array, cheaper than building the view."""
+    if x.dtype.kind != "c" and getattr(g, "dtype", None) is not None and g.dtype.kind == "c":
+        g = g.real  # a real x moves along the real axis only (gradkit.autodiff.complex)
     if x.size >= 4096:
         return np.broadcast_to(np.asarray(g, dtype=x.dtype), x.shape)
     out = np.empty_like(x)
@@ -238,10 +240,26 @@ def _dof(x, ans, ddof):
     return float(_count(x, ans) - ddof)
 
 
+def _conj_centered(x, axis):
+    """conj(x - mean): for complex x, var = mean |x - mean|^2 is real and its cotangent is
+    2 g conj(x - mean) / dof (the convention of gradkit.autodiff.complex); x - mean for real."""
+    c = _centered(x, axis)
+    return np.conjugate(c) if np.iscomplexobj(getval(x)) else c
+
+
+def _re(v):
+    return np.real(v) if np.iscomplexobj(getval(v)) else v
+
+
+def _real_g(g):
+    return np.real(g) if np.iscomplexobj(getval(g)) else g
+
+
 defvjp(np.var, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
-       _restore(g, x, axis, keepdims) * _centered(x, axis) * (2.0 / _dof(x, ans, ddof)))
+       _restore(_real_g(g), x, axis, keepdims) * _conj_centered(x, axis)
+       * (2.0 / _dof(x, ans, ddof)))
 P_VAR = defjvp(np.var, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
-               np.sum(t * _centered(x, axis), axis=axis, keepdims=keepdims)
+               np.sum(_re(t * _conj_centered(x, axis)), axis=axis, keepdims=keepdims)
                * (2.0 / _dof(x, ans, ddof)))
 def _nonzero(ans):
     # std is a norm of the centred values: at a constant input (std 0) the minimum-norm
@@ -250,10 +268,10 @@ def _nonzero(ans):
 
 
 defvjp(np.std, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
-       _restore(g, x, axis, keepdims) * _centered(x, axis)
+       _restore(_real_g(g), x, axis, keepdims) * _conj_centered(x, axis)
        / (_expand(_nonzero(ans), axis, keepdims) * _dof(x, ans, ddof)))
 P_STD = defjvp(np.std, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
-               np.sum(t * _centered(x, axis), axis=axis, keepdims=keepdims)
+               np.sum(_re(t * _conj_centered(x, axis)), axis=axis, keepdims=keepdims)
                / (_nonzero(ans) * _dof(x, ans, ddof)))
 
 

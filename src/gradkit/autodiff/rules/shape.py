@@ -124,23 +124,32 @@ def _astype(x, dtype):
     return x.astype(dtype)
 
 
-defvjp(_astype.primitive, lambda g, ans, x, dtype: _astype(g, getval(x).dtype), None)
-def_linear(_astype.primitive, 0)
+def _to_kind(v, dtype):
+    """``v`` cast to ``dtype``, dropping an imaginary part explicitly when ``dtype`` is real
+    (the derivative of a complex-to-real cast is that of np.real; no ComplexWarning)."""
+    if np.dtype(dtype).kind != "c" and getattr(getval(v), "dtype", np.dtype(float)).kind == "c":
+        v = np.real(v)
+    return _astype(v, dtype)
+
+
+defvjp(_astype.primitive, lambda g, ans, x, dtype: _to_kind(g, getval(x).dtype), None)
+defjvp(_astype.primitive, lambda t, ans, x, dtype: _to_kind(t, dtype), None)
 
 
 def astype(x, dtype, copy=True):
-    """``x`` converted to the floating-point ``dtype``, differentiably (a copy unless
+    """``x`` converted to the floating-point or complex ``dtype``, differentiably (a copy unless
     ``copy=False`` and ``x`` already has that dtype). ``x.astype`` on a traced value calls it.
 
     Raises:
-        TracerConversionError: for a non-float ``dtype``, which would drop the gradient.
+        TracerConversionError: for an integer or boolean ``dtype``, which would drop the
+            gradient.
 
     >>> import numpy as np, gradkit as gk
     >>> gk.grad(lambda x: np.sum(x.astype(np.float32) ** 2))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
     dtype = np.dtype(dtype)
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise TracerConversionError(
             f"Casting a traced value to {dtype} would drop its gradient; cast to a float dtype, "
             "or apply gradkit.stop_gradient first if no derivative should flow through it.")
