@@ -168,9 +168,9 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
         # The common parameter dict, visited without a TreeDef (an optimizer step on a small
         # model is mostly this bookkeeping). Keys in sorted order, so f sees the leaves in
         # flattening order (a stateful f, e.g. a random initializer, must not depend on
-        # insertion order).
+        # insertion order); the result keeps the dict's own key order, as tree_unflatten does.
         leaf = _LEAF_TYPES
-        out = {}
+        out = dict.fromkeys(tree)
         if not rest:
             for k in sorted(tree):
                 v = tree[k]
@@ -183,7 +183,9 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
                 out[k] = f(v, w) if type(v) in leaf and type(w) in leaf else tree_map(f, v, w)
             return out
         if all(type(r) is dict and r.keys() == tree.keys() for r in rest):
-            return {k: tree_map(f, tree[k], *(r[k] for r in rest)) for k in sorted(tree)}
+            for k in sorted(tree):
+                out[k] = tree_map(f, tree[k], *(r[k] for r in rest))
+            return out
     leaves, treedef = tree_flatten(tree)
     if not rest:
         return tree_unflatten(treedef, [f(x) for x in leaves])

@@ -212,3 +212,14 @@ def test_jvp_with_a_different_number_of_primals_and_tangents():
 def test_jacobian_of_a_pytree_argument_says_to_ravel_it():
     with pytest.raises(TypeError, match="ravel_pytree"):
         gk.jacobian(lambda p: p["w"] * 2.0)({"w": X})
+
+
+@pytest.mark.parametrize("f, name", [
+    (lambda x: np.mean([x[0], x[1]]), "np.mean"),
+    (lambda x: __import__("scipy.optimize").optimize.rosen(x), "scipy.optimize.rosen"),
+], ids=["np.mean-of-list", "scipy-asarray"])
+def test_a_library_function_that_converts_its_input_is_named(f, name):
+    with pytest.raises(TracerConversionError) as info:
+        gk.grad(f)(X.copy())
+    assert str(info.value).startswith(f"{name} converts its input with np.asarray")
+    assert "np.stack" in str(info.value) and "np.zeros_like" in str(info.value)

@@ -209,3 +209,47 @@ def test_a_dict_changed_while_differentiated_raises_instead_of_misplacing_gradie
 
     with pytest.raises(RuntimeError, match="changed while the function ran"):
         gk.value_and_grad(loss)(params)
+
+
+# One documented key order for every transformation: a derivative dict has the key order of
+# the dict it belongs to (tree_flatten still visits keys sorted, so structures compare equal).
+_UNSORTED = {"z": np.array([1.0, 2.0]), "a": {"y": np.array([3.0]), "b": [np.array([4.0])]}}
+
+
+def _unsorted_loss(p):
+    return np.sum(p["z"] ** 2) * np.sum(p["a"]["y"] ** 3) + np.sum(p["a"]["b"][0] ** 2)
+
+
+def _key_orders(tree):
+    if isinstance(tree, dict):
+        return [list(tree)] + [o for v in tree.values() for o in _key_orders(v)]
+    if isinstance(tree, (list, tuple)):
+        return [o for v in tree for o in _key_orders(v)]
+    return []
+
+
+@pytest.mark.parametrize("transformation", ["grad", "value_and_grad", "vjp", "jvp", "hvp",
+                                            "grad-of-grad", "tree_map"])
+def test_every_transformation_returns_dicts_in_the_arguments_key_order(transformation):
+    p = _UNSORTED
+    ones = tree_map(np.ones_like, p)
+    if transformation == "grad":
+        out = gk.grad(_unsorted_loss)(p)
+    elif transformation == "value_and_grad":
+        out = gk.value_and_grad(_unsorted_loss)(p)[1]
+    elif transformation == "vjp":
+        out = gk.vjp(lambda q: {"s": q["z"] * 2.0, "c": q["a"]["y"]}, p)[1](
+            {"s": np.ones(2), "c": np.ones(1)})[0]
+    elif transformation == "jvp":
+        out = gk.jvp(lambda q: {"s": q["z"] * 2.0, "c": q["a"]}, (p,), (ones,))[1]
+        assert list(out) == ["s", "c"]
+        out = out["c"]
+        p = p["a"]
+    elif transformation == "hvp":
+        out = gk.hvp(_unsorted_loss)(p, ones)
+    elif transformation == "grad-of-grad":
+        out = gk.grad(lambda q: np.sum(gk.grad(_unsorted_loss)(q)["z"]))(p)
+    else:
+        out = tree_map(lambda x: x * 2.0, p)
+    assert _key_orders(out) == _key_orders(p)
+    assert tree_structure(out) == tree_structure(p)

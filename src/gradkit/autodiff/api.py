@@ -114,33 +114,86 @@ def _dict_fill(d, leaves, j):
     return out, j
 
 
-def _trace_args(args, argnums, fname, make_input):
+def _trace_args(args, argnums, fname, make_input, tangents=None):
     """``(args with tracers, [(leaves, structure, auxes)] per differentiated argument)``;
-    ``make_input(argnum, j, leaf)`` makes the tracer of leaf ``j`` of argument ``argnum``.
+    ``make_input(leaf)`` makes a leaf's tracer, or ``make_input(leaf, tangent)`` with the
+    matching leaf of ``tangents[argnum]`` (forward mode).
     ``auxes`` are the inputs' tape indices (or tangents) as made: a write inside the function
     rebinds a tracer, not the input it started as."""
     args = list(args)
     inputs = []
     for a in argnums:
-        leaves, structure = _split(args[a], f"{fname}: argument {a}")
-        tracers = [make_input(a, j, leaf) for j, leaf in enumerate(leaves)]
+        arg = args[a]
+        if tangents is None:
+            if type(arg) is np.ndarray and arg.dtype.kind == "f":
+                t = args[a] = make_input(arg)  # the commonest argument: no walk
+                inputs.append(((arg,), _ARRAY, (t._aux,)))
+                continue
+            if type(arg) is dict:  # parameters: traced in one walk of the dict
+                leaves, auxes = [], []
+                traced = _dict_traced(arg, make_input, leaves, auxes)
+                if traced is not None:
+                    args[a] = traced
+                    inputs.append((leaves, arg, auxes))
+                    continue
+        leaves, structure = _split(arg, f"{fname}: argument {a}")
+        if tangents is None:
+            tracers = [make_input(leaf) for leaf in leaves]
+        else:
+            where = f"{fname}: tangent {a}"
+            tracers = [make_input(leaf, _tangent_like(t, leaf, where)) for leaf, t
+                       in zip(leaves, _leaves_like(structure, tangents[a], where))]
         args[a] = _rebuild(structure, tracers)
         inputs.append((leaves, structure, [t._aux for t in tracers]))
     return args, inputs
 
 
-def _unchanged(structure, leaves):
-    """Raise if a differentiated dict no longer holds the arrays it was traced with (the
-    function changed it while it ran): its gradient could not be matched to it."""
-    if type(structure) is dict:
-        now = []
-        if not _dict_leaves(structure, now) or len(now) != len(leaves) or \
-                any(a is not b for a, b in zip(now, leaves)):
-            raise RuntimeError(
-                "value_and_grad: the dict of arrays being differentiated was changed while "
-                "the function ran (an entry added, removed or replaced), so its gradient "
-                "cannot be matched to it. Do not modify the argument's dict inside the "
-                "function; build a new one.")
+def _dict_traced(d, make_input, leaves, auxes):
+    """The dict tree ``d`` with each float array traced (in the dict's own order, appended to
+    ``leaves`` and its tracer's aux to ``auxes``); None when it holds anything else."""
+    out = {}
+    for k, v in d.items():
+        if type(v) is np.ndarray and v.dtype.kind == "f":
+            t = out[k] = make_input(v)
+            leaves.append(v)
+            auxes.append(t._aux)
+        elif type(v) is dict:
+            out[k] = _dict_traced(v, make_input, leaves, auxes)
+            if out[k] is None:
+                return None
+        else:
+            return None
+    return out
+
+
+def _dict_gradients(d, leaves, grads, j=0):
+    """The gradient dict of the dict tree ``d`` (``grads[j]`` for its ``j``-th leaf) and the
+    next ``j``; raises if ``d`` no longer holds ``leaves``: the function changed it while it
+    ran, and its gradient cannot be matched to it."""
+    out = {}
+    for k, v in d.items():
+        if type(v) is dict:
+            out[k], j = _dict_gradients(v, leaves, grads, j)
+            continue
+        if j >= len(leaves) or v is not leaves[j]:
+            raise _changed_error()
+        out[k] = grads[j]
+        j += 1
+    return out, j
+
+
+def _changed_error():
+    return RuntimeError(
+        "value_and_grad: the dict of arrays being differentiated was changed while the "
+        "function ran (an entry added, removed or replaced), so its gradient cannot be "
+        "matched to it. Do not modify the argument's dict inside the function; build a new one.")
+
+
+def _tangent_like(t, leaf, where):
+    if np.shape(getval(t)) != np.shape(getval(leaf)):
+        raise ValueError(f"{where}: a tangent has shape {np.shape(getval(t))}, its primal "
+                         f"{np.shape(getval(leaf))}.")
+    return t
 
 
 def _gradients(cts, inputs):
@@ -149,11 +202,12 @@ def _gradients(cts, inputs):
     seen = set()
     out = []
     for leaves, structure, indices in inputs:
-        _unchanged(structure, leaves)
         grads = []
         for leaf, i in zip(leaves, indices):
             ct = cts[i] if cts is not None else None
-            ct = _like_input(ct, leaf)
+            if not (type(ct) is np.ndarray and type(leaf) is np.ndarray
+                    and ct.dtype is leaf.dtype):
+                ct = _like_input(ct, leaf)
             # one cotangent can reach two inputs (x + y), and a full sum's is a read-only
             # broadcast view: in-place updates of one gradient must not change another
             if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
@@ -161,7 +215,15 @@ def _gradients(cts, inputs):
                 ct = ct.copy()
             seen.add(id(ct))
             grads.append(ct)
-        out.append(_rebuild(structure, grads))
+        if structure is _ARRAY:
+            out.append(grads[0])
+        elif type(structure) is dict:
+            tree, j = _dict_gradients(structure, leaves, grads)
+            if j != len(leaves):
+                raise _changed_error()
+            out.append(tree)
+        else:
+            out.append(tree_unflatten(structure, grads))
     return out
 
 
@@ -227,9 +289,12 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
     ``(trace, output, aux, inputs)``."""
     trace = ReverseTrace()
     new_input = trace.new_input
-    traced, inputs = _trace_args(args, argnums, fname, lambda a, j, leaf: new_input(leaf))
-    out, aux = _split_aux(fun(*traced, **kwargs), has_aux, fname)
-    return trace, out, aux, inputs
+    traced, inputs = _trace_args(args, argnums, fname, new_input)
+    out = fun(*traced, **kwargs)
+    if has_aux:
+        out, aux = _split_aux(out, has_aux, fname)
+        return trace, out, aux, inputs
+    return trace, out, None, inputs
 
 
 # ----------------------------------------------------------------------------- reverse mode
@@ -258,16 +323,19 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), label)
+        if type(argnums) is int and 0 <= argnums < len(args):
+            single, nums = True, (argnums,)
+        else:
+            single, nums = _argnums_tuple(argnums, len(args), label)
         trace, out, aux, inputs = _reverse(fun, args, kwargs, nums, has_aux, label)
         if holomorphic:
             _complex.check_holomorphic_inputs([leaf for leaves, _, _ in inputs
                                                for leaf in leaves], label)
         if type(out) is Tracer and out._trace is trace:
             value = out._value
-            if np.size(value) != 1:
+            if value.size != 1:
                 _not_scalar(fname, out)
-            if holomorphic or getattr(value, "dtype", None) is None or value.dtype.kind == "c":
+            if holomorphic or value.dtype.kind == "c":
                 _complex.check_output(value, holomorphic, label)
             cts = trace.backward({out._aux: _ones_like(value)})
         else:  # the output does not depend on the arguments: zero gradients
@@ -359,19 +427,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     if len(primals) != len(tangents):
         raise ValueError(f"{fname}: {len(primals)} primals but {len(tangents)} tangents.")
     trace = ForwardTrace()
-    tangent_leaves = {}
-
-    def make_input(a, j, leaf):
-        if a not in tangent_leaves:
-            structure = _split(primals[a], fname)[1]
-            tangent_leaves[a] = _leaves_like(structure, tangents[a], f"{fname}: tangent {a}")
-        t = tangent_leaves[a][j]
-        if np.shape(getval(t)) != np.shape(getval(leaf)):
-            raise ValueError(f"{fname}: a tangent of argument {a} has shape "
-                             f"{np.shape(getval(t))}, its primal {np.shape(getval(leaf))}.")
-        return trace.new_input(leaf, t)
-
-    traced, _ = _trace_args(primals, range(len(primals)), fname, make_input)
+    traced, _ = _trace_args(primals, range(len(primals)), fname, trace.new_input, tangents)
     out, aux = _split_aux(fun(*traced), has_aux, fname)
 
     def split(o):
