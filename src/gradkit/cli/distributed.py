@@ -9,7 +9,7 @@ instead. Then:
    partition each; integers are read as floats so that a missing cell in a later block does
    not change a column's type);
 2. the same statistics as the NumPy path (means and sds, text values, the target's labels) are
-   computed over the partitions where they live, and :func:`gradkit.cli.tabular.build_spec`
+   computed over the partitions where they live, and :func:`gradkit.data.tabular.build_spec`
    turns them into the same spec; every partition is encoded with it (one-hot text,
    standardised numbers, encoded target), which gives Dask arrays ``X`` and ``y`` with one
    block per partition;
@@ -33,10 +33,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from gradkit.data.tabular import (BUNDLED, Prepared, build_spec, check_columns, check_file,
+                                  count_labels, describe_bad_cells, encode_features,
+                                  encode_target, finish_summary, is_numeric,
+                                  missing_cells_error, quote)
+
 from .errors import CLIError
-from .tabular import (BUNDLED, Prepared, _describe_bad, _encode, _is_numeric, _quote,
-                      build_spec, check_columns, check_file, count_labels, encode_target,
-                      finish_summary, missing_cells_error)
+from .tabular import SPELLING
 
 __all__ = ["LOCAL", "check_options", "dask_client", "read_dask_table", "prepare_dask",
            "split_dask", "predict_blocks"]
@@ -123,21 +126,21 @@ def read_dask_table(source, blocksize=None):
         frame = dd.read_csv(source, sep=sep, assume_missing=True,
                             blocksize=blocksize if blocksize is not None else "default")
     except UnicodeDecodeError:
-        raise CLIError(f"{_quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
+        raise CLIError(f"{quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
             from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CLIError(f"cannot read {_quote(source)} as a CSV file: {first}") from None
+        raise CLIError(f"cannot read {quote(source)} as a CSV file: {first}") from None
     frame.columns = [str(c) for c in frame.columns]
     return frame, os.path.basename(source)
 
 
 def _numeric(col):
-    return _is_numeric(col) or pd.api.types.is_bool_dtype(col)
+    return is_numeric(col) or pd.api.types.is_bool_dtype(col)
 
 
 def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_categories=50):
-    """:func:`gradkit.cli.tabular.prepare` for a Dask DataFrame: the same checks, spec and
+    """:func:`gradkit.data.tabular.prepare` for a Dask DataFrame: the same checks, spec and
     summary, with ``X`` and ``y`` as Dask arrays (one block per partition).
 
     Raises:
@@ -146,13 +149,13 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     import dask
     import dask.array as da
 
-    target = check_columns(list(frame.columns), target, drop)
+    target = check_columns(list(frame.columns), target, drop, SPELLING)
     frame = frame.drop(columns=list(drop)) if drop else frame
     columns = list(frame.columns)
     # pass 1: rows and missing / infinite cells
     missing = {c: frame[c].isna().sum() for c in columns}
     infinite = {c: frame[c].isin([np.inf, -np.inf]).sum() for c in columns
-                if _is_numeric(frame[c])}
+                if is_numeric(frame[c])}
     rows_read, missing, infinite = dask.compute(frame.shape[0], missing, infinite)
     summary = {"rows_read": int(rows_read), "notes": [], "encoded": [], "dropped": list(drop),
                "columns": len(columns) - 1}
@@ -165,7 +168,7 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
         keep = None
         for c in bad:
             ok = ~frame[c].isna()
-            if _is_numeric(frame[c]):
+            if is_numeric(frame[c]):
                 ok = ok & ~frame[c].isin([np.inf, -np.inf])
             keep = ok if keep is None else keep & ok
         frame = frame[keep]
@@ -182,7 +185,7 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
             lazy["columns"][c] = {"kind": "categorical", "values": _per_partition(
                 col.astype(str), _value_counts)}
     t = frame[target]
-    t_numeric = _is_numeric(t)
+    t_numeric = is_numeric(t)
     if t_numeric:
         lazy["target"] = {"mean": t.mean(), "std": t.std(ddof=0),
                           "integral": (t == t.round()).all()}
@@ -192,7 +195,7 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     rows = int(got["rows"])
     if bad:
         summary["notes"].append(f"--dropna dropped {rows_read - rows} of {rows_read} rows with "
-                                f"missing or infinite cells ({_describe_bad(bad)}).")
+                                f"missing or infinite cells ({describe_bad_cells(bad)}).")
     if rows == 0:
         raise CLIError("no rows are left after removing the missing or infinite cells; fix "
                        "the data.")
@@ -214,7 +217,7 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     else:
         tstats["counts"] = count_labels(_sum_counts(got["target"]["counts"]))
     spec = build_spec(stats, tstats, target, task=task, max_categories=max_categories,
-                      summary=summary)
+                      summary=summary, spelling=SPELLING)
     # encode every partition with the spec; lengths once, so X and y get the same blocks
     encoded = frame.map_partitions(_encode_partition, spec, meta=_meta(spec))
     lengths = tuple(int(n) for n in frame.map_partitions(len).compute())
@@ -249,7 +252,7 @@ def _meta(spec):
 
 def _encode_partition(part, spec):
     """One partition encoded with ``spec``: the feature columns and ``__target__``."""
-    X, names, _ = _encode(part, spec)
+    X, names, _ = encode_features(part, spec)
     out = pd.DataFrame(X, columns=names, index=part.index)
     out["__target__"] = encode_target(part[spec["target"]["name"]], spec["target"])
     return out

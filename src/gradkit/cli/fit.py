@@ -11,8 +11,10 @@ import warnings
 
 import numpy as np
 
+from gradkit.data.tabular import prepare, read_table
+
 from .errors import CLIError
-from .tabular import prepare, read_table
+from .tabular import SPELLING
 
 __all__ = ["run", "build_estimator", "save_model", "load_model", "EXAMPLES", "MODELS"]
 
@@ -171,9 +173,8 @@ def load_model(path):
         CLIError: a missing, corrupted or foreign file, a model from another format version,
             or a preprocessing record that does not belong to the model.
     """
+    from gradkit.data.tabular import check_spec
     from gradkit.models import load
-
-    from .tabular import check_spec
 
     if not os.path.exists(path):
         raise CLIError(f"no such model file: {path!r}.")
@@ -194,7 +195,7 @@ def load_model(path):
     except (OSError, ValueError) as exc:
         raise CLIError(f"cannot read the preprocessing record {sidecar!r}: "
                        f"{' '.join(str(exc).split())}") from None
-    spec = check_spec(spec, repr(sidecar))
+    spec = check_spec(spec, repr(sidecar), SPELLING)
     digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
     if spec.get("model_sha256") != digest:
         raise CLIError(f"the preprocessing record {sidecar!r} belongs to another model file; "
@@ -336,7 +337,8 @@ def _numpy_data(args, split):
     table = read_table(args.data)
     target = args.target or ("target" if table.task else None)
     data = prepare(table.frame, target, task=args.task or table.task, drop=args.drop,
-                   dropna=args.dropna, impute=args.impute, max_categories=args.max_categories)
+                   dropna=args.dropna, impute=args.impute, max_categories=args.max_categories,
+                   spelling=SPELLING)
     train, test = split(data.y, data.summary["task"])
     return (table.name, data, data.X[train], data.X[test], data.y[train], data.y[test],
             data.y[train])
