@@ -346,11 +346,14 @@ def _numpy_data(args, split):
 
 def _dask_data(args, split):
     """As :func:`_numpy_data`, with the training rows as Dask arrays on the cluster."""
-    from .distributed import prepare_dask, read_dask_table, split_dask
+    from gradkit.data.tabular_dask import prepare_dask, read_dask_table
+
+    from .distributed import split_dask
 
     frame, name = read_dask_table(args.data, args.blocksize)
     data = prepare_dask(frame, args.target, task=args.task, drop=args.drop,
-                        dropna=args.dropna, max_categories=args.max_categories)
+                        dropna=args.dropna, max_categories=args.max_categories,
+                        spelling=SPELLING)
     return (name, data) + split_dask(data, split)
 
 

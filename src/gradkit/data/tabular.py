@@ -262,11 +262,11 @@ def _filled(series, value):
 
 # ----------------------------------------------------------------------------- encoding
 # The encoding is built in two steps that the NumPy path (:func:`prepare`) and the Dask path
-# (the command line's ``--dask``, :mod:`gradkit.cli.distributed`) share: each computes a few
-# *statistics* of every column (:func:`column_stats` / :func:`target_stats` on a pandas
-# frame; Dask computes the same dicts over its partitions), and :func:`build_spec` turns them into the spec, the one
-# record of the encoding. Rows are then encoded with the spec by :func:`encode_features` and
-# :func:`encode_target`, on the whole frame or partition by partition.
+# (:func:`gradkit.data.tabular_dask.prepare_dask`) share: each computes a few *statistics* of
+# every column (:func:`column_stats` / :func:`target_stats` on a pandas frame; Dask computes
+# the same dicts over its partitions), and :func:`build_spec` turns them into the spec, the
+# one record of the encoding. Rows are then encoded with the spec by :func:`encode_features`
+# and :func:`encode_target`, on the whole frame or partition by partition.
 def _label(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
