@@ -55,6 +55,13 @@ class Spelling:
 
     Each field is the text for one argument; ``{}`` in it takes the value (a quoted column
     name for ``drop``). ``record`` names how a spec is made again.
+
+    >>> frame = pd.DataFrame({"x": [1.0, None], "y": [0, 1]})
+    >>> prepare(frame, spelling=Spelling(dropna="--dropna"))
+    Traceback (most recent call last):
+    ...
+    gradkit.data.tabular.TableError: found 1 missing or infinite cells in 1 column(s): 'x'
+    (1 missing); pass --dropna to drop those rows or impute='mean' to fill them.
     """
 
     dropna: str = "dropna=True"
@@ -92,7 +99,11 @@ class Prepared:
 
 
 def quote(name) -> str:
-    """A column or file name as messages show it: quoted, so spaces and odd names stand out."""
+    """A column or file name as messages show it: quoted, so spaces and odd names stand out.
+
+    >>> print(quote("my column"))
+    'my column'
+    """
     return repr(str(name))
 
 

@@ -152,6 +152,13 @@ def check_parameters(estimator, names=None):
     Raises:
         sklearn.utils._param_validation.InvalidParameterError: (a ValueError and a TypeError)
             naming the parameter, what it must be and the value it got.
+
+    >>> from gradkit.models import LogisticRegression
+    >>> check_parameters(LogisticRegression(tol=-1))
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'tol' parameter of
+    LogisticRegression must be a float in the range [0.0, inf). Got tol=-1 instead.
     """
     table = estimator._parameter_constraints
     for name in table if names is None else names:
