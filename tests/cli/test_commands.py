@@ -217,3 +217,18 @@ def test_fit_shows_a_progress_bar_with_loss_and_gradient_norm_on_a_terminal(grad
                              "--batch-size", "32", "--epochs", "3", "--report", "")
     assert status == 0 and "held-out R2" in out
     assert re.search(r"epoch=3, loss=[0-9.e+-]+, grad_norm=[0-9.e+-]+", terminal.getvalue())
+
+
+def test_the_commands_use_only_the_estimators_public_api():
+    import ast
+    import pathlib
+
+    import gradkit.cli
+
+    for path in pathlib.Path(gradkit.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in ("estimator", "est", "model")
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                raise AssertionError(f"{path.name}:{node.lineno} reads {node.value.id}."
+                                     f"{node.attr}")

@@ -279,3 +279,124 @@ def test_every_optimizer_fits_multinomial_logistic_regression(optimizer):
                                max_iter=40, random_state=0).fit(X, y)
     assert model.score(X, y) > 0.95
     assert model.coef_.shape == (10, 64) and not model.diverged_
+
+
+def test_bad_settings_say_what_the_parameter_must_be():
+    with pytest.raises(ValueError, match=r"The 'max_iter' parameter of LogisticRegression must "
+                       r"be an int in the range \[1, inf\)\. Got max_iter=0 instead\."):
+        LogisticRegression(max_iter=0).fit(*CANCER)
+
+
+def _every_parameter():
+    for model in (LinearRegression(), LogisticRegression(), LinearSVM(),
+                  MLPClassifier(hidden_layer_sizes=(4,)), MLPRegressor(hidden_layer_sizes=(4,))):
+        assert set(model._parameter_constraints) == set(model.get_params())  # one entry each
+        for name in model.get_params():
+            yield pytest.param(model, name, id=f"{type(model).__name__}-{name}")
+
+
+@pytest.mark.parametrize("model, name", list(_every_parameter()))
+def test_every_parameter_is_checked_by_fit_and_partial_fit(model, name):
+    # as scikit-learn's check_param_validation: a value of no valid type is refused by name
+    from sklearn.base import clone
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    bad = type("BadType", (), {"__repr__": lambda self: "BadType()"})()
+    model = clone(model).set_params(**{name: bad})
+    X, y = CANCER[0][:40], CANCER[1][:40]
+    methods = [model.fit] + ([model.partial_fit] if hasattr(model, "partial_fit") else [])
+    for method in methods:
+        kwargs = {"classes": [0, 1]} if method == getattr(model, "partial_fit", None) and \
+            is_classifier(model) else {}
+        with pytest.raises(InvalidParameterError,
+                           match=rf"The '{name}' parameter of {type(model).__name__} must be "
+                                 rf".* Got {name}=BadType\(\) instead\."):
+            method(X, y, **kwargs)
+
+
+# ----------------------------------------------------------------------------- optimizer kind
+@pytest.mark.parametrize("model, kind, optimizer", [
+    (LogisticRegression(), "minimize", "lbfgs"),
+    (LogisticRegression(penalty="l1"), "minimize", "proximal"),
+    (LinearSVM(loss="hinge"), "minimize", "subgradient"),
+    (LogisticRegression(optimizer="newton-cg"), "minimize", "newton-cg"),
+    (MLPClassifier(), "transform", None),
+    (LogisticRegression(optimizer=adam(0.1)), "transform", None),
+], ids=lambda v: v if isinstance(v, str) else type(v).__name__)
+def test_optimizer_kind_says_how_fit_will_minimize(model, kind, optimizer):
+    got = model.optimizer_kind()
+    assert got.kind == kind
+    if kind == "minimize":
+        assert got.optimizer == optimizer
+    else:
+        assert isinstance(got.optimizer, gk.optim.GradientTransformation)
+
+
+def test_optimizer_kind_chains_clipping_and_checks_its_settings():
+    params = {"w": np.array([3.0, 4.0])}
+    tx = LogisticRegression(optimizer="sgd", learning_rate=1.0, clip_norm=1.0).optimizer_kind()
+    updates, _ = tx.optimizer.update(params, tx.optimizer.init(params), params)
+    assert np.isclose(np.linalg.norm(updates["w"]), 1.0)  # clipped to norm 1, then the step
+    with pytest.raises(ValueError, match="optimizer='newtonian'"):
+        LogisticRegression(optimizer="newtonian").optimizer_kind()
+
+
+# ----------------------------------------------------------------------------- the loop's parts
+def test_prepare_targets_leaves_the_number_of_outputs_to_fit():
+    X, y = _scaled(load_digits)
+    model = LogisticRegression(max_iter=5).fit(X[:200], y[:200])
+    before = model._n_outputs
+    T = model._prepare_targets(np.array([0, 1, 0]), fitting=False)
+    assert T.shape == (3, 10) and model._n_outputs == before
+    T = LogisticRegression()._prepare_targets(np.array([0, 1, 1]), fitting=True)
+    assert T.shape == (3, 1)
+    reg = LinearRegression()
+    reg._prepare_targets(np.zeros((4, 3)), fitting=True)
+    assert not hasattr(reg, "_n_outputs")
+    assert reg.fit(np.eye(4), np.zeros((4, 3)))._n_outputs == 3
+
+
+def test_progress_hook_is_ready_before_the_first_step_and_closed_after_an_error(monkeypatch):
+    from gradkit.models import base
+
+    bars = []
+
+    class Bar:
+        def __init__(self, **kwargs):
+            self.unit, self.updates, self.closed = kwargs["unit"], 0, False
+            bars.append(self)
+
+        def update(self, k):
+            self.updates += k
+
+        def set_postfix(self, values):
+            self.postfix = values
+
+        def close(self):
+            self.closed = True
+
+    import tqdm.auto
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    model = LogisticRegression(optimizer="lbfgs", max_iter=4, verbose=True).fit(*CANCER)
+    assert bars[-1].updates == model.n_iter_ and bars[-1].closed
+    with pytest.raises(FloatingPointError):
+        _diverging(on_nan="raise", verbose=True).fit(*DIABETES)
+    assert bars[-1].closed  # the bar does not outlive a failed fit
+    with base._Progress(LogisticRegression(), 3, "epoch") as quiet:
+        quiet.update(1, 0.5, {"w": np.ones(2)})  # verbose=False: does nothing at all
+    assert quiet.bar is None
+
+
+@pytest.mark.parametrize("fit", [
+    lambda: LogisticRegression(max_iter=2).fit(*CANCER),
+    lambda: LogisticRegression(optimizer="sgd", max_iter=2).fit(*CANCER),
+    lambda: _diverging().fit(*DIABETES),
+    lambda: LinearRegression(optimizer="sgd", learning_rate=1e3, batch_size=1).partial_fit(
+        *DIABETES),
+], ids=["full-batch", "stochastic", "diverged", "partial_fit"])
+def test_warnings_point_at_the_users_call(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    assert caught and all(w.filename == __file__ for w in caught), \
+        [(w.filename, str(w.message)) for w in caught]

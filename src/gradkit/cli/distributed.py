@@ -5,14 +5,11 @@ worker processes with one thread each, sized for a 2-core machine; closed when t
 ends); ``gradkit fit data.csv --dask tcp://host:8786`` connects to a running scheduler
 instead. Then:
 
-1. the CSV is read with ``dask.dataframe.read_csv`` in blocks of ``--blocksize`` bytes (one
-   partition each; integers are read as floats so that a missing cell in a later block does
-   not change a column's type);
-2. the same statistics as the NumPy path (means and sds, text values, the target's labels) are
-   computed over the partitions where they live, and :func:`gradkit.cli.tabular.build_spec`
-   turns them into the same spec; every partition is encoded with it (one-hot text,
-   standardised numbers, encoded target), which gives Dask arrays ``X`` and ``y`` with one
-   block per partition;
+1. :func:`gradkit.data.tabular_dask.read_dask_table` reads the CSV in blocks of
+   ``--blocksize`` bytes (one partition each);
+2. :func:`gradkit.data.tabular_dask.prepare_dask` encodes it with the NumPy path's spec
+   (statistics computed over the partitions where they live), which gives Dask arrays ``X``
+   and ``y`` with one block per partition;
 3. the held-out split picks the same rows as the NumPy path (the encoded ``y``, one number per
    row, is computed on the driver for that); the training rows stay on the workers
    (persisted), the held-out rows are computed (they are the small part);
@@ -31,15 +28,12 @@ import re
 import warnings
 
 import numpy as np
-import pandas as pd
+
+from gradkit.data.tabular import BUNDLED
 
 from .errors import CLIError
-from .tabular import (BUNDLED, Prepared, _describe_bad, _encode, _is_numeric, _quote,
-                      build_spec, check_columns, check_file, count_labels, encode_target,
-                      finish_summary, missing_cells_error)
 
-__all__ = ["LOCAL", "check_options", "dask_client", "read_dask_table", "prepare_dask",
-           "split_dask", "predict_blocks"]
+__all__ = ["LOCAL", "check_options", "dask_client", "split_dask", "predict_blocks"]
 
 #: ``--dask`` alone: a local cluster of this shape (2 cores, 24 GB: 2 x 8 GiB leaves room for
 #: the driver, which holds the optimizer state and the held-out rows).
@@ -105,154 +99,6 @@ def dask_client(address):
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def read_dask_table(source, blocksize=None):
-    """``(Dask DataFrame, display name)`` for a CSV / TSV file read in ``blocksize``-byte
-    partitions (None: Dask's default, 64 MB).
-
-    Raises:
-        CLIError: a missing, empty or unreadable file, naming it.
-    """
-    import dask.dataframe as dd
-
-    source = str(source)
-    check_file(source)
-    sep = "\t" if source.lower().endswith(".tsv") else ","
-    try:
-        frame = dd.read_csv(source, sep=sep, assume_missing=True,
-                            blocksize=blocksize if blocksize is not None else "default")
-    except UnicodeDecodeError:
-        raise CLIError(f"{_quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
-            from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CLIError(f"cannot read {_quote(source)} as a CSV file: {first}") from None
-    frame.columns = [str(c) for c in frame.columns]
-    return frame, os.path.basename(source)
-
-
-def _numeric(col):
-    return _is_numeric(col) or pd.api.types.is_bool_dtype(col)
-
-
-def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_categories=50):
-    """:func:`gradkit.cli.tabular.prepare` for a Dask DataFrame: the same checks, spec and
-    summary, with ``X`` and ``y`` as Dask arrays (one block per partition).
-
-    Raises:
-        CLIError: as ``prepare``.
-    """
-    import dask
-    import dask.array as da
-
-    target = check_columns(list(frame.columns), target, drop)
-    frame = frame.drop(columns=list(drop)) if drop else frame
-    columns = list(frame.columns)
-    # pass 1: rows and missing / infinite cells
-    missing = {c: frame[c].isna().sum() for c in columns}
-    infinite = {c: frame[c].isin([np.inf, -np.inf]).sum() for c in columns
-                if _is_numeric(frame[c])}
-    rows_read, missing, infinite = dask.compute(frame.shape[0], missing, infinite)
-    summary = {"rows_read": int(rows_read), "notes": [], "encoded": [], "dropped": list(drop),
-               "columns": len(columns) - 1}
-    bad = {c: (int(missing[c]), int(infinite.get(c, 0))) for c in columns}
-    bad = {c: v for c, v in bad.items() if sum(v)}
-    if bad:
-        if not dropna:
-            raise missing_cells_error(bad, "pass --dropna to drop those rows (--impute is not "
-                                      "available with --dask)")
-        keep = None
-        for c in bad:
-            ok = ~frame[c].isna()
-            if _is_numeric(frame[c]):
-                ok = ok & ~frame[c].isin([np.inf, -np.inf])
-            keep = ok if keep is None else keep & ok
-        frame = frame[keep]
-    # pass 2: the statistics the spec needs (column_stats / target_stats of the NumPy path)
-    features = [c for c in columns if c != target]
-    lazy = {"rows": frame.shape[0], "columns": {}}
-    for c in features:
-        col = frame[c]
-        if _numeric(col):
-            v = col.astype(float)
-            lazy["columns"][c] = {"kind": "numeric", "mean": v.mean(), "std": v.std(ddof=0),
-                                  "min": v.min(), "max": v.max()}
-        else:
-            lazy["columns"][c] = {"kind": "categorical", "values": _per_partition(
-                col.astype(str), _value_counts)}
-    t = frame[target]
-    t_numeric = _is_numeric(t)
-    if t_numeric:
-        lazy["target"] = {"mean": t.mean(), "std": t.std(ddof=0),
-                          "integral": (t == t.round()).all()}
-    else:
-        lazy["target"] = {"counts": _per_partition(t.astype(str), _value_counts)}
-    (got,) = dask.compute(lazy)
-    rows = int(got["rows"])
-    if bad:
-        summary["notes"].append(f"--dropna dropped {rows_read - rows} of {rows_read} rows with "
-                                f"missing or infinite cells ({_describe_bad(bad)}).")
-    if rows == 0:
-        raise CLIError("no rows are left after removing the missing or infinite cells; fix "
-                       "the data.")
-    stats = {}
-    for c in features:
-        st = got["columns"][c]
-        if st["kind"] == "numeric":
-            stats[c] = {"kind": "numeric", "mean": float(st["mean"]), "std": float(st["std"]),
-                        "constant": bool(st["min"] == st["max"])}
-        else:
-            stats[c] = {"kind": "categorical", "categories": sorted(set(st["values"].index))}
-    tstats = {"numeric": t_numeric, "rows": rows}
-    if t_numeric:
-        tstats.update(mean=float(got["target"]["mean"]), std=float(got["target"]["std"]),
-                      integral=bool(got["target"]["integral"]))
-        if tstats["integral"]:  # class labels, maybe: count them (a third, small pass)
-            tstats["counts"] = count_labels(_sum_counts(
-                _per_partition(t, _value_counts).compute()))
-    else:
-        tstats["counts"] = count_labels(_sum_counts(got["target"]["counts"]))
-    spec = build_spec(stats, tstats, target, task=task, max_categories=max_categories,
-                      summary=summary)
-    # encode every partition with the spec; lengths once, so X and y get the same blocks
-    encoded = frame.map_partitions(_encode_partition, spec, meta=_meta(spec))
-    lengths = tuple(int(n) for n in frame.map_partitions(len).compute())
-    names = spec["feature_names"]
-    X = encoded[names].to_dask_array(lengths=lengths)
-    y = encoded["__target__"].to_dask_array(lengths=lengths)
-    finish_summary(summary, spec, rows=rows)
-    return Prepared(X.rechunk({1: -1}), y, list(names), spec, summary)
-
-
-def _value_counts(part):
-    return part.value_counts()
-
-
-def _per_partition(col, fn):
-    """``fn`` of every partition, concatenated: a reduction without a shuffle (value counts
-    are small next to the data)."""
-    return col.map_partitions(fn, meta=pd.Series([], dtype=np.int64, name="count"))
-
-
-def _sum_counts(counts):
-    """``(value, rows)`` pairs from per-partition value counts."""
-    return counts.groupby(level=0).sum().items()
-
-
-def _meta(spec):
-    columns = {n: pd.Series([], dtype=float) for n in spec["feature_names"]}
-    dtype = np.int64 if spec["target"]["task"] == "classification" else float
-    columns["__target__"] = pd.Series([], dtype=dtype)
-    return pd.DataFrame(columns)
-
-
-def _encode_partition(part, spec):
-    """One partition encoded with ``spec``: the feature columns and ``__target__``."""
-    X, names, _ = _encode(part, spec)
-    out = pd.DataFrame(X, columns=names, index=part.index)
-    out["__target__"] = encode_target(part[spec["target"]["name"]], spec["target"])
-    return out
 
 
 def split_dask(data, split_indices):

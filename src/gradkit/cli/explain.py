@@ -34,13 +34,16 @@ def run(args) -> int:
     from gradkit.explain import feature_importances
     from gradkit.report import Report
 
+    from gradkit.data.tabular import read_table, transform
+
     from .fit import data_section, figure_block, load_model
-    from .tabular import read_table, transform
+    from .tabular import SPELLING
 
     debug = getattr(args, "debug", False)
     estimator, spec = load_model(args.model)
     table = read_table(args.data)
-    data = transform(table.frame, spec, dropna=args.dropna, impute=args.impute)
+    data = transform(table.frame, spec, dropna=args.dropna, impute=args.impute,
+                     spelling=SPELLING)
     X = data.X
     if len(X) > args.rows:
         X = X[np.random.default_rng(0).choice(len(X), args.rows, replace=False)]

@@ -1,6 +1,7 @@
 """``gradkit fit``: encode a table, fit a model by gradients, score it, and write the report."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -10,8 +11,10 @@ import warnings
 
 import numpy as np
 
+from gradkit.data.tabular import prepare, read_table
+
 from .errors import CLIError
-from .tabular import prepare, read_table
+from .tabular import SPELLING
 
 __all__ = ["run", "build_estimator", "save_model", "load_model", "EXAMPLES", "MODELS"]
 
@@ -170,9 +173,8 @@ def load_model(path):
         CLIError: a missing, corrupted or foreign file, a model from another format version,
             or a preprocessing record that does not belong to the model.
     """
+    from gradkit.data.tabular import check_spec
     from gradkit.models import load
-
-    from .tabular import check_spec
 
     if not os.path.exists(path):
         raise CLIError(f"no such model file: {path!r}.")
@@ -193,7 +195,7 @@ def load_model(path):
     except (OSError, ValueError) as exc:
         raise CLIError(f"cannot read the preprocessing record {sidecar!r}: "
                        f"{' '.join(str(exc).split())}") from None
-    spec = check_spec(spec, repr(sidecar))
+    spec = check_spec(spec, repr(sidecar), SPELLING)
     digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
     if spec.get("model_sha256") != digest:
         raise CLIError(f"the preprocessing record {sidecar!r} belongs to another model file; "
@@ -257,7 +259,7 @@ def findings_block(section, findings, diverged_note=None):
 
 
 def _learning_rate_text(estimator, history):
-    kind, how = estimator._method() if hasattr(estimator, "_method") else ("", None)
+    kind, how = estimator.optimizer_kind()
     rates = [v for v in history.get("learning_rate", []) if v is not None]
     if kind == "minimize":
         return (f"{how} is a full-batch method: it has no learning rate; a line search "
@@ -268,6 +270,13 @@ def _learning_rate_text(estimator, history):
     if np.isclose(first, last):
         return f"A constant learning rate of {first:.4g} for {len(rates)} steps."
     return f"The learning rate went from {first:.4g} to {last:.4g} over {len(rates)} steps."
+
+
+def _optimizer_name(estimator):
+    """What the report calls the optimizer: the full-batch method ``"auto"`` resolved to, or
+    the ``optimizer`` setting of a gradient transformation."""
+    kind, how = estimator.optimizer_kind()
+    return how if kind == "minimize" else estimator.get_params().get("optimizer")
 
 
 def run(args) -> int:
@@ -289,12 +298,47 @@ def run(args) -> int:
         return _run(args, _dask_data)
 
 
+@dataclasses.dataclass
+class _Loaded:
+    """The encoded table and its held-out split. ``y_train_fit`` is what ``fit`` takes (a Dask
+    array on the Dask path), ``y_train`` the same rows in memory (for the scores)."""
+
+    table_name: str
+    data: object  # gradkit.data.tabular.Prepared
+    X_train: object
+    X_test: np.ndarray
+    y_train_fit: object
+    y_test: np.ndarray
+    y_train: np.ndarray
+
+    @property
+    def task(self):
+        return self.data.summary["task"]
+
+
+@dataclasses.dataclass
+class _Trained:
+    """A fitted estimator, what its fit said (warnings, in words), how long it took, its
+    gradient history and the diagnostics' findings on it."""
+
+    estimator: object
+    notes: list
+    seconds: float
+    history: dict
+    findings: list
+
+    @property
+    def diverged(self):
+        return bool(getattr(self.estimator, "diverged_", False))
+
+
 def _numpy_data(args, split):
     """(table name, Prepared, X_train, X_test, y_train, y_test, y_train) in memory."""
     table = read_table(args.data)
     target = args.target or ("target" if table.task else None)
     data = prepare(table.frame, target, task=args.task or table.task, drop=args.drop,
-                   dropna=args.dropna, impute=args.impute, max_categories=args.max_categories)
+                   dropna=args.dropna, impute=args.impute, max_categories=args.max_categories,
+                   spelling=SPELLING)
     train, test = split(data.y, data.summary["task"])
     return (table.name, data, data.X[train], data.X[test], data.y[train], data.y[test],
             data.y[train])
@@ -302,161 +346,226 @@ def _numpy_data(args, split):
 
 def _dask_data(args, split):
     """As :func:`_numpy_data`, with the training rows as Dask arrays on the cluster."""
-    from .distributed import prepare_dask, read_dask_table, split_dask
+    from gradkit.data.tabular_dask import prepare_dask, read_dask_table
+
+    from .distributed import split_dask
 
     frame, name = read_dask_table(args.data, args.blocksize)
     data = prepare_dask(frame, args.target, task=args.task, drop=args.drop,
-                        dropna=args.dropna, max_categories=args.max_categories)
+                        dropna=args.dropna, max_categories=args.max_categories,
+                        spelling=SPELLING)
     return (name, data) + split_dask(data, split)
 
 
 def _run(args, load) -> int:
-    from gradkit import plot
-    from gradkit.data.distributed import is_dask_collection
-    from gradkit.diagnostics import diagnose
-    from gradkit.report import Report, confusion_matrix_figure, predicted_vs_true_figure
-
-    debug = getattr(args, "debug", False)
+    """The command in four steps: load and split, fit, score, report (and summarize)."""
     started = time.perf_counter()
+    loaded = _load(args, load)
+    trained = _train(args, loaded)
+    scores, pred_test = _score(trained.estimator, loaded)
+    report_path = _write_report(args, loaded, trained, scores, pred_test)
+    saved = save_model(trained.estimator, loaded.data.spec, args.save) if args.save else None
+    print("\n".join(_summary(loaded, trained, scores, report_path, saved,
+                             time.perf_counter() - started)))
+    if trained.diverged:
+        raise CLIError(f"training diverged: the loss became NaN or infinite at step "
+                       f"{trained.estimator.diverged_at_}; the report"
+                       f"{' ' + report_path if report_path else ''} shows the last good model. "
+                       "Lower --lr or set --clip-norm.")
+    return 0
 
+
+def _load(args, load) -> _Loaded:
+    """Read and encode the table (``load``: :func:`_numpy_data` or :func:`_dask_data`) and
+    hold out ``--test-size`` of its rows."""
     def split(y, task):
         return _split(y, task, args.test_size, args.seed)
 
-    table_name, data, X_train, X_test, y_train_fit, y_test, y_train = load(args, split)
-    task = data.summary["task"]
-    model = args.model or ("logistic" if task == "classification" else "linear")
-    estimator = build_estimator(model, task, args)
-    fit_started = time.perf_counter()
-    notes = _fit(estimator, X_train, y_train_fit)
-    fit_seconds = time.perf_counter() - fit_started
-    diverged = bool(getattr(estimator, "diverged_", False))
+    return _Loaded(*load(args, split))
+
+
+def _train(args, loaded) -> _Trained:
+    """Build the estimator for ``--model``, fit it, and diagnose its gradient history."""
+    from gradkit.diagnostics import diagnose
+
+    model = args.model or ("logistic" if loaded.task == "classification" else "linear")
+    estimator = build_estimator(model, loaded.task, args)
+    started = time.perf_counter()
+    notes = _fit(estimator, loaded.X_train, loaded.y_train_fit)
+    seconds = time.perf_counter() - started
     history = getattr(estimator, "history_", {}) or {}
     try:
         findings = diagnose(history) if history.get("loss") else []
     except Exception as exc:  # noqa: BLE001 (a report without findings beats none)
-        if debug:
+        if getattr(args, "debug", False):
             raise
         findings = []
         notes.append(f"the diagnostics failed: {type(exc).__name__}: {exc}")
+    return _Trained(estimator, notes, seconds, history, findings)
+
+
+def _score(estimator, loaded):
+    """``(scores, held-out predictions)``: the held-out and training scores."""
+    from gradkit.data.distributed import is_dask_collection
+
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a diverged model's scores overflow; they say so
-        if is_dask_collection(X_train):
+        if is_dask_collection(loaded.X_train):
             from .distributed import predict_blocks
-            pred_train = predict_blocks(estimator, X_train)
+            pred_train = predict_blocks(estimator, loaded.X_train)
         else:
-            pred_train = estimator.predict(X_train)
-        pred_test = estimator.predict(X_test)
-        scores = _scores(data, pred_train, pred_test, y_train, y_test)
+            pred_train = estimator.predict(loaded.X_train)
+        pred_test = estimator.predict(loaded.X_test)
+        scores = _scores(loaded.data, pred_train, pred_test, loaded.y_train, loaded.y_test)
+    return scores, pred_test
 
-    name = type(estimator).__name__
-    optimizer = estimator.get_params().get("optimizer")
-    kind, how = estimator._method()
-    method = how if kind == "minimize" else optimizer
-    report = Report(f"gradkit fit: {name} on {table_name}",
-                    f"{method} · {data.summary['rows']} rows · {data.summary['features']} "
-                    "features")
-    data_section(report, table_name, data,
-                 [("training rows", len(y_train)), ("held-out rows", len(y_test))])
 
-    section = report.section("Model and optimizer")
+def _write_report(args, loaded, trained, scores, pred_test):
+    """The HTML report at ``--report`` (its path), or None without ``--report``."""
+    from gradkit.report import Report
+
+    if not args.report:
+        return None
+    debug = getattr(args, "debug", False)
+    data = loaded.data
+    report = Report(f"gradkit fit: {type(trained.estimator).__name__} on {loaded.table_name}",
+                    f"{_optimizer_name(trained.estimator)} · {data.summary['rows']} rows · "
+                    f"{data.summary['features']} features")
+    data_section(report, loaded.table_name, data,
+                 [("training rows", len(loaded.y_train)), ("held-out rows", len(loaded.y_test))])
+    _model_section(report, trained)
+    _scores_section(report, loaded, scores, pred_test, debug)
+    _curves_sections(report, trained, debug)
+    _gradients_section(report, trained, debug)
+    _importance_section(report, trained.estimator, loaded, args.seed, debug)
+    return report.write(args.report)
+
+
+def _model_section(report, trained):
+    """The model, the optimizer, the kind of gradient, the counts and every setting."""
+    estimator = trained.estimator
+    kind, _ = estimator.optimizer_kind()
     settings = {k: v for k, v in estimator.get_params().items() if k not in ("verbose",)}
-    section.table([("model", name), ("optimizer", method),
-                   ("gradient", "full batch" if kind == "minimize" or
-                    settings.get("batch_size") is None else
-                    "stochastic (1 row)" if settings.get("batch_size") == 1 else
-                    f"mini-batch ({settings.get('batch_size')})"),
+    batch = settings.get("batch_size")
+    gradient = ("full batch" if kind == "minimize" or batch is None else
+                "stochastic (1 row)" if batch == 1 else f"mini-batch ({batch})")
+    section = report.section("Model and optimizer")
+    section.table([("model", type(estimator).__name__),
+                   ("optimizer", _optimizer_name(estimator)), ("gradient", gradient),
                    ("iterations / epochs run", getattr(estimator, "n_iter_", "")),
-                   ("steps recorded", len(history.get("step", []))),
-                   ("training time", f"{fit_seconds:.2f} s")]
-                  + [(k, repr(v)) for k, v in sorted(settings.items())], header=("setting", "value"))
-    section.bullets(notes)
+                   ("steps recorded", len(trained.history.get("step", []))),
+                   ("training time", f"{trained.seconds:.2f} s")]
+                  + [(k, repr(v)) for k, v in sorted(settings.items())],
+                  header=("setting", "value"))
+    section.bullets(trained.notes)
+
+
+def _scores_section(report, loaded, scores, pred_test, debug):
+    """The held-out scores, with the confusion matrix or the predicted-against-true plot."""
+    from gradkit.report import confusion_matrix_figure, predicted_vs_true_figure
 
     section = report.section("Held-out scores")
     section.table(list(scores.items()), header=("score", "value"))
-    if task == "classification":
+    target = loaded.data.spec["target"]
+    if loaded.task == "classification":
         from sklearn.metrics import confusion_matrix
-        classes = data.spec["target"]["classes"]
-        matrix = confusion_matrix(y_test, pred_test, labels=np.arange(len(classes)))
+        classes = target["classes"]
+        matrix = confusion_matrix(loaded.y_test, pred_test, labels=np.arange(len(classes)))
         figure_block(section, lambda: confusion_matrix_figure(matrix, classes),
                      "Rows of each true class (down) by predicted class (across).", debug)
     else:
-        t = data.spec["target"]
         figure_block(section, lambda: predicted_vs_true_figure(
-            y_test * t["scale"] + t["mean"], pred_test * t["scale"] + t["mean"]),
+            loaded.y_test * target["scale"] + target["mean"],
+            pred_test * target["scale"] + target["mean"]),
             "Each held-out row: predicted against true value; on the red line they agree.",
             debug)
 
+
+def _curves_sections(report, trained, debug):
+    """The training loss per step, and what the learning rate did."""
+    from gradkit import plot
+
+    history = trained.history
     section = report.section("Training curves")
     section.text("The training loss (the penalized mean loss the optimizer minimizes) at "
                  "every step.")
     figure_block(section, lambda: plot.training(history if history.get("loss") else
-                                                list(estimator.loss_curve_)),
+                                                list(trained.estimator.loss_curve_)),
                  "Loss per step (and the learning rate, when the optimizer has one).", debug)
-
     section = report.section("Learning rate")
-    section.text(_learning_rate_text(estimator, history))
+    section.text(_learning_rate_text(trained.estimator, history))
+
+
+def _gradients_section(report, trained, debug):
+    """The gradient norm of each layer per step, and the findings in words."""
+    from gradkit import plot
 
     section = report.section("Gradient flow and findings")
     section.text("The norm of the gradient of each layer (parameter group) at every step, on "
                  "a log scale. Vanishing gradients show as early layers far below the last; "
                  "exploding gradients as norms growing without bound.")
-    if history.get("grad_norm"):
-        figure_block(section, lambda: plot.gradient_flow(history, findings),
+    if trained.history.get("grad_norm"):
+        figure_block(section, lambda: plot.gradient_flow(trained.history, trained.findings),
                      "Gradient norm per layer; dashed lines mark findings.", debug)
     diverged_note = None
-    if diverged:
-        diverged_note = (f"The loss became NaN or infinite at step {estimator.diverged_at_}; "
-                         "training stopped and the parameters of the last finite step were "
-                         "kept (the scores above are theirs).")
-    findings_block(section, findings, diverged_note)
+    if trained.diverged:
+        diverged_note = (f"The loss became NaN or infinite at step "
+                         f"{trained.estimator.diverged_at_}; training stopped and the "
+                         "parameters of the last finite step were kept (the scores above are "
+                         "theirs).")
+    findings_block(section, trained.findings, diverged_note)
 
+
+def _importance_section(report, estimator, loaded, seed, debug):
+    """Integrated-gradients importance of each encoded feature over held-out rows."""
+    from gradkit import plot
+
+    names = loaded.data.feature_names
     section = report.section("Feature importance")
     try:
-        importances = _importances(estimator, X_test, data.feature_names, seed=args.seed)
+        importances = _importances(estimator, loaded.X_test, names, seed=seed)
         section.text("Mean absolute integrated-gradients attribution over held-out rows "
                      "(from the mean row): how much each encoded feature moves the model's "
                      "output.")
         caption = ("The 20 largest." if len(importances) > 20
                    else f"All {len(importances)} features.")
-        figure_block(section, lambda: plot.attributions(importances, data.feature_names,
-                                                        top=20), caption, debug)
+        figure_block(section, lambda: plot.attributions(importances, names, top=20), caption,
+                     debug)
         order = np.argsort(-importances)[:20]
-        section.table([(data.feature_names[i], float(importances[i])) for i in order],
+        section.table([(names[i], float(importances[i])) for i in order],
                       header=("feature", "importance"))
     except Exception as exc:  # noqa: BLE001
         if debug:
             raise
-        importances = None
         section.finding("not available", f"importances could not be computed: {exc}",
                         level="error")
 
-    report_path = report.write(args.report) if args.report else None
-    saved = save_model(estimator, data.spec, args.save) if args.save else None
-    total = time.perf_counter() - started
 
-    main_score = "accuracy" if task == "classification" else "R2"
-    out = [f"gradkit fit: {name} ({method}) on {table_name}: {data.summary['rows']} rows, "
-           f"{data.summary['features']} features"
-           + (f", {len(data.spec['target']['classes'])} classes" if task == "classification"
-              else ""),
-           f"  held-out {main_score} {scores[main_score]:.4g} on {len(y_test)} rows ("
-           + ", ".join(f"{k} {v:.4g}" for k, v in scores.items() if k != main_score) + ")",
+def _summary(loaded, trained, scores, report_path, saved, seconds):
+    """The lines printed at the end: the data, the main score, the run, the findings, and
+    where the report and the model went."""
+    estimator, data = trained.estimator, loaded.data
+    kind, _ = estimator.optimizer_kind()
+    main_score = "accuracy" if loaded.task == "classification" else "R2"
+    classes = (f", {len(data.spec['target']['classes'])} classes"
+               if loaded.task == "classification" else "")
+    others = ", ".join(f"{k} {v:.4g}" for k, v in scores.items() if k != main_score)
+    out = [f"gradkit fit: {type(estimator).__name__} ({_optimizer_name(estimator)}) on "
+           f"{loaded.table_name}: {data.summary['rows']} rows, {data.summary['features']} "
+           f"features{classes}",
+           f"  held-out {main_score} {scores[main_score]:.4g} on {len(loaded.y_test)} rows "
+           f"({others})",
            f"  trained {getattr(estimator, 'n_iter_', '?')} "
-           f"{'iterations' if kind == 'minimize' else 'epochs'} in {fit_seconds:.2f} s "
-           f"({total:.2f} s in all)"]
-    if findings or diverged:
+           f"{'iterations' if kind == 'minimize' else 'epochs'} in {trained.seconds:.2f} s "
+           f"({seconds:.2f} s in all)"]
+    if trained.findings or trained.diverged:
         out.append("  findings: " + "; ".join(
-            ([f"diverged at step {estimator.diverged_at_}"] if diverged else [])
-            + [f"{f.kind}{f' in {f.layer}' if f.layer else ''}" for f in findings]))
+            ([f"diverged at step {estimator.diverged_at_}"] if trained.diverged else [])
+            + [f"{f.kind}{f' in {f.layer}' if f.layer else ''}" for f in trained.findings]))
     else:
         out.append("  findings: none (no vanishing / exploding gradients, NaN or plateau)")
     if report_path:
         out.append(f"  report: {report_path}")
     if saved:
         out.append(f"  model:  {saved} (+ {os.path.basename(saved)}{SIDECAR})")
-    print("\n".join(out))
-    if diverged:
-        raise CLIError(f"training diverged: the loss became NaN or infinite at step "
-                       f"{estimator.diverged_at_}; the report{' ' + report_path if report_path else ''}"
-                       " shows the last good model. Lower --lr or set --clip-norm.")
-    return 0
+    return out

@@ -7,6 +7,8 @@ import sys
 import traceback
 import warnings
 
+from gradkit.data.tabular import TableError
+
 from .errors import CLIError
 
 __all__ = ["main", "build_parser"]
@@ -282,7 +284,7 @@ def main(argv=None) -> int:
             return int(args.run(args) or 0)
         except SystemExit as exc:  # --help and --version
             return exc.code if isinstance(exc.code, int) else 0
-        except CLIError as exc:
+        except (CLIError, TableError) as exc:  # bad input: the message says what to do
             if debug:
                 traceback.print_exc()
             print(f"gradkit: error: {_one_line(exc)}", file=sys.stderr)

@@ -124,13 +124,14 @@ def _function_problem(args):
 
 def _data_problem(args):
     """The penalized mean loss of softmax / least-squares regression on a data set."""
+    from gradkit.data.tabular import prepare, read_table
     from gradkit.nn import losses
 
-    from .tabular import prepare, read_table
+    from .tabular import SPELLING
     table = read_table(args.problem)
     data = prepare(table.frame, args.target or ("target" if table.task else None),
                    task=table.task, drop=args.drop, dropna=args.dropna, impute=args.impute,
-                   max_categories=args.max_categories)
+                   max_categories=args.max_categories, spelling=SPELLING)
     X, y = data.X, data.y
     n, d = X.shape
     classification = data.summary["task"] == "classification"

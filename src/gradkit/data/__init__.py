@@ -2,6 +2,8 @@
 
 - :mod:`.batching`: :func:`batches`, :func:`train_validation_split`.
 - :mod:`.datasets`: :func:`load_dataset` for scikit-learn's bundled datasets.
+- :mod:`.tabular`: tables (CSV, Parquet, bundled) read, checked and encoded for a model, with
+  a JSON spec that encodes new rows alike (imported on demand: it needs pandas).
 
 Batching only indexes ``X[indices]`` and reads ``X.shape``, so arrays that live elsewhere
 (Dask, CuPy) can go through it; Dask-backed data gets its own module, imported on demand.

@@ -11,11 +11,11 @@ Every estimator minimizes ``(1/n) [sum_i loss_i + alpha * R(w)]`` with any optim
 1.0
 """
 from .base import (FULL_BATCH_METHODS, TRANSFORMS, GradientClassifier, GradientEstimator,
-                   GradientRegressor)
+                   GradientRegressor, OptimizerKind)
 from .linear import LinearRegression, LinearSVM, LogisticRegression
 from .neural_network import MLPClassifier, MLPRegressor
 from .persistence import load, save
 
 __all__ = ["LinearRegression", "LogisticRegression", "LinearSVM", "MLPClassifier",
            "MLPRegressor", "load", "save", "GradientEstimator", "GradientClassifier",
-           "GradientRegressor", "FULL_BATCH_METHODS", "TRANSFORMS"]
+           "GradientRegressor", "OptimizerKind", "FULL_BATCH_METHODS", "TRANSFORMS"]

@@ -34,14 +34,19 @@ last step whose loss was finite, so the estimator still predicts, and ``diverged
 """
 from __future__ import annotations
 
-import numbers
+import os
+import sys
 import warnings
+from numbers import Integral, Real
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils._param_validation import (Interval, InvalidParameterError, StrOptions,
+                                             _Constraint, make_constraint)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -57,7 +62,7 @@ from gradkit.optim.minimize import METHODS, minimize
 from gradkit.tree import tree_leaves, tree_map
 
 __all__ = ["GradientEstimator", "GradientClassifier", "GradientRegressor", "FULL_BATCH_METHODS",
-           "TRANSFORMS"]
+           "TRANSFORMS", "OptimizerKind", "check_parameters"]
 
 #: Optimizer names that run one full-batch solve through :func:`gradkit.optim.minimize`.
 FULL_BATCH_METHODS = tuple(m for m in METHODS if m not in ("natural", "frank-wolfe",
@@ -74,9 +79,6 @@ TRANSFORMS = {
     "adagrad": transforms.adagrad, "rmsprop": transforms.rmsprop, "adam": transforms.adam,
     "adamw": transforms.adamw, "adamax": transforms.adamax, "nadam": transforms.nadam,
 }
-
-_PENALTIES = ("l2", "l1", "elasticnet", None)
-
 
 def _to_generator(random_state) -> np.random.Generator:
     """A NumPy Generator from scikit-learn's ``random_state`` (None, int, RandomState or
@@ -104,85 +106,319 @@ def store_parameters(estimator, arguments):
             setattr(estimator, name, value)
 
 
+class OptimizerKind(NamedTuple):
+    """What :meth:`GradientEstimator.optimizer_kind` returns: how ``fit`` will minimize.
+
+    ``kind`` is ``"minimize"`` (one full-batch solve; ``optimizer`` is the method's name, as
+    :func:`gradkit.optim.minimize` takes it) or ``"transform"`` (steps per batch; ``optimizer``
+    is the :class:`gradkit.optim.GradientTransformation`, with ``clip_norm``'s clipping
+    chained in front).
+    """
+
+    kind: str
+    optimizer: Any
+
+
+class _Satisfies(_Constraint):
+    """A parameter constraint given by a predicate and the words that describe it, for the
+    few values that scikit-learn's constraint types do not express (a layer-size list, an
+    initializer name)."""
+
+    def __init__(self, predicate, description):
+        super().__init__()
+        self.predicate, self.description = predicate, description
+
+    def is_satisfied_by(self, val):
+        return bool(self.predicate(val))
+
+    def __str__(self):
+        return self.description
+
+
+def check_parameters(estimator, names=None):
+    """Check ``estimator``'s parameters against its ``_parameter_constraints`` (all of them, or
+    those in ``names``).
+
+    The table has scikit-learn's form and scikit-learn's constraint types
+    (``sklearn.utils._param_validation``: ``Interval``, ``StrOptions``, ``"boolean"``, a type,
+    ``None``, ...), as every scikit-learn estimator declares it; a value is valid when one
+    constraint of its list accepts it; :class:`_Satisfies` covers the two values those types
+    do not express. We use that module although it is private because its constraint types
+    are the vocabulary every scikit-learn estimator is read in, and the tests run every
+    constraint of every estimator, so a change there shows at once. We loop over the table
+    ourselves (instead of ``validate_parameter_constraints``) to accept ``_Satisfies`` and to
+    name the bad value as ``name=value``, which gradkit's messages have always done.
+
+    Raises:
+        sklearn.utils._param_validation.InvalidParameterError: (a ValueError and a TypeError)
+            naming the parameter, what it must be and the value it got.
+
+    >>> from gradkit.models import LogisticRegression
+    >>> check_parameters(LogisticRegression(tol=-1))
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'tol' parameter of
+    LogisticRegression must be a float in the range [0.0, inf). Got tol=-1 instead.
+    """
+    table = estimator._parameter_constraints
+    for name in table if names is None else names:
+        value = getattr(estimator, name)
+        constraints = [c if isinstance(c, _Constraint) else make_constraint(c)
+                       for c in table[name]]
+        if any(c.is_satisfied_by(value) for c in constraints):
+            continue
+        shown = [str(c) for c in constraints if not c.hidden]
+        expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+        raise InvalidParameterError(f"The {name!r} parameter of {type(estimator).__name__} "
+                                    f"must be {expected}. Got {name}={value!r} instead.")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _warn_at_caller(message, category):
+    """``warnings.warn`` attributed to the first frame outside gradkit: the user's ``fit`` (or
+    ``partial_fit``, or scikit-learn's code calling it), however deep in gradkit the warning
+    is raised. Python 3.12 has ``skip_file_prefixes`` for this; on 3.11 the stack level is
+    counted here."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+class _Progress:
+    """The one progress hook of a fit: a tqdm bar on stderr when ``verbose`` (created when the
+    ``with`` block opens, before any step can report, and closed however the block ends), and
+    nothing at all otherwise (tqdm is not even imported)."""
+
+    def __init__(self, estimator, total, unit):
+        self.estimator, self.total, self.unit, self.bar = estimator, total, unit, None
+
+    def __enter__(self):
+        if self.estimator.verbose:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=self.total, desc=type(self.estimator).__name__,
+                            unit=self.unit, leave=False)
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+    def update(self, count, loss, grads):
+        """Advance the bar and show the epoch (iteration), the loss and the global norm of the
+        last gradient."""
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        self.bar.set_postfix({self.unit: count, "loss": f"{loss:.4g}",
+                              "grad_norm": f"{transforms.global_norm(grads):.3g}"})
+
+
+class _Diverged(Exception):
+    """A non-finite loss, gradient or update during a stochastic run (internal)."""
+
+    def __init__(self, step, value):
+        super().__init__(step, value)
+        self.step, self.value = step, value
+
+
+class _StochasticRun:
+    """One call of the stochastic loop: ``fit``'s epochs, a warm start's, or one
+    ``partial_fit`` epoch of a gradient transformation.
+
+    Each concern is its own method: :meth:`_step` trains on one batch, feeds the monitor and
+    detects a divergence (reported by ``GradientEstimator._diverged``); :meth:`_epoch` makes
+    one shuffled pass; :meth:`_record_epoch` and :meth:`_record_validation` keep the loss
+    curve, the validation scores and the best parameters; :meth:`_out_of_patience` decides to
+    stop. :meth:`run` returns why training ended; the run's ``params``, ``model_state``,
+    ``opt_state`` and ``step`` are then the estimator's to take
+    (``GradientEstimator._fit_stochastic``).
+    """
+
+    def __init__(self, estimator, X, T, tx, rng, validation, incremental):
+        est = self.estimator = estimator
+        self.X, self.T, self.tx, self.rng = X, T, tx, rng
+        self.validation, self.incremental = validation, incremental
+        n = X.shape[0]
+        self.batch_size, self.drop_last = est._batches_for(n)
+
+        def objective(params, model_state, Xb, Tb, drop_rng):
+            return est._objective(params, model_state, Xb, Tb, n, drop_rng, train=True)
+
+        self.value_and_grad = value_and_grad(objective, has_aux=True)
+        self.params, self.model_state = est.params_, est.model_state_
+        self.opt_state = tx.init(est.params_) if est._opt_state is None else est._opt_state
+        # the parameters whose loss was the last finite one, kept for a divergence
+        self.last_good = (self.params, self.model_state)
+        self.step = est.t_
+        self.grads = None
+        self.monitor = est._new_monitor()
+
+    def run(self, epochs, progress):
+        """Up to ``epochs`` epochs; returns ``"max_iter"``, ``"no_improvement"`` or
+        ``"diverged"``."""
+        est = self.estimator
+        for _ in range(epochs):
+            try:
+                epoch_loss = self._epoch()
+            except _Diverged as exc:
+                est._diverged(exc.step, exc.value)
+                return "diverged"
+            est.n_iter_ += 1
+            progress.update(est.n_iter_, epoch_loss, self.grads)
+            # the validation score is the estimator's own score, of these parameters
+            est.params_, est.model_state_ = self.params, self.model_state
+            self._record_epoch(epoch_loss)
+            if not self.incremental and self._out_of_patience():
+                return "no_improvement"
+        return "max_iter"
+
+    def _epoch(self):
+        """One pass over reshuffled batches; the mean loss of its rows."""
+        total, seen = 0.0, 0
+        batch_iter = dask_batches if is_dask_collection(self.X) else batches
+        for Xb, Tb in batch_iter(self.X, self.T, self.batch_size, self.rng,
+                                 drop_last=self.drop_last):
+            total += self._step(Xb, Tb) * Xb.shape[0]
+            seen += Xb.shape[0]
+        return total / max(seen, 1)
+
+    def _step(self, Xb, Tb):
+        """One transformation step on one batch, recorded by the monitor; returns its loss.
+
+        Raises:
+            _Diverged: for a non-finite loss or gradient (``params`` go back to those of the
+                last finite loss) or non-finite new parameters (``params`` stay).
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
+                                                           Xb, Tb, self.rng)
+        loss = float(loss)
+        if not np.isfinite(loss) or not _finite(grads):
+            self.params, self.model_state = self.last_good
+            raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
+        updates, self.opt_state = self.tx.update(grads, self.opt_state, self.params,
+                                                 value=loss)
+        new_params = transforms.apply_updates(self.params, updates)
+        self.step += 1
+        self.grads = grads
+        self.monitor.record(self.step, loss=loss, grads=grads, params=self.params,
+                            updates=updates,
+                            learning_rate=transforms.current_learning_rate(self.opt_state))
+        if not _finite(new_params):
+            raise _Diverged(self.step + 1, float("inf"))
+        self.last_good = (self.params, self.model_state)
+        self.params, self.model_state = new_params, stop_gradient(new_state)
+        return loss
+
+    def _record_epoch(self, epoch_loss):
+        """Append the epoch's loss (and validation score) and count the epochs without an
+        improvement of ``tol``: in the validation score with early stopping, else in the
+        training loss (scikit-learn's rule)."""
+        est = self.estimator
+        est.loss_curve_.append(epoch_loss)
+        if self.validation is not None:
+            improved = self._record_validation()
+        else:
+            improved = epoch_loss < est.best_loss_ - est.tol
+        est.best_loss_ = min(est.best_loss_, epoch_loss)
+        est._no_improvement = 0 if improved else est._no_improvement + 1
+
+    def _record_validation(self):
+        """Append the validation score and keep the parameters of the best one so far;
+        returns whether it beat the best by more than ``tol``."""
+        est = self.estimator
+        score = float(est._score_validation(*self.validation))
+        est.validation_scores_.append(score)
+        if score > est.best_validation_score_:
+            est._best_params = (est.params_, est.model_state_)
+        improved = score > est.best_validation_score_ + est.tol
+        est.best_validation_score_ = max(est.best_validation_score_, score)
+        return improved
+
+    def _out_of_patience(self):
+        """Whether ``n_iter_no_change`` epochs in a row did not improve (reads, never writes)."""
+        return self.estimator._no_improvement > self.estimator.n_iter_no_change
+
+
 class GradientEstimator(BaseEstimator):
     """Base class: fits ``params_`` by gradients of the penalized mean loss (see module doc).
 
     Subclasses define the model and the loss through these hooks:
 
-    - ``_prepare_targets(y, fitting)`` -> the array the loss needs (also sets ``classes_``);
-    - ``_n_outputs`` -> the number of model outputs (set by ``_prepare_targets``);
+    - ``_prepare_targets(y, fitting)`` -> the array the loss needs, one column per model
+      output (when ``fitting``, it also learns the target encoding: ``classes_``); ``fit``
+      sets ``_n_outputs``, the number of model outputs, from its columns;
     - ``_init_params(n_features, rng)`` -> ``(params, model_state)``;
     - ``_apply(params, model_state, X, train, rng)`` -> ``(raw output, new model_state)``;
-    - ``_data_loss(output, targets)`` -> the mean loss of the rows, a scalar.
+    - ``_data_loss(output, targets)`` -> the mean loss of the rows, a scalar;
+    - ``_parameter_constraints``: the parameter table (:func:`check_parameters`), extended
+      with the subclass's own parameters.
+
+    and may override ``_score_validation`` (default: ``self.score``), ``_default_method``
+    (what ``optimizer="auto"`` means) and ``_set_public_attributes`` (``coef_``, ...).
 
     The penalty applies to the leaves that :func:`gradkit.nn.losses.penalty_mask` marks: every
     leaf except those under a key of ``UNPENALIZED_KEYS`` (``"b"``, ``"bias"``,
     ``"intercept"``, ...), in the smooth penalty and in the proximal step alike.
-
-    and may override ``_score_validation`` (default: ``self.score``), ``_default_method``
-    (what ``optimizer="auto"`` means) and ``_set_public_attributes``.
     """
 
-    # ----------------------------------------------------------------------- validation
-    def _check_settings(self):
-        def positive_int(name, allow_none=False):
-            v = getattr(self, name)
-            if allow_none and v is None:
-                return
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer"
-                                 f"{' or None' if allow_none else ''}; got {name}={v!r}.")
+    #: The parameters every estimator shares, and what each may be (:func:`check_parameters`).
+    _parameter_constraints: dict = {
+        "optimizer": [StrOptions({"auto", *FULL_BATCH_METHODS, *TRANSFORMS}),
+                      transforms.GradientTransformation],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), callable],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state", np.random.Generator],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "on_nan": [StrOptions({"stop", "raise"})],
+    }
 
-        positive_int("max_iter")
-        positive_int("n_iter_no_change")
-        if not (isinstance(self.tol, numbers.Real) and self.tol >= 0):
-            raise ValueError(f"tol must be a number >= 0; got tol={self.tol!r}.")
-        if not (isinstance(self.alpha, numbers.Real) and self.alpha >= 0):
-            raise ValueError(f"alpha must be a number >= 0; got alpha={self.alpha!r}.")
-        if self.penalty not in _PENALTIES:
-            raise ValueError(f"penalty must be one of {_PENALTIES}; got "
-                             f"penalty={self.penalty!r}.")
-        if not (isinstance(self.l1_ratio, numbers.Real) and 0 <= self.l1_ratio <= 1):
-            raise ValueError(f"l1_ratio must be in [0, 1]; got l1_ratio={self.l1_ratio!r}.")
-        bs = self.batch_size
-        if not (bs is None or (isinstance(bs, str) and bs == "auto") or
-                (isinstance(bs, numbers.Integral) and not isinstance(bs, bool) and bs >= 1)):
-            raise ValueError("batch_size must be None (full batch), 'auto' (min(200, n)) or a "
-                             f"positive integer; got batch_size={bs!r}.")
-        if self.on_nan not in ("stop", "raise"):
-            raise ValueError(f"on_nan must be 'stop' or 'raise'; got on_nan={self.on_nan!r}.")
-        if self.clip_norm is not None and not (isinstance(self.clip_norm, numbers.Real)
-                                               and self.clip_norm > 0):
-            raise ValueError(f"clip_norm must be None or a number > 0; got "
-                             f"clip_norm={self.clip_norm!r}.")
-        if not (isinstance(self.validation_fraction, numbers.Real)
-                and 0 < self.validation_fraction < 1):
-            raise ValueError("validation_fraction must be in (0, 1); got "
-                             f"validation_fraction={self.validation_fraction!r}.")
-        lr = self.learning_rate
-        if not callable(lr) and not (isinstance(lr, numbers.Real) and lr > 0):
-            raise ValueError("learning_rate must be a number > 0 or a schedule (step -> rate); "
-                             f"got learning_rate={lr!r}.")
+    def optimizer_kind(self) -> OptimizerKind:
+        """How ``fit`` will minimize, from ``optimizer`` (``"auto"`` resolved), ``learning_rate``
+        and ``clip_norm``: ``OptimizerKind("minimize", name)`` for a full-batch method of
+        :func:`gradkit.optim.minimize`, ``OptimizerKind("transform", tx)`` for a gradient
+        transformation (a named one built from ``learning_rate``, or the one given), with
+        clipping to ``clip_norm`` chained in front.
 
-    def _method(self):
-        """('minimize', method name) or ('transform', GradientTransformation)."""
+        Returns:
+            OptimizerKind: ``(kind, optimizer)``.
+
+        Raises:
+            ValueError: for a bad ``optimizer``, ``learning_rate`` or ``clip_norm``, naming it.
+
+        >>> from gradkit.models import LogisticRegression
+        >>> LogisticRegression().optimizer_kind()
+        OptimizerKind(kind='minimize', optimizer='lbfgs')
+        >>> LogisticRegression(optimizer="adam").optimizer_kind().kind
+        'transform'
+        """
+        check_parameters(self, ("optimizer", "learning_rate", "clip_norm"))
         opt = self.optimizer
         if isinstance(opt, str) and opt == "auto":
             opt = self._default_method()
-        if isinstance(opt, transforms.GradientTransformation):
-            tx = transforms.with_extra_args_support(opt)  # the loop passes value=loss
-        elif isinstance(opt, str) and opt in FULL_BATCH_METHODS:
-            return "minimize", opt
-        elif isinstance(opt, str) and opt in TRANSFORMS:
+        if isinstance(opt, str) and opt in FULL_BATCH_METHODS:
+            return OptimizerKind("minimize", opt)
+        if isinstance(opt, str):
             tx = TRANSFORMS[opt](self.learning_rate)
         else:
-            raise ValueError(
-                "optimizer must be 'auto', a full-batch method "
-                f"{FULL_BATCH_METHODS}, a transformation name {tuple(TRANSFORMS)} or a "
-                f"gradkit.optim.GradientTransformation; got optimizer={opt!r}.")
+            tx = transforms.with_extra_args_support(opt)  # the loop passes value=loss
         if self.clip_norm is not None:
             tx = transforms.chain(transforms.clip_by_global_norm(self.clip_norm), tx)
-        return "transform", tx
+        return OptimizerKind("transform", tx)
 
     def _default_method(self):
         return "lbfgs"
@@ -222,7 +458,7 @@ class GradientEstimator(BaseEstimator):
     # ----------------------------------------------------------------------- fitting
     def fit(self, X, y):
         """Fit the model to ``X`` (n_samples, n_features) and ``y``; returns ``self``."""
-        self._check_settings()
+        check_parameters(self)
         if is_dask_collection(X):  # Dask arrays: see gradkit.models.distributed
             from .distributed import fit_dask
             return fit_dask(self, X, y)
@@ -230,7 +466,8 @@ class GradientEstimator(BaseEstimator):
         X, y = self._validate_Xy(X, y, reset=True)
         T = self._prepare_targets(y, fitting=True)
         warm = self.warm_start and hasattr(self, "params_") and \
-            getattr(self, "_fitted_n_outputs", None) == self._n_outputs
+            getattr(self, "_fitted_n_outputs", None) == T.shape[1]
+        self._n_outputs = T.shape[1]
         self._train(X, T, y, fresh=not warm, epochs=self.max_iter, incremental=False)
         return self
 
@@ -269,7 +506,7 @@ class GradientEstimator(BaseEstimator):
         elif not incremental:
             self._no_improvement = 0
             self.diverged_, self.diverged_at_ = False, None
-        kind, how = self._method()
+        kind, how = self.optimizer_kind()
         if kind == "minimize":
             self._fit_full_batch(X, T, how, rng)
         else:
@@ -313,13 +550,37 @@ class GradientEstimator(BaseEstimator):
                    "Lower learning_rate, set clip_norm, or standardize the features.")
         if self.on_nan == "raise":
             raise FloatingPointError(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=5)
+        _warn_at_caller(message, RuntimeWarning)
+
+    def _has_state(self):
+        return bool(tree_leaves(self.model_state_))
 
     # .......................................................................... full batch
     def _fit_full_batch(self, X, T, method, rng):
+        """One solve of :func:`gradkit.optim.minimize` from ``params_``."""
         n = X.shape[0]
         state = self.model_state_
         seed = int(rng.integers(np.iinfo(np.int32).max))
+        monitor = self._new_monitor()
+        with _Progress(self, self.max_iter, "iteration") as progress:
+            objective, objective_and_grad, callback = self._full_batch_functions(
+                X, T, method, state, seed, monitor, progress)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                res = minimize(objective, self.params_, method=method, tol=self.tol,
+                               max_iter=self.max_iter, callback=callback,
+                               value_and_grad=objective_and_grad,
+                               **self._proximal_options(method, n))
+        self._take_full_batch_result(res, X, state, seed)
+        self._keep_history(monitor)
+        if not self.diverged_ and not res.success:
+            _warn_at_caller(f"{type(self).__name__}: {method} stopped before reaching tol="
+                            f"{self.tol}: {res.message}", ConvergenceWarning)
+
+    def _full_batch_functions(self, X, T, method, state, seed, monitor, progress):
+        """``(objective, value_and_grad, callback)`` for ``minimize``: J, J and its gradient in
+        one engine pass (both summed block by block for Dask data), and the per-iteration hook
+        that feeds the monitor and the progress bar."""
+        n = X.shape[0]
         smooth_only = method == "proximal"
 
         def objective(params):
@@ -329,14 +590,6 @@ class GradientEstimator(BaseEstimator):
                                       train=True, smooth_only=smooth_only)
             return loss
 
-        options = {}
-        if method == "proximal" and self.penalty in ("l1", "elasticnet") and self.alpha > 0:
-            l1 = float(self.alpha * (1.0 if self.penalty == "l1" else self.l1_ratio) / n)
-            # one weight per leaf, from the rule of the smooth penalty: intercepts and biases
-            # get 0, so the soft threshold never shrinks them
-            options["l1"] = tree_map(lambda penalized: l1 if penalized else 0.0,
-                                     losses.penalty_mask(self.params_))
-        monitor = self._new_monitor()
         engine_vg = value_and_grad(objective)
         if is_dask_collection(X):  # Dask: the same J, summed block by block
             from .distributed import blockwise_estimator_objective
@@ -356,18 +609,23 @@ class GradientEstimator(BaseEstimator):
             f, g = last["fg"] if same else objective_and_grad(params)
             monitor.record(self.t_ + info.nit, loss=float(f), grads=g, params=params,
                            updates=None, learning_rate=None)
-            if bar is not None:
-                self._show_progress(bar, info.nit, float(f), g)
+            progress.update(info.nit, float(f), g)
 
-        bar = self._progress(self.max_iter, "iteration")
-        try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                res = minimize(objective, self.params_, method=method, tol=self.tol,
-                               max_iter=self.max_iter, callback=callback,
-                               value_and_grad=objective_and_grad, **options)
-        finally:
-            if bar is not None:
-                bar.close()
+        return objective, objective_and_grad, callback
+
+    def _proximal_options(self, method, n):
+        """``minimize``'s ``l1`` weights for the proximal method (an L1 part in the penalty),
+        one per leaf from the rule of the smooth penalty: intercepts and biases get 0, so the
+        soft threshold never shrinks them."""
+        if not (method == "proximal" and self.penalty in ("l1", "elasticnet") and self.alpha > 0):
+            return {}
+        l1 = float(self.alpha * (1.0 if self.penalty == "l1" else self.l1_ratio) / n)
+        return {"l1": tree_map(lambda penalized: l1 if penalized else 0.0,
+                               losses.penalty_mask(self.params_))}
+
+    def _take_full_batch_result(self, res, X, state, seed):
+        """The solve's point (unless it is not finite: a divergence), loss curve and counts,
+        and for batch norm the running statistics of one pass in train mode."""
         curve = [float(f) for f in res.history["f"]]
         good = [f for f in curve if np.isfinite(f)]
         if not np.isfinite(res.fun) or not _finite(res.x):
@@ -380,17 +638,9 @@ class GradientEstimator(BaseEstimator):
         self.best_loss_ = min([self.best_loss_, *good]) if good else self.best_loss_
         self.n_iter_ = int(res.nit)
         self.t_ += self.n_iter_
-        if self._has_state():  # one pass in train mode sets the running statistics
+        if self._has_state():
             _, self.model_state_ = self._apply(self.params_, state, X, train=True,
                                                rng=np.random.default_rng(seed))
-        self._keep_history(monitor)
-        if not self.diverged_ and not res.success:
-            warnings.warn(f"{type(self).__name__}: {method} stopped before reaching tol="
-                          f"{self.tol}: {res.message}",
-                          ConvergenceWarning, stacklevel=4)
-
-    def _has_state(self):
-        return bool(tree_leaves(self.model_state_))
 
     # .......................................................................... stochastic
     def _batch_size(self, n):
@@ -399,124 +649,50 @@ class GradientEstimator(BaseEstimator):
             return min(200, n)
         return n if bs is None else min(int(bs), n)
 
-    def _fit_stochastic(self, X, T, y, tx, rng, epochs, incremental):
-        Xv = Tv = yv = None
-        if self.early_stopping and not incremental:
-            X, T, y, Xv, Tv, yv = self._split_validation(X, T, y, rng)
-            self._best_params = None
-            if not hasattr(self, "validation_scores_"):
-                self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        n = X.shape[0]
+    def _batches_for(self, n):
+        """``(batch size, drop_last)`` for ``n`` training rows.
+
+        Raises:
+            ValueError: batch norm with batches of one row (it estimates a variance per batch).
+        """
         bs = self._batch_size(n)
-        if self._has_state() and bs < 2:  # batch norm estimates a variance per batch
+        if self._has_state() and bs < 2:
             raise ValueError(f"{type(self).__name__} with batch norm needs at least 2 samples "
                              f"per batch; got batch_size={self.batch_size!r} and n_samples={n}.")
         # a last batch of one sample would leave batch norm without a variance: skip it (the
         # shuffle puts that sample in a full batch in another epoch)
-        drop_last = self._has_state() and n % bs == 1
-        if self._opt_state is None:
-            self._opt_state = tx.init(self.params_)
-        monitor = self._new_monitor()
+        return bs, self._has_state() and n % bs == 1
 
-        def objective(params, model_state, Xb, Tb, drop_rng):
-            return self._objective(params, model_state, Xb, Tb, n, drop_rng, train=True)
-
-        grad_fn = value_and_grad(objective, has_aux=True)
-        params, opt_state, model_state = self.params_, self._opt_state, self.model_state_
-        step = self.t_
-        last_good = (params, model_state)
-        stopped_early = False
-        bar = self._progress(epochs, "epoch")
-        try:
-            for _ in range(epochs):
-                total, seen, bad = 0.0, 0, None
-                # Dask: mini-batches drawn from the blocks
-                batch_iter = dask_batches if is_dask_collection(X) else batches
-                for Xb, Tb in batch_iter(X, T, bs, rng, drop_last=drop_last):
-                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                        (loss, new_state), grads = grad_fn(params, model_state, Xb, Tb, rng)
-                    loss = float(loss)
-                    if not np.isfinite(loss) or not _finite(grads):
-                        # the previous step's parameters were the last with a finite loss
-                        bad = loss if not np.isfinite(loss) else float("nan")
-                        params, model_state = last_good
-                        break
-                    updates, opt_state = tx.update(grads, opt_state, params, value=loss)
-                    new_params = transforms.apply_updates(params, updates)
-                    step += 1
-                    monitor.record(step, loss=loss, grads=grads, params=params,
-                                   updates=updates,
-                                   learning_rate=transforms.current_learning_rate(opt_state))
-                    if not _finite(new_params):
-                        bad = float("inf")
-                        break
-                    last_good = (params, model_state)
-                    params, model_state = new_params, stop_gradient(new_state)
-                    total += loss * Xb.shape[0]
-                    seen += Xb.shape[0]
-                if bad is not None:
-                    self._diverged(step + 1, bad)
-                    break
-                self.n_iter_ += 1
-                epoch_loss = total / max(seen, 1)
-                self.loss_curve_.append(epoch_loss)
-                if bar is not None:
-                    self._show_progress(bar, self.n_iter_, epoch_loss, grads)
-                self.params_, self.model_state_ = params, model_state
-                if self._should_stop(epoch_loss, Xv, yv, incremental):
-                    stopped_early = True
-                    break
-        finally:
-            if bar is not None:
-                bar.close()
-        # after a divergence ``params`` are those of the last step with a finite loss
-        self.params_, self._opt_state, self.model_state_ = params, opt_state, model_state
-        self.t_ = step
-        if self.early_stopping and not incremental and self._best_params is not None:
+    def _fit_stochastic(self, X, T, y, tx, rng, epochs, incremental):
+        """Epochs of ``tx`` steps (a :class:`_StochasticRun`), then its result taken."""
+        validation = None
+        if self.early_stopping and not incremental:
+            X, T, y, validation = self._split_validation(X, T, y, rng)
+            self._best_params = None
+            if not hasattr(self, "validation_scores_"):
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        run = _StochasticRun(self, X, T, tx, rng, validation, incremental)
+        with _Progress(self, epochs, "epoch") as progress:
+            ended = run.run(epochs, progress)
+        # after a divergence the run's params are those of the last step with a finite loss
+        self.params_, self._opt_state, self.model_state_ = run.params, run.opt_state, \
+            run.model_state
+        self.t_ = run.step
+        if validation is not None and self._best_params is not None:
             self.params_, self.model_state_ = self._best_params
-        self._keep_history(monitor)
-        if not (stopped_early or incremental or self.diverged_) and epochs == self.max_iter:
-            warnings.warn(f"{type(self).__name__}: stochastic optimizer: maximum iterations "
-                          f"(max_iter={self.max_iter}) reached and the optimization hasn't "
-                          "converged yet.", ConvergenceWarning, stacklevel=4)
-
-    def _progress(self, total, unit):
-        """A tqdm progress bar on stderr when ``verbose``, else None (and no cost at all)."""
-        if not self.verbose:
-            return None
-        from tqdm.auto import tqdm
-        return tqdm(total=total, desc=type(self).__name__, unit=unit, leave=False)
-
-    @staticmethod
-    def _show_progress(bar, count, loss, grads):
-        """The per-epoch (per-iteration for a full-batch method) progress hook: advance the
-        bar and show the epoch, the loss and the global norm of the last gradient."""
-        bar.update(1)
-        bar.set_postfix({bar.unit: count, "loss": f"{loss:.4g}",
-                         "grad_norm": f"{transforms.global_norm(grads):.3g}"})
+        self._keep_history(run.monitor)
+        if ended == "max_iter" and not incremental and epochs == self.max_iter:
+            _warn_at_caller(f"{type(self).__name__}: stochastic optimizer: maximum iterations "
+                            f"(max_iter={self.max_iter}) reached and the optimization hasn't "
+                            "converged yet.", ConvergenceWarning)
 
     def _split_validation(self, X, T, y, rng):
+        """``(X, T, y)`` of the training rows and ``(X, y)`` of the held-out ones."""
         idx = np.arange(X.shape[0])
         stratify = y if self._is_classifier() else None
         tr, va, _, _ = train_validation_split(idx, idx, self.validation_fraction, rng=rng,
                                               stratify=stratify)
-        return X[tr], T[tr], y[tr], X[va], T[va], y[va]
-
-    def _should_stop(self, epoch_loss, Xv, yv, incremental):
-        """scikit-learn's rule: stop after ``n_iter_no_change`` epochs without an improvement
-        of ``tol`` in the training loss, or in the validation score with early stopping."""
-        if self.early_stopping and not incremental:
-            score = float(self._score_validation(Xv, yv))
-            self.validation_scores_.append(score)
-            if score > self.best_validation_score_:
-                self._best_params = (self.params_, self.model_state_)
-            improved = score > self.best_validation_score_ + self.tol
-            self.best_validation_score_ = max(self.best_validation_score_, score)
-        else:
-            improved = epoch_loss < self.best_loss_ - self.tol
-        self.best_loss_ = min(self.best_loss_, epoch_loss)
-        self._no_improvement = 0 if improved else self._no_improvement + 1
-        return (not incremental) and self._no_improvement > self.n_iter_no_change
+        return X[tr], T[tr], y[tr], (X[va], y[va])
 
     def _score_validation(self, X, y):
         self._set_public_attributes()
@@ -575,7 +751,6 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
             raise ValueError(f"y contains labels {np.unique(y[unknown]).tolist()} that are not "
                              f"in classes_={self.classes_.tolist()}.")
         K = len(self.classes_)
-        self._n_outputs = 1 if K == 2 else K
         if K == 2:
             return self._binary_targets(idx)
         return np.eye(K)[idx]
@@ -604,7 +779,7 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
     def partial_fit(self, X, y, classes=None):
         """One epoch of the stochastic optimizer on ``(X, y)``; ``classes`` (every label that
         will ever be seen) is required on the first call. Returns ``self``."""
-        self._check_settings()
+        check_parameters(self)
         first = not hasattr(self, "params_")
         if first and classes is None:
             raise ValueError(f"classes must be passed on the first call to "
@@ -616,6 +791,8 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
             raise ValueError(f"classes={list(classes)} differs from classes_="
                              f"{self.classes_.tolist()} of the first partial_fit call.")
         T = self._prepare_targets(y, fitting=first, classes=classes)
+        if first:
+            self._n_outputs = T.shape[1]
         self._train(X, T, y, fresh=first, epochs=1, incremental=True)
         return self
 
@@ -637,7 +814,6 @@ class GradientRegressor(RegressorMixin, GradientEstimator):
         if not fitting and T.shape[1] != self._n_outputs:
             raise ValueError(f"y has {T.shape[1]} target columns but the model was fit on "
                              f"{self._n_outputs}.")
-        self._n_outputs = T.shape[1]
         return T
 
     def predict(self, X):
@@ -648,10 +824,12 @@ class GradientRegressor(RegressorMixin, GradientEstimator):
     @available_if(_stochastic_optimizer)
     def partial_fit(self, X, y):
         """One epoch of the stochastic optimizer on ``(X, y)``. Returns ``self``."""
-        self._check_settings()
+        check_parameters(self)
         first = not hasattr(self, "params_")
         X, y = self._validate_Xy(X, y, reset=first)
         T = self._prepare_targets(y, fitting=first)
+        if first:
+            self._n_outputs = T.shape[1]
         self._train(X, T, y, fresh=first, epochs=1, incremental=True)
         return self
 

@@ -82,16 +82,16 @@ def fit_dask(estimator, X, y):
     if est._is_classifier():
         import dask.array as da
         classes = da.unique(y).compute()
-        est._prepare_targets(classes, fitting=True)  # sets classes_ and _n_outputs
+        k = est._prepare_targets(classes, fitting=True).shape[1]  # learns classes_
     else:
-        est._prepare_targets(y[:1].compute(), fitting=True)  # sets _y_ndim and _n_outputs
-    k = est._n_outputs
+        k = est._prepare_targets(y[:1].compute(), fitting=True).shape[1]  # learns _y_ndim
+    warm = est.warm_start and hasattr(est, "params_") and \
+        getattr(est, "_fitted_n_outputs", None) == k
+    est._n_outputs = k
     y_in = y if y.ndim == 1 else y.rechunk({1: -1})
     T = y_in.map_blocks(_targets, est, dtype=np.float64, chunks=(y.chunks[0], (k,)),
                         **({"new_axis": 1} if y.ndim == 1 else {}))
     est.n_features_in_ = int(X.shape[1])
-    warm = est.warm_start and hasattr(est, "params_") and \
-        getattr(est, "_fitted_n_outputs", None) == k
     if not warm:
         est._start(X.shape[1], np.random.default_rng(0))  # only to inspect the model
         if est._has_state():

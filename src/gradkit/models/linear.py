@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklearn.utils._param_validation import StrOptions
+
 from gradkit.nn import losses
 
 from .base import (GradientClassifier, GradientEstimator, GradientRegressor,
@@ -15,6 +17,9 @@ class _LinearModel(GradientEstimator):
     """``f(X) = X @ coef + intercept``: params ``{"coef": (n_features, n_outputs),
     "intercept": (n_outputs,)}``, started at zero; the penalty applies to ``coef`` (``"intercept"``
     is one of :data:`gradkit.nn.losses.UNPENALIZED_KEYS`)."""
+
+    _parameter_constraints: dict = {**GradientEstimator._parameter_constraints,
+                                    "fit_intercept": ["boolean"]}
 
     def _init_params(self, n_features, rng):
         k = self._n_outputs
@@ -37,11 +42,30 @@ class _LinearModel(GradientEstimator):
         return "lbfgs"
 
 
-_COMMON_DOC = """
+_ATTRIBUTES_DOC = """
+    Attributes:
+        coef_, intercept_, n_features_in_, n_iter_, loss_curve_, best_loss_: as scikit-learn.
+        validation_scores_: the validation score per epoch (with ``early_stopping``).
+        params_: the parameter pytree ``{"coef": (n_features, n_outputs), "intercept": ...}``.
+        history_: per step ``loss``, ``learning_rate``, ``grad_norm`` / ``update_ratio`` per
+            parameter group (``gradkit.diagnostics.GradientMonitor``).
+        diverged_, diverged_at_: whether a NaN / inf loss stopped training, and at which step.
+        feature_importances_: mean absolute integrated gradients of the output (the predicted
+            class for classifiers) from the mean training row, over up to 256 evenly spaced
+            training rows (``gradkit.explain.feature_importances``).
+"""
+
+
+def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an L1 part in '
+                                           'the penalty'), extra_args=""):
+    """The docstring of a linear estimator: its ``summary``, the arguments and attributes the
+    three share (``auto`` says what ``optimizer="auto"`` picks, ``extra_args`` documents the
+    estimator's own arguments), then its doctest ``example``."""
+    return f"""{summary}
     Args:
-        optimizer: ``"auto"`` (``"lbfgs"``; ``"proximal"`` with an L1 part in the penalty),
-            a full-batch method of :func:`gradkit.optim.minimize` (``"lbfgs"``, ``"newton"``,
-            ``"newton-cg"``, ``"bfgs"``, ``"gd"``, ``"proximal"``, ``"subgradient"``), the name
+        optimizer: ``"auto"`` ({auto}), a full-batch method of
+            :func:`gradkit.optim.minimize` (``"lbfgs"``, ``"newton"``, ``"newton-cg"``,
+            ``"bfgs"``, ``"gd"``, ``"proximal"``, ``"subgradient"``), the name
             of a gradient transformation (``"sgd"``, ``"momentum"``, ``"nesterov"``,
             ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, ``"adamax"``, ``"nadam"``) or
             any :class:`gradkit.optim.GradientTransformation` (such an estimator pickles only
@@ -65,34 +89,24 @@ _COMMON_DOC = """
             method), the loss and the global gradient norm.
         warm_start: ``fit`` continues from the last solution.
         on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
-
-    Attributes:
-        coef_, intercept_, n_features_in_, n_iter_, loss_curve_, best_loss_: as scikit-learn.
-        validation_scores_: the validation score per epoch (with ``early_stopping``).
-        params_: the parameter pytree ``{"coef": (n_features, n_outputs), "intercept": ...}``.
-        history_: per step ``loss``, ``learning_rate``, ``grad_norm`` / ``update_ratio`` per
-            parameter group (``gradkit.diagnostics.GradientMonitor``).
-        diverged_, diverged_at_: whether a NaN / inf loss stopped training, and at which step.
-        feature_importances_: mean absolute integrated gradients of the output (the predicted
-            class for classifiers) from the mean training row, over up to 256 evenly spaced
-            training rows (``gradkit.explain.feature_importances``).
-"""
+{extra_args}{_ATTRIBUTES_DOC}{example}"""
 
 
 class LinearRegression(GradientRegressor, _LinearModel):
-    __doc__ = r"""Least squares, optionally penalized (ridge, lasso, elastic net), fit by gradients.
+    __doc__ = _linear_doc(
+        r"""Least squares, optionally penalized (ridge, lasso, elastic net), fit by gradients.
 
     Minimizes ``(1/n) * [ sum_i ||y_i - (x_i @ coef + intercept)||^2 / 2 + alpha * R(coef) ]``
     (``R`` as in :mod:`gradkit.models.base`). With ``penalty=None`` (the default) this is
     scikit-learn's ``LinearRegression``; with ``penalty="l2"`` it is ``Ridge(alpha=alpha)``
     (same ``alpha``), with ``"l1"`` ``Lasso(alpha=alpha / n)``.
-    """ + _COMMON_DOC + """
+    """, """
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = 2 * X[:, 0] + 1
     >>> model = LinearRegression().fit(X, y)
     >>> np.round(model.coef_, 4), np.round(model.intercept_, 4)
     (array([2.]), np.float64(1.0))
-    """
+    """)
 
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=1000,
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
@@ -110,7 +124,8 @@ class LinearRegression(GradientRegressor, _LinearModel):
 
 
 class LogisticRegression(ProbabilisticClassifier, _LinearModel):
-    __doc__ = r"""Logistic regression (binary and multinomial) fit by gradients.
+    __doc__ = _linear_doc(
+        r"""Logistic regression (binary and multinomial) fit by gradients.
 
     Two classes: ``p(y = classes_[1] | x) = sigmoid(x @ coef + intercept)``; more:
     ``p(y = k | x) = softmax(x @ coef + intercept)_k`` (one coefficient row per class, as
@@ -118,13 +133,13 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
     ``alpha * R(coef) / n``: with ``alpha = 1 / C`` this is exactly scikit-learn's objective
     ``C * sum_i loss_i + R(coef)`` divided by ``C * n``, so the default ``alpha=1.0`` is
     scikit-learn's ``C=1.0`` and both reach the same coefficients.
-    """ + _COMMON_DOC + """
+    """, """
     >>> import numpy as np
     >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
     >>> model = LogisticRegression().fit(X, y)
     >>> model.predict(np.array([[-3.0], [3.0]]))
     array([0, 1])
-    """
+    """)
 
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=100,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
@@ -134,7 +149,8 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
 
 
 class LinearSVM(GradientClassifier, _LinearModel):
-    __doc__ = r"""Linear support vector machine (one-vs-rest for many classes) fit by gradients.
+    __doc__ = _linear_doc(
+        r"""Linear support vector machine (one-vs-rest for many classes) fit by gradients.
 
     Each output column ``k`` scores ``s_k = x @ coef_k + intercept_k`` against the target
     ``t_k = +1`` for class ``k`` (``classes_[1]`` with two classes) and ``-1`` otherwise, with
@@ -147,15 +163,15 @@ class LinearSVM(GradientClassifier, _LinearModel):
     Minimizes ``(1/n) * [ sum_i sum_k loss_ik + alpha * R(coef) ]``, i.e. ``LinearSVC``'s
     ``C * sum loss + R`` with ``alpha = 1 / C`` (the intercept is not penalized here, while
     liblinear penalizes it). ``"auto"`` uses ``"proximal"`` steps for an L1 penalty.
-    """ + _COMMON_DOC.replace(
-        'optimizer: ``"auto"`` (``"lbfgs"``; ``"proximal"`` with an L1 part in the penalty),',
-        'optimizer: ``"auto"`` (see above),') + """        loss: ``"squared_hinge"`` or ``"hinge"``.
-
+    """, """
     >>> import numpy as np
     >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
     >>> LinearSVM().fit(X, y).predict(np.array([[-3.0], [3.0]]))
     array([0, 1])
-    """
+    """, auto="see above", extra_args='        loss: ``"squared_hinge"`` or ``"hinge"``.\n')
+
+    _parameter_constraints: dict = {**_LinearModel._parameter_constraints,
+                                    "loss": [StrOptions({"squared_hinge", "hinge"})]}
 
     def __init__(self, *, loss="squared_hinge", optimizer="auto", learning_rate=0.01,
                  batch_size=None, max_iter=1000, tol=1e-4, n_iter_no_change=10,
@@ -163,12 +179,6 @@ class LinearSVM(GradientClassifier, _LinearModel):
                  l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
                  verbose=False, warm_start=False, on_nan="stop"):
         store_parameters(self, locals())
-
-    def _check_settings(self):
-        super()._check_settings()
-        if self.loss not in ("squared_hinge", "hinge"):
-            raise ValueError("loss must be 'squared_hinge' or 'hinge'; got "
-                             f"loss={self.loss!r}.")
 
     def _default_method(self):
         if self.loss == "hinge":

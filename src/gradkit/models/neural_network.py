@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import numbers
+from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from gradkit import nn
 from gradkit.nn import losses
 
-from .base import (GradientEstimator, GradientRegressor, ProbabilisticClassifier,
+from .base import (GradientEstimator, GradientRegressor, ProbabilisticClassifier, _Satisfies,
                    store_parameters)
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ACTIVATIONS"]
@@ -19,24 +21,37 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "sigmoi
                "softplus": nn.Softplus, "identity": None}
 
 
+def _positive_sizes(sizes):
+    try:
+        return all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1
+                   for h in np.ravel(sizes))
+    except (TypeError, ValueError):  # not a size list at all
+        return False
+
+
+def _initializer(init):
+    try:
+        nn.init.get_initializer(init)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 class _MLP(GradientEstimator):
     """``Linear -> [BatchNorm] -> activation -> [Dropout]`` per hidden layer, then ``Linear``,
     as one :class:`gradkit.nn.Sequential`; its parameter groups (``"00_linear"``, ...) are the
     groups of ``history_``. The penalty applies to the weight matrices ``W`` only."""
 
-    def _check_settings(self):
-        super()._check_settings()
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
-        if not all(isinstance(h, numbers.Integral) and h >= 1 for h in np.ravel(sizes)):
-            raise ValueError("hidden_layer_sizes must be positive integers; got "
-                             f"hidden_layer_sizes={self.hidden_layer_sizes!r}.")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got "
-                             f"activation={self.activation!r}.")
-        if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be in [0, 1); got dropout={self.dropout!r}.")
-        nn.init.get_initializer(self.init)  # names the bad value
+    _parameter_constraints: dict = {
+        **GradientEstimator._parameter_constraints,
+        "hidden_layer_sizes": [_Satisfies(_positive_sizes, "a positive integer or a sequence "
+                                          "of positive integers")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "init": [_Satisfies(_initializer, "a name of gradkit.nn.init (" + ", ".join(
+            sorted(nn.init.INITIALIZERS)) + ") or a function init(rng, shape, dtype)")],
+        "batch_norm": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
 
     def _network(self):
         sizes = self.hidden_layer_sizes

@@ -241,7 +241,7 @@ def _restore_optimizer_state(estimator, meta, arrays, path):
     count = meta.get("optimizer_state")
     if count is None:
         return None
-    kind, tx = estimator._method()
+    kind, tx = estimator.optimizer_kind()
     template, treedef = tree_flatten(tx.init(estimator.params_)) if kind == "transform" \
         else ([], None)
     saved = [arrays.get(f"opt/{i}") for i in range(int(count))]

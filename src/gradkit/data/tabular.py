@@ -1,0 +1,609 @@
+"""Tables: read CSV / Parquet / bundled data, check it, and encode it for a model.
+
+Text columns are one-hot encoded, numeric columns standardised, the target encoded (class
+indices, or a standardised number for regression). Every step is recorded in a JSON-ready
+*spec* so that a saved model applies exactly the same steps to new data (:func:`transform`).
+
+A table that cannot be encoded as asked raises :class:`TableError`, whose message says which
+argument fixes it. Messages and the notes of the summary name those arguments through a
+:class:`Spelling`: as Python keywords by default (``dropna=True``), as a caller names them
+otherwise (the command line passes its own: ``--dropna``).
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0], "colour": ["red", "blue", "red", "red"],
+...                       "label": ["a", "b", "a", "b"]})
+>>> data = prepare(frame, target="label")
+>>> data.feature_names
+['size', 'colour=blue', 'colour=red']
+>>> data.y.tolist(), data.spec["target"]["classes"]
+([0, 1, 0, 1], ['a', 'b'])
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+import pandas as pd
+
+from .datasets import load_dataset
+
+__all__ = ["BUNDLED", "Table", "Prepared", "TableError", "Spelling", "PYTHON_SPELLING",
+           "read_table", "check_file", "prepare", "transform", "check_spec", "check_columns",
+           "column_stats", "target_stats", "count_labels", "build_spec", "finish_summary",
+           "encode_features", "encode_target", "is_numeric", "describe_bad_cells",
+           "missing_cells_error", "quote", "SPEC_FORMAT", "SPEC_VERSION"]
+
+#: The data sets shipped with scikit-learn that ``gradkit fit`` accepts by name.
+BUNDLED = ("breast_cancer", "digits", "wine", "iris", "diabetes")
+# the spec's format name predates this module (it lived in gradkit.cli); saved records carry
+# it, so it stays as it was
+SPEC_FORMAT = "gradkit.cli.preprocessing"
+SPEC_VERSION = 1
+_CLASSIFICATION_MAX_INTEGER_CLASSES = 20
+
+
+class TableError(ValueError):
+    """A table that cannot be read or encoded as asked; the message names the file or column
+    and the argument that fixes it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Spelling:
+    """How messages and notes name the arguments of :func:`prepare` and :func:`transform`.
+
+    Each field is the text for one argument; ``{}`` in it takes the value (a quoted column
+    name for ``drop``). ``record`` names how a spec is made again.
+
+    >>> frame = pd.DataFrame({"x": [1.0, None], "y": [0, 1]})
+    >>> prepare(frame, spelling=Spelling(dropna="--dropna"))
+    Traceback (most recent call last):
+    ...
+    gradkit.data.tabular.TableError: found 1 missing or infinite cells in 1 column(s): 'x'
+    (1 missing); pass --dropna to drop those rows or impute='mean' to fill them.
+    """
+
+    dropna: str = "dropna=True"
+    impute: str = "impute={!r}"
+    drop: str = "drop=[{}]"
+    target: str = "target"
+    task: str = "task={!r}"
+    max_categories: str = "max_categories={}"
+    record: str = "a new prepare()"
+
+
+#: The default :class:`Spelling`: arguments as Python keywords.
+PYTHON_SPELLING = Spelling()
+
+
+@dataclasses.dataclass
+class Table:
+    """A table read by :func:`read_table`: the frame, a display name, and the task when known."""
+
+    frame: pd.DataFrame
+    name: str
+    task: str | None = None
+
+
+@dataclasses.dataclass
+class Prepared:
+    """Encoded data: ``X`` (float64), ``y`` (class indices or standardised values), the
+    encoded feature names, the spec that reproduces the encoding, and a summary for the report."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list
+    spec: dict
+    summary: dict
+
+
+def quote(name) -> str:
+    """A column or file name as messages show it: quoted, so spaces and odd names stand out.
+
+    >>> print(quote("my column"))
+    'my column'
+    """
+    return repr(str(name))
+
+
+def _load_bundled(name) -> Table:
+    data = load_dataset(name)
+    frame = pd.DataFrame(data.X, columns=list(data.feature_names))
+    if data.task == "classification" and data.target_names is not None:
+        frame["target"] = np.asarray(data.target_names, dtype=object)[data.y]
+    else:
+        frame["target"] = data.y
+    return Table(frame, name, data.task)
+
+
+def read_table(source) -> Table:
+    """Read ``source``: a CSV / TSV path, a Parquet path (needs pyarrow) or a bundled data set
+    name (:data:`BUNDLED`).
+
+    Raises:
+        TableError: for a missing, unreadable, empty or header-only file, naming the file.
+
+    >>> read_table("iris").frame.shape
+    (150, 5)
+    """
+    source = str(source)
+    key = source.lower().replace("-", "_")
+    if key in BUNDLED and not os.path.exists(source):
+        return _load_bundled(key)
+    check_file(source)
+    ext = os.path.splitext(source)[1].lower()
+    try:
+        if ext in (".parquet", ".pq"):
+            frame = pd.read_parquet(source)
+        else:
+            frame = pd.read_csv(source, sep="\t" if ext == ".tsv" else ",")
+    except ImportError:
+        raise TableError(f"reading Parquet ({quote(source)}) needs pyarrow: pip install "
+                         "pyarrow, or convert the file to CSV.") from None
+    except PermissionError:
+        raise TableError(f"cannot read {quote(source)}: permission denied.") from None
+    except pd.errors.EmptyDataError:
+        raise TableError(f"{quote(source)} has no columns; give a CSV file with a header row "
+                         "and data.") from None
+    except UnicodeDecodeError:
+        raise TableError(f"{quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
+            from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = "Parquet" if ext in (".parquet", ".pq") else "CSV"
+        raise TableError(f"cannot read {quote(source)} as a {kind} file: {first}") from None
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[0] == 0:
+        raise TableError(f"{quote(source)} has a header but no data rows.")
+    return Table(frame, os.path.basename(source))
+
+
+def check_file(source):
+    """A TableError naming ``source`` if it is missing, a directory or empty."""
+    if not os.path.exists(source):
+        hint = "" if os.sep in source or "." in os.path.basename(source) else \
+            f" or bundled data set (bundled: {', '.join(BUNDLED)})"
+        raise TableError(f"no such file{hint}: {quote(source)}.")
+    if os.path.isdir(source):
+        raise TableError(f"{quote(source)} is a directory; give a CSV or Parquet file.")
+    if os.path.getsize(source) == 0:
+        raise TableError(f"{quote(source)} is empty; give a CSV file with a header row and data.")
+
+
+# ----------------------------------------------------------------------------- checking
+def is_numeric(series) -> bool:
+    """Whether a column holds numbers (booleans are not: they are encoded as text)."""
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _bad_cells(series):
+    """(number of missing, number of infinite) cells of a column."""
+    if is_numeric(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return int(np.isnan(values).sum()), int(np.isinf(values).sum())
+    return int(series.isna().sum()), 0
+
+
+def describe_bad_cells(bad) -> str:
+    """``bad`` (column -> (missing, infinite)) in words, at most eight columns named."""
+    parts = []
+    for name, (nan, inf) in bad.items():
+        what = ", ".join(p for p in (f"{nan} missing" if nan else "",
+                                     f"{inf} infinite" if inf else "") if p)
+        parts.append(f"{quote(name)} ({what})")
+    total = sum(a + b for a, b in bad.values())
+    shown = parts[:8] + ([f"and {len(parts) - 8} more"] if len(parts) > 8 else [])
+    return f"{total} missing or infinite cells in {len(bad)} column(s): {', '.join(shown)}"
+
+
+def missing_cells_error(bad, fixes) -> TableError:
+    """The TableError for missing / infinite cells: ``bad`` maps a column to (missing, inf),
+    ``fixes`` says what to pass instead."""
+    return TableError(f"found {describe_bad_cells(bad)}; {fixes}.")
+
+
+def _finite_mask(series):
+    if is_numeric(series):
+        return np.isfinite(series.to_numpy(dtype=float, na_value=np.nan))
+    return ~series.isna().to_numpy()
+
+
+def _clean(frame, target, dropna, impute, summary, spell):
+    """Handle missing / infinite cells: an error, or drop rows (``dropna``), or fill
+    (``impute``: rows with a missing target are dropped, features filled)."""
+    bad = {c: _bad_cells(frame[c]) for c in frame.columns}
+    bad = {c: v for c, v in bad.items() if sum(v)}
+    if not bad:
+        return frame, {}
+    if not dropna and impute is None:
+        raise missing_cells_error(bad, f"pass {spell.dropna} to drop those rows or "
+                                  f"{spell.impute.format('mean')} to fill them")
+    n = len(frame)
+    if dropna:
+        keep = np.ones(n, bool)
+        for c in bad:
+            keep &= _finite_mask(frame[c])
+        frame = frame[keep]
+        summary["notes"].append(f"{spell.dropna} dropped {n - len(frame)} of {n} rows with "
+                                "missing or infinite cells.")
+        fills = {}
+    else:
+        if target is not None and target in bad:
+            frame = frame[_finite_mask(frame[target])]
+            summary["notes"].append(f"dropped {n - len(frame)} rows whose target is missing "
+                                    "(a target cannot be imputed).")
+        fills = {}
+        frame = frame.copy()
+        for c in bad:
+            if c == target:
+                continue
+            fills[c] = _fill_value(frame[c], impute, c, spell)
+            frame[c] = _filled(frame[c], fills[c])
+            summary["notes"].append(f"{spell.impute.format(impute)} filled {sum(bad[c])} cells "
+                                    f"of column {c} with {fills[c]!r}.")
+    if len(frame) == 0:
+        raise TableError("no rows are left after removing the missing or infinite cells; use "
+                         f"{spell.impute.format('mean')} instead of {spell.dropna}, or fix the "
+                         "data.")
+    return frame, fills
+
+
+def _fill_value(series, impute, name, spell):
+    if is_numeric(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            raise TableError(f"column {quote(name)} has no finite value to impute from; drop "
+                             f"it with {spell.drop.format(quote(name))}.")
+        return float(np.median(finite) if impute == "median" else np.mean(finite))
+    counts = series.dropna().astype(str).value_counts()
+    if counts.empty:
+        raise TableError(f"column {quote(name)} is empty; drop it with "
+                         f"{spell.drop.format(quote(name))}.")
+    return str(counts.index[0])  # text columns: the most frequent value
+
+
+def _filled(series, value):
+    if is_numeric(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return np.where(np.isfinite(values), values, value)
+    return series.astype(object).where(series.notna(), value)
+
+
+# ----------------------------------------------------------------------------- encoding
+# The encoding is built in two steps that the NumPy path (:func:`prepare`) and the Dask path
+# (:func:`gradkit.data.tabular_dask.prepare_dask`) share: each computes a few *statistics* of
+# every column (:func:`column_stats` / :func:`target_stats` on a pandas frame; Dask computes
+# the same dicts over its partitions), and :func:`build_spec` turns them into the spec, the
+# one record of the encoding. Rows are then encoded with the spec by :func:`encode_features`
+# and :func:`encode_target`, on the whole frame or partition by partition.
+def _label(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def column_stats(col) -> dict:
+    """What the spec needs of a feature column (pandas): mean, sd and constancy of a numeric
+    (or boolean) column, or the sorted text values of a text column."""
+    if is_numeric(col) or pd.api.types.is_bool_dtype(col):
+        values = col.to_numpy(dtype=float)
+        return {"kind": "numeric", "mean": float(values.mean()), "std": float(values.std()),
+                "constant": bool(col.nunique() <= 1)}
+    return {"kind": "categorical", "categories": sorted(set(col.astype(str)))}
+
+
+def target_stats(series) -> dict:
+    """What the spec needs of the target (pandas): whether it is numeric, its mean and sd,
+    whether every value is an integer, and the count of each label (``_label`` of a value)
+    when it may be a class label (text, or integers)."""
+    numeric = is_numeric(series)
+    stats = {"numeric": numeric, "rows": int(len(series))}
+    if numeric:
+        values = series.to_numpy(dtype=float)
+        stats.update(mean=float(values.mean()), std=float(values.std()),
+                     integral=bool(np.all(values == np.round(values))))
+    if not numeric or stats["integral"]:
+        stats["counts"] = count_labels(series.value_counts().items())
+    return stats
+
+
+def count_labels(value_counts) -> dict:
+    """``{label: rows}`` from ``(value, rows)`` pairs (values that print alike are merged)."""
+    counts = {}
+    for value, rows in value_counts:
+        label = _label(value)
+        counts[label] = counts.get(label, 0) + int(rows)
+    return counts
+
+
+def _task(stats, task):
+    if task is not None:
+        return task
+    if not stats["numeric"]:
+        return "classification"
+    if stats["integral"] and len(stats["counts"]) <= _CLASSIFICATION_MAX_INTEGER_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _target_spec(stats, task, name, spell):
+    if task == "classification":
+        classes = sorted(stats["counts"], key=_class_order)
+        if len(classes) < 2:
+            raise TableError(f"the target column {quote(name)} has only one class "
+                             f"({classes[0]!r} in all {stats['rows']} rows); a classifier needs "
+                             f"two or more, so choose another {spell.target}.")
+        return {"name": name, "task": task, "classes": classes}
+    if not stats["numeric"]:
+        raise TableError(f"the target column {quote(name)} holds text, so it cannot be a "
+                         f"regression target; use {spell.task.format('classification')} or "
+                         f"another {spell.target}.")
+    scale = stats["std"] if stats["std"] > 0 else 1.0
+    return {"name": name, "task": task, "mean": stats["mean"], "scale": scale}
+
+
+def encode_target(series, target):
+    """The target column encoded with the spec's ``target``: class indices (-1 for a class
+    not in the spec) or standardised values."""
+    if target["task"] == "classification":
+        index = {c: i for i, c in enumerate(target["classes"])}
+        return np.array([index.get(_label(v), -1) for v in series], dtype=np.int64)
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    return (values - target["mean"]) / target["scale"]
+
+
+def _class_order(label):
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None,
+            max_categories=50, spelling=PYTHON_SPELLING) -> Prepared:
+    """Check and encode a table for a model.
+
+    Args:
+        frame: the table; every column but the target is a feature.
+        target: the target column (default: the last column).
+        task: ``"classification"``, ``"regression"`` or None (guess: text, or at most 20
+            integer values, is classification).
+        drop: columns to leave out.
+        dropna, impute: what to do with missing / infinite cells (``impute``: ``"mean"`` or
+            ``"median"``; text columns get their most frequent value).
+        max_categories: the most distinct values a text column may have.
+        spelling: how messages and notes name these arguments (:class:`Spelling`).
+
+    Returns:
+        Prepared: the encoded data, its spec and a summary.
+
+    Raises:
+        TableError: unknown target or dropped column (listing the columns), missing / infinite
+            cells without ``dropna`` / ``impute``, a one-class target, a text column with too
+            many categories, or no feature left.
+    """
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    target = check_columns(list(frame.columns), target, drop, spelling)
+    frame = frame.drop(columns=list(drop))
+    summary = {"rows_read": int(len(frame)), "notes": [], "encoded": [], "dropped": list(drop),
+               "columns": len(frame.columns) - 1}
+    frame, fills = _clean(frame, target, dropna, impute, summary, spelling)
+    features = frame.drop(columns=[target])
+    spec = build_spec({name: column_stats(features[name]) for name in features.columns},
+                      target_stats(frame[target]), target, task=task,
+                      max_categories=max_categories, fills=fills, summary=summary,
+                      spelling=spelling)
+    X, names, _ = encode_features(features, spec)
+    y = encode_target(frame[target], spec["target"])
+    finish_summary(summary, spec, rows=X.shape[0])
+    return Prepared(X, y, names, spec, summary)
+
+
+def check_columns(columns, target, drop, spelling=PYTHON_SPELLING):
+    """The target's name (default: the last column); a TableError for an unknown target or
+    dropped column (listing the columns), or for dropping the target."""
+    spell = spelling
+    target = columns[-1] if target is None else str(target)
+    named = [(target, f"{spell.target} {quote(target)}")] + \
+        [(d, spell.drop.format(quote(d))) for d in drop]
+    for name, what in named:
+        if name not in columns:
+            shown = ", ".join(quote(c) for c in columns[:40])
+            more = f" and {len(columns) - 40} more" if len(columns) > 40 else ""
+            raise TableError(f"{what} is not a column; the columns are: {shown}{more}.")
+    if target in drop:
+        raise TableError(f"{spell.drop.format(quote(target))} removes the target; choose "
+                         f"another {spell.target}.")
+    return target
+
+
+def build_spec(stats, tstats, target, *, task=None, max_categories=50, fills=None,
+               summary=None, spelling=PYTHON_SPELLING) -> dict:
+    """The encoding spec from column statistics (:func:`column_stats` of every feature, in
+    order, and :func:`target_stats`), shared by the NumPy and the Dask path.
+
+    Numeric columns are standardised with their mean and sd, text columns one-hot encoded
+    over their sorted values, constant columns dropped (noted in ``summary``), the target
+    encoded as class indices (classification) or standardised (regression).
+
+    Raises:
+        TableError: a text column with more than ``max_categories`` values, a one-class target,
+            a text regression target, or no feature left.
+    """
+    spell = spelling
+    summary = {"notes": [], "encoded": [], "dropped": []} if summary is None else summary
+    fills = fills or {}
+    target_spec = _target_spec(tstats, _task(tstats, task), target, spell)
+    summary["classes_counts"] = tstats.get("counts")
+    spec_columns = []
+    for name, st in stats.items():
+        if st["kind"] == "numeric":
+            entry = {"name": name, "kind": "numeric", "mean": st["mean"],
+                     "scale": st["std"] if st["std"] > 0 else 1.0}
+            constant = st["constant"]
+        else:
+            categories = st["categories"]
+            if len(categories) > max_categories:
+                raise TableError(f"text column {quote(name)} has {len(categories)} distinct "
+                                 "values, more than "
+                                 f"{spell.max_categories.format(max_categories)}; drop it "
+                                 f"with {spell.drop.format(quote(name))} or raise it.")
+            entry = {"name": name, "kind": "categorical", "categories": categories}
+            summary["encoded"].append(f"{name}: one-hot, {len(categories)} categories")
+            constant = len(categories) <= 1
+        if constant:
+            summary["dropped"].append(name)
+            summary["notes"].append(f"dropped the constant column {name}.")
+            continue
+        if name in fills:
+            entry["fill"] = fills[name]
+        spec_columns.append(entry)
+    if not spec_columns:
+        raise TableError("no feature columns are left (all were dropped or constant); check "
+                         f"{spell.target} and {spell.drop.format('...')}.")
+    names = []
+    for entry in spec_columns:
+        names.extend([entry["name"]] if entry["kind"] == "numeric" else
+                     [f"{entry['name']}={c}" for c in entry["categories"]])
+    return {"format": SPEC_FORMAT, "version": SPEC_VERSION, "columns": spec_columns,
+            "target": target_spec, "feature_names": names}
+
+
+def finish_summary(summary, spec, rows):
+    """Complete the report's data summary once the spec is built (shared by both paths)."""
+    target_spec = spec["target"]
+    counts = summary.pop("classes_counts", None)
+    numeric = sum(c["kind"] == "numeric" for c in spec["columns"])
+    if numeric:
+        summary["encoded"].insert(0, f"{numeric} numeric column(s): standardised (mean 0, sd 1)")
+    target = target_spec["name"]
+    if target_spec["task"] == "classification":
+        summary["classes"] = {c: int(counts.get(c, 0)) for c in target_spec["classes"]}
+        summary["encoded"].append(f"target {target}: {len(target_spec['classes'])} classes "
+                                  "as indices")
+    else:
+        summary["encoded"].append(f"target {target}: standardised (scores in original units)")
+    summary.update(rows=int(rows), features=len(spec["feature_names"]), target=target,
+                   task=target_spec["task"])
+
+
+def encode_features(features, spec):
+    """(X, feature names, number of unknown category cells) for ``features`` under ``spec``."""
+    blocks, unknown = [], 0
+    for entry in spec["columns"]:
+        col = features[entry["name"]]
+        if entry["kind"] == "numeric":
+            try:
+                values = col.to_numpy(dtype=float, na_value=np.nan)
+            except (TypeError, ValueError):
+                raise TableError(f"column {quote(entry['name'])} was numeric when the model was "
+                                 "trained but holds text here.") from None
+            blocks.append(((values - entry["mean"]) / entry["scale"])[:, None])
+        else:
+            values = col.astype(str).to_numpy()
+            cats = entry["categories"]
+            onehot = (values[:, None] == np.asarray(cats, dtype=object)[None, :]).astype(float)
+            unknown += int((onehot.sum(axis=1) == 0).sum())
+            blocks.append(onehot)
+    return np.hstack(blocks), list(spec["feature_names"]), unknown
+
+
+def transform(frame, spec, *, dropna=False, impute=None, spelling=PYTHON_SPELLING):
+    """Encode new rows with a saved ``spec`` (from :func:`prepare`).
+
+    The target column, if present, is encoded too (class indices; rows with an unknown class
+    get -1). Missing cells are an error unless ``dropna`` (drop the rows) or ``impute`` (fill
+    with the training values recorded in the spec: the mean, or the most frequent text).
+    ``spelling`` is how messages and notes name those arguments (:class:`Spelling`).
+
+    Returns:
+        Prepared: ``y`` is None when the frame has no target column.
+
+    Raises:
+        TableError: when a column the model needs is absent, or for missing cells.
+    """
+    spell = spelling
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    needed = [c["name"] for c in spec["columns"]]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise TableError(f"the data lacks column(s) the model was trained on: "
+                         f"{', '.join(quote(c) for c in missing[:20])}.")
+    target = spec["target"]["name"]
+    has_target = target in frame.columns
+    keep = needed + ([target] if has_target else [])
+    frame = frame[keep]
+    summary = {"rows_read": int(len(frame)), "notes": [], "encoded": [], "dropped": []}
+    bad = {c: _bad_cells(frame[c]) for c in needed}
+    bad = {c: v for c, v in bad.items() if sum(v)}
+    if bad:
+        if not dropna and impute is None:
+            raise missing_cells_error(bad, f"pass {spell.dropna} to drop those rows or "
+                                      f"{spell.impute.format('mean')} to fill them with the "
+                                      "training means")
+        if dropna:
+            ok = np.ones(len(frame), bool)
+            for c in bad:
+                ok &= _finite_mask(frame[c])
+            frame = frame[ok]
+            summary["notes"].append(f"{spell.dropna} dropped {int((~ok).sum())} rows.")
+        else:
+            for entry in spec["columns"]:
+                if entry["name"] in bad:
+                    fill = entry.get("fill", entry.get("mean") if entry["kind"] == "numeric"
+                                     else entry["categories"][0])
+                    frame[entry["name"]] = _filled(frame[entry["name"]], fill)
+                    summary["notes"].append(f"filled {sum(bad[entry['name']])} cells of "
+                                            f"{entry['name']} with the training value {fill!r}.")
+        if len(frame) == 0:
+            raise TableError(f"no rows are left after {spell.dropna}.")
+    X, names, unknown = encode_features(frame, spec)
+    if unknown:
+        summary["notes"].append(f"{unknown} rows hold a category not seen in training "
+                                "(encoded as all zeros).")
+    y = encode_target(frame[target], spec["target"]) if has_target else None
+    summary.update(rows=int(X.shape[0]), features=int(X.shape[1]), target=target,
+                   task=spec["target"]["task"])
+    return Prepared(X, y, names, spec, summary)
+
+
+def check_spec(spec, where, spelling=PYTHON_SPELLING) -> dict:
+    """Validate a spec read from a file; returns it.
+
+    Raises:
+        TableError: when it is not a spec of this version or is malformed, naming ``where``.
+    """
+    def bad(why):
+        return TableError(f"{where} is not a valid gradkit preprocessing record ({why}); "
+                          f"re-create it with {spelling.record}.")
+
+    if not isinstance(spec, dict) or spec.get("format") != SPEC_FORMAT:
+        raise bad("unknown format")
+    if spec.get("version") != SPEC_VERSION:
+        raise TableError(f"{where} was written by another gradkit version (preprocessing format "
+                         f"{spec.get('version')!r}, this gradkit reads {SPEC_VERSION}); refit "
+                         f"the model with {spelling.record}.")
+    try:
+        cols, target = spec["columns"], spec["target"]
+        ok = isinstance(cols, list) and cols and all(
+            isinstance(c, dict) and isinstance(c["name"], str) and (
+                (c["kind"] == "numeric" and all(isinstance(c[k], (int, float)) and
+                                                math.isfinite(c[k]) for k in ("mean", "scale"))
+                 and c["scale"] != 0) or
+                (c["kind"] == "categorical" and isinstance(c["categories"], list) and
+                 all(isinstance(v, str) for v in c["categories"])))
+            for c in cols)
+        ok = ok and isinstance(target, dict) and isinstance(target["name"], str) and (
+            (target["task"] == "classification" and isinstance(target["classes"], list)) or
+            (target["task"] == "regression" and isinstance(target["mean"], (int, float))
+             and isinstance(target["scale"], (int, float)) and target["scale"] != 0))
+        ok = ok and isinstance(spec["feature_names"], list)
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise bad("missing or invalid entries")
+    return spec
