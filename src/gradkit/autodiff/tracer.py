@@ -125,6 +125,7 @@ class Tracer:
     dtype = property(lambda self: self._value.dtype)
     T = property(lambda self: np.transpose(self))
     mT = property(lambda self: np.swapaxes(self, -1, -2))
+    device = property(lambda self: getattr(getval(self), "device", "cpu"))
     real = property(lambda self: np.real(self))
     imag = property(lambda self: np.imag(self))
 
@@ -296,6 +297,11 @@ class Tracer:
         return np.all(getval(self), *args, **kwargs)
 
     # -- NumPy protocols
+    def __array_namespace__(self, api_version=None):
+        """The array-API namespace (NumPy's, keeping tracers; see autodiff/namespace.py)."""
+        from .namespace import namespace
+        return namespace
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__" and not kwargs:
             prim = PLAIN_UFUNCS.get(ufunc)

@@ -8,7 +8,7 @@ from ..tracer import Tracer
 from ...tree import tree_map
 
 _NAMES = [
-    "shape", "ndim", "size", "argmax", "argmin",
+    "shape", "ndim", "size", "any", "all", "isdtype", "argmax", "argmin",
     "argsort", "argpartition", "nonzero", "flatnonzero", "argwhere", "count_nonzero", "isclose",
     "allclose", "array_equal", "array_equiv", "result_type", "iscomplexobj", "isrealobj",
     "searchsorted", "may_share_memory", "shares_memory", "isscalar", "digitize", "bincount",
