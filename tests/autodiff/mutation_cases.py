@@ -1159,6 +1159,17 @@ def transpose_view_keeps_numpys_layout(A):
 
 
 # ============================================================================ alias
+@case("alias", lambda r: (away(r, 6, step=0.5),), smooth=False)
+def mask_built_with_in_place_or_and(x):
+    """m |= x > a; m &= x < b on a bool buffer: an alias of m sees both writes."""
+    m = np.zeros_like(x, dtype=bool)
+    alias = m
+    m |= x > -0.5
+    m &= x < 0.5
+    m ^= x > 0.0
+    return np.sum(np.where(alias, x ** 2, 3.0 * x))
+
+
 @case("alias", lambda r: (U(r, 4),), hessian=True)
 def alias_two_names(x):
     """y = buf; y += x; buf *= x: both names see both writes."""

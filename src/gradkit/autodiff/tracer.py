@@ -158,6 +158,10 @@ class Tracer:
     __lt__, __gt__ = _flat_operator(np.less), _flat_operator(np.greater)
     __le__, __ge__ = _flat_operator(np.less_equal), _flat_operator(np.greater_equal)
     __eq__, __ne__ = _flat_operator(np.equal), _flat_operator(np.not_equal)
+    __and__, __or__ = _flat_operator(np.bitwise_and), _flat_operator(np.bitwise_or)
+    __xor__ = _flat_operator(np.bitwise_xor)
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # (commutative)
+    __invert__ = lambda self: np.invert(getval(self))  # noqa: E731
     __neg__ = lambda self: np.negative(self)  # noqa: E731
     __pos__ = lambda self: np.positive(self)  # noqa: E731
     __abs__ = lambda self: np.absolute(self)  # noqa: E731
@@ -171,6 +175,9 @@ class Tracer:
     __imod__ = _inplace(np.remainder)
     __ifloordiv__ = _inplace(np.floor_divide)
     __imatmul__ = _inplace(np.matmul)
+    __iand__ = _inplace(np.bitwise_and)
+    __ior__ = _inplace(np.bitwise_or)
+    __ixor__ = _inplace(np.bitwise_xor)
 
     def __getitem__(self, index):
         if type(index) is Tracer or type(index) is tuple and any(type(i) is Tracer

@@ -202,14 +202,26 @@ def labels_cross_entropy(logits, labels):
     >>> labels_cross_entropy(np.array([[0.0, 0.0], [0.0, 1000.0]]), np.array([0, 1]))
     array([0.69314718, 0.        ])
     """
-    if type(logits) is np.ndarray and logits.ndim == 2 and logits.shape[0] >= 32 \
-            and logits.shape[1] <= 32:
+    shifted, e, total = _shifted_exp(logits)
+    return np.log(total) - _at_labels(shifted, labels)
+
+
+def _shifted_exp(z):
+    """``(z - max z, e = exp(z - max z), sum of e)`` over the last axis: the forward of every
+    cross-entropy with labels (the per-sample loss is ``log(sum e) - (z - max z)_y``)."""
+    if type(z) is np.ndarray and z.ndim == 2 and z.shape[0] >= 32 and z.shape[1] <= 32:
         # NumPy reduces a short last axis row by row (about 45 ns a row); in column-major
         # order the same reductions are a few vectorized passes (128 x 10 logits: 2x faster)
-        logits = np.asfortranarray(logits)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    lse = np.log(np.exp(shifted).sum(axis=-1))
-    return lse - _at_labels(shifted, labels)
+        z = np.asfortranarray(z)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=-1)
+
+
+def _minus_one_hot(s, rows, labels):
+    """``s - onehot(labels)`` in place, for softmax probabilities ``s`` of one's own."""
+    s[rows, labels] -= 1.0
+    return s
 
 
 def _at_labels(a, labels):
@@ -229,8 +241,7 @@ def _labels_ce_vjp(g, ans, z, labels):
         # first order: softmax from the forward's answer, logsumexp(z) = ans + z_y (no new
         # max / sum over the classes), then the one-hot subtracted in place
         rows = np.arange(z.shape[0])
-        s = np.exp(z - (ans + z[rows, labels])[:, None])
-        s[rows, labels] -= 1.0
+        s = _minus_one_hot(np.exp(z - (ans + z[rows, labels])[:, None]), rows, labels)
         s *= g[:, None]
         return s
     return np.expand_dims(g, -1) * _softmax_minus_one_hot(z, labels)
@@ -259,11 +270,7 @@ def _record_reduced_labels_ce(logits, labels, reduction):
     if not (z.ndim == 2 and z.shape[0]):
         return None
     n = z.shape[0]
-    if n >= 32 and z.shape[1] <= 32:
-        z = np.asfortranarray(z)  # short rows: reduce column-major (see labels_cross_entropy)
-    shifted = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    total = e.sum(axis=-1)
+    shifted, e, total = _shifted_exp(z)
     rows = np.arange(n)
     losses = np.log(total) - shifted[rows, labels]
     loss = np.add.reduce(losses)
@@ -277,8 +284,7 @@ def _record_reduced_labels_ce(logits, labels, reduction):
 def _reduced_labels_ce_vjp(g, ans, kept):
     e, total, rows, labels, scale = kept
     # row-major whatever the forward's layout: the next rule's G @ W.T is twice as fast so
-    s = np.divide(e, total[:, None], order="C")
-    s[rows, labels] -= 1.0
+    s = _minus_one_hot(np.divide(e, total[:, None], order="C"), rows, labels)
     if type(g) is Tracer:  # a cotangent being differentiated (the rule is linear in it)
         return s * (g * scale)
     s *= g * scale
