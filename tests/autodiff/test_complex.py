@@ -497,3 +497,8 @@ def test_guard_is_idempotent_and_verified_rules_are_unwrapped():
     assert tracer.PRIMITIVES[np.add].vjps == (tracer.identity_rule, tracer.identity_rule)
     arctan = tracer.PRIMITIVES[np.arctan2]
     assert hasattr(arctan.vjps[0], "__wrapped_rule__") and arctan.arity == 2
+
+
+def test_a_complex_tangent_for_a_real_primal_is_refused():
+    with pytest.raises(TypeError, match="tangent is complex but its primal is real"):
+        gk.jvp(np.sin, (np.ones(2),), (np.ones(2) * 1j,))

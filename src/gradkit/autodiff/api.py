@@ -193,6 +193,10 @@ def _tangent_like(t, leaf, where):
     if np.shape(getval(t)) != np.shape(getval(leaf)):
         raise ValueError(f"{where}: a tangent has shape {np.shape(getval(t))}, its primal "
                          f"{np.shape(getval(leaf))}.")
+    if _complex.is_complex(t) and not _complex.is_complex(leaf):
+        raise TypeError(f"{where}: a tangent is complex but its primal is real; a real input "
+                        "moves only along the real axis (pass a real tangent, or make the "
+                        "primal complex).")
     return t
 
 
