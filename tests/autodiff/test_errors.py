@@ -223,3 +223,10 @@ def test_a_library_function_that_converts_its_input_is_named(f, name):
         gk.grad(f)(X.copy())
     assert str(info.value).startswith(f"{name} converts its input with np.asarray")
     assert "np.stack" in str(info.value) and "np.zeros_like" in str(info.value)
+
+
+def test_jvp_and_check_grads_say_that_they_take_tuples():
+    with pytest.raises(TypeError, match=r"primals must be a tuple.*gk.jvp\(f, \(x,\), \(v,\)\)"):
+        gk.jvp(np.sin, X, X)
+    with pytest.raises(TypeError, match=r"check_grads\(f, \(x,\)\)"):
+        gk.check_grads(np.sin, X)

@@ -426,8 +426,12 @@ def jvp(fun, primals, tangents, has_aux=False):
     >>> gk.jvp(np.sin, (np.zeros(2),), (np.ones(2),))
     (array([0., 0.]), array([1., 1.]))
     """
-    primals, tangents = tuple(primals), tuple(tangents)
     fname = f"jvp({_fun_name(fun)})"
+    for what, given in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(given, (tuple, list)):
+            raise TypeError(f"{fname}: {what} must be a tuple (one entry per argument), got a "
+                            f"{type(given).__name__}; write gk.jvp(f, (x,), (v,)).")
+    primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"{fname}: {len(primals)} primals but {len(tangents)} tangents.")
     trace = ForwardTrace()

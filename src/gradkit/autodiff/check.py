@@ -69,6 +69,9 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), eps=1e-5, rtol=1e-5, a
     >>> import numpy as np, gradkit as gk
     >>> gk.check_grads(lambda x: np.sum(np.tanh(x) ** 2), (np.array([0.3, -1.2]),), order=2)
     """
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(f"check_grads: args must be a tuple of the function's arguments, got "
+                        f"a {type(args).__name__}; write check_grads(f, (x,)).")
     args = tuple(args)
     rng = np.random.default_rng(seed)
 
