@@ -26,7 +26,7 @@ import numpy as np
 from .primitive import NoGradientRuleError, TracerConversionError, defjvp, defvjp, primitive
 from .trace import ForwardTrace, apply, getval, shape_of, unbroadcast
 
-__all__ = ["note_view", "write_back", "setitem", "constant_of", "ufunc_into", "ufunc_at",
+__all__ = ["note_view", "add_view", "write_back", "setitem", "constant_of", "ufunc_into", "ufunc_at",
            "P_SETITEM"]
 
 
@@ -67,9 +67,12 @@ def note_view(out, base, prim, args, kwargs):
     """Record that ``out = prim(base, *args, **kwargs)`` is a view of ``base``, when NumPy's
     own result shares memory with its argument."""
     value, base_value = getval(out), getval(base)
-    if type(value) is not np.ndarray or not np.may_share_memory(value, base_value):
-        return
-    step = (prim, args, kwargs)
+    if type(value) is np.ndarray and np.may_share_memory(value, base_value):
+        add_view(out, base, (prim, args, kwargs))
+
+
+def add_view(out, base, step):
+    """Record that ``out`` is ``step`` applied to ``base``, a view (NumPy said so)."""
     parent = getattr(base, "_base", None)
     if parent is None:
         root, steps = base, (step,)

@@ -190,7 +190,11 @@ class Tracer:
             v = self._value
             ans = v[index]
             out = trace.record_binary(P_GETITEM, v, index, ans, self._aux, -1)
-            if type(ans) is np.ndarray and ans.base is not None or type(ans) is Tracer:
+            if type(ans) is np.ndarray:
+                base = ans.base  # a view of v has v's memory owner as its base
+                if base is not None and (base is v or base is v.base):
+                    add_view(out, self, (P_GETITEM, (index,), NO_KWARGS))
+            elif type(ans) is Tracer:
                 note_view(out, self, P_GETITEM, (index,), NO_KWARGS)  # if NumPy made a view
             return out
         return apply(P_GETITEM, self, index)
@@ -440,4 +444,4 @@ P_GETITEM = primitive(operator.getitem, name="getitem")
 P_GETITEM.view = True
 
 # the chain of engine modules (see primitive.py): writes and views build on the Tracer
-from .mutation import note_view, setitem, ufunc_at, ufunc_into, write_back  # noqa: E402
+from .mutation import add_view, note_view, setitem, ufunc_at, ufunc_into, write_back  # noqa: E402
