@@ -129,8 +129,19 @@ rng = np.random.default_rng(0)
 SPD = rng.normal(size=(3, 3))
 SPD = SPD @ SPD.T + 3 * np.eye(3)
 
+def _writes_through_views(x):
+    """A traced buffer written directly, through a view and in place (mutation.py)."""
+    b = np.zeros_like(x)
+    tail = b[1:]
+    tail[0] = x[0] ** 2
+    b += x
+    b[-1] *= 3.0
+    return np.sum(b * b) + np.sum(tail)
+
+
 # name -> (f: array -> scalar, x0). Every derivative below must come back as a DeviceArray.
 FUNCTIONS = {
+    "writes_through_views": (_writes_through_views, [0.3, -1.2, 0.7]),
     "elementwise": (lambda x: np.sum(np.tanh(x) * np.exp(x) / (1 + x ** 2) + np.abs(x)),
                     [0.3, -1.2, 0.7]),
     "where_maximum": (lambda x: np.sum(np.where(x > 0, x ** 2, np.maximum(x, -0.5))),

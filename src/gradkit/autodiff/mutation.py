@@ -23,6 +23,7 @@ import weakref
 
 import numpy as np
 
+from ..backend import array_namespace
 from .primitive import NoGradientRuleError, TracerConversionError, defjvp, defvjp, primitive
 from .trace import ForwardTrace, apply, getval, shape_of, unbroadcast
 
@@ -67,7 +68,13 @@ def note_view(out, base, prim, args, kwargs):
     """Record that ``out = prim(base, *args, **kwargs)`` is a view of ``base``, when NumPy's
     own result shares memory with its argument."""
     value, base_value = getval(out), getval(base)
-    if type(value) is np.ndarray and np.may_share_memory(value, base_value):
+    if type(value) is np.ndarray:
+        shared = np.may_share_memory(value, base_value)
+    elif hasattr(value, "shape"):  # another array type (CuPy): its own library decides
+        shared = array_namespace(value).may_share_memory(value, base_value)
+    else:
+        return
+    if shared:
         add_view(out, base, (prim, args, kwargs))
 
 
@@ -112,7 +119,7 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
                                    "with out=")
         np.copyto(target, new, casting=casting)
         return target
-    if type(getval(target)) is not np.ndarray:
+    if not _mutable(getval(target)):
         if out:
             raise TypeError(f"{what}: out= must be an array, not a {type(getval(target)).__name__}.")
         return new  # a NumPy scalar is immutable: `s += 1` makes a new s, as in NumPy
@@ -130,10 +137,17 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
             raise TypeError(f"Cannot cast ufunc '{what}' output from {new_dtype!r} to "
                             f"{dtype!r} with casting rule '{casting}'")
         new = cast(new, dtype)
-    if type(getval(new)) is not np.ndarray:  # a 0-d array stays an array, as NumPy's
+    if not _mutable(getval(new)):  # a 0-d array stays an array, as NumPy's
         new = apply(P_SETITEM, target, Ellipsis, new)
     assign(target, new)
     return target
+
+
+def _mutable(value):
+    """Whether ``value`` is an array (mutable: NumPy's, or CuPy's) rather than a scalar."""
+    return type(value) is np.ndarray or (
+        not isinstance(value, np.generic) and hasattr(value, "shape")
+        and hasattr(value, "__setitem__"))
 
 
 def cast(value, dtype):
@@ -147,7 +161,7 @@ def cast(value, dtype):
 def setitem(target, index, value):
     """``target[index] = value`` (``Tracer.__setitem__``)."""
     plain = getval(target)
-    if type(plain) is not np.ndarray:
+    if not _mutable(plain):
         raise TypeError(f"'{type(plain).__name__}' object does not support item assignment")
     if type(index) is tuple:
         index = tuple(getval(i) for i in index)
@@ -227,8 +241,11 @@ def _setitem(x, index, v):
     last of repeated indices wins)."""
     if type(x) is Tracer:
         out = np.copy(x)
-    else:  # (np.array: a cotangent may be a NumPy scalar where the value is a 0-d array)
-        out = np.array(x, copy=True, order="K")
+    elif isinstance(x, (np.ndarray, np.generic, int, float, complex)):
+        # (np.array: a cotangent may be a NumPy scalar where the value is a 0-d array)
+        out = np.array(x, copy=True, order="K", subok=True)
+    else:  # a CuPy array: copied on its device
+        out = x.copy()
         if type(v) is Tracer:  # a constant written with a value of an outer trace
             out = constant_of(v._trace, out)
     out[index] = v

@@ -194,8 +194,9 @@ class Tracer:
                 base = ans.base  # a view of v has v's memory owner as its base
                 if base is not None and (base is v or base is v.base):
                     add_view(out, self, (P_GETITEM, (index,), NO_KWARGS))
-            elif type(ans) is Tracer:
-                note_view(out, self, P_GETITEM, (index,), NO_KWARGS)  # if NumPy made a view
+            elif type(ans) is Tracer or (not isinstance(ans, np.generic)
+                                         and hasattr(ans, "shape")):  # nested, or CuPy
+                note_view(out, self, P_GETITEM, (index,), NO_KWARGS)
             return out
         return apply(P_GETITEM, self, index)
 
