@@ -27,7 +27,8 @@ from ..backend import array_namespace
 from .primitive import NoGradientRuleError, TracerConversionError, defjvp, defvjp, primitive
 from .trace import ForwardTrace, apply, getval, shape_of, unbroadcast
 
-__all__ = ["note_view", "add_view", "write_back", "setitem", "constant_of", "ufunc_into", "ufunc_at",
+__all__ = ["note_view", "add_view", "write_back", "setitem", "constant_of", "ufunc_into",
+           "ufunc_at",
            "P_SETITEM"]
 
 
@@ -121,7 +122,8 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
         return target
     if not _mutable(getval(target)):
         if out:
-            raise TypeError(f"{what}: out= must be an array, not a {type(getval(target)).__name__}.")
+            raise TypeError(f"{what}: out= must be an array, not a "
+                            f"{type(getval(target)).__name__}.")
         return new  # a NumPy scalar is immutable: `s += 1` makes a new s, as in NumPy
     shape, new_shape = shape_of(target), shape_of(new)
     if new_shape != shape:

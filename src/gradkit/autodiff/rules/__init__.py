@@ -2,7 +2,8 @@
 
 Importing this package registers every rule. To add a rule, add one line to the family's
 module: ``def_elementwise(np.tanh, lambda g, ans, x: g * (1 - ans ** 2))`` for an element-wise
-function, or ``defvjp`` + ``defjvp`` / ``def_linear`` for the rest (see ``gradkit.autodiff.primitive``).
+function, or ``defvjp`` + ``defjvp`` / ``def_linear`` for the rest (see
+``gradkit.autodiff.primitive``).
 """
 from . import flat, elementwise, reductions, shape, indexing, contractions  # noqa: F401
 from . import linalg, special, nan_reductions, writes  # noqa: F401
