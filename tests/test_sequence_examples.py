@@ -32,3 +32,9 @@ def test_tiny_transformer_learns_to_reverse_and_is_causal():
     assert out["token_accuracy_before"] < 0.3
     assert out["token_accuracy"] > 0.9 and out["sequence_accuracy"] > 0.9
     assert out["causal"]
+
+
+def test_reinforce_learns_to_balance_the_pole():
+    out = _main("reinforce_cartpole.py")([])
+    assert out["first"] < 40
+    assert out["last"] > 150
