@@ -11,7 +11,7 @@ It prints the held-out accuracy per token and per whole sequence before and afte
 (chance per token is 1 in 10; after training both are above 90%), and checks that changing
 the last input token changes no earlier prediction.
 
-    python examples/tiny_transformer.py [--steps 200]
+    python examples/tiny_transformer.py [--steps 150]
 """
 import argparse
 
@@ -70,7 +70,7 @@ def accuracy(params, x, y):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=150)
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)

@@ -76,7 +76,9 @@ class Cell:
 
     def zero_carry(self, x_t):
         """The initial carry (zeros) for a batch of step inputs ``x_t`` of shape ``(N, ...)``."""
-        return np.zeros((np.shape(x_t)[0], self.hidden_size), dtype=_float_dtype(x_t))
+        v = getval(x_t)  # a plain buffer on x_t's device (NumPy or CuPy); no derivative
+        dtype = v.dtype if np.issubdtype(v.dtype, np.inexact) else np.float64
+        return np.zeros_like(v, shape=(v.shape[0], self.hidden_size), dtype=dtype)
 
     def project_inputs(self, params, x):
         """``x @ W_ih + b`` on the last axis: the input's share of every gate, for one step or
@@ -98,11 +100,6 @@ class Cell:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.hidden_size})"
-
-
-def _float_dtype(x):
-    dtype = np.asarray(getval(x)).dtype
-    return dtype if np.issubdtype(dtype, np.inexact) else np.float64
 
 
 class RNNCell(Cell):
