@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..autodiff.trace import getval
 from . import functional as F
 from .init import get_initializer, zeros
 from .layers import Layer
@@ -63,7 +64,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
         if tq != tk:
             raise ValueError(f"causal attention needs as many queries as keys; got {tq} "
                              f"queries and {tk} keys. Pass a mask instead.")
-        mask = causal_mask(tq) if mask is None else np.logical_and(mask, causal_mask(tq))
+        # made like the scores, so it lives on their device (NumPy or CuPy)
+        future = np.tril(np.ones_like(getval(scores), shape=(tq, tk), dtype=bool))
+        mask = future if mask is None else np.logical_and(mask, future)
     if mask is not None:
         scores = np.where(mask, scores, -np.inf)
     return F.softmax(scores, axis=-1) @ v

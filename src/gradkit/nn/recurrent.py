@@ -49,6 +49,12 @@ class Cell:
         recurrent_init: initializer of ``W_hh``; one orthogonal block per gate by default
             (:func:`~gradkit.nn.init.block_orthogonal`), so the state is neither shrunk
             nor amplified from step to step at initialization.
+
+    >>> import numpy as np
+    >>> cell = LSTMCell(5)
+    >>> params = cell.init(np.random.default_rng(0), 3)
+    >>> cell.n_gates, params["W_ih"].shape, params["W_hh"].shape, params["b"].shape
+    (4, (3, 20), (5, 20), (20,))
     """
 
     name = "cell"
