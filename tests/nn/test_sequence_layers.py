@@ -23,6 +23,7 @@ def _params(layer, input_shape, seed=0):
 
 LAYERS = [
     ("layernorm", lambda: nn.LayerNorm(), (3, 4)),
+    ("layernorm_no_affine", lambda: nn.LayerNorm(elementwise_affine=False), (4,)),
     ("residual", lambda: nn.Residual(nn.Sequential([nn.Linear(3), nn.Tanh(), nn.Linear(3)])),
      (3,)),
     ("rnn", lambda: nn.Recurrent(nn.RNNCell(3)), (3, 2)),
@@ -150,6 +151,26 @@ def test_lstm_layer_equals_the_equations_written_by_hand():
     params, state = _params(layer, (5, 3))
     xs = RNG.standard_normal((2, 5, 3))
     np.testing.assert_allclose(layer.apply(params, state, xs)[0], _lstm_by_hand(params, xs),
+                               rtol=1e-13, atol=1e-14)
+
+
+def test_gru_layer_equals_pytorchs_equations_written_by_hand():
+    layer = nn.Recurrent(nn.GRUCell(3))
+    params, state = _params(layer, (4, 2))
+    xs = RNG.standard_normal((2, 4, 2))
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    W = {k: params["W_ih"][:, j * 3:(j + 1) * 3] for j, k in enumerate("rzn")}
+    U = {k: params["W_hh"][:, j * 3:(j + 1) * 3] for j, k in enumerate("rzn")}
+    b = {k: params["b"][j * 3:(j + 1) * 3] for j, k in enumerate("rzn")}
+    h, out = np.zeros((2, 3)), []
+    for t in range(4):
+        x = xs[:, t]
+        r = sig(x @ W["r"] + h @ U["r"] + b["r"])
+        z = sig(x @ W["z"] + h @ U["z"] + b["z"])
+        n = np.tanh(x @ W["n"] + b["n"] + r * (h @ U["n"] + params["b_hn"]))
+        h = (1 - z) * n + z * h
+        out.append(h)
+    np.testing.assert_allclose(layer.apply(params, state, xs)[0], np.stack(out, axis=1),
                                rtol=1e-13, atol=1e-14)
 
 
