@@ -1,4 +1,5 @@
-"""Weight initializers: Glorot / Xavier, He / Kaiming, LeCun, orthogonal, zeros and ones.
+"""Weight initializers: Glorot / Xavier, He / Kaiming, LeCun, orthogonal (whole or per gate),
+normal, zeros and ones.
 
 Every initializer has the signature ``init(rng, shape, dtype=np.float64) -> array`` with ``rng``
 a :class:`numpy.random.Generator`. The variance-scaling ones draw weights with variance
@@ -33,7 +34,7 @@ import numpy as np
 __all__ = [
     "fans", "glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_normal",
     "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform",
-    "lecun_normal", "orthogonal", "zeros", "ones", "get_initializer", "INITIALIZERS",
+    "lecun_normal", "orthogonal", "block_orthogonal", "normal", "zeros", "ones", "get_initializer", "INITIALIZERS",
 ]
 
 
@@ -162,6 +163,43 @@ def orthogonal(rng, shape, dtype=np.float64, gain=1.0):
     return (gain * q).reshape(shape).astype(dtype, copy=False)
 
 
+def block_orthogonal(rng, shape, dtype=np.float64, gain=1.0):
+    """Side-by-side orthogonal blocks: the columns of an ``(n, m)`` matrix in blocks of ``n``,
+    each block an independent orthogonal matrix times ``gain`` (a last, narrower block has
+    orthonormal columns).
+
+    The recurrent weight ``W_hh`` of shape ``(n, k n)`` of a cell with ``k`` gates (LSTM: 4,
+    GRU: 3, RNN: 1) maps the hidden state to every gate at once; orthogonal blocks make each
+    gate's hidden-to-hidden map norm-preserving at initialization, so the unrolled network
+    neither shrinks nor amplifies the state from step to step (Saxe et al., 2014).
+    :func:`orthogonal` of the whole ``(n, k n)`` matrix would only make its rows orthonormal,
+    and each block would then be a contraction.
+
+    Raises:
+        ValueError: for a shape that is not two-dimensional.
+
+    >>> W = block_orthogonal(np.random.default_rng(0), (3, 12))
+    >>> all(np.allclose(W[:, j:j + 3].T @ W[:, j:j + 3], np.eye(3)) for j in range(0, 12, 3))
+    True
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 2:
+        raise ValueError(f"block_orthogonal needs a matrix shape (n, k * n), a recurrent "
+                         f"weight; got shape {shape}.")
+    n, m = shape
+    blocks = [orthogonal(rng, (n, min(n, m - j)), np.float64, gain) for j in range(0, m, n)]
+    return np.concatenate(blocks, axis=1).astype(dtype, copy=False)
+
+
+def normal(rng, shape, dtype=np.float64, std=1.0):
+    """``N(0, std^2)`` entries: with ``std=1``, PyTorch's initialization of an embedding table.
+
+    >>> normal(np.random.default_rng(0), (2, 3)).shape
+    (2, 3)
+    """
+    return (float(std) * rng.standard_normal(size=tuple(shape))).astype(dtype, copy=False)
+
+
 def zeros(rng, shape, dtype=np.float64):
     """All zeros (biases, BatchNorm shift); ``rng`` is unused.
 
@@ -189,7 +227,8 @@ INITIALIZERS: dict[str, Callable] = {
     "he_uniform": he_uniform, "he_normal": he_normal,
     "kaiming_uniform": kaiming_uniform, "kaiming_normal": kaiming_normal,
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal,
-    "orthogonal": orthogonal, "zeros": zeros, "ones": ones,
+    "orthogonal": orthogonal, "block_orthogonal": block_orthogonal, "normal": normal,
+    "zeros": zeros, "ones": ones,
 }
 
 

@@ -1,4 +1,5 @@
-"""Batch normalization, BatchNorm: 1-D on (N, F) and 2-D on (N, C, H, W), train and eval modes.
+"""Normalization layers: BatchNorm (1-D on (N, F), 2-D on (N, C, H, W), train and eval modes)
+and LayerNorm (over the last axis of each sample).
 
 >>> import numpy as np
 >>> params, state = BatchNorm().init(np.random.default_rng(0), (3, 4, 4))
@@ -12,7 +13,7 @@ import numpy as np
 from . import functional as F
 from .layers import Layer
 
-__all__ = ["BatchNorm"]
+__all__ = ["BatchNorm", "LayerNorm"]
 
 
 class BatchNorm(Layer):
@@ -63,3 +64,55 @@ class BatchNorm(Layer):
                                     state["var"], train=train, momentum=self.momentum,
                                     eps=self.eps)
         return y, {"mean": mean, "var": var}
+
+
+class LayerNorm(Layer):
+    r"""Layer normalization over the last axis (Ba, Kiros & Hinton, 2016):
+
+    .. math:: y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta,
+       \qquad \mu = \tfrac1F \textstyle\sum_j x_j,\quad
+       \sigma^2 = \tfrac1F \textstyle\sum_j (x_j - \mu)^2
+
+    computed for every position separately (each row of the last axis, of size ``F``), with
+    the biased variance and ``eps`` inside the square root, as PyTorch's
+    ``nn.LayerNorm(F, eps=1e-5)``. The statistics are the same in train and eval mode, so
+    there is no state. The gradient flows through ``mu`` and ``sigma``.
+
+    Args:
+        eps: added to the variance; PyTorch's default ``1e-5``.
+        elementwise_affine: whether to learn ``gamma`` (ones) and ``beta`` (zeros).
+
+    Params ``{"gamma": (F,), "beta": (F,)}`` (or ``{}``); no state.
+
+    Raises:
+        ValueError: for a non-positive ``eps``.
+
+    >>> import numpy as np
+    >>> ln = LayerNorm()
+    >>> params, state = ln.init(np.random.default_rng(0), (5, 3))
+    >>> y, _ = ln.apply(params, state, np.array([[[1.0, 2.0, 3.0]]]))
+    >>> np.round(y, 4)
+    array([[[-1.2247,  0.    ,  1.2247]]])
+    """
+
+    name = "layernorm"
+
+    def __init__(self, eps=1e-5, elementwise_affine=True):
+        if not float(eps) > 0.0:
+            raise ValueError(f"LayerNorm(eps) must be positive; got {eps}.")
+        self.eps = float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+
+    def init(self, rng, input_shape, dtype=np.float64):
+        if not self.elementwise_affine:
+            return {}, {}
+        f = int(input_shape[-1])
+        return {"gamma": np.ones(f, dtype), "beta": np.zeros(f, dtype)}, {}
+
+    def apply(self, params, state, x, *, train=False, rng=None):
+        centered = x - np.mean(x, axis=-1, keepdims=True)
+        var = np.mean(centered * centered, axis=-1, keepdims=True)
+        y = centered / np.sqrt(var + self.eps)
+        if self.elementwise_affine:
+            y = y * params["gamma"] + params["beta"]
+        return y, state
