@@ -20,7 +20,7 @@ import numpy as np
 
 from .primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, PLAIN_UFUNCS, UFUNC_HANDLERS,
                         UFUNC_METHODS, NoGradientRuleError, TracerConversionError, primitive)
-from .trace import NO_KWARGS, ReverseTrace, apply, getval, shape_of
+from .trace import NO_KWARGS, ReverseTrace, apply, getval, shape_of, shell
 
 __all__ = ["Tracer", "conversion_error"]
 
@@ -60,7 +60,14 @@ def _binary_operator(fn, python_operator=None):
                 tape = trace.tape
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                tape.append((prim, x, other, ans, self._aux, -1))
+                lean = prim.lean  # the lean tape: keep what the rule of x reads
+                if lean is None:
+                    tape.append((prim, x, other, ans, self._aux, -1))
+                else:
+                    keep = lean[1]
+                    tape.append((prim, x if keep[1] else shell(x),
+                                 other if keep[2] else shell(other),
+                                 ans if keep[0] else shell(ans), self._aux, -1))
                 return t
             if other._trace is trace:
                 x, y = self._value, other._value
@@ -68,7 +75,13 @@ def _binary_operator(fn, python_operator=None):
                 tape = trace.tape
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                tape.append((prim, x, y, ans, self._aux, other._aux))
+                lean = prim.lean
+                if lean is None:
+                    tape.append((prim, x, y, ans, self._aux, other._aux))
+                else:
+                    keep = lean[3]
+                    tape.append((prim, x if keep[1] else shell(x), y if keep[2] else shell(y),
+                                 ans if keep[0] else shell(ans), self._aux, other._aux))
                 return t
         return apply(prim, self, other)
 
@@ -309,7 +322,13 @@ class Tracer:
                     tape = trace.tape
                     t = _new_object(Tracer)
                     t._value, t._trace, t._aux = ans, trace, len(tape)
-                    tape.append((prim, v, ans, self._aux))
+                    lean = prim.lean
+                    if lean is None:
+                        tape.append((prim, v, ans, self._aux))
+                    else:
+                        keep = lean[1]
+                        tape.append((prim, v if keep[1] else shell(v),
+                                     ans if keep[0] else shell(ans), self._aux))
                     return t
                 return apply(prim, *inputs)
         out = kwargs.pop("out", None)
