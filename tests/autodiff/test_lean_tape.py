@@ -11,11 +11,34 @@ import numpy as np
 import pytest
 
 import gradkit as gk
+from gradkit.autodiff import trace, tracer
 from gradkit.autodiff.primitive import defvjp, differentiable
-from gradkit.autodiff.trace import ReverseTrace, Shell
+from gradkit.autodiff.trace import LEAN_MIN_SIZE, ReverseTrace, Shell
 
-X = np.linspace(-1.0, 1.0, 6)
-C = np.linspace(0.5, 2.0, 6)
+# The rule table and the mutation cases, run again here with every array shelled (their
+# arrays are smaller than LEAN_MIN_SIZE, so in their own modules the tape keeps them whole):
+# every rule to order 2 in both modes, and every write through reverse mode, Hessians, HVPs
+# and grad of grad, on the lean tape.
+from .test_mutation import test_check_grads as test_mutation_check_grads_lean  # noqa: F401
+from .test_mutation import test_grad_of_grad as test_mutation_grad_of_grad_lean  # noqa: F401
+from .test_mutation import test_hessian as test_mutation_hessian_lean  # noqa: F401
+from .test_mutation import test_hvp as test_mutation_hvp_lean  # noqa: F401
+from .test_mutation import test_reverse_mode as test_mutation_reverse_mode_lean  # noqa: F401
+from .test_mutation import (  # noqa: F401
+    test_callers_arrays_are_never_modified as test_mutation_inputs_unmodified_lean)
+from .test_rules import (  # noqa: F401
+    test_rule_matches_finite_differences as test_rule_on_the_lean_tape)
+
+
+@pytest.fixture(autouse=True)
+def shell_every_array(monkeypatch, request):
+    """Every test of this module records with LEAN_MIN_SIZE = 0 (the size tests excepted)."""
+    if "whole" not in request.node.name:
+        monkeypatch.setattr(trace, "LEAN_MIN_SIZE", 0)
+        monkeypatch.setattr(tracer, "LEAN_MIN_SIZE", 0)
+
+X = np.linspace(-1.0, 1.0, 6000)  # above LEAN_MIN_SIZE: smaller arrays are kept whole
+C = np.linspace(0.5, 2.0, 6000)
 
 
 def record(f, *arrays):
@@ -57,26 +80,34 @@ def test_exp_keeps_its_output_and_log_its_input():
     assert kept(x) and type(ans) is Shell
 
 
+def test_small_arrays_are_kept_whole():
+    small = X[:LEAN_MIN_SIZE - 1]
+    _, x, c, ans, _, _ = record(lambda x: x * 2.0, small)
+    assert kept(x) and kept(ans)
+    _, x, ans, _ = record(np.exp, small)
+    assert kept(x) and kept(ans)
+
+
 def test_a_product_of_two_traced_values_keeps_both():
     _, x, y, ans, _, _ = record(lambda x, y: x * y, X, C)
     assert kept(x) and kept(y) and type(ans) is Shell
 
 
 def test_reductions_and_reshapes_keep_shapes_only():
-    prim, args, kwargs, ans, parents = record(lambda x: np.sum(x, axis=0), X.reshape(2, 3))
-    assert prim.name == "sum" and type(args[0]) is Shell and args[0].shape == (2, 3)
+    prim, args, kwargs, ans, parents = record(lambda x: np.sum(x, axis=0), X.reshape(2, 3000))
+    assert prim.name == "sum" and type(args[0]) is Shell and args[0].shape == (2, 3000)
     assert kwargs["axis"] == 0
-    _, args, _, _, _ = record(lambda x: np.reshape(x, (3, 2)), X)
-    assert type(args[0]) is Shell and args[1] == (3, 2)
+    _, args, _, _, _ = record(lambda x: np.reshape(x, (3000, 2)), X)
+    assert type(args[0]) is Shell and args[1] == (3000, 2)
 
 
 def test_a_write_keeps_its_index_not_the_array():
     def write(x):
         out = np.zeros_like(x)
-        out[2:4] = x[2:4] * 3.0
+        out[2:5000] = x[2:5000] * 3.0
         return out
     prim, args, _, ans, _ = record(write, X)
-    assert prim.name == "setitem" and args[1] == slice(2, 4)
+    assert prim.name == "setitem" and args[1] == slice(2, 5000)
     assert type(args[0]) is Shell and type(args[2]) is Shell and type(ans) is Shell
 
 

@@ -20,11 +20,12 @@ import numpy as np
 
 from .primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, PLAIN_UFUNCS, UFUNC_HANDLERS,
                         UFUNC_METHODS, NoGradientRuleError, TracerConversionError, primitive)
-from .trace import NO_KWARGS, ReverseTrace, apply, getval, shape_of, shell
+from .trace import LEAN_MIN_SIZE, NO_KWARGS, ReverseTrace, apply, getval, shape_of, shell
 
 __all__ = ["Tracer", "conversion_error"]
 
 _new_object = object.__new__
+_ndarray = np.ndarray
 
 
 def conversion_error(what):
@@ -50,7 +51,9 @@ def _binary_operator(fn, python_operator=None):
     compute = python_operator or fn
 
     # ReverseTrace.record_binary, written out: the operators are a third of a small step's
-    # entries, and the call measured 4% of W1 (a chain of 60 small operations)
+    # entries, and the call measured 4% of W1 (a chain of 60 small operations). The lean
+    # tape's choice is made once per entry, on the output's size: the operators broadcast (or
+    # are matmul, whose rules read both operands), so no input is larger than a small output.
     def op(self, other):
         trace = self._trace
         if type(trace) is ReverseTrace and prim.arity == 2:
@@ -61,7 +64,7 @@ def _binary_operator(fn, python_operator=None):
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
                 lean = prim.lean  # the lean tape: keep what the rule of x reads
-                if lean is None:
+                if lean is None or type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE:
                     tape.append((prim, x, other, ans, self._aux, -1))
                 else:
                     keep = lean[1]
@@ -76,7 +79,7 @@ def _binary_operator(fn, python_operator=None):
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
                 lean = prim.lean
-                if lean is None:
+                if lean is None or type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE:
                     tape.append((prim, x, y, ans, self._aux, other._aux))
                 else:
                     keep = lean[3]
@@ -323,7 +326,7 @@ class Tracer:
                     t = _new_object(Tracer)
                     t._value, t._trace, t._aux = ans, trace, len(tape)
                     lean = prim.lean
-                    if lean is None:
+                    if lean is None or type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE:
                         tape.append((prim, v, ans, self._aux))
                     else:
                         keep = lean[1]

@@ -33,7 +33,7 @@ def _restore(g, x, axis, keepdims):
     if type(g) is not Tracer:
         # a plain cotangent (every first-order gradient, and the first reverse pass of a
         # Hessian): one filled array, without np.expand_dims / np.broadcast_to's overhead
-        shape = np.shape(getval(x))
+        shape = shape_of(x)
         if axis is not None and not keepdims:
             axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
             g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
@@ -103,12 +103,17 @@ def _has_zero(x):
 
 # ----------------------------------------------------------------------------- sum, mean
 def _sum_vjp(g, ans, x, axis=None, keepdims=False):
-    if axis is None and not keepdims and type(x) in _PLAIN and type(g) is not Tracer:
+    if axis is None and not keepdims and _plain(x, g):
         return _spread(g, x)  # the full sum of a loss
     return _restore(g, x, axis, keepdims)
 
 
-_PLAIN = (np.ndarray, Shell)  # a plain array, or what the lean tape keeps of one
+def _plain(x, g):
+    """Whether ``x`` is a plain NumPy array (or the lean tape's Shell of one: then a host
+    cotangent ``g`` says that it was) and ``g`` not traced: the first-order case."""
+    t = type(x)
+    return t is np.ndarray and type(g) is not Tracer or \
+        t is Shell and isinstance(g, (np.ndarray, np.generic, float, int, complex))
 
 
 def _spread(g, x):
@@ -120,13 +125,13 @@ def _spread(g, x):
         g = g.real  # a real x moves along the real axis only (gradkit.autodiff.complex)
     if x.size >= 4096:
         return np.broadcast_to(np.asarray(g, dtype=x.dtype), x.shape)
-    out = np.empty_like(x)
+    out = np.empty(x.shape, x.dtype)  # (x may be a Shell: shape and dtype only)
     out.fill(g)
     return out
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
-    if axis is None and not keepdims and type(x) in _PLAIN and type(g) is not Tracer:
+    if axis is None and not keepdims and _plain(x, g):
         return _spread(g / max(x.size, 1), x)  # the full mean of a loss
     if type(g) is not Tracer:  # scale the (small) reduced cotangent, not the restored one
         return _restore(g / _count(x, ans), x, axis, keepdims)
