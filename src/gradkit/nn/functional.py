@@ -29,7 +29,8 @@ import math
 import numpy as np
 
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
-from ..autodiff.primitive import def_linear, defjvp, defvjp, differentiable, primitive
+from ..autodiff.primitive import (Primitive, def_linear, defjvp, defvjp, differentiable,
+                                  primitive)
 from ..autodiff.trace import apply, first_order_trace, getval, shape_of
 from ..autodiff.tracer import Tracer
 from ..backend import array_namespace, to_device_of
@@ -263,9 +264,9 @@ def _adjoint_vjp(g, ans, g_in, *, x_shape, **kw):
     return sliding_windows(g, **kw)
 
 
-defvjp(sliding_windows.primitive, _windows_vjp)
+defvjp(sliding_windows.primitive, _windows_vjp, needs="")  # shapes only: the view is not kept
 def_linear(sliding_windows.primitive, 0)
-defvjp(sliding_windows_adjoint.primitive, _adjoint_vjp)
+defvjp(sliding_windows_adjoint.primitive, _adjoint_vjp, needs="")
 def_linear(sliding_windows_adjoint.primitive, 0)
 
 
@@ -336,7 +337,72 @@ def max_pool2d(x, kernel_size, stride=None):
     array([[[[3.]]]])
     """
     stride = kernel_size if stride is None else stride
+    if type(x) is Tracer:
+        y = _record_max_pool(x, kernel_size, stride)  # a training step: the mask is kept
+        if y is not None:
+            return y
     return np.max(_windows(x, kernel_size, stride, 0, "max_pool2d"), axis=(-2, -1))
+
+
+def _record_max_pool(x, kernel_size, stride):
+    r"""``max_pool2d`` recorded on a reverse trace as one step that keeps the forward's mask
+    of the maxima for its rule (none of the backward's passes recomputes it).
+
+    Forward: :math:`y = \max_{w} x_w` over each window :math:`w`; the mask
+    :math:`m = [x_w = y]` and the tie counts :math:`c = \sum_w m` are kept. Backward:
+    :math:`\bar x_w = m\,\bar y / c` (ties share equally), added back by col2im. When the
+    windows tile the input (stride = kernel, the sizes divisible: pooling's usual case) the
+    windows are a reshape of ``x``, and the backward one product and a reshape. Taken for a
+    plain 4-D array on a reverse trace (None otherwise): higher derivatives go through the
+    general path, ``np.max`` of :func:`sliding_windows`."""
+    trace = first_order_trace(x)
+    if trace is None:
+        return None
+    v, parent = trace.unbox(x)
+    if type(v) is not np.ndarray or v.ndim != 4:
+        return None
+    win = _windows(v, kernel_size, stride, 0, "max_pool2d")  # validates the sizes
+    (kh, kw), (sh, sw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
+    n, c, h, w = v.shape
+    oh, ow = win.shape[2], win.shape[3]
+    tiles = (kh, kw) == (sh, sw) and h == oh * kh and w == ow * kw
+    if tiles:  # (n, c, oh, kh, ow, kw): a view of x, no window view needed
+        win = v.reshape(n, c, oh, kh, ow, kw)
+        axes, spread = (3, 5), (slice(None),) * 3 + (None, slice(None), None)
+    else:
+        axes, spread = (4, 5), (Ellipsis, None, None)
+    y = np.max(win, axis=axes)
+    mask = win == y[spread]
+    counts = np.add.reduce(mask, axis=axes, dtype=v.dtype)
+    if not (counts > 1).any():
+        counts = None  # no ties: the rule skips the division
+    return trace.record(P_MAX_POOL, ((mask, counts, spread, tiles, v.shape, (kh, kw),
+                                      (sh, sw)),), y, (parent,))
+
+
+def _max_pool_vjp(g, ans, kept):
+    mask, counts, spread, tiles, x_shape, kernel_size, stride = kept
+    if counts is not None:
+        g = g / counts
+    gw = mask * g[spread]  # (bool * float: g's dtype)
+    if tiles:
+        return np.reshape(gw, x_shape)
+    return sliding_windows_adjoint(gw, x_shape=x_shape, kernel_size=kernel_size,
+                                   stride=stride, padding=(0, 0))
+
+
+def _max_pool_from_kept(kept):
+    """The pooled values from what the forward kept (the primitive's function, never on the
+    hot path: the recording computes them itself)."""
+    raise NotImplementedError("max_pool2d's recorded step is not re-evaluated; call "
+                              "max_pool2d on the input instead.")
+
+
+# recorded only by _record_max_pool: its argument is what the forward kept for the rule (the
+# mask of the maxima, the tie counts and the geometry), not the input; its rule reads only that
+P_MAX_POOL = Primitive("max_pool2d", _max_pool_from_kept)
+P_MAX_POOL.set_vjps((_max_pool_vjp,))
+P_MAX_POOL.set_needs(((0,),))
 
 
 def avg_pool2d(x, kernel_size, stride=None):
@@ -433,6 +499,7 @@ def dropout(x, rate, rng, train=True):
 
 
 # complex input: these rules are written for real numbers and refuse it
-from ..autodiff.complex import guard_unverified as _guard  # noqa: E402
+from ..autodiff.complex import guard_unverified as _guard, register_unlisted as _unlisted  # noqa: E402,E501
 
+_unlisted(P_MAX_POOL)
 _guard()
