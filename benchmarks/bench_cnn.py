@@ -2,8 +2,9 @@
 
 conv 3x3 (8) -> ReLU -> max-pool 2 -> conv 3x3 (16) -> ReLU -> max-pool 2 -> linear (10),
 softmax cross-entropy. The floor is the step written by hand the way a NumPy expert writes
-it: im2col as a strided view and one matrix product per convolution, max-pooling by a
-reshape with its mask kept for the backward, col2im as one strided add per kernel offset.
+it: im2col as a strided view and one matrix product per convolution, max-pooling as the
+maximum of the kernel offsets' views with its mask kept for the backward (ties are not split:
+after a ReLU they sit where its derivative is zero), col2im as one strided add per offset.
 """
 import numpy as np
 
@@ -56,9 +57,12 @@ def conv(x, W, b):
 
 
 def pool(h):
+    """2x2 max-pooling: the maximum of the four offsets' strided views (NumPy's max over the
+    two short axes of the 6-D reshape measured 20-40x slower), and its mask for the backward."""
     n, c, hh, ww = h.shape
     r = h.reshape(n, c, hh // 2, 2, ww // 2, 2)
-    p = r.max(axis=(3, 5))
+    p = np.maximum(np.maximum(r[:, :, :, 0, :, 0], r[:, :, :, 0, :, 1]),
+                   np.maximum(r[:, :, :, 1, :, 0], r[:, :, :, 1, :, 1]))
     return p, r == p[:, :, :, None, :, None]
 
 
