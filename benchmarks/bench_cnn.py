@@ -67,7 +67,13 @@ def pool(h):
 
 
 def unpool(dp, mask, shape):
-    return (mask * dp[:, :, :, None, :, None]).reshape(shape)
+    """The cotangent to each 2x2 window's maxima, one offset at a time (one broadcast product
+    over the 6-D mask measured several times slower)."""
+    out = np.empty(mask.shape, dp.dtype)
+    for a in range(2):
+        for b in range(2):
+            np.multiply(mask[:, :, :, a, :, b], dp, out=out[:, :, :, a, :, b])
+    return out.reshape(shape)
 
 
 def conv_back(dz, cols, W, x_shape, need_dx):
