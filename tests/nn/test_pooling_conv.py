@@ -42,7 +42,8 @@ def test_recorded_max_pool_equals_the_general_path_bit_for_bit(shape, kernel_siz
         lambda x: np.sum(general_path(x, kernel_size, stride) * w))(x)
     assert grad.dtype == dtype and np.array_equal(grad, want)
     assert value == want_value
-    assert np.array_equal(F.max_pool2d(x, kernel_size, stride), general_path(x, kernel_size, stride))
+    assert np.array_equal(F.max_pool2d(x, kernel_size, stride),
+                          general_path(x, kernel_size, stride))
 
 
 @pytest.mark.parametrize("shape, kernel_size, stride", GEOMETRIES, ids=IDS)

@@ -511,7 +511,8 @@ def dropout(x, rate, rng, train=True):
 
 
 # complex input: these rules are written for real numbers and refuse it
-from ..autodiff.complex import guard_unverified as _guard, register_unlisted as _unlisted  # noqa: E402,E501
+from ..autodiff.complex import guard_unverified as _guard  # noqa: E402
+from ..autodiff.complex import register_unlisted as _unlisted  # noqa: E402
 
 _unlisted(P_MAX_POOL)
 _guard()
