@@ -67,7 +67,7 @@ def relu(x):
 # relu is its own primitive's function: a trace calls it on the values it unwraps, and any
 # tracer of an outer trace among them (a hessian) is recorded there as relu again
 P_RELU = primitive(relu)
-defvjp(P_RELU, lambda g, ans, x: g * (x > 0))
+defvjp(P_RELU, lambda g, ans, x: g * (x > 0), needs="x")
 defjvp(P_RELU, lambda t, ans, x: t * (x > 0))
 
 
@@ -175,7 +175,8 @@ def _affine_vjp_b(g, ans, x, W, b):
 # as relu. Each rule returns its argument's own shape (the bias's sums the rows itself), so
 # the primitive is not flagged ``broadcasts`` and the backward pass compares no shapes.
 P_AFFINE = primitive(linear)
-defvjp(P_AFFINE, lambda g, ans, x, W, b: g @ W.T, _affine_vjp_W, _affine_vjp_b)
+defvjp(P_AFFINE, lambda g, ans, x, W, b: g @ W.T, _affine_vjp_W, _affine_vjp_b,
+       needs=("W", "x", ""))
 defjvp(P_AFFINE, lambda t, ans, x, W, b: t @ W, lambda t, ans, x, W, b: x @ t,
        lambda t, ans, x, W, b: np.broadcast_to(t, shape_of(ans)))
 
