@@ -63,11 +63,11 @@ def _binary_operator(fn, python_operator=None):
                 tape = trace.tape
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                lean = prim.lean  # the lean tape: keep what the rule of x reads
-                if lean is None or type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE:
+                # the lean tape: keep what the rule of x reads
+                if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
                     tape.append((prim, x, other, ans, self._aux, -1))
                 else:
-                    keep = lean[1]
+                    keep = prim.lean[1]
                     tape.append((prim, x if keep[1] else shell(x),
                                  other if keep[2] else shell(other),
                                  ans if keep[0] else shell(ans), self._aux, -1))
@@ -78,11 +78,10 @@ def _binary_operator(fn, python_operator=None):
                 tape = trace.tape
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                lean = prim.lean
-                if lean is None or type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE:
+                if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
                     tape.append((prim, x, y, ans, self._aux, other._aux))
                 else:
-                    keep = lean[3]
+                    keep = prim.lean[3]
                     tape.append((prim, x if keep[1] else shell(x), y if keep[2] else shell(y),
                                  ans if keep[0] else shell(ans), self._aux, other._aux))
                 return t
@@ -325,11 +324,10 @@ class Tracer:
                     tape = trace.tape
                     t = _new_object(Tracer)
                     t._value, t._trace, t._aux = ans, trace, len(tape)
-                    lean = prim.lean
-                    if lean is None or type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE:
+                    if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
                         tape.append((prim, v, ans, self._aux))
                     else:
-                        keep = lean[1]
+                        keep = prim.lean[1]
                         tape.append((prim, v if keep[1] else shell(v),
                                      ans if keep[0] else shell(ans), self._aux))
                     return t
