@@ -59,7 +59,7 @@ import sys
 import numpy as np
 
 from .primitive import MISSING as _MISSING, PRIMITIVES, NoGradientRuleError, primitive
-from .trace import getval
+from .trace import Shell, getval
 from .tracer import Tracer
 
 __all__ = ["def_complex", "is_verified", "guard_unverified", "check_output", "check_jacobian",
@@ -153,10 +153,12 @@ _ND = np.ndarray
 def _all_real(g, ans, args):
     """True when ``g``, ``ans`` and every argument are real: plain float arrays are checked
     inline (the first-order case), anything else by :func:`is_complex`."""
-    if type(ans) is _ND and type(g) is _ND and ans.dtype.kind != "c" and g.dtype.kind != "c":
+    ta = type(ans)
+    if (ta is _ND or ta is Shell) and type(g) is _ND and ans.dtype.kind != "c" \
+            and g.dtype.kind != "c":
         for a in args:
             t = type(a)
-            if t is _ND:
+            if t is _ND or t is Shell:  # (a Shell: a value the lean tape did not keep)
                 if a.dtype.kind == "c":
                     return False
             elif t is not int and t is not float and a is not None and is_complex(a):

@@ -286,7 +286,7 @@ def _setitem_vjp_v(g, ans, x, index, v):
 
 P_SETITEM = primitive(_setitem, name="setitem")
 defvjp(P_SETITEM, lambda g, ans, x, index, v: apply(P_SETITEM, g, index, 0), None,
-       _setitem_vjp_v)
+       _setitem_vjp_v, needs=("index", "", "index"))  # the old and new values: shapes only
 defjvp(P_SETITEM, lambda t, ans, x, index, v: apply(P_SETITEM, t, index, 0), None,
        lambda t, ans, x, index, v: apply(P_SETITEM, np.zeros_like(getval(ans)), index, t))
 
@@ -333,7 +333,7 @@ def _at_vjp_b(sign):
 P_ADD_AT = primitive(_add_at, name="add.at")
 P_SUBTRACT_AT = primitive(_subtract_at, name="subtract.at")
 for _p, _sign in ((P_ADD_AT, 1), (P_SUBTRACT_AT, -1)):
-    defvjp(_p, lambda g, ans, a, indices, b: g, None, _at_vjp_b(_sign))
+    defvjp(_p, lambda g, ans, a, indices, b: g, None, _at_vjp_b(_sign), needs=("", "", "indices"))
     defjvp(_p, lambda t, ans, a, indices, b: t, None,
            (lambda p: lambda t, ans, a, indices, b: apply(p, np.zeros_like(getval(ans)),
                                                           indices, t))(_p))

@@ -38,12 +38,17 @@ class Primitive:
     derivative (indices, masks, shapes); a missing entry means the rule is not written and
     differentiating through that argument raises :class:`NoGradientRuleError`.
 
+    ``needs[i]``: what VJP rule ``i`` reads, as positions (``-1`` the output ``ans``, ``k``
+    argument ``k``), or ``None`` (everything); see :func:`defvjp`. ``lean[mask]`` is what the
+    tape keeps of an entry whose traced arguments are the bits of ``mask``:
+    ``(keep_ans, keep_arg0, keep_arg1, ...)``, or ``lean`` is ``None`` (keep everything).
+
     ``broadcasts``: the engine un-broadcasts this primitive's cotangents (rules never do).
     ``view``: NumPy returns a view of argument 0 (``x[1:]``, ``x.T``, ``reshape`` when it can),
     so a write to one is seen by the other (see :mod:`.mutation`).
     """
 
-    __slots__ = ("name", "fn", "vjps", "jvps", "broadcasts", "arity", "view")
+    __slots__ = ("name", "fn", "vjps", "jvps", "broadcasts", "arity", "view", "needs", "lean")
 
     def __init__(self, name, fn, broadcasts=False):
         self.name = name
@@ -53,6 +58,8 @@ class Primitive:
         self.broadcasts = broadcasts
         self.arity = 0  # the number of arguments when every one has a VJP rule (fast paths)
         self.view = False
+        self.needs = ()
+        self.lean = None
 
     def set_vjps(self, vjps):
         """Install the VJP rules (a tuple, one per positional argument)."""
@@ -60,8 +67,28 @@ class Primitive:
         n = len(self.vjps)
         self.arity = n if n and all(callable(r) for r in self.vjps) else 0
 
+    def set_needs(self, needs):
+        """Install what each VJP rule reads (one entry per rule, see :func:`defvjp`) and build
+        ``lean``, the table the tape consults when it records an entry."""
+        self.needs = tuple(needs)
+        n = len(self.needs)
+        if n == 0 or n > _LEAN_MAX_ARGS or all(k is None for k in self.needs):
+            self.lean = None
+            return
+        table = []
+        for mask in range(1 << n):
+            read = set()
+            for i, k in enumerate(self.needs):
+                if mask >> i & 1:
+                    read.update(range(-1, n) if k is None else k)
+            table.append((-1 in read,) + tuple(i in read for i in range(n)))
+        self.lean = tuple(table)
+
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+
+_LEAN_MAX_ARGS = 6  # a primitive with more arguments keeps them all (lean is 2**n entries)
 
 
 MISSING = object()             # a rule not written (differentiating through it raises)
@@ -139,16 +166,60 @@ def _set_rules(current, rules):
     return tuple(current)
 
 
-def defvjp(fn, *rules, name=None, broadcasts=False):
+def defvjp(fn, *rules, name=None, broadcasts=False, needs=None):
     """Register VJP rules, one per positional argument: ``rule(g, ans, *args, **kwargs)``.
 
+    ``needs`` says which values the rules read, so that the tape keeps only those (the lean
+    tape): a string of names from each rule's own signature (``"ans"``, ``"x"``, ``"x y"``,
+    ``""`` for none: shapes and dtypes are always kept), one string for every rule or a tuple
+    with one per rule. Left out, a rule keeps everything. Keyword arguments and non-array
+    arguments (axes, indices given as ints or slices) are always kept. A rule that reads a
+    value it did not declare raises (never a silently wrong gradient).
+
     >>> import numpy as np
-    >>> p = defvjp(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
+    >>> p = defvjp(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans), needs="ans")
+    >>> p.needs
+    ((-1,),)
     """
     prim = primitive(fn, name, broadcasts)
     prim.set_vjps(_set_rules(prim.vjps, rules))
+    if needs is not None or prim.needs:
+        declared = [MISSING] * len(rules) if needs is None else _resolve_needs(rules, needs)
+        current = list(prim.needs) + [None] * (len(prim.vjps) - len(prim.needs))
+        for i, (rule, k) in enumerate(zip(rules, declared)):
+            if rule is not MISSING:
+                current[i] = None if k is MISSING else k
+        prim.set_needs(current)
     _route(fn, prim)
     return prim
+
+
+def _resolve_needs(rules, needs):
+    """Each rule's ``needs`` string as positions (``-1``: ``ans``), named by its signature."""
+    import inspect
+
+    specs = (needs,) * len(rules) if isinstance(needs, str) else tuple(needs)
+    if len(specs) != len(rules):
+        raise ValueError(f"needs= has {len(specs)} entries for {len(rules)} rules; give one "
+                         "string for all rules or one per rule.")
+    out = []
+    for rule, spec in zip(rules, specs):
+        if not callable(rule):
+            out.append(MISSING)
+            continue
+        params = list(inspect.signature(getattr(rule, "__wrapped_rule__", rule)).parameters
+                      .values())
+        names = [p.name for p in params
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]  # after g
+        positions = []
+        for token in spec.split():
+            if token not in names:
+                raise ValueError(f"needs={spec!r}: {token!r} is not a positional parameter of "
+                                 f"the rule {rule!r} (its values are {names[1:]}, output "
+                                 f"{names[:1]}).")
+            positions.append(names.index(token) - 1)  # names[0] is the output: -1
+        out.append(tuple(sorted(positions)))
+    return out
 
 
 def defjvp(fn, *rules, name=None, broadcasts=False):

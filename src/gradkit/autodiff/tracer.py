@@ -20,11 +20,12 @@ import numpy as np
 
 from .primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, PLAIN_UFUNCS, UFUNC_HANDLERS,
                         UFUNC_METHODS, NoGradientRuleError, TracerConversionError, primitive)
-from .trace import NO_KWARGS, ReverseTrace, apply, getval, shape_of
+from .trace import LEAN_MIN_SIZE, NO_KWARGS, ReverseTrace, apply, getval, shape_of, shell
 
 __all__ = ["Tracer", "conversion_error"]
 
 _new_object = object.__new__
+_ndarray = np.ndarray
 
 
 def conversion_error(what):
@@ -50,7 +51,9 @@ def _binary_operator(fn, python_operator=None):
     compute = python_operator or fn
 
     # ReverseTrace.record_binary, written out: the operators are a third of a small step's
-    # entries, and the call measured 4% of W1 (a chain of 60 small operations)
+    # entries, and the call measured 4% of W1 (a chain of 60 small operations). The lean
+    # tape's choice is made once per entry, on the output's size: the operators broadcast (or
+    # are matmul, whose rules read both operands), so no input is larger than a small output.
     def op(self, other):
         trace = self._trace
         if type(trace) is ReverseTrace and prim.arity == 2:
@@ -60,7 +63,14 @@ def _binary_operator(fn, python_operator=None):
                 tape = trace.tape
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                tape.append((prim, x, other, ans, self._aux, -1))
+                # the lean tape: keep what the rule of x reads
+                if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
+                    tape.append((prim, x, other, ans, self._aux, -1))
+                else:
+                    keep = prim.lean[1]
+                    tape.append((prim, x if keep[1] else shell(x),
+                                 other if keep[2] else shell(other),
+                                 ans if keep[0] else shell(ans), self._aux, -1))
                 return t
             if other._trace is trace:
                 x, y = self._value, other._value
@@ -68,7 +78,12 @@ def _binary_operator(fn, python_operator=None):
                 tape = trace.tape
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                tape.append((prim, x, y, ans, self._aux, other._aux))
+                if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
+                    tape.append((prim, x, y, ans, self._aux, other._aux))
+                else:
+                    keep = prim.lean[3]
+                    tape.append((prim, x if keep[1] else shell(x), y if keep[2] else shell(y),
+                                 ans if keep[0] else shell(ans), self._aux, other._aux))
                 return t
         return apply(prim, self, other)
 
@@ -327,7 +342,12 @@ class Tracer:
                     tape = trace.tape
                     t = _new_object(Tracer)
                     t._value, t._trace, t._aux = ans, trace, len(tape)
-                    tape.append((prim, v, ans, self._aux))
+                    if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
+                        tape.append((prim, v, ans, self._aux))
+                    else:
+                        keep = prim.lean[1]
+                        tape.append((prim, v if keep[1] else shell(v),
+                                     ans if keep[0] else shell(ans), self._aux))
                     return t
                 return apply(prim, *inputs)
         out = kwargs.pop("out", None)

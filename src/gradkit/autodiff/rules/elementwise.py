@@ -20,9 +20,10 @@ _LOG2 = float(np.log(2.0))
 _LOG10 = float(np.log(10.0))
 
 
-def def_elementwise(fn, *partials, name=None):
-    """Register ``partials`` (one per argument) as both the VJP and the JVP rules of ``fn``."""
-    defvjp(fn, *partials, name=name, broadcasts=True)
+def def_elementwise(fn, *partials, name=None, needs=None):
+    """Register ``partials`` (one per argument) as both the VJP and the JVP rules of ``fn``;
+    ``needs``: what the VJP keeps on the tape (see :func:`~gradkit.autodiff.primitive.defvjp`)."""
+    defvjp(fn, *partials, name=name, broadcasts=True, needs=needs)
     return defjvp(fn, *partials, name=name, broadcasts=True)
 
 
@@ -32,12 +33,14 @@ def _safe_log(x):
 
 
 # -- arithmetic
-def_elementwise(np.add, identity_rule, identity_rule)
-def_elementwise(np.subtract, identity_rule, lambda g, ans, x, y: -g)
-def_elementwise(np.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
-def_elementwise(np.true_divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
-def_elementwise(np.negative, lambda g, ans, x: -g)
-def_elementwise(np.positive, identity_rule)
+def_elementwise(np.add, identity_rule, identity_rule, needs="")
+def_elementwise(np.subtract, identity_rule, lambda g, ans, x, y: -g, needs="")
+def_elementwise(np.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x,
+                needs=("y", "x"))
+def_elementwise(np.true_divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y,
+                needs=("y", "ans y"))
+def_elementwise(np.negative, lambda g, ans, x: -g, needs="")
+def_elementwise(np.positive, identity_rule, needs="")
 def _power_dx(g, ans, x, y):
     if isinstance(y, (int, float)):  # the common x ** 2: keep x's dtype, no array exponent
         if y == 2:
@@ -47,54 +50,58 @@ def _power_dx(g, ans, x, y):
     return g * y * x ** np.where(y, y - 1, 1.0)
 
 
-def_elementwise(np.power, _power_dx, lambda g, ans, x, y: g * ans * _safe_log(x))
+def_elementwise(np.power, _power_dx, lambda g, ans, x, y: g * ans * _safe_log(x),
+                needs=("x y", "ans x"))
 def_elementwise(np.float_power,
                 lambda g, ans, x, y: g * y * np.float_power(x, np.where(y, y - 1, 1.0)),
-                lambda g, ans, x, y: g * ans * _safe_log(x))
-def_elementwise(np.square, lambda g, ans, x: g * 2.0 * x)
-def_elementwise(np.sqrt, lambda g, ans, x: g * 0.5 / ans)
-def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans))
-def_elementwise(np.reciprocal, lambda g, ans, x: -g * ans * ans)
-def_elementwise(np.remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(x / y))
-def_elementwise(np.fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(x / y))
+                lambda g, ans, x, y: g * ans * _safe_log(x), needs=("x y", "ans x"))
+def_elementwise(np.square, lambda g, ans, x: g * 2.0 * x, needs="x")
+def_elementwise(np.sqrt, lambda g, ans, x: g * 0.5 / ans, needs="ans")
+def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans), needs="ans")
+def_elementwise(np.reciprocal, lambda g, ans, x: -g * ans * ans, needs="ans")
+def_elementwise(np.remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(x / y),
+                needs=("", "x y"))
+def_elementwise(np.fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(x / y),
+                needs=("", "x y"))
 # conj is R-linear, not holomorphic: the cotangent and the tangent are conjugated too (see
 # gradkit.autodiff.complex); on real input it is the identity and so is its rule.
-def_elementwise(np.conjugate, lambda g, ans, x: np.conjugate(g))
+def_elementwise(np.conjugate, lambda g, ans, x: np.conjugate(g), needs="")
 
 # -- exponentials and logarithms
-def_elementwise(np.exp, lambda g, ans, x: g * ans)
-def_elementwise(np.exp2, lambda g, ans, x: g * ans * _LOG2)
-def_elementwise(np.expm1, lambda g, ans, x: g * (ans + 1.0))
-def_elementwise(np.log, lambda g, ans, x: g / x)
-def_elementwise(np.log2, lambda g, ans, x: g / (x * _LOG2))
-def_elementwise(np.log10, lambda g, ans, x: g / (x * _LOG10))
-def_elementwise(np.log1p, lambda g, ans, x: g / (x + 1.0))
+def_elementwise(np.exp, lambda g, ans, x: g * ans, needs="ans")
+def_elementwise(np.exp2, lambda g, ans, x: g * ans * _LOG2, needs="ans")
+def_elementwise(np.expm1, lambda g, ans, x: g * (ans + 1.0), needs="ans")
+def_elementwise(np.log, lambda g, ans, x: g / x, needs="x")
+def_elementwise(np.log2, lambda g, ans, x: g / (x * _LOG2), needs="x")
+def_elementwise(np.log10, lambda g, ans, x: g / (x * _LOG10), needs="x")
+def_elementwise(np.log1p, lambda g, ans, x: g / (x + 1.0), needs="x")
 def_elementwise(np.logaddexp, lambda g, ans, x, y: g * np.exp(x - ans),
-                lambda g, ans, x, y: g * np.exp(y - ans))
+                lambda g, ans, x, y: g * np.exp(y - ans), needs=("ans x", "ans y"))
 def_elementwise(np.logaddexp2, lambda g, ans, x, y: g * np.exp2(x - ans),
-                lambda g, ans, x, y: g * np.exp2(y - ans))
+                lambda g, ans, x, y: g * np.exp2(y - ans), needs=("ans x", "ans y"))
 
 # -- trigonometric and hyperbolic
-def_elementwise(np.sin, lambda g, ans, x: g * np.cos(x))
-def_elementwise(np.cos, lambda g, ans, x: -g * np.sin(x))
-def_elementwise(np.tan, lambda g, ans, x: g * (1.0 + ans * ans))
-def_elementwise(np.arcsin, lambda g, ans, x: g / np.sqrt(1.0 - x * x))
-def_elementwise(np.arccos, lambda g, ans, x: -g / np.sqrt(1.0 - x * x))
-def_elementwise(np.arctan, lambda g, ans, x: g / (1.0 + x * x))
-def_elementwise(np.sinh, lambda g, ans, x: g * np.cosh(x))
-def_elementwise(np.cosh, lambda g, ans, x: g * np.sinh(x))
-def_elementwise(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))
-def_elementwise(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1.0))
+def_elementwise(np.sin, lambda g, ans, x: g * np.cos(x), needs="x")
+def_elementwise(np.cos, lambda g, ans, x: -g * np.sin(x), needs="x")
+def_elementwise(np.tan, lambda g, ans, x: g * (1.0 + ans * ans), needs="ans")
+def_elementwise(np.arcsin, lambda g, ans, x: g / np.sqrt(1.0 - x * x), needs="x")
+def_elementwise(np.arccos, lambda g, ans, x: -g / np.sqrt(1.0 - x * x), needs="x")
+def_elementwise(np.arctan, lambda g, ans, x: g / (1.0 + x * x), needs="x")
+def_elementwise(np.sinh, lambda g, ans, x: g * np.cosh(x), needs="x")
+def_elementwise(np.cosh, lambda g, ans, x: g * np.sinh(x), needs="x")
+def_elementwise(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans), needs="ans")
+def_elementwise(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1.0), needs="x")
 # arccosh: for complex z the derivative is 1 / (sqrt(z - 1) sqrt(z + 1)) (NumPy's branch),
 # which is not 1 / sqrt(z^2 - 1) where Re z < 0; for real x > 1 the two agree.
 def_elementwise(np.arccosh, lambda g, ans, x: g / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0))
-                if np.iscomplexobj(getval(x)) else g / np.sqrt(x * x - 1.0))
-def_elementwise(np.arctanh, lambda g, ans, x: g / (1.0 - x * x))
-def_elementwise(np.deg2rad, lambda g, ans, x: g * (np.pi / 180.0))
-def_elementwise(np.rad2deg, lambda g, ans, x: g * (180.0 / np.pi))
-def_elementwise(np.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans)
+                if np.iscomplexobj(getval(x)) else g / np.sqrt(x * x - 1.0), needs="x")
+def_elementwise(np.arctanh, lambda g, ans, x: g / (1.0 - x * x), needs="x")
+def_elementwise(np.deg2rad, lambda g, ans, x: g * (np.pi / 180.0), needs="")
+def_elementwise(np.rad2deg, lambda g, ans, x: g * (180.0 / np.pi), needs="")
+def_elementwise(np.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans,
+                needs=("ans x", "ans y"))
 def_elementwise(np.arctan2, lambda g, ans, y, x: g * x / (x * x + y * y),
-                lambda g, ans, y, x: -g * y / (x * x + y * y))
+                lambda g, ans, y, x: -g * y / (x * x + y * y), needs="x y")
 
 # -- kinks (see conventions): |x|'(0) = 0; ties of maximum / minimum
 def _abs_vjp(g, ans, x):
@@ -112,20 +119,21 @@ def _abs_jvp(t, ans, x):
     return t * np.sign(x)
 
 
-defvjp(np.absolute, _abs_vjp)
+defvjp(np.absolute, _abs_vjp, needs="ans x")
 defjvp(np.absolute, _abs_jvp)
-def_elementwise(np.fabs, lambda g, ans, x: g * np.sign(x))
+def_elementwise(np.fabs, lambda g, ans, x: g * np.sign(x), needs="x")
 for _ufunc in (np.maximum, np.fmax, np.minimum, np.fmin):
     conventions.register_extremum(_ufunc, def_elementwise)
 
 if np.radians is not np.deg2rad:  # aliases in some NumPy versions, distinct ufuncs in others
-    def_elementwise(np.radians, lambda g, ans, x: g * (np.pi / 180.0))
-    def_elementwise(np.degrees, lambda g, ans, x: g * (180.0 / np.pi))
+    def_elementwise(np.radians, lambda g, ans, x: g * (np.pi / 180.0), needs="")
+    def_elementwise(np.degrees, lambda g, ans, x: g * (180.0 / np.pi), needs="")
 
 # -- where: the condition has no derivative
 P_WHERE = def_elementwise(np.where, None,
                           lambda g, ans, c, x, y: np.where(c, g, 0.0),
-                          lambda g, ans, c, x, y: np.where(c, 0.0, g), name="where")
+                          lambda g, ans, c, x, y: np.where(c, 0.0, g), name="where",
+                          needs=("", "c", "c"))
 
 
 def _where(condition, x=None, y=None):
@@ -138,7 +146,7 @@ FUNCTION_HANDLERS[np.where] = _where
 
 # -- clip: with constant bounds one masked product; with traced bounds min(max(x, a), b)
 P_CLIP = def_elementwise(np.clip, lambda g, ans, x, a, b: g * conventions.strictly_inside(x, a, b),
-                         None, None, name="clip")
+                         None, None, name="clip", needs=("x a b", "", ""))
 
 
 def _clip(x, a_min=None, a_max=None, **kwargs):
@@ -163,7 +171,8 @@ assert not (NONDIFF_UFUNCS & {np.add, np.maximum}), "a differentiable ufunc is l
 # the minimum-norm subgradient of |x|); in y it is piecewise constant, so y has no derivative
 # (its jump at y == 0 is treated as np.sign's is: flat).
 def_elementwise(np.copysign,
-                lambda g, ans, x, y: g * (np.sign(getval(x)) * np.copysign(1.0, getval(y))), None)
+                lambda g, ans, x, y: g * (np.sign(getval(x)) * np.copysign(1.0, getval(y))), None,
+                needs=("x y", ""))
 
 
 def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):

@@ -4,7 +4,7 @@ import operator
 import numpy as np
 
 from ..primitive import def_linear, defvjp, differentiable
-from ..trace import shape_of
+from ..trace import Shell, shape_of
 
 
 def _is_basic(index):
@@ -28,14 +28,15 @@ def untake(g, index, shape):
 
 
 def _getitem_vjp(g, ans, x, index):
-    if type(g) is np.ndarray and type(x) is np.ndarray and _is_basic(index):
+    if type(g) is np.ndarray and (type(x) is np.ndarray or type(x) is Shell) and _is_basic(index):
         out = np.zeros(x.shape, g.dtype)  # first order, a slice: untake without its wrappers
         out[index] = g
         return out
     return untake(g, index, shape_of(x))
 
 
-P_GETITEM = defvjp(operator.getitem, _getitem_vjp, None, name="getitem")
+P_GETITEM = defvjp(operator.getitem, _getitem_vjp, None, name="getitem", needs=("index", ""))
 def_linear(operator.getitem, 0)
-defvjp(untake.primitive, lambda g, ans, x, index, shape: g[index], None, None)
+defvjp(untake.primitive, lambda g, ans, x, index, shape: g[index], None, None,
+       needs=("index", "", ""))
 def_linear(untake.primitive, 0)

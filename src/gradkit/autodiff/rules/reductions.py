@@ -22,7 +22,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from .. import conventions
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp)
-from ..trace import apply, getval, shape_of
+from ..trace import Shell, apply, getval, shape_of
 from ..tracer import Tracer
 from .shape import astype, flip_axis
 
@@ -33,7 +33,7 @@ def _restore(g, x, axis, keepdims):
     if type(g) is not Tracer:
         # a plain cotangent (every first-order gradient, and the first reverse pass of a
         # Hessian): one filled array, without np.expand_dims / np.broadcast_to's overhead
-        shape = np.shape(getval(x))
+        shape = shape_of(x)
         if axis is not None and not keepdims:
             axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
             g = np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
@@ -103,9 +103,17 @@ def _has_zero(x):
 
 # ----------------------------------------------------------------------------- sum, mean
 def _sum_vjp(g, ans, x, axis=None, keepdims=False):
-    if axis is None and not keepdims and type(x) is np.ndarray and type(g) is not Tracer:
+    if axis is None and not keepdims and _plain(x, g):
         return _spread(g, x)  # the full sum of a loss
     return _restore(g, x, axis, keepdims)
+
+
+def _plain(x, g):
+    """Whether ``x`` is a plain NumPy array (or the lean tape's Shell of one: then a host
+    cotangent ``g`` says that it was) and ``g`` not traced: the first-order case."""
+    t = type(x)
+    return t is np.ndarray and type(g) is not Tracer or \
+        t is Shell and isinstance(g, (np.ndarray, np.generic, float, int, complex))
 
 
 def _spread(g, x):
@@ -117,13 +125,13 @@ def _spread(g, x):
         g = g.real  # a real x moves along the real axis only (gradkit.autodiff.complex)
     if x.size >= 4096:
         return np.broadcast_to(np.asarray(g, dtype=x.dtype), x.shape)
-    out = np.empty_like(x)
+    out = np.empty(x.shape, x.dtype)  # (x may be a Shell: shape and dtype only)
     out.fill(g)
     return out
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
-    if axis is None and not keepdims and type(x) is np.ndarray and type(g) is not Tracer:
+    if axis is None and not keepdims and _plain(x, g):
         return _spread(g / max(x.size, 1), x)  # the full mean of a loss
     if type(g) is not Tracer:  # scale the (small) reduced cotangent, not the restored one
         return _restore(g / _count(x, ans), x, axis, keepdims)
@@ -150,9 +158,9 @@ def _fast_mean(x, axis=None, keepdims=False):
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
-P_SUM = defvjp(np.sum, _sum_vjp)
+P_SUM = defvjp(np.sum, _sum_vjp, needs="")
 def_linear(np.sum, 0)
-P_MEAN = defvjp(np.mean, _mean_vjp)
+P_MEAN = defvjp(np.mean, _mean_vjp, needs="")
 def_linear(np.mean, 0)
 P_SUM.fn, P_MEAN.fn = _fast_sum, _fast_mean
 
@@ -184,7 +192,7 @@ def _prod_partial(ans, x, axis, keepdims):
 
 
 defvjp(np.prod, lambda g, ans, x, axis=None, keepdims=False:
-       _restore(g, x, axis, keepdims) * _prod_partial(ans, x, axis, keepdims))
+       _restore(g, x, axis, keepdims) * _prod_partial(ans, x, axis, keepdims), needs="ans x")
 P_PROD = defjvp(np.prod, lambda t, ans, x, axis=None, keepdims=False:
                 np.sum(t * _prod_partial(ans, x, axis, keepdims), axis=axis, keepdims=keepdims))
 
@@ -208,9 +216,9 @@ def _extremum_jvp(t, ans, x, axis=None, keepdims=False):
     return np.sum(t * _tie_weights(x, ans, axis, keepdims), axis=axis, keepdims=keepdims)
 
 
-P_MAX = defvjp(np.max, _extremum_vjp)
+P_MAX = defvjp(np.max, _extremum_vjp, needs="ans x")
 defjvp(np.max, _extremum_jvp)
-P_MIN = defvjp(np.min, _extremum_vjp)
+P_MIN = defvjp(np.min, _extremum_vjp, needs="ans x")
 defjvp(np.min, _extremum_jvp)
 
 
@@ -257,7 +265,7 @@ def _real_g(g):
 
 defvjp(np.var, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
        _restore(_real_g(g), x, axis, keepdims) * _conj_centered(x, axis)
-       * (2.0 / _dof(x, ans, ddof)))
+       * (2.0 / _dof(x, ans, ddof)), needs="x")
 P_VAR = defjvp(np.var, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
                np.sum(_re(t * _conj_centered(x, axis)), axis=axis, keepdims=keepdims)
                * (2.0 / _dof(x, ans, ddof)))
@@ -269,7 +277,7 @@ def _nonzero(ans):
 
 defvjp(np.std, lambda g, ans, x, axis=None, ddof=0, keepdims=False:
        _restore(_real_g(g), x, axis, keepdims) * _conj_centered(x, axis)
-       / (_expand(_nonzero(ans), axis, keepdims) * _dof(x, ans, ddof)))
+       / (_expand(_nonzero(ans), axis, keepdims) * _dof(x, ans, ddof)), needs="ans x")
 P_STD = defjvp(np.std, lambda t, ans, x, axis=None, ddof=0, keepdims=False:
                np.sum(_re(t * _conj_centered(x, axis)), axis=axis, keepdims=keepdims)
                / (_nonzero(ans) * _dof(x, ans, ddof)))
@@ -292,7 +300,7 @@ def _reverse_cumsum(g, axis):
     return flip_axis(np.cumsum(flip_axis(g, axis), axis=axis), axis)
 
 
-defvjp(np.cumsum, lambda g, ans, x, axis: _reverse_cumsum(g, axis))
+defvjp(np.cumsum, lambda g, ans, x, axis: _reverse_cumsum(g, axis), needs="")
 P_CUMSUM = def_linear(np.cumsum, 0)
 
 

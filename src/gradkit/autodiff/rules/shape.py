@@ -40,7 +40,7 @@ def _reshape_vjp(g, ans, x, *args, order="C", **kwargs):
     return np.reshape(g, np.shape(x))
 
 
-P_RESHAPE = defvjp(np.reshape, _reshape_vjp)
+P_RESHAPE = defvjp(np.reshape, _reshape_vjp, needs="")
 def_linear(np.reshape, 0)
 
 
@@ -56,7 +56,7 @@ def _ravel(a, order="C"):
 
 # np.ravel is its own primitive, not a reshape: NumPy returns a view from ravel only for a
 # C-contiguous array, from reshape whenever the strides allow (A[:, ::2] of a (2, 4) array)
-P_RAVEL = defvjp(np.ravel, lambda g, ans, a: np.reshape(g, np.shape(a)))
+P_RAVEL = defvjp(np.ravel, lambda g, ans, a: np.reshape(g, np.shape(a)), needs="")
 def_linear(np.ravel, 0)
 
 
@@ -68,14 +68,14 @@ def _transpose_vjp(g, ans, x, axes=None):
     return np.transpose(g, tuple(np.argsort([a % np.ndim(x) for a in axes]).tolist()))
 
 
-defvjp(np.transpose, _transpose_vjp)
+defvjp(np.transpose, _transpose_vjp, needs="")
 def_linear(np.transpose, 0)
 
-defvjp(np.swapaxes, lambda g, ans, x, axis1, axis2: np.swapaxes(g, axis1, axis2))
+defvjp(np.swapaxes, lambda g, ans, x, axis1, axis2: np.swapaxes(g, axis1, axis2), needs="")
 def_linear(np.swapaxes, 0)
-defvjp(np.broadcast_to, lambda g, ans, x, shape, **kw: unbroadcast(g, x))
+defvjp(np.broadcast_to, lambda g, ans, x, shape, **kw: unbroadcast(g, x), needs="")
 def_linear(np.broadcast_to, 0)
-defvjp(np.expand_dims, lambda g, ans, x, axis: np.reshape(g, np.shape(x)))
+defvjp(np.expand_dims, lambda g, ans, x, axis: np.reshape(g, np.shape(x)), needs="")
 def_linear(np.expand_dims, 0)
 
 
@@ -132,7 +132,8 @@ def _to_kind(v, dtype):
     return _astype(v, dtype)
 
 
-defvjp(_astype.primitive, lambda g, ans, x, dtype: _to_kind(g, getval(x).dtype), None)
+defvjp(_astype.primitive, lambda g, ans, x, dtype: _to_kind(g, getval(x).dtype), None,
+       needs=("", ""))
 defjvp(_astype.primitive, lambda t, ans, x, dtype: _to_kind(t, dtype), None)
 
 
@@ -488,7 +489,7 @@ def _broadcast_arrays(*args, subok=False):
 
 # ----------------------------------------------------------------------------- copies
 # a copy is a new array (never a view), with derivative one; any dtype (bool buffers too)
-defvjp(np.copy, identity_rule)
+defvjp(np.copy, identity_rule, needs="")
 def_linear(np.copy, 0)
 
 # ----------------------------------------------------------------------------- views
