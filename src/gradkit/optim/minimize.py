@@ -28,12 +28,15 @@ _SOLVERS = {
     "natural": ("natural_gradient", "minimize_natural", 500),
     "proximal": ("proximal", "minimize_proximal", 10000),
     "subgradient": ("subgradient", "minimize_subgradient", 1000),
+    "trust-ncg": ("trust_region", "minimize_trust_ncg", 1000),
+    "trust-exact": ("trust_region", "minimize_trust_exact", 1000),
 }
 _ALIASES = {"ista": ("proximal", {"accelerated": False}),
             "fista": ("proximal", {"accelerated": True}),
             "l-bfgs": ("lbfgs", {}), "l-bfgs-b": ("lbfgs", {}),
             "frank_wolfe": ("frank-wolfe", {}), "conditional-gradient": ("frank-wolfe", {}),
-            "newton_cg": ("newton-cg", {}), "gradient-descent": ("gd", {})}
+            "newton_cg": ("newton-cg", {}), "gradient-descent": ("gd", {}),
+            "trust_ncg": ("trust-ncg", {}), "trust_exact": ("trust-exact", {})}
 METHODS = tuple(_SOLVERS) + tuple(_ALIASES)
 
 # status codes, shared by every solver
@@ -280,7 +283,9 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     gradient over ``constraint``, see :mod:`gradkit.optim.frank_wolfe`), ``"natural"``
     (natural gradient with ``model=`` and ``loss=``), ``"proximal"`` / ``"ista"`` /
     ``"fista"`` (``l1=``, ``l2=``: a number, or per-coordinate weights in x0's structure with 0
-    for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``. Method-specific
+    for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``, ``"trust-ncg"`` (Steihaug-Toint CG in a trust region, on
+    Hessian-vector products), ``"trust-exact"`` (the trust-region subproblem solved exactly
+    from the Hessian, Moré-Sorensen; see :mod:`gradkit.optim.trust_region`). Method-specific
     options are documented on each solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
 
     Args:
