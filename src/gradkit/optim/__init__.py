@@ -5,7 +5,10 @@
 - :mod:`.schedules`: learning rates as functions of the step.
 - :mod:`.minimize`: ``minimize(f, x0, method=...)`` with ``gd``, ``newton``, ``newton-cg``,
   ``bfgs``, ``lbfgs``, ``frank-wolfe`` (:mod:`.frank_wolfe`), ``natural``
-  (:mod:`.natural_gradient`), ``proximal`` (:mod:`.proximal`) and ``subgradient``.
+  (:mod:`.natural_gradient`), ``proximal`` (:mod:`.proximal`), ``subgradient``, and
+  ``trust-ncg`` / ``trust-exact`` (:mod:`.trust_region`).
+- :mod:`.smoothing`: ``smoothed(fun, x0)``, non-smooth losses (``smooth_abs``,
+  ``smooth_hinge``, ``smooth_max``) minimized by continuation on the smoothing parameter.
 - :mod:`.loop`: ``run(optimizer, f, x0, max_iter)``, a transformation on f, full batch.
 - :mod:`.blockwise`: ``blockwise_objective(loss, X, y)``, a loss summed over row blocks
   (Dask arrays: computed where each block lives) for any full-batch solver.
@@ -19,6 +22,7 @@ from .minimize import METHODS, OptimizeResult, minimize
 from .natural_gradient import conjugate_gradient, fisher_vector_product, natural_gradient_descent
 from .proximal import prox_elastic_net, soft_threshold
 from .schedules import *  # noqa: F401,F403
+from .smoothing import smooth_abs, smooth_hinge, smooth_max, smoothed
 from .schedules import __all__ as _schedules_all
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
@@ -28,4 +32,4 @@ __all__ = ["schedules", "transforms", *_transforms_all, *_schedules_all,
            "NuclearNormBall", "natural_gradient_descent", "fisher_vector_product",
            "conjugate_gradient", "soft_threshold", "prox_elastic_net", "strong_wolfe",
            "backtracking_armijo", "line_search", "blockwise_objective", "BlockwiseObjective",
-           "run"]
+           "run", "smoothed", "smooth_abs", "smooth_hinge", "smooth_max"]
