@@ -73,8 +73,9 @@ def smooth_hinge(z, mu):
     t = 1.0 - z
     if mu == 0:
         return np.maximum(t, 0.0)
-    a = np.minimum(np.maximum(t, 0.0), mu)
-    return a * (t - 0.5 * a) / mu
+    tp = np.maximum(t, 0.0)
+    a = np.minimum(tp, mu)
+    return a * (tp - 0.5 * a) / mu
 
 
 def smooth_max(x, mu, axis=None):
