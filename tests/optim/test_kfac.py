@@ -95,7 +95,8 @@ def test_damping_pi_and_the_inverse_schedule():
     _, _, stats2 = step(params, 2 * X, Y)
     _, state = tx.update(grads, state, params, kfac_stats=stats2)
     assert state.A_inv[None] is inv0  # not refreshed until step 3
-    np.testing.assert_allclose(state.A[None], 0.5 * A + 0.5 * (stats2[None][0].T @ stats2[None][0]) / 40)
+    A2 = stats2[None][0].T @ stats2[None][0] / 40
+    np.testing.assert_allclose(state.A[None], 0.5 * A + 0.5 * A2)
     _, state = tx.update(grads, state, params, kfac_stats=stats2)
     _, state = tx.update(grads, state, params, kfac_stats=stats2)
     assert state.A_inv[None] is not inv0
@@ -105,8 +106,8 @@ def test_kfac_trains_an_mlp_faster_than_sgd():
     from sklearn.datasets import load_digits
     from gradkit.optim import sgd
     X, y = load_digits(return_X_y=True)
-    X = X[:500] / 16.0
-    y = y[:500]
+    X = X[:300] / 16.0
+    y = y[:300]
     model = Sequential([Linear(32), ReLU(), Linear(10)])
     p0, _ = model.init(np.random.default_rng(0), (64,))
     step = capture(model, "cross_entropy")
@@ -130,3 +131,35 @@ def test_capture_refuses_what_it_does_not_cover():
     with pytest.raises(ValueError, match="kfac_stats"):
         tx = scale_by_kfac()
         tx.update({"W": np.ones((2, 2))}, tx.init(None))
+
+
+def test_sampled_fisher_is_unbiased_for_the_expected_one():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(4, 3)), rng.integers(0, 3, 4)
+    model = Sequential([Linear(5), ReLU(), Linear(3)])
+    params, _ = model.init(rng, (3,))
+    _, _, exp = capture(model, "cross_entropy")(params, X, y)
+    step = capture(model, "cross_entropy", fisher="sampled")
+    draws = np.random.default_rng(0)
+    G = {k: 0.0 for k in exp}
+    m = 3000
+    for _ in range(m):
+        _, _, st = step(params, X, y, rng=draws)
+        for k in st:
+            G[k] = G[k] + st[k][1].T @ st[k][1] / (4 * m)
+    for k in exp:
+        want = exp[k][1].T @ exp[k][1] / 4
+        np.testing.assert_allclose(G[k], want, atol=0.05 * np.abs(want).max())
+    with pytest.raises(ValueError, match="rng"):
+        step(params, X, y)
+
+
+def test_a_layer_without_bias():
+    X, Y = _regression()
+    layer = Linear(2, use_bias=False)
+    params, _ = layer.init(np.random.default_rng(1), (3,))
+    _, grads, stats = capture(layer, "mse")(params, X, Y)
+    assert stats[None][0].shape == (40, 3)
+    tx = scale_by_kfac(damping=1e-24, pi_correction=False)
+    out, _ = tx.update(grads, tx.init(params), params, kfac_stats=stats)
+    np.testing.assert_allclose(out["W"], np.linalg.solve(X.T @ X / 40, grads["W"]), rtol=1e-8)

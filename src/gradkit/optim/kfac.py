@@ -27,14 +27,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autodiff import grad as _grad
 from ..autodiff import value_and_grad as _value_and_grad
+from ..autodiff import vjp as _vjp
 from ..autodiff.trace import getval
 from .transforms import GradientTransformationExtraArgs, chain, scale_by_learning_rate
 
 __all__ = ["capture", "scale_by_kfac", "kfac", "KFACState"]
 
-_FISHERS = ("expected", "empirical")
+_FISHERS = ("expected", "sampled", "empirical")
 _LOSSES = ("cross_entropy", "mse")
 
 
@@ -78,14 +78,19 @@ def capture(model, loss="cross_entropy", fisher="expected"):
       to the layer, with :math:`\Lambda` the loss's Hessian in the outputs (I for mse,
       :math:`\mathrm{diag}(p) - p p^T` for cross-entropy). :math:`\Lambda = L L^T` with
       :math:`L_{:,k} = \sqrt{p_k}(e_k - p)` (or :math:`e_k`), and each column is back-propagated
-      once: k extra backward passes for k outputs, no sampling noise (Martens & Grosse draw
-      targets from the model instead, one pass and noisy).
+      once: k extra backward passes for k outputs, no sampling noise.
+    - ``"sampled"``: Martens & Grosse's Monte-Carlo estimate: one target per example drawn
+      from the model's predictive distribution (:math:`N(z, I)` or
+      :math:`\mathrm{Categorical}(\mathrm{softmax}(z))`), one extra backward pass; needs
+      ``step(..., rng=generator)``. Unbiased for the same G as ``"expected"``.
     - ``"empirical"``: the pre-activation gradients of the loss at the data's targets (no
       extra pass; the empirical Fisher, which is not the Fisher away from the optimum).
 
-    ``stats[key] = (abar, u)`` with ``abar`` (N, d_in + 1) the inputs with a column of ones
-    (for the bias; (N, d_in) without one) and ``u`` (M, d_out) rows whose :math:`u^T u / N` is G. The keys are the
-    model's parameter keys (``None`` for a single Linear).
+    ``step(params, X, y, rng=None)`` returns the mean loss, its gradient (in params'
+    structure) and ``stats``: ``stats[key] = (abar, u)`` with ``abar`` (N, d_in + 1) the
+    inputs with a column of ones (for the bias; (N, d_in) without one) and ``u`` (M, d_out)
+    rows whose :math:`u^T u / N` is G. The keys are the model's parameter keys (``None`` for
+    a single Linear).
 
     >>> import numpy as np
     >>> from gradkit.nn import Linear
@@ -119,7 +124,7 @@ def capture(model, loss="cross_entropy", fisher="expected"):
                 x = layer.apply(p, {}, x)[0]
         return x
 
-    def step(params, X, y):
+    def step(params, X, y, rng=None):
         X = np.asarray(X, dtype=float)
         n = X.shape[0]
         shapes, x = {}, X
@@ -139,21 +144,29 @@ def capture(model, loss="cross_entropy", fisher="expected"):
             # d(mean loss)/ds_n = (per-example gradient) / N: scale back to per-example rows
             us = {k: n * getval(pre[k]) for k in shapes}
         else:
-            z = getval(forward_recording(params, X, eps, {}))
-            if loss == "mse":
-                columns = [np.broadcast_to(np.eye(z.shape[1])[k], z.shape)
-                           for k in range(z.shape[1])]
-            else:
+            # one forward recorded, pulled back once per cotangent C: rows J_n^T C_n
+            out, pullback = _vjp(lambda e_: forward_recording(params, X, e_, {}), eps)
+            z = getval(out)
+            k_out = z.shape[1]
+            if loss == "cross_entropy":
                 e = np.exp(z - z.max(axis=1, keepdims=True))
                 prob = e / e.sum(axis=1, keepdims=True)
-                columns = [np.sqrt(prob[:, [k]]) * (np.eye(z.shape[1])[k] - prob)
-                           for k in range(z.shape[1])]
-            us = {k: [] for k in shapes}
-            for C in columns:  # one backward pass per column of the square root of Lambda
-                back = _grad(lambda e_: np.sum(forward_recording(params, X, e_, {}) * C))(eps)
-                for k in shapes:
-                    us[k].append(getval(back[k]))
-            us = {k: np.concatenate(v, axis=0) for k, v in us.items()}
+            if fisher == "sampled":
+                if rng is None:
+                    raise ValueError("fisher='sampled' draws targets from the model: pass "
+                                     "step(params, X, y, rng=np.random.default_rng(seed)).")
+                if loss == "mse":  # y ~ N(z, I): the gradient at it is z - y = -noise
+                    columns = [-rng.standard_normal(z.shape)]
+                else:  # y ~ Categorical(p): the gradient of -log p_y is p - onehot(y)
+                    draw = (prob.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+                    columns = [prob - np.eye(k_out)[draw]]
+            elif loss == "mse":
+                columns = [np.broadcast_to(np.eye(k_out)[k], z.shape) for k in range(k_out)]
+            else:
+                columns = [np.sqrt(prob[:, [k]]) * (np.eye(k_out)[k] - prob)
+                           for k in range(k_out)]
+            backs = [pullback(C)[0] for C in columns]
+            us = {k: np.concatenate([getval(b[k]) for b in backs], axis=0) for k in shapes}
         stats = {k: (acts[k], us[k]) for k in shapes}
         return float(getval(value)), grads, stats
     return step
