@@ -249,7 +249,8 @@ def run(args) -> int:
         table, data, loss, x0, rates = _data_problem(args)
         steps = args.steps or 100
         for name in args.optimizers:
-            results[name] = run_racer(name, loss, x0, steps, rates.get(name))
+            results[name] = run_racer(name, loss, x0, steps, rates.get(name),
+                                      getattr(args, "restarts", 0), args.seed)
         f_star = None
         distance = None
         report = Report(f"gradkit race: {table.name}", f"{len(results)} optimizers on the "

@@ -322,7 +322,7 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
             stopping measure). Its fields are the winner's, except ``nfev`` / ``ngev`` /
             ``nhev``, summed over every run; ``n_restarts``, ``restart`` (the winner: 0 is x0,
             i the i-th random start), ``restart_x0`` (where it started) and ``restart_fun``
-            (every run's f) say what happened.
+            (every run's f) say what happened. ``callback`` is called in every run.
         random_state: seed or ``np.random.Generator`` of the restarts' starts.
         restart_scale: the spread of the restarts' starts (see n_restarts).
         **options: method-specific options.
