@@ -130,3 +130,24 @@ def test_options_are_checked():
         minimize(f, np.ones(2), method="trust-exact", eta=0.5)
     with pytest.raises(ValueError, match="does not take"):
         minimize(f, np.ones(2), method="trust-exact", cg_max_iter=3)
+
+
+def test_a_path_too_large_to_keep_gives_the_same_steps_at_more_products(monkeypatch):
+    f, x0, _ = problem("rosenbrock-100")
+    kept = minimize(f, x0, method="trust-ncg", max_iter=60)
+    monkeypatch.setattr(SteihaugPath, "max_stored", 4 * 100 * 2)  # two CG steps of n = 100
+    rerun = minimize(f, x0, method="trust-ncg", max_iter=60)
+    np.testing.assert_allclose(rerun.x, kept.x, rtol=1e-12, atol=1e-14)
+    assert rerun.history["f"] == pytest.approx(kept.history["f"], rel=1e-12)
+    assert rerun.nhev > kept.nhev  # rejected steps ran CG again
+
+
+@pytest.mark.parametrize("method", ["trust-ncg", "trust-exact"])
+def test_pytrees_and_args(method):
+    def f(p, c):
+        return np.sum((p["a"] - c) ** 2) + 100.0 * np.sum((p["b"] - p["a"][0] ** 2) ** 2)
+    r = minimize(f, {"a": np.zeros(2), "b": np.zeros((2, 2))}, method=method, args=(1.5,),
+                 tol=1e-10)
+    assert r.success, r.message
+    np.testing.assert_allclose(r.x["a"], 1.5, atol=1e-6)
+    np.testing.assert_allclose(r.x["b"], 2.25, atol=1e-6)

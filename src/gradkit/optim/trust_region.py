@@ -55,7 +55,8 @@ class SteihaugPath:
     ``cg_tol``, at negative curvature :math:`d_j^T H d_j \le 0` (then the path follows
     :math:`d_j` to the boundary), or where it leaves the region. Calling the path with a radius
     returns ``(p, predicted_decrease, on_boundary)``; Hessian-vector products are computed only
-    when the path has to be extended past what is stored.
+    when the path has to be extended past what is stored. It keeps 4 vectors per CG step, up
+    to ``max_stored`` floats (then a smaller radius reruns CG).
 
     >>> import numpy as np
     >>> H = np.diag([1.0, 10.0]); g = np.array([1.0, 1.0])
@@ -68,23 +69,44 @@ class SteihaugPath:
     (0.5, True, 2)
     """
 
+    #: the most floats a path keeps for reuse (4 vectors a CG step); past it only the last
+    #: piece is kept, and a smaller radius runs CG again from the start (as scipy does)
+    max_stored = 1 << 26
+
     def __init__(self, hvp, g, cg_tol, max_iter):
         self.hvp, self.g, self.cg_tol, self.max_iter = hvp, g, cg_tol, max_iter
         self.n_hvp = 0
+        self._reset()
+
+    def _reset(self):
+        g = self.g
         # pieces: (start z, start residual r = g + H z, direction d, H d, t_max) with
         # z(t) = z + t d for 0 <= t <= t_max (t_max = inf: negative curvature, to the boundary)
         self.pieces = []
+        self.complete = True  # every piece from z = 0 is kept
+        self._radius = 0.0  # the radius the path was last extended to
+        self._steps = 0
         self.end = None  # the interior end point (CG converged or out of iterations)
         self._z, self._r, self._d = np.zeros_like(g), g.copy(), -g
         self._rr = float(g @ g)
-        self._done = self._rr <= cg_tol * cg_tol
+        self._done = self._rr <= self.cg_tol * self.cg_tol
         if self._done:
             self.end = (self._z, self._r)
 
+    def _keep(self, piece):
+        self.pieces.append(piece)
+        self._steps += 1
+        if 4 * self.g.shape[0] * len(self.pieces) > self.max_stored and len(self.pieces) > 1:
+            del self.pieces[:-1]  # earlier pieces end inside every radius asked so far
+            self.complete = False
+
     def _extend(self, radius):
         """Run CG until the path leaves the ball of this radius or ends."""
+        if not self.complete and radius < self._radius:
+            self._reset()  # the pieces this radius needs were not kept
+        self._radius = radius
         while not self._done and _norm(self._z) < radius:
-            if len(self.pieces) >= self.max_iter:
+            if self._steps >= self.max_iter:
                 self._done, self.end = True, (self._z, self._r)
                 break
             z, r, d = self._z, self._r, self._d
@@ -92,11 +114,11 @@ class SteihaugPath:
             self.n_hvp += 1
             curv = float(d @ Hd)
             if not curv > 0:  # negative (or zero) curvature: follow d to any boundary
-                self.pieces.append((z, r, d, Hd, math.inf))
+                self._keep((z, r, d, Hd, math.inf))
                 self._done = True
                 break
             alpha = self._rr / curv
-            self.pieces.append((z, r, d, Hd, alpha))
+            self._keep((z, r, d, Hd, alpha))
             self._z, self._r = z + alpha * d, r + alpha * Hd
             rr = float(self._r @ self._r)
             if math.sqrt(rr) <= self.cg_tol:
