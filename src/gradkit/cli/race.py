@@ -26,7 +26,7 @@ EXAMPLES = """examples:
 
 _STEPPERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax",
              "nadam")
-_SOLVERS = ("gd", "newton", "newton-cg", "bfgs", "lbfgs")
+_SOLVERS = ("gd", "newton", "newton-cg", "trust-ncg", "trust-exact", "bfgs", "lbfgs")
 #: Every optimizer ``gradkit race`` can run: gradient transformations, then full-batch methods.
 RACERS = _STEPPERS + _SOLVERS
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "lbfgs",
