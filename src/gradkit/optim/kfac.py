@@ -105,7 +105,8 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     if fisher not in _FISHERS:
         raise ValueError(f"fisher must be one of {_FISHERS}, got {fisher!r}.")
     layers = _linear_layers(model)
-    linear_keys = [k for k, layer in layers if type(layer).__name__ == "Linear"]
+    from ..nn import Linear
+    linear_keys = [k for k, layer in layers if isinstance(layer, Linear)]
 
     def forward_recording(params, X, eps, acts):
         x = X
