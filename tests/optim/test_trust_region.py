@@ -28,7 +28,7 @@ def _solved(fun, fstar):
 def test_trust_ncg_solves_as_many_as_scipy_with_no_more_hessian_vector_products():
     # scipy's gtol is on ||g||_2; ours on ||g||_inf, so tol = 1e-6 / sqrt(n) is the same or a
     # stricter test: our counts are not bought with a looser stop
-    ours_solved = theirs_solved = ours_hvp = theirs_hvp = 0
+    ours_solved = theirs_solved = ours_hvp = theirs_hvp = ours_fev = theirs_fev = 0
     for name in PROBLEMS:
         f, x0, fstar = problem(name)
         theirs = sp_minimize(_fg(f), x0, jac=True, hessp=gk.hvp(f), method="trust-ncg",
@@ -39,9 +39,12 @@ def test_trust_ncg_solves_as_many_as_scipy_with_no_more_hessian_vector_products(
         theirs_solved += _solved(theirs.fun, fstar) and theirs.success
         ours_hvp += ours.nhev
         theirs_hvp += theirs.nhev
+        ours_fev += ours.nfev
+        theirs_fev += theirs.nfev
     assert theirs_solved == len(PROBLEMS)  # the comparison means something only if it does
     assert ours_solved >= theirs_solved
     assert ours_hvp <= theirs_hvp, (ours_hvp, theirs_hvp)
+    assert ours_fev <= 1.05 * theirs_fev, (ours_fev, theirs_fev)  # not bought with values
 
 
 @pytest.mark.parametrize("name", ["quadratic-ill", "rosenbrock-2", "beale", "himmelblau",

@@ -8,10 +8,10 @@ At :math:`x_k` the quadratic model
 .. math:: \rho_k = \frac{f(x_k) - f(x_k + p_k)}{m_k(0) - m_k(p_k)},
 
 accepted when :math:`\rho_k > \eta`, and the radius becomes
-:math:`\tfrac14 \min(\Delta_k, \|p_k\|)` when :math:`\rho_k < \tfrac14`,
-:math:`\min(2 \Delta_k, \Delta_{\max})` when :math:`\rho_k > \tfrac34` and the step reached
-the boundary, and stays otherwise. (N&W shrink to :math:`\tfrac14 \Delta_k`; shrinking to a
-quarter of the step that failed means an interior step that failed is not tried again.)
+:math:`\tfrac14 \Delta_k` when :math:`\rho_k < \tfrac14` (or :math:`\tfrac14 \|p_k\|` where
+:math:`\tfrac14 \Delta_k` would still hold the interior step that failed, which would only be
+tried again), :math:`\min(2 \Delta_k, \Delta_{\max})` when :math:`\rho_k > \tfrac34` and
+the step reached the boundary, and stays otherwise.
 
 Only the subproblem differs: ``trust-ncg`` follows the Steihaug-Toint CG path (N&W Alg. 7.2)
 and ``trust-exact`` solves it to high accuracy from the Hessian's eigendecomposition (the
@@ -248,7 +248,8 @@ def _trust_region(objective, x, monitor, subproblem, initial_trust_radius, max_t
             else:
                 rho = (f - f_new) / predicted
             if rho < 0.25:
-                radius = 0.25 * min(radius, pnorm)
+                # N&W's quarter of the radius, unless that would try the same interior step
+                radius = 0.25 * radius if 0.25 * radius < pnorm else 0.25 * pnorm
             elif rho > 0.75 and on_boundary:
                 radius = min(2.0 * radius, max_trust_radius)
             if rho > eta:
