@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "per function)")
     p.add_argument("--start", type=_sizes_or_floats, metavar="X,Y",
                    help="the starting point on a test function")
+    p.add_argument("--restarts", type=_positive_int, default=0, metavar="K",
+                   help="full-batch methods also run from K random starts around the start; "
+                   "the best run is shown (default 0)")
     _data_options(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--report", default="gradkit-race.html", metavar="PATH",

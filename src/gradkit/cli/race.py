@@ -21,11 +21,12 @@ EXAMPLES = """examples:
   gradkit race beale --optimizers adam,rmsprop,lbfgs --steps 500
   gradkit race saddle --start 1.5,0.001
   gradkit race quadratic --lr 0.03               # one learning rate for every first-order method
-  gradkit race iris --steps 100                  # softmax regression on a data set"""
+  gradkit race iris --steps 100                  # softmax regression on a data set
+  gradkit race beale --start -4,4 --optimizers lbfgs,newton --restarts 10   # escape a valley"""
 
 _STEPPERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax",
              "nadam")
-_SOLVERS = ("gd", "newton", "newton-cg", "bfgs", "lbfgs")
+_SOLVERS = ("gd", "newton", "newton-cg", "trust-ncg", "trust-exact", "bfgs", "lbfgs")
 #: Every optimizer ``gradkit race`` can run: gradient transformations, then full-batch methods.
 RACERS = _STEPPERS + _SOLVERS
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "lbfgs",
@@ -48,9 +49,13 @@ def parse_optimizers(text):
     return tuple(dict.fromkeys(names))
 
 
-def run_racer(name, f, x0, steps, learning_rate=None):
+def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
     """Run one optimizer on ``f`` from ``x0``; every evaluation of ``f`` (a value, gradient or
     Hessian pass calls it once) is counted.
+
+    ``restarts`` > 0 runs a full-batch method also from that many random starts around x0
+    (``minimize``'s ``n_restarts``, seeded by ``seed``): the path shown is the winning run's,
+    the evaluations count every run's. Gradient transformations ignore it (the status says so).
 
     Returns:
         dict with ``path`` (k, d) evaluated iterates, ``f``, ``nfev``, ``time`` per iterate, and
@@ -96,7 +101,15 @@ def run_racer(name, f, x0, steps, learning_rate=None):
                 status = f"diverged at step {escaped[0]} (|x| > {_ESCAPE:g})"
             elif not result.success:
                 status = " ".join(str(result.message).split())
+            if restarts:
+                status += " (no restarts: a gradient transformation)"
         else:
+            others, won = 0, None
+            if restarts:  # the best of the starts; its path is drawn by running it again
+                won = minimize(counted, x, method=name, max_iter=steps, tol=1e-10,
+                               n_restarts=restarts, random_state=seed)
+                x = path[0] = np.array(won.restart_x0, dtype=float)
+                others, calls[0] = calls[0], 0
             values.append(float(f(x)))  # the solver's own first evaluation, counted below
             nfev.append(1)
             times.append(time.perf_counter() - start)
@@ -110,6 +123,12 @@ def run_racer(name, f, x0, steps, learning_rate=None):
             result = minimize(counted, x, method=name, max_iter=steps, tol=1e-10,
                               callback=callback)
             status = " ".join(str(result.message).split())
+            if won is not None:
+                # the other starts' evaluations count too: as if they had run first
+                others -= calls[0]
+                nfev = [n + others for n in nfev]
+                status += (f" (best of {restarts + 1} starts: "
+                           f"{'x0' if won.restart == 0 else f'random start {won.restart}'})")
     return {"path": np.array(path), "f": values, "nfev": nfev, "time": times, "status": status}
 
 
@@ -201,7 +220,8 @@ def run(args) -> int:
         problem, x0, rates, f_star = _function_problem(args)
         steps = args.steps or 300
         for name in args.optimizers:
-            results[name] = run_racer(name, problem.f, x0, steps, rates.get(name))
+            results[name] = run_racer(name, problem.f, x0, steps, rates.get(name),
+                                      getattr(args, "restarts", 0), args.seed)
         title = f"gradkit race: {problem.name}"
         report = Report(title, f"{len(results)} optimizers from {tuple(x0.tolist())}, "
                         f"{steps} steps each")
@@ -229,7 +249,8 @@ def run(args) -> int:
         table, data, loss, x0, rates = _data_problem(args)
         steps = args.steps or 100
         for name in args.optimizers:
-            results[name] = run_racer(name, loss, x0, steps, rates.get(name))
+            results[name] = run_racer(name, loss, x0, steps, rates.get(name),
+                                      getattr(args, "restarts", 0), args.seed)
         f_star = None
         distance = None
         report = Report(f"gradkit race: {table.name}", f"{len(results)} optimizers on the "

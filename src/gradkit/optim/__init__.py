@@ -5,12 +5,17 @@
 - :mod:`.schedules`: learning rates as functions of the step.
 - :mod:`.minimize`: ``minimize(f, x0, method=...)`` with ``gd``, ``newton``, ``newton-cg``,
   ``bfgs``, ``lbfgs``, ``frank-wolfe`` (:mod:`.frank_wolfe`), ``natural``
-  (:mod:`.natural_gradient`), ``proximal`` (:mod:`.proximal`) and ``subgradient``.
+  (:mod:`.natural_gradient`), ``proximal`` (:mod:`.proximal`), ``subgradient``, and
+  ``trust-ncg`` / ``trust-exact`` (:mod:`.trust_region`).
+- :mod:`.smoothing`: ``smoothed(fun, x0)``, non-smooth losses (``smooth_abs``,
+  ``smooth_hinge``, ``smooth_max``) minimized by continuation on the smoothing parameter.
+- :mod:`.kfac`: K-FAC for ``gradkit.nn`` Linear layers: ``kfac.capture(model, loss)`` gives
+  the factors' statistics, ``kfac.kfac(learning_rate)`` is the gradient transformation.
 - :mod:`.loop`: ``run(optimizer, f, x0, max_iter)``, a transformation on f, full batch.
 - :mod:`.blockwise`: ``blockwise_objective(loss, X, y)``, a loss summed over row blocks
   (Dask arrays: computed where each block lives) for any full-batch solver.
 """
-from . import schedules, transforms
+from . import kfac, schedules, transforms
 from .blockwise import BlockwiseObjective, blockwise_objective
 from .frank_wolfe import Box, L1Ball, L2Ball, NuclearNormBall, Simplex
 from .line_search import backtracking_armijo, line_search, strong_wolfe
@@ -19,13 +24,14 @@ from .minimize import METHODS, OptimizeResult, minimize
 from .natural_gradient import conjugate_gradient, fisher_vector_product, natural_gradient_descent
 from .proximal import prox_elastic_net, soft_threshold
 from .schedules import *  # noqa: F401,F403
+from .smoothing import smooth_abs, smooth_hinge, smooth_max, smoothed
 from .schedules import __all__ as _schedules_all
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 
-__all__ = ["schedules", "transforms", *_transforms_all, *_schedules_all,
+__all__ = ["schedules", "transforms", "kfac", *_transforms_all, *_schedules_all,
            "minimize", "OptimizeResult", "METHODS", "Simplex", "L1Ball", "L2Ball", "Box",
            "NuclearNormBall", "natural_gradient_descent", "fisher_vector_product",
            "conjugate_gradient", "soft_threshold", "prox_elastic_net", "strong_wolfe",
            "backtracking_armijo", "line_search", "blockwise_objective", "BlockwiseObjective",
-           "run"]
+           "run", "smoothed", "smooth_abs", "smooth_hinge", "smooth_max"]

@@ -28,12 +28,15 @@ _SOLVERS = {
     "natural": ("natural_gradient", "minimize_natural", 500),
     "proximal": ("proximal", "minimize_proximal", 10000),
     "subgradient": ("subgradient", "minimize_subgradient", 1000),
+    "trust-ncg": ("trust_region", "minimize_trust_ncg", 1000),
+    "trust-exact": ("trust_region", "minimize_trust_exact", 1000),
 }
 _ALIASES = {"ista": ("proximal", {"accelerated": False}),
             "fista": ("proximal", {"accelerated": True}),
             "l-bfgs": ("lbfgs", {}), "l-bfgs-b": ("lbfgs", {}),
             "frank_wolfe": ("frank-wolfe", {}), "conditional-gradient": ("frank-wolfe", {}),
-            "newton_cg": ("newton-cg", {}), "gradient-descent": ("gd", {})}
+            "newton_cg": ("newton-cg", {}), "gradient-descent": ("gd", {}),
+            "trust_ncg": ("trust-ncg", {}), "trust_exact": ("trust-exact", {})}
 METHODS = tuple(_SOLVERS) + tuple(_ALIASES)
 
 # status codes, shared by every solver
@@ -267,7 +270,8 @@ def _bind(f, args):
 
 def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None, hvp=None,
              hess=None, tol=1e-6, max_iter=None, callback=None, constraint=None, bounds=None,
-             line_search="wolfe", ftol=0.0, n_iter_no_change=None, **options):
+             line_search="wolfe", ftol=0.0, n_iter_no_change=None, n_restarts=0,
+             random_state=None, restart_scale=1.0, **options):
     r"""Minimize a scalar function written in plain NumPy: :math:`\min_x f(x)`.
 
     Every derivative the method needs comes from the engine (one ``value_and_grad`` pass
@@ -280,7 +284,9 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     gradient over ``constraint``, see :mod:`gradkit.optim.frank_wolfe`), ``"natural"``
     (natural gradient with ``model=`` and ``loss=``), ``"proximal"`` / ``"ista"`` /
     ``"fista"`` (``l1=``, ``l2=``: a number, or per-coordinate weights in x0's structure with 0
-    for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``. Method-specific
+    for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``, ``"trust-ncg"`` (Steihaug-Toint CG in a trust region, on
+    Hessian-vector products), ``"trust-exact"`` (the trust-region subproblem solved exactly
+    from the Hessian, Moré-Sorensen; see :mod:`gradkit.optim.trust_region`). Method-specific
     options are documented on each solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
 
     Args:
@@ -309,6 +315,16 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
         ftol: if > 0, stop when (f_prev - f) / max(|f_prev|, |f|, 1) <= ftol (scipy
             L-BFGS-B's factr * eps test); also the improvement threshold of n_iter_no_change.
         n_iter_no_change: stop (success) after this many iterations without a lower f.
+        n_restarts: also run the method from this many random starts
+            :math:`x_0 + \sigma \odot \varepsilon`, :math:`\varepsilon \sim N(0, I)`, with
+            :math:`\sigma_j = \mathrm{restart\_scale} \cdot \max(1, |x_{0,j}|)` (x0 itself is
+            run first), and keep the run with the lowest f (ties within rounding: the smaller
+            stopping measure). Its fields are the winner's, except ``nfev`` / ``ngev`` /
+            ``nhev``, summed over every run; ``n_restarts``, ``restart`` (the winner: 0 is x0,
+            i the i-th random start), ``restart_x0`` (where it started) and ``restart_fun``
+            (every run's f) say what happened. ``callback`` is called in every run.
+        random_state: seed or ``np.random.Generator`` of the restarts' starts.
+        restart_scale: the spread of the restarts' starts (see n_restarts).
         **options: method-specific options.
 
     Returns:
@@ -323,6 +339,12 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     >>> r.success, np.round(r.x, 6)
     (True, array([3., 3.]))
     """
+    if n_restarts:
+        return _restarted(fun, x0, method, n_restarts, random_state, restart_scale,
+                          dict(args=args, grad=grad, value_and_grad=value_and_grad, hvp=hvp,
+                               hess=hess, tol=tol, max_iter=max_iter, callback=callback,
+                               constraint=constraint, bounds=bounds, line_search=line_search,
+                               ftol=ftol, n_iter_no_change=n_iter_no_change, **options))
     name = method.lower() if isinstance(method, str) else method
     if name in _ALIASES:
         name, extra = _ALIASES[name]
@@ -388,3 +410,33 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
         nit=monitor.nit, nfev=objective.nfev, ngev=objective.ngev, nhev=objective.nhev,
         success=status in _SUCCESS, status=status, message=message,
         history=monitor.history, method=name)
+
+
+def _restarted(fun, x0, method, n_restarts, random_state, restart_scale, kwargs):
+    """:func:`minimize` from x0 and ``n_restarts`` random starts around it; the best run."""
+    if not (isinstance(n_restarts, (int, np.integer)) and n_restarts >= 0):
+        raise ValueError(f"n_restarts must be an integer >= 0, got {n_restarts!r}.")
+    if not (isinstance(restart_scale, (int, float)) and restart_scale > 0):
+        raise ValueError(f"restart_scale must be a number > 0, got {restart_scale!r}.")
+    rng = random_state if isinstance(random_state, np.random.Generator) else \
+        np.random.default_rng(random_state)
+    is_tree = not hasattr(x0, "dtype")
+    flat, unravel = ravel_pytree(x0) if is_tree else (np.asarray(x0, dtype=float).reshape(-1),
+                                                       None)
+    flat = np.asarray(flat, dtype=float)
+    sigma = restart_scale * np.maximum(1.0, np.abs(flat))
+    starts = [x0]
+    for _ in range(n_restarts):
+        v = flat + sigma * rng.standard_normal(flat.shape)
+        starts.append(unravel(v) if is_tree else v.reshape(np.shape(x0)))
+    runs = [minimize(fun, s, method, **kwargs) for s in starts]
+    funs = [float(r.fun) for r in runs]
+    lowest = min((f for f in funs if math.isfinite(f)), default=math.inf)
+    # the lowest f wins; within rounding of it, the smaller stopping measure (Monitor's rule)
+    ties = [i for i, f in enumerate(funs) if f <= lowest + ROUNDING * abs(lowest)]
+    win = min(ties, key=lambda i: (runs[i].grad_norm, funs[i])) if ties else 0
+    best = runs[win]
+    for k in ("nfev", "ngev", "nhev"):
+        best[k] = sum(r[k] for r in runs)
+    best.update(n_restarts=n_restarts, restart=win, restart_x0=starts[win], restart_fun=funs)
+    return best

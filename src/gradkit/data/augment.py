@@ -1,0 +1,297 @@
+r"""Data augmentation for any training loop: ``augment(X, y, rng) -> (X, y)``.
+
+Every augmentation is a small object called on one batch with a
+:class:`numpy.random.Generator` (so a run is reproducible from its seed), returning new
+arrays (the input is never modified). :class:`Compose` chains them. Image augmentations
+work on the last two axes ``(H, W)`` of ``X`` (``(N, H, W)`` or ``(N, C, H, W)``), or on
+flat rows given ``image_shape`` (digits: ``(8, 8)``).
+
+- :class:`GaussianNoise`: :math:`x + \sigma \varepsilon`, :math:`\varepsilon \sim N(0, I)`.
+- :class:`Mixup` (Zhang et al., "mixup: Beyond empirical risk minimization", ICLR 2018):
+  :math:`\tilde x_i = \lambda_i x_i + (1 - \lambda_i) x_{\pi(i)}`,
+  :math:`\tilde y_i = \lambda_i y_i + (1 - \lambda_i) y_{\pi(i)}` with one-hot labels,
+  :math:`\lambda_i \sim \mathrm{Beta}(\alpha, \alpha)` per example and :math:`\pi` a random
+  permutation of the batch; the labels become class probabilities (a loss that takes them,
+  such as ``gradkit.nn.losses.cross_entropy``, is needed).
+- :class:`RandomShift`: each image moved by integers :math:`(d_y, d_x)`, uniform in
+  :math:`[-s, s]`, the uncovered border filled with ``fill``.
+- :class:`RandomFlip`: left-right (and / or up-down) mirror, each image with probability p.
+- :class:`RandomCrop`: a random ``size`` window of each image (after optional zero
+  ``padding``), so the output is ``size``.
+- :class:`Cutout` (DeVries & Taylor, "Improved regularization of convolutional neural
+  networks with cutout", 2017): a ``size`` x ``size`` square at a uniform centre (clipped at
+  the border) set to ``fill``.
+
+>>> import numpy as np
+>>> aug = Compose(RandomShift(1, image_shape=(8, 8)), GaussianNoise(0.1))
+>>> X, y = np.ones((4, 64)), np.arange(4)
+>>> Xa, ya = aug(X, y, np.random.default_rng(0))
+>>> Xa.shape, bool(np.array_equal(ya, y))
+((4, 64), True)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Compose", "GaussianNoise", "Mixup", "RandomShift", "RandomFlip", "RandomCrop",
+           "Cutout"]
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"augmentations take a numpy.random.Generator (np.random.default_rng("
+                        f"seed)), got {type(rng).__name__}.")
+
+
+class _Image:
+    """The (N, ..., H, W) view of a batch, and the way back to its layout."""
+
+    def __init__(self, image_shape):
+        self.image_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
+
+    def _images(self, X):
+        X = np.asarray(X)
+        if self.image_shape is not None:
+            return X.reshape((X.shape[0],) + self.image_shape), X.shape
+        if X.ndim < 3:
+            raise ValueError(f"{type(self).__name__} needs image batches (N, H, W) or "
+                             f"(N, C, H, W), or image_shape= for flat rows; got shape "
+                             f"{X.shape}.")
+        return X, None
+
+    def _back(self, images, flat_shape):
+        return images.reshape(images.shape[0], -1) if flat_shape is not None else images
+
+
+class Compose:
+    """Apply augmentations in order, each with the same generator.
+
+    >>> import numpy as np
+    >>> Compose(GaussianNoise(0.0))(np.ones((2, 3)), None, np.random.default_rng(0))[0]
+    array([[1., 1., 1.],
+           [1., 1., 1.]])
+    """
+
+    def __init__(self, *augmentations):
+        for a in augmentations:
+            if not callable(a):
+                raise TypeError(f"Compose takes augmentations aug(X, y, rng) -> (X, y); got "
+                                f"{type(a).__name__}.")
+        self.augmentations = augmentations
+
+    def __call__(self, X, y, rng):
+        _check_rng(rng)
+        for a in self.augmentations:
+            X, y = a(X, y, rng)
+        return X, y
+
+    def __repr__(self):
+        return f"Compose({', '.join(map(repr, self.augmentations))})"
+
+
+class GaussianNoise:
+    r"""Add :math:`\sigma \varepsilon`, :math:`\varepsilon \sim N(0, I)`, to every input.
+
+    >>> import numpy as np
+    >>> Xa, _ = GaussianNoise(0.5)(np.zeros((1000, 2)), None, np.random.default_rng(0))
+    >>> bool(abs(Xa.std() - 0.5) < 0.02)
+    True
+    """
+
+    def __init__(self, std):
+        if not std >= 0:
+            raise ValueError(f"GaussianNoise(std) must be >= 0, got {std!r}.")
+        self.std = float(std)
+
+    def __call__(self, X, y, rng):
+        _check_rng(rng)
+        X = np.asarray(X, dtype=float)
+        return X + self.std * rng.standard_normal(X.shape), y
+
+    def __repr__(self):
+        return f"GaussianNoise({self.std})"
+
+
+class Mixup:
+    r"""Mix each example with a random partner: inputs and one-hot labels, weight
+    :math:`\lambda \sim \mathrm{Beta}(\alpha, \alpha)` per example (module docstring).
+
+    Integer labels need ``num_classes`` (a batch may miss a class); labels already given as
+    probabilities (N, k) are mixed as they are. The returned labels are (N, k) probabilities.
+
+    >>> import numpy as np
+    >>> Xa, ya = Mixup(0.4, num_classes=3)(np.eye(3), np.array([0, 1, 2]),
+    ...                                    np.random.default_rng(0))
+    >>> ya.shape, np.allclose(ya.sum(1), 1), np.allclose(Xa, ya)   # x = onehot: x~ = y~
+    ((3, 3), True, True)
+    """
+
+    def __init__(self, alpha=0.2, num_classes=None):
+        if not alpha > 0:
+            raise ValueError(f"Mixup(alpha) must be > 0, got {alpha!r}.")
+        self.alpha, self.num_classes = float(alpha), num_classes
+
+    def __call__(self, X, y, rng):
+        _check_rng(rng)
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y)
+        if y.ndim == 1:
+            if self.num_classes is None:
+                raise ValueError("Mixup with integer labels needs num_classes= (a batch may "
+                                 "not contain every class).")
+            Y = np.eye(self.num_classes)[y.astype(int)]
+        else:
+            Y = y.astype(float)
+        n = X.shape[0]
+        lam = rng.beta(self.alpha, self.alpha, size=n)
+        perm = rng.permutation(n)
+        lx = lam.reshape((n,) + (1,) * (X.ndim - 1))
+        return lx * X + (1 - lx) * X[perm], lam[:, None] * Y + (1 - lam[:, None]) * Y[perm]
+
+    def __repr__(self):
+        return f"Mixup(alpha={self.alpha}, num_classes={self.num_classes})"
+
+
+def _shifted(img, dy, dx, fill):
+    """img moved down by dy and right by dx (integers), the uncovered part = fill."""
+    out = np.full_like(img, fill)
+    H, W = img.shape[-2:]
+    ys, yd = (slice(0, H - dy), slice(dy, H)) if dy >= 0 else (slice(-dy, H), slice(0, H + dy))
+    xs, xd = (slice(0, W - dx), slice(dx, W)) if dx >= 0 else (slice(-dx, W), slice(0, W + dx))
+    out[..., yd, xd] = img[..., ys, xs]
+    return out
+
+
+class RandomShift(_Image):
+    r"""Move each image by integers :math:`(d_y, d_x)` uniform in ``[-max_shift, max_shift]``;
+    the uncovered border is ``fill``.
+
+    >>> import numpy as np
+    >>> img = np.arange(9.0).reshape(1, 3, 3)
+    >>> RandomShift(1)(img, None, np.random.default_rng(3))[0][0]
+    array([[0., 0., 0.],
+           [1., 2., 0.],
+           [4., 5., 0.]])
+    """
+
+    def __init__(self, max_shift=1, image_shape=None, fill=0.0):
+        super().__init__(image_shape)
+        if not (isinstance(max_shift, int) and max_shift >= 0):
+            raise ValueError(f"RandomShift(max_shift) must be an int >= 0, got {max_shift!r}.")
+        self.max_shift, self.fill = max_shift, fill
+
+    def __call__(self, X, y, rng):
+        _check_rng(rng)
+        imgs, flat = self._images(X)
+        d = rng.integers(-self.max_shift, self.max_shift + 1, size=(imgs.shape[0], 2))
+        out = np.stack([_shifted(im, int(a), int(b), self.fill) for im, (a, b) in zip(imgs, d)])
+        return self._back(out, flat), y
+
+    def __repr__(self):
+        return f"RandomShift({self.max_shift}, image_shape={self.image_shape})"
+
+
+class RandomFlip(_Image):
+    """Mirror each image left-right (``horizontal``) and / or up-down (``vertical``), each
+    with probability ``p``, independently per image.
+
+    >>> import numpy as np
+    >>> img = np.arange(4.0).reshape(1, 2, 2)
+    >>> RandomFlip(p=1.0)(img, None, np.random.default_rng(0))[0][0]
+    array([[1., 0.],
+           [3., 2.]])
+    """
+
+    def __init__(self, horizontal=True, vertical=False, p=0.5, image_shape=None):
+        super().__init__(image_shape)
+        if not 0 <= p <= 1:
+            raise ValueError(f"RandomFlip(p) must be in [0, 1], got {p!r}.")
+        self.horizontal, self.vertical, self.p = horizontal, vertical, float(p)
+
+    def __call__(self, X, y, rng):
+        _check_rng(rng)
+        imgs, flat = self._images(X)
+        out = np.array(imgs, dtype=float, copy=True)
+        n = imgs.shape[0]
+        if self.horizontal:
+            h = rng.random(n) < self.p
+            out[h] = out[h][..., ::-1]
+        if self.vertical:
+            v = rng.random(n) < self.p
+            out[v] = out[v][..., ::-1, :]
+        return self._back(out, flat), y
+
+    def __repr__(self):
+        return (f"RandomFlip(horizontal={self.horizontal}, vertical={self.vertical}, "
+                f"p={self.p})")
+
+
+class RandomCrop(_Image):
+    """A random ``size = (h, w)`` window of each image, after zero ``padding`` on every side;
+    ``size`` equal to the image size with ``padding`` > 0 is the usual pad-and-crop.
+
+    >>> import numpy as np
+    >>> Xa, _ = RandomCrop((2, 2))(np.ones((5, 3, 4, 4)), None, np.random.default_rng(0))
+    >>> Xa.shape
+    (5, 3, 2, 2)
+    """
+
+    def __init__(self, size, padding=0, image_shape=None):
+        super().__init__(image_shape)
+        self.size = (int(size), int(size)) if np.isscalar(size) else tuple(map(int, size))
+        if not (isinstance(padding, int) and padding >= 0):
+            raise ValueError(f"RandomCrop(padding) must be an int >= 0, got {padding!r}.")
+        self.padding = padding
+
+    def __call__(self, X, y, rng):
+        _check_rng(rng)
+        imgs, flat = self._images(X)
+        p = self.padding
+        if p:
+            imgs = np.pad(imgs, [(0, 0)] * (imgs.ndim - 2) + [(p, p), (p, p)])
+        H, W = imgs.shape[-2:]
+        h, w = self.size
+        if h > H or w > W:
+            raise ValueError(f"RandomCrop size {self.size} is larger than the (padded) images "
+                             f"({H}, {W}).")
+        top = rng.integers(0, H - h + 1, size=imgs.shape[0])
+        left = rng.integers(0, W - w + 1, size=imgs.shape[0])
+        out = np.stack([im[..., t:t + h, s:s + w] for im, t, s in zip(imgs, top, left)])
+        return self._back(out, flat), y
+
+    def __repr__(self):
+        return f"RandomCrop({self.size}, padding={self.padding})"
+
+
+class Cutout(_Image):
+    """Set a ``size`` x ``size`` square of each image to ``fill``, centred uniformly over the
+    image and clipped at its border (so it may be partly outside), with probability ``p``.
+
+    >>> import numpy as np
+    >>> Xa, _ = Cutout(2)(np.ones((1, 4, 4)), None, np.random.default_rng(0))
+    >>> int((Xa == 0).sum()) <= 4
+    True
+    """
+
+    def __init__(self, size, p=1.0, fill=0.0, image_shape=None):
+        super().__init__(image_shape)
+        if not (isinstance(size, int) and size >= 1):
+            raise ValueError(f"Cutout(size) must be an int >= 1, got {size!r}.")
+        self.size, self.p, self.fill = size, float(p), fill
+
+    def __call__(self, X, y, rng):
+        _check_rng(rng)
+        imgs, flat = self._images(X)
+        out = np.array(imgs, dtype=float, copy=True)
+        H, W = imgs.shape[-2:]
+        n = imgs.shape[0]
+        cy, cx = rng.integers(0, H, size=n), rng.integers(0, W, size=n)
+        on = rng.random(n) < self.p
+        half = self.size // 2
+        for i in np.flatnonzero(on):
+            y0, x0 = max(cy[i] - half, 0), max(cx[i] - half, 0)
+            out[i, ..., y0:cy[i] - half + self.size, x0:cx[i] - half + self.size] = self.fill
+        return self._back(out, flat), y
+
+    def __repr__(self):
+        return f"Cutout({self.size}, p={self.p})"

@@ -1,0 +1,290 @@
+r"""K-FAC: Kronecker-factored approximate curvature for ``gradkit.nn`` Linear layers.
+
+Martens & Grosse, "Optimizing neural networks with Kronecker-factored approximate
+curvature", ICML 2015. For a Linear layer :math:`s = \bar a \bar W` with
+:math:`\bar a = [a, 1]` (the input and a 1 for the bias) and :math:`\bar W = [W; b]`, the
+gradient is :math:`\nabla_{\bar W} = E[\bar a^T g]` with :math:`g = \partial L / \partial s`
+the pre-activation gradient, and the layer's Fisher block is approximated by
+
+.. math:: F \approx A \otimes G, \qquad A = E[\bar a \bar a^T], \quad G = E[g g^T],
+
+so :math:`F^{-1} \mathrm{vec}(\nabla) = \mathrm{vec}(A^{-1} \nabla G^{-1})`: two small
+inverses per layer instead of one of size :math:`(d_{in}+1) d_{out}`.
+
+Two pieces, explicit about what the factors need:
+
+- :func:`capture` wraps a model and a loss into ``step(params, X, y) -> (loss, grads,
+  stats)``: one forward pass that records every Linear layer's input :math:`\bar a`, and
+  backward passes that give the pre-activation gradients. ``stats`` is what the factors need.
+- :func:`kfac` (and its block :func:`scale_by_kfac`) is a gradient transformation whose
+  ``update(grads, state, params, kfac_stats=stats)`` keeps running averages of A and G,
+  inverts the damped factors every ``inverse_every`` steps, and preconditions the gradient.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autodiff import value_and_grad as _value_and_grad
+from ..autodiff import vjp as _vjp
+from ..autodiff.trace import getval
+from .transforms import GradientTransformationExtraArgs, chain, scale_by_learning_rate
+
+__all__ = ["capture", "scale_by_kfac", "kfac", "KFACState"]
+
+_FISHERS = ("expected", "sampled", "empirical")
+_LOSSES = ("cross_entropy", "mse")
+
+
+def _linear_layers(model):
+    """``[(key or None, layer)]``: the model as a list of layers, and which are Linear."""
+    from ..nn import Linear, Sequential
+    if isinstance(model, Linear):
+        return [(None, model)]
+    if not isinstance(model, Sequential):
+        raise TypeError(f"kfac.capture takes a gradkit.nn Linear or Sequential, got "
+                        f"{type(model).__name__}.")
+    out = []
+    for key, layer in zip(model.keys, model.layers):
+        probe = layer.init(np.random.default_rng(0), (1,))
+        if not isinstance(layer, Linear) and (probe[0] or probe[1] or layer.needs_rng):
+            raise ValueError(f"kfac.capture covers Linear layers and parameter-free layers "
+                             f"(activations, Flatten); layer {key} ({type(layer).__name__}) "
+                             "has parameters, state or randomness.")
+        out.append((key, layer))
+    return out
+
+
+def _loss_value(name, z, y):
+    if name == "mse":  # the Gaussian negative log-likelihood: Lambda = I
+        r = z - y.reshape(z.shape)
+        return 0.5 * np.sum(r * r) / z.shape[0]
+    from ..nn.losses import cross_entropy
+    return cross_entropy(z, y)
+
+
+def capture(model, loss="cross_entropy", fisher="expected"):
+    r"""``step(params, X, y) -> (loss, grads, stats)`` for K-FAC on a Linear / Sequential model.
+
+    The forward pass adds a zero perturbation :math:`e_l` to each Linear layer's output, so
+    :math:`\partial L / \partial e_l` is its pre-activation gradient, and records the layer's
+    input. ``loss`` is ``"cross_entropy"`` (softmax from logits, integer labels; mean over
+    the batch) or ``"mse"`` (:math:`\tfrac12 \|z - y\|^2` averaged over the batch: the
+    Gaussian negative log-likelihood). ``fisher`` chooses G:
+
+    - ``"expected"``: the Fisher's own :math:`G = \frac1N \sum_n J_n^T \Lambda_n J_n` restricted
+      to the layer, with :math:`\Lambda` the loss's Hessian in the outputs (I for mse,
+      :math:`\mathrm{diag}(p) - p p^T` for cross-entropy). :math:`\Lambda = L L^T` with
+      :math:`L_{:,k} = \sqrt{p_k}(e_k - p)` (or :math:`e_k`), and each column is back-propagated
+      once: k extra backward passes for k outputs, no sampling noise.
+    - ``"sampled"``: Martens & Grosse's Monte-Carlo estimate: one target per example drawn
+      from the model's predictive distribution (:math:`N(z, I)` or
+      :math:`\mathrm{Categorical}(\mathrm{softmax}(z))`), one extra backward pass; needs
+      ``step(..., rng=generator)``. Unbiased for the same G as ``"expected"``.
+    - ``"empirical"``: the pre-activation gradients of the loss at the data's targets (no
+      extra pass; the empirical Fisher, which is not the Fisher away from the optimum).
+
+    ``step(params, X, y, rng=None)`` returns the mean loss, its gradient (in params'
+    structure) and ``stats``: ``stats[key] = (abar, u)`` with ``abar`` (N, d_in + 1) the
+    inputs with a column of ones (for the bias; (N, d_in) without one) and ``u`` (M, d_out)
+    rows whose :math:`u^T u / N` is G. The keys are the model's parameter keys (``None`` for
+    a single Linear).
+
+    >>> import numpy as np
+    >>> from gradkit.nn import Linear
+    >>> layer = Linear(2); params, _ = layer.init(np.random.default_rng(0), (3,))
+    >>> step = capture(layer, loss="mse")
+    >>> value, grads, stats = step(params, np.ones((4, 3)), np.zeros((4, 2)))
+    >>> stats[None][0].shape, stats[None][1].shape     # abar (N, 3 + 1), u (N * 2, 2)
+    ((4, 4), (8, 2))
+    """
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}.")
+    if fisher not in _FISHERS:
+        raise ValueError(f"fisher must be one of {_FISHERS}, got {fisher!r}.")
+    layers = _linear_layers(model)
+    from ..nn import Linear
+    linear_keys = [k for k, layer in layers if isinstance(layer, Linear)]
+
+    def forward_recording(params, X, eps, acts):
+        x = X
+        for key, layer in layers:
+            p = params if key is None else params.get(key, {})
+            if key in eps:
+                a = getval(x)
+                if a.ndim != 2:
+                    raise ValueError(f"kfac.capture needs 2-D inputs (N, d) to Linear layer "
+                                     f"{key}; got shape {a.shape}.")
+                if layer.use_bias:  # abar = [a, 1]: the bias is the weight of a constant 1
+                    a = np.concatenate([a, np.ones((a.shape[0], 1), a.dtype)], axis=1)
+                acts[key] = a
+                x = layer.apply(p, {}, x)[0] + eps[key]
+            else:
+                x = layer.apply(p, {}, x)[0]
+        return x
+
+    def step(params, X, y, rng=None):
+        X = np.asarray(X, dtype=float)
+        n = X.shape[0]
+        shapes, x = {}, X
+        for key, layer in layers:  # the pre-activation shapes, for the zero perturbations
+            p = params if key is None else params.get(key, {})
+            x = layer.apply(p, {}, x)[0]
+            if key in linear_keys:
+                shapes[key] = x.shape
+        eps = {k: np.zeros(s) for k, s in shapes.items()}
+        acts = {}
+
+        def objective(tree):
+            return _loss_value(loss, forward_recording(tree["params"], X, tree["eps"], acts), y)
+        value, g = _value_and_grad(objective)({"params": params, "eps": eps})
+        grads, pre = g["params"], g["eps"]
+        if fisher == "empirical":
+            # d(mean loss)/ds_n = (per-example gradient) / N: scale back to per-example rows
+            us = {k: n * getval(pre[k]) for k in shapes}
+        else:
+            # one forward recorded, pulled back once per cotangent C: rows J_n^T C_n
+            out, pullback = _vjp(lambda e_: forward_recording(params, X, e_, {}), eps)
+            z = getval(out)
+            k_out = z.shape[1]
+            if loss == "cross_entropy":
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                prob = e / e.sum(axis=1, keepdims=True)
+            if fisher == "sampled":
+                if rng is None:
+                    raise ValueError("fisher='sampled' draws targets from the model: pass "
+                                     "step(params, X, y, rng=np.random.default_rng(seed)).")
+                if loss == "mse":  # y ~ N(z, I): the gradient at it is z - y = -noise
+                    columns = [-rng.standard_normal(z.shape)]
+                else:  # y ~ Categorical(p): the gradient of -log p_y is p - onehot(y)
+                    draw = (prob.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+                    columns = [prob - np.eye(k_out)[draw]]
+            elif loss == "mse":
+                columns = [np.broadcast_to(np.eye(k_out)[k], z.shape) for k in range(k_out)]
+            else:
+                columns = [np.sqrt(prob[:, [k]]) * (np.eye(k_out)[k] - prob)
+                           for k in range(k_out)]
+            backs = [pullback(C)[0] for C in columns]
+            us = {k: np.concatenate([getval(b[k]) for b in backs], axis=0) for k in shapes}
+        stats = {k: (acts[k], us[k]) for k in shapes}
+        return float(getval(value)), grads, stats
+    return step
+
+
+class KFACState(NamedTuple):
+    """K-FAC's state: ``count``, running factors ``A`` / ``G`` and the damped inverses, per
+    layer key."""
+    count: Any
+    A: Any
+    G: Any
+    A_inv: Any
+    G_inv: Any
+
+
+def _damped_inverse(M, d):
+    return np.linalg.inv(M + d * np.eye(M.shape[0]))
+
+
+def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True):
+    r"""Precondition Linear layers' gradients by their K-FAC Fisher blocks.
+
+    With ``stats`` from :func:`capture` (pass ``kfac_stats=stats`` to ``update``), at step t:
+    :math:`A_t = \beta A_{t-1} + (1-\beta) \bar a^T \bar a / N`,
+    :math:`G_t = \beta G_{t-1} + (1-\beta) u^T u / N` (the first step takes the batch's
+    factors, :math:`\beta` = ``decay``); every ``inverse_every`` steps (and at the first)
+    :math:`\hat A^{-1} = (A + \pi \sqrt\lambda I)^{-1}`,
+    :math:`\hat G^{-1} = (G + \sqrt\lambda / \pi\, I)^{-1}` with the Tikhonov damping
+    :math:`\lambda` = ``damping`` and, with ``pi_correction``,
+    :math:`\pi = \sqrt{(\mathrm{tr} A / \dim A) / (\mathrm{tr} G / \dim G)}` (Martens &
+    Grosse, sec. 6.3; else :math:`\pi = 1`). The update of :math:`\bar W = [W; b]` is
+    :math:`\hat A^{-1} \nabla_{\bar W} \hat G^{-1}`. Parameters of other layers pass through.
+
+    >>> import numpy as np
+    >>> from gradkit.nn import Linear
+    >>> layer = Linear(2); params, _ = layer.init(np.random.default_rng(0), (3,))
+    >>> _, grads, stats = capture(layer, "mse")(params, np.eye(3), np.ones((3, 2)))
+    >>> tx = scale_by_kfac(damping=1e-4)
+    >>> updates, state = tx.update(grads, tx.init(params), params, kfac_stats=stats)
+    >>> updates["W"].shape, int(state.count)
+    ((3, 2), 1)
+    """
+    if not damping > 0:
+        raise ValueError(f"damping must be > 0, got {damping!r}.")
+    if not 0 <= decay < 1:
+        raise ValueError(f"decay must be in [0, 1), got {decay!r}.")
+    if not (isinstance(inverse_every, int) and inverse_every >= 1):
+        raise ValueError(f"inverse_every must be an integer >= 1, got {inverse_every!r}.")
+
+    def init(params):
+        return KFACState(count=0, A={}, G={}, A_inv={}, G_inv={})
+
+    def update(updates, state, params=None, *, kfac_stats=None, **extra):
+        if kfac_stats is None:
+            raise ValueError("scale_by_kfac needs update(..., kfac_stats=stats) with the stats "
+                             "of gradkit.optim.kfac.capture(model, loss)(params, X, y).")
+        A, G = dict(state.A), dict(state.G)
+        A_inv, G_inv = dict(state.A_inv), dict(state.G_inv)
+        refresh = state.count % inverse_every == 0
+        for key, (abar, u) in kfac_stats.items():
+            n = abar.shape[0]
+            a_new, g_new = abar.T @ abar / n, u.T @ u / n
+            first = key not in A
+            A[key] = a_new if first else decay * A[key] + (1 - decay) * a_new
+            G[key] = g_new if first else decay * G[key] + (1 - decay) * g_new
+            if refresh or first:
+                pi = 1.0
+                if pi_correction:
+                    ta = np.trace(A[key]) / A[key].shape[0]
+                    tg = np.trace(G[key]) / G[key].shape[0]
+                    pi = math.sqrt(ta / tg) if ta > 0 and tg > 0 else 1.0
+                root = math.sqrt(damping)
+                A_inv[key] = _damped_inverse(A[key], pi * root)
+                G_inv[key] = _damped_inverse(G[key], root / pi)
+        out = dict(updates)
+        for key in kfac_stats:
+            g = updates if key is None else updates[key]
+            has_b = "b" in g
+            Wbar = np.vstack([g["W"], g["b"][None, :]]) if has_b else g["W"]
+            P = A_inv[key] @ Wbar @ G_inv[key]
+            new = {**g, "W": P[:-1] if has_b else P}
+            if has_b:
+                new["b"] = P[-1]
+            if key is None:
+                out = new
+            else:
+                out[key] = new
+        return out, KFACState(state.count + 1, A, G, A_inv, G_inv)
+
+    return GradientTransformationExtraArgs(init, update)
+
+
+def kfac(learning_rate=0.1, damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True):
+    r"""K-FAC: :math:`\bar W \leftarrow \bar W - \eta \hat A^{-1} \nabla_{\bar W} \hat G^{-1}`
+    per Linear layer (:func:`scale_by_kfac`, then :math:`-\eta` = ``learning_rate``).
+
+    Use it with :func:`capture`::
+
+        step = capture(model, "cross_entropy")
+        tx = kfac(0.1); state = tx.init(params)
+        loss, grads, stats = step(params, X, y)
+        updates, state = tx.update(grads, state, params, kfac_stats=stats)
+        params = apply_updates(params, updates)
+
+    >>> import numpy as np
+    >>> from gradkit.nn import Linear
+    >>> from gradkit.optim import apply_updates
+    >>> X = np.random.default_rng(0).normal(size=(50, 3)); Y = X @ np.ones((3, 1))
+    >>> layer = Linear(1); params, _ = layer.init(np.random.default_rng(0), (3,))
+    >>> step, tx = capture(layer, "mse"), kfac(1.0, damping=1e-8)
+    >>> state = tx.init(params)
+    >>> for _ in range(2):
+    ...     loss, grads, stats = step(params, X, Y)
+    ...     updates, state = tx.update(grads, state, params, kfac_stats=stats)
+    ...     params = apply_updates(params, updates)
+    >>> bool(step(params, X, Y)[0] < 1e-10)      # least squares: one natural step solves it
+    True
+    """
+    return chain(scale_by_kfac(damping, decay, inverse_every, pi_correction),
+                 scale_by_learning_rate(learning_rate))

@@ -1,0 +1,165 @@
+"""K-FAC: the factors from capture, the exact natural gradient where A (x) G is exact, training."""
+import numpy as np
+import pytest
+
+from gradkit.nn import Linear, ReLU, Sequential
+from gradkit.optim import apply_updates
+from gradkit.optim.kfac import capture, kfac, scale_by_kfac
+from gradkit.optim.natural_gradient import fisher_vector_product
+
+
+def _regression(n=40, d=3, k=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * [1.0, 3.0, 0.3]
+    Y = X @ rng.normal(size=(d, k)) + 0.1 * rng.normal(size=(n, k))
+    return X, Y
+
+
+def test_one_layer_least_squares_kfac_is_the_exact_natural_gradient():
+    # one Linear layer with the Gaussian likelihood: F = E[abar abar^T] (x) I exactly
+    X, Y = _regression()
+    layer = Linear(2)
+    params, _ = layer.init(np.random.default_rng(1), (3,))
+    _, grads, stats = capture(layer, "mse")(params, X, Y)
+    tx = scale_by_kfac(damping=1e-24, pi_correction=False)  # sqrt: 1e-12
+    nat, _ = tx.update(grads, tx.init(params), params, kfac_stats=stats)
+
+    # the oracle: the Fisher J^T Lambda J of the flat [W; b] from gradkit's natural-gradient
+    # code (jvp / vjp / the loss's Hessian), as a dense matrix, and a solve
+    def model(w):
+        Wb = w.reshape(4, 2)
+        return X @ Wb[:3] + Wb[3]
+    loss = lambda z: 0.5 * np.sum((z - Y) ** 2) / X.shape[0]  # noqa: E731
+    w = np.vstack([params["W"], params["b"]]).ravel()
+    fvp = fisher_vector_product(model, loss, w)
+    F = np.stack([fvp(e) for e in np.eye(w.size)], axis=1)
+    g = np.vstack([grads["W"], grads["b"]]).ravel()
+    exact = np.linalg.solve(F, g).reshape(4, 2)
+    np.testing.assert_allclose(nat["W"], exact[:3], rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(nat["b"], exact[3], rtol=1e-7, atol=1e-10)
+
+
+def test_factors_are_the_definitions():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 3))
+    y = rng.integers(0, 4, 6)
+    layer = Linear(4)
+    params, _ = layer.init(rng, (3,))
+    _, grads, stats = capture(layer, "cross_entropy")(params, X, y)
+    abar, u = stats[None]
+    np.testing.assert_allclose(abar, np.c_[X, np.ones(6)])
+    z = X @ params["W"] + params["b"]
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    # one layer: G = mean over examples of Lambda_n = diag(p_n) - p_n p_n^T
+    G = np.mean([np.diag(q) - np.outer(q, q) for q in p], axis=0)
+    np.testing.assert_allclose(u.T @ u / 6, G, atol=1e-12)
+    # the empirical variant: per-example gradients (p - onehot) at the labels
+    _, _, emp = capture(layer, "cross_entropy", fisher="empirical")(params, X, y)
+    np.testing.assert_allclose(emp[None][1], p - np.eye(4)[y], atol=1e-12)
+    # the gradient is E[abar^T g]
+    np.testing.assert_allclose(np.vstack([grads["W"], grads["b"]]),
+                               abar.T @ (p - np.eye(4)[y]) / 6, atol=1e-12)
+
+
+def test_hidden_layer_factors_back_propagate_through_the_activation():
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 2, 5)
+    model = Sequential([Linear(4), ReLU(), Linear(2)])
+    params, _ = model.init(rng, (3,))
+    _, _, stats = capture(model, "cross_entropy")(params, X, y)
+    assert set(stats) == {"00_linear", "02_linear"}
+    h = np.maximum(X @ params["00_linear"]["W"] + params["00_linear"]["b"], 0)
+    np.testing.assert_allclose(stats["02_linear"][0], np.c_[h, np.ones(5)])
+    # G of the first layer: u rows are J^T L columns, zero where the ReLU is off
+    u = stats["00_linear"][1].reshape(2, 5, 4)
+    assert np.all(u[:, h == 0] == 0)
+
+
+def test_damping_pi_and_the_inverse_schedule():
+    X, Y = _regression()
+    layer = Linear(2)
+    params, _ = layer.init(np.random.default_rng(1), (3,))
+    step = capture(layer, "mse")
+    _, grads, stats = step(params, X, Y)
+    lam = 0.5
+    tx = scale_by_kfac(damping=lam, decay=0.5, inverse_every=3)
+    state = tx.init(params)
+    out, state = tx.update(grads, state, params, kfac_stats=stats)
+    abar, u = stats[None]
+    A, G = abar.T @ abar / 40, u.T @ u / 40
+    pi = np.sqrt((np.trace(A) / 4) / (np.trace(G) / 2))
+    P = np.linalg.inv(A + pi * np.sqrt(lam) * np.eye(4)) @ np.vstack([grads["W"], grads["b"]]) \
+        @ np.linalg.inv(G + np.sqrt(lam) / pi * np.eye(2))
+    np.testing.assert_allclose(out["W"], P[:3])
+    inv0 = state.A_inv[None]
+    _, _, stats2 = step(params, 2 * X, Y)
+    _, state = tx.update(grads, state, params, kfac_stats=stats2)
+    assert state.A_inv[None] is inv0  # not refreshed until step 3
+    A2 = stats2[None][0].T @ stats2[None][0] / 40
+    np.testing.assert_allclose(state.A[None], 0.5 * A + 0.5 * A2)
+    _, state = tx.update(grads, state, params, kfac_stats=stats2)
+    _, state = tx.update(grads, state, params, kfac_stats=stats2)
+    assert state.A_inv[None] is not inv0
+
+
+def test_kfac_trains_an_mlp_faster_than_sgd():
+    from sklearn.datasets import load_digits
+    from gradkit.optim import sgd
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16.0
+    y = y[:300]
+    model = Sequential([Linear(32), ReLU(), Linear(10)])
+    p0, _ = model.init(np.random.default_rng(0), (64,))
+    step = capture(model, "cross_entropy")
+    losses = {}
+    for name, tx in [("kfac", kfac(0.2, damping=1e-2)), ("sgd", sgd(0.2))]:
+        params, state = p0, tx.init(p0)
+        for _ in range(30):
+            value, grads, stats = step(params, X, y)
+            updates, state = tx.update(grads, state, params, kfac_stats=stats)
+            params = apply_updates(params, updates)
+        losses[name] = step(params, X, y)[0]
+    assert losses["kfac"] < 0.5 * losses["sgd"], losses
+
+
+def test_capture_refuses_what_it_does_not_cover():
+    from gradkit.nn import BatchNorm
+    with pytest.raises(ValueError, match="Linear layers"):
+        capture(Sequential([Linear(3), BatchNorm(), Linear(2)]))
+    with pytest.raises(ValueError, match="loss"):
+        capture(Linear(2), loss="hinge")
+    with pytest.raises(ValueError, match="kfac_stats"):
+        tx = scale_by_kfac()
+        tx.update({"W": np.ones((2, 2))}, tx.init(None))
+
+
+def test_sampled_fisher_is_unbiased_for_the_expected_one():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(4, 3)), rng.integers(0, 3, 4)
+    model = Sequential([Linear(5), ReLU(), Linear(3)])
+    params, _ = model.init(rng, (3,))
+    _, _, exp = capture(model, "cross_entropy")(params, X, y)
+    step = capture(model, "cross_entropy", fisher="sampled")
+    draws = np.random.default_rng(0)
+    G = {k: 0.0 for k in exp}
+    m = 3000
+    for _ in range(m):
+        _, _, st = step(params, X, y, rng=draws)
+        for k in st:
+            G[k] = G[k] + st[k][1].T @ st[k][1] / (4 * m)
+    for k in exp:
+        want = exp[k][1].T @ exp[k][1] / 4
+        np.testing.assert_allclose(G[k], want, atol=0.05 * np.abs(want).max())
+    with pytest.raises(ValueError, match="rng"):
+        step(params, X, y)
+
+
+def test_a_layer_without_bias():
+    X, Y = _regression()
+    layer = Linear(2, use_bias=False)
+    params, _ = layer.init(np.random.default_rng(1), (3,))
+    _, grads, stats = capture(layer, "mse")(params, X, Y)
+    assert stats[None][0].shape == (40, 3)
+    tx = scale_by_kfac(damping=1e-24, pi_correction=False)
+    out, _ = tx.update(grads, tx.init(params), params, kfac_stats=stats)
+    np.testing.assert_allclose(out["W"], np.linalg.solve(X.T @ X / 40, grads["W"]), rtol=1e-8)
