@@ -15,9 +15,10 @@ from ..tree import tree_flatten, tree_map, tree_unflatten
 from .trace import ForwardTrace, ReverseTrace, getval
 from .tracer import Tracer
 from . import complex as _complex
+from .batching import vmap
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
-           "elementwise_grad", "stop_gradient"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
+           "hvp", "elementwise_grad", "stop_gradient", "vmap"]
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -468,8 +469,9 @@ def _array_arg(x, fname):
 def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
     """The Jacobian ``d fun(x) / d x`` with shape ``out.shape + x.shape``.
 
-    ``mode="rev"`` builds it one output entry at a time (vjp), ``"fwd"`` one input entry at a
-    time (jvp), ``"auto"`` picks whichever needs fewer passes. A complex input or output
+    ``mode="rev"`` pulls every output basis vector back (``vmap`` of the vjp), ``"fwd"``
+    pushes every input basis vector forward (``vmap`` of the jvp), each in one batched pass;
+    ``"auto"`` picks whichever has the smaller batch. A complex input or output
     raises ``TypeError`` unless ``holomorphic=True`` (then the result is the complex Jacobian
     ``f'(z)``; see :mod:`gradkit.autodiff.complex`).
 
@@ -495,22 +497,41 @@ def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
         out_shape = np.shape(out0)
         n_in, n_out = int(np.prod(xshape)), int(np.prod(out_shape))
         use_fwd = mode == "fwd" or (mode == "auto" and n_in < n_out)
+        if (n_in if use_fwd else n_out) == 0:
+            return np.zeros_like(getval(x), shape=out_shape + xshape)
+        # every basis vector in one batched pass (vmap of jvp / of the pullback)
         if use_fwd:
-            eye = eye_like(x, n_in)  # on x's device
-            cols = [jvp(f_of_x, (x,), (np.reshape(eye[i], xshape),))[1] for i in range(n_in)]
-            if not cols:
-                return np.zeros_like(getval(x), shape=out_shape + xshape)
-            jac = np.stack([np.reshape(c, (n_out,)) for c in cols], axis=-1)
+            basis = np.reshape(eye_like(x, n_in), (n_in,) + xshape)  # on x's device
+            cols = vmap(lambda t: jvp(f_of_x, (x,), (t,))[1])(basis)
+            jac = np.swapaxes(np.reshape(cols, (n_in, n_out)), 0, 1)
         else:
-            out, pullback = vjp(f_of_x, x)
-            eye = eye_like(x, n_out)
-            rows = [pullback(np.reshape(eye[i], out_shape))[0] for i in range(n_out)]
-            if not rows:
-                return np.zeros_like(getval(x), shape=out_shape + xshape)
-            jac = np.stack([np.reshape(r, (n_in,)) for r in rows], axis=0)
+            _, pullback = vjp(f_of_x, x)
+            basis = np.reshape(eye_like(x, n_out), (n_out,) + out_shape)
+            jac = vmap(lambda c: pullback(c)[0])(basis)
         return np.reshape(jac, out_shape + xshape)
 
     return jacobian_fun
+
+
+def jacfwd(fun, argnums=0, holomorphic=False):
+    """The Jacobian by forward mode: ``jacobian(fun, argnums, mode="fwd")``.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.jacfwd(np.sin)(np.zeros(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return jacobian(fun, argnums, mode="fwd", holomorphic=holomorphic)
+
+
+def jacrev(fun, argnums=0, holomorphic=False):
+    """The Jacobian by reverse mode: ``jacobian(fun, argnums, mode="rev")``.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.jacrev(lambda x: np.sum(x ** 2, keepdims=True))(np.array([1.0, 2.0]))
+    array([[2., 4.]])
+    """
+    return jacobian(fun, argnums, mode="rev", holomorphic=holomorphic)
 
 
 def hessian(fun, argnums=0):
@@ -521,7 +542,7 @@ def hessian(fun, argnums=0):
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacobian(grad(fun, argnums), argnums, mode="fwd")
+    return jacfwd(grad(fun, argnums), argnums)
 
 
 _HVP_MODES = ("rev-over-fwd", "fwd-over-rev")

@@ -109,7 +109,7 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
                                    "with out=")
         np.copyto(target, new, casting=casting)
         return target
-    if type(getval(target)) is not np.ndarray:
+    if type(getval(target)) not in _ARRAYS:
         if out:
             raise TypeError(f"{what}: out= must be an array, not a {type(getval(target)).__name__}.")
         return new  # a NumPy scalar is immutable: `s += 1` makes a new s, as in NumPy
@@ -127,7 +127,7 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
             raise TypeError(f"Cannot cast ufunc '{what}' output from {new_dtype!r} to "
                             f"{dtype!r} with casting rule '{casting}'")
         new = cast(new, dtype)
-    if type(getval(new)) is not np.ndarray:  # a 0-d array stays an array, as NumPy's
+    if type(getval(new)) not in _ARRAYS:  # a 0-d array stays an array, as NumPy's
         new = apply(P_SETITEM, target, Ellipsis, new)
     assign(target, new)
     return target
@@ -144,7 +144,7 @@ def cast(value, dtype):
 def setitem(target, index, value):
     """``target[index] = value`` (``Tracer.__setitem__``)."""
     plain = getval(target)
-    if type(plain) is not np.ndarray:
+    if type(plain) not in _ARRAYS:
         raise TypeError(f"'{type(plain).__name__}' object does not support item assignment")
     if type(index) is tuple:
         index = tuple(getval(i) for i in index)
@@ -192,6 +192,8 @@ def assign(target, new):
 
 def _rebind(t, new):
     trace = t._trace
+    if type(new) is BatchTracer:
+        raise batched_error("Writing into an array made outside the mapped function")
     if type(new) is not Tracer or new._trace is not trace:
         if type(new) is Tracer and new._trace.level > trace.level:
             raise TracerConversionError(
@@ -222,13 +224,20 @@ def _refresh(root, views):
 def _setitem(x, index, v):
     """A copy of ``x`` with ``x[index] = v`` (NumPy's assignment: casting, broadcasting, the
     last of repeated indices wins)."""
-    if type(x) is Tracer:
-        out = np.copy(x)
-    else:  # (np.array: a cotangent may be a NumPy scalar where the value is a 0-d array)
-        out = np.array(x, copy=True, order="K")
-        if type(v) is Tracer:  # a constant written with a value of an outer trace
-            out = constant_of(v._trace, out)
+    out = _copy_for(x, v)
     out[index] = v
+    return out
+
+
+def _copy_for(x, v):
+    """A copy of ``x`` that can hold ``v``: traced (or batched) when ``v`` is."""
+    if type(x) is Tracer or type(x) is BatchTracer:
+        return np.copy(x)
+    out = np.array(x, copy=True, order="K")  # a cotangent may be a NumPy scalar
+    if type(v) is Tracer:  # a constant written with a value of an outer trace
+        out = constant_of(v._trace, out)
+    elif type(v) is BatchTracer:
+        out = BatchTracer(v._trace.batched_copy(out), v._trace)
     return out
 
 
@@ -291,13 +300,13 @@ def ufunc_into(ufunc, method, inputs, kwargs, out):
 
 
 def _add_at(a, indices, b):
-    out = np.copy(a)
+    out = _copy_for(a, b)
     np.add.at(out, indices, b)
     return out
 
 
 def _subtract_at(a, indices, b):
-    out = np.copy(a)
+    out = _copy_for(a, b)
     np.subtract.at(out, indices, b)
     return out
 
@@ -348,3 +357,6 @@ def ufunc_at(ufunc, a, indices, b=None):
 
 
 from .tracer import P_GETITEM, Tracer, conversion_error  # noqa: E402
+from .batching import BatchTracer, batched_error  # noqa: E402
+
+_ARRAYS = (np.ndarray, BatchTracer)  # the values a write can change in place

@@ -1,0 +1,831 @@
+"""Batching: ``vmap``'s trace, a batched value, and the table of batching rules.
+
+How ``vmap(f)(xs)`` runs
+------------------------
+Each mapped argument becomes a :class:`BatchTracer`: a value whose leading axis is the batch
+(``in_axes`` moved to the front) and which shows ``f`` the shape of one example. It belongs to
+a :class:`BatchTrace` whose level comes from the same counter as the derivative traces, so
+``vmap`` nests with ``grad``, ``jvp``, ``hessian`` and itself in any order.
+
+A batched value is an array type of its own, as a CuPy array would be: NumPy routes every call
+that sees one (``__array_ufunc__``, ``__array_function__``, the operators) to
+:meth:`BatchTrace.process`, and a derivative trace treats it as a value. When a derivative
+tracer of a *higher* level is among the arguments the call goes to it first (the derivative
+is taken per example, then batched); when the batch trace is the innermost,
+:func:`~.trace.apply` hands it the primitive.
+
+The rule table
+--------------
+``BATCH_RULES`` maps a NumPy function (or a ufunc, or a ``(ufunc, method)`` pair) to
+``rule(trace, args, kwargs)``: it gets the arguments with this trace's tracers *in place*
+(use :meth:`BatchTrace.unbox`) and returns the batched result. Most are one line:
+
+- every ufunc (element-wise, broadcasting) shares one rule: batched operands get their batch
+  axis at the front and length-1 axes so that broadcasting lines them up per example;
+- reductions, cumulative functions, transposes, reshapes and indexing shift their axes by one;
+- ``matmul`` / ``dot`` fold the batch into one BLAS call where one side is unbatched.
+
+A function with no rule is run once per example and the results stacked (:func:`loop_rule`):
+correct for any function, slower. Nothing is batched by guessing.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .primitive import TracerConversionError
+from .trace import _levels, shape_of
+
+__all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
+
+BATCH_RULES: dict = {}
+
+
+def batched_error(what):
+    """The error for a use of a batched value that depends on which example it is."""
+    return TracerConversionError(
+        f"{what} of a batched value inside gk.vmap would need one answer for every example. "
+        "Keep values as arrays inside the mapped function: np.where instead of if/else on "
+        "values, np.zeros_like(x) for buffers written with batched values (not np.zeros), "
+        "and np.stack / np.concatenate instead of np.array([...]).")
+
+
+class BatchTrace:
+    """One ``vmap``: the batch size and the level that orders it among nested traces."""
+
+    __slots__ = ("level", "size")
+
+    def __init__(self, size):
+        self.level = next(_levels)
+        self.size = size
+
+    def new_input(self, value):
+        """``value`` (batch axis first) as a batched value of this trace."""
+        return BatchTracer(value, self)
+
+    def unbox(self, x):
+        """``(value, True)`` for this trace's batched values (batch axis first), ``(x, False)``
+        for anything else (a constant to this trace)."""
+        if type(x) is BatchTracer and x._trace is self:
+            return x._value, True
+        return x, False
+
+    def batched_copy(self, x):
+        """A constant ``x`` repeated along a new batch axis (an array of its own)."""
+        return np.copy(np.broadcast_to(x, (self.size,) + shape_of(x)))
+
+    def process(self, key, args, kwargs):
+        """Apply the rule for ``key`` (a NumPy function, a ufunc or ``(ufunc, method)``)."""
+        fn = key.fn if hasattr(key, "fn") and hasattr(key, "vjps") else key  # a Primitive
+        rule = BATCH_RULES.get(fn)
+        if rule is None:
+            if isinstance(fn, np.ufunc):
+                rule = ufunc_rule
+            else:
+                return loop_rule(self, fn, args, kwargs)
+        return rule(self, fn, args, kwargs)
+
+
+class BatchTracer:
+    """A batched value: ``_value`` holds every example along its leading axis; ``shape``,
+    ``ndim``, ``size`` and ``len`` are those of one example, as the mapped function sees.
+    Writes (``x[i] = v``, ``x += y``) go into ``_value``, so views share them as NumPy's."""
+
+    __slots__ = ("_value", "_trace")
+    __array_priority__ = 1001
+
+    def __init__(self, value, trace):
+        self._value = value
+        self._trace = trace
+
+    shape = property(lambda self: shape_of(self._value)[1:])
+    ndim = property(lambda self: len(shape_of(self._value)) - 1)
+    size = property(lambda self: int(np.prod(shape_of(self._value)[1:])))
+    dtype = property(lambda self: self._value.dtype)
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of unsized object")
+        return shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        return f"BatchTracer(level={self._trace.level}, size={self._trace.size}, value={self._value!r})"
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        raise batched_error("bool() (an if, while, and, or)")
+
+    def __array__(self, dtype=None, copy=None):
+        raise batched_error("np.asarray() / np.array() (or writing into a plain NumPy array)")
+
+    def __float__(self):
+        raise batched_error("float()")
+
+    def __int__(self):
+        raise batched_error("int()")
+
+    def __index__(self):
+        raise batched_error("Using as an index")
+
+    def item(self, *args):
+        raise batched_error(".item()")
+
+    def tolist(self):
+        raise batched_error(".tolist()")
+
+    # -- NumPy protocols: every call ends in BatchTrace.process
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        trace = _batch_trace(inputs, kwargs.get("out"))
+        if trace is None:
+            return NotImplemented  # a derivative tracer of a higher level goes first
+        out = kwargs.pop("out", None)
+        if method == "at":
+            return ufunc_at_rule(trace, ufunc, inputs)
+        key = ufunc if method == "__call__" else (ufunc, method)
+        result = trace.process(key, inputs, kwargs)
+        if out is not None:
+            out = out[0] if type(out) is tuple else out
+            _write(out, Ellipsis, result)
+            return out
+        return result
+
+    def __array_function__(self, func, types, args, kwargs):
+        trace = _batch_trace(args, kwargs)
+        if trace is None:
+            return NotImplemented
+        out = kwargs.pop("out", None)
+        result = trace.process(func, args, kwargs)
+        if out is not None:
+            _write(out, Ellipsis, result)
+            return out
+        return result
+
+    def __getitem__(self, index):
+        return self._trace.process(operator.getitem, (self, index), {})
+
+    def __setitem__(self, index, value):
+        _write(self, index, value)
+
+    def fill(self, value):
+        _write(self, Ellipsis, value)
+
+
+def _ufunc_operator(ufunc):
+    return (lambda self, other: ufunc(self, other), lambda self, other: ufunc(other, self))
+
+
+def _inplace(ufunc):
+    def iop(self, other):
+        _write(self, Ellipsis, ufunc(self, other))
+        return self
+    return iop
+
+
+for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                      ("truediv", np.true_divide), ("floordiv", np.floor_divide),
+                      ("pow", np.power), ("mod", np.remainder), ("matmul", np.matmul)]:
+    _op, _rop = _ufunc_operator(_ufunc)
+    setattr(BatchTracer, f"__{_name}__", _op)
+    setattr(BatchTracer, f"__r{_name}__", _rop)
+    setattr(BatchTracer, f"__i{_name}__", _inplace(_ufunc))
+for _name, _ufunc in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                      ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
+    setattr(BatchTracer, f"__{_name}__", _ufunc_operator(_ufunc)[0])
+BatchTracer.__neg__ = lambda self: np.negative(self)
+BatchTracer.__pos__ = lambda self: np.positive(self)
+BatchTracer.__abs__ = lambda self: np.absolute(self)
+
+
+def _borrow_methods():
+    """The array methods (``x.sum()``, ``x.T``, ``x.reshape``) are the Tracer's: each calls
+    the NumPy function of the same name, which comes back here."""
+    from .tracer import Tracer
+    for name in ["T", "mT", "real", "imag", "reshape", "transpose", "ravel", "flatten",
+                 "swapaxes", "squeeze", "astype", "copy", "clip", "dot", "diagonal", "trace",
+                 "repeat", "take", "conj", "conjugate", "sum", "mean", "prod", "max", "min",
+                 "var", "std", "cumsum", "cumprod", "argmax", "argmin", "argsort", "nonzero"]:
+        setattr(BatchTracer, name, Tracer.__dict__[name])
+    BatchTracer.any = lambda self, *a, **k: np.any(self, *a, **k)
+    BatchTracer.all = lambda self, *a, **k: np.all(self, *a, **k)
+    BatchTracer.sort = lambda self, axis=-1, kind=None, order=None: _write(
+        self, Ellipsis, np.sort(self, axis=axis, kind=kind, order=order))
+
+
+# ----------------------------------------------------------------------------- the trace of a call
+def _batch_trace(args, kwargs):
+    """The innermost batch trace among ``args`` (lists and tuples included), or None when a
+    derivative tracer of a higher level is among them (it goes first)."""
+    best, tracer_level = None, 0
+    stack = [args, kwargs] if kwargs else [args]
+    while stack:
+        for a in stack.pop():
+            t = type(a)
+            if t is BatchTracer:
+                if best is None or a._trace.level > best.level:
+                    best = a._trace
+            elif t is Tracer:
+                tracer_level = max(tracer_level, a._trace.level)
+            elif t is list or t is tuple:
+                stack.append(a)
+            elif t is dict:
+                stack.append(a.values())
+    if best is None or tracer_level > best.level:
+        return None
+    return best
+
+
+def _write(target, index, value):
+    """``target[index] = value`` for a batched ``target`` (its own value is written, so views
+    and other names see it, as in NumPy), or a plain one (which must not receive a batched
+    value)."""
+    if type(target) is not BatchTracer:
+        if _batch_trace((value,), None) is not None:
+            raise batched_error("Writing into an array made outside the mapped function")
+        target[index] = value
+        return
+    trace = target._trace
+    v, batched = trace.unbox(value)
+    region = _batched_index(trace, index, target.ndim)
+    if region is None:  # an index whose batched form NumPy would order differently
+        for b in range(trace.size):
+            target._value[b][index] = v[b] if batched else value
+        return
+    if batched:
+        nd = len(shape_of(target._value[region])) - 1
+        v = _lift(v, nd)
+    target._value[region] = v
+
+
+# ----------------------------------------------------------------------------- helpers
+def _lift(v, nd):
+    """A batched value ``v`` (batch first) with length-1 axes after the batch axis so that it
+    has ``nd`` axes per example (broadcasts per example against an ``nd``-axis operand)."""
+    shape = shape_of(v)
+    missing = nd - (len(shape) - 1)
+    if missing <= 0:
+        return v
+    return np.reshape(v, shape[:1] + (1,) * missing + shape[1:])
+
+
+def _ndim(x):
+    return len(shape_of(x))
+
+
+def _wrap(trace, value):
+    """The batched result of a rule: arrays (and tuples of them) wrapped."""
+    if isinstance(value, tuple):
+        items = [_wrap(trace, v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    return BatchTracer(value, trace)
+
+
+def _arg(args, kwargs, i, name, default=None):
+    if len(args) > i:
+        return args[i]
+    return kwargs.get(name, default)
+
+
+def _others_unbatched(trace, args, kwargs, first=1):
+    """Whether only ``args[0]`` is batched (a rule that shifts axes needs the rest plain)."""
+    return _batch_trace((args[first:], kwargs), None) is not trace
+
+
+def _shift(axis, nd):
+    """A per-example axis (or tuple of axes) as an axis of the batched value."""
+    if isinstance(axis, tuple) or isinstance(axis, list):
+        return tuple(_shift(a, nd) for a in axis)
+    return int(axis) % nd + 1 if nd else int(axis) + 1
+
+
+# ----------------------------------------------------------------------------- the fallback
+def loop_rule(trace, fn, args, kwargs):
+    """Batch ``fn`` by running it on each example and stacking the results: the rule of every
+    function without one of its own (correct for any function; one call per example)."""
+    def pick(a, b):
+        t = type(a)
+        if t is BatchTracer and a._trace is trace:
+            return a._value[b]
+        if t is list or t is tuple:
+            return t(pick(x, b) for x in a)
+        if t is dict:
+            return {k: pick(x, b) for k, x in a.items()}
+        return a
+
+    results = [fn(*pick(args, b), **pick(kwargs, b)) for b in range(trace.size)]
+    return _stack(trace, fn, results)
+
+
+def _stack(trace, fn, results):
+    first = results[0] if results else None
+    if isinstance(first, tuple):
+        parts = [_stack(trace, fn, [r[i] for r in results]) for i in range(len(first))]
+        return type(first)(*parts) if hasattr(first, "_fields") else tuple(parts)
+    try:
+        return BatchTracer(np.stack(results), trace)
+    except ValueError:
+        name = getattr(fn, "__name__", repr(fn))
+        raise ValueError(
+            f"gk.vmap: {name} gives results of different shapes for different examples "
+            f"({sorted({shape_of(r) for r in results})}), so it cannot be batched. Compute "
+            "it outside vmap, or rewrite it with fixed-shape operations (np.where instead "
+            "of np.nonzero or boolean indexing).") from None
+
+
+# ----------------------------------------------------------------------------- element-wise
+def ufunc_rule(trace, ufunc, args, kwargs):
+    """Every ufunc (element-wise, broadcasting): batched operands get the batch axis first and
+    enough length-1 axes after it that NumPy's broadcasting lines them up per example."""
+    if ufunc.signature is not None:  # a generalized ufunc (matmul has its own rule)
+        return loop_rule(trace, ufunc, args, kwargs)
+    if _batch_trace(tuple(kwargs.values()), None) is trace:  # where= batched
+        return loop_rule(trace, ufunc, args, kwargs)
+    vals, nd = [], 0
+    for a in args:
+        nd = max(nd, a.ndim if type(a) is BatchTracer and a._trace is trace else _ndim(a))
+    for a in args:
+        v, batched = trace.unbox(a)
+        vals.append(_lift(v, nd) if batched else v)
+    return _wrap(trace, ufunc(*vals, **kwargs))
+
+
+def broadcasting_rule(fn):
+    """``fn`` of arguments that broadcast against each other (``np.where``, ``np.clip``)."""
+    def rule(trace, _, args, kwargs):
+        if kwargs and _batch_trace(tuple(kwargs.values()), None) is trace:
+            return loop_rule(trace, fn, args, kwargs)
+        nd = max([a.ndim if type(a) is BatchTracer and a._trace is trace else _ndim(a)
+                  for a in args if a is not None] or [0])
+        vals = []
+        for a in args:
+            v, batched = trace.unbox(a)
+            vals.append(_lift(v, nd) if batched else v)
+        return _wrap(trace, fn(*vals, **kwargs))
+    return rule
+
+
+# ----------------------------------------------------------------------------- reductions
+def axis_rule(fn, none="all", pos=1, default=None):
+    """``fn(x, axis, ...)`` with the axis shifted past the batch axis. ``axis=None`` means
+    every axis of the example (``none="all"``: sum, max, ...) or the flattened example
+    (``none="flat"``: cumsum, argmax, sort)."""
+    def rule(trace, _, args, kwargs):
+        if not _others_unbatched(trace, args, kwargs):
+            return loop_rule(trace, fn, args, kwargs)
+        x = args[0]
+        v = x._value
+        nd = x.ndim
+        axis = _arg(args, kwargs, pos, "axis", default)
+        args, kwargs = list(args), dict(kwargs)
+        if len(args) > pos:
+            del args[pos]
+        if axis is None:
+            if none == "all":
+                axis = tuple(range(1, nd + 1))
+            else:
+                v, axis = np.reshape(v, (trace.size, -1)), 1
+        else:
+            axis = _shift(axis, nd)
+        kwargs["axis"] = axis
+        return _wrap(trace, fn(v, *args[1:], **kwargs))
+    return rule
+
+
+def method_axis_rule(ufunc, method):
+    """``ufunc.reduce`` / ``ufunc.accumulate``: axis 0 by default, ``None`` for every axis."""
+    bound = getattr(ufunc, method)
+
+    def rule(trace, _, args, kwargs):
+        if not _others_unbatched(trace, args, kwargs):
+            return loop_rule(trace, bound, args, kwargs)
+        x = args[0]
+        axis = _arg(args, kwargs, 1, "axis", 0)
+        kwargs = dict(kwargs)
+        kwargs["axis"] = tuple(range(1, x.ndim + 1)) if axis is None else _shift(axis, x.ndim)
+        return _wrap(trace, bound(x._value, *args[2:], **kwargs))
+    return rule
+
+
+# ----------------------------------------------------------------------------- shapes
+def _reshape(trace, _, args, kwargs):
+    shape = _arg(args, kwargs, 1, "shape", kwargs.get("newshape"))
+    order = _arg(args, kwargs, 2, "order", "C")
+    if order != "C" or not _others_unbatched(trace, args, kwargs):
+        return loop_rule(trace, np.reshape, args, kwargs)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return _wrap(trace, np.reshape(args[0]._value, (trace.size,) + shape))
+
+
+def _ravel(trace, _, args, kwargs):
+    if _arg(args, kwargs, 1, "order", "C") != "C":
+        return loop_rule(trace, np.ravel, args, kwargs)
+    return _wrap(trace, np.reshape(args[0]._value, (trace.size, -1)))
+
+
+def _transpose(trace, _, args, kwargs):
+    x = args[0]
+    axes = _arg(args, kwargs, 1, "axes")
+    nd = x.ndim
+    axes = tuple(range(nd, 0, -1)) if axes is None else _shift(tuple(axes), nd)
+    return _wrap(trace, np.transpose(x._value, (0,) + axes))
+
+
+def _axes_rule(fn, *positions, extra=0):
+    """``fn`` whose arguments at ``positions`` are axes of the example (``swapaxes``,
+    ``moveaxis``, ``diagonal``); ``extra``: the result has that many more axes (for the
+    range of a new axis, as ``expand_dims``)."""
+    def rule(trace, _, args, kwargs):
+        if not _others_unbatched(trace, args, kwargs):
+            return loop_rule(trace, fn, args, kwargs)
+        x = args[0]
+        nd = x.ndim + extra
+        args = list(args)
+        for p in positions:
+            if len(args) > p:
+                args[p] = _shift(args[p], nd)
+        return _wrap(trace, fn(x._value, *args[1:], **kwargs))
+    return rule
+
+
+def _squeeze(trace, _, args, kwargs):
+    x = args[0]
+    axis = _arg(args, kwargs, 1, "axis")
+    if axis is None:
+        axis = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    return _wrap(trace, np.squeeze(x._value, _shift(axis if isinstance(axis, tuple) else
+                                                    (axis,), x.ndim)))
+
+
+def _expand_dims(trace, _, args, kwargs):
+    x = args[0]
+    axis = _arg(args, kwargs, 1, "axis")
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return _wrap(trace, np.expand_dims(x._value, _shift(tuple(axes), x.ndim + len(axes))))
+
+
+def _broadcast_to(trace, _, args, kwargs):
+    shape = _arg(args, kwargs, 1, "shape")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return _wrap(trace, np.broadcast_to(_lift(args[0]._value, len(shape)),
+                                        (trace.size,) + shape))
+
+
+def _joined(fn):
+    """``np.concatenate`` / ``np.stack``: every operand batched (constants repeated), the axis
+    shifted past the batch axis."""
+    def rule(trace, _, args, kwargs):
+        arrays = list(args[0])
+        axis = _arg(args, kwargs, 1, "axis", 0)
+        if _batch_trace((args[1:], kwargs), None) is trace:
+            return loop_rule(trace, fn, args, kwargs)
+        vals = []
+        for a in arrays:
+            v, batched = trace.unbox(a)
+            vals.append(v if batched else trace.batched_copy(a))
+        kwargs = {k: w for k, w in kwargs.items() if k != "axis"}
+        if axis is None:
+            vals = [np.reshape(v, (trace.size, -1)) for v in vals]
+            return _wrap(trace, fn(vals, axis=1, **kwargs))
+        nd = len(shape_of(vals[0])) - 1 + (fn is np.stack)
+        return _wrap(trace, fn(vals, axis=_shift(axis, nd), **kwargs))
+    return rule
+
+
+def _like(fn):
+    """``np.zeros_like(x)`` and friends: a buffer per example (batched when ``x`` is)."""
+    def rule(trace, _, args, kwargs):
+        if _arg(args, kwargs, 3 if fn is np.full_like else 2, "shape") is not None or \
+                not _others_unbatched(trace, args, kwargs):
+            return loop_rule(trace, fn, args, kwargs)
+        return _wrap(trace, fn(args[0]._value, *args[1:], **kwargs))
+    return rule
+
+
+def _static(fn):
+    """A question about one example's shape or dtype: the same for every example."""
+    def rule(trace, _, args, kwargs):
+        def example(a):
+            if type(a) is BatchTracer and a._trace is trace:
+                return np.zeros_like(a._value, shape=a.shape) if type(a._value) is np.ndarray \
+                    else a._value[0]
+            if type(a) in (list, tuple):
+                return type(a)(example(x) for x in a)
+            return a
+        return fn(*example(args), **kwargs)
+    return rule
+
+
+def _shares_memory(fn):
+    def rule(trace, _, args, kwargs):
+        def plain(a):
+            while type(a) in (BatchTracer, Tracer):
+                a = a._value
+            return a
+        return fn(*map(plain, args), **kwargs)
+    return rule
+
+
+# ----------------------------------------------------------------------------- indexing
+def _batched_index(trace, index, nd):
+    """``index`` of one example as an index of the batched value (``(slice(None),) + index``),
+    or None when NumPy would place its axes differently (advanced indices apart from each
+    other, which NumPy moves to the front) or the index itself is batched."""
+    parts = index if type(index) is tuple else (index,)
+    if _batch_trace(parts, None) is trace:
+        return None
+    advanced = [i for i, p in enumerate(parts) if not isinstance(p, slice) and p is not None
+                and p is not Ellipsis and (np.ndim(p) > 0 or isinstance(p, list))]
+    if advanced:
+        scalar_or_array = [i for i, p in enumerate(parts) if not isinstance(p, slice)
+                           and p is not None and p is not Ellipsis]
+        if scalar_or_array != list(range(scalar_or_array[0], scalar_or_array[-1] + 1)):
+            return None
+    return (slice(None),) + parts
+
+
+def _getitem(trace, _, args, kwargs):
+    x, index = args
+    region = _batched_index(trace, index, x.ndim)
+    if region is None:
+        return loop_rule(trace, operator.getitem, args, kwargs)
+    return _wrap(trace, x._value[region])
+
+
+def ufunc_at_rule(trace, ufunc, inputs):
+    """``np.add.at(a, indices, b)`` into a batched ``a``: the index shifted by one, ``b``
+    lined up per example (NumPy's unbuffered accumulation is kept)."""
+    a, indices, *rest = inputs
+    if type(a) is not BatchTracer or a._trace is not trace:
+        raise batched_error(f"np.{ufunc.__name__}.at into an array made outside the mapped "
+                            "function")
+    region = _batched_index(trace, indices, a.ndim)
+    b, batched = trace.unbox(rest[0]) if rest else (None, False)
+    if region is None:
+        for i in range(trace.size):
+            getattr(ufunc, "at")(a._value[i], indices, *([b[i] if batched else b] if rest
+                                                         else []))
+        return None
+    if batched:
+        nd = len(shape_of(a._value[region])) - 1
+        b = _lift(b, nd)
+    ufunc.at(a._value, region, *([b] if rest else []))
+    return None
+
+
+def _setitem_rule(trace, fn, args, kwargs):
+    """The engine's write primitive ``x[index] = v`` (a copy of ``x``), as a batched copy."""
+    x, index, v = args
+    xv, batched = trace.unbox(x)
+    out = BatchTracer(np.copy(xv) if batched else trace.batched_copy(x), trace)
+    _write(out, index, v)
+    return out
+
+
+def _at_rule(ufunc):
+    def rule(trace, fn, args, kwargs):
+        a, indices, b = args
+        av, batched = trace.unbox(a)
+        out = BatchTracer(np.copy(av) if batched else trace.batched_copy(a), trace)
+        ufunc_at_rule(trace, ufunc, (out, indices, b))
+        return out
+    return rule
+
+
+# ----------------------------------------------------------------------------- products
+def _matmul(trace, _, args, kwargs):
+    """``x @ y`` per example. With one side unbatched and matrices on the batched side's
+    per-example shape, the batch folds into the rows (or columns) of one BLAS call."""
+    x, y = args[:2]
+    if kwargs or len(args) > 2:
+        return loop_rule(trace, np.matmul, args, kwargs)
+    xv, xb = trace.unbox(x)
+    yv, yb = trace.unbox(y)
+    xnd = x.ndim if xb else _ndim(x)
+    ynd = y.ndim if yb else _ndim(y)
+    if xnd == 0 or ynd == 0:
+        raise ValueError("matmul: Input operand does not have enough dimensions")
+    B = trace.size
+    if xb and not yb and ynd == 2 and xnd >= 1:  # (B, ..., k) @ (k, m): one call
+        s = shape_of(xv)
+        return _wrap(trace, np.reshape(np.matmul(np.reshape(xv, (-1, s[-1])), yv),
+                                       s[:-1] + (shape_of(yv)[-1],)))
+    if yb and not xb and xnd <= 2 and ynd == 1:  # x @ y[b] for every b: (x @ Y^T)^T
+        return _wrap(trace, np.swapaxes(np.matmul(xv, np.swapaxes(yv, 0, 1)), 0, -1)
+                     if xnd == 2 else np.matmul(yv, xv))
+    # the general case: promote vectors to matrices, line up the stack axes, matmul, drop
+    if xnd == 1:
+        xv = np.expand_dims(xv, 1 if xb else 0)
+    if ynd == 1:
+        yv = np.expand_dims(yv, -1)
+    nd = max(xnd, ynd, 2)
+    xv = _lift(xv, nd) if xb else xv
+    yv = _lift(yv, nd) if yb else yv
+    out = np.matmul(xv, yv)
+    if xnd == 1:
+        out = np.squeeze(out, -2)
+    if ynd == 1:
+        out = np.squeeze(out, -1)
+    del B
+    return _wrap(trace, out)
+
+
+def _dot(trace, _, args, kwargs):
+    x, y = args[:2]
+    nx = x.ndim if type(x) is BatchTracer and x._trace is trace else _ndim(x)
+    ny = y.ndim if type(y) is BatchTracer and y._trace is trace else _ndim(y)
+    if kwargs or len(args) > 2 or nx > 2 or ny > 2:
+        return loop_rule(trace, np.dot, args, kwargs)
+    if nx == 0 or ny == 0:
+        return ufunc_rule(trace, np.multiply, (x, y), {})
+    return _matmul(trace, np.matmul, (x, y), {})
+
+
+# ----------------------------------------------------------------------------- the table
+_REDUCE_ALL = [np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
+               np.any, np.all, np.nansum, np.nanmean, np.nanprod, np.nanmax, np.nanmin,
+               np.nanvar, np.nanstd, np.ptp, np.median, np.flip]
+_REDUCE_FLAT = [np.cumsum, np.cumprod, np.argmax, np.argmin, np.nancumsum, np.nancumprod,
+                np.nanargmax, np.nanargmin]
+
+
+def _register():
+    from . import mutation
+    global Tracer
+    from .tracer import Tracer
+
+    for f in _REDUCE_ALL:
+        BATCH_RULES[f] = axis_rule(f, "all")
+    for f in _REDUCE_FLAT:
+        BATCH_RULES[f] = axis_rule(f, "flat")
+    for f in (np.sort, np.argsort):  # default axis -1
+        BATCH_RULES[f] = axis_rule(f, "flat", default=-1)
+    for u in (np.add, np.multiply, np.maximum, np.minimum, np.logical_and, np.logical_or):
+        BATCH_RULES[(u, "reduce")] = method_axis_rule(u, "reduce")
+        BATCH_RULES[(u, "accumulate")] = method_axis_rule(u, "accumulate")
+    BATCH_RULES.update({
+        np.where: broadcasting_rule(np.where),
+        np.clip: broadcasting_rule(np.clip),
+        np.reshape: _reshape,
+        np.ravel: _ravel,
+        np.transpose: _transpose,
+        np.swapaxes: _axes_rule(np.swapaxes, 1, 2),
+        np.moveaxis: _axes_rule(np.moveaxis, 1, 2),
+        np.diagonal: _axes_rule(np.diagonal, 2, 3),
+        np.trace: _axes_rule(np.trace, 2, 3),
+        np.roll: _axes_rule(np.roll, 2),
+        np.squeeze: _squeeze,
+        np.expand_dims: _expand_dims,
+        np.broadcast_to: _broadcast_to,
+        np.concatenate: _joined(np.concatenate),
+        np.stack: _joined(np.stack),
+        np.copy: lambda trace, _, args, kwargs: _wrap(trace, np.copy(args[0]._value)),
+        np.astype: lambda trace, _, args, kwargs: _wrap(trace, np.astype(
+            args[0]._value, *args[1:], **kwargs)),
+        np.real: lambda trace, _, args, kwargs: _wrap(trace, np.real(args[0]._value)),
+        np.imag: lambda trace, _, args, kwargs: _wrap(trace, np.imag(args[0]._value)),
+        np.matmul: _matmul,
+        np.dot: _dot,
+        operator.getitem: _getitem,
+        mutation.P_SETITEM.fn: _setitem_rule,
+        mutation.P_ADD_AT.fn: _at_rule(np.add),
+        mutation.P_SUBTRACT_AT.fn: _at_rule(np.subtract),
+        np.may_share_memory: _shares_memory(np.may_share_memory),
+        np.shares_memory: _shares_memory(np.shares_memory),
+    })
+    for f in (np.zeros_like, np.ones_like, np.empty_like, np.full_like):
+        BATCH_RULES[f] = _like(f)
+    for f in (np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+              np.min_scalar_type):
+        BATCH_RULES[f] = _static(f)
+    _borrow_methods()
+
+
+_register()
+
+
+# ----------------------------------------------------------------------------- vmap
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+    """Vectorize ``fun`` over an axis of its arguments: ``vmap(f)(xs)[b] == f(xs[b])``.
+
+    ``in_axes`` says which axis of each positional argument is mapped: an int or ``None``
+    (not mapped) for every argument, or a tuple with one entry per argument, each an int,
+    ``None`` or a pytree of them matching that argument (a prefix of it). Keyword arguments
+    are mapped over axis 0. ``out_axes`` (an int, ``None`` or a pytree prefix of the output)
+    says where the batch axis goes in each output; an output that does not depend on the
+    mapped arguments is repeated along it. ``axis_size`` gives the batch size when no argument
+    is mapped. As ``jax.vmap`` and ``torch.func.vmap``.
+
+    Each NumPy call is batched by its rule in :data:`BATCH_RULES` (one call for the whole
+    batch); a function without one runs once per example (correct, slower). It composes with
+    every transformation: ``vmap(grad(loss), in_axes=(None, 0, 0))`` gives per-example
+    gradients, ``jacobian`` and ``hessian`` are ``vmap`` of ``jvp`` / ``vjp``.
+
+    >>> import numpy as np, gradkit as gk
+    >>> gk.vmap(lambda x, w: x @ w, in_axes=(0, None))(np.ones((3, 2)), np.array([1.0, 2.0]))
+    array([3., 3., 3.])
+
+    Raises:
+        ValueError: if the mapped axes have different sizes, no argument is mapped and
+            ``axis_size`` is not given, or ``out_axes=None`` for an output that is batched.
+        TracerConversionError: if ``fun`` branches on a batched value or converts it to a
+            plain array or number (use ``np.where``, ``np.zeros_like``).
+    """
+    fname = getattr(fun, "__name__", type(fun).__name__)
+
+    @functools.wraps(fun)
+    def vmapped(*args, **kwargs):
+        if isinstance(in_axes, (tuple, list)):
+            if len(in_axes) != len(args):
+                raise ValueError(
+                    f"vmap({fname}): in_axes has {len(in_axes)} entries but the function was "
+                    f"called with {len(args)} positional argument(s); give one entry per "
+                    "argument (None for an argument that is not mapped).")
+            axes = tuple(in_axes)
+        elif in_axes is None or isinstance(in_axes, int):
+            axes = (in_axes,) * len(args)
+        else:
+            raise TypeError(f"vmap({fname}): in_axes must be an int, None or a tuple of them "
+                            f"(one per argument), not {type(in_axes).__name__}.")
+        sizes = []
+
+        def size_of(leaf, axis, where):
+            if axis is None:
+                return
+            shape = shape_of(leaf)
+            if not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
+                raise ValueError(f"vmap({fname}): in_axes {axis!r} for {where}, which has "
+                                 f"shape {shape}.")
+            sizes.append((shape[axis], where))
+
+        for i, (a, ax) in enumerate(zip(args, axes)):
+            _map_axes(a, ax, lambda leaf, axis, w=f"argument {i}": size_of(leaf, axis, w))
+        for k, a in kwargs.items():
+            _map_axes(a, 0, lambda leaf, axis, w=f"keyword {k}": size_of(leaf, axis, w))
+        if not sizes and axis_size is None:
+            raise ValueError(f"vmap({fname}) must have at least one non-None value in in_axes "
+                             "(or give axis_size).")
+        size = sizes[0][0] if sizes else axis_size
+        if any(n != size for n, _ in sizes) or axis_size is not None and size != axis_size:
+            listed = ", ".join(f"{w} has size {n}" for n, w in sizes)
+            raise ValueError(f"vmap({fname}) got inconsistent sizes for the mapped axis: "
+                             f"{listed}" + (f", axis_size={axis_size}" if axis_size is not None
+                                            else "") + ".")
+        trace = BatchTrace(size)
+
+        def batch(leaf, axis):
+            if axis is None:
+                return leaf
+            moved = np.moveaxis(leaf, axis, 0)
+            if type(moved) is np.ndarray:  # a copy: writes must not reach the caller's array
+                moved = np.array(moved)
+            return BatchTracer(moved, trace)
+
+        batched = [_map_axes(a, ax, batch) for a, ax in zip(args, axes)]
+        kw = {k: _map_axes(a, 0, batch) for k, a in kwargs.items()}
+        out = fun(*batched, **kw)
+
+        def unbatch(leaf, axis):
+            v, mapped = trace.unbox(leaf)
+            if axis is None:
+                if mapped:
+                    raise ValueError(f"vmap({fname}): out_axes=None for an output that "
+                                     "depends on the mapped arguments; give it an axis.")
+                return leaf
+            if not mapped:
+                v = trace.batched_copy(leaf)
+            nd = len(shape_of(v))
+            return np.moveaxis(v, 0, axis % nd) if axis % nd else v
+
+        return _map_axes(out, out_axes, unbatch)
+
+    return vmapped
+
+
+def _map_axes(tree, axes, fn):
+    """``tree`` with ``fn(leaf, axis)`` applied to each leaf, ``axes`` a pytree prefix of it
+    (an int or None covers a whole subtree)."""
+    if axes is None or isinstance(axes, (int, np.integer)):
+        if type(tree) in (np.ndarray, BatchTracer, Tracer) or not isinstance(
+                tree, (dict, list, tuple)) and not hasattr(tree, "__dataclass_fields__"):
+            return fn(tree, axes)
+        return tree_map(lambda leaf: fn(leaf, axes), tree)
+    if isinstance(axes, dict) and isinstance(tree, dict) and axes.keys() == tree.keys():
+        return type(tree)({k: _map_axes(tree[k], axes[k], fn) for k in tree})
+    if isinstance(axes, (list, tuple)) and isinstance(tree, (list, tuple)) \
+            and len(axes) == len(tree):
+        items = [_map_axes(t, a, fn) for t, a in zip(tree, axes)]
+        return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
+    raise ValueError(f"vmap: the axes {axes!r} do not match the structure of the value they "
+                     f"are for ({type(tree).__name__}); give an int or None per leaf, or a "
+                     "container of the same structure.")
+
+
+import functools  # noqa: E402
+
+from ..tree import tree_map  # noqa: E402
