@@ -253,9 +253,9 @@ def _write(target, index, value):
     trace = target._trace
     v, batched = trace.unbox(value)
     region = _batched_index(trace, index, target.ndim)
-    if region is None:  # an index whose batched form NumPy would order differently
+    if region is None:  # an index batched, or one NumPy would order differently batched
         for b in range(trace.size):
-            target._value[b][index] = v[b] if batched else value
+            target._value[b][_example(trace, index, b)] = v[b] if batched else value
         return
     if batched:
         nd = len(shape_of(target._value[region])) - 1
@@ -308,25 +308,28 @@ def _shift(axis, nd):
 def loop_rule(trace, fn, args, kwargs):
     """Batch ``fn`` by running it on each example and stacking the results: the rule of every
     function without one of its own (correct for any function; one call per example)."""
-    def pick(a, b):
-        t = type(a)
-        if t is BatchTracer and a._trace is trace:
-            return a._value[b]
-        if t is list or t is tuple:
-            return t(pick(x, b) for x in a)
-        if t is dict:
-            return {k: pick(x, b) for k, x in a.items()}
-        return a
-
-    results = [fn(*pick(args, b), **pick(kwargs, b)) for b in range(trace.size)]
+    results = [fn(*_example(trace, args, b), **_example(trace, kwargs, b))
+               for b in range(trace.size)]
     return _stack(trace, fn, results)
+
+
+def _example(trace, a, b):
+    """``a`` (an argument, or a list / tuple / dict of them) for example ``b`` of ``trace``."""
+    t = type(a)
+    if t is BatchTracer and a._trace is trace:
+        return a._value[b]
+    if t is list or t is tuple:
+        return t(_example(trace, x, b) for x in a)
+    if t is dict:
+        return {k: _example(trace, x, b) for k, x in a.items()}
+    return a
 
 
 def _stack(trace, fn, results):
     first = results[0] if results else None
-    if isinstance(first, tuple):
+    if isinstance(first, (tuple, list)):
         parts = [_stack(trace, fn, [r[i] for r in results]) for i in range(len(first))]
-        return type(first)(*parts) if hasattr(first, "_fields") else tuple(parts)
+        return type(first)(*parts) if hasattr(first, "_fields") else type(first)(parts)
     try:
         return BatchTracer(np.stack(results), trace)
     except ValueError:
@@ -436,21 +439,35 @@ def _transpose(trace, _, args, kwargs):
     return _wrap(trace, np.transpose(x._value, (0,) + axes))
 
 
-def _axes_rule(fn, *positions, extra=0):
-    """``fn`` whose arguments at ``positions`` are axes of the example (``swapaxes``,
-    ``moveaxis``, ``diagonal``); ``extra``: the result has that many more axes (for the
-    range of a new axis, as ``expand_dims``)."""
+def _axes_rule(fn, **axes):
+    """``fn`` whose arguments named in ``axes`` (``name=(position, default)``) are axes of
+    the example (``swapaxes``, ``moveaxis``, ``diagonal``): each shifted past the batch axis,
+    defaults included."""
     def rule(trace, _, args, kwargs):
         if not _others_unbatched(trace, args, kwargs):
             return loop_rule(trace, fn, args, kwargs)
         x = args[0]
-        nd = x.ndim + extra
-        args = list(args)
-        for p in positions:
-            if len(args) > p:
-                args[p] = _shift(args[p], nd)
+        args, kwargs = list(args), dict(kwargs)
+        for name, (pos, default) in axes.items():
+            axis = _shift(_arg(args, kwargs, pos, name, default), x.ndim)
+            if pos < len(args):
+                args[pos] = axis
+            else:
+                kwargs[name] = axis
         return _wrap(trace, fn(x._value, *args[1:], **kwargs))
     return rule
+
+
+def _roll(trace, _, args, kwargs):
+    x = args[0]
+    shift = _arg(args, kwargs, 1, "shift")
+    axis = _arg(args, kwargs, 2, "axis")
+    if not _others_unbatched(trace, args, kwargs):
+        return loop_rule(trace, np.roll, args, kwargs)
+    if axis is None:  # the flattened example
+        flat = np.roll(np.reshape(x._value, (trace.size, -1)), shift, axis=1)
+        return _wrap(trace, np.reshape(flat, shape_of(x._value)))
+    return _wrap(trace, np.roll(x._value, shift, axis=_shift(axis, x.ndim)))
 
 
 def _squeeze(trace, _, args, kwargs):
@@ -568,8 +585,8 @@ def ufunc_at_rule(trace, ufunc, inputs):
     b, batched = trace.unbox(rest[0]) if rest else (None, False)
     if region is None:
         for i in range(trace.size):
-            getattr(ufunc, "at")(a._value[i], indices, *([b[i] if batched else b] if rest
-                                                         else []))
+            ufunc.at(a._value[i], _example(trace, indices, i),
+                     *([b[i] if batched else b] if rest else []))
         return None
     if batched:
         nd = len(shape_of(a._value[region])) - 1
@@ -674,11 +691,11 @@ def _register():
         np.reshape: _reshape,
         np.ravel: _ravel,
         np.transpose: _transpose,
-        np.swapaxes: _axes_rule(np.swapaxes, 1, 2),
-        np.moveaxis: _axes_rule(np.moveaxis, 1, 2),
-        np.diagonal: _axes_rule(np.diagonal, 2, 3),
-        np.trace: _axes_rule(np.trace, 2, 3),
-        np.roll: _axes_rule(np.roll, 2),
+        np.swapaxes: _axes_rule(np.swapaxes, axis1=(1, None), axis2=(2, None)),
+        np.moveaxis: _axes_rule(np.moveaxis, source=(1, None), destination=(2, None)),
+        np.diagonal: _axes_rule(np.diagonal, axis1=(2, 0), axis2=(3, 1)),
+        np.trace: _axes_rule(np.trace, axis1=(2, 0), axis2=(3, 1)),
+        np.roll: _roll,
         np.squeeze: _squeeze,
         np.expand_dims: _expand_dims,
         np.broadcast_to: _broadcast_to,

@@ -67,7 +67,7 @@ def note_view(out, base, prim, args, kwargs):
     """Record that ``out = prim(base, *args, **kwargs)`` is a view of ``base``, when NumPy's
     own result shares memory with its argument."""
     value, base_value = getval(out), getval(base)
-    if type(value) is not np.ndarray or not np.may_share_memory(value, base_value):
+    if type(value) not in _ARRAYS or not np.may_share_memory(value, base_value):
         return
     step = (prim, args, kwargs)
     parent = getattr(base, "_base", None)

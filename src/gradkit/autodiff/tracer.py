@@ -183,7 +183,8 @@ class Tracer:
             v = self._value
             ans = v[index]
             out = trace.record_binary(P_GETITEM, v, index, ans, self._aux, -1)
-            if type(ans) is np.ndarray and ans.base is not None or type(ans) is Tracer:
+            if type(ans) is np.ndarray and ans.base is not None or type(ans) is Tracer \
+                    or type(ans) is BatchTracer:
                 note_view(out, self, P_GETITEM, (index,), NO_KWARGS)  # if NumPy made a view
             return out
         return apply(P_GETITEM, self, index)
