@@ -92,12 +92,14 @@ class BatchTracer:
     ``ndim``, ``size`` and ``len`` are those of one example, as the mapped function sees.
     Writes (``x[i] = v``, ``x += y``) go into ``_value``, so views share them as NumPy's."""
 
-    __slots__ = ("_value", "_trace")
+    __slots__ = ("_value", "_trace", "_scalar", "_frozen")
     __array_priority__ = 1001
 
-    def __init__(self, value, trace):
+    def __init__(self, value, trace, scalar=False, frozen=None):
         self._value = value
         self._trace = trace
+        self._scalar = scalar  # each example is a NumPy scalar: immutable, `s += 1` rebinds
+        self._frozen = frozen  # why a write through this value is refused, or None
 
     shape = property(lambda self: shape_of(self._value)[1:])
     ndim = property(lambda self: len(shape_of(self._value)) - 1)
@@ -119,20 +121,35 @@ class BatchTracer:
     def __hash__(self):
         return id(self)
 
+    # A branch (or a conversion to a Python number) on a batched value is taken when every
+    # example takes it the same way: then each example runs exactly as it would alone (rules
+    # that test `np.any(x == 0)` stay batched). Examples that disagree raise.
+    def _common(self, convert, what):
+        v = self._value
+        while type(v) is not np.ndarray:
+            v = getattr(v, "_value", None)
+            if v is None:
+                raise batched_error(what)
+        first = convert(v[0]) if v.shape[0] else None
+        for b in range(1, v.shape[0]):
+            if convert(v[b]) != first:
+                raise batched_error(what + " (the examples disagree)")
+        return first
+
     def __bool__(self):
-        raise batched_error("bool() (an if, while, and, or)")
+        return self._common(bool, "bool() (an if, while, and, or)")
+
+    def __float__(self):
+        return self._common(float, "float()")
+
+    def __int__(self):
+        return self._common(int, "int()")
+
+    def __index__(self):
+        return self._common(operator.index, "Using as an index")
 
     def __array__(self, dtype=None, copy=None):
         raise batched_error("np.asarray() / np.array() (or writing into a plain NumPy array)")
-
-    def __float__(self):
-        raise batched_error("float()")
-
-    def __int__(self):
-        raise batched_error("int()")
-
-    def __index__(self):
-        raise batched_error("Using as an index")
 
     def item(self, *args):
         raise batched_error(".item()")
@@ -148,11 +165,12 @@ class BatchTracer:
         out = kwargs.pop("out", None)
         if method == "at":
             return ufunc_at_rule(trace, ufunc, inputs)
+        where = kwargs.pop("where", True) if out is not None else True
         key = ufunc if method == "__call__" else (ufunc, method)
         result = trace.process(key, inputs, kwargs)
-        if out is not None:
+        if out is not None:  # computed as a new value, then written (entries off where= kept)
             out = out[0] if type(out) is tuple else out
-            _write(out, Ellipsis, result)
+            _write(out, Ellipsis, result if where is True else np.where(where, result, out))
             return out
         return result
 
@@ -183,6 +201,8 @@ def _ufunc_operator(ufunc):
 
 def _inplace(ufunc):
     def iop(self, other):
+        if self._scalar:  # a NumPy scalar is immutable: a new value, as in NumPy
+            return ufunc(self, other)
         _write(self, Ellipsis, ufunc(self, other))
         return self
     return iop
@@ -198,6 +218,12 @@ for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply
 for _name, _ufunc in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
                       ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
     setattr(BatchTracer, f"__{_name}__", _ufunc_operator(_ufunc)[0])
+for _name, _ufunc in [("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
+    _op, _rop = _ufunc_operator(_ufunc)
+    setattr(BatchTracer, f"__{_name}__", _op)
+    setattr(BatchTracer, f"__r{_name}__", _rop)
+    setattr(BatchTracer, f"__i{_name}__", _inplace(_ufunc))
+BatchTracer.__invert__ = lambda self: np.invert(self)
 BatchTracer.__neg__ = lambda self: np.negative(self)
 BatchTracer.__pos__ = lambda self: np.positive(self)
 BatchTracer.__abs__ = lambda self: np.absolute(self)
@@ -250,6 +276,11 @@ def _write(target, index, value):
             raise batched_error("Writing into an array made outside the mapped function")
         target[index] = value
         return
+    if target._frozen:
+        raise ValueError(target._frozen)
+    if target._scalar:
+        raise TypeError("a NumPy scalar (each example of this value) does not support item "
+                        "assignment")
     trace = target._trace
     v, batched = trace.unbox(value)
     region = _batched_index(trace, index, target.ndim)
@@ -283,7 +314,8 @@ def _wrap(trace, value):
     if isinstance(value, tuple):
         items = [_wrap(trace, v) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
-    return BatchTracer(value, trace)
+    # a result with 0-d examples: NumPy gives scalars there (ufuncs, reductions)
+    return BatchTracer(value, trace, scalar=len(shape_of(value)) == 1)
 
 
 def _arg(args, kwargs, i, name, default=None):
@@ -308,9 +340,29 @@ def _shift(axis, nd):
 def loop_rule(trace, fn, args, kwargs):
     """Batch ``fn`` by running it on each example and stacking the results: the rule of every
     function without one of its own (correct for any function; one call per example)."""
-    results = [fn(*_example(trace, args, b), **_example(trace, kwargs, b))
-               for b in range(trace.size)]
-    return _stack(trace, fn, results)
+    results, inputs = [], []
+    for b in range(trace.size):
+        inputs = _example(trace, (args, kwargs), b)
+        results.append(fn(*inputs[0], **inputs[1]))
+    out = _stack(trace, fn, results)
+    # where NumPy's result is a view of an argument, the stacked copy is not: refuse writes
+    last = results[-1] if results else None
+    if type(out) is BatchTracer and type(last) is np.ndarray and any(
+            type(a) is np.ndarray and np.may_share_memory(last, a)
+            for a in _flat_leaves(inputs)):
+        out._frozen = (f"gk.vmap computes {getattr(fn, '__name__', fn)} one example at a time, "
+                       "so its result is not a view of its argument as in NumPy, and a write "
+                       "into it would not reach the argument. Write into the argument itself "
+                       "(or copy the result first).")
+    return out
+
+
+def _flat_leaves(a):
+    if type(a) in (list, tuple):
+        return [x for item in a for x in _flat_leaves(item)]
+    if type(a) is dict:
+        return _flat_leaves(list(a.values()))
+    return [a]
 
 
 def _example(trace, a, b):
@@ -331,7 +383,8 @@ def _stack(trace, fn, results):
         parts = [_stack(trace, fn, [r[i] for r in results]) for i in range(len(first))]
         return type(first)(*parts) if hasattr(first, "_fields") else type(first)(parts)
     try:
-        return BatchTracer(np.stack(results), trace)
+        return BatchTracer(np.stack(results), trace, scalar=not isinstance(first, np.ndarray)
+                           and np.ndim(first) == 0 and type(first) is not Tracer)
     except ValueError:
         name = getattr(fn, "__name__", repr(fn))
         raise ValueError(
@@ -428,7 +481,27 @@ def _reshape(trace, _, args, kwargs):
 def _ravel(trace, _, args, kwargs):
     if _arg(args, kwargs, 1, "order", "C") != "C":
         return loop_rule(trace, np.ravel, args, kwargs)
-    return _wrap(trace, np.reshape(args[0]._value, (trace.size, -1)))
+    v = args[0]._value
+    out = np.reshape(v, (trace.size, -1))
+    if type(v) is np.ndarray and v.size and not v[0].flags.c_contiguous:
+        out = np.copy(out)  # NumPy's ravel copies an example that is not contiguous
+    return _wrap(trace, out)
+
+
+def _atleast(n, fn):
+    """``np.atleast_1d`` / ``_2d`` / ``_3d`` of one array: NumPy's new axes, as views."""
+    def rule(trace, _, args, kwargs):
+        if len(args) != 1 or kwargs:
+            return loop_rule(trace, fn, args, kwargs)
+        x = args[0]
+        shape = x.shape
+        if len(shape) >= n:
+            return BatchTracer(x._value, trace, x._scalar)
+        new = {1: (1,), 2: (1, 1) if not shape else (1,) + shape,
+               3: (1, 1, 1) if not shape else (1,) + shape + (1,) if len(shape) == 1
+               else shape + (1,)}[n]
+        return BatchTracer(np.reshape(x._value, (trace.size,) + new), trace)
+    return rule
 
 
 def _transpose(trace, _, args, kwargs):
@@ -571,7 +644,10 @@ def _getitem(trace, _, args, kwargs):
     region = _batched_index(trace, index, x.ndim)
     if region is None:
         return loop_rule(trace, operator.getitem, args, kwargs)
-    return _wrap(trace, x._value[region])
+    out = x._value[region]
+    if len(shape_of(out)) == 1 and type(np.empty(x.shape, bool)[index]) is not np.ndarray:
+        return BatchTracer(np.copy(out), trace, scalar=True)  # x[i]: a scalar, not a view
+    return BatchTracer(out, trace)
 
 
 def ufunc_at_rule(trace, ufunc, inputs):
@@ -696,6 +772,9 @@ def _register():
         np.diagonal: _axes_rule(np.diagonal, axis1=(2, 0), axis2=(3, 1)),
         np.trace: _axes_rule(np.trace, axis1=(2, 0), axis2=(3, 1)),
         np.roll: _roll,
+        np.atleast_1d: _atleast(1, np.atleast_1d),
+        np.atleast_2d: _atleast(2, np.atleast_2d),
+        np.atleast_3d: _atleast(3, np.atleast_3d),
         np.squeeze: _squeeze,
         np.expand_dims: _expand_dims,
         np.broadcast_to: _broadcast_to,

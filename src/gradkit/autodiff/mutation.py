@@ -67,7 +67,7 @@ def note_view(out, base, prim, args, kwargs):
     """Record that ``out = prim(base, *args, **kwargs)`` is a view of ``base``, when NumPy's
     own result shares memory with its argument."""
     value, base_value = getval(out), getval(base)
-    if type(value) not in _ARRAYS or not np.may_share_memory(value, base_value):
+    if not _mutable(value) or not np.may_share_memory(value, base_value):
         return
     step = (prim, args, kwargs)
     parent = getattr(base, "_base", None)
@@ -109,7 +109,7 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
                                    "with out=")
         np.copyto(target, new, casting=casting)
         return target
-    if type(getval(target)) not in _ARRAYS:
+    if not _mutable(getval(target)):
         if out:
             raise TypeError(f"{what}: out= must be an array, not a {type(getval(target)).__name__}.")
         return new  # a NumPy scalar is immutable: `s += 1` makes a new s, as in NumPy
@@ -127,7 +127,7 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
             raise TypeError(f"Cannot cast ufunc '{what}' output from {new_dtype!r} to "
                             f"{dtype!r} with casting rule '{casting}'")
         new = cast(new, dtype)
-    if type(getval(new)) not in _ARRAYS:  # a 0-d array stays an array, as NumPy's
+    if not _mutable(getval(new)):  # a 0-d array stays an array, as NumPy's
         new = apply(P_SETITEM, target, Ellipsis, new)
     assign(target, new)
     return target
@@ -144,7 +144,7 @@ def cast(value, dtype):
 def setitem(target, index, value):
     """``target[index] = value`` (``Tracer.__setitem__``)."""
     plain = getval(target)
-    if type(plain) not in _ARRAYS:
+    if not _mutable(plain):
         raise TypeError(f"'{type(plain).__name__}' object does not support item assignment")
     if type(index) is tuple:
         index = tuple(getval(i) for i in index)
@@ -359,4 +359,9 @@ def ufunc_at(ufunc, a, indices, b=None):
 from .tracer import P_GETITEM, Tracer, conversion_error  # noqa: E402
 from .batching import BatchTracer, batched_error  # noqa: E402
 
-_ARRAYS = (np.ndarray, BatchTracer)  # the values a write can change in place
+
+
+def _mutable(plain):
+    """Whether a write can change ``plain`` in place: an array, or a batched value whose
+    examples are arrays (not NumPy scalars)."""
+    return type(plain) is np.ndarray or type(plain) is BatchTracer and not plain._scalar
