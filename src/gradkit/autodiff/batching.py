@@ -626,7 +626,7 @@ def _batched_index(trace, index, nd):
     """``index`` of one example as an index of the batched value (``(slice(None),) + index``),
     or None when NumPy would place its axes differently (advanced indices apart from each
     other, which NumPy moves to the front) or the index itself is batched."""
-    parts = index if type(index) is tuple else (index,)
+    parts = tuple(index) if isinstance(index, tuple) else (index,)  # (a view's _Distinct)
     if _batch_trace(parts, None) is trace:
         return None
     advanced = [i for i, p in enumerate(parts) if not isinstance(p, slice) and p is not None

@@ -249,7 +249,8 @@ def _has_repeats(index):
     parts = index if type(index) is tuple else (index,)
     for i in parts:
         if isinstance(i, (list, np.ndarray)) or hasattr(i, "__array__"):
-            if np.asarray(getval(i)).dtype.kind != "b":
+            dtype = getattr(getval(i), "dtype", None)  # (a mask may be batched by vmap)
+            if (dtype if dtype is not None else np.asarray(i).dtype).kind != "b":
                 return True
     return False
 

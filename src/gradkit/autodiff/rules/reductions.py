@@ -405,8 +405,8 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=np._NoValue
     kw = {} if keepdims is np._NoValue else {"keepdims": keepdims}
     if weights is None:
         avg = np.mean(a, axis, **kw)
-        value = np.asarray(getval(avg))
-        scl = value.dtype.type(math.prod(shape_of(a)) / max(value.size, 1))
+        scl = np.result_type(getval(avg)).type(  # (getval: avg may be batched by vmap)
+            math.prod(shape_of(a)) / max(math.prod(shape_of(avg)), 1))
     else:
         wgt = weights if isinstance(weights, Tracer) or hasattr(weights, "dtype") else \
             np.asarray(weights)  # a list of weights
