@@ -708,9 +708,9 @@ def _matmul(trace, _, args, kwargs):
         s = shape_of(xv)
         return _wrap(trace, np.reshape(np.matmul(np.reshape(xv, (-1, s[-1])), yv),
                                        s[:-1] + (shape_of(yv)[-1],)))
-    if yb and not xb and xnd <= 2 and ynd == 1:  # x @ y[b] for every b: (x @ Y^T)^T
-        return _wrap(trace, np.swapaxes(np.matmul(xv, np.swapaxes(yv, 0, 1)), 0, -1)
-                     if xnd == 2 else np.matmul(yv, xv))
+    if yb and not xb and xnd <= 2 and ynd == 1:  # x @ y[b] for every b: Y @ x^T
+        return _wrap(trace, np.matmul(yv, np.swapaxes(xv, 0, 1)) if xnd == 2
+                     else np.matmul(yv, xv))
     # the general case: promote vectors to matrices, line up the stack axes, matmul, drop
     if xnd == 1:
         xv = np.expand_dims(xv, 1 if xb else 0)
@@ -803,6 +803,19 @@ def _register():
 
 
 _register()
+
+
+def register_rule_functions():
+    """Rules for the engine's own primitive bodies (the reductions' fast paths and the stable
+    primitives), registered once the rule modules have loaded (``rules/__init__.py``)."""
+    from . import stable
+    from .rules import reductions
+    BATCH_RULES[reductions.P_SUM.fn] = axis_rule(reductions.P_SUM.fn, "all")
+    BATCH_RULES[reductions.P_MEAN.fn] = axis_rule(reductions.P_MEAN.fn, "all")
+    lse = stable._logsumexp.primitive.fn
+    BATCH_RULES[lse] = axis_rule(lse, "all", pos=2)
+    for f in (stable._softmax, stable._log_softmax):
+        BATCH_RULES[f.primitive.fn] = axis_rule(f.primitive.fn, "all")
 
 
 # ----------------------------------------------------------------------------- vmap
