@@ -29,15 +29,10 @@ from .shape import astype, flip_axis
 
 
 # ----------------------------------------------------------------------------- helpers
-def _plain(g):
-    """Whether ``g`` is a plain array or number (not traced, not batched by vmap)."""
-    return type(g) is not Tracer and type(g) is not BatchTracer
-
-
 def _restore(g, x, axis, keepdims):
     """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
-    if _plain(g):
-        # a plain cotangent (every first-order gradient, and the first reverse pass of a
+    if type(g) is not Tracer and type(g) is not BatchTracer:
+        # a plain cotangent (not traced, not batched by vmap) (every first-order gradient, and the first reverse pass of a
         # Hessian): one filled array, without np.expand_dims / np.broadcast_to's overhead
         shape = np.shape(getval(x))
         if axis is not None and not keepdims:
@@ -109,7 +104,8 @@ def _has_zero(x):
 
 # ----------------------------------------------------------------------------- sum, mean
 def _sum_vjp(g, ans, x, axis=None, keepdims=False):
-    if axis is None and not keepdims and type(x) is np.ndarray and _plain(g):
+    if axis is None and not keepdims and type(x) is np.ndarray \
+            and type(g) is not Tracer and type(g) is not BatchTracer:
         return _spread(g, x)  # the full sum of a loss
     return _restore(g, x, axis, keepdims)
 
@@ -129,9 +125,10 @@ def _spread(g, x):
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
-    if axis is None and not keepdims and type(x) is np.ndarray and _plain(g):
+    if axis is None and not keepdims and type(x) is np.ndarray \
+            and type(g) is not Tracer and type(g) is not BatchTracer:
         return _spread(g / max(x.size, 1), x)  # the full mean of a loss
-    if _plain(g):  # scale the (small) reduced cotangent, not the restored one
+    if type(g) is not Tracer and type(g) is not BatchTracer:  # scale the reduced cotangent
         return _restore(g / _count(x, ans), x, axis, keepdims)
     return _restore(g, x, axis, keepdims) / _count(x, ans)
 
