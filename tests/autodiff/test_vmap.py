@@ -63,6 +63,17 @@ def test_vmap_of_every_rule_case_equals_the_loop(name, fun, args):
     assert_tree_close(gk.vmap(fun)(*xs), want)
 
 
+ELEMENTWISE = [c for c in CASES if c[1].__class__ is np.ufunc]
+
+
+@pytest.mark.parametrize("name, fun, args", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
+def test_vmap_of_a_ufunc_is_the_ufunc_on_the_stack_bit_for_bit(name, fun, args):
+    """One rule for every ufunc: the same arithmetic on every entry as the loop."""
+    xs = batch_of(args)
+    np.testing.assert_array_equal(gk.vmap(fun)(*xs),
+                                  np.stack([fun(*example(xs, b)) for b in range(B)]))
+
+
 @pytest.mark.parametrize("name, fun, args", CASES, ids=[c[0] for c in CASES])
 def test_vmap_with_only_the_first_argument_mapped(name, fun, args):
     xs = batch_of(args)
@@ -258,6 +269,26 @@ def test_a_function_without_a_batching_rule_runs_once_per_example(monkeypatch):
     # and it differentiates, in both orders
     g = gk.grad(lambda a: np.sum(np.kron(a, a) ** 2))
     np.testing.assert_allclose(gk.vmap(g)(x), np.stack([g(a) for a in x]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fun", [
+    lambda a, b: np.einsum("ij,jk->ik", a, b), lambda a, b: np.einsum("ij,ij->", a, b),
+    lambda a, b: np.einsum("ij,jk", a, b), lambda a, b: np.outer(a, b),
+    lambda a, b: np.outer(a[0], b), lambda a, b: a @ b, lambda a, b: a[0] @ b,
+    lambda a, b: a @ b[:, 0], lambda a, b: a[0] @ b[:, 0], lambda a, b: np.dot(a, b)])
+@pytest.mark.parametrize("in_axes", [(0, 0), (0, None), (None, 0)])
+def test_products_batched_on_either_side_equal_the_loop(fun, in_axes):
+    a, b = R.standard_normal((B, 3, 3)), R.standard_normal((B, 3, 3))
+    args = [x if ax == 0 else x[0] for x, ax in zip((a, b), in_axes)]
+    want = np.stack([fun(*(x[i] if ax == 0 else x for x, ax in zip(args, in_axes)))
+                     for i in range(B)])
+    np.testing.assert_allclose(gk.vmap(fun, in_axes=in_axes)(*args), want, rtol=1e-13)
+
+
+def test_an_empty_batch_runs_the_rules_and_names_a_function_without_one():
+    np.testing.assert_array_equal(gk.vmap(np.sin)(np.zeros((0, 2))), np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="empty batch cannot run kron"):
+        gk.vmap(lambda a: np.kron(a, a))(np.zeros((0, 2)))
 
 
 def test_advanced_indices_apart_are_batched_as_numpy_orders_them():

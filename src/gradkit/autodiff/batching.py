@@ -340,6 +340,10 @@ def _shift(axis, nd):
 def loop_rule(trace, fn, args, kwargs):
     """Batch ``fn`` by running it on each example and stacking the results: the rule of every
     function without one of its own (correct for any function; one call per example)."""
+    if trace.size == 0:
+        raise ValueError(f"gk.vmap over an empty batch cannot run "
+                         f"{getattr(fn, '__name__', fn)} (it has no batching rule, so it runs "
+                         "once per example).")
     results, inputs = [], []
     for b in range(trace.size):
         inputs = _example(trace, (args, kwargs), b)
@@ -739,6 +743,34 @@ def _dot(trace, _, args, kwargs):
     return _matmul(trace, np.matmul, (x, y), {})
 
 
+def _einsum(trace, _, args, kwargs):
+    """``np.einsum("ij,jk->ik", ...)``: a new letter for the batch on every batched operand and
+    at the front of the output (implicit output and ``...`` run per example)."""
+    spec = args[0]
+    if not isinstance(spec, str) or "->" not in spec or "." in spec or \
+            _batch_trace((tuple(kwargs.values()),), None) is trace:
+        return loop_rule(trace, np.einsum, args, kwargs)
+    inputs, output = spec.replace(" ", "").split("->")
+    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                  if c not in spec)
+    terms, operands = [], []
+    for term, a in zip(inputs.split(","), args[1:]):
+        v, batched = trace.unbox(a)
+        terms.append(letter + term if batched else term)
+        operands.append(v)
+    return _wrap(trace, np.einsum(",".join(terms) + "->" + letter + output, *operands, **kwargs))
+
+
+def _outer(trace, _, args, kwargs):
+    """``np.outer(a, b)``: both flattened per example, then one broadcast product."""
+    if kwargs or len(args) != 2:
+        return loop_rule(trace, np.outer, args, kwargs)
+    (a, ab), (b, bb) = trace.unbox(args[0]), trace.unbox(args[1])
+    a = np.reshape(a, (trace.size, -1, 1)) if ab else np.reshape(a, (-1, 1))
+    b = np.reshape(b, (trace.size, 1, -1)) if bb else np.reshape(b, (1, -1))
+    return _wrap(trace, np.multiply(a, b))
+
+
 # ----------------------------------------------------------------------------- the table
 _REDUCE_ALL = [np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
                np.any, np.all, np.nansum, np.nanmean, np.nanprod, np.nanmax, np.nanmin,
@@ -787,6 +819,8 @@ def _register():
         np.imag: lambda trace, _, args, kwargs: _wrap(trace, np.imag(args[0]._value)),
         np.matmul: _matmul,
         np.dot: _dot,
+        np.einsum: _einsum,
+        np.outer: _outer,
         operator.getitem: _getitem,
         mutation.P_SETITEM.fn: _setitem_rule,
         mutation.P_ADD_AT.fn: _at_rule(np.add),
