@@ -247,6 +247,11 @@ def test_errors_name_what_was_wrong():
     with pytest.raises(ValueError) as caught:  # NumPy wraps float()'s error in its own
         gk.vmap(lambda x: np.zeros(2).__setitem__(0, x))(np.arange(3.0))
     assert isinstance(caught.value.__cause__, TracerConversionError)
+    W = R.standard_normal((4, 3))
+    with pytest.raises(TracerConversionError, match="take_along_axis"):
+        gk.vmap(lambda i: W[i])(np.array([0, 2, 3]))
+    gather = gk.vmap(lambda i: np.take_along_axis(W, i[None, None], axis=0)[0])
+    np.testing.assert_array_equal(gather(np.array([0, 2, 3])), W[[0, 2, 3]])
     with pytest.raises(ValueError, match="cannot be batched"):
         gk.vmap(lambda x: x[x > 0])(np.array([[1.0, -1.0], [1.0, 1.0]]))
 

@@ -149,7 +149,8 @@ class BatchTracer:
         return self._common(operator.index, "Using as an index")
 
     def __array__(self, dtype=None, copy=None):
-        raise batched_error("np.asarray() / np.array() (or writing into a plain NumPy array)")
+        raise batched_error("np.asarray() / np.array() (or writing into a plain NumPy array, "
+                            "or indexing one with it: use np.take_along_axis(a, i[None, None], axis=0))")
 
     def item(self, *args):
         raise batched_error(".item()")
