@@ -171,7 +171,7 @@ def test_elementwise_grad_is_the_jacobian_diagonal():
                                np.diag(gk.jacobian(np.tanh)(x)), rtol=1e-15)
 
 
-# ----------------------------------------------------------------------------- per-example gradients
+# ----------------------------------------------------------------------------- per-example
 def mlp_loss(params, x, y):
     h = np.tanh(x @ params["W1"] + params["b1"])
     logits = h @ params["W2"] + params["b2"]

@@ -30,12 +30,14 @@ correct for any function, slower. Nothing is batched by guessing.
 """
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
 
 from .primitive import TracerConversionError
 from .trace import _levels, shape_of
+from ..tree import tree_map
 
 __all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
 
@@ -116,7 +118,8 @@ class BatchTracer:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
-        return f"BatchTracer(level={self._trace.level}, size={self._trace.size}, value={self._value!r})"
+        return (f"BatchTracer(level={self._trace.level}, size={self._trace.size}, "
+                f"value={self._value!r})")
 
     def __hash__(self):
         return id(self)
@@ -149,8 +152,9 @@ class BatchTracer:
         return self._common(operator.index, "Using as an index")
 
     def __array__(self, dtype=None, copy=None):
-        raise batched_error("np.asarray() / np.array() (or writing into a plain NumPy array, "
-                            "or indexing one with it: use np.take_along_axis(a, i[None, None], axis=0))")
+        raise batched_error(
+            "np.asarray() / np.array() (or writing into a plain NumPy array, or indexing one "
+            "with it: use np.take_along_axis(a, i[None, None], axis=0))")
 
     def item(self, *args):
         raise batched_error(".item()")
@@ -708,7 +712,6 @@ def _matmul(trace, _, args, kwargs):
     ynd = y.ndim if yb else _ndim(y)
     if xnd == 0 or ynd == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
-    B = trace.size
     if xb and not yb and ynd == 2 and xnd >= 1:  # (B, ..., k) @ (k, m): one call
         s = shape_of(xv)
         return _wrap(trace, np.reshape(np.matmul(np.reshape(xv, (-1, s[-1])), yv),
@@ -729,7 +732,6 @@ def _matmul(trace, _, args, kwargs):
         out = np.squeeze(out, -2)
     if ynd == 1:
         out = np.squeeze(out, -1)
-    del B
     return _wrap(trace, out)
 
 
@@ -969,7 +971,3 @@ def _map_axes(tree, axes, fn):
                      f"are for ({type(tree).__name__}); give an int or None per leaf, or a "
                      "container of the same structure.")
 
-
-import functools  # noqa: E402
-
-from ..tree import tree_map  # noqa: E402

@@ -31,8 +31,8 @@ from .shape import astype, flip_axis
 # ----------------------------------------------------------------------------- helpers
 def _restore(g, x, axis, keepdims):
     """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
-    if type(g) is not Tracer and type(g) is not BatchTracer:
-        # a plain cotangent (not traced, not batched by vmap) (every first-order gradient, and the first reverse pass of a
+    if type(g) is not Tracer and type(g) is not BatchTracer:  # (not batched by vmap)
+        # a plain cotangent (every first-order gradient, and the first reverse pass of a
         # Hessian): one filled array, without np.expand_dims / np.broadcast_to's overhead
         shape = np.shape(getval(x))
         if axis is not None and not keepdims:
