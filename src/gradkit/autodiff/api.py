@@ -15,7 +15,7 @@ from ..tree import tree_flatten, tree_map, tree_unflatten
 from .trace import ForwardTrace, ReverseTrace, getval
 from .tracer import Tracer
 from . import complex as _complex
-from .batching import vmap
+from .batching import over_basis, vmap
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
            "hvp", "elementwise_grad", "stop_gradient", "vmap"]
@@ -502,12 +502,12 @@ def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
         # every basis vector in one batched pass (vmap of jvp / of the pullback)
         if use_fwd:
             basis = np.reshape(eye_like(x, n_in), (n_in,) + xshape)  # on x's device
-            cols = vmap(lambda t: jvp(f_of_x, (x,), (t,))[1])(basis)
+            cols = over_basis(lambda t: jvp(f_of_x, (x,), (t,))[1])(basis)
             jac = np.swapaxes(np.reshape(cols, (n_in, n_out)), 0, 1)
         else:
             _, pullback = vjp(f_of_x, x)
             basis = np.reshape(eye_like(x, n_out), (n_out,) + out_shape)
-            jac = vmap(lambda c: pullback(c)[0])(basis)
+            jac = over_basis(lambda c: pullback(c)[0])(basis)
         return np.reshape(jac, out_shape + xshape)
 
     return jacobian_fun

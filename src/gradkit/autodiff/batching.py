@@ -882,6 +882,16 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         TracerConversionError: if ``fun`` branches on a batched value or converts it to a
             plain array or number (use ``np.where``, ``np.zeros_like``).
     """
+    return _vmap(fun, in_axes, out_axes, axis_size, copy=True)
+
+
+def over_basis(fun):
+    """``vmap(fun)`` for a basis the caller made (``jacobian``'s): its rows are not copied,
+    since no caller holds them."""
+    return _vmap(fun, 0, 0, None, copy=False)
+
+
+def _vmap(fun, in_axes, out_axes, axis_size, copy):
     fname = getattr(fun, "__name__", type(fun).__name__)
 
     @functools.wraps(fun)
@@ -928,7 +938,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             if axis is None:
                 return leaf
             moved = np.moveaxis(leaf, axis, 0)
-            if type(moved) is np.ndarray:  # a copy: writes must not reach the caller's array
+            if copy and type(moved) is np.ndarray:  # writes must not reach the caller's array
                 moved = np.array(moved)
             return BatchTracer(moved, trace)
 
