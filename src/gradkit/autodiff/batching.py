@@ -314,13 +314,14 @@ def _ndim(x):
     return len(shape_of(x))
 
 
-def _wrap(trace, value):
-    """The batched result of a rule: arrays (and tuples of them) wrapped."""
+def _wrap(trace, value, computed=False):
+    """The batched result of a rule: arrays (and tuples of them) wrapped. ``computed``: a
+    ufunc, reduction or product made it, where NumPy gives 0-d examples as scalars (a copy,
+    a buffer or a reshape gives a 0-d array, which a write changes in place)."""
     if isinstance(value, tuple):
-        items = [_wrap(trace, v) for v in value]
+        items = [_wrap(trace, v, computed) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
-    # a result with 0-d examples: NumPy gives scalars there (ufuncs, reductions)
-    return BatchTracer(value, trace, scalar=len(shape_of(value)) == 1)
+    return BatchTracer(value, trace, scalar=computed and len(shape_of(value)) == 1)
 
 
 def _arg(args, kwargs, i, name, default=None):
@@ -417,7 +418,7 @@ def ufunc_rule(trace, ufunc, args, kwargs):
     for a in args:
         v, batched = trace.unbox(a)
         vals.append(_lift(v, nd) if batched else v)
-    return _wrap(trace, ufunc(*vals, **kwargs))
+    return _wrap(trace, ufunc(*vals, **kwargs), computed=True)
 
 
 def broadcasting_rule(fn):
@@ -431,7 +432,7 @@ def broadcasting_rule(fn):
         for a in args:
             v, batched = trace.unbox(a)
             vals.append(_lift(v, nd) if batched else v)
-        return _wrap(trace, fn(*vals, **kwargs))
+        return _wrap(trace, fn(*vals, **kwargs), computed=True)
     return rule
 
 
@@ -458,7 +459,7 @@ def axis_rule(fn, none="all", pos=1, default=None):
         else:
             axis = _shift(axis, nd)
         kwargs["axis"] = axis
-        return _wrap(trace, fn(v, *args[1:], **kwargs))
+        return _wrap(trace, fn(v, *args[1:], **kwargs), computed=True)
     return rule
 
 
@@ -473,7 +474,7 @@ def method_axis_rule(ufunc, method):
         axis = _arg(args, kwargs, 1, "axis", 0)
         kwargs = dict(kwargs)
         kwargs["axis"] = tuple(range(1, x.ndim + 1)) if axis is None else _shift(axis, x.ndim)
-        return _wrap(trace, bound(x._value, *args[2:], **kwargs))
+        return _wrap(trace, bound(x._value, *args[2:], **kwargs), computed=True)
     return rule
 
 
@@ -718,7 +719,7 @@ def _matmul(trace, _, args, kwargs):
                                        s[:-1] + (shape_of(yv)[-1],)))
     if yb and not xb and xnd <= 2 and ynd == 1:  # x @ y[b] for every b: Y @ x^T
         return _wrap(trace, np.matmul(yv, np.swapaxes(xv, 0, 1)) if xnd == 2
-                     else np.matmul(yv, xv))
+                     else np.matmul(yv, xv), computed=True)
     # the general case: promote vectors to matrices, line up the stack axes, matmul, drop
     if xnd == 1:
         xv = np.expand_dims(xv, 1 if xb else 0)
@@ -732,7 +733,7 @@ def _matmul(trace, _, args, kwargs):
         out = np.squeeze(out, -2)
     if ynd == 1:
         out = np.squeeze(out, -1)
-    return _wrap(trace, out)
+    return _wrap(trace, out, computed=True)
 
 
 def _dot(trace, _, args, kwargs):
@@ -761,7 +762,8 @@ def _einsum(trace, _, args, kwargs):
         v, batched = trace.unbox(a)
         terms.append(letter + term if batched else term)
         operands.append(v)
-    return _wrap(trace, np.einsum(",".join(terms) + "->" + letter + output, *operands, **kwargs))
+    return _wrap(trace, np.einsum(",".join(terms) + "->" + letter + output, *operands,
+                                  **kwargs), computed=True)
 
 
 def _outer(trace, _, args, kwargs):
