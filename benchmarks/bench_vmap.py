@@ -46,6 +46,7 @@ def bench_w7(n=100_000, d=50, lam=1e-2):
     np.testing.assert_allclose(H, by_hand(w), rtol=1e-8, atol=1e-12)
     rows = [("numpy (X^T diag(h) X)", lambda: by_hand(w)),
             ("gradkit", lambda: gk.hessian(loss)(w)),
+            ("gradkit jacfwd(grad)", lambda: gk.jacfwd(gk.grad(loss))(w)),
             ("gradkit, old column loop", lambda: old_jacobian_fwd(gk.grad(loss), w))]
     RESULTS["W7"] = report(f"W7: gk.hessian of the L2 logistic loss, X {n}x{d} (float64)",
                            side_by_side(rows, rounds=5), 2.0)

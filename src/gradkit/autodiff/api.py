@@ -471,7 +471,7 @@ def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
 
     ``mode="rev"`` pulls every output basis vector back (``vmap`` of the vjp), ``"fwd"``
     pushes every input basis vector forward (``vmap`` of the jvp), each in one batched pass;
-    ``"auto"`` picks whichever has the smaller batch. A complex input or output
+    ``"auto"`` picks whichever has the smaller batch (forward on a tie: it keeps no tape). A complex input or output
     raises ``TypeError`` unless ``holomorphic=True`` (then the result is the complex Jacobian
     ``f'(z)``; see :mod:`gradkit.autodiff.complex`).
 
@@ -496,7 +496,7 @@ def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
         _complex.check_jacobian(getval(x), out0, holomorphic, fname)  # [complex]
         out_shape = np.shape(out0)
         n_in, n_out = int(np.prod(xshape)), int(np.prod(out_shape))
-        use_fwd = mode == "fwd" or (mode == "auto" and n_in < n_out)
+        use_fwd = mode == "fwd" or (mode == "auto" and n_in <= n_out)  # a tie: no tape
         if (n_in if use_fwd else n_out) == 0:
             return np.zeros_like(getval(x), shape=out_shape + xshape)
         # every basis vector in one batched pass (vmap of jvp / of the pullback)
