@@ -6,15 +6,15 @@ array([0., 1.])
 """
 from . import tree
 from .autodiff import (NoGradientRuleError, TracerConversionError, check_grads, custom_vjp,
-                       elementwise_grad, grad, hessian, hvp, jacobian, jvp, stop_gradient,
-                       value_and_grad, vjp)
+                       elementwise_grad, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
+                       stop_gradient, value_and_grad, vjp, vmap)
 
 from .autodiff.stable import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax, softplus
 from . import optim  # noqa: E402  (optim builds on the engine above)
 from .optim import minimize  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
-           "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "tree",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
+           "hvp", "vmap", "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "tree",
            "TracerConversionError", "NoGradientRuleError", "logsumexp", "softmax",
            "log_softmax", "sigmoid", "log_sigmoid", "softplus", "optim", "minimize"]

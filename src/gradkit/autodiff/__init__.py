@@ -3,6 +3,7 @@
 - :mod:`.primitive`: primitives and the rule table (``defvjp``, ``defjvp``, ...).
 - :mod:`.trace`: the traces: the reverse-mode tape and its backward pass, forward mode.
 - :mod:`.tracer`: the traced value, with every operator, array method and NumPy protocol.
+- :mod:`.batching`: ``vmap``: batched values and the table of batching rules.
 - :mod:`.mutation`: writes (``x += y``, ``x[i] = v``, ``out=``) and views of traced values.
 - :mod:`.rules`: the gradient rules, one module per family of NumPy functions.
 - :mod:`.conventions`: derivatives at kinks (minimum-norm subgradient).
@@ -12,14 +13,15 @@
 """
 from . import primitive  # noqa: F401  (first: the engine's modules load in a chain from it)
 from . import rules  # noqa: F401  (registers every rule)
-from .api import (elementwise_grad, grad, hessian, hvp, jacobian, jvp, stop_gradient,
-                  value_and_grad, vjp)
+from .api import (elementwise_grad, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
+                  stop_gradient, value_and_grad, vjp, vmap)
 from .check import check_grads
 from .custom import custom_vjp
 from .primitive import NoGradientRuleError, TracerConversionError
 from .trace import first_order_trace
 from .tracer import Tracer
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
+           "hvp", "vmap",
            "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "Tracer",
            "TracerConversionError", "NoGradientRuleError", "first_order_trace"]

@@ -23,7 +23,7 @@ import weakref
 
 import numpy as np
 
-from ..backend import array_namespace
+from ..backend import array_namespace, to_device_of
 from .primitive import NoGradientRuleError, TracerConversionError, defjvp, defvjp, primitive
 from .trace import ForwardTrace, apply, getval, shape_of, unbroadcast
 
@@ -69,9 +69,9 @@ def note_view(out, base, prim, args, kwargs):
     """Record that ``out = prim(base, *args, **kwargs)`` is a view of ``base``, when NumPy's
     own result shares memory with its argument."""
     value, base_value = getval(out), getval(base)
-    if type(value) is np.ndarray:
+    if type(value) is np.ndarray or type(value) is BatchTracer:
         shared = np.may_share_memory(value, base_value)
-    elif hasattr(value, "shape"):  # another array type (CuPy): its own library decides
+    elif _mutable(value):  # another array type (CuPy): its own library decides
         shared = array_namespace(value).may_share_memory(value, base_value)
     else:
         return
@@ -146,10 +146,14 @@ def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, in
 
 
 def _mutable(value):
-    """Whether ``value`` is an array (mutable: NumPy's, or CuPy's) rather than a scalar."""
-    return type(value) is np.ndarray or (
-        not isinstance(value, np.generic) and hasattr(value, "shape")
-        and hasattr(value, "__setitem__"))
+    """Whether a write can change ``value`` in place: an array (NumPy's, or CuPy's), or a
+    batched value whose examples are arrays; not a NumPy scalar."""
+    if type(value) is np.ndarray:
+        return True
+    if type(value) is BatchTracer:
+        return not value._scalar
+    return not isinstance(value, np.generic) and hasattr(value, "shape") \
+        and hasattr(value, "__setitem__")
 
 
 def cast(value, dtype):
@@ -211,6 +215,8 @@ def assign(target, new):
 
 def _rebind(t, new):
     trace = t._trace
+    if type(new) is BatchTracer:
+        raise batched_error("Writing into an array made outside the mapped function")
     if type(new) is not Tracer or new._trace is not trace:
         if type(new) is Tracer and new._trace.level > trace.level:
             raise TracerConversionError(
@@ -241,16 +247,23 @@ def _refresh(root, views):
 def _setitem(x, index, v):
     """A copy of ``x`` with ``x[index] = v`` (NumPy's assignment: casting, broadcasting, the
     last of repeated indices wins)."""
-    if type(x) is Tracer:
-        out = np.copy(x)
-    elif isinstance(x, (np.ndarray, np.generic, int, float, complex)):
-        # (np.array: a cotangent may be a NumPy scalar where the value is a 0-d array)
-        out = np.array(x, copy=True, order="K", subok=True)
+    out = _copy_for(x, v)
+    out[index] = v
+    return out
+
+
+def _copy_for(x, v):
+    """A copy of ``x`` that can hold ``v``: traced (or batched) when ``v`` is."""
+    if type(x) is Tracer or type(x) is BatchTracer:
+        return np.copy(x)
+    if isinstance(x, (np.ndarray, np.generic, int, float, complex)):
+        out = np.array(x, copy=True, order="K", subok=True)  # a cotangent may be a scalar
     else:  # a CuPy array: copied on its device
         out = x.copy()
-        if type(v) is Tracer:  # a constant written with a value of an outer trace
-            out = constant_of(v._trace, out)
-    out[index] = v
+    if type(v) is Tracer:  # a constant written with a value of an outer trace
+        out = constant_of(v._trace, out)
+    elif type(v) is BatchTracer:
+        out = BatchTracer(v._trace.batched_copy(out), v._trace)
     return out
 
 
@@ -262,7 +275,8 @@ def _has_repeats(index):
     parts = index if type(index) is tuple else (index,)
     for i in parts:
         if isinstance(i, (list, np.ndarray)) or hasattr(i, "__array__"):
-            if np.asarray(getval(i)).dtype.kind != "b":
+            dtype = getattr(getval(i), "dtype", None)  # (a mask may be batched by vmap)
+            if (dtype if dtype is not None else np.asarray(i).dtype).kind != "b":
                 return True
     return False
 
@@ -280,7 +294,7 @@ def _last_writes(shape, index):
 def _setitem_vjp_v(g, ans, x, index, v):
     ct = g[index]
     if _has_repeats(index):
-        ct = ct * _last_writes(shape_of(x), index)
+        ct = ct * to_device_of(_last_writes(shape_of(x), index), getval(ct))
     return unbroadcast(ct, v)
 
 
@@ -313,13 +327,13 @@ def ufunc_into(ufunc, method, inputs, kwargs, out):
 
 
 def _add_at(a, indices, b):
-    out = np.copy(a)
+    out = _copy_for(a, b)
     np.add.at(out, indices, b)
     return out
 
 
 def _subtract_at(a, indices, b):
-    out = np.copy(a)
+    out = _copy_for(a, b)
     np.subtract.at(out, indices, b)
     return out
 
@@ -370,3 +384,5 @@ def ufunc_at(ufunc, a, indices, b=None):
 
 
 from .tracer import P_GETITEM, Tracer, conversion_error  # noqa: E402
+from .batching import BatchTracer, batched_error  # noqa: E402
+

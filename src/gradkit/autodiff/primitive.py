@@ -140,7 +140,7 @@ def differentiable(fn=None, *, name=None, broadcasts=False):
             # A trace hands the primitive its values with its own tracers removed; tracers
             # of outer traces may remain (a hessian differentiates the rules): send those on.
             for a in args:
-                if type(a) is Tracer:
+                if type(a) is Tracer or type(a) is BatchTracer:
                     return apply(prim, *args, **kwargs)
             return fn(*args, **kwargs)
 
@@ -274,3 +274,4 @@ def no_rule_error(prim, i, mode):
 # The package imports this module first, so the chain always starts here.
 from .trace import apply  # noqa: E402
 from .tracer import Tracer  # noqa: E402
+from .batching import BatchTracer  # noqa: E402

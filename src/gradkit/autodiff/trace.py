@@ -76,6 +76,8 @@ def apply(prim, *args, **kwargs):
             t = a._trace
             if trace is None or t.level > trace.level:
                 trace = t
+        elif type(a) is BatchTracer and (trace is None or a._trace.level > trace.level):
+            trace = a._trace  # a vmap inside the transformations of the other arguments
     if trace is None:
         return prim.fn(*args, **kwargs)
     out = trace.process(prim, args, kwargs)
@@ -429,12 +431,17 @@ def unbroadcast(g, like):
 
 
 def getval(x):
-    """The plain value under every layer of tracing (no derivative flows through it)."""
+    """The plain value under every layer of tracing (no derivative flows through it). A
+    batched value (inside ``vmap``) stays batched: its examples are stripped instead."""
     while type(x) is Tracer:
         x = x._value
+    if type(x) is BatchTracer:
+        v = getval(x._value)
+        return x if v is x._value else BatchTracer(v, x._trace)
     return x
 
 
 # the chain of engine modules (see primitive.py): the value type and the views come last
 from .tracer import Tracer  # noqa: E402
 from .mutation import note_view  # noqa: E402
+from .batching import BatchTracer  # noqa: E402

@@ -57,7 +57,7 @@ def _binary_operator(fn, python_operator=None):
     def op(self, other):
         trace = self._trace
         if type(trace) is ReverseTrace and prim.arity == 2:
-            if type(other) is not Tracer:
+            if type(other) is not Tracer and type(other) is not BatchTracer:
                 x = self._value
                 ans = compute(x, other)
                 tape = trace.tape
@@ -89,7 +89,8 @@ def _binary_operator(fn, python_operator=None):
 
     def rop(self, other):  # other is never a tracer: Python tried other's operator first
         trace = self._trace
-        if type(trace) is ReverseTrace and prim.arity == 2 and type(other) is not Tracer:
+        if type(trace) is ReverseTrace and prim.arity == 2 and type(other) is not Tracer \
+                and type(other) is not BatchTracer:
             y = self._value
             return trace.record_binary(prim, other, y, compute(other, y), -1, self._aux)
         return apply(prim, other, self)
@@ -466,3 +467,4 @@ P_GETITEM.view = True
 
 # the chain of engine modules (see primitive.py): writes and views build on the Tracer
 from .mutation import add_view, note_view, setitem, ufunc_at, ufunc_into, write_back  # noqa: E402
+from .batching import BatchTracer  # noqa: E402

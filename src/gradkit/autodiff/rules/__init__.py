@@ -11,3 +11,6 @@ from . import complexnum  # noqa: F401  (real, imag, angle; marks the complex-ve
 from ..complex import guard_unverified  # complex input: every rule not verified refuses it
 
 guard_unverified()
+
+from ..batching import register_rule_functions  # noqa: E402
+register_rule_functions()  # vmap's rules for the primitive bodies defined above

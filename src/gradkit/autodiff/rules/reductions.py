@@ -24,13 +24,14 @@ from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp)
 from ..trace import Shell, apply, getval, shape_of
 from ..tracer import Tracer
+from ..batching import BatchTracer
 from .shape import astype, flip_axis
 
 
 # ----------------------------------------------------------------------------- helpers
 def _restore(g, x, axis, keepdims):
     """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
-    if type(g) is not Tracer:
+    if type(g) is not Tracer and type(g) is not BatchTracer:  # (not batched by vmap)
         # a plain cotangent (every first-order gradient, and the first reverse pass of a
         # Hessian): one filled array, without np.expand_dims / np.broadcast_to's overhead
         shape = shape_of(x)
@@ -111,8 +112,8 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False):
 def _plain(x, g):
     """Whether ``x`` is a plain NumPy array (or the lean tape's Shell of one: then a host
     cotangent ``g`` says that it was) and ``g`` not traced: the first-order case."""
-    t = type(x)
-    return t is np.ndarray and type(g) is not Tracer or \
+    t, tg = type(x), type(g)
+    return t is np.ndarray and tg is not Tracer and tg is not BatchTracer or \
         t is Shell and isinstance(g, (np.ndarray, np.generic, float, int, complex))
 
 
@@ -133,7 +134,7 @@ def _spread(g, x):
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
     if axis is None and not keepdims and _plain(x, g):
         return _spread(g / max(x.size, 1), x)  # the full mean of a loss
-    if type(g) is not Tracer:  # scale the (small) reduced cotangent, not the restored one
+    if type(g) is not Tracer and type(g) is not BatchTracer:  # scale the reduced cotangent
         return _restore(g / _count(x, ans), x, axis, keepdims)
     return _restore(g, x, axis, keepdims) / _count(x, ans)
 
@@ -407,8 +408,8 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=np._NoValue
     kw = {} if keepdims is np._NoValue else {"keepdims": keepdims}
     if weights is None:
         avg = np.mean(a, axis, **kw)
-        value = np.asarray(getval(avg))
-        scl = value.dtype.type(math.prod(shape_of(a)) / max(value.size, 1))
+        scl = np.result_type(getval(avg)).type(  # (getval: avg may be batched by vmap)
+            math.prod(shape_of(a)) / max(math.prod(shape_of(avg)), 1))
     else:
         wgt = weights if isinstance(weights, Tracer) or hasattr(weights, "dtype") else \
             np.asarray(weights)  # a list of weights

@@ -30,6 +30,7 @@ from .. import stable
 from ..primitive import NONDIFF_UFUNCS, NoGradientRuleError, defjvp, defvjp, differentiable
 from ..trace import getval
 from ..tracer import Tracer
+from ..batching import BatchTracer
 from .elementwise import def_elementwise
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -131,7 +132,7 @@ def _route_scipy(name, traced_version):
     @functools.wraps(original)
     def routed(*args, **kwargs):
         for v in itertools.chain(args, kwargs.values()):
-            if isinstance(v, Tracer):
+            if isinstance(v, (Tracer, BatchTracer)):
                 return traced_version(*args, **kwargs)
         return original(*args, **kwargs)
 
