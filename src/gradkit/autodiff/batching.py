@@ -35,8 +35,10 @@ import operator
 
 import numpy as np
 
+from ..backend import array_namespace
+
 from .primitive import TracerConversionError
-from .trace import _levels, shape_of
+from .trace import _levels, getval, shape_of
 from ..tree import tree_map
 
 __all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
@@ -889,8 +891,15 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
 
 def over_basis(fun):
     """``vmap(fun)`` for a basis the caller made (``jacobian``'s): its rows are not copied,
-    since no caller holds them."""
-    return _vmap(fun, 0, 0, None, copy=False)
+    since no caller holds them. A basis on another device (CuPy) goes row by row, stacked by
+    its own library: the batching rules are proved on NumPy arrays only."""
+    batched = _vmap(fun, 0, 0, None, copy=False)
+
+    def over(basis):
+        if type(getval(basis)) is np.ndarray:
+            return batched(basis)
+        return array_namespace(getval(basis)).stack([fun(row) for row in basis])
+    return over
 
 
 def _vmap(fun, in_axes, out_axes, axis_size, copy):

@@ -142,7 +142,10 @@ def shell(v):
     or more and tracers become a :class:`Shell`; small arrays, Python numbers, indices and
     other small values stay as they are."""
     t = type(v)
-    if t is np.ndarray and v.size >= LEAN_MIN_SIZE or t is Tracer:
+    # (a tracer only over NumPy values: a Shell's stand-in is a host array, which a rule
+    # computing beside a device array (CuPy) must not meet)
+    if t is np.ndarray and v.size >= LEAN_MIN_SIZE or t is Tracer and \
+            type(getval(v)) is np.ndarray:
         s = _new_object(Shell)
         s.shape, s.dtype = v.shape, v.dtype
         return s
