@@ -501,6 +501,8 @@ class GradientEstimator(BaseEstimator):
     def _train(self, X, T, y, *, fresh, epochs, incremental):
         """The training loop shared by every estimator (``fit``, warm starts, ``partial_fit``)."""
         rng = _to_generator(self.random_state)
+        for stale in ("_feature_importances", "_importance_rows"):  # of the previous fit
+            self.__dict__.pop(stale, None)
         if fresh or not hasattr(self, "params_"):
             self._start(X.shape[1], rng)
         elif not incremental:
@@ -512,18 +514,51 @@ class GradientEstimator(BaseEstimator):
         else:
             self._fit_stochastic(X, T, y, how, rng, epochs, incremental)
         self._set_public_attributes()
-        self.feature_importances_ = self._importances(X)
+        self._keep_importance_rows(X)
 
     _IMPORTANCE_ROWS = 256
 
-    def _importances(self, X):
-        """``feature_importances_``: the mean absolute integrated gradients (16 Gauss-Legendre
-        nodes, from the mean training row) over at most 256 evenly spaced training rows, so
-        that it costs a small fraction of the fit (see gradkit.explain.feature_importances)."""
+    def _keep_importance_rows(self, X):
+        """Keep what :attr:`feature_importances_` needs: at most 256 evenly spaced training
+        rows (a copy: the user's ``X`` may change after ``fit``) and the mean training row,
+        the baseline; the integrated gradients themselves wait for the first access."""
         rows = X
         if len(X) > self._IMPORTANCE_ROWS:
             rows = X[np.linspace(0, len(X) - 1, self._IMPORTANCE_ROWS).astype(int)]
-        return feature_importances(self, rows, baseline=X.mean(axis=0), steps=16)
+        baseline = X.mean(axis=0)
+        if is_dask_collection(X):  # both in one pass over the blocks
+            import dask
+            rows, baseline = dask.compute(rows, baseline)
+        self._importance_rows = (np.array(rows, dtype=np.float64),
+                                 np.array(baseline, dtype=np.float64))
+        self.__dict__.pop("_feature_importances", None)
+
+    @property
+    def feature_importances_(self):
+        """The mean absolute integrated gradients of the output (16 Gauss-Legendre nodes, from
+        the mean training row) over at most 256 evenly spaced training rows of the last
+        ``fit`` / ``partial_fit`` (:func:`gradkit.explain.feature_importances`): a fitted
+        attribute, computed on first access from the rows ``fit`` kept and then cached, so
+        that a fit does not pay for it.
+
+        Raises:
+            sklearn.exceptions.NotFittedError: (an AttributeError) before ``fit``.
+            AttributeError: for an estimator loaded from a file, which has no training rows.
+        """
+        cached = self.__dict__.get("_feature_importances")
+        if cached is not None:
+            return cached
+        check_is_fitted(self, "params_")
+        kept = self.__dict__.get("_importance_rows")
+        if kept is None:
+            raise AttributeError(f"{type(self).__name__}.feature_importances_ needs the "
+                                 "training rows that fit keeps, and this estimator has none "
+                                 "(it was loaded from a file); compute them with "
+                                 "gradkit.explain.feature_importances(estimator, X).")
+        rows, baseline = kept
+        value = feature_importances(self, rows, baseline=baseline, steps=16)
+        self._feature_importances = value
+        return value
 
     def _new_monitor(self):
         return GradientMonitor()

@@ -52,7 +52,8 @@ _ATTRIBUTES_DOC = """
         diverged_, diverged_at_: whether a NaN / inf loss stopped training, and at which step.
         feature_importances_: mean absolute integrated gradients of the output (the predicted
             class for classifiers) from the mean training row, over up to 256 evenly spaced
-            training rows (``gradkit.explain.feature_importances``).
+            training rows (``gradkit.explain.feature_importances``), computed on first
+            access and cached, so that ``fit`` does not pay for it.
 """
 
 

@@ -115,7 +115,8 @@ _MLP_DOC = """
         diverged_, diverged_at_: whether a NaN / inf loss stopped training, and where.
         feature_importances_: mean absolute integrated gradients of the output (the predicted
             class for classifiers) from the mean training row, over up to 256 evenly spaced
-            training rows (``gradkit.explain.feature_importances``).
+            training rows (``gradkit.explain.feature_importances``), computed on first
+            access and cached, so that ``fit`` does not pay for it.
 """
 
 
