@@ -426,19 +426,50 @@ class GradientEstimator(BaseEstimator):
     # ----------------------------------------------------------------------- the objective
     def _penalty(self, params, n, smooth_only=False):
         """``alpha * R(w) / n`` (module doc); ``smooth_only`` drops the L1 part (for the
-        proximal method, which handles it exactly)."""
-        if self.penalty is None or self.alpha == 0:
+        proximal method, which handles it exactly).
+
+        Which leaves are weights (:func:`gradkit.nn.losses.penalty_mask`) and the constants
+        are worked out once per fit (:meth:`_penalty_plan`), not at every step; the
+        arithmetic is that of :func:`gradkit.nn.losses.l2` / ``l1`` / ``elastic_net``."""
+        plan = self._penalty_plan(params, n, smooth_only)
+        if plan is None:
             return 0.0
-        w = losses.penalized_leaves(params)
-        if self.penalty == "l2":
-            R = losses.l2(w)
-        elif smooth_only:
-            R = (1.0 - self.l1_ratio) * losses.l2(w) if self.penalty == "elasticnet" else 0.0
-        elif self.penalty == "l1":
-            R = losses.l1(w)
-        else:
-            R = losses.elastic_net(w, 1.0, self.l1_ratio)
-        return R * (self.alpha / n)
+        keep, l1_part, l2_part, scale = plan
+        w = [leaf for leaf, k in zip(tree_leaves(params), keep) if k]
+        if l1_part == 0.0:
+            R = sum((0.5 * np.sum(v * v) for v in w), 0.0)
+            R = R if l2_part == 1.0 else l2_part * R
+        elif l2_part == 0.0:
+            R = sum((np.sum(np.abs(v)) for v in w), 0.0)
+        else:  # losses.elastic_net(w, 1.0, l1_ratio)
+            R = 1.0 * (l1_part * sum((np.sum(np.abs(v)) for v in w), 0.0)
+                       + l2_part * sum((0.5 * np.sum(v * v) for v in w), 0.0))
+        return R * scale
+
+    def _penalty_plan(self, params, n, smooth_only):
+        """``(keep, l1 weight, l2 weight, alpha / n)`` of :meth:`_penalty`, or None for no
+        penalty: ``keep`` flags the penalized leaves in ``tree_leaves`` order. Cached per
+        ``(n, smooth_only)`` until the next ``fit`` / ``partial_fit`` (``_train`` clears it),
+        as the parameters' structure does not change within one."""
+        cache = self.__dict__.setdefault("_penalty_plans", {})
+        key = (n, smooth_only)
+        if key in cache:
+            return cache[key]
+        plan = None
+        if self.penalty is not None and self.alpha != 0:
+            if self.penalty == "l2":
+                parts = (0.0, 1.0)
+            elif smooth_only:
+                parts = (0.0, 1.0 - self.l1_ratio) if self.penalty == "elasticnet" else None
+            elif self.penalty == "l1":
+                parts = (1.0, 0.0)
+            else:
+                parts = (float(self.l1_ratio), 1.0 - float(self.l1_ratio))
+            if parts is not None and parts != (0.0, 0.0):
+                keep = tuple(bool(k) for k in tree_leaves(losses.penalty_mask(params)))
+                plan = (keep, *parts, self.alpha / n)
+        cache[key] = plan
+        return plan
 
     def _objective(self, params, model_state, X, T, n, rng, train, smooth_only=False):
         """The penalized mean loss of a batch, and the new model state (running statistics)."""
@@ -501,7 +532,7 @@ class GradientEstimator(BaseEstimator):
     def _train(self, X, T, y, *, fresh, epochs, incremental):
         """The training loop shared by every estimator (``fit``, warm starts, ``partial_fit``)."""
         rng = _to_generator(self.random_state)
-        for stale in ("_feature_importances", "_importance_rows"):  # of the previous fit
+        for stale in ("_feature_importances", "_importance_rows", "_penalty_plans"):
             self.__dict__.pop(stale, None)
         if fresh or not hasattr(self, "params_"):
             self._start(X.shape[1], rng)
