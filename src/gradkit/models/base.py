@@ -423,6 +423,12 @@ class GradientEstimator(BaseEstimator):
     def _default_method(self):
         return "lbfgs"
 
+    def _hessian_function(self, X, T, n):
+        """For ``optimizer="newton"``: a function ``params -> the Hessian of J`` in
+        ``minimize``'s flat coordinates, built from the model's own structure, or None (the
+        default) to let the engine build it. See ``_LinearModel._hessian_function``."""
+        return None
+
     # ----------------------------------------------------------------------- the objective
     def _penalty(self, params, n, smooth_only=False):
         """``alpha * R(w) / n`` (module doc); ``smooth_only`` drops the L1 part (for the
@@ -631,10 +637,11 @@ class GradientEstimator(BaseEstimator):
         with _Progress(self, self.max_iter, "iteration") as progress:
             objective, objective_and_grad, callback = self._full_batch_functions(
                 X, T, method, state, seed, monitor, progress)
+            hess = self._hessian_function(X, T, n) if method == "newton" else None
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 res = minimize(objective, self.params_, method=method, tol=self.tol,
                                max_iter=self.max_iter, callback=callback,
-                               value_and_grad=objective_and_grad,
+                               value_and_grad=objective_and_grad, hess=hess,
                                **self._proximal_options(method, n))
         self._take_full_batch_result(res, X, state, seed)
         self._keep_history(monitor)
