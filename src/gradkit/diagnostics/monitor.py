@@ -7,7 +7,7 @@ import numpy as np
 
 from ..tree import tree_leaves
 
-__all__ = ["GradientMonitor", "parameter_groups", "named_leaves"]
+__all__ = ["GradientMonitor", "parameter_groups", "named_leaves", "all_finite"]
 
 
 def parameter_groups(params) -> list:
@@ -57,12 +57,54 @@ def named_leaves(tree, prefix: str = ""):
     return [(join(i), leaf) for i, leaf in enumerate(leaves)]
 
 
+def _leaf_sum_squares(a) -> float:
+    """``sum |a_i|^2`` of one array in one pass (a dot product of its flat view with itself).
+
+    It is finite exactly when every entry is finite and the sum does not overflow: a NaN
+    entry makes it NaN and an infinite one makes it inf (squares are >= 0, so no inf - inf),
+    while finite entries give a finite sum unless it overflows; so a finite result needs no
+    other finiteness check, and only a non-finite one (rare) needs a second look."""
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
+    kind = a.dtype.kind
+    if kind == "c":
+        return float(np.vdot(a, a).real)
+    if kind != "f":  # integers would wrap around in a dot product; booleans would OR
+        a = a.astype(np.float64)
+    # vdot (flattening, no copy for a contiguous array) and not dot: dot raises NumPy's
+    # floating-point warnings on overflow, which the caller handles here by rescaling
+    return float(np.vdot(a, a))
+
+
+def _leaves(tree):
+    """The arrays of a pytree; a bare array and a flat dict of arrays without a tree walk."""
+    if type(tree) is np.ndarray:
+        return (tree,)
+    if type(tree) is dict and all(type(v) is np.ndarray for v in tree.values()):
+        return tree.values()
+    return tree_leaves(tree)
+
+
 def _sum_squares(tree) -> float:
-    total = 0.0
-    for leaf in tree_leaves(tree):
-        a = np.asarray(leaf)
-        total += float(np.vdot(a, a).real) if a.size else 0.0
-    return total
+    return sum(_leaf_sum_squares(leaf) for leaf in _leaves(tree))
+
+
+def all_finite(tree) -> bool:
+    """Whether every entry of every leaf of ``tree`` is finite (no NaN, no inf), in one pass
+    per array: the sum of squares of :class:`GradientMonitor` (finite implies every entry is
+    finite), with an entrywise look only when that sum is not finite (a NaN or inf entry,
+    or finite entries whose squares overflow, such as 1e200).
+
+    >>> import numpy as np
+    >>> all_finite({"w": np.array([1e200, -3.0])}), all_finite([np.array([1.0, np.nan])])
+    (True, False)
+    """
+    for leaf in _leaves(tree):
+        if not math.isfinite(_leaf_sum_squares(leaf)):
+            a = np.asarray(leaf)
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                return False
+    return True
 
 
 def _norm(tree) -> float:
@@ -100,7 +142,8 @@ class GradientMonitor:
       plain SGD step) is used, and NaN is stored when neither is given;
     - ``param_norm[l][t] = ||w_l||_2``.
 
-    The cost is one sum of squares per array per step. A NaN or inf in the loss, the
+    The cost is one sum of squares per array per step, which also tells finiteness (see
+    :func:`all_finite`); estimators can record every k-th step (``record_every``). A NaN or inf in the loss, the
     gradients or the parameters is caught on the step where it first appears and recorded in
     ``history["nonfinite"]`` with the parameter's path (``"00_linear/w"``);
     :attr:`last_good_params` keeps the last parameters at which everything was finite.

@@ -55,6 +55,7 @@ from gradkit.backend import require_numpy
 from gradkit.data import batches, train_validation_split
 from gradkit.data.distributed import dask_batches, is_dask_collection
 from gradkit.diagnostics import GradientMonitor
+from gradkit.diagnostics.monitor import all_finite
 from gradkit.explain import feature_importances
 from gradkit.nn import losses
 from gradkit.optim import transforms
@@ -90,8 +91,6 @@ def _to_generator(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-def _finite(tree) -> bool:
-    return all(np.all(np.isfinite(leaf)) for leaf in tree_leaves(tree))
 
 
 def store_parameters(estimator, arguments):
@@ -256,6 +255,7 @@ class _StochasticRun:
         self.step = est.t_
         self.grads = None
         self.monitor = est._new_monitor()
+        self.record_every = est.record_every
 
     def run(self, epochs, progress):
         """Up to ``epochs`` epochs; returns ``"max_iter"``, ``"no_improvement"`` or
@@ -297,7 +297,7 @@ class _StochasticRun:
             (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
                                                            Xb, Tb, self.rng)
         loss = float(loss)
-        if not np.isfinite(loss) or not _finite(grads):
+        if not np.isfinite(loss) or not all_finite(grads):
             self.params, self.model_state = self.last_good
             raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
         updates, self.opt_state = self.tx.update(grads, self.opt_state, self.params,
@@ -305,10 +305,11 @@ class _StochasticRun:
         new_params = transforms.apply_updates(self.params, updates)
         self.step += 1
         self.grads = grads
-        self.monitor.record(self.step, loss=loss, grads=grads, params=self.params,
-                            updates=updates,
-                            learning_rate=transforms.current_learning_rate(self.opt_state))
-        if not _finite(new_params):
+        if (self.step - 1) % self.record_every == 0:
+            self.monitor.record(self.step, loss=loss, grads=grads, params=self.params,
+                                updates=updates,
+                                learning_rate=transforms.current_learning_rate(self.opt_state))
+        if not all_finite(new_params):
             raise _Diverged(self.step + 1, float("inf"))
         self.last_good = (self.params, self.model_state)
         self.params, self.model_state = new_params, stop_gradient(new_state)
@@ -385,6 +386,7 @@ class GradientEstimator(BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "on_nan": [StrOptions({"stop", "raise"})],
+        "record_every": [Interval(Integral, 1, None, closed="left")],
     }
 
     def optimizer_kind(self) -> OptimizerKind:
@@ -677,11 +679,16 @@ class GradientEstimator(BaseEstimator):
 
         def callback(info):
             params = info.x
+            step = self.t_ + info.nit
+            due = (step - 1) % self.record_every == 0
+            if not (due or progress.bar is not None):
+                return
             same = "x" in last and all(np.array_equal(a, b) for a, b in
                                        zip(tree_leaves(last["x"]), tree_leaves(params)))
             f, g = last["fg"] if same else objective_and_grad(params)
-            monitor.record(self.t_ + info.nit, loss=float(f), grads=g, params=params,
-                           updates=None, learning_rate=None)
+            if due:
+                monitor.record(step, loss=float(f), grads=g, params=params,
+                               updates=None, learning_rate=None)
             progress.update(info.nit, float(f), g)
 
         return objective, objective_and_grad, callback
@@ -701,7 +708,7 @@ class GradientEstimator(BaseEstimator):
         and for batch norm the running statistics of one pass in train mode."""
         curve = [float(f) for f in res.history["f"]]
         good = [f for f in curve if np.isfinite(f)]
-        if not np.isfinite(res.fun) or not _finite(res.x):
+        if not np.isfinite(res.fun) or not all_finite(res.x):
             self._diverged(len(good), float(res.fun))
         else:
             self.params_ = res.x

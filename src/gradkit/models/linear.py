@@ -152,6 +152,10 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
             method), the loss and the global gradient norm.
         warm_start: ``fit`` continues from the last solution.
         on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
+        record_every: put every k-th step (iteration) in ``history_``, from the first: 1
+            (default) records them all; a larger k saves the monitor's per-step cost in
+            long stochastic runs. Divergence (a NaN / inf loss, gradient or parameter) is
+            still checked at every step.
 {extra_args}{_ATTRIBUTES_DOC}{example}"""
 
 
@@ -174,7 +178,8 @@ class LinearRegression(GradientRegressor, _LinearModel):
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=1000,
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty=None, alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
-                 random_state=None, verbose=False, warm_start=False, on_nan="stop"):
+                 random_state=None, verbose=False, warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
 
     def _data_loss(self, out, T):
@@ -211,7 +216,8 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=100,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty="l2", alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
-                 random_state=None, verbose=False, warm_start=False, on_nan="stop"):
+                 random_state=None, verbose=False, warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
 
     def _loss_curvature(self, out):
@@ -252,7 +258,8 @@ class LinearSVM(GradientClassifier, _LinearModel):
                  batch_size=None, max_iter=1000, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1.0,
                  l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
-                 verbose=False, warm_start=False, on_nan="stop"):
+                 verbose=False, warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
 
     def _default_method(self):
