@@ -36,7 +36,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from gradkit.tree import tree_leaves, tree_map
+from gradkit.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 __all__ = [
     # the protocol and composition
@@ -320,13 +320,25 @@ def _inplace_leaves(params, *trees):
     """The leaves of ``params`` and of each tree in ``trees`` when all are float NumPy
     arrays of matching shapes and ``params``' leaves are writable, else None (a case for the
     functional path)."""
-    leaves = tree_leaves(params)
-    out = [leaves]
-    for tree in trees:
-        other = tree_leaves(tree)
-        if len(other) != len(leaves):
-            return None
-        out.append(other)
+    flat = type(params) is dict
+    if flat:
+        keys = params.keys()
+        for t in trees:
+            if type(t) is not dict or t.keys() != keys:
+                flat = False
+                break
+    if flat:  # a parameter dict, aligned by key without a tree walk
+        out = [list(params.values())]
+        for t in trees:
+            out.append([t[k] for k in keys])
+    else:
+        leaves = tree_leaves(params)
+        out = [leaves]
+        for tree in trees:
+            other = tree_leaves(tree)
+            if len(other) != len(leaves):
+                return None
+            out.append(other)
     for group in zip(*out):
         p = group[0]
         if type(p) is not np.ndarray or p.dtype.kind != "f" or not p.flags.writeable:
@@ -433,10 +445,9 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, lr_index=1):
         lr = float(schedule(lr_state.count)) if schedule is not None else lr_state.learning_rate
         updates = []
         for i, (p, g, *m) in enumerate(zip(*leaves)):
-            key = (i, p.shape, p.dtype)
-            bufs = scratch.get(key)
-            if bufs is None:
-                bufs = scratch[key] = (np.empty_like(p), np.empty_like(p))
+            bufs = scratch.get(i)
+            if bufs is None or bufs[0].shape != p.shape or bufs[0].dtype != p.dtype:
+                bufs = scratch[i] = (np.empty_like(p), np.empty_like(p))
             updates.append(leaf_step(p, g, m, t, -lr, bufs))
         new_lr = ScaleByLearningRateState(lr_state.count + 1, lr)
         return _unflatten_like(params, updates), rebuild(t, new_lr)
@@ -447,7 +458,12 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, lr_index=1):
 
 def _unflatten_like(tree, leaves):
     """``leaves`` put back in ``tree``'s structure (internal)."""
-    from gradkit.tree import tree_flatten, tree_unflatten
+    if type(tree) is dict:
+        for v in tree.values():
+            if type(v) is not np.ndarray:
+                break
+        else:
+            return dict(zip(tree, leaves))
     return tree_unflatten(tree_flatten(tree)[1], leaves)
 
 
