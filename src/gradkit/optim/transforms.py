@@ -323,7 +323,11 @@ def _inplace_leaves(params, *trees):
     flat = type(params) is dict
     if flat:
         keys = params.keys()
-        for t in trees:
+        for v in params.values():
+            if type(v) is not np.ndarray:  # nested: the tree walk below
+                flat = False
+                break
+        for t in trees if flat else ():
             if type(t) is not dict or t.keys() != keys:
                 flat = False
                 break
