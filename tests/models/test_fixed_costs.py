@@ -99,7 +99,18 @@ def test_the_penalty_and_its_gradient_are_bit_identical_to_before(penalty, l1_ra
         np.testing.assert_array_equal(g_new[key], g_old[key])
 
 
-class _OldPenaltyLogistic(LogisticRegression):
+class _EngineGradient:
+    """The engine's gradient of ``_objective`` instead of the model's structured one."""
+
+    def _value_and_grad_function(self, n):
+        return None
+
+
+class _EngineLogistic(_EngineGradient, LogisticRegression):
+    pass
+
+
+class _OldPenaltyLogistic(_EngineLogistic):
     def _penalty(self, params, n, smooth_only=False):
         return _penalty_before(self, params, n, smooth_only)
 
@@ -110,14 +121,14 @@ class _OldPenaltyMLP(MLPClassifier):
 
 
 @pytest.mark.parametrize("ours, reference, y", [
-    (lambda: LogisticRegression(optimizer="adam", batch_size=32, max_iter=3, random_state=0),
+    (lambda: _EngineLogistic(optimizer="adam", batch_size=32, max_iter=3, random_state=0),
      lambda: _OldPenaltyLogistic(optimizer="adam", batch_size=32, max_iter=3, random_state=0),
      LABELS),
     (lambda: LogisticRegression(penalty="elasticnet", l1_ratio=0.5, optimizer="sgd",
                                 batch_size=50, max_iter=3, random_state=0),
      lambda: _OldPenaltyLogistic(penalty="elasticnet", l1_ratio=0.5, optimizer="sgd",
                                  batch_size=50, max_iter=3, random_state=0), LABELS),
-    (lambda: LogisticRegression(), lambda: _OldPenaltyLogistic(), LABELS),
+    (lambda: _EngineLogistic(), lambda: _OldPenaltyLogistic(), LABELS),
     (lambda: MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
      lambda: _OldPenaltyMLP(hidden_layer_sizes=(8,), max_iter=5, random_state=0), THREE),
 ], ids=["adam", "sgd-elasticnet", "lbfgs", "mlp"])
@@ -169,17 +180,17 @@ class _EngineHessian:
         return None
 
 
-class _EngineLogistic(_EngineHessian, LogisticRegression):
+class _EngineHessianLogistic(_EngineHessian, LogisticRegression):
     pass
 
 
-class _EngineLinear(_EngineHessian, LinearRegression):
+class _EngineHessianLinear(_EngineHessian, LinearRegression):
     pass
 
 
 @pytest.mark.parametrize("ours, reference, y", [
-    (LogisticRegression, _EngineLogistic, LABELS), (LinearRegression, _EngineLinear, SIGNAL)],
-    ids=["binary", "linear"])
+    (LogisticRegression, _EngineHessianLogistic, LABELS),
+    (LinearRegression, _EngineHessianLinear, SIGNAL)], ids=["binary", "linear"])
 def test_newton_fits_are_unchanged_by_the_structured_hessian(ours, reference, y):
     # the Hessians agree to rounding, so Newton's few steps land on the same point
     a = ours(optimizer="newton").fit(X, y)
@@ -195,10 +206,66 @@ def test_multinomial_newton_fits_reach_the_same_minimizer():
     # by rounding, and the paths differ from the first step; run to convergence, both reach
     # the one minimizer (coef unique, intercepts up to a common constant).
     a = LogisticRegression(optimizer="newton", tol=1e-10).fit(X, THREE)
-    b = _EngineLogistic(optimizer="newton", tol=1e-10).fit(X, THREE)
+    b = _EngineHessianLogistic(optimizer="newton", tol=1e-10).fit(X, THREE)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=0, atol=1e-10)
     np.testing.assert_allclose(a.intercept_ - a.intercept_.mean(),
                                b.intercept_ - b.intercept_.mean(), rtol=0, atol=1e-10)
+
+
+# ------------------------------------------------------------------ the structured gradient
+GRADIENT_CASES = [
+    (lambda: LogisticRegression(), LABELS),
+    (lambda: LogisticRegression(fit_intercept=False), LABELS),
+    (lambda: LogisticRegression(penalty=None), LABELS),
+    (lambda: LogisticRegression(alpha=3.0), THREE),
+    (lambda: LinearRegression(), SIGNAL),
+    (lambda: LinearRegression(penalty="l2", alpha=3.0, fit_intercept=False),
+     np.column_stack([SIGNAL, -SIGNAL])),
+]
+
+
+@pytest.mark.parametrize("make, y", GRADIENT_CASES, ids=[
+    "binary", "binary-no-intercept", "binary-no-penalty", "multinomial", "least-squares",
+    "ridge-two-targets-no-intercept"])
+def test_the_structured_gradient_equals_the_engines_on_a_batch(make, y):
+    est = make().fit(X, y)
+    T = est._prepare_targets(y, fitting=False)
+    params = {k: v + 0.3 * RNG.standard_normal(v.shape) for k, v in est.params_.items()}
+    batch = slice(10, 42)
+    f_engine, g_engine = gk.value_and_grad(lambda p: est._objective(
+        p, {}, X[batch], T[batch], len(X), None, train=True)[0])(params)
+    f_ours, g_ours = est._value_and_grad_function(len(X))(params, X[batch], T[batch])
+    assert f_ours == pytest.approx(float(f_engine), rel=1e-14)
+    for key in params:
+        np.testing.assert_allclose(g_ours[key], g_engine[key], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("make", [lambda: LogisticRegression(penalty="l1"),
+                                  lambda: LogisticRegression(penalty="elasticnet"),
+                                  lambda: LinearSVM(), lambda: MLPClassifier()])
+def test_no_structured_gradient_without_a_known_structure(make):
+    assert make()._value_and_grad_function(100) is None
+
+
+class _EngineLinear(_EngineGradient, LinearRegression):
+    pass
+
+
+@pytest.mark.parametrize("kw", [{}, {"optimizer": "bfgs"}, {"optimizer": "newton"},
+                                {"optimizer": "adam", "batch_size": 32, "max_iter": 3,
+                                 "random_state": 0},
+                                {"optimizer": "sgd", "batch_size": 32, "max_iter": 3,
+                                 "random_state": 0}], ids=["lbfgs", "bfgs", "newton", "adam", "sgd"])
+@pytest.mark.parametrize("ours, reference, y", [
+    (LogisticRegression, _EngineLogistic, LABELS), (LinearRegression, _EngineLinear, SIGNAL)],
+    ids=["logistic", "linear"])
+def test_fits_with_the_structured_gradient_equal_the_engines(kw, ours, reference, y):
+    # not the same arithmetic (the gradient agrees to rounding), so the paths may part by
+    # rounding; on these problems they agree far below the solvers' tolerance
+    a, b = ours(**kw).fit(X, y), reference(**kw).fit(X, y)
+    assert a.n_iter_ == b.n_iter_
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=0, atol=1e-10)
 
 
 # ------------------------------------------------------------------ record_every

@@ -248,6 +248,12 @@ class _StochasticRun:
             return est._objective(params, model_state, Xb, Tb, n, drop_rng, train=True)
 
         self.value_and_grad = value_and_grad(objective, has_aux=True)
+        structured = est._value_and_grad_function(n)
+        if structured is not None:  # the model's own gradient (tested equal to the engine's)
+            def run_structured(params, model_state, Xb, Tb, drop_rng):
+                loss, grads = structured(params, Xb, Tb)
+                return (loss, model_state), grads
+            self.value_and_grad = run_structured
         self.params, self.model_state = est.params_, est.model_state_
         self.opt_state = tx.init(est.params_) if est._opt_state is None else est._opt_state
         # the parameters whose loss was the last finite one, kept for a divergence
@@ -424,6 +430,13 @@ class GradientEstimator(BaseEstimator):
 
     def _default_method(self):
         return "lbfgs"
+
+    def _value_and_grad_function(self, n):
+        """A function ``(params, X, T) -> (J, gradient)`` of the penalized mean loss of a
+        batch (``n`` training rows), written from the model's own structure, or None (the
+        default) to let the engine differentiate ``_objective``. See
+        ``_LinearModel._value_and_grad_function``."""
+        return None
 
     def _hessian_function(self, X, T, n):
         """For ``optimizer="newton"``: a function ``params -> the Hessian of J`` in
@@ -666,6 +679,10 @@ class GradientEstimator(BaseEstimator):
             return loss
 
         engine_vg = value_and_grad(objective)
+        structured = None if smooth_only else self._value_and_grad_function(n)
+        if structured is not None and not is_dask_collection(X):
+            def engine_vg(params):  # the model's own gradient (tested equal to the engine's)
+                return structured(params, X, T)
         if is_dask_collection(X):  # Dask: the same J, summed block by block
             from .distributed import blockwise_estimator_objective
             objective = blockwise_estimator_objective(self, X, T, n, state, seed, smooth_only)

@@ -49,6 +49,48 @@ class _LinearModel(GradientEstimator):
         number for all rows). The base class knows none (None)."""
         return None
 
+    def _loss_residual(self, out, T):
+        """``(mean data loss, d loss / d out * n_rows)`` for the losses whose structure
+        :meth:`_value_and_grad_function` knows, or None. The base class knows none."""
+        return None
+
+    def _value_and_grad_function(self, n):
+        """``J`` and its gradient written out from the linear structure, one pass over the
+        batch each way, instead of the engine's trace (the fast path of every solver and
+        of every mini-batch step)::
+
+            out = X coef + intercept,   r = n_b * d loss / d out   (n_b rows in the batch)
+            J = loss(out, T) + (alpha / n) ||coef||^2 / 2
+            dJ/dcoef = X^T r / n_b + (alpha / n) coef,   dJ/dintercept = sum_i r_i / n_b
+
+        with ``r = out - T`` for least squares and ``r = p - T`` for the cross-entropies
+        (``p`` the sigmoid or softmax of ``out``): :meth:`_loss_residual`. Equal to the
+        engine's gradient of ``_objective`` to rounding (tested); only without a penalty or
+        with ``penalty="l2"``, else None.
+        """
+        if (type(self)._loss_residual is _LinearModel._loss_residual
+                or (self.penalty in ("l1", "elasticnet") and self.alpha != 0)):
+            return None
+        fit_intercept = self.fit_intercept
+
+        def value_and_grad(params, X, T):
+            plan = self._penalty_plan(params, n, False)  # None or l2 (checked above)
+            coef = params["coef"]
+            out = X @ coef
+            if fit_intercept:
+                out += params["intercept"]
+            loss, r = self._loss_residual(out, T)
+            r /= X.shape[0]
+            g_coef = X.T @ r
+            g_int = r.sum(axis=0) if fit_intercept else np.zeros_like(params["intercept"])
+            if plan is not None:
+                ridge = plan[2] * plan[3]
+                loss = loss + ridge * (0.5 * float(np.vdot(coef, coef)))
+                g_coef += ridge * coef
+            return float(loss), {"coef": g_coef, "intercept": g_int}
+
+        return value_and_grad
+
     def _hessian_function(self, X, T, n):
         """The Hessian of ``J`` built in one pass from the loss's structure, for
         ``optimizer="newton"`` (passed as ``minimize``'s ``hess=``), or None where this model
@@ -185,6 +227,11 @@ class LinearRegression(GradientRegressor, _LinearModel):
     def _data_loss(self, out, T):
         return 0.5 * T.shape[1] * losses.mse(out, T)
 
+    def _loss_residual(self, out, T):
+        # (1 / n_b) sum_i ||out_i - T_i||^2 / 2, whose gradient in out_i is (out_i - T_i) / n_b
+        r = out - T
+        return 0.5 * float(np.vdot(r, r)) / out.shape[0], r
+
     def _loss_curvature(self, out):
         # half the squared error summed over the targets: the identity, for every row
         return lambda j, m: 1.0 if j == m else 0.0
@@ -219,6 +266,18 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
                  random_state=None, verbose=False, warm_start=False, on_nan="stop",
                  record_every=1):
         store_parameters(self, locals())
+
+    def _loss_residual(self, out, T):
+        if out.shape[1] == 1:  # mean of log(1 + e^z) - y z; gradient sigmoid(z) - y
+            z = out[:, 0]
+            loss = float(np.mean(np.logaddexp(0.0, z) - T[:, 0] * z))
+            return loss, expit(out) - T
+        # mean of logsumexp(z) - sum_k t_k z_k; gradient softmax(z) - t
+        top = out.max(axis=1, keepdims=True)
+        shifted = out - top
+        lse = np.log(np.exp(shifted).sum(axis=1))
+        loss = float(np.mean(lse - np.sum(T * shifted, axis=1)))
+        return loss, softmax(out, axis=1) - T
 
     def _loss_curvature(self, out):
         if out.shape[1] == 1:  # binary cross-entropy of the logit: p (1 - p)
