@@ -34,6 +34,7 @@ last step whose loss was finite, so the estimator still predicts, and ``diverged
 """
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import warnings
@@ -216,6 +217,13 @@ class _Progress:
                               "grad_norm": f"{transforms.global_norm(grads):.3g}"})
 
 
+def _own(params):
+    """A copy of a parameter pytree's arrays (the structure rebuilt, leaves copied)."""
+    if type(params) is dict and all(type(v) is np.ndarray for v in params.values()):
+        return {k: v.copy() for k, v in params.items()}
+    return tree_map(lambda a: a.copy() if isinstance(a, np.ndarray) else a, params)
+
+
 class _Diverged(Exception):
     """A non-finite loss, gradient or update during a stochastic run (internal)."""
 
@@ -254,8 +262,11 @@ class _StochasticRun:
                 loss, grads = structured(params, Xb, Tb)
                 return (loss, model_state), grads
             self.value_and_grad = run_structured
-        self.params, self.model_state = est.params_, est.model_state_
-        self.opt_state = tx.init(est.params_) if est._opt_state is None else est._opt_state
+        # the run owns its parameters and optimizer state (copies, once per run: a user may
+        # hold the last fit's), so each step updates them in place (transforms.step)
+        self.params, self.model_state = _own(est.params_), est.model_state_
+        self.opt_state = (tx.init(self.params) if est._opt_state is None
+                          else copy.deepcopy(est._opt_state))
         # the parameters whose loss was the last finite one, kept for a divergence
         self.last_good = (self.params, self.model_state)
         self.step = est.t_
@@ -306,18 +317,22 @@ class _StochasticRun:
         if not np.isfinite(loss) or not all_finite(grads):
             self.params, self.model_state = self.last_good
             raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
-        updates, self.opt_state = self.tx.update(grads, self.opt_state, self.params,
-                                                 value=loss)
-        new_params = transforms.apply_updates(self.params, updates)
+        # the point this loss and gradient belong to, kept for a divergence: the step below
+        # overwrites the parameters (one fused pass for the named optimizers, bit-identical
+        # to update + apply_updates)
+        previous = _own(self.params)
+        new_params, self.opt_state, updates = transforms.step(
+            self.tx, self.params, grads, self.opt_state, value=loss)
         self.step += 1
         self.grads = grads
         if (self.step - 1) % self.record_every == 0:
-            self.monitor.record(self.step, loss=loss, grads=grads, params=self.params,
+            self.monitor.record(self.step, loss=loss, grads=grads, params=previous,
                                 updates=updates,
                                 learning_rate=transforms.current_learning_rate(self.opt_state))
         if not all_finite(new_params):
+            self.params = previous
             raise _Diverged(self.step + 1, float("inf"))
-        self.last_good = (self.params, self.model_state)
+        self.last_good = (previous, self.model_state)
         self.params, self.model_state = new_params, stop_gradient(new_state)
         return loss
 
@@ -341,7 +356,7 @@ class _StochasticRun:
         score = float(est._score_validation(*self.validation))
         est.validation_scores_.append(score)
         if score > est.best_validation_score_:
-            est._best_params = (est.params_, est.model_state_)
+            est._best_params = (_own(est.params_), est.model_state_)  # steps write params
         improved = score > est.best_validation_score_ + est.tol
         est.best_validation_score_ = max(est.best_validation_score_, score)
         return improved
