@@ -109,7 +109,10 @@ def all_finite(tree) -> bool:
 
 def _norm(tree) -> float:
     """Euclidean norm of all leaves; rescaled when the sum of squares overflows."""
-    total = _sum_squares(tree)
+    if type(tree) is np.ndarray and tree.dtype.kind == "f":  # the common case, no walk
+        total = float(np.vdot(tree, tree))
+    else:
+        total = _sum_squares(tree)
     if math.isfinite(total):
         return math.sqrt(total)
     leaves = [np.asarray(x, dtype=float) for x in tree_leaves(tree)]
@@ -210,34 +213,45 @@ class GradientMonitor:
         ok = math.isfinite(loss)
         if not ok:
             self._nonfinite(int(step), "loss", None, "nan" if math.isnan(loss) else "inf")
-        grad_groups = dict(_group_items(grads))
-        update_groups = dict(_group_items(updates)) if updates is not None else None
-        for group, p in _group_items(params):
+        # a parameter dict's groups are its keys: no group lists to build (the hot case)
+        plain = type(params) is dict and all(type(k) is str for k in params)
+        grad_groups = grads if plain and type(grads) is dict else dict(_group_items(grads))
+        update_groups = None if updates is None else (
+            updates if plain and type(updates) is dict else dict(_group_items(updates)))
+        grad_series, param_series, ratio_series = (h["grad_norm"], h["param_norm"],
+                                                   h["update_ratio"])
+        n_steps = len(h["step"])
+        for group, p in (params.items() if plain else _group_items(params)):
             if group not in grad_groups:
                 raise TypeError(f"GradientMonitor.record: the gradient has no group {group!r}, "
                                 f"which the parameters have; pass grads with the structure of "
                                 f"params (groups {list(grad_groups)}).")
             g = grad_groups[group]
             g_norm, p_norm = _norm(g), _norm(p)
-            self._series("grad_norm", group).append(g_norm)
-            self._series("param_norm", group).append(p_norm)
+            (grad_series[group] if group in grad_series
+             else self._series("grad_norm", group)).append(g_norm)
+            (param_series[group] if group in param_series
+             else self._series("param_norm", group)).append(p_norm)
             if update_groups is not None:
                 step_norm = _norm(update_groups.get(group, 0.0))
             elif learning_rate is not None:
                 step_norm = abs(float(learning_rate)) * g_norm
             else:
                 step_norm = math.nan
-            self._series("update_ratio", group).append(step_norm / p_norm if p_norm > 0
-                                                       else math.nan)
-            for what, tree, value in (("gradient", g, g_norm), ("parameter", p, p_norm)):
-                bad = None if math.isfinite(value) else _first_nonfinite(tree, group)
-                if bad is not None:  # (an overflowing norm of finite entries is not one)
-                    self._nonfinite(int(step), what, *bad)
-                    ok = False
-        for series in (h["grad_norm"], h["update_ratio"], h["param_norm"]):
-            for values in series.values():  # groups missing at this step
-                if len(values) < len(h["step"]):
-                    values.append(math.nan)
+            (ratio_series[group] if group in ratio_series
+             else self._series("update_ratio", group)).append(
+                step_norm / p_norm if p_norm > 0 else math.nan)
+            if not (math.isfinite(g_norm) and math.isfinite(p_norm)):
+                for what, tree, value in (("gradient", g, g_norm), ("parameter", p, p_norm)):
+                    bad = None if math.isfinite(value) else _first_nonfinite(tree, group)
+                    if bad is not None:  # (an overflowing norm of finite entries is not one)
+                        self._nonfinite(int(step), what, *bad)
+                        ok = False
+        for series in (grad_series, ratio_series, param_series):
+            if len(series) > (len(params) if plain else 0) or not plain:
+                for values in series.values():  # groups missing at this step
+                    if len(values) < n_steps:
+                        values.append(math.nan)
         if ok:
             self.last_good_params, self.last_good_step = params, int(step)
         return ok
