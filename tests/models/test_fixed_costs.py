@@ -255,7 +255,8 @@ class _EngineLinear(_EngineGradient, LinearRegression):
                                 {"optimizer": "adam", "batch_size": 32, "max_iter": 3,
                                  "random_state": 0},
                                 {"optimizer": "sgd", "batch_size": 32, "max_iter": 3,
-                                 "random_state": 0}], ids=["lbfgs", "bfgs", "newton", "adam", "sgd"])
+                                 "random_state": 0}],
+                         ids=["lbfgs", "bfgs", "newton", "adam", "sgd"])
 @pytest.mark.parametrize("ours, reference, y", [
     (LogisticRegression, _EngineLogistic, LABELS), (LinearRegression, _EngineLinear, SIGNAL)],
     ids=["logistic", "linear"])

@@ -126,3 +126,13 @@ def test_apply_updates_in_place_writes_the_parameters_and_keeps_their_dtype():
     q = {"w": np.ones(2, np.float32)}
     r = T.apply_updates(q, {"w": np.full(2, -0.5)}, inplace=True)
     assert r["w"].dtype == np.float32 and np.array_equal(q["w"], [1.0, 1.0])
+
+
+def test_trees_of_another_structure_are_never_paired_leaf_by_leaf():
+    # same number of leaves, different keys: the functional path's error, not a wrong sum
+    opt = T.sgd(0.1)
+    params = {"layer": {"x": np.zeros(2), "y": np.zeros(2)}}
+    grads = {"layer": {"x": np.ones(2), "z": np.ones(2)}}
+    with pytest.raises(ValueError):
+        T.step(opt, params, grads, opt.init(params))
+    np.testing.assert_array_equal(params["layer"]["y"], np.zeros(2))

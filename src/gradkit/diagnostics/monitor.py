@@ -146,8 +146,8 @@ class GradientMonitor:
     - ``param_norm[l][t] = ||w_l||_2``.
 
     The cost is one sum of squares per array per step, which also tells finiteness (see
-    :func:`all_finite`); estimators can record every k-th step (``record_every``). A NaN or inf in the loss, the
-    gradients or the parameters is caught on the step where it first appears and recorded in
+    :func:`all_finite`); estimators can record every k-th step (``record_every``). A NaN or
+    inf in the loss, the gradients or the parameters is caught on the step where it first appears and recorded in
     ``history["nonfinite"]`` with the parameter's path (``"00_linear/w"``);
     :attr:`last_good_params` keeps the last parameters at which everything was finite.
     Parameters are kept by reference, not copied: update them functionally

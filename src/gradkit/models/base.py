@@ -92,8 +92,6 @@ def _to_generator(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-
-
 def store_parameters(estimator, arguments):
     """Store an ``__init__``'s arguments as attributes of the same names, unchanged (the
     scikit-learn contract: ``__init__`` only stores; validation happens in ``fit``).

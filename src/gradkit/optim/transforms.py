@@ -336,11 +336,11 @@ def _inplace_leaves(params, *trees):
         for t in trees:
             out.append([t[k] for k in keys])
     else:
-        leaves = tree_leaves(params)
+        leaves, structure = tree_flatten(params)
         out = [leaves]
         for tree in trees:
-            other = tree_leaves(tree)
-            if len(other) != len(leaves):
+            other, other_structure = tree_flatten(tree)
+            if other_structure != structure:  # never pair the leaves of different trees
                 return None
             out.append(other)
     for group in zip(*out):
