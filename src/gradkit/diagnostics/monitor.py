@@ -7,7 +7,7 @@ import numpy as np
 
 from ..tree import tree_leaves
 
-__all__ = ["GradientMonitor", "parameter_groups", "named_leaves"]
+__all__ = ["GradientMonitor", "parameter_groups", "named_leaves", "all_finite"]
 
 
 def parameter_groups(params) -> list:
@@ -57,17 +57,62 @@ def named_leaves(tree, prefix: str = ""):
     return [(join(i), leaf) for i, leaf in enumerate(leaves)]
 
 
+def _leaf_sum_squares(a) -> float:
+    """``sum |a_i|^2`` of one array in one pass (a dot product of its flat view with itself).
+
+    It is finite exactly when every entry is finite and the sum does not overflow: a NaN
+    entry makes it NaN and an infinite one makes it inf (squares are >= 0, so no inf - inf),
+    while finite entries give a finite sum unless it overflows; so a finite result needs no
+    other finiteness check, and only a non-finite one (rare) needs a second look."""
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
+    kind = a.dtype.kind
+    if kind == "c":
+        return float(np.vdot(a, a).real)
+    if kind != "f":  # integers would wrap around in a dot product; booleans would OR
+        a = a.astype(np.float64)
+    # vdot (flattening, no copy for a contiguous array) and not dot: dot raises NumPy's
+    # floating-point warnings on overflow, which the caller handles here by rescaling
+    return float(np.vdot(a, a))
+
+
+def _leaves(tree):
+    """The arrays of a pytree; a bare array and a flat dict of arrays without a tree walk."""
+    if type(tree) is np.ndarray:
+        return (tree,)
+    if type(tree) is dict and all(type(v) is np.ndarray for v in tree.values()):
+        return tree.values()
+    return tree_leaves(tree)
+
+
 def _sum_squares(tree) -> float:
-    total = 0.0
-    for leaf in tree_leaves(tree):
-        a = np.asarray(leaf)
-        total += float(np.vdot(a, a).real) if a.size else 0.0
-    return total
+    return sum(_leaf_sum_squares(leaf) for leaf in _leaves(tree))
+
+
+def all_finite(tree) -> bool:
+    """Whether every entry of every leaf of ``tree`` is finite (no NaN, no inf), in one pass
+    per array: the sum of squares of :class:`GradientMonitor` (finite implies every entry is
+    finite), with an entrywise look only when that sum is not finite (a NaN or inf entry,
+    or finite entries whose squares overflow, such as 1e200).
+
+    >>> import numpy as np
+    >>> all_finite({"w": np.array([1e200, -3.0])}), all_finite([np.array([1.0, np.nan])])
+    (True, False)
+    """
+    for leaf in _leaves(tree):
+        if not math.isfinite(_leaf_sum_squares(leaf)):
+            a = np.asarray(leaf)
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                return False
+    return True
 
 
 def _norm(tree) -> float:
     """Euclidean norm of all leaves; rescaled when the sum of squares overflows."""
-    total = _sum_squares(tree)
+    if type(tree) is np.ndarray and tree.dtype.kind == "f":  # the common case, no walk
+        total = float(np.vdot(tree, tree))
+    else:
+        total = _sum_squares(tree)
     if math.isfinite(total):
         return math.sqrt(total)
     leaves = [np.asarray(x, dtype=float) for x in tree_leaves(tree)]
@@ -100,8 +145,9 @@ class GradientMonitor:
       plain SGD step) is used, and NaN is stored when neither is given;
     - ``param_norm[l][t] = ||w_l||_2``.
 
-    The cost is one sum of squares per array per step. A NaN or inf in the loss, the
-    gradients or the parameters is caught on the step where it first appears and recorded in
+    The cost is one sum of squares per array per step, which also tells finiteness (see
+    :func:`all_finite`); estimators can record every k-th step (``record_every``). A NaN or
+    inf in the loss, the gradients or the parameters is caught on the step where it first appears and recorded in
     ``history["nonfinite"]`` with the parameter's path (``"00_linear/w"``);
     :attr:`last_good_params` keeps the last parameters at which everything was finite.
     Parameters are kept by reference, not copied: update them functionally
@@ -167,34 +213,45 @@ class GradientMonitor:
         ok = math.isfinite(loss)
         if not ok:
             self._nonfinite(int(step), "loss", None, "nan" if math.isnan(loss) else "inf")
-        grad_groups = dict(_group_items(grads))
-        update_groups = dict(_group_items(updates)) if updates is not None else None
-        for group, p in _group_items(params):
+        # a parameter dict's groups are its keys: no group lists to build (the hot case)
+        plain = type(params) is dict and all(type(k) is str for k in params)
+        grad_groups = grads if plain and type(grads) is dict else dict(_group_items(grads))
+        update_groups = None if updates is None else (
+            updates if plain and type(updates) is dict else dict(_group_items(updates)))
+        grad_series, param_series, ratio_series = (h["grad_norm"], h["param_norm"],
+                                                   h["update_ratio"])
+        n_steps = len(h["step"])
+        for group, p in (params.items() if plain else _group_items(params)):
             if group not in grad_groups:
                 raise TypeError(f"GradientMonitor.record: the gradient has no group {group!r}, "
                                 f"which the parameters have; pass grads with the structure of "
                                 f"params (groups {list(grad_groups)}).")
             g = grad_groups[group]
             g_norm, p_norm = _norm(g), _norm(p)
-            self._series("grad_norm", group).append(g_norm)
-            self._series("param_norm", group).append(p_norm)
+            (grad_series[group] if group in grad_series
+             else self._series("grad_norm", group)).append(g_norm)
+            (param_series[group] if group in param_series
+             else self._series("param_norm", group)).append(p_norm)
             if update_groups is not None:
                 step_norm = _norm(update_groups.get(group, 0.0))
             elif learning_rate is not None:
                 step_norm = abs(float(learning_rate)) * g_norm
             else:
                 step_norm = math.nan
-            self._series("update_ratio", group).append(step_norm / p_norm if p_norm > 0
-                                                       else math.nan)
-            for what, tree, value in (("gradient", g, g_norm), ("parameter", p, p_norm)):
-                bad = None if math.isfinite(value) else _first_nonfinite(tree, group)
-                if bad is not None:  # (an overflowing norm of finite entries is not one)
-                    self._nonfinite(int(step), what, *bad)
-                    ok = False
-        for series in (h["grad_norm"], h["update_ratio"], h["param_norm"]):
-            for values in series.values():  # groups missing at this step
-                if len(values) < len(h["step"]):
-                    values.append(math.nan)
+            (ratio_series[group] if group in ratio_series
+             else self._series("update_ratio", group)).append(
+                step_norm / p_norm if p_norm > 0 else math.nan)
+            if not (math.isfinite(g_norm) and math.isfinite(p_norm)):
+                for what, tree, value in (("gradient", g, g_norm), ("parameter", p, p_norm)):
+                    bad = None if math.isfinite(value) else _first_nonfinite(tree, group)
+                    if bad is not None:  # (an overflowing norm of finite entries is not one)
+                        self._nonfinite(int(step), what, *bad)
+                        ok = False
+        for series in (grad_series, ratio_series, param_series):
+            if len(series) > (len(params) if plain else 0) or not plain:
+                for values in series.values():  # groups missing at this step
+                    if len(values) < n_steps:
+                        values.append(math.nan)
         if ok:
             self.last_good_params, self.last_good_step = params, int(step)
         return ok

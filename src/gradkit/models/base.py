@@ -34,6 +34,7 @@ last step whose loss was finite, so the estimator still predicts, and ``diverged
 """
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import warnings
@@ -55,6 +56,7 @@ from gradkit.backend import require_numpy
 from gradkit.data import batches, train_validation_split
 from gradkit.data.distributed import dask_batches, is_dask_collection
 from gradkit.diagnostics import GradientMonitor
+from gradkit.diagnostics.monitor import all_finite
 from gradkit.explain import feature_importances
 from gradkit.nn import losses
 from gradkit.optim import transforms
@@ -88,10 +90,6 @@ def _to_generator(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     return np.random.default_rng(random_state)
-
-
-def _finite(tree) -> bool:
-    return all(np.all(np.isfinite(leaf)) for leaf in tree_leaves(tree))
 
 
 def store_parameters(estimator, arguments):
@@ -217,6 +215,13 @@ class _Progress:
                               "grad_norm": f"{transforms.global_norm(grads):.3g}"})
 
 
+def _own(params):
+    """A copy of a parameter pytree's arrays (the structure rebuilt, leaves copied)."""
+    if type(params) is dict and all(type(v) is np.ndarray for v in params.values()):
+        return {k: v.copy() for k, v in params.items()}
+    return tree_map(lambda a: a.copy() if isinstance(a, np.ndarray) else a, params)
+
+
 class _Diverged(Exception):
     """A non-finite loss, gradient or update during a stochastic run (internal)."""
 
@@ -249,13 +254,23 @@ class _StochasticRun:
             return est._objective(params, model_state, Xb, Tb, n, drop_rng, train=True)
 
         self.value_and_grad = value_and_grad(objective, has_aux=True)
-        self.params, self.model_state = est.params_, est.model_state_
-        self.opt_state = tx.init(est.params_) if est._opt_state is None else est._opt_state
+        structured = est._value_and_grad_function(n)
+        if structured is not None:  # the model's own gradient (tested equal to the engine's)
+            def run_structured(params, model_state, Xb, Tb, drop_rng):
+                loss, grads = structured(params, Xb, Tb)
+                return (loss, model_state), grads
+            self.value_and_grad = run_structured
+        # the run owns its parameters and optimizer state (copies, once per run: a user may
+        # hold the last fit's), so each step updates them in place (transforms.step)
+        self.params, self.model_state = _own(est.params_), est.model_state_
+        self.opt_state = (tx.init(self.params) if est._opt_state is None
+                          else copy.deepcopy(est._opt_state))
         # the parameters whose loss was the last finite one, kept for a divergence
         self.last_good = (self.params, self.model_state)
         self.step = est.t_
         self.grads = None
         self.monitor = est._new_monitor()
+        self.record_every = est.record_every
 
     def run(self, epochs, progress):
         """Up to ``epochs`` epochs; returns ``"max_iter"``, ``"no_improvement"`` or
@@ -297,20 +312,25 @@ class _StochasticRun:
             (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
                                                            Xb, Tb, self.rng)
         loss = float(loss)
-        if not np.isfinite(loss) or not _finite(grads):
+        if not np.isfinite(loss) or not all_finite(grads):
             self.params, self.model_state = self.last_good
             raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
-        updates, self.opt_state = self.tx.update(grads, self.opt_state, self.params,
-                                                 value=loss)
-        new_params = transforms.apply_updates(self.params, updates)
+        # the point this loss and gradient belong to, kept for a divergence: the step below
+        # overwrites the parameters (one fused pass for the named optimizers, bit-identical
+        # to update + apply_updates)
+        previous = _own(self.params)
+        new_params, self.opt_state, updates = transforms.step(
+            self.tx, self.params, grads, self.opt_state, value=loss)
         self.step += 1
         self.grads = grads
-        self.monitor.record(self.step, loss=loss, grads=grads, params=self.params,
-                            updates=updates,
-                            learning_rate=transforms.current_learning_rate(self.opt_state))
-        if not _finite(new_params):
+        if (self.step - 1) % self.record_every == 0:
+            self.monitor.record(self.step, loss=loss, grads=grads, params=previous,
+                                updates=updates,
+                                learning_rate=transforms.current_learning_rate(self.opt_state))
+        if not all_finite(new_params):
+            self.params = previous
             raise _Diverged(self.step + 1, float("inf"))
-        self.last_good = (self.params, self.model_state)
+        self.last_good = (previous, self.model_state)
         self.params, self.model_state = new_params, stop_gradient(new_state)
         return loss
 
@@ -334,7 +354,7 @@ class _StochasticRun:
         score = float(est._score_validation(*self.validation))
         est.validation_scores_.append(score)
         if score > est.best_validation_score_:
-            est._best_params = (est.params_, est.model_state_)
+            est._best_params = (_own(est.params_), est.model_state_)  # steps write params
         improved = score > est.best_validation_score_ + est.tol
         est.best_validation_score_ = max(est.best_validation_score_, score)
         return improved
@@ -385,6 +405,7 @@ class GradientEstimator(BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "on_nan": [StrOptions({"stop", "raise"})],
+        "record_every": [Interval(Integral, 1, None, closed="left")],
     }
 
     def optimizer_kind(self) -> OptimizerKind:
@@ -423,22 +444,66 @@ class GradientEstimator(BaseEstimator):
     def _default_method(self):
         return "lbfgs"
 
+    def _value_and_grad_function(self, n):
+        """A function ``(params, X, T) -> (J, gradient)`` of the penalized mean loss of a
+        batch (``n`` training rows), written from the model's own structure, or None (the
+        default) to let the engine differentiate ``_objective``. See
+        ``_LinearModel._value_and_grad_function``."""
+        return None
+
+    def _hessian_function(self, X, T, n):
+        """For ``optimizer="newton"``: a function ``params -> the Hessian of J`` in
+        ``minimize``'s flat coordinates, built from the model's own structure, or None (the
+        default) to let the engine build it. See ``_LinearModel._hessian_function``."""
+        return None
+
     # ----------------------------------------------------------------------- the objective
     def _penalty(self, params, n, smooth_only=False):
         """``alpha * R(w) / n`` (module doc); ``smooth_only`` drops the L1 part (for the
-        proximal method, which handles it exactly)."""
-        if self.penalty is None or self.alpha == 0:
+        proximal method, which handles it exactly).
+
+        Which leaves are weights (:func:`gradkit.nn.losses.penalty_mask`) and the constants
+        are worked out once per fit (:meth:`_penalty_plan`), not at every step; the
+        arithmetic is that of :func:`gradkit.nn.losses.l2` / ``l1`` / ``elastic_net``."""
+        plan = self._penalty_plan(params, n, smooth_only)
+        if plan is None:
             return 0.0
-        w = losses.penalized_leaves(params)
-        if self.penalty == "l2":
-            R = losses.l2(w)
-        elif smooth_only:
-            R = (1.0 - self.l1_ratio) * losses.l2(w) if self.penalty == "elasticnet" else 0.0
-        elif self.penalty == "l1":
-            R = losses.l1(w)
-        else:
-            R = losses.elastic_net(w, 1.0, self.l1_ratio)
-        return R * (self.alpha / n)
+        keep, l1_part, l2_part, scale = plan
+        w = [leaf for leaf, k in zip(tree_leaves(params), keep) if k]
+        if l1_part == 0.0:
+            R = sum((0.5 * np.sum(v * v) for v in w), 0.0)
+            R = R if l2_part == 1.0 else l2_part * R
+        elif l2_part == 0.0:
+            R = sum((np.sum(np.abs(v)) for v in w), 0.0)
+        else:  # losses.elastic_net(w, 1.0, l1_ratio)
+            R = 1.0 * (l1_part * sum((np.sum(np.abs(v)) for v in w), 0.0)
+                       + l2_part * sum((0.5 * np.sum(v * v) for v in w), 0.0))
+        return R * scale
+
+    def _penalty_plan(self, params, n, smooth_only):
+        """``(keep, l1 weight, l2 weight, alpha / n)`` of :meth:`_penalty`, or None for no
+        penalty: ``keep`` flags the penalized leaves in ``tree_leaves`` order. Cached per
+        ``(n, smooth_only)`` until the next ``fit`` / ``partial_fit`` (``_train`` clears it),
+        as the parameters' structure does not change within one."""
+        cache = self.__dict__.setdefault("_penalty_plans", {})
+        key = (n, smooth_only)
+        if key in cache:
+            return cache[key]
+        plan = None
+        if self.penalty is not None and self.alpha != 0:
+            if self.penalty == "l2":
+                parts = (0.0, 1.0)
+            elif smooth_only:
+                parts = (0.0, 1.0 - self.l1_ratio) if self.penalty == "elasticnet" else None
+            elif self.penalty == "l1":
+                parts = (1.0, 0.0)
+            else:
+                parts = (float(self.l1_ratio), 1.0 - float(self.l1_ratio))
+            if parts is not None and parts != (0.0, 0.0):
+                keep = tuple(bool(k) for k in tree_leaves(losses.penalty_mask(params)))
+                plan = (keep, *parts, self.alpha / n)
+        cache[key] = plan
+        return plan
 
     def _objective(self, params, model_state, X, T, n, rng, train, smooth_only=False):
         """The penalized mean loss of a batch, and the new model state (running statistics)."""
@@ -501,6 +566,8 @@ class GradientEstimator(BaseEstimator):
     def _train(self, X, T, y, *, fresh, epochs, incremental):
         """The training loop shared by every estimator (``fit``, warm starts, ``partial_fit``)."""
         rng = _to_generator(self.random_state)
+        for stale in ("_feature_importances", "_importance_rows", "_penalty_plans"):
+            self.__dict__.pop(stale, None)
         if fresh or not hasattr(self, "params_"):
             self._start(X.shape[1], rng)
         elif not incremental:
@@ -512,18 +579,51 @@ class GradientEstimator(BaseEstimator):
         else:
             self._fit_stochastic(X, T, y, how, rng, epochs, incremental)
         self._set_public_attributes()
-        self.feature_importances_ = self._importances(X)
+        self._keep_importance_rows(X)
 
     _IMPORTANCE_ROWS = 256
 
-    def _importances(self, X):
-        """``feature_importances_``: the mean absolute integrated gradients (16 Gauss-Legendre
-        nodes, from the mean training row) over at most 256 evenly spaced training rows, so
-        that it costs a small fraction of the fit (see gradkit.explain.feature_importances)."""
+    def _keep_importance_rows(self, X):
+        """Keep what :attr:`feature_importances_` needs: at most 256 evenly spaced training
+        rows (a copy: the user's ``X`` may change after ``fit``) and the mean training row,
+        the baseline; the integrated gradients themselves wait for the first access."""
         rows = X
         if len(X) > self._IMPORTANCE_ROWS:
             rows = X[np.linspace(0, len(X) - 1, self._IMPORTANCE_ROWS).astype(int)]
-        return feature_importances(self, rows, baseline=X.mean(axis=0), steps=16)
+        baseline = X.mean(axis=0)
+        if is_dask_collection(X):  # both in one pass over the blocks
+            import dask
+            rows, baseline = dask.compute(rows, baseline)
+        self._importance_rows = (np.array(rows, dtype=np.float64),
+                                 np.array(baseline, dtype=np.float64))
+        self.__dict__.pop("_feature_importances", None)
+
+    @property
+    def feature_importances_(self):
+        """The mean absolute integrated gradients of the output (16 Gauss-Legendre nodes, from
+        the mean training row) over at most 256 evenly spaced training rows of the last
+        ``fit`` / ``partial_fit`` (:func:`gradkit.explain.feature_importances`): a fitted
+        attribute, computed on first access from the rows ``fit`` kept and then cached, so
+        that a fit does not pay for it.
+
+        Raises:
+            sklearn.exceptions.NotFittedError: (an AttributeError) before ``fit``.
+            AttributeError: for an estimator loaded from a file, which has no training rows.
+        """
+        cached = self.__dict__.get("_feature_importances")
+        if cached is not None:
+            return cached
+        check_is_fitted(self, "params_")
+        kept = self.__dict__.get("_importance_rows")
+        if kept is None:
+            raise AttributeError(f"{type(self).__name__}.feature_importances_ needs the "
+                                 "training rows that fit keeps, and this estimator has none "
+                                 "(it was loaded from a file); compute them with "
+                                 "gradkit.explain.feature_importances(estimator, X).")
+        rows, baseline = kept
+        value = feature_importances(self, rows, baseline=baseline, steps=16)
+        self._feature_importances = value
+        return value
 
     def _new_monitor(self):
         return GradientMonitor()
@@ -565,10 +665,11 @@ class GradientEstimator(BaseEstimator):
         with _Progress(self, self.max_iter, "iteration") as progress:
             objective, objective_and_grad, callback = self._full_batch_functions(
                 X, T, method, state, seed, monitor, progress)
+            hess = self._hessian_function(X, T, n) if method == "newton" else None
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 res = minimize(objective, self.params_, method=method, tol=self.tol,
                                max_iter=self.max_iter, callback=callback,
-                               value_and_grad=objective_and_grad,
+                               value_and_grad=objective_and_grad, hess=hess,
                                **self._proximal_options(method, n))
         self._take_full_batch_result(res, X, state, seed)
         self._keep_history(monitor)
@@ -591,6 +692,10 @@ class GradientEstimator(BaseEstimator):
             return loss
 
         engine_vg = value_and_grad(objective)
+        structured = None if smooth_only else self._value_and_grad_function(n)
+        if structured is not None and not is_dask_collection(X):
+            def engine_vg(params):  # the model's own gradient (tested equal to the engine's)
+                return structured(params, X, T)
         if is_dask_collection(X):  # Dask: the same J, summed block by block
             from .distributed import blockwise_estimator_objective
             objective = blockwise_estimator_objective(self, X, T, n, state, seed, smooth_only)
@@ -604,11 +709,16 @@ class GradientEstimator(BaseEstimator):
 
         def callback(info):
             params = info.x
+            step = self.t_ + info.nit
+            due = (step - 1) % self.record_every == 0
+            if not (due or progress.bar is not None):
+                return
             same = "x" in last and all(np.array_equal(a, b) for a, b in
                                        zip(tree_leaves(last["x"]), tree_leaves(params)))
             f, g = last["fg"] if same else objective_and_grad(params)
-            monitor.record(self.t_ + info.nit, loss=float(f), grads=g, params=params,
-                           updates=None, learning_rate=None)
+            if due:
+                monitor.record(step, loss=float(f), grads=g, params=params,
+                               updates=None, learning_rate=None)
             progress.update(info.nit, float(f), g)
 
         return objective, objective_and_grad, callback
@@ -628,7 +738,7 @@ class GradientEstimator(BaseEstimator):
         and for batch norm the running statistics of one pass in train mode."""
         curve = [float(f) for f in res.history["f"]]
         good = [f for f in curve if np.isfinite(f)]
-        if not np.isfinite(res.fun) or not _finite(res.x):
+        if not np.isfinite(res.fun) or not all_finite(res.x):
             self._diverged(len(good), float(res.fun))
         else:
             self.params_ = res.x

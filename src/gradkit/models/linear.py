@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-
+from scipy.special import expit, softmax
 from sklearn.utils._param_validation import StrOptions
 
+from gradkit.data.distributed import is_dask_collection
 from gradkit.nn import losses
 
 from .base import (GradientClassifier, GradientEstimator, GradientRegressor,
@@ -41,6 +42,109 @@ class _LinearModel(GradientEstimator):
             return "proximal"
         return "lbfgs"
 
+    def _loss_curvature(self, out):
+        """The Hessian of the data loss with respect to the outputs, for the losses whose
+        structure :meth:`_hessian_function` knows: a function ``w(j, l)`` giving
+        ``n * d^2 loss / d out_ij d out_il`` for every row ``i`` (an ``(n,)`` array, or one
+        number for all rows). The base class knows none (None)."""
+        return None
+
+    def _loss_residual(self, out, T):
+        """``(mean data loss, d loss / d out * n_rows)`` for the losses whose structure
+        :meth:`_value_and_grad_function` knows, or None. The base class knows none."""
+        return None
+
+    def _value_and_grad_function(self, n):
+        """``J`` and its gradient written out from the linear structure, one pass over the
+        batch each way, instead of the engine's trace (the fast path of every solver and
+        of every mini-batch step)::
+
+            out = X coef + intercept,   r = n_b * d loss / d out   (n_b rows in the batch)
+            J = loss(out, T) + (alpha / n) ||coef||^2 / 2
+            dJ/dcoef = X^T r / n_b + (alpha / n) coef,   dJ/dintercept = sum_i r_i / n_b
+
+        with ``r = out - T`` for least squares and ``r = p - T`` for the cross-entropies
+        (``p`` the sigmoid or softmax of ``out``): :meth:`_loss_residual`. Equal to the
+        engine's gradient of ``_objective`` to rounding (tested); only without a penalty or
+        with ``penalty="l2"``, else None.
+        """
+        if (type(self)._loss_residual is _LinearModel._loss_residual
+                or (self.penalty in ("l1", "elasticnet") and self.alpha != 0)):
+            return None
+        fit_intercept = self.fit_intercept
+
+        def value_and_grad(params, X, T):
+            plan = self._penalty_plan(params, n, False)  # None or l2 (checked above)
+            coef = params["coef"]
+            out = X @ coef
+            if fit_intercept:
+                out += params["intercept"]
+            loss, r = self._loss_residual(out, T)
+            r /= X.shape[0]
+            g_coef = X.T @ r
+            g_int = r.sum(axis=0) if fit_intercept else np.zeros_like(params["intercept"])
+            if plan is not None:
+                ridge = plan[2] * plan[3]
+                loss = loss + ridge * (0.5 * float(np.vdot(coef, coef)))
+                g_coef += ridge * coef
+            return float(loss), {"coef": g_coef, "intercept": g_int}
+
+        return value_and_grad
+
+    def _hessian_function(self, X, T, n):
+        """The Hessian of ``J`` built in one pass from the loss's structure, for
+        ``optimizer="newton"`` (passed as ``minimize``'s ``hess=``), or None where this model
+        does not know it (then the engine builds it).
+
+        With ``Z = [X, 1]`` (the column of ones is zeros without ``fit_intercept``: the
+        intercept then does not change J) and the parameters laid out as ``minimize`` flattens
+        them, ``theta = [coef; intercept]`` raveled row by row (index ``a * k + j`` for input
+        ``a``, output ``j``)::
+
+            H[(a, j), (b, l)] = (1/n) sum_i Z_ia W_ijl Z_ib  +  (alpha / n) [a = b < d] [j = l]
+
+        i.e. ``Z^T diag(W_jl) Z / n`` per pair of outputs, with ``W`` from
+        :meth:`_loss_curvature` (least squares: ``[j = l]``; binary cross-entropy:
+        ``p (1 - p)``; softmax cross-entropy: ``p_j [j = l] - p_j p_l``) and the L2 penalty
+        on ``coef`` only. It equals the engine's ``gk.hessian`` of J to rounding (tested);
+        only without a penalty or with ``penalty="l2"``, on NumPy data.
+        """
+        plan = self._penalty_plan(self.params_, n, False)
+        if (is_dask_collection(X) or (plan is not None and plan[1] != 0.0)
+                or type(self)._loss_curvature is _LinearModel._loss_curvature):
+            return None
+        d, k = X.shape[1], T.shape[1]
+        Z = np.empty((X.shape[0], d + 1))
+        Z[:, :d] = X
+        Z[:, d] = 1.0 if self.fit_intercept else 0.0
+        ridge = 0.0 if plan is None else plan[2] * plan[3]
+        ZtZ = []  # Z^T Z, for the constant weights of least squares, once per fit
+
+        def hess(params):
+            out, _ = self._apply(params, self.model_state_, X)
+            w = self._loss_curvature(out)
+            H = np.zeros((d + 1, k, d + 1, k))
+            for j in range(k):
+                for m in range(j, k):
+                    wjm = w(j, m)
+                    if isinstance(wjm, float):
+                        if wjm == 0.0:
+                            continue
+                        if not ZtZ:
+                            ZtZ.append(Z.T @ Z)
+                        G = wjm * ZtZ[0]
+                    else:
+                        G = (Z * wjm[:, None]).T @ Z
+                    H[:, j, :, m] = G
+                    H[:, m, :, j] = G.T
+            H = H.reshape((d + 1) * k, (d + 1) * k)
+            H /= n
+            if ridge:
+                H[np.arange(d * k), np.arange(d * k)] += ridge
+            return H
+
+        return hess
+
 
 _ATTRIBUTES_DOC = """
     Attributes:
@@ -52,7 +156,8 @@ _ATTRIBUTES_DOC = """
         diverged_, diverged_at_: whether a NaN / inf loss stopped training, and at which step.
         feature_importances_: mean absolute integrated gradients of the output (the predicted
             class for classifiers) from the mean training row, over up to 256 evenly spaced
-            training rows (``gradkit.explain.feature_importances``).
+            training rows (``gradkit.explain.feature_importances``), computed on first
+            access and cached, so that ``fit`` does not pay for it.
 """
 
 
@@ -89,6 +194,10 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
             method), the loss and the global gradient norm.
         warm_start: ``fit`` continues from the last solution.
         on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
+        record_every: put every k-th step (iteration) in ``history_``, from the first: 1
+            (default) records them all; a larger k saves the monitor's per-step cost in
+            long stochastic runs. Divergence (a NaN / inf loss, gradient or parameter) is
+            still checked at every step.
 {extra_args}{_ATTRIBUTES_DOC}{example}"""
 
 
@@ -111,11 +220,21 @@ class LinearRegression(GradientRegressor, _LinearModel):
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=1000,
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty=None, alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
-                 random_state=None, verbose=False, warm_start=False, on_nan="stop"):
+                 random_state=None, verbose=False, warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
 
     def _data_loss(self, out, T):
         return 0.5 * T.shape[1] * losses.mse(out, T)
+
+    def _loss_residual(self, out, T):
+        # (1 / n_b) sum_i ||out_i - T_i||^2 / 2, whose gradient in out_i is (out_i - T_i) / n_b
+        r = out - T
+        return 0.5 * float(np.vdot(r, r)) / out.shape[0], r
+
+    def _loss_curvature(self, out):
+        # half the squared error summed over the targets: the identity, for every row
+        return lambda j, m: 1.0 if j == m else 0.0
 
     def _set_public_attributes(self):
         super()._set_public_attributes()
@@ -144,8 +263,29 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=100,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty="l2", alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
-                 random_state=None, verbose=False, warm_start=False, on_nan="stop"):
+                 random_state=None, verbose=False, warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
+
+    def _loss_residual(self, out, T):
+        if out.shape[1] == 1:  # mean of log(1 + e^z) - y z; gradient sigmoid(z) - y
+            z = out[:, 0]
+            loss = float(np.mean(np.logaddexp(0.0, z) - T[:, 0] * z))
+            return loss, expit(out) - T
+        # mean of logsumexp(z) - sum_k t_k z_k; gradient softmax(z) - t
+        top = out.max(axis=1, keepdims=True)
+        shifted = out - top
+        lse = np.log(np.exp(shifted).sum(axis=1))
+        loss = float(np.mean(lse - np.sum(T * shifted, axis=1)))
+        return loss, softmax(out, axis=1) - T
+
+    def _loss_curvature(self, out):
+        if out.shape[1] == 1:  # binary cross-entropy of the logit: p (1 - p)
+            p = expit(out[:, 0])
+            w = p * (1.0 - p)
+            return lambda j, m: w
+        P = softmax(out, axis=1)  # softmax cross-entropy: diag(p) - p p^T
+        return lambda j, m: P[:, j] * ((1.0 if j == m else 0.0) - P[:, m])
 
 
 class LinearSVM(GradientClassifier, _LinearModel):
@@ -177,7 +317,8 @@ class LinearSVM(GradientClassifier, _LinearModel):
                  batch_size=None, max_iter=1000, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1.0,
                  l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
-                 verbose=False, warm_start=False, on_nan="stop"):
+                 verbose=False, warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
 
     def _default_method(self):

@@ -103,7 +103,7 @@ _MLP_DOC = """
         learning_rate: a number or a schedule ``step -> rate``.
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
         max_iter, tol, n_iter_no_change, early_stopping, validation_fraction, penalty, alpha,
-        l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan: as in
+        l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan, record_every: as in
             :class:`gradkit.models.LogisticRegression`.
 
     Attributes:
@@ -115,7 +115,8 @@ _MLP_DOC = """
         diverged_, diverged_at_: whether a NaN / inf loss stopped training, and where.
         feature_importances_: mean absolute integrated gradients of the output (the predicted
             class for classifiers) from the mean training row, over up to 256 evenly spaced
-            training rows (``gradkit.explain.feature_importances``).
+            training rows (``gradkit.explain.feature_importances``), computed on first
+            access and cached, so that ``fit`` does not pay for it.
 """
 
 
@@ -138,7 +139,8 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
-                 warm_start=False, on_nan="stop"):
+                 warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
 
 
@@ -161,7 +163,8 @@ class MLPRegressor(GradientRegressor, _MLP):
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
-                 warm_start=False, on_nan="stop"):
+                 warm_start=False, on_nan="stop",
+                 record_every=1):
         store_parameters(self, locals())
 
     def _data_loss(self, out, T):

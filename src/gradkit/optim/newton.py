@@ -56,8 +56,10 @@ def minimize_newton(objective, x, monitor, *, line_search="wolfe", beta=1e-3):
     lets Cholesky succeed (:func:`modified_cholesky_shift`; 0 when H is positive definite),
     then :math:`x_{k+1} = x_k + \alpha_k d_k` with a line search starting at
     :math:`\alpha = 1` (or :math:`\alpha = 1` always when ``line_search=None``). On a strictly
-    convex quadratic the first step lands on the minimizer. The Hessian is built by the
-    engine (forward-over-reverse), so keep n to a few thousand.
+    convex quadratic the first step lands on the minimizer. The Hessian is ``minimize``'s
+    ``hess=`` when given (the linear estimators pass theirs, :math:`Z^T \mathrm{diag}(h) Z / n`,
+    built in one pass from their loss), else built by the engine (forward-over-reverse), so
+    keep n to a few thousand.
 
     Options: ``beta`` (the shift's scale, default 1e-3).
 

@@ -6,6 +6,9 @@ An optimizer is a :class:`GradientTransformation`, a pair of pure functions::
     updates, state = opt.update(grads, state, params, **extra_args)
     params = apply_updates(params, updates)
 
+or, where the caller owns the parameters and the state (a training loop), in place in one
+fused pass per array: ``params, state, updates = step(opt, params, grads, state)``.
+
 (``**extra_args``, such as ``value=loss``, only for a :class:`GradientTransformationExtraArgs`;
 every named optimizer and every :func:`chain` is one.) ``updates`` are *added* to the
 parameters, so a descent step carries the minus sign (it is put there by
@@ -28,16 +31,17 @@ array([ 0.9, -0.9])
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from gradkit.tree import tree_leaves, tree_map
+from gradkit.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 __all__ = [
     # the protocol and composition
     "GradientTransformation", "GradientTransformationExtraArgs", "with_extra_args_support",
-    "chain", "apply_updates", "current_learning_rate", "global_norm",
+    "chain", "apply_updates", "step", "current_learning_rate", "global_norm",
     # helpers for writing blocks
     "init_empty_state", "stateless",
     # building blocks
@@ -286,15 +290,8 @@ def _apply_one(p, u):
     return r if dtype is None or r.dtype is dtype else r.astype(dtype, copy=False)
 
 
-def apply_updates(params, updates):
-    """Return ``params + updates`` leafwise, keeping the dtype of each parameter.
-
-    Raises ValueError when the two pytrees have different structures.
-
-    >>> import numpy as np
-    >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
-    array([0.5, 0.5], dtype=float32)
-    """
+def _apply_updates(params, updates):
+    """The functional ``params + updates`` of :func:`apply_updates`."""
     if type(params) is dict and type(updates) is dict and params.keys() == updates.keys():
         # parameter dicts (nested or not) of arrays, without a call per leaf; a dict of
         # layers' dicts (a Sequential's parameters) without a call per layer
@@ -312,11 +309,166 @@ def apply_updates(params, updates):
                         r = p2 + u2
                         inner[k2] = r if r.dtype is p2.dtype else r.astype(p2.dtype, copy=False)
                     else:
-                        inner[k2] = apply_updates(p2, u2)
+                        inner[k2] = _apply_updates(p2, u2)
             else:
-                out[k] = apply_updates(p, u)
+                out[k] = _apply_updates(p, u)
         return out
     return tree_map(_apply_one, params, updates)
+
+
+def _inplace_leaves(params, *trees):
+    """The leaves of ``params`` and of each tree in ``trees`` when all are float NumPy
+    arrays of matching shapes and ``params``' leaves are writable, else None (a case for the
+    functional path)."""
+    flat = type(params) is dict
+    if flat:
+        keys = params.keys()
+        for v in params.values():
+            if type(v) is not np.ndarray:  # nested: the tree walk below
+                flat = False
+                break
+        for t in trees if flat else ():
+            if type(t) is not dict or t.keys() != keys:
+                flat = False
+                break
+    if flat:  # a parameter dict, aligned by key without a tree walk
+        out = [list(params.values())]
+        for t in trees:
+            out.append([t[k] for k in keys])
+    else:
+        leaves, structure = tree_flatten(params)
+        out = [leaves]
+        for tree in trees:
+            other, other_structure = tree_flatten(tree)
+            if other_structure != structure:  # never pair the leaves of different trees
+                return None
+            out.append(other)
+    for group in zip(*out):
+        p = group[0]
+        if type(p) is not np.ndarray or p.dtype.kind != "f" or not p.flags.writeable:
+            return None
+        for a in group[1:]:
+            if type(a) is not np.ndarray or a.shape != p.shape or a.dtype != p.dtype:
+                return None
+    return out
+
+
+def apply_updates(params, updates, *, inplace: bool = False):
+    """Return ``params + updates`` leafwise, keeping the dtype of each parameter.
+
+    With ``inplace=True`` the sum is written into ``params``' own arrays (``p += u``, the
+    same rounding) and ``params`` is returned: for a caller that owns them, such as a
+    training loop; leaves that are not writable float NumPy arrays of the updates' shape
+    and dtype make it fall back to the functional sum for the whole tree.
+
+    Raises ValueError when the two pytrees have different structures.
+
+    >>> import numpy as np
+    >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
+    array([0.5, 0.5], dtype=float32)
+    >>> p = {"w": np.ones(2)}
+    >>> apply_updates(p, {"w": np.full(2, -0.5)}, inplace=True) is p, p["w"]
+    (True, array([0.5, 0.5]))
+    """
+    if inplace:
+        both = _inplace_leaves(params, updates)
+        if both is not None:
+            for p, u in zip(*both):
+                p += u
+            return params
+    return _apply_updates(params, updates)
+
+
+#: ``tx.update -> kernel``: the fused in-place step of each named optimizer (see :func:`step`)
+_FUSED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def step(tx: GradientTransformation, params, grads, state, **extra_args):
+    """One optimizer step applied in place: ``params += u`` where ``u, state =
+    tx.update(grads, state, params, **extra_args)``; returns ``(params, state, u)``.
+
+    For the caller that owns ``params`` and ``state`` (a training loop), as PyTorch's fused
+    optimizers: ``params``' arrays and the state's moment arrays are overwritten, so the
+    ``state`` passed in must not be used again, and ``u`` is a buffer of the optimizer,
+    valid until its next step. :func:`sgd`, :func:`momentum`, :func:`rmsprop` (not
+    centered), :func:`adam` and :func:`adamw` (without ``mu_dtype``, not Nesterov) run as
+    one fused kernel per parameter array: their moments and the parameters are updated in
+    place with no temporary arrays beyond two scratch buffers per parameter kept by the
+    optimizer, computing the documented equations with the same floating-point operations
+    in the same order as ``update``, so the result is bit-identical to
+    ``apply_updates(params, tx.update(grads, state, params)[0])`` (tested). Any other
+    transformation (a :func:`chain` of blocks, a schedule, clipping, ...) or parameters
+    that are not writable float NumPy arrays take ``tx.update`` and
+    ``apply_updates(..., inplace=True)``.
+
+    >>> import numpy as np
+    >>> opt = adam(0.1)
+    >>> params = {"w": np.array([1.0, 1.0])}
+    >>> params, state, u = step(opt, params, {"w": np.array([2.0, -0.01])}, opt.init(params))
+    >>> params["w"].round(6)
+    array([0.9, 1.1])
+    """
+    try:
+        kernel = _FUSED.get(tx.update)
+    except TypeError:  # an update that cannot be weakly referenced is no named optimizer
+        kernel = None
+    if kernel is not None:
+        done = kernel(params, grads, state)
+        if done is not None:
+            updates, state = done
+            return params, state, updates
+    if extra_args:
+        updates, state = with_extra_args_support(tx).update(grads, state, params, **extra_args)
+    else:
+        updates, state = tx.update(grads, state, params)
+    return apply_updates(params, updates, inplace=True), state, updates
+
+
+def _fused_kernel(tx, leaf_step, learning_rate, states, lr_index=1):
+    """Register the fused step of the named optimizer ``tx`` (a :func:`chain` whose state is
+    ``(block state, ..., ScaleByLearningRateState[, ...])``).
+
+    ``leaf_step(p, g, moments, t, lr_factor, scratch)`` updates one parameter array ``p`` and
+    its moment arrays in place and returns its update buffer; ``states(state)`` gives
+    ``(t, moment trees, rebuild)`` (or None for a state of another shape), where
+    ``rebuild(t, new learning-rate state)`` is the new chain state; ``state[lr_index]`` is
+    the :class:`ScaleByLearningRateState`."""
+    learning_rate = _check_learning_rate(learning_rate)
+    schedule = learning_rate if callable(learning_rate) else None
+    scratch: dict = {}
+
+    def kernel(params, grads, state):
+        parts = states(state) if type(state) is tuple else None
+        if parts is None:  # not this optimizer's state: the functional path says why
+            return None
+        t, moments, rebuild = parts
+        leaves = _inplace_leaves(params, grads, *moments)
+        if leaves is None:
+            return None
+        lr_state = state[lr_index]
+        lr = float(schedule(lr_state.count)) if schedule is not None else lr_state.learning_rate
+        updates = []
+        for i, (p, g, *m) in enumerate(zip(*leaves)):
+            bufs = scratch.get(i)
+            if bufs is None or bufs[0].shape != p.shape or bufs[0].dtype != p.dtype:
+                bufs = scratch[i] = (np.empty_like(p), np.empty_like(p))
+            updates.append(leaf_step(p, g, m, t, -lr, bufs))
+        new_lr = ScaleByLearningRateState(lr_state.count + 1, lr)
+        return _unflatten_like(params, updates), rebuild(t, new_lr)
+
+    _FUSED[tx.update] = kernel
+    return tx
+
+
+def _unflatten_like(tree, leaves):
+    """``leaves`` put back in ``tree``'s structure (internal)."""
+    if type(tree) is dict:
+        for v in tree.values():
+            if type(v) is not np.ndarray:
+                break
+        else:
+            return dict(zip(tree, leaves))
+    return tree_unflatten(tree_flatten(tree)[1], leaves)
 
 
 def global_norm(tree) -> float:
@@ -1078,7 +1230,43 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
     array([ 0.9, -2.1])
     """
     first = trace(momentum, nesterov, accumulator_dtype) if momentum is not None else identity()
-    return chain(first, scale_by_learning_rate(learning_rate))
+    tx = chain(first, scale_by_learning_rate(learning_rate))
+    if momentum is None:
+        def leaf(p, g, moments, t, neg_lr, bufs):
+            u = np.multiply(g, neg_lr, out=bufs[0])
+            p += u
+            return u
+
+        def states(state):
+            if len(state) != 2 or not isinstance(state[1], ScaleByLearningRateState):
+                return None
+            return 0, (), lambda t, lr_state: (state[0], lr_state)
+
+        return _fused_kernel(tx, leaf, learning_rate, states)
+    if accumulator_dtype is None:
+        decay = float(momentum)
+
+        def leaf(p, g, moments, t, neg_lr, bufs):
+            m, = moments
+            m *= decay          # m_t = g_t + decay * m_{t-1}
+            m += g
+            if nesterov:        # u_t = -lr * (g_t + decay * m_t)
+                u = np.multiply(m, decay, out=bufs[0])
+                u += g
+                u *= neg_lr
+            else:               # u_t = -lr * m_t
+                u = np.multiply(m, neg_lr, out=bufs[0])
+            p += u
+            return u
+
+        def states(state):
+            if len(state) != 2 or not isinstance(state[0], TraceState):
+                return None
+            tr = state[0].trace
+            return 0, (tr,), lambda t, lr_state: (state[0], lr_state)
+
+        return _fused_kernel(tx, leaf, learning_rate, states)
+    return tx
 
 
 def momentum(learning_rate, beta: float = 0.9, nesterov: bool = False) -> GradientTransformation:
@@ -1156,7 +1344,37 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
     else:
         block = scale_by_rms(decay, eps, initial_scale, eps_in_sqrt, bias_correction)
     last = trace(momentum, nesterov) if momentum is not None else identity()
-    return chain(block, scale_by_learning_rate(learning_rate), last)
+    tx = chain(block, scale_by_learning_rate(learning_rate), last)
+    if centered or momentum is not None:
+        return tx
+    keep = 1.0 - decay
+
+    def leaf(p, g, moments, t, neg_lr, bufs):
+        v, = moments
+        u = np.multiply(g, g, out=bufs[0])   # v_t = decay * v_{t-1} + (1 - decay) * g_t**2
+        u *= keep
+        v *= decay
+        v += u
+        np.multiply(v, 1.0 / (1.0 - decay ** t) if bias_correction else 1.0, out=u)
+        if eps_in_sqrt:                      # d_t = g_t / sqrt(vhat + eps)
+            u += eps
+            np.sqrt(u, out=u)
+        else:                                # d_t = g_t / (sqrt(vhat) + eps)
+            np.sqrt(u, out=u)
+            u += eps
+        np.divide(g, u, out=u)
+        u *= neg_lr
+        p += u
+        return u
+
+    def states(state):
+        if len(state) != 3 or not isinstance(state[0], ScaleByRmsState):
+            return None
+        rms = state[0]
+        return (rms.count + 1, (rms.nu,),
+                lambda t, lr_state: (ScaleByRmsState(t, rms.nu), lr_state, state[2]))
+
+    return _fused_kernel(tx, leaf, learning_rate, states)
 
 
 def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
@@ -1186,8 +1404,53 @@ def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     >>> apply_updates(params, updates)["w"].round(6)   # the first step is -lr * sign(g)
     array([0.9, 1.1])
     """
-    return chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
-                 scale_by_learning_rate(learning_rate))
+    tx = chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+               scale_by_learning_rate(learning_rate))
+    if mu_dtype is None and not nesterov:
+        _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, 0.0, 2)
+    return tx
+
+
+def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
+    """Register the fused step (:func:`step`) of :func:`adam` / :func:`adamw`: the
+    equations of :func:`scale_by_adam` (then ``+ weight_decay * p``, then ``* -lr``), in
+    the order of operations of ``update``."""
+    b1, b2, eps, eps_root = float(b1), float(b2), float(eps), float(eps_root)
+    keep1, keep2 = 1.0 - b1, 1.0 - b2
+
+    def leaf(p, g, moments, t, neg_lr, bufs):
+        m, v = moments
+        u, w = bufs
+        np.multiply(g, keep1, out=u)      # m_t = b1 m_{t-1} + (1 - b1) g_t
+        m *= b1
+        m += u
+        np.multiply(g, g, out=u)          # v_t = b2 v_{t-1} + (1 - b2) g_t**2
+        u *= keep2
+        v *= b2
+        v += u
+        np.multiply(v, 1.0 / (1.0 - b2 ** t), out=u)
+        if eps_root:                       # (+ 0.0 changes no bit of a v >= 0)
+            u += eps_root
+        np.sqrt(u, out=u)                 # sqrt(vhat + eps_root) + eps
+        u += eps
+        np.multiply(m, 1.0 / (1.0 - b1 ** t), out=w)
+        np.divide(w, u, out=u)            # mhat / (...)
+        if weight_decay:
+            np.multiply(p, weight_decay, out=w)
+            u += w
+        u *= neg_lr
+        p += u
+        return u
+
+    def states(state):  # (adam's, [weight decay's,] learning rate's)
+        if len(state) != n or not isinstance(state[0], ScaleByAdamState):
+            return None
+        a = state[0]
+        return (a.count + 1, (a.mu, a.nu),
+                lambda t, lr_state: (ScaleByAdamState(t, a.mu, a.nu), *state[1:n - 1],
+                                     lr_state))
+
+    return _fused_kernel(tx, leaf, learning_rate, states, lr_index=n - 1)
 
 
 def adamw(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
@@ -1217,9 +1480,12 @@ def adamw(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     >>> opt.update(np.array([1.0]), opt.init(params), params)[0]   # -0.1 * (1 + 0.5 * 2)
     array([-0.2])
     """
-    return chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
-                 add_decayed_weights(weight_decay, mask),
-                 scale_by_learning_rate(learning_rate))
+    tx = chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+               add_decayed_weights(weight_decay, mask),
+               scale_by_learning_rate(learning_rate))
+    if mu_dtype is None and not nesterov and mask is None:
+        _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, float(weight_decay), 3)
+    return tx
 
 
 def adamax(learning_rate, b1: float = 0.9, b2: float = 0.999,

@@ -1,0 +1,138 @@
+"""optim.step: the fused in-place step equals the functional update + apply_updates, bit for bit."""
+import copy
+
+import numpy as np
+import pytest
+
+from gradkit.optim import transforms as T
+
+FUSED = [  # every optimizer that has a fused kernel
+    ("sgd", lambda: T.sgd(0.1)),
+    ("sgd-momentum", lambda: T.sgd(0.1, momentum=0.7)),
+    ("sgd-nesterov", lambda: T.sgd(0.1, momentum=0.7, nesterov=True)),
+    ("momentum", lambda: T.momentum(0.05, beta=0.6)),
+    ("rmsprop", lambda: T.rmsprop(0.01, 0.8, 0.1)),
+    ("rmsprop-defaults", lambda: T.rmsprop(0.01)),
+    ("rmsprop-torch-eps", lambda: T.rmsprop(0.01, 0.8, 0.1, eps_in_sqrt=False,
+                                            bias_correction=True)),
+    ("rmsprop-initial-scale", lambda: T.rmsprop(0.01, 0.8, 0.1, initial_scale=1.0)),
+    ("adam", lambda: T.adam(0.1, 0.8, 0.9, 0.1)),
+    ("adam-defaults", lambda: T.adam(0.1)),
+    ("adam-eps-root", lambda: T.adam(0.1, 0.8, 0.9, 0.1, 0.5)),
+    ("adam-schedule", lambda: T.adam(lambda t: 0.1 / (1.0 + t))),
+    ("adamw", lambda: T.adamw(0.1, 0.8, 0.9, 0.1, weight_decay=0.3)),
+    ("adamw-no-decay", lambda: T.adamw(0.1, weight_decay=0.0)),
+]
+FUNCTIONAL = [  # no kernel: step takes update + apply_updates(inplace=True)
+    ("nadam", lambda: T.nadam(0.1)),
+    ("rmsprop-centered", lambda: T.rmsprop(0.01, centered=True)),
+    ("rmsprop-momentum", lambda: T.rmsprop(0.01, momentum=0.5)),
+    ("adam-mu-float32", lambda: T.adam(0.1, mu_dtype=np.float32)),
+    ("adamw-masked", lambda: T.adamw(0.1, mask={"w": True, "b": False})),
+    ("adagrad", lambda: T.adagrad(0.5)),
+    ("clipped-adam", lambda: T.chain(T.clip_by_global_norm(1.0), T.adam(0.1))),
+    ("plateau", lambda: T.chain(T.adam(0.1), T.reduce_on_plateau(factor=0.5, patience=1))),
+]
+LOSSES = [3.0, 2.0, 2.0, 2.0, 1.0, 1.0]
+
+
+def _problem(dtype, nested):
+    rng = np.random.default_rng(7)
+    params = {"w": rng.normal(size=(3, 2)).astype(dtype), "b": rng.normal(size=2).astype(dtype)}
+    if nested:
+        params = {"layer": params, "out": rng.normal(size=4).astype(dtype)}
+    grads = [T.tree_map(lambda p: rng.normal(size=p.shape).astype(dtype), params)
+             for _ in LOSSES]
+    return params, grads
+
+
+def _leaves(tree):
+    return T.tree_leaves(tree)
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["flat", "nested"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, make", FUSED + FUNCTIONAL, ids=[n for n, _ in FUSED + FUNCTIONAL])
+def test_step_is_bit_identical_to_update_and_apply_updates(name, make, dtype, nested):
+    opt = make()
+    params, grads = _problem(dtype, nested)
+    if name == "adamw-masked" and nested:
+        pytest.skip("the mask has the flat structure")
+    functional, f_state = params, opt.init(params)
+    inplace = copy.deepcopy(params)
+    i_state = opt.init(inplace)
+    arrays = [id(a) for a in _leaves(inplace)]
+    for g, loss in zip(grads, LOSSES):
+        g_before = copy.deepcopy(g)
+        f_params_before = copy.deepcopy(functional)
+        u, f_state = opt.update(g, f_state, functional, value=loss)
+        functional_new = T.apply_updates(functional, u)
+        # the functional path modifies none of its inputs
+        for a, b in zip(_leaves(functional), _leaves(f_params_before)):
+            np.testing.assert_array_equal(a, b)
+        functional = functional_new
+        inplace, i_state, ui = T.step(opt, inplace, g, i_state, value=loss)
+        for a, b in zip(_leaves(g), _leaves(g_before)):  # gradients are never written
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(_leaves(inplace), _leaves(functional)):
+            assert a.dtype == b.dtype == dtype
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        for a, b in zip(_leaves(ui), _leaves(u)):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert [id(a) for a in _leaves(inplace)] == arrays  # written in place
+    assert T.current_learning_rate(i_state) == T.current_learning_rate(f_state)
+
+
+@pytest.mark.parametrize("name, make", FUSED, ids=[n for n, _ in FUSED])
+def test_the_named_optimizers_take_their_fused_kernel(name, make):
+    # guards the table: the bit-identity above would also hold for the fallback
+    opt = make()
+    assert T._FUSED.get(opt.update) is not None
+    params, grads = _problem(np.float64, False)
+    state = opt.init(params)
+    moments = [id(a) for a in _leaves(state) if isinstance(a, np.ndarray)]
+    _, state, _ = T.step(opt, params, grads[0], state)
+    assert [id(a) for a in _leaves(state) if isinstance(a, np.ndarray)] == moments
+
+
+@pytest.mark.parametrize("name, make", FUNCTIONAL, ids=[n for n, _ in FUNCTIONAL])
+def test_the_others_have_no_kernel(name, make):
+    assert T._FUSED.get(make().update) is None
+
+
+def test_read_only_or_python_number_parameters_fall_back_to_the_functional_sum():
+    opt = T.adam(0.1)
+    frozen = np.ones(3)
+    frozen.flags.writeable = False
+    for params in ({"w": frozen}, {"w": 1.0}):
+        state = opt.init(params)
+        new, state, u = T.step(opt, params, {"w": np.full(3, 2.0) if params["w"] is frozen
+                                             else 2.0}, state)
+        expected = T.apply_updates(params, opt.update(
+            {"w": np.full(3, 2.0) if params["w"] is frozen else 2.0}, opt.init(params),
+            params)[0])
+        np.testing.assert_array_equal(new["w"], expected["w"])
+    np.testing.assert_array_equal(frozen, np.ones(3))
+
+
+def test_apply_updates_in_place_writes_the_parameters_and_keeps_their_dtype():
+    p = {"w": np.ones(2, np.float32), "b": np.zeros(1, np.float32)}
+    w = p["w"]
+    out = T.apply_updates(p, {"w": np.full(2, -0.25, np.float32), "b": np.ones(1, np.float32)},
+                          inplace=True)
+    assert out is p and out["w"] is w and w.dtype == np.float32
+    np.testing.assert_array_equal(w, [0.75, 0.75])
+    # updates of another dtype: the functional sum (cast back), the parameters untouched
+    q = {"w": np.ones(2, np.float32)}
+    r = T.apply_updates(q, {"w": np.full(2, -0.5)}, inplace=True)
+    assert r["w"].dtype == np.float32 and np.array_equal(q["w"], [1.0, 1.0])
+
+
+def test_trees_of_another_structure_are_never_paired_leaf_by_leaf():
+    # same number of leaves, different keys: the functional path's error, not a wrong sum
+    opt = T.sgd(0.1)
+    params = {"layer": {"x": np.zeros(2), "y": np.zeros(2)}}
+    grads = {"layer": {"x": np.ones(2), "z": np.ones(2)}}
+    with pytest.raises(ValueError):
+        T.step(opt, params, grads, opt.init(params))
+    np.testing.assert_array_equal(params["layer"]["y"], np.zeros(2))
