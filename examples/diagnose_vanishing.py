@@ -1,4 +1,8 @@
-"""Diagnose vanishing gradients in a deep sigmoid network trained by your own loop.
+"""
+Diagnose vanishing gradients in a deep sigmoid network
+======================================================
+
+A deep sigmoid network trained by your own loop.
 
 A 10-layer sigmoid MLP initialised with N(0, 0.01^2) weights is trained for a few steps with
 ``gk.value_and_grad`` and ``gradkit.optim.sgd``; a ``GradientMonitor`` records the gradient
@@ -63,7 +67,8 @@ def train(activation, std, steps=20, learning_rate=0.1, depth=10, width=32, seed
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # sphinx-gallery runs the script without its docstring, so __doc__ may be None there.
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--plot", help="save the gradient flow figure to this PNG file")
     args = parser.parse_args(argv)

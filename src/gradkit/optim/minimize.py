@@ -34,6 +34,7 @@ _ALIASES = {"ista": ("proximal", {"accelerated": False}),
             "l-bfgs": ("lbfgs", {}), "l-bfgs-b": ("lbfgs", {}),
             "frank_wolfe": ("frank-wolfe", {}), "conditional-gradient": ("frank-wolfe", {}),
             "newton_cg": ("newton-cg", {}), "gradient-descent": ("gd", {})}
+#: Every name ``minimize(method=...)`` accepts: the solvers and their aliases.
 METHODS = tuple(_SOLVERS) + tuple(_ALIASES)
 
 # status codes, shared by every solver
@@ -306,7 +307,7 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
         constraint: the constraint set for ``"frank-wolfe"`` (e.g. ``Simplex()``).
         bounds: ``(lower, upper)`` arrays or scalars (None = unbounded) for ``"lbfgs"``.
         line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or ``None``.
-        ftol: if > 0, stop when (f_prev - f) / max(|f_prev|, |f|, 1) <= ftol (scipy
+        ftol: if > 0, stop when ``(f_prev - f) / max(|f_prev|, |f|, 1) <= ftol`` (scipy
             L-BFGS-B's factr * eps test); also the improvement threshold of n_iter_no_change.
         n_iter_no_change: stop (success) after this many iterations without a lower f.
         **options: method-specific options.
