@@ -18,6 +18,7 @@ import numpy as np
 import gradkit as gk
 from gradkit.diagnostics import GradientMonitor
 from gradkit.optim.transforms import apply_updates, sgd
+from gradkit.plot import gradient_flow
 
 
 def sigmoid(z):
@@ -77,16 +78,17 @@ def main(argv=None):
     print("10-layer sigmoid MLP, N(0, 0.01^2) initialization:")
     for finding in monitor.findings():
         print(" ", finding)
+    figure = gradient_flow(monitor.history)  # gradient norm per layer, findings marked
     if args.plot:
-        from gradkit.plot import gradient_flow
-        gradient_flow(monitor.history).savefig(args.plot)
+        figure.savefig(args.plot)
         print("gradient flow saved to", args.plot)
 
     fixed = train(relu, lambda n_in: np.sqrt(2.0 / n_in), steps=args.steps, learning_rate=0.01)
     vanishing = [f for f in fixed.findings() if f.kind == "vanishing"]
     print("ReLU + He initialization:",
           "no vanishing gradients." if not vanishing else f"{len(vanishing)} vanishing layers.")
+    return figure
 
 
 if __name__ == "__main__":
-    main()
+    figure = main()  # the documentation's gallery shows this figure
