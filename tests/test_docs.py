@@ -117,3 +117,20 @@ def test_math_renders_from_the_local_copy_of_mathjax():
     _site_files("*.html")
     assert (SITE / "_static" / "mathjax" / "tex-chtml.js").exists()
     assert (SITE / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+def test_every_public_name_has_an_api_page():
+    _site_files("*.html")
+    pytest.importorskip("sphinx")
+    import sys
+    sys.path.insert(0, str(DOCS))
+    try:
+        from apipages import PACKAGES, public_names
+    finally:
+        sys.path.remove(str(DOCS))
+    missing = []
+    for package, _ in PACKAGES:
+        _, objects, modules, _ = public_names(package)
+        names = [f"{package}.{name}" for name in objects] + modules
+        missing += [n for n in names if not (SITE / "api" / "generated" / f"{n}.html").exists()]
+    assert not missing, "public names without an API page: " + ", ".join(missing)
