@@ -1,4 +1,8 @@
-"""Exploding gradients in a character-level LSTM language model, and gradient clipping.
+"""
+Exploding gradients in a character LSTM, stopped by clipping
+============================================================
+
+Exploding gradients in a character-level LSTM language model, and gradient clipping.
 
 An LSTM (``Embedding -> Recurrent(LSTMCell) -> Linear``) learns to predict the next character
 of a short built-in text, by plain SGD with a learning rate that is too large for it
@@ -112,7 +116,7 @@ def write_report(path, runs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--report", help="write the HTML report to this file")
     args = parser.parse_args(argv)

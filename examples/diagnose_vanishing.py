@@ -1,4 +1,8 @@
-"""Diagnose vanishing gradients in a deep sigmoid network trained by your own loop.
+"""
+Diagnose vanishing gradients in a deep sigmoid network
+======================================================
+
+A deep sigmoid network trained by your own loop.
 
 A 10-layer sigmoid MLP initialised with N(0, 0.01^2) weights is trained for a few steps with
 ``gk.value_and_grad`` and ``gradkit.optim.sgd``; a ``GradientMonitor`` records the gradient
@@ -14,6 +18,7 @@ import numpy as np
 import gradkit as gk
 from gradkit.diagnostics import GradientMonitor
 from gradkit.optim.transforms import apply_updates, sgd
+from gradkit.plot import gradient_flow
 
 
 def sigmoid(z):
@@ -63,7 +68,8 @@ def train(activation, std, steps=20, learning_rate=0.1, depth=10, width=32, seed
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # sphinx-gallery runs the script without its docstring, so __doc__ may be None there.
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--plot", help="save the gradient flow figure to this PNG file")
     args = parser.parse_args(argv)
@@ -72,16 +78,17 @@ def main(argv=None):
     print("10-layer sigmoid MLP, N(0, 0.01^2) initialization:")
     for finding in monitor.findings():
         print(" ", finding)
+    figure = gradient_flow(monitor.history)  # gradient norm per layer, findings marked
     if args.plot:
-        from gradkit.plot import gradient_flow
-        gradient_flow(monitor.history).savefig(args.plot)
+        figure.savefig(args.plot)
         print("gradient flow saved to", args.plot)
 
     fixed = train(relu, lambda n_in: np.sqrt(2.0 / n_in), steps=args.steps, learning_rate=0.01)
     vanishing = [f for f in fixed.findings() if f.kind == "vanishing"]
     print("ReLU + He initialization:",
           "no vanishing gradients." if not vanishing else f"{len(vanishing)} vanishing layers.")
+    return figure
 
 
 if __name__ == "__main__":
-    main()
+    figure = main()  # the documentation's gallery shows this figure

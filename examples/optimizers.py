@@ -1,4 +1,8 @@
-"""Every family of full-batch method on one problem: L2 logistic regression on breast cancer.
+"""
+Every family of full-batch method on one problem
+================================================
+
+L2 logistic regression on breast cancer.
 
 Prints, for each method, the loss it reached, its iterations and evaluations, and the gradient
 norm; then two constrained problems (Frank-Wolfe with its duality gap, the lasso by FISTA).

@@ -1,4 +1,8 @@
-"""REINFORCE (the policy gradient) balances a pole on a cart, in a NumPy environment.
+"""
+REINFORCE on a cart-pole written in NumPy
+=========================================
+
+REINFORCE (the policy gradient) balances a pole on a cart, in a NumPy environment.
 
 The cart-pole of Barto, Sutton & Anderson (1983) is written here in NumPy (Euler steps of its
 equations of motion, 16 carts at once): push the cart left or right to keep the pole within
@@ -86,7 +90,7 @@ def surrogate(params, states, actions, advantages, mask):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--iterations", type=int, default=60)
     args = parser.parse_args(argv)
 

@@ -1,4 +1,8 @@
-"""A tiny transformer learns to reverse sequences, with causal self-attention.
+"""
+A tiny transformer learns to reverse sequences
+==============================================
+
+A tiny transformer learns to reverse sequences, with causal self-attention.
 
 Each example is ``a_1 ... a_L SEP a_L ... a_1`` over the digits 0-9 (``L = 6``). A one-block
 decoder-only transformer (token embedding + learned positions, pre-LayerNorm causal
@@ -69,7 +73,7 @@ def accuracy(params, x, y):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--steps", type=int, default=150)
     args = parser.parse_args(argv)
 

@@ -1,4 +1,8 @@
-"""A 30-second tour of gradkit's engine: gradients, Hessians and a gradient check of plain NumPy.
+"""
+A 30-second tour of gradkit's engine
+====================================
+
+Gradients, Hessians and a gradient check of plain NumPy.
 
 Run it with ``make demo`` (or ``python examples/tour.py``).
 """

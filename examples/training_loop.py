@@ -1,5 +1,9 @@
-"""Your own training loop: plain NumPy model, gradkit gradients, an optax-style optimizer, and
-the gradient monitor watching every step.
+"""
+Your own training loop
+======================
+
+A plain NumPy model, gradkit gradients, an optax-style optimizer, and the gradient monitor
+watching every step.
 
 A 3-layer tanh network learns the digits data set with mini-batches; the monitor records the
 gradient norm of each layer, and ``diagnose`` names any problem it sees, with a remedy.

@@ -67,7 +67,21 @@ _LEAF = TreeDef(None, None, ())
 
 def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> None:
     """Teach gradkit a new container: ``flatten(obj) -> (children, aux)`` and
-    ``unflatten(aux, children) -> obj``."""
+    ``unflatten(aux, children) -> obj``.
+
+    Args:
+        cls: the container type.
+        flatten: returns the children (a sequence of subtrees) and any hashable ``aux``
+            data that is part of the structure rather than a leaf.
+        unflatten: rebuilds an instance from ``aux`` and the children.
+
+    >>> class Pair:
+    ...     def __init__(self, a, b):
+    ...         self.a, self.b = a, b
+    >>> register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda aux, ch: Pair(*ch))
+    >>> tree_leaves(Pair(1.0, [2.0, 3.0]))
+    [1.0, 2.0, 3.0]
+    """
     _REGISTRY[cls] = (flatten, unflatten)
     _LEAF_TYPES.discard(cls)
 
@@ -113,7 +127,18 @@ def _flatten(tree, leaves):
 
 
 def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
-    """Return the leaves of ``tree`` (left to right, dict keys sorted) and its structure."""
+    """Return the leaves of ``tree`` (left to right, dict keys sorted) and its structure.
+
+    Args:
+        tree: any pytree.
+
+    Returns:
+        ``(leaves, treedef)``: a list of the leaves and a :class:`TreeDef`.
+
+    >>> leaves, treedef = tree_flatten({"b": 2.0, "a": (1.0, None)})
+    >>> leaves, treedef.num_leaves
+    ([1.0, 2.0], 2)
+    """
     leaves: list = []
     return leaves, _flatten(tree, leaves)
 
@@ -138,7 +163,22 @@ def _unflatten(treedef, it):
 
 
 def tree_unflatten(treedef: TreeDef, leaves) -> Any:
-    """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
+    """Rebuild a pytree of structure ``treedef`` from ``leaves``.
+
+    Args:
+        treedef: a structure from :func:`tree_flatten` or :func:`tree_structure`.
+        leaves: an iterable of exactly ``treedef.num_leaves`` leaves, in flattening order.
+
+    Returns:
+        The pytree.
+
+    Raises:
+        ValueError: when the number of leaves does not match the structure.
+
+    >>> leaves, treedef = tree_flatten({"w": 1.0, "b": 2.0})
+    >>> tree_unflatten(treedef, [10.0, 20.0])
+    {'w': 20.0, 'b': 10.0}
+    """
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise ValueError(f"tree_unflatten: the structure {treedef} has {treedef.num_leaves} "
@@ -147,19 +187,43 @@ def tree_unflatten(treedef: TreeDef, leaves) -> Any:
 
 
 def tree_leaves(tree: Any) -> list:
-    """The leaves of ``tree``, in flattening order."""
+    """The leaves of ``tree``, in flattening order (the first part of :func:`tree_flatten`).
+
+    >>> tree_leaves([1.0, {"y": 3.0, "x": 2.0}])
+    [1.0, 2.0, 3.0]
+    """
     return tree_flatten(tree)[0]
 
 
 def tree_structure(tree: Any) -> TreeDef:
-    """The structure of ``tree`` (a :class:`TreeDef`)."""
+    """The structure of ``tree`` (a :class:`TreeDef`): equal for trees that differ only in
+    their leaves.
+
+    >>> tree_structure({"a": 1.0, "b": [2.0]}) == tree_structure({"b": [0.0], "a": 5.0})
+    True
+    """
     return tree_flatten(tree)[1]
 
 
 def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
     """Apply ``f`` leaf by leaf: ``f(leaf, *corresponding leaves of rest)``.
 
-    Raises ValueError naming both structures when ``rest`` do not match ``tree``.
+    Args:
+        f: a function of ``1 + len(rest)`` leaves.
+        tree: the pytree whose structure the result has.
+        *rest: pytrees with the same structure as ``tree``.
+
+    Returns:
+        A pytree of ``tree``'s structure (a dict keeps its key order) holding ``f``'s results.
+
+    Raises:
+        ValueError: naming both structures when ``rest`` do not match ``tree``.
+
+    >>> import numpy as np
+    >>> params = {"w": np.array([1.0, 2.0]), "b": 0.5}
+    >>> grads = {"w": np.array([0.1, 0.1]), "b": 1.0}
+    >>> tree_map(lambda p, g: p - 0.1 * g, params, grads)
+    {'w': array([0.99, 1.99]), 'b': 0.4}
     """
     t = type(tree)
     if t in _LEAF_TYPES and all(type(r) in _LEAF_TYPES for r in rest):
@@ -201,6 +265,13 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
 
 def ravel_pytree(tree: Any):
     """Flatten a pytree of arrays into one 1-D float array, and return the inverse.
+
+    Args:
+        tree: a pytree of arrays or numbers.
+
+    Returns:
+        ``(flat, unravel)``: the concatenated 1-D array, and a function that turns an array of
+        that length back into a pytree of ``tree``'s structure and shapes.
 
     >>> import numpy as np
     >>> flat, unravel = ravel_pytree({"a": np.zeros((2, 2)), "b": np.ones(3)})

@@ -319,6 +319,16 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     Complex numbers follow :mod:`gradkit.autodiff.complex`: a complex output raises unless
     ``holomorphic=True``, which returns ``f'(z)`` and needs complex inputs.
 
+    Args:
+        fun: a function written with NumPy whose output is a real scalar.
+        argnums: the position of the argument to differentiate, or a tuple of positions.
+        has_aux: ``fun`` returns ``(value, aux)``; ``aux`` is passed through undifferentiated.
+        holomorphic: ``fun`` is a holomorphic function of complex inputs; return ``f'(z)``.
+
+    Returns:
+        A function with ``fun``'s arguments returning ``(value, gradient)`` (``((value,
+        aux), gradient)`` with ``has_aux``); the gradient has the structure of the argument.
+
     Raises:
         TypeError: if ``fun`` returns a non-scalar or a complex value (without
             ``holomorphic=True``), or an argument is not floating point or complex.
@@ -374,6 +384,16 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     With ``has_aux=True`` the new function returns ``(gradient, aux)``. For a holomorphic
     ``fun`` of complex inputs, ``holomorphic=True`` returns ``f'(z)``; a complex output
     raises otherwise (see :mod:`gradkit.autodiff.complex`).
+
+    Args:
+        fun, argnums, has_aux, holomorphic: as in :func:`value_and_grad`.
+
+    Returns:
+        A function with ``fun``'s arguments returning the gradient (a tuple of gradients for
+        a tuple ``argnums``; ``(gradient, aux)`` with ``has_aux``).
+
+    Raises:
+        TypeError: as :func:`value_and_grad`.
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic)  # [complex] holomorphic
 
@@ -391,6 +411,17 @@ def vjp(fun, *primals, has_aux=False):
     ``pullback`` takes a cotangent shaped like ``out`` and returns a tuple with one cotangent
     per primal; it may be called more than once. With ``has_aux=True`` returns
     ``(out, pullback, aux)``.
+
+    Args:
+        fun: a function of ``len(primals)`` arguments written with NumPy.
+        *primals: the point at which to differentiate (arrays or pytrees).
+        has_aux: ``fun`` returns ``(out, aux)``.
+
+    Returns:
+        ``(out, pullback)``, or ``(out, pullback, aux)``.
+
+    Raises:
+        ValueError: from ``pullback``, for a cotangent whose structure is not ``out``'s.
 
     >>> import numpy as np, gradkit as gk
     >>> out, pullback = gk.vjp(np.sin, np.zeros(2))
@@ -422,6 +453,14 @@ def jvp(fun, primals, tangents, has_aux=False):
     """Jacobian-vector product in forward mode: ``(fun(*primals), J @ tangents)`` (JAX's jvp).
 
     ``primals`` and ``tangents`` are tuples of the same structure.
+
+    Args:
+        fun: a function of ``len(primals)`` arguments written with NumPy.
+        primals: the point, a tuple with one entry per argument.
+        tangents: the direction, a tuple shaped like ``primals``.
+
+    Returns:
+        ``(fun(*primals), J @ tangents)``, both with the structure of ``fun``'s output.
 
     >>> import numpy as np, gradkit as gk
     >>> gk.jvp(np.sin, (np.zeros(2),), (np.ones(2),))
@@ -457,6 +496,13 @@ def jvp(fun, primals, tangents, has_aux=False):
 def elementwise_grad(fun, argnums=0):
     """Gradient of ``sum(fun(x))``: for element-wise ``fun``, the derivative at every entry.
 
+    Args:
+        fun: an element-wise function written with NumPy.
+        argnums: as in :func:`grad`.
+
+    Returns:
+        A function with ``fun``'s arguments returning an array shaped like the argument.
+
     >>> import numpy as np, gradkit as gk
     >>> gk.elementwise_grad(np.square)(np.array([1.0, 2.0]))
     array([2., 4.])
@@ -482,6 +528,15 @@ def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
     ``"auto"`` picks whichever has the smaller batch (forward on a tie: it keeps no tape). A complex input or output
     raises ``TypeError`` unless ``holomorphic=True`` (then the result is the complex Jacobian
     ``f'(z)``; see :mod:`gradkit.autodiff.complex`).
+
+    Args:
+        fun: a function written with NumPy.
+        argnums: the position of the argument to differentiate.
+        mode: ``"auto"``, ``"rev"`` or ``"fwd"``.
+        holomorphic: see above.
+
+    Returns:
+        A function with ``fun``'s arguments returning the Jacobian array.
 
     >>> import numpy as np, gradkit as gk
     >>> gk.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
@@ -548,6 +603,14 @@ def hessian(fun, argnums=0):
     vectors ``e_i``; reverse-over-forward, measured 1.5x faster than ``jacfwd(grad(fun))``
     on the W7 logistic loss, and equal to it to rounding).
 
+    Args:
+        fun: a function written with NumPy whose output is a real scalar.
+        argnums: the position of the argument to differentiate.
+
+    Returns:
+        A function with ``fun``'s arguments returning the Hessian, of shape
+        ``x.shape + x.shape``.
+
     >>> import numpy as np, gradkit as gk
     >>> gk.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
@@ -578,7 +641,8 @@ _HVP_MODES = ("rev-over-fwd", "fwd-over-rev")
 def hvp(fun, argnums=0, mode="rev-over-fwd"):
     r"""Hessian-vector product :math:`H(x) v`; the Hessian is never formed.
 
-    Returns a function of ``(*args, v)``: ``v`` has the structure of ``args[argnums]``.
+    Returns a function of ``(*args, v)``: ``v`` has the structure of ``args[argnums]``, and
+    so has the product it returns.
 
     Two ways, equal to rounding (both cost a small multiple of one evaluation of ``fun``):
 
@@ -590,6 +654,11 @@ def hvp(fun, argnums=0, mode="rev-over-fwd"):
       logistic loss 1.3x), which is why it is the default.
     - ``mode="fwd-over-rev"``: ``jvp(grad(fun), x, v)``, JAX's usual recipe; it also computes
       the gradient as a by-product.
+
+    Args:
+        fun: a function written with NumPy whose output is a real scalar.
+        argnums: the position of the argument ``x``.
+        mode: ``"rev-over-fwd"`` or ``"fwd-over-rev"``.
 
     Raises:
         ValueError: for an unknown ``mode``.
@@ -629,6 +698,12 @@ def hvp(fun, argnums=0, mode="rev-over-fwd"):
 
 def stop_gradient(x):
     """``x`` with no derivative through it, at any order (a constant to every trace).
+
+    Args:
+        x: an array, a traced value or a pytree of them.
+
+    Returns:
+        ``x``'s values as plain arrays, in ``x``'s structure.
 
     >>> import numpy as np, gradkit as gk
     >>> float(gk.grad(lambda x: x * gk.stop_gradient(x))(3.0))

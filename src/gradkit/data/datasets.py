@@ -25,7 +25,7 @@ class Dataset(NamedTuple):
     task: str  # "classification" or "regression"
 
 
-# name -> (scikit-learn loader, task)
+#: The bundled data sets by name: ``name -> (scikit-learn loader, task)``.
 DATASETS = {
     "breast_cancer": ("load_breast_cancer", "classification"),
     "digits": ("load_digits", "classification"),

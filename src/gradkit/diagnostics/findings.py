@@ -14,6 +14,7 @@ import numpy as np
 __all__ = ["Finding", "diagnose", "vanishing_gradients", "exploding_gradients", "nan_or_inf",
            "plateau", "learning_rate_too_high", "REMEDIES"]
 
+#: The remedy each kind of finding suggests: ``kind -> text``.
 REMEDIES = {
     "vanishing": (
         "Initialize each layer with a variance scaled to its width (Glorot/Xavier for sigmoid "

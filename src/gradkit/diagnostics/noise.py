@@ -31,7 +31,7 @@ def gradient_noise(loss, params, X, y=None, batch_size: int = 32, n_batches: int
 
     With ``G`` the gradient of the mean loss over all ``N`` rows and ``g_B`` that over a
     batch of ``B`` rows drawn without replacement, ``E |g_B - G|^2 = tr(Sigma) / B *
-    (N - B) / (N - 1)``, where ``Sigma`` is the covariance of the per-example gradients. So
+    (N - B) / (N - 1)``, where ``Sigma`` is the covariance of the per-example gradients. So::
 
         tr(Sigma) = B (N - 1) / (N - B) * mean_b |g_b - G|^2,   B_simple = tr(Sigma) / |G|^2.
 

@@ -330,7 +330,7 @@ _METHODS = ("integrated_gradients", "gradient_x_input", "saliency", "smoothgrad"
 
 def feature_importances(model, X, method: str = "integrated_gradients", *, target=None,
                         baseline="mean", steps: int = 50):
-    """Global feature importance: the mean absolute attribution over the rows of ``X``,
+    """Global feature importance: the mean absolute attribution over the rows of ``X``::
 
         I_j = (1/n) sum_i |A_j(x_i)|,
 

@@ -102,8 +102,10 @@ _MLP_DOC = """
             (``"lbfgs"``, ...).
         learning_rate: a number or a schedule ``step -> rate``.
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
-        max_iter, tol, n_iter_no_change, early_stopping, validation_fraction, penalty, alpha,
-        l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan, record_every: as in
+        max_iter, tol, n_iter_no_change, early_stopping, validation_fraction: as in
+            :class:`gradkit.models.LogisticRegression`.
+        penalty, alpha, l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan,
+        record_every: as in
             :class:`gradkit.models.LogisticRegression`.
 
     Attributes:

@@ -19,7 +19,7 @@ __all__ = ["Sequential"]
 
 
 class Sequential(Layer):
-    """A stack of layers: ``y = layer_k(... layer_1(layer_0(x)))``.
+    """A stack of layers: ``y = layer_k(...(layer_1(layer_0(x))))``.
 
     Parameters and state are dicts with one entry per layer that has any, keyed
     ``f"{i:02d}_{layer.name}"`` (``"00_conv2d"``, ``"01_batchnorm"``, ``"04_linear"``); the

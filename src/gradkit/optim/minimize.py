@@ -37,6 +37,7 @@ _ALIASES = {"ista": ("proximal", {"accelerated": False}),
             "frank_wolfe": ("frank-wolfe", {}), "conditional-gradient": ("frank-wolfe", {}),
             "newton_cg": ("newton-cg", {}), "gradient-descent": ("gd", {}),
             "trust_ncg": ("trust-ncg", {}), "trust_exact": ("trust-exact", {})}
+#: Every name ``minimize(method=...)`` accepts: the solvers and their aliases.
 METHODS = tuple(_SOLVERS) + tuple(_ALIASES)
 
 # status codes, shared by every solver
@@ -312,7 +313,7 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
         constraint: the constraint set for ``"frank-wolfe"`` (e.g. ``Simplex()``).
         bounds: ``(lower, upper)`` arrays or scalars (None = unbounded) for ``"lbfgs"``.
         line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or ``None``.
-        ftol: if > 0, stop when (f_prev - f) / max(|f_prev|, |f|, 1) <= ftol (scipy
+        ftol: if > 0, stop when ``(f_prev - f) / max(|f_prev|, |f|, 1) <= ftol`` (scipy
             L-BFGS-B's factr * eps test); also the improvement threshold of n_iter_no_change.
         n_iter_no_change: stop (success) after this many iterations without a lower f.
         n_restarts: also run the method from this many random starts
