@@ -16,11 +16,11 @@
 >>> mon.findings()
 []
 """
-from .findings import (REMEDIES, Finding, diagnose, exploding_gradients, learning_rate_too_high,
-                       nan_or_inf, plateau, vanishing_gradients)
+from .findings import (REMEDIES, Finding, Findings, diagnose, divergence, exploding_gradients,
+                       learning_rate_too_high, nan_or_inf, plateau, vanishing_gradients)
 from .monitor import GradientMonitor, named_leaves, parameter_groups
 from .noise import GradientNoise, gradient_noise
 
-__all__ = ["GradientMonitor", "Finding", "diagnose", "vanishing_gradients",
-           "exploding_gradients", "nan_or_inf", "plateau", "learning_rate_too_high",
+__all__ = ["GradientMonitor", "Finding", "Findings", "diagnose", "vanishing_gradients",
+           "exploding_gradients", "nan_or_inf", "divergence", "plateau", "learning_rate_too_high",
            "REMEDIES", "gradient_noise", "GradientNoise", "parameter_groups", "named_leaves"]
