@@ -111,9 +111,31 @@ def test_training_draws_train_and_validation_loss_and_the_learning_rate():
          "val_step": [0, 10, 20, 30, 40], "val_loss": [1.0, 0.2, 0.1, 0.08, 0.07]}
     fig = plot.training(h)
     loss_ax, lr_ax = fig.axes
-    assert len(loss_ax.get_lines()) == 2 and len(lr_ax.get_lines()) == 1
+    raw, smooth, val = loss_ax.get_lines()  # each step faint, the moving average bold
+    assert raw.get_alpha() < 0.5 < smooth.get_linewidth() / raw.get_linewidth()
+    assert len(lr_ax.get_lines()) == 1
     assert png_bytes(fig) > 5_000
     assert len(plot.training([3.0, 2.0, 1.0]).axes) == 1  # a plain loss curve, no rate
+    constant = dict(h, learning_rate=[0.1] * 50)
+    fig = plot.training(constant)
+    assert len(fig.axes) == 1 and "constant learning rate 0.1" in fig.axes[0].get_title()
+
+
+def test_a_mini_batch_run_is_drawn_per_epoch_and_smoothed_over_one():
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, 201)  # 20 epochs of 10 steps, as an estimator numbers them
+    loss = (0.2 + np.exp(-steps / 40)) * np.exp(rng.normal(0, 0.3, steps.size))
+    h = {"step": list(steps), "loss": list(loss),
+         "grad_norm": {"a": list(np.exp(rng.normal(0, 0.5, steps.size))), "b": [1.0] * 200}}
+    fig = plot.training(h, steps_per_epoch=10)
+    ax = fig.axes[0]
+    raw, smooth = ax.get_lines()
+    assert ax.get_xlabel() == "epoch" and raw.get_xdata()[-1] == 20.0
+    # the moving average is far steadier than the steps
+    assert np.std(np.diff(smooth.get_ydata()[50:])) < 0.2 * np.std(np.diff(loss[50:]))
+    flow = plot.gradient_flow(h, [], steps_per_epoch=10)
+    assert flow.axes[0].get_xlabel() == "epoch" and len(flow.legends) == 1
+    assert not flow.axes[0].get_legend()  # the legend is beside the axes
 
 
 def test_gradient_flow_draws_one_log_line_per_layer_and_marks_the_findings():
@@ -123,6 +145,7 @@ def test_gradient_flow_draws_one_log_line_per_layer_and_marks_the_findings():
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     assert [line.get_label() for line in ax.get_lines()[:3]] == ["l1", "l2", "l3"]
+    assert len({line.get_color() for line in ax.get_lines()[:3]}) == 3
     assert len(ax.get_lines()) == 4  # and one vertical line for the finding
     assert len(ax.collections) == 1  # the cross on l1's curve
     findings = [Finding("exploding", "x", layer="l3", step=4), Finding("nan", "y", step=7)]

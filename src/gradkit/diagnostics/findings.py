@@ -26,7 +26,8 @@ import math
 import numpy as np
 
 __all__ = ["Finding", "Findings", "diagnose", "vanishing_gradients", "exploding_gradients",
-           "nan_or_inf", "divergence", "plateau", "learning_rate_too_high", "REMEDIES"]
+           "nan_or_inf", "divergence", "plateau", "learning_rate_too_high", "REMEDIES",
+           "epoch_length"]
 
 REMEDIES = {
     "vanishing": (
@@ -239,6 +240,17 @@ def _resolve(history, steps_per_epoch=None):
     if hasattr(history, "history") and isinstance(history.history, dict):  # a monitor
         return history.history, steps_per_epoch
     return history, steps_per_epoch
+
+
+def epoch_length(source):
+    """The recorded steps per epoch of a fitted estimator (1 for a full-batch method), or of a
+    history that says (``"steps_per_epoch"``); None when unknown.
+
+    >>> epoch_length({"loss": [1.0], "steps_per_epoch": 7}), epoch_length({"loss": [1.0]})
+    (7, None)
+    """
+    history, spe = _resolve(source)
+    return spe or (history.get("steps_per_epoch") if isinstance(history, dict) else None)
 
 
 # ----------------------------------------------------------------------------- detectors
