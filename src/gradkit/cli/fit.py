@@ -395,7 +395,8 @@ def _train(args, loaded) -> _Trained:
     seconds = time.perf_counter() - started
     history = getattr(estimator, "history_", {}) or {}
     try:
-        findings = diagnose(history) if history.get("loss") else []
+        # the estimator, not its history: then the findings are judged per epoch
+        findings = diagnose(estimator) if history.get("loss") else []
     except Exception as exc:  # noqa: BLE001 (a report without findings beats none)
         if getattr(args, "debug", False):
             raise
@@ -489,7 +490,7 @@ def _curves_sections(report, trained, debug):
     section = report.section("Training curves")
     section.text("The training loss (the penalized mean loss the optimizer minimizes) at "
                  "every step.")
-    figure_block(section, lambda: plot.training(history if history.get("loss") else
+    figure_block(section, lambda: plot.training(trained.estimator if history.get("loss") else
                                                 list(trained.estimator.loss_curve_)),
                  "Loss per step (and the learning rate, when the optimizer has one).", debug)
     section = report.section("Learning rate")
@@ -505,7 +506,7 @@ def _gradients_section(report, trained, debug):
                  "a log scale. Vanishing gradients show as early layers far below the last; "
                  "exploding gradients as norms growing without bound.")
     if trained.history.get("grad_norm"):
-        figure_block(section, lambda: plot.gradient_flow(trained.history, trained.findings),
+        figure_block(section, lambda: plot.gradient_flow(trained.estimator, trained.findings),
                      "Gradient norm per layer; dashed lines mark findings.", debug)
     diverged_note = None
     if trained.diverged:

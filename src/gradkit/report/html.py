@@ -39,6 +39,7 @@ section{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:1rem 
 section h2{margin-top:0;font-size:1.2rem;color:#1f3a5f}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
 th,td{border:1px solid #dde2ea;padding:.3rem .6rem;text-align:left;vertical-align:top}
+td:not(:last-child){white-space:nowrap}
 th{background:#f0f3f7}
 figure{margin:.8rem 0} figure img{max-width:100%;height:auto;border:1px solid #eef0f3}
 figcaption{font-size:.85rem;color:#5b6573}
