@@ -189,3 +189,44 @@ def test_figures_do_not_touch_pyplot():
     if "matplotlib.pyplot" in sys.modules:
         import matplotlib.pyplot as plt
         assert plt.get_fignums() == []
+
+
+def _overlaps(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: plot.landscape(rosenbrock, (-2, 2), (-1, 3), resolution=30, arrow_grid=6,
+                           paths={f"opt{i}": PATHS["gd"] + 0.05 * i for i in range(8)}),
+    lambda: plot.race({f"opt{i}": {"f": [4.0, 2.0, 1.0 / (i + 1)], "time": [.1, .2, .3]}
+                       for i in range(8)}),
+    lambda: plot.gradient_flow({"loss": [1.0] * 5, "grad_norm": {f"l{i}": [1.0] * 5
+                                                                 for i in range(8)}}, []),
+], ids=["landscape", "race", "gradient_flow"])
+def test_legends_sit_beside_the_axes_not_over_the_data(make):
+    fig = make()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+    box = fig.legends[0].get_window_extent(renderer)
+    data_axes = [ax for ax in fig.axes if ax.get_lines()]
+    assert data_axes and not any(_overlaps(box, ax.get_window_extent(renderer))
+                                 for ax in data_axes)
+
+
+def test_eight_paths_have_eight_colours_and_eight_markers_on_a_light_landscape():
+    paths = {f"opt{i}": PATHS["gd"] + 0.05 * i for i in range(8)}
+    fig = plot.landscape(rosenbrock, (-2, 2), (-1, 3), resolution=30, paths=paths,
+                         arrows=False)
+    lines = [ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")]
+    assert len({ln.get_color() for ln in lines}) == len({ln.get_marker() for ln in lines}) == 8
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255
+    assert np.mean(pixels.mean(axis=2) > 0.75) > 0.6  # mostly pale: the paths carry colour
+
+
+def test_the_importance_title_counts_the_features_shown():
+    assert plot.attributions(np.arange(8.0)).axes[0].get_title() == \
+        "feature importance: all 8 features"
+    assert plot.attributions(np.arange(30.0), top=20).axes[0].get_title() == \
+        "the 20 most important of 30 features"

@@ -219,7 +219,7 @@ def run(args) -> int:
                        ("minima", "; ".join(str(m) for m in problem.minima)),
                        ("minimum value", f_star), ("steps per optimizer", steps)]
                       + [(f"learning rate of {n}", rates[n]) for n in args.optimizers
-                         if n in _STEPPERS], header=("", ""))
+                         if n in _STEPPERS])
         minima = np.array(problem.minima)
         paths = {n: r["path"] for n, r in results.items() if len(r["path"])}
         section = report.section("Landscape and paths")

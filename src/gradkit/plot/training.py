@@ -63,6 +63,18 @@ def ema(values, span):
     return out
 
 
+def _focus(ax, smooth, raw):
+    """On a log axis, keep the smoothed curves in view: the faint steps may dip decades
+    below them (a batch the model fits perfectly), which would squash the trend."""
+    if ax.get_yscale() != "log":
+        return
+    s = np.concatenate([np.asarray(v, float) for v in smooth])
+    r = np.concatenate([np.asarray(v, float) for v in raw])
+    s, r = s[np.isfinite(s) & (s > 0)], r[np.isfinite(r) & (r > 0)]
+    if s.size and r.size:
+        ax.set_ylim(max(s.min() / 5, r.min()), max(s.max(), r.max()) * 1.3)
+
+
 def _axis(h, n, steps_per_epoch):
     """``(x, label, to_x)``: per epoch for a mini-batch run, else per step."""
     steps = _steps(h, n)
@@ -144,6 +156,8 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
                 label="validation loss")
     if _positive_span(np.concatenate([loss, np.asarray(val, dtype=float)])):
         ax.set_yscale("log")
+    if span > 1:
+        _focus(ax, [ema(loss, span)] + ([np.asarray(val, float)] if len(val) else []), [loss])
     ax.set_ylabel("loss")
     ax.legend(loc="upper right", fontsize="small")
     known = [v for v in rates if v is not None]
@@ -207,6 +221,7 @@ def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
     x, unit, to_x = _axis(h, n, steps_per_epoch)
     span = _span(n, steps_per_epoch)
     colors = [f"C{i % 10}" for i in range(len(norms))]
+    smooths, raws = [], []
     styles = ["-", "--", "-.", ":"]
     for i, (layer, values) in enumerate(norms.items()):
         v = np.asarray([np.nan if x_ is None else x_ for x_ in values], dtype=float)
@@ -217,9 +232,13 @@ def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
             ax.plot(xs, v, alpha=0.2, linewidth=0.6, color=colors[i], label="_raw")
             smooth = np.exp(ema(np.log(v), span))
             (lines[layer],) = ax.plot(xs, smooth, linewidth=1.8, label=str(layer), **style)
+            smooths.append(smooth)
+            raws.append(v)
         else:
             (lines[layer],) = ax.plot(xs, v, linewidth=1.5, label=str(layer), **style)
     ax.set_yscale("log")
+    if smooths:
+        _focus(ax, smooths, raws)
     seen = set()
     for f in findings:
         if f.step is None:

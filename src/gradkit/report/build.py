@@ -12,7 +12,7 @@ import numpy as np
 
 from ..diagnostics import diagnose
 from ..diagnostics.findings import epoch_length
-from .html import Report, format_number
+from .html import Report
 
 __all__ = ["build", "training_sections", "findings_block", "importance_caption"]
 
@@ -129,9 +129,9 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
 def _rate_text(rates):
     first, last = rates[0], rates[-1]
     if np.allclose(rates, first, rtol=1e-9):
-        return f" A constant learning rate of {format_number(first)} for {len(rates)} steps."
-    return (f" The learning rate went from {format_number(first)} to {format_number(last)} "
-            f"over {len(rates)} steps (lower panel).")
+        return f" A constant learning rate of {first:.3g} for {len(rates)} steps."
+    return (f" The learning rate went from {first:.3g} to {last:.3g} over {len(rates)} steps "
+            "(lower panel).")
 
 
 def _changed_settings(estimator):
@@ -164,7 +164,7 @@ def _model_section(report, estimator, history):
     if reason:
         rows.append(("stopped because", str(reason)))
     section = report.section("Model and optimizer")
-    section.table(rows, header=("", ""))
+    section.table(rows)
     changed = _changed_settings(estimator)
     if changed:
         section.text("Settings given (the others are the defaults):")
