@@ -144,23 +144,29 @@ def _band_height(pixels):
     return float(np.median(counts[counts > 0])) if np.any(counts) else 0.0
 
 
-def _training_page(folder, raw_bold):
+def _digits_run():
+    import warnings
+
+    from sklearn.preprocessing import StandardScaler
+
+    from gradkit import models
+    from gradkit.data import load_dataset
+
+    d = load_dataset("digits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return models.MLPClassifier(hidden_layer_sizes=32, batch_size=32, max_iter=25,
+                                    random_state=0).fit(StandardScaler().fit_transform(d.X),
+                                                        d.y)
+
+
+def _training_page(folder, est, raw_bold):
     """The 'Training curves' section of report.build for a mini-batch MLP on digits; with
     ``raw_bold`` the loss of every step is drawn at full strength instead (the old figure),
     as the control that the measure sees a band."""
-    from sklearn.preprocessing import StandardScaler
-
-    from gradkit import models, plot, report
-    from gradkit.data import load_dataset
+    from gradkit import plot, report
     from gradkit.report import Report
 
-    d = load_dataset("digits")
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est = models.MLPClassifier(hidden_layer_sizes=32, batch_size=32, max_iter=25,
-                                   random_state=0).fit(StandardScaler().fit_transform(d.X),
-                                                       d.y)
     if raw_bold:
         page = Report("control")
         fig = plot.training([float(v) for v in est.history_["loss"]])  # no smoothing: n < 25
@@ -174,7 +180,7 @@ def _training_page(folder, raw_bold):
         page.sections = [s for s in page.sections if s.title == "Training curves"]
     path = folder / ("control.html" if raw_bold else "training.html")
     page.save(path)
-    return path, est
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +189,9 @@ def shots(tmp_path_factory):
 
 
 def test_the_training_curve_is_a_line_over_faint_steps_not_a_band(chromium, shots, tmp_path):
-    page, est = _training_page(shots, raw_bold=False)
-    control, _ = _training_page(shots, raw_bold=True)
+    est = _digits_run()
+    page = _training_page(shots, est, raw_bold=False)
+    control = _training_page(shots, est, raw_bold=True)
     smooth = _band_height(_screenshot(chromium, tmp_path, page, shots / "training.png"))
     band = _band_height(_screenshot(chromium, tmp_path, control, shots / "control.png"))
     assert band > 3 * smooth and smooth <= 8, (smooth, band)

@@ -303,9 +303,10 @@ def vanishing_gradients(history, ratio: float = 1e-3, min_layers: int = 3,
         out.append(Finding(
             "vanishing",
             f"Gradients vanish in layer {group!r} from step {step}: its gradient norm is "
-            f"{at:.2g} times that of the last layer {last!r} in the last {s.unit} (median; as "
-            f"low as {worst:.2g}, threshold {ratio:g}), in every {s.unit} since, so it barely "
-            "learns.",
+            f"{at:.2g} times that of the last layer {last!r} "
+            + ("at the last step" if s.unit == "step" else f"in the last {s.unit} (median)")
+            + f" and below {ratio:g} times at every {s.unit} since (as low as {worst:.2g}), so "
+            "it barely learns.",
             layer=group, step=step, remedy=REMEDIES["vanishing"], value=at,
             evidence=dict(s.evidence(start, len(s.bounds) - 1),
                           **{"judged on": f"the median over each {s.unit} of ||g_{group}|| / "
@@ -614,8 +615,8 @@ def _lr_changed(history, s, k):
 
 def plateau(history, rtol: float = 1e-3, patience: int = 20, *, steps_per_epoch=None) -> list:
     """A flat stretch of the loss per epoch: ``patience`` or more epochs whose mean losses
-    differ by less than ``rtol`` relative, that training then left (the loss fell by 10% more), or that
-    began at the start and lasted to the end (the loss never moved). Without known epochs,
+    differ by less than ``rtol`` relative, that training then left (the loss fell by 10%
+    more), or that began at the start and lasted to the end (the loss never moved). Without known epochs,
     ``patience`` counts recorded steps (at least three windows of them).
 
     A flat stretch at the end of a run that made progress is convergence, not a finding; a
