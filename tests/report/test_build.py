@@ -71,6 +71,14 @@ def test_a_finding_is_shown_beside_its_plot_with_its_evidence_and_every_string_e
     assert "exploding" in flow and "divergence" not in flow
 
 
+def test_no_all_clear_is_given_while_the_loss_has_a_finding():
+    h = {"loss": [1.0, 0.5, 0.3, 0.2, 0.2, 0.6, 0.8, 0.9, 0.9, 0.9],
+         "grad_norm": {"w": [1.0] * 10}}
+    page = report.build(h).to_html()
+    assert "too high" in page and "no problems found" not in page
+    assert "the findings about the loss are under the training curves" in page
+
+
 def test_save_writes_the_page_and_a_notebook_gets_a_scoped_fragment(tmp_path, estimator):
     r = report.build(estimator)
     path = r.save(tmp_path / "run.html")

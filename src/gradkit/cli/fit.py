@@ -240,22 +240,12 @@ def data_section(report, table_name, data, extra_rows=()):
 
 
 def findings_block(section, findings, diverged_note=None):
-    """The diagnostics' findings and remedies in words (or an all-clear)."""
-    if diverged_note:
-        section.finding("diverged", diverged_note, "Lower --lr, set --clip-norm (for "
-                        "example 1.0), or use a full-batch method such as --optimizer lbfgs.",
-                        level="error")
-    for f in findings:
-        where = []
-        if f.layer is not None:
-            where.append(f"layer {f.layer}")
-        if f.step is not None:
-            where.append(f"from step {f.step}")
-        prefix = f"({', '.join(where)}) " if where else ""
-        section.finding(f.kind.replace("_", " "), prefix + f.message, f.remedy)
-    if not findings and not diverged_note:
-        section.finding("no problems found", "No vanishing or exploding gradients, NaN, "
-                        "plateau or too-high learning rate was detected.", level="ok")
+    """The diagnostics' findings with their remedies and evidence (or an all-clear):
+    :func:`gradkit.report.findings_block`, with the remedy of a divergence in option names."""
+    from gradkit.report import findings_block as block
+
+    block(section, findings, diverged_note, "Lower --lr, set --clip-norm (for example 1.0), "
+          "or use a full-batch method such as --optimizer lbfgs.")
 
 
 def _learning_rate_text(estimator, history):

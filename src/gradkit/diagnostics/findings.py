@@ -309,8 +309,9 @@ def vanishing_gradients(history, ratio: float = 1e-3, min_layers: int = 3,
             "it barely learns.",
             layer=group, step=step, remedy=REMEDIES["vanishing"], value=at,
             evidence=dict(s.evidence(start, len(s.bounds) - 1),
-                          **{"judged on": f"the median over each {s.unit} of ||g_{group}|| / "
-                                          f"||g_{last}||",
+                          **{"judged on": (f"the median over each {s.unit} of "
+                                           if s.unit != "step" else "at each step, ")
+                                          + f"||g_{group}|| / ||g_{last}||",
                              "ratio in the last " + s.unit: at, "lowest ratio": worst,
                              "threshold": ratio})))
     return out

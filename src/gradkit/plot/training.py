@@ -158,6 +158,8 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
         ax.set_yscale("log")
     if span > 1:
         _focus(ax, [ema(loss, span)] + ([np.asarray(val, float)] if len(val) else []), [loss])
+    if ax.get_yscale() == "linear":
+        ax.ticklabel_format(axis="y", useOffset=False)  # "1.0006", not "+1" and "0.0006"
     ax.set_ylabel("loss")
     ax.legend(loc="upper right", fontsize="small")
     known = [v for v in rates if v is not None]

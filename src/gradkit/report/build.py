@@ -45,8 +45,11 @@ def importance_caption(n_features: int, top: int = 20) -> str:
     return f"The {top} most important of {n_features} features."
 
 
-def findings_block(section, findings, diverged_note=None) -> None:
+def findings_block(section, findings, diverged_note=None, diverged_remedy=None) -> None:
     """The findings in words, each with its remedy and its evidence (or an all-clear).
+
+    ``diverged_note`` adds a box for a run that stopped on a NaN / inf, with
+    ``diverged_remedy`` (default: in the estimators' parameter names).
 
     >>> from gradkit.report import Report
     >>> s = Report("t").section("s")
@@ -55,9 +58,9 @@ def findings_block(section, findings, diverged_note=None) -> None:
     True
     """
     if diverged_note:
-        section.finding("diverged", diverged_note, "Lower the learning rate, clip the gradient "
-                        "norm (clip_norm=1.0), or use a full-batch method such as lbfgs.",
-                        level="error")
+        section.finding("diverged", diverged_note, diverged_remedy or (
+            "Lower the learning rate, clip the gradient norm (clip_norm=1.0), or use a "
+            "full-batch method such as lbfgs."), level="error")
     for f in findings:
         where = []
         if f.layer is not None:
@@ -93,15 +96,18 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
     ['Training curves', 'Gradient flow and findings']
     """
     from .. import plot
+    from ..plot.training import _span  # the figure's own rule for when it smooths
 
     on_curves = [f for f in findings if f.kind in _ON_CURVES]
     on_flow = [f for f in findings if f.kind not in _ON_CURVES]
     section = report.section("Training curves")
     if history.get("loss"):
         lrs = [v for v in history.get("learning_rate") or [] if v is not None]
-        section.text("The training loss (the mean loss the optimizer minimizes): each step "
-                     "faint, its moving average bold" + (", per epoch" if steps_per_epoch
-                                                          and steps_per_epoch > 1 else "")
+        per_epoch = bool(steps_per_epoch and steps_per_epoch > 1)
+        smoothed = _span(len(history["loss"]), steps_per_epoch) > 1
+        section.text("The training loss (the mean loss the optimizer minimizes)"
+                     + (": each step faint, its moving average bold" if smoothed else
+                        " at each step") + (", per epoch" if per_epoch else "")
                      + "." + (_rate_text(lrs) if lrs else ""))
         _figure(section, lambda: plot.training(history, steps_per_epoch=steps_per_epoch),
                 "Training loss" + (" and validation loss" if history.get("val_loss") else "")
@@ -123,7 +129,11 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
             not any(f.kind in ("divergence", "nan") for f in findings):
         diverged = (f"The loss became NaN or infinite at step {estimator.diverged_at_}; "
                     "training stopped and the parameters of the last finite step were kept.")
-    findings_block(section, on_flow if on_curves else findings, diverged)
+    if on_curves and not on_flow and not diverged:
+        section.text("The gradients show nothing wrong; the findings about the loss are under "
+                     "the training curves above.")
+    else:
+        findings_block(section, on_flow, diverged)
 
 
 def _rate_text(rates):
