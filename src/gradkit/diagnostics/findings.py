@@ -195,14 +195,29 @@ class _Series:
                         else "the loss at each step")
         cuts = np.flatnonzero(np.diff(labels) != 0) + 1 if n else np.array([], int)
         self.bounds = list(zip(np.r_[0, cuts], np.r_[cuts, n])) if n else []
-        self.mean = np.array([np.mean(self.loss[a:b]) for a, b in self.bounds])
-        self.count = np.array([b - a for a, b in self.bounds])
+        starts = np.array([a for a, _ in self.bounds], dtype=int)
+        self.count = np.array([b - a for a, b in self.bounds], dtype=int)
+        self.mean = (np.add.reduceat(self.loss, starts) / self.count if n
+                     else np.array([]))
         self.sigma = _noise(self.loss)
         self.se = self.sigma / np.sqrt(np.maximum(self.count, 1))
         m = self.mean
-        self.smooth = np.array([np.median(m[max(0, k - 1):k + 2]) for k in range(m.size)])
+        self.smooth = m.copy()
+        if m.size >= 3:  # the running median of three; the ends take the mean of two
+            self.smooth[1:-1] = np.median(np.lib.stride_tricks.sliding_window_view(m, 3),
+                                          axis=1)
+        if m.size >= 2:
+            self.smooth[0], self.smooth[-1] = np.mean(m[:2]), np.mean(m[-2:])
         if self.per and self.unit != "step":
             self.per += ", median of 3"
+
+    def window_median(self, values):
+        """The median of the finite ``values`` of each window (NaN where there are none)."""
+        v = np.where(np.isfinite(values), values, np.nan)
+        if self.count.size and self.count.max() == 1:  # one step per window: no loop
+            return v[:self.count.size]
+        return np.array([np.nanmedian(v[a:b]) if np.any(np.isfinite(v[a:b])) else np.nan
+                         for a, b in self.bounds])
 
     def first(self, k):
         return int(self.steps[self.bounds[k][0]])
@@ -286,8 +301,7 @@ def vanishing_gradients(history, ratio: float = 1e-3, min_layers: int = 3,
         with np.errstate(divide="ignore", invalid="ignore"):
             r = norms[group] / norms[last]
         r = np.where(np.isfinite(r) & (norms[last] > 0), r, np.nan)
-        med = np.array([np.nanmedian(r[a:b]) if np.any(np.isfinite(r[a:b])) else np.nan
-                        for a, b in s.bounds])
+        med = s.window_median(r)
         valid = np.flatnonzero(np.isfinite(med))
         if valid.size == 0 or not med[valid[-1]] < ratio:
             continue
@@ -356,10 +370,9 @@ def exploding_gradients(history, factor: float = 100.0, *, steps_per_epoch=None)
         ref = float(np.median(first)) if first.size else math.nan
         if not ref > 0:
             continue
-        for k, (a, b) in enumerate(s.bounds):
-            seg = n[a:b][np.isfinite(n[a:b])]
-            if not seg.size or np.median(seg) < factor * ref:
-                continue
+        med = s.window_median(n)
+        for k in np.flatnonzero(med >= factor * ref):
+            a, b = s.bounds[k]
             mk = s.mean[k]
             worse = not math.isfinite(mk) or (math.isfinite(m0) and s.significant(mk - m0, k))
             if not worse:
