@@ -91,6 +91,17 @@ def test_save_writes_the_page_and_a_notebook_gets_a_scoped_fragment(tmp_path, es
                              for s in sel.split(","))
 
 
+def test_a_diverged_estimator_gets_every_figure_and_the_divergence():
+    d = load_dataset("diabetes")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        est = models.LinearRegression(optimizer="sgd", learning_rate=1.0, batch_size=32,
+                                      max_iter=20).fit(d.X * 100, d.y)
+    assert est.diverged_
+    page = report.build(est).to_html()
+    assert "figure missing" not in page and "divergence" in page
+
+
 def test_build_refuses_what_is_not_a_run():
     with pytest.raises(TypeError, match="estimator, a GradientMonitor or a history"):
         report.build([1.0, 2.0])

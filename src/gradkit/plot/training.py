@@ -63,6 +63,16 @@ def ema(values, span):
     return out
 
 
+#: Values above this are drawn at it: matplotlib's log ticks overflow on the 1e300 of a
+#: diverged run, and the figure then says so in its title.
+CEILING = 1e100
+
+
+def _clip(values):
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v) & (v > CEILING), CEILING, v)
+
+
 def _focus(ax, smooth, raw):
     """On a log axis, keep the smoothed curves in view: the faint steps may dip decades
     below them (a batch the model fits perfectly), which would squash the trend."""
@@ -72,7 +82,10 @@ def _focus(ax, smooth, raw):
     r = np.concatenate([np.asarray(v, float) for v in raw])
     s, r = s[np.isfinite(s) & (s > 0)], r[np.isfinite(r) & (r > 0)]
     if s.size and r.size:
-        ax.set_ylim(max(s.min() / 5, r.min()), max(s.max(), r.max()) * 1.3)
+        # below 1e300: matplotlib's log ticks overflow near a diverged run's 1e308
+        lo, hi = max(s.min() / 5, r.min()), min(max(s.max(), r.max()) * 1.3, 1e300)
+        if lo < hi:
+            ax.set_ylim(lo, hi)
 
 
 def _axis(h, n, steps_per_epoch):
@@ -136,6 +149,8 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
         steps_per_epoch = epoch_length(history)
     h = _as_history(history)
     loss = np.asarray([np.nan if v is None else v for v in h["loss"]], dtype=float)
+    clipped = bool(np.any(np.isfinite(loss) & (loss > CEILING)))
+    loss = _clip(loss)
     rates = h.get("learning_rate") or []
     show_lr = _changes(rates)
     fig, axes = new_figure(2 if show_lr else 1, 1, figsize=figsize, sharex=True)
@@ -164,6 +179,8 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
     ax.legend(loc="upper right", fontsize="small")
     known = [v for v in rates if v is not None]
     note = f" (constant learning rate {known[0]:.3g})" if known and not show_lr else ""
+    if clipped:
+        note += f" (values above {CEILING:.0e} drawn at it)"
     ax.set_title((title or "training") + note)
     if show_lr:
         lr = np.asarray([np.nan if v is None else v for v in rates], dtype=float)
@@ -227,7 +244,7 @@ def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
     styles = ["-", "--", "-.", ":"]
     for i, (layer, values) in enumerate(norms.items()):
         v = np.asarray([np.nan if x_ is None else x_ for x_ in values], dtype=float)
-        v = np.where(np.isfinite(v) & (v > 0), v, np.nan)
+        v = _clip(np.where(np.isfinite(v) & (v > 0), v, np.nan))
         xs = x if v.size == x.size else np.arange(v.size)
         style = dict(color=colors[i], linestyle=styles[(i // 10) % 4])
         if span > 1:
