@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from gradkit.diagnostics import (REMEDIES, Finding, diagnose, exploding_gradients,
+from gradkit.diagnostics import (REMEDIES, Finding, diagnose, divergence, exploding_gradients,
                                  learning_rate_too_high, nan_or_inf, plateau,
                                  vanishing_gradients)
 
@@ -35,16 +35,27 @@ DECREASING = [1.0 / (t + 1) for t in range(N)]
     (nan_or_inf, hist([1, 1, 1, math.nan, 1, 1, 1, 1], w=[1, 1, 1, math.nan, 1, 1, 1, 1]),
      [("w", 3)]),
     (nan_or_inf, hist(DECREASING, w=[1.0] * N), []),
-    # plateau: 20 steps with relative change below 1e-4
+    # plateau: 20 steps varying by less than 1e-3 relative, then a fall (or never moving)
     (plateau, hist([2.0, 1.0] + [0.5] * 25 + [0.1]), [(None, 2)]),
     (plateau, hist([2.0, 1.0] + [0.5] * 10 + [0.1]), []),
     (plateau, hist([1.0 / (t + 1) for t in range(60)]), []),
+    (plateau, hist([2.0, 1.0] + [0.5] * 25), []),             # flat at the end: converged
+    (plateau, hist([0.7] * 30), [(None, 0)]),                 # never moved
+    # divergence: the loss reaches ten times its start
+    (divergence, hist([1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 9.0, 17.0]), [(None, 0)]),
+    (divergence, hist([1.0, 0.5, 0.4, 0.6, 2.0, 8.0, 30.0, 90.0]), [(None, 2)]),
+    (divergence, hist([1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0]), []),
     # too-high learning rate: the loss rises above its start, gives progress back, or zig-zags
-    (learning_rate_too_high, hist([1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 9.0, 17.0]), [(None, 2)]),
+    (learning_rate_too_high, hist([1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0]), [(None, 1)]),
+    (learning_rate_too_high, hist([1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 9.0, 17.0]), []),  # diverged
     (learning_rate_too_high, hist([1.0, 0.5, 0.3, 0.2, 0.2, 0.6, 0.8, 0.9, 0.9, 0.9]),
-     [(None, 8)]),
+     [(None, 5)]),
     (learning_rate_too_high, hist([1.0, 0.8] + [0.5 + 0.1 * (-1) ** t * (1 + 0.05 * t)
                                                  for t in range(16)]), [(None, 2)]),
+    (learning_rate_too_high, hist([1.0, 0.8] + [0.5 + 0.1 * (-1) ** t * 0.8 ** t
+                                                 for t in range(16)]), []),  # dies out
+    (learning_rate_too_high, hist([1.0, 0.8] + [0.5 + 0.1 * (-1) ** t for t in range(6)]),
+     []),                                                   # too short to tell from noise
     (learning_rate_too_high, hist(DECREASING), []),
 ])
 def test_detector(detector, history, expected):
@@ -58,7 +69,7 @@ def test_diagnose_orders_findings_by_step_and_accepts_thresholds():
     h = hist([1, 2, 4, 8, 16, 32, 64, math.nan], a=[1e-5] * N,
              b=[10.0 ** t for t in range(N)], c=[1.0] * N)
     kinds = [f.kind for f in diagnose(h)]
-    assert {"vanishing", "exploding", "nan", "learning_rate_too_high"} <= set(kinds)
+    assert {"vanishing", "exploding", "nan", "divergence"} <= set(kinds)
     steps = [f.step for f in diagnose(h)]
     assert steps == sorted(steps)
     assert not [f for f in diagnose(h, vanishing_ratio=1e-6) if f.kind == "vanishing"]

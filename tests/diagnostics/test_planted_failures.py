@@ -154,4 +154,4 @@ def test_the_estimators_history_is_diagnosed_by_the_same_code():
         warnings.simplefilter("ignore")
         diverging.fit(X * 10, X @ w)  # unscaled features: the step is far beyond 2 / L
     found = {(f.kind, f.layer) for f in diagnose(diverging.history_)}
-    assert ("exploding", "coef") in found and ("learning_rate_too_high", None) in found
+    assert ("exploding", "coef") in found and ("divergence", None) in found

@@ -111,9 +111,31 @@ def test_training_draws_train_and_validation_loss_and_the_learning_rate():
          "val_step": [0, 10, 20, 30, 40], "val_loss": [1.0, 0.2, 0.1, 0.08, 0.07]}
     fig = plot.training(h)
     loss_ax, lr_ax = fig.axes
-    assert len(loss_ax.get_lines()) == 2 and len(lr_ax.get_lines()) == 1
+    raw, smooth, val = loss_ax.get_lines()  # each step faint, the moving average bold
+    assert raw.get_alpha() < 0.5 < smooth.get_linewidth() / raw.get_linewidth()
+    assert len(lr_ax.get_lines()) == 1
     assert png_bytes(fig) > 5_000
     assert len(plot.training([3.0, 2.0, 1.0]).axes) == 1  # a plain loss curve, no rate
+    constant = dict(h, learning_rate=[0.1] * 50)
+    fig = plot.training(constant)
+    assert len(fig.axes) == 1 and "constant learning rate 0.1" in fig.axes[0].get_title()
+
+
+def test_a_mini_batch_run_is_drawn_per_epoch_and_smoothed_over_one():
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, 201)  # 20 epochs of 10 steps, as an estimator numbers them
+    loss = (0.2 + np.exp(-steps / 40)) * np.exp(rng.normal(0, 0.3, steps.size))
+    h = {"step": list(steps), "loss": list(loss),
+         "grad_norm": {"a": list(np.exp(rng.normal(0, 0.5, steps.size))), "b": [1.0] * 200}}
+    fig = plot.training(h, steps_per_epoch=10)
+    ax = fig.axes[0]
+    raw, smooth = ax.get_lines()
+    assert ax.get_xlabel() == "epoch" and raw.get_xdata()[-1] == 20.0
+    # the moving average is far steadier than the steps
+    assert np.std(np.diff(smooth.get_ydata()[50:])) < 0.2 * np.std(np.diff(loss[50:]))
+    flow = plot.gradient_flow(h, [], steps_per_epoch=10)
+    assert flow.axes[0].get_xlabel() == "epoch" and len(flow.legends) == 1
+    assert not flow.axes[0].get_legend()  # the legend is beside the axes
 
 
 def test_gradient_flow_draws_one_log_line_per_layer_and_marks_the_findings():
@@ -123,6 +145,7 @@ def test_gradient_flow_draws_one_log_line_per_layer_and_marks_the_findings():
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     assert [line.get_label() for line in ax.get_lines()[:3]] == ["l1", "l2", "l3"]
+    assert len({line.get_color() for line in ax.get_lines()[:3]}) == 3
     assert len(ax.get_lines()) == 4  # and one vertical line for the finding
     assert len(ax.collections) == 1  # the cross on l1's curve
     findings = [Finding("exploding", "x", layer="l3", step=4), Finding("nan", "y", step=7)]
@@ -166,3 +189,44 @@ def test_figures_do_not_touch_pyplot():
     if "matplotlib.pyplot" in sys.modules:
         import matplotlib.pyplot as plt
         assert plt.get_fignums() == []
+
+
+def _overlaps(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: plot.landscape(rosenbrock, (-2, 2), (-1, 3), resolution=30, arrow_grid=6,
+                           paths={f"opt{i}": PATHS["gd"] + 0.05 * i for i in range(8)}),
+    lambda: plot.race({f"opt{i}": {"f": [4.0, 2.0, 1.0 / (i + 1)], "time": [.1, .2, .3]}
+                       for i in range(8)}),
+    lambda: plot.gradient_flow({"loss": [1.0] * 5, "grad_norm": {f"l{i}": [1.0] * 5
+                                                                 for i in range(8)}}, []),
+], ids=["landscape", "race", "gradient_flow"])
+def test_legends_sit_beside_the_axes_not_over_the_data(make):
+    fig = make()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+    box = fig.legends[0].get_window_extent(renderer)
+    data_axes = [ax for ax in fig.axes if ax.get_lines()]
+    assert data_axes and not any(_overlaps(box, ax.get_window_extent(renderer))
+                                 for ax in data_axes)
+
+
+def test_eight_paths_have_eight_colours_and_eight_markers_on_a_light_landscape():
+    paths = {f"opt{i}": PATHS["gd"] + 0.05 * i for i in range(8)}
+    fig = plot.landscape(rosenbrock, (-2, 2), (-1, 3), resolution=30, paths=paths,
+                         arrows=False)
+    lines = [ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")]
+    assert len({ln.get_color() for ln in lines}) == len({ln.get_marker() for ln in lines}) == 8
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255
+    assert np.mean(pixels.mean(axis=2) > 0.75) > 0.6  # mostly pale: the paths carry colour
+
+
+def test_the_importance_title_counts_the_features_shown():
+    assert plot.attributions(np.arange(8.0)).axes[0].get_title() == \
+        "feature importance: all 8 features"
+    assert plot.attributions(np.arange(30.0), top=20).axes[0].get_title() == \
+        "the 20 most important of 30 features"

@@ -113,3 +113,126 @@ def test_the_screenshot_is_not_blank(chromium, report, tmp_path):
     pixels = matplotlib.image.imread(str(shot))[..., :3]
     assert pixels.std() > 0.05  # text, tables and figures, not an empty page
     assert (pixels.mean(axis=2) < 0.5).mean() > 0.01  # some dark ink: the text is drawn
+
+
+# ----------------------------------------------------------------------------- issue 15
+# The figures as a reader sees them: screenshots of report.build's page and of the race
+# page, kept in SHOTS for a person to look at (GRADKIT_SHOTS=<dir> keeps them after the run).
+TAB_BLUE = np.array([31, 119, 180]) / 255
+
+
+def _shots(tmp_path_factory):
+    folder = os.environ.get("GRADKIT_SHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        return __import__("pathlib").Path(folder)
+    return tmp_path_factory.mktemp("shots")
+
+
+def _screenshot(binary, tmp_path, page, shot, size="1200,2400"):
+    done = _chromium(binary, tmp_path, f"--screenshot={shot}", f"--window-size={size}",
+                     page.as_uri())
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    return matplotlib.image.imread(str(shot))[..., :3]
+
+
+def _band_height(pixels):
+    """The median, over the columns that show the loss curve, of how many pixels in the
+    column are the curve's full blue: a few for a line, tens for a band of raw steps."""
+    near = np.linalg.norm(pixels - TAB_BLUE, axis=2) < 0.12
+    counts = near.sum(axis=0)
+    return float(np.median(counts[counts > 0])) if np.any(counts) else 0.0
+
+
+def _digits_run():
+    import warnings
+
+    from sklearn.preprocessing import StandardScaler
+
+    from gradkit import models
+    from gradkit.data import load_dataset
+
+    d = load_dataset("digits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return models.MLPClassifier(hidden_layer_sizes=32, batch_size=32, max_iter=25,
+                                    random_state=0).fit(StandardScaler().fit_transform(d.X),
+                                                        d.y)
+
+
+def _training_page(folder, est, raw_bold):
+    """The 'Training curves' section of report.build for a mini-batch MLP on digits; with
+    ``raw_bold`` the loss of every step is drawn at full strength instead (the old figure),
+    as the control that the measure sees a band."""
+    from gradkit import plot, report
+    from gradkit.report import Report
+
+    if raw_bold:
+        page = Report("control")
+        fig = plot.training([float(v) for v in est.history_["loss"]])  # no smoothing: n < 25
+        ax = fig.axes[0]
+        ax.clear()
+        ax.plot(est.history_["step"], est.history_["loss"], color="tab:blue", linewidth=1.5)
+        ax.set_yscale("log")
+        page.section("Training curves").figure(fig)
+    else:
+        page = report.build(est)
+        page.sections = [s for s in page.sections if s.title == "Training curves"]
+    path = folder / ("control.html" if raw_bold else "training.html")
+    page.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    return _shots(tmp_path_factory)
+
+
+def test_the_training_curve_is_a_line_over_faint_steps_not_a_band(chromium, shots, tmp_path):
+    est = _digits_run()
+    page = _training_page(shots, est, raw_bold=False)
+    control = _training_page(shots, est, raw_bold=True)
+    smooth = _band_height(_screenshot(chromium, tmp_path, page, shots / "training.png"))
+    band = _band_height(_screenshot(chromium, tmp_path, control, shots / "control.png"))
+    assert band > 3 * smooth and smooth <= 8, (smooth, band)
+    dom = _chromium(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
+    assert "its moving average bold, per epoch" in dom
+
+
+def test_the_full_report_of_a_run_renders_with_its_findings_and_figures(chromium, shots,
+                                                                         tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    from gradkit import models, report
+    from gradkit.data import load_dataset
+
+    d = load_dataset("wine")
+    est = models.MLPClassifier(hidden_layer_sizes=(16, 8), batch_size=16, max_iter=40,
+                               learning_rate=0.01, random_state=0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(StandardScaler().fit_transform(d.X), d.y)
+    path = report.build(est, feature_names=d.feature_names).save(shots / "build.html")
+    pixels = _screenshot(chromium, tmp_path, __import__("pathlib").Path(path),
+                         shots / "build.png", size="1200,3600")
+    assert pixels.std() > 0.05
+    dom = _chromium(chromium, tmp_path, "--dump-dom", __import__("pathlib").Path(path).as_uri())
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', dom.stdout)
+    assert len(images) == 3 and "no problems found" in dom.stdout
+    assert "The 13 most important" not in dom.stdout and "All 13 features" in dom.stdout
+
+
+def test_the_race_page_sorts_its_table_and_keeps_the_legends_off_the_data(chromium, shots,
+                                                                          tmp_path):
+    path = shots / "race.html"
+    assert main(["race", "--steps", "120", "--report", str(path)]) == 0
+    pixels = _screenshot(chromium, tmp_path, path, shots / "race.png", size="1200,2600")
+    assert pixels.std() > 0.05
+    dom = _chromium(chromium, tmp_path, "--dump-dom", path.as_uri()).stdout
+    results = dom[dom.index(">Results</h2>"):]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>", results)
+    finals = [float(f) for _, f in rows]
+    assert len(rows) == 8 and finals == sorted(finals)
+    # the landscape is light: most of the plot is pale, so the paths stand out
+    assert np.mean(pixels.mean(axis=2) > 0.75) > 0.6

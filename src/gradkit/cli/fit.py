@@ -240,22 +240,12 @@ def data_section(report, table_name, data, extra_rows=()):
 
 
 def findings_block(section, findings, diverged_note=None):
-    """The diagnostics' findings and remedies in words (or an all-clear)."""
-    if diverged_note:
-        section.finding("diverged", diverged_note, "Lower --lr, set --clip-norm (for "
-                        "example 1.0), or use a full-batch method such as --optimizer lbfgs.",
-                        level="error")
-    for f in findings:
-        where = []
-        if f.layer is not None:
-            where.append(f"layer {f.layer}")
-        if f.step is not None:
-            where.append(f"from step {f.step}")
-        prefix = f"({', '.join(where)}) " if where else ""
-        section.finding(f.kind.replace("_", " "), prefix + f.message, f.remedy)
-    if not findings and not diverged_note:
-        section.finding("no problems found", "No vanishing or exploding gradients, NaN, "
-                        "plateau or too-high learning rate was detected.", level="ok")
+    """The diagnostics' findings with their remedies and evidence (or an all-clear):
+    :func:`gradkit.report.findings_block`, with the remedy of a divergence in option names."""
+    from gradkit.report import findings_block as block
+
+    block(section, findings, diverged_note, "Lower --lr, set --clip-norm (for example 1.0), "
+          "or use a full-batch method such as --optimizer lbfgs.")
 
 
 def _learning_rate_text(estimator, history):
@@ -395,7 +385,8 @@ def _train(args, loaded) -> _Trained:
     seconds = time.perf_counter() - started
     history = getattr(estimator, "history_", {}) or {}
     try:
-        findings = diagnose(history) if history.get("loss") else []
+        # the estimator, not its history: then the findings are judged per epoch
+        findings = diagnose(estimator) if history.get("loss") else []
     except Exception as exc:  # noqa: BLE001 (a report without findings beats none)
         if getattr(args, "debug", False):
             raise
@@ -489,7 +480,7 @@ def _curves_sections(report, trained, debug):
     section = report.section("Training curves")
     section.text("The training loss (the penalized mean loss the optimizer minimizes) at "
                  "every step.")
-    figure_block(section, lambda: plot.training(history if history.get("loss") else
+    figure_block(section, lambda: plot.training(trained.estimator if history.get("loss") else
                                                 list(trained.estimator.loss_curve_)),
                  "Loss per step (and the learning rate, when the optimizer has one).", debug)
     section = report.section("Learning rate")
@@ -505,7 +496,7 @@ def _gradients_section(report, trained, debug):
                  "a log scale. Vanishing gradients show as early layers far below the last; "
                  "exploding gradients as norms growing without bound.")
     if trained.history.get("grad_norm"):
-        figure_block(section, lambda: plot.gradient_flow(trained.history, trained.findings),
+        figure_block(section, lambda: plot.gradient_flow(trained.estimator, trained.findings),
                      "Gradient norm per layer; dashed lines mark findings.", debug)
     diverged_note = None
     if trained.diverged:

@@ -171,9 +171,16 @@ def _data_problem(args):
     return table, data, loss, x0, rates
 
 
+def _final(r):
+    """The sort key of the results table: the final value, NaN and diverged runs last."""
+    final = r["f"][-1] if r["f"] else float("nan")
+    return (0, final) if math.isfinite(final) else (1, 0.0)
+
+
 def _results_table(section, results, distance=None):
+    """The results, best final value first."""
     rows = []
-    for name, r in results.items():
+    for name, r in sorted(results.items(), key=lambda item: _final(item[1])):
         best = min(r["f"]) if r["f"] else float("nan")
         row = [name, r["f"][-1] if r["f"] else float("nan"), best, len(r["path"]) - 1,
                r["nfev"][-1] if r["nfev"] else 0, f"{r['time'][-1] * 1e3:.1f} ms" if r["time"]
@@ -232,15 +239,17 @@ def run(args) -> int:
                        ("minima", "; ".join(str(m) for m in problem.minima)),
                        ("minimum value", f_star), ("steps per optimizer", steps)]
                       + [(f"learning rate of {n}", rates[n]) for n in args.optimizers
-                         if n in _STEPPERS], header=("", ""))
+                         if n in _STEPPERS])
         minima = np.array(problem.minima)
         paths = {n: r["path"] for n, r in results.items() if len(r["path"])}
         section = report.section("Landscape and paths")
-        section.text("Contours of the function, arrows along the negative gradient (the "
-                     "direction of steepest descent), and every optimizer's path from the "
-                     "common start (o) to its last iterate (*).")
+        section.text("Contours of the function, faint arrows along the negative gradient (the "
+                     "direction of steepest descent), and every optimizer's path in its own "
+                     "colour and marker, from the common start (the ring) to its last iterate "
+                     "(its large marker).")
         figure_block(section, lambda: plot.landscape(problem.f, problem.xlim, problem.ylim,
-                                                      paths=paths, title=problem.name),
+                                                      paths=paths, title=problem.name,
+                                                      figsize=(9.0, 6.2)),
                      "Optimizer paths on the loss landscape.", debug)
 
         def distance(x):
@@ -283,7 +292,8 @@ def run(args) -> int:
                      "onto it.")
         figure_block(section, lambda: plot.landscape(
             sliced, (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]),
-            paths=projected, resolution=40, arrow_grid=12, title="loss slice"),
+            paths=projected, resolution=40, arrow_grid=12, title="loss slice",
+            figsize=(9.0, 6.2)),
             "A 2-D slice of the loss with the projected paths.", debug)
 
     section = report.section("Loss against evaluations and time")
@@ -293,7 +303,7 @@ def run(args) -> int:
                     if f_star is not None else ""))
     race_input = {n: {"f": r["f"], "nfev": r["nfev"], "time": r["time"]}
                   for n, r in results.items() if r["f"]}
-    figure_block(section, lambda: plot.race(race_input, f_star=f_star),
+    figure_block(section, lambda: plot.race(race_input, f_star=f_star, figsize=(11.0, 4.4)),
                  "Loss against function evaluations (left) and wall-clock time (right).", debug)
     section = report.section("Results")
     _results_table(section, results, distance)

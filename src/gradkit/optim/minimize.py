@@ -81,6 +81,28 @@ class OptimizeResult(dict):
     def __dir__(self):
         return list(self.keys())
 
+    def _repr_html_(self):
+        """The result as a table in a notebook (every value escaped); arrays are shortened."""
+        import html
+
+        import numpy as np
+
+        def cell(v):
+            if isinstance(v, (float, np.floating)):
+                return f"{float(v):.6g}"
+            text = np.array2string(v, threshold=8, precision=4) if isinstance(v, np.ndarray) \
+                else repr(v)
+            return text if len(text) <= 200 else text[:197] + "..."
+
+        keys = [k for k in ("message", "success", "status", "fun", "x", "nit", "nfev", "ngev",
+                            "nhev", "grad_norm") if k in self]
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:left'>{html.escape(cell(self[k]))}</td></tr>"
+                       for k in keys)
+        steps = len((self.get("history") or {}).get("f", []))
+        note = f"<caption>OptimizeResult ({steps} iterations in history)</caption>"
+        return f"<table>{note}{rows}</table>"
+
 
 def _scalar(v):
     return float(getval(v))

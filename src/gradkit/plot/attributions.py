@@ -20,7 +20,8 @@ def attributions(importances, feature_names=None, *, top=None, errors=None, titl
         errors: optional error bars, shaped like ``importances``.
 
     Returns:
-        The ``Figure`` (one bar patch per feature shown).
+        The ``Figure`` (one bar patch per feature shown), titled with how many are shown
+        ("all 8 features", "the 20 most important of 61 features").
 
     Raises:
         ValueError: if names or errors do not match the number of importances.
@@ -51,5 +52,7 @@ def attributions(importances, feature_names=None, *, top=None, errors=None, titl
     ax.set_yticks(pos, [names[i] for i in order])
     ax.axvline(0.0, color="k", linewidth=0.6)
     ax.set_xlabel("importance")
-    ax.set_title(title or "feature importance")
+    shown = order.size
+    ax.set_title(title or (f"feature importance: all {shown} features" if shown == values.size
+                           else f"the {shown} most important of {values.size} features"))
     return fig

@@ -59,15 +59,34 @@ def _as_path(name, path):
     return p
 
 
-def _draw_paths(ax, paths):
-    for name, path in (paths or {}).items():
+#: Distinct colours (Okabe & Ito's palette, readable with colour blindness, then tab10)
+#: and markers, so that eight paths are told apart even where they overlap.
+PATH_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+               "tab:brown", "tab:gray", "#F0E442")
+PATH_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
+
+
+def _draw_paths(ax, paths, fig=None):
+    """Each path in its own colour and marker (markers at about ten iterates along it, a
+    large one at its end); a common start is a black ring. The legend goes beside the
+    axes (``fig`` given) so it covers no data."""
+    for i, (name, path) in enumerate((paths or {}).items()):
         p = _as_path(name, path)
-        (line,) = ax.plot(p[:, 0], p[:, 1], "-", marker=".", markersize=3, lw=1.5, label=name)
-        color = line.get_color()
-        ax.plot(p[0, 0], p[0, 1], "o", color=color, markersize=7, markeredgecolor="k")
-        ax.plot(p[-1, 0], p[-1, 1], "*", color=color, markersize=13, markeredgecolor="k")
+        color, marker = PATH_COLORS[i % len(PATH_COLORS)], PATH_MARKERS[i % len(PATH_MARKERS)]
+        every = max(1, len(p) // 10)
+        ax.plot(p[:, 0], p[:, 1], "-", color=color, marker=marker, markevery=every,
+                markersize=5, lw=1.6, label=str(name), zorder=3)
+        ax.plot(p[0, 0], p[0, 1], "o", markerfacecolor="none", markeredgecolor="k",
+                markersize=10, zorder=4)
+        ax.plot(p[-1, 0], p[-1, 1], marker, color=color, markersize=11, markeredgecolor="k",
+                zorder=5)
     if paths:
-        ax.legend(loc="best", fontsize="small", title="o start, * end", title_fontsize="small")
+        title = "ring: start, big marker: end"
+        if fig is not None:
+            fig.legend(loc="outside right upper", fontsize="small", title=title,
+                       title_fontsize="small")
+        else:
+            ax.legend(loc="best", fontsize="small", title=title, title_fontsize="small")
 
 
 def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True, levels=30,
@@ -75,9 +94,11 @@ def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True,
     """Contours of ``f: R^2 -> R`` with its gradient field and optimizer trajectories.
 
     Contour levels default to quantiles of ``f`` on the grid, so valleys as narrow as
-    Rosenbrock's show. Arrows (a ``Quiver``) point downhill, along ``-grad f`` computed by
-    :func:`gradkit.grad`, with unit length; their colour is ``log10 |grad f|``. Each path is
-    drawn as a line with its start (``o``) and end (``*``) marked.
+    Rosenbrock's show; the fills are pale blues, so the paths carry the colour. Faint grey
+    arrows (a ``Quiver``) point downhill, along ``-grad f`` computed by :func:`gradkit.grad`,
+    with unit length. Each path has its own colour and marker (:data:`PATH_COLORS`,
+    :data:`PATH_MARKERS`), its start ringed and its end a large marker; the legend is beside
+    the axes.
 
     Args:
         f: a function of one point ``p`` (shape ``(2,)``) written in plain NumPy. If it also
@@ -107,9 +128,10 @@ def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True,
     XX, YY = np.meshgrid(xs, ys)
     Z, vectorised = _grid_values(f, XX, YY)
     lv = _levels(Z, levels)
-    filled = ax.contourf(XX, YY, Z, levels=lv, cmap="viridis", alpha=0.85, extend="both")
-    ax.contour(XX, YY, Z, levels=lv, colors="k", linewidths=0.4, alpha=0.5)
-    fig.colorbar(filled, ax=ax, label="f")
+    # a light landscape: pale fills and thin grey contours, so the paths carry the colour
+    filled = ax.contourf(XX, YY, Z, levels=lv, cmap="Blues", alpha=0.3, extend="both")
+    ax.contour(XX, YY, Z, levels=lv, colors="0.6", linewidths=0.3, alpha=0.6)
+    fig.colorbar(filled, ax=ax, label="f", location="left")
     if arrows:
         ax_, ay_ = np.linspace(*xlim, arrow_grid), np.linspace(*ylim, arrow_grid)
         AX, AY = np.meshgrid(ax_, ay_)
@@ -117,9 +139,10 @@ def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True,
             G = np.asarray(_grid_gradients(f, AX, AY, vectorised), dtype=float)
             norm = np.hypot(G[0], G[1])
             safe = np.where(norm > 0, norm, 1.0)
-            ax.quiver(AX, AY, -G[0] / safe, -G[1] / safe, np.log10(np.where(norm > 0, norm, np.nan)),
-                      cmap="autumn", angles="xy", pivot="mid", alpha=0.8, width=0.004)
-    _draw_paths(ax, paths)
+            # faint arrows under the paths: they show the field without hiding the race
+            ax.quiver(AX, AY, -G[0] / safe, -G[1] / safe, color="0.55", angles="xy",
+                      pivot="mid", alpha=0.45, width=0.003, zorder=2)
+    _draw_paths(ax, paths, fig)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel("x[0]")

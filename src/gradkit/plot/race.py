@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._figure import new_figure
+from .landscape import PATH_COLORS, PATH_MARKERS
 
 __all__ = ["race"]
 
@@ -20,7 +21,8 @@ def race(results, *, f_star=None, title=None, figsize=(10.0, 4.2)):
             on a log scale. Without it, a log scale is used when every ``f`` is positive.
 
     Returns:
-        The ``Figure`` with two axes, one line per optimizer in each.
+        The ``Figure`` with two axes, one line per optimizer in each (the same colour and
+        marker in both, as in :func:`landscape`), and one legend beside them.
 
     Raises:
         ValueError: if ``results`` is empty or an entry's lists have different lengths.
@@ -35,7 +37,7 @@ def race(results, *, f_star=None, title=None, figsize=(10.0, 4.2)):
                          "'time': [...]}}.")
     fig, (ax_n, ax_t) = new_figure(1, 2, figsize=figsize)
     all_positive = True
-    for name, r in results.items():
+    for i, (name, r) in enumerate(results.items()):
         if "f" not in r:
             raise ValueError(f"results[{name!r}] has no 'f' list of objective values.")
         f = np.asarray(r["f"], dtype=float)
@@ -46,15 +48,18 @@ def race(results, *, f_star=None, title=None, figsize=(10.0, 4.2)):
                                  "'f' values.")
         y = f if f_star is None else np.maximum(f - f_star, 1e-16)
         all_positive &= bool(np.all(y[np.isfinite(y)] > 0))
-        (line,) = ax_n.plot(nfev, y, label=str(name))
+        style = dict(color=PATH_COLORS[i % len(PATH_COLORS)],
+                     marker=PATH_MARKERS[i % len(PATH_MARKERS)],
+                     markevery=max(1, f.size // 8), markersize=5, label=str(name))
+        ax_n.plot(nfev, y, **style)
         if r.get("time") is not None:
-            ax_t.plot(np.asarray(r["time"], dtype=float), y, color=line.get_color(),
-                      label=str(name))
+            ax_t.plot(np.asarray(r["time"], dtype=float), y, **dict(style, label="_" + str(name)))
     for ax in (ax_n, ax_t):
         if f_star is not None or all_positive:
             ax.set_yscale("log")
         ax.set_ylabel("f - f*" if f_star is not None else "f")
-        ax.legend(loc="best", fontsize="small")
+    # one legend for both panels, beside them: it covers no curve
+    fig.legend(loc="outside right upper", fontsize="small")
     ax_n.set_xlabel("function evaluations")
     ax_t.set_xlabel("time (s)")
     fig.suptitle(title or "optimizer race")

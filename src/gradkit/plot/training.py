@@ -5,10 +5,11 @@ import numpy as np
 
 from ._figure import new_figure
 
-__all__ = ["training", "gradient_flow"]
+__all__ = ["training", "gradient_flow", "ema"]
 
 _KIND_COLORS = {"vanishing": "tab:blue", "exploding": "tab:red", "nan": "black",
-                "plateau": "tab:gray", "learning_rate_too_high": "tab:orange"}
+                "divergence": "darkred", "plateau": "tab:gray",
+                "learning_rate_too_high": "tab:orange"}
 
 
 def _as_history(history):
@@ -39,17 +40,99 @@ def _positive_span(values):
     return v.size > 0 and np.all(v > 0) and v.max() / v.min() > 100
 
 
-def training(history, *, title=None, figsize=(6.4, 5.2)):
-    """Loss (train, and validation when recorded) and learning rate against steps.
+def ema(values, span):
+    """The exponential moving average ``m_t = (1 - a) m_{t-1} + a x_t`` with
+    ``a = 2 / (span + 1)``, divided by ``1 - (1 - a)^(t+1)`` so that the start is not pulled
+    towards zero (Adam's bias correction); NaN and inf are skipped.
+
+    >>> ema([1.0, 1.0, 3.0], span=1).tolist()
+    [1.0, 1.0, 3.0]
+    >>> ema([1.0, 1.0, 3.0], span=3).round(3).tolist()
+    [1.0, 1.0, 2.143]
+    """
+    x = np.asarray(values, dtype=float)
+    a = 2.0 / (max(float(span), 1.0) + 1.0)
+    out = np.full(x.shape, np.nan)
+    m = weight = 0.0
+    for t, v in enumerate(x):
+        if np.isfinite(v):
+            m = (1 - a) * m + a * v
+            weight = (1 - a) * weight + a
+        if weight > 0:
+            out[t] = m / weight
+    return out
+
+
+#: Values above this are drawn at it: matplotlib's log ticks overflow on the 1e300 of a
+#: diverged run, and the figure then says so in its title.
+CEILING = 1e100
+
+
+def _clip(values):
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v) & (v > CEILING), CEILING, v)
+
+
+def _focus(ax, smooth, raw):
+    """On a log axis, keep the smoothed curves in view: the faint steps may dip decades
+    below them (a batch the model fits perfectly), which would squash the trend."""
+    if ax.get_yscale() != "log":
+        return
+    s = np.concatenate([np.asarray(v, float) for v in smooth])
+    r = np.concatenate([np.asarray(v, float) for v in raw])
+    s, r = s[np.isfinite(s) & (s > 0)], r[np.isfinite(r) & (r > 0)]
+    if s.size and r.size:
+        # below 1e300: matplotlib's log ticks overflow near a diverged run's 1e308
+        lo, hi = max(s.min() / 5, r.min()), min(max(s.max(), r.max()) * 1.3, 1e300)
+        if lo < hi:
+            ax.set_ylim(lo, hi)
+
+
+def _axis(h, n, steps_per_epoch):
+    """``(x, label, to_x)``: per epoch for a mini-batch run, else per step."""
+    steps = _steps(h, n)
+    spe = steps_per_epoch or h.get("steps_per_epoch")
+    if spe and spe > 1:
+        origin = steps[0] - 1 if steps.size and steps[0] >= 1 else 0.0
+
+        def to_x(step):
+            return (np.asarray(step, dtype=float) - origin) / spe
+        return to_x(steps), "epoch", to_x
+    return steps, "step", lambda step: np.asarray(step, dtype=float)
+
+
+def _span(n, steps_per_epoch):
+    """The smoothing span: one epoch of a mini-batch run, else a 25th of the run."""
+    if steps_per_epoch and steps_per_epoch > 1:
+        return steps_per_epoch
+    return max(1, n // 25)
+
+
+def _changes(values):
+    v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
+    v = v[np.isfinite(v)]
+    return v.size > 1 and not np.allclose(v, v[0], rtol=1e-9)
+
+
+def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
+    """Loss (train, and validation when recorded), smoothed, and the learning rate when it
+    changes.
+
+    The loss of every step is drawn faint, and its exponential moving average (:func:`ema`,
+    over one epoch, or a 25th of the run) bold on top, so that mini-batch noise does not
+    hide the trend. A mini-batch run (``steps_per_epoch`` above 1, given or in the history)
+    is drawn against epochs. A learning rate that changes gets a panel of its own below; a
+    constant one is named in the title.
 
     Args:
         history: a history dict (``GradientMonitor.history``, ``estimator.history_``) with
             ``"loss"`` and optionally ``"step"``, ``"val_loss"`` / ``"val_step"`` and
             ``"learning_rate"``; a monitor or fitted estimator; or a list of losses.
+        steps_per_epoch: recorded steps per epoch (a fitted estimator says it itself).
 
     Returns:
         The ``Figure``: one axes for the loss (log scale when it spans over two decades), a
-        second below it for the learning rate when one was recorded.
+        second below it for the learning rate when it changes.
 
     Raises:
         ValueError: if there is no loss to draw.
@@ -58,39 +141,65 @@ def training(history, *, title=None, figsize=(6.4, 5.2)):
     ...                 "learning_rate": [0.1, 0.1, 0.05]})
     >>> len(fig.axes)
     2
+    >>> len(training({"loss": [1.0, 0.5], "learning_rate": [0.1, 0.1]}).axes)
+    1
     """
+    if steps_per_epoch is None and hasattr(history, "optimizer_kind"):
+        from ..diagnostics import epoch_length
+        steps_per_epoch = epoch_length(history)
     h = _as_history(history)
     loss = np.asarray([np.nan if v is None else v for v in h["loss"]], dtype=float)
-    lrs = [v for v in (h.get("learning_rate") or []) if v is not None]
-    show_lr = len(lrs) > 0
+    clipped = bool(np.any(np.isfinite(loss) & (loss > CEILING)))
+    loss = _clip(loss)
+    rates = h.get("learning_rate") or []
+    show_lr = _changes(rates)
     fig, axes = new_figure(2 if show_lr else 1, 1, figsize=figsize, sharex=True)
     ax = axes[0] if show_lr else axes
-    steps = _steps(h, loss.size)
-    ax.plot(steps, loss, label="train loss")
+    x, unit, to_x = _axis(h, loss.size, steps_per_epoch)
+    span = _span(loss.size, steps_per_epoch)
+    if span > 1:
+        ax.plot(x, loss, color="tab:blue", alpha=0.25, linewidth=0.7, label="train loss, each step")
+        ax.plot(x, ema(loss, span), color="tab:blue", linewidth=2.0,
+                label=f"train loss, moving average ({span} steps)")
+    else:
+        ax.plot(x, loss, color="tab:blue", linewidth=1.8, label="train loss")
     val = h.get("val_loss") or []
     if len(val):
         vs = h.get("val_step") or []
-        vs = np.asarray(vs if len(vs) == len(val) else np.linspace(steps[0], steps[-1], len(val)))
-        ax.plot(vs, np.asarray(val, dtype=float), "o-", markersize=3, label="validation loss")
+        vx = to_x(vs) if len(vs) == len(val) else np.linspace(x[0], x[-1], len(val))
+        ax.plot(vx, np.asarray(val, dtype=float), "o-", color="tab:orange", markersize=3,
+                label="validation loss")
     if _positive_span(np.concatenate([loss, np.asarray(val, dtype=float)])):
         ax.set_yscale("log")
+    if span > 1:
+        _focus(ax, [ema(loss, span)] + ([np.asarray(val, float)] if len(val) else []), [loss])
+    if ax.get_yscale() == "linear":
+        ax.ticklabel_format(axis="y", useOffset=False)  # "1.0006", not "+1" and "0.0006"
     ax.set_ylabel("loss")
-    ax.legend(loc="best", fontsize="small")
-    ax.set_title(title or "training")
+    ax.legend(loc="upper right", fontsize="small")
+    known = [v for v in rates if v is not None]
+    note = f" (constant learning rate {known[0]:.3g})" if known and not show_lr else ""
+    if clipped:
+        note += f" (values above {CEILING:.0e} drawn at it)"
+    ax.set_title((title or "training") + note)
     if show_lr:
-        lr = np.asarray([np.nan if v is None else v for v in h["learning_rate"]], dtype=float)
-        axes[1].plot(_steps(h, lr.size), lr, color="tab:green", label="learning rate")
+        lr = np.asarray([np.nan if v is None else v for v in rates], dtype=float)
+        axes[1].plot(to_x(_steps(h, lr.size)) if lr.size == loss.size else np.arange(lr.size),
+                     lr, color="tab:green", label="learning rate")
         if _positive_span(lr):
             axes[1].set_yscale("log")
         axes[1].set_ylabel("learning rate")
-        axes[1].set_xlabel("step")
+        axes[1].set_xlabel(unit)
     else:
-        ax.set_xlabel("step")
+        ax.set_xlabel(unit)
     return fig
 
 
-def gradient_flow(history, findings=None, *, title=None, figsize=(7.0, 4.8)):
-    """Gradient norm per layer against steps, on a log scale, with the findings marked.
+def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
+                  figsize=(7.0, 4.8)):
+    """Gradient norm per layer against steps (epochs for a mini-batch run), on a log scale,
+    smoothed as in :func:`training` (the moving average of ``log ||g||``, each step faint
+    behind it), with the findings marked.
 
     Each finding with a step is a dashed vertical line coloured by kind (vanishing blue,
     exploding red, NaN black, plateau grey, learning rate orange); a finding about one layer
@@ -101,6 +210,7 @@ def gradient_flow(history, findings=None, *, title=None, figsize=(7.0, 4.8)):
             estimator).
         findings: the findings to mark; None runs :func:`gradkit.diagnostics.diagnose` on the
             history, ``[]`` marks none.
+        steps_per_epoch: recorded steps per epoch (a fitted estimator says it itself).
 
     Returns:
         The ``Figure``.
@@ -113,6 +223,9 @@ def gradient_flow(history, findings=None, *, title=None, figsize=(7.0, 4.8)):
     >>> fig.axes[0].get_yscale(), len(fig.axes[0].get_lines())
     ('log', 2)
     """
+    if steps_per_epoch is None and hasattr(history, "optimizer_kind"):
+        from ..diagnostics import epoch_length
+        steps_per_epoch = epoch_length(history)
     h = _as_history(history)
     norms = h.get("grad_norm") or {}
     if not norms:
@@ -120,33 +233,51 @@ def gradient_flow(history, findings=None, *, title=None, figsize=(7.0, 4.8)):
                          "gradkit.diagnostics.GradientMonitor.")
     if findings is None:
         from ..diagnostics import diagnose
-        findings = diagnose(h)
+        findings = diagnose(h, steps_per_epoch=steps_per_epoch)
     fig, ax = new_figure(figsize=figsize)
     lines = {}
-    for layer, values in norms.items():
-        v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
-        v = np.where(np.isfinite(v) & (v > 0), v, np.nan)
-        steps = _steps(h, v.size)
-        (lines[layer],) = ax.plot(steps, v, label=str(layer))
+    n = len(next(iter(norms.values())))
+    x, unit, to_x = _axis(h, n, steps_per_epoch)
+    span = _span(n, steps_per_epoch)
+    colors = [f"C{i % 10}" for i in range(len(norms))]
+    smooths, raws = [], []
+    styles = ["-", "--", "-.", ":"]
+    for i, (layer, values) in enumerate(norms.items()):
+        v = np.asarray([np.nan if x_ is None else x_ for x_ in values], dtype=float)
+        v = _clip(np.where(np.isfinite(v) & (v > 0), v, np.nan))
+        xs = x if v.size == x.size else np.arange(v.size)
+        style = dict(color=colors[i], linestyle=styles[(i // 10) % 4])
+        if span > 1:
+            ax.plot(xs, v, alpha=0.2, linewidth=0.6, color=colors[i], label="_raw")
+            smooth = np.exp(ema(np.log(v), span))
+            (lines[layer],) = ax.plot(xs, smooth, linewidth=1.8, label=str(layer), **style)
+            smooths.append(smooth)
+            raws.append(v)
+        else:
+            (lines[layer],) = ax.plot(xs, v, linewidth=1.5, label=str(layer), **style)
     ax.set_yscale("log")
+    if smooths:
+        _focus(ax, smooths, raws)
     seen = set()
     for f in findings:
         if f.step is None:
             continue
         color = _KIND_COLORS.get(f.kind, "tab:purple")
+        fx = float(to_x(f.step))
         if (f.kind, f.step) not in seen:
             seen.add((f.kind, f.step))
-            ax.axvline(f.step, color=color, linestyle="--", linewidth=1, alpha=0.8)
-            ax.annotate(f.kind.replace("_", " "), (f.step, 1.0), xycoords=("data", "axes fraction"),
+            ax.axvline(fx, color=color, linestyle="--", linewidth=1, alpha=0.8)
+            ax.annotate(f.kind.replace("_", " "), (fx, 1.0), xycoords=("data", "axes fraction"),
                         rotation=90, va="top", ha="right", fontsize="x-small", color=color)
         if f.layer in lines:
             line = lines[f.layer]
-            x, y = line.get_xdata(), line.get_ydata()
-            at = np.flatnonzero(np.asarray(x) == f.step)
-            if at.size and np.isfinite(y[at[0]]):
-                ax.scatter([f.step], [y[at[0]]], marker="x", color=color, zorder=3)
-    ax.set_xlabel("step")
+            xd, yd = np.asarray(line.get_xdata()), line.get_ydata()
+            at = np.flatnonzero(np.isclose(xd, fx))
+            if at.size and np.isfinite(yd[at[0]]):
+                ax.scatter([fx], [yd[at[0]]], marker="x", color=color, zorder=3)
+    ax.set_xlabel(unit)
     ax.set_ylabel("gradient norm")
-    ax.legend(loc="best", fontsize="x-small", ncol=2 if len(norms) > 6 else 1)
+    # beside the axes, not over the curves
+    fig.legend(loc="outside right upper", fontsize="x-small", ncol=2 if len(norms) > 12 else 1)
     ax.set_title(title or "gradient flow per layer")
     return fig

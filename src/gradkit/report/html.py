@@ -19,7 +19,9 @@ import html
 import io
 import os
 
-__all__ = ["Report", "Section", "figure_to_png", "CSP"]
+import numpy as np
+
+__all__ = ["Report", "Section", "figure_to_png", "CSP", "format_number"]
 
 #: No network, no script: only inline style and data: images.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -37,6 +39,7 @@ section{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:1rem 
 section h2{margin-top:0;font-size:1.2rem;color:#1f3a5f}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
 th,td{border:1px solid #dde2ea;padding:.3rem .6rem;text-align:left;vertical-align:top}
+td:not(:last-child){white-space:nowrap}
 th{background:#f0f3f7}
 figure{margin:.8rem 0} figure img{max-width:100%;height:auto;border:1px solid #eef0f3}
 figcaption{font-size:.85rem;color:#5b6573}
@@ -44,8 +47,22 @@ figcaption{font-size:.85rem;color:#5b6573}
 .finding.ok{border-color:#3d9a50;background:#f1faf3}
 .finding.error{border-color:#c23030;background:#fdf0f0}
 .kind{font-weight:600;text-transform:uppercase;font-size:.8rem;letter-spacing:.04em}
+table.evidence{font-size:.8rem;margin:.4rem 0 0} table.evidence th{font-weight:500}
 footer{color:#5b6573;font-size:.8rem;text-align:center;padding:1rem}
 """
+
+
+def _scoped_style(scope):
+    """:data:`_STYLE` with every selector put under ``scope`` (``body`` becomes the scope)."""
+    rules = []
+    for rule in _STYLE.replace("\n", "").split("}"):
+        if "{" not in rule:
+            continue
+        selectors, body = rule.split("{", 1)
+        scoped = ",".join(scope if s.strip() == "body" else f"{scope} {s.strip()}"
+                          for s in selectors.split(","))
+        rules.append(f"{scoped}{{{body}}}")
+    return "".join(rules)
 
 
 def figure_to_png(fig, dpi: int = 100) -> bytes:
@@ -62,6 +79,26 @@ def figure_to_png(fig, dpi: int = 100) -> bytes:
 
 def _esc(value) -> str:
     return html.escape(str(value), quote=True)
+
+
+def format_number(value) -> str:
+    """One format for every number on a page: three decimals from 0.001 to 10,000
+    (``"1.000"``, ``"0.973"``, ``"56.690"``), four significant digits in scientific notation
+    beyond; integers as they are.
+
+    >>> [format_number(v) for v in (1.0, 0.97333, 56.69, 3, 2.5e-05, 123456.0, float("nan"))]
+    ['1.000', '0.973', '56.690', '3', '2.500e-05', '1.235e+05', 'nan']
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    v = float(value)
+    if not np.isfinite(v):
+        return str(v)
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.3f}"
+    return f"{v:.3e}"
 
 
 class Section:
@@ -100,13 +137,19 @@ class Section:
         self.blocks.append(f'<figure><img src="data:image/png;base64,{data}" '
                            f'alt="{_esc(alt or caption or self.title)}">{cap}</figure>')
 
-    def finding(self, kind, message, remedy="", level="warning") -> None:
-        """A highlighted box: ``kind`` (a short label), the message and the remedy in words;
-        ``level`` is ``"warning"``, ``"ok"`` or ``"error"``."""
+    def finding(self, kind, message, remedy="", level="warning", evidence=None) -> None:
+        """A highlighted box: ``kind`` (a short label), the message and the remedy in words,
+        and the ``evidence`` (a dict: what was judged, over which steps, the numbers) as a
+        small table; ``level`` is ``"warning"``, ``"ok"`` or ``"error"``."""
         css = {"ok": "finding ok", "error": "finding error"}.get(level, "finding")
         remedy = f"<br><b>What to do:</b> {_esc(remedy)}" if remedy else ""
+        table = ""
+        if evidence:
+            rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(_evidence_cell(v))}</td></tr>"
+                           for k, v in evidence.items())
+            table = f'<table class="evidence">{rows}</table>'
         self.blocks.append(f'<div class="{css}"><span class="kind">{_esc(kind)}</span> '
-                           f"{_esc(message)}{remedy}</div>")
+                           f"{_esc(message)}{remedy}{table}</div>")
 
     def to_html(self) -> str:
         """The section's HTML."""
@@ -115,9 +158,15 @@ class Section:
 
 
 def _cell(value):
-    if isinstance(value, float):
-        return f"{value:.4g}"
+    if isinstance(value, (float, np.floating)):
+        return format_number(value)
     return value
+
+
+def _evidence_cell(value):
+    if isinstance(value, tuple) and len(value) == 2:
+        return f"steps {value[0]} to {value[1]}"
+    return _cell(value)
 
 
 class Report:
@@ -161,3 +210,13 @@ class Report:
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_html())
         return path
+
+    save = write
+
+    def _repr_html_(self) -> str:
+        """The sections for a notebook cell: a ``<div>`` whose style sheet applies inside it
+        only, so the notebook's own page keeps its look."""
+        sub = f"<p>{_esc(self.subtitle)}</p>" if self.subtitle else ""
+        return (f'<div class="gk-report"><style>{_scoped_style(".gk-report")}</style>'
+                f"<header><h1>{_esc(self.title)}</h1>{sub}</header><main>"
+                + "".join(s.to_html() for s in self.sections) + "</main></div>")

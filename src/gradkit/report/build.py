@@ -1,0 +1,247 @@
+"""The report of a training run, built in Python: from a fitted estimator, a
+:class:`~gradkit.diagnostics.GradientMonitor` or a history dict.
+
+>>> h = {"step": [0, 1, 2], "loss": [1.0, 0.6, 0.4], "grad_norm": {"w": [1.0, 0.7, 0.5]}}
+>>> page = build(h, title="my loop <1>").to_html()
+>>> "my loop &lt;1&gt;" in page and "Gradient flow" in page
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..diagnostics import diagnose
+from ..diagnostics.findings import epoch_length
+from .html import Report
+
+__all__ = ["build", "training_sections", "findings_block", "importance_caption"]
+
+#: Where each kind of finding is shown: beside the plot that shows it.
+_ON_CURVES = ("divergence", "learning_rate_too_high", "plateau")
+
+
+def _history_of(source):
+    """``(history dict, estimator or None)``."""
+    if isinstance(source, dict):
+        return source, None
+    if hasattr(source, "history_"):
+        return source.history_ or {}, source
+    history = getattr(source, "history", None)
+    if isinstance(history, dict):
+        return history, None
+    raise TypeError("report.build takes a fitted estimator, a GradientMonitor or a history "
+                    f"dict (with 'loss' and 'grad_norm' lists); got {type(source).__name__}.")
+
+
+def importance_caption(n_features: int, top: int = 20) -> str:
+    """The caption of an importance figure that shows ``min(top, n_features)`` bars.
+
+    >>> importance_caption(8), importance_caption(30)
+    ('All 8 features, the most important on top.', 'The 20 most important of 30 features.')
+    """
+    if n_features <= top:
+        return f"All {n_features} feature{'s' if n_features != 1 else ''}, the most " \
+               "important on top."
+    return f"The {top} most important of {n_features} features."
+
+
+def findings_block(section, findings, diverged_note=None, diverged_remedy=None) -> None:
+    """The findings in words, each with its remedy and its evidence (or an all-clear).
+
+    ``diverged_note`` adds a box for a run that stopped on a NaN / inf, with
+    ``diverged_remedy`` (default: in the estimators' parameter names).
+
+    >>> from gradkit.report import Report
+    >>> s = Report("t").section("s")
+    >>> findings_block(s, [])
+    >>> "no problems found" in s.to_html()
+    True
+    """
+    if diverged_note:
+        section.finding("diverged", diverged_note, diverged_remedy or (
+            "Lower the learning rate, clip the gradient norm (clip_norm=1.0), or use a "
+            "full-batch method such as lbfgs."), level="error")
+    for f in findings:
+        where = []
+        if f.layer is not None:
+            where.append(f"layer {f.layer}")
+        if f.step is not None:
+            where.append(f"from step {f.step}")
+        prefix = f"({', '.join(where)}) " if where else ""
+        section.finding(f.kind.replace("_", " "), prefix + f.message, f.remedy,
+                        evidence=getattr(f, "evidence", None))
+    if not findings and not diverged_note:
+        section.finding("no problems found", "No vanishing or exploding gradients, NaN, "
+                        "divergence, plateau or too-high learning rate was detected.",
+                        level="ok")
+
+
+def _figure(section, make, caption):
+    try:
+        section.figure(make(), caption=caption)
+    except Exception as exc:  # noqa: BLE001 (a report without one figure beats none)
+        section.finding("figure missing", f"this figure could not be drawn: "
+                        f"{type(exc).__name__}: {exc}", level="error")
+
+
+def training_sections(report, history, findings, *, steps_per_epoch=None,
+                      estimator=None) -> None:
+    """Add the "Training curves" and "Gradient flow and findings" sections to ``report``:
+    each figure with the findings it shows right under it.
+
+    >>> from gradkit.report import Report
+    >>> r = Report("t")
+    >>> training_sections(r, {"loss": [1.0, 0.5], "grad_norm": {"w": [1.0, 0.5]}}, [])
+    >>> [s.title for s in r.sections]
+    ['Training curves', 'Gradient flow and findings']
+    """
+    from .. import plot
+    from ..plot.training import _span  # the figure's own rule for when it smooths
+
+    on_curves = [f for f in findings if f.kind in _ON_CURVES]
+    on_flow = [f for f in findings if f.kind not in _ON_CURVES]
+    section = report.section("Training curves")
+    if history.get("loss"):
+        lrs = [v for v in history.get("learning_rate") or [] if v is not None]
+        per_epoch = bool(steps_per_epoch and steps_per_epoch > 1)
+        smoothed = _span(len(history["loss"]), steps_per_epoch) > 1
+        section.text("The training loss (the mean loss the optimizer minimizes)"
+                     + (": each step faint, its moving average bold" if smoothed else
+                        " at each step") + (", per epoch" if per_epoch else "")
+                     + "." + (_rate_text(lrs) if lrs else ""))
+        _figure(section, lambda: plot.training(history, steps_per_epoch=steps_per_epoch),
+                "Training loss" + (" and validation loss" if history.get("val_loss") else "")
+                + ".")
+    elif estimator is not None and getattr(estimator, "loss_curve_", None):
+        _figure(section, lambda: plot.training(list(estimator.loss_curve_)), "Loss per epoch.")
+    if on_curves:
+        findings_block(section, on_curves)
+    section = report.section("Gradient flow and findings")
+    if history.get("grad_norm"):
+        section.text("The norm of the gradient of each layer (parameter group), on a log "
+                     "scale. Vanishing gradients show as early layers far below the last; "
+                     "exploding gradients as norms growing without bound.")
+        _figure(section, lambda: plot.gradient_flow(history, findings,
+                                                    steps_per_epoch=steps_per_epoch),
+                "Gradient norm per layer; dashed lines mark findings.")
+    diverged = None
+    if estimator is not None and getattr(estimator, "diverged_", False) and \
+            not any(f.kind in ("divergence", "nan") for f in findings):
+        diverged = (f"The loss became NaN or infinite at step {estimator.diverged_at_}; "
+                    "training stopped and the parameters of the last finite step were kept.")
+    if on_curves and not on_flow and not diverged:
+        section.text("The gradients show nothing wrong; the findings about the loss are under "
+                     "the training curves above.")
+    else:
+        findings_block(section, on_flow, diverged)
+
+
+def _rate_text(rates):
+    first, last = rates[0], rates[-1]
+    if np.allclose(rates, first, rtol=1e-9):
+        return f" A constant learning rate of {first:.3g} for {len(rates)} steps."
+    return (f" The learning rate went from {first:.3g} to {last:.3g} over {len(rates)} steps "
+            "(lower panel).")
+
+
+def _changed_settings(estimator):
+    """``[(name, value)]`` of the parameters set away from their defaults."""
+    try:
+        defaults = type(estimator)().get_params()
+    except Exception:  # noqa: BLE001 (an estimator that needs arguments: show them all)
+        defaults = {}
+    out = []
+    for k, v in sorted(estimator.get_params().items()):
+        if k in ("verbose",):
+            continue
+        if k not in defaults or repr(defaults[k]) != repr(v):
+            out.append((k, repr(v)))
+    return out
+
+
+def _model_section(report, estimator, history):
+    kind, how = estimator.optimizer_kind()
+    batch = estimator.get_params().get("batch_size")
+    gradient = ("full batch" if kind == "minimize" or batch is None else
+                "stochastic (1 row)" if batch == 1 else f"mini-batch ({batch})")
+    rows = [("model", type(estimator).__name__), ("optimizer", how if kind == "minimize"
+                                                   else estimator.get_params()["optimizer"]),
+            ("gradient", gradient),
+            ("iterations" if kind == "minimize" else "epochs",
+             getattr(estimator, "n_iter_", "")),
+            ("steps", int(getattr(estimator, "t_", len(history.get("step", []))) or 0))]
+    reason = getattr(estimator, "stop_reason_", None)
+    if reason:
+        rows.append(("stopped because", str(reason)))
+    section = report.section("Model and optimizer")
+    section.table(rows)
+    changed = _changed_settings(estimator)
+    if changed:
+        section.text("Settings given (the others are the defaults):")
+        section.table(changed, header=("setting", "value"))
+
+
+def _importance_section(report, estimator, feature_names):
+    from .. import plot
+
+    values = np.asarray(estimator.feature_importances_, dtype=float)
+    names = list(feature_names) if feature_names is not None else \
+        [str(n) for n in getattr(estimator, "feature_names_in_", [])] or \
+        [f"x{i}" for i in range(values.size)]
+    section = report.section("Feature importance")
+    section.text("Mean absolute integrated-gradients attribution over training rows: how "
+                 "much each feature moves the model's output.")
+    _figure(section, lambda: plot.attributions(values, names, top=20),
+            importance_caption(values.size))
+    order = np.argsort(-values)[:20]
+    section.table([(names[i], float(values[i])) for i in order],
+                  header=("feature", "importance"))
+
+
+def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=None,
+          feature_names=None) -> Report:
+    """The report of a training run: its model and settings (for an estimator), the training
+    curves, the gradient flow per layer, the findings beside the figure that shows each, and
+    the feature importances (for an estimator).
+
+    Args:
+        source: a fitted gradkit estimator, a :class:`~gradkit.diagnostics.GradientMonitor`,
+            or a history dict as the monitor writes it (also one loaded from JSON).
+        title, subtitle: the page's (escaped, like every string on it).
+        findings: the findings to show; None runs :func:`gradkit.diagnostics.diagnose` (on
+            the estimator, so that its epochs are known).
+        steps_per_epoch: for a monitor or history from a mini-batch loop: draws per-epoch
+            axes and judges the findings per epoch.
+        feature_names: names of the estimator's features (default ``feature_names_in_``).
+
+    Returns:
+        A :class:`Report`: ``.save(path)`` writes it, and a notebook shows it inline.
+
+    Raises:
+        TypeError: for anything else than those three sources.
+
+    >>> import numpy as np
+    >>> from gradkit.diagnostics import GradientMonitor
+    >>> mon = GradientMonitor()
+    >>> for t in range(5):
+    ...     ok = mon.record(t, 1.0 / (t + 1), {"w": np.ones(2) / (t + 1)}, {"w": np.ones(2)})
+    >>> [s.title for s in build(mon).sections]
+    ['Training curves', 'Gradient flow and findings']
+    """
+    history, estimator = _history_of(source)
+    if findings is None:
+        findings = diagnose(estimator if estimator is not None else history,
+                            steps_per_epoch=steps_per_epoch) if history.get("loss") else []
+    spe = steps_per_epoch
+    if estimator is not None and spe is None:
+        spe = epoch_length(estimator)
+    if title is None:
+        title = (f"gradkit: {type(estimator).__name__}" if estimator is not None
+                 else "gradkit: training run")
+    report = Report(title, subtitle)
+    if estimator is not None:
+        _model_section(report, estimator, history)
+    training_sections(report, history, findings, steps_per_epoch=spe, estimator=estimator)
+    if estimator is not None and getattr(estimator, "feature_importances_", None) is not None:
+        _importance_section(report, estimator, feature_names)
+    return report
