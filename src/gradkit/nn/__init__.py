@@ -37,6 +37,7 @@ from .normalization import BatchNorm, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
 from .recurrent import Cell, GRUCell, LSTMCell, Recurrent, RNNCell, unroll
 from .residual import Residual
+from . import kfac  # noqa: E402  (K-FAC: the layers' curvature, as a gradient transformation)
 
 __all__ = [
     "Layer", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm", "Dropout", "Flatten",
@@ -44,4 +45,5 @@ __all__ = [
     "Sequential", "Embedding", "LayerNorm", "Residual", "Cell", "RNNCell", "LSTMCell",
     "GRUCell", "Recurrent", "unroll", "MultiHeadSelfAttention", "scaled_dot_product_attention",
     "sinusoidal_positions", "functional", "init", "losses", "get_initializer", "get_loss",
+    "kfac",
 ]

@@ -9,13 +9,11 @@
   ``trust-ncg`` / ``trust-exact`` (:mod:`.trust_region`).
 - :mod:`.smoothing`: ``smoothed(fun, x0)``, non-smooth losses (``smooth_abs``,
   ``smooth_hinge``, ``smooth_max``) minimized by continuation on the smoothing parameter.
-- :mod:`.kfac`: K-FAC for ``gradkit.nn`` Linear layers: ``kfac.capture(model, loss)`` gives
-  the factors' statistics, ``kfac.kfac(learning_rate)`` is the gradient transformation.
 - :mod:`.loop`: ``run(optimizer, f, x0, max_iter)``, a transformation on f, full batch.
 - :mod:`.blockwise`: ``blockwise_objective(loss, X, y)``, a loss summed over row blocks
   (Dask arrays: computed where each block lives) for any full-batch solver.
 """
-from . import kfac, schedules, transforms
+from . import schedules, transforms
 from .blockwise import BlockwiseObjective, blockwise_objective
 from .frank_wolfe import Box, L1Ball, L2Ball, NuclearNormBall, Simplex
 from .line_search import backtracking_armijo, line_search, strong_wolfe
@@ -29,7 +27,7 @@ from .schedules import __all__ as _schedules_all
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 
-__all__ = ["schedules", "transforms", "kfac", *_transforms_all, *_schedules_all,
+__all__ = ["schedules", "transforms", *_transforms_all, *_schedules_all,
            "minimize", "OptimizeResult", "METHODS", "Simplex", "L1Ball", "L2Ball", "Box",
            "NuclearNormBall", "natural_gradient_descent", "fisher_vector_product",
            "conjugate_gradient", "soft_threshold", "prox_elastic_net", "strong_wolfe",

@@ -30,7 +30,7 @@ import numpy as np
 from ..autodiff import value_and_grad as _value_and_grad
 from ..autodiff import vjp as _vjp
 from ..autodiff.trace import getval
-from .transforms import GradientTransformationExtraArgs, chain, scale_by_learning_rate
+from ..optim.transforms import GradientTransformationExtraArgs, chain, scale_by_learning_rate
 
 __all__ = ["capture", "scale_by_kfac", "kfac", "KFACState"]
 
@@ -40,7 +40,7 @@ _LOSSES = ("cross_entropy", "mse")
 
 def _linear_layers(model):
     """``[(key or None, layer)]``: the model as a list of layers, and which are Linear."""
-    from ..nn import Linear, Sequential
+    from . import Linear, Sequential
     if isinstance(model, Linear):
         return [(None, model)]
     if not isinstance(model, Sequential):
@@ -61,7 +61,7 @@ def _loss_value(name, z, y):
     if name == "mse":  # the Gaussian negative log-likelihood: Lambda = I
         r = z - y.reshape(z.shape)
         return 0.5 * np.sum(r * r) / z.shape[0]
-    from ..nn.losses import cross_entropy
+    from .losses import cross_entropy
     return cross_entropy(z, y)
 
 
@@ -105,7 +105,7 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     if fisher not in _FISHERS:
         raise ValueError(f"fisher must be one of {_FISHERS}, got {fisher!r}.")
     layers = _linear_layers(model)
-    from ..nn import Linear
+    from . import Linear
     linear_keys = [k for k, layer in layers if isinstance(layer, Linear)]
 
     def forward_recording(params, X, eps, acts):
@@ -223,7 +223,7 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
     def update(updates, state, params=None, *, kfac_stats=None, **extra):
         if kfac_stats is None:
             raise ValueError("scale_by_kfac needs update(..., kfac_stats=stats) with the stats "
-                             "of gradkit.optim.kfac.capture(model, loss)(params, X, y).")
+                             "of gradkit.nn.kfac.capture(model, loss)(params, X, y).")
         A, G = dict(state.A), dict(state.G)
         A_inv, G_inv = dict(state.A_inv), dict(state.G_inv)
         refresh = state.count % inverse_every == 0

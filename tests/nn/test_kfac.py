@@ -4,7 +4,7 @@ import pytest
 
 from gradkit.nn import Linear, ReLU, Sequential
 from gradkit.optim import apply_updates
-from gradkit.optim.kfac import capture, kfac, scale_by_kfac
+from gradkit.nn.kfac import capture, kfac, scale_by_kfac
 from gradkit.optim.natural_gradient import fisher_vector_product
 
 
