@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from gradkit.safety import for_terminal
+
 from .errors import CLIError
 
 __all__ = ["run", "load_function", "check_argument", "EXAMPLES"]
@@ -132,14 +134,14 @@ def run(args) -> int:
         value = fun(*a)
         return value if out.ndim == 0 else np.sum(value * weights)
 
-    print(f"gradkit check {args.target}: {len(inputs)} argument(s), output shape {out.shape}"
+    print(f"gradkit check {for_terminal(args.target)}: {len(inputs)} argument(s), output shape {out.shape}"
           + ("" if out.ndim == 0 else " (reduced with random weights)"))
     all_ok = True
     for i, x in enumerate(inputs):
         ok, verdict = check_argument(scalar, [np.asarray(v, float) for v in inputs], i,
                                      rtol=args.rtol, seed=args.seed)
         all_ok &= ok
-        print(f"  argument {i} (shape {np.shape(x)}): {verdict}")
+        print(for_terminal(f"  argument {i} (shape {np.shape(x)}): {verdict}"))
     print("  verdict: " + ("every gradient agrees with finite differences." if all_ok else
                            "some gradients are wrong or missing (see above)."))
     return 0 if all_ok else 1

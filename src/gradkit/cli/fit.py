@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from gradkit.data.tabular import prepare, read_table
+from gradkit.safety import for_terminal
 
 from .errors import CLIError
 from .tabular import SPELLING
@@ -365,8 +366,8 @@ def _run(args, load) -> int:
     scores, pred_test = _score(trained.estimator, loaded)
     report_path = _write_report(args, loaded, trained, scores, pred_test)
     saved = save_model(trained.estimator, loaded.data.spec, args.save) if args.save else None
-    print("\n".join(_summary(loaded, trained, scores, report_path, saved,
-                             time.perf_counter() - started)))
+    print("\n".join(for_terminal(line) for line in _summary(
+        loaded, trained, scores, report_path, saved, time.perf_counter() - started)))
     if trained.diverged:
         raise CLIError(f"training diverged: the loss became NaN or infinite at step "
                        f"{trained.estimator.diverged_at_}; the report"

@@ -9,6 +9,8 @@ import warnings
 
 from gradkit.data.tabular import TableError
 
+from gradkit.safety import for_terminal
+
 from .errors import CLIError
 
 __all__ = ["main", "build_parser"]
@@ -258,7 +260,9 @@ def _sizes_or_floats(text):
 
 
 def _one_line(message) -> str:
-    return re.sub(r"\s+", " ", str(message)).strip()
+    """A message as one line a terminal shows as written (names from the data may hold
+    escape sequences: gradkit.safety)."""
+    return for_terminal(re.sub(r"\s+", " ", str(message)).strip())
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

@@ -11,6 +11,8 @@ import numpy as np
 
 from gradkit.optim.test_functions import TEST_FUNCTIONS, get_test_function
 
+from gradkit.safety import for_terminal
+
 from .errors import CLIError
 
 __all__ = ["run", "run_racer", "parse_optimizers", "RACERS", "DEFAULT_OPTIMIZERS",
@@ -278,10 +280,10 @@ def run(args) -> int:
     _results_table(section, results, distance)
     path = report.write(args.report)
     ranked = sorted(results, key=lambda n: min(results[n]["f"] or [np.inf]))
-    print(f"{report.title}: {len(results)} optimizers, {steps} steps each")
+    print(for_terminal(f"{report.title}: {len(results)} optimizers, {steps} steps each"))
     for n in ranked:
         r = results[n]
         print(f"  {n:<10} best f {min(r['f'] or [float('nan')]):<12.6g} "
               f"{r['nfev'][-1] if r['nfev'] else 0:>5} evaluations  {r['status']}")
-    print(f"  report: {path}")
+    print(for_terminal(f"  report: {path}"))
     return 0

@@ -209,6 +209,10 @@ def load(path):
     if head == b"\x93NUMPY":
         raise ModelFileError(f"{path!r} is a single .npy array, not a gradkit model file (a "
                              ".npz archive written by estimator.save(path)).")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path!r} is not a readable gradkit model file: it is not a "
+                             ".npz (zip) archive, so not a gradkit model file (another format, "
+                             "or a truncated or corrupted one).")
     try:
         with zipfile.ZipFile(path) as archive:
             return _Reader(path, archive).estimator()

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autodiff import grad
 from ..tree import ravel_pytree, tree_map
-from ._figure import new_figure
+from ._figure import new_figure, plain_text
 
 __all__ = ["landscape", "loss_slice"]
 
@@ -67,7 +67,8 @@ def _draw_paths(ax, paths):
         ax.plot(p[0, 0], p[0, 1], "o", color=color, markersize=7, markeredgecolor="k")
         ax.plot(p[-1, 0], p[-1, 1], "*", color=color, markersize=13, markeredgecolor="k")
     if paths:
-        ax.legend(loc="best", fontsize="small", title="o start, * end", title_fontsize="small")
+        plain_text(ax.legend(loc="best", fontsize="small", title="o start, * end",
+                             title_fontsize="small"))
 
 
 def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True, levels=30,
@@ -124,7 +125,7 @@ def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True,
     ax.set_ylim(*ylim)
     ax.set_xlabel("x[0]")
     ax.set_ylabel("x[1]")
-    ax.set_title(title or "landscape, arrows along -gradient")
+    plain_text(ax.set_title(title or "landscape, arrows along -gradient"))
     return fig
 
 
@@ -250,8 +251,8 @@ def loss_slice(loss, params, directions="random", trajectory=None, *, span: floa
     if coords is not None:
         _draw_paths(ax, {"trajectory": coords})
     else:
-        ax.legend(loc="best", fontsize="small")
+        plain_text(ax.legend(loc="best", fontsize="small"))
     ax.set_xlabel("direction 1")
     ax.set_ylabel("direction 2")
-    ax.set_title(title or f"loss slice: {label}", fontsize="medium")
+    plain_text(ax.set_title(title or f"loss slice: {label}", fontsize="medium"))
     return fig

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._figure import new_figure
+from ._figure import new_figure, plain_text
 
 __all__ = ["race"]
 
@@ -54,7 +54,7 @@ def race(results, *, f_star=None, title=None, figsize=(10.0, 4.2)):
         if f_star is not None or all_positive:
             ax.set_yscale("log")
         ax.set_ylabel("f - f*" if f_star is not None else "f")
-        ax.legend(loc="best", fontsize="small")
+        plain_text(ax.legend(loc="best", fontsize="small"))
     ax_n.set_xlabel("function evaluations")
     ax_t.set_xlabel("time (s)")
     fig.suptitle(title or "optimizer race")

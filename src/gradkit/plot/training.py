@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._figure import new_figure
+from ._figure import new_figure, plain_text
 
 __all__ = ["training", "gradient_flow"]
 
@@ -75,8 +75,7 @@ def training(history, *, title=None, figsize=(6.4, 5.2)):
     if _positive_span(np.concatenate([loss, np.asarray(val, dtype=float)])):
         ax.set_yscale("log")
     ax.set_ylabel("loss")
-    ax.legend(loc="best", fontsize="small")
-    ax.set_title(title or "training")
+    plain_text(ax.legend(loc="best", fontsize="small"), ax.set_title(title or "training"))
     if show_lr:
         lr = np.asarray([np.nan if v is None else v for v in h["learning_rate"]], dtype=float)
         axes[1].plot(_steps(h, lr.size), lr, color="tab:green", label="learning rate")
@@ -147,6 +146,6 @@ def gradient_flow(history, findings=None, *, title=None, figsize=(7.0, 4.8)):
                 ax.scatter([f.step], [y[at[0]]], marker="x", color=color, zorder=3)
     ax.set_xlabel("step")
     ax.set_ylabel("gradient norm")
-    ax.legend(loc="best", fontsize="x-small", ncol=2 if len(norms) > 6 else 1)
-    ax.set_title(title or "gradient flow per layer")
+    plain_text(ax.legend(loc="best", fontsize="x-small", ncol=2 if len(norms) > 6 else 1),
+               ax.set_title(title or "gradient flow per layer"))
     return fig
