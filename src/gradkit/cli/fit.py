@@ -364,8 +364,9 @@ def _run(args, load) -> int:
     loaded = _load(args, load)
     trained = _train(args, loaded)
     scores, pred_test = _score(trained.estimator, loaded)
-    report_path = _write_report(args, loaded, trained, scores, pred_test)
+    # the model first: a report that cannot be written must not cost the trained model
     saved = save_model(trained.estimator, loaded.data.spec, args.save) if args.save else None
+    report_path = _write_report(args, loaded, trained, scores, pred_test)
     print("\n".join(for_terminal(line) for line in _summary(
         loaded, trained, scores, report_path, saved, time.perf_counter() - started)))
     if trained.diverged:
