@@ -5,7 +5,8 @@
 array([0., 1.])
 """
 from . import tree
-from .autodiff import (NoGradientRuleError, TracerConversionError, check_grads, custom_vjp,
+from .autodiff import (LeakedTracerError, NoGradientRuleError, TracerConversionError,
+                       check_grads, custom_vjp,
                        elementwise_grad, grad, hessian, hvp, jacobian, jvp, stop_gradient,
                        value_and_grad, vjp)
 
@@ -16,5 +17,5 @@ from .optim import minimize  # noqa: E402
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
            "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "tree",
-           "TracerConversionError", "NoGradientRuleError", "logsumexp", "softmax",
+           "TracerConversionError", "NoGradientRuleError", "LeakedTracerError", "logsumexp", "softmax",
            "log_softmax", "sigmoid", "log_sigmoid", "softplus", "optim", "minimize"]

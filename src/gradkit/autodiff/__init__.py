@@ -16,10 +16,11 @@ from .api import (elementwise_grad, grad, hessian, hvp, jacobian, jvp, stop_grad
                   value_and_grad, vjp)
 from .check import check_grads
 from .custom import custom_vjp
-from .primitive import NoGradientRuleError, TracerConversionError
+from .primitive import LeakedTracerError, NoGradientRuleError, TracerConversionError
 from .trace import first_order_trace
 from .tracer import Tracer
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
            "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "Tracer",
-           "TracerConversionError", "NoGradientRuleError", "first_order_trace"]
+           "TracerConversionError", "NoGradientRuleError", "LeakedTracerError",
+           "first_order_trace"]

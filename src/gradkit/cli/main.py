@@ -287,7 +287,7 @@ def _sizes_or_floats(text):
     except ValueError:
         values = ()
     if len(values) != 2 or not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"expected two finite numbers such as -1.5,2, got "
+        raise argparse.ArgumentTypeError(f"expected two numbers such as -1.5,2 (finite), got "
                                          f"{text!r}")
     return values
 
