@@ -154,7 +154,8 @@ def _mutations(data, rng):
         return bytes(b)
     if kind == 2:
         start = int(rng.integers(len(b)))
-        b[start:start + 16] = rng.integers(256, size=len(b[start:start + 16]), dtype=np.uint8).tobytes()
+        chunk = len(b[start:start + 16])
+        b[start:start + 16] = rng.integers(256, size=chunk, dtype=np.uint8).tobytes()
         return bytes(b)
     if kind == 3:  # a central-directory entry's sizes (offsets 20 and 24) set to ~4 GB
         offsets = [i for i in range(len(b) - 4) if b[i:i + 4] == b"PK\x01\x02"]
@@ -196,3 +197,22 @@ def test_fuzzed_model_files_raise_only_model_file_error_with_bounded_memory(mode
     finally:
         tracemalloc.stop()
     assert trial > 50
+
+
+def test_a_long_history_is_thinned_in_the_file(tmp_path, monkeypatch):
+    """The file keeps at most MAX_SAVED_HISTORY steps: its size does not grow with training."""
+    from gradkit.models import persistence
+
+    monkeypatch.setattr(persistence, "MAX_SAVED_HISTORY", 50)
+    model = LogisticRegression(optimizer="sgd", batch_size=1, max_iter=2).fit(X, Y)
+    n = len(model.history_["step"])
+    assert n > 200
+    path = tmp_path / "model.npz"
+    model.save(path)
+    again = load(path)
+    steps = again.history_["step"]
+    assert 50 <= len(steps) <= 51 and steps[0] == 1 and steps[-1] == model.history_["step"][-1]
+    assert min(again.history_["loss"]) == min(model.history_["loss"])
+    for layer, norms in again.history_["grad_norm"].items():
+        assert len(norms) == len(steps)
+    assert again.loss_curve_ == model.loss_curve_

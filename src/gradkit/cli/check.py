@@ -154,7 +154,8 @@ def run(args) -> int:
         value = fun(*a)
         return value if out.ndim == 0 else np.sum(value * weights)
 
-    print(f"gradkit check {for_terminal(args.target)}: {len(inputs)} argument(s), output shape {out.shape}"
+    print(f"gradkit check {for_terminal(args.target)}: {len(inputs)} argument(s), output "
+          f"shape {out.shape}"
           + ("" if out.ndim == 0 else " (reduced with random weights)"))
     all_ok = True
     for i, x in enumerate(inputs):

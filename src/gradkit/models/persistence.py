@@ -9,7 +9,9 @@ The file is a NumPy ``.npz`` archive holding only numeric and string arrays:
 - ``__gradkit__``: one JSON string with the format name and version, the gradkit version, the
   estimator's class name, its settings (``get_params()``), the structure of the pytrees, the
   preprocessing metadata (``n_features_in_``, ``feature_names_in_``, target shape) and the
-  training record (``n_iter_``, ``history_``, ...).
+  training record (``n_iter_``, ``history_``, ...). ``history_`` is kept to at most
+  :data:`MAX_SAVED_HISTORY` steps (:func:`thin_history`), so a file's size does not grow with
+  the length of training; ``history_steps`` records how many steps there were.
 
 :func:`load` reads it without pickle and rebuilds the estimator from a fixed list of classes,
 so a file can never run code; it checks every declared size and shape before decompressing
@@ -40,8 +42,9 @@ import zlib
 
 import numpy as np
 
-__all__ = ["save", "load", "ModelFileError", "FORMAT", "FORMAT_VERSION", "MAX_MODEL_BYTES",
-           "MAX_METADATA_BYTES", "MAX_ENTRIES", "MAX_COMPRESSION_RATIO", "MAX_JSON_DEPTH"]
+__all__ = ["save", "load", "ModelFileError", "thin_history", "FORMAT", "FORMAT_VERSION",
+           "MAX_MODEL_BYTES", "MAX_METADATA_BYTES", "MAX_ENTRIES", "MAX_COMPRESSION_RATIO",
+           "MAX_JSON_DEPTH", "MAX_SAVED_HISTORY"]
 
 FORMAT = "gradkit.models"
 FORMAT_VERSION = 1
@@ -125,6 +128,55 @@ def _array_attribute(name, value):
     return typed, "object"
 
 
+#: The most training steps of ``history_`` a model file keeps (about 650 bytes each).
+MAX_SAVED_HISTORY = 10_000
+
+
+def thin_history(history, limit=None):
+    """``(history, n_steps)``: ``history`` with at most ``limit`` (default
+    :data:`MAX_SAVED_HISTORY`) of its steps, and how many it had. The steps kept are evenly spaced from the first to the last, plus the step of the
+    lowest loss; every per-step list (``loss``, ``grad_norm[layer]``, ...) keeps the same
+    steps, so ``history["step"]`` says which they are. The validation record (``val_step``,
+    ``val_loss``) is thinned the same way on its own. A shorter history is returned as is.
+
+    >>> h = {"step": [1, 2, 3, 4, 5, 6], "loss": [5.0, 4, 3, 1, 2, 2.5],
+    ...      "grad_norm": {"w": [1.0] * 6}}
+    >>> thin_history(h, limit=3)
+    ({'step': [1, 3, 4, 6], 'loss': [5.0, 3, 1, 2.5], 'grad_norm': {'w': [1.0, 1.0, 1.0, 1.0]}}, 6)
+    """
+    if limit is None:
+        limit = MAX_SAVED_HISTORY
+    if not isinstance(history, dict):
+        return history, None
+    steps = history.get("step")
+    n = len(steps) if isinstance(steps, list) else 0
+    out = _thin_lists(history, n, "loss", limit)
+    m = len(history.get("val_step") or [])
+    if m > limit:
+        val = _thin_lists({k: history[k] for k in ("val_step", "val_loss") if k in history},
+                          m, "val_loss", limit)
+        out.update(val)
+    return out, n
+
+
+def _thin_lists(tree, n, loss_key, limit):
+    if n <= limit:
+        return dict(tree)
+    keep = set(np.linspace(0, n - 1, limit).round().astype(int).tolist())
+    loss = np.asarray([np.nan if v is None else v for v in tree.get(loss_key, [])], float)
+    if loss.size == n and np.isfinite(loss).any():
+        keep.add(int(np.nanargmin(np.where(np.isfinite(loss), loss, np.nan))))
+    keep = sorted(keep)
+
+    def thin(value):
+        if isinstance(value, dict):
+            return {k: thin(v) for k, v in value.items()}
+        if isinstance(value, list) and len(value) == n:
+            return [value[i] for i in keep]
+        return value
+    return thin(tree)
+
+
 def save(estimator, path):
     """Write a fitted gradkit estimator to ``path`` as one ``.npz`` archive (module doc).
 
@@ -155,7 +207,10 @@ def save(estimator, path):
             meta["arrays"][attr] = kind
     for attr in _VALUE_ATTRIBUTES:
         if hasattr(estimator, attr):
-            meta["values"][attr] = _plain(getattr(estimator, attr), attr)
+            value = getattr(estimator, attr)
+            if attr == "history_":
+                value, meta["history_steps"] = thin_history(value)
+            meta["values"][attr] = _plain(value, attr)
     leaves = _optimizer_leaves(getattr(estimator, "_opt_state", None))
     if leaves is not None:
         meta["optimizer_state"] = len(leaves)
