@@ -412,11 +412,18 @@ class _Reader:
         values = self.values(meta["values"], estimator)
         for attr, value in values.items():
             setattr(estimator, attr, value)
-        params, state = self.parameters(meta, estimator, values["n_features_in_"])
-        estimator.params_, estimator.model_state_ = params, state
-        for attr, value in self.attributes(meta["arrays"], estimator, values).items():
-            setattr(estimator, attr, value)
-        opt_state = self.optimizer_state(meta, estimator)
+        try:
+            # settings that pass the estimator's constraint table can still fail to build its
+            # network or optimizer (a layer size of the wrong type, a flag as a number)
+            params, state = self.parameters(meta, estimator, values["n_features_in_"])
+            estimator.params_, estimator.model_state_ = params, state
+            for attr, value in self.attributes(meta["arrays"], estimator, values).items():
+                setattr(estimator, attr, value)
+            opt_state = self.optimizer_state(meta, estimator)
+        except ModelFileError:
+            raise
+        except (TypeError, ValueError) as exc:
+            self.fail(f"its settings are invalid for {cls.__name__}: {exc}")
         expected = {e + ".npy" for e in self.entries}
         extra = sorted(set(self.infos) - expected - {_META + ".npy"})
         if extra:
@@ -437,7 +444,7 @@ class _Reader:
                   "t_": lambda v: count(v, 0), "best_loss_": number,
                   "best_validation_score_": number, "diverged_": lambda v: isinstance(v, bool),
                   "diverged_at_": lambda v: v is None or count(v, 0),
-                  "history_": lambda v: isinstance(v, dict), "_n_outputs": lambda v: count(v, 1),
+                  "history_": _is_history, "_n_outputs": lambda v: count(v, 1),
                   "_fitted_n_outputs": lambda v: count(v, 1), "_y_ndim": lambda v: v in (1, 2)}
         out = {}
         for attr, value in values.items():
@@ -450,6 +457,9 @@ class _Reader:
                 self.fail(f"its metadata has no {attr!r} (incomplete or corrupted)")
         if not estimator._is_classifier() and "_y_ndim" not in out:
             self.fail("its metadata has no '_y_ndim' (incomplete or corrupted)")
+        if out.get("_y_ndim") == 1 and out["_n_outputs"] != 1:
+            # predict would return the first of several outputs as if it were the only one
+            self.fail(f"it declares one-dimensional targets but {out['_n_outputs']} outputs")
         return out
 
     def parameters(self, meta, estimator, n_features):
@@ -494,7 +504,8 @@ class _Reader:
             elif attr == "classes_":
                 outputs = values["_n_outputs"]
                 if len(a) < 2 or (outputs != 1 if len(a) == 2 else outputs != len(a)) \
-                        or np.any(a[1:] <= a[:-1]):
+                        or np.any(a[1:] <= a[:-1]) \
+                        or (a.dtype.kind == "f" and not np.all(np.isfinite(a))):
                     self.fail(f"its classes_ ({len(a)} labels) are not sorted distinct labels "
                               f"matching the model's {outputs} output(s)")
                 if kind == "object":
@@ -517,6 +528,23 @@ class _Reader:
             if name + ".npy" in self.infos:
                 arrays[name] = self.finite(name, self.read(name))
         return _restore_optimizer_state(estimator, meta, arrays, self.path)
+
+
+def _is_history(value):
+    """A ``history_``: names to lists of numbers (or of records of plain values, the NaN
+    findings) or to groups of such lists, as :class:`GradientMonitor` writes."""
+    def number(v):
+        return v is None or isinstance(v, (int, float))
+
+    def entry(v):
+        return number(v) or isinstance(v, dict) and all(
+            number(x) or isinstance(x, str) for x in v.values())
+
+    def series(v):
+        return isinstance(v, list) and all(entry(x) for x in v)
+    return isinstance(value, dict) and all(
+        series(v) or isinstance(v, dict) and all(series(x) for x in v.values())
+        for v in value.values())
 
 
 def _weight_count(estimator, n_features):
