@@ -5,7 +5,10 @@ is a *leaf*. Dict keys are visited in sorted order, as in JAX, so two dicts with
 keys always flatten the same way (and have equal structures); a dict rebuilt from its
 structure (``tree_unflatten``, ``tree_map``, every gradient) has the key order of the dict
 that was flattened, so ``grad`` of a dict returns its keys in the argument's own order.
-``None`` is an empty container (it has no leaves).
+``None`` is an empty container (it has no leaves). Any other ``Mapping`` (a dict subclass,
+``defaultdict``, ``MappingProxyType``) is a container like a dict and is rebuilt as its own
+type (a ``defaultdict`` with its factory); an ``OrderedDict`` is visited in its own order,
+which is part of its value, as in JAX.
 
 >>> import numpy as np
 >>> params = {"w": np.ones(2), "b": 0.5}
