@@ -16,6 +16,7 @@ import pytest
     (["fit", "iris", "--clip-norm", "inf"], "--clip-norm"),
     (["race", "--start", "nan,nan"], "--start"),
     (["race", "--start", "inf,0"], "--start"),
+    (["race", "iris", "--start", "1,2"], "--start"),
     (["check", "f.py:f", "--rtol", "inf"], "--rtol"),
     (["check", "f.py:f", "--shape", "100000,100000"], "--shape"),
     (["fit", "iris", "--report", ""], "--report"),

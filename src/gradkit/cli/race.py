@@ -198,6 +198,10 @@ def run(args) -> int:
             key not in ("breast_cancer", "digits", "wine", "iris", "diabetes"):
         raise CLIError(f"{args.problem!r} is neither a test function ({', '.join(FUNCTION_NAMES)})"
                        " nor a data file or bundled data set.")
+    if not is_function and args.start is not None:  # never silently ignore an option
+        raise CLIError(f"--start sets the starting point on a test function; {args.problem!r} "
+                       "is a data set, whose race starts from a small random point. Leave "
+                       "out --start.")
     results = {}
     if is_function:
         problem, x0, rates, f_star = _function_problem(args)
