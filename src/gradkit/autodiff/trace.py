@@ -372,6 +372,9 @@ class FinishedForwardTrace(ForwardTrace):
     def process(self, prim, args, kwargs):
         raise _leaked(prim)
 
+    def new_input(self, value, tangent=None):
+        raise _leaked()
+
 
 def finish(trace):
     """Mark ``trace`` finished: its tracers raise LeakedTracerError wherever they are used."""
