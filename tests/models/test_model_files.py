@@ -216,3 +216,11 @@ def test_a_long_history_is_thinned_in_the_file(tmp_path, monkeypatch):
     for layer, norms in again.history_["grad_norm"].items():
         assert len(norms) == len(steps)
     assert again.loss_curve_ == model.loss_curve_
+
+
+def test_an_archive_of_too_many_entries_is_refused_from_its_end_record(tmp_path):
+    path = tmp_path / "model.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(20_000):
+            zf.writestr(f"e{i}.npy", b"")
+    assert _peak_of_load(path) < 2 * 2 ** 20

@@ -264,6 +264,7 @@ def load(path):
     if head == b"\x93NUMPY":
         raise ModelFileError(f"{path!r} is a single .npy array, not a gradkit model file (a "
                              ".npz archive written by estimator.save(path)).")
+    _check_directory_size(path)
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path!r} is not a readable gradkit model file: it is not a "
                              ".npz (zip) archive, so not a gradkit model file (another format, "
@@ -278,6 +279,30 @@ def load(path):
         # what zipfile raises on a damaged archive (RuntimeError: an encrypted entry)
         raise ModelFileError(f"{path!r} is not a readable gradkit model file (corrupted, "
                              f"truncated or another format): {exc}") from None
+
+
+def _check_directory_size(path):
+    """Refuse an archive whose central directory lists more than MAX_ENTRIES entries, read
+    from its end record before ``zipfile`` builds an object per entry (a million tiny
+    entries would cost far more memory than the file's size)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(max(0, size - (22 + 65535)))  # the end record and its longest comment
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return  # not a zip: is_zipfile says so next
+        count = int.from_bytes(tail[at + 10:at + 12], "little")
+        locator = tail[at - 20:at] if at >= 20 else b""
+        if locator[:4] == b"PK\x06\x07":  # zip64: the count is in the zip64 end record
+            f.seek(int.from_bytes(locator[8:16], "little"))
+            record = f.read(56)
+            if record[:4] == b"PK\x06\x06":
+                count = int.from_bytes(record[32:40], "little")
+    if count > MAX_ENTRIES:
+        raise ModelFileError(f"{path!r} is not a readable gradkit model file: its directory "
+                             f"lists {count} entries, more than the {MAX_ENTRIES} a model file "
+                             "can have.")
 
 
 class _Reader:
