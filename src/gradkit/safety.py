@@ -16,9 +16,11 @@ import re
 
 __all__ = ["for_terminal", "for_csv", "for_label", "PLAIN_TEXT"]
 
-# C0 and C1 control characters, DEL, and the bidirectional overrides and isolates that make
-# a terminal (or an editor) show text in another order than it is ("Trojan Source")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 control characters, DEL, the line and paragraph separators, and the
+# bidirectional marks, overrides and isolates that make a terminal (or an editor) show text
+# in another order than it is ("Trojan Source")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                      "\u2066-\u2069]")
 
 # what a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): = + - @, and a
 # tab or carriage return in front of one; the full-width forms are read the same by some

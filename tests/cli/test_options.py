@@ -76,3 +76,13 @@ def test_check_of_a_module_that_exits_is_an_error_not_its_status(gradkit, tmp_pa
     status, _, err = gradkit("check", "f.py:f")
     assert status == 2 and "sys.exit(3)" in err and words in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("column", ["a", "y"])
+def test_values_too_large_to_standardise_are_named(gradkit, tmp_path, column):
+    rows = [{"a": float(i), "y": float(i % 2) + 0.5} for i in range(40)]
+    for i, row in enumerate(rows):
+        row[column] = 1e308 * (i % 2) + 0.5
+    (tmp_path / "big.csv").write_text("a,y\n" + "".join(f"{r['a']!r},{r['y']!r}\n" for r in rows))
+    status, _, err = gradkit("fit", "big.csv", "--task", "regression")
+    assert status == 2 and f"'{column}' has values too large to standardise" in err, err
