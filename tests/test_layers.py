@@ -5,7 +5,7 @@ import pathlib
 import pytest
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "gradkit"
-LAYERS = ["tree", "backend", "autodiff", "optim", "nn", "data", "diagnostics", "explain",
+LAYERS = ["tree", "safety", "backend", "autodiff", "optim", "nn", "data", "diagnostics", "explain",
           "models", "plot", "report", "cli"]
 
 

@@ -5,9 +5,9 @@
 array([0., 1.])
 """
 from . import tree
-from .autodiff import (NoGradientRuleError, TracerConversionError, check_grads, custom_vjp,
-                       elementwise_grad, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
-                       stop_gradient, value_and_grad, vjp, vmap)
+from .autodiff import (LeakedTracerError, NoGradientRuleError, TracerConversionError,
+                       check_grads, custom_vjp, elementwise_grad, grad, hessian, hvp, jacfwd,
+                       jacobian, jacrev, jvp, stop_gradient, value_and_grad, vjp, vmap)
 
 from .autodiff.stable import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax, softplus
 from . import optim  # noqa: E402  (optim builds on the engine above)
@@ -16,5 +16,6 @@ from .optim import minimize  # noqa: E402
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
            "hvp", "vmap", "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "tree",
-           "TracerConversionError", "NoGradientRuleError", "logsumexp", "softmax",
+           "TracerConversionError", "NoGradientRuleError", "LeakedTracerError", "logsumexp",
+           "softmax",
            "log_softmax", "sigmoid", "log_sigmoid", "softplus", "optim", "minimize"]

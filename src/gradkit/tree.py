@@ -1,11 +1,14 @@
-"""Pytrees: nested dict / list / tuple / namedtuple / dataclass containers of arrays.
+"""Pytrees: nested dict (any Mapping) / list / tuple / namedtuple / dataclass containers of arrays.
 
 A pytree is any nesting of the containers above; everything else (arrays, numbers, tracers)
 is a *leaf*. Dict keys are visited in sorted order, as in JAX, so two dicts with the same
 keys always flatten the same way (and have equal structures); a dict rebuilt from its
 structure (``tree_unflatten``, ``tree_map``, every gradient) has the key order of the dict
 that was flattened, so ``grad`` of a dict returns its keys in the argument's own order.
-``None`` is an empty container (it has no leaves).
+``None`` is an empty container (it has no leaves). Any other ``Mapping`` (a dict subclass,
+``defaultdict``, ``MappingProxyType``) is a container like a dict and is rebuilt as its own
+type (a ``defaultdict`` with its factory); an ``OrderedDict`` is visited in its own order,
+which is part of its value, as in JAX.
 
 >>> import numpy as np
 >>> params = {"w": np.ones(2), "b": 0.5}
@@ -18,6 +21,8 @@ that was flattened, so ``grad`` of a dict returns its keys in the argument's own
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict, defaultdict
+from collections.abc import Mapping
 from typing import Any, Callable
 
 __all__ = [
@@ -92,6 +97,38 @@ def _dataclass_handlers(cls):
             lambda aux, ch: cls(**dict(zip(aux, ch))))
 
 
+def _mapping_handlers(cls):
+    """Flatten and rebuild a mapping type other than ``dict``: values in sorted key order, as
+    for a dict (an ``OrderedDict`` in its own order, which is part of its value); the rebuilt
+    mapping has the original's type, key order and, for a ``defaultdict``, its factory."""
+    ordered = issubclass(cls, OrderedDict)
+    factory_of = (lambda obj: obj.default_factory) if issubclass(cls, defaultdict) \
+        else (lambda obj: None)
+
+    def flatten(obj):
+        order = tuple(obj)
+        keys = order if ordered else tuple(sorted(obj))
+        return [obj[k] for k in keys], (keys, None if order == keys else order, factory_of(obj))
+
+    def unflatten(aux, children):
+        keys, order, factory = aux
+        d = dict(zip(keys, children))
+        items = [(k, d[k]) for k in (order or keys)]
+        try:
+            if issubclass(cls, defaultdict):
+                return cls(factory, items)
+            try:
+                return cls(items)
+            except TypeError:  # a constructor that takes a mapping only (mappingproxy)
+                return cls(dict(items))
+        except Exception as exc:  # noqa: BLE001 (a user's Mapping with its own constructor)
+            raise TypeError(f"cannot rebuild a {cls.__name__} from its keys and values "
+                            f"({type(exc).__name__}: {exc}); register it with "
+                            "gradkit.tree.register_pytree_node(cls, flatten, unflatten).") \
+                from None
+    return flatten, unflatten
+
+
 def _flatten(tree, leaves):
     t = type(tree)
     if t in _LEAF_TYPES:
@@ -120,6 +157,9 @@ def _flatten(tree, leaves):
         return TreeDef(t, None, tuple(_flatten(c, leaves) for c in tree))
     if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
         _REGISTRY[t] = _dataclass_handlers(t)
+        return _flatten(tree, leaves)
+    if isinstance(tree, Mapping):  # OrderedDict, defaultdict, a dict subclass, any Mapping
+        _REGISTRY[t] = _mapping_handlers(t)
         return _flatten(tree, leaves)
     _LEAF_TYPES.add(t)
     leaves.append(tree)

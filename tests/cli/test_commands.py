@@ -214,7 +214,7 @@ def test_fit_shows_a_progress_bar_with_loss_and_gradient_norm_on_a_terminal(grad
     terminal = _Terminal()  # (the runs above check that a non-terminal gets no bar)
     monkeypatch.setattr(sys, "stderr", terminal)
     status, out, _ = gradkit("fit", "diabetes", "--model", "linear", "--optimizer", "sgd",
-                             "--batch-size", "32", "--epochs", "3", "--report", "")
+                             "--batch-size", "32", "--epochs", "3", "--report", "r.html")
     assert status == 0 and "held-out R2" in out
     assert re.search(r"epoch=3, loss=[0-9.e+-]+, grad_norm=[0-9.e+-]+", terminal.getvalue())
 

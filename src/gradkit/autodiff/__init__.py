@@ -17,11 +17,12 @@ from .api import (elementwise_grad, grad, hessian, hvp, jacfwd, jacobian, jacrev
                   stop_gradient, value_and_grad, vjp, vmap)
 from .check import check_grads
 from .custom import custom_vjp
-from .primitive import NoGradientRuleError, TracerConversionError
+from .primitive import LeakedTracerError, NoGradientRuleError, TracerConversionError
 from .trace import first_order_trace
 from .tracer import Tracer
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
            "hvp", "vmap",
            "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "Tracer",
-           "TracerConversionError", "NoGradientRuleError", "first_order_trace"]
+           "TracerConversionError", "NoGradientRuleError", "LeakedTracerError",
+           "first_order_trace"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import eye_like
 from ..tree import tree_flatten, tree_map, tree_unflatten
-from .trace import ForwardTrace, ReverseTrace, getval
+from .trace import ForwardTrace, ReverseTrace, finish, getval
 from .tracer import Tracer
 from . import complex as _complex
 from .batching import over_basis, vmap
@@ -296,6 +296,7 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
     new_input = trace.new_input
     traced, inputs = _trace_args(args, argnums, fname, new_input)
     out = fun(*traced, **kwargs)
+    finish(trace)  # issue 16: from here on, a tracer of this trace raises wherever it is used
     if has_aux:
         out, aux = _split_aux(out, has_aux, fname)
         return trace, out, aux, inputs
@@ -476,7 +477,9 @@ def jvp(fun, primals, tangents, has_aux=False):
         raise ValueError(f"{fname}: {len(primals)} primals but {len(tangents)} tangents.")
     trace = ForwardTrace()
     traced, _ = _trace_args(primals, range(len(primals)), fname, trace.new_input, tangents)
-    out, aux = _split_aux(fun(*traced), has_aux, fname)
+    out = fun(*traced)
+    finish(trace)  # issue 16: tracers of this trace are invalid from here on
+    out, aux = _split_aux(out, has_aux, fname)
 
     def split(o):
         if type(o) is Tracer and o._trace is trace:

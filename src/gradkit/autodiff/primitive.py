@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 __all__ = [
+    "LeakedTracerError",
     "Primitive", "primitive", "differentiable", "defvjp", "defjvp", "def_linear",
     "identity_rule", "TracerConversionError", "NoGradientRuleError", "no_rule_error",
     "PRIMITIVES", "UFUNC_PRIMITIVES", "UFUNC_HANDLERS", "FUNCTION_HANDLERS", "NONDIFF_UFUNCS",
@@ -23,6 +24,12 @@ __all__ = [
 
 class TracerConversionError(TypeError):
     """A traced value was turned into a plain number or array, which would drop its gradient."""
+
+
+class LeakedTracerError(RuntimeError):
+    """A traced value was used after the transformation that traced it had returned (it was
+    kept in a global, a closure or an attribute); its derivative belongs to a finished
+    computation, so any result from it would be wrong."""
 
 
 class NoGradientRuleError(NotImplementedError):

@@ -58,10 +58,11 @@ import math
 
 import numpy as np
 
-from .primitive import MISSING, identity_rule, no_rule_error
+from .primitive import MISSING, LeakedTracerError, identity_rule, no_rule_error
 
 __all__ = ["ReverseTrace", "ForwardTrace", "apply", "getval", "unbroadcast", "shape_of",
-           "first_order_trace", "NO_KWARGS", "Shell", "shell", "lean_values", "LEAN_MIN_SIZE"]
+           "first_order_trace", "NO_KWARGS", "Shell", "shell", "lean_values", "LEAN_MIN_SIZE",
+           "finish", "FinishedReverseTrace", "FinishedForwardTrace"]
 
 NO_KWARGS: dict = {}  # shared by keyword-free calls; traces never modify it
 _levels = itertools.count(1)
@@ -442,6 +443,57 @@ def getval(x):
         v = getval(x._value)
         return x if v is x._value else BatchTracer(v, x._trace)
     return x
+
+
+# --- issue 16: tracers are invalid outside their trace ------------------------------------
+# When a transformation's function returns, api.py calls `finish(trace)`, which changes the
+# trace's class. Every fast path records only when `type(trace) is ReverseTrace` exactly, so
+# a leaked tracer falls through to `apply` -> `process`, which raises here: no check is added
+# to any hot path. `backward` is inherited, so a vjp's pullback still runs later.
+
+def _leaked(prim=None):
+    what = f" in {prim.name}" if prim is not None and getattr(prim, "name", None) else ""
+    return LeakedTracerError(
+        f"a traced value was used{what} after the grad / vjp / jvp call that traced it had "
+        "returned (it was stored in a global, a closure or an attribute). Its gradient "
+        "belongs to that finished call; pass the value in as an argument of the function "
+        "being differentiated instead (or keep its plain value, which has no gradient).")
+
+
+class FinishedReverseTrace(ReverseTrace):
+    """A reverse trace whose function has returned: its tape can be walked, never extended."""
+
+    __slots__ = ()
+
+    def process(self, prim, args, kwargs):
+        raise _leaked(prim)
+
+    def record(self, prim, *args, **kwargs):
+        raise _leaked(prim)
+
+    record_unary = record_binary = record
+
+    def new_input(self, value):
+        raise _leaked()
+
+
+class FinishedForwardTrace(ForwardTrace):
+    """A forward trace whose function has returned."""
+
+    __slots__ = ()
+
+    def process(self, prim, args, kwargs):
+        raise _leaked(prim)
+
+    def new_input(self, value, tangent=None):
+        raise _leaked()
+
+
+def finish(trace):
+    """Mark ``trace`` finished: its tracers raise LeakedTracerError wherever they are used."""
+    trace.__class__ = FinishedReverseTrace if type(trace) is ReverseTrace \
+        else FinishedForwardTrace
+# --- end issue 16 ---------------------------------------------------------------------------
 
 
 # the chain of engine modules (see primitive.py): the value type and the views come last

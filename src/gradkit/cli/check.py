@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from gradkit.safety import for_terminal
+
 from .errors import CLIError
 
 __all__ = ["run", "load_function", "check_argument", "EXAMPLES"]
@@ -41,6 +43,10 @@ def load_function(target):
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:  # the file is a script: its exit status is not ours
+        raise CLIError(f"importing {path!r} called sys.exit({exc.code!r}); put the script's "
+                       "top-level code under 'if __name__ == \"__main__\":' so that "
+                       "importing only defines the function.") from None
     except Exception as exc:  # noqa: BLE001 (the user's code: report, never a traceback)
         raise CLIError(f"importing {path!r} failed: {type(exc).__name__}: {exc}") from None
     finally:
@@ -95,6 +101,8 @@ def check_argument(f, args, i, rtol=1e-4, atol=1e-6, seed=0, eps=1e-6):
             got, want = _partials(f, args, i, rng, eps)
     except (TracerConversionError, NoGradientRuleError) as exc:
         return False, f"CANNOT DIFFERENTIATE: {' '.join(str(exc).split())}"
+    except CLIError:
+        raise
     except Exception as exc:  # noqa: BLE001 (the user's code)
         return False, f"ERROR while differentiating: {type(exc).__name__}: {exc}"
     if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
@@ -113,15 +121,29 @@ def check_argument(f, args, i, rtol=1e-4, atol=1e-6, seed=0, eps=1e-6):
                    f"tolerance {atol + rtol * scale:.2g})")
 
 
+def _no_exit(fun, target):
+    """``fun``, with a ``sys.exit`` inside it reported as a failure of the user's function
+    (gradkit's exit status stays gradkit's)."""
+    def call(*args):
+        try:
+            return fun(*args)
+        except SystemExit as exc:
+            raise CLIError(f"{target} called sys.exit({exc.code!r}); gradkit check needs a "
+                           "function that returns a value.") from None
+    return call
+
+
 def run(args) -> int:
     """Run ``gradkit check`` with parsed ``args``; 0 when every gradient agrees, else 1."""
-    fun = load_function(args.target)
+    fun = _no_exit(load_function(args.target), args.target)
     shapes = args.shape or [(3,)]
     rng = np.random.default_rng(args.seed)
     inputs = [rng.normal(size=shape) if shape else np.float64(rng.normal()) for shape in shapes]
     try:
         with np.errstate(all="ignore"):
             out = np.asarray(fun(*inputs), dtype=float)
+    except CLIError:
+        raise
     except Exception as exc:  # noqa: BLE001 (the user's code)
         raise CLIError(f"calling {args.target} with arguments of shape "
                        f"{', '.join(str(s) for s in shapes)} failed: {type(exc).__name__}: "
@@ -132,14 +154,15 @@ def run(args) -> int:
         value = fun(*a)
         return value if out.ndim == 0 else np.sum(value * weights)
 
-    print(f"gradkit check {args.target}: {len(inputs)} argument(s), output shape {out.shape}"
+    print(f"gradkit check {for_terminal(args.target)}: {len(inputs)} argument(s), output "
+          f"shape {out.shape}"
           + ("" if out.ndim == 0 else " (reduced with random weights)"))
     all_ok = True
     for i, x in enumerate(inputs):
         ok, verdict = check_argument(scalar, [np.asarray(v, float) for v in inputs], i,
                                      rtol=args.rtol, seed=args.seed)
         all_ok &= ok
-        print(f"  argument {i} (shape {np.shape(x)}): {verdict}")
+        print(for_terminal(f"  argument {i} (shape {np.shape(x)}): {verdict}"))
     print("  verdict: " + ("every gradient agrees with finite differences." if all_ok else
                            "some gradients are wrong or missing (see above)."))
     return 0 if all_ok else 1

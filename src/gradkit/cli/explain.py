@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from gradkit.safety import for_csv, for_terminal
+
 from .errors import CLIError
 
 __all__ = ["run", "EXAMPLES"]
@@ -22,7 +24,7 @@ def _write_csv(path, names, importances):
             writer = csv.writer(f)
             writer.writerow(["feature", "importance"])
             for i in np.argsort(-importances):
-                writer.writerow([names[i], f"{importances[i]:.6g}"])
+                writer.writerow([for_csv(names[i]), f"{importances[i]:.6g}"])
     except OSError as exc:
         raise CLIError(f"cannot write {path!r}: {exc.strerror or exc}.") from None
     return os.path.abspath(path)
@@ -75,9 +77,10 @@ def run(args) -> int:
     section.table([(names[i], float(importances[i])) for i in order[:50]],
                   header=("feature", "importance"))
     path = report.write(args.report)
-    print(f"{report.title}: {len(X)} rows, {len(names)} features")
+    # column and file names come from the data: escaped before they reach the terminal
+    print(for_terminal(f"{report.title}: {len(X)} rows, {len(names)} features"))
     for i in order[:5]:
-        print(f"  {names[i]:<30} {importances[i]:.4g}")
-    print(f"  importances: {csv_path}")
-    print(f"  report: {path}")
+        print(f"  {for_terminal(names[i]):<30} {importances[i]:.4g}")
+    print(for_terminal(f"  importances: {csv_path}"))
+    print(for_terminal(f"  report: {path}"))
     return 0

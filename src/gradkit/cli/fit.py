@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from gradkit.data.tabular import prepare, read_table
+from gradkit.safety import for_terminal
 
 from .errors import CLIError
 from .tabular import SPELLING
@@ -71,7 +72,28 @@ def build_estimator(model, task, args):
             raise CLIError(f"--hidden sets the hidden layers of --model mlp, not --model {model}.")
         params["hidden_layer_sizes"] = args.hidden
     accepted = cls().get_params()
-    return cls(**{k: v for k, v in params.items() if k in accepted})
+    estimator = cls(**{k: v for k, v in params.items() if k in accepted})
+    _check_full_batch_options(args, estimator)
+    return estimator
+
+
+def _check_full_batch_options(args, estimator):
+    """A full-batch method takes no learning rate, batch size or clipping: refuse those
+    options rather than ignore them."""
+    try:
+        kind, method = estimator.optimizer_kind()
+    except ValueError:  # a bad value: fit names it
+        return
+    if kind != "minimize":
+        return
+    given = [name for name, value in (("--lr", args.lr), ("--clip-norm", args.clip_norm),
+                                      ("--batch-size", getattr(args, "batch_size", None)))
+             if value is not None]
+    if given:
+        raise CLIError(f"{' and '.join(given)} {'sets' if len(given) == 1 else 'set'} the "
+                       f"steps of a stochastic optimizer, but {method} is a full-batch method "
+                       "that ignores them; add --optimizer sgd (or adam, momentum, ...) or "
+                       f"leave out {' and '.join(given)}.")
 
 
 def _progress_wanted() -> bool:
@@ -353,10 +375,11 @@ def _run(args, load) -> int:
     loaded = _load(args, load)
     trained = _train(args, loaded)
     scores, pred_test = _score(trained.estimator, loaded)
-    report_path = _write_report(args, loaded, trained, scores, pred_test)
+    # the model first: a report that cannot be written must not cost the trained model
     saved = save_model(trained.estimator, loaded.data.spec, args.save) if args.save else None
-    print("\n".join(_summary(loaded, trained, scores, report_path, saved,
-                             time.perf_counter() - started)))
+    report_path = _write_report(args, loaded, trained, scores, pred_test)
+    print("\n".join(for_terminal(line) for line in _summary(
+        loaded, trained, scores, report_path, saved, time.perf_counter() - started)))
     if trained.diverged:
         raise CLIError(f"training diverged: the loss became NaN or infinite at step "
                        f"{trained.estimator.diverged_at_}; the report"

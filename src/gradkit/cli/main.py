@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
 import sys
 import traceback
@@ -9,9 +11,11 @@ import warnings
 
 from gradkit.data.tabular import TableError
 
+from gradkit.safety import for_terminal
+
 from .errors import CLIError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "check_paths", "MAX_SEED", "MAX_HIDDEN", "MAX_CHECK_SIZE"]
 
 EPILOG = """examples:
   gradkit fit                                   # logistic regression on breast_cancer
@@ -44,12 +48,35 @@ def _positive_int(text):
     return value
 
 
+#: ``--seed`` is handed to NumPy's generators and to scikit-learn's ``random_state``, which
+#: takes 0 <= seed < 2**32.
+MAX_SEED = 2 ** 32 - 1
+#: The widest hidden layer ``--hidden`` takes (a wider one would not fit in memory with any
+#: real number of features; the Python API has no such limit).
+MAX_HIDDEN = 100_000
+#: The most entries one ``check --shape`` argument may have.
+MAX_CHECK_SIZE = 10 ** 7
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED} (2**32 - 1), "
+                                         f"got {text!r}")
+    return value
+
+
 def _number(low=None, high=None, low_open=False, high_open=True):
     def parse(text):
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value):  # inf and nan pass every comparison test below or none
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         ok = value == value and (low is None or (value > low if low_open else value >= low)) \
             and (high is None or (value < high if high_open else value <= high))
         if not ok:
@@ -92,6 +119,9 @@ def _sizes(text):
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers separated by commas "
                                          f"such as 64,32, got {text!r}")
+    if max(sizes) > MAX_HIDDEN:
+        raise argparse.ArgumentTypeError(f"expected layer sizes of at most {MAX_HIDDEN} units, "
+                                         f"got {text!r}")
     return sizes
 
 
@@ -104,6 +134,9 @@ def _shape(text):
         shape = (-1,)
     if min(shape, default=0) < 1:
         raise argparse.ArgumentTypeError(f"expected a shape such as 3,4 (or 'scalar'), "
+                                         f"got {text!r}")
+    if math.prod(shape) > MAX_CHECK_SIZE:
+        raise argparse.ArgumentTypeError(f"expected a shape of at most {MAX_CHECK_SIZE} entries, "
                                          f"got {text!r}")
     return shape
 
@@ -171,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clip each gradient to this global norm")
     p.add_argument("--test-size", type=_number(0, 1, low_open=True), default=0.25,
                    metavar="F", help="fraction of rows held out for scoring (default 0.25)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--report", default="gradkit-report.html", metavar="PATH",
                    help="where to write the HTML report (default gradkit-report.html)")
     p.add_argument("--save", metavar="PATH", help="save the fitted model (.npz) and its "
@@ -208,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full-batch methods also run from K random starts around the start; "
                    "the best run is shown (default 0)")
     _data_options(p)
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--report", default="gradkit-race.html", metavar="PATH",
                    help="where to write the HTML report (default gradkit-race.html)")
     p.set_defaults(run=race.run)
@@ -243,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shape", type=_shape, action="append", metavar="SHAPE",
                    help="the shape of one argument, such as 3,4 or scalar; repeat once per "
                    "argument (default: one argument of shape 3)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for the inputs (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed for the inputs (default 0)")
     p.add_argument("--rtol", type=_number(0, low_open=True), default=1e-4, metavar="R",
                    help="relative tolerance (default 1e-4)")
     p.set_defaults(run=check.run)
@@ -255,13 +289,63 @@ def _sizes_or_floats(text):
         values = tuple(float(s) for s in text.split(","))
     except ValueError:
         values = ()
-    if len(values) != 2:
-        raise argparse.ArgumentTypeError(f"expected two numbers such as -1.5,2, got {text!r}")
+    if len(values) != 2 or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected two numbers such as -1.5,2 (finite), got "
+                                         f"{text!r}")
     return values
 
 
+#: The options that name a file a command writes, and those that name a file it reads.
+_OUTPUTS = {"fit": ("report", "save"), "race": ("report",), "explain": ("csv", "report")}
+_INPUTS = {"fit": ("data",), "race": ("problem",), "explain": ("model", "data")}
+
+
+def check_paths(args):
+    """Check every output path before any work: not empty, in an existing writable folder,
+    not a folder itself, and no two outputs (the model's ``.preprocess.json`` included) nor
+    an output and an input the same file, so nothing overwrites what the user had.
+
+    Raises:
+        CLIError: naming the option.
+    """
+    from .fit import SIDECAR
+
+    outputs = []
+    for name in _OUTPUTS.get(args.command, ()):
+        path = getattr(args, name, None)
+        if path is None:
+            continue
+        option = f"--{name}"
+        if not str(path).strip():
+            example = {"save": "model.npz", "csv": "importances.csv"}.get(name, "report.html")
+            raise CLIError(f"{option} is empty; give a file name such as {example}.")
+        full = os.path.realpath(path)
+        folder = os.path.dirname(full)
+        if os.path.isdir(full):
+            raise CLIError(f"{option} {path!r} is a folder; give a file name inside it.")
+        if not os.path.isdir(folder):
+            raise CLIError(f"{option} {path!r}: the folder {folder!r} does not exist.")
+        if not os.access(folder, os.W_OK):
+            raise CLIError(f"{option} {path!r}: the folder {folder!r} is not writable.")
+        outputs.append((option, full))
+        if name == "save":
+            outputs.append((f"{option} (its {SIDECAR} record)", full + SIDECAR))
+    for name in _INPUTS.get(args.command, ()):
+        path = getattr(args, name, None)
+        if path is not None and os.path.isfile(path):
+            outputs.append((f"the input {path!r}", os.path.realpath(path)))
+    seen = {}
+    for option, full in outputs:
+        if full in seen:
+            raise CLIError(f"{seen[full]} and {option} name the same file {full!r}; one would "
+                           "overwrite the other. Give different paths.")
+        seen[full] = option
+
+
 def _one_line(message) -> str:
-    return re.sub(r"\s+", " ", str(message)).strip()
+    """A message as one line a terminal shows as written (names from the data may hold
+    escape sequences: gradkit.safety)."""
+    return for_terminal(re.sub(r"\s+", " ", str(message)).strip())
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -284,6 +368,7 @@ def main(argv=None) -> int:
             if args.command is None:
                 parser.print_help()
                 return 2
+            check_paths(args)
             return int(args.run(args) or 0)
         except SystemExit as exc:  # --help and --version
             return exc.code if isinstance(exc.code, int) else 0
@@ -291,6 +376,13 @@ def main(argv=None) -> int:
             if debug:
                 traceback.print_exc()
             print(f"gradkit: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # a file the command reads or writes (paths are user input)
+            if debug:
+                traceback.print_exc()
+            where = f" {exc.filename!r}" if exc.filename else ""
+            print(f"gradkit: error: cannot use the file{where}: "
+                  f"{_one_line(exc.strerror or exc)}.", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("gradkit: interrupted.", file=sys.stderr)

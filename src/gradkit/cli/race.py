@@ -11,6 +11,8 @@ import numpy as np
 
 from gradkit.optim.test_functions import TEST_FUNCTIONS, get_test_function
 
+from gradkit.safety import for_terminal
+
 from .errors import CLIError
 
 __all__ = ["run", "run_racer", "parse_optimizers", "RACERS", "DEFAULT_OPTIMIZERS",
@@ -222,6 +224,10 @@ def run(args) -> int:
             key not in ("breast_cancer", "digits", "wine", "iris", "diabetes"):
         raise CLIError(f"{args.problem!r} is neither a test function ({', '.join(FUNCTION_NAMES)})"
                        " nor a data file or bundled data set.")
+    if not is_function and args.start is not None:  # never silently ignore an option
+        raise CLIError(f"--start sets the starting point on a test function; {args.problem!r} "
+                       "is a data set, whose race starts from a small random point. Leave "
+                       "out --start.")
     results = {}
     if is_function:
         problem, x0, rates, f_star = _function_problem(args)
@@ -309,10 +315,10 @@ def run(args) -> int:
     _results_table(section, results, distance)
     path = report.write(args.report)
     ranked = sorted(results, key=lambda n: min(results[n]["f"] or [np.inf]))
-    print(f"{report.title}: {len(results)} optimizers, {steps} steps each")
+    print(for_terminal(f"{report.title}: {len(results)} optimizers, {steps} steps each"))
     for n in ranked:
         r = results[n]
         print(f"  {n:<10} best f {min(r['f'] or [float('nan')]):<12.6g} "
               f"{r['nfev'][-1] if r['nfev'] else 0:>5} evaluations  {r['status']}")
-    print(f"  report: {path}")
+    print(for_terminal(f"  report: {path}"))
     return 0

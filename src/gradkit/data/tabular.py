@@ -340,8 +340,18 @@ def _target_spec(stats, task, name, spell):
         raise TableError(f"the target column {quote(name)} holds text, so it cannot be a "
                          f"regression target; use {spell.task.format('classification')} or "
                          f"another {spell.target}.")
+    _check_standardisable(name, stats, "the target column")
     scale = stats["std"] if stats["std"] > 0 else 1.0
     return {"name": name, "task": task, "mean": stats["mean"], "scale": scale}
+
+
+def _check_standardisable(name, stats, what):
+    """Values near the float range overflow in the mean or the sd: every encoded value would
+    be NaN or 0, and the model would be told its input holds missing values."""
+    if not (math.isfinite(stats["mean"]) and math.isfinite(stats["std"])):
+        raise TableError(f"{what} {quote(name)} has values too large to standardise (its mean "
+                         f"or sd overflows: mean {stats['mean']:g}, sd {stats['std']:g}); "
+                         "rescale it (e.g. to other units) or drop it.")
 
 
 def encode_target(series, target):
@@ -441,6 +451,7 @@ def build_spec(stats, tstats, target, *, task=None, max_categories=50, fills=Non
     spec_columns = []
     for name, st in stats.items():
         if st["kind"] == "numeric":
+            _check_standardisable(name, st, "numeric column")
             entry = {"name": name, "kind": "numeric", "mean": st["mean"],
                      "scale": st["std"] if st["std"] > 0 else 1.0}
             constant = st["constant"]

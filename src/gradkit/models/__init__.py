@@ -14,8 +14,8 @@ from .base import (FULL_BATCH_METHODS, TRANSFORMS, GradientClassifier, GradientE
                    GradientRegressor, OptimizerKind)
 from .linear import LinearRegression, LinearSVM, LogisticRegression
 from .neural_network import MLPClassifier, MLPRegressor
-from .persistence import load, save
+from .persistence import ModelFileError, load, save
 
 __all__ = ["LinearRegression", "LogisticRegression", "LinearSVM", "MLPClassifier",
-           "MLPRegressor", "load", "save", "GradientEstimator", "GradientClassifier",
+           "MLPRegressor", "load", "save", "ModelFileError", "GradientEstimator", "GradientClassifier",
            "GradientRegressor", "OptimizerKind", "FULL_BATCH_METHODS", "TRANSFORMS"]

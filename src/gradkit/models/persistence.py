@@ -9,10 +9,14 @@ The file is a NumPy ``.npz`` archive holding only numeric and string arrays:
 - ``__gradkit__``: one JSON string with the format name and version, the gradkit version, the
   estimator's class name, its settings (``get_params()``), the structure of the pytrees, the
   preprocessing metadata (``n_features_in_``, ``feature_names_in_``, target shape) and the
-  training record (``n_iter_``, ``history_``, ...).
+  training record (``n_iter_``, ``history_``, ...). ``history_`` is kept to at most
+  :data:`MAX_SAVED_HISTORY` steps (:func:`thin_history`), so a file's size does not grow with
+  the length of training; ``history_steps`` records how many steps there were.
 
-:func:`load` reads it with ``np.load(..., allow_pickle=False)`` and rebuilds the estimator from a
-fixed list of classes, so a file can never run code. A loaded model predicts identically, and
+:func:`load` reads it without pickle and rebuilds the estimator from a fixed list of classes,
+so a file can never run code; it checks every declared size and shape before decompressing
+anything, and raises :class:`ModelFileError` for any file it refuses. A loaded model
+predicts identically, and
 ``warm_start`` / ``partial_fit`` continue with the saved optimizer state: the loaded model's
 next step is the one the original would have taken. The state's structure is not stored: it
 is rebuilt as ``tx.init(params_)`` for the saved settings and filled with the saved leaves.
@@ -30,12 +34,17 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import struct
+import tokenize
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
-__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "ModelFileError", "thin_history", "FORMAT", "FORMAT_VERSION",
+           "MAX_MODEL_BYTES", "MAX_METADATA_BYTES", "MAX_ENTRIES", "MAX_COMPRESSION_RATIO",
+           "MAX_JSON_DEPTH", "MAX_SAVED_HISTORY"]
 
 FORMAT = "gradkit.models"
 FORMAT_VERSION = 1
@@ -119,6 +128,55 @@ def _array_attribute(name, value):
     return typed, "object"
 
 
+#: The most training steps of ``history_`` a model file keeps (about 650 bytes each).
+MAX_SAVED_HISTORY = 10_000
+
+
+def thin_history(history, limit=None):
+    """``(history, n_steps)``: ``history`` with at most ``limit`` (default
+    :data:`MAX_SAVED_HISTORY`) of its steps, and how many it had. The steps kept are evenly spaced from the first to the last, plus the step of the
+    lowest loss; every per-step list (``loss``, ``grad_norm[layer]``, ...) keeps the same
+    steps, so ``history["step"]`` says which they are. The validation record (``val_step``,
+    ``val_loss``) is thinned the same way on its own. A shorter history is returned as is.
+
+    >>> h = {"step": [1, 2, 3, 4, 5, 6], "loss": [5.0, 4, 3, 1, 2, 2.5],
+    ...      "grad_norm": {"w": [1.0] * 6}}
+    >>> thin_history(h, limit=3)
+    ({'step': [1, 3, 4, 6], 'loss': [5.0, 3, 1, 2.5], 'grad_norm': {'w': [1.0, 1.0, 1.0, 1.0]}}, 6)
+    """
+    if limit is None:
+        limit = MAX_SAVED_HISTORY
+    if not isinstance(history, dict):
+        return history, None
+    steps = history.get("step")
+    n = len(steps) if isinstance(steps, list) else 0
+    out = _thin_lists(history, n, "loss", limit)
+    m = len(history.get("val_step") or [])
+    if m > limit:
+        val = _thin_lists({k: history[k] for k in ("val_step", "val_loss") if k in history},
+                          m, "val_loss", limit)
+        out.update(val)
+    return out, n
+
+
+def _thin_lists(tree, n, loss_key, limit):
+    if n <= limit:
+        return dict(tree)
+    keep = set(np.linspace(0, n - 1, limit).round().astype(int).tolist())
+    loss = np.asarray([np.nan if v is None else v for v in tree.get(loss_key, [])], float)
+    if loss.size == n and np.isfinite(loss).any():
+        keep.add(int(np.nanargmin(np.where(np.isfinite(loss), loss, np.nan))))
+    keep = sorted(keep)
+
+    def thin(value):
+        if isinstance(value, dict):
+            return {k: thin(v) for k, v in value.items()}
+        if isinstance(value, list) and len(value) == n:
+            return [value[i] for i in keep]
+        return value
+    return thin(tree)
+
+
 def save(estimator, path):
     """Write a fitted gradkit estimator to ``path`` as one ``.npz`` archive (module doc).
 
@@ -149,7 +207,10 @@ def save(estimator, path):
             meta["arrays"][attr] = kind
     for attr in _VALUE_ATTRIBUTES:
         if hasattr(estimator, attr):
-            meta["values"][attr] = _plain(getattr(estimator, attr), attr)
+            value = getattr(estimator, attr)
+            if attr == "history_":
+                value, meta["history_steps"] = thin_history(value)
+            meta["values"][attr] = _plain(value, attr)
     leaves = _optimizer_leaves(getattr(estimator, "_opt_state", None))
     if leaves is not None:
         meta["optimizer_state"] = len(leaves)
@@ -159,59 +220,365 @@ def save(estimator, path):
         np.savez(f, **arrays)
 
 
+class ModelFileError(ValueError):
+    """A file that :func:`load` refuses: not a gradkit model file, damaged or truncated, larger
+    than the limits below, or holding entries that do not fit the estimator it names (a wrong
+    shape or dtype, a NaN coefficient). The message names the file and the problem."""
+
+
+#: Limits on what :func:`load` reads, checked on the zip's central directory and each
+#: ``.npy`` header before any entry is decompressed. np.savez stores entries uncompressed, so
+#: a real model file never declares more than its own size; the ratio leaves room for a file
+#: re-zipped with deflate (float weights compress far less than 20:1, a block of zeros ~1000:1).
+MAX_MODEL_BYTES = 2 ** 31
+MAX_METADATA_BYTES = 2 ** 26
+MAX_ENTRIES = 10_000
+MAX_COMPRESSION_RATIO = 20
+MAX_JSON_DEPTH = 32
+
+_TOKENS = None  # compiled on first use: the JSON strings and brackets of the metadata
+
+
 def load(path):
     """Read an estimator written by ``estimator.save(path)``.
 
-    Only arrays and JSON are read (``allow_pickle=False``) and the class comes from a fixed
-    list of gradkit estimators, so loading never executes code from the file.
+    Only arrays and JSON are read (no pickle) and the class comes from a fixed list of gradkit
+    estimators, so loading never executes code from the file. Before anything is
+    decompressed, the archive's declared sizes, the metadata (its size and nesting depth) and
+    the shape and dtype in every ``.npy`` header are checked against the limits above and
+    against the estimator the file names (its settings give the shape of every parameter);
+    after reading, every coefficient must be finite. Memory use is bounded by the declared
+    sizes, which are bounded by the file's own size.
 
     Raises:
-        ValueError: when the file is not a gradkit model file, is corrupted or truncated, or
-            was written in another format version.
+        ModelFileError: (a ``ValueError``) when the file is not a gradkit model file, is
+            corrupted or truncated, exceeds a limit, was written in another format version,
+            or holds entries that do not fit its estimator.
         FileNotFoundError: when ``path`` does not exist.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No gradkit model file at {path!r}.")
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head == b"\x93NUMPY":
+        raise ModelFileError(f"{path!r} is a single .npy array, not a gradkit model file (a "
+                             ".npz archive written by estimator.save(path)).")
+    _check_directory_size(path)
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path!r} is not a readable gradkit model file: it is not a "
+                             ".npz (zip) archive, so not a gradkit model file (another format, "
+                             "or a truncated or corrupted one).")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(str(arrays.pop(_META)))
-    except KeyError:
-        raise ValueError(f"{path!r} is a .npz file but not a gradkit model file (it has no "
-                         f"{_META!r} entry); write models with estimator.save(path).") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path!r} is not a readable gradkit model file (corrupted, "
-                         f"truncated or another format): {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not a gradkit model file (format "
-                         f"{meta.get('format') if isinstance(meta, dict) else None!r}).")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path!r} was written in gradkit model format version "
-                         f"{meta.get('format_version')!r} (gradkit "
-                         f"{meta.get('gradkit_version')}); this gradkit reads version "
-                         f"{FORMAT_VERSION}. Refit the model or load it with that version.")
-    cls = _estimators().get(meta.get("estimator"))
-    if cls is None:
-        raise ValueError(f"{path!r} holds an unknown estimator {meta.get('estimator')!r}.")
-    try:
-        estimator = cls(**{k: _unplain(v) for k, v in meta["settings"].items()})
-        estimator.params_ = _decode_tree(meta["params"], arrays)
-        estimator.model_state_ = _decode_tree(meta["state"], arrays)
-        for attr, kind in meta["arrays"].items():
-            a = arrays[f"attr/{attr}"]
-            setattr(estimator, attr, a.astype(object) if kind == "object" else a)
-        for attr, value in meta["values"].items():
-            setattr(estimator, attr, _unplain(value))
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path!r} is an incomplete or corrupted gradkit model file: "
-                         f"missing or invalid entry {exc}.") from None
-    for attr in ("loss_curve_", "validation_scores_"):
-        if hasattr(estimator, attr):
-            setattr(estimator, attr, [float(v) for v in getattr(estimator, attr)])
-    estimator._opt_state = _restore_optimizer_state(estimator, meta, arrays, path)
-    estimator._set_public_attributes()
-    return estimator
+        with zipfile.ZipFile(path) as archive:
+            return _Reader(path, archive).estimator()
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+            RuntimeError, UnicodeDecodeError, zlib.error, struct.error) as exc:
+        # what zipfile raises on a damaged archive (RuntimeError: an encrypted entry)
+        raise ModelFileError(f"{path!r} is not a readable gradkit model file (corrupted, "
+                             f"truncated or another format): {exc}") from None
+
+
+def _check_directory_size(path):
+    """Refuse an archive whose central directory lists more than MAX_ENTRIES entries, read
+    from its end record before ``zipfile`` builds an object per entry (a million tiny
+    entries would cost far more memory than the file's size)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(max(0, size - (22 + 65535)))  # the end record and its longest comment
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return  # not a zip: is_zipfile says so next
+        count = int.from_bytes(tail[at + 10:at + 12], "little")
+        locator = tail[at - 20:at] if at >= 20 else b""
+        if locator[:4] == b"PK\x06\x07":  # zip64: the count is in the zip64 end record
+            f.seek(int.from_bytes(locator[8:16], "little"))
+            record = f.read(56)
+            if record[:4] == b"PK\x06\x06":
+                count = int.from_bytes(record[32:40], "little")
+    if count > MAX_ENTRIES:
+        raise ModelFileError(f"{path!r} is not a readable gradkit model file: its directory "
+                             f"lists {count} entries, more than the {MAX_ENTRIES} a model file "
+                             "can have.")
+
+
+class _Reader:
+    """One :func:`load`: the archive's directory checked, then the metadata, then each entry
+    against what the estimator expects."""
+
+    def __init__(self, path, archive):
+        self.path, self.archive = path, archive
+        infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:
+            self.fail(f"it has {len(infos)} entries, more than the {MAX_ENTRIES} a model "
+                      "file can have")
+        self.infos, total = {}, 0
+        for info in infos:
+            if info.filename in self.infos:
+                self.fail(f"the entry {info.filename!r} appears twice")
+            if info.flag_bits & 0x1:
+                self.fail(f"the entry {info.filename!r} is encrypted")
+            if info.file_size > MAX_COMPRESSION_RATIO * info.compress_size + 4096:
+                self.fail(f"the entry {info.filename!r} declares {info.file_size} bytes "
+                          f"from {info.compress_size} compressed (a ratio above "
+                          f"{MAX_COMPRESSION_RATIO}:1, which no model's weights reach)")
+            total += info.file_size
+            self.infos[info.filename] = info
+        if total > MAX_MODEL_BYTES:
+            self.fail(f"its entries declare {total} bytes, more than the limit of "
+                      f"{MAX_MODEL_BYTES} (gradkit.models.persistence.MAX_MODEL_BYTES)")
+
+    def fail(self, problem):
+        raise ModelFileError(f"{self.path!r} is not a readable gradkit model file: {problem}.")
+
+    # ------------------------------------------------------------------ entries
+    def read(self, name, shape=None, kinds="biufc", max_bytes=MAX_MODEL_BYTES):
+        """The array in entry ``name``; its header is checked (``shape`` when given, dtype
+        kind in ``kinds``, size) before its data is read."""
+        info = self.infos.get(name + ".npy")
+        if info is None:
+            self.fail(f"the entry {name!r} is missing (incomplete or corrupted)")
+        if info.file_size > max_bytes:
+            self.fail(f"the entry {name!r} declares {info.file_size} bytes, more than "
+                      f"{max_bytes}")
+        with self.archive.open(info) as stream:
+            try:
+                version = np.lib.format.read_magic(stream)
+                if version == (1, 0):
+                    header = np.lib.format.read_array_header_1_0(stream)
+                elif version == (2, 0):
+                    header = np.lib.format.read_array_header_2_0(stream)
+                else:
+                    self.fail(f"the entry {name!r} has .npy format version {version}")
+            except (ValueError, TypeError, SyntaxError, RecursionError,
+                    tokenize.TokenError) as exc:
+                # what numpy's header parser (a tokenizer and literal_eval) raises on garbage
+                self.fail(f"the entry {name!r} has no valid .npy header ({exc})")
+            found, fortran, dtype = header
+            if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None \
+                    or dtype.itemsize == 0:
+                self.fail(f"the entry {name!r} has dtype {dtype}, expected one of kinds "
+                          f"{kinds!r} (numbers{', strings' if 'U' in kinds else ''})")
+            if shape is not None and tuple(found) != tuple(shape):
+                self.fail(f"the entry {name!r} has shape {tuple(found)}, but the "
+                          f"estimator's settings give {tuple(shape)}")
+            count = 1
+            for n in found:
+                count *= int(n)
+            nbytes = count * dtype.itemsize
+            if nbytes != info.file_size - stream.tell():
+                self.fail(f"the entry {name!r} declares shape {tuple(found)} ({nbytes} bytes) "
+                          f"but holds {info.file_size - stream.tell()} bytes")
+            data = stream.read(nbytes)
+        if len(data) != nbytes:
+            self.fail(f"the entry {name!r} is truncated")
+        return np.frombuffer(data, dtype=dtype).reshape(found, order="F" if fortran else "C") \
+            .copy()
+
+    def finite(self, name, a):
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            self.fail(f"the entry {name!r} holds NaN or infinite values; a model with them "
+                      "predicts nonsense")
+        return a
+
+    # ------------------------------------------------------------------ metadata
+    def metadata(self):
+        text = str(self.read(_META, shape=(), kinds="U", max_bytes=MAX_METADATA_BYTES)[()])
+        global _TOKENS
+        if _TOKENS is None:
+            import re
+            _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+        depth = 0
+        for token in _TOKENS.finditer(text):
+            c = token.group()
+            if c in "[{":
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    self.fail(f"its metadata is nested deeper than {MAX_JSON_DEPTH} levels")
+            elif c in "]}":
+                depth -= 1
+        try:
+            meta = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            self.fail(f"its metadata is not valid JSON ({exc})")
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            self.fail(f"it is not a gradkit model file (format "
+                      f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+        if meta.get("format_version") != FORMAT_VERSION:
+            self.fail(f"it was written in gradkit model format version "
+                      f"{meta.get('format_version')!r} (gradkit {meta.get('gradkit_version')}); "
+                      f"this gradkit reads version {FORMAT_VERSION}. Refit the model or load "
+                      "it with that version")
+        for key, kind in (("settings", dict), ("params", dict), ("state", dict),
+                          ("arrays", dict), ("values", dict)):
+            if not isinstance(meta.get(key), kind):
+                self.fail(f"its metadata has no valid {key!r} entry (incomplete or corrupted)")
+        return meta
+
+    # ------------------------------------------------------------------ the estimator
+    def estimator(self):
+        if _META + ".npy" not in self.infos:
+            self.fail(f"it is a .npz file but not a gradkit model file (it has no {_META!r} "
+                      "entry); write models with estimator.save(path)")
+        meta = self.metadata()
+        cls = _estimators().get(meta.get("estimator")) if isinstance(meta.get("estimator"),
+                                                                     str) else None
+        if cls is None:
+            self.fail(f"it holds an unknown estimator {meta.get('estimator')!r}")
+        from .base import check_parameters
+        try:
+            estimator = cls(**{k: _unplain(v) for k, v in meta["settings"].items()})
+            check_parameters(estimator)
+        except (TypeError, ValueError) as exc:
+            self.fail(f"its settings are invalid for {cls.__name__}: {exc}")
+        values = self.values(meta["values"], estimator)
+        for attr, value in values.items():
+            setattr(estimator, attr, value)
+        try:
+            # settings that pass the estimator's constraint table can still fail to build its
+            # network or optimizer (a layer size of the wrong type, a flag as a number)
+            params, state = self.parameters(meta, estimator, values["n_features_in_"])
+            estimator.params_, estimator.model_state_ = params, state
+            for attr, value in self.attributes(meta["arrays"], estimator, values).items():
+                setattr(estimator, attr, value)
+            opt_state = self.optimizer_state(meta, estimator)
+        except ModelFileError:
+            raise
+        except (TypeError, ValueError) as exc:
+            self.fail(f"its settings are invalid for {cls.__name__}: {exc}")
+        expected = {e + ".npy" for e in self.entries}
+        extra = sorted(set(self.infos) - expected - {_META + ".npy"})
+        if extra:
+            self.fail(f"it has entries no gradkit model has: {extra[:5]}")
+        estimator._opt_state = opt_state
+        estimator._set_public_attributes()
+        return estimator
+
+    def values(self, values, estimator):
+        """The plain fitted values, each checked for its type and range."""
+        def count(v, low):
+            return isinstance(v, int) and not isinstance(v, bool) and low <= v <= 2 ** 40
+
+        def number(v):
+            return v is None or isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        checks = {"n_features_in_": lambda v: count(v, 1), "n_iter_": lambda v: count(v, 0),
+                  "t_": lambda v: count(v, 0), "best_loss_": number,
+                  "best_validation_score_": number, "diverged_": lambda v: isinstance(v, bool),
+                  "diverged_at_": lambda v: v is None or count(v, 0),
+                  "history_": _is_history, "_n_outputs": lambda v: count(v, 1),
+                  "_fitted_n_outputs": lambda v: count(v, 1), "_y_ndim": lambda v: v in (1, 2)}
+        out = {}
+        for attr, value in values.items():
+            value = _unplain(value)
+            if attr not in checks or not checks[attr](value):
+                self.fail(f"its fitted value {attr}={value!r:.80} is not valid")
+            out[attr] = value
+        for attr in ("n_features_in_", "_n_outputs"):
+            if attr not in out:
+                self.fail(f"its metadata has no {attr!r} (incomplete or corrupted)")
+        if not estimator._is_classifier() and "_y_ndim" not in out:
+            self.fail("its metadata has no '_y_ndim' (incomplete or corrupted)")
+        if out.get("_y_ndim") == 1 and out["_n_outputs"] != 1:
+            # predict would return the first of several outputs as if it were the only one
+            self.fail(f"it declares one-dimensional targets but {out['_n_outputs']} outputs")
+        return out
+
+    def parameters(self, meta, estimator, n_features):
+        """``params_`` and ``model_state_``, read entry by entry against the shapes that
+        ``_init_params`` gives for the saved settings (the estimator's own description)."""
+        self.entries = set()
+        declared = sum(self.infos[e].file_size for e in self.infos
+                       if e.startswith(("params/", "state/")))
+        # the settings may declare a huge network: count its weights before building one
+        if 4 * _weight_count(estimator, n_features) > declared:
+            self.fail(f"its settings describe {_weight_count(estimator, n_features)} weights "
+                      f"but its parameter entries hold only {declared} bytes")
+        template = estimator._init_params(n_features, np.random.default_rng(0))
+        trees = []
+        for key, tree in zip(("params", "state"), template):
+            arrays = {}
+            spec = _encode_tree(tree, key, arrays)
+            if meta[key] != spec:
+                self.fail(f"its {key!r} structure does not match {type(estimator).__name__} "
+                          "with the saved settings (incomplete or corrupted)")
+            loaded = {}
+            for name, a in arrays.items():
+                self.entries.add(name)
+                loaded[name] = self.finite(name, self.read(name, a.shape, kinds="f"))
+            trees.append(_decode_tree(spec, loaded))
+        return trees
+
+    def attributes(self, kinds, estimator, values):
+        out = {}
+        for attr, kind in kinds.items():
+            if attr not in _ARRAY_ATTRIBUTES or kind not in (None, "object"):
+                self.fail(f"its metadata lists an unknown array attribute {attr!r}")
+            name = f"attr/{attr}"
+            self.entries.add(name)
+            shape = (values["n_features_in_"],) if attr == "feature_names_in_" else None
+            a = self.read(name, shape, kinds="U" if attr == "feature_names_in_" else
+                          "fi" if attr.endswith("_") and attr != "classes_" else "biufU")
+            if a.ndim != 1:
+                self.fail(f"the entry {name!r} has shape {a.shape}, expected one dimension")
+            if attr in ("loss_curve_", "validation_scores_"):
+                a = [float(v) for v in a]
+            elif attr == "classes_":
+                outputs = values["_n_outputs"]
+                if len(a) < 2 or (outputs != 1 if len(a) == 2 else outputs != len(a)) \
+                        or np.any(a[1:] <= a[:-1]) \
+                        or (a.dtype.kind == "f" and not np.all(np.isfinite(a))):
+                    self.fail(f"its classes_ ({len(a)} labels) are not sorted distinct labels "
+                              f"matching the model's {outputs} output(s)")
+                if kind == "object":
+                    a = a.astype(object)
+            out[attr] = a
+        if estimator._is_classifier() and "classes_" not in out:
+            self.fail("it holds a classifier without classes_ (incomplete or corrupted)")
+        return out
+
+    def optimizer_state(self, meta, estimator):
+        count = meta.get("optimizer_state")
+        if count is None:
+            return None
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_ENTRIES:
+            self.fail(f"its optimizer_state count {count!r} is not valid")
+        arrays = {}
+        for i in range(count):
+            name = f"opt/{i}"
+            self.entries.add(name)
+            if name + ".npy" in self.infos:
+                arrays[name] = self.finite(name, self.read(name))
+        return _restore_optimizer_state(estimator, meta, arrays, self.path)
+
+
+def _is_history(value):
+    """A ``history_``: names to lists of numbers (or of records of plain values, the NaN
+    findings) or to groups of such lists, as :class:`GradientMonitor` writes."""
+    def number(v):
+        return v is None or isinstance(v, (int, float))
+
+    def entry(v):
+        return number(v) or isinstance(v, dict) and all(
+            number(x) or isinstance(x, str) for x in v.values())
+
+    def series(v):
+        return isinstance(v, list) and all(entry(x) for x in v)
+    return isinstance(value, dict) and all(
+        series(v) or isinstance(v, dict) and all(series(x) for x in v.values())
+        for v in value.values())
+
+
+def _weight_count(estimator, n_features):
+    """The number of weights (matrix entries, biases left out) the settings describe, counted
+    without building them."""
+    sizes = getattr(estimator, "hidden_layer_sizes", ())
+    widths = [n_features] + ([int(sizes)] if isinstance(sizes, numbers.Integral) else
+                             [int(h) for h in sizes]) + [estimator._n_outputs]
+    return sum(a * b for a, b in zip(widths, widths[1:]))
 
 
 def _optimizer_leaves(opt_state):

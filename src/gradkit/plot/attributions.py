@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._figure import new_figure
+from gradkit.safety import for_label
+
+from ._figure import new_figure, plain_text
 
 __all__ = ["attributions"]
 
@@ -49,10 +51,12 @@ def attributions(importances, feature_names=None, *, top=None, errors=None, titl
     pos = np.arange(order.size)
     ax.barh(pos, values[order], xerr=None if err is None else err[order],
             color=np.where(values[order] >= 0, "tab:blue", "tab:red"))
-    ax.set_yticks(pos, [names[i] for i in order])
+    # tick labels are re-read from the formatter at every draw: escape the strings themselves
+    ax.set_yticks(pos, [for_label(names[i]) for i in order])
     ax.axvline(0.0, color="k", linewidth=0.6)
     ax.set_xlabel("importance")
     shown = order.size
-    ax.set_title(title or (f"feature importance: all {shown} features" if shown == values.size
-                           else f"the {shown} most important of {values.size} features"))
+    plain_text(ax.get_yticklabels(), ax.set_title(
+        title or (f"feature importance: all {shown} features" if shown == values.size
+                  else f"the {shown} most important of {values.size} features")))
     return fig

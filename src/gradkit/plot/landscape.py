@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autodiff import grad
 from ..tree import ravel_pytree, tree_map
-from ._figure import new_figure
+from ._figure import new_figure, plain_text
 
 __all__ = ["landscape", "loss_slice"]
 
@@ -83,10 +83,11 @@ def _draw_paths(ax, paths, fig=None):
     if paths:
         title = "ring: start, big marker: end"
         if fig is not None:
-            fig.legend(loc="outside right upper", fontsize="small", title=title,
-                       title_fontsize="small")
+            plain_text(fig.legend(loc="outside right upper", fontsize="small", title=title,
+                                  title_fontsize="small"))
         else:
-            ax.legend(loc="best", fontsize="small", title=title, title_fontsize="small")
+            plain_text(ax.legend(loc="best", fontsize="small", title=title,
+                                 title_fontsize="small"))
 
 
 def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True, levels=30,
@@ -147,7 +148,7 @@ def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True,
     ax.set_ylim(*ylim)
     ax.set_xlabel("x[0]")
     ax.set_ylabel("x[1]")
-    ax.set_title(title or "landscape, arrows along -gradient")
+    plain_text(ax.set_title(title or "landscape, arrows along -gradient"))
     return fig
 
 
@@ -273,8 +274,8 @@ def loss_slice(loss, params, directions="random", trajectory=None, *, span: floa
     if coords is not None:
         _draw_paths(ax, {"trajectory": coords})
     else:
-        ax.legend(loc="best", fontsize="small")
+        plain_text(ax.legend(loc="best", fontsize="small"))
     ax.set_xlabel("direction 1")
     ax.set_ylabel("direction 2")
-    ax.set_title(title or f"loss slice: {label}", fontsize="medium")
+    plain_text(ax.set_title(title or f"loss slice: {label}", fontsize="medium"))
     return fig

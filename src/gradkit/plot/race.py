@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._figure import new_figure
+from ._figure import new_figure, plain_text
 from .landscape import PATH_COLORS, PATH_MARKERS
 
 __all__ = ["race"]
@@ -59,7 +59,7 @@ def race(results, *, f_star=None, title=None, figsize=(10.0, 4.2)):
             ax.set_yscale("log")
         ax.set_ylabel("f - f*" if f_star is not None else "f")
     # one legend for both panels, beside them: it covers no curve
-    fig.legend(loc="outside right upper", fontsize="small")
+    plain_text(fig.legend(loc="outside right upper", fontsize="small"))
     ax_n.set_xlabel("function evaluations")
     ax_t.set_xlabel("time (s)")
     fig.suptitle(title or "optimizer race")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._figure import new_figure
+from ._figure import new_figure, plain_text
 
 __all__ = ["training", "gradient_flow", "ema"]
 
@@ -176,12 +176,12 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
     if ax.get_yscale() == "linear":
         ax.ticklabel_format(axis="y", useOffset=False)  # "1.0006", not "+1" and "0.0006"
     ax.set_ylabel("loss")
-    ax.legend(loc="upper right", fontsize="small")
     known = [v for v in rates if v is not None]
     note = f" (constant learning rate {known[0]:.3g})" if known and not show_lr else ""
     if clipped:
         note += f" (values above {CEILING:.0e} drawn at it)"
-    ax.set_title((title or "training") + note)
+    plain_text(ax.legend(loc="upper right", fontsize="small"),
+               ax.set_title((title or "training") + note))
     if show_lr:
         lr = np.asarray([np.nan if v is None else v for v in rates], dtype=float)
         axes[1].plot(to_x(_steps(h, lr.size)) if lr.size == loss.size else np.arange(lr.size),
@@ -278,6 +278,7 @@ def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
     ax.set_xlabel(unit)
     ax.set_ylabel("gradient norm")
     # beside the axes, not over the curves
-    fig.legend(loc="outside right upper", fontsize="x-small", ncol=2 if len(norms) > 12 else 1)
-    ax.set_title(title or "gradient flow per layer")
+    plain_text(fig.legend(loc="outside right upper", fontsize="x-small",
+                          ncol=2 if len(norms) > 12 else 1),
+               ax.set_title(title or "gradient flow per layer"))
     return fig

@@ -112,8 +112,34 @@ def _trace_product(x, t):
     return np.sum(_T(x) * t, axis=(-2, -1))
 
 
-defvjp(np.linalg.det, lambda g, ans, a: _mat(g * ans) * _T(np.linalg.inv(a)))
-defjvp(np.linalg.det, lambda t, ans, a: ans * _trace_product(np.linalg.inv(a), t))
+def _adjugate(a):
+    """adj(A) = det(A) A^-1, defined (and computed stably) for singular A too: with
+    A = U diag(s) V^H, adj(A) = det(U) det(V^H) V diag(p) U^H, p_i = prod_{j != i} s_j.
+    For plain arrays (a first derivative); det(A) A^-1 would divide 0 by 0 at a singular A,
+    and lose all accuracy near one."""
+    u, sv, vh = np.linalg.svd(a)
+    n = sv.shape[-1]
+    others = np.where(np.eye(n, dtype=bool), 1, sv[..., None, :])  # row i: s with s_i -> 1
+    p = np.prod(others, axis=-1)
+    phase = np.linalg.det(u) * np.linalg.det(vh)
+    return _mat(phase) * (np.conjugate(_T(vh)) * p[..., None, :]) @ np.conjugate(_T(u))
+
+
+def _det_inverse_term(ans, a):
+    """det(A) A^-1, the derivative's matrix: the adjugate on plain arrays; on traced values
+    (a second derivative) det(A) inv(A), differentiable, which needs A invertible."""
+    if type(a) is np.ndarray:
+        return _adjugate(a)
+    try:
+        return _mat(ans) * np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise NoGradientRuleError(
+            "the second derivative of np.linalg.det at a singular matrix is not implemented "
+            "(the first derivative, the adjugate, is).") from None
+
+
+defvjp(np.linalg.det, lambda g, ans, a: _mat(g) * _T(_det_inverse_term(ans, a)))
+defjvp(np.linalg.det, lambda t, ans, a: _trace_product(_det_inverse_term(ans, a), t))
 
 
 @differentiable(name="slogdet (log |det|)")
@@ -717,10 +743,27 @@ def _matrix_power(a, n):
 FUNCTION_HANDLERS[np.linalg.matrix_power] = _matrix_power
 
 
-def _lstsq(*args, **kwargs):
-    raise NoGradientRuleError(
-        "np.linalg.lstsq is not differentiable in gradkit. For a full-rank a use "
-        "np.linalg.solve(a.T @ a, a.T @ b), or np.linalg.pinv(a) @ b.")
+def _lstsq(a, b, rcond=None):
+    """``np.linalg.lstsq``: NumPy's values, with the derivatives of ``x = pinv(a) b`` (the
+    minimum-norm least-squares solution lstsq computes, with its singular-value cutoff), of
+    the residuals ``sum((b - a x)^2)`` and of the singular values. Each traced output is
+    NumPy's value plus ``X - stop_gradient(X)`` (exactly zero, with X's derivative), as for
+    the complex SVD. Differentiable where the rank is constant (pinv's condition); ``rank``
+    is an integer and has none."""
+    av, bv = conventions.getval(a), conventions.getval(b)
+    x0, res0, rank, s0 = np.linalg.lstsq(av, bv, rcond=rcond)
+    m, n = np.shape(av)
+    cutoff = np.finfo(np.result_type(av, bv, np.float64)).eps * max(m, n) if rcond is None \
+        else rcond
+    x = np.linalg.pinv(a, rcond=cutoff) @ b
+    out_x = x0 + (x - conventions.getval(x))
+    out_res = res0
+    if np.size(res0):  # NumPy gives residuals only for full column rank and m > n
+        r = b - a @ x
+        res = np.sum(r * r, axis=0, keepdims=np.ndim(bv) == 1)
+        out_res = res0 + (res - conventions.getval(res))
+    sv = _svd_s(a)
+    return out_x, out_res, rank, s0 + (sv - conventions.getval(sv))
 
 
 FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq
