@@ -84,3 +84,17 @@ def test_diagnose_rejects_what_is_not_a_history(bad):
 def test_findings_print_with_their_remedy():
     f = vanishing_gradients(hist(DECREASING, a=[1e-7] * N, b=[1.0] * N, c=[1.0] * N))[0]
     assert str(f).startswith("[vanishing]") and "Glorot" in str(f)
+
+
+def test_a_brief_explosion_inside_the_first_window_is_found_as_a_spike():
+    """A norm that jumps 100-fold while the loss doubles its start, within the first few
+    steps of a short run (too brief for the windows), is an explosion: the spike rule."""
+    from gradkit.diagnostics.findings import exploding_gradients
+    norms = [0.02, 0.07, 0.3, 0.9, 0.6, 0.5, 2.8, 0.6, 0.3, 0.2] + [0.2] * 110
+    loss = [3.3, 3.1, 6.3, 10.2, 5.2, 6.3, 21.0, 10.1, 7.6, 4.8] + [3.0] * 110
+    h = {"step": list(range(120)), "loss": loss, "grad_norm": {"emb": norms}}
+    found = exploding_gradients(h)
+    assert [(f.layer, f.step) for f in found] == [("emb", 6)]
+    assert found[0].evidence["loss then"] == 21.0
+    calm = dict(h, loss=[3.3] + [3.0] * 119)  # the same norms while the loss falls: no spike
+    assert exploding_gradients(calm) == []

@@ -395,7 +395,36 @@ def exploding_gradients(history, factor: float = 100.0, *, steps_per_epoch=None)
                     "growth": growth, "threshold": factor, "loss at start": m0,
                     "loss then": mk})))
             break
+        else:
+            # a spike inside the first window must not raise its own reference: for the
+            # spike test the reference is the smaller of the first norm and the median
+            ref = min(ref, float(first[0]))
+            spike = _loss_spike(history, n, factor * ref, m0)
+            if spike is not None:
+                t, loss_t = spike
+                out.append(Finding(
+                    "exploding",
+                    f"The gradient norm of {group!r} grew {n[t] / ref:.3g}-fold in a spike to "
+                    f"{n[t]:.3g} at step {s.steps[t]}, and the loss with it from {m0:.4g} to "
+                    f"{loss_t:.4g}.",
+                    layer=group, step=int(s.steps[t]), remedy=REMEDIES["exploding"],
+                    value=float(n[t] / ref), evidence={
+                        "judged on": "the gradient norm and the loss at each step (a spike)",
+                        "window": (int(s.steps[t]), int(s.steps[t])),
+                        "reference norm (first " + s.unit + ")": ref, "norm": float(n[t]),
+                        "threshold": factor, "loss at start": m0, "loss then": loss_t}))
     return out
+
+
+def _loss_spike(history, norms, limit, start_loss):
+    """The first step ``(t, loss)`` where a layer's gradient norm reached ``limit`` while the
+    loss was more than twice its start: an explosion too brief for the windows (a few steps
+    of a short run), but one no healthy run shows. None if there is none."""
+    loss = np.asarray(_losses(history), dtype=float)
+    if not (math.isfinite(start_loss) and start_loss > 0) or loss.size != norms.size:
+        return None
+    hit = np.flatnonzero((norms >= limit) & (loss > 2.0 * start_loss))
+    return (int(hit[0]), float(loss[hit[0]])) if hit.size else None
 
 
 def nan_or_inf(history) -> list:
