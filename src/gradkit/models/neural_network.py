@@ -104,7 +104,8 @@ _MLP_DOC = """
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
         max_iter, tol, n_iter_no_change, early_stopping, validation_fraction: as in
             :class:`gradkit.models.LogisticRegression`.
-        penalty, alpha, l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan,
+        penalty, alpha, l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan: as in
+            :class:`gradkit.models.LogisticRegression`.
         record_every: as in
             :class:`gradkit.models.LogisticRegression`.
 
