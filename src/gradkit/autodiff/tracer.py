@@ -85,7 +85,10 @@ def _binary_operator(fn, python_operator=None):
                     tape.append((prim, x if keep[1] else shell(x), y if keep[2] else shell(y),
                                  ans if keep[0] else shell(ans), self._aux, other._aux))
                 return t
-        return apply(prim, self, other)
+        to = type(other)
+        if to is Tracer and other._trace is not trace or to is BatchTracer:
+            return apply(prim, self, other)
+        return trace.process(prim, (self, other), NO_KWARGS)  # (apply's choice, made here)
 
     def rop(self, other):  # other is never a tracer: Python tried other's operator first
         trace = self._trace
@@ -93,7 +96,9 @@ def _binary_operator(fn, python_operator=None):
                 and type(other) is not BatchTracer:
             y = self._value
             return trace.record_binary(prim, other, y, compute(other, y), -1, self._aux)
-        return apply(prim, other, self)
+        if type(other) is BatchTracer:
+            return apply(prim, other, self)
+        return trace.process(prim, (other, self), NO_KWARGS)
 
     return op, rop
 
@@ -350,7 +355,11 @@ class Tracer:
                         tape.append((prim, v if keep[1] else shell(v),
                                      ans if keep[0] else shell(ans), self._aux))
                     return t
-                return apply(prim, *inputs)
+                for a in inputs:  # this trace's call unless another trace is involved
+                    ta = type(a)
+                    if ta is Tracer and a._trace is not trace or ta is BatchTracer:
+                        return apply(prim, *inputs)
+                return trace.process(prim, inputs, NO_KWARGS)
         out = kwargs.pop("out", None)
         if out is not None:
             return ufunc_into(ufunc, method, inputs, kwargs, out)
