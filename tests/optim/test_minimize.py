@@ -215,3 +215,17 @@ def test_args_are_passed_to_fun_and_to_user_derivatives_as_in_scipy():
     r = minimize(f, np.zeros(3), method="newton-cg", args=(X, y),
                     hvp=lambda w, v, X, y: X.T @ (X @ v))
     np.testing.assert_allclose(r.x, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["gd", "newton", "newton-cg", "bfgs", "lbfgs", "trust-ncg",
+                                    "trust-exact", "subgradient", "proximal", "frank-wolfe"])
+def test_the_callback_runs_once_per_iteration_the_converging_one_included(method):
+    """scipy's rule: the callback sees every finished iteration. (Newton on a quadratic
+    converges in one iteration, which used to reach no callback at all.)"""
+    from gradkit.optim import L2Ball
+    seen = []
+    kw = {"constraint": L2Ball(10.0)} if method == "frank-wolfe" else {}
+    r = minimize(lambda x: np.sum((x - 1.0) ** 2 * np.arange(1.0, 4.0)), np.zeros(3),
+                 method=method, callback=lambda info: seen.append(info.nit), max_iter=500,
+                 **kw)
+    assert seen == list(range(1, r.nit + 1))

@@ -245,13 +245,15 @@ class Monitor:
         self.nit += 1
         prev_best = self.min_f
         stop = self._record(x, f, gnorm, step_size, extra)
-        if stop is not None:
+        if stop is not None and stop[0] == NONFINITE:
             return stop
-        if self.callback is not None:
+        if self.callback is not None:  # after every finished iteration, the last too (scipy)
             info = OptimizeResult(x=self.objective.unravel(x.copy()), fun=f, grad_norm=gnorm,
                                   nit=self.nit, step_size=step_size, **extra)
-            if self.callback(info) is True:
+            if self.callback(info) is True and stop is None:
                 return (CALLBACK, f"Stopped by the callback at iteration {self.nit}.")
+        if stop is not None:
+            return stop
         if self.ftol > 0 and self._prev_f is not None:
             scale = max(abs(self._prev_f), abs(f), 1.0)
             if 0 <= (self._prev_f - f) / scale <= self.ftol:
