@@ -229,3 +229,18 @@ def test_the_callback_runs_once_per_iteration_the_converging_one_included(method
                  method=method, callback=lambda info: seen.append(info.nit), max_iter=500,
                  **kw)
     assert seen == list(range(1, r.nit + 1))
+
+
+def test_a_list_of_numbers_is_an_array_as_in_scipy():
+    r = minimize(lambda x: np.sum((x - np.array([1.0, -2.0])) ** 2), [0.0, 0])
+    assert isinstance(r.x, np.ndarray) and np.allclose(r.x, [1.0, -2.0])
+    tree = minimize(lambda p: np.sum((p[0] - 1.0) ** 2), [np.zeros(2)])  # arrays: a pytree
+    assert isinstance(tree.x, list) and np.allclose(tree.x[0], 1.0)
+
+
+@pytest.mark.parametrize("name, ours", [("maxiter", "max_iter="), ("jac", "grad="),
+                                        ("hessp", "hvp="), ("gtol", "tol="),
+                                        ("options", "as keywords")])
+def test_scipys_option_names_are_refused_with_gradkits(name, ours):
+    with pytest.raises(TypeError, match=f"{name}= is scipy's name; gradkit's is {ours}"):
+        minimize(lambda x: np.sum(x ** 2), np.ones(2), **{name: 10})

@@ -319,7 +319,8 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
             (then f = loss(model(x))). An object with ``value_and_grad`` / ``hvp`` / ``hess``
             / ``fvp`` (Fisher-vector products, for ``"natural"``) methods (such as :func:`gradkit.optim.blockwise_objective`, for data in Dask
             blocks) supplies the derivatives it has.
-        x0: starting point: an array of any shape or a pytree of arrays.
+        x0: starting point: an array of any shape or a pytree of arrays. A list (or tuple)
+            of plain numbers is an array, as in scipy (``minimize(f, [1.0, 2.0])``).
         method: one of the names above (default ``"lbfgs"``).
         args: extra positional arguments, as scipy's: ``fun(x, *args)`` (and the same for
             ``grad``, ``value_and_grad``, ``hvp(x, v, *args)`` and ``hess``), e.g. the data.
@@ -364,6 +365,10 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     >>> r.success, np.round(r.x, 6)
     (True, array([3., 3.]))
     """
+    for name in options.keys() & _SCIPY_NAMES.keys():
+        raise TypeError(f"minimize: {name}= is scipy's name; gradkit's is {_SCIPY_NAMES[name]}.")
+    if isinstance(x0, (list, tuple)) and _all_numbers(x0):
+        x0 = np.asarray(x0, dtype=float)
     if n_restarts:
         return _restarted(fun, x0, method, n_restarts, random_state, restart_scale,
                           dict(args=args, grad=grad, value_and_grad=value_and_grad, hvp=hvp,
@@ -435,6 +440,19 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
         nit=monitor.nit, nfev=objective.nfev, ngev=objective.ngev, nhev=objective.nhev,
         success=status in _SUCCESS, status=status, message=message,
         history=monitor.history, method=name)
+
+
+# scipy.optimize.minimize's names for things gradkit names otherwise: refused with the name
+_SCIPY_NAMES = {"maxiter": "max_iter=", "jac": "grad= (or value_and_grad=)", "hessp": "hvp=",
+                "gtol": "tol= (on the gradient's inf-norm)",
+                "options": "to give the options as keywords (max_iter=100, tol=1e-8)"}
+
+
+def _all_numbers(seq):
+    """Whether a (nested) list or tuple holds only plain numbers: scipy's array-like x0."""
+    return bool(seq) and all(_all_numbers(v) if isinstance(v, (list, tuple)) else
+                             isinstance(v, (int, float, np.integer, np.floating))
+                             and not isinstance(v, bool) for v in seq)
 
 
 def _restarted(fun, x0, method, n_restarts, random_state, restart_scale, kwargs):
