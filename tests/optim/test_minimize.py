@@ -240,7 +240,7 @@ def test_a_list_of_numbers_is_an_array_as_in_scipy():
 
 @pytest.mark.parametrize("name, ours", [("maxiter", "max_iter="), ("jac", "grad="),
                                         ("hessp", "hvp="), ("gtol", "tol="),
-                                        ("options", "as keywords")])
+                                        ("options", "to give the options as keywords")])
 def test_scipys_option_names_are_refused_with_gradkits(name, ours):
     with pytest.raises(TypeError, match=f"{name}= is scipy's name; gradkit's is {ours}"):
         minimize(lambda x: np.sum(x ** 2), np.ones(2), **{name: 10})
