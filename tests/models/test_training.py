@@ -400,3 +400,11 @@ def test_warnings_point_at_the_users_call(fit):
         fit()
     assert caught and all(w.filename == __file__ for w in caught), \
         [(w.filename, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize("sizes", [([],), (3, [2]), ((4, 4),)])
+def test_a_nested_layer_size_list_is_refused_by_name(sizes):
+    """Found by the model-file fuzzer: ([],) passed the size check (its ravel is empty)."""
+    from sklearn.utils._param_validation import InvalidParameterError
+    with pytest.raises(InvalidParameterError, match="hidden_layer_sizes"):
+        MLPClassifier(hidden_layer_sizes=sizes, max_iter=2).fit(*CANCER)

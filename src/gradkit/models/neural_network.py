@@ -23,6 +23,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "sigmoi
 
 def _positive_sizes(sizes):
     try:
+        if np.ndim(sizes) > 1:  # a size or a flat list of sizes, not a nested one: ([],)
+            return False
         return all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1
                    for h in np.ravel(sizes))
     except (TypeError, ValueError):  # not a size list at all
