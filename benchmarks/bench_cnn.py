@@ -8,9 +8,8 @@ after a ReLU they sit where its derivative is zero), col2im as one strided add p
 """
 import numpy as np
 
-import gradkit as gk
-import gradkit.optim as optim
 from gradkit import nn
+from bench_nn import gradkit_step  # the same W2 step: value_and_grad, then sgd at LR
 from harness import peers, report, side_by_side
 
 PEERS = peers()
@@ -112,22 +111,6 @@ def numpy_step(p, X, y):
     grads = {"00_conv2d": {"W": dW1, "b": db1}, "03_conv2d": {"W": dW2, "b": db2},
              "07_linear": {"W": dW3, "b": db3}}
     return {k: {n_: p[k][n_] - LR * grads[k][n_] for n_ in grads[k]} for k in grads}, loss
-
-
-def gradkit_step(model, params, state, X, y):
-    def loss_fn(p, X, y):
-        logits, _ = model.apply(p, state, X)
-        return nn.losses.cross_entropy(logits, y)
-
-    vg = gk.value_and_grad(loss_fn)
-    opt = optim.sgd(LR)
-    opt_state = opt.init(params)
-
-    def step():
-        loss, g = vg(params, X, y)
-        updates, _ = opt.update(g, opt_state, params)
-        return optim.apply_updates(params, updates), loss
-    return step
 
 
 def main(target=1.2):
