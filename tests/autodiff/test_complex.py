@@ -16,6 +16,8 @@ For every case ``f`` of the table (one per primitive verified on complex input):
 
 No warning may escape (a ComplexWarning would mean an imaginary part dropped by a cast).
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -502,3 +504,30 @@ def test_guard_is_idempotent_and_verified_rules_are_unwrapped():
 def test_a_complex_tangent_for_a_real_primal_is_refused():
     with pytest.raises(TypeError, match="tangent is complex but its primal is real"):
         gk.jvp(np.sin, (np.ones(2),), (np.ones(2) * 1j,))
+
+
+def test_writing_through_the_real_or_imaginary_part_of_a_complex_array_is_refused():
+    """NumPy's z.real is a writable view; the engine cannot write half of a complex entry
+    through a view's scatter, so it refuses instead of silently dropping the write."""
+    def write_real(z):
+        r = z.real
+        r[0] = 5.0
+        return np.sum(np.abs(z) ** 2)
+
+    def write_imag(z):
+        np.imag(z)[1] = 0.0
+        return np.sum(np.abs(z) ** 2)
+
+    for f, rewrite in ((write_real, "new_real + 1j * z.imag"),
+                       (write_imag, "z.real + 1j * new_imag")):
+        with pytest.raises(gk.NoGradientRuleError, match=re.escape(rewrite)):
+            gk.grad(f)(np.array([1 + 2j, 3 - 1j]))
+
+
+def test_the_real_part_of_a_real_array_is_a_view_that_writes_through():
+    def f(x):
+        x.real[0] = 5.0
+        return np.sum(x ** 2)
+    x = np.array([1.0, 2.0])
+    value, g = gk.value_and_grad(f)(x)
+    assert value == f(x.copy()) and np.array_equal(g, [0.0, 4.0])

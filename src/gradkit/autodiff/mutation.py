@@ -76,17 +76,24 @@ def note_view(out, base, prim, args, kwargs):
     else:
         return
     if shared:
-        add_view(out, base, (prim, args, kwargs))
+        refused = WRITES_REFUSED.get(prim)
+        if refused is not None and getattr(base_value, "dtype", None) is not None \
+                and base_value.dtype.kind == "c":
+            add_view(out, base, (prim, args, kwargs), refused)
+        else:
+            add_view(out, base, (prim, args, kwargs))
 
 
-def add_view(out, base, step):
-    """Record that ``out`` is ``step`` applied to ``base``, a view (NumPy said so)."""
+def add_view(out, base, step, frozen=None):
+    """Record that ``out`` is ``step`` applied to ``base``, a view (NumPy said so);
+    ``frozen``: why writes through it are refused, or None."""
     parent = getattr(base, "_base", None)
     if parent is None:
         root, steps = base, (step,)
     else:
         root, steps = parent.root, parent.steps + (step,)
-    out._base = View(root, steps, parent.frozen if parent is not None else None)
+        frozen = frozen or parent.frozen
+    out._base = View(root, steps, frozen)
     views = getattr(root, "_views", None)
     if views is None:
         root._views = views = []
@@ -95,10 +102,10 @@ def add_view(out, base, step):
     views.append(weakref.ref(out))
 
 
-def freeze(out, reason):
-    """Mark ``out`` as a view that refuses writes, saying ``reason``."""
-    out._base = View(out, (), reason)
-    return out
+# view primitives whose views of a complex array cannot be written through (a write to
+# ``z.real`` keeps ``z.imag``, which the scatter of a view's positions cannot express):
+# primitive -> the sentence of the error
+WRITES_REFUSED: dict = {}
 
 
 def constant_of(trace, value):
@@ -199,7 +206,7 @@ def assign(target, new):
     view = getattr(target, "_base", None)
     plain = getval(target)
     if view is not None and view.frozen:
-        raise ValueError(view.frozen)
+        raise NoGradientRuleError(view.frozen)
     if type(plain) is np.ndarray and not plain.flags.writeable:
         raise ValueError("assignment destination is read-only")
     if view is None:

@@ -24,6 +24,7 @@ import operator
 import numpy as np
 
 from ..complex import def_complex
+from ..mutation import WRITES_REFUSED
 from ..primitive import FUNCTION_HANDLERS, defjvp, defvjp
 from ..trace import apply, getval
 from ..tracer import Tracer
@@ -55,6 +56,14 @@ def _imag_jvp(t, ans, x):
 
 P_IMAG = defvjp(np.imag, _imag_vjp)
 defjvp(np.imag, _imag_jvp)
+
+# NumPy's z.real / z.imag are views: of a real array, x.real is x itself (a view here too); of
+# a complex one, writing through them is refused, naming the rewrite
+P_REAL.view = P_IMAG.view = True
+for _p, _part, _rewrite in ((P_REAL, "real", "new_real + 1j * z.imag"),
+                            (P_IMAG, "imag", "z.real + 1j * new_imag")):
+    WRITES_REFUSED[_p] = (f"Writing through z.{_part} of a traced complex array is not "
+                          f"supported by gradkit; build the new array instead: z = {_rewrite}.")
 
 
 # ----------------------------------------------------------------------------- angle
