@@ -94,25 +94,16 @@ def _leaves_like(structure, tree, where):
     return leaves
 
 
-def _rebuild(structure, leaves):
-    """The pytree of ``structure`` holding ``leaves`` in order."""
+def _rebuild(structure, leaves, new):
+    """The pytree of ``structure`` (split from ``leaves``) holding ``new`` in their places."""
     if structure is _ARRAY:
-        return leaves[0]
+        return new[0]
     if type(structure) is dict:
-        tree, j = _dict_fill(structure, leaves, 0)
+        tree, j = _dict_rebuilt(structure, leaves, new)
+        if j != len(leaves):
+            raise _changed_error()
         return tree
-    return tree_unflatten(structure, leaves)
-
-
-def _dict_fill(d, leaves, j):
-    out = {}
-    for k, v in d.items():
-        if type(v) is dict:
-            out[k], j = _dict_fill(v, leaves, j)
-        else:
-            out[k] = leaves[j]
-            j += 1
-    return out, j
+    return tree_unflatten(structure, new)
 
 
 def _trace_args(args, argnums, fname, make_input, tangents=None):
@@ -144,7 +135,7 @@ def _trace_args(args, argnums, fname, make_input, tangents=None):
             where = f"{fname}: tangent {a}"
             tracers = [make_input(leaf, _tangent_like(t, leaf, where)) for leaf, t
                        in zip(leaves, _leaves_like(structure, tangents[a], where))]
-        args[a] = _rebuild(structure, tracers)
+        args[a] = _rebuild(structure, leaves, tracers)
         inputs.append((leaves, structure, [t._aux for t in tracers]))
     return args, inputs
 
@@ -167,14 +158,14 @@ def _dict_traced(d, make_input, leaves, auxes):
     return out
 
 
-def _dict_gradients(d, leaves, grads, j=0):
-    """The gradient dict of the dict tree ``d`` (``grads[j]`` for its ``j``-th leaf) and the
-    next ``j``; raises if ``d`` no longer holds ``leaves``: the function changed it while it
-    ran, and its gradient cannot be matched to it."""
+def _dict_rebuilt(d, leaves, grads, j=0):
+    """The dict tree ``d`` with ``grads[j]`` in place of its ``j``-th leaf, and the next
+    ``j``; raises if ``d`` no longer holds ``leaves``: the function changed it while it ran,
+    and its gradient cannot be matched to it."""
     out = {}
     for k, v in d.items():
         if type(v) is dict:
-            out[k], j = _dict_gradients(v, leaves, grads, j)
+            out[k], j = _dict_rebuilt(v, leaves, grads, j)
             continue
         if j >= len(leaves) or v is not leaves[j]:
             raise _changed_error()
@@ -220,15 +211,7 @@ def _gradients(cts, inputs):
                 ct = ct.copy()
             seen.add(id(ct))
             grads.append(ct)
-        if structure is _ARRAY:
-            out.append(grads[0])
-        elif type(structure) is dict:
-            tree, j = _dict_gradients(structure, leaves, grads)
-            if j != len(leaves):
-                raise _changed_error()
-            out.append(tree)
-        else:
-            out.append(tree_unflatten(structure, grads))
+        out.append(_rebuild(structure, leaves, grads))
     return out
 
 

@@ -349,20 +349,12 @@ def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
     return out
 
 
-def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    valid = ~np.isnan(getval(a))
-    if where is not None and where is not True:
-        valid = valid & getval(where)
-    return _mean(np.where(valid, a, 0.0), axis, dtype, keepdims=keepdims, where=valid)
-
-
 # ----------------------------------------------------------------------------- routing
 FUNCTION_HANDLERS.update({
     np.sum: _sum, np.mean: _mean, np.prod: _prod, np.max: _max, np.amax: _max, np.min: _min,
     np.amin: _min, np.ptp: _ptp, np.var: _moment(P_VAR, "var"), np.std: _moment(P_STD, "std"),
     np.cumsum: _cumulative(P_CUMSUM), np.cumprod: _cumulative(P_CUMPROD), np.nansum: _nansum,
-    np.nanmean: _nanmean,
-})
+})  # (np.nanmean and the other NaN-ignoring reductions: nan_reductions.py)
 
 
 def _array_api_cumulative(accumulate, identity):
