@@ -3,7 +3,7 @@ import numpy as np
 
 import gradkit as gk
 import gradkit.optim as optim
-from harness import peers, report, side_by_side
+from harness import first_call, peers, report, side_by_side
 
 PEERS = peers()
 RESULTS = {}
@@ -38,8 +38,11 @@ def bench_w1():
     x = np.random.default_rng(0).standard_normal(16)
     g = gk.grad(make_w1(np))
     assert np.allclose(g(x), w1_numpy_grad(x))
+    jg = gk.jit(g)
+    assert np.array_equal(jg(x), g(x)) and np.array_equal(jg(x), g(x))
     rows = [("numpy (hand-derived)", lambda: w1_numpy_grad(x)),
-            ("gradkit", lambda: g(x))]
+            ("gradkit", lambda: g(x)),
+            ("gradkit jit", lambda: jg(x))]
     if "torch" in PEERS:
         torch = PEERS["torch"]
         xt = torch.tensor(x)
@@ -62,7 +65,8 @@ def bench_w1():
         jg = jax.grad(make_w1(jnp))
         rows.append(("jax (eager)", lambda: jg(x).block_until_ready()))
     RESULTS["W1"] = report("W1: gradient of a 60-op chain on 16 floats (float64)",
-                           side_by_side(rows), 2.5)
+                           side_by_side(rows), 2.1, 1.1,
+                           first_call(lambda: gk.jit(gk.grad(make_w1(np)))(x)))
 
 
 # ---------------------------------------------------------------- W3: 10-32-32-1 tanh MLP
@@ -104,11 +108,21 @@ def bench_w3():
         updates, _ = opt.update(g, state, params)
         return optim.apply_updates(params, updates), loss
 
+    def step(params, X, y):
+        loss, g = vg(params, X, y)
+        updates, _ = opt.update(g, state, params)
+        return optim.apply_updates(params, updates), loss
+    jstep = gk.jit(step)
+
     new, _ = gk_step()
     ref, _ = w3_numpy_step(params, X, y)
     assert all(np.allclose(new[k], ref[k]) for k in ref)
+    for _ in range(2):
+        jnew, _ = jstep(params, X, y)
+        assert all(np.array_equal(new[k], jnew[k]) for k in ref)
     rows = [("numpy (hand-written)", lambda: w3_numpy_step(params, X, y)),
-            ("gradkit", gk_step)]
+            ("gradkit", gk_step),
+            ("gradkit jit", lambda: jstep(params, X, y))]
     if "torch" in PEERS:
         torch = PEERS["torch"]
         tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
@@ -132,7 +146,8 @@ def bench_w3():
             return {k: params[k] - 0.01 * g[k] for k in params}, loss
         rows.append(("HIPS autograd", ag_step))
     RESULTS["W3"] = report("W3: SGD step, 10-32-32-1 tanh MLP, batch 32 (float64)",
-                           side_by_side(rows), 2.0)
+                           side_by_side(rows), 1.9, 1.1,
+                           first_call(lambda: gk.jit(step)(params, X, y)))
 
 
 def w3_loss_torch(torch, p, X, y):
@@ -157,8 +172,11 @@ def bench_w4():
     h = gk.hvp(f)
     assert np.allclose(h(x, v), analytic(x, v))
     h_fwd = gk.hvp(f, mode="fwd-over-rev")
+    jh = gk.jit(h)
+    assert np.array_equal(jh(x, v), h(x, v)) and np.array_equal(jh(x, v), h(x, v))
     rows = [("numpy (analytic HVP)", lambda: analytic(x, v)),
             ("gradkit", lambda: h(x, v)),
+            ("gradkit jit", lambda: jh(x, v)),
             ("gradkit, fwd-over-rev", lambda: h_fwd(x, v))]
     if "torch" in PEERS:
         torch = PEERS["torch"]
@@ -185,7 +203,8 @@ def bench_w4():
         jh = lambda x, v: jax.jvp(jax.grad(jf), (x,), (v,))[1]  # noqa: E731
         rows.append(("jax (eager)", lambda: jh(x, v).block_until_ready()))
     RESULTS["W4"] = report("W4: HVP of a logistic loss, A 2000x500 (float64)",
-                           side_by_side(rows), 1.6)
+                           side_by_side(rows), 1.6, 1.2,
+                           first_call(lambda: gk.jit(gk.hvp(f))(x, v)))
 
 
 if __name__ == "__main__":

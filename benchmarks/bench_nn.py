@@ -4,7 +4,7 @@ import numpy as np
 import gradkit as gk
 import gradkit.optim as optim
 from gradkit import nn
-from harness import peers, report, side_by_side
+from harness import first_call, peers, report, side_by_side
 
 PEERS = peers()
 LR = 0.01
@@ -62,6 +62,24 @@ def gradkit_step(model, params, state, X, y):
     return step
 
 
+def gradkit_jit_step(model, params, state):
+    """The same step compiled with ``gk.jit``: a function of (params, X, y)."""
+    def loss_fn(p, X, y):
+        logits, _ = model.apply(p, state, X)
+        return nn.losses.cross_entropy(logits, y)
+
+    vg = gk.value_and_grad(loss_fn)
+    opt = optim.sgd(LR)
+    opt_state = opt.init(params)
+
+    @gk.jit
+    def step(params, X, y):
+        loss, g = vg(params, X, y)
+        updates, _ = opt.update(g, opt_state, params)
+        return optim.apply_updates(params, updates), loss
+    return step
+
+
 def torch_step(torch, tp, tX, ty):
     """The W2 step in torch eager: tp = [W1, b1, W2, b2, W3, b3] tensors with grad."""
     h = torch.relu(tX @ tp[0] + tp[1])
@@ -82,8 +100,14 @@ def main():
         for n_ in ref[k]:
             assert new[k][n_].dtype == np.float32
             assert np.allclose(new[k][n_], ref[k][n_], atol=1e-5), (k, n_)
+    jit_step = gradkit_jit_step(model, params, state)
+    jnew, jloss = jit_step(params, X, y)
+    jnew, jloss = jit_step(params, X, y)  # (the replay)
+    assert jloss == loss and all(np.array_equal(jnew[k][n_], new[k][n_])
+                                 for k in new for n_ in new[k])
     rows = [("numpy (hand-written)", lambda: numpy_step(params, X, y)),
-            ("gradkit", gk_step)]
+            ("gradkit", gk_step),
+            ("gradkit jit", lambda: jit_step(params, X, y))]
     if "torch" in PEERS:
         torch = PEERS["torch"]
         tp = [torch.tensor(params[k][n_], requires_grad=True)
@@ -109,7 +133,8 @@ def main():
             return {k: {n_: params[k][n_] - LR * g[k][n_] for n_ in params[k]} for k in params}
         rows.append(("HIPS autograd", ag_step))
     report("W2: SGD step, 784-256-256-10 ReLU MLP, batch 128 (float32)",
-           side_by_side(rows, min_time=1.0), 1.05)
+           side_by_side(rows, min_time=1.0), 1.05, 1.0,
+           first_call(lambda: gradkit_jit_step(model, params, state)(params, X, y)))
 
 
 if __name__ == "__main__":

@@ -74,8 +74,10 @@ def peers():
     return found
 
 
-def report(title, rows, target=None):
-    """Print one workload: rows = [(system, seconds)], the first being the floor."""
+def report(title, rows, target=None, jit_target=None, first_call=None):
+    """Print one workload: rows = [(system, seconds)], the first being the floor; with
+    ``jit_target`` the row "gradkit jit" is judged too, and ``first_call`` (seconds: the
+    tracing call of gk.jit) is printed after the rows."""
     floor = rows[0][1]
     print(f"\n{title}")
     for name, t in rows:
@@ -86,7 +88,25 @@ def report(title, rows, target=None):
         if gk is not None:
             verdict = "met" if gk / floor <= target else "NOT met"
             print(f"  target gradkit <= {target}x the floor: {verdict}")
+    if jit_target is not None:
+        jt = dict(rows).get("gradkit jit")
+        if jt is not None:
+            verdict = "met" if jt / floor <= jit_target else "NOT met"
+            print(f"  target gradkit jit <= {jit_target}x the floor: {verdict}")
+    if first_call is not None:
+        print(f"  gradkit jit, first (tracing) call: {first_call * 1e3:.1f} ms")
     return {name: t / floor for name, t in rows}
+
+
+def first_call(make, repeat=5):
+    """Seconds of the first call of a fresh ``gk.jit`` step (``make()`` returns a callable
+    that makes one and calls it once): the best of ``repeat``."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        make()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def machine():

@@ -7,6 +7,7 @@
 - :mod:`.mutation`: writes (``x += y``, ``x[i] = v``, ``out=``) and views of traced values.
 - :mod:`.rules`: the gradient rules, one module per family of NumPy functions.
 - :mod:`.conventions`: derivatives at kinks (minimum-norm subgradient).
+- :mod:`.jit`: ``jit``: record a function's NumPy calls once, replay them.
 - :mod:`.api`: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``hvp``.
 - :mod:`.stable`: numerically stable primitives (``logsumexp``, ``softmax``, ``sigmoid``, ...).
 - :mod:`.custom` and :mod:`.check`: user-defined rules and gradient checking.
@@ -16,13 +17,14 @@ from . import rules  # noqa: F401  (registers every rule)
 from .api import (elementwise_grad, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
                   stop_gradient, value_and_grad, vjp, vmap)
 from .check import check_grads
+from .jit import JitWarning, jit
 from .custom import custom_vjp
 from .primitive import LeakedTracerError, NoGradientRuleError, TracerConversionError
 from .trace import first_order_trace
 from .tracer import Tracer
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
-           "hvp", "vmap",
+           "hvp", "vmap", "jit", "JitWarning",
            "elementwise_grad", "stop_gradient", "custom_vjp", "check_grads", "Tracer",
            "TracerConversionError", "NoGradientRuleError", "LeakedTracerError",
            "first_order_trace"]

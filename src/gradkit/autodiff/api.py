@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import eye_like
 from ..tree import tree_flatten, tree_map, tree_unflatten
-from .trace import ForwardTrace, ReverseTrace, finish, getval
+from .trace import ARRAY_STAND_INS, ForwardTrace, ReverseTrace, finish, getval
 from .tracer import Tracer
 from . import complex as _complex
 from .batching import over_basis, vmap
@@ -209,6 +209,8 @@ def _gradients(cts, inputs):
             if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
                                            and not ct.flags.writeable):
                 ct = ct.copy()
+            elif type(ct) in ARRAY_STAND_INS and (id(ct) in seen or not ct.flags.writeable):
+                ct = ct.copy()  # (gk.jit records the same copies)
             seen.add(id(ct))
             grads.append(ct)
         out.append(_rebuild(structure, leaves, grads))

@@ -38,7 +38,7 @@ import numpy as np
 from ..backend import array_namespace
 
 from .primitive import TracerConversionError
-from .trace import _levels, getval, shape_of
+from .trace import _levels, getval, is_ndarray, shape_of
 from ..tree import tree_map
 
 __all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
@@ -896,7 +896,7 @@ def over_basis(fun):
     batched = _vmap(fun, 0, 0, None, copy=False)
 
     def over(basis):
-        if type(getval(basis)) is np.ndarray:
+        if is_ndarray(getval(basis)):
             return batched(basis)
         return array_namespace(getval(basis)).stack([fun(row) for row in basis])
     return over

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..backend import array_namespace, to_device_of
 from .primitive import NoGradientRuleError, TracerConversionError, defjvp, defvjp, primitive
-from .trace import ForwardTrace, apply, getval, shape_of, unbroadcast
+from .trace import (ARRAY_STAND_INS, ForwardTrace, apply, getval, is_ndarray, shape_of,
+                    unbroadcast)
 
 __all__ = ["note_view", "add_view", "write_back", "setitem", "constant_of", "ufunc_into",
            "ufunc_at",
@@ -159,6 +160,8 @@ def _mutable(value):
         return True
     if type(value) is BatchTracer:
         return not value._scalar
+    if type(value) in ARRAY_STAND_INS:  # recorded by gk.jit: as the value it holds
+        return _mutable(value._array)
     return not isinstance(value, np.generic) and hasattr(value, "shape") \
         and hasattr(value, "__setitem__")
 
@@ -207,7 +210,7 @@ def assign(target, new):
     plain = getval(target)
     if view is not None and view.frozen:
         raise NoGradientRuleError(view.frozen)
-    if type(plain) is np.ndarray and not plain.flags.writeable:
+    if is_ndarray(plain) and not plain.flags.writeable:
         raise ValueError("assignment destination is read-only")
     if view is None:
         _rebind(target, new)
@@ -265,6 +268,8 @@ def _copy_for(x, v):
         return np.copy(x)
     if isinstance(x, (np.ndarray, np.generic, int, float, complex)):
         out = np.array(x, copy=True, order="K", subok=True)  # a cotangent may be a scalar
+    elif type(x) in ARRAY_STAND_INS:  # (gk.jit: the same copy, recorded)
+        out = np.copy(x, order="K", subok=True)
     else:  # a CuPy array: copied on its device
         out = x.copy()
     if type(v) is Tracer:  # a constant written with a value of an outer trace

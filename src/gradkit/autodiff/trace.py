@@ -62,7 +62,8 @@ from .primitive import MISSING, LeakedTracerError, identity_rule, no_rule_error
 
 __all__ = ["ReverseTrace", "ForwardTrace", "apply", "getval", "unbroadcast", "shape_of",
            "first_order_trace", "NO_KWARGS", "Shell", "shell", "lean_values", "LEAN_MIN_SIZE",
-           "finish", "FinishedReverseTrace", "FinishedForwardTrace"]
+           "finish", "FinishedReverseTrace", "FinishedForwardTrace", "is_ndarray",
+           "ARRAY_STAND_INS"]
 
 NO_KWARGS: dict = {}  # shared by keyword-free calls; traces never modify it
 _levels = itertools.count(1)
@@ -361,9 +362,22 @@ def first_order_trace(*args):
                     return None
             elif a._trace is not trace:
                 return None
-            if type(a._value) is not np.ndarray:
+            if type(a._value) is not np.ndarray and not is_ndarray(a._value):
                 return None
     return trace
+
+
+# Value types that stand for a NumPy array on the first-order fast paths: gk.jit's JitValue
+# (which records the calls made on the array it holds) joins when its module loads.
+ARRAY_STAND_INS: set = set()
+
+
+def is_ndarray(v):
+    """True for a NumPy array, and for a value recorded by ``gk.jit`` that holds one: the
+    fast paths that test ``type(v) is np.ndarray`` use this, so that a compiled step makes
+    the same NumPy calls as the eager one."""
+    t = type(v)
+    return t is np.ndarray or t in ARRAY_STAND_INS and type(v._array) is np.ndarray
 
 
 class ForwardTrace:

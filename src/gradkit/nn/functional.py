@@ -31,7 +31,7 @@ import numpy as np
 from ..autodiff.stable import log_sigmoid, log_softmax, sigmoid, softmax, softplus  # noqa: F401
 from ..autodiff.primitive import (Primitive, def_linear, defjvp, defvjp, differentiable,
                                   primitive)
-from ..autodiff.trace import apply, first_order_trace, getval, shape_of
+from ..autodiff.trace import apply, first_order_trace, getval, is_ndarray, shape_of
 from ..autodiff.tracer import Tracer
 from ..backend import array_namespace, to_device_of
 
@@ -148,7 +148,7 @@ def _record_affine(x, W, b):
     if trace is None or type(b) is not Tracer:
         return None
     (xv, px), (Wv, pW), (bv, pb) = trace.unbox(x), trace.unbox(W), trace.unbox(b)
-    if not (type(xv) is np.ndarray and xv.ndim and Wv.ndim == 2 and bv.shape == Wv.shape[1:]):
+    if not (is_ndarray(xv) and xv.ndim and Wv.ndim == 2 and bv.shape == Wv.shape[1:]):
         return None
     # (not the bias added in place into the product: measured, the fresh array of x @ W + b
     # reuses memory the allocator has warm, and the whole step is faster)
@@ -164,7 +164,7 @@ def _affine_vjp_W(g, ans, x, W, b):
 
 def _affine_vjp_b(g, ans, x, W, b):
     """The bias's cotangent: ``g`` summed over every axis but the last (its rows)."""
-    if type(g) is np.ndarray:  # first order: one C-level reduction
+    if is_ndarray(g):  # first order: one C-level reduction
         if g.ndim == 2:
             return np.add.reduce(g, axis=0)
         return g if g.ndim == 1 else np.add.reduce(g.reshape(-1, g.shape[-1]), axis=0)
@@ -361,7 +361,7 @@ def _record_max_pool(x, kernel_size, stride):
     if trace is None:
         return None
     v, parent = trace.unbox(x)
-    if type(v) is not np.ndarray or v.ndim != 4:
+    if type(v) is not np.ndarray or v.ndim != 4:  # (gk.jit: the general path)
         return None
     win = _windows(v, kernel_size, stride, 0, "max_pool2d")  # a view; validates the sizes
     kh, kw = win.shape[4], win.shape[5]
@@ -386,7 +386,7 @@ def _max_pool_vjp(g, ans, kept):
     if counts is not None:
         g = g / counts
     n, c, oh, ow = mask.shape[1:]
-    if type(g) is not np.ndarray:  # a cotangent being differentiated: the same map, traced
+    if type(g) is not np.ndarray:  # differentiated again (or in gk.jit): the same map, traced
         gw = np.transpose(mask * g, (1, 2, 3, 4, 0))
         return sliding_windows_adjoint(np.reshape(gw, (n, c, oh, ow, kh, kw)),
                                        x_shape=x_shape, kernel_size=(kh, kw),

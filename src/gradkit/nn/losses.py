@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autodiff.stable import softmax
 from ..autodiff.primitive import Primitive, defjvp, defvjp, differentiable
-from ..autodiff.trace import first_order_trace, getval, shape_of
+from ..autodiff.trace import first_order_trace, getval, is_ndarray, shape_of
 from ..autodiff.tracer import Tracer
 from ..backend import array_namespace
 from ..tree import tree_leaves, tree_map
@@ -109,7 +109,7 @@ def _class_targets(logits, target, name, one_hot=True):
     """Target probabilities of shape ``logits.shape`` from labels (..., ) or from (..., k);
     with ``one_hot=False`` checked integer labels stay labels."""
     shape = shape_of(logits)
-    if not one_hot and type(target) is np.ndarray and target.dtype.kind in "iu" \
+    if not one_hot and is_ndarray(target) and target.dtype.kind in "iu" \
             and target.shape == shape[:-1]:  # labels, on every training step: one check
         if target.size and _largest_unsigned(target) >= shape[-1]:
             _class_targets(logits, target.astype(np.int64), name)  # raises, saying which
@@ -147,7 +147,7 @@ def _largest_unsigned(labels):
     reduction checks both ends of ``0 <= labels < k`` (this runs on every training step)."""
     if labels.dtype.kind == "i":
         labels = labels.view(_UNSIGNED[labels.dtype.itemsize])
-    if type(labels) is np.ndarray:
+    if is_ndarray(labels):
         return np.maximum.reduce(labels, axis=None)
     return labels.max()
 
@@ -209,10 +209,10 @@ def labels_cross_entropy(logits, labels):
 def _shifted_exp(z):
     """``(z - max z, e = exp(z - max z), sum of e)`` over the last axis: the forward of every
     cross-entropy with labels (the per-sample loss is ``log(sum e) - (z - max z)_y``)."""
-    if type(z) is np.ndarray and z.ndim == 2 and z.shape[0] >= 32 and z.shape[1] <= 32:
+    if is_ndarray(z) and z.ndim == 2 and z.shape[0] >= 32 and z.shape[1] <= 32:
         # NumPy reduces a short last axis row by row (about 45 ns a row); in column-major
         # order the same reductions are a few vectorized passes (128 x 10 logits: 2x faster)
-        z = np.asfortranarray(z)
+        z = z if z.flags.f_contiguous else z.copy(order="F")  # (np.asfortranarray)
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     return shifted, e, e.sum(axis=-1)
@@ -227,7 +227,7 @@ def _minus_one_hot(s, rows, labels):
 def _at_labels(a, labels):
     """``a[..., labels]`` row by row (fancy indexing: take_along_axis costs more on 2-D)."""
     if a.ndim == 2:
-        xp = np if type(labels) is np.ndarray else array_namespace(labels)
+        xp = np if is_ndarray(labels) else array_namespace(labels)
         return a[xp.arange(a.shape[0]), labels]
     return np.take_along_axis(a, labels[..., None], axis=-1)[..., 0]
 
@@ -237,7 +237,7 @@ def _softmax_minus_one_hot(z, labels):
 
 
 def _labels_ce_vjp(g, ans, z, labels):
-    if type(g) is np.ndarray and type(z) is np.ndarray and z.ndim == 2:
+    if is_ndarray(g) and is_ndarray(z) and z.ndim == 2:
         # first order: softmax from the forward's answer, logsumexp(z) = ans + z_y (no new
         # max / sum over the classes), then the one-hot subtracted in place
         rows = np.arange(z.shape[0])
@@ -264,7 +264,7 @@ def _record_reduced_labels_ce(logits, labels, reduction):
     higher derivatives go through the general path, whose rules are differentiable.
     """
     trace = first_order_trace(logits)
-    if trace is None or type(labels) is not np.ndarray:
+    if trace is None or not is_ndarray(labels):
         return None
     z, parent = trace.unbox(logits)
     if not (z.ndim == 2 and z.shape[0]):

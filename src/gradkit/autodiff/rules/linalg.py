@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import conventions
 from ...backend import eye_like
+from ..trace import is_ndarray
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp, differentiable)
 
@@ -128,7 +129,7 @@ def _adjugate(a):
 def _det_inverse_term(ans, a):
     """det(A) A^-1, the derivative's matrix: the adjugate on plain arrays; on traced values
     (a second derivative) det(A) inv(A), differentiable, which needs A invertible."""
-    if type(a) is np.ndarray:
+    if is_ndarray(a):  # (also a value recorded by gk.jit: the same calls as eager)
         return _adjugate(a)
     try:
         return _mat(ans) * np.linalg.inv(a)

@@ -22,7 +22,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from .. import conventions
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp)
-from ..trace import Shell, apply, getval, shape_of
+from ..trace import Shell, apply, getval, is_ndarray, shape_of
 from ..tracer import Tracer
 from ..batching import BatchTracer
 from .shape import astype, flip_axis
@@ -140,7 +140,7 @@ def _mean_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 def _plain_float(x):
-    return type(x) is np.ndarray and x.dtype.kind == "f" and x.size
+    return is_ndarray(x) and x.dtype.kind == "f" and x.size
 
 
 def _fast_sum(x, axis=None, keepdims=False):

@@ -1,0 +1,377 @@
+"""gk.jit: compiled steps against the eager run (values and gradients equal, to the bit), and
+each guard against the wrong answer a replay would give without it (issue 19)."""
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+import gradkit as gk
+from gradkit import JitWarning
+from gradkit import optim
+
+from .mutation_cases import CASES as MUTATION_CASES
+from .rule_cases import CASES as RULE_CASES
+
+
+def same(a, b):
+    """Equal pytrees, leaf by leaf: the same type, dtype, shape and bytes (NaN == NaN)."""
+    la, ta = gk.tree.tree_flatten(a)
+    lb, tb = gk.tree.tree_flatten(b)
+    assert ta == tb
+    for x, y in zip(la, lb):
+        assert type(x) is type(y), (type(x), type(y))
+        if isinstance(x, (np.ndarray, np.generic)):
+            assert x.dtype == y.dtype and np.shape(x) == np.shape(y)
+            assert np.array_equal(x, y, equal_nan=True), (x, y)
+        else:
+            assert x == y or (x != x and y != y)
+    return True
+
+
+def copies(args):
+    return gk.tree.tree_map(lambda a: a.copy() if isinstance(a, np.ndarray) else a, args)
+
+
+def replayed(fun, args, calls=3):
+    """``fun(*args)`` eagerly, then through ``gk.jit`` ``calls`` times (the first traces, the
+    rest replay): every result must equal the eager one; returns the Jitted."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = fun(*copies(args))
+        jitted = gk.jit(fun)
+        for _ in range(calls):
+            assert same(jitted(*copies(args)), expected)
+    return jitted
+
+
+# ------------------------------------------------------------------ every rule family, compiled
+def _vjp_of(fun):
+    def pulled(*args):
+        out, pullback = gk.vjp(fun, *args)
+        return out, pullback(gk.tree.tree_map(np.ones_like, out))
+    return pulled
+
+
+@pytest.mark.parametrize("name, fun, args", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_rule_compiled_equals_eager(name, fun, args):
+    """Each rule case: value and VJP, and the forward-mode JVP, compiled and replayed equal
+    the eager run bit for bit (or run eagerly with a JitWarning that says why)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JitWarning)
+        jitted = replayed(_vjp_of(fun), args)
+        ones = tuple(gk.tree.tree_map(np.ones_like, a) for a in args)
+        replayed(lambda *a: gk.jvp(fun, a, ones), args)
+    assert jitted.source is not None or jitted.eager
+
+
+def test_most_rules_compile():
+    """A rule case runs eagerly only for a reason a replay could not honour; nearly all of
+    them compile (this counts them, so a regression that poisons many rules shows)."""
+    eager = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, fun, args in RULE_CASES:
+            j = gk.jit(_vjp_of(fun))
+            j(*copies(args))
+            if j.eager:
+                eager.append((name, j.eager[0]))
+    assert len(eager) <= len(RULE_CASES) // 10, eager
+
+
+@pytest.mark.parametrize("case", MUTATION_CASES, ids=[c.name for c in MUTATION_CASES])
+def test_mutation_case_compiled(case):
+    """NumPy code as written (writes, views, buffers), plain and differentiated, compiled."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JitWarning)
+        replayed(case.fun, case.args)
+        replayed(gk.value_and_grad(lambda *a: np.sum(case.fun(*a)), argnums=tuple(
+            range(len(case.args)))), case.args)
+
+
+def test_the_caller_arrays_are_written_as_numpy_writes_them():
+    """A function that writes into its argument does so on every replay, as f does."""
+    def f(x):
+        x *= 2.0
+        x[0] = -1.0
+        return x.sum()
+    j = gk.jit(f)
+    for _ in range(3):
+        a, b = np.arange(4.0), np.arange(4.0)
+        assert j(a) == f(b) and np.array_equal(a, b)
+
+
+# ------------------------------------------------------------------ transformations, compiled
+def test_hvp_jacobian_hessian_vmap_compiled():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((6, 4))
+    x, v = rng.standard_normal(4), rng.standard_normal(4)
+
+    def f(x):
+        return np.sum(np.log1p(np.exp(A @ x))) + 0.5 * np.sum(x * x)
+    replayed(gk.hvp(f), (x, v))
+    replayed(gk.hvp(f, mode="fwd-over-rev"), (x, v))
+    replayed(gk.jacobian(lambda x: np.tanh(A @ x)), (x,))
+    replayed(gk.hessian(f), (x,))
+    X = rng.standard_normal((5, 4))
+    replayed(gk.vmap(gk.grad(lambda w, xi: np.sum(np.tanh(xi @ w))), in_axes=(None, 0)),
+             (x, X))
+
+
+def test_training_step_compiled_is_the_eager_step():
+    """The nn step (fused layers and cross-entropy) and an optax-style update, replayed."""
+    rng = np.random.default_rng(0)
+    model = gk.nn.Sequential([gk.nn.Linear(16), gk.nn.ReLU(), gk.nn.Linear(3)])
+    params, state = model.init(rng, (5,))
+    X, y = rng.standard_normal((32, 5)), rng.integers(0, 3, 32)
+    opt = optim.adam(1e-2)
+
+    def step(params, opt_state, X, y):
+        def loss(p):
+            logits, _ = model.apply(p, state, X)
+            return gk.nn.losses.cross_entropy(logits, y)
+        value, g = gk.value_and_grad(loss)(params)
+        updates, opt_state = opt.update(g, opt_state, params)
+        return optim.apply_updates(params, updates), opt_state, value
+
+    eager = (params, opt.init(params))
+    compiled = (params, opt.init(params))
+    jstep = gk.jit(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)
+        for _ in range(5):
+            p, s, loss = step(*eager, X, y)
+            eager = (p, s)
+            q, t, jloss = jstep(*compiled, X, y)
+            compiled = (q, t)
+            assert same((p, s, loss), (q, t, jloss))
+    assert len(jstep._programs) == 1  # the optimizer's count is an array: one signature
+
+
+# ------------------------------------------------------------------ the guards
+def test_branch_on_a_value_is_a_guard():
+    """Without the guard the replay would take the trace's branch for every input."""
+    def f(x):
+        if np.sum(x) > 0:
+            return np.sum(x ** 2)
+        return np.sum(x ** 3)
+    j = gk.jit(gk.grad(f))
+    x = np.array([0.5, -1.0, 2.0])
+    assert same(j(x), gk.grad(f)(x))
+    assert same(j(-x), gk.grad(f)(-x))  # the other branch: checked, run eagerly
+    assert same(j(x), gk.grad(f)(x))
+
+
+def test_a_branch_that_keeps_changing_runs_eagerly_with_a_warning():
+    def f(x):
+        return x * 2.0 if np.sum(x) > 0 else x * 3.0
+    j = gk.jit(f)
+    x = np.ones(3)
+    j(x)
+    with pytest.warns(JitWarning, match="branch"):
+        for s in [-1, -1, -1, -1]:
+            assert same(j(s * x), f(s * x))
+    assert j.eager
+
+
+def test_random_numbers_inside_run_eagerly():
+    """A replay would repeat the trace's noise."""
+    def f(x):
+        return np.sum(x * np.random.normal(size=x.shape))
+    j = gk.jit(gk.grad(f))
+    with pytest.warns(JitWarning, match="random"):
+        a = j(np.ones(3))
+    b = j(np.ones(3))
+    assert not np.array_equal(a, b)
+
+    rng = np.random.default_rng(0)
+
+    def g(x):
+        return x + rng.standard_normal(x.shape)
+    jg = gk.jit(g)
+    with pytest.warns(JitWarning, match="random"):
+        a = jg(np.zeros(2))
+    assert not np.array_equal(a, jg(np.zeros(2)))
+
+
+def test_closure_changed_in_place_retraces():
+    """``c.sum()`` is computed with plain NumPy at trace time: without the byte check the
+    replay would use the old sum."""
+    c = np.array([1.0, 2.0, 3.0])
+
+    def f(x):
+        return np.sum(x * c.sum() * c)
+    j = gk.jit(gk.grad(f))
+    x = np.ones(3)
+    j(x)
+    c[0] = 10.0
+    with pytest.warns(JitWarning, match="changed in place"):
+        assert same(j(x), gk.grad(f)(x))
+
+
+def test_large_closure_read_live_sees_changes_in_place():
+    """A large array used only by recorded calls is read by the program itself."""
+    A = np.random.default_rng(0).standard_normal((300, 300))
+
+    def f(x):
+        return np.sum(np.tanh(A @ x))
+    j = gk.jit(gk.grad(f))
+    x = np.ones(300)
+    j(x)
+    A *= 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)
+        assert same(j(x), gk.grad(f)(x))
+
+
+def test_large_closure_with_a_derived_constant_is_compared():
+    A = np.random.default_rng(0).standard_normal((300, 300))
+
+    def f(x):
+        scale = A.std(axis=0)  # plain NumPy on the closure: a constant of the program
+        return np.sum((A @ x) * scale)
+    j = gk.jit(gk.grad(f))
+    x = np.ones(300)
+    j(x)
+    A[0, 0] = 100.0
+    with pytest.warns(JitWarning, match="changed in place"):
+        assert same(j(x), gk.grad(f)(x))
+
+
+def test_closure_rebound_and_number_changed_retrace():
+    k = 2.0
+    c = np.ones(3)
+
+    def f(x):
+        return np.sum(c * x ** k)
+    j = gk.jit(gk.grad(f))
+    x = np.array([1.0, 2.0, 3.0])
+    j(x)
+    k = 3.0
+    with pytest.warns(JitWarning, match="changed from 2.0 to 3.0"):
+        assert same(j(x), gk.grad(f)(x))
+    c = np.full(3, 2.0)
+    with pytest.warns(JitWarning, match="another array"):
+        assert same(j(x), gk.grad(f)(x))
+
+
+def test_write_into_an_outside_array_runs_eagerly():
+    buf = np.zeros(3)
+
+    def f(x):
+        np.multiply(x, 2.0, out=buf)
+        return buf.sum() + x.sum()
+    j = gk.jit(f)
+    with pytest.warns(JitWarning, match="not made from the arguments"):
+        j(np.ones(3))
+    buf[:] = 0
+    assert j(np.full(3, 2.0)) == 18.0 and buf.sum() == 12.0
+
+
+def test_conversions_to_python_values():
+    """``float()`` becomes a guard (a replay with another value runs eagerly); np.asarray
+    of a traced value and a Python number returned by NumPy run eagerly."""
+    def f(x):
+        return x * float(x[0])
+    j = gk.jit(f)
+    assert same(j(np.array([2.0, 3.0])), np.array([4.0, 6.0]))
+    assert same(j(np.array([3.0, 3.0])), np.array([9.0, 9.0]))
+
+    def g(x):
+        return np.asarray(x) + np.array_equal(x, x)
+    jg = gk.jit(g)
+    with pytest.warns(JitWarning, match="runs eagerly"):
+        jg(np.ones(2))
+    assert same(jg(np.zeros(2)), np.ones(2))
+
+
+def test_guard_with_writes_into_arguments_runs_eagerly():
+    """A replay that stopped at a guard after writing into x could not be undone."""
+    def f(x):
+        x += 1.0
+        return x * 2 if np.sum(x) > 0 else x * 3
+    j = gk.jit(f)
+    with pytest.warns(JitWarning, match="writes into its arguments"):
+        j(np.zeros(2))
+    a = -np.ones(2) * 5
+    assert same(j(a), np.array([-12.0, -12.0])) and same(a, np.array([-4.0, -4.0]))
+
+
+# ------------------------------------------------------------------ signatures and results
+def test_signature_shapes_dtypes_structure_and_statics():
+    f = gk.jit(lambda x, n: x * n)
+    assert same(f(np.ones(2), 3), np.full(2, 3.0))
+    assert same(f(np.ones(2), 4), np.full(2, 4.0))  # a Python number is traced (as in JAX)
+    assert same(f(np.ones(3, np.float32), 2), np.full(3, 2.0, np.float32))
+    assert same(f(np.ones(2), 2.5), np.full(2, 2.5))  # a float: another signature
+    assert len(f._programs) == 3
+    g = gk.jit(lambda d: {"b": d["a"] * 2, "a": d["b"]})
+    out = g({"a": np.ones(2), "b": np.zeros(2)})
+    assert list(out) == ["b", "a"]
+    h = gk.jit(lambda x, mode: x * 2 if mode == "double" else x, static_argnums=1)
+    assert same(h(np.ones(2), "double"), np.full(2, 2.0))
+    assert same(h(np.ones(2), "same"), np.ones(2))
+    k = gk.jit(lambda x, *, scale: x * scale)
+    assert same(k(np.ones(2), scale=np.float64(2.0)), np.full(2, 2.0))
+
+
+def test_results_are_fresh_arrays():
+    """Writing into a result does not change the next one (a constant is copied)."""
+    j = gk.jit(lambda x: (x * 2, np.zeros(2)))
+    a, z = j(np.ones(2))
+    a[:] = 7
+    z[:] = 7
+    b, z2 = j(np.ones(2))
+    assert same(b, np.full(2, 2.0)) and same(z2, np.zeros(2))
+    gradients = gk.jit(gk.grad(lambda x, y: np.sum(x + y), argnums=(0, 1)))
+    for _ in range(2):
+        gx, gy = gradients(np.ones(2), np.ones(2))
+        gx[:] = 5
+        assert same(gy, np.ones(2))
+
+
+def test_inside_other_transformations_it_runs_as_the_function():
+    f = gk.jit(lambda x: np.sum(np.sin(x)))
+    x = np.array([0.1, 0.2])
+    assert same(gk.grad(f)(x), np.cos(x))
+    assert same(gk.jit(lambda x: f(x) * 2)(x), 2 * np.sum(np.sin(x)))
+
+
+def test_source_is_readable_python():
+    j = gk.jit(gk.grad(lambda x: np.sum(np.exp(x) * x)))
+    j(np.ones(3))
+    assert j.source.startswith("def ") and "exp(x0)" in j.source
+    compile(j.source, "<test>", "exec")
+
+
+def test_long_training_loop_keeps_memory_flat():
+    rng = np.random.default_rng(0)
+    params = {"W": rng.standard_normal((8, 4)), "b": np.zeros(4)}
+    X, y = rng.standard_normal((16, 8)), rng.standard_normal((16, 4))
+    opt = optim.sgd(1e-3)
+    opt_state = opt.init(params)
+
+    @gk.jit
+    def step(params, opt_state):
+        value, g = gk.value_and_grad(lambda p: np.mean((np.tanh(X @ p["W"] + p["b"]) - y)
+                                                       ** 2))(params)
+        updates, opt_state = opt.update(g, opt_state, params)
+        return optim.apply_updates(params, updates), opt_state, value
+
+    for _ in range(200):
+        params, opt_state, _ = step(params, opt_state)
+    gc.collect()
+    tracemalloc.start()
+    for _ in range(1000):
+        params, opt_state, _ = step(params, opt_state)
+    first = tracemalloc.get_traced_memory()[0]
+    for _ in range(9000):
+        params, opt_state, _ = step(params, opt_state)
+    gc.collect()
+    last = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert last - first < 20_000, (first, last)
+    assert len(step._programs) == 1
