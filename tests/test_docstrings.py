@@ -4,7 +4,9 @@
 the ``__all__`` of each package it lists, and every name in the ``__all__`` of the public
 modules those packages export (``gradkit.nn.init``, ``gradkit.nn.losses``, ...). For each:
 
-* ``Args:`` when it takes arguments (a class: its constructor's), naming every argument;
+* ``Args:`` when it takes arguments (a class: its constructor's), naming every argument
+  (a dataclass or NamedTuple may name its fields under ``Attributes:``, or in ``#:``
+  comments on the fields, instead);
 * ``Returns:`` (or ``Yields:``) when a function returns a value;
 * ``Examples:`` with at least one ``>>>`` line, and those examples are among the doctests
   that ``tests/test_doctests.py`` runs, so they run and print what they say.
@@ -44,15 +46,6 @@ PENDING = {
 # Names whose docstrings are not yet complete on this branch (being filled in, package by
 # package); each is checked once it leaves this set.
 INCOMPLETE = {
-    "gradkit.diagnostics.Finding", "gradkit.diagnostics.Findings",
-    "gradkit.diagnostics.GradientNoise", "gradkit.diagnostics.diagnose",
-    "gradkit.diagnostics.divergence", "gradkit.diagnostics.epoch_length",
-    "gradkit.diagnostics.exploding_gradients", "gradkit.diagnostics.gradient_noise",
-    "gradkit.diagnostics.learning_rate_too_high", "gradkit.diagnostics.named_leaves",
-    "gradkit.diagnostics.nan_or_inf", "gradkit.diagnostics.parameter_groups",
-    "gradkit.diagnostics.plateau", "gradkit.diagnostics.vanishing_gradients",
-    "gradkit.explain.IntegratedGradients", "gradkit.explain.feature_importances",
-    "gradkit.explain.gradient_x_input", "gradkit.explain.smoothgrad",
     "gradkit.plot.attributions", "gradkit.plot.gradient_flow", "gradkit.plot.landscape",
     "gradkit.plot.loss_slice", "gradkit.plot.race", "gradkit.plot.training",
     "gradkit.report.Report", "gradkit.report.Section", "gradkit.report.build",
@@ -135,6 +128,13 @@ def _arguments(obj):
     return [p.name for p in parameters if p.name not in ("self", "cls")]
 
 
+def _commented_fields(obj):
+    """The fields of a record class documented by a ``#:`` comment (autodoc shows them)."""
+    if not inspect.isclass(obj):
+        return set()
+    return set(re.findall(r"^\s+(\w+)\s*:[^\n]*#:", inspect.getsource(obj), re.MULTILINE))
+
+
 def _returns_a_value(fn):
     """Whether the function's own body has ``return <value>`` (``yield``: a generator)."""
     fn = inspect.unwrap(fn)
@@ -164,18 +164,21 @@ def _problems(obj):
         return ["no docstring"]
     sections, problems = _sections(doc), []
     arguments = _arguments(obj)
+    # A record class (dataclass, NamedTuple) documents its fields, its constructor's
+    # arguments, as Attributes (Google style); any other callable as Args.
+    kind = "Attributes" if inspect.isclass(obj) and "Attributes" in sections else "Args"
     if arguments:
-        if "Args" not in sections:
+        named = _commented_fields(obj)
+        named |= {m.group(1) for line in sections.get(kind, []) if (m := ARGUMENT.match(line))}
+        missing = [a for a in arguments if a not in named]
+        if missing and kind not in sections:
             problems.append("no Args: section")
-        else:
-            named = {m.group(1) for line in sections["Args"] if (m := ARGUMENT.match(line))}
-            missing = [a for a in arguments if a not in named]
-            if missing:
-                problems.append("Args: does not name " + ", ".join(missing))
+        elif missing:
+            problems.append(f"{kind}: does not name " + ", ".join(missing))
     if inspect.isfunction(obj):
-        kind = _returns_a_value(obj)
-        if kind and kind not in sections:
-            problems.append(f"no {kind}: section")
+        returns = _returns_a_value(obj)
+        if returns and returns not in sections:
+            problems.append(f"no {returns}: section")
     if not any(line.lstrip().startswith(">>>") for line in sections.get("Examples", [])):
         problems.append("no Examples: section with a >>> line")
     return problems
