@@ -45,15 +45,7 @@ PENDING = {
 
 # Names whose docstrings are not yet complete on this branch (being filled in, package by
 # package); each is checked once it leaves this set.
-INCOMPLETE = {
-    "gradkit.plot.attributions", "gradkit.plot.gradient_flow", "gradkit.plot.landscape",
-    "gradkit.plot.loss_slice", "gradkit.plot.race", "gradkit.plot.training",
-    "gradkit.report.Report", "gradkit.report.Section", "gradkit.report.build",
-    "gradkit.report.confusion_matrix_figure", "gradkit.report.figure_to_png",
-    "gradkit.report.findings_block", "gradkit.report.format_number",
-    "gradkit.report.importance_caption", "gradkit.report.predicted_vs_true_figure",
-    "gradkit.report.training_sections",
-}
+INCOMPLETE = set()
 
 SECTION = re.compile(r"^(\w[\w ]*):\s*$")
 # An argument in an Args section: "name:", "name (type):", "*args:", "**kwargs:".
