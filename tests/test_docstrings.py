@@ -43,11 +43,10 @@ PENDING = {
     "data/distributed.py", "data/tabular.py", "data/tabular_dask.py",
 }
 
-# Names whose docstrings are not yet complete on this branch (being filled in, package by
-# package); each is checked once it leaves this set.
-INCOMPLETE = set()
-
-SECTION = re.compile(r"^(\w[\w ]*):\s*$")
+# The section headers napoleon's Google style knows (only these start a section).
+SECTION = re.compile(r"^(Args|Arguments|Parameters|Keyword Args|Keyword Arguments|"
+                     r"Other Parameters|Attributes|Returns|Return|Yields|Yield|Raises|Warns|Examples|Example|"
+                     r"Notes?|Warnings?|See Also|References|Todo|Methods):\s*$")
 # An argument in an Args section: "name:", "name (type):", "*args:", "**kwargs:".
 ARGUMENT = re.compile(r"^\s*\**(\w+)\s*(\([^)]*\))?\s*:")
 
@@ -90,8 +89,7 @@ def _defined_in(obj):
 
 
 PUBLIC = _public()
-CHECKED = {name: obj for name, obj in PUBLIC.items()
-           if _defined_in(obj) not in PENDING and name not in INCOMPLETE}
+CHECKED = {name: obj for name, obj in PUBLIC.items() if _defined_in(obj) not in PENDING}
 SKIPPED = sorted(set(PUBLIC) - set(CHECKED))
 
 
@@ -186,14 +184,13 @@ def test_pending_files_exist():
     assert not missing, f"PENDING names files that are not there: {missing}"
 
 
-@pytest.mark.parametrize("name", sorted(CHECKED))
+@pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_docstring_has_args_returns_and_examples(name):
-    problems = _problems(CHECKED[name])
-    assert not problems, f"{name} ({_defined_in(CHECKED[name])}): " + "; ".join(problems)
-
-
-def test_incomplete_names_are_public():
-    assert INCOMPLETE <= set(PUBLIC), sorted(INCOMPLETE - set(PUBLIC))
+    where = _defined_in(PUBLIC[name])
+    if where in PENDING:
+        pytest.skip(f"pending: {where} is being documented on another branch")
+    problems = _problems(PUBLIC[name])
+    assert not problems, f"{name} ({where}): " + "; ".join(problems)
 
 
 def test_how_many_names_are_pending():
@@ -203,8 +200,6 @@ def test_how_many_names_are_pending():
     print(f"\n{len(SKIPPED)} of {len(PUBLIC)} public names pending, in {len(by_file)} files:")
     for path, names in sorted(by_file.items()):
         print(f"  {path}: {len(names)}")
-    if INCOMPLETE:
-        print(f"{len(INCOMPLETE)} more not yet complete: {', '.join(sorted(INCOMPLETE))}")
 
 
 def _collected_docstrings():
@@ -227,3 +222,106 @@ def test_every_public_example_is_run_by_the_doctests():
     missed = [name for name, obj in CHECKED.items()
               if ">>>" in (obj.__doc__ or "") and obj.__doc__ not in collected]
     assert not missed, "examples that tests/test_doctests.py does not run: " + ", ".join(missed)
+
+
+# -- the checker itself, on small functions ---------------------------------------------------
+def _complete(x, y=1):
+    """Add.
+
+    Args:
+        x: a number.
+        y (int): another.
+
+    Returns:
+        The sum.
+
+    Examples:
+        >>> _complete(1)
+        2
+    """
+    return x + y
+
+
+def _no_returns(x):
+    """Add one.
+
+    Args:
+        x: a number.
+
+    Examples:
+        >>> _no_returns(1)
+        2
+    """
+    return x + 1
+
+
+def _one_argument_missing(x, *, scale=2.0):
+    """Scale.
+
+    Args:
+        x: a number.
+
+    Returns:
+        ``scale * x``.
+
+    Examples:
+        >>> _one_argument_missing(1.0)
+        2.0
+    """
+    return scale * x
+
+
+def _bare_example():
+    """Nothing.
+
+    >>> _bare_example()
+    """
+
+
+def _generator(n):
+    """Count.
+
+    Args:
+        n: how far.
+
+    Returns:
+        Wrong section for a generator.
+
+    Examples:
+        >>> list(_generator(2))
+        [0, 1]
+    """
+    yield from range(n)
+
+
+def _no_docstring():
+    pass
+
+
+class _Point:
+    """A point.
+
+    Attributes:
+        x: the first coordinate.
+        y: the second coordinate.
+
+    Examples:
+        >>> _Point(1, 2).y
+        2
+    """
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+@pytest.mark.parametrize("obj, problems", [
+    (_complete, []),
+    (_no_returns, ["no Returns: section"]),
+    (_one_argument_missing, ["Args: does not name scale"]),
+    (_bare_example, ["no Examples: section with a >>> line"]),
+    (_generator, ["no Yields: section"]),
+    (_no_docstring, ["no docstring"]),
+    (_Point, []),
+], ids=lambda v: getattr(v, "__name__", "")[:20])
+def test_the_checker_finds_what_is_missing(obj, problems):
+    assert _problems(obj) == problems
