@@ -61,6 +61,9 @@ def relu(x):
     Examples:
         >>> relu(np.array([-1.0, 0.0, 2.0]))
         array([0., 0., 2.])
+        >>> import gradkit as gk
+        >>> gk.grad(lambda x: np.sum(relu(x)))(np.array([-1.0, 0.0, 2.0]))  # 0 at the kink
+        array([0., 0., 1.])
     """
     if type(x) is Tracer:
         trace = first_order_trace(x)
@@ -91,6 +94,9 @@ def leaky_relu(x, negative_slope=0.01):
     Examples:
         >>> leaky_relu(np.array([-2.0, 3.0]), 0.1)
         array([-0.2,  3. ])
+        >>> import gradkit as gk
+        >>> gk.grad(lambda x: np.sum(leaky_relu(x, 0.1)))(np.array([-1.0, 0.0, 2.0]))
+        array([0.1, 0.1, 1. ])
     """
     return np.where(x > 0, x, x * float(negative_slope))
 
@@ -417,6 +423,13 @@ def max_pool2d(x, kernel_size, stride=None):
     Examples:
         >>> max_pool2d(np.arange(4.0).reshape(1, 1, 2, 2), 2)
         array([[[[3.]]]])
+
+        A window of four tied maxima shares the gradient, a quarter each:
+
+        >>> import gradkit as gk
+        >>> gk.grad(lambda x: np.sum(max_pool2d(x, 2)))(np.ones((1, 1, 2, 2)))[0, 0]
+        array([[0.25, 0.25],
+               [0.25, 0.25]])
     """
     stride = kernel_size if stride is None else stride
     if type(x) is Tracer:

@@ -99,6 +99,9 @@ def mae(pred, target, reduction="mean"):
     Examples:
         >>> float(mae(np.array([1.0, -2.0]), np.array([0.0, 0.0])))  # (1 + 2) / 2
         1.5
+        >>> import gradkit as gk   # sign(r) / n, and 0 where pred == target
+        >>> 3 * gk.grad(lambda p: mae(p, np.zeros(3)))(np.array([-2.0, 0.0, 1.0]))
+        array([-1.,  0.,  1.])
     """
     return _reduce(np.abs(pred - _aligned(pred, target, "mae")), reduction)
 
@@ -400,6 +403,10 @@ def hinge(pred, target, reduction="mean"):
     Examples:
         >>> hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1]), reduction="none")
         array([0. , 0.5, 2. ])
+        >>> import gradkit as gk   # d/dm: 0 beyond the margin and at the kink m = 1, else -1
+        >>> total = lambda m: hinge(m, np.ones(3), reduction="sum")
+        >>> gk.grad(total)(np.array([2.0, 1.0, -1.0])) + 0.0   # (+ 0.0: no -0.)
+        array([ 0.,  0., -1.])
     """
     return _reduce(np.maximum(1.0 - _margins(pred, target, "hinge"), 0.0), reduction)
 
