@@ -45,8 +45,8 @@ PENDING = {
 
 # The section headers napoleon's Google style knows (only these start a section).
 SECTION = re.compile(r"^(Args|Arguments|Parameters|Keyword Args|Keyword Arguments|"
-                     r"Other Parameters|Attributes|Returns|Return|Yields|Yield|Raises|Warns|Examples|Example|"
-                     r"Notes?|Warnings?|See Also|References|Todo|Methods):\s*$")
+                     r"Other Parameters|Attributes|Returns|Return|Yields|Yield|Raises|Warns|"
+                     r"Examples|Example|Notes?|Warnings?|See Also|References|Todo|Methods):\s*$")
 # An argument in an Args section: "name:", "name (type):", "*args:", "**kwargs:".
 ARGUMENT = re.compile(r"^\s*\**(\w+)\s*(\([^)]*\))?\s*:")
 

@@ -277,8 +277,8 @@ def integrated_gradients(model, x, baseline="zeros", *, background=None, steps: 
         >>> import numpy as np
         >>> f = lambda X: np.tanh(X @ np.array([1.0, -2.0]))
         >>> attr, residual = integrated_gradients(f, np.array([0.5, 0.3]), steps=20)
-        >>> np.round(attr, 4), abs(residual) < 1e-10
-        (array([ 0.4983, -0.598 ]), np.True_)
+        >>> np.round(attr, 4), bool(abs(residual) < 1e-10)
+        (array([ 0.4983, -0.598 ]), True)
     """
     m, single, X, C = _prepare(model, x, target)
     alphas, weights = _nodes(steps, method)

@@ -24,10 +24,11 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
     :class:`~gradkit.optim.transforms.GradientTransformation` is called without it, see
     :func:`~gradkit.optim.transforms.with_extra_args_support`). The run shares
     :func:`minimize`'s stopping vocabulary and result: it stops after ``max_iter`` steps,
-    when the gradient's inf-norm is <= ``tol``, after ``n_iter_no_change`` steps without a lower f, when
-    ``callback(info)`` returns True (``info`` has ``x``, ``fun``, ``grad_norm``, ``nit``), or
-    at the first NaN / inf (keeping the last finite point). ``step_size`` in the history is
-    the learning rate the step used (:func:`~gradkit.optim.transforms.current_learning_rate`).
+    when the gradient's inf-norm is <= ``tol``, after ``n_iter_no_change`` steps without a
+    lower f, when ``callback(info)`` returns True (``info`` has ``x``, ``fun``,
+    ``grad_norm``, ``nit``), or at the first NaN / inf (keeping the last finite point).
+    ``step_size`` in the history is the learning rate the step used
+    (:func:`~gradkit.optim.transforms.current_learning_rate`).
 
     Args:
         optimizer: a :class:`~gradkit.optim.transforms.GradientTransformation`

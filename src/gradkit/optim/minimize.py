@@ -311,9 +311,10 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     (natural gradient with ``model=`` and ``loss=``), ``"proximal"`` / ``"ista"`` /
     ``"fista"`` (``l1=``, ``l2=``: a number, or per-coordinate weights in x0's structure with 0
     for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``, ``"trust-ncg"``
-    (Steihaug-Toint CG in a trust region, on Hessian-vector products), ``"trust-exact"`` (the trust-region subproblem solved exactly
-    from the Hessian, Moré-Sorensen; see :mod:`gradkit.optim.trust_region`). Method-specific
-    options are documented on each solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
+    (Steihaug-Toint CG in a trust region, on Hessian-vector products), ``"trust-exact"``
+    (the trust-region subproblem solved exactly from the Hessian, Moré-Sorensen; see
+    :mod:`gradkit.optim.trust_region`). Method-specific options are documented on each
+    solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
 
     Args:
         fun: ``fun(x) -> scalar``, plain NumPy. For ``"natural"`` it may be ``None``
