@@ -8,8 +8,6 @@ import inspect
 import os
 import sys
 
-from sphinx.pycode import ModuleAnalyzer
-
 PACKAGES = [
     ("gradkit", "Automatic differentiation"),
     ("gradkit.tree", "Pytrees"),
@@ -49,6 +47,8 @@ def public_names(package):
 
 def _data_doc(package, name):
     """The ``#:`` comment above the constant where it is defined (it is re-exported here)."""
+    from sphinx.pycode import ModuleAnalyzer  # here, so the tests can list names without Sphinx
+
     value = getattr(importlib.import_module(package), name)
     for modname, module in sorted(sys.modules.items()):
         if modname.startswith(package) and vars(module).get(name) is value:

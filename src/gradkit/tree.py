@@ -37,7 +37,25 @@ _LEAF_TYPES: set = set()
 
 
 class TreeDef:
-    """The shape of a pytree without its leaves; equal treedefs mean equal structures."""
+    """The shape of a pytree without its leaves; equal treedefs mean equal structures.
+
+    Made by :func:`tree_flatten` / :func:`tree_structure`, not by hand; ``num_leaves`` is the
+    number of leaves it holds.
+
+    Args:
+        kind: ``None`` for a leaf, else the container type.
+        aux: the structure's data: a dict's keys (sorted), field names, or the registered
+            ``flatten``'s ``aux``.
+        children: a tuple of the children's :class:`TreeDef`.
+        order: a dict's own key order when it is not sorted (kept, not compared).
+
+    Examples:
+        >>> treedef = tree_structure({"w": [1.0, 2.0], "b": 0.5})
+        >>> treedef, treedef.num_leaves
+        ({'b': *, 'w': list(*, *)}, 3)
+        >>> treedef == tree_structure({"b": 0.0, "w": [0.0, 0.0]})
+        True
+    """
 
     __slots__ = ("kind", "aux", "children", "num_leaves", "order")
 
@@ -80,12 +98,13 @@ def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> N
             data that is part of the structure rather than a leaf.
         unflatten: rebuilds an instance from ``aux`` and the children.
 
-    >>> class Pair:
-    ...     def __init__(self, a, b):
-    ...         self.a, self.b = a, b
-    >>> register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda aux, ch: Pair(*ch))
-    >>> tree_leaves(Pair(1.0, [2.0, 3.0]))
-    [1.0, 2.0, 3.0]
+    Examples:
+        >>> class Pair:
+        ...     def __init__(self, a, b):
+        ...         self.a, self.b = a, b
+        >>> register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda aux, ch: Pair(*ch))
+        >>> tree_leaves(Pair(1.0, [2.0, 3.0]))
+        [1.0, 2.0, 3.0]
     """
     _REGISTRY[cls] = (flatten, unflatten)
     _LEAF_TYPES.discard(cls)
@@ -175,9 +194,10 @@ def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
     Returns:
         ``(leaves, treedef)``: a list of the leaves and a :class:`TreeDef`.
 
-    >>> leaves, treedef = tree_flatten({"b": 2.0, "a": (1.0, None)})
-    >>> leaves, treedef.num_leaves
-    ([1.0, 2.0], 2)
+    Examples:
+        >>> leaves, treedef = tree_flatten({"b": 2.0, "a": (1.0, None)})
+        >>> leaves, treedef.num_leaves
+        ([1.0, 2.0], 2)
     """
     leaves: list = []
     return leaves, _flatten(tree, leaves)
@@ -215,9 +235,10 @@ def tree_unflatten(treedef: TreeDef, leaves) -> Any:
     Raises:
         ValueError: when the number of leaves does not match the structure.
 
-    >>> leaves, treedef = tree_flatten({"w": 1.0, "b": 2.0})
-    >>> tree_unflatten(treedef, [10.0, 20.0])
-    {'w': 20.0, 'b': 10.0}
+    Examples:
+        >>> leaves, treedef = tree_flatten({"w": 1.0, "b": 2.0})
+        >>> tree_unflatten(treedef, [10.0, 20.0])
+        {'w': 20.0, 'b': 10.0}
     """
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
@@ -229,8 +250,15 @@ def tree_unflatten(treedef: TreeDef, leaves) -> Any:
 def tree_leaves(tree: Any) -> list:
     """The leaves of ``tree``, in flattening order (the first part of :func:`tree_flatten`).
 
-    >>> tree_leaves([1.0, {"y": 3.0, "x": 2.0}])
-    [1.0, 2.0, 3.0]
+    Args:
+        tree: a pytree.
+
+    Returns:
+        A list of the leaves.
+
+    Examples:
+        >>> tree_leaves([1.0, {"y": 3.0, "x": 2.0}])
+        [1.0, 2.0, 3.0]
     """
     return tree_flatten(tree)[0]
 
@@ -239,8 +267,15 @@ def tree_structure(tree: Any) -> TreeDef:
     """The structure of ``tree`` (a :class:`TreeDef`): equal for trees that differ only in
     their leaves.
 
-    >>> tree_structure({"a": 1.0, "b": [2.0]}) == tree_structure({"b": [0.0], "a": 5.0})
-    True
+    Args:
+        tree: a pytree.
+
+    Returns:
+        Its :class:`TreeDef`.
+
+    Examples:
+        >>> tree_structure({"a": 1.0, "b": [2.0]}) == tree_structure({"b": [0.0], "a": 5.0})
+        True
     """
     return tree_flatten(tree)[1]
 
@@ -259,11 +294,12 @@ def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
     Raises:
         ValueError: naming both structures when ``rest`` do not match ``tree``.
 
-    >>> import numpy as np
-    >>> params = {"w": np.array([1.0, 2.0]), "b": 0.5}
-    >>> grads = {"w": np.array([0.1, 0.1]), "b": 1.0}
-    >>> tree_map(lambda p, g: p - 0.1 * g, params, grads)
-    {'w': array([0.99, 1.99]), 'b': 0.4}
+    Examples:
+        >>> import numpy as np
+        >>> params = {"w": np.array([1.0, 2.0]), "b": 0.5}
+        >>> grads = {"w": np.array([0.1, 0.1]), "b": 1.0}
+        >>> tree_map(lambda p, g: p - 0.1 * g, params, grads)
+        {'w': array([0.99, 1.99]), 'b': 0.4}
     """
     t = type(tree)
     if t in _LEAF_TYPES and all(type(r) in _LEAF_TYPES for r in rest):
@@ -313,12 +349,13 @@ def ravel_pytree(tree: Any):
         ``(flat, unravel)``: the concatenated 1-D array, and a function that turns an array of
         that length back into a pytree of ``tree``'s structure and shapes.
 
-    >>> import numpy as np
-    >>> flat, unravel = ravel_pytree({"a": np.zeros((2, 2)), "b": np.ones(3)})
-    >>> flat.shape
-    (7,)
-    >>> unravel(flat)["b"]
-    array([1., 1., 1.])
+    Examples:
+        >>> import numpy as np
+        >>> flat, unravel = ravel_pytree({"a": np.zeros((2, 2)), "b": np.ones(3)})
+        >>> flat.shape
+        (7,)
+        >>> unravel(flat)["b"]
+        array([1., 1., 1.])
     """
     import numpy as np
 

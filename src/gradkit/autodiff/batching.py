@@ -876,15 +876,37 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     every transformation: ``vmap(grad(loss), in_axes=(None, 0, 0))`` gives per-example
     gradients, ``jacobian`` and ``hessian`` are ``vmap`` of ``jvp`` / ``vjp``.
 
-    >>> import numpy as np, gradkit as gk
-    >>> gk.vmap(lambda x, w: x @ w, in_axes=(0, None))(np.ones((3, 2)), np.array([1.0, 2.0]))
-    array([3., 3., 3.])
+    Args:
+        fun: the function to vectorize; it takes and returns arrays or pytrees of them.
+        in_axes: the mapped axis of each positional argument (an int, ``None``, or a tuple
+            with one int / ``None`` / pytree prefix per argument).
+        out_axes: where the batch axis goes in each output (an int, ``None`` or a pytree
+            prefix of the output).
+        axis_size: the batch size, needed only when no argument is mapped.
+
+    Returns:
+        A function with ``fun``'s arguments that returns ``fun``'s outputs stacked along
+        ``out_axes``.
 
     Raises:
         ValueError: if the mapped axes have different sizes, no argument is mapped and
             ``axis_size`` is not given, or ``out_axes=None`` for an output that is batched.
         TracerConversionError: if ``fun`` branches on a batched value or converts it to a
             plain array or number (use ``np.where``, ``np.zeros_like``).
+
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> xs, w = np.ones((3, 2)), np.array([1.0, 2.0])
+        >>> gk.vmap(lambda x, w: x @ w, in_axes=(0, None))(xs, w)
+        array([3., 3., 3.])
+
+        Per-example gradients of a squared error, ``(w @ x - y) x`` for each row:
+
+        >>> loss = lambda w, x, y: (w @ x - y) ** 2 / 2
+        >>> gk.vmap(gk.grad(loss), in_axes=(None, 0, 0))(w, xs, np.array([1.0, 3.0, 5.0]))
+        array([[ 2.,  2.],
+               [ 0.,  0.],
+               [-2., -2.]])
     """
     return _vmap(fun, in_axes, out_axes, axis_size, copy=True)
 

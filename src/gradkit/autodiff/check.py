@@ -63,11 +63,22 @@ def check_grads(fun, args, order=2, modes=("fwd", "rev"), eps=1e-5, rtol=1e-5, a
     ``order > 1`` the derivative functions themselves are checked, recursively (JAX's
     ``check_grads``). Use float64 arguments.
 
+    Args:
+        fun: the function to check; it takes ``*args`` and returns an array or a pytree.
+        args: a tuple of the positional arguments (float64 arrays or pytrees of them).
+        order: the highest derivative order to check (2: the derivatives of the derivatives).
+        modes: which modes to check, ``"fwd"`` (``jvp``) and/or ``"rev"`` (``vjp``).
+        eps: the finite-difference step.
+        rtol: the relative tolerance of each comparison.
+        atol: the absolute tolerance of each comparison.
+        seed: the seed of the random directions (the check is deterministic).
+
     Raises:
         AssertionError: naming the mode, the order and the error, when a check fails.
 
-    >>> import numpy as np, gradkit as gk
-    >>> gk.check_grads(lambda x: np.sum(np.tanh(x) ** 2), (np.array([0.3, -1.2]),), order=2)
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> gk.check_grads(lambda x: np.sum(np.tanh(x) ** 2), (np.array([0.3, -1.2]),), order=2)
     """
     if not isinstance(args, (tuple, list)):
         raise TypeError(f"check_grads: args must be a tuple of the function's arguments, got "

@@ -18,13 +18,19 @@ class custom_vjp:
     an argument with no derivative). In forward mode, and for the derivatives of the rule
     itself, gradkit differentiates the function's own body.
 
-    >>> import numpy as np, gradkit as gk
-    >>> @gk.custom_vjp
-    ... def clip_gradient(x):
-    ...     return x
-    >>> _ = clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1.0, 1.0),))
-    >>> float(gk.grad(lambda x: 3.0 * clip_gradient(x))(1.0))  # the incoming 3.0 is clipped
-    1.0
+    ``defvjp(fwd, bwd)`` on the wrapped function sets the rule (and returns the function).
+
+    Args:
+        fun: the function; its positional arguments are what ``bwd`` returns cotangents for.
+
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> @gk.custom_vjp
+        ... def clip_gradient(x):
+        ...     return x
+        >>> _ = clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1.0, 1.0),))
+        >>> float(gk.grad(lambda x: 3.0 * clip_gradient(x))(1.0))  # the incoming 3.0 is clipped
+        1.0
     """
 
     def __init__(self, fun):

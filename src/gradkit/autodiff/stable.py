@@ -104,12 +104,13 @@ def logsumexp(x, axis=None, keepdims=False, b=None):
     ``scipy.special.logsumexp`` called on a traced value comes here too (gradkit routes it;
     see :mod:`gradkit.autodiff.rules.special`).
 
-    >>> import numpy as np, gradkit as gk
-    >>> from gradkit.autodiff.stable import logsumexp
-    >>> round(float(logsumexp(np.array([1000.0, 1000.0]))), 6)
-    1000.693147
-    >>> gk.grad(logsumexp)(np.array([1000.0, 1000.0]))
-    array([0.5, 0.5])
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> from gradkit.autodiff.stable import logsumexp
+        >>> round(float(logsumexp(np.array([1000.0, 1000.0]))), 6)
+        1000.693147
+        >>> gk.grad(logsumexp)(np.array([1000.0, 1000.0]))
+        array([0.5, 0.5])
     """
     return _logsumexp(x, b, axis=_axis(axis), keepdims=keepdims)
 
@@ -144,10 +145,11 @@ def softmax(x, axis=-1):
     Returns:
         An array shaped like ``x`` whose entries along ``axis`` are positive and sum to 1.
 
-    >>> import numpy as np
-    >>> from gradkit.autodiff.stable import softmax
-    >>> softmax(np.array([1000.0, 1000.0, -1000.0]))
-    array([0.5, 0.5, 0. ])
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.stable import softmax
+        >>> softmax(np.array([1000.0, 1000.0, -1000.0]))
+        array([0.5, 0.5, 0. ])
     """
     return _softmax(x, axis=_axis(axis))
 
@@ -178,10 +180,11 @@ def log_softmax(x, axis=-1):
     Returns:
         An array shaped like ``x``.
 
-    >>> import numpy as np
-    >>> from gradkit.autodiff.stable import log_softmax
-    >>> log_softmax(np.array([0.0, -2000.0]))
-    array([    0., -2000.])
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.stable import log_softmax
+        >>> log_softmax(np.array([0.0, -2000.0]))
+        array([    0., -2000.])
     """
     return _log_softmax(x, axis=_axis(axis))
 
@@ -206,10 +209,17 @@ def sigmoid(x):
 
     Derivative: :math:`\sigma'(x) = \sigma(x)\,\sigma(-x)`.
 
-    >>> import numpy as np
-    >>> from gradkit.autodiff.stable import sigmoid
-    >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
-    array([0. , 0.5, 1. ])
+    Args:
+        x: an array or number (traced values differentiate).
+
+    Returns:
+        :math:`\sigma(x)` elementwise, an array of ``x``'s shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.stable import sigmoid
+        >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+        array([0. , 0.5, 1. ])
     """
     return _sigmoid(x)
 
@@ -231,10 +241,17 @@ def log_sigmoid(x):
 
     Derivative: :math:`\sigma(-x)`.
 
-    >>> import numpy as np
-    >>> from gradkit.autodiff.stable import log_sigmoid
-    >>> log_sigmoid(np.array([-1000.0, 1000.0]))
-    array([-1000.,     0.])
+    Args:
+        x: an array or number (traced values differentiate).
+
+    Returns:
+        :math:`\log\sigma(x)` elementwise, an array of ``x``'s shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.stable import log_sigmoid
+        >>> log_sigmoid(np.array([-1000.0, 1000.0]))
+        array([-1000.,     0.])
     """
     return _log_sigmoid(x)
 
@@ -256,10 +273,17 @@ def softplus(x):
 
     Derivative: :math:`\sigma(x)`.
 
-    >>> import numpy as np
-    >>> from gradkit.autodiff.stable import softplus
-    >>> softplus(np.array([-1000.0, 0.0, 1000.0]))
-    array([0.00000000e+00, 6.93147181e-01, 1.00000000e+03])
+    Args:
+        x: an array or number (traced values differentiate).
+
+    Returns:
+        :math:`\log(1 + e^x)` elementwise, an array of ``x``'s shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.stable import softplus
+        >>> [round(float(v), 6) for v in softplus(np.array([-1000.0, 0.0, 1000.0]))]
+        [0.0, 0.693147, 1000.0]
     """
     return _softplus(x)
 

@@ -86,9 +86,10 @@ class Finding:
             ``"window"`` of steps ``(first, last)`` it holds over, and the numbers compared,
             noise included.
 
-    >>> f = Finding("plateau", "flat", step=3, evidence={"window": (3, 40)})
-    >>> "steps 3 to 40" in f._repr_html_()
-    True
+    Examples:
+        >>> f = Finding("plateau", "flat", step=3, evidence={"window": (3, 40)})
+        >>> "steps 3 to 40" in f._repr_html_()
+        True
     """
 
     kind: str
@@ -120,8 +121,12 @@ class Finding:
 class Findings(list):
     """The list :func:`diagnose` returns; in a notebook it shows as boxes with the evidence.
 
-    >>> Findings([])._repr_html_()[:21]
-    '<p>No problems found:'
+    Args:
+        iterable: the :class:`Finding` objects.
+
+    Examples:
+        >>> Findings([])._repr_html_()[:21]
+        '<p>No problems found:'
     """
 
     def _repr_html_(self):
@@ -262,8 +267,15 @@ def epoch_length(source):
     """The recorded steps per epoch of a fitted estimator (1 for a full-batch method), or of a
     history that says (``"steps_per_epoch"``); None when unknown.
 
-    >>> epoch_length({"loss": [1.0], "steps_per_epoch": 7}), epoch_length({"loss": [1.0]})
-    (7, None)
+    Args:
+        source: a fitted estimator, a monitor or a history dict.
+
+    Returns:
+        The number of recorded steps per epoch, an int, or None.
+
+    Examples:
+        >>> epoch_length({"loss": [1.0], "steps_per_epoch": 7}), epoch_length({"loss": [1.0]})
+        (7, None)
     """
     history, spe = _resolve(source)
     return spe or (history.get("steps_per_epoch") if isinstance(history, dict) else None)
@@ -282,12 +294,21 @@ def vanishing_gradients(history, ratio: float = 1e-3, min_layers: int = 3,
     Vanishing is a matter of depth, so histories with fewer than ``min_layers`` groups give
     no finding.
 
-    Returns one :class:`Finding` per vanishing layer, in layer order.
+    Args:
+        history: a training history, as for :func:`diagnose`.
+        ratio: the gradient-norm ratio to the last layer below which a layer vanishes.
+        min_layers: the fewest parameter groups for which vanishing is judged.
+        min_steps: the fewest steps a layer must stay below ``ratio``.
+        steps_per_epoch: recorded steps per epoch, when the history does not say.
 
-    >>> h = {"step": [0, 1, 2], "loss": [1.0, 0.9, 0.8],
-    ...      "grad_norm": {"l1": [1e-9] * 3, "l2": [1e-2] * 3, "l3": [1.0] * 3}}
-    >>> [(f.layer, f.step) for f in vanishing_gradients(h)]
-    [('l1', 0)]
+    Returns:
+        A list of ``"vanishing"`` :class:`Finding`, one per vanishing layer, in layer order.
+
+    Examples:
+        >>> h = {"step": [0, 1, 2], "loss": [1.0, 0.9, 0.8],
+        ...      "grad_norm": {"l1": [1e-9] * 3, "l2": [1e-2] * 3, "l3": [1.0] * 3}}
+        >>> [(f.layer, f.step) for f in vanishing_gradients(h)]
+        [('l1', 0)]
     """
     history, steps_per_epoch = _resolve(history, steps_per_epoch)
     _check_history(history)
@@ -343,10 +364,19 @@ def exploding_gradients(history, factor: float = 100.0, *, steps_per_epoch=None)
     norm crossed. An infinite norm of finite entries (the sum of squares overflowed) is
     always an explosion.
 
-    >>> h = {"step": [0, 1, 2, 3], "loss": [1.0, 2.0, 50.0, 1e4],
-    ...      "grad_norm": {"w": [1.0, 3.0, 200.0, 1e5]}}
-    >>> [(f.layer, f.step) for f in exploding_gradients(h)]
-    [('w', 2)]
+    Args:
+        history: a training history, as for :func:`diagnose`.
+        factor: the growth of a layer's gradient norm that counts as exploding.
+        steps_per_epoch: recorded steps per epoch, when the history does not say.
+
+    Returns:
+        A list of ``"exploding"`` :class:`Finding`, one per layer, or empty.
+
+    Examples:
+        >>> h = {"step": [0, 1, 2, 3], "loss": [1.0, 2.0, 50.0, 1e4],
+        ...      "grad_norm": {"w": [1.0, 3.0, 200.0, 1e5]}}
+        >>> [(f.layer, f.step) for f in exploding_gradients(h)]
+        [('w', 2)]
     """
     history, steps_per_epoch = _resolve(history, steps_per_epoch)
     _check_history(history)
@@ -434,11 +464,18 @@ def nan_or_inf(history) -> list:
     first non-finite loss or gradient norm. A non-finite value needs no smoothing: one is
     enough.
 
-    >>> h = {"step": [0, 1], "loss": [1.0, float("nan")],
-    ...      "nonfinite": [{"step": 1, "what": "gradient", "parameter": "out/w", "value": "nan"}]}
-    >>> f = nan_or_inf(h)[0]
-    >>> f.layer, f.step
-    ('out/w', 1)
+    Args:
+        history: a training history, as for :func:`diagnose`.
+
+    Returns:
+        A list with one ``"nan"`` :class:`Finding`, or empty.
+
+    Examples:
+        >>> event = {"step": 1, "what": "gradient", "parameter": "out/w", "value": "nan"}
+        >>> h = {"step": [0, 1], "loss": [1.0, float("nan")], "nonfinite": [event]}
+        >>> f = nan_or_inf(h)[0]
+        >>> f.layer, f.step
+        ('out/w', 1)
     """
     history, _ = _resolve(history)
     _check_history(history)
@@ -493,9 +530,18 @@ def divergence(history, growth: float = 10.0, *, steps_per_epoch=None) -> list:
     the point from which the steps made it worse. ``learning_rate_too_high`` leaves such a
     run to this finding.
 
-    >>> h = {"loss": [1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 9.0, 17.0, 33.0]}
-    >>> [(f.step, round(f.value)) for f in divergence(h)]
-    [(0, 33)]
+    Args:
+        history: a training history, as for :func:`diagnose`.
+        growth: the factor over the first epoch's loss that counts as diverging.
+        steps_per_epoch: recorded steps per epoch, when the history does not say.
+
+    Returns:
+        A list with one ``"divergence"`` :class:`Finding`, or empty.
+
+    Examples:
+        >>> h = {"loss": [1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 9.0, 17.0, 33.0]}
+        >>> [(f.step, round(f.value)) for f in divergence(h)]
+        [(0, 33)]
     """
     history, steps_per_epoch = _resolve(history, steps_per_epoch)
     _check_history(history)
@@ -587,9 +633,18 @@ def learning_rate_too_high(history, rise: float = 0.1, *, steps_per_epoch=None) 
 
     A loss that grows tenfold is a :func:`divergence`, reported there instead.
 
-    >>> h = {"loss": [1.0, 0.5, 0.3, 0.2, 0.2, 0.6, 0.8, 0.9, 0.9, 0.9]}
-    >>> [(f.step, f.kind) for f in learning_rate_too_high(h)]
-    [(5, 'learning_rate_too_high')]
+    Args:
+        history: a training history, as for :func:`diagnose`.
+        rise: the rise over the first epoch's loss, relative to it, that counts.
+        steps_per_epoch: recorded steps per epoch, when the history does not say.
+
+    Returns:
+        A list with one ``"learning_rate_too_high"`` :class:`Finding`, or empty.
+
+    Examples:
+        >>> h = {"loss": [1.0, 0.5, 0.3, 0.2, 0.2, 0.6, 0.8, 0.9, 0.9, 0.9]}
+        >>> [(f.step, f.kind) for f in learning_rate_too_high(h)]
+        [(5, 'learning_rate_too_high')]
     """
     history, steps_per_epoch = _resolve(history, steps_per_epoch)
     _check_history(history)
@@ -660,17 +715,28 @@ def _lr_changed(history, s, k):
 def plateau(history, rtol: float = 1e-3, patience: int = 20, *, steps_per_epoch=None) -> list:
     """A flat stretch of the loss per epoch: ``patience`` or more epochs whose mean losses
     differ by less than ``rtol`` relative, that training then left (the loss fell by 10%
-    more), or that began at the start and lasted to the end (the loss never moved). Without known epochs,
-    ``patience`` counts recorded steps (at least three windows of them).
+    more), or that began at the start and lasted to the end (the loss never moved). Without
+    known epochs, ``patience`` counts recorded steps (at least three windows of them).
 
     A flat stretch at the end of a run that made progress is convergence, not a finding; a
     stretch that ends when the learning rate changes is the schedule's doing, not one
     either. Only the first stretch is reported.
 
-    >>> h = {"loss": [1.0, 0.5] + [0.4] * 30 + [0.1, 0.05]}
-    >>> f = plateau(h)[0]
-    >>> f.step, f.value
-    (2, 30.0)
+    Args:
+        history: a training history, as for :func:`diagnose`.
+        rtol: the relative change of the mean loss below which epochs are flat.
+        patience: the number of flat epochs that make a plateau.
+        steps_per_epoch: recorded steps per epoch, when the history does not say.
+
+    Returns:
+        A list with one ``"plateau"`` :class:`Finding` (its ``value`` the length of the
+        stretch), or empty.
+
+    Examples:
+        >>> h = {"loss": [1.0, 0.5] + [0.4] * 30 + [0.1, 0.05]}
+        >>> f = plateau(h)[0]
+        >>> f.step, f.value
+        (2, 30.0)
     """
     history, steps_per_epoch = _resolve(history, steps_per_epoch)
     _check_history(history)
@@ -733,6 +799,11 @@ def diagnose(history, *, steps_per_epoch=None, vanishing_ratio: float = 1e-3,
             estimator (whose epochs are then known).
         steps_per_epoch: how many recorded steps make one pass over the data, when the
             history does not say (``history["epoch"]`` or ``history["steps_per_epoch"]``).
+        vanishing_ratio: ``ratio`` of :func:`vanishing_gradients`.
+        exploding_factor: ``factor`` of :func:`exploding_gradients`.
+        divergence_growth: ``growth`` of :func:`divergence`.
+        plateau_rtol: ``rtol`` of :func:`plateau`.
+        plateau_patience: ``patience`` of :func:`plateau`.
 
     Returns:
         :class:`Findings` (a list of :class:`Finding`); empty when nothing looks wrong.
@@ -740,8 +811,9 @@ def diagnose(history, *, steps_per_epoch=None, vanishing_ratio: float = 1e-3,
     Raises:
         TypeError: if ``history`` is not a dict with a ``"loss"`` list.
 
-    >>> diagnose({"step": [0, 1, 2], "loss": [1.0, 0.5, 0.25], "grad_norm": {"w": [2, 1, .5]}})
-    []
+    Examples:
+        >>> diagnose({"step": [0, 1, 2], "loss": [1.0, 0.5, 0.25], "grad_norm": {"w": [2, 1, .5]}})
+        []
     """
     history, spe = _resolve(history, steps_per_epoch)
     _check_history(history)

@@ -17,11 +17,18 @@ def parameter_groups(params) -> list:
     keeps its order), a top-level index of a list or tuple (``"0"``, ``"1"``, ...), and
     ``"params"`` for a bare array.
 
-    >>> import numpy as np
-    >>> parameter_groups({"hidden": {"w": np.ones(2)}, "out": np.ones(1)})
-    ['hidden', 'out']
-    >>> parameter_groups(np.ones(3))
-    ['params']
+    Args:
+        params: a pytree of parameters.
+
+    Returns:
+        A list of the group names (strings).
+
+    Examples:
+        >>> import numpy as np
+        >>> parameter_groups({"hidden": {"w": np.ones(2)}, "out": np.ones(1)})
+        ['hidden', 'out']
+        >>> parameter_groups(np.ones(3))
+        ['params']
     """
     if isinstance(params, dict):
         return [str(k) for k in params]
@@ -42,9 +49,17 @@ def _group_items(tree):
 def named_leaves(tree, prefix: str = ""):
     """``[(path, leaf)]`` for a pytree, with paths such as ``"00_linear/w"``.
 
-    >>> import numpy as np
-    >>> [name for name, _ in named_leaves({"a": {"w": np.ones(1), "b": 0.0}, "c": [1.0]})]
-    ['a/w', 'a/b', 'c/0']
+    Args:
+        tree: a pytree of parameters (or gradients).
+        prefix: a path to put before every name.
+
+    Returns:
+        A list of ``(path, leaf)`` pairs, in the tree's order.
+
+    Examples:
+        >>> import numpy as np
+        >>> [name for name, _ in named_leaves({"a": {"w": np.ones(1), "b": 0.0}, "c": [1.0]})]
+        ['a/w', 'a/b', 'c/0']
     """
     join = (lambda k: f"{prefix}/{k}") if prefix else str
     if isinstance(tree, dict):
@@ -161,14 +176,15 @@ class GradientMonitor:
          "param_norm": {group: [...]}, "nonfinite": [{"step", "what", "parameter", "value"}],
          "val_step": [...], "val_loss": [...]}
 
-    >>> import numpy as np, gradkit as gk
-    >>> mon = GradientMonitor()
-    >>> params = {"w": np.array([1.0, 2.0])}
-    >>> loss, grads = gk.value_and_grad(lambda p: np.sum(p["w"] ** 2))(params)
-    >>> mon.record(0, loss, grads, params, learning_rate=0.1)
-    True
-    >>> mon.history["grad_norm"]["w"], mon.history["update_ratio"]["w"]
-    ([4.47213595499958], [0.2])
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> mon = GradientMonitor()
+        >>> params = {"w": np.array([1.0, 2.0])}
+        >>> loss, grads = gk.value_and_grad(lambda p: np.sum(p["w"] ** 2))(params)
+        >>> mon.record(0, loss, grads, params, learning_rate=0.1)
+        True
+        >>> mon.history["grad_norm"]["w"], mon.history["update_ratio"]["w"]
+        ([4.47213595499958], [0.2])
     """
 
     def __init__(self):

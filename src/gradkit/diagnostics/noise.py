@@ -12,10 +12,22 @@ __all__ = ["GradientNoise", "gradient_noise"]
 
 
 class GradientNoise(NamedTuple):
-    """What :func:`gradient_noise` measured (all norms are Euclidean over all parameters)."""
+    """What :func:`gradient_noise` measured (all norms are Euclidean over all parameters).
 
-    batch_size: int
-    n_batches: int
+    Examples:
+        At ``w = 0`` the full-batch gradient of ``mean((x w - y)^2)`` is
+        ``G = -2 mean(x y) = -17``:
+
+        >>> import numpy as np
+        >>> X = np.array([[1.0], [2.0], [3.0], [4.0]]); y = np.array([1.0, 2.0, 3.0, 5.0])
+        >>> mse = lambda w, X, y: np.mean((X @ w - y) ** 2)
+        >>> res = gradient_noise(mse, np.zeros(1), X, y, batch_size=1, n_batches=None, rng=0)
+        >>> res.batch_size, res.n_batches, round(res.grad_norm_sq, 6)
+        (1, 4, 289.0)
+    """
+
+    batch_size: int         #: ``B``, the rows per mini-batch
+    n_batches: int          #: how many mini-batches were drawn
     grad_norm_sq: float     #: ``|G|^2``, the squared full-batch gradient norm
     batch_variance: float   #: ``E |g_B - G|^2`` over the mini-batches drawn
     trace_cov: float        #: ``tr(Sigma)``, the per-example gradient variance
@@ -43,7 +55,8 @@ def gradient_noise(loss, params, X, y=None, batch_size: int = 32, n_batches: int
         loss: ``loss(params, X, y)`` (or ``loss(params, X)`` when ``y`` is None), the *mean*
             loss over the rows given, written in plain NumPy.
         params: the parameters (any pytree) at which to measure.
-        X, y: the data set (rows are examples).
+        X: the inputs, one row per example.
+        y: the targets, one per row of ``X``, or None (then ``loss(params, X)``).
         batch_size: ``B``, at least 1 and below the number of rows.
         n_batches: how many random batches to draw; None draws one epoch of disjoint batches
             (with ``batch_size=1`` this is exact: every example once).
@@ -55,12 +68,13 @@ def gradient_noise(loss, params, X, y=None, batch_size: int = 32, n_batches: int
     Raises:
         ValueError: if ``batch_size`` is not in ``[1, N)``.
 
-    >>> import numpy as np
-    >>> X = np.array([[1.0], [2.0], [3.0], [4.0]]); y = np.array([1.0, 2.0, 3.0, 5.0])
-    >>> mse = lambda w, X, y: np.mean((X @ w - y) ** 2)
-    >>> res = gradient_noise(mse, np.zeros(1), X, y, batch_size=1, n_batches=None, rng=0)
-    >>> round(res.trace_cov, 6), round(res.noise_scale, 4)
-    (209.0, 0.7232)
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[1.0], [2.0], [3.0], [4.0]]); y = np.array([1.0, 2.0, 3.0, 5.0])
+        >>> mse = lambda w, X, y: np.mean((X @ w - y) ** 2)
+        >>> res = gradient_noise(mse, np.zeros(1), X, y, batch_size=1, n_batches=None, rng=0)
+        >>> round(res.trace_cov, 6), round(res.noise_scale, 4)
+        (209.0, 0.7232)
     """
     X = np.asarray(X)
     n = X.shape[0]

@@ -31,7 +31,18 @@ _MAX_ROWS = 16384  # rows per reverse pass: bounds memory on long integration pa
 
 
 class IntegratedGradients(NamedTuple):
-    """Attributions and their completeness residual; unpacks as ``attr, residual``."""
+    """Attributions and their completeness residual; unpacks as ``attr, residual``.
+
+    Examples:
+        For ``F(x) = sum x^2`` from the zero baseline the attributions are ``x_j^2``, which
+        add up to ``F(x) - F(0)`` (completeness):
+
+        >>> import numpy as np
+        >>> attr, residual = integrated_gradients(lambda x: np.sum(x ** 2), np.array([1.0, 2.0]),
+        ...                                       baseline="zeros")
+        >>> attr, bool(abs(residual) < 1e-12)
+        (array([1., 4.]), True)
+    """
 
     attributions: np.ndarray  #: shaped like ``x``
     residual: np.ndarray      #: ``sum(attributions) - (F(x) - F(baseline))``, one per row
@@ -153,9 +164,10 @@ def saliency(model, x, *, target=None, absolute=True):
     Raises:
         ValueError: for a bad ``target`` or an input that is not 1-D or 2-D.
 
-    >>> import numpy as np
-    >>> saliency(lambda x: x @ np.array([2.0, -3.0]), np.array([[1.0, 1.0]]))
-    array([[2., 3.]])
+    Examples:
+        >>> import numpy as np
+        >>> saliency(lambda x: x @ np.array([2.0, -3.0]), np.array([[1.0, 1.0]]))
+        array([[2., 3.]])
     """
     m, single, X, C = _prepare(model, x, target)
     g = m.scores_and_grads(X, C)[1]
@@ -169,9 +181,18 @@ def gradient_x_input(model, x, *, target=None):
     For a linear model ``F(x) = w.x + b`` this is ``w * x``: integrated gradients from a zero
     baseline. Arguments and errors as in :func:`saliency`.
 
-    >>> import numpy as np
-    >>> gradient_x_input(lambda x: x @ np.array([2.0, -3.0]), np.array([1.0, 2.0]))
-    array([ 2., -6.])
+    Args:
+        model: a differentiable function or a fitted gradkit estimator, as in :func:`saliency`.
+        x: one row ``(d,)`` or a batch ``(n, d)``.
+        target: the class to explain, as in :func:`saliency`.
+
+    Returns:
+        ``x * dF/dx``, an array shaped like ``x``.
+
+    Examples:
+        >>> import numpy as np
+        >>> gradient_x_input(lambda x: x @ np.array([2.0, -3.0]), np.array([1.0, 2.0]))
+        array([ 2., -6.])
     """
     m, single, X, C = _prepare(model, x, target)
     a = X * m.scores_and_grads(X, C)[1]
@@ -252,11 +273,12 @@ def integrated_gradients(model, x, baseline="zeros", *, background=None, steps: 
         ValueError: for an unknown ``baseline`` or ``method``, shapes that do not fit, or a
             bad ``target``.
 
-    >>> import numpy as np
-    >>> f = lambda X: np.tanh(X @ np.array([1.0, -2.0]))
-    >>> attr, residual = integrated_gradients(f, np.array([0.5, 0.3]), steps=20)
-    >>> np.round(attr, 4), abs(residual) < 1e-10
-    (array([ 0.4983, -0.598 ]), np.True_)
+    Examples:
+        >>> import numpy as np
+        >>> f = lambda X: np.tanh(X @ np.array([1.0, -2.0]))
+        >>> attr, residual = integrated_gradients(f, np.array([0.5, 0.3]), steps=20)
+        >>> np.round(attr, 4), bool(abs(residual) < 1e-10)
+        (array([ 0.4983, -0.598 ]), True)
     """
     m, single, X, C = _prepare(model, x, target)
     alphas, weights = _nodes(steps, method)
@@ -295,10 +317,13 @@ def smoothgrad(model, x, n_samples: int = 50, noise: float = 0.15, rng=None, *, 
     reverse pass.
 
     Args:
-        model, x, target: as in :func:`saliency`.
+        model: a differentiable function or a fitted gradkit estimator, as in
+            :func:`saliency`.
+        x: one row ``(d,)`` or a batch ``(n, d)``.
         n_samples: ``N``, the number of noisy copies.
         noise: the noise level, a fraction of the row's range.
         rng: a ``numpy.random.Generator`` or seed.
+        target: the class to explain, as in :func:`saliency`.
 
     Returns:
         The averaged (signed) gradient, shaped like ``x``.
@@ -306,9 +331,10 @@ def smoothgrad(model, x, n_samples: int = 50, noise: float = 0.15, rng=None, *, 
     Raises:
         ValueError: if ``n_samples < 1`` or ``noise < 0``.
 
-    >>> import numpy as np
-    >>> smoothgrad(lambda X: X @ np.array([1.0, 2.0]), np.array([3.0, 4.0]), rng=0)
-    array([1., 2.])
+    Examples:
+        >>> import numpy as np
+        >>> smoothgrad(lambda X: X @ np.array([1.0, 2.0]), np.array([3.0, 4.0]), rng=0)
+        array([1., 2.])
     """
     if not (isinstance(n_samples, (int, np.integer)) and n_samples >= 1):
         raise ValueError(f"n_samples={n_samples!r} must be a positive integer.")
@@ -343,7 +369,11 @@ def feature_importances(model, X, method: str = "integrated_gradients", *, targe
     Args:
         model: a differentiable function or a fitted gradkit estimator.
         X: the rows to average over ``(n, d)``, typically the training data.
-        method, target, baseline, steps: as above and in :func:`integrated_gradients`.
+        method: ``"integrated_gradients"``, ``"gradient_x_input"``, ``"saliency"`` or
+            ``"smoothgrad"``.
+        target: the class to explain (see the module); None for each row's predicted class.
+        baseline: the baseline of integrated gradients, as in :func:`integrated_gradients`.
+        steps: the path points of integrated gradients, as in :func:`integrated_gradients`.
 
     Returns:
         An array ``(d,)`` of non-negative importances.
@@ -351,10 +381,11 @@ def feature_importances(model, X, method: str = "integrated_gradients", *, targe
     Raises:
         ValueError: for an unknown ``method`` or an ``X`` that is not 2-D.
 
-    >>> import numpy as np
-    >>> X = np.array([[0.0, 1.0], [2.0, 1.0]])
-    >>> feature_importances(lambda X: X @ np.array([3.0, 5.0]), X)
-    array([3., 0.])
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[0.0, 1.0], [2.0, 1.0]])
+        >>> feature_importances(lambda X: X @ np.array([3.0, 5.0]), X)
+        array([3., 0.])
     """
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:

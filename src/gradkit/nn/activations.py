@@ -16,7 +16,18 @@ __all__ = ["Activation", "ReLU", "LeakyReLU", "ELU", "GELU", "Tanh", "Sigmoid", 
 
 
 class Activation(Layer):
-    """An element-wise function as a layer; subclasses set ``fn`` (and ``name``)."""
+    """An element-wise function as a layer; subclasses set ``fn`` (and ``name``).
+
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> class Cube(Activation):
+        ...     name = "cube"
+        ...     fn = staticmethod(lambda x: x ** 3)
+        >>> Cube().apply({}, {}, np.array([-1.0, 2.0]))[0]
+        array([-1.,  8.])
+        >>> gk.grad(lambda x: np.sum(Cube().apply({}, {}, x)[0]))(np.array([-1.0, 2.0]))  # 3 x^2
+        array([ 3., 12.])
+    """
 
     fn = None
 
@@ -30,8 +41,9 @@ class Activation(Layer):
 class ReLU(Activation):
     """``max(x, 0)``; derivative 0 at 0.
 
-    >>> ReLU().name
-    'relu'
+    Examples:
+        >>> ReLU().name
+        'relu'
     """
 
     name = "relu"
@@ -44,9 +56,13 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """``x`` if ``x > 0`` else ``negative_slope * x``.
 
-    >>> import numpy as np
-    >>> LeakyReLU(0.1).apply({}, {}, np.array([-1.0]))[0]
-    array([-0.1])
+    Args:
+        negative_slope: the slope for ``x <= 0``.
+
+    Examples:
+        >>> import numpy as np
+        >>> LeakyReLU(0.1).apply({}, {}, np.array([-1.0]))[0]
+        array([-0.1])
     """
 
     name = "leakyrelu"
@@ -61,9 +77,13 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     """``x`` if ``x > 0`` else ``alpha (exp(x) - 1)``.
 
-    >>> import numpy as np
-    >>> ELU(2.0).apply({}, {}, np.array([0.0]))[0]
-    array([0.])
+    Args:
+        alpha: the scale of the negative part (it tends to ``-alpha``).
+
+    Examples:
+        >>> import numpy as np
+        >>> ELU(2.0).apply({}, {}, np.array([0.0]))[0]
+        array([0.])
     """
 
     name = "elu"
@@ -78,8 +98,9 @@ class ELU(Activation):
 class GELU(Activation):
     """GELU with the tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))``.
 
-    >>> GELU().name
-    'gelu'
+    Examples:
+        >>> GELU().name
+        'gelu'
     """
 
     name = "gelu"
@@ -89,8 +110,9 @@ class GELU(Activation):
 class Tanh(Activation):
     """The hyperbolic tangent.
 
-    >>> Tanh().name
-    'tanh'
+    Examples:
+        >>> Tanh().name
+        'tanh'
     """
 
     name = "tanh"
@@ -100,8 +122,9 @@ class Tanh(Activation):
 class Sigmoid(Activation):
     """The logistic function ``1 / (1 + exp(-x))``.
 
-    >>> Sigmoid().name
-    'sigmoid'
+    Examples:
+        >>> Sigmoid().name
+        'sigmoid'
     """
 
     name = "sigmoid"
@@ -111,8 +134,9 @@ class Sigmoid(Activation):
 class Softplus(Activation):
     """``log(1 + exp(x))``, computed stably.
 
-    >>> Softplus().name
-    'softplus'
+    Examples:
+        >>> Softplus().name
+        'softplus'
     """
 
     name = "softplus"

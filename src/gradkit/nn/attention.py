@@ -40,7 +40,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
        + M\Big) V, \qquad M_{ij} = 0 \text{ where allowed}, -\infty \text{ elsewhere}
 
     Args:
-        q: queries ``(..., T_q, d)``; k: keys ``(..., T_k, d)``; v: values ``(..., T_k, d_v)``.
+        q: queries ``(..., T_q, d)``.
+        k: keys ``(..., T_k, d)``.
+        v: values ``(..., T_k, d_v)``.
         mask: optional booleans broadcastable to ``(..., T_q, T_k)``, True where a query may
             attend to a key (PyTorch's boolean ``attn_mask`` convention).
         causal: also forbid keys after the query (``T_q == T_k``).
@@ -53,10 +55,11 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     no distribution to take; its row of weights is NaN, as in PyTorch, rather than a made-up
     answer.
 
-    >>> q = np.array([[1.0, 0.0], [0.0, 1.0]])
-    >>> np.round(scaled_dot_product_attention(q, q, np.array([[1.0], [3.0]]), causal=True), 4)
-    array([[1.    ],
-           [2.3395]])
+    Examples:
+        >>> q = np.array([[1.0, 0.0], [0.0, 1.0]])
+        >>> np.round(scaled_dot_product_attention(q, q, np.array([[1.0], [3.0]]), causal=True), 4)
+        array([[1.    ],
+               [2.3395]])
     """
     scores = (q @ np.swapaxes(k, -1, -2)) * (1.0 / math.sqrt(np.shape(q)[-1]))
     if causal:
@@ -97,11 +100,12 @@ class MultiHeadSelfAttention(Layer):
     Raises:
         ValueError: when ``num_heads`` does not divide ``D``.
 
-    >>> import numpy as np
-    >>> attn = MultiHeadSelfAttention(num_heads=4)
-    >>> params, state = attn.init(np.random.default_rng(0), (6, 16))
-    >>> params["W_qkv"].shape, attn.output_shape((6, 16))
-    ((16, 48), (6, 16))
+    Examples:
+        >>> import numpy as np
+        >>> attn = MultiHeadSelfAttention(num_heads=4)
+        >>> params, state = attn.init(np.random.default_rng(0), (6, 16))
+        >>> params["W_qkv"].shape, attn.output_shape((6, 16))
+        ((16, 48), (6, 16))
     """
 
     name = "attention"
@@ -139,9 +143,18 @@ def sinusoidal_positions(length, dim, dtype=np.float64):
     r"""The fixed position encodings of Vaswani et al. (2017), ``(length, dim)``:
     :math:`P_{t, 2i} = \sin(t / 10000^{2i/d})`, :math:`P_{t, 2i+1} = \cos(t / 10000^{2i/d})`.
 
-    >>> np.round(sinusoidal_positions(2, 4), 4)
-    array([[0.    , 1.    , 0.    , 1.    ],
-           [0.8415, 0.5403, 0.01  , 1.    ]])
+    Args:
+        length: the number of positions ``T``.
+        dim: the encoding size ``d`` (even).
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of shape ``(length, dim)``.
+
+    Examples:
+        >>> np.round(sinusoidal_positions(2, 4), 4)
+        array([[0.    , 1.    , 0.    , 1.    ],
+               [0.8415, 0.5403, 0.01  , 1.    ]])
     """
     t = np.arange(int(length))[:, None]
     freq = 10000.0 ** (-np.arange(0, int(dim), 2) / int(dim))

@@ -35,9 +35,10 @@ class Sequential(Layer):
     Raises:
         TypeError: when ``layers`` is not a list of :class:`~gradkit.nn.Layer`.
 
-    >>> from gradkit.nn import Linear, ReLU
-    >>> Sequential([Linear(4), ReLU()]).output_shape((3,))
-    (4,)
+    Examples:
+        >>> from gradkit.nn import Linear, ReLU
+        >>> Sequential([Linear(4), ReLU()]).output_shape((3,))
+        (4,)
     """
 
     name = "sequential"

@@ -24,7 +24,9 @@ class Conv2d(Layer):
 
     Args:
         out_channels: number of output channels ``O``.
-        kernel_size, stride, padding: ints or ``(h, w)`` pairs; zero padding.
+        kernel_size: an int or an ``(h, w)`` pair, the kernel's ``(kh, kw)``.
+        stride: an int or an ``(h, w)`` pair, the step between windows.
+        padding: an int or an ``(h, w)`` pair, the zeros added on each side.
         init: initializer of ``W`` (shape ``(O, C, kh, kw)``, fan_in ``C kh kw``).
         use_bias: whether to add a bias ``b`` of shape ``(O,)`` (zeros at first).
 
@@ -33,9 +35,10 @@ class Conv2d(Layer):
     Raises:
         ValueError: when the input shape is not ``(C, H, W)`` or the kernel does not fit.
 
-    >>> import numpy as np
-    >>> Conv2d(4, (3, 2), stride=2).output_shape((3, 9, 9))
-    (4, 4, 4)
+    Examples:
+        >>> import numpy as np
+        >>> Conv2d(4, (3, 2), stride=2).output_shape((3, 9, 9))
+        (4, 4, 4)
     """
 
     name = "conv2d"

@@ -38,11 +38,12 @@ class Embedding(Layer):
         IndexError: at ``apply``, for an index outside ``[0, num_embeddings)``; a negative
             index is refused rather than counted from the end as NumPy would.
 
-    >>> import numpy as np
-    >>> emb = Embedding(3, 2, init="ones")
-    >>> params, state = emb.init(np.random.default_rng(0), (2,))
-    >>> emb.apply(params, state, np.array([[0, 2]]))[0].shape
-    (1, 2, 2)
+    Examples:
+        >>> import numpy as np
+        >>> emb = Embedding(3, 2, init="ones")
+        >>> params, state = emb.init(np.random.default_rng(0), (2,))
+        >>> emb.apply(params, state, np.array([[0, 2]]))[0].shape
+        (1, 2, 2)
     """
 
     name = "embedding"

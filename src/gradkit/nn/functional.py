@@ -52,8 +52,18 @@ def relu(x):
     values ``np.maximum(x, 0.0)`` gives, without its tie handling); the mask has no
     derivative of its own, so second derivatives through ``relu`` are 0.
 
-    >>> relu(np.array([-1.0, 0.0, 2.0]))
-    array([0., 0., 2.])
+    Args:
+        x: an array (or a traced value).
+
+    Returns:
+        An array of ``x``'s shape.
+
+    Examples:
+        >>> relu(np.array([-1.0, 0.0, 2.0]))
+        array([0., 0., 2.])
+        >>> import gradkit as gk
+        >>> gk.grad(lambda x: np.sum(relu(x)))(np.array([-1.0, 0.0, 2.0]))  # 0 at the kink
+        array([0., 0., 1.])
     """
     if type(x) is Tracer:
         trace = first_order_trace(x)
@@ -74,8 +84,19 @@ defjvp(P_RELU, lambda t, ans, x: t * (x > 0))
 def leaky_relu(x, negative_slope=0.01):
     """``x`` for ``x > 0``, else ``negative_slope * x``; the derivative at 0 is the slope.
 
-    >>> leaky_relu(np.array([-2.0, 3.0]), 0.1)
-    array([-0.2,  3. ])
+    Args:
+        x: an array (or a traced value).
+        negative_slope: the slope for ``x <= 0``.
+
+    Returns:
+        An array of ``x``'s shape.
+
+    Examples:
+        >>> leaky_relu(np.array([-2.0, 3.0]), 0.1)
+        array([-0.2,  3. ])
+        >>> import gradkit as gk
+        >>> gk.grad(lambda x: np.sum(leaky_relu(x, 0.1)))(np.array([-1.0, 0.0, 2.0]))
+        array([0.1, 0.1, 1. ])
     """
     return np.where(x > 0, x, x * float(negative_slope))
 
@@ -83,8 +104,16 @@ def leaky_relu(x, negative_slope=0.01):
 def elu(x, alpha=1.0):
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)`` (Clevert et al., 2016).
 
-    >>> elu(np.array([-1.0, 2.0]))
-    array([-0.63212056,  2.        ])
+    Args:
+        x: an array (or a traced value).
+        alpha: the value ``elu`` tends to as ``x -> -inf`` is ``-alpha``.
+
+    Returns:
+        An array of ``x``'s shape.
+
+    Examples:
+        >>> np.round(elu(np.array([-1.0, 2.0])), 4)   # exp(-1) - 1 = -0.6321
+        array([-0.6321,  2.    ])
     """
     # expm1 only sees x <= 0, so the unused branch never overflows (inf * 0 = nan gradients)
     return np.where(x > 0, x, float(alpha) * np.expm1(np.minimum(x, 0.0)))
@@ -96,8 +125,15 @@ def gelu(x):
     This is PyTorch's ``gelu(approximate="tanh")`` and JAX's default; it differs from the
     exact ``x Phi(x)`` by less than 5e-4 and is smooth to every order.
 
-    >>> gelu(np.array([0.0, 1.0]))
-    array([0.        , 0.84119199])
+    Args:
+        x: an array (or a traced value).
+
+    Returns:
+        An array of ``x``'s shape.
+
+    Examples:
+        >>> np.round(gelu(np.array([0.0, 1.0])), 4)
+        array([0.    , 0.8412])
     """
     return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
 
@@ -105,8 +141,15 @@ def gelu(x):
 def tanh(x):
     """The hyperbolic tangent.
 
-    >>> tanh(np.array([0.0]))
-    array([0.])
+    Args:
+        x: an array (or a traced value).
+
+    Returns:
+        An array of ``x``'s shape.
+
+    Examples:
+        >>> tanh(np.array([0.0]))
+        array([0.])
     """
     return np.tanh(x)
 
@@ -123,9 +166,18 @@ def linear(x, W, b=None):
     second derivatives work. Anything else (a stack of matrices, a bias of another shape)
     is computed as ``x @ W + b``.
 
-    >>> linear(np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0))
-    array([[3., 4., 5., 6.],
-           [3., 4., 5., 6.]])
+    Args:
+        x: the inputs, shape ``(..., in_features)``.
+        W: the weight, shape ``(in_features, out_features)``.
+        b: the bias, shape ``(out_features,)``, or None.
+
+    Returns:
+        ``x @ W + b``, shape ``(..., out_features)``.
+
+    Examples:
+        >>> linear(np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0))
+        array([[3., 4., 5., 6.],
+               [3., 4., 5., 6.]])
     """
     if b is None:
         return x @ W
@@ -194,11 +246,21 @@ def _pair(value, name):
 def conv_output_size(size, kernel, stride, padding):
     """Output length of a sliding window: ``(size + 2 padding - kernel) // stride + 1``.
 
+    Args:
+        size: the input length.
+        kernel: the window length.
+        stride: the step between windows.
+        padding: the zeros added on each side.
+
+    Returns:
+        The output length, an int.
+
     Raises:
         ValueError: when the (padded) input is smaller than the kernel.
 
-    >>> conv_output_size(8, 3, 1, 1), conv_output_size(8, 2, 2, 0)
-    (8, 4)
+    Examples:
+        >>> conv_output_size(8, 3, 1, 1), conv_output_size(8, 2, 2, 0)
+        (8, 4)
     """
     out = (size + 2 * padding - kernel) // stride + 1
     if out < 1:
@@ -215,10 +277,20 @@ def sliding_windows(x, *, kernel_size, stride, padding):
     The result is a read-only strided view of the (padded) input, so it costs no copy; its
     gradient rule is :func:`sliding_windows_adjoint` (col2im), the transposed linear map.
 
-    >>> sliding_windows(np.arange(9.0).reshape(1, 1, 3, 3), kernel_size=(2, 2), stride=(1, 1),
-    ...                 padding=(0, 0))[0, 0, 1, 1]
-    array([[4., 5.],
-           [7., 8.]])
+    Args:
+        x: input, shape ``(N, C, H, W)``.
+        kernel_size: the window, an ``(h, w)`` pair.
+        stride: the step between windows, an ``(h, w)`` pair.
+        padding: the zeros added on each side, an ``(h, w)`` pair.
+
+    Returns:
+        A read-only view of shape ``(N, C, OH, OW, kh, kw)``.
+
+    Examples:
+        >>> sliding_windows(np.arange(9.0).reshape(1, 1, 3, 3), kernel_size=(2, 2), stride=(1, 1),
+        ...                 padding=(0, 0))[0, 0, 1, 1]
+        array([[4., 5.],
+               [7., 8.]])
     """
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     if ph or pw:
@@ -239,12 +311,23 @@ def sliding_windows_adjoint(g, *, x_shape, kernel_size, stride, padding):
     """col2im, the adjoint of :func:`sliding_windows`: every window entry of ``g`` is added
     back to the input position it was read from, and the padding is cropped.
 
-    >>> g = np.ones((1, 1, 2, 2, 2, 2))
-    >>> sliding_windows_adjoint(g, x_shape=(1, 1, 3, 3), kernel_size=(2, 2), stride=(1, 1),
-    ...                         padding=(0, 0))[0, 0]
-    array([[1., 2., 1.],
-           [2., 4., 2.],
-           [1., 2., 1.]])
+    Args:
+        g: windows, shape ``(N, C, OH, OW, kh, kw)`` (a cotangent of :func:`sliding_windows`).
+        x_shape: the shape ``(N, C, H, W)`` of the input the windows were read from.
+        kernel_size: the window, an ``(h, w)`` pair.
+        stride: the step between windows, an ``(h, w)`` pair.
+        padding: the padding, an ``(h, w)`` pair.
+
+    Returns:
+        An array of shape ``x_shape``: each input entry the sum of the window entries read from it.
+
+    Examples:
+        >>> g = np.ones((1, 1, 2, 2, 2, 2))
+        >>> sliding_windows_adjoint(g, x_shape=(1, 1, 3, 3), kernel_size=(2, 2), stride=(1, 1),
+        ...                         padding=(0, 0))[0, 0]
+        array([[1., 2., 1.],
+               [2., 4., 2.],
+               [1., 2., 1.]])
     """
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     n, c, h, w = x_shape
@@ -296,7 +379,8 @@ def conv2d(x, W, b=None, stride=1, padding=0):
         x: input, shape ``(N, C, H, W)``.
         W: kernel, shape ``(O, C, kh, kw)``.
         b: optional bias, shape ``(O,)``.
-        stride, padding: ints or ``(h, w)`` pairs; padding is with zeros.
+        stride: an int or an ``(h, w)`` pair, the step between windows.
+        padding: an int or an ``(h, w)`` pair, the zeros added on each side.
 
     Returns:
         ``(N, O, OH, OW)`` with ``OH = (H + 2 ph - kh) // sh + 1`` (and likewise ``OW``).
@@ -304,9 +388,10 @@ def conv2d(x, W, b=None, stride=1, padding=0):
     Raises:
         ValueError: for a wrong number of dimensions or mismatched channels.
 
-    >>> conv2d(np.ones((1, 1, 3, 3)), np.ones((2, 1, 2, 2)))[0, 1]
-    array([[4., 4.],
-           [4., 4.]])
+    Examples:
+        >>> conv2d(np.ones((1, 1, 3, 3)), np.ones((2, 1, 2, 2)))[0, 1]
+        array([[4., 4.],
+               [4., 4.]])
     """
     if np.ndim(W) != 4 or np.shape(W)[1] != np.shape(x)[1]:
         raise ValueError(f"conv2d needs a kernel of shape (out_channels, {np.shape(x)[1]}, kh, "
@@ -329,13 +414,22 @@ def max_pool2d(x, kernel_size, stride=None):
 
     Args:
         x: input, shape ``(N, C, H, W)``.
-        kernel_size, stride: ints or ``(h, w)`` pairs.
+        kernel_size: an int or an ``(h, w)`` pair, the window.
+        stride: an int or an ``(h, w)`` pair (default: ``kernel_size``).
 
     Returns:
         ``(N, C, OH, OW)``, ``OH = (H - kh) // sh + 1``.
 
-    >>> max_pool2d(np.arange(4.0).reshape(1, 1, 2, 2), 2)
-    array([[[[3.]]]])
+    Examples:
+        >>> max_pool2d(np.arange(4.0).reshape(1, 1, 2, 2), 2)
+        array([[[[3.]]]])
+
+        A window of four tied maxima shares the gradient, a quarter each:
+
+        >>> import gradkit as gk
+        >>> gk.grad(lambda x: np.sum(max_pool2d(x, 2)))(np.ones((1, 1, 2, 2)))[0, 0]
+        array([[0.25, 0.25],
+               [0.25, 0.25]])
     """
     stride = kernel_size if stride is None else stride
     if type(x) is Tracer:
@@ -421,8 +515,17 @@ P_MAX_POOL.set_needs(((0,),))
 def avg_pool2d(x, kernel_size, stride=None):
     """Average pooling over ``kernel_size`` windows moved by ``stride`` (default: the kernel).
 
-    >>> avg_pool2d(np.arange(4.0).reshape(1, 1, 2, 2), 2)
-    array([[[[1.5]]]])
+    Args:
+        x: input, shape ``(N, C, H, W)``.
+        kernel_size: an int or an ``(h, w)`` pair, the window.
+        stride: an int or an ``(h, w)`` pair (default: ``kernel_size``).
+
+    Returns:
+        ``(N, C, OH, OW)``, the mean of each window.
+
+    Examples:
+        >>> avg_pool2d(np.arange(4.0).reshape(1, 1, 2, 2), 2)
+        array([[[[1.5]]]])
     """
     stride = kernel_size if stride is None else stride
     return np.mean(_windows(x, kernel_size, stride, 0, "avg_pool2d"), axis=(-2, -1))
@@ -449,8 +552,13 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, train, momentum=0.1
 
     Args:
         x: ``(N, F)`` or ``(N, C, H, W)``.
-        gamma, beta, running_mean, running_var: shape ``(F,)`` or ``(C,)``.
+        gamma: the scale, shape ``(F,)`` or ``(C,)``.
+        beta: the shift, of ``gamma``'s shape.
+        running_mean: the running mean, of ``gamma``'s shape.
+        running_var: the running variance, of ``gamma``'s shape.
         train: use batch statistics (True) or the running ones (False).
+        momentum: the weight of the batch statistic in the running update.
+        eps: added to the variance before the square root.
 
     Returns:
         ``(y, new_running_mean, new_running_var)``; in eval mode the running statistics are
@@ -459,10 +567,11 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, train, momentum=0.1
     Raises:
         ValueError: in train mode with a single value per channel (the variance is undefined).
 
-    >>> x = np.array([[1.0], [3.0]])
-    >>> y, m, v = batch_norm(x, np.ones(1), np.zeros(1), np.zeros(1), np.ones(1), train=True)
-    >>> y.ravel(), m, v
-    (array([-0.999995, 0.999995]), array([0.2]), array([1.1]))
+    Examples:
+        >>> x = np.array([[1.0], [3.0]])
+        >>> y, m, v = batch_norm(x, np.ones(1), np.zeros(1), np.zeros(1), np.ones(1), train=True)
+        >>> y.ravel(), m, v
+        (array([-0.999995, 0.999995]), array([0.2]), array([1.1]))
     """
     axes, shape = _channel_axes(np.ndim(x))
     if train:
@@ -490,11 +599,21 @@ def dropout(x, rate, rng, train=True):
     """Inverted dropout: zero each entry with probability ``rate`` and scale the rest by
     ``1 / (1 - rate)``, so the expectation is unchanged; the identity when not training.
 
+    Args:
+        x: an array (or a traced value).
+        rate: the probability of zeroing an entry, in [0, 1).
+        rng: a ``numpy.random.Generator`` (needed in train mode).
+        train: drop (True) or return ``x`` (False).
+
+    Returns:
+        An array of ``x``'s shape.
+
     Raises:
         ValueError: for a rate outside [0, 1), or no ``rng`` in train mode.
 
-    >>> dropout(np.ones(4), 0.5, np.random.default_rng(0))
-    array([2., 0., 0., 0.])
+    Examples:
+        >>> dropout(np.ones(4), 0.5, np.random.default_rng(0))
+        array([2., 0., 0., 0.])
     """
     rate = float(rate)
     if not 0.0 <= rate < 1.0:

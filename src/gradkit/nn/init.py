@@ -46,11 +46,18 @@ def fans(shape) -> tuple[int, int]:
     - ``(out_ch, in_ch, kh, kw, ...)``: a convolution kernel; with the receptive field
       ``r = kh * kw * ...``, ``fan_in = in_ch * r`` and ``fan_out = out_ch * r``.
 
+    Args:
+        shape: the weight's shape, a tuple of ints.
+
+    Returns:
+        ``(fan_in, fan_out)``, two ints.
+
     Raises:
         ValueError: for a scalar shape, which has no fans.
 
-    >>> fans((3, 5)), fans((16, 1, 3, 3))
-    ((3, 5), (9, 144))
+    Examples:
+        >>> fans((3, 5)), fans((16, 1, 3, 3))
+        ((3, 5), (9, 144))
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) == 0:
@@ -79,9 +86,18 @@ def glorot_uniform(rng, shape, dtype=np.float64):
     Keeps the variance of activations and of gradients about equal across tanh / linear
     layers (Glorot & Bengio, 2010).
 
-    >>> W = glorot_uniform(np.random.default_rng(0), (3, 5))
-    >>> bool(np.all(np.abs(W) <= np.sqrt(6 / 8)))
-    True
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> W = glorot_uniform(np.random.default_rng(0), (3, 5))
+        >>> bool(np.all(np.abs(W) <= np.sqrt(6 / 8)))
+        True
     """
     fan_in, fan_out = fans(shape)
     return _uniform(rng, shape, dtype, 2.0 / (fan_in + fan_out))
@@ -90,8 +106,17 @@ def glorot_uniform(rng, shape, dtype=np.float64):
 def glorot_normal(rng, shape, dtype=np.float64):
     """Glorot / Xavier normal: ``N(0, 2 / (fan_in + fan_out))`` (not truncated).
 
-    >>> glorot_normal(np.random.default_rng(0), (3, 5), np.float32).dtype
-    dtype('float32')
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> glorot_normal(np.random.default_rng(0), (3, 5), np.float32).dtype
+        dtype('float32')
     """
     fan_in, fan_out = fans(shape)
     return _normal(rng, shape, dtype, 2.0 / (fan_in + fan_out))
@@ -102,8 +127,17 @@ def he_uniform(rng, shape, dtype=np.float64):
 
     Suited to ReLU networks, which halve the variance at each layer (He et al., 2015).
 
-    >>> bool(np.all(np.abs(he_uniform(np.random.default_rng(0), (6, 2))) <= 1.0))
-    True
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> bool(np.all(np.abs(he_uniform(np.random.default_rng(0), (6, 2))) <= 1.0))
+        True
     """
     return _uniform(rng, shape, dtype, 2.0 / fans(shape)[0])
 
@@ -111,8 +145,17 @@ def he_uniform(rng, shape, dtype=np.float64):
 def he_normal(rng, shape, dtype=np.float64):
     """He / Kaiming normal: ``N(0, 2 / fan_in)`` (not truncated).
 
-    >>> he_normal(np.random.default_rng(0), (16, 1, 3, 3)).shape
-    (16, 1, 3, 3)
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> he_normal(np.random.default_rng(0), (16, 1, 3, 3)).shape
+        (16, 1, 3, 3)
     """
     return _normal(rng, shape, dtype, 2.0 / fans(shape)[0])
 
@@ -120,8 +163,17 @@ def he_normal(rng, shape, dtype=np.float64):
 def lecun_uniform(rng, shape, dtype=np.float64):
     """LeCun uniform: ``U(-a, a)``, ``a = sqrt(3 / fan_in)`` (variance ``1 / fan_in``).
 
-    >>> bool(np.all(np.abs(lecun_uniform(np.random.default_rng(0), (3, 2))) <= 1.0))
-    True
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> bool(np.all(np.abs(lecun_uniform(np.random.default_rng(0), (3, 2))) <= 1.0))
+        True
     """
     return _uniform(rng, shape, dtype, 1.0 / fans(shape)[0])
 
@@ -129,8 +181,17 @@ def lecun_uniform(rng, shape, dtype=np.float64):
 def lecun_normal(rng, shape, dtype=np.float64):
     """LeCun normal: ``N(0, 1 / fan_in)`` (not truncated); the SELU initializer.
 
-    >>> lecun_normal(np.random.default_rng(0), (4, 3)).shape
-    (4, 3)
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> lecun_normal(np.random.default_rng(0), (4, 3)).shape
+        (4, 3)
     """
     return _normal(rng, shape, dtype, 1.0 / fans(shape)[0])
 
@@ -143,12 +204,22 @@ def orthogonal(rng, shape, dtype=np.float64, gain=1.0):
     of the QR decomposition of a Gaussian matrix, with signs fixed so that the result is
     uniformly (Haar) distributed.
 
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+        gain: the factor the orthogonal matrix is multiplied by.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
     Raises:
         ValueError: for shapes with fewer than two dimensions.
 
-    >>> Q = orthogonal(np.random.default_rng(0), (3, 5))
-    >>> np.allclose(Q @ Q.T, np.eye(3))
-    True
+    Examples:
+        >>> Q = orthogonal(np.random.default_rng(0), (3, 5))
+        >>> np.allclose(Q @ Q.T, np.eye(3))
+        True
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2:
@@ -175,12 +246,22 @@ def block_orthogonal(rng, shape, dtype=np.float64, gain=1.0):
     :func:`orthogonal` of the whole ``(n, k n)`` matrix would only make its rows orthonormal,
     and each block would then be a contraction.
 
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, ``(n, m)``.
+        dtype: the dtype of the result.
+        gain: the factor each orthogonal block is multiplied by.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
     Raises:
         ValueError: for a shape that is not two-dimensional.
 
-    >>> W = block_orthogonal(np.random.default_rng(0), (3, 12))
-    >>> all(np.allclose(W[:, j:j + 3].T @ W[:, j:j + 3], np.eye(3)) for j in range(0, 12, 3))
-    True
+    Examples:
+        >>> W = block_orthogonal(np.random.default_rng(0), (3, 12))
+        >>> all(np.allclose(W[:, j:j + 3].T @ W[:, j:j + 3], np.eye(3)) for j in range(0, 12, 3))
+        True
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) != 2:
@@ -194,8 +275,18 @@ def block_orthogonal(rng, shape, dtype=np.float64, gain=1.0):
 def normal(rng, shape, dtype=np.float64, std=1.0):
     """``N(0, std^2)`` entries: with ``std=1``, PyTorch's initialization of an embedding table.
 
-    >>> normal(np.random.default_rng(0), (2, 3)).shape
-    (2, 3)
+    Args:
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        shape: the weight's shape, in gradkit's layouts (see :func:`fans`).
+        dtype: the dtype of the result.
+        std: the standard deviation.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> normal(np.random.default_rng(0), (2, 3)).shape
+        (2, 3)
     """
     return (float(std) * rng.standard_normal(size=tuple(shape))).astype(dtype, copy=False)
 
@@ -203,8 +294,17 @@ def normal(rng, shape, dtype=np.float64, std=1.0):
 def zeros(rng, shape, dtype=np.float64):
     """All zeros (biases, BatchNorm shift); ``rng`` is unused.
 
-    >>> zeros(None, (2,))
-    array([0., 0.])
+    Args:
+        rng: unused (every initializer takes it).
+        shape: the array's shape.
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> zeros(None, (2,))
+        array([0., 0.])
     """
     return np.zeros(shape, dtype=dtype)
 
@@ -212,8 +312,17 @@ def zeros(rng, shape, dtype=np.float64):
 def ones(rng, shape, dtype=np.float64):
     """All ones (the BatchNorm scale); ``rng`` is unused.
 
-    >>> ones(None, (2,))
-    array([1., 1.])
+    Args:
+        rng: unused (every initializer takes it).
+        shape: the array's shape.
+        dtype: the dtype of the result.
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Examples:
+        >>> ones(None, (2,))
+        array([1., 1.])
     """
     return np.ones(shape, dtype=dtype)
 
@@ -235,12 +344,21 @@ INITIALIZERS: dict[str, Callable] = {
 def get_initializer(name_or_callable) -> Callable:
     """The initializer called ``name`` (case-insensitive), or the callable itself.
 
+    Args:
+        name_or_callable: the name of an initializer in :data:`INITIALIZERS` (its aliases
+            included: ``"xavier_uniform"``, ``"kaiming_normal"``, ...) or a callable
+            ``init(rng, shape, dtype)``.
+
+    Returns:
+        The initializer, a callable ``init(rng, shape, dtype) -> array``.
+
     Raises:
         ValueError: for an unknown name, listing the valid ones.
         TypeError: for something that is neither a name nor a callable.
 
-    >>> get_initializer("Kaiming_Normal") is he_normal
-    True
+    Examples:
+        >>> get_initializer("Kaiming_Normal") is he_normal
+        True
     """
     if callable(name_or_callable):
         return name_or_callable

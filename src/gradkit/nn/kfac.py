@@ -92,13 +92,22 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     rows whose :math:`u^T u / N` is G. The keys are the model's parameter keys (``None`` for
     a single Linear).
 
-    >>> import numpy as np
-    >>> from gradkit.nn import Linear
-    >>> layer = Linear(2); params, _ = layer.init(np.random.default_rng(0), (3,))
-    >>> step = capture(layer, loss="mse")
-    >>> value, grads, stats = step(params, np.ones((4, 3)), np.zeros((4, 2)))
-    >>> stats[None][0].shape, stats[None][1].shape     # abar (N, 3 + 1), u (N * 2, 2)
-    ((4, 4), (8, 2))
+    Args:
+        model: a :class:`~gradkit.nn.Linear` or a :class:`~gradkit.nn.Sequential` of layers.
+        loss: ``"cross_entropy"`` or ``"mse"``.
+        fisher: ``"expected"``, ``"sampled"`` or ``"empirical"`` (see above).
+
+    Returns:
+        ``step``, a function ``step(params, X, y, rng=None) -> (loss, grads, stats)``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.nn import Linear
+        >>> layer = Linear(2); params, _ = layer.init(np.random.default_rng(0), (3,))
+        >>> step = capture(layer, loss="mse")
+        >>> value, grads, stats = step(params, np.ones((4, 3)), np.zeros((4, 2)))
+        >>> stats[None][0].shape, stats[None][1].shape     # abar (N, 3 + 1), u (N * 2, 2)
+        ((4, 4), (8, 2))
     """
     if loss not in _LOSSES:
         raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}.")
@@ -175,7 +184,23 @@ def capture(model, loss="cross_entropy", fisher="expected"):
 
 class KFACState(NamedTuple):
     """K-FAC's state: ``count``, running factors ``A`` / ``G`` and the damped inverses, per
-    layer key."""
+    layer key.
+
+    Args:
+        count: the number of updates made.
+        A: ``{layer key: A}``, the running input factors.
+        G: ``{layer key: G}``, the running pre-activation-gradient factors.
+        A_inv: ``{layer key: damped inverse of A}``.
+        G_inv: ``{layer key: damped inverse of G}``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.nn import Linear
+        >>> params, _ = Linear(2).init(np.random.default_rng(0), (3,))
+        >>> state = scale_by_kfac().init(params)
+        >>> state.count, state.A
+        (0, {})
+    """
     count: Any
     A: Any
     G: Any
@@ -201,14 +226,26 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
     Grosse, sec. 6.3; else :math:`\pi = 1`). The update of :math:`\bar W = [W; b]` is
     :math:`\hat A^{-1} \nabla_{\bar W} \hat G^{-1}`. Parameters of other layers pass through.
 
-    >>> import numpy as np
-    >>> from gradkit.nn import Linear
-    >>> layer = Linear(2); params, _ = layer.init(np.random.default_rng(0), (3,))
-    >>> _, grads, stats = capture(layer, "mse")(params, np.eye(3), np.ones((3, 2)))
-    >>> tx = scale_by_kfac(damping=1e-4)
-    >>> updates, state = tx.update(grads, tx.init(params), params, kfac_stats=stats)
-    >>> updates["W"].shape, int(state.count)
-    ((3, 2), 1)
+    Args:
+        damping: the Tikhonov damping :math:`\lambda`.
+        decay: :math:`\beta`, the weight of the previous factors in the running average.
+        inverse_every: recompute the damped inverses every this many steps.
+        pi_correction: split the damping between the factors by :math:`\pi` (else
+            :math:`\pi = 1`).
+
+    Returns:
+        A :class:`~gradkit.optim.GradientTransformation` whose ``update`` takes
+        ``kfac_stats=``; its state is a :class:`KFACState`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.nn import Linear
+        >>> layer = Linear(2); params, _ = layer.init(np.random.default_rng(0), (3,))
+        >>> _, grads, stats = capture(layer, "mse")(params, np.eye(3), np.ones((3, 2)))
+        >>> tx = scale_by_kfac(damping=1e-4)
+        >>> updates, state = tx.update(grads, tx.init(params), params, kfac_stats=stats)
+        >>> updates["W"].shape, int(state.count)
+        ((3, 2), 1)
     """
     if not damping > 0:
         raise ValueError(f"damping must be > 0, got {damping!r}.")
@@ -272,19 +309,32 @@ def kfac(learning_rate=0.1, damping=1e-3, decay=0.95, inverse_every=1, pi_correc
         updates, state = tx.update(grads, state, params, kfac_stats=stats)
         params = apply_updates(params, updates)
 
-    >>> import numpy as np
-    >>> from gradkit.nn import Linear
-    >>> from gradkit.optim import apply_updates
-    >>> X = np.random.default_rng(0).normal(size=(50, 3)); Y = X @ np.ones((3, 1))
-    >>> layer = Linear(1); params, _ = layer.init(np.random.default_rng(0), (3,))
-    >>> step, tx = capture(layer, "mse"), kfac(1.0, damping=1e-8)
-    >>> state = tx.init(params)
-    >>> for _ in range(2):
-    ...     loss, grads, stats = step(params, X, Y)
-    ...     updates, state = tx.update(grads, state, params, kfac_stats=stats)
-    ...     params = apply_updates(params, updates)
-    >>> bool(step(params, X, Y)[0] < 1e-10)      # least squares: one natural step solves it
-    True
+    Args:
+        learning_rate: :math:`\eta`.
+        damping: the Tikhonov damping :math:`\lambda`.
+        decay: :math:`\beta`, the weight of the previous factors in the running average.
+        inverse_every: recompute the damped inverses every this many steps.
+        pi_correction: split the damping between the factors by :math:`\pi` (else
+            :math:`\pi = 1`).
+
+    Returns:
+        A :class:`~gradkit.optim.GradientTransformation`: ``chain(scale_by_kfac(...),
+        scale_by_learning_rate(learning_rate))``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.nn import Linear
+        >>> from gradkit.optim import apply_updates
+        >>> X = np.random.default_rng(0).normal(size=(50, 3)); Y = X @ np.ones((3, 1))
+        >>> layer = Linear(1); params, _ = layer.init(np.random.default_rng(0), (3,))
+        >>> step, tx = capture(layer, "mse"), kfac(1.0, damping=1e-8)
+        >>> state = tx.init(params)
+        >>> for _ in range(2):
+        ...     loss, grads, stats = step(params, X, Y)
+        ...     updates, state = tx.update(grads, state, params, kfac_stats=stats)
+        ...     params = apply_updates(params, updates)
+        >>> bool(step(params, X, Y)[0] < 1e-10)      # least squares: one natural step solves it
+        True
     """
     return chain(scale_by_kfac(damping, decay, inverse_every, pi_correction),
                  scale_by_learning_rate(learning_rate))

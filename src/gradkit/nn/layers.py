@@ -36,6 +36,20 @@ class Layer:
     The defaults describe a parameter-free, shape-preserving, deterministic layer.
     ``name`` names the layer in a :class:`~gradkit.nn.Sequential`'s parameter groups;
     ``needs_rng`` says whether ``apply`` uses randomness in train mode.
+
+    Examples:
+        A parameter-free layer needs only ``apply``:
+
+        >>> import numpy as np
+        >>> class Double(Layer):
+        ...     name = "double"
+        ...     def apply(self, params, state, x, *, train=False, rng=None):
+        ...         return 2 * x, state
+        >>> layer = Double()
+        >>> layer.init(np.random.default_rng(0), (2,)), layer.output_shape((2,))
+        (({}, {}), (2,))
+        >>> layer.apply({}, {}, np.ones((1, 2)))[0]
+        array([[2., 2.]])
     """
 
     name = "layer"
@@ -61,8 +75,9 @@ class Layer:
 class Flatten(Layer):
     """Flatten every axis but the batch axis: ``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``.
 
-    >>> Flatten().output_shape((16, 4, 4))
-    (256,)
+    Examples:
+        >>> Flatten().output_shape((16, 4, 4))
+        (256,)
     """
 
     name = "flatten"
@@ -81,13 +96,17 @@ class Dropout(Layer):
     by ``1 / (1 - rate)``, so ``E[y] = x``; in eval mode it is the identity. Train mode needs
     ``rng``.
 
+    Args:
+        rate: the probability of zeroing an entry, in [0, 1).
+
     Raises:
         ValueError: for a rate outside [0, 1).
 
-    >>> import numpy as np
-    >>> d = Dropout(0.5)
-    >>> d.apply({}, {}, np.ones((1, 4)), train=True, rng=np.random.default_rng(0))[0]
-    array([[2., 0., 0., 0.]])
+    Examples:
+        >>> import numpy as np
+        >>> d = Dropout(0.5)
+        >>> d.apply({}, {}, np.ones((1, 4)), train=True, rng=np.random.default_rng(0))[0]
+        array([[2., 0., 0., 0.]])
     """
 
     name = "dropout"

@@ -31,11 +31,12 @@ class Linear(Layer):
     Raises:
         ValueError: for a non-positive ``out_features`` or an unknown initializer name.
 
-    >>> import numpy as np
-    >>> layer = Linear(2, init="zeros")
-    >>> params, state = layer.init(np.random.default_rng(0), (3,))
-    >>> layer.apply(params, state, np.ones((5, 3)))[0].shape
-    (5, 2)
+    Examples:
+        >>> import numpy as np
+        >>> layer = Linear(2, init="zeros")
+        >>> params, state = layer.init(np.random.default_rng(0), (3,))
+        >>> layer.apply(params, state, np.ones((5, 3)))[0].shape
+        (5, 2)
     """
 
     name = "linear"

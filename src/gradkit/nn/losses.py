@@ -69,8 +69,17 @@ def _aligned(pred, target, name):
 def mse(pred, target, reduction="mean"):
     """Mean squared error: ``mean((pred - target)^2)``.
 
-    >>> mse(np.array([1.0, 2.0]), np.array([0.0, 0.0]))
-    np.float64(2.5)
+    Args:
+        pred: the predictions, an array.
+        target: the targets, of ``pred``'s shape.
+        reduction: ``"mean"`` over every entry, ``"sum"``, or ``"none"`` (elementwise).
+
+    Returns:
+        The loss: a scalar, or an array of ``pred``'s shape with ``reduction="none"``.
+
+    Examples:
+        >>> float(mse(np.array([1.0, 2.0]), np.array([0.0, 0.0])))   # (1 + 4) / 2
+        2.5
     """
     r = pred - _aligned(pred, target, "mse")
     return _reduce(r * r, reduction)
@@ -79,8 +88,20 @@ def mse(pred, target, reduction="mean"):
 def mae(pred, target, reduction="mean"):
     """Mean absolute error: ``mean(|pred - target|)`` (derivative 0 where they are equal).
 
-    >>> mae(np.array([1.0, -2.0]), np.array([0.0, 0.0]))
-    np.float64(1.5)
+    Args:
+        pred: the predictions, an array.
+        target: the targets, of ``pred``'s shape.
+        reduction: ``"mean"`` over every entry, ``"sum"``, or ``"none"`` (elementwise).
+
+    Returns:
+        The loss: a scalar, or an array of ``pred``'s shape with ``reduction="none"``.
+
+    Examples:
+        >>> float(mae(np.array([1.0, -2.0]), np.array([0.0, 0.0])))  # (1 + 2) / 2
+        1.5
+        >>> import gradkit as gk   # sign(r) / n, and 0 where pred == target
+        >>> 3 * gk.grad(lambda p: mae(p, np.zeros(3)))(np.array([-2.0, 0.0, 1.0]))
+        array([-1.,  0.,  1.])
     """
     return _reduce(np.abs(pred - _aligned(pred, target, "mae")), reduction)
 
@@ -91,11 +112,21 @@ def huber(pred, target, reduction="mean", delta=1.0):
 
     Quadratic near zero, linear (robust to outliers) in the tails; PyTorch's ``HuberLoss``.
 
+    Args:
+        pred: the predictions, an array.
+        target: the targets, of ``pred``'s shape.
+        reduction: ``"mean"`` over the samples, ``"sum"``, or ``"none"`` (elementwise).
+        delta: the residual size where the loss turns from quadratic to linear, > 0.
+
+    Returns:
+        The loss: a scalar, or an array of per-sample losses with ``reduction="none"``.
+
     Raises:
         ValueError: for a non-positive ``delta``.
 
-    >>> huber(np.array([0.5, 3.0]), np.zeros(2), reduction="none")
-    array([0.125, 2.5  ])
+    Examples:
+        >>> huber(np.array([0.5, 3.0]), np.zeros(2), reduction="none")
+        array([0.125, 2.5  ])
     """
     delta = float(delta)
     if not delta > 0.0:
@@ -173,11 +204,15 @@ def cross_entropy(logits, target, reduction="mean"):
             shape ``(n, k)``.
         reduction: ``"mean"`` over samples, ``"sum"`` or ``"none"`` (shape ``(n,)``).
 
+    Returns:
+        The loss: a scalar, or an array of per-sample losses with ``reduction="none"``.
+
     Raises:
         ValueError: for labels outside ``0..k-1`` or a target of the wrong shape.
 
-    >>> float(cross_entropy(np.array([[1000.0, 0.0]]), np.array([1])))
-    1000.0
+    Examples:
+        >>> float(cross_entropy(np.array([[1000.0, 0.0]]), np.array([1])))
+        1000.0
     """
     t = _class_targets(logits, target, "cross_entropy", one_hot=False)
     if t.ndim < len(shape_of(logits)):
@@ -310,8 +345,19 @@ def binary_cross_entropy(logits, target, reduction="mean"):
     Equal to ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` and stable for logits of
     any size. ``target`` holds labels in {0, 1} or probabilities.
 
-    >>> binary_cross_entropy(np.array([-1000.0, 0.0]), np.array([1.0, 0.0]), reduction="none")
-    array([1.00000000e+03, 6.93147181e-01])
+    Args:
+        logits: the scores ``z``, of shape ``(n,)`` (any shape).
+        target: labels in {0, 1} or probabilities, of ``logits``' shape.
+        reduction: ``"mean"`` over the samples, ``"sum"``, or ``"none"`` (one loss per sample).
+
+    Returns:
+        The loss: a scalar, or an array of per-sample losses with ``reduction="none"``.
+
+    Examples:
+        >>> losses = binary_cross_entropy(np.array([-1000.0, 0.0]), np.array([1.0, 0.0]),
+        ...                               reduction="none")
+        >>> [round(float(v), 6) for v in losses]   # 1000 (no overflow) and log 2
+        [1000.0, 0.693147]
     """
     y = _aligned(logits, target, "binary_cross_entropy")
     return _reduce(np.logaddexp(0.0, logits) - y * logits, reduction)
@@ -346,8 +392,21 @@ def hinge(pred, target, reduction="mean"):
     ``hinge_loss``): ``pred`` of shape ``(n, k)`` and labels ``0..k-1``,
     ``m = pred_y - max_{j != y} pred_j``. Derivative 0 at the kink ``m = 1``.
 
-    >>> hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1]), reduction="none")
-    array([0. , 0.5, 2. ])
+    Args:
+        pred: the scores, of shape ``(n,)`` (binary) or ``(n, k)`` (multiclass).
+        target: the labels: {-1, +1} or {0, 1} (binary), ``0..k-1`` (multiclass).
+        reduction: ``"mean"`` over the samples, ``"sum"``, or ``"none"`` (one loss per sample).
+
+    Returns:
+        The loss: a scalar, or an array of per-sample losses with ``reduction="none"``.
+
+    Examples:
+        >>> hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1]), reduction="none")
+        array([0. , 0.5, 2. ])
+        >>> import gradkit as gk   # d/dm: 0 beyond the margin and at the kink m = 1, else -1
+        >>> total = lambda m: hinge(m, np.ones(3), reduction="sum")
+        >>> gk.grad(total)(np.array([2.0, 1.0, -1.0])) + 0.0   # (+ 0.0: no -0.)
+        array([ 0.,  0., -1.])
     """
     return _reduce(np.maximum(1.0 - _margins(pred, target, "hinge"), 0.0), reduction)
 
@@ -357,8 +416,17 @@ def squared_hinge(pred, target, reduction="mean"):
 
     Labels and margins as in :func:`hinge`.
 
-    >>> squared_hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 0, 1]), reduction="none")
-    array([0.  , 2.25, 4.  ])
+    Args:
+        pred: the scores, as for :func:`hinge`.
+        target: the labels, as for :func:`hinge`.
+        reduction: ``"mean"`` over the samples, ``"sum"``, or ``"none"`` (one loss per sample).
+
+    Returns:
+        The loss: a scalar, or an array of per-sample losses with ``reduction="none"``.
+
+    Examples:
+        >>> squared_hinge(np.array([2.0, 0.5, -1.0]), np.array([1, 0, 1]), reduction="none")
+        array([0.  , 2.25, 4.  ])
     """
     h = np.maximum(1.0 - _margins(pred, target, "squared_hinge"), 0.0)
     return _reduce(h * h, reduction)
@@ -373,8 +441,18 @@ def log_loss(proba, target, reduction="mean", eps=None):
     dtype, as in scikit-learn's ``log_loss``. Prefer the ``*cross_entropy`` losses on
     logits, which never need clipping.
 
-    >>> round(float(log_loss(np.array([0.9, 0.2]), np.array([1, 0]))), 6)
-    0.164252
+    Args:
+        proba: the probabilities: P(y = 1) of shape ``(n,)``, or rows of shape ``(n, k)``.
+        target: labels in {0, 1} (binary), ``0..k-1`` or one-hot rows (multiclass).
+        reduction: ``"mean"`` over the samples, ``"sum"``, or ``"none"`` (one loss per sample).
+        eps: the clipping of the probabilities (default: the dtype's machine epsilon).
+
+    Returns:
+        The loss: a scalar, or an array of per-sample losses with ``reduction="none"``.
+
+    Examples:
+        >>> round(float(log_loss(np.array([0.9, 0.2]), np.array([1, 0]))), 6)
+        0.164252
     """
     p = proba
     eps = float(np.finfo(np.result_type(getval(p), np.float32)).eps) if eps is None else eps
@@ -398,8 +476,15 @@ def penalty_mask(params):
     which regularization conventionally leaves alone. The one rule behind
     :func:`penalized_leaves`, :func:`l1`, :func:`l2` and the estimators' proximal weights.
 
-    >>> penalty_mask({"coef": np.ones(2), "intercept": np.zeros(1)})
-    {'coef': True, 'intercept': False}
+    Args:
+        params: a pytree of parameters.
+
+    Returns:
+        A pytree of ``params``' structure with a bool at each leaf.
+
+    Examples:
+        >>> penalty_mask({"coef": np.ones(2), "intercept": np.zeros(1)})
+        {'coef': True, 'intercept': False}
     """
     if isinstance(params, dict):
         return {key: (tree_map(lambda _: False, value) if key in UNPENALIZED_KEYS
@@ -412,8 +497,16 @@ def penalty_mask(params):
 def penalized_leaves(params):
     """The weight arrays of a parameter pytree: the leaves that :func:`penalty_mask` marks.
 
-    >>> [w.shape for w in penalized_leaves({"00_linear": {"W": np.ones((2, 3)), "b": np.ones(3)}})]
-    [(2, 3)]
+    Args:
+        params: a pytree of parameters.
+
+    Returns:
+        A list of the penalized leaves, in flattening order.
+
+    Examples:
+        >>> params = {"00_linear": {"W": np.ones((2, 3)), "b": np.ones(3)}}
+        >>> [w.shape for w in penalized_leaves(params)]
+        [(2, 3)]
     """
     return [leaf for leaf, keep in zip(tree_leaves(params), tree_leaves(penalty_mask(params)))
             if keep]
@@ -422,8 +515,16 @@ def penalized_leaves(params):
 def l1(params):
     """The L1 penalty ``sum |w|`` over the weights (see :func:`penalized_leaves`).
 
-    >>> float(l1({"W": np.array([1.0, -2.0]), "b": np.array([5.0])}))
-    3.0
+    Args:
+        params: a pytree of parameters; the leaves under the keys in :data:`UNPENALIZED_KEYS`
+            (biases) are left out.
+
+    Returns:
+        The penalty, a scalar.
+
+    Examples:
+        >>> float(l1({"W": np.array([1.0, -2.0]), "b": np.array([5.0])}))
+        3.0
     """
     return sum((np.sum(np.abs(w)) for w in penalized_leaves(params)), 0.0)
 
@@ -433,8 +534,16 @@ def l2(params):
 
     The factor 1/2 makes ``alpha * l2`` match scikit-learn's ``alpha / 2 ||w||^2``.
 
-    >>> float(l2({"W": np.array([1.0, -2.0]), "b": np.array([5.0])}))
-    2.5
+    Args:
+        params: a pytree of parameters; the leaves under the keys in :data:`UNPENALIZED_KEYS`
+            (biases) are left out.
+
+    Returns:
+        The penalty, a scalar.
+
+    Examples:
+        >>> float(l2({"W": np.array([1.0, -2.0]), "b": np.array([5.0])}))
+        2.5
     """
     return sum((0.5 * np.sum(w * w) for w in penalized_leaves(params)), 0.0)
 
@@ -444,11 +553,20 @@ def elastic_net(params, alpha, l1_ratio):
 
     scikit-learn's ``ElasticNet`` penalty; ``l1_ratio = 1`` is the lasso, ``0`` ridge.
 
+    Args:
+        params: a pytree of parameters; biases are left out (see :func:`penalty_mask`).
+        alpha: the strength of the penalty, >= 0.
+        l1_ratio: the share of the L1 part, in [0, 1].
+
+    Returns:
+        The penalty, a scalar.
+
     Raises:
         ValueError: for ``l1_ratio`` outside [0, 1] or a negative ``alpha``.
 
-    >>> float(elastic_net({"W": np.array([1.0, -2.0])}, alpha=2.0, l1_ratio=0.5))
-    5.5
+    Examples:
+        >>> float(elastic_net({"W": np.array([1.0, -2.0])}, alpha=2.0, l1_ratio=0.5))
+        5.5
     """
     alpha, l1_ratio = float(alpha), float(l1_ratio)
     if not 0.0 <= l1_ratio <= 1.0:
@@ -468,11 +586,18 @@ LOSSES: dict[str, Callable] = {
 def get_loss(name) -> Callable:
     """The loss called ``name`` (see :data:`LOSSES`), or the callable itself.
 
+    Args:
+        name: a name in :data:`LOSSES`, or a callable ``loss(pred, target)``.
+
+    Returns:
+        The loss function.
+
     Raises:
         ValueError: for an unknown name, listing the valid ones.
 
-    >>> get_loss("mse") is mse
-    True
+    Examples:
+        >>> get_loss("mse") is mse
+        True
     """
     if callable(name):
         return name

@@ -29,15 +29,20 @@ class BatchNorm(Layer):
 
     Params ``{"gamma": ones, "beta": zeros}``; state ``{"mean": zeros, "var": ones}``.
 
+    Args:
+        momentum: the weight of the batch statistic in the running update.
+        eps: added to the variance before the square root.
+
     Raises:
         ValueError: for an input shape that is neither ``(F,)`` nor ``(C, H, W)``.
 
-    >>> import numpy as np
-    >>> bn = BatchNorm()
-    >>> params, state = bn.init(np.random.default_rng(0), (2,))
-    >>> y, state = bn.apply(params, state, np.array([[0.0, 1.0], [2.0, 5.0]]), train=True)
-    >>> state["mean"], state["var"]
-    (array([0.1, 0.3]), array([1.1, 1.7]))
+    Examples:
+        >>> import numpy as np
+        >>> bn = BatchNorm()
+        >>> params, state = bn.init(np.random.default_rng(0), (2,))
+        >>> y, state = bn.apply(params, state, np.array([[0.0, 1.0], [2.0, 5.0]]), train=True)
+        >>> state["mean"], state["var"]
+        (array([0.1, 0.3]), array([1.1, 1.7]))
     """
 
     name = "batchnorm"
@@ -87,12 +92,13 @@ class LayerNorm(Layer):
     Raises:
         ValueError: for a non-positive ``eps``.
 
-    >>> import numpy as np
-    >>> ln = LayerNorm()
-    >>> params, state = ln.init(np.random.default_rng(0), (5, 3))
-    >>> y, _ = ln.apply(params, state, np.array([[[1.0, 2.0, 3.0]]]))
-    >>> np.round(y, 4)
-    array([[[-1.2247,  0.    ,  1.2247]]])
+    Examples:
+        >>> import numpy as np
+        >>> ln = LayerNorm()
+        >>> params, state = ln.init(np.random.default_rng(0), (5, 3))
+        >>> y, _ = ln.apply(params, state, np.array([[[1.0, 2.0, 3.0]]]))
+        >>> np.round(y, 4)
+        array([[[-1.2247,  0.    ,  1.2247]]])
     """
 
     name = "layernorm"

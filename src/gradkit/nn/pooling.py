@@ -35,9 +35,14 @@ class MaxPool2d(_Pool2d):
 
     Ties within a window share the gradient equally (gradkit's minimum-norm convention).
 
-    >>> import numpy as np
-    >>> MaxPool2d(2).apply({}, {}, np.ones((1, 1, 2, 2)))[0]
-    array([[[[1.]]]])
+    Args:
+        kernel_size: an int or an ``(h, w)`` pair, the window.
+        stride: an int or an ``(h, w)`` pair (default: ``kernel_size``).
+
+    Examples:
+        >>> import numpy as np
+        >>> MaxPool2d(2).apply({}, {}, np.ones((1, 1, 2, 2)))[0]
+        array([[[[1.]]]])
     """
 
     name = "maxpool2d"
@@ -47,9 +52,14 @@ class MaxPool2d(_Pool2d):
 class AvgPool2d(_Pool2d):
     """Mean over ``kernel_size`` windows moved by ``stride`` (default: the kernel size).
 
-    >>> import numpy as np
-    >>> AvgPool2d(2).apply({}, {}, np.arange(4.0).reshape(1, 1, 2, 2))[0]
-    array([[[[1.5]]]])
+    Args:
+        kernel_size: an int or an ``(h, w)`` pair, the window.
+        stride: an int or an ``(h, w)`` pair (default: ``kernel_size``).
+
+    Examples:
+        >>> import numpy as np
+        >>> AvgPool2d(2).apply({}, {}, np.arange(4.0).reshape(1, 1, 2, 2))[0]
+        array([[[[1.5]]]])
     """
 
     name = "avgpool2d"

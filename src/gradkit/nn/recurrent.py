@@ -50,11 +50,12 @@ class Cell:
             (:func:`~gradkit.nn.init.block_orthogonal`), so the state is neither shrunk
             nor amplified from step to step at initialization.
 
-    >>> import numpy as np
-    >>> cell = LSTMCell(5)
-    >>> params = cell.init(np.random.default_rng(0), 3)
-    >>> cell.n_gates, params["W_ih"].shape, params["W_hh"].shape, params["b"].shape
-    (4, (3, 20), (5, 20), (20,))
+    Examples:
+        >>> import numpy as np
+        >>> cell = LSTMCell(5)
+        >>> params = cell.init(np.random.default_rng(0), 3)
+        >>> cell.n_gates, params["W_ih"].shape, params["W_hh"].shape, params["b"].shape
+        (4, (3, 20), (5, 20), (20,))
     """
 
     name = "cell"
@@ -116,12 +117,18 @@ class RNNCell(Cell):
     ``W_hh^T diag(1 - h_t^2)``: they vanish or explode geometrically, the reason for the
     gated cells and for gradient clipping.
 
-    >>> import numpy as np
-    >>> cell = RNNCell(4)
-    >>> params = cell.init(np.random.default_rng(0), 3)
-    >>> h, out = cell.step(params, None, np.ones((2, 3)))
-    >>> out.shape, bool(np.all(np.abs(out) < 1))
-    ((2, 4), True)
+    Args:
+        hidden_size: ``H``, the size of the hidden state.
+        kernel_init: initializer of ``W_ih``, as :class:`Cell`.
+        recurrent_init: initializer of ``W_hh``, as :class:`Cell`.
+
+    Examples:
+        >>> import numpy as np
+        >>> cell = RNNCell(4)
+        >>> params = cell.init(np.random.default_rng(0), 3)
+        >>> h, out = cell.step(params, None, np.ones((2, 3)))
+        >>> out.shape, bool(np.all(np.abs(out) < 1))
+        ((2, 4), True)
     """
 
     name = "rnn"
@@ -148,17 +155,20 @@ class LSTMCell(Cell):
     weight and bias from ``U(-1/sqrt(H), 1/sqrt(H))`` instead.
 
     Args:
-        hidden_size, kernel_init, recurrent_init: as :class:`Cell`.
+        hidden_size: ``H``, the size of the hidden state.
+        kernel_init: initializer of ``W_ih``, as :class:`Cell`.
+        recurrent_init: initializer of ``W_hh``, as :class:`Cell`.
         forget_bias: the initial bias of the forget gate.
 
-    >>> import numpy as np
-    >>> cell = LSTMCell(4)
-    >>> params = cell.init(np.random.default_rng(0), 3)
-    >>> params["b"].reshape(4, 4)[1]  # the forget block
-    array([1., 1., 1., 1.])
-    >>> (h, c), out = cell.step(params, None, np.ones((2, 3)))
-    >>> h.shape, c.shape
-    ((2, 4), (2, 4))
+    Examples:
+        >>> import numpy as np
+        >>> cell = LSTMCell(4)
+        >>> params = cell.init(np.random.default_rng(0), 3)
+        >>> params["b"].reshape(4, 4)[1]  # the forget block
+        array([1., 1., 1., 1.])
+        >>> (h, c), out = cell.step(params, None, np.ones((2, 3)))
+        >>> h.shape, c.shape
+        ((2, 4), (2, 4))
     """
 
     name = "lstm"
@@ -206,11 +216,17 @@ class GRUCell(Cell):
     of shape ``(3H,)`` and ``b_hn`` of shape ``(H,)``, zeros at initialization. The carry
     is ``h``.
 
-    >>> import numpy as np
-    >>> cell = GRUCell(4)
-    >>> params = cell.init(np.random.default_rng(0), 3)
-    >>> sorted(params), params["W_hh"].shape
-    (['W_hh', 'W_ih', 'b', 'b_hn'], (4, 12))
+    Args:
+        hidden_size: ``H``, the size of the hidden state.
+        kernel_init: initializer of ``W_ih``, as :class:`Cell`.
+        recurrent_init: initializer of ``W_hh``, as :class:`Cell`.
+
+    Examples:
+        >>> import numpy as np
+        >>> cell = GRUCell(4)
+        >>> params = cell.init(np.random.default_rng(0), 3)
+        >>> sorted(params), params["W_hh"].shape
+        (['W_hh', 'W_ih', 'b', 'b_hn'], (4, 12))
     """
 
     name = "gru"
@@ -250,12 +266,13 @@ def unroll(cell, params, xs, carry=None, *, time_major=False):
     Raises:
         ValueError: for ``xs`` that is not three-dimensional or has no time step.
 
-    >>> import numpy as np
-    >>> cell = GRUCell(2)
-    >>> params = cell.init(np.random.default_rng(0), 3)
-    >>> hs, h = unroll(cell, params, np.ones((4, 6, 3)))
-    >>> hs.shape, np.array_equal(hs[:, -1], h)
-    ((4, 6, 2), True)
+    Examples:
+        >>> import numpy as np
+        >>> cell = GRUCell(2)
+        >>> params = cell.init(np.random.default_rng(0), 3)
+        >>> hs, h = unroll(cell, params, np.ones((4, 6, 3)))
+        >>> hs.shape, np.array_equal(hs[:, -1], h)
+        ((4, 6, 2), True)
     """
     shape = np.shape(xs)
     if len(shape) != 3 or shape[1 - int(bool(time_major))] == 0:
@@ -289,11 +306,12 @@ class Recurrent(Layer):
     Raises:
         TypeError: when ``cell`` is not a :class:`Cell`.
 
-    >>> import numpy as np
-    >>> rnn = Recurrent(RNNCell(3), return_sequences=False)
-    >>> params, state = rnn.init(np.random.default_rng(0), (7, 2))
-    >>> rnn.apply(params, state, np.ones((4, 7, 2)))[0].shape
-    (4, 3)
+    Examples:
+        >>> import numpy as np
+        >>> rnn = Recurrent(RNNCell(3), return_sequences=False)
+        >>> params, state = rnn.init(np.random.default_rng(0), (7, 2))
+        >>> rnn.apply(params, state, np.ones((4, 7, 2)))[0].shape
+        (4, 3)
     """
 
     def __init__(self, cell, return_sequences=True):

@@ -31,12 +31,13 @@ class Residual(Layer):
         TypeError: when ``block`` is not a layer.
         ValueError: at ``init``, when the block changes the shape of a sample.
 
-    >>> import numpy as np
-    >>> from gradkit.nn import Linear
-    >>> res = Residual(Linear(3, init="zeros"))
-    >>> params, state = res.init(np.random.default_rng(0), (3,))
-    >>> res.apply(params, state, np.ones((1, 3)))[0]
-    array([[1., 1., 1.]])
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.nn import Linear
+        >>> res = Residual(Linear(3, init="zeros"))
+        >>> params, state = res.init(np.random.default_rng(0), (3,))
+        >>> res.apply(params, state, np.ones((1, 3)))[0]
+        array([[1., 1., 1.]])
     """
 
     name = "residual"

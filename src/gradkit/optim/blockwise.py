@@ -136,6 +136,29 @@ class BlockwiseObjective:
     Calling it, ``obj(w)``, gives F(w); :meth:`value_and_grad`, :meth:`hvp` and :meth:`hess`
     give the derivatives, and :attr:`fvp` the Fisher-vector product when it was built with
     ``model=``. Build it with :func:`blockwise_objective`.
+
+    Args:
+        loss: ``loss(w, X_block, y_block) -> scalar``, a sum over the block's rows (with
+            ``model``: ``loss(outputs, y_block)``).
+        X: the inputs, a NumPy array or a Dask array chunked by rows.
+        y: the targets, with ``X``'s rows (and row chunks).
+        penalty: ``penalty(w) -> scalar`` computed on the driver, or None.
+        client: a ``dask.distributed.Client``, or None.
+        model: ``model(w, X_block) -> outputs``, or None.
+
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 2.0, 3.0])
+        >>> obj = blockwise_objective(lambda w, X, y: 0.5 * np.sum((X @ w - y) ** 2), X, y)
+        >>> obj
+        BlockwiseObjective(<lambda>, X.shape=(3, 2), NumPy)
+        >>> w = np.zeros(2)
+        >>> f, g = obj.value_and_grad(w)   # X^T (X w - y) at w = 0
+        >>> float(f), g
+        (7.0, array([-4., -5.]))
+        >>> obj.hess(w)                    # X^T X
+        array([[2., 1.],
+               [1., 2.]])
     """
 
     def __init__(self, loss, X, y, penalty=None, client=None, model=None):
@@ -287,7 +310,8 @@ def blockwise_objective(loss, X, y, penalty=None, client=None, *, model=None):
             rows. ``w`` may be an array or a pytree. Must be picklable for process workers
             (module-level function, or anything cloudpickle handles). With ``model=``:
             ``loss(outputs, y_block) -> scalar``, the loss of the model's outputs.
-        X, y: NumPy arrays, or Dask arrays with the same row chunks (X chunked by rows only).
+        X: the inputs, a NumPy array or a Dask array chunked by rows only.
+        y: the targets, of the same kind as ``X`` with its rows (and row chunks).
         penalty: ``penalty(w) -> scalar`` computed on the driver, or None.
         client: a ``dask.distributed.Client`` to run on (default: the active one, else
             Dask's default scheduler).
@@ -304,16 +328,17 @@ def blockwise_objective(loss, X, y, penalty=None, client=None, *, model=None):
         TypeError: when one of X, y is a Dask array and the other is not.
         ValueError: mismatched rows or row chunks, or X chunked across columns.
 
-    >>> import numpy as np
-    >>> from gradkit.optim import minimize
-    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 2.0, 3.0])
-    >>> obj = blockwise_objective(lambda w, X, y: 0.5 * np.sum((X @ w - y) ** 2), X, y)
-    >>> np.round(minimize(obj, np.zeros(2), method="newton-cg").x, 6)
-    array([1., 2.])
-    >>> obj = blockwise_objective(lambda z, y: 0.5 * np.sum((z - y) ** 2), X, y,
-    ...                           model=lambda w, X: X @ w)
-    >>> np.round(minimize(obj, np.zeros(2), method="natural").x, 6)
-    array([1., 2.])
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim import minimize
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 2.0, 3.0])
+        >>> obj = blockwise_objective(lambda w, X, y: 0.5 * np.sum((X @ w - y) ** 2), X, y)
+        >>> np.round(minimize(obj, np.zeros(2), method="newton-cg").x, 6)
+        array([1., 2.])
+        >>> obj = blockwise_objective(lambda z, y: 0.5 * np.sum((z - y) ** 2), X, y,
+        ...                           model=lambda w, X: X @ w)
+        >>> np.round(minimize(obj, np.zeros(2), method="natural").x, 6)
+        array([1., 2.])
     """
     if not callable(loss):
         raise TypeError(f"loss must be a callable loss(w, X, y) -> scalar, got "

@@ -35,8 +35,12 @@ class Simplex:
 
     LMO: :math:`\arg\min_{s} \langle g, s \rangle = r e_{i^*}`, :math:`i^* = \arg\min_i g_i`.
 
-    >>> Simplex().lmo(np.array([0.3, -1.0, 2.0]))
-    array([0., 1., 0.])
+    Args:
+        radius: :math:`r > 0`, the sum of the coordinates.
+
+    Examples:
+        >>> Simplex().lmo(np.array([0.3, -1.0, 2.0]))
+        array([0., 1., 0.])
     """
 
     def __init__(self, radius=1.0):
@@ -63,8 +67,12 @@ class L1Ball:
 
     LMO: :math:`-r\,\mathrm{sign}(g_{i^*}) e_{i^*}`, :math:`i^* = \arg\max_i |g_i|`.
 
-    >>> L1Ball(2.0).lmo(np.array([0.5, -3.0]))
-    array([0., 2.])
+    Args:
+        radius: :math:`r > 0`.
+
+    Examples:
+        >>> L1Ball(2.0).lmo(np.array([0.5, -3.0]))
+        array([0., 2.])
     """
 
     def __init__(self, radius=1.0):
@@ -94,8 +102,12 @@ class L2Ball:
 
     LMO: :math:`-r\, g / \|g\|_2` (0 when g = 0).
 
-    >>> L2Ball(2.0).lmo(np.array([3.0, 4.0]))
-    array([-1.2, -1.6])
+    Args:
+        radius: :math:`r > 0`.
+
+    Examples:
+        >>> L2Ball(2.0).lmo(np.array([3.0, 4.0]))
+        array([-1.2, -1.6])
     """
 
     def __init__(self, radius=1.0):
@@ -121,8 +133,13 @@ class Box:
 
     LMO: :math:`s_i = l_i` where :math:`g_i > 0`, else :math:`u_i`.
 
-    >>> Box(-1.0, 2.0).lmo(np.array([1.0, -1.0]))
-    array([-1.,  2.])
+    Args:
+        lower: :math:`l`, a number or an array of ``x``'s shape (finite).
+        upper: :math:`u`, a number or an array of ``x``'s shape (finite, >= ``lower``).
+
+    Examples:
+        >>> Box(-1.0, 2.0).lmo(np.array([1.0, -1.0]))
+        array([-1.,  2.])
     """
 
     def __init__(self, lower, upper):
@@ -154,9 +171,13 @@ class NuclearNormBall:
     LMO: :math:`-r\, u_1 v_1^T` with :math:`(u_1, v_1)` the top singular pair of G, a rank-one
     matrix (so Frank-Wolfe iterates are low-rank sums).
 
-    >>> NuclearNormBall(1.0).lmo(np.diag([3.0, 1.0]))
-    array([[-1., -0.],
-           [-0., -0.]])
+    Args:
+        radius: :math:`r > 0`, the bound on the sum of the singular values.
+
+    Examples:
+        >>> NuclearNormBall(1.0).lmo(np.diag([3.0, 1.0]))
+        array([[-1., -0.],
+               [-0., -0.]])
     """
 
     def __init__(self, radius=1.0):

@@ -44,16 +44,20 @@ def backtracking_armijo(phi, f0, dphi0, alpha0=1.0, c1=1e-4, shrink=0.5, max_eva
 
     Args:
         phi: ``phi(alpha) -> (value, slope, payload)``.
-        f0, dphi0: phi(0) and phi'(0) (must be < 0: a descent direction).
-        alpha0: first trial step. c1: sufficient-decrease constant. shrink: the largest
-            factor a step is cut by. max_evals: evaluation budget.
+        f0: phi(0).
+        dphi0: phi'(0), which must be < 0 (a descent direction).
+        alpha0: the first trial step.
+        c1: the sufficient-decrease constant :math:`c_1`.
+        shrink: the largest factor :math:`\rho` a step is cut by.
+        max_evals: the budget of evaluations of ``phi``.
 
     Returns:
         ``(alpha, value, payload, success)``.
 
-    >>> phi = lambda a: ((a - 1.0) ** 2, 2 * (a - 1.0), None)
-    >>> backtracking_armijo(phi, 1.0, -2.0, alpha0=4.0)[:2]
-    (1.0, 0.0)
+    Examples:
+        >>> phi = lambda a: ((a - 1.0) ** 2, 2 * (a - 1.0), None)
+        >>> backtracking_armijo(phi, 1.0, -2.0, alpha0=4.0)[:2]
+        (1.0, 0.0)
     """
     alpha = alpha0
     for _ in range(max_evals):
@@ -114,9 +118,13 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
 
     Args:
         phi: ``phi(alpha) -> (value, slope, payload)``.
-        f0, dphi0: phi(0) and phi'(0) < 0.
-        alpha0: first trial step. c1, c2: Wolfe constants, 0 < c1 < c2 < 1.
-        alpha_max: the largest step. max_evals: evaluation budget.
+        f0: phi(0).
+        dphi0: phi'(0), which must be < 0.
+        alpha0: the first trial step.
+        c1: the sufficient-decrease constant, 0 < c1 < c2.
+        c2: the curvature constant, c1 < c2 < 1.
+        alpha_max: the largest step.
+        max_evals: the budget of evaluations of ``phi``.
         epsilon: the relative rounding level of f below which slopes decide (``ROUNDING``,
             1e-10; 0 turns the approximate conditions off).
         strong: True for the strong Wolfe curvature condition, False for the weak one.
@@ -125,10 +133,11 @@ def strong_wolfe(phi, f0, dphi0, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, ma
     Returns:
         ``(alpha, value, payload, success)``.
 
-    >>> phi = lambda a: ((a - 3.0) ** 2, 2 * (a - 3.0), None)
-    >>> alpha, value, _, ok = strong_wolfe(phi, 9.0, -6.0)
-    >>> ok and abs(2 * (alpha - 3.0)) <= 0.9 * 6.0
-    True
+    Examples:
+        >>> phi = lambda a: ((a - 3.0) ** 2, 2 * (a - 3.0), None)
+        >>> alpha, value, _, ok = strong_wolfe(phi, 9.0, -6.0)
+        >>> ok and abs(2 * (alpha - 3.0)) <= 0.9 * 6.0
+        True
     """
     flat = epsilon * abs(f0)  # |f - f0| <= flat: f cannot tell the steps apart
     f_ref = f0 if f_ref is None else f_ref
@@ -202,10 +211,14 @@ def line_search(objective, x, d, f0, g0, method="wolfe", alpha0=1.0, dphi0=None,
 
     Args:
         objective: an :class:`~gradkit.optim.minimize.Objective` (f and gradient in one pass).
-        x, d: the point and a descent direction (``g0 @ d < 0``).
-        f0, g0: f and the gradient at x.
-        method: ``"wolfe"`` (:func:`strong_wolfe`) or ``"armijo"`` (:func:`backtracking_armijo`).
-        alpha0: first trial step. dphi0: ``g0 @ d``, if the caller has it already.
+        x: the point (flat).
+        d: a descent direction (``g0 @ d < 0``).
+        f0: f at x.
+        g0: the gradient at x.
+        method: ``"wolfe"`` (:func:`strong_wolfe`) or ``"armijo"``
+            (:func:`backtracking_armijo`).
+        alpha0: the first trial step.
+        dphi0: ``g0 @ d``, if the caller has it already.
         **kwargs: constants passed on (c1, c2, max_evals, ...).
 
     Returns:
@@ -215,12 +228,13 @@ def line_search(objective, x, d, f0, g0, method="wolfe", alpha0=1.0, dphi0=None,
     Raises:
         ValueError: if ``d`` is not a descent direction.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import Objective
-    >>> obj = Objective(lambda x: np.sum(x ** 2), np.ones(2))
-    >>> f0, g0 = obj.value_and_grad(np.ones(2))
-    >>> line_search(obj, np.ones(2), -g0, f0, g0).x
-    array([0., 0.])
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import Objective
+        >>> obj = Objective(lambda x: np.sum(x ** 2), np.ones(2))
+        >>> f0, g0 = obj.value_and_grad(np.ones(2))
+        >>> line_search(obj, np.ones(2), -g0, f0, g0).x
+        array([0., 0.])
     """
     if dphi0 is None:
         dphi0 = float(g0.dot(d))

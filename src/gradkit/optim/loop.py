@@ -23,11 +23,12 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
     :func:`~gradkit.optim.transforms.reduce_on_plateau`; a plain
     :class:`~gradkit.optim.transforms.GradientTransformation` is called without it, see
     :func:`~gradkit.optim.transforms.with_extra_args_support`). The run shares
-    :func:`minimize`'s stopping vocabulary and result: it stops after ``max_iter`` steps, when the gradient's
-    inf-norm is <= ``tol``, after ``n_iter_no_change`` steps without a lower f, when
-    ``callback(info)`` returns True (``info`` has ``x``, ``fun``, ``grad_norm``, ``nit``), or
-    at the first NaN / inf (keeping the last finite point). ``step_size`` in the history is
-    the learning rate the step used (:func:`~gradkit.optim.transforms.current_learning_rate`).
+    :func:`minimize`'s stopping vocabulary and result: it stops after ``max_iter`` steps,
+    when the gradient's inf-norm is <= ``tol``, after ``n_iter_no_change`` steps without a
+    lower f, when ``callback(info)`` returns True (``info`` has ``x``, ``fun``,
+    ``grad_norm``, ``nit``), or at the first NaN / inf (keeping the last finite point).
+    ``step_size`` in the history is the learning rate the step used
+    (:func:`~gradkit.optim.transforms.current_learning_rate`).
 
     Args:
         optimizer: a :class:`~gradkit.optim.transforms.GradientTransformation`
@@ -36,26 +37,31 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
         x0: the start: an array or a pytree of arrays; the optimizer sees this structure.
         max_iter: the number of steps (>= 0).
         tol: stop when the gradient inf-norm is <= tol (0: run every step).
-        value_and_grad, grad: user-supplied derivatives, as for :func:`minimize`.
+        value_and_grad: ``value_and_grad(x) -> (f, g)``, as for :func:`minimize`.
+        grad: ``grad(x) -> g``, as for :func:`minimize` (f is then evaluated separately).
         callback: ``callback(info) -> bool``, called after every step; True stops the run.
-        ftol, n_iter_no_change: as for :func:`minimize`.
+        ftol: the relative decrease of f counted as an improvement, as for :func:`minimize`.
+        n_iter_no_change: stop after this many steps without a lower f, as for
+            :func:`minimize`.
         record_path: also record every iterate in ``history["path"]`` (x0 first).
 
     Returns:
         OptimizeResult with ``x`` (the best point seen), ``fun``, ``grad_norm``, ``nit``,
-        ``nfev``, ``ngev``, ``success`` (also True when ``tol=0`` and every step ran), ``status``, ``message``, ``state`` (the optimizer's
-        last state) and ``history`` (``f``, ``grad_norm``, ``step_size``, ``time`` in
-        seconds since the start, and ``path`` with ``record_path``).
+        ``nfev``, ``ngev``, ``success`` (also True when ``tol=0`` and every step ran),
+        ``status``, ``message``, ``state`` (the optimizer's last state) and ``history``
+        (``f``, ``grad_norm``, ``step_size``, ``time`` in seconds since the start, and
+        ``path`` with ``record_path``).
 
     Raises:
         TypeError: when ``optimizer`` is not a GradientTransformation.
         ValueError: for a negative ``max_iter`` or ``tol``.
 
-    >>> import numpy as np
-    >>> from gradkit.optim import adam
-    >>> r = run(adam(0.1), lambda x: np.sum((x - 1.0) ** 2), np.zeros(2), 500, tol=1e-8)
-    >>> r.success, np.round(r.x, 6)
-    (True, array([1., 1.]))
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim import adam
+        >>> r = run(adam(0.1), lambda x: np.sum((x - 1.0) ** 2), np.zeros(2), 500, tol=1e-8)
+        >>> r.success, np.round(r.x, 6)
+        (True, array([1., 1.]))
     """
     if not isinstance(optimizer, GradientTransformation):
         raise TypeError(f"optimizer must be a GradientTransformation such as adam(0.01), got "

@@ -57,9 +57,10 @@ class OptimizeResult(dict):
     per-iteration lists, iteration 0 first: ``f``, ``grad_norm``, ``step_size``, and ``gap``
     for Frank-Wolfe).
 
-    >>> r = OptimizeResult(x=1.0, fun=0.5)
-    >>> r.fun
-    0.5
+    Examples:
+        >>> r = OptimizeResult(x=1.0, fun=0.5)
+        >>> r.fun
+        0.5
     """
 
     def __getattr__(self, name):
@@ -309,23 +310,28 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     gradient over ``constraint``, see :mod:`gradkit.optim.frank_wolfe`), ``"natural"``
     (natural gradient with ``model=`` and ``loss=``), ``"proximal"`` / ``"ista"`` /
     ``"fista"`` (``l1=``, ``l2=``: a number, or per-coordinate weights in x0's structure with 0
-    for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``, ``"trust-ncg"`` (Steihaug-Toint CG in a trust region, on
-    Hessian-vector products), ``"trust-exact"`` (the trust-region subproblem solved exactly
-    from the Hessian, Moré-Sorensen; see :mod:`gradkit.optim.trust_region`). Method-specific
-    options are documented on each solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
+    for an unpenalized coordinate; ``accelerated=``), ``"subgradient"``, ``"trust-ncg"``
+    (Steihaug-Toint CG in a trust region, on Hessian-vector products), ``"trust-exact"``
+    (the trust-region subproblem solved exactly from the Hessian, Moré-Sorensen; see
+    :mod:`gradkit.optim.trust_region`). Method-specific options are documented on each
+    solver (``gradkit.optim.quasi_newton.minimize_lbfgs``, ...).
 
     Args:
         fun: ``fun(x) -> scalar``, plain NumPy. For ``"natural"`` it may be ``None``
             (then f = loss(model(x))). An object with ``value_and_grad`` / ``hvp`` / ``hess``
-            / ``fvp`` (Fisher-vector products, for ``"natural"``) methods (such as :func:`gradkit.optim.blockwise_objective`, for data in Dask
-            blocks) supplies the derivatives it has.
+            / ``fvp`` (Fisher-vector products, for ``"natural"``) methods (such as
+            :func:`gradkit.optim.blockwise_objective`, for data in Dask blocks) supplies
+            the derivatives it has.
         x0: starting point: an array of any shape or a pytree of arrays. A list (or tuple)
             of plain numbers is an array, as in scipy (``minimize(f, [1.0, 2.0])``).
         method: one of the names above (default ``"lbfgs"``).
         args: extra positional arguments, as scipy's: ``fun(x, *args)`` (and the same for
             ``grad``, ``value_and_grad``, ``hvp(x, v, *args)`` and ``hess``), e.g. the data.
-        grad, value_and_grad, hvp, hess: user-supplied derivatives, in x0's structure
-            (``value_and_grad(x) -> (f, g)`` is the fastest; ``hess`` on flat x only).
+        grad: ``grad(x) -> g``, a user-supplied gradient in x0's structure.
+        value_and_grad: ``value_and_grad(x) -> (f, g)``, f and the gradient in one call
+            (the fastest way to give derivatives).
+        hvp: ``hvp(x, v) -> H v``, a user-supplied Hessian-vector product.
+        hess: ``hess(x) -> H``, the Hessian as a matrix (flat ``x`` only).
         tol: stop when the stopping measure is <= tol: the inf-norm of the gradient
             (``max_i |g_i|``, as scipy's gtol; projected gradient with bounds; gradient
             mapping for proximal; the Frank-Wolfe duality gap for frank-wolfe). By default
@@ -359,11 +365,12 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     Raises:
         ValueError: unknown method, an option the method does not take, or bad bounds.
 
-    >>> import numpy as np, gradkit as gk
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2), method="lbfgs")
-    >>> r.success, np.round(r.x, 6)
-    (True, array([3., 3.]))
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2), method="lbfgs")
+        >>> r.success, np.round(r.x, 6)
+        (True, array([3., 3.]))
     """
     for name in options.keys() & _SCIPY_NAMES.keys():
         raise TypeError(f"minimize: {name}= is scipy's name; gradkit's is {_SCIPY_NAMES[name]}.")

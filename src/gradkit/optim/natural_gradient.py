@@ -24,11 +24,22 @@ def fisher_vector_product(model, loss, params):
     Hessian-vector product of the loss in output space, and one call of a pullback (J^T u)
     recorded once; no matrix is formed. ``v`` and the result have the structure of params.
 
-    >>> import numpy as np
-    >>> X = np.array([[1.0, 0.0], [0.0, 2.0]])
-    >>> fvp = fisher_vector_product(lambda w: X @ w, lambda z: 0.5 * np.sum(z ** 2), np.zeros(2))
-    >>> fvp(np.array([1.0, 1.0]))
-    array([1., 4.])
+    Args:
+        model: ``model(params) -> outputs``, plain NumPy.
+        loss: ``loss(outputs) -> scalar``, the negative log-likelihood of the outputs.
+        params: the point, an array or a pytree.
+
+    Returns:
+        ``fvp``, a function of ``v`` (in ``params``' structure) that returns
+        :math:`J^T \Lambda J v` in the same structure.
+
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[1.0, 0.0], [0.0, 2.0]])
+        >>> half_square = lambda z: 0.5 * np.sum(z ** 2)   # Lambda = I, so F = X^T X
+        >>> fvp = fisher_vector_product(lambda w: X @ w, half_square, np.zeros(2))
+        >>> fvp(np.array([1.0, 1.0]))
+        array([1., 4.])
     """
     out, pullback = _vjp(model, params)
     out = getval(out)
@@ -45,13 +56,20 @@ def conjugate_gradient(matvec, b, tol=1e-10, max_iter=100):
 
     Stops when :math:`\|r\|_2 \le \mathrm{tol} \|b\|_2` or after ``max_iter`` products.
 
+    Args:
+        matvec: ``matvec(v) -> A v`` for a symmetric positive definite A.
+        b: the right-hand side, a 1-D array.
+        tol: the relative residual to stop at.
+        max_iter: the largest number of products with A.
+
     Returns:
         ``(x, n_products)``.
 
-    >>> import numpy as np
-    >>> A = np.array([[4.0, 1.0], [1.0, 3.0]])
-    >>> np.round(conjugate_gradient(lambda v: A @ v, np.array([1.0, 2.0]))[0], 6)
-    array([0.090909, 0.636364])
+    Examples:
+        >>> import numpy as np
+        >>> A = np.array([[4.0, 1.0], [1.0, 3.0]])
+        >>> np.round(conjugate_gradient(lambda v: A @ v, np.array([1.0, 2.0]))[0], 6)
+        array([0.090909, 0.636364])
     """
     x = b * 0.0
     r = b.copy()
@@ -177,12 +195,23 @@ def natural_gradient_descent(model, loss, x0, *, fun=None, **kwargs):
     Shorthand for ``minimize(fun, x0, method="natural", model=model, loss=loss, **kwargs)``;
     see :func:`minimize_natural` for the update and its options.
 
-    >>> import numpy as np
-    >>> X, y = np.array([[1.0, 2.0], [3.0, 1.0]]), np.array([1.0, 2.0])
-    >>> r = natural_gradient_descent(lambda w: X @ w, lambda z: 0.5 * np.sum((z - y) ** 2),
-    ...                              np.zeros(2))
-    >>> np.round(r.x, 4)
-    array([0.6, 0.2])
+    Args:
+        model: ``model(x) -> outputs``, plain NumPy.
+        loss: ``loss(outputs) -> scalar``, the negative log-likelihood of the outputs.
+        x0: the start, an array or a pytree.
+        fun: the objective, when it is not ``loss(model(x))`` (e.g. with a penalty).
+        **kwargs: passed to :func:`minimize` (``learning_rate``, ``damping``, ``tol``, ...).
+
+    Returns:
+        OptimizeResult: as :func:`minimize`.
+
+    Examples:
+        >>> import numpy as np
+        >>> X, y = np.array([[1.0, 2.0], [3.0, 1.0]]), np.array([1.0, 2.0])
+        >>> r = natural_gradient_descent(lambda w: X @ w, lambda z: 0.5 * np.sum((z - y) ** 2),
+        ...                              np.zeros(2))
+        >>> np.round(r.x, 4)
+        array([0.6, 0.2])
     """
     from .minimize import minimize
     return minimize(fun, x0, method="natural", model=model, loss=loss, **kwargs)

@@ -17,8 +17,16 @@ def soft_threshold(v, t):
 
     Entries with :math:`|v_i| \le t` become exactly 0.
 
-    >>> soft_threshold(np.array([-2.0, 0.5, 3.0]), 1.0)
-    array([-1.,  0.,  2.])
+    Args:
+        v: the point, an array.
+        t: the threshold :math:`t \ge 0` (a step size times the L1 weight).
+
+    Returns:
+        :math:`\mathrm{prox}_{t\|\cdot\|_1}(v)`, an array of ``v``'s shape.
+
+    Examples:
+        >>> soft_threshold(np.array([-2.0, 0.5, 3.0]), 1.0)
+        array([-1.,  0.,  2.])
     """
     return np.sign(v) * np.maximum(abs(v) - t, 0.0)
 
@@ -33,10 +41,20 @@ def prox_elastic_net(v, t, l1, l2):
     per-coordinate weights >= 0 broadcastable to ``v``; a coordinate with zero weights is
     left as it is.
 
-    >>> prox_elastic_net(np.array([3.0]), 1.0, 1.0, 1.0)
-    array([1.])
-    >>> prox_elastic_net(np.array([3.0, 3.0]), 1.0, np.array([1.0, 0.0]), 0.0)
-    array([2., 3.])
+    Args:
+        v: the point, an array.
+        t: the step size :math:`t > 0`.
+        l1: the L1 weights :math:`l_1`.
+        l2: the L2 weights :math:`l_2`.
+
+    Returns:
+        The proximal point, an array of ``v``'s shape.
+
+    Examples:
+        >>> prox_elastic_net(np.array([3.0]), 1.0, 1.0, 1.0)
+        array([1.])
+        >>> prox_elastic_net(np.array([3.0, 3.0]), 1.0, np.array([1.0, 0.0]), 0.0)
+        array([2., 3.])
     """
     out = soft_threshold(v, t * l1) if np.any(l1) else v
     return out / (1.0 + t * l2) if np.any(l2) else out

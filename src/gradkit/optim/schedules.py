@@ -57,8 +57,15 @@ def _steps(name, value, *, positive: bool = True) -> int:
 def constant_schedule(value: float) -> Schedule:
     """``lr(t) = value``.
 
-    >>> constant_schedule(0.1)(1000)
-    0.1
+    Args:
+        value: the rate at every step.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> constant_schedule(0.1)(1000)
+        0.1
     """
     value = _finite("value", value)
     return lambda count: _out(np.full(np.shape(count), value))
@@ -74,9 +81,13 @@ def piecewise_constant_schedule(init_value: float,
         boundaries_and_scales: ``{step: scale}``, scales >= 0 (PyTorch's ``MultiStepLR`` is
             ``{m: gamma for m in milestones}``).
 
-    >>> s = piecewise_constant_schedule(1.0, {2: 0.5, 4: 0.1})
-    >>> [s(t) for t in range(6)]
-    [1.0, 1.0, 0.5, 0.5, 0.05, 0.05]
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = piecewise_constant_schedule(1.0, {2: 0.5, 4: 0.1})
+        >>> [s(t) for t in range(6)]
+        [1.0, 1.0, 0.5, 0.5, 0.05, 0.05]
     """
     init_value = _finite("init_value", init_value)
     items = sorted((boundaries_and_scales or {}).items())
@@ -114,9 +125,13 @@ def exponential_decay(init_value: float, transition_steps: int, decay_rate: floa
     Unlike optax, which warns and returns a constant schedule, invalid ``transition_steps``,
     ``decay_rate`` or ``transition_begin`` raise ValueError.
 
-    >>> s = exponential_decay(1.0, transition_steps=2, decay_rate=0.5, staircase=True)
-    >>> [s(t) for t in range(5)]
-    [1.0, 1.0, 0.5, 0.5, 0.25]
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = exponential_decay(1.0, transition_steps=2, decay_rate=0.5, staircase=True)
+        >>> [s(t) for t in range(5)]
+        [1.0, 1.0, 0.5, 0.5, 0.25]
     """
     init_value = _finite("init_value", init_value)
     transition_steps = _steps("transition_steps", transition_steps)
@@ -145,9 +160,18 @@ def step_schedule(init_value: float, step_size: int, decay_rate: float = 0.1) ->
     ``StepLR(step_size, gamma=decay_rate)``); it is ``exponential_decay(init_value, step_size,
     decay_rate, staircase=True)``.
 
-    >>> s = step_schedule(1.0, step_size=3, decay_rate=0.5)
-    >>> [s(t) for t in range(7)]
-    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    Args:
+        init_value: the rate for the first ``step_size`` steps.
+        step_size: the steps between two decays, > 0.
+        decay_rate: the factor applied every ``step_size`` steps (PyTorch's ``gamma``).
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = step_schedule(1.0, step_size=3, decay_rate=0.5)
+        >>> [s(t) for t in range(7)]
+        [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
     """
     return exponential_decay(init_value, step_size, decay_rate, staircase=True)
 
@@ -159,9 +183,19 @@ def inverse_time_decay(init_value: float, transition_steps: int, decay_rate: flo
     ``InverseTimeDecay`` with ``decay_steps = transition_steps``. With ``transition_steps=1``
     this is the classic ``eta_0 / (1 + eta_0 lambda t)`` step of stochastic approximation.
 
-    >>> s = inverse_time_decay(1.0, transition_steps=2, decay_rate=1.0)
-    >>> [s(t) for t in range(5)]
-    [1.0, 0.6666666666666666, 0.5, 0.4, 0.3333333333333333]
+    Args:
+        init_value: the rate at step 0.
+        transition_steps: the steps per unit of ``p``, > 0.
+        decay_rate: the factor in ``1 + decay_rate * p``, >= 0.
+        staircase: decay in discrete jumps every ``transition_steps`` steps.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = inverse_time_decay(1.0, transition_steps=2, decay_rate=1.0)
+        >>> [s(t) for t in range(5)]
+        [1.0, 0.6666666666666666, 0.5, 0.4, 0.3333333333333333]
     """
     init_value = _finite("init_value", init_value)
     transition_steps = _steps("transition_steps", transition_steps)
@@ -184,9 +218,20 @@ def polynomial_schedule(init_value: float, end_value: float, power: float,
         k = clip(t - transition_begin, 0, transition_steps)
         lr(t) = (init_value - end_value) * (1 - k / transition_steps) ** power + end_value
 
-    >>> s = polynomial_schedule(1.0, 0.0, power=2, transition_steps=4)
-    >>> [s(t) for t in range(6)]
-    [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
+    Args:
+        init_value: the rate until ``transition_begin``.
+        end_value: the rate from ``transition_begin + transition_steps`` on.
+        power: the exponent of the decay (1: linear).
+        transition_steps: the length of the decay in steps, > 0.
+        transition_begin: steps of constant ``init_value`` before the decay, >= 0.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = polynomial_schedule(1.0, 0.0, power=2, transition_steps=4)
+        >>> [s(t) for t in range(6)]
+        [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
     """
     init_value, end_value = _finite("init_value", init_value), _finite("end_value", end_value)
     power = _number("power", power, lambda v: 0.0 < v < math.inf, "a finite number > 0")
@@ -205,9 +250,19 @@ def linear_schedule(init_value: float, end_value: float, transition_steps: int,
     """Linear interpolation from ``init_value`` to ``end_value``: ``polynomial_schedule`` with
     ``power=1``.
 
-    >>> s = linear_schedule(1.0, 0.0, transition_steps=4)
-    >>> [s(t) for t in range(6)]
-    [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    Args:
+        init_value: the rate until ``transition_begin``.
+        end_value: the rate from ``transition_begin + transition_steps`` on.
+        transition_steps: the length of the ramp in steps, > 0.
+        transition_begin: steps of constant ``init_value`` before the ramp, >= 0.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = linear_schedule(1.0, 0.0, transition_steps=4)
+        >>> [s(t) for t in range(6)]
+        [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
     """
     return polynomial_schedule(init_value, end_value, 1.0, transition_steps, transition_begin)
 
@@ -225,9 +280,20 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
     Reference: Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts",
     ICLR 2017.
 
-    >>> s = cosine_decay_schedule(1.0, decay_steps=4, alpha=0.1)
-    >>> [round(s(t), 4) for t in range(6)]
-    [1.0, 0.8682, 0.55, 0.2318, 0.1, 0.1]
+    Args:
+        init_value: the rate at step 0.
+        decay_steps: the steps over which the rate decays, > 0; it stays at
+            ``alpha * init_value`` after.
+        alpha: the final rate as a fraction of ``init_value``.
+        exponent: the power the cosine factor is raised to (1: plain cosine).
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = cosine_decay_schedule(1.0, decay_steps=4, alpha=0.1)
+        >>> [round(s(t), 4) for t in range(6)]
+        [1.0, 0.8682, 0.55, 0.2318, 0.1, 0.1]
     """
     init_value = _finite("init_value", init_value)
     decay_steps = _steps("decay_steps", decay_steps)
@@ -254,9 +320,19 @@ def cosine_restarts(init_value: float, period: int, period_mult: int = 1,
 
     Reference: Loshchilov & Hutter, "SGDR", ICLR 2017.
 
-    >>> s = cosine_restarts(1.0, period=2, period_mult=2)
-    >>> [s(t) for t in range(8)]
-    [1.0, 0.5, 1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 1.0, 0.9619397662556434]
+    Args:
+        init_value: the rate at the start of every cycle.
+        period: the length of the first cycle in steps, > 0.
+        period_mult: each cycle is this many times longer than the previous one (an int >= 1).
+        end_value: the rate each cycle decays towards.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = cosine_restarts(1.0, period=2, period_mult=2)
+        >>> [s(t) for t in range(8)]
+        [1.0, 0.5, 1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 1.0, 0.9619397662556434]
     """
     init_value, end_value = _finite("init_value", init_value), _finite("end_value", end_value)
     period = _steps("period", period)
@@ -287,9 +363,18 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
 
     Raises ValueError unless there is one boundary fewer than schedules, in increasing order.
 
-    >>> s = join_schedules([constant_schedule(1.0), linear_schedule(0.5, 0.0, 2)], [3])
-    >>> [s(t) for t in range(6)]
-    [1.0, 1.0, 1.0, 0.5, 0.25, 0.0]
+    Args:
+        schedules: the schedules, in the order they run.
+        boundaries: the steps at which the next schedule takes over, increasing, one fewer
+            than ``schedules``.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = join_schedules([constant_schedule(1.0), linear_schedule(0.5, 0.0, 2)], [3])
+        >>> [s(t) for t in range(6)]
+        [1.0, 1.0, 1.0, 0.5, 0.25, 0.0]
     """
     schedules, boundaries = list(schedules), [int(b) for b in boundaries]
     if len(boundaries) != len(schedules) - 1:
@@ -313,9 +398,18 @@ def linear_warmup(schedule: Schedule, warmup_steps: int, init_value: float = 0.0
     to ``schedule(0)`` over ``warmup_steps`` steps, then follows ``schedule(t - warmup_steps)``
     (Goyal et al., "Accurate, Large Minibatch SGD", 2017).
 
-    >>> s = linear_warmup(exponential_decay(1.0, 1, 0.5), warmup_steps=2)
-    >>> [s(t) for t in range(5)]
-    [0.0, 0.5, 1.0, 0.5, 0.25]
+    Args:
+        schedule: the schedule that follows the warmup (its step 0 is the first step after it).
+        warmup_steps: the length of the warmup in steps, >= 0.
+        init_value: the rate at step 0.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = linear_warmup(exponential_decay(1.0, 1, 0.5), warmup_steps=2)
+        >>> [s(t) for t in range(5)]
+        [0.0, 0.5, 1.0, 0.5, 0.25]
     """
     warmup_steps = _steps("warmup_steps", warmup_steps, positive=False)
     if warmup_steps == 0:
@@ -337,9 +431,22 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
 
     with ``w = warmup_steps`` and ``d = decay_steps``.
 
-    >>> s = warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps=1, decay_steps=3)
-    >>> [s(t) for t in range(4)]
-    [0.0, 1.0, 0.5, 0.0]
+    Args:
+        init_value: the rate at step 0.
+        peak_value: the rate at the end of the warmup.
+        warmup_steps: the length of the linear warmup in steps, >= 0.
+        decay_steps: the step at which the cosine reaches ``end_value``, counted from step 0
+            (the warmup included).
+        end_value: the rate from ``decay_steps`` on.
+        exponent: the power the cosine factor is raised to.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps=1, decay_steps=3)
+        >>> [s(t) for t in range(4)]
+        [0.0, 1.0, 0.5, 0.0]
     """
     warmup_steps = _steps("warmup_steps", warmup_steps, positive=False)
     decay_steps = _steps("decay_steps", decay_steps)
@@ -361,9 +468,23 @@ def warmup_exponential_decay_schedule(init_value: float, peak_value: float, warm
     ``exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase,
     end_value)`` counted from the end of the warmup.
 
-    >>> s = warmup_exponential_decay_schedule(0.0, 1.0, 2, transition_steps=1, decay_rate=0.5)
-    >>> [s(t) for t in range(5)]
-    [0.0, 0.5, 1.0, 0.5, 0.25]
+    Args:
+        init_value: the rate at step 0.
+        peak_value: the rate at the end of the warmup, where the decay starts.
+        warmup_steps: the length of the linear warmup in steps, >= 0.
+        transition_steps: as in :func:`exponential_decay`.
+        decay_rate: as in :func:`exponential_decay`.
+        transition_begin: as in :func:`exponential_decay`, counted from the end of the warmup.
+        staircase: as in :func:`exponential_decay`.
+        end_value: as in :func:`exponential_decay`.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> s = warmup_exponential_decay_schedule(0.0, 1.0, 2, transition_steps=1, decay_rate=0.5)
+        >>> [s(t) for t in range(5)]
+        [0.0, 0.5, 1.0, 0.5, 0.25]
     """
     decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin,
                               staircase, end_value)
@@ -377,10 +498,18 @@ def sgdr_schedule(cosine_kwargs: Sequence[dict]) -> Schedule:
 
     Reference: Loshchilov & Hutter, "SGDR", ICLR 2017.
 
-    >>> cycle = dict(init_value=0.0, peak_value=1.0, warmup_steps=1, decay_steps=3)
-    >>> s = sgdr_schedule([cycle, cycle])
-    >>> [s(t) for t in range(6)]
-    [0.0, 1.0, 0.5, 0.0, 1.0, 0.5]
+    Args:
+        cosine_kwargs: one dict of :func:`warmup_cosine_decay_schedule` keyword arguments per
+            cycle.
+
+    Returns:
+        The schedule: a function of the step count ``t`` (an int >= 0) that returns the rate.
+
+    Examples:
+        >>> cycle = dict(init_value=0.0, peak_value=1.0, warmup_steps=1, decay_steps=3)
+        >>> s = sgdr_schedule([cycle, cycle])
+        >>> [s(t) for t in range(6)]
+        [0.0, 1.0, 0.5, 0.0, 1.0, 0.5]
     """
     schedules, boundaries, step = [], [], 0
     for kwargs in cosine_kwargs:

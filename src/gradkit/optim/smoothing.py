@@ -47,9 +47,17 @@ def smooth_abs(x, mu):
     Written as :math:`a(|x| - a/2)/\mu` with :math:`a = \min(|x|, \mu)`, one expression for
     both branches (so its derivatives come from the engine without a ``where``).
 
-    >>> import numpy as np
-    >>> smooth_abs(np.array([-2.0, 0.5, 0.0]), 1.0)
-    array([1.5  , 0.125, 0.   ])
+    Args:
+        x: an array (or a traced value).
+        mu: the smoothing :math:`\mu \ge 0`.
+
+    Returns:
+        The smoothed :math:`|x|`, elementwise, of ``x``'s shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> smooth_abs(np.array([-2.0, 0.5, 0.0]), 1.0)
+        array([1.5  , 0.125, 0.   ])
     """
     _check_mu(mu)
     ax = np.abs(x)
@@ -65,9 +73,17 @@ def smooth_hinge(z, mu):
     beyond; elementwise, ``mu=0`` gives the hinge. (For an SVM, ``z`` is the margin
     :math:`y_i x_i^T w`.)
 
-    >>> import numpy as np
-    >>> smooth_hinge(np.array([2.0, 0.75, -1.0]), 0.5)
-    array([0.    , 0.0625, 1.75  ])
+    Args:
+        z: the margins, an array.
+        mu: the smoothing :math:`\mu \ge 0`.
+
+    Returns:
+        The smoothed hinge of each margin, of ``z``'s shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> smooth_hinge(np.array([2.0, 0.75, -1.0]), 0.5)
+        array([0.    , 0.0625, 1.75  ])
     """
     _check_mu(mu)
     t = 1.0 - z
@@ -84,9 +100,18 @@ def smooth_max(x, mu, axis=None):
     it does not overflow); ``mu=0`` gives the max. It lies in
     :math:`[\max_i x_i, \max_i x_i + \mu \log n]`.
 
-    >>> import numpy as np
-    >>> round(float(smooth_max(np.array([1.0, 1.0]), 0.1)), 6)   # 1 + 0.1 log 2
-    1.069315
+    Args:
+        x: an array.
+        mu: the smoothing :math:`\mu \ge 0`.
+        axis: the axis to take the maximum over (None: all entries).
+
+    Returns:
+        The smoothed maximum: a scalar, or an array without ``axis``.
+
+    Examples:
+        >>> import numpy as np
+        >>> round(float(smooth_max(np.array([1.0, 1.0]), 0.1)), 6)   # 1 + 0.1 log 2
+        1.069315
     """
     _check_mu(mu)
     m = np.max(x, axis=axis, keepdims=True)
@@ -115,9 +140,10 @@ def smoothed(fun, x0, *, mu0=1.0, mu_min=1e-6, decay=0.1, method="lbfgs", tol=1e
         fun: ``fun(x, mu) -> scalar`` in plain NumPy, using the smoothed pieces with
             ``mu``; ``fun(x, 0)`` must be the exact objective.
         x0: the start (an array or a pytree).
-        mu0, mu_min, decay: :math:`\mu_0` (default 1, the scale of a unit margin or
-            residual; set it to the typical size of the kinked quantity), :math:`\mu_{\min}`
-            and :math:`\gamma \in (0, 1)`.
+        mu0: :math:`\mu_0`, the first smoothing (default 1, the scale of a unit margin or
+            residual; set it to the typical size of the kinked quantity).
+        mu_min: :math:`\mu_{\min}`, the last stage's smoothing.
+        decay: :math:`\gamma \in (0, 1)`, the factor :math:`\mu` shrinks by per stage.
         method: the smooth solver of each stage (default ``"lbfgs"``).
         tol: the last stage's tol.
         max_iter: the total budget of solver iterations over all stages.
@@ -130,11 +156,12 @@ def smoothed(fun, x0, *, mu0=1.0, mu_min=1e-6, decay=0.1, method="lbfgs", tol=1e
         converged), ``status``, ``message``, and ``history`` with one entry per stage, x0
         first: ``f`` (exact objective), ``grad_norm``, ``mu``, ``nit``.
 
-    >>> import numpy as np
-    >>> f = lambda x, mu: np.sum(smooth_abs(x - np.array([1.0, -2.0]), mu))
-    >>> r = smoothed(f, np.zeros(2))
-    >>> r.success, bool(r.fun < 1e-5), np.round(r.x, 4)
-    (True, True, array([ 1., -2.]))
+    Examples:
+        >>> import numpy as np
+        >>> f = lambda x, mu: np.sum(smooth_abs(x - np.array([1.0, -2.0]), mu))
+        >>> r = smoothed(f, np.zeros(2))
+        >>> r.success, bool(r.fun < 1e-5), np.round(r.x, 4)
+        (True, True, array([ 1., -2.]))
     """
     for name, v in (("mu0", mu0), ("mu_min", mu_min)):
         if not (isinstance(v, (int, float)) and v > 0):

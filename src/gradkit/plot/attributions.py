@@ -20,6 +20,8 @@ def attributions(importances, feature_names=None, *, top=None, errors=None, titl
         feature_names: names for the array entries (default ``x0, x1, ...``).
         top: show only the ``top`` largest (by absolute value).
         errors: optional error bars, shaped like ``importances``.
+        title: the title (shown as plain text); None for one saying how many features are shown.
+        figsize: the figure's ``(width, height)`` in inches.
 
     Returns:
         The ``Figure`` (one bar patch per feature shown), titled with how many are shown
@@ -28,9 +30,10 @@ def attributions(importances, feature_names=None, *, top=None, errors=None, titl
     Raises:
         ValueError: if names or errors do not match the number of importances.
 
-    >>> fig = attributions([0.1, 0.7, 0.3], ["age", "bmi", "bp"])
-    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    ['age', 'bp', 'bmi']
+    Examples:
+        >>> fig = attributions([0.1, 0.7, 0.3], ["age", "bmi", "bp"])
+        >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        ['age', 'bp', 'bmi']
     """
     if isinstance(importances, dict):
         feature_names = [str(k) for k in importances]

@@ -105,12 +105,15 @@ def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True,
         f: a function of one point ``p`` (shape ``(2,)``) written in plain NumPy. If it also
             accepts a stacked grid (``p[0]``, ``p[1]`` of shape ``(H, W)``) it is evaluated in
             one call (checked against pointwise calls); otherwise point by point.
-        xlim, ylim: the plotted ranges.
+        xlim: the plotted range ``(min, max)`` of the first coordinate.
+        ylim: the plotted range ``(min, max)`` of the second coordinate.
         paths: ``{name: array (k, 2)}`` of optimizer iterates.
         arrows: draw the gradient field.
         levels: the number of contour levels, or the levels themselves.
         resolution: grid points per axis for the contours.
         arrow_grid: grid points per axis for the arrows.
+        title: the title (shown as plain text); None for ``"landscape, arrows along -gradient"``.
+        figsize: the figure's ``(width, height)`` in inches.
 
     Returns:
         The ``matplotlib.figure.Figure``.
@@ -118,10 +121,11 @@ def landscape(f, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, paths=None, arrows=True,
     Raises:
         ValueError: if a path is not an array of shape ``(k, 2)``.
 
-    >>> import numpy as np
-    >>> fig = landscape(lambda p: p[0] ** 2 + 3 * p[1] ** 2, paths={"gd": [[1, 1], [0, 0]]})
-    >>> len(fig.axes[0].get_lines())
-    3
+    Examples:
+        >>> import numpy as np
+        >>> fig = landscape(lambda p: p[0] ** 2 + 3 * p[1] ** 2, paths={"gd": [[1, 1], [0, 0]]})
+        >>> len(fig.axes[0].get_lines())
+        3
     """
     fig, ax = new_figure(figsize=figsize)
     xs = np.linspace(*xlim, resolution)
@@ -203,6 +207,8 @@ def loss_slice(loss, params, directions="random", trajectory=None, *, span: floa
         resolution: grid points per axis (``resolution ** 2`` loss evaluations).
         levels: contour levels (a number or the levels).
         rng: seed or ``numpy.random.Generator`` for the random directions.
+        title: the title (shown as plain text); None for one naming the directions.
+        figsize: the figure's ``(width, height)`` in inches.
 
     Returns:
         The ``matplotlib.figure.Figure``.
@@ -211,10 +217,11 @@ def loss_slice(loss, params, directions="random", trajectory=None, *, span: floa
         ValueError: for an unknown ``directions``, ``"pca"`` without a trajectory of at least
             three distinct points, or directions of the wrong size.
 
-    >>> import numpy as np
-    >>> fig = loss_slice(lambda p: np.sum(p["w"] ** 2), {"w": np.ones(3)}, rng=0, resolution=9)
-    >>> fig.axes[0].get_xlabel()
-    'direction 1'
+    Examples:
+        >>> import numpy as np
+        >>> fig = loss_slice(lambda p: np.sum(p["w"] ** 2), {"w": np.ones(3)}, rng=0, resolution=9)
+        >>> fig.axes[0].get_xlabel()
+        'direction 1'
     """
     theta, unravel = ravel_pytree(params)
     theta = np.asarray(theta, dtype=float)

@@ -19,6 +19,8 @@ def race(results, *, f_star=None, title=None, figsize=(10.0, 4.2)):
             ``1, 2, ...``; without ``"time"`` the optimizer is left out of the right panel.
         f_star: the optimal value, if known: then ``f - f_star`` is drawn (floored at 1e-16)
             on a log scale. Without it, a log scale is used when every ``f`` is positive.
+        title: the title (shown as plain text); None for ``"optimizer race"``.
+        figsize: the figure's ``(width, height)`` in inches.
 
     Returns:
         The ``Figure`` with two axes, one line per optimizer in each (the same colour and
@@ -27,10 +29,11 @@ def race(results, *, f_star=None, title=None, figsize=(10.0, 4.2)):
     Raises:
         ValueError: if ``results`` is empty or an entry's lists have different lengths.
 
-    >>> fig = race({"gd": {"f": [4, 2, 1], "nfev": [1, 2, 3], "time": [.1, .2, .3]},
-    ...             "newton": {"f": [4, .1], "nfev": [1, 2], "time": [.2, .4]}})
-    >>> [len(ax.get_lines()) for ax in fig.axes]
-    [2, 2]
+    Examples:
+        >>> fig = race({"gd": {"f": [4, 2, 1], "nfev": [1, 2, 3], "time": [.1, .2, .3]},
+        ...             "newton": {"f": [4, .1], "nfev": [1, 2], "time": [.2, .4]}})
+        >>> [len(ax.get_lines()) for ax in fig.axes]
+        [2, 2]
     """
     if not results:
         raise ValueError("results is empty; give {name: {'f': [...], 'nfev': [...], "

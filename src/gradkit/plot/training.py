@@ -129,6 +129,8 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
             ``"loss"`` and optionally ``"step"``, ``"val_loss"`` / ``"val_step"`` and
             ``"learning_rate"``; a monitor or fitted estimator; or a list of losses.
         steps_per_epoch: recorded steps per epoch (a fitted estimator says it itself).
+        title: the title (shown as plain text); None for ``"training"``.
+        figsize: the figure's ``(width, height)`` in inches.
 
     Returns:
         The ``Figure``: one axes for the loss (log scale when it spans over two decades), a
@@ -137,12 +139,13 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
     Raises:
         ValueError: if there is no loss to draw.
 
-    >>> fig = training({"step": [0, 1, 2], "loss": [1.0, 0.5, 0.3],
-    ...                 "learning_rate": [0.1, 0.1, 0.05]})
-    >>> len(fig.axes)
-    2
-    >>> len(training({"loss": [1.0, 0.5], "learning_rate": [0.1, 0.1]}).axes)
-    1
+    Examples:
+        >>> fig = training({"step": [0, 1, 2], "loss": [1.0, 0.5, 0.3],
+        ...                 "learning_rate": [0.1, 0.1, 0.05]})
+        >>> len(fig.axes)
+        2
+        >>> len(training({"loss": [1.0, 0.5], "learning_rate": [0.1, 0.1]}).axes)
+        1
     """
     if steps_per_epoch is None and hasattr(history, "optimizer_kind"):
         from ..diagnostics import epoch_length
@@ -211,6 +214,8 @@ def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
         findings: the findings to mark; None runs :func:`gradkit.diagnostics.diagnose` on the
             history, ``[]`` marks none.
         steps_per_epoch: recorded steps per epoch (a fitted estimator says it itself).
+        title: the title (shown as plain text); None for ``"gradient flow per layer"``.
+        figsize: the figure's ``(width, height)`` in inches.
 
     Returns:
         The ``Figure``.
@@ -218,10 +223,11 @@ def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
     Raises:
         ValueError: if the history has no gradient norms.
 
-    >>> h = {"step": [0, 1], "loss": [1.0, 0.9], "grad_norm": {"a": [1e-6, 2e-6], "b": [1, 2]}}
-    >>> fig = gradient_flow(h, findings=[])
-    >>> fig.axes[0].get_yscale(), len(fig.axes[0].get_lines())
-    ('log', 2)
+    Examples:
+        >>> h = {"step": [0, 1], "loss": [1.0, 0.9], "grad_norm": {"a": [1e-6, 2e-6], "b": [1, 2]}}
+        >>> fig = gradient_flow(h, findings=[])
+        >>> fig.axes[0].get_yscale(), len(fig.axes[0].get_lines())
+        ('log', 2)
     """
     if steps_per_epoch is None and hasattr(history, "optimizer_kind"):
         from ..diagnostics import epoch_length

@@ -36,8 +36,16 @@ def _history_of(source):
 def importance_caption(n_features: int, top: int = 20) -> str:
     """The caption of an importance figure that shows ``min(top, n_features)`` bars.
 
-    >>> importance_caption(8), importance_caption(30)
-    ('All 8 features, the most important on top.', 'The 20 most important of 30 features.')
+    Args:
+        n_features: the number of features.
+        top: the most bars the figure shows.
+
+    Returns:
+        The caption, a sentence.
+
+    Examples:
+        >>> importance_caption(8), importance_caption(30)
+        ('All 8 features, the most important on top.', 'The 20 most important of 30 features.')
     """
     if n_features <= top:
         return f"All {n_features} feature{'s' if n_features != 1 else ''}, the most " \
@@ -51,11 +59,18 @@ def findings_block(section, findings, diverged_note=None, diverged_remedy=None) 
     ``diverged_note`` adds a box for a run that stopped on a NaN / inf, with
     ``diverged_remedy`` (default: in the estimators' parameter names).
 
-    >>> from gradkit.report import Report
-    >>> s = Report("t").section("s")
-    >>> findings_block(s, [])
-    >>> "no problems found" in s.to_html()
-    True
+    Args:
+        section: the :class:`~gradkit.report.Section` to add to.
+        findings: the :class:`~gradkit.diagnostics.Finding` objects (a list, maybe empty).
+        diverged_note: the message of a run that stopped on a NaN / inf, or None.
+        diverged_remedy: the remedy shown with ``diverged_note``.
+
+    Examples:
+        >>> from gradkit.report import Report
+        >>> s = Report("t").section("s")
+        >>> findings_block(s, [])
+        >>> "no problems found" in s.to_html()
+        True
     """
     if diverged_note:
         section.finding("diverged", diverged_note, diverged_remedy or (
@@ -89,11 +104,19 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
     """Add the "Training curves" and "Gradient flow and findings" sections to ``report``:
     each figure with the findings it shows right under it.
 
-    >>> from gradkit.report import Report
-    >>> r = Report("t")
-    >>> training_sections(r, {"loss": [1.0, 0.5], "grad_norm": {"w": [1.0, 0.5]}}, [])
-    >>> [s.title for s in r.sections]
-    ['Training curves', 'Gradient flow and findings']
+    Args:
+        report: the :class:`~gradkit.report.Report` to add to.
+        history: a history dict, as for :func:`build`.
+        findings: the findings, as :func:`gradkit.diagnostics.diagnose` returns them.
+        steps_per_epoch: recorded steps per epoch, for a mini-batch run.
+        estimator: the fitted estimator the history is from, or None.
+
+    Examples:
+        >>> from gradkit.report import Report
+        >>> r = Report("t")
+        >>> training_sections(r, {"loss": [1.0, 0.5], "grad_norm": {"w": [1.0, 0.5]}}, [])
+        >>> [s.title for s in r.sections]
+        ['Training curves', 'Gradient flow and findings']
     """
     from .. import plot
     from ..plot.training import _span  # the figure's own rule for when it smooths
@@ -207,7 +230,9 @@ def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=Non
     Args:
         source: a fitted gradkit estimator, a :class:`~gradkit.diagnostics.GradientMonitor`,
             or a history dict as the monitor writes it (also one loaded from JSON).
-        title, subtitle: the page's (escaped, like every string on it).
+        title: the page's title (escaped, like every string on it); None for one naming
+            the source.
+        subtitle: a line under the title (escaped).
         findings: the findings to show; None runs :func:`gradkit.diagnostics.diagnose` (on
             the estimator, so that its epochs are known).
         steps_per_epoch: for a monitor or history from a mini-batch loop: draws per-epoch
@@ -220,13 +245,14 @@ def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=Non
     Raises:
         TypeError: for anything else than those three sources.
 
-    >>> import numpy as np
-    >>> from gradkit.diagnostics import GradientMonitor
-    >>> mon = GradientMonitor()
-    >>> for t in range(5):
-    ...     ok = mon.record(t, 1.0 / (t + 1), {"w": np.ones(2) / (t + 1)}, {"w": np.ones(2)})
-    >>> [s.title for s in build(mon).sections]
-    ['Training curves', 'Gradient flow and findings']
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.diagnostics import GradientMonitor
+        >>> mon = GradientMonitor()
+        >>> for t in range(5):
+        ...     ok = mon.record(t, 1.0 / (t + 1), {"w": np.ones(2) / (t + 1)}, {"w": np.ones(2)})
+        >>> [s.title for s in build(mon).sections]
+        ['Training curves', 'Gradient flow and findings']
     """
     history, estimator = _history_of(source)
     if findings is None:

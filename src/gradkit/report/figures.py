@@ -17,9 +17,18 @@ def _figure(figsize):
 def confusion_matrix_figure(matrix, labels, title="confusion matrix (held-out rows)"):
     """A heat map of ``matrix[i, j]`` = rows of true class ``i`` predicted as ``j``, with counts.
 
-    >>> fig = confusion_matrix_figure(np.array([[3, 1], [0, 4]]), ["a", "b"])
-    >>> len(fig.axes[0].texts)
-    4
+    Args:
+        matrix: the counts, a square integer array ``(k, k)``.
+        labels: the ``k`` class names.
+        title: the axes' title (plain text).
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+
+    Examples:
+        >>> fig = confusion_matrix_figure(np.array([[3, 1], [0, 4]]), ["a", "b"])
+        >>> len(fig.axes[0].texts)
+        4
     """
     matrix = np.asarray(matrix)
     k = len(labels)
@@ -45,9 +54,18 @@ def confusion_matrix_figure(matrix, labels, title="confusion matrix (held-out ro
 def predicted_vs_true_figure(y_true, y_pred, title="predicted against true (held-out rows)"):
     """A scatter of predictions against true values with the line ``predicted = true``.
 
-    >>> fig = predicted_vs_true_figure([1.0, 2.0, 3.0], [1.1, 1.9, 3.2])
-    >>> len(fig.axes[0].lines)
-    1
+    Args:
+        y_true: the true values.
+        y_pred: the predictions, one per true value.
+        title: the axes' title (plain text).
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+
+    Examples:
+        >>> fig = predicted_vs_true_figure([1.0, 2.0, 3.0], [1.1, 1.9, 3.2])
+        >>> len(fig.axes[0].lines)
+        1
     """
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     fig, ax = _figure((5.5, 5.0))

@@ -68,9 +68,17 @@ def _scoped_style(scope):
 def figure_to_png(fig, dpi: int = 100) -> bytes:
     """The PNG bytes of a matplotlib figure.
 
-    >>> from matplotlib.figure import Figure
-    >>> figure_to_png(Figure(figsize=(1, 1)))[:8]
-    b'\\x89PNG\\r\\n\\x1a\\n'
+    Args:
+        fig: a ``matplotlib.figure.Figure``.
+        dpi: the resolution in dots per inch.
+
+    Returns:
+        The PNG file's bytes.
+
+    Examples:
+        >>> from matplotlib.figure import Figure
+        >>> figure_to_png(Figure(figsize=(1, 1)))[:8]
+        b'\\x89PNG\\r\\n\\x1a\\n'
     """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
@@ -86,8 +94,15 @@ def format_number(value) -> str:
     (``"1.000"``, ``"0.973"``, ``"56.690"``), four significant digits in scientific notation
     beyond; integers as they are.
 
-    >>> [format_number(v) for v in (1.0, 0.97333, 56.69, 3, 2.5e-05, 123456.0, float("nan"))]
-    ['1.000', '0.973', '56.690', '3', '2.500e-05', '1.235e+05', 'nan']
+    Args:
+        value: a number (int, float, NumPy scalar).
+
+    Returns:
+        The formatted string.
+
+    Examples:
+        >>> [format_number(v) for v in (1.0, 0.97333, 56.69, 3, 2.5e-05, 123456.0, float("nan"))]
+        ['1.000', '0.973', '56.690', '3', '2.500e-05', '1.235e+05', 'nan']
     """
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
@@ -102,7 +117,23 @@ def format_number(value) -> str:
 
 
 class Section:
-    """One ``<section>`` of a :class:`Report`; add blocks with its methods, in order."""
+    """One ``<section>`` of a :class:`Report`; add blocks with its methods, in order.
+
+    Made by :meth:`Report.section`, which gives it its anchor.
+
+    Args:
+        title: the heading (escaped).
+        anchor: the ``id`` of the ``<section>``, for links to it.
+
+    Examples:
+        >>> s = Report("Run").section("Notes & results")
+        >>> s.text("The loss fell <fast>.")
+        >>> print(s.to_html())
+        <section id="s1"><h2>Notes &amp; results</h2><p>The loss fell &lt;fast&gt;.</p></section>
+        >>> s.table({"epochs": 10, "loss": 0.25})
+        >>> s.to_html().count("<tr>")
+        2
+    """
 
     def __init__(self, title: str, anchor: str):
         self.title = str(title)
@@ -175,6 +206,13 @@ class Report:
     Args:
         title: the page title (escaped).
         subtitle: a line under the title (escaped).
+
+    Examples:
+        >>> report = Report("Run 3", subtitle="adam, lr=0.01")
+        >>> report.section("Results").bullets(["converged", "<no> NaN"])
+        >>> page = report.to_html()
+        >>> page.startswith("<!DOCTYPE html>"), "&lt;no&gt; NaN" in page, len(report.sections)
+        (True, True, 1)
     """
 
     def __init__(self, title: str, subtitle: str = ""):
