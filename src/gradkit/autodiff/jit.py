@@ -72,7 +72,20 @@ _new_object = object.__new__
 
 
 class JitWarning(UserWarning):
-    """A compiled step runs eagerly, or was traced again, and why."""
+    """A compiled step runs eagerly, or was traced again, and why (given once, naming the
+    line that caused it).
+
+    Examples:
+        >>> import warnings
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> noisy = gk.jit(lambda x: x + np.random.normal(size=x.shape))
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = noisy(np.zeros(2))
+        >>> caught[0].category.__name__, noisy.eager
+        ('JitWarning', ['f draws random numbers (a replay would repeat them)'])
+    """
 
 
 # ----------------------------------------------------------------------------- the value
