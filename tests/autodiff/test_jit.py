@@ -375,3 +375,22 @@ def test_long_training_loop_keeps_memory_flat():
     tracemalloc.stop()
     assert last - first < 20_000, (first, last)
     assert len(step._programs) == 1
+
+
+def test_the_last_signature_check_tells_signatures_apart():
+    """The generated check of the latest program lets nothing else through: a dict with
+    another key, order or dtype, a list for a tuple, an int for a float, a kwarg."""
+    f = gk.jit(lambda p, s: {k: v * s for k, v in p.items()})
+    base = {"a": np.ones(2), "b": np.zeros(2)}
+    assert same(f(base, 2.0), {"a": np.full(2, 2.0), "b": np.zeros(2)})
+    calls = [({"b": np.zeros(2), "a": np.ones(2)}, 2.0),
+             ({"a": np.ones(2, np.float32), "b": np.zeros(2)}, 2.0),
+             ({"a": np.ones(2), "b": np.zeros(2), "c": np.ones(1)}, 2.0),
+             ({"a": np.ones(2), "b": np.zeros(2)}, 3),
+             ({"a": np.ones(4)[::2], "b": np.zeros(2)}, 2.0),  # other strides
+             (base, 5.0)]
+    for p, s in calls:
+        expected = {k: v * s for k, v in p.items()}
+        assert same(f(p, s), expected)
+        assert same(f(p, s), expected)
+    assert len(f._programs) == 6

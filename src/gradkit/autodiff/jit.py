@@ -954,7 +954,8 @@ def _rebuilt(nums, statics, args, kwargs, boxes):
 
 
 class _Program:
-    __slots__ = ("fn", "source", "guards", "out_tree", "out_plan", "retraces", "misses")
+    __slots__ = ("fn", "source", "guards", "out_tree", "out_plan", "retraces", "misses", "key",
+                 "enter")
 
     def run(self, leaves):
         outs = self.fn(*leaves)
@@ -969,6 +970,76 @@ class _Program:
         leaves = [next(it) if kind == 0 else np.copy(v) if kind == 1 else v
                   for kind, v in plan]
         return tree_unflatten(self.out_tree, leaves)
+
+
+_NO_MATCH = object()
+
+
+def _entry(prog, args, kwargs, static_nums, statics):
+    """A generated ``enter(args, kwargs)``: checks that a call has this program's signature
+    (the same checks as the cache key, written out for these arguments) and runs it, or
+    returns ``_NO_MATCH``. It saves the walk and the key on every call of a training loop."""
+    ns = {"NO": _NO_MATCH, "ndarray": _ndarray}
+    lines, leaves = [], []
+    count = [0]
+
+    def const(v):
+        name = f"k{len(ns)}"
+        ns[name] = v
+        return name
+
+    def local():
+        count[0] += 1
+        return f"a{count[0]}"
+
+    def check(expr, x):
+        t = type(x)
+        name = local()
+        lines.append(f"{name} = {expr}")
+        if t is _ndarray:
+            lines.append(f"if type({name}) is not ndarray or {name}.shape != {x.shape!r} or "
+                         f"{name}.dtype is not {const(x.dtype)} or {name}.strides != "
+                         f"{x.strides!r}: return NO")
+            leaves.append(name)
+        elif t is int or t is float or t is complex or isinstance(x, _generic):
+            lines.append(f"if type({name}) is not {const(t)}: return NO")
+            leaves.append(name)
+        elif t is dict:
+            lines.append(f"if type({name}) is not dict or tuple({name}) != {const(tuple(x))}:"
+                         " return NO")
+            for k, v in x.items():
+                check(f"{name}[{const(k)}]", v)
+        elif t is tuple or t is list:
+            lines.append(f"if type({name}) is not {const(t)} or len({name}) != {len(x)}: "
+                         "return NO")
+            for i, v in enumerate(x):
+                check(f"{name}[{i}]", v)
+        else:  # bool, str, None: static values
+            lines.append(f"if type({name}) is not {const(t)} or {name} != {const(x)}: "
+                         "return NO")
+
+    lines.append(f"if len(args) != {len(args)} or len(kwargs) != {len(kwargs)}: return NO")
+    statics = dict(zip(static_nums, statics))
+    for i, a in enumerate(args):
+        if i in statics:
+            v = statics[i]
+            lines.append(f"if type(args[{i}]) is not {const(type(v))} or args[{i}] != "
+                         f"{const(v)}: return NO")
+        else:
+            check(f"args[{i}]", a)
+    if kwargs:
+        lines.append(f"if tuple(kwargs) != {const(tuple(kwargs))}: return NO")
+        for k, v in kwargs.items():
+            check(f"kwargs[{k!r}]", v)
+    if prog.out_plan is False:
+        ns["fn"] = prog.fn
+        lines.append(f"return fn({', '.join(leaves)})")
+    else:
+        ns["run"] = prog.run
+        lines.append(f"return run(({', '.join(leaves)}{',' if len(leaves) == 1 else ''}))")
+    source = "def enter(args, kwargs):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(source, "<gk.jit enter>", "exec"), ns)
+    return ns["enter"]
 
 
 def _result_source(rec, td, leaves, pieces):
@@ -1037,6 +1108,7 @@ class Jitted:
         self.source = None
         self.eager = []
         self._programs = {}
+        self._last = None  # the program of the latest call, tried first (its `enter`)
         self._full = False
         functools.update_wrapper(self, fun, updated=())
 
@@ -1111,6 +1183,14 @@ class Jitted:
         return key, leaves, rebuild
 
     def __call__(self, *args, **kwargs):
+        last = self._last
+        if last is not None and (not last.guards.items or last.guards.changed() is None):
+            try:
+                out = last.enter(args, kwargs)  # the last signature's own check, generated
+            except _Miss:
+                out = self._missed(last, args, kwargs)
+            if out is not _NO_MATCH:
+                return out
         key, traced, rebuild = self._signature(args, kwargs)
         if key is None:
             return self.fun(*args, **kwargs)
@@ -1120,14 +1200,11 @@ class Jitted:
         if prog is not None:
             why = prog.guards.changed() if prog.guards.items else None
             if why is None:
+                self._last = prog if prog.enter is not None else None
                 try:
                     return prog.run(traced)
                 except _Miss:
-                    prog.misses += 1
-                    if prog.misses >= _MAX_MISSES:
-                        self._give_up(key, f"a branch went another way than when traced "
-                                           f"({prog.misses} times)", "")
-                    return self.fun(*args, **kwargs)
+                    return self._missed(prog, args, kwargs)
             prog.retraces += 1
             if prog.retraces >= _MAX_RETRACES:
                 self._give_up(key, f"{why} (traced {_MAX_RETRACES} times)", "")
@@ -1139,9 +1216,19 @@ class Jitted:
                 self._warn(f"has traced {_MAX_PROGRAMS} signatures (shapes, dtypes, static "
                            "values); new ones run eagerly", "")
             return self.fun(*args, **kwargs)
-        return self._trace(key, traced, rebuild, 0 if prog is None else prog.retraces)
+        return self._trace(key, traced, rebuild, 0 if prog is None else prog.retraces,
+                           args, kwargs)
 
-    def _trace(self, key, traced, rebuild, retraces):
+    def _missed(self, prog, args, kwargs):
+        """A replay's value went another way than the trace's at a guard: run eagerly."""
+        prog.misses += 1
+        if prog.misses >= _MAX_MISSES:
+            self._last = None
+            self._give_up(prog.key, f"a branch went another way than when traced "
+                                    f"({prog.misses} times)", "")
+        return self.fun(*args, **kwargs)
+
+    def _trace(self, key, traced, rebuild, retraces, args=None, kwargs=None):
         guards = _Guards(self.fun)
         global_rng = np.random.get_state(legacy=False)
         rec = Recording()
@@ -1195,12 +1282,19 @@ class Jitted:
             single = out_tree.kind is None and plan[0][0] == 0
             prog.out_tree = None if single else out_tree
             prog.out_plan = None if all(kind == 0 for kind, _ in plan) else plan
+        prog.key = key
+        prog.enter = None
+        if isinstance(rebuild, functools.partial) and not rec.writes_inputs:
+            prog.enter = _entry(prog, args, kwargs, self.static_argnums, rebuild.args[1])
+        self._last = prog if prog.enter is not None else None
         self._programs[key] = prog
         self.source = prog.source
         return result
 
     def _give_up(self, key, why, where):
         self._programs[key] = _EAGER
+        if self._last is not None and self._last.key == key:
+            self._last = None
         self.eager.append(why)
         self._warn(f"runs eagerly: {why}", where)
 

@@ -438,6 +438,9 @@ def unbroadcast(g, like):
     else:
         shape = shape_of(like)
         gshape = shape_of(g)
+        if type(g) in ARRAY_STAND_INS and len(gshape) == len(shape) + 1 and \
+                gshape[1:] == shape:  # gk.jit: the bias's one reduction, as above
+            return np.add.reduce(g, axis=0)
     if gshape == shape:
         return g
     extra = len(gshape) - len(shape)
