@@ -394,3 +394,23 @@ def test_the_last_signature_check_tells_signatures_apart():
         assert same(f(p, s), expected)
         assert same(f(p, s), expected)
     assert len(f._programs) == 6
+
+
+def test_the_optax_style_loop_compiles_its_step_by_default():
+    """``optim.run`` replays the compiled gradient: the same iterates as the eager run."""
+    A = np.random.default_rng(1).standard_normal((20, 5))
+
+    def f(w):
+        return np.sum(np.log1p(np.exp(A @ w))) + 0.1 * np.sum(w ** 2)
+    compiled = optim.run(optim.adam(0.05), f, np.zeros(5), 300)
+    eager = optim.run(optim.adam(0.05), f, np.zeros(5), 300, jit=False)
+    assert same(compiled.x, eager.x) and compiled.history["f"] == eager.history["f"]
+
+    calls = []
+
+    def noisy(w):  # appends to a list it reaches: not replayable, so run eagerly
+        calls.append(1)
+        return np.sum(w ** 2)
+    with pytest.warns(JitWarning, match="closes over"):
+        optim.run(optim.sgd(0.1), noisy, np.ones(2), 5)
+    assert len(calls) == 6

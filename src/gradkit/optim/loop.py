@@ -11,7 +11,7 @@ __all__ = ["run"]
 
 
 def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad=None,
-        callback=None, ftol=0.0, n_iter_no_change=None, record_path=False):
+        callback=None, ftol=0.0, n_iter_no_change=None, record_path=False, jit=True):
     r"""Run an optax-style optimizer on :math:`f` with full-batch gradients from the engine.
 
     Each step is one evaluation of f and its gradient at the current point ``x_t``, then::
@@ -44,6 +44,10 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
         n_iter_no_change: stop after this many steps without a lower f, as for
             :func:`minimize`.
         record_path: also record every iterate in ``history["path"]`` (x0 first).
+        jit: compile the engine's ``value_and_grad(fun)`` with :func:`gradkit.jit` (traced
+            once, then replayed as plain NumPy calls; it runs eagerly, with a warning, where
+            a replay could be wrong). ``False`` calls the engine on every step. Python side
+            effects inside ``fun`` (``print``) then happen on the first step only.
 
     Returns:
         OptimizeResult with ``x`` (the best point seen), ``fun``, ``grad_norm``, ``nit``,
@@ -71,7 +75,7 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
         raise ValueError(f"max_iter must be an integer >= 0, got {max_iter!r}.")
     if not (isinstance(tol, (int, float)) and tol >= 0):
         raise ValueError(f"tol must be a number >= 0, got {tol!r}.")
-    objective = Objective(fun, x0, grad=grad, value_and_grad=value_and_grad)
+    objective = Objective(fun, x0, grad=grad, value_and_grad=value_and_grad, jit=jit)
     monitor = Monitor(objective, tol, max_iter, callback, ftol, n_iter_no_change)
     unravel, ravel = objective.unravel, objective.ravel
     update = with_extra_args_support(optimizer).update

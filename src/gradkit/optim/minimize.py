@@ -10,6 +10,7 @@ import numpy as np
 from ..autodiff import hessian as _hessian
 from ..autodiff import hvp as _hvp
 from ..autodiff import value_and_grad as _value_and_grad
+from ..autodiff import jit as _jit
 from ..autodiff.trace import getval
 from ..backend import array_namespace
 from ..tree import ravel_pytree
@@ -116,8 +117,10 @@ class Objective:
     (a reshape view for a plain array, the pytree for a pytree).
     """
 
-    def __init__(self, fun, x0, grad=None, value_and_grad=None, hvp=None, hess=None):
+    def __init__(self, fun, x0, grad=None, value_and_grad=None, hvp=None, hess=None,
+                 jit=False):
         self.fun = fun
+        self.jit = jit  # compile the engine's value_and_grad with gk.jit
         self.nfev = self.ngev = self.nhev = 0
         self.is_tree = not hasattr(x0, "dtype")
         if self.is_tree:
@@ -162,6 +165,8 @@ class Objective:
         else:
             if self._engine_vg is None:
                 self._engine_vg = _value_and_grad(self.fun)
+                if self.jit:
+                    self._engine_vg = _jit(self._engine_vg)
             f, g = self._engine_vg(self.unravel(x))
             if type(g) is np.ndarray and not self.is_tree:  # the engine's plain answer
                 return float(f), self.ravel(g)
