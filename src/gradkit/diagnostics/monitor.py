@@ -7,7 +7,7 @@ import numpy as np
 
 from ..tree import tree_leaves
 
-__all__ = ["GradientMonitor", "parameter_groups", "named_leaves", "all_finite"]
+__all__ = ["GradientMonitor", "parameter_groups", "named_leaves", "all_finite", "group_squares"]
 
 
 def parameter_groups(params) -> list:
@@ -135,6 +135,39 @@ def _norm(tree) -> float:
         return math.nan if any(np.any(np.isnan(x)) for x in leaves) else math.inf
     big = max(float(np.max(np.abs(x), initial=0.0)) for x in leaves)
     return big * math.sqrt(sum(float(np.sum((x / big) ** 2)) for x in leaves))
+
+
+def group_squares(tree):
+    """``{group: sum of squared entries}`` of a pytree's parameter groups (those of
+    :meth:`GradientMonitor.record`), one ``np.vdot`` per array, as the monitor computes them;
+    written with NumPy calls only, so a compiled step (``gk.jit``) computes them with the
+    step. Values are NumPy scalars.
+
+    Args:
+        tree: parameters, gradients or updates (a pytree).
+
+    Returns:
+        A dict from group name to the sum of ``|a_i|^2`` over the group's arrays.
+
+    Examples:
+        >>> import numpy as np
+        >>> {k: float(v) for k, v in group_squares({"w": np.array([3.0, 4.0]),
+        ...                                         "b": np.array([1.0])}).items()}
+        {'w': 25.0, 'b': 1.0}
+    """
+    out = {}
+    for group, sub in _group_items(tree):
+        total = None
+        for leaf in tree_leaves(sub):
+            kind = leaf.dtype.kind
+            if kind == "c":
+                ss = np.vdot(leaf, leaf).real
+            else:
+                ss = np.vdot(leaf, leaf) if kind == "f" else np.vdot(
+                    leaf.astype(np.float64), leaf.astype(np.float64))
+            total = ss if total is None else total + ss
+        out[group] = 0.0 if total is None else total
+    return out
 
 
 def _first_nonfinite(tree, group):
@@ -271,6 +304,71 @@ class GradientMonitor:
         if ok:
             self.last_good_params, self.last_good_step = params, int(step)
         return ok
+
+    def record_squares(self, step, loss, squares, learning_rate=None, params=None) -> bool:
+        """Record one step from sums of squares computed elsewhere (a compiled training step
+        computes them with the step: :func:`group_squares`); the history is the one
+        :meth:`record` keeps from the arrays (the same norms, bit for bit).
+
+        Args:
+            step: the step number.
+            loss: the loss at the parameters (a number).
+            squares: ``{group: (gradient, parameters, update)}``: each group's sum of
+                squared entries (``update`` may be None: then the step's norm is
+                ``learning_rate`` times the gradient's, as in :meth:`record`).
+            learning_rate: optional, the learning rate used at this step.
+            params: optional, the parameters (kept as the last good ones, as by
+                :meth:`record`).
+
+        Returns:
+            True when everything was finite and the step is recorded; False records nothing
+            (a non-finite sum: call :meth:`record` with the arrays, which says which entry).
+
+        Examples:
+            >>> import numpy as np
+            >>> m = GradientMonitor()
+            >>> m.record_squares(1, 0.5, {"w": (4.0, 9.0, 0.01)})
+            True
+            >>> m.history["grad_norm"]["w"], m.history["update_ratio"]["w"]
+            ([2.0], [0.03333333333333333])
+        """
+        loss = float(loss)
+        if not math.isfinite(loss):
+            return False
+        rows = []
+        for group, (g_ss, p_ss, u_ss) in squares.items():
+            g_ss, p_ss = float(g_ss), float(p_ss)
+            if not (math.isfinite(g_ss) and math.isfinite(p_ss)):
+                return False
+            g_norm, p_norm = math.sqrt(g_ss), math.sqrt(p_ss)
+            if u_ss is not None:
+                u_ss = float(u_ss)
+                if not math.isfinite(u_ss):
+                    return False
+                step_norm = math.sqrt(u_ss)
+            elif learning_rate is not None:
+                step_norm = abs(float(learning_rate)) * g_norm
+            else:
+                step_norm = math.nan
+            rows.append((group, g_norm, p_norm, step_norm / p_norm if p_norm > 0 else math.nan))
+        h = self.history
+        h["step"].append(int(step))
+        h["loss"].append(loss)
+        h["learning_rate"].append(None if learning_rate is None else float(learning_rate))
+        n_steps = len(h["step"])
+        for group, g_norm, p_norm, ratio in rows:
+            for key, value in (("grad_norm", g_norm), ("param_norm", p_norm),
+                               ("update_ratio", ratio)):
+                series = h[key]
+                (series[group] if group in series else self._series(key, group)).append(value)
+        for key in ("grad_norm", "param_norm", "update_ratio"):
+            for values in h[key].values():  # groups missing at this step
+                if len(values) < n_steps:
+                    values.append(math.nan)
+        if params is not None:
+            self.last_good_params = params
+        self.last_good_step = int(step)
+        return True
 
     def record_validation(self, step, loss) -> None:
         """Record a validation loss (shown by :func:`gradkit.plot.training`)."""
