@@ -724,7 +724,8 @@ class _Guards:
         self.items = []   # (holder, key, kind, object, snapshot)
         self.rngs = []    # (generator, state)
         self.truncated = False
-        self._scan(fun, 0, set())
+        if fun is not None:  # (None: the caller vouches for what f closes over)
+            self._scan(fun, 0, set())
 
     def deepen(self, consts):
         """Compare large arrays byte for byte too, when the program holds an array that is
@@ -893,8 +894,8 @@ def _walk(x, leaves, spec):
             if not _walk(v, leaves, spec):
                 return False
         return True
-    if t is tuple or t is list:
-        spec.append((t, len(x)))
+    if t is tuple or t is list or isinstance(x, tuple) and hasattr(x, "_fields"):
+        spec.append((t, len(x)))  # (a namedtuple: an optimizer's state)
         for v in x:
             if not _walk(v, leaves, spec):
                 return False
@@ -936,6 +937,8 @@ def _replaced(x, it):
         return {k: _replaced(v, it) for k, v in x.items()}
     if t is tuple or t is list:
         return t([_replaced(v, it) for v in x])
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return t(*[_replaced(v, it) for v in x])
     return x
 
 
@@ -1009,7 +1012,7 @@ def _entry(prog, args, kwargs, static_nums, statics):
                          " return NO")
             for k, v in x.items():
                 check(f"{name}[{const(k)}]", v)
-        elif t is tuple or t is list:
+        elif t is tuple or t is list or isinstance(x, tuple) and hasattr(x, "_fields"):
             lines.append(f"if type({name}) is not {const(t)} or len({name}) != {len(x)}: "
                          "return NO")
             for i, v in enumerate(x):
@@ -1059,7 +1062,8 @@ def _result_source(rec, td, leaves, pieces):
     if kind is type(None):
         pieces.append("None")
         return True
-    if kind not in (dict, list, tuple):
+    named = isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields")
+    if kind not in (dict, list, tuple) and not named:
         return False
     parts = []
     for child in td.children:
@@ -1077,12 +1081,15 @@ def _result_source(rec, td, leaves, pieces):
             pieces.extend(by_key[k])
         pieces.append("}")
         return True
-    pieces.append("(" if kind is tuple else "[")
+    if named:
+        pieces.append(f"{rec.name_of(kind, 'f')}(")
+    else:
+        pieces.append("(" if kind is tuple else "[")
     for i, part in enumerate(parts):
         if i:
             pieces.append(", ")
         pieces.extend(part)
-    pieces.append(",)" if kind is tuple and len(parts) == 1 else ")" if kind is tuple else "]")
+    pieces.append(",)" if kind is tuple and len(parts) == 1 else "]" if kind is list else ")")
     return True
 
 
@@ -1099,10 +1106,11 @@ class Jitted:
         eager: the reasons each signature runs eagerly, in the order they were found.
     """
 
-    def __init__(self, fun, static_argnums=()):
+    def __init__(self, fun, static_argnums=(), check_closure=True):
         if not callable(fun):
             raise TypeError(f"gk.jit: expected a function, got {type(fun).__name__}.")
         self.fun = fun
+        self.check_closure = check_closure
         self.static_argnums = tuple(sorted(
             (static_argnums,) if isinstance(static_argnums, int) else static_argnums))
         self.source = None
@@ -1229,7 +1237,7 @@ class Jitted:
         return self.fun(*args, **kwargs)
 
     def _trace(self, key, traced, rebuild, retraces, args=None, kwargs=None):
-        guards = _Guards(self.fun)
+        guards = _Guards(self.fun if self.check_closure else None)
         global_rng = np.random.get_state(legacy=False)
         rec = Recording()
         call_args, call_kwargs = rebuild([rec.input(a) for a in traced])
@@ -1312,7 +1320,7 @@ def _program_name(fun):
     return name if name.isidentifier() and name not in _RESERVED else "step"
 
 
-def jit(fun=None, *, static_argnums=()):
+def jit(fun=None, *, static_argnums=(), check_closure=True):
     """Compile ``fun``: trace its NumPy calls once per signature, then replay them.
 
     ``jit(f)`` is called as ``f``. The first call with new argument shapes, dtypes or
@@ -1330,6 +1338,10 @@ def jit(fun=None, *, static_argnums=()):
     Args:
         fun: the function (its arguments: pytrees of arrays and static values).
         static_argnums: positions of further arguments to treat as static (hashable values).
+        check_closure: compare what ``fun`` reaches besides its arguments (closures, globals,
+            a bound object's attributes) before each replay. ``False`` treats it as constant,
+            as ``jax.jit`` does: for a caller that knows it does not change (gradkit's
+            estimators, whose training step reads only the hyperparameters of the fit).
 
     Returns:
         A :class:`Jitted` callable; ``.source`` shows the program.
@@ -1345,7 +1357,8 @@ def jit(fun=None, *, static_argnums=()):
         array([0.918217, 1.381773])
     """
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums)
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 check_closure=check_closure)
     if isinstance(fun, Jitted):
         return fun
-    return Jitted(fun, static_argnums)
+    return Jitted(fun, static_argnums, check_closure)
