@@ -414,3 +414,18 @@ def test_the_optax_style_loop_compiles_its_step_by_default():
     with pytest.warns(JitWarning, match="closes over"):
         optim.run(optim.sgd(0.1), noisy, np.ones(2), 5)
     assert len(calls) == 6
+
+
+def test_a_dying_large_operand_lends_its_buffer_but_not_under_a_live_view():
+    x = np.linspace(0.0, 1.0, 20_000)
+
+    def f(x):
+        a = x * 2.0
+        b = a + 1.0  # a dies here: b may take its buffer
+        c = b * 3.0
+        view = c[::2]  # c's memory is still read below through the view
+        d = c - 1.0
+        return d * 1.0, view * 1.0
+    j = replayed(f, (x,))
+    assert "out=" in j.source
+    assert j.source.count("out=") == 3  # a, b and d's operand (never c, whose view lives)

@@ -298,6 +298,7 @@ class Recording:
         self.inputs = []
         self.poisoned = None  # (why, where) once a replay could be wrong
         self.guards = 0       # checks that a replay takes the trace's branches
+        self.elementwise = {}  # slot -> (ufunc, pieces of a, of b): `a op b`, see compile
         self.writes_inputs = False
         self.done = False     # after the trace: a leaked value acts as its array
 
@@ -583,14 +584,18 @@ class Recording:
     def operator(self, symbol, fn, a, b):
         if not self.live:
             return fn(_plain(a), _plain(b))
-        pieces, reads = [], []
+        pa, pb, reads = [], [], []
         try:
-            x = self.arg(a, pieces, reads)
-            pieces.append(f" {symbol} ")
-            y = self.arg(b, pieces, reads)
+            x = self.arg(a, pa, reads)
+            y = self.arg(b, pb, reads)
         except _Outranked:
             return NotImplemented
-        return self.result(fn(x, y), pieces, reads, True, f"the operator {symbol}", True)
+        out = self.result(fn(x, y), pa + [f" {symbol} "] + pb, reads, True,
+                          f"the operator {symbol}", True)
+        ufunc = _IN_PLACE.get(symbol)
+        if ufunc is not None and type(out) is JitValue and out._slot == len(self.values) - 1:
+            self.elementwise[out._slot] = (ufunc, pa, pb)  # may reuse a dying operand
+        return out
 
     def unary(self, fmt, fn, a):
         if not self.live:
@@ -640,6 +645,28 @@ class Recording:
         self.note_write(box._array)
         self.steps.append(("do", (), pieces, tuple(reads), False))
 
+    def _reusable(self, k, i, last, inputs, outputs, shared):
+        """The operand of the elementwise step ``i`` (defining ``k``) whose buffer can take
+        the result: a large array of the program's own (not an argument, not a result, not a
+        view) with the result's shape and dtype, read for the last time here, that no value
+        read later shares memory with; or None."""
+        ufunc, pa, pb = self.elementwise[k]
+        out = self.values[k]
+        for pieces in (pa, pb):
+            if len(pieces) != 1 or type(pieces[0]) is not int:
+                continue
+            a = pieces[0]
+            v = self.values[a]
+            if (a in inputs or a in outputs or last.get(a) != i or type(v) is not _ndarray
+                    or v.base is not None or not v.flags.writeable or v.nbytes < _REUSE_BYTES
+                    or type(out) is not _ndarray or v.shape != out.shape
+                    or v.dtype != out.dtype):
+                continue
+            if any(s != a and last.get(s, -1) > i for s in shared.get(id(v), ())):
+                continue
+            return a
+        return None
+
     # -- the program
     def compile(self, outputs, name="step", ret=None):
         """The steps that ``outputs`` (slots) need, as a Python function
@@ -664,8 +691,24 @@ class Recording:
         params = list(names.values())
         free, count = [], 0
         lines = []
+        shared = {}  # id of an array's memory owner -> the slots viewing it
+        for k, v in enumerate(self.values):
+            if type(v) is _ndarray:
+                shared.setdefault(id(_root(v)), []).append(k)
         for i, (kind, targets, rhs, reads, _) in enumerate(kept):
             src = "".join(names[p] if type(p) is int else p for p in rhs)
+            reuse = self._reusable(targets[0], i, last, inputs, outputs, shared) \
+                if kind == "let" and targets[0] in self.elementwise else None
+            if reuse is not None:  # `v = a op b` -> `op(a, b, out=a)`: a's buffer, a dies
+                ufunc, pa, pb = self.elementwise[targets[0]]
+                names[targets[0]] = names[reuse]
+                lines.append(f"{names[reuse]} = {self.name_of(ufunc, 'f')}(" + "".join(
+                    names[p] if type(p) is int else p for p in pa + [", "] + pb)
+                    + f", out={names[reuse]})")
+                for k in set(reads):
+                    if last[k] == i and k != reuse and k not in outputs and k not in inputs:
+                        free.append(names[k])
+                continue
             for k in set(reads):
                 if last[k] == i and k not in outputs and k not in inputs:
                     free.append(names[k])
@@ -696,6 +739,17 @@ class Recording:
         namespace = dict(self.consts)
         exec(compile(source, f"<gk.jit {name}>", "exec"), namespace)
         return namespace[name], source
+
+
+# the operators whose statement may write into an operand that dies there (compile)
+_IN_PLACE = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide}
+_REUSE_BYTES = 1 << 16  # below this an allocation costs less than the keyword
+
+
+def _root(a):
+    while type(a.base) is _ndarray:
+        a = a.base
+    return a
 
 
 _RESERVED = {"abs", "slice", "_", "return", "def", "if", "raise", "not"}
