@@ -26,7 +26,26 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})
+_RANDOM_BATCHES = ("its mini-batches (or dropout masks) are drawn from the rows, so repeating a "
+                   "row changes the random draws: weights equal repetitions only in "
+                   "expectation (as for scikit-learn's SGD estimators)")
+
+
+def _expected_failures(estimator):
+    """The checks an estimator fails by design, with the reason (none fails otherwise)."""
+    p = estimator.get_params()
+    stochastic = p["optimizer"] not in ("auto", "lbfgs") and p["batch_size"] is not None \
+        and p["batch_size"] != "auto"
+    if stochastic or p.get("dropout"):
+        return {"check_sample_weight_equivalence_on_dense_data": _RANDOM_BATCHES}
+    if type(estimator).__name__ == "LinearSVM" and p["loss"] == "squared_hinge":
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "at the default tol=1e-4 the solve is exact to 1e-4, not to the check's "
+                "rtol=1e-7; test_sample_weight.py runs the check at tol=1e-10"}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_contract(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
