@@ -399,7 +399,7 @@ class _StochasticRun:
         # parameters, state and their norm), kept for a divergence or an interrupt
         self.last_good = (self.params, self.model_state)
         self.start = (_own(self.params), self.model_state)
-        self.best = None
+        self.best = self.best_epoch = None
         self.first_loss = None
         self.first_step_loss, self.step_losses = None, 0.0
         self.step = est.t_
@@ -435,11 +435,19 @@ class _StochasticRun:
                 if not self.incremental and self._out_of_patience():
                     return "no_improvement"
             except KeyboardInterrupt:  # raised by a callback, or no handler installed
-                return self._interrupted()
+                if self.guard is not None and self.guard.forced_out():
+                    raise
+                return self._interrupted(mid_step=True)
         return "max_iter"
 
-    def _interrupted(self):
-        self._restore_best()
+    def _interrupted(self, mid_step=False):
+        """Ctrl-C: keep the best epoch's parameters (of the epochs that ended; ``self.best``
+        may be the run's start, judged by one batch), else the last step's (before it, when
+        the interrupt came ``mid_step`` and may have left a step half applied)."""
+        if self.best_epoch is not None:
+            self.params, self.model_state = _own(self.best_epoch[1]), self.best_epoch[2]
+        elif mid_step:
+            self.params, self.model_state = self.last_good
         self.estimator._interrupted(self.step)
         return "interrupted"
 
@@ -492,14 +500,19 @@ class _StochasticRun:
         if not np.isfinite(loss) or not all_finite(grads):
             self.params, self.model_state = self.last_good
             raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
-        # a batch loss DIVERGENCE_FACTOR^2 times the mean of the run's batch losses so far
-        # explodes within an epoch (far beyond the noise of one batch)
+        # after 10 steps, a batch loss DIVERGENCE_FACTOR^2 times the mean of the run's batch
+        # losses so far explodes within an epoch (far beyond the noise of one batch)
         done = self.step - self.estimator.t_
-        if done and loss > self.first_step_loss and \
+        if done >= 10 and loss > self.first_step_loss and \
                 loss > DIVERGENCE_FACTOR ** 2 * (self.step_losses / done):
             raise _Diverged(self.step + 1, loss)
         if self.first_step_loss is None:
+            # the run's start is the first best point, with its first batch's loss
             self.first_step_loss = loss
+            if self.best is None and self.validation is None:
+                self.best = (loss, self.start[0], self.start[1],
+                             float(transforms.global_norm(self.start[0])))
+                self.first_loss = loss
         self.step_losses += loss
         # the point this loss and gradient belong to, kept for a divergence: the step below
         # overwrites the parameters (one fused pass for the named optimizers, bit-identical
@@ -558,8 +571,12 @@ class _StochasticRun:
         if self.first_loss is None:
             self.first_loss = criterion
         norm = float(transforms.global_norm(params))
+        kept = params if one_step else None
+        if self.best_epoch is None or criterion < self.best_epoch[0]:
+            kept = _own(params) if kept is None else kept
+            self.best_epoch = (criterion, kept, state)
         if self.best is None or criterion < self.best[0]:
-            self.best = (criterion, params if one_step else _own(params), state, norm)
+            self.best = (criterion, _own(params) if kept is None else kept, state, norm)
             return False
         return _exploded(criterion, self.first_loss, self.best[0], norm, self.best[3])
 
@@ -671,6 +688,9 @@ class _FullBatchWatch:
             try:
                 stop = call_callbacks(self.callbacks, "on_epoch_end", info)
             except KeyboardInterrupt:
+                guard = getattr(est, "_guard", None)
+                if guard is not None and guard.forced_out():
+                    raise
                 self.reason = "interrupted"
                 return True
             if stop:
@@ -917,10 +937,10 @@ class GradientEstimator(BaseEstimator):
         weights = check_sample_weight(sample_weight, X.shape[0], name)
         T = self._prepare_targets(y, fitting=True)
         weights = self._row_weights(y, weights)
-        validation = self._validation_set(validation_data, name)
         warm = self.warm_start and hasattr(self, "params_") and \
             getattr(self, "_fitted_n_outputs", None) == T.shape[1]
         self._n_outputs = T.shape[1]
+        validation = self._validation_set(validation_data, name)
         self._train(X, T, y, fresh=not warm, epochs=self.max_iter, incremental=False,
                     weights=weights, validation=validation)
         return self
@@ -1137,6 +1157,8 @@ class GradientEstimator(BaseEstimator):
                                    value_and_grad=objective_and_grad, hess=hess,
                                    **self._proximal_options(method, n_penalty))
             except KeyboardInterrupt:  # raised by a callback, or no handler installed
+                if self._guard.forced_out():
+                    raise
                 res = None
         if res is None:
             watch.reason = "interrupted"
@@ -1402,8 +1424,8 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
     def _row_weights(self, y, sample_weight, training=True):
         """``sample_weight`` times ``class_weight[y_i]``: ``"balanced"`` gives class ``k``
         the weight ``n_samples / (n_classes * n_k)`` (scikit-learn's formula, on the training
-        rows; validation rows get the training rows' class weights), a dict ``{label: weight}`` its weights (1 for the labels it does
-        not name)."""
+        rows; validation rows get the training rows' class weights), a dict ``{label:
+        weight}`` its weights (1 for the labels it does not name)."""
         cw = getattr(self, "class_weight", None)
         if cw is not None:
             idx = np.searchsorted(self.classes_, y)

@@ -1,4 +1,4 @@
-"""Callbacks that watch and steer an estimator's training: early stopping, learning-rate plateaus, logs.
+"""Callbacks that watch and steer an estimator's training: early stopping, rate plateaus, logs.
 
 An estimator's ``callbacks=[...]`` are called at the end of every epoch of a gradient
 transformation (every iteration of a full-batch method) with one :class:`EpochInfo`. The
@@ -18,9 +18,10 @@ min_lr)``), with ``HistoryLogger`` for Keras's ``CSVLogger`` (CSV or JSON lines)
 >>> import numpy as np
 >>> from gradkit.models import LinearRegression
 >>> X = np.linspace(-1, 1, 40)[:, None]; y = 2 * X[:, 0]
->>> model = LinearRegression(optimizer="sgd", learning_rate=0.1, max_iter=500,
-...                          callbacks=[EarlyStopping(monitor="loss", patience=3)]).fit(X, y)
->>> model.stop_reason_, model.n_iter_ < 500
+>>> stop = EarlyStopping(monitor="loss", min_delta=1e-3, patience=2)
+>>> model = LinearRegression(optimizer="sgd", learning_rate=0.1, max_iter=500, tol=0.0,
+...                          callbacks=[stop]).fit(X, y)
+>>> model.stop_reason_, model.n_iter_ == stop.stopped_epoch < 500
 ('callback', True)
 """
 from __future__ import annotations
@@ -335,6 +336,7 @@ class HistoryLogger(Callback):
     >>> log.on_train_begin(EpochInfo(estimator=None))
     >>> log.on_epoch_end(EpochInfo(epoch=1, step=3, loss=0.5, val_loss=None, val_score=None,
     ...                            lr=0.1))
+    False
     >>> log.on_train_end(EpochInfo())
     >>> print(open(path).read().strip())
     estimator,epoch,step,loss,val_loss,val_score,lr

@@ -29,13 +29,19 @@ class InterruptGuard:
     """
 
     def __init__(self):
-        self.interrupted = False
+        self.interrupted = self.forced = False
         self._previous = None
 
     def _handler(self, signum, frame):
         if self.interrupted:  # the second Ctrl-C: the user insists
+            self.forced = True
             raise KeyboardInterrupt
         self.interrupted = True
+
+    def forced_out(self):
+        """Whether the KeyboardInterrupt being handled came from a second Ctrl-C (then the
+        training loop lets it through)."""
+        return self.forced
 
     def __enter__(self):
         if (threading.current_thread() is threading.main_thread()
