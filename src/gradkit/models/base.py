@@ -599,9 +599,9 @@ class _StochasticRun:
     def _record_validation(self):
         """Append the validation loss and score to the history (and the score to
         ``validation_scores_`` with early stopping), keep the parameters of the best score
-        so far; returns ``(loss, score)`` and, with early stopping, whether the score beat
-        the best by more than ``tol`` first (None without: patience counts training
-        epochs)."""
+        so far; returns ``(improved, loss, score)``: ``improved`` says, with early stopping,
+        whether the score beat the best by more than ``tol`` (None without: patience then
+        counts the training loss)."""
         est = self.estimator
         Xv, Tv, yv, wv = self.validation
         score = float(est._score_validation(Xv, yv, wv))
@@ -658,6 +658,7 @@ class _FullBatchWatch:
         self.estimator, self.validation = estimator, validation
         self.n_penalty, self.monitor = n_penalty, monitor
         self.callbacks = estimator._callbacks()
+        self.start = estimator.params_  # _validate sets params_ to each iterate it scores
         self.reason = None
         self.best = None  # (criterion, params, norm)
         self.first = None
@@ -1025,20 +1026,22 @@ class GradientEstimator(BaseEstimator):
         if callbacks:
             call_callbacks(callbacks, "on_train_begin", _epoch_info(
                 self, set_learning_rate=None if rate is None else (lambda lr: None)))
-        with InterruptGuard() as guard:
-            self._guard = guard
-            try:
-                if kind == "minimize":
-                    self._fit_full_batch(X, T, how, rng, weights, validation)
-                else:
-                    self._fit_stochastic(X, T, y, how, rng, epochs, incremental, weights,
-                                         validation, rate)
-            finally:
-                self.__dict__.pop("_guard", None)
-        if callbacks:
-            call_callbacks(callbacks, "on_train_end", _epoch_info(
-                self, epoch=self.n_iter_, step=self.t_, params=self.params_,
-                stop_reason=self.stop_reason_))
+        try:
+            with InterruptGuard() as guard:
+                self._guard = guard
+                try:
+                    if kind == "minimize":
+                        self._fit_full_batch(X, T, how, rng, weights, validation)
+                    else:
+                        self._fit_stochastic(X, T, y, how, rng, epochs, incremental, weights,
+                                             validation, rate)
+                finally:
+                    self.__dict__.pop("_guard", None)
+        finally:  # also after an error (on_nan="raise"): a logger closes its file
+            if callbacks:
+                call_callbacks(callbacks, "on_train_end", _epoch_info(
+                    self, epoch=self.n_iter_, step=self.t_, params=self.params_,
+                    stop_reason=self.stop_reason_))
         self._set_public_attributes()
         self._keep_importance_rows(X)
 
@@ -1246,6 +1249,8 @@ class GradientEstimator(BaseEstimator):
         step = self.t_ + self.n_iter_
         best = min(good) if good else None
         if not np.isfinite(res.fun) or not all_finite(res.x):
+            if watch is not None:
+                self.params_ = watch.start
             self._diverged(len(good), float(res.fun), best)
         else:
             self.params_ = res.x

@@ -10,6 +10,7 @@ from gradkit.nn import losses
 
 from .base import (CLASS_WEIGHT, GradientClassifier, GradientEstimator, GradientRegressor,
                    ProbabilisticClassifier, _weighted_mean, store_parameters)
+from .persistence import register
 
 __all__ = ["LinearRegression", "LogisticRegression", "LinearSVM"]
 
@@ -226,6 +227,7 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
 {extra_args}{_ATTRIBUTES_DOC}{example}"""
 
 
+@register
 class LinearRegression(GradientRegressor, _LinearModel):
     __doc__ = _linear_doc(
         r"""Least squares, optionally penalized (ridge, lasso, elastic net), fit by gradients.
@@ -272,6 +274,7 @@ class LinearRegression(GradientRegressor, _LinearModel):
             self.coef_, self.intercept_ = self.coef_[0], self.intercept_[0]
 
 
+@register
 class LogisticRegression(ProbabilisticClassifier, _LinearModel):
     _parameter_constraints: dict = {**_LinearModel._parameter_constraints,
                                     "class_weight": CLASS_WEIGHT}
@@ -324,6 +327,7 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
         return lambda j, m: P[:, j] * ((1.0 if j == m else 0.0) - P[:, m])
 
 
+@register
 class LinearSVM(GradientClassifier, _LinearModel):
     __doc__ = _linear_doc(
         r"""Linear support vector machine (one-vs-rest for many classes) fit by gradients.

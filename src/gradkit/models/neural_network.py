@@ -12,6 +12,7 @@ from gradkit.nn import losses
 
 from .base import (CLASS_WEIGHT, GradientEstimator, GradientRegressor, ProbabilisticClassifier,
                    _Satisfies, _weighted_mean, store_parameters)
+from .persistence import register
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ACTIVATIONS"]
 
@@ -127,6 +128,7 @@ _MLP_DOC = """
 """
 
 
+@register
 class MLPClassifier(ProbabilisticClassifier, _MLP):
     _parameter_constraints: dict = {**_MLP._parameter_constraints, "class_weight": CLASS_WEIGHT}
 
@@ -153,6 +155,7 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
         store_parameters(self, locals())
 
 
+@register
 class MLPRegressor(GradientRegressor, _MLP):
     __doc__ = r"""A multi-layer perceptron regressor trained by backpropagation.
 

@@ -42,7 +42,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["save", "load", "ModelFileError", "thin_history", "FORMAT", "FORMAT_VERSION",
+__all__ = ["save", "load", "register", "ModelFileError", "thin_history", "FORMAT", "FORMAT_VERSION",
            "MAX_MODEL_BYTES", "MAX_METADATA_BYTES", "MAX_ENTRIES", "MAX_COMPRESSION_RATIO",
            "MAX_JSON_DEPTH", "MAX_SAVED_HISTORY"]
 
@@ -57,11 +57,34 @@ _VALUE_ATTRIBUTES = ("n_features_in_", "n_iter_", "t_", "best_loss_", "best_vali
                      "_y_ndim")
 
 
+#: The estimator classes a model file may name, by class name (:func:`register`).
+_REGISTRY: dict = {}
+
+
+def register(cls):
+    """Add an estimator class to those model files may hold (a class decorator): :func:`load`
+    rebuilds only registered classes, found by name, so a file never names code to run.
+
+    The estimator modules register their classes as they are defined, so this module imports
+    none of them (and ``base.py``, which calls :func:`save`, is not imported back).
+
+    Raises:
+        ValueError: when another class already registered that name.
+
+    >>> from gradkit.models import LinearRegression
+    >>> register(LinearRegression) is LinearRegression
+    True
+    """
+    known = _REGISTRY.get(cls.__name__)
+    if known is not None and known is not cls:
+        raise ValueError(f"another estimator class named {cls.__name__!r} is already "
+                         f"registered for model files ({known.__module__}).")
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
 def _estimators():
-    from .linear import LinearRegression, LinearSVM, LogisticRegression
-    from .neural_network import MLPClassifier, MLPRegressor
-    return {cls.__name__: cls for cls in (LinearRegression, LogisticRegression, LinearSVM,
-                                          MLPClassifier, MLPRegressor)}
+    return _REGISTRY
 
 
 def _plain(value, where):
