@@ -34,7 +34,9 @@ FULL_BATCH = [
     (LinearRegression(tol=1e-10), DIABETES),
     (LinearRegression(penalty="l2", alpha=3.0, tol=1e-10), DIABETES),
     (LinearRegression(optimizer="newton", penalty="l2", alpha=3.0, tol=1e-10), DIABETES),
+    (LinearRegression(penalty="l1", alpha=10.0, tol=1e-10, max_iter=5000), DIABETES),
     (LogisticRegression(tol=1e-10, max_iter=500), CANCER),
+    (LogisticRegression(optimizer="newton-cg", tol=1e-10), CANCER),
     (LogisticRegression(optimizer="newton", tol=1e-10, max_iter=100), CANCER),
     (LogisticRegression(tol=1e-10, max_iter=500), IRIS),
     (LinearSVM(tol=1e-10, max_iter=2000), CANCER),
@@ -44,7 +46,7 @@ FULL_BATCH = [
     (MLPClassifier(hidden_layer_sizes=(3,), activation="tanh", optimizer="lbfgs", alpha=1.0,
                    tol=1e-8, max_iter=3000, random_state=0), SMALL_CLASSES),
 ]
-IDS = [f"{type(m).__name__}-{m.optimizer}-{len(np.unique(d[1])) if i > 2 else 'reg'}-{i}"
+IDS = [f"{type(m).__name__}-{m.optimizer}-{m.penalty}-{len(np.unique(d[1]))}-{i}"
        for i, (m, d) in enumerate(FULL_BATCH)]
 
 

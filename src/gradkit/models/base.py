@@ -27,14 +27,14 @@ Two ways to minimize ``J``, chosen by ``optimizer``:
   ``early_stopping``, the validation score) has not improved by ``tol`` for
   ``n_iter_no_change`` epochs, as in scikit-learn's ``MLPClassifier``.
 
-**Sample weights.** ``fit(X, y, sample_weight=w)`` (and ``class_weight`` in the classifiers,
-whose weight multiplies each row's) minimizes the weighted objective, with ``W = sum_i w_i``::
+**Sample weights.** ``fit(X, y, sample_weight=s)`` (and ``class_weight`` in the classifiers,
+whose weight multiplies each row's) minimizes the weighted objective, with ``S = sum_i s_i``::
 
-    J(params) = (1/W) * [ sum_i w_i loss(f(params, x_i), y_i)  +  alpha * R(w) ]
+    J(params) = (1/S) * [ sum_i s_i loss(f(params, x_i), y_i)  +  alpha * R(w) ]
 
 scikit-learn's convention: a weight of 2 is the row twice, a weight of 0 is the row dropped,
 and all weights 1 is the unweighted ``J``. A mini-batch of ``b`` rows estimates it without
-bias as ``(1/b) sum_batch (n w_i / W) loss_i`` plus the penalty.
+bias as ``(1/b) sum_batch (n s_i / S) loss_i`` plus the penalty.
 
 **Why training stopped** is ``stop_reason_``: ``"converged"`` (a full-batch method reached
 ``tol``), ``"no_improvement"`` (``n_iter_no_change`` epochs without an improvement of
@@ -90,7 +90,7 @@ from .interrupt import InterruptGuard
 
 __all__ = ["GradientEstimator", "GradientClassifier", "GradientRegressor", "FULL_BATCH_METHODS",
            "TRANSFORMS", "OptimizerKind", "check_parameters", "STOP_REASONS",
-           "DIVERGENCE_FACTOR"]
+           "DIVERGENCE_FACTOR", "CLASS_WEIGHT", "check_sample_weight"]
 
 #: The constraint of the classifiers' ``class_weight``.
 CLASS_WEIGHT = [StrOptions({"balanced"}), dict, None]
@@ -401,6 +401,7 @@ class _StochasticRun:
         self.start = (_own(self.params), self.model_state)
         self.best = self.best_epoch = None
         self.first_loss = None
+        self.epochs = 0
         self.first_step_loss, self.step_losses = None, 0.0
         self.step = est.t_
         self.grads = None
@@ -575,10 +576,15 @@ class _StochasticRun:
         if self.best_epoch is None or criterion < self.best_epoch[0]:
             kept = _own(params) if kept is None else kept
             self.best_epoch = (criterion, kept, state)
+        self.epochs += 1
         if self.best is None or criterion < self.best[0]:
             self.best = (criterion, _own(params) if kept is None else kept, state, norm)
             return False
-        return _exploded(criterion, self.first_loss, self.best[0], norm, self.best[3])
+        # judged between epochs: the first epoch's mean is compared with the epochs after it,
+        # not with the one batch the start was judged on (so the history holds the two epochs
+        # a per-epoch divergence finding needs)
+        return self.epochs >= 2 and _exploded(criterion, self.first_loss, self.best[0], norm,
+                                              self.best[3])
 
     def _rate(self):
         rate = transforms.current_learning_rate(self.opt_state)
