@@ -242,6 +242,29 @@ def test_reduce_lr_on_plateau_scales_a_given_transformation_and_a_schedule():
     assert len(rlr.reductions) == 2
 
 
+def test_reduce_lr_on_plateau_scales_a_schedule_keeping_its_shape():
+    X, y = DIABETES
+    schedule = gk.optim.exponential_decay(0.01, decay_rate=0.9, transition_steps=1)
+    rlr = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=1e9)
+    model = LinearRegression(optimizer="sgd", learning_rate=schedule, max_iter=4,
+                             callbacks=[rlr]).fit(X, y)
+    plain = [schedule(k) for k in range(4)]
+    scale = [1.0, 1.0, 0.5, 0.25]  # halved after epochs 2 and 3
+    assert model.history_["learning_rate"] == pytest.approx(
+        [r * f for r, f in zip(plain, scale)], rel=1e-12)
+
+
+def test_warm_start_continues_the_validation_curves():
+    X, y = CANCER
+    model = LogisticRegression(optimizer="sgd", learning_rate=0.1, max_iter=3,
+                               warm_start=True)
+    model.fit(X[:400], y[:400], validation_data=(X[400:], y[400:]))
+    model.fit(X[:400], y[:400], validation_data=(X[400:], y[400:]))
+    h = model.history_
+    assert len(h["val_loss"]) == len(h["val_score"]) == 6
+    assert h["val_step"] == [1, 2, 3, 4, 5, 6]
+
+
 def test_reduce_lr_on_plateau_needs_a_learning_rate():
     with pytest.raises(ValueError, match="ReduceLROnPlateau needs a gradient transformation"):
         LogisticRegression(callbacks=[ReduceLROnPlateau()]).fit(*CANCER)
