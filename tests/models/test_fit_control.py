@@ -490,6 +490,30 @@ def test_a_keyboard_interrupt_raised_inside_fit_is_handled_too():
         assert model.n_iter_ in (2, 3)
 
 
+def test_a_ctrl_c_after_the_last_step_goes_on_once_the_estimator_is_complete():
+    class Late(Callback):
+        def on_train_end(self, info):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model = LogisticRegression(optimizer="sgd", max_iter=3, callbacks=[Late()])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(*CANCER)
+    assert model.stop_reason_ == "max_iter"  # training itself had ended
+    assert model.coef_.shape == (1, 30) and model.feature_importances_.shape == (30,)
+
+
+def test_early_stopping_restores_batch_norm_statistics_with_the_weights():
+    X, y = CANCER
+    stop = EarlyStopping(monitor="loss", patience=0, min_delta=1e9, restore_best_weights=True)
+    model = MLPClassifier(hidden_layer_sizes=(4,), batch_norm=True, max_iter=20,
+                          random_state=0, callbacks=[stop]).fit(X, y)
+    assert stop.best_epoch == 1 and model.n_iter_ == 2
+    params, state = stop.best_params
+    np.testing.assert_array_equal(model.params_["00_linear"]["W"], params["00_linear"]["W"])
+    np.testing.assert_array_equal(model.model_state_["01_batchnorm"]["mean"],
+                                  state["01_batchnorm"]["mean"])
+
+
 def test_a_second_ctrl_c_interrupts_at_once():
     class Twice(Callback):
         def on_epoch_end(self, info):

@@ -349,7 +349,8 @@ def _exploded(loss, first, lowest, norm, norm_at_lowest):
 def _epoch_info(estimator, **values):
     """The :class:`gradkit.models.callbacks.EpochInfo` of one epoch (iteration)."""
     info = EpochInfo(epoch=None, step=None, loss=None, val_loss=None, val_score=None,
-                     params=None, lr=None, set_learning_rate=None, estimator=estimator)
+                     params=None, model_state=None, lr=None, set_learning_rate=None,
+                     estimator=estimator)
     info.update(values)
     return info
 
@@ -557,7 +558,8 @@ class _StochasticRun:
         if self.callbacks:
             info = _epoch_info(est, epoch=est.n_iter_, step=self.step, loss=epoch_loss,
                                val_loss=val_loss, val_score=val_score, params=self.params,
-                               lr=self._rate(), set_learning_rate=self._set_rate())
+                               model_state=self.model_state, lr=self._rate(),
+                               set_learning_rate=self._set_rate())
             if call_callbacks(self.callbacks, "on_epoch_end", info):
                 return "callback"
         return None
@@ -691,7 +693,8 @@ class _FullBatchWatch:
             return True
         if self.callbacks:
             info = _epoch_info(est, epoch=nit, step=step, loss=loss, val_loss=val_loss,
-                               val_score=val_score, params=params)
+                               val_score=val_score, params=params,
+                               model_state=est.model_state_)
             try:
                 stop = call_callbacks(self.callbacks, "on_epoch_end", info)
             except KeyboardInterrupt:
@@ -1032,24 +1035,26 @@ class GradientEstimator(BaseEstimator):
         if callbacks:
             call_callbacks(callbacks, "on_train_begin", _epoch_info(
                 self, set_learning_rate=None if rate is None else (lambda lr: None)))
-        try:
-            with InterruptGuard() as guard:
-                self._guard = guard
-                try:
-                    if kind == "minimize":
-                        self._fit_full_batch(X, T, how, rng, weights, validation)
-                    else:
-                        self._fit_stochastic(X, T, y, how, rng, epochs, incremental, weights,
-                                             validation, rate)
-                finally:
-                    self.__dict__.pop("_guard", None)
-        finally:  # also after an error (on_nan="raise"): a logger closes its file
-            if callbacks:
-                call_callbacks(callbacks, "on_train_end", _epoch_info(
-                    self, epoch=self.n_iter_, step=self.t_, params=self.params_,
-                    stop_reason=self.stop_reason_))
-        self._set_public_attributes()
-        self._keep_importance_rows(X)
+        # the guard covers the attributes set after training too: a Ctrl-C there waits until
+        # the estimator is complete, then goes on as a KeyboardInterrupt
+        with InterruptGuard() as guard:
+            self._guard = guard
+            try:
+                if kind == "minimize":
+                    self._fit_full_batch(X, T, how, rng, weights, validation)
+                else:
+                    self._fit_stochastic(X, T, y, how, rng, epochs, incremental, weights,
+                                         validation, rate)
+            finally:  # also after an error (on_nan="raise"): a logger closes its file
+                self.__dict__.pop("_guard", None)
+                if callbacks:
+                    call_callbacks(callbacks, "on_train_end", _epoch_info(
+                        self, epoch=self.n_iter_, step=self.t_, params=self.params_,
+                        model_state=self.model_state_, stop_reason=self.stop_reason_))
+            self._set_public_attributes()
+            self._keep_importance_rows(X)
+        if guard.interrupted and self.stop_reason_ != "interrupted":
+            raise KeyboardInterrupt
 
     _IMPORTANCE_ROWS = 256
 

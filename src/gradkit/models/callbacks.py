@@ -54,7 +54,8 @@ class EpochInfo(dict):
 
     Keys: ``epoch`` (1, 2, ... in this fit), ``step`` (optimizer steps so far), ``loss`` (the
     epoch's training objective), ``val_loss`` and ``val_score`` (on the validation data, or
-    None), ``params`` (the current parameter pytree: read it, copy it to keep it), ``lr``
+    None), ``params`` (the current parameter pytree: read it, copy it to keep it),
+    ``model_state`` (batch norm's running statistics, ``{}`` without batch norm), ``lr``
     (the learning rate of the last step, None for a full-batch method), ``estimator``, and
     ``set_learning_rate`` (a function ``lr -> None`` changing the rate of the next steps, or
     None where the optimizer has no learning rate).
@@ -162,6 +163,8 @@ class EarlyStopping(Callback):
         best, best_epoch, stopped_epoch, wait: the best value, its epoch, the epoch training
             was stopped at (0 when it was not) and the current count of epochs without
             improvement.
+        best_params: ``(params, model_state)`` of the best epoch (with
+            ``restore_best_weights``; else None).
 
     Raises:
         ValueError: for a bad setting, or (when training) a monitor that is not there.
@@ -205,7 +208,7 @@ class EarlyStopping(Callback):
         if sign * value < sign * self.best - self.min_delta or self.best_epoch == 0:
             self.best, self.best_epoch, self.wait = value, info["epoch"], 0
             if self.restore_best_weights:
-                self.best_params = copy.deepcopy(info.get("params"))
+                self.best_params = copy.deepcopy((info.get("params"), info.get("model_state")))
             return False
         self.wait += 1
         if self.wait > self.patience:
@@ -214,10 +217,14 @@ class EarlyStopping(Callback):
         return False
 
     def on_train_end(self, info):
-        """With ``restore_best_weights``, give the estimator the best epoch's parameters."""
+        """With ``restore_best_weights``, give the estimator the best epoch's parameters (and
+        batch norm's statistics)."""
         est = info.get("estimator")
         if self.restore_best_weights and self.best_params is not None and est is not None:
-            est.params_ = self.best_params
+            params, state = copy.deepcopy(self.best_params)
+            est.params_ = params
+            if state is not None:
+                est.model_state_ = state
 
 
 class ReduceLROnPlateau(Callback):
