@@ -534,3 +534,41 @@ def test_a_programs_own_sigint_handler_is_left_alone():
         assert calls and signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_sent_to_a_python_process_running_fit(tmp_path):
+    # as a terminal does: SIGINT from outside, to a process in the middle of a long fit
+    import subprocess
+    import sys
+    script = tmp_path / "fit.py"
+    script.write_text(
+        "import sys, warnings\n"
+        "from sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "from gradkit.models import LogisticRegression, Callback\n"
+        "X, y = load_breast_cancer(return_X_y=True); X = StandardScaler().fit_transform(X)\n"
+        "class Started(Callback):\n"
+        "    def on_epoch_end(self, info):\n"
+        "        if info.epoch == 1:\n"
+        "            print('started', flush=True)\n"
+        "m = LogisticRegression(optimizer='sgd', learning_rate=0.001, batch_size=1,\n"
+        "                       max_iter=100000, n_iter_no_change=1000, tol=0.0,\n"
+        "                       callbacks=[Started()])\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    m.fit(X, y)\n"
+        "print(m.stop_reason_, m.n_iter_, round(m.score(X, y), 3),\n"
+        "      any('interrupted' in str(w.message) for w in caught), flush=True)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    reason, epochs, score, warned = out.split()
+    assert reason == "interrupted" and 1 <= int(epochs) < 100000
+    assert float(score) > 0.9 and warned == "True"
