@@ -26,7 +26,32 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})
+_RANDOM_BATCHES = ("its mini-batches (or dropout masks) are drawn from the rows, so repeating a "
+                   "row changes the random draws: weights equal repetitions only in "
+                   "expectation (as for scikit-learn's SGD estimators)")
+
+
+def _expected_failures(estimator):
+    """The checks an estimator fails by design, with the reason (none fails otherwise)."""
+    p = estimator.get_params()
+    # the check fits 15 weighted rows against about 30 repeated ones: a batch of 32 or more
+    # is the full batch on both sides, which repeats exactly
+    stochastic = p["optimizer"] not in ("auto", "lbfgs") and isinstance(p["batch_size"], int) \
+        and p["batch_size"] < 32
+    if stochastic or p.get("dropout"):
+        return {"check_sample_weight_equivalence_on_dense_data": _RANDOM_BATCHES}
+    if p.get("batch_norm"):
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "batch norm normalizes by the mean and variance of the batch's rows, which "
+                "a repeated row changes and a weight does not"}
+    if type(estimator).__name__ == "LinearSVM" and p["loss"] == "squared_hinge":
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "at the default tol=1e-4 the solve is exact to 1e-4, not to the check's "
+                "rtol=1e-7; test_sample_weight.py runs the check at tol=1e-10"}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_contract(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -65,18 +65,19 @@ def _diverging(**kwargs):
                             random_state=0, **kwargs)
 
 
-def test_nan_stops_training_with_a_warning_and_keeps_the_last_good_parameters():
+def test_divergence_stops_training_with_a_warning_and_keeps_the_best_parameters():
     X, y = DIABETES
-    with pytest.warns(RuntimeWarning, match="last step with a finite loss"):
+    with pytest.warns(RuntimeWarning, match="best parameters seen"):
         model = _diverging().fit(X, y)
-    assert model.diverged_
+    assert model.diverged_ and model.stop_reason_ == "diverged"
     assert model.diverged_at_ == len(model.history_["loss"]) + 1
     assert np.all(np.isfinite(model.history_["loss"]))
     assert all(np.all(np.isfinite(leaf)) for leaf in gk.tree.tree_leaves(model.params_))
     assert np.all(np.isfinite(model.predict(X)))  # still usable
-    # the kept parameters are those of the last recorded step, whose loss was finite
+    # the run exploded within its first epoch: the kept parameters are those it started
+    # from, the lowest loss seen, not the last finite step's (issue 16)
     for group, norms in model.history_["param_norm"].items():
-        assert np.linalg.norm(model.params_[group]) == pytest.approx(norms[-1])
+        assert np.linalg.norm(model.params_[group]) == pytest.approx(norms[0])
 
 
 def test_on_nan_raise():

@@ -27,10 +27,31 @@ Two ways to minimize ``J``, chosen by ``optimizer``:
   ``early_stopping``, the validation score) has not improved by ``tol`` for
   ``n_iter_no_change`` epochs, as in scikit-learn's ``MLPClassifier``.
 
-A NaN or infinite loss stops training at the step where it appears (``on_nan="stop"``: a
-warning, ``on_nan="raise"``: :class:`FloatingPointError`); the parameters are those of the
-last step whose loss was finite, so the estimator still predicts, and ``diverged_`` /
-``diverged_at_`` record what happened.
+**Sample weights.** ``fit(X, y, sample_weight=s)`` (and ``class_weight`` in the classifiers,
+whose weight multiplies each row's) minimizes the weighted objective, with ``S = sum_i s_i``::
+
+    J(params) = (1/S) * [ sum_i s_i loss(f(params, x_i), y_i)  +  alpha * R(w) ]
+
+scikit-learn's convention: a weight of 2 is the row twice, a weight of 0 is the row dropped,
+and all weights 1 is the unweighted ``J``. A mini-batch of ``b`` rows estimates it without
+bias as ``(1/b) sum_batch (n s_i / S) loss_i`` plus the penalty.
+
+**Why training stopped** is ``stop_reason_``: ``"converged"`` (a full-batch method reached
+``tol``), ``"no_improvement"`` (``n_iter_no_change`` epochs without an improvement of
+``tol``, or a full-batch method that can make no further progress), ``"max_iter"``,
+``"diverged"``, ``"callback"`` (a callback asked to stop) or ``"interrupted"`` (Ctrl-C).
+
+**Divergence.** A NaN or infinite loss, gradient or update, an epoch (iteration) loss above
+``DIVERGENCE_FACTOR`` (1e3) times the lowest one and above the first one, or parameters whose
+global norm grew ``DIVERGENCE_FACTOR`` times beyond the norm at the lowest loss, stop training
+(``on_nan="stop"``: a warning, ``on_nan="raise"``: :class:`FloatingPointError`). The
+parameters kept are the best ones seen (the lowest training loss of an epoch, or of an
+iteration of a full-batch method; with early stopping, the best validation score), so the
+estimator still predicts, and ``diverged_`` / ``diverged_at_`` record what happened.
+
+**Ctrl-C** (:mod:`gradkit.models.interrupt`) during ``fit`` finishes the step being taken and
+stops with the best parameters seen, every fitted attribute set, ``stop_reason_ =
+"interrupted"`` and a warning.
 """
 from __future__ import annotations
 
@@ -60,11 +81,27 @@ from gradkit.diagnostics.monitor import all_finite
 from gradkit.explain import feature_importances
 from gradkit.nn import losses
 from gradkit.optim import transforms
-from gradkit.optim.minimize import METHODS, minimize
+from gradkit.optim.minimize import CALLBACK as _CALLBACK
+from gradkit.optim.minimize import CONVERGED, MAX_ITER, METHODS, NO_CHANGE, NONFINITE, minimize
 from gradkit.tree import tree_leaves, tree_map
 
+from .callbacks import EpochInfo, call_callbacks
+from .interrupt import InterruptGuard
+
 __all__ = ["GradientEstimator", "GradientClassifier", "GradientRegressor", "FULL_BATCH_METHODS",
-           "TRANSFORMS", "OptimizerKind", "check_parameters"]
+           "TRANSFORMS", "OptimizerKind", "check_parameters", "STOP_REASONS",
+           "DIVERGENCE_FACTOR", "CLASS_WEIGHT", "check_sample_weight"]
+
+#: The constraint of the classifiers' ``class_weight``.
+CLASS_WEIGHT = [StrOptions({"balanced"}), dict, None]
+
+#: The values of ``stop_reason_`` (module doc).
+STOP_REASONS = ("converged", "no_improvement", "max_iter", "diverged", "callback",
+                "interrupted")
+
+#: How many times its lowest value the loss (or the parameters' norm, the norm at the lowest
+#: loss) must grow before training counts as diverged (module doc).
+DIVERGENCE_FACTOR = 1e3
 
 #: Optimizer names that run one full-batch solve through :func:`gradkit.optim.minimize`.
 FULL_BATCH_METHODS = tuple(m for m in METHODS if m not in ("natural", "frank-wolfe",
@@ -90,6 +127,72 @@ def _to_generator(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     return np.random.default_rng(random_state)
+
+
+def check_sample_weight(sample_weight, n_samples, where="fit"):
+    """``sample_weight`` as a new float array of ``n_samples`` finite weights >= 0, not all 0
+    (None stays None; a number is that weight for every row).
+
+    Args:
+        sample_weight: None, a number, or an array-like of shape ``(n_samples,)``.
+        n_samples: the number of rows of ``X``.
+        where: the call, named in the error (``"LogisticRegression.fit"``).
+
+    Returns:
+        numpy.ndarray or None: the weights (a copy: the caller's array is never written).
+
+    Raises:
+        ValueError: one line naming ``sample_weight`` and what is wrong with it.
+
+    >>> check_sample_weight([1, 2], 2)
+    array([1., 2.])
+    >>> check_sample_weight([1, -2], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: fit: sample_weight must be >= 0; got -2.0 at row 1.
+    """
+    if sample_weight is None:
+        return None
+    try:
+        w = np.array(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: sample_weight must be numbers, one per row of X; got "
+                         f"{type(sample_weight).__name__}.") from None
+    if w.ndim == 0:
+        w = np.full(n_samples, float(w))
+    if w.shape != (n_samples,):
+        raise ValueError(f"{where}: sample_weight must have shape ({n_samples},), one weight "
+                         f"per row of X; got shape {w.shape}.")
+    bad = ~np.isfinite(w)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{where}: sample_weight must be finite; got {w[i]} at row {i}.")
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise ValueError(f"{where}: sample_weight must be >= 0; got {w[i]} at row {i}.")
+    if not w.any():
+        raise ValueError(f"{where}: sample_weight is zero for every row; at least one row "
+                         "needs a positive weight.")
+    return w
+
+
+def _normalized_weights(w):
+    """``(s, W)``: the weights scaled to mean 1 (``s_i = n w_i / W``) and their sum ``W``, or
+    ``(None, None)`` without weights."""
+    if w is None:
+        return None, None
+    total = float(np.sum(w))
+    return w * (len(w) / total), total
+
+
+def _weighted_mean(per_row, w):
+    """The mean of ``per_row`` (shape ``(n,)`` or ``(n, k)``) with row ``i`` counted ``w_i``
+    times (``w`` of mean 1 over the training rows; None: the plain mean)."""
+    if w is None:
+        return np.mean(per_row)
+    if len(np.shape(per_row)) == 2:
+        w = w[:, None]
+    return np.mean(per_row * w)
 
 
 def store_parameters(estimator, arguments):
@@ -230,6 +333,28 @@ class _Diverged(Exception):
         self.step, self.value = step, value
 
 
+class _Interrupted(Exception):
+    """Ctrl-C was pressed during a step: stop after it (internal)."""
+
+
+def _exploded(loss, first, lowest, norm, norm_at_lowest):
+    """Whether a run diverged although its loss is finite (module doc): the loss above
+    ``DIVERGENCE_FACTOR`` times its lowest and above its first value, or the parameters'
+    norm ``DIVERGENCE_FACTOR`` times beyond their norm at the lowest loss (at least 1)."""
+    if loss > first and loss > DIVERGENCE_FACTOR * lowest:
+        return True
+    return norm is not None and norm > DIVERGENCE_FACTOR * max(norm_at_lowest, 1.0)
+
+
+def _epoch_info(estimator, **values):
+    """The :class:`gradkit.models.callbacks.EpochInfo` of one epoch (iteration)."""
+    info = EpochInfo(epoch=None, step=None, loss=None, val_loss=None, val_score=None,
+                     params=None, model_state=None, lr=None, set_learning_rate=None,
+                     estimator=estimator)
+    info.update(values)
+    return info
+
+
 class _StochasticRun:
     """One call of the stochastic loop: ``fit``'s epochs, a warm start's, or one
     ``partial_fit`` epoch of a gradient transformation.
@@ -237,27 +362,33 @@ class _StochasticRun:
     Each concern is its own method: :meth:`_step` trains on one batch, feeds the monitor and
     detects a divergence (reported by ``GradientEstimator._diverged``); :meth:`_epoch` makes
     one shuffled pass; :meth:`_record_epoch` and :meth:`_record_validation` keep the loss
-    curve, the validation scores and the best parameters; :meth:`_out_of_patience` decides to
-    stop. :meth:`run` returns why training ended; the run's ``params``, ``model_state``,
-    ``opt_state`` and ``step`` are then the estimator's to take
-    (``GradientEstimator._fit_stochastic``).
+    curve, the validation curves, the best parameters and the callbacks' say;
+    :meth:`_out_of_patience` decides to stop. :meth:`run` returns why training ended (a
+    ``stop_reason_``); the run's ``params``, ``model_state``, ``opt_state`` and ``step`` are
+    then the estimator's to take (``GradientEstimator._fit_stochastic``).
     """
 
-    def __init__(self, estimator, X, T, tx, rng, validation, incremental):
+    def __init__(self, estimator, X, T, tx, rng, validation, incremental, weights=None,
+                 rate=None):
         est = self.estimator = estimator
         self.X, self.T, self.tx, self.rng = X, T, tx, rng
         self.validation, self.incremental = validation, incremental
+        self.weights, total = _normalized_weights(weights)
+        self.rate = rate  # the learning-rate scale callbacks may change, or None
         n = X.shape[0]
+        self.n_penalty = n if total is None else total
         self.batch_size, self.drop_last = est._batches_for(n)
+        n_penalty = self.n_penalty
 
-        def objective(params, model_state, Xb, Tb, drop_rng):
-            return est._objective(params, model_state, Xb, Tb, n, drop_rng, train=True)
+        def objective(params, model_state, Xb, Tb, drop_rng, wb=None):
+            return est._objective(params, model_state, Xb, Tb, n_penalty, drop_rng, train=True,
+                                  w=wb)
 
         self.value_and_grad = value_and_grad(objective, has_aux=True)
-        structured = est._value_and_grad_function(n)
+        structured = est._value_and_grad_function(n_penalty)
         if structured is not None:  # the model's own gradient (tested equal to the engine's)
-            def run_structured(params, model_state, Xb, Tb, drop_rng):
-                loss, grads = structured(params, Xb, Tb)
+            def run_structured(params, model_state, Xb, Tb, drop_rng, wb=None):
+                loss, grads = structured(params, Xb, Tb, wb)
                 return (loss, model_state), grads
             self.value_and_grad = run_structured
         # the run owns its parameters and optimizer state (copies, once per run: a user may
@@ -265,35 +396,86 @@ class _StochasticRun:
         self.params, self.model_state = _own(est.params_), est.model_state_
         self.opt_state = (tx.init(self.params) if est._opt_state is None
                           else copy.deepcopy(est._opt_state))
-        # the parameters whose loss was the last finite one, kept for a divergence
+        # the parameters whose loss was the last finite one, and the best epoch's (its loss,
+        # parameters, state and their norm), kept for a divergence or an interrupt
         self.last_good = (self.params, self.model_state)
+        self.start = (_own(self.params), self.model_state)
+        self.best = self.best_epoch = None
+        self.first_loss = None
+        self.epochs = 0
+        self.first_step_loss, self.step_losses = None, 0.0
         self.step = est.t_
         self.grads = None
         self.monitor = est._new_monitor()
         self.record_every = est.record_every
+        self.guard = getattr(est, "_guard", None)
+        self.callbacks = est._callbacks()
 
     def run(self, epochs, progress):
-        """Up to ``epochs`` epochs; returns ``"max_iter"``, ``"no_improvement"`` or
-        ``"diverged"``."""
+        """Up to ``epochs`` epochs; returns the ``stop_reason_``: ``"max_iter"``,
+        ``"no_improvement"``, ``"diverged"``, ``"callback"`` or ``"interrupted"``."""
         est = self.estimator
         for _ in range(epochs):
             try:
-                epoch_loss = self._epoch()
-            except _Diverged as exc:
-                est._diverged(exc.step, exc.value)
-                return "diverged"
-            est.n_iter_ += 1
-            progress.update(est.n_iter_, epoch_loss, self.grads)
-            # the validation score is the estimator's own score, of these parameters
-            est.params_, est.model_state_ = self.params, self.model_state
-            self._record_epoch(epoch_loss)
-            if not self.incremental and self._out_of_patience():
-                return "no_improvement"
+                try:
+                    epoch_loss = self._epoch()
+                except _Diverged as exc:
+                    self._restore_best()
+                    est._diverged(exc.step, exc.value, self._best_loss())
+                    return "diverged"
+                except _Interrupted:
+                    return self._interrupted()
+                est.n_iter_ += 1
+                progress.update(est.n_iter_, epoch_loss, self.grads)
+                # the validation score is the estimator's own score, of these parameters
+                est.params_, est.model_state_ = self.params, self.model_state
+                ended = self._record_epoch(epoch_loss)
+                if ended is not None:
+                    return ended
+                if self.guard is not None and self.guard.interrupted:
+                    return self._interrupted()
+                if not self.incremental and self._out_of_patience():
+                    return "no_improvement"
+            except KeyboardInterrupt:  # raised by a callback, or no handler installed
+                if self.guard is not None and self.guard.forced_out():
+                    raise
+                return self._interrupted(mid_step=True)
         return "max_iter"
 
+    def _interrupted(self, mid_step=False):
+        """Ctrl-C: keep the best epoch's parameters (of the epochs that ended; ``self.best``
+        may be the run's start, judged by one batch), else the last step's (before it, when
+        the interrupt came ``mid_step`` and may have left a step half applied)."""
+        if self.best_epoch is not None:
+            self.params, self.model_state = _own(self.best_epoch[1]), self.best_epoch[2]
+        elif mid_step:
+            self.params, self.model_state = self.last_good
+        self.estimator._interrupted(self.step)
+        return "interrupted"
+
+    def _best_loss(self):
+        return self.first_step_loss if self.best is None else self.best[0]
+
+    def _restore_best(self):
+        """Back to the best epoch's parameters (or, before any epoch ended, to those the run
+        started from)."""
+        if self.best is not None:
+            self.params, self.model_state = _own(self.best[1]), self.best[2]
+        else:
+            self.params, self.model_state = _own(self.start[0]), self.start[1]
+
     def _epoch(self):
-        """One pass over reshuffled batches; the mean loss of its rows."""
+        """One pass over reshuffled batches; the mean loss of its rows (weighted, with
+        sample weights)."""
         total, seen = 0.0, 0
+        if self.weights is not None:
+            X, T, w = self.X, self.T, self.weights
+            for idx, _ in batches(np.arange(X.shape[0]), None, self.batch_size, self.rng,
+                                  drop_last=self.drop_last):
+                wb = w[idx]
+                total += self._step(X[idx], T[idx], wb) * float(np.sum(wb))
+                seen += float(np.sum(wb))
+            return total / max(seen, 1e-300)
         batch_iter = dask_batches if is_dask_collection(self.X) else batches
         for Xb, Tb in batch_iter(self.X, self.T, self.batch_size, self.rng,
                                  drop_last=self.drop_last):
@@ -301,20 +483,39 @@ class _StochasticRun:
             seen += Xb.shape[0]
         return total / max(seen, 1)
 
-    def _step(self, Xb, Tb):
+    def _step(self, Xb, Tb, wb=None):
         """One transformation step on one batch, recorded by the monitor; returns its loss.
 
         Raises:
             _Diverged: for a non-finite loss or gradient (``params`` go back to those of the
                 last finite loss) or non-finite new parameters (``params`` stay).
+            _Interrupted: after the step, when Ctrl-C was pressed.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
-                                                           Xb, Tb, self.rng)
+            if wb is None:
+                (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
+                                                               Xb, Tb, self.rng)
+            else:
+                (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
+                                                               Xb, Tb, self.rng, wb)
         loss = float(loss)
         if not np.isfinite(loss) or not all_finite(grads):
             self.params, self.model_state = self.last_good
             raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
+        # after 10 steps, a batch loss DIVERGENCE_FACTOR^2 times the mean of the run's batch
+        # losses so far explodes within an epoch (far beyond the noise of one batch)
+        done = self.step - self.estimator.t_
+        if done >= 10 and loss > self.first_step_loss and \
+                loss > DIVERGENCE_FACTOR ** 2 * (self.step_losses / done):
+            raise _Diverged(self.step + 1, loss)
+        if self.first_step_loss is None:
+            # the run's start is the first best point, with its first batch's loss
+            self.first_step_loss = loss
+            if self.best is None and self.validation is None:
+                self.best = (loss, self.start[0], self.start[1],
+                             float(transforms.global_norm(self.start[0])))
+                self.first_loss = loss
+        self.step_losses += loss
         # the point this loss and gradient belong to, kept for a divergence: the step below
         # overwrites the parameters (one fused pass for the named optimizers, bit-identical
         # to update + apply_updates)
@@ -332,36 +533,199 @@ class _StochasticRun:
             raise _Diverged(self.step + 1, float("inf"))
         self.last_good = (previous, self.model_state)
         self.params, self.model_state = new_params, stop_gradient(new_state)
+        if self.guard is not None and self.guard.interrupted:
+            raise _Interrupted
         return loss
 
     def _record_epoch(self, epoch_loss):
-        """Append the epoch's loss (and validation score) and count the epochs without an
-        improvement of ``tol``: in the validation score with early stopping, else in the
-        training loss (scikit-learn's rule)."""
+        """Append the epoch's loss (and validation curves), keep the best parameters, detect
+        a divergence, ask the callbacks, and count the epochs without an improvement of
+        ``tol``: in the validation score with early stopping, else in the training loss
+        (scikit-learn's rule). Returns a ``stop_reason_`` to stop, or None."""
         est = self.estimator
         est.loss_curve_.append(epoch_loss)
+        improved = val_loss = val_score = None
         if self.validation is not None:
-            improved = self._record_validation()
-        else:
+            improved, val_loss, val_score = self._record_validation()
+        if improved is None:
             improved = epoch_loss < est.best_loss_ - est.tol
         est.best_loss_ = min(est.best_loss_, epoch_loss)
         est._no_improvement = 0 if improved else est._no_improvement + 1
+        if self._keep_best(epoch_loss, val_loss):
+            self._restore_best()
+            est._diverged(self.step, epoch_loss, self._best_loss())
+            return "diverged"
+        if self.callbacks:
+            info = _epoch_info(est, epoch=est.n_iter_, step=self.step, loss=epoch_loss,
+                               val_loss=val_loss, val_score=val_score, params=self.params,
+                               model_state=self.model_state, lr=self._rate(),
+                               set_learning_rate=self._set_rate())
+            if call_callbacks(self.callbacks, "on_epoch_end", info):
+                return "callback"
+        return None
+
+    def _keep_best(self, epoch_loss, val_loss):
+        """Keep the parameters of the best epoch (by validation loss when there is one, else
+        by training loss); returns whether the run diverged (:func:`_exploded`)."""
+        one_step = self.batch_size >= self.X.shape[0] and val_loss is None
+        # with one step per epoch the epoch's loss is that of the parameters before the step
+        params, state = self.last_good if one_step else (self.params, self.model_state)
+        criterion = epoch_loss if val_loss is None else val_loss
+        if self.first_loss is None:
+            self.first_loss = criterion
+        norm = float(transforms.global_norm(params))
+        kept = params if one_step else None
+        if self.best_epoch is None or criterion < self.best_epoch[0]:
+            kept = _own(params) if kept is None else kept
+            self.best_epoch = (criterion, kept, state)
+        self.epochs += 1
+        if self.best is None or criterion < self.best[0]:
+            self.best = (criterion, _own(params) if kept is None else kept, state, norm)
+            return False
+        # judged between epochs: the first epoch's mean is compared with the epochs after it,
+        # not with the one batch the start was judged on (so the history holds the two epochs
+        # a per-epoch divergence finding needs)
+        return self.epochs >= 2 and _exploded(criterion, self.first_loss, self.best[0], norm,
+                                              self.best[3])
+
+    def _rate(self):
+        rate = transforms.current_learning_rate(self.opt_state)
+        if rate is not None and self.rate is not None and self.rate.scales_updates:
+            rate *= self.rate.scale
+        return rate
+
+    def _set_rate(self):
+        if self.rate is None:
+            return None
+
+        def set_learning_rate(new):
+            current = self._rate()
+            if current:
+                self.rate.scale *= float(new) / current
+        return set_learning_rate
 
     def _record_validation(self):
-        """Append the validation score and keep the parameters of the best one so far;
-        returns whether it beat the best by more than ``tol``."""
+        """Append the validation loss and score to the history (and the score to
+        ``validation_scores_`` with early stopping), keep the parameters of the best score
+        so far; returns ``(improved, loss, score)``: ``improved`` says, with early stopping,
+        whether the score beat the best by more than ``tol`` (None without: patience then
+        counts the training loss)."""
         est = self.estimator
-        score = float(est._score_validation(*self.validation))
+        Xv, Tv, yv, wv = self.validation
+        score = float(est._score_validation(Xv, yv, wv))
+        s, _ = _normalized_weights(wv)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            val_loss, _ = est._objective(est.params_, est.model_state_, Xv, Tv, self.n_penalty,
+                                         None, train=False, w=s)
+        val_loss = float(val_loss)
+        self.monitor.record_validation(self.step, val_loss)
+        self.monitor.history.setdefault("val_score", []).append(score)
+        if not est.early_stopping:
+            return None, val_loss, score
         est.validation_scores_.append(score)
         if score > est.best_validation_score_:
             est._best_params = (_own(est.params_), est.model_state_)  # steps write params
         improved = score > est.best_validation_score_ + est.tol
         est.best_validation_score_ = max(est.best_validation_score_, score)
-        return improved
+        return improved, val_loss, score
 
     def _out_of_patience(self):
         """Whether ``n_iter_no_change`` epochs in a row did not improve (reads, never writes)."""
         return self.estimator._no_improvement > self.estimator.n_iter_no_change
+
+
+class _RateScale:
+    """The factor callbacks apply to the learning rate (``ReduceLROnPlateau``): a named
+    optimizer is built with the schedule ``step -> learning_rate(step) * scale``; a given
+    transformation gets its updates multiplied by ``scale`` (``scales_updates``)."""
+
+    def __init__(self, scales_updates):
+        self.scale, self.scales_updates = 1.0, scales_updates
+
+    def schedule(self, learning_rate):
+        if callable(learning_rate):
+            return lambda count: learning_rate(count) * self.scale
+        return lambda count: learning_rate * self.scale
+
+    def transformation(self):
+        def init(params):
+            return transforms.EmptyState()
+
+        def update(updates, state, params=None, **extra):
+            return tree_map(lambda u: u * self.scale, updates), state
+        return transforms.GradientTransformation(init, update)
+
+
+class _FullBatchWatch:
+    """What a full-batch solve's callback does at each iteration beyond the monitor: the
+    validation curves, the best point (by validation loss where there is one, else by the
+    objective), divergence (:func:`_exploded`), the callbacks and Ctrl-C. :meth:`iteration`
+    returns True to stop ``minimize``, with :attr:`reason` saying why."""
+
+    def __init__(self, estimator, validation, n_penalty, monitor):
+        self.estimator, self.validation = estimator, validation
+        self.n_penalty, self.monitor = n_penalty, monitor
+        self.callbacks = estimator._callbacks()
+        self.start = estimator.params_  # _validate sets params_ to each iterate it scores
+        self.reason = None
+        self.best = None  # (criterion, params, norm)
+        self.first = None
+        self.curve, self.nit, self.last_loss = [], 0, None
+
+    def iteration(self, nit, step, loss, params):
+        est = self.estimator
+        self.nit, self.last_loss = nit, loss
+        if np.isfinite(loss):
+            self.curve.append(loss)
+        val_loss = val_score = None
+        if self.validation is not None:
+            val_loss, val_score = self._validate(step, params)
+        criterion = loss if val_loss is None else val_loss
+        if not np.isfinite(criterion):
+            return None  # minimize stops on a non-finite loss itself
+        norm = float(transforms.global_norm(params))
+        if self.first is None:
+            self.first = criterion
+        if self.best is None or criterion < self.best[0]:
+            self.best = (criterion, params, norm)
+        elif _exploded(criterion, self.first, self.best[0], norm, self.best[2]):
+            self.reason = "diverged"
+            return True
+        if self.callbacks:
+            info = _epoch_info(est, epoch=nit, step=step, loss=loss, val_loss=val_loss,
+                               val_score=val_score, params=params,
+                               model_state=est.model_state_)
+            try:
+                stop = call_callbacks(self.callbacks, "on_epoch_end", info)
+            except KeyboardInterrupt:
+                guard = getattr(est, "_guard", None)
+                if guard is not None and guard.forced_out():
+                    raise
+                self.reason = "interrupted"
+                return True
+            if stop:
+                self.reason = "callback"
+                return True
+        guard = getattr(est, "_guard", None)
+        if guard is not None and guard.interrupted:
+            self.reason = "interrupted"
+            return True
+        return None
+
+    def _validate(self, step, params):
+        """The validation loss and score of ``params``, recorded in the history."""
+        est = self.estimator
+        Xv, Tv, yv, wv = self.validation
+        est.params_ = params  # the score is the estimator's own, of these parameters
+        score = float(est._score_validation(Xv, yv, wv))
+        s, _ = _normalized_weights(wv)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            val_loss, _ = est._objective(params, est.model_state_, Xv, Tv, self.n_penalty,
+                                         None, train=False, w=s)
+        val_loss = float(val_loss)
+        self.monitor.record_validation(step, val_loss)
+        self.monitor.history.setdefault("val_score", []).append(score)
+        return val_loss, score
 
 
 class GradientEstimator(BaseEstimator):
@@ -406,6 +770,11 @@ class GradientEstimator(BaseEstimator):
         "warm_start": ["boolean"],
         "on_nan": [StrOptions({"stop", "raise"})],
         "record_every": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [_Satisfies(lambda v: isinstance(v, (list, tuple)) and all(
+            any(callable(getattr(c, m, None)) for m in ("on_train_begin", "on_epoch_end",
+                                                         "on_train_end")) for c in v),
+            "a list of callbacks (objects with on_epoch_end, on_train_begin or "
+            "on_train_end; see gradkit.models.callbacks)"), None],
     }
 
     def optimizer_kind(self) -> OptimizerKind:
@@ -427,6 +796,11 @@ class GradientEstimator(BaseEstimator):
         >>> LogisticRegression(optimizer="adam").optimizer_kind().kind
         'transform'
         """
+        return self._optimizer_kind()
+
+    def _optimizer_kind(self, rate=None):
+        """:meth:`optimizer_kind`, with the learning rate scaled by ``rate`` (a
+        :class:`_RateScale`, for callbacks that change the rate) when one is given."""
         check_parameters(self, ("optimizer", "learning_rate", "clip_norm"))
         opt = self.optimizer
         if isinstance(opt, str) and opt == "auto":
@@ -434,9 +808,12 @@ class GradientEstimator(BaseEstimator):
         if isinstance(opt, str) and opt in FULL_BATCH_METHODS:
             return OptimizerKind("minimize", opt)
         if isinstance(opt, str):
-            tx = TRANSFORMS[opt](self.learning_rate)
+            lr = self.learning_rate if rate is None else rate.schedule(self.learning_rate)
+            tx = TRANSFORMS[opt](lr)
         else:
             tx = transforms.with_extra_args_support(opt)  # the loop passes value=loss
+            if rate is not None:
+                tx = transforms.chain(tx, rate.transformation())
         if self.clip_norm is not None:
             tx = transforms.chain(transforms.clip_by_global_norm(self.clip_norm), tx)
         return OptimizerKind("transform", tx)
@@ -451,7 +828,7 @@ class GradientEstimator(BaseEstimator):
         ``_LinearModel._value_and_grad_function``."""
         return None
 
-    def _hessian_function(self, X, T, n):
+    def _hessian_function(self, X, T, n, w=None, n_penalty=None):
         """For ``optimizer="newton"``: a function ``params -> the Hessian of J`` in
         ``minimize``'s flat coordinates, built from the model's own structure, or None (the
         default) to let the engine build it. See ``_LinearModel._hessian_function``."""
@@ -505,10 +882,13 @@ class GradientEstimator(BaseEstimator):
         cache[key] = plan
         return plan
 
-    def _objective(self, params, model_state, X, T, n, rng, train, smooth_only=False):
-        """The penalized mean loss of a batch, and the new model state (running statistics)."""
+    def _objective(self, params, model_state, X, T, n, rng, train, smooth_only=False, w=None):
+        """The penalized mean loss of a batch, and the new model state (running statistics);
+        ``w``: the batch's sample weights scaled to mean 1 over the training rows, and ``n``
+        their sum (module doc), or None."""
         out, new_state = self._apply(params, model_state, X, train=train, rng=rng)
-        loss = self._data_loss(out, T) + self._penalty(params, n, smooth_only)
+        data = self._data_loss(out, T) if w is None else self._data_loss(out, T, w)
+        loss = data + self._penalty(params, n, smooth_only)
         return loss, new_state
 
     def _forward(self, X):
@@ -521,20 +901,91 @@ class GradientEstimator(BaseEstimator):
         return out
 
     # ----------------------------------------------------------------------- fitting
-    def fit(self, X, y):
-        """Fit the model to ``X`` (n_samples, n_features) and ``y``; returns ``self``."""
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Fit the model to ``X`` and ``y``.
+
+        Args:
+            X: the training rows, shape (n_samples, n_features).
+            y: the targets, shape (n_samples,) (or (n_samples, n_targets) for regressors).
+            sample_weight: None, or one weight >= 0 per row: the weighted objective of the
+                module doc (a weight of 2 counts the row twice, 0 drops it). The
+                classifiers' ``class_weight`` multiplies it.
+            validation_data: None, or ``(X_val, y_val)`` / ``(X_val, y_val,
+                sample_weight_val)``: held-out rows whose loss and score are recorded each
+                epoch (``history_["val_loss"]``, ``["val_score"]``; every iteration of a
+                full-batch method), given to the callbacks, and used, instead of a split of
+                ``validation_fraction``, by ``early_stopping``.
+
+        Returns:
+            self
+
+        Raises:
+            ValueError: for bad data, weights or validation data, naming which.
+
+        >>> import numpy as np
+        >>> from gradkit.models import LinearRegression
+        >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([0.0, 1.0, 5.0])
+        >>> a = LinearRegression().fit(X, y, sample_weight=[1, 1, 2])
+        >>> b = LinearRegression().fit(X[[0, 1, 2, 2]], y[[0, 1, 2, 2]])
+        >>> bool(np.allclose(a.coef_, b.coef_)), a.stop_reason_
+        (True, 'converged')
+        """
         check_parameters(self)
+        name = f"{type(self).__name__}.fit"
         if is_dask_collection(X):  # Dask arrays: see gradkit.models.distributed
+            given = [k for k, v in (("sample_weight", sample_weight),
+                                    ("validation_data", validation_data),
+                                    ("class_weight", getattr(self, "class_weight", None)))
+                     if v is not None]
+            if given:
+                raise ValueError(f"{name}: {' and '.join(given)} are not supported on Dask "
+                                 "arrays yet; fit on NumPy arrays or leave them unset.")
             from .distributed import fit_dask
             return fit_dask(self, X, y)
-        require_numpy(f"{type(self).__name__}.fit", X, y)  # estimators run on host arrays
+        require_numpy(name, X, y)  # estimators run on host arrays
         X, y = self._validate_Xy(X, y, reset=True)
+        weights = check_sample_weight(sample_weight, X.shape[0], name)
         T = self._prepare_targets(y, fitting=True)
+        weights = self._row_weights(y, weights)
         warm = self.warm_start and hasattr(self, "params_") and \
             getattr(self, "_fitted_n_outputs", None) == T.shape[1]
         self._n_outputs = T.shape[1]
-        self._train(X, T, y, fresh=not warm, epochs=self.max_iter, incremental=False)
+        validation = self._validation_set(validation_data, name)
+        self._train(X, T, y, fresh=not warm, epochs=self.max_iter, incremental=False,
+                    weights=weights, validation=validation)
         return self
+
+    def _row_weights(self, y, sample_weight, training=True):
+        """The weight of each training row: ``sample_weight`` (None: none; the classifiers
+        multiply in ``class_weight``). All weights 1 count as none, so that the unweighted
+        fit is the one taken."""
+        if sample_weight is not None and np.all(sample_weight == 1.0):
+            return None
+        return sample_weight
+
+    def _validation_set(self, validation_data, where):
+        """``(X_val, T_val, y_val, w_val)`` from ``fit``'s ``validation_data``, checked as
+        the training data are, or None."""
+        if validation_data is None:
+            return None
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
+            raise ValueError(f"{where}: validation_data must be a tuple (X_val, y_val) or "
+                             f"(X_val, y_val, sample_weight_val); got "
+                             f"{type(validation_data).__name__}"
+                             + (f" of length {len(validation_data)}"
+                                if isinstance(validation_data, (tuple, list)) else "") + ".")
+        Xv, yv = validation_data[0], validation_data[1]
+        try:
+            Xv, yv = self._validate_Xy(Xv, yv, reset=False)
+            Tv = self._prepare_targets(yv, fitting=False)
+        except ValueError as exc:
+            raise ValueError(f"{where}: validation_data: {exc}") from None
+        wv = check_sample_weight(validation_data[2] if len(validation_data) == 3 else None,
+                                 Xv.shape[0], f"{where}: validation_data")
+        return Xv, Tv, yv, self._row_weights(yv, wv, training=False)
+
+    def _callbacks(self):
+        return list(getattr(self, "callbacks", None) or ())
 
     def _validate_Xy(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float64,
@@ -559,12 +1010,15 @@ class GradientEstimator(BaseEstimator):
         self.t_ = 0
         self.diverged_ = False
         self.diverged_at_ = None
+        self.stop_reason_ = None
         self._no_improvement = 0
         for attr in ("validation_scores_", "best_validation_score_"):
             self.__dict__.pop(attr, None)
 
-    def _train(self, X, T, y, *, fresh, epochs, incremental):
-        """The training loop shared by every estimator (``fit``, warm starts, ``partial_fit``)."""
+    def _train(self, X, T, y, *, fresh, epochs, incremental, weights=None, validation=None):
+        """The training loop shared by every estimator (``fit``, warm starts, ``partial_fit``):
+        the callbacks told of the start and the end, Ctrl-C caught (:class:`InterruptGuard`),
+        the fitted attributes set however training ended."""
         rng = _to_generator(self.random_state)
         for stale in ("_feature_importances", "_importance_rows", "_penalty_plans"):
             self.__dict__.pop(stale, None)
@@ -573,13 +1027,34 @@ class GradientEstimator(BaseEstimator):
         elif not incremental:
             self._no_improvement = 0
             self.diverged_, self.diverged_at_ = False, None
-        kind, how = self.optimizer_kind()
-        if kind == "minimize":
-            self._fit_full_batch(X, T, how, rng)
-        else:
-            self._fit_stochastic(X, T, y, how, rng, epochs, incremental)
-        self._set_public_attributes()
-        self._keep_importance_rows(X)
+        callbacks = self._callbacks()
+        rate = None
+        if callbacks and self._optimizer_kind().kind == "transform":
+            rate = _RateScale(scales_updates=not isinstance(self.optimizer, str))
+        kind, how = self._optimizer_kind(rate)
+        if callbacks:
+            call_callbacks(callbacks, "on_train_begin", _epoch_info(
+                self, set_learning_rate=None if rate is None else (lambda lr: None)))
+        # the guard covers the attributes set after training too: a Ctrl-C there waits until
+        # the estimator is complete, then goes on as a KeyboardInterrupt
+        with InterruptGuard() as guard:
+            self._guard = guard
+            try:
+                if kind == "minimize":
+                    self._fit_full_batch(X, T, how, rng, weights, validation)
+                else:
+                    self._fit_stochastic(X, T, y, how, rng, epochs, incremental, weights,
+                                         validation, rate)
+            finally:  # also after an error (on_nan="raise"): a logger closes its file
+                self.__dict__.pop("_guard", None)
+                if callbacks:
+                    call_callbacks(callbacks, "on_train_end", _epoch_info(
+                        self, epoch=self.n_iter_, step=self.t_, params=self.params_,
+                        model_state=self.model_state_, stop_reason=self.stop_reason_))
+            self._set_public_attributes()
+            self._keep_importance_rows(X)
+        if guard.interrupted and self.stop_reason_ != "interrupted":
+            raise KeyboardInterrupt
 
     _IMPORTANCE_ROWS = 256
 
@@ -632,8 +1107,11 @@ class GradientEstimator(BaseEstimator):
         history = monitor.history
         if self.history_ and self.history_.get("step"):  # continue a warm start
             merged = {}
-            for key, old in self.history_.items():
-                new = history.get(key, [] if isinstance(old, list) else {})
+            for key in list(self.history_) + [k for k in history if k not in self.history_]:
+                new = history.get(key)
+                old = self.history_.get(key, [] if isinstance(new, list) else {})
+                if new is None:
+                    new = [] if isinstance(old, list) else {}
                 if isinstance(old, dict):
                     groups = list(old) + [g for g in new if g not in old]  # keep layer order
                     merged[key] = {g: list(old.get(g, [])) + list(new.get(g, []))
@@ -643,59 +1121,91 @@ class GradientEstimator(BaseEstimator):
             history = merged
         self.history_ = history
 
-    def _diverged(self, step, value):
+    def _diverged(self, step, value, best=None):
+        """Record a divergence at ``step`` (the loss ``value`` there; ``best`` the loss of the
+        parameters kept) and warn, or raise with ``on_nan="raise"``."""
         self.diverged_, self.diverged_at_ = True, int(step)
-        message = (f"{type(self).__name__}: the loss became {value} at step {step}; training "
-                   "stopped and the parameters of the last step with a finite loss were kept. "
-                   "Lower learning_rate, set clip_norm, or standardize the features.")
+        self.stop_reason_ = "diverged"
+        kept = ("the best parameters seen were kept" if best is None else
+                f"the best parameters seen (loss {best:.6g}) were kept")
+        message = (f"{type(self).__name__}: training diverged at step {step} (loss {value:.6g}); "
+                   f"it stopped and {kept}. Lower learning_rate, set clip_norm, or "
+                   "standardize the features.")
         if self.on_nan == "raise":
             raise FloatingPointError(message)
         _warn_at_caller(message, RuntimeWarning)
+
+    def _interrupted(self, step):
+        """Record a Ctrl-C at ``step`` and warn."""
+        self.stop_reason_ = "interrupted"
+        _warn_at_caller(f"{type(self).__name__}: fit was interrupted (Ctrl-C) at step {step}; "
+                        "the best parameters seen were kept and the estimator is fitted "
+                        "(stop_reason_='interrupted').", RuntimeWarning)
 
     def _has_state(self):
         return bool(tree_leaves(self.model_state_))
 
     # .......................................................................... full batch
-    def _fit_full_batch(self, X, T, method, rng):
-        """One solve of :func:`gradkit.optim.minimize` from ``params_``."""
+    def _fit_full_batch(self, X, T, method, rng, weights=None, validation=None):
+        """One solve of :func:`gradkit.optim.minimize` from ``params_``, watched every
+        iteration (:class:`_FullBatchWatch`: validation, best point, divergence, callbacks,
+        Ctrl-C)."""
         n = X.shape[0]
+        w, total = _normalized_weights(weights)
+        n_penalty = n if total is None else total
         state = self.model_state_
         seed = int(rng.integers(np.iinfo(np.int32).max))
         monitor = self._new_monitor()
+        watch = _FullBatchWatch(self, validation, n_penalty, monitor)
         with _Progress(self, self.max_iter, "iteration") as progress:
             objective, objective_and_grad, callback = self._full_batch_functions(
-                X, T, method, state, seed, monitor, progress)
-            hess = self._hessian_function(X, T, n) if method == "newton" else None
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                res = minimize(objective, self.params_, method=method, tol=self.tol,
-                               max_iter=self.max_iter, callback=callback,
-                               value_and_grad=objective_and_grad, hess=hess,
-                               **self._proximal_options(method, n))
-        self._take_full_batch_result(res, X, state, seed)
+                X, T, method, state, seed, monitor, progress, w, n_penalty, watch)
+            hess = None
+            if method == "newton":
+                hess = self._hessian_function(X, T, n) if w is None else \
+                    self._hessian_function(X, T, n, w, n_penalty)
+            try:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    res = minimize(objective, self.params_, method=method, tol=self.tol,
+                                   max_iter=self.max_iter, callback=callback,
+                                   value_and_grad=objective_and_grad, hess=hess,
+                                   **self._proximal_options(method, n_penalty))
+            except KeyboardInterrupt:  # raised by a callback, or no handler installed
+                if self._guard.forced_out():
+                    raise
+                res = None
+        if res is None:
+            watch.reason = "interrupted"
+            self._take_interrupted_solve(watch, X, state, seed)
+        else:
+            self._take_full_batch_result(res, X, state, seed, watch)
         self._keep_history(monitor)
-        if not self.diverged_ and not res.success:
+        if self.stop_reason_ == "interrupted":
+            self._interrupted(self.t_)
+        elif not self.diverged_ and not res.success and res.status != _CALLBACK:
             _warn_at_caller(f"{type(self).__name__}: {method} stopped before reaching tol="
                             f"{self.tol}: {res.message}", ConvergenceWarning)
 
-    def _full_batch_functions(self, X, T, method, state, seed, monitor, progress):
+    def _full_batch_functions(self, X, T, method, state, seed, monitor, progress, w=None,
+                              n_penalty=None, watch=None):
         """``(objective, value_and_grad, callback)`` for ``minimize``: J, J and its gradient in
         one engine pass (both summed block by block for Dask data), and the per-iteration hook
-        that feeds the monitor and the progress bar."""
-        n = X.shape[0]
+        that feeds the monitor, the progress bar and ``watch``."""
+        n = X.shape[0] if n_penalty is None else n_penalty
         smooth_only = method == "proximal"
 
         def objective(params):
             # a fresh generator per call: dropout masks are fixed, so the objective is a
             # deterministic function that line searches can trust
             loss, _ = self._objective(params, state, X, T, n, np.random.default_rng(seed),
-                                      train=True, smooth_only=smooth_only)
+                                      train=True, smooth_only=smooth_only, w=w)
             return loss
 
         engine_vg = value_and_grad(objective)
         structured = None if smooth_only else self._value_and_grad_function(n)
         if structured is not None and not is_dask_collection(X):
             def engine_vg(params):  # the model's own gradient (tested equal to the engine's)
-                return structured(params, X, T)
+                return structured(params, X, T, w)
         if is_dask_collection(X):  # Dask: the same J, summed block by block
             from .distributed import blockwise_estimator_objective
             objective = blockwise_estimator_objective(self, X, T, n, state, seed, smooth_only)
@@ -711,15 +1221,16 @@ class GradientEstimator(BaseEstimator):
             params = info.x
             step = self.t_ + info.nit
             due = (step - 1) % self.record_every == 0
-            if not (due or progress.bar is not None):
-                return
-            same = "x" in last and all(np.array_equal(a, b) for a, b in
-                                       zip(tree_leaves(last["x"]), tree_leaves(params)))
-            f, g = last["fg"] if same else objective_and_grad(params)
-            if due:
-                monitor.record(step, loss=float(f), grads=g, params=params,
-                               updates=None, learning_rate=None)
-            progress.update(info.nit, float(f), g)
+            if due or progress.bar is not None:
+                same = "x" in last and all(np.array_equal(a, b) for a, b in
+                                           zip(tree_leaves(last["x"]), tree_leaves(params)))
+                f, g = last["fg"] if same else objective_and_grad(params)
+                if due:
+                    monitor.record(step, loss=float(f), grads=g, params=params,
+                                   updates=None, learning_rate=None)
+                progress.update(info.nit, float(f), g)
+            return None if watch is None else watch.iteration(info.nit, step, float(info.fun),
+                                                              params)
 
         return objective, objective_and_grad, callback
 
@@ -733,20 +1244,50 @@ class GradientEstimator(BaseEstimator):
         return {"l1": tree_map(lambda penalized: l1 if penalized else 0.0,
                                losses.penalty_mask(self.params_))}
 
-    def _take_full_batch_result(self, res, X, state, seed):
-        """The solve's point (unless it is not finite: a divergence), loss curve and counts,
-        and for batch norm the running statistics of one pass in train mode."""
+    def _take_full_batch_result(self, res, X, state, seed, watch=None):
+        """The solve's point (the best it saw; unless it is not finite: a divergence), loss
+        curve, counts and ``stop_reason_``, and for batch norm the running statistics of one
+        pass in train mode. After a divergence or an interrupt with validation data, the
+        point of the best validation loss is kept instead."""
         curve = [float(f) for f in res.history["f"]]
         good = [f for f in curve if np.isfinite(f)]
+        reason = {CONVERGED: "converged", MAX_ITER: "max_iter", NONFINITE: "diverged",
+                  NO_CHANGE: "no_improvement"}.get(res.status, "no_improvement")
+        if res.status == _CALLBACK:
+            reason = (watch.reason if watch is not None else None) or "callback"
+        self.stop_reason_ = reason
+        self.n_iter_ = int(res.nit)
+        step = self.t_ + self.n_iter_
+        best = min(good) if good else None
         if not np.isfinite(res.fun) or not all_finite(res.x):
-            self._diverged(len(good), float(res.fun))
+            if watch is not None:
+                self.params_ = watch.start
+            self._diverged(len(good), float(res.fun), best)
         else:
             self.params_ = res.x
+            if watch is not None and watch.validation is not None and watch.best is not None \
+                    and reason in ("diverged", "interrupted"):
+                self.params_ = watch.best[1]
             if len(good) < len(curve):
-                self._diverged(len(good), next(f for f in curve if not np.isfinite(f)))
+                self._diverged(len(good), next(f for f in curve if not np.isfinite(f)), best)
+            elif reason == "diverged":
+                self._diverged(step, watch.last_loss, best)
         self.loss_curve_ = list(self.loss_curve_) + good
         self.best_loss_ = min([self.best_loss_, *good]) if good else self.best_loss_
-        self.n_iter_ = int(res.nit)
+        self.t_ += self.n_iter_
+        if self._has_state():
+            _, self.model_state_ = self._apply(self.params_, state, X, train=True,
+                                               rng=np.random.default_rng(seed))
+
+    def _take_interrupted_solve(self, watch, X, state, seed):
+        """After a ``KeyboardInterrupt`` out of ``minimize``: the best point the watch saw
+        (the starting point when no iteration ended), its curve and counts."""
+        if watch.best is not None:
+            self.params_ = watch.best[1]
+        self.stop_reason_ = "interrupted"
+        self.loss_curve_ = list(self.loss_curve_) + watch.curve
+        self.best_loss_ = min([self.best_loss_, *watch.curve])
+        self.n_iter_ = watch.nit
         self.t_ += self.n_iter_
         if self._has_state():
             _, self.model_state_ = self._apply(self.params_, state, X, train=True,
@@ -773,22 +1314,27 @@ class GradientEstimator(BaseEstimator):
         # shuffle puts that sample in a full batch in another epoch)
         return bs, self._has_state() and n % bs == 1
 
-    def _fit_stochastic(self, X, T, y, tx, rng, epochs, incremental):
-        """Epochs of ``tx`` steps (a :class:`_StochasticRun`), then its result taken."""
-        validation = None
-        if self.early_stopping and not incremental:
-            X, T, y, validation = self._split_validation(X, T, y, rng)
+    def _fit_stochastic(self, X, T, y, tx, rng, epochs, incremental, weights=None,
+                        validation=None, rate=None):
+        """Epochs of ``tx`` steps (a :class:`_StochasticRun`), then its result taken. With
+        ``early_stopping`` and no ``validation`` given, ``validation_fraction`` of the rows
+        is held out."""
+        early = self.early_stopping and not incremental
+        if early and validation is None:
+            X, T, y, weights, validation = self._split_validation(X, T, y, weights, rng)
+        if early:
             self._best_params = None
             if not hasattr(self, "validation_scores_"):
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        run = _StochasticRun(self, X, T, tx, rng, validation, incremental)
+        run = _StochasticRun(self, X, T, tx, rng, validation, incremental, weights, rate)
         with _Progress(self, epochs, "epoch") as progress:
             ended = run.run(epochs, progress)
-        # after a divergence the run's params are those of the last step with a finite loss
+        # after a divergence or an interrupt the run's params are the best epoch's
         self.params_, self._opt_state, self.model_state_ = run.params, run.opt_state, \
             run.model_state
         self.t_ = run.step
-        if validation is not None and self._best_params is not None:
+        self.stop_reason_ = ended
+        if early and self._best_params is not None:
             self.params_, self.model_state_ = self._best_params
         self._keep_history(run.monitor)
         if ended == "max_iter" and not incremental and epochs == self.max_iter:
@@ -796,17 +1342,21 @@ class GradientEstimator(BaseEstimator):
                             f"(max_iter={self.max_iter}) reached and the optimization hasn't "
                             "converged yet.", ConvergenceWarning)
 
-    def _split_validation(self, X, T, y, rng):
-        """``(X, T, y)`` of the training rows and ``(X, y)`` of the held-out ones."""
+    def _split_validation(self, X, T, y, w, rng):
+        """``(X, T, y, w)`` of the training rows and ``(X, T, y, w)`` of the held-out ones."""
         idx = np.arange(X.shape[0])
         stratify = y if self._is_classifier() else None
         tr, va, _, _ = train_validation_split(idx, idx, self.validation_fraction, rng=rng,
                                               stratify=stratify)
-        return X[tr], T[tr], y[tr], (X[va], y[va])
+        if w is None:
+            return X[tr], T[tr], y[tr], None, (X[va], T[va], y[va], None)
+        return X[tr], T[tr], y[tr], w[tr], (X[va], T[va], y[va], w[va])
 
-    def _score_validation(self, X, y):
+    def _score_validation(self, X, y, sample_weight=None):
         self._set_public_attributes()
-        return self.score(X, y)
+        if sample_weight is None:
+            return self.score(X, y)
+        return self.score(X, y, sample_weight=sample_weight)
 
     # ----------------------------------------------------------------------- helpers
     def _set_public_attributes(self):
@@ -826,6 +1376,25 @@ class GradientEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _class_weights(class_weight, classes, idx, who):
+    """The weight of each class (in ``classes`` order) from ``class_weight``."""
+    if isinstance(class_weight, str):  # "balanced"
+        counts = np.bincount(idx, minlength=len(classes)).astype(np.float64)
+        # a class absent from these rows gets no rows to weigh: its weight does not matter
+        return len(idx) / (len(classes) * np.maximum(counts, 1.0))
+    unknown = [k for k in class_weight if not np.any(classes == k)]
+    if unknown:
+        raise ValueError(f"{who}: class_weight names labels {unknown} that are not in the "
+                         f"classes of y ({classes.tolist()}).")
+    out = np.ones(len(classes))
+    for k, v in class_weight.items():
+        if not (isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and v >= 0):
+            raise ValueError(f"{who}: class_weight[{k!r}] must be a finite number >= 0; got "
+                             f"{v!r}.")
+        out[int(np.flatnonzero(classes == k)[0])] = float(v)
+    return out
 
 
 def _stochastic_optimizer(estimator):
@@ -868,6 +1437,21 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
     def _binary_targets(self, idx):
         return idx.astype(np.float64)[:, None]
 
+    def _row_weights(self, y, sample_weight, training=True):
+        """``sample_weight`` times ``class_weight[y_i]``: ``"balanced"`` gives class ``k``
+        the weight ``n_samples / (n_classes * n_k)`` (scikit-learn's formula, on the training
+        rows; validation rows get the training rows' class weights), a dict ``{label:
+        weight}`` its weights (1 for the labels it does not name)."""
+        cw = getattr(self, "class_weight", None)
+        if cw is not None:
+            idx = np.searchsorted(self.classes_, y)
+            if training or "_class_weight_table" not in self.__dict__:
+                self._class_weight_table = _class_weights(cw, self.classes_, idx,
+                                                          type(self).__name__)
+            row = self._class_weight_table[idx]
+            sample_weight = row if sample_weight is None else sample_weight * row
+        return super()._row_weights(y, sample_weight, training)
+
     def _validate_Xy(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
         return X, y
@@ -886,9 +1470,11 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
         return self.classes_[np.argmax(scores, axis=1)]
 
     @available_if(_stochastic_optimizer)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of the stochastic optimizer on ``(X, y)``; ``classes`` (every label that
-        will ever be seen) is required on the first call. Returns ``self``."""
+        will ever be seen) is required on the first call; ``sample_weight`` as in ``fit``
+        (``class_weight`` multiplies it; ``"balanced"`` counts the classes of this call).
+        Returns ``self``."""
         check_parameters(self)
         first = not hasattr(self, "params_")
         if first and classes is None:
@@ -900,10 +1486,13 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
                                                                     self.classes_):
             raise ValueError(f"classes={list(classes)} differs from classes_="
                              f"{self.classes_.tolist()} of the first partial_fit call.")
+        weights = check_sample_weight(sample_weight, X.shape[0],
+                                      f"{type(self).__name__}.partial_fit")
         T = self._prepare_targets(y, fitting=first, classes=classes)
+        weights = self._row_weights(y, weights)
         if first:
             self._n_outputs = T.shape[1]
-        self._train(X, T, y, fresh=first, epochs=1, incremental=True)
+        self._train(X, T, y, fresh=first, epochs=1, incremental=True, weights=weights)
         return self
 
 
@@ -932,15 +1521,18 @@ class GradientRegressor(RegressorMixin, GradientEstimator):
         return out[:, 0] if self._y_ndim == 1 else out
 
     @available_if(_stochastic_optimizer)
-    def partial_fit(self, X, y):
-        """One epoch of the stochastic optimizer on ``(X, y)``. Returns ``self``."""
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of the stochastic optimizer on ``(X, y)`` (``sample_weight`` as in
+        ``fit``). Returns ``self``."""
         check_parameters(self)
         first = not hasattr(self, "params_")
         X, y = self._validate_Xy(X, y, reset=first)
+        weights = self._row_weights(y, check_sample_weight(
+            sample_weight, X.shape[0], f"{type(self).__name__}.partial_fit"))
         T = self._prepare_targets(y, fitting=first)
         if first:
             self._n_outputs = T.shape[1]
-        self._train(X, T, y, fresh=first, epochs=1, incremental=True)
+        self._train(X, T, y, fresh=first, epochs=1, incremental=True, weights=weights)
         return self
 
     def __sklearn_tags__(self):
@@ -956,10 +1548,14 @@ class ProbabilisticClassifier(GradientClassifier):
     are the logits of each class (softmax, multiclass cross-entropy).
     """
 
-    def _data_loss(self, out, T):
+    def _data_loss(self, out, T, w=None):
+        if w is None:
+            if T.shape[1] == 1:
+                return losses.binary_cross_entropy(out, T)
+            return losses.cross_entropy(out, T)
         if T.shape[1] == 1:
-            return losses.binary_cross_entropy(out, T)
-        return losses.cross_entropy(out, T)
+            return _weighted_mean(losses.binary_cross_entropy(out, T, reduction="none"), w)
+        return _weighted_mean(losses.cross_entropy(out, T, reduction="none"), w)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""

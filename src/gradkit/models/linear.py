@@ -8,8 +8,9 @@ from sklearn.utils._param_validation import StrOptions
 from gradkit.data.distributed import is_dask_collection
 from gradkit.nn import losses
 
-from .base import (GradientClassifier, GradientEstimator, GradientRegressor,
-                   ProbabilisticClassifier, store_parameters)
+from .base import (CLASS_WEIGHT, GradientClassifier, GradientEstimator, GradientRegressor,
+                   ProbabilisticClassifier, _weighted_mean, store_parameters)
+from .persistence import register
 
 __all__ = ["LinearRegression", "LogisticRegression", "LinearSVM"]
 
@@ -49,9 +50,10 @@ class _LinearModel(GradientEstimator):
         number for all rows). The base class knows none (None)."""
         return None
 
-    def _loss_residual(self, out, T):
+    def _loss_residual(self, out, T, w=None):
         """``(mean data loss, d loss / d out * n_rows)`` for the losses whose structure
-        :meth:`_value_and_grad_function` knows, or None. The base class knows none."""
+        :meth:`_value_and_grad_function` knows, or None (``w``: the rows' weights of mean 1,
+        or None). The base class knows none."""
         return None
 
     def _value_and_grad_function(self, n):
@@ -73,13 +75,14 @@ class _LinearModel(GradientEstimator):
             return None
         fit_intercept = self.fit_intercept
 
-        def value_and_grad(params, X, T):
+        def value_and_grad(params, X, T, w=None):
             plan = self._penalty_plan(params, n, False)  # None or l2 (checked above)
             coef = params["coef"]
             out = X @ coef
             if fit_intercept:
                 out += params["intercept"]
-            loss, r = self._loss_residual(out, T)
+            loss, r = self._loss_residual(out, T) if w is None else \
+                self._loss_residual(out, T, w)
             r /= X.shape[0]
             g_coef = X.T @ r
             g_int = r.sum(axis=0) if fit_intercept else np.zeros_like(params["intercept"])
@@ -91,7 +94,7 @@ class _LinearModel(GradientEstimator):
 
         return value_and_grad
 
-    def _hessian_function(self, X, T, n):
+    def _hessian_function(self, X, T, n, w=None, n_penalty=None):
         """The Hessian of ``J`` built in one pass from the loss's structure, for
         ``optimizer="newton"`` (passed as ``minimize``'s ``hess=``), or None where this model
         does not know it (then the engine builds it).
@@ -105,11 +108,12 @@ class _LinearModel(GradientEstimator):
 
         i.e. ``Z^T diag(W_jl) Z / n`` per pair of outputs, with ``W`` from
         :meth:`_loss_curvature` (least squares: ``[j = l]``; binary cross-entropy:
-        ``p (1 - p)``; softmax cross-entropy: ``p_j [j = l] - p_j p_l``) and the L2 penalty
-        on ``coef`` only. It equals the engine's ``gk.hessian`` of J to rounding (tested);
+        ``p (1 - p)``; softmax cross-entropy: ``p_j [j = l] - p_j p_l``), times the row's
+        weight ``w_i`` (mean 1) with sample weights, and the L2 penalty on ``coef`` only
+        (``alpha / n_penalty``, the sum of the weights). It equals the engine's ``gk.hessian`` of J to rounding (tested);
         only without a penalty or with ``penalty="l2"``, on NumPy data.
         """
-        plan = self._penalty_plan(self.params_, n, False)
+        plan = self._penalty_plan(self.params_, n if n_penalty is None else n_penalty, False)
         if (is_dask_collection(X) or (plan is not None and plan[1] != 0.0)
                 or type(self)._loss_curvature is _LinearModel._loss_curvature):
             return None
@@ -118,15 +122,18 @@ class _LinearModel(GradientEstimator):
         Z[:, :d] = X
         Z[:, d] = 1.0 if self.fit_intercept else 0.0
         ridge = 0.0 if plan is None else plan[2] * plan[3]
+        weights = w
         ZtZ = []  # Z^T Z, for the constant weights of least squares, once per fit
 
         def hess(params):
             out, _ = self._apply(params, self.model_state_, X)
-            w = self._loss_curvature(out)
+            curvature = self._loss_curvature(out)
             H = np.zeros((d + 1, k, d + 1, k))
             for j in range(k):
                 for m in range(j, k):
-                    wjm = w(j, m)
+                    wjm = curvature(j, m)
+                    if weights is not None:
+                        wjm = wjm * weights
                     if isinstance(wjm, float):
                         if wjm == 0.0:
                             continue
@@ -150,14 +157,27 @@ _ATTRIBUTES_DOC = """
     Attributes:
         coef_, intercept_, n_features_in_, n_iter_, loss_curve_, best_loss_: as scikit-learn.
         validation_scores_: the validation score per epoch (with ``early_stopping``).
+            ``history_["val_loss"]`` / ``["val_score"]`` / ``["val_step"]`` hold the
+            objective and the score on the validation rows at the end of each epoch
+            (iteration) whenever there are some (``validation_data`` or ``early_stopping``).
         params_: the parameter pytree ``{"coef": (n_features, n_outputs), "intercept": ...}``.
         history_: per step ``loss``, ``learning_rate``, ``grad_norm`` / ``update_ratio`` per
             parameter group (``gradkit.diagnostics.GradientMonitor``).
-        diverged_, diverged_at_: whether a NaN / inf loss stopped training, and at which step.
+        diverged_, diverged_at_: whether training diverged (a NaN / inf, or a loss or
+            parameter norm 1e3 times its best; the best parameters are kept), and at which
+            step.
+        stop_reason_: why training stopped: ``"converged"``, ``"no_improvement"``,
+            ``"max_iter"``, ``"diverged"``, ``"callback"`` or ``"interrupted"`` (Ctrl-C).
         feature_importances_: mean absolute integrated gradients of the output (the predicted
             class for classifiers) from the mean training row, over up to 256 evenly spaced
             training rows (``gradkit.explain.feature_importances``), computed on first
             access and cached, so that ``fit`` does not pay for it.
+"""
+
+
+_CLASS_WEIGHT_DOC = """        class_weight: None, ``"balanced"`` (class ``k`` weighs ``n_samples / (n_classes *
+            n_k)``) or a dict ``{label: weight}`` (1 for the labels it leaves out); it
+            multiplies ``fit``'s ``sample_weight``.
 """
 
 
@@ -184,7 +204,8 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
         tol, n_iter_no_change: stop when the gradient inf-norm is <= ``tol`` (full batch), or
             after ``n_iter_no_change`` epochs without an improvement of ``tol``.
         early_stopping, validation_fraction: hold out this fraction (stratified for
-            classifiers) and stop on its score (transformations only).
+            classifiers; or use ``fit``'s ``validation_data``) and stop on its score
+            (transformations only).
         penalty, alpha, l1_ratio: ``"l2"``, ``"l1"``, ``"elasticnet"`` or None, its strength
             and the L1 share of the elastic net (see :mod:`gradkit.models.base`).
         fit_intercept: learn ``intercept_`` (never penalized, by the proximal L1 step neither).
@@ -198,9 +219,15 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
             (default) records them all; a larger k saves the monitor's per-step cost in
             long stochastic runs. Divergence (a NaN / inf loss, gradient or parameter) is
             still checked at every step.
+        callbacks: a list of callbacks (:mod:`gradkit.models.callbacks`: ``EarlyStopping``,
+            ``ReduceLROnPlateau``, ``HistoryLogger`` or any object with
+            ``on_epoch_end(info)``), called after every epoch (every iteration of a
+            full-batch method); one returning True stops training. A model file stores
+            ``callbacks=None``.
 {extra_args}{_ATTRIBUTES_DOC}{example}"""
 
 
+@register
 class LinearRegression(GradientRegressor, _LinearModel):
     __doc__ = _linear_doc(
         r"""Least squares, optionally penalized (ridge, lasso, elastic net), fit by gradients.
@@ -221,16 +248,21 @@ class LinearRegression(GradientRegressor, _LinearModel):
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty=None, alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1):
+                 record_every=1, callbacks=None):
         store_parameters(self, locals())
 
-    def _data_loss(self, out, T):
-        return 0.5 * T.shape[1] * losses.mse(out, T)
+    def _data_loss(self, out, T, w=None):
+        if w is None:
+            return 0.5 * T.shape[1] * losses.mse(out, T)
+        return 0.5 * T.shape[1] * _weighted_mean(losses.mse(out, T, reduction="none"), w)
 
-    def _loss_residual(self, out, T):
+    def _loss_residual(self, out, T, w=None):
         # (1 / n_b) sum_i ||out_i - T_i||^2 / 2, whose gradient in out_i is (out_i - T_i) / n_b
         r = out - T
-        return 0.5 * float(np.vdot(r, r)) / out.shape[0], r
+        if w is None:
+            return 0.5 * float(np.vdot(r, r)) / out.shape[0], r
+        wr = w[:, None] * r
+        return 0.5 * float(np.vdot(wr, r)) / out.shape[0], wr
 
     def _loss_curvature(self, out):
         # half the squared error summed over the targets: the identity, for every row
@@ -242,7 +274,11 @@ class LinearRegression(GradientRegressor, _LinearModel):
             self.coef_, self.intercept_ = self.coef_[0], self.intercept_[0]
 
 
+@register
 class LogisticRegression(ProbabilisticClassifier, _LinearModel):
+    _parameter_constraints: dict = {**_LinearModel._parameter_constraints,
+                                    "class_weight": CLASS_WEIGHT}
+
     __doc__ = _linear_doc(
         r"""Logistic regression (binary and multinomial) fit by gradients.
 
@@ -258,26 +294,29 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
     >>> model = LogisticRegression().fit(X, y)
     >>> model.predict(np.array([[-3.0], [3.0]]))
     array([0, 1])
-    """)
+    """, extra_args=_CLASS_WEIGHT_DOC)
 
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=100,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty="l2", alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1):
+                 record_every=1, class_weight=None, callbacks=None):
         store_parameters(self, locals())
 
-    def _loss_residual(self, out, T):
+    def _loss_residual(self, out, T, w=None):
         if out.shape[1] == 1:  # mean of log(1 + e^z) - y z; gradient sigmoid(z) - y
             z = out[:, 0]
-            loss = float(np.mean(np.logaddexp(0.0, z) - T[:, 0] * z))
-            return loss, expit(out) - T
-        # mean of logsumexp(z) - sum_k t_k z_k; gradient softmax(z) - t
-        top = out.max(axis=1, keepdims=True)
-        shifted = out - top
-        lse = np.log(np.exp(shifted).sum(axis=1))
-        loss = float(np.mean(lse - np.sum(T * shifted, axis=1)))
-        return loss, softmax(out, axis=1) - T
+            per_row = np.logaddexp(0.0, z) - T[:, 0] * z
+            r = expit(out) - T
+        else:  # mean of logsumexp(z) - sum_k t_k z_k; gradient softmax(z) - t
+            top = out.max(axis=1, keepdims=True)
+            shifted = out - top
+            lse = np.log(np.exp(shifted).sum(axis=1))
+            per_row = lse - np.sum(T * shifted, axis=1)
+            r = softmax(out, axis=1) - T
+        if w is None:
+            return float(np.mean(per_row)), r
+        return float(np.mean(w * per_row)), w[:, None] * r
 
     def _loss_curvature(self, out):
         if out.shape[1] == 1:  # binary cross-entropy of the logit: p (1 - p)
@@ -288,6 +327,7 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
         return lambda j, m: P[:, j] * ((1.0 if j == m else 0.0) - P[:, m])
 
 
+@register
 class LinearSVM(GradientClassifier, _LinearModel):
     __doc__ = _linear_doc(
         r"""Linear support vector machine (one-vs-rest for many classes) fit by gradients.
@@ -308,17 +348,18 @@ class LinearSVM(GradientClassifier, _LinearModel):
     >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
     >>> LinearSVM().fit(X, y).predict(np.array([[-3.0], [3.0]]))
     array([0, 1])
-    """, auto="see above", extra_args='        loss: ``"squared_hinge"`` or ``"hinge"``.\n')
+    """, auto="see above", extra_args='        loss: ``"squared_hinge"`` or ``"hinge"``.\n' + _CLASS_WEIGHT_DOC)
 
     _parameter_constraints: dict = {**_LinearModel._parameter_constraints,
-                                    "loss": [StrOptions({"squared_hinge", "hinge"})]}
+                                    "loss": [StrOptions({"squared_hinge", "hinge"})],
+                                    "class_weight": CLASS_WEIGHT}
 
     def __init__(self, *, loss="squared_hinge", optimizer="auto", learning_rate=0.01,
                  batch_size=None, max_iter=1000, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1.0,
                  l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
                  verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1):
+                 record_every=1, class_weight=None, callbacks=None):
         store_parameters(self, locals())
 
     def _default_method(self):
@@ -333,7 +374,10 @@ class LinearSVM(GradientClassifier, _LinearModel):
         T = super()._prepare_targets(y, fitting, classes)
         return T if T.shape[1] == 1 else 2.0 * T - 1.0
 
-    def _data_loss(self, out, T):
+    def _data_loss(self, out, T, w=None):
         # one binary SVM per column (one-vs-rest), not the Crammer-Singer multiclass hinge
         per_element = losses.squared_hinge if self.loss == "squared_hinge" else losses.hinge
-        return T.shape[1] * per_element(np.reshape(out, (-1,)), T.reshape(-1))
+        if w is None:
+            return T.shape[1] * per_element(np.reshape(out, (-1,)), T.reshape(-1))
+        each = per_element(np.reshape(out, (-1,)), T.reshape(-1), reduction="none")
+        return T.shape[1] * _weighted_mean(each, np.repeat(w, T.shape[1]))

@@ -10,8 +10,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from gradkit import nn
 from gradkit.nn import losses
 
-from .base import (GradientEstimator, GradientRegressor, ProbabilisticClassifier, _Satisfies,
-                   store_parameters)
+from .base import (CLASS_WEIGHT, GradientEstimator, GradientRegressor, ProbabilisticClassifier,
+                   _Satisfies, _weighted_mean, store_parameters)
+from .persistence import register
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ACTIVATIONS"]
 
@@ -108,8 +109,9 @@ _MLP_DOC = """
             :class:`gradkit.models.LogisticRegression`.
         penalty, alpha, l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan: as in
             :class:`gradkit.models.LogisticRegression`.
-        record_every: as in
+        record_every, callbacks: as in
             :class:`gradkit.models.LogisticRegression`.
+        class_weight: (``MLPClassifier``) as in :class:`gradkit.models.LogisticRegression`.
 
     Attributes:
         coefs_, intercepts_, n_layers_, n_outputs_, n_iter_, loss_curve_, best_loss_,
@@ -117,7 +119,8 @@ _MLP_DOC = """
         params_, model_state_: the parameter pytree and the batch-norm running statistics,
             one entry per layer (``"00_linear"``, ``"01_batchnorm"``, ...).
         history_: per step loss, learning rate and gradient norm per layer.
-        diverged_, diverged_at_: whether a NaN / inf loss stopped training, and where.
+        diverged_, diverged_at_, stop_reason_: whether training diverged, where, and why it
+            stopped (as in :class:`gradkit.models.LogisticRegression`).
         feature_importances_: mean absolute integrated gradients of the output (the predicted
             class for classifiers) from the mean training row, over up to 256 evenly spaced
             training rows (``gradkit.explain.feature_importances``), computed on first
@@ -125,7 +128,10 @@ _MLP_DOC = """
 """
 
 
+@register
 class MLPClassifier(ProbabilisticClassifier, _MLP):
+    _parameter_constraints: dict = {**_MLP._parameter_constraints, "class_weight": CLASS_WEIGHT}
+
     __doc__ = r"""A multi-layer perceptron classifier trained by backpropagation.
 
     ``f(x) = W_L a(... a(x W_1 + b_1) ...) + b_L``; two classes get one logit and the binary
@@ -145,10 +151,11 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1):
+                 record_every=1, class_weight=None, callbacks=None):
         store_parameters(self, locals())
 
 
+@register
 class MLPRegressor(GradientRegressor, _MLP):
     __doc__ = r"""A multi-layer perceptron regressor trained by backpropagation.
 
@@ -169,8 +176,10 @@ class MLPRegressor(GradientRegressor, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1):
+                 record_every=1, callbacks=None):
         store_parameters(self, locals())
 
-    def _data_loss(self, out, T):
-        return 0.5 * T.shape[1] * losses.mse(out, T)
+    def _data_loss(self, out, T, w=None):
+        if w is None:
+            return 0.5 * T.shape[1] * losses.mse(out, T)
+        return 0.5 * T.shape[1] * _weighted_mean(losses.mse(out, T, reduction="none"), w)

@@ -42,7 +42,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["save", "load", "ModelFileError", "thin_history", "FORMAT", "FORMAT_VERSION",
+__all__ = ["save", "load", "register", "ModelFileError", "thin_history", "FORMAT", "FORMAT_VERSION",
            "MAX_MODEL_BYTES", "MAX_METADATA_BYTES", "MAX_ENTRIES", "MAX_COMPRESSION_RATIO",
            "MAX_JSON_DEPTH", "MAX_SAVED_HISTORY"]
 
@@ -53,15 +53,38 @@ _META = "__gradkit__"
 # fitted attributes that are arrays (saved as arrays) and plain values (saved in the JSON)
 _ARRAY_ATTRIBUTES = ("classes_", "feature_names_in_", "loss_curve_", "validation_scores_")
 _VALUE_ATTRIBUTES = ("n_features_in_", "n_iter_", "t_", "best_loss_", "best_validation_score_",
-                     "diverged_", "diverged_at_", "history_", "_n_outputs", "_fitted_n_outputs",
+                     "diverged_", "diverged_at_", "stop_reason_", "history_", "_n_outputs", "_fitted_n_outputs",
                      "_y_ndim")
 
 
+#: The estimator classes a model file may name, by class name (:func:`register`).
+_REGISTRY: dict = {}
+
+
+def register(cls):
+    """Add an estimator class to those model files may hold (a class decorator): :func:`load`
+    rebuilds only registered classes, found by name, so a file never names code to run.
+
+    The estimator modules register their classes as they are defined, so this module imports
+    none of them (and ``base.py``, which calls :func:`save`, is not imported back).
+
+    Raises:
+        ValueError: when another class already registered that name.
+
+    >>> from gradkit.models import LinearRegression
+    >>> register(LinearRegression) is LinearRegression
+    True
+    """
+    known = _REGISTRY.get(cls.__name__)
+    if known is not None and known is not cls:
+        raise ValueError(f"another estimator class named {cls.__name__!r} is already "
+                         f"registered for model files ({known.__module__}).")
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
 def _estimators():
-    from .linear import LinearRegression, LinearSVM, LogisticRegression
-    from .neural_network import MLPClassifier, MLPRegressor
-    return {cls.__name__: cls for cls in (LinearRegression, LogisticRegression, LinearSVM,
-                                          MLPClassifier, MLPRegressor)}
+    return _REGISTRY
 
 
 def _plain(value, where):
@@ -77,6 +100,9 @@ def _plain(value, where):
     if isinstance(value, list):
         return [_plain(v, where) for v in value]
     if isinstance(value, dict):
+        if where == "class_weight":  # labels of any type: kept as pairs, not as JSON keys
+            return {"__pairs__": [[_plain(k, where), _plain(v, where)]
+                                  for k, v in value.items()]}
         return {str(k): _plain(v, where) for k, v in value.items()}
     raise ValueError(f"{where}={value!r} cannot be saved: only numbers, strings, None and "
                      "lists of them can be written to a gradkit model file. Use a named "
@@ -87,6 +113,10 @@ def _unplain(value):
     if isinstance(value, dict):
         if set(value) == {"__tuple__"}:
             return tuple(_unplain(v) for v in value["__tuple__"])
+        if set(value) == {"__pairs__"} and isinstance(value["__pairs__"], list) and all(
+                isinstance(p, list) and len(p) == 2 and isinstance(p[0], (str, int, float))
+                for p in value["__pairs__"]):
+            return {p[0]: _unplain(p[1]) for p in value["__pairs__"]}
         return {k: _unplain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_unplain(v) for v in value]
@@ -137,7 +167,7 @@ def thin_history(history, limit=None):
     :data:`MAX_SAVED_HISTORY`) of its steps, and how many it had. The steps kept are evenly spaced from the first to the last, plus the step of the
     lowest loss; every per-step list (``loss``, ``grad_norm[layer]``, ...) keeps the same
     steps, so ``history["step"]`` says which they are. The validation record (``val_step``,
-    ``val_loss``) is thinned the same way on its own. A shorter history is returned as is.
+    ``val_loss``, ``val_score``) is thinned the same way on its own. A shorter history is returned as is.
 
     >>> h = {"step": [1, 2, 3, 4, 5, 6], "loss": [5.0, 4, 3, 1, 2, 2.5],
     ...      "grad_norm": {"w": [1.0] * 6}}
@@ -153,8 +183,8 @@ def thin_history(history, limit=None):
     out = _thin_lists(history, n, "loss", limit)
     m = len(history.get("val_step") or [])
     if m > limit:
-        val = _thin_lists({k: history[k] for k in ("val_step", "val_loss") if k in history},
-                          m, "val_loss", limit)
+        val = _thin_lists({k: history[k] for k in ("val_step", "val_loss", "val_score")
+                           if k in history}, m, "val_loss", limit)
         out.update(val)
     return out, n
 
@@ -192,7 +222,9 @@ def save(estimator, path):
     name = type(estimator).__name__
     if _estimators().get(name) is not type(estimator):
         raise ValueError(f"save supports gradkit's own estimators only, not {name}.")
-    settings = {k: _plain(v, k) for k, v in estimator.get_params(deep=False).items()}
+    # callbacks are objects with behaviour: a model file cannot hold them (it stores None)
+    settings = {k: None if k == "callbacks" else _plain(v, k)
+                for k, v in estimator.get_params(deep=False).items()}
     arrays = {}
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
@@ -459,6 +491,8 @@ class _Reader:
 
     def values(self, values, estimator):
         """The plain fitted values, each checked for its type and range."""
+        from .base import STOP_REASONS
+
         def count(v, low):
             return isinstance(v, int) and not isinstance(v, bool) and low <= v <= 2 ** 40
 
@@ -469,6 +503,7 @@ class _Reader:
                   "t_": lambda v: count(v, 0), "best_loss_": number,
                   "best_validation_score_": number, "diverged_": lambda v: isinstance(v, bool),
                   "diverged_at_": lambda v: v is None or count(v, 0),
+                  "stop_reason_": lambda v: v is None or v in STOP_REASONS,
                   "history_": _is_history, "_n_outputs": lambda v: count(v, 1),
                   "_fitted_n_outputs": lambda v: count(v, 1), "_y_ndim": lambda v: v in (1, 2)}
         out = {}
