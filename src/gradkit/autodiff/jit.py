@@ -761,6 +761,7 @@ _SKIP_MODULES = ("numpy", "scipy", "sklearn", "pandas", "matplotlib", "builtins"
                  "cupy")
 _SCALARS = (int, float, bool, complex, str, type(None))
 _MAX_GUARDS = 512
+_GENERATORS = (np.random.Generator, np.random.RandomState)
 _SMALL_BYTES = 1 << 16
 
 
@@ -961,11 +962,27 @@ def _walk(x, leaves, spec):
     if t in _SCALARS:  # bool, str, None: static
         spec.append((t, x))
         return True
+    if t in _GENERATORS:  # static, by identity; a draw from it is seen (_trace)
+        spec.append((t, x))
+        return True
     if isinstance(x, _generic):
         leaves.append(x)
         spec.append((t, x.dtype))
         return True
     return False
+
+
+def _generators(args, kwargs):
+    """The NumPy random generators among the arguments (top level and one level down)."""
+    found = []
+    for a in list(args or ()) + list((kwargs or {}).values()):
+        if isinstance(a, _GENERATORS):
+            found.append(a)
+        elif isinstance(a, (list, tuple)):
+            found.extend(v for v in a if isinstance(v, _GENERATORS))
+        elif isinstance(a, dict):
+            found.extend(v for v in a.values() if isinstance(v, _GENERATORS))
+    return found
 
 
 def _aliases(leaves):
@@ -1071,6 +1088,8 @@ def _entry(prog, args, kwargs, static_nums, statics):
                          "return NO")
             for i, v in enumerate(x):
                 check(f"{name}[{i}]", v)
+        elif t in _GENERATORS:  # the same generator object
+            lines.append(f"if {name} is not {const(x)}: return NO")
         else:  # bool, str, None: static values
             lines.append(f"if type({name}) is not {const(t)} or {name} != {const(x)}: "
                          "return NO")
@@ -1160,11 +1179,12 @@ class Jitted:
         eager: the reasons each signature runs eagerly, in the order they were found.
     """
 
-    def __init__(self, fun, static_argnums=(), check_closure=True):
+    def __init__(self, fun, static_argnums=(), check_closure=True, quiet=False):
         if not callable(fun):
             raise TypeError(f"gk.jit: expected a function, got {type(fun).__name__}.")
         self.fun = fun
         self.check_closure = check_closure
+        self.quiet = quiet  # no JitWarning (a caller with its own eager path: the estimators)
         self.static_argnums = tuple(sorted(
             (static_argnums,) if isinstance(static_argnums, int) else static_argnums))
         self.source = None
@@ -1292,6 +1312,8 @@ class Jitted:
 
     def _trace(self, key, traced, rebuild, retraces, args=None, kwargs=None):
         guards = _Guards(self.fun if self.check_closure else None)
+        for a in _generators(args, kwargs):  # generators passed as arguments
+            guards.rngs.append((a, _rng_state(a)))
         global_rng = np.random.get_state(legacy=False)
         rec = Recording()
         call_args, call_kwargs = rebuild([rec.input(a) for a in traced])
@@ -1361,6 +1383,8 @@ class Jitted:
         self._warn(f"runs eagerly: {why}", where)
 
     def _warn(self, what, where):
+        if self.quiet:
+            return
         name = getattr(self.fun, "__name__", "the function")
         at = f" (at {where})" if where else ""
         level, frame = 1, sys._getframe(0)

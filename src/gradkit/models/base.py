@@ -56,6 +56,7 @@ stops with the best parameters seen, every fitted attribute set, ``stop_reason_ 
 from __future__ import annotations
 
 import copy
+import math
 import os
 import sys
 import warnings
@@ -73,11 +74,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gradkit.autodiff import stop_gradient, value_and_grad
+from gradkit.autodiff.jit import Jitted
 from gradkit.backend import require_numpy
 from gradkit.data import batches, train_validation_split
 from gradkit.data.distributed import dask_batches, is_dask_collection
 from gradkit.diagnostics import GradientMonitor
-from gradkit.diagnostics.monitor import all_finite
+from gradkit.diagnostics.monitor import all_finite, group_squares
 from gradkit.explain import feature_importances
 from gradkit.nn import losses
 from gradkit.optim import transforms
@@ -355,6 +357,10 @@ def _epoch_info(estimator, **values):
     return info
 
 
+def _finite_sums(values):
+    return all(math.isfinite(float(v)) for v in values)
+
+
 class _StochasticRun:
     """One call of the stochastic loop: ``fit``'s epochs, a warm start's, or one
     ``partial_fit`` epoch of a gradient transformation.
@@ -410,6 +416,32 @@ class _StochasticRun:
         self.record_every = est.record_every
         self.guard = getattr(est, "_guard", None)
         self.callbacks = est._callbacks()
+        self.compiled = self._compiled_step() if getattr(est, "jit", False) else None
+
+    def _compiled_step(self):
+        """The whole mini-batch step as one function compiled by :func:`gradkit.jit`: the
+        gradient, the optimizer's update (``update`` + ``apply_updates``: the fused in-place
+        kernel of :func:`transforms.step` is bit-identical to it) and the monitor's sums of
+        squares; or None where a replay could not follow the step (a learning rate a callback
+        changes, Dask batches, dropout's random masks: the step then runs eagerly)."""
+        est = self.estimator
+        if self.rate is not None or is_dask_collection(self.X) or \
+                float(getattr(est, "dropout", 0.0) or 0.0) > 0.0:
+            return None
+        vg, update = self.value_and_grad, transforms.with_extra_args_support(self.tx).update
+
+        def step(params, opt_state, model_state, Xb, Tb, rng, wb):
+            if wb is None:
+                (loss, new_state), grads = vg(params, model_state, Xb, Tb, rng)
+            else:
+                (loss, new_state), grads = vg(params, model_state, Xb, Tb, rng, wb)
+            updates, opt_state = update(grads, opt_state, params, value=loss)
+            new_params = transforms.apply_updates(params, updates)
+            g, p, u = group_squares(grads), group_squares(params), group_squares(updates)
+            return (loss, new_state, grads, new_params, opt_state, updates,
+                    {k: (g[k], p[k], u[k]) for k in g}, group_squares(new_params))
+        # (what the step closes over, the estimator's hyperparameters, is fixed for the fit)
+        return Jitted(step, check_closure=False, quiet=True)
 
     def run(self, epochs, progress):
         """Up to ``epochs`` epochs; returns the ``stop_reason_``: ``"max_iter"``,
@@ -491,6 +523,8 @@ class _StochasticRun:
                 last finite loss) or non-finite new parameters (``params`` stay).
             _Interrupted: after the step, when Ctrl-C was pressed.
         """
+        if self.compiled is not None:
+            return self._compiled(Xb, Tb, wb)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if wb is None:
                 (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
@@ -502,20 +536,7 @@ class _StochasticRun:
         if not np.isfinite(loss) or not all_finite(grads):
             self.params, self.model_state = self.last_good
             raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
-        # after 10 steps, a batch loss DIVERGENCE_FACTOR^2 times the mean of the run's batch
-        # losses so far explodes within an epoch (far beyond the noise of one batch)
-        done = self.step - self.estimator.t_
-        if done >= 10 and loss > self.first_step_loss and \
-                loss > DIVERGENCE_FACTOR ** 2 * (self.step_losses / done):
-            raise _Diverged(self.step + 1, loss)
-        if self.first_step_loss is None:
-            # the run's start is the first best point, with its first batch's loss
-            self.first_step_loss = loss
-            if self.best is None and self.validation is None:
-                self.best = (loss, self.start[0], self.start[1],
-                             float(transforms.global_norm(self.start[0])))
-                self.first_loss = loss
-        self.step_losses += loss
+        self._checked(loss, grads)
         # the point this loss and gradient belong to, kept for a divergence: the step below
         # overwrites the parameters (one fused pass for the named optimizers, bit-identical
         # to update + apply_updates)
@@ -529,6 +550,55 @@ class _StochasticRun:
                                 updates=updates,
                                 learning_rate=transforms.current_learning_rate(self.opt_state))
         if not all_finite(new_params):
+            self.params = previous
+            raise _Diverged(self.step + 1, float("inf"))
+        self.last_good = (previous, self.model_state)
+        self.params, self.model_state = new_params, stop_gradient(new_state)
+        if self.guard is not None and self.guard.interrupted:
+            raise _Interrupted
+        return loss
+
+    def _checked(self, loss, grads):
+        """The divergence checks of a step's loss, before the update (:meth:`_step`): after
+        10 steps, a batch loss DIVERGENCE_FACTOR^2 times the mean of the run's batch losses
+        so far explodes within an epoch (far beyond the noise of one batch). The first
+        step's loss makes the run's start its first best point."""
+        done = self.step - self.estimator.t_
+        if done >= 10 and loss > self.first_step_loss and \
+                loss > DIVERGENCE_FACTOR ** 2 * (self.step_losses / done):
+            raise _Diverged(self.step + 1, loss)
+        if self.first_step_loss is None:
+            self.first_step_loss = loss
+            if self.best is None and self.validation is None:
+                self.best = (loss, self.start[0], self.start[1],
+                             float(transforms.global_norm(self.start[0])))
+                self.first_loss = loss
+        self.step_losses += loss
+
+    def _compiled(self, Xb, Tb, wb):
+        """:meth:`_step` with the compiled step (:meth:`_compiled_step`): the same checks,
+        records and results, the finiteness read from the step's sums of squares (a finite
+        sum of squares means finite entries; a non-finite one is looked at entry by entry)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            (loss, new_state, grads, new_params, opt_state, updates, squares,
+             new_squares) = self.compiled(self.params, self.opt_state, self.model_state, Xb,
+                                          Tb, self.rng, wb)
+        loss = float(loss)
+        if not np.isfinite(loss) or not (_finite_sums(v[0] for v in squares.values())
+                                         or all_finite(grads)):
+            self.params, self.model_state = self.last_good
+            raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
+        self._checked(loss, grads)
+        previous = self.params  # (the compiled update makes new arrays)
+        self.opt_state = opt_state
+        self.step += 1
+        self.grads = grads
+        if (self.step - 1) % self.record_every == 0:
+            rate = transforms.current_learning_rate(self.opt_state)
+            if not self.monitor.record_squares(self.step, loss, squares, rate, params=previous):
+                self.monitor.record(self.step, loss=loss, grads=grads, params=previous,
+                                    updates=updates, learning_rate=rate)
+        if not (_finite_sums(new_squares.values()) or all_finite(new_params)):
             self.params = previous
             raise _Diverged(self.step + 1, float("inf"))
         self.last_good = (previous, self.model_state)
@@ -775,6 +845,7 @@ class GradientEstimator(BaseEstimator):
                                                          "on_train_end")) for c in v),
             "a list of callbacks (objects with on_epoch_end, on_train_begin or "
             "on_train_end; see gradkit.models.callbacks)"), None],
+        "jit": ["boolean"],
     }
 
     def optimizer_kind(self) -> OptimizerKind:

@@ -88,9 +88,11 @@ class _LinearModel(GradientEstimator):
             g_int = r.sum(axis=0) if fit_intercept else np.zeros_like(params["intercept"])
             if plan is not None:
                 ridge = plan[2] * plan[3]
-                loss = loss + ridge * (0.5 * float(np.vdot(coef, coef)))
+                loss = loss + ridge * (0.5 * np.vdot(coef, coef))
                 g_coef += ridge * coef
-            return float(loss), {"coef": g_coef, "intercept": g_int}
+            # (NumPy scalars, not float(): a compiled step replays them; the values are
+            # the same doubles)
+            return loss, {"coef": g_coef, "intercept": g_int}
 
         return value_and_grad
 
@@ -224,6 +226,11 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
             ``on_epoch_end(info)``), called after every epoch (every iteration of a
             full-batch method); one returning True stops training. A model file stores
             ``callbacks=None``.
+        jit: compile each mini-batch step (gradient, optimizer update and the monitor's
+            norms) with :func:`gradkit.jit`: traced on the first batch, then replayed as
+            plain NumPy calls, with the same results to the bit. ``False`` runs the engine
+            on every step. Ignored by the full-batch methods, with Dask data and where a step
+            cannot be replayed (a learning rate a callback changes).
 {extra_args}{_ATTRIBUTES_DOC}{example}"""
 
 
@@ -248,7 +255,7 @@ class LinearRegression(GradientRegressor, _LinearModel):
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty=None, alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1, callbacks=None):
+                 record_every=1, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _data_loss(self, out, T, w=None):
@@ -260,9 +267,9 @@ class LinearRegression(GradientRegressor, _LinearModel):
         # (1 / n_b) sum_i ||out_i - T_i||^2 / 2, whose gradient in out_i is (out_i - T_i) / n_b
         r = out - T
         if w is None:
-            return 0.5 * float(np.vdot(r, r)) / out.shape[0], r
+            return 0.5 * np.vdot(r, r) / out.shape[0], r
         wr = w[:, None] * r
-        return 0.5 * float(np.vdot(wr, r)) / out.shape[0], wr
+        return 0.5 * np.vdot(wr, r) / out.shape[0], wr
 
     def _loss_curvature(self, out):
         # half the squared error summed over the targets: the identity, for every row
@@ -300,7 +307,7 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty="l2", alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1, class_weight=None, callbacks=None):
+                 record_every=1, class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _loss_residual(self, out, T, w=None):
@@ -315,8 +322,8 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
             per_row = lse - np.sum(T * shifted, axis=1)
             r = softmax(out, axis=1) - T
         if w is None:
-            return float(np.mean(per_row)), r
-        return float(np.mean(w * per_row)), w[:, None] * r
+            return np.mean(per_row), r
+        return np.mean(w * per_row), w[:, None] * r
 
     def _loss_curvature(self, out):
         if out.shape[1] == 1:  # binary cross-entropy of the logit: p (1 - p)
@@ -359,7 +366,7 @@ class LinearSVM(GradientClassifier, _LinearModel):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1.0,
                  l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
                  verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1, class_weight=None, callbacks=None):
+                 record_every=1, class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _default_method(self):

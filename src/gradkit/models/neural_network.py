@@ -109,8 +109,9 @@ _MLP_DOC = """
             :class:`gradkit.models.LogisticRegression`.
         penalty, alpha, l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan: as in
             :class:`gradkit.models.LogisticRegression`.
-        record_every, callbacks: as in
-            :class:`gradkit.models.LogisticRegression`.
+        record_every, callbacks, jit: as in
+            :class:`gradkit.models.LogisticRegression` (with ``dropout`` a step draws random
+            masks, so it runs eagerly).
         class_weight: (``MLPClassifier``) as in :class:`gradkit.models.LogisticRegression`.
 
     Attributes:
@@ -151,7 +152,7 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1, class_weight=None, callbacks=None):
+                 record_every=1, class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
 
 
@@ -176,7 +177,7 @@ class MLPRegressor(GradientRegressor, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1, callbacks=None):
+                 record_every=1, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _data_loss(self, out, T, w=None):
