@@ -13,9 +13,10 @@ from gradkit.data.tabular import TableError
 
 from gradkit.safety import for_terminal
 
-from .errors import CLIError
+from .errors import EXIT_INTERRUPTED, CLIError
 
-__all__ = ["main", "build_parser", "check_paths", "MAX_SEED", "MAX_HIDDEN", "MAX_CHECK_SIZE"]
+__all__ = ["main", "build_parser", "check_paths", "MAX_SEED", "MAX_HIDDEN", "MAX_CHECK_SIZE",
+           "EXIT_BROKEN_PIPE", "EXIT_INTERRUPTED"]
 
 EPILOG = """examples:
   gradkit fit                                   # logistic regression on breast_cancer
@@ -352,11 +353,32 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"gradkit: warning: {_one_line(message)}", file=sys.stderr)
 
 
+#: The status when a reader of the output goes away (``gradkit fit | head -1``): 128 +
+#: SIGPIPE, what a shell reports for a Unix tool killed by the signal, so ``set -o pipefail``
+#: sees it as it would for ``yes | head -1``.
+EXIT_BROKEN_PIPE = 128 + 13
+
+
+def _output_closed() -> int:
+    """The reader of stdout (or stderr) is gone: point both at the null device, so neither
+    this nor the interpreter's flush at exit writes to the closed pipe (Python's recipe, the
+    ``signal`` module's "Note on SIGPIPE"), and exit quietly as a Unix tool does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, ValueError, OSError):  # not a real file (a test's capture)
+            pass
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv=None) -> int:
     """Run ``gradkit`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
     0 on success, 1 when ``check`` finds a wrong gradient or on an unexpected error, 2 for
-    bad input (one line on stderr), 130 when interrupted.
+    bad input (one line on stderr), 130 when interrupted (Ctrl-C), 141 when the reader of
+    the output went away (:data:`EXIT_BROKEN_PIPE`: ``gradkit fit | head -1`` ends quietly).
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     debug = "--debug" in argv
@@ -369,9 +391,17 @@ def main(argv=None) -> int:
                 parser.print_help()
                 return 2
             check_paths(args)
-            return int(args.run(args) or 0)
+            status = int(args.run(args) or 0)
+            sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+            return status
         except SystemExit as exc:  # --help and --version
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                return _output_closed()
             return exc.code if isinstance(exc.code, int) else 0
+        except BrokenPipeError:  # before OSError: not a file the user named
+            return _output_closed()
         except (CLIError, TableError) as exc:  # bad input: the message says what to do
             if debug:
                 traceback.print_exc()
@@ -386,7 +416,7 @@ def main(argv=None) -> int:
             return 2
         except KeyboardInterrupt:
             print("gradkit: interrupted.", file=sys.stderr)
-            return 130
+            return EXIT_INTERRUPTED
         except Exception as exc:  # noqa: BLE001 (never a traceback unless asked for)
             if debug:
                 traceback.print_exc()
