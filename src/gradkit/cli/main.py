@@ -16,7 +16,7 @@ from gradkit.safety import for_terminal
 from .errors import EXIT_INTERRUPTED, CLIError
 
 __all__ = ["main", "build_parser", "check_paths", "MAX_SEED", "MAX_HIDDEN", "MAX_CHECK_SIZE",
-           "EXIT_BROKEN_PIPE", "EXIT_INTERRUPTED"]
+           "EXIT_BROKEN_PIPE", "EXIT_INTERRUPTED", "MAX_EPOCHS", "MAX_RESTARTS", "MAX_COUNT"]
 
 EPILOG = """examples:
   gradkit fit                                   # logistic regression on breast_cancer
@@ -49,6 +49,22 @@ def _positive_int(text):
     return value
 
 
+def _count(maximum):
+    """A positive integer of at most ``maximum``: counts that set how long a command runs
+    or how much it holds, so that a typo (``--steps 10000000000``) is an error, not a run
+    that never ends."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"expected an integer from 1 to {maximum:,}, got "
+                                             f"{text!r}")
+        return value
+    return parse
+
+
 #: ``--seed`` is handed to NumPy's generators and to scikit-learn's ``random_state``, which
 #: takes 0 <= seed < 2**32.
 MAX_SEED = 2 ** 32 - 1
@@ -57,6 +73,14 @@ MAX_SEED = 2 ** 32 - 1
 MAX_HIDDEN = 100_000
 #: The most entries one ``check --shape`` argument may have.
 MAX_CHECK_SIZE = 10 ** 7
+#: The largest ``--blocksize`` (one partition is loaded whole by a worker).
+MAX_BLOCKSIZE = 10 ** 12
+#: The most ``fit --epochs`` (epochs or iterations) and ``race --steps``.
+MAX_EPOCHS = 10 ** 6
+#: The most ``race --restarts`` (each one a whole run of every full-batch method).
+MAX_RESTARTS = 1000
+#: The most ``--max-categories`` and ``explain --rows``.
+MAX_COUNT = 10 ** 7
 
 
 def _seed(text):
@@ -104,11 +128,11 @@ def _bytes(text):
     from dask.utils import parse_bytes
     try:
         value = parse_bytes(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # OverflowError: 1e400 bytes
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a size such as 64MB or 1000000, got "
-                                         f"{text!r}")
+    if not 1 <= value <= MAX_BLOCKSIZE:
+        raise argparse.ArgumentTypeError(f"expected a size such as 64MB or 1000000 (at most "
+                                         f"1TB), got {text!r}")
     return value
 
 
@@ -151,7 +175,7 @@ def _data_options(p):
                    help="drop rows with missing or infinite cells")
     p.add_argument("--impute", choices=("mean", "median"),
                    help="fill missing or infinite cells (text: the most frequent value)")
-    p.add_argument("--max-categories", type=_positive_int, default=50, metavar="N",
+    p.add_argument("--max-categories", type=_count(MAX_COUNT), default=50, metavar="N",
                    help="the most distinct values a text column may have (default 50)")
 
 
@@ -195,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate of a stochastic optimizer")
     p.add_argument("--batch-size", type=_batch_size, default=argparse.SUPPRESS, metavar="N",
                    help="full, stochastic (1), auto or a number of rows")
-    p.add_argument("--epochs", type=_positive_int, metavar="N",
+    p.add_argument("--epochs", type=_count(MAX_EPOCHS), metavar="N",
                    help="epochs (stochastic optimizers) or iterations (full-batch methods)")
     p.add_argument("--hidden", type=_sizes, metavar="SIZES",
                    help="hidden layer sizes of --model mlp, such as 64,32")
@@ -231,14 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizers", type=race.parse_optimizers, default=race.DEFAULT_OPTIMIZERS,
                    metavar="LIST", help=f"comma-separated, from {', '.join(race.RACERS)} "
                    f"(default {','.join(race.DEFAULT_OPTIMIZERS)})")
-    p.add_argument("--steps", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--steps", type=_count(MAX_EPOCHS), default=None, metavar="N",
                    help="steps of each optimizer (default 300 on a function, 100 on data)")
     p.add_argument("--lr", type=_number(0, low_open=True), metavar="RATE",
                    help="one learning rate for every first-order optimizer (default: tuned "
                    "per function)")
     p.add_argument("--start", type=_sizes_or_floats, metavar="X,Y",
                    help="the starting point on a test function")
-    p.add_argument("--restarts", type=_positive_int, default=0, metavar="K",
+    p.add_argument("--restarts", type=_count(MAX_RESTARTS), default=0, metavar="K",
                    help="full-batch methods also run from K random starts around the start; "
                    "the best run is shown (default 0)")
     _data_options(p)
@@ -256,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="a CSV / Parquet file or bundled data set with the same columns")
     p.add_argument("--method", default="integrated_gradients",
                    choices=("integrated_gradients", "gradient_x_input", "saliency", "smoothgrad"))
-    p.add_argument("--rows", type=_positive_int, default=200, metavar="N",
+    p.add_argument("--rows", type=_count(MAX_COUNT), default=200, metavar="N",
                    help="explain at most N rows (default 200)")
     p.add_argument("--dropna", action="store_true",
                    help="drop rows with missing or infinite cells")
