@@ -7,7 +7,8 @@ da = pytest.importorskip("dask.array")
 
 import dask  # noqa: E402
 import dask.base  # noqa: E402
-from gradkit.models import LinearRegression, LogisticRegression, MLPRegressor  # noqa: E402
+from gradkit.models import (LinearRegression, LogisticRegression, MLPClassifier,  # noqa: E402
+                            MLPRegressor)
 
 
 def _xy(n=400, d=3, chunk=100, seed=0):
@@ -116,3 +117,21 @@ def test_nothing_the_size_of_the_data_comes_back_to_the_driver(monkeypatch, est)
     # sizes; a column of X (32 KB / 320 KB) or y would be caught
     assert largest[40_000] <= 256 * 5 * 8 + 1024, largest
     assert largest[40_000] == largest[4_000], largest
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("cls", [MLPRegressor, MLPClassifier])
+def test_the_dask_path_takes_the_numpy_paths_steps(cls):
+    """What the documentation promises: the same iterates to 1e-10 over 20 L-BFGS
+    iterations (an MLP's longer runs drift apart by the amplified rounding, documented)."""
+    X, y, Xd, yd = _xy(n=1200, d=6, chunk=300)
+    if cls is MLPRegressor:
+        y, yd = X[:, 0] * X[:, 1], Xd[:, 0] * Xd[:, 1]
+    settings = {"hidden_layer_sizes": (8,), "optimizer": "lbfgs", "random_state": 0,
+                "max_iter": 20}
+    with dask.config.set(scheduler="sync"):
+        ref = cls(**settings).fit(X, y)
+        got = cls(**settings).fit(Xd, yd)
+    assert got.n_iter_ == ref.n_iter_ == 20
+    for a, b in zip(ref.coefs_ + ref.intercepts_, got.coefs_ + got.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-10)
