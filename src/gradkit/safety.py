@@ -1,7 +1,8 @@
-"""User strings made harmless for the medium they are written to: a terminal, a CSV cell, a
-figure label. Column names, file names and labels come from data the user may not have
-written; each medium has its own way of turning text into action, and this module is the one
-place that knows them (it imports nothing from gradkit, so every layer can use it).
+"""User input made harmless where it goes: strings for the medium they are written to (a
+terminal, a CSV cell, a figure label), and booleans kept out of numeric parameters. Column
+names, file names and labels come from data the user may not have written; each medium has
+its own way of turning text into action, and this module is the one place that knows them
+(it imports nothing from gradkit, so every layer can use it).
 
 >>> for_terminal("name\\x1b]0;owned\\x07")
 'name\\\\x1b]0;owned\\\\x07'
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["for_terminal", "for_csv", "for_label", "PLAIN_TEXT"]
+import numpy as np
+
+__all__ = ["for_terminal", "for_csv", "for_label", "PLAIN_TEXT", "bool_as_number"]
 
 # C0 and C1 control characters, DEL, the line and paragraph separators, and the
 # bidirectional marks, overrides and isolates that make a terminal (or an editor) show text
@@ -57,3 +60,35 @@ def for_label(text) -> str:
     """A figure label: control characters escaped as for the terminal. Draw it with
     :data:`PLAIN_TEXT` so that ``$`` is shown, not parsed as math text."""
     return for_terminal(text)
+
+
+def bool_as_number(value, constraints) -> bool:
+    """Whether ``value`` is a boolean that ``constraints`` would accept only as the number it
+    also is (``True == 1``): then it is a mistake (``learning_rate=True``), not a setting.
+
+    scikit-learn's ``Interval(Real, 0, None)`` and ``isinstance(value, Real)`` both accept
+    ``True``, since ``bool`` is a subclass of ``int``. A constraint accepts a boolean *as a
+    boolean* when it takes the boolean but not the integer of the same value (``"boolean"``,
+    an instance of ``bool``); when some constraint accepts it and none does so as a boolean,
+    this returns True (a value no constraint accepts is the table's own check to refuse).
+
+    Args:
+        value: the parameter's value.
+        constraints: objects with ``is_satisfied_by(value) -> bool`` (scikit-learn's
+            constraint types), the list one parameter is checked against.
+
+    Returns:
+        bool: True for a ``bool`` / ``numpy.bool_`` that only a numeric constraint accepts.
+
+    >>> from numbers import Real
+    >>> from sklearn.utils._param_validation import Interval, make_constraint
+    >>> rate = [Interval(Real, 0, None, closed="neither")]
+    >>> bool_as_number(True, rate), bool_as_number(0.1, rate)
+    (True, False)
+    >>> bool_as_number(True, rate + [make_constraint("boolean")])
+    False
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        return False
+    accepting = [c for c in constraints if c.is_satisfied_by(value)]
+    return bool(accepting) and all(c.is_satisfied_by(int(value)) for c in accepting)

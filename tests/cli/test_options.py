@@ -31,6 +31,11 @@ import pytest
     (["fit", "iris", "--report", "missing/r.html"], "--report"),
     (["fit", "iris", "--report", "."], "--report"),
     (["explain", "m.npz", "iris", "--csv", "m.npz"], "--csv"),
+    (["fit", "iris", "--optimizer", "sgd", "--epochs", str(10 ** 10)], "--epochs"),
+    (["race", "--steps", str(2 ** 64)], "--steps"),
+    (["race", "--restarts", "100000"], "--restarts"),
+    (["fit", "data.csv", "--dask", "--blocksize", "1e400"], "--blocksize"),
+    (["explain", "m.npz", "iris", "--rows", str(2 ** 64)], "--rows"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_a_bad_option_is_one_line_naming_it_with_status_2(gradkit, argv, option, tmp_path):
     (tmp_path / "f.py").write_text("def f(x):\n    return (x ** 2).sum()\n")

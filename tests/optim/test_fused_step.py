@@ -4,7 +4,9 @@ import copy
 import numpy as np
 import pytest
 
+from gradkit.optim import base as optim_base
 from gradkit.optim import transforms as T
+from gradkit.tree import tree_leaves, tree_map
 
 FUSED = [  # every optimizer that has a fused kernel
     ("sgd", lambda: T.sgd(0.1)),
@@ -41,13 +43,13 @@ def _problem(dtype, nested):
     params = {"w": rng.normal(size=(3, 2)).astype(dtype), "b": rng.normal(size=2).astype(dtype)}
     if nested:
         params = {"layer": params, "out": rng.normal(size=4).astype(dtype)}
-    grads = [T.tree_map(lambda p: rng.normal(size=p.shape).astype(dtype), params)
+    grads = [tree_map(lambda p: rng.normal(size=p.shape).astype(dtype), params)
              for _ in LOSSES]
     return params, grads
 
 
 def _leaves(tree):
-    return T.tree_leaves(tree)
+    return tree_leaves(tree)
 
 
 @pytest.mark.parametrize("nested", [False, True], ids=["flat", "nested"])
@@ -87,7 +89,7 @@ def test_step_is_bit_identical_to_update_and_apply_updates(name, make, dtype, ne
 def test_the_named_optimizers_take_their_fused_kernel(name, make):
     # guards the table: the bit-identity above would also hold for the fallback
     opt = make()
-    assert T._FUSED.get(opt.update) is not None
+    assert optim_base._FUSED.get(opt.update) is not None
     params, grads = _problem(np.float64, False)
     state = opt.init(params)
     moments = [id(a) for a in _leaves(state) if isinstance(a, np.ndarray)]
@@ -97,7 +99,7 @@ def test_the_named_optimizers_take_their_fused_kernel(name, make):
 
 @pytest.mark.parametrize("name, make", FUNCTIONAL, ids=[n for n, _ in FUNCTIONAL])
 def test_the_others_have_no_kernel(name, make):
-    assert T._FUSED.get(make().update) is None
+    assert optim_base._FUSED.get(make().update) is None
 
 
 def test_read_only_or_python_number_parameters_fall_back_to_the_functional_sum():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gradkit.optim.minimize import minimize
-from gradkit.optim.test_functions import beale
+from gradkit.optim.landscapes import beale
 
 
 def test_restarts_escape_the_valley_a_single_start_slides_into():

@@ -5,6 +5,11 @@ import doctest
 import numpy as np
 import pytest
 
+from gradkit.optim import aliases as optim_aliases
+from gradkit.optim import base as optim_base
+from gradkit.optim import clipping as optim_clipping
+from gradkit.optim import plateau as optim_plateau
+from gradkit.optim import scaling as optim_scaling
 from gradkit.optim import schedules, transforms
 from gradkit.optim.loop import run as run_full_batch
 from gradkit.optim.transforms import (
@@ -814,8 +819,27 @@ def test_scale_by_rms_eps_in_sqrt_is_the_default():
 # the examples in the docstrings
 
 
-@pytest.mark.parametrize("module", [transforms, schedules], ids=["transforms", "schedules"])
+FAMILY = [optim_aliases, optim_base, optim_clipping, optim_plateau, optim_scaling]
+
+
+@pytest.mark.parametrize("module", [transforms, *FAMILY, schedules],
+                         ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 10
+    assert result.attempted > (0 if module is transforms else 4)
     assert result.failed == 0
+
+
+def test_the_split_family_keeps_one_public_api():
+    """``gradkit.optim.transforms`` and ``gradkit.optim`` offer every name of the family's
+    modules (the same objects), and the modules share no public name."""
+    import gradkit.optim as optim
+
+    names = [n for m in FAMILY for n in m.__all__ if n != "Schedule"]
+    assert len(names) == len(set(names))
+    assert sorted(transforms.__all__) == sorted(names)
+    for module in FAMILY:
+        for name in module.__all__:
+            assert getattr(transforms, name) is getattr(module, name)
+            if name != "Schedule":
+                assert getattr(optim, name) is getattr(module, name)

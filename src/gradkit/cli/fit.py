@@ -14,7 +14,7 @@ import numpy as np
 from gradkit.data.tabular import prepare, read_table
 from gradkit.safety import for_terminal
 
-from .errors import CLIError
+from .errors import EXIT_INTERRUPTED, CLIError
 from .tabular import SPELLING
 
 __all__ = ["run", "build_estimator", "save_model", "load_model", "EXAMPLES", "MODELS"]
@@ -146,21 +146,49 @@ def _scores(data, pred_train, pred_test, y_train, y_test):
     }
 
 
+INTERRUPTED = "interrupted"
+
+
 def _fit(estimator, X, y):
-    """Fit with warnings collected (they go in the report and the summary)."""
+    """Fit with warnings collected (they go in the report and the summary); returns
+    ``(notes, interrupted)``.
+
+    Ctrl-C is an ending of the fit, not of the command: ``fit`` either stops by itself and
+    says so (``stop_reason_ == "interrupted"``) or lets KeyboardInterrupt out, and either way
+    the command goes on to write what was trained (:func:`_run`).
+    """
+    interrupted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with np.errstate(all="ignore"):
             try:
                 estimator.fit(X, y)
+            except KeyboardInterrupt:
+                interrupted = True
             except ValueError as exc:
                 raise CLIError(f"the model rejected the settings: {exc}") from None
+    interrupted = interrupted or getattr(estimator, "stop_reason_", None) == INTERRUPTED
     notes = []
     for w in caught:
         text = " ".join(str(w.message).split())
         if text not in notes:
             notes.append(text)
-    return notes
+    return notes, interrupted
+
+
+def _usable(estimator, X) -> bool:
+    """Whether an interrupted fit left a model that predicts (a fit stopped before its first
+    parameters has nothing to save)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+        with np.errstate(all="ignore"):
+            estimator.predict(np.asarray(X[:1]))
+    except (NotFittedError, AttributeError, ValueError, TypeError, KeyError):
+        return False
+    return True
 
 
 def _importances(estimator, X, feature_names, rows=200, seed=0):
@@ -338,6 +366,7 @@ class _Trained:
     seconds: float
     history: dict
     findings: list
+    interrupted: bool = False
 
     @property
     def diverged(self):
@@ -374,12 +403,22 @@ def _run(args, load) -> int:
     started = time.perf_counter()
     loaded = _load(args, load)
     trained = _train(args, loaded)
+    if trained.interrupted and not _usable(trained.estimator, loaded.X_test):
+        print(f"gradkit: interrupted before the first {_unit(trained.estimator)} ended: there "
+              "is no model to save.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     scores, pred_test = _score(trained.estimator, loaded)
     # the model first: a report that cannot be written must not cost the trained model
     saved = save_model(trained.estimator, loaded.data.spec, args.save) if args.save else None
     report_path = _write_report(args, loaded, trained, scores, pred_test)
     print("\n".join(for_terminal(line) for line in _summary(
         loaded, trained, scores, report_path, saved, time.perf_counter() - started)))
+    if trained.interrupted:
+        kept = " and ".join(what for what, path in (("the model", saved), ("the report",
+                                                                             report_path)) if path)
+        print(f"gradkit: interrupted after {_epochs_run(trained.estimator)}"
+              f"{'; ' + kept + ' hold the parameters so far' if kept else ''}.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if trained.diverged:
         raise CLIError(f"training diverged: the loss became NaN or infinite at step "
                        f"{trained.estimator.diverged_at_}; the report"
@@ -404,8 +443,11 @@ def _train(args, loaded) -> _Trained:
     model = args.model or ("logistic" if loaded.task == "classification" else "linear")
     estimator = build_estimator(model, loaded.task, args)
     started = time.perf_counter()
-    notes = _fit(estimator, loaded.X_train, loaded.y_train_fit)
+    notes, interrupted = _fit(estimator, loaded.X_train, loaded.y_train_fit)
     seconds = time.perf_counter() - started
+    if interrupted:
+        notes.insert(0, f"Interrupted (Ctrl-C) after {_epochs_run(estimator)}: the model and "
+                     "this report hold the parameters trained so far.")
     history = getattr(estimator, "history_", {}) or {}
     try:
         # the estimator, not its history: then the findings are judged per epoch
@@ -415,7 +457,19 @@ def _train(args, loaded) -> _Trained:
             raise
         findings = []
         notes.append(f"the diagnostics failed: {type(exc).__name__}: {exc}")
-    return _Trained(estimator, notes, seconds, history, findings)
+    return _Trained(estimator, notes, seconds, history, findings, interrupted)
+
+
+def _unit(estimator) -> str:
+    """What one pass of the fit is called: an iteration of a full-batch method, or an epoch."""
+    kind, _ = estimator.optimizer_kind()
+    return "iteration" if kind == "minimize" else "epoch"
+
+
+def _epochs_run(estimator) -> str:
+    """``"3 epochs"``, ``"1 iteration"``: how far the fit got."""
+    n, unit = getattr(estimator, "n_iter_", None), _unit(estimator)
+    return f"{n} {unit}{'' if n == 1 else 's'}" if isinstance(n, int) else f"less than one {unit}"
 
 
 def _score(estimator, loaded):
@@ -572,6 +626,9 @@ def _summary(loaded, trained, scores, report_path, saved, seconds):
            f"  trained {getattr(estimator, 'n_iter_', '?')} "
            f"{'iterations' if kind == 'minimize' else 'epochs'} in {trained.seconds:.2f} s "
            f"({seconds:.2f} s in all)"]
+    stop = INTERRUPTED if trained.interrupted else getattr(estimator, "stop_reason_", None)
+    if stop:
+        out.append(f"  stopped: {stop}")
     if trained.findings or trained.diverged:
         out.append("  findings: " + "; ".join(
             ([f"diverged at step {estimator.diverged_at_}"] if trained.diverged else [])

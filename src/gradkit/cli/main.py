@@ -13,9 +13,10 @@ from gradkit.data.tabular import TableError
 
 from gradkit.safety import for_terminal
 
-from .errors import CLIError
+from .errors import EXIT_INTERRUPTED, CLIError
 
-__all__ = ["main", "build_parser", "check_paths", "MAX_SEED", "MAX_HIDDEN", "MAX_CHECK_SIZE"]
+__all__ = ["main", "build_parser", "check_paths", "MAX_SEED", "MAX_HIDDEN", "MAX_CHECK_SIZE",
+           "EXIT_BROKEN_PIPE", "EXIT_INTERRUPTED", "MAX_EPOCHS", "MAX_RESTARTS", "MAX_COUNT"]
 
 EPILOG = """examples:
   gradkit fit                                   # logistic regression on breast_cancer
@@ -48,6 +49,22 @@ def _positive_int(text):
     return value
 
 
+def _count(maximum):
+    """A positive integer of at most ``maximum``: counts that set how long a command runs
+    or how much it holds, so that a typo (``--steps 10000000000``) is an error, not a run
+    that never ends."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"expected an integer from 1 to {maximum:,}, got "
+                                             f"{text!r}")
+        return value
+    return parse
+
+
 #: ``--seed`` is handed to NumPy's generators and to scikit-learn's ``random_state``, which
 #: takes 0 <= seed < 2**32.
 MAX_SEED = 2 ** 32 - 1
@@ -56,6 +73,14 @@ MAX_SEED = 2 ** 32 - 1
 MAX_HIDDEN = 100_000
 #: The most entries one ``check --shape`` argument may have.
 MAX_CHECK_SIZE = 10 ** 7
+#: The largest ``--blocksize`` (one partition is loaded whole by a worker).
+MAX_BLOCKSIZE = 10 ** 12
+#: The most ``fit --epochs`` (epochs or iterations) and ``race --steps``.
+MAX_EPOCHS = 10 ** 6
+#: The most ``race --restarts`` (each one a whole run of every full-batch method).
+MAX_RESTARTS = 1000
+#: The most ``--max-categories`` and ``explain --rows``.
+MAX_COUNT = 10 ** 7
 
 
 def _seed(text):
@@ -103,11 +128,11 @@ def _bytes(text):
     from dask.utils import parse_bytes
     try:
         value = parse_bytes(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # OverflowError: 1e400 bytes
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a size such as 64MB or 1000000, got "
-                                         f"{text!r}")
+    if not 1 <= value <= MAX_BLOCKSIZE:
+        raise argparse.ArgumentTypeError(f"expected a size such as 64MB or 1000000 (at most "
+                                         f"1TB), got {text!r}")
     return value
 
 
@@ -150,7 +175,7 @@ def _data_options(p):
                    help="drop rows with missing or infinite cells")
     p.add_argument("--impute", choices=("mean", "median"),
                    help="fill missing or infinite cells (text: the most frequent value)")
-    p.add_argument("--max-categories", type=_positive_int, default=50, metavar="N",
+    p.add_argument("--max-categories", type=_count(MAX_COUNT), default=50, metavar="N",
                    help="the most distinct values a text column may have (default 50)")
 
 
@@ -194,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate of a stochastic optimizer")
     p.add_argument("--batch-size", type=_batch_size, default=argparse.SUPPRESS, metavar="N",
                    help="full, stochastic (1), auto or a number of rows")
-    p.add_argument("--epochs", type=_positive_int, metavar="N",
+    p.add_argument("--epochs", type=_count(MAX_EPOCHS), metavar="N",
                    help="epochs (stochastic optimizers) or iterations (full-batch methods)")
     p.add_argument("--hidden", type=_sizes, metavar="SIZES",
                    help="hidden layer sizes of --model mlp, such as 64,32")
@@ -230,14 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizers", type=race.parse_optimizers, default=race.DEFAULT_OPTIMIZERS,
                    metavar="LIST", help=f"comma-separated, from {', '.join(race.RACERS)} "
                    f"(default {','.join(race.DEFAULT_OPTIMIZERS)})")
-    p.add_argument("--steps", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--steps", type=_count(MAX_EPOCHS), default=None, metavar="N",
                    help="steps of each optimizer (default 300 on a function, 100 on data)")
     p.add_argument("--lr", type=_number(0, low_open=True), metavar="RATE",
                    help="one learning rate for every first-order optimizer (default: tuned "
                    "per function)")
     p.add_argument("--start", type=_sizes_or_floats, metavar="X,Y",
                    help="the starting point on a test function")
-    p.add_argument("--restarts", type=_positive_int, default=0, metavar="K",
+    p.add_argument("--restarts", type=_count(MAX_RESTARTS), default=0, metavar="K",
                    help="full-batch methods also run from K random starts around the start; "
                    "the best run is shown (default 0)")
     _data_options(p)
@@ -255,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="a CSV / Parquet file or bundled data set with the same columns")
     p.add_argument("--method", default="integrated_gradients",
                    choices=("integrated_gradients", "gradient_x_input", "saliency", "smoothgrad"))
-    p.add_argument("--rows", type=_positive_int, default=200, metavar="N",
+    p.add_argument("--rows", type=_count(MAX_COUNT), default=200, metavar="N",
                    help="explain at most N rows (default 200)")
     p.add_argument("--dropna", action="store_true",
                    help="drop rows with missing or infinite cells")
@@ -352,11 +377,32 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"gradkit: warning: {_one_line(message)}", file=sys.stderr)
 
 
+#: The status when a reader of the output goes away (``gradkit fit | head -1``): 128 +
+#: SIGPIPE, what a shell reports for a Unix tool killed by the signal, so ``set -o pipefail``
+#: sees it as it would for ``yes | head -1``.
+EXIT_BROKEN_PIPE = 128 + 13
+
+
+def _output_closed() -> int:
+    """The reader of stdout (or stderr) is gone: point both at the null device, so neither
+    this nor the interpreter's flush at exit writes to the closed pipe (Python's recipe, the
+    ``signal`` module's "Note on SIGPIPE"), and exit quietly as a Unix tool does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, ValueError, OSError):  # not a real file (a test's capture)
+            pass
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv=None) -> int:
     """Run ``gradkit`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
     0 on success, 1 when ``check`` finds a wrong gradient or on an unexpected error, 2 for
-    bad input (one line on stderr), 130 when interrupted.
+    bad input (one line on stderr), 130 when interrupted (Ctrl-C), 141 when the reader of
+    the output went away (:data:`EXIT_BROKEN_PIPE`: ``gradkit fit | head -1`` ends quietly).
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     debug = "--debug" in argv
@@ -369,9 +415,17 @@ def main(argv=None) -> int:
                 parser.print_help()
                 return 2
             check_paths(args)
-            return int(args.run(args) or 0)
+            status = int(args.run(args) or 0)
+            sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+            return status
         except SystemExit as exc:  # --help and --version
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                return _output_closed()
             return exc.code if isinstance(exc.code, int) else 0
+        except BrokenPipeError:  # before OSError: not a file the user named
+            return _output_closed()
         except (CLIError, TableError) as exc:  # bad input: the message says what to do
             if debug:
                 traceback.print_exc()
@@ -386,7 +440,7 @@ def main(argv=None) -> int:
             return 2
         except KeyboardInterrupt:
             print("gradkit: interrupted.", file=sys.stderr)
-            return 130
+            return EXIT_INTERRUPTED
         except Exception as exc:  # noqa: BLE001 (never a traceback unless asked for)
             if debug:
                 traceback.print_exc()

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from gradkit.optim.test_functions import TEST_FUNCTIONS, get_test_function
+from gradkit.optim.landscapes import TEST_FUNCTIONS, get_test_function
 
 from gradkit.safety import for_terminal
 

@@ -20,9 +20,12 @@ otherwise (the command line passes its own: ``--dropna``).
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 import os
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -33,7 +36,9 @@ __all__ = ["BUNDLED", "Table", "Prepared", "TableError", "Spelling", "PYTHON_SPE
            "read_table", "check_file", "prepare", "transform", "check_spec", "check_columns",
            "column_stats", "target_stats", "count_labels", "build_spec", "finish_summary",
            "encode_features", "encode_target", "is_numeric", "describe_bad_cells",
-           "missing_cells_error", "quote", "SPEC_FORMAT", "SPEC_VERSION"]
+           "missing_cells_error", "quote", "sniff_csv", "CsvDialect", "IdentifierColumnWarning",
+           "looks_like_identifier", "IDENTIFIER_MIN_ROWS",
+           "SPEC_FORMAT", "SPEC_VERSION"]
 
 #: The data sets shipped with scikit-learn that ``gradkit fit`` accepts by name.
 BUNDLED = ("breast_cancer", "digits", "wine", "iris", "diabetes")
@@ -77,13 +82,79 @@ class Spelling:
 PYTHON_SPELLING = Spelling()
 
 
+class IdentifierColumnWarning(UserWarning):
+    """A feature column that looks like a row identifier (every value its own): a model
+    learns nothing from it that carries over to new rows, so it is usually to be dropped."""
+
+
 @dataclasses.dataclass
 class Table:
-    """A table read by :func:`read_table`: the frame, a display name, and the task when known."""
+    """A table read by :func:`read_table`: the frame, a display name, the task when known,
+    and the separator of a CSV file (None for Parquet and bundled data)."""
 
     frame: pd.DataFrame
     name: str
     task: str | None = None
+    sep: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written: the field separator and the decimal mark."""
+
+    sep: str = ","
+    decimal: str = "."
+
+
+#: The separators :func:`sniff_csv` tells apart, in order of preference on a tie.
+_SEPARATORS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 64 * 1024
+_SNIFF_LINES = 50
+_DECIMAL_COMMA = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)")
+
+
+def sniff_csv(source, default=",") -> CsvDialect:
+    """The separator (``,``, ``;``, tab or ``|``) and decimal mark of a CSV file, from its
+    first lines.
+
+    A separator is a candidate when it splits every sampled line (quotes respected, the last
+    line left out when it may be cut) into the same number of fields, more than one; the
+    candidate with the most fields wins, ties going to the order above. With none (a
+    one-column file, ragged lines), ``default``. A ``;``-separated file whose numbers are
+    written ``1,5`` (the European convention that ``;`` exists for) gets the decimal comma.
+
+    Args:
+        source: the path of the file.
+        default: the separator when no candidate fits every line.
+
+    Returns:
+        CsvDialect: ``sep`` and ``decimal``, for :func:`pandas.read_csv`.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "eu.csv"
+    >>> _ = path.write_text("size;price\\n1,5;10\\n2,25;12\\n")
+    >>> sniff_csv(path)
+    CsvDialect(sep=';', decimal=',')
+    """
+    with open(source, "rb") as f:
+        sample = f.read(_SNIFF_BYTES)
+    text = sample.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if len(sample) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # maybe cut in the middle
+    lines = [line for line in lines[:_SNIFF_LINES] if line.strip()]
+    best, best_fields = default, 1
+    for sep in _SEPARATORS:
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        except csv.Error:
+            continue
+        if len(counts) == 1 and (fields := counts.pop()) > best_fields:
+            best, best_fields = sep, fields
+    decimal = "."
+    if best == ";" and any(_DECIMAL_COMMA.search(line) for line in lines[1:]):
+        decimal = ","
+    return CsvDialect(best, decimal)
 
 
 @dataclasses.dataclass
@@ -134,10 +205,12 @@ def read_table(source) -> Table:
     check_file(source)
     ext = os.path.splitext(source)[1].lower()
     try:
+        dialect = None
         if ext in (".parquet", ".pq"):
             frame = pd.read_parquet(source)
         else:
-            frame = pd.read_csv(source, sep="\t" if ext == ".tsv" else ",")
+            dialect = sniff_csv(source, default="\t" if ext == ".tsv" else ",")
+            frame = pd.read_csv(source, sep=dialect.sep, decimal=dialect.decimal)
     except ImportError:
         raise TableError(f"reading Parquet ({quote(source)}) needs pyarrow: pip install "
                          "pyarrow, or convert the file to CSV.") from None
@@ -156,7 +229,7 @@ def read_table(source) -> Table:
     frame.columns = [str(c) for c in frame.columns]
     if frame.shape[0] == 0:
         raise TableError(f"{quote(source)} has a header but no data rows.")
-    return Table(frame, os.path.basename(source))
+    return Table(frame, os.path.basename(source), sep=dialect.sep if dialect else None)
 
 
 def check_file(source):
@@ -286,12 +359,46 @@ def _label(value) -> str:
 
 def column_stats(col) -> dict:
     """What the spec needs of a feature column (pandas): mean, sd and constancy of a numeric
-    (or boolean) column, or the sorted text values of a text column."""
+    (or boolean) column, with the span and distinct count of an integer one (to spot a row
+    number: :func:`looks_like_identifier`), or the sorted text values of a text column."""
     if is_numeric(col) or pd.api.types.is_bool_dtype(col):
         values = col.to_numpy(dtype=float)
-        return {"kind": "numeric", "mean": float(values.mean()), "std": float(values.std()),
-                "constant": bool(col.nunique() <= 1)}
+        distinct = int(col.nunique())
+        stats = {"kind": "numeric", "mean": float(values.mean()), "std": float(values.std()),
+                 "constant": distinct <= 1}
+        if is_numeric(col) and values.size and bool(np.all(values == np.round(values))):
+            stats.update(span=float(values.max() - values.min()), distinct=distinct)
+        return stats
     return {"kind": "categorical", "categories": sorted(set(col.astype(str)))}
+
+
+#: The fewest rows on which a column of distinct values is taken for an identifier.
+IDENTIFIER_MIN_ROWS = 10
+
+
+def looks_like_identifier(stats, rows) -> bool:
+    """Whether a feature column, from its :func:`column_stats`, looks like a row identifier:
+    a text column whose every value is its own, or integers that are (nearly all) distinct
+    and fill a run ``min .. min + rows - 1`` (row numbers, an exported index). Such a column
+    says which row it is, nothing that carries over to new rows; one-hot encoded or
+    standardised, it lets a model memorise the training rows.
+
+    ``distinct`` may be an estimate (the Dask path counts approximately), so 98% distinct is
+    enough; tables of fewer than :data:`IDENTIFIER_MIN_ROWS` rows are never judged.
+
+    >>> looks_like_identifier({"kind": "categorical", "categories": list("abcdefghij")}, 10)
+    True
+    >>> looks_like_identifier({"kind": "numeric", "span": 99.0, "distinct": 100}, 100)
+    True
+    >>> looks_like_identifier({"kind": "numeric", "span": 990.0, "distinct": 100}, 100)
+    False
+    """
+    if rows < IDENTIFIER_MIN_ROWS:
+        return False
+    if stats["kind"] == "categorical":
+        return len(stats["categories"]) >= rows
+    return "span" in stats and stats["distinct"] >= 0.98 * rows and \
+        stats["span"] == rows - 1
 
 
 def target_stats(series) -> dict:
@@ -465,6 +572,14 @@ def build_spec(stats, tstats, target, *, task=None, max_categories=50, fills=Non
             entry = {"name": name, "kind": "categorical", "categories": categories}
             summary["encoded"].append(f"{name}: one-hot, {len(categories)} categories")
             constant = len(categories) <= 1
+        if looks_like_identifier(st, tstats["rows"]):
+            what = ("every row has its own value" if st["kind"] == "categorical" else
+                    "its integers number the rows")
+            note = (f"column {quote(name)} looks like an identifier ({what}): a model learns "
+                    "nothing from it that holds for new rows; drop it with "
+                    f"{spell.drop.format(quote(name))}.")
+            summary["notes"].append(note)
+            warnings.warn(note, IdentifierColumnWarning, stacklevel=2)
         if constant:
             summary["dropped"].append(name)
             summary["notes"].append(f"dropped the constant column {name}.")

@@ -16,14 +16,16 @@ import pandas as pd
 
 from .tabular import (PYTHON_SPELLING, Prepared, TableError, build_spec, check_columns,
                       check_file, count_labels, describe_bad_cells, encode_features,
-                      encode_target, finish_summary, is_numeric, missing_cells_error, quote)
+                      encode_target, finish_summary, is_numeric, missing_cells_error, quote,
+                      sniff_csv)
 
 __all__ = ["read_dask_table", "prepare_dask"]
 
 
 def read_dask_table(source, blocksize=None):
     """``(Dask DataFrame, display name)`` for a CSV / TSV file read in ``blocksize``-byte
-    partitions (None: Dask's default, 64 MB).
+    partitions (None: Dask's default, 64 MB), its separator and decimal mark found by
+    :func:`gradkit.data.tabular.sniff_csv` as on the NumPy path.
 
     Raises:
         TableError: a missing, empty or unreadable file, naming it.
@@ -32,9 +34,9 @@ def read_dask_table(source, blocksize=None):
 
     source = str(source)
     check_file(source)
-    sep = "\t" if source.lower().endswith(".tsv") else ","
+    dialect = sniff_csv(source, default="\t" if source.lower().endswith(".tsv") else ",")
     try:
-        frame = dd.read_csv(source, sep=sep, assume_missing=True,
+        frame = dd.read_csv(source, sep=dialect.sep, decimal=dialect.decimal, assume_missing=True,
                             blocksize=blocksize if blocksize is not None else "default")
     except UnicodeDecodeError:
         raise TableError(f"{quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
@@ -94,6 +96,10 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
             v = col.astype(float)
             lazy["columns"][c] = {"kind": "numeric", "mean": v.mean(), "std": v.std(ddof=0),
                                   "min": v.min(), "max": v.max()}
+            if is_numeric(col):  # for looks_like_identifier: integral, and distinct values
+                # (HyperLogLog: a bounded sketch per partition, not the values on the driver)
+                lazy["columns"][c].update(integral=(v == v.round()).all(),
+                                          distinct=v.nunique_approx())
         else:
             lazy["columns"][c] = {"kind": "categorical", "values": _per_partition(
                 col.astype(str), _value_counts)}
@@ -118,6 +124,8 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
         if st["kind"] == "numeric":
             stats[c] = {"kind": "numeric", "mean": float(st["mean"]), "std": float(st["std"]),
                         "constant": bool(st["min"] == st["max"])}
+            if st.get("integral"):
+                stats[c].update(span=float(st["max"] - st["min"]), distinct=int(st["distinct"]))
         else:
             stats[c] = {"kind": "categorical", "categories": sorted(set(st["values"].index))}
     tstats = {"numeric": t_numeric, "rows": rows}

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..tree import tree_leaves
+from .history import MAX_RECORDS, Thinning
 
 __all__ = ["GradientMonitor", "parameter_groups", "named_leaves", "all_finite", "group_squares"]
 
@@ -194,7 +195,11 @@ class GradientMonitor:
     - ``param_norm[l][t] = ||w_l||_2``.
 
     The cost is one sum of squares per array per step, which also tells finiteness (see
-    :func:`all_finite`); estimators can record every k-th step (``record_every``). A NaN or
+    :func:`all_finite`); estimators can record every k-th step (``record_every``). The history
+    holds at most ``max_records`` steps (:data:`~gradkit.diagnostics.history.MAX_RECORDS` by
+    default, None for no cap): past it, every 2nd, 4th, ... record is kept, evenly spaced over
+    the run with the first and the latest (:class:`~gradkit.diagnostics.history.Thinning`);
+    ``nonfinite`` and the validation records are never thinned. A NaN or
     inf in the loss, the gradients or the parameters is caught on the step where it first appears and recorded in
     ``history["nonfinite"]`` with the parameter's path (``"00_linear/w"``);
     :attr:`last_good_params` keeps the last parameters at which everything was finite.
@@ -220,7 +225,8 @@ class GradientMonitor:
         ([4.47213595499958], [0.2])
     """
 
-    def __init__(self):
+    def __init__(self, max_records=MAX_RECORDS):
+        self._thinning = None if max_records is None else Thinning(max_records)
         self.history = {"step": [], "loss": [], "learning_rate": [], "grad_norm": {},
                         "update_ratio": {}, "param_norm": {}, "nonfinite": [],
                         "val_step": [], "val_loss": []}
@@ -301,6 +307,8 @@ class GradientMonitor:
                 for values in series.values():  # groups missing at this step
                     if len(values) < n_steps:
                         values.append(math.nan)
+        if self._thinning is not None:
+            self._thinning.recorded(h)
         if ok:
             self.last_good_params, self.last_good_step = params, int(step)
         return ok

@@ -9,11 +9,22 @@ with two substitutions, made by two marked hooks in ``base.py``:
   ``J = (1/n) [sum_i loss_i + alpha R(w)]`` through
   :func:`gradkit.optim.blockwise_objective`: each block computes ``(n_b / n) *
   mean loss of its rows`` and its gradient (or Hessian-vector product) where it lives, the
-  driver adds them and the penalty. The optimizer state stays on the driver. The fitted
-  parameters equal those of ``fit(X.compute(), y.compute())`` to about 1e-8;
+  driver adds them and the penalty. The optimizer state stays on the driver. Each value
+  and gradient equals the NumPy path's to rounding (the same sum in another order), so the
+  fitted parameters of the convex models (linear, logistic, SVM) equal those of
+  ``fit(X.compute(), y.compute())`` to about 1e-8. An MLP's loss is not convex and L-BFGS
+  amplifies last-bit differences along a run: its iterates agree to 1e-10 over the first
+  20 iterations, but a long run ends at a nearby point of about the same loss, not the
+  same one (measured: parameters 1e-8 to 1e-1 apart after 60-300 iterations);
 - a **gradient transformation** (``"sgd"``, ``"adam"``, ...) draws its mini-batches from the
   blocks with :func:`gradkit.data.distributed.dask_batches` (only the sampled rows of one block
   are computed per step).
+
+The inputs are checked as the NumPy path checks them (:func:`check_dask_input`): numeric
+dtypes, 2-D ``X``, known and matching row chunks, and no NaN or infinity, found block by
+block where the blocks live (one small flag per block comes back, never the data), in the
+same pass that gathers the class labels. The driver holds the parameters, the optimizer state
+and a few numbers per block, whatever the number of rows.
 
 What the Dask path does not do (each raises a ValueError that says so): models with state
 (batch norm) or dropout, ``early_stopping`` (its held-out split would index rows across
@@ -32,7 +43,7 @@ import numpy as np
 from gradkit.data.distributed import is_dask_collection
 from gradkit.optim.blockwise import blockwise_objective
 
-__all__ = ["fit_dask", "blockwise_estimator_objective"]
+__all__ = ["fit_dask", "blockwise_estimator_objective", "check_dask_input"]
 
 
 class _BlockLoss:
@@ -60,28 +71,121 @@ def _targets(yb, estimator):
     return estimator._prepare_targets(yb, fitting=False)
 
 
-def fit_dask(estimator, X, y):
-    """``estimator.fit(X, y)`` for Dask arrays (see the module doc); returns the estimator."""
-    est = estimator
+def _block_flags(block, check_finite):
+    """``[[has NaN, has inf]]`` of one block (numbers only; labels are never NaN-checked
+    unless ``check_finite``)."""
+    if not check_finite or block.dtype.kind not in "fc":
+        return np.zeros((1, 2), dtype=bool)
+    return np.array([[np.isnan(block).any(), np.isinf(block).any()]])
+
+
+def _flags(a, check_finite=True):
+    """A lazy ``(n_blocks, 2)`` array of :func:`_block_flags`, one row per row-block."""
+    a = a if a.ndim == 1 else a.rechunk({i: -1 for i in range(1, a.ndim)})
+    return a.map_blocks(lambda b: _block_flags(b, check_finite), dtype=bool,
+                        chunks=((1,) * a.numblocks[0], (2,)),
+                        **({"new_axis": 1} if a.ndim == 1 else {}),
+                        **({"drop_axis": list(range(2, a.ndim))} if a.ndim > 2 else {}))
+
+
+def _first_bad(flags, chunks):
+    """``(what, block, first row of the block)`` of the first NaN or inf, or None."""
+    starts = np.concatenate([[0], np.cumsum(chunks)])
+    for b, (nan, inf) in enumerate(flags):
+        if nan or inf:
+            return ("NaN" if nan else "infinity"), b, int(starts[b])
+    return None
+
+
+def check_dask_input(estimator, X, y):
+    """Check Dask ``X`` and ``y`` as the NumPy path checks arrays (scikit-learn's
+    ``validate_data``), without bringing the data to the driver; returns the sorted class
+    labels of a classifier's ``y`` (None for a regressor), gathered in the same pass.
+
+    The dtypes, shapes and chunks are read from the arrays' metadata; NaN and infinity are
+    looked for in every block where it lives (``map_blocks`` to one pair of flags per
+    block), so the driver receives a few booleans per block and the labels.
+
+    Args:
+        estimator: the gradkit estimator being fitted (its name is in the messages).
+        X: a 2-D Dask array of numbers (booleans and integers are taken as floats).
+        y: a Dask array with the same row chunks.
+
+    Returns:
+        numpy.ndarray or None: the classes of ``y`` for a classifier.
+
+    Raises:
+        TypeError: ``y`` is not a Dask array, or an array holds text or complex numbers.
+        ValueError: a wrong number of dimensions, unknown or mismatched row chunks, no rows
+            or no features, or a NaN / infinity, naming the array and the first bad block.
+
+    >>> import dask.array as da
+    >>> from gradkit.models import LinearRegression
+    >>> X = da.from_array(np.array([[0.0], [1.0], [np.nan], [3.0]]), chunks=2)
+    >>> check_dask_input(LinearRegression(), X, da.arange(4.0, chunks=2))
+    Traceback (most recent call last):
+    ...
+    ValueError: Input X contains NaN, first in block 1 (rows from 2) of the Dask array; LinearRegression takes no missing values: drop or impute them first.
+    """
+    import dask
+    import dask.array as da
+
+    name = type(estimator).__name__
     if not (is_dask_collection(y) and hasattr(X, "chunks") and hasattr(y, "chunks")):
-        raise TypeError(f"{type(est).__name__}.fit got a Dask X; y must be a Dask array with "
-                        f"the same row chunks too (got {type(y).__name__}). Use "
+        raise TypeError(f"{name}.fit got a Dask X; y must be a Dask array with the same row "
+                        f"chunks too (got {type(y).__name__}). Use "
                         "dask.array.from_array(y, chunks=X.chunks[0]).")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}.")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (or 2-D for several outputs); got shape {y.shape}.")
+    for what, a in (("X", X), ("y", y)):
+        if any(np.isnan(c) for c in a.chunks[0]):
+            raise ValueError(f"{what} has unknown chunk sizes (a Dask array made from a "
+                             "DataFrame without lengths); call "
+                             f"{what}.compute_chunk_sizes() or to_dask_array(lengths=True).")
     if y.chunks[0] != X.chunks[0]:
         raise ValueError(f"X and y must have the same row chunks; got {X.chunks[0]} and "
                          f"{y.chunks[0]}. Rechunk y: y.rechunk({{0: X.chunks[0]}}).")
-    if len(X.chunks[1]) != 1:
-        X = X.rechunk({1: -1})
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"Found array with shape {X.shape}: {name} needs at least one row "
+                         "and one feature.")
+    classifier = estimator._is_classifier()
+    for what, a, labels in (("X", X, False), ("y", y, classifier)):
+        kind = a.dtype.kind
+        if kind == "c" or (kind not in "biuf" and not labels):
+            raise TypeError(f"{what} has dtype {a.dtype}; {name} on Dask takes real numbers"
+                            + (" (encode text columns first, e.g. with "
+                               "gradkit.data.tabular_dask.prepare_dask)." if kind in "OUS"
+                               else "."))
+    lazy = [_flags(X), _flags(y, check_finite=y.dtype.kind in "fc")]
+    if classifier:
+        lazy.append(da.unique(y))
+    got = dask.compute(*lazy)
+    for what, flags in (("X", got[0]), ("y", got[1])):
+        bad = _first_bad(flags, X.chunks[0])
+        if bad is not None:
+            kind, block, start = bad
+            raise ValueError(f"Input {what} contains {kind}, first in block {block} (rows from "
+                             f"{start}) of the Dask array; {name} takes no missing values: "
+                             "drop or impute them first." if kind == "NaN" else
+                             f"Input {what} contains {kind}, first in block {block} (rows from "
+                             f"{start}) of the Dask array; {name} needs finite values.")
+    return got[2] if classifier else None
+
+
+def fit_dask(estimator, X, y):
+    """``estimator.fit(X, y)`` for Dask arrays (see the module doc); returns the estimator."""
+    est = estimator
     if est.early_stopping:
         raise ValueError(f"{type(est).__name__}: early_stopping=True is not supported on Dask "
                          "arrays (its validation split would gather rows from every block); "
                          "hold out a validation set yourself.")
+    classes = check_dask_input(est, X, y)
+    if len(X.chunks[1]) != 1:
+        X = X.rechunk({1: -1})
     X = X.astype(np.float64)
     if est._is_classifier():
-        import dask.array as da
-        classes = da.unique(y).compute()
         k = est._prepare_targets(classes, fitting=True).shape[1]  # learns classes_
     else:
         k = est._prepare_targets(y[:1].compute(), fitting=True).shape[1]  # learns _y_ndim

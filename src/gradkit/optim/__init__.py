@@ -1,7 +1,11 @@
 """Optimization: gradient transformations (optax style) and full-batch solvers (scipy style).
 
 - :mod:`.transforms`: ``sgd``, ``momentum``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ...
-  as ``GradientTransformation(init, update)`` chains of small blocks.
+  as ``GradientTransformation(init, update)`` chains of small blocks, gathered from the
+  family's modules as optax splits them: :mod:`.base` (the protocol, ``chain``,
+  ``apply_updates``, ``step``), :mod:`.scaling` (step sizes, momentum, the adaptive
+  scalings, weight decay), :mod:`.clipping`, :mod:`.plateau` (``reduce_on_plateau``,
+  ``current_learning_rate``) and :mod:`.aliases` (the named optimizers).
 - :mod:`.schedules`: learning rates as functions of the step.
 - :mod:`.minimize`: ``minimize(f, x0, method=...)`` with ``gd``, ``newton``, ``newton-cg``,
   ``bfgs``, ``lbfgs``, ``frank-wolfe`` (:mod:`.frank_wolfe`), ``natural``
@@ -12,6 +16,8 @@
 - :mod:`.loop`: ``run(optimizer, f, x0, max_iter)``, a transformation on f, full batch.
 - :mod:`.blockwise`: ``blockwise_objective(loss, X, y)``, a loss summed over row blocks
   (Dask arrays: computed where each block lives) for any full-batch solver.
+- :mod:`.landscapes`: the two-dimensional test functions ``gradkit race`` runs on
+  (Rosenbrock, Beale, Himmelblau, ...).
 """
 from . import schedules, transforms
 from .blockwise import BlockwiseObjective, blockwise_objective

@@ -1,4 +1,4 @@
-"""Two-dimensional test functions for optimizers: Rosenbrock, Beale, Himmelblau, a saddle, an ill-conditioned quadratic.
+"""The landscapes of the optimizer race: two-dimensional test functions (Rosenbrock, Beale, Himmelblau, a saddle, an ill-conditioned quadratic).
 
 Each function takes a point ``x`` of shape ``(2,)`` (or a stack of points of shape ``(2, ...)``
 for drawing contours) and is plain NumPy, so ``gk.grad`` differentiates it. :data:`TEST_FUNCTIONS`

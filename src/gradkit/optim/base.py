@@ -1,0 +1,471 @@
+"""The gradient-transformation protocol and its core: the types, :func:`chain`,
+:func:`apply_updates`, the in-place :func:`step` (with the fused kernels the named optimizers
+register) and :func:`global_norm`.
+
+Every other module of the family builds on this one: :mod:`.scaling` (the building blocks
+that rescale gradients), :mod:`.clipping`, :mod:`.plateau` (reduce-on-plateau and the
+current learning rate) and :mod:`.aliases` (the named optimizers). :mod:`.transforms` is the
+one place to import them all from.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from gradkit.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+
+__all__ = ["GradientTransformation", "GradientTransformationExtraArgs", "with_extra_args_support",
+           "chain", "apply_updates", "step", "global_norm", "init_empty_state", "stateless",
+           "EmptyState", "ScaleByLearningRateState", "ScaleByScheduleState", "Schedule"]
+
+#: A learning rate as a function of the step count (see :mod:`gradkit.optim.schedules`).
+Schedule = Callable[[int], float]
+
+
+class GradientTransformation(NamedTuple):
+    """An optimizer or a building block: ``init(params) -> state`` and
+    ``update(updates, state, params=None) -> (updates, state)``.
+
+    A plain ``GradientTransformation`` takes no other arguments: :func:`chain`,
+    :func:`gradkit.optim.run` and the estimators call its ``update`` as
+    ``update(updates, state, params)`` and keep extra keyword arguments such as ``value=loss``
+    from it (even when its ``update`` happens to accept ``**kwargs``: the kind is read from
+    the type, never from the signature). A transformation that needs them is a
+    :class:`GradientTransformationExtraArgs`. So a user-written
+    ``GradientTransformation(init, update)`` keeps working wherever extras are passed;
+    :func:`with_extra_args_support` makes it callable with them on its own.
+
+    >>> from gradkit.optim import reduce_on_plateau
+    >>> import numpy as np
+    >>> halve = GradientTransformation(init_empty_state, lambda u, s, p=None: (u / 2, s))
+    >>> opt = chain(halve, reduce_on_plateau())
+    >>> opt.update(np.ones(1), opt.init(None), value=1.0)[0]   # value= reaches only the plateau
+    array([0.5])
+    """
+
+    init: Callable[[Any], Any]
+    update: Callable[..., tuple]
+
+
+class GradientTransformationExtraArgs(GradientTransformation):
+    """A :class:`GradientTransformation` whose ``update`` takes extra keyword arguments::
+
+        update(updates, state, params=None, **extra_args) -> (updates, state)
+
+    It reads the ones it knows (:func:`reduce_on_plateau` reads ``value=``) and ignores the
+    rest, so one call can feed every block of a :func:`chain`. Being a subclass, it is
+    accepted wherever a ``GradientTransformation`` is; :func:`chain` returns one.
+
+    >>> import numpy as np
+    >>> def update(updates, state, params=None, *, value=None, **extra_args):
+    ...     return updates * value, state
+    >>> tx = GradientTransformationExtraArgs(init_empty_state, update)
+    >>> tx.update(np.ones(1), tx.init(None), value=3.0, unused="ignored")[0]
+    array([3.])
+    """
+
+    __slots__ = ()
+
+
+class EmptyState(NamedTuple):
+    """The state of a stateless transformation."""
+
+
+def init_empty_state(params) -> EmptyState:
+    """The ``init`` of every transformation without state: ignore ``params``, return
+    ``EmptyState()``.
+
+    >>> init_empty_state({"w": 1.0})
+    EmptyState()
+    """
+    return EmptyState()
+
+
+def stateless(f: Callable[[Any, Any], Any]) -> GradientTransformation:
+    """A transformation without state from ``f(updates, params) -> new updates``.
+
+    ``init`` is :func:`init_empty_state`; ``update(updates, state, params=None)`` returns
+    ``(f(updates, params), state)``. ``params`` is None when the caller gives none.
+
+    >>> import numpy as np
+    >>> double = stateless(lambda updates, params: 2.0 * updates)
+    >>> double.update(np.array([1.0, -3.0]), double.init(None))
+    (array([ 2., -6.]), EmptyState())
+    """
+
+    def update(updates, state, params=None):
+        return f(updates, params), state
+
+    return GradientTransformation(init_empty_state, update)
+
+
+def with_extra_args_support(tx: GradientTransformation) -> GradientTransformationExtraArgs:
+    """``tx`` itself when it is a :class:`GradientTransformationExtraArgs`; otherwise ``tx``
+    with an ``update`` that accepts extra keyword arguments and drops them before calling
+    ``tx.update(updates, state, params)``.
+
+    >>> from gradkit.optim import scale
+    >>> import numpy as np
+    >>> tx = with_extra_args_support(scale(2.0))
+    >>> tx.update(np.ones(1), tx.init(None), value=1.0)[0]
+    array([2.])
+    >>> with_extra_args_support(tx) is tx
+    True
+    """
+    if isinstance(tx, GradientTransformationExtraArgs):
+        return tx
+    plain = tx.update
+
+    def update(updates, state, params=None, **extra_args):
+        return plain(updates, state, params)
+
+    return GradientTransformationExtraArgs(tx.init, update)
+
+
+# ---------------------------------------------------------------------------------------------
+# the learning-rate states (read by the fused step and by current_learning_rate)
+
+class ScaleByScheduleState(NamedTuple):
+    """``count``: steps taken; ``step_size``: the multiplier used at the last step
+    (before the first step, the one the first step will use)."""
+
+    count: int
+    step_size: float
+
+
+class ScaleByLearningRateState(NamedTuple):
+    """``count``: steps taken; ``learning_rate``: the (positive) learning rate used at the last
+    step (before the first step, the one the first step will use)."""
+
+    count: int
+    learning_rate: float
+
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+def _check(name: str, value, ok: Callable[[Any], bool], requirement: str) -> float:
+    """Return ``float(value)`` or raise ValueError naming the hyperparameter and its value."""
+    try:
+        good = bool(ok(value))
+    except TypeError:
+        good = False
+    if not good or isinstance(value, bool):
+        raise ValueError(f"{name} must be {requirement}, got {value!r}.")
+    return float(value)
+
+
+def _check_unit(name, value, *, closed: bool = False) -> float:
+    if closed:
+        return _check(name, value, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+    return _check(name, value, lambda v: 0.0 <= v < 1.0, "in [0, 1)")
+
+
+def _check_nonneg(name, value) -> float:
+    return _check(name, value, lambda v: 0.0 <= v < math.inf, "a finite number >= 0")
+
+
+def _check_positive(name, value) -> float:
+    return _check(name, value, lambda v: 0.0 < v < math.inf, "a finite number > 0")
+
+
+def _check_learning_rate(learning_rate):
+    if callable(learning_rate):
+        return learning_rate
+    return _check("learning_rate", learning_rate, lambda v: 0.0 <= v < math.inf,
+                  "a finite number >= 0 or a schedule (a function step -> learning rate)")
+
+
+def _moment(decay: float, order: int) -> Callable:
+    """The leaf rule of an exponential moving average of the ``order``-th power of the
+    gradients, ``(g_t, m_{t-1}) -> m_t``::
+
+        m_t = (1 - decay) * g_t**order + decay * m_{t-1}        (order 1 or 2)
+
+    Adam's, RMSProp's and centered RMSProp's moments are all this rule; each block builds
+    its rules once, when it is made, not at every step."""
+    keep = 1.0 - decay
+    if order == 1:
+        return lambda g, m: keep * g + decay * m
+    return lambda g, m: keep * (g * g) + decay * m
+
+
+def _zeros_like(tree, dtype=None):
+    return tree_map(lambda p: np.zeros_like(p, dtype=dtype), tree)
+
+
+def _full_like(tree, value: float):
+    return tree_map(lambda p: np.full_like(p, value), tree)
+
+
+# ---------------------------------------------------------------------------------------------
+# composition
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArgs:
+    """Compose transformations: the updates of each feed the next, left to right.
+
+    With ``T_1, ..., T_k = transforms`` and ``u^0 = g``::
+
+        u^i, s_i' = T_i.update(u^{i-1}, s_i, params[, **extra_args]),   i = 1..k
+        update(g, (s_1, ..., s_k), params, **extra_args) = (u^k, (s_1', ..., s_k'))
+
+    The state is the tuple of the states of ``transforms``. Extra keyword arguments (such as
+    ``value=loss`` for :func:`reduce_on_plateau`) go to every
+    :class:`GradientTransformationExtraArgs` among ``transforms`` and to none of the plain
+    :class:`GradientTransformation` s (see :func:`with_extra_args_support`); which is which
+    is read from their type, once, here.
+
+    Args:
+        *transforms: the :class:`GradientTransformation` s, applied in order.
+
+    Returns:
+        A :class:`GradientTransformationExtraArgs`.
+
+    Raises:
+        TypeError: when an argument is not a GradientTransformation.
+        ValueError: at ``update`` when the state does not have one entry per transformation.
+
+    >>> from gradkit.optim import clip, scale
+    >>> import numpy as np
+    >>> opt = chain(clip(1.0), scale(-0.5))   # clip first, then scale
+    >>> updates, _ = opt.update({"w": np.array([4.0, 0.5])}, opt.init(None))
+    >>> updates["w"]
+    array([-0.5 , -0.25])
+    """
+    for i, t in enumerate(transforms):
+        if not isinstance(t, GradientTransformation):
+            raise TypeError(f"chain: argument {i} is a {type(t).__name__}, not a "
+                            "GradientTransformation; build it with a gradkit.optim function.")
+    inits = tuple(t.init for t in transforms)
+    updates_fns = tuple(t.update for t in transforms)
+    # with_extra_args_support's rule, read once here rather than wrapped around every plain
+    # block: a wrapper would cost a call per block per training step
+    takes_extra = tuple(isinstance(t, GradientTransformationExtraArgs) for t in transforms)
+
+    def init(params):
+        return tuple(fn(params) for fn in inits)
+
+    def update(updates, state, params=None, **extra_args):
+        if len(state) != len(updates_fns):
+            raise ValueError(f"chain: the state has {len(state)} entries but the chain has "
+                             f"{len(updates_fns)} transformations; pass the state that this "
+                             "chain's init returned.")
+        new_state = []
+        if extra_args:
+            for fn, s, extra in zip(updates_fns, state, takes_extra):
+                updates, s = (fn(updates, s, params, **extra_args) if extra
+                              else fn(updates, s, params))
+                new_state.append(s)
+        else:
+            for fn, s in zip(updates_fns, state):
+                updates, s = fn(updates, s, params)
+                new_state.append(s)
+        return updates, tuple(new_state)
+
+    return GradientTransformationExtraArgs(init, update)
+
+
+def _apply_one(p, u):
+    r = p + u
+    if type(p) is np.ndarray and type(r) is np.ndarray:  # the hot case, attributes direct
+        dtype = p.dtype
+        return r if r.dtype is dtype else r.astype(dtype, copy=False)
+    dtype = getattr(p, "dtype", None)  # None: a Python number as parameter
+    return r if dtype is None or r.dtype is dtype else r.astype(dtype, copy=False)
+
+
+def _apply_updates(params, updates):
+    """The functional ``params + updates`` of :func:`apply_updates`."""
+    if type(params) is dict and type(updates) is dict and params.keys() == updates.keys():
+        # parameter dicts (nested or not) of arrays, without a call per leaf; a dict of
+        # layers' dicts (a Sequential's parameters) without a call per layer
+        out = {}
+        for k, p in params.items():
+            u = updates[k]
+            if type(p) is np.ndarray and type(u) is np.ndarray:
+                r = p + u
+                out[k] = r if r.dtype is p.dtype else r.astype(p.dtype, copy=False)
+            elif type(p) is dict and type(u) is dict and p.keys() == u.keys():
+                inner = out[k] = {}
+                for k2, p2 in p.items():
+                    u2 = u[k2]
+                    if type(p2) is np.ndarray and type(u2) is np.ndarray:
+                        r = p2 + u2
+                        inner[k2] = r if r.dtype is p2.dtype else r.astype(p2.dtype, copy=False)
+                    else:
+                        inner[k2] = _apply_updates(p2, u2)
+            else:
+                out[k] = _apply_updates(p, u)
+        return out
+    return tree_map(_apply_one, params, updates)
+
+
+def _inplace_leaves(params, *trees):
+    """The leaves of ``params`` and of each tree in ``trees`` when all are float NumPy
+    arrays of matching shapes and ``params``' leaves are writable, else None (a case for the
+    functional path)."""
+    flat = type(params) is dict
+    if flat:
+        keys = params.keys()
+        for v in params.values():
+            if type(v) is not np.ndarray:  # nested: the tree walk below
+                flat = False
+                break
+        for t in trees if flat else ():
+            if type(t) is not dict or t.keys() != keys:
+                flat = False
+                break
+    if flat:  # a parameter dict, aligned by key without a tree walk
+        out = [list(params.values())]
+        for t in trees:
+            out.append([t[k] for k in keys])
+    else:
+        leaves, structure = tree_flatten(params)
+        out = [leaves]
+        for tree in trees:
+            other, other_structure = tree_flatten(tree)
+            if other_structure != structure:  # never pair the leaves of different trees
+                return None
+            out.append(other)
+    for group in zip(*out):
+        p = group[0]
+        if type(p) is not np.ndarray or p.dtype.kind != "f" or not p.flags.writeable:
+            return None
+        for a in group[1:]:
+            if type(a) is not np.ndarray or a.shape != p.shape or a.dtype != p.dtype:
+                return None
+    return out
+
+
+def apply_updates(params, updates, *, inplace: bool = False):
+    """Return ``params + updates`` leafwise, keeping the dtype of each parameter.
+
+    With ``inplace=True`` the sum is written into ``params``' own arrays (``p += u``, the
+    same rounding) and ``params`` is returned: for a caller that owns them, such as a
+    training loop; leaves that are not writable float NumPy arrays of the updates' shape
+    and dtype make it fall back to the functional sum for the whole tree.
+
+    Raises ValueError when the two pytrees have different structures.
+
+    >>> import numpy as np
+    >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
+    array([0.5, 0.5], dtype=float32)
+    >>> p = {"w": np.ones(2)}
+    >>> apply_updates(p, {"w": np.full(2, -0.5)}, inplace=True) is p, p["w"]
+    (True, array([0.5, 0.5]))
+    """
+    if inplace:
+        both = _inplace_leaves(params, updates)
+        if both is not None:
+            for p, u in zip(*both):
+                p += u
+            return params
+    return _apply_updates(params, updates)
+
+
+#: ``tx.update -> kernel``: the fused in-place step of each named optimizer (see :func:`step`)
+_FUSED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def step(tx: GradientTransformation, params, grads, state, **extra_args):
+    """One optimizer step applied in place: ``params += u`` where ``u, state =
+    tx.update(grads, state, params, **extra_args)``; returns ``(params, state, u)``.
+
+    For the caller that owns ``params`` and ``state`` (a training loop), as PyTorch's fused
+    optimizers: ``params``' arrays and the state's moment arrays are overwritten, so the
+    ``state`` passed in must not be used again, and ``u`` is a buffer of the optimizer,
+    valid until its next step. :func:`sgd`, :func:`momentum`, :func:`rmsprop` (not
+    centered), :func:`adam` and :func:`adamw` (without ``mu_dtype``, not Nesterov) run as
+    one fused kernel per parameter array: their moments and the parameters are updated in
+    place with no temporary arrays beyond two scratch buffers per parameter kept by the
+    optimizer, computing the documented equations with the same floating-point operations
+    in the same order as ``update``, so the result is bit-identical to
+    ``apply_updates(params, tx.update(grads, state, params)[0])`` (tested). Any other
+    transformation (a :func:`chain` of blocks, a schedule, clipping, ...) or parameters
+    that are not writable float NumPy arrays take ``tx.update`` and
+    ``apply_updates(..., inplace=True)``.
+
+    >>> from gradkit.optim import adam
+    >>> import numpy as np
+    >>> opt = adam(0.1)
+    >>> params = {"w": np.array([1.0, 1.0])}
+    >>> params, state, u = step(opt, params, {"w": np.array([2.0, -0.01])}, opt.init(params))
+    >>> params["w"].round(6)
+    array([0.9, 1.1])
+    """
+    try:
+        kernel = _FUSED.get(tx.update)
+    except TypeError:  # an update that cannot be weakly referenced is no named optimizer
+        kernel = None
+    if kernel is not None:
+        done = kernel(params, grads, state)
+        if done is not None:
+            updates, state = done
+            return params, state, updates
+    if extra_args:
+        updates, state = with_extra_args_support(tx).update(grads, state, params, **extra_args)
+    else:
+        updates, state = tx.update(grads, state, params)
+    return apply_updates(params, updates, inplace=True), state, updates
+
+
+def _fused_kernel(tx, leaf_step, learning_rate, states, lr_index=1):
+    """Register the fused step of the named optimizer ``tx`` (a :func:`chain` whose state is
+    ``(block state, ..., ScaleByLearningRateState[, ...])``).
+
+    ``leaf_step(p, g, moments, t, lr_factor, scratch)`` updates one parameter array ``p`` and
+    its moment arrays in place and returns its update buffer; ``states(state)`` gives
+    ``(t, moment trees, rebuild)`` (or None for a state of another shape), where
+    ``rebuild(t, new learning-rate state)`` is the new chain state; ``state[lr_index]`` is
+    the :class:`ScaleByLearningRateState`."""
+    learning_rate = _check_learning_rate(learning_rate)
+    schedule = learning_rate if callable(learning_rate) else None
+    scratch: dict = {}
+
+    def kernel(params, grads, state):
+        parts = states(state) if type(state) is tuple else None
+        if parts is None:  # not this optimizer's state: the functional path says why
+            return None
+        t, moments, rebuild = parts
+        leaves = _inplace_leaves(params, grads, *moments)
+        if leaves is None:
+            return None
+        lr_state = state[lr_index]
+        lr = float(schedule(lr_state.count)) if schedule is not None else lr_state.learning_rate
+        updates = []
+        for i, (p, g, *m) in enumerate(zip(*leaves)):
+            bufs = scratch.get(i)
+            if bufs is None or bufs[0].shape != p.shape or bufs[0].dtype != p.dtype:
+                bufs = scratch[i] = (np.empty_like(p), np.empty_like(p))
+            updates.append(leaf_step(p, g, m, t, -lr, bufs))
+        new_lr = ScaleByLearningRateState(lr_state.count + 1, lr)
+        return _unflatten_like(params, updates), rebuild(t, new_lr)
+
+    _FUSED[tx.update] = kernel
+    return tx
+
+
+def _unflatten_like(tree, leaves):
+    """``leaves`` put back in ``tree``'s structure (internal)."""
+    if type(tree) is dict:
+        for v in tree.values():
+            if type(v) is not np.ndarray:
+                break
+        else:
+            return dict(zip(tree, leaves))
+    return tree_unflatten(tree_flatten(tree)[1], leaves)
+
+
+def global_norm(tree) -> float:
+    """The Euclidean norm of all the leaves of ``tree`` taken together, as a Python float.
+
+    >>> import numpy as np
+    >>> global_norm({"a": np.array([3.0]), "b": np.array([[4.0]])})
+    5.0
+    """
+    return math.sqrt(sum(float(np.vdot(x, x).real) for x in tree_leaves(tree)))
