@@ -27,8 +27,6 @@ def test_a_bool_accepted_only_as_a_number_is_flagged(value, constraints, refused
     assert bool_as_number(value, constraints) is refused
 
 
-@pytest.mark.xfail(strict=True, reason="needs the one line in models/base.check_parameters "
-                   "that calls gradkit.safety.bool_as_number (owned by the estimators' work)")
 @pytest.mark.parametrize("name", ["learning_rate", "clip_norm", "max_iter", "tol", "alpha"])
 def test_estimators_refuse_a_bool_for_a_number_in_one_line(name):
     from gradkit.models import LinearRegression

@@ -29,3 +29,14 @@ def test_record_squares_records_nothing_when_not_finite():
     assert not m.record_squares(1, 0.5, {"w": (math.inf, 1.0, 0.1)})
     assert not m.record_squares(1, math.nan, {"w": (1.0, 1.0, 0.1)})
     assert m.history["step"] == [] and m.history["grad_norm"] == {}
+
+
+def test_record_squares_keeps_the_history_bounded():
+    m, ref = GradientMonitor(max_records=64), GradientMonitor(max_records=64)
+    params = {"w": np.ones(2)}
+    for step in range(1, 1001):
+        m.record_squares(step, 1.0 / step, {"w": (4.0, 2.0, 0.01)})
+        ref.record(step, 1.0 / step, {"w": np.full(2, 2 ** 0.5)}, params,
+                   {"w": np.full(2, 0.1 / 2 ** 0.5)})
+    assert len(m.history["step"]) <= 64
+    assert m.history["step"] == ref.history["step"]

@@ -149,7 +149,8 @@ class JitValue:
         return self._rec.concrete(self, "using it as a Python index", operator.index)
 
     def __array__(self, dtype=None, copy=None):
-        a = self._concrete("np.asarray() / np.array() (or writing it into a plain array)")
+        a = np.asarray(self._concrete(
+            "np.asarray() / np.array() (or writing it into a plain array)"))
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def item(self, *args):

@@ -577,10 +577,9 @@ def _gradients_section(report, trained, debug):
                      "Gradient norm per layer; dashed lines mark findings.", debug)
     diverged_note = None
     if trained.diverged:
-        diverged_note = (f"The loss became NaN or infinite at step "
-                         f"{trained.estimator.diverged_at_}; training stopped and the "
-                         "parameters of the last finite step were kept (the scores above are "
-                         "theirs).")
+        diverged_note = (f"Training diverged at step {trained.estimator.diverged_at_} (a NaN "
+                         "or infinite loss, or one that exploded); it stopped and the best "
+                         "parameters seen were kept (the scores above are theirs).")
     findings_block(section, trained.findings, diverged_note)
 
 

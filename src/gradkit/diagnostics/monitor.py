@@ -373,6 +373,8 @@ class GradientMonitor:
             for values in h[key].values():  # groups missing at this step
                 if len(values) < n_steps:
                     values.append(math.nan)
+        if self._thinning is not None:
+            self._thinning.recorded(h)
         if params is not None:
             self.last_good_params = params
         self.last_good_step = int(step)

@@ -79,10 +79,12 @@ from gradkit.backend import require_numpy
 from gradkit.data import batches, train_validation_split
 from gradkit.data.distributed import dask_batches, is_dask_collection
 from gradkit.diagnostics import GradientMonitor
+from gradkit.diagnostics.history import thin
 from gradkit.diagnostics.monitor import all_finite, group_squares
 from gradkit.explain import feature_importances
 from gradkit.nn import losses
 from gradkit.optim import transforms
+from gradkit.safety import bool_as_number
 from gradkit.optim.minimize import CALLBACK as _CALLBACK
 from gradkit.optim.minimize import CONVERGED, MAX_ITER, METHODS, NO_CHANGE, NONFINITE, minimize
 from gradkit.tree import tree_leaves, tree_map
@@ -268,7 +270,10 @@ def check_parameters(estimator, names=None):
         value = getattr(estimator, name)
         constraints = [c if isinstance(c, _Constraint) else make_constraint(c)
                        for c in table[name]]
-        if any(c.is_satisfied_by(value) for c in constraints):
+        # (a bool where only a number belongs is refused: True is 1 to scikit-learn's
+        # Interval; "verbose" takes both on purpose)
+        if any(c.is_satisfied_by(value) for c in constraints) and \
+                (name == "verbose" or not bool_as_number(value, constraints)):
             continue
         shown = [str(c) for c in constraints if not c.hidden]
         expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
@@ -1189,7 +1194,7 @@ class GradientEstimator(BaseEstimator):
                                    for g in groups}
                 else:
                     merged[key] = list(old) + list(new)
-            history = merged
+            history = thin(merged)  # two runs within the cap each may exceed it together
         self.history_ = history
 
     def _diverged(self, step, value, best=None):

@@ -318,9 +318,10 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
         else:  # mean of logsumexp(z) - sum_k t_k z_k; gradient softmax(z) - t
             top = out.max(axis=1, keepdims=True)
             shifted = out - top
-            lse = np.log(np.exp(shifted).sum(axis=1))
-            per_row = lse - np.sum(T * shifted, axis=1)
-            r = softmax(out, axis=1) - T
+            e = np.exp(shifted)
+            total = e.sum(axis=1, keepdims=True)
+            per_row = np.log(total[:, 0]) - np.sum(T * shifted, axis=1)
+            r = e / total - T  # softmax(out) - T, as scipy.special.softmax computes it
         if w is None:
             return np.mean(per_row), r
         return np.mean(w * per_row), w[:, None] * r

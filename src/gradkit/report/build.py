@@ -150,8 +150,9 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
     diverged = None
     if estimator is not None and getattr(estimator, "diverged_", False) and \
             not any(f.kind in ("divergence", "nan") for f in findings):
-        diverged = (f"The loss became NaN or infinite at step {estimator.diverged_at_}; "
-                    "training stopped and the parameters of the last finite step were kept.")
+        diverged = (f"Training diverged at step {estimator.diverged_at_} (a NaN or infinite "
+                    "loss, or one that exploded); it stopped and the best parameters seen "
+                    "were kept.")
     if on_curves and not on_flow and not diverged:
         section.text("The gradients show nothing wrong; the findings about the loss are under "
                      "the training curves above.")

@@ -1,0 +1,73 @@
+"""Estimators' mini-batch steps compiled with gk.jit (jit=True, the default) fit exactly the
+parameters, history and attributes of the eager steps (jit=False)."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+
+from gradkit.models import (LinearRegression, LinearSVM, LogisticRegression, MLPClassifier,
+                            MLPRegressor)
+from gradkit.models.callbacks import ReduceLROnPlateau
+
+CANCER = load_breast_cancer(return_X_y=True)
+IRIS = load_iris(return_X_y=True)
+DIABETES = load_diabetes(return_X_y=True)
+
+
+def _scaled(data):
+    X, y = data
+    return (X - X.mean(0)) / X.std(0), y
+
+
+CASES = [
+    (LogisticRegression, dict(optimizer="sgd", learning_rate=0.05), CANCER),
+    (LogisticRegression, dict(optimizer="adam", learning_rate=0.01), CANCER),
+    (LogisticRegression, dict(optimizer="momentum", learning_rate=0.01), IRIS),
+    (LinearRegression, dict(optimizer="rmsprop", learning_rate=0.01, penalty="l2"), DIABETES),
+    (LinearSVM, dict(optimizer="sgd", learning_rate=0.01), CANCER),
+    (MLPClassifier, dict(hidden_layer_sizes=(8,), learning_rate=0.01), IRIS),
+    (MLPRegressor, dict(hidden_layer_sizes=(8,), learning_rate=0.01), DIABETES),
+]
+
+
+def _leaves(model):
+    from gradkit.tree import tree_leaves
+    return tree_leaves(model.params_)
+
+
+def _fit(cls, params, data, jit, **extra):
+    X, y = _scaled(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cls(batch_size=32, max_iter=4, random_state=0, jit=jit, **params,
+                   **extra).fit(X, y)
+
+
+@pytest.mark.parametrize("cls, params, data", CASES,
+                         ids=[f"{c.__name__}-{p.get('optimizer', 'adam')}" for c, p, _ in CASES])
+def test_compiled_steps_fit_what_eager_steps_fit(cls, params, data, monkeypatch):
+    from gradkit.models import base
+    made = []
+    original = base._StochasticRun._compiled_step
+    monkeypatch.setattr(base._StochasticRun, "_compiled_step",
+                        lambda self: made.append(original(self)) or made[-1])
+    compiled, eager = _fit(cls, params, data, True), _fit(cls, params, data, False)
+    assert made[0] is not None and made[0].source is not None and not made[0].eager
+    for a, b in zip(_leaves(compiled), _leaves(eager)):
+        assert np.array_equal(a, b)
+    assert compiled.loss_curve_ == eager.loss_curve_
+    for key in ("loss", "grad_norm", "param_norm", "update_ratio", "learning_rate"):
+        assert compiled.history_[key] == eager.history_[key], key
+    assert compiled.t_ == eager.t_ and compiled.stop_reason_ == eager.stop_reason_
+
+
+def test_steps_that_cannot_be_replayed_run_eagerly():
+    """Dropout draws masks and a callback changes the rate: the same fit as jit=False."""
+    for cls, params, data, extra in [
+            (MLPClassifier, dict(hidden_layer_sizes=(8,), dropout=0.2), IRIS, {}),
+            (LogisticRegression, dict(optimizer="sgd", learning_rate=0.05), CANCER,
+             {"callbacks": [ReduceLROnPlateau(patience=0, factor=0.5)]})]:
+        a, b = _fit(cls, params, data, True, **extra), _fit(cls, params, data, False, **extra)
+        for u, v in zip(_leaves(a), _leaves(b)):
+            assert np.array_equal(u, v)
