@@ -68,8 +68,7 @@ from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils._param_validation import (Interval, InvalidParameterError, StrOptions,
-                                             _Constraint, make_constraint)
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -84,24 +83,18 @@ from gradkit.diagnostics.monitor import all_finite, group_squares
 from gradkit.explain import feature_importances
 from gradkit.nn import losses
 from gradkit.optim import transforms
-from gradkit.safety import bool_as_number
 from gradkit.optim.minimize import CALLBACK as _CALLBACK
 from gradkit.optim.minimize import CONVERGED, MAX_ITER, METHODS, NO_CHANGE, NONFINITE, minimize
 from gradkit.tree import tree_leaves, tree_map
 
 from .callbacks import EpochInfo, call_callbacks
+from .parameters import (CLASS_WEIGHT, STOP_REASONS, _Satisfies, check_parameters,  # noqa: F401
+                         store_parameters)
 from .interrupt import InterruptGuard
 
 __all__ = ["GradientEstimator", "GradientClassifier", "GradientRegressor", "FULL_BATCH_METHODS",
            "TRANSFORMS", "OptimizerKind", "check_parameters", "STOP_REASONS",
            "DIVERGENCE_FACTOR", "CLASS_WEIGHT", "check_sample_weight"]
-
-#: The constraint of the classifiers' ``class_weight``.
-CLASS_WEIGHT = [StrOptions({"balanced"}), dict, None]
-
-#: The values of ``stop_reason_`` (module doc).
-STOP_REASONS = ("converged", "no_improvement", "max_iter", "diverged", "callback",
-                "interrupted")
 
 #: How many times its lowest value the loss (or the parameters' norm, the norm at the lowest
 #: loss) must grow before training counts as diverged (module doc).
@@ -199,18 +192,6 @@ def _weighted_mean(per_row, w):
     return np.mean(per_row * w)
 
 
-def store_parameters(estimator, arguments):
-    """Store an ``__init__``'s arguments as attributes of the same names, unchanged (the
-    scikit-learn contract: ``__init__`` only stores; validation happens in ``fit``).
-
-    Every estimator's ``__init__`` lists its parameters explicitly, as ``get_params`` reads
-    them from the signature, then calls ``store_parameters(self, locals())``.
-    """
-    for name, value in arguments.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
-
-
 class OptimizerKind(NamedTuple):
     """What :meth:`GradientEstimator.optimizer_kind` returns: how ``fit`` will minimize.
 
@@ -222,63 +203,6 @@ class OptimizerKind(NamedTuple):
 
     kind: str
     optimizer: Any
-
-
-class _Satisfies(_Constraint):
-    """A parameter constraint given by a predicate and the words that describe it, for the
-    few values that scikit-learn's constraint types do not express (a layer-size list, an
-    initializer name)."""
-
-    def __init__(self, predicate, description):
-        super().__init__()
-        self.predicate, self.description = predicate, description
-
-    def is_satisfied_by(self, val):
-        return bool(self.predicate(val))
-
-    def __str__(self):
-        return self.description
-
-
-def check_parameters(estimator, names=None):
-    """Check ``estimator``'s parameters against its ``_parameter_constraints`` (all of them, or
-    those in ``names``).
-
-    The table has scikit-learn's form and scikit-learn's constraint types
-    (``sklearn.utils._param_validation``: ``Interval``, ``StrOptions``, ``"boolean"``, a type,
-    ``None``, ...), as every scikit-learn estimator declares it; a value is valid when one
-    constraint of its list accepts it; :class:`_Satisfies` covers the two values those types
-    do not express. We use that module although it is private because its constraint types
-    are the vocabulary every scikit-learn estimator is read in, and the tests run every
-    constraint of every estimator, so a change there shows at once. We loop over the table
-    ourselves (instead of ``validate_parameter_constraints``) to accept ``_Satisfies`` and to
-    name the bad value as ``name=value``, which gradkit's messages have always done.
-
-    Raises:
-        sklearn.utils._param_validation.InvalidParameterError: (a ValueError and a TypeError)
-            naming the parameter, what it must be and the value it got.
-
-    >>> from gradkit.models import LogisticRegression
-    >>> check_parameters(LogisticRegression(tol=-1))
-    Traceback (most recent call last):
-    ...
-    sklearn.utils._param_validation.InvalidParameterError: The 'tol' parameter of
-    LogisticRegression must be a float in the range [0.0, inf). Got tol=-1 instead.
-    """
-    table = estimator._parameter_constraints
-    for name in table if names is None else names:
-        value = getattr(estimator, name)
-        constraints = [c if isinstance(c, _Constraint) else make_constraint(c)
-                       for c in table[name]]
-        # (a bool where only a number belongs is refused: True is 1 to scikit-learn's
-        # Interval; "verbose" takes both on purpose)
-        if any(c.is_satisfied_by(value) for c in constraints) and \
-                (name == "verbose" or not bool_as_number(value, constraints)):
-            continue
-        shown = [str(c) for c in constraints if not c.hidden]
-        expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
-        raise InvalidParameterError(f"The {name!r} parameter of {type(estimator).__name__} "
-                                    f"must be {expected}. Got {name}={value!r} instead.")
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep

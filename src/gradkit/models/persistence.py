@@ -460,7 +460,7 @@ class _Reader:
                                                                      str) else None
         if cls is None:
             self.fail(f"it holds an unknown estimator {meta.get('estimator')!r}")
-        from .base import check_parameters
+        from .parameters import check_parameters
         try:
             estimator = cls(**{k: _unplain(v) for k, v in meta["settings"].items()})
             check_parameters(estimator)
@@ -491,7 +491,7 @@ class _Reader:
 
     def values(self, values, estimator):
         """The plain fitted values, each checked for its type and range."""
-        from .base import STOP_REASONS
+        from .parameters import STOP_REASONS
 
         def count(v, low):
             return isinstance(v, int) and not isinstance(v, bool) and low <= v <= 2 ** 40
