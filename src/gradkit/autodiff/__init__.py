@@ -7,7 +7,8 @@
 - :mod:`.mutation`: writes (``x += y``, ``x[i] = v``, ``out=``) and views of traced values.
 - :mod:`.rules`: the gradient rules, one module per family of NumPy functions.
 - :mod:`.conventions`: derivatives at kinks (minimum-norm subgradient).
-- :mod:`.jit`: ``jit``: record a function's NumPy calls once, replay them.
+- :mod:`.jit`: ``jit``: record a function's NumPy calls once, replay them (the recording
+  itself, :class:`~.staging.JitValue` and :class:`~.staging.Recording`, is :mod:`.staging`).
 - :mod:`.api`: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``hvp``.
 - :mod:`.stable`: numerically stable primitives (``logsumexp``, ``softmax``, ``sigmoid``, ...).
 - :mod:`.custom` and :mod:`.check`: user-defined rules and gradient checking.

@@ -1,0 +1,700 @@
+r"""Staging: the value that records the NumPy calls made on it, and the recording that
+becomes a Python program (:func:`gradkit.jit`'s first call; see :mod:`.jit`).
+
+A :class:`JitValue` is an array type of its own, as a CuPy array is, holding the real array.
+NumPy hands every call that sees one here (operators, ufuncs and their methods,
+``__array_function__``, indexing, writes, array methods); :class:`Recording` computes it on
+the real values and appends a *step*: the statement's source as pieces (strings, and slot
+numbers for recorded values), the slots it defines and reads, and whether it is pure.
+Conversions to Python values become guard steps (a bool or a number) or *poison* the
+recording (anything a replay could get wrong). :meth:`Recording.compile` drops the pure steps
+no output needs, reuses names as values die (and a dying large operand's buffer), and
+``exec``\ s the source.
+"""
+from __future__ import annotations
+
+import functools
+import linecache
+import operator
+import os
+import re
+import sys
+
+import numpy as np
+
+from .trace import ARRAY_STAND_INS
+
+__all__ = ["JitValue", "Recording"]
+
+_ndarray = np.ndarray
+_generic = np.generic
+_new_object = object.__new__
+
+
+# ----------------------------------------------------------------------------- the value
+class JitValue:
+    """A value being recorded: the real array (``_array``), its recording and its slot.
+
+    It behaves as the array does (every result is computed on the real arrays) and records
+    each NumPy call that sees it. Shapes, dtypes and strides are static: they are part of the
+    signature. Turning it into a Python value works (the real value is returned) but makes
+    the recording unsafe, so the signature runs eagerly."""
+
+    __slots__ = ("_array", "_rec", "_slot")
+    __array_priority__ = 10  # below the derivative tracers (1000): they see the call first
+
+    shape = property(lambda self: self._array.shape)
+    dtype = property(lambda self: self._array.dtype)
+    ndim = property(lambda self: self._array.ndim)
+    size = property(lambda self: self._array.size)
+    itemsize = property(lambda self: self._array.itemsize)
+    nbytes = property(lambda self: self._array.nbytes)
+    strides = property(lambda self: self._array.strides)
+    flags = property(lambda self: self._array.flags)  # layout: part of the signature
+
+    T = property(lambda self: self._rec.attribute(self, "T"))
+    mT = property(lambda self: self._rec.attribute(self, "mT"))
+    real = property(lambda self: self._rec.attribute(self, "real"))
+    imag = property(lambda self: self._rec.attribute(self, "imag"))
+
+    def __len__(self):
+        return len(self._array)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        return f"JitValue(slot={self._slot}, value={self._array!r})"
+
+    # -- conversions to Python values: the real value, and the recording is given up
+    def _concrete(self, what):
+        return self._rec.concrete(self, what)
+
+    _value = property(lambda self: self._concrete("reading the value"))
+    base = property(lambda self: self._concrete("reading .base"))
+
+    def __bool__(self):
+        return self._rec.concrete(self, "bool() (an if, while, and, or)", bool)
+
+    def __float__(self):
+        return self._rec.concrete(self, "float()", float)
+
+    def __int__(self):
+        return self._rec.concrete(self, "int()", int)
+
+    def __complex__(self):
+        return complex(self._concrete("complex()"))
+
+    def __index__(self):
+        return self._rec.concrete(self, "using it as a Python index", operator.index)
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self._concrete(
+            "np.asarray() / np.array() (or writing it into a plain array)"))
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def item(self, *args):
+        if args:
+            return self._concrete(".item()").item(*args)
+        return self._rec.concrete(self, ".item()", _item)
+
+    def tolist(self):
+        return self._concrete(".tolist()").tolist()
+
+    def tobytes(self, order="C"):
+        return self._concrete(".tobytes()").tobytes(order)
+
+    def __format__(self, spec):
+        return format(self._concrete("formatting it as text"), spec)
+
+    # -- NumPy's protocols and Python's
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return self._rec.ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _STATIC:  # shape and aliasing: fixed by the signature and the program
+            return func(*_plain(args), **_plain(kwargs))
+        return self._rec.function(func, args, kwargs)
+
+    def __getitem__(self, index):
+        return self._rec.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        self._rec.setitem(self, index, value)
+
+    def __getattr__(self, name):  # the array's other methods: x.sum(), x.reshape(), ...
+        if name.startswith("__"):  # NumPy's other protocols (__array_struct__, ...): none
+            raise AttributeError(name)
+        attr = getattr(self._array, name)
+        if callable(attr):
+            return functools.partial(self._rec.method, self, name)
+        return self._concrete(f"reading .{name}")
+
+
+ARRAY_STAND_INS.add(JitValue)
+
+
+def _binary(symbol, fn):
+    def op(self, other):
+        return self._rec.operator(symbol, fn, self, other)
+
+    def rop(self, other):
+        return self._rec.operator(symbol, fn, other, self)
+    return op, rop
+
+
+def _inplace(symbol, fn, ifn):
+    def iop(self, other):
+        return self._rec.inplace(symbol, fn, ifn, self, other)
+    return iop
+
+
+_OPERATORS = [("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"),
+              ("floordiv", "//"), ("mod", "%"), ("pow", "**"), ("matmul", "@"),
+              ("and", "&"), ("or", "|"), ("xor", "^"), ("lshift", "<<"), ("rshift", ">>")]
+for _name, _symbol in _OPERATORS:
+    _fn = getattr(operator, _name if _name in ("add", "sub", "mul", "truediv", "floordiv",
+                                               "mod", "pow", "matmul", "lshift", "rshift",
+                  "xor") else _name + "_")
+    _op, _rop = _binary(_symbol, _fn)
+    setattr(JitValue, f"__{_name}__", _op)
+    setattr(JitValue, f"__r{_name}__", _rop)
+    setattr(JitValue, f"__i{_name}__", _inplace(_symbol, _fn, getattr(operator, f"i{_name}")))
+for _name, _symbol in [("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="),
+                       ("ne", "!=")]:
+    setattr(JitValue, f"__{_name}__", _binary(_symbol, getattr(operator, _name))[0])
+for _name, _fmt in [("neg", "-{}"), ("pos", "+{}"), ("invert", "~{}"), ("abs", "abs({})")]:
+    setattr(JitValue, f"__{_name}__", (lambda fmt, fn: lambda self: self._rec.unary(
+        fmt, fn, self))(_fmt, getattr(operator, _name)))
+JitValue.__divmod__ = lambda self, other: self._rec.function(divmod, (self, other), {})
+
+
+# Functions whose answer is fixed by shapes, dtypes and aliasing, all of which a replay
+# reproduces: evaluated now, never recorded.
+_STATIC = {np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.may_share_memory,
+           np.shares_memory, np.result_type}
+# Functions that write into their first argument.
+_WRITERS = {np.copyto, np.put, np.putmask, np.place, np.fill_diagonal, np.put_along_axis}
+_WRITING_METHODS = {"fill", "sort", "partition", "put", "itemset", "resize", "setfield",
+                    "setflags", "byteswap"}
+
+
+def _plain(tree):
+    """``tree`` (arguments) with every JitValue replaced by its array (no recording)."""
+    t = type(tree)
+    if t is JitValue:
+        return tree._array
+    if t is tuple or t is list:
+        return t(_plain(a) for a in tree)
+    if t is dict:
+        return {k: _plain(v) for k, v in tree.items()}
+    return tree
+
+
+def _item(a):
+    return a.item()
+
+
+class _Miss(Exception):
+    """A replay's value took another branch than the trace's: run eagerly this time."""
+
+
+class _Outranked(Exception):
+    """A derivative tracer is among the arguments: NumPy must offer it the call first."""
+
+
+# ----------------------------------------------------------------------------- the recording
+_INLINE = (int, bool, str, type(None), type(Ellipsis))
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+
+def _user_line():
+    """``file:line: source`` of the innermost frame outside gradkit and NumPy."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not (path.startswith(_PKG) or path.startswith(_NUMPY_DIR) or "scipy" in path
+                or path.startswith("<frozen")):
+            line = linecache.getline(path, frame.f_lineno).strip()
+            return f"{path}:{frame.f_lineno}" + (f": {line}" if line else "")
+        frame = frame.f_back
+    return "inside gradkit"
+
+
+class Recording:
+    """The NumPy calls of one trace: values in numbered *slots*, and the steps between them.
+
+    A step is ``(pieces, defines, reads, pure)``: the statement's source as a list of strings
+    and slot numbers (ints), the slots it defines, the slots it reads, and whether it has no
+    effect beyond its result (a write is never dropped)."""
+
+    def __init__(self):
+        self.values = []     # slot -> the real value (kept alive: ids stay unique)
+        self.boxes = []      # slot -> its JitValue
+        self.by_id = {}      # id(real value) -> slot
+        self.steps = []
+        self.consts = {}     # name -> object, for the program's namespace
+        self.const_names = {}  # id(object) -> name
+        self.inputs = []
+        self.poisoned = None  # (why, where) once a replay could be wrong
+        self.guards = 0       # checks that a replay takes the trace's branches
+        self.elementwise = {}  # slot -> (ufunc, pieces of a, of b): `a op b`, see compile
+        self.writes_inputs = False
+        self.done = False     # after the trace: a leaked value acts as its array
+
+    # -- slots
+    def new_slot(self, value):
+        k = len(self.values)
+        self.values.append(value)
+        box = _new_object(JitValue)
+        box._array, box._rec, box._slot = value, self, k
+        self.boxes.append(box)
+        if type(value) is _ndarray or isinstance(value, _generic):  # (ints are shared)
+            self.by_id[id(value)] = k
+        return box
+
+    def input(self, value):
+        box = self.new_slot(value)
+        self.inputs.append(box._slot)
+        return box
+
+    def poison(self, why, where=None):
+        if self.poisoned is None:
+            self.poisoned = (why, _user_line() if where is None else where)
+
+    def concrete(self, box, what, convert=None):
+        """The Python value of ``box`` (``convert(array)``; the array itself without). A
+        bool or an int (a branch, a size) becomes a *guard*: the program checks that a
+        replay gets the same value and runs eagerly when it does not. Anything else makes
+        the recording unsafe to replay."""
+        if convert is None:
+            if not self.done and box._rec is self:
+                self.poison(f"{what} of a traced value")
+            return box._array
+        value = convert(box._array)
+        if self.live and box._rec is self:
+            if type(value) is bool:
+                self.steps.append(("do", (), ["if not " if value else "if ", box._slot,
+                                              f": raise {self.name_of(_Miss, 'f')}"],
+                                   (box._slot,), False))
+                self.guards += 1
+            elif type(value) is int or type(value) is float and value == value \
+                    and abs(value) != float("inf"):
+                call = ([box._slot, ".item()"] if convert is _item else
+                        [f"{self.name_of(convert, 'f')}(", box._slot, ")"])
+                self.steps.append(("do", (), ["if "] + call + [
+                    f" != {value!r}: raise {self.name_of(_Miss, 'f')}"], (box._slot,), False))
+                self.guards += 1
+            else:
+                self.poison(f"{what} of a traced value")
+        return value
+
+    def note_write(self, target):
+        """Remember a write into (a view of) an argument: a replay then cannot stop halfway
+        at a guard, so a recording with both is unsafe."""
+        if not self.writes_inputs:
+            for k in self.inputs:
+                v = self.values[k]
+                if type(v) is _ndarray and np.may_share_memory(v, target):
+                    self.writes_inputs = True
+                    return
+
+    @property
+    def live(self):
+        return not self.done and self.poisoned is None
+
+    # -- rendering arguments
+    def name_of(self, obj, hint="c"):
+        """The program's global name for ``obj`` (a constant or a callee)."""
+        name = self.const_names.get(id(obj))
+        if name is None:
+            base = getattr(obj, "__name__", None) if hint != "c" else None
+            base = base if isinstance(base, str) and base.isidentifier() else hint
+            name, i = base, 1
+            while name in self.consts or name in _RESERVED or _SLOT_NAME.fullmatch(name):
+                i += 1
+                name = f"{base}_{i}"
+            self.consts[name] = obj
+            self.const_names[id(obj)] = name
+        return name
+
+    def arg(self, a, pieces, reads, subscript=False):
+        """Append the source of ``a`` to ``pieces`` and return its real value."""
+        t = type(a)
+        if t is JitValue:
+            if a._rec is not self:
+                raise _Outranked  # a value of another recording (a jit inside a jit)
+            pieces.append(a._slot)
+            reads.append(a._slot)
+            return a._array
+        if t is float:
+            if a == a and a not in (float("inf"), float("-inf")):
+                pieces.append(repr(a))
+                return a
+        elif t in _INLINE:
+            pieces.append("..." if a is Ellipsis else repr(a))
+            return a
+        elif t is tuple or t is list:
+            if subscript and t is tuple and a:
+                vals = []
+                for i, v in enumerate(a):
+                    if i:
+                        pieces.append(", ")
+                    vals.append(self.arg(v, pieces, reads, subscript=True))
+                if len(a) == 1:
+                    pieces.append(",")
+                return tuple(vals)
+            pieces.append("(" if t is tuple else "[")
+            vals = []
+            for i, v in enumerate(a):
+                if i:
+                    pieces.append(", ")
+                vals.append(self.arg(v, pieces, reads))
+            pieces.append(",)" if t is tuple and len(a) == 1 else ")" if t is tuple else "]")
+            return t(vals)
+        elif t is dict:
+            pieces.append("{")
+            vals = {}
+            for i, (k, v) in enumerate(a.items()):
+                if i:
+                    pieces.append(", ")
+                self.arg(k, pieces, reads)
+                pieces.append(": ")
+                vals[k] = self.arg(v, pieces, reads)
+            pieces.append("}")
+            return vals
+        elif t is slice:
+            parts = (a.start, a.stop, a.step)
+            if subscript and all(type(p) in _INLINE for p in parts):
+                s, e, st = ("" if p is None else repr(p) for p in parts)
+                pieces.append(f"{s}:{e}" + (f":{st}" if st else ""))
+                return a
+            pieces.append("slice(")
+            vals = []
+            for i, p in enumerate(parts):
+                if i:
+                    pieces.append(", ")
+                vals.append(self.arg(p, pieces, reads))
+            pieces.append(")")
+            return slice(*vals)
+        elif t.__name__ in ("Tracer", "BatchTracer") and t.__module__.startswith("gradkit"):
+            raise _Outranked
+        pieces.append(self.name_of(a))
+        return a
+
+    def args(self, args, kwargs, pieces, reads):
+        vals = []
+        for i, a in enumerate(args):
+            if i:
+                pieces.append(", ")
+            vals.append(self.arg(a, pieces, reads))
+        kw = {}
+        for i, (k, v) in enumerate(kwargs.items()):
+            if i or args:
+                pieces.append(", ")
+            pieces.append(f"{k}=")
+            kw[k] = self.arg(v, pieces, reads)
+        return vals, kw
+
+    # -- results
+    def result(self, out, rhs, reads, pure, what, numbers=False):
+        """Wrap ``out`` (the real result of the statement ``rhs``) and record the step.
+        ``numbers``: Python arithmetic (an operator), whose Python-number result a replay
+        computes the same way (a count, a step size), is recorded too."""
+        if not self.live:
+            return out
+        t = type(out)
+        if numbers and (t is int or t is float or t is complex):
+            box = self.new_slot(out)
+            self.steps.append(("let", (box._slot,), rhs, tuple(reads), pure))
+            return box
+        if t is _ndarray or isinstance(out, _generic):
+            k = self.by_id.get(id(out))
+            if k is not None and self.values[k] is out:  # out=, or an argument handed back
+                if not pure:
+                    self.steps.append(("do", (), rhs, tuple(reads), False))
+                return self.boxes[k]
+            if self.const_names.get(id(out)) is not None:  # a constant handed back
+                if not pure:
+                    self.steps.append(("do", (), rhs, tuple(reads), False))
+                return out
+            box = self.new_slot(out)
+            self.steps.append(("let", (box._slot,), rhs, tuple(reads), pure))
+            return box
+        if out is None:
+            if not pure:
+                self.steps.append(("do", (), rhs, tuple(reads), False))
+            return None
+        if isinstance(out, (tuple, list)) and all(
+                type(v) is _ndarray or isinstance(v, _generic) or v is None for v in out):
+            targets, items = [], []
+            for v in out:
+                k = None if v is None else self.by_id.get(id(v))
+                if v is None or k is not None and self.values[k] is v:
+                    targets.append(None)
+                    items.append(None if v is None else self.boxes[k])
+                else:
+                    box = self.new_slot(v)
+                    targets.append(box._slot)
+                    items.append(box)
+            self.steps.append(("unpack", tuple(targets), rhs, tuple(reads), pure))
+            if hasattr(out, "_fields"):
+                return type(out)(*items)
+            return type(out)(items) if t is not tuple and t is not list else t(items)
+        if isinstance(out, (bool, int, float, complex)):
+            self.poison(f"{what} returns a Python {type(out).__name__} computed from the values")
+            return out
+        self.poison(f"{what} returns a {type(out).__name__}, which gk.jit does not record")
+        return out
+
+    # -- the calls NumPy routes here
+    def _targets_ok(self, targets, what):
+        for a in targets:
+            if type(a) is not JitValue or a._rec is not self:
+                self.poison(f"{what} writes into an array that was not made from the "
+                            "arguments (a replay would write into it again)")
+                return False
+            self.note_write(a._array)
+        return True
+
+    def ufunc(self, ufunc, method, inputs, kwargs):
+        if not self.live:
+            return getattr(ufunc, method)(*_plain(inputs), **_plain(kwargs)) \
+                if method != "__call__" else ufunc(*_plain(inputs), **_plain(kwargs))
+        pieces, reads = [], []
+        name = self.name_of(ufunc, "f")
+        pieces.append(name if method == "__call__" else f"{name}.{method}")
+        pieces.append("(")
+        try:
+            vals, kw = self.args(inputs, kwargs, pieces, reads)
+        except _Outranked:
+            return NotImplemented
+        pieces.append(")")
+        what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        pure = "out" not in kwargs and method != "at"
+        if not pure:
+            targets = kwargs["out"] if "out" in kwargs else inputs[:1]
+            if not self._targets_ok(targets if isinstance(targets, tuple) else (targets,),
+                                    what):
+                return getattr(ufunc, method)(*vals, **kw) if method != "__call__" \
+                    else ufunc(*vals, **kw)
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        out = fn(*vals, **kw)
+        return self.result(out, pieces, reads, pure, what)
+
+    def function(self, func, args, kwargs):
+        if not self.live:
+            return func(*_plain(args), **_plain(kwargs))
+        pieces, reads = [self.name_of(func, "f"), "("], []
+        try:
+            vals, kw = self.args(args, kwargs, pieces, reads)
+        except _Outranked:
+            return NotImplemented
+        pieces.append(")")
+        what = f"np.{getattr(func, '__name__', func)}"
+        pure = func not in _WRITERS and kwargs.get("out") is None
+        if not pure:
+            target = kwargs["out"] if kwargs.get("out") is not None else args[0]
+            if not self._targets_ok(target if isinstance(target, tuple) else (target,),
+                                    what):
+                return func(*vals, **kw)
+        return self.result(func(*vals, **kw), pieces, reads, pure, what)
+
+    def method(self, box, name, *args, **kwargs):
+        if not self.live:
+            return getattr(box._array, name)(*_plain(args), **_plain(kwargs))
+        pieces, reads = [box._slot, f".{name}("], [box._slot]
+        try:
+            vals, kw = self.args(args, kwargs, pieces, reads)
+        except _Outranked:
+            raise TypeError(f"gk.jit: .{name}() of a recorded value was given a traced value")
+        pieces.append(")")
+        pure = name not in _WRITING_METHODS and kwargs.get("out") is None
+        if not pure:
+            self.note_write(box._array)
+        out = getattr(box._array, name)(*vals, **kw)
+        return self.result(out, pieces, reads, pure, f".{name}()")
+
+    def attribute(self, box, name):
+        if not self.live:
+            return getattr(box._array, name)
+        return self.result(getattr(box._array, name), [box._slot, f".{name}"], [box._slot],
+                           True, f".{name}")
+
+    def operator(self, symbol, fn, a, b):
+        if not self.live:
+            return fn(_plain(a), _plain(b))
+        pa, pb, reads = [], [], []
+        try:
+            x = self.arg(a, pa, reads)
+            y = self.arg(b, pb, reads)
+        except _Outranked:
+            return NotImplemented
+        out = self.result(fn(x, y), pa + [f" {symbol} "] + pb, reads, True,
+                          f"the operator {symbol}", True)
+        ufunc = _IN_PLACE.get(symbol)
+        if ufunc is not None and type(out) is JitValue and out._slot == len(self.values) - 1:
+            self.elementwise[out._slot] = (ufunc, pa, pb)  # may reuse a dying operand
+        return out
+
+    def unary(self, fmt, fn, a):
+        if not self.live:
+            return fn(a._array)
+        left, right = fmt.split("{}")
+        return self.result(fn(a._array), [left, a._slot, right], [a._slot], True, fmt, True)
+
+    def inplace(self, symbol, fn, ifn, box, other):
+        if type(box._array) is not _ndarray:  # a NumPy scalar is immutable: a new value
+            return self.operator(symbol, fn, box, other)
+        if not self.live:
+            ifn(box._array, _plain(other))
+            return box
+        pieces, reads = [box._slot, f" {symbol}= "], [box._slot]
+        try:
+            y = self.arg(other, pieces, reads)
+        except _Outranked:
+            return NotImplemented
+        ifn(box._array, y)
+        self.note_write(box._array)
+        self.steps.append(("do", (), pieces, tuple(reads), False))
+        return box
+
+    def getitem(self, box, index):
+        if not self.live:
+            return box._array[_plain(index)]
+        pieces, reads = [box._slot, "["], [box._slot]
+        try:
+            idx = self.arg(index, pieces, reads, subscript=True)
+        except _Outranked:
+            raise TypeError("gk.jit: indexing a recorded value with a traced index")
+        pieces.append("]")
+        return self.result(box._array[idx], pieces, reads, True, "indexing")
+
+    def setitem(self, box, index, value):
+        if not self.live:
+            box._array[_plain(index)] = _plain(value)
+            return
+        pieces, reads = [box._slot, "["], [box._slot]
+        try:
+            idx = self.arg(index, pieces, reads, subscript=True)
+            pieces.append("] = ")
+            v = self.arg(value, pieces, reads)
+        except _Outranked:
+            raise TypeError("gk.jit: writing a traced value into a recorded array") from None
+        box._array[idx] = v
+        self.note_write(box._array)
+        self.steps.append(("do", (), pieces, tuple(reads), False))
+
+    def _reusable(self, k, i, last, inputs, outputs, shared):
+        """The operand of the elementwise step ``i`` (defining ``k``) whose buffer can take
+        the result: a large array of the program's own (not an argument, not a result, not a
+        view) with the result's shape and dtype, read for the last time here, that no value
+        read later shares memory with; or None."""
+        ufunc, pa, pb = self.elementwise[k]
+        out = self.values[k]
+        for pieces in (pa, pb):
+            if len(pieces) != 1 or type(pieces[0]) is not int:
+                continue
+            a = pieces[0]
+            v = self.values[a]
+            if (a in inputs or a in outputs or last.get(a) != i or type(v) is not _ndarray
+                    or v.base is not None or not v.flags.writeable or v.nbytes < _REUSE_BYTES
+                    or type(out) is not _ndarray or v.shape != out.shape
+                    or v.dtype != out.dtype):
+                continue
+            if any(s != a and last.get(s, -1) > i for s in shared.get(id(v), ())):
+                continue
+            return a
+        return None
+
+    # -- the program
+    def compile(self, outputs, name="step", ret=None):
+        """The steps that ``outputs`` (slots) need, as a Python function
+        ``(inputs...) -> ret``: ``(function, source)``. ``ret``: the source of the result
+        (pieces: strings and output slots); by default the tuple of ``outputs``."""
+        kept, live = [], set(outputs)
+        for step in reversed(self.steps):  # drop what nothing needs (never a write)
+            targets, pure = step[1], step[4]
+            if pure and not any(k in live for k in targets if k is not None):
+                continue
+            live.update(step[3])
+            kept.append(step)
+        kept.reverse()
+        last = {}  # slot -> the last step that reads it: its name is free after that step
+        for i, step in enumerate(kept):
+            for k in step[3]:
+                last[k] = i
+        for k in outputs:
+            last[k] = len(kept)
+        inputs = set(self.inputs)  # their names are kept: the caller holds them anyway
+        names = {k: f"x{i}" for i, k in enumerate(self.inputs)}
+        params = list(names.values())
+        free, count = [], 0
+        lines = []
+        shared = {}  # id of an array's memory owner -> the slots viewing it
+        for k, v in enumerate(self.values):
+            if type(v) is _ndarray:
+                shared.setdefault(id(_root(v)), []).append(k)
+        for i, (kind, targets, rhs, reads, _) in enumerate(kept):
+            src = "".join(names[p] if type(p) is int else p for p in rhs)
+            reuse = self._reusable(targets[0], i, last, inputs, outputs, shared) \
+                if kind == "let" and targets[0] in self.elementwise else None
+            if reuse is not None:  # `v = a op b` -> `op(a, b, out=a)`: a's buffer, a dies
+                ufunc, pa, pb = self.elementwise[targets[0]]
+                names[targets[0]] = names[reuse]
+                lines.append(f"{names[reuse]} = {self.name_of(ufunc, 'f')}(" + "".join(
+                    names[p] if type(p) is int else p for p in pa + [", "] + pb)
+                    + f", out={names[reuse]})")
+                for k in set(reads):
+                    if last[k] == i and k != reuse and k not in outputs and k not in inputs:
+                        free.append(names[k])
+                continue
+            for k in set(reads):
+                if last[k] == i and k not in outputs and k not in inputs:
+                    free.append(names[k])
+            outs = []
+            for k in targets:
+                if k is None or last.get(k, -1) <= i:
+                    outs.append("_")
+                    continue
+                if free:
+                    names[k] = free.pop()
+                else:
+                    count += 1
+                    names[k] = f"v{count}"
+                outs.append(names[k])
+            if kind == "let" and outs[0] != "_":
+                lines.append(f"{outs[0]} = {src}")
+            elif kind == "unpack" and any(o != "_" for o in outs):
+                lines.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {src}")
+            else:
+                lines.append(src)
+        if ret is None:
+            rets = [names[k] for k in outputs]
+            lines.append(f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
+        else:
+            lines.append("return " + "".join(names[p] if type(p) is int else p for p in ret))
+        source = f"def {name}({', '.join(params)}):\n" + "".join(
+            f"    {line}\n" for line in lines)
+        namespace = dict(self.consts)
+        exec(compile(source, f"<gk.jit {name}>", "exec"), namespace)
+        return namespace[name], source
+
+
+# the operators whose statement may write into an operand that dies there (compile)
+_IN_PLACE = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide}
+_REUSE_BYTES = 1 << 16  # below this an allocation costs less than the keyword
+
+
+def _root(a):
+    while type(a.base) is _ndarray:
+        a = a.base
+    return a
+
+
+_RESERVED = {"abs", "slice", "_", "return", "def", "if", "raise", "not"}
+_SLOT_NAME = re.compile(r"[vx]\d+")
