@@ -416,6 +416,7 @@ class _StochasticRun:
         self.record_every = est.record_every
         self.guard = getattr(est, "_guard", None)
         self.callbacks = est._callbacks()
+        self.augment = getattr(est, "augment", None)
         self.compiled = self._compiled_step() if getattr(est, "jit", False) else None
 
     def _compiled_step(self):
@@ -505,15 +506,37 @@ class _StochasticRun:
             for idx, _ in batches(np.arange(X.shape[0]), None, self.batch_size, self.rng,
                                   drop_last=self.drop_last):
                 wb = w[idx]
-                total += self._step(X[idx], T[idx], wb) * float(np.sum(wb))
+                total += self._step(*self._augmented(X[idx], T[idx]), wb) * float(np.sum(wb))
                 seen += float(np.sum(wb))
             return total / max(seen, 1e-300)
         batch_iter = dask_batches if is_dask_collection(self.X) else batches
         for Xb, Tb in batch_iter(self.X, self.T, self.batch_size, self.rng,
                                  drop_last=self.drop_last):
-            total += self._step(Xb, Tb) * Xb.shape[0]
+            total += self._step(*self._augmented(Xb, Tb)) * Xb.shape[0]
             seen += Xb.shape[0]
         return total / max(seen, 1)
+
+    def _augmented(self, Xb, Tb):
+        """The training batch through the estimator's ``augment``, drawn from the run's
+        generator (so a seeded fit stays reproducible), before the step, which therefore still
+        compiles; the result must keep the batch's shapes (the network's input and the loss's
+        targets are fixed).
+
+        Raises:
+            ValueError: when ``augment`` returns something else than ``(X, y)`` of the shapes
+                it was given.
+        """
+        if self.augment is None:
+            return Xb, Tb
+        out = self.augment(Xb, Tb, self.rng)
+        shapes = (np.shape(Xb), np.shape(Tb))
+        if not (isinstance(out, tuple) and len(out) == 2
+                and (np.shape(out[0]), np.shape(out[1])) == shapes):
+            got = (f"shapes {(np.shape(out[0]), np.shape(out[1]))}"
+                   if isinstance(out, tuple) and len(out) == 2 else type(out).__name__)
+            raise ValueError(f"{type(self.estimator).__name__}: augment(X, y, rng) must return "
+                             f"a pair (X, y) of the shapes it was given, {shapes}; got {got}.")
+        return np.asarray(out[0], dtype=np.float64), np.asarray(out[1], dtype=np.float64)
 
     def _step(self, Xb, Tb, wb=None):
         """One transformation step on one batch, recorded by the monitor; returns its loss.
@@ -1090,6 +1113,13 @@ class GradientEstimator(BaseEstimator):
         """The training loop shared by every estimator (``fit``, warm starts, ``partial_fit``):
         the callbacks told of the start and the end, Ctrl-C caught (:class:`InterruptGuard`),
         the fitted attributes set however training ended."""
+        if getattr(self, "augment", None) is not None and \
+                self._optimizer_kind().kind == "minimize":
+            raise ValueError(f"{type(self).__name__}: augment= changes each mini-batch of a "
+                             f"gradient transformation, and optimizer={self.optimizer!r} is a "
+                             "full-batch method (its line searches need one fixed objective); "
+                             "choose a gradient transformation such as 'adam', or set "
+                             "augment=None.")
         rng = _to_generator(self.random_state)
         for stale in ("_feature_importances", "_importance_rows", "_penalty_plans"):
             self.__dict__.pop(stale, None)

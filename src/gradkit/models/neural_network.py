@@ -54,6 +54,7 @@ class _MLP(GradientEstimator):
             sorted(nn.init.INITIALIZERS)) + ") or a function init(rng, shape, dtype)")],
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "augment": [callable, None],
     }
 
     def _network(self):
@@ -99,6 +100,15 @@ _MLP_DOC = """
             ``"lecun_uniform"``, ...).
         batch_norm: a :class:`gradkit.nn.BatchNorm` after each hidden linear layer.
         dropout: a :class:`gradkit.nn.Dropout` of this rate after each hidden activation.
+        augment: None, or a data augmentation ``augment(X, y, rng) -> (X, y)`` applied to
+            each training mini-batch before its step, never to validation rows, ``predict``
+            or ``score``; it draws from the estimator's generator, so a fit with
+            ``random_state`` is reproducible. One of :mod:`gradkit.data.augment`
+            (``GaussianNoise(0.1)``, ``Mixup(0.2)``, ``Compose(...)``) or any function of that
+            form. ``y`` holds the batch's targets as the loss sees them (one-hot rows for
+            more than two classes, a 0/1 column for two, a regressor's target columns), so
+            ``Mixup`` mixes them; both must keep their shapes. Needs a gradient
+            transformation as ``optimizer``.
         optimizer: a gradient transformation name (``"adam"``, ``"sgd"``, ``"momentum"``,
             ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adamw"``, ...), any
             :class:`gradkit.optim.GradientTransformation`, or a full-batch method
@@ -147,7 +157,8 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
-                 batch_norm=False, dropout=0.0, optimizer="adam", learning_rate=1e-3,
+                 batch_norm=False, dropout=0.0, augment=None, optimizer="adam",
+                 learning_rate=1e-3,
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
@@ -172,7 +183,8 @@ class MLPRegressor(GradientRegressor, _MLP):
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
-                 batch_norm=False, dropout=0.0, optimizer="adam", learning_rate=1e-3,
+                 batch_norm=False, dropout=0.0, augment=None, optimizer="adam",
+                 learning_rate=1e-3,
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
