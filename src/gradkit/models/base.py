@@ -417,6 +417,7 @@ class _StochasticRun:
         self.guard = getattr(est, "_guard", None)
         self.callbacks = est._callbacks()
         self.augment = getattr(est, "augment", None)
+        self.update_arguments = est._update_arguments()
         self.compiled = self._compiled_step() if getattr(est, "jit", False) else None
 
     def _compiled_step(self):
@@ -424,10 +425,12 @@ class _StochasticRun:
         gradient, the optimizer's update (``update`` + ``apply_updates``: the fused in-place
         kernel of :func:`transforms.step` is bit-identical to it) and the monitor's sums of
         squares; or None where a replay could not follow the step (a learning rate a callback
-        changes, Dask batches, dropout's random masks: the step then runs eagerly)."""
+        changes, Dask batches, dropout's random masks, an update that takes the batch's
+        statistics (K-FAC): the step then runs eagerly)."""
         est = self.estimator
         if self.rate is not None or is_dask_collection(self.X) or \
-                float(getattr(est, "dropout", 0.0) or 0.0) > 0.0:
+                float(getattr(est, "dropout", 0.0) or 0.0) > 0.0 or \
+                self.update_arguments is not None:
             return None
         vg, update = self.value_and_grad, transforms.with_extra_args_support(self.tx).update
 
@@ -563,9 +566,11 @@ class _StochasticRun:
         # the point this loss and gradient belong to, kept for a divergence: the step below
         # overwrites the parameters (one fused pass for the named optimizers, bit-identical
         # to update + apply_updates)
+        extra = {} if self.update_arguments is None else \
+            self.update_arguments(self.params, Xb, Tb, self.rng)
         previous = _own(self.params)
         new_params, self.opt_state, updates = transforms.step(
-            self.tx, self.params, grads, self.opt_state, value=loss)
+            self.tx, self.params, grads, self.opt_state, value=loss, **extra)
         self.step += 1
         self.grads = grads
         if (self.step - 1) % self.record_every == 0:
@@ -903,7 +908,7 @@ class GradientEstimator(BaseEstimator):
             return OptimizerKind("minimize", opt)
         if isinstance(opt, str):
             lr = self.learning_rate if rate is None else rate.schedule(self.learning_rate)
-            tx = TRANSFORMS[opt](lr)
+            tx = self._named_transform(opt, lr)
         else:
             tx = transforms.with_extra_args_support(opt)  # the loop passes value=loss
             if rate is not None:
@@ -914,6 +919,17 @@ class GradientEstimator(BaseEstimator):
 
     def _default_method(self):
         return "lbfgs"
+
+    def _named_transform(self, name, learning_rate):
+        """The gradient transformation an ``optimizer`` name stands for (``TRANSFORMS``;
+        the MLPs add ``"kfac"``)."""
+        return TRANSFORMS[name](learning_rate)
+
+    def _update_arguments(self):
+        """None, or a function ``(params, X, T, rng) -> dict``: the extra keyword arguments
+        the optimizer's ``update`` needs at each step, from the batch (K-FAC's statistics,
+        ``kfac_stats=``). A step that needs them runs eagerly."""
+        return None
 
     def _value_and_grad_function(self, n):
         """A function ``(params, X, T) -> (J, gradient)`` of the penalized mean loss of a
