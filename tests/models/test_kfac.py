@@ -114,3 +114,18 @@ def test_kfac_is_documented_with_the_optimizer_argument(cls):
     optimizer = args.split("optimizer:")[1].split("learning_rate:")[0]
     assert '``"kfac"``' in optimizer and "gradkit.nn.kfac" in optimizer
     assert "augment:" in args
+
+
+def test_a_saved_kfac_model_continues_with_its_factors(tmp_path):
+    import warnings
+
+    from gradkit.models import load
+    clf = MLPClassifier((8,), max_iter=3, **KFAC).fit(X_CANCER, Y_CANCER)
+    clf.save(tmp_path / "model.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the optimizer state fits: no restart warning
+        back = load(tmp_path / "model.npz")
+    clf.partial_fit(X_CANCER, Y_CANCER)
+    back.partial_fit(X_CANCER, Y_CANCER)
+    assert all(np.array_equal(p, q) for p, q in zip(clf.coefs_ + clf.intercepts_,
+                                                     back.coefs_ + back.intercepts_))

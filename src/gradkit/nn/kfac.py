@@ -203,7 +203,7 @@ class KFACState(NamedTuple):
 
     Args:
         count: the number of updates made.
-        A: ``{layer key: A}``, the running input factors.
+        A: ``{layer key: A}``, the running input factors (zeros before the first update).
         G: ``{layer key: G}``, the running pre-activation-gradient factors.
         A_inv: ``{layer key: damped inverse of A}``.
         G_inv: ``{layer key: damped inverse of G}``.
@@ -213,14 +213,30 @@ class KFACState(NamedTuple):
         >>> from gradkit.nn import Linear
         >>> params, _ = Linear(2).init(np.random.default_rng(0), (3,))
         >>> state = scale_by_kfac().init(params)
-        >>> state.count, state.A
-        (0, {})
+        >>> state.count, state.A[None].shape        # zeros until the first update
+        (0, (4, 4))
     """
     count: Any
     A: Any
     G: Any
     A_inv: Any
     G_inv: Any
+
+
+def _factor_shapes(params):
+    """``{layer key: (dim A, dim G)}`` of the Linear layers in ``params`` (a Linear's
+    ``{"W", "b"}``, key None, or a Sequential's ``{key: {"W", "b"}}``)."""
+    def dims(p):
+        W = p.get("W") if isinstance(p, dict) else None
+        if W is None or np.ndim(W) != 2:
+            return None
+        return (np.shape(W)[0] + ("b" in p), np.shape(W)[1])
+    if not isinstance(params, dict):
+        return {}
+    if "W" in params:
+        found = dims(params)
+        return {} if found is None else {None: found}
+    return {k: d for k, d in ((k, dims(p)) for k, p in params.items()) if d is not None}
 
 
 def _damped_inverse(M, d):
@@ -270,7 +286,14 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
         raise ValueError(f"inverse_every must be an integer >= 1, got {inverse_every!r}.")
 
     def init(params):
-        return KFACState(count=0, A={}, G={}, A_inv={}, G_inv={})
+        # the factors of every Linear layer of params, as zeros, so that the state has one
+        # structure from the start (a saved state fits init's); a layer that only appears in
+        # the statistics gets its factors at its first update
+        shapes = _factor_shapes(params)
+        A = {k: np.zeros((a, a)) for k, (a, _) in shapes.items()}
+        G = {k: np.zeros((g, g)) for k, (_, g) in shapes.items()}
+        return KFACState(count=0, A=A, G=G, A_inv={k: v.copy() for k, v in A.items()},
+                         G_inv={k: v.copy() for k, v in G.items()})
 
     def update(updates, state, params=None, *, kfac_stats=None, **extra):
         if kfac_stats is None:
@@ -282,7 +305,7 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
         for key, (abar, u) in kfac_stats.items():
             n = abar.shape[0]
             a_new, g_new = abar.T @ abar / n, u.T @ u / n
-            first = key not in A
+            first = state.count == 0 or key not in A
             A[key] = a_new if first else decay * A[key] + (1 - decay) * a_new
             G[key] = g_new if first else decay * G[key] + (1 - decay) * g_new
             if refresh or first:
