@@ -151,11 +151,12 @@ _MLP_DOC = r"""
             Grosse 2015): each Linear layer's gradient preconditioned by its Kronecker-factored
             Fisher block, :math:`\bar W \leftarrow \bar W - \eta \hat A^{-1}
             \nabla_{\bar W} \hat G^{-1}`, with the factors of the expected Fisher of the
-            model's loss (softmax, sigmoid or Gaussian) from each batch (running averages,
-            ``decay=0.95``, ``damping=1e-3``: :func:`gradkit.nn.kfac.kfac`'s defaults) and
-            :math:`\eta` = ``learning_rate``, whose useful values are far larger than
-            Adam's (around 0.05 to 1); it needs ``batch_norm=False`` and ``dropout=0``, and
-            its steps run eagerly.
+            model's loss (softmax, sigmoid or Gaussian) from each batch, without the sample
+            weights (running averages, ``decay=0.95``, ``damping=1e-3``:
+            :func:`gradkit.nn.kfac.kfac`'s defaults), and :math:`\eta` = ``learning_rate``,
+            far larger than Adam's (0.1 is a good start); the gradient is the objective's,
+            penalty and sample weights included. It needs ``batch_norm=False`` and
+            ``dropout=0``, and its steps run eagerly.
         learning_rate: a number or a schedule ``step -> rate``.
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
         max_iter, tol, n_iter_no_change, early_stopping, validation_fraction: as in
