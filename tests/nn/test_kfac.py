@@ -163,3 +163,42 @@ def test_a_layer_without_bias():
     tx = scale_by_kfac(damping=1e-24, pi_correction=False)
     out, _ = tx.update(grads, tx.init(params), params, kfac_stats=stats)
     np.testing.assert_allclose(out["W"], np.linalg.solve(X.T @ X / 40, grads["W"]), rtol=1e-8)
+
+
+def test_binary_cross_entropy_factors_are_the_definitions():
+    # sigmoid outputs, one Bernoulli per column: Lambda_n = diag(p_n (1 - p_n))
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(7, 3))
+    Y = rng.integers(0, 2, (7, 2)).astype(float)
+    layer = Linear(2)
+    params, _ = layer.init(rng, (3,))
+    value, grads, stats = capture(layer, "binary_cross_entropy")(params, X, Y)
+    abar, u = stats[None]
+    z = X @ params["W"] + params["b"]
+    p = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(u.T @ u / 7, np.diag(np.mean(p * (1 - p), axis=0)), atol=1e-12)
+    loss = np.mean(np.sum(np.logaddexp(0, z) - Y * z, axis=1))
+    np.testing.assert_allclose(value, loss, rtol=1e-12)
+    np.testing.assert_allclose(np.vstack([grads["W"], grads["b"]]), abar.T @ (p - Y) / 7,
+                               atol=1e-12)
+    _, _, emp = capture(layer, "binary_cross_entropy", fisher="empirical")(params, X, Y)
+    np.testing.assert_allclose(emp[None][1], p - Y, atol=1e-12)
+
+
+def test_sampled_binary_fisher_is_unbiased_for_the_expected_one():
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(4, 3)), rng.integers(0, 2, 4)
+    model = Sequential([Linear(5), ReLU(), Linear(1)])
+    params, _ = model.init(rng, (3,))
+    _, _, exp = capture(model, "binary_cross_entropy")(params, X, y)
+    step = capture(model, "binary_cross_entropy", fisher="sampled")
+    draws = np.random.default_rng(0)
+    G = {k: 0.0 for k in exp}
+    m = 3000
+    for _ in range(m):
+        _, _, st = step(params, X, y, rng=draws)
+        for k in st:
+            G[k] = G[k] + st[k][1].T @ st[k][1] / (4 * m)
+    for k in exp:
+        want = exp[k][1].T @ exp[k][1] / 4
+        np.testing.assert_allclose(G[k], want, atol=0.05 * np.abs(want).max())

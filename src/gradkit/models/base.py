@@ -345,6 +345,8 @@ class _StochasticRun:
         self.record_every = est.record_every
         self.guard = getattr(est, "_guard", None)
         self.callbacks = est._callbacks()
+        self.augment = getattr(est, "augment", None)
+        self.update_arguments = est._update_arguments()
         self.compiled = self._compiled_step() if getattr(est, "jit", False) else None
 
     def _compiled_step(self):
@@ -352,10 +354,12 @@ class _StochasticRun:
         gradient, the optimizer's update (``update`` + ``apply_updates``: the fused in-place
         kernel of :func:`transforms.step` is bit-identical to it) and the monitor's sums of
         squares; or None where a replay could not follow the step (a learning rate a callback
-        changes, Dask batches, dropout's random masks: the step then runs eagerly)."""
+        changes, Dask batches, dropout's random masks, an update that takes the batch's
+        statistics (K-FAC): the step then runs eagerly)."""
         est = self.estimator
         if self.rate is not None or is_dask_collection(self.X) or \
-                float(getattr(est, "dropout", 0.0) or 0.0) > 0.0:
+                float(getattr(est, "dropout", 0.0) or 0.0) > 0.0 or \
+                self.update_arguments is not None:
             return None
         vg, update = self.value_and_grad, transforms.with_extra_args_support(self.tx).update
 
@@ -434,15 +438,37 @@ class _StochasticRun:
             for idx, _ in batches(np.arange(X.shape[0]), None, self.batch_size, self.rng,
                                   drop_last=self.drop_last):
                 wb = w[idx]
-                total += self._step(X[idx], T[idx], wb) * float(np.sum(wb))
+                total += self._step(*self._augmented(X[idx], T[idx]), wb) * float(np.sum(wb))
                 seen += float(np.sum(wb))
             return total / max(seen, 1e-300)
         batch_iter = dask_batches if is_dask_collection(self.X) else batches
         for Xb, Tb in batch_iter(self.X, self.T, self.batch_size, self.rng,
                                  drop_last=self.drop_last):
-            total += self._step(Xb, Tb) * Xb.shape[0]
+            total += self._step(*self._augmented(Xb, Tb)) * Xb.shape[0]
             seen += Xb.shape[0]
         return total / max(seen, 1)
+
+    def _augmented(self, Xb, Tb):
+        """The training batch through the estimator's ``augment``, drawn from the run's
+        generator (so a seeded fit stays reproducible), before the step, which therefore still
+        compiles; the result must keep the batch's shapes (the network's input and the loss's
+        targets are fixed).
+
+        Raises:
+            ValueError: when ``augment`` returns something else than ``(X, y)`` of the shapes
+                it was given.
+        """
+        if self.augment is None:
+            return Xb, Tb
+        out = self.augment(Xb, Tb, self.rng)
+        shapes = (np.shape(Xb), np.shape(Tb))
+        if not (isinstance(out, tuple) and len(out) == 2
+                and (np.shape(out[0]), np.shape(out[1])) == shapes):
+            got = (f"shapes {(np.shape(out[0]), np.shape(out[1]))}"
+                   if isinstance(out, tuple) and len(out) == 2 else type(out).__name__)
+            raise ValueError(f"{type(self.estimator).__name__}: augment(X, y, rng) must return "
+                             f"a pair (X, y) of the shapes it was given, {shapes}; got {got}.")
+        return np.asarray(out[0], dtype=np.float64), np.asarray(out[1], dtype=np.float64)
 
     def _step(self, Xb, Tb, wb=None):
         """One transformation step on one batch, recorded by the monitor; returns its loss.
@@ -469,9 +495,11 @@ class _StochasticRun:
         # the point this loss and gradient belong to, kept for a divergence: the step below
         # overwrites the parameters (one fused pass for the named optimizers, bit-identical
         # to update + apply_updates)
+        extra = {} if self.update_arguments is None else \
+            self.update_arguments(self.params, Xb, Tb, self.rng)
         previous = _own(self.params)
         new_params, self.opt_state, updates = transforms.step(
-            self.tx, self.params, grads, self.opt_state, value=loss)
+            self.tx, self.params, grads, self.opt_state, value=loss, **extra)
         self.step += 1
         self.grads = grads
         if (self.step - 1) % self.record_every == 0:
@@ -809,7 +837,7 @@ class GradientEstimator(BaseEstimator):
             return OptimizerKind("minimize", opt)
         if isinstance(opt, str):
             lr = self.learning_rate if rate is None else rate.schedule(self.learning_rate)
-            tx = TRANSFORMS[opt](lr)
+            tx = self._named_transform(opt, lr)
         else:
             tx = transforms.with_extra_args_support(opt)  # the loop passes value=loss
             if rate is not None:
@@ -820,6 +848,17 @@ class GradientEstimator(BaseEstimator):
 
     def _default_method(self):
         return "lbfgs"
+
+    def _named_transform(self, name, learning_rate):
+        """The gradient transformation an ``optimizer`` name stands for (``TRANSFORMS``;
+        the MLPs add ``"kfac"``)."""
+        return TRANSFORMS[name](learning_rate)
+
+    def _update_arguments(self):
+        """None, or a function ``(params, X, T, rng) -> dict``: the extra keyword arguments
+        the optimizer's ``update`` needs at each step, from the batch (K-FAC's statistics,
+        ``kfac_stats=``). A step that needs them runs eagerly."""
+        return None
 
     def _value_and_grad_function(self, n):
         """A function ``(params, X, T) -> (J, gradient)`` of the penalized mean loss of a
@@ -1019,6 +1058,13 @@ class GradientEstimator(BaseEstimator):
         """The training loop shared by every estimator (``fit``, warm starts, ``partial_fit``):
         the callbacks told of the start and the end, Ctrl-C caught (:class:`InterruptGuard`),
         the fitted attributes set however training ended."""
+        if getattr(self, "augment", None) is not None and \
+                self._optimizer_kind().kind == "minimize":
+            raise ValueError(f"{type(self).__name__}: augment= changes each mini-batch of a "
+                             f"gradient transformation, and optimizer={self.optimizer!r} is a "
+                             "full-batch method (its line searches need one fixed objective); "
+                             "choose a gradient transformation such as 'adam', or set "
+                             "augment=None.")
         rng = _to_generator(self.random_state)
         for stale in ("_feature_importances", "_importance_rows", "_penalty_plans"):
             self.__dict__.pop(stale, None)

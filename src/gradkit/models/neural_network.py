@@ -8,10 +8,12 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from gradkit import nn
-from gradkit.nn import losses
+from gradkit.nn import kfac, losses
+from gradkit.optim import transforms
 
-from .base import (CLASS_WEIGHT, GradientEstimator, GradientRegressor, ProbabilisticClassifier,
-                   _Satisfies, _weighted_mean, store_parameters)
+from .base import (CLASS_WEIGHT, FULL_BATCH_METHODS, TRANSFORMS, GradientEstimator,
+                   GradientRegressor, ProbabilisticClassifier, _Satisfies, _weighted_mean,
+                   store_parameters)
 from .persistence import register
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ACTIVATIONS"]
@@ -32,6 +34,20 @@ def _positive_sizes(sizes):
         return False
 
 
+def _kfac_arguments(network, loss):
+    """The adapter between :mod:`gradkit.nn.kfac` and the training loop: ``(params, X, T,
+    rng) -> {"kfac_stats": stats}``, what the K-FAC update needs at each step. The step's
+    gradient stays the estimator's own (the penalty and the sample weights in it); of
+    :func:`gradkit.nn.kfac.capture`'s results only the factors' statistics are used (its loss
+    and gradient, unpenalized and unweighted, are not), so the curvature is that of the
+    unweighted data loss."""
+    step = kfac.capture(network, loss)
+
+    def arguments(params, X, T, rng):
+        return {"kfac_stats": step(params, X, T, rng)[2]}
+    return arguments
+
+
 def _initializer(init):
     try:
         nn.init.get_initializer(init)
@@ -47,6 +63,8 @@ class _MLP(GradientEstimator):
 
     _parameter_constraints: dict = {
         **GradientEstimator._parameter_constraints,
+        "optimizer": [StrOptions({"auto", *FULL_BATCH_METHODS, *TRANSFORMS, "kfac"}),
+                      transforms.GradientTransformation],
         "hidden_layer_sizes": [_Satisfies(_positive_sizes, "a positive integer or a sequence "
                                           "of positive integers")],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -54,6 +72,7 @@ class _MLP(GradientEstimator):
             sorted(nn.init.INITIALIZERS)) + ") or a function init(rng, shape, dtype)")],
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "augment": [callable, None],
     }
 
     def _network(self):
@@ -77,6 +96,23 @@ class _MLP(GradientEstimator):
     def _apply(self, params, model_state, X, train=False, rng=None):
         return self._network().apply(params, model_state, X, train=train, rng=rng)
 
+    def _named_transform(self, name, learning_rate):
+        if name != "kfac":
+            return super()._named_transform(name, learning_rate)
+        uncovered = [what for what, on in (("batch_norm=True", self.batch_norm),
+                                           (f"dropout={self.dropout!r}", self.dropout)) if on]
+        if uncovered:
+            raise ValueError(f"{type(self).__name__}: optimizer='kfac' covers Linear layers and "
+                             f"activations, not the layers {' and '.join(uncovered)} adds "
+                             "(BatchNorm's statistics, Dropout's random masks); turn them off "
+                             "or choose another optimizer.")
+        return kfac.kfac(learning_rate)
+
+    def _update_arguments(self):
+        if isinstance(self.optimizer, str) and self.optimizer == "kfac":
+            return _kfac_arguments(self._network(), self._kfac_loss())
+        return None
+
     def _set_public_attributes(self):
         linear = [g for g in self.params_.values() if "W" in g]
         self.coefs_ = [np.array(g["W"]) for g in linear]
@@ -85,7 +121,7 @@ class _MLP(GradientEstimator):
         self.n_outputs_ = self._n_outputs
 
 
-_MLP_DOC = """
+_MLP_DOC = r"""
     The objective, the optimizers and the stopping rules are those of
     :mod:`gradkit.models.base`; the defaults are scikit-learn's (Adam, ``learning_rate=1e-3``,
     ``batch_size="auto"`` = ``min(200, n)``, ``max_iter=200`` epochs, ``alpha=1e-4``, Glorot
@@ -99,10 +135,28 @@ _MLP_DOC = """
             ``"lecun_uniform"``, ...).
         batch_norm: a :class:`gradkit.nn.BatchNorm` after each hidden linear layer.
         dropout: a :class:`gradkit.nn.Dropout` of this rate after each hidden activation.
+        augment: None, or a data augmentation ``augment(X, y, rng) -> (X, y)`` applied to
+            each training mini-batch before its step, never to validation rows, ``predict``
+            or ``score``; it draws from the estimator's generator, so a fit with
+            ``random_state`` is reproducible. One of :mod:`gradkit.data.augment`
+            (``GaussianNoise(0.1)``, ``Mixup(0.2)``, ``Compose(...)``) or any function of that
+            form. ``y`` holds the batch's targets as the loss sees them (one-hot rows for
+            more than two classes, a 0/1 column for two, a regressor's target columns), so
+            ``Mixup`` mixes them; both must keep their shapes. Needs a gradient
+            transformation as ``optimizer``.
         optimizer: a gradient transformation name (``"adam"``, ``"sgd"``, ``"momentum"``,
-            ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adamw"``, ...), any
+            ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adamw"``, ...), ``"kfac"``, any
             :class:`gradkit.optim.GradientTransformation`, or a full-batch method
-            (``"lbfgs"``, ...).
+            (``"lbfgs"``, ...). ``"kfac"`` is K-FAC (:mod:`gradkit.nn.kfac`, Martens &
+            Grosse 2015): each Linear layer's gradient preconditioned by its Kronecker-factored
+            Fisher block, :math:`\bar W \leftarrow \bar W - \eta \hat A^{-1}
+            \nabla_{\bar W} \hat G^{-1}`, with the factors of the expected Fisher of the
+            model's loss (softmax, sigmoid or Gaussian) from each batch, without the sample
+            weights (running averages, ``decay=0.95``, ``damping=1e-3``:
+            :func:`gradkit.nn.kfac.kfac`'s defaults), and :math:`\eta` = ``learning_rate``,
+            far larger than Adam's (0.1 is a good start); the gradient is the objective's,
+            penalty and sample weights included. It needs ``batch_norm=False`` and
+            ``dropout=0``, and its steps run eagerly.
         learning_rate: a number or a schedule ``step -> rate``.
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
         max_iter, tol, n_iter_no_change, early_stopping, validation_fraction: as in
@@ -147,13 +201,17 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
-                 batch_norm=False, dropout=0.0, optimizer="adam", learning_rate=1e-3,
+                 batch_norm=False, dropout=0.0, augment=None, optimizer="adam",
+                 learning_rate=1e-3,
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
                  record_every=1, class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
+
+    def _kfac_loss(self):
+        return "binary_cross_entropy" if self._n_outputs == 1 else "cross_entropy"
 
 
 @register
@@ -172,13 +230,17 @@ class MLPRegressor(GradientRegressor, _MLP):
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
-                 batch_norm=False, dropout=0.0, optimizer="adam", learning_rate=1e-3,
+                 batch_norm=False, dropout=0.0, augment=None, optimizer="adam",
+                 learning_rate=1e-3,
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
                  record_every=1, callbacks=None, jit=True):
         store_parameters(self, locals())
+
+    def _kfac_loss(self):
+        return "mse"  # half the squared error summed over the targets: kfac's Gaussian loss
 
     def _data_loss(self, out, T, w=None):
         if w is None:

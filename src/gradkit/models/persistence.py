@@ -222,8 +222,9 @@ def save(estimator, path):
     name = type(estimator).__name__
     if _estimators().get(name) is not type(estimator):
         raise ValueError(f"save supports gradkit's own estimators only, not {name}.")
-    # callbacks are objects with behaviour: a model file cannot hold them (it stores None)
-    settings = {k: None if k == "callbacks" else _plain(v, k)
+    # callbacks and augmentations are objects with behaviour: a model file cannot hold them
+    # (it stores None)
+    settings = {k: None if k in ("callbacks", "augment") else _plain(v, k)
                 for k, v in estimator.get_params(deep=False).items()}
     arrays = {}
     meta = {

@@ -35,7 +35,7 @@ from ..optim.transforms import GradientTransformationExtraArgs, chain, scale_by_
 __all__ = ["capture", "scale_by_kfac", "kfac", "KFACState"]
 
 _FISHERS = ("expected", "sampled", "empirical")
-_LOSSES = ("cross_entropy", "mse")
+_LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
 
 
 def _linear_layers(model):
@@ -61,6 +61,9 @@ def _loss_value(name, z, y):
     if name == "mse":  # the Gaussian negative log-likelihood: Lambda = I
         r = z - y.reshape(z.shape)
         return 0.5 * np.sum(r * r) / z.shape[0]
+    if name == "binary_cross_entropy":  # one Bernoulli per output column
+        from .losses import binary_cross_entropy
+        return binary_cross_entropy(z, y.reshape(z.shape)) * z.shape[1]
     from .losses import cross_entropy
     return cross_entropy(z, y)
 
@@ -70,18 +73,23 @@ def capture(model, loss="cross_entropy", fisher="expected"):
 
     The forward pass adds a zero perturbation :math:`e_l` to each Linear layer's output, so
     :math:`\partial L / \partial e_l` is its pre-activation gradient, and records the layer's
-    input. ``loss`` is ``"cross_entropy"`` (softmax from logits, integer labels; mean over
-    the batch) or ``"mse"`` (:math:`\tfrac12 \|z - y\|^2` averaged over the batch: the
-    Gaussian negative log-likelihood). ``fisher`` chooses G:
+    input. ``loss`` is ``"cross_entropy"`` (softmax from logits, integer labels or
+    probability rows; mean over the batch), ``"binary_cross_entropy"`` (one sigmoid per
+    output column, targets in [0, 1]; summed over the columns, mean over the batch) or
+    ``"mse"`` (:math:`\tfrac12 \|z - y\|^2` averaged over the batch: the Gaussian negative
+    log-likelihood). ``fisher`` chooses G:
 
     - ``"expected"``: the Fisher's own :math:`G = \frac1N \sum_n J_n^T \Lambda_n J_n` restricted
       to the layer, with :math:`\Lambda` the loss's Hessian in the outputs (I for mse,
-      :math:`\mathrm{diag}(p) - p p^T` for cross-entropy). :math:`\Lambda = L L^T` with
-      :math:`L_{:,k} = \sqrt{p_k}(e_k - p)` (or :math:`e_k`), and each column is back-propagated
-      once: k extra backward passes for k outputs, no sampling noise.
+      :math:`\mathrm{diag}(p) - p p^T` for cross-entropy, :math:`\mathrm{diag}(p(1-p))` for
+      binary cross-entropy). :math:`\Lambda = L L^T` with
+      :math:`L_{:,k} = \sqrt{p_k}(e_k - p)` (or :math:`e_k`, or :math:`\sqrt{p_k(1-p_k)}\,
+      e_k`), and each column is back-propagated once: k extra backward passes for k outputs,
+      no sampling noise.
     - ``"sampled"``: Martens & Grosse's Monte-Carlo estimate: one target per example drawn
-      from the model's predictive distribution (:math:`N(z, I)` or
-      :math:`\mathrm{Categorical}(\mathrm{softmax}(z))`), one extra backward pass; needs
+      from the model's predictive distribution (:math:`N(z, I)`,
+      :math:`\mathrm{Categorical}(\mathrm{softmax}(z))` or
+      :math:`\mathrm{Bernoulli}(\sigma(z))`), one extra backward pass; needs
       ``step(..., rng=generator)``. Unbiased for the same G as ``"expected"``.
     - ``"empirical"``: the pre-activation gradients of the loss at the data's targets (no
       extra pass; the empirical Fisher, which is not the Fisher away from the optimum).
@@ -94,7 +102,7 @@ def capture(model, loss="cross_entropy", fisher="expected"):
 
     Args:
         model: a :class:`~gradkit.nn.Linear` or a :class:`~gradkit.nn.Sequential` of layers.
-        loss: ``"cross_entropy"`` or ``"mse"``.
+        loss: ``"cross_entropy"``, ``"binary_cross_entropy"`` or ``"mse"``.
         fisher: ``"expected"``, ``"sampled"`` or ``"empirical"`` (see above).
 
     Returns:
@@ -161,17 +169,24 @@ def capture(model, loss="cross_entropy", fisher="expected"):
             if loss == "cross_entropy":
                 e = np.exp(z - z.max(axis=1, keepdims=True))
                 prob = e / e.sum(axis=1, keepdims=True)
+            elif loss == "binary_cross_entropy":
+                prob = 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, without overflow
             if fisher == "sampled":
                 if rng is None:
                     raise ValueError("fisher='sampled' draws targets from the model: pass "
                                      "step(params, X, y, rng=np.random.default_rng(seed)).")
                 if loss == "mse":  # y ~ N(z, I): the gradient at it is z - y = -noise
                     columns = [-rng.standard_normal(z.shape)]
+                elif loss == "binary_cross_entropy":  # y ~ Bernoulli(p): gradient p - y
+                    columns = [prob - (rng.random(z.shape) < prob)]
                 else:  # y ~ Categorical(p): the gradient of -log p_y is p - onehot(y)
                     draw = (prob.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
                     columns = [prob - np.eye(k_out)[draw]]
             elif loss == "mse":
                 columns = [np.broadcast_to(np.eye(k_out)[k], z.shape) for k in range(k_out)]
+            elif loss == "binary_cross_entropy":
+                root = np.sqrt(prob * (1.0 - prob))
+                columns = [root * np.eye(k_out)[k] for k in range(k_out)]
             else:
                 columns = [np.sqrt(prob[:, [k]]) * (np.eye(k_out)[k] - prob)
                            for k in range(k_out)]
@@ -188,7 +203,7 @@ class KFACState(NamedTuple):
 
     Args:
         count: the number of updates made.
-        A: ``{layer key: A}``, the running input factors.
+        A: ``{layer key: A}``, the running input factors (zeros before the first update).
         G: ``{layer key: G}``, the running pre-activation-gradient factors.
         A_inv: ``{layer key: damped inverse of A}``.
         G_inv: ``{layer key: damped inverse of G}``.
@@ -198,14 +213,30 @@ class KFACState(NamedTuple):
         >>> from gradkit.nn import Linear
         >>> params, _ = Linear(2).init(np.random.default_rng(0), (3,))
         >>> state = scale_by_kfac().init(params)
-        >>> state.count, state.A
-        (0, {})
+        >>> state.count, state.A[None].shape        # zeros until the first update
+        (0, (4, 4))
     """
     count: Any
     A: Any
     G: Any
     A_inv: Any
     G_inv: Any
+
+
+def _factor_shapes(params):
+    """``{layer key: (dim A, dim G)}`` of the Linear layers in ``params`` (a Linear's
+    ``{"W", "b"}``, key None, or a Sequential's ``{key: {"W", "b"}}``)."""
+    def dims(p):
+        W = p.get("W") if isinstance(p, dict) else None
+        if W is None or np.ndim(W) != 2:
+            return None
+        return (np.shape(W)[0] + ("b" in p), np.shape(W)[1])
+    if not isinstance(params, dict):
+        return {}
+    if "W" in params:
+        found = dims(params)
+        return {} if found is None else {None: found}
+    return {k: d for k, d in ((k, dims(p)) for k, p in params.items()) if d is not None}
 
 
 def _damped_inverse(M, d):
@@ -255,7 +286,14 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
         raise ValueError(f"inverse_every must be an integer >= 1, got {inverse_every!r}.")
 
     def init(params):
-        return KFACState(count=0, A={}, G={}, A_inv={}, G_inv={})
+        # the factors of every Linear layer of params, as zeros, so that the state has one
+        # structure from the start (a saved state fits init's); a layer that only appears in
+        # the statistics gets its factors at its first update
+        shapes = _factor_shapes(params)
+        A = {k: np.zeros((a, a)) for k, (a, _) in shapes.items()}
+        G = {k: np.zeros((g, g)) for k, (_, g) in shapes.items()}
+        return KFACState(count=0, A=A, G=G, A_inv={k: v.copy() for k, v in A.items()},
+                         G_inv={k: v.copy() for k, v in G.items()})
 
     def update(updates, state, params=None, *, kfac_stats=None, **extra):
         if kfac_stats is None:
@@ -267,7 +305,7 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
         for key, (abar, u) in kfac_stats.items():
             n = abar.shape[0]
             a_new, g_new = abar.T @ abar / n, u.T @ u / n
-            first = key not in A
+            first = state.count == 0 or key not in A
             A[key] = a_new if first else decay * A[key] + (1 - decay) * a_new
             G[key] = g_new if first else decay * G[key] + (1 - decay) * g_new
             if refresh or first:
