@@ -35,9 +35,6 @@ PENDING = {
     "autodiff/api.py", "autodiff/trace.py", "autodiff/tracer.py", "autodiff/primitive.py",
     "models/base.py", "models/linear.py", "models/neural_network.py", "models/persistence.py",
     "models/distributed.py",
-    # optim/transforms.py was split by family (it only gathers them now)
-    "optim/base.py", "optim/scaling.py", "optim/clipping.py", "optim/plateau.py",
-    "optim/aliases.py",
     "diagnostics/history.py", "diagnostics/monitor.py", "models/callbacks.py",
     "cli/__init__.py", "cli/check.py", "cli/distributed.py", "cli/errors.py", "cli/explain.py",
     "cli/fit.py", "cli/main.py", "cli/race.py", "cli/tabular.py",
