@@ -35,7 +35,6 @@ PENDING = {
     "autodiff/api.py", "autodiff/trace.py", "autodiff/tracer.py", "autodiff/primitive.py",
     "models/base.py", "models/linear.py", "models/neural_network.py", "models/persistence.py",
     "models/distributed.py",
-    "diagnostics/history.py", "diagnostics/monitor.py",
     "cli/__init__.py", "cli/check.py", "cli/distributed.py", "cli/errors.py", "cli/explain.py",
     "cli/fit.py", "cli/main.py", "cli/race.py", "cli/tabular.py",
     "data/__init__.py", "data/augment.py", "data/batching.py", "data/datasets.py",

@@ -199,8 +199,8 @@ class GradientMonitor:
     holds at most ``max_records`` steps (:data:`~gradkit.diagnostics.history.MAX_RECORDS` by
     default, None for no cap): past it, every 2nd, 4th, ... record is kept, evenly spaced over
     the run with the first and the latest (:class:`~gradkit.diagnostics.history.Thinning`);
-    ``nonfinite`` and the validation records are never thinned. A NaN or
-    inf in the loss, the gradients or the parameters is caught on the step where it first appears and recorded in
+    ``nonfinite`` and the validation records are never thinned. A NaN or inf in the loss, the
+    gradients or the parameters is caught on the step where it first appears and recorded in
     ``history["nonfinite"]`` with the parameter's path (``"00_linear/w"``);
     :attr:`last_good_params` keeps the last parameters at which everything was finite.
     Parameters are kept by reference, not copied: update them functionally
@@ -214,9 +214,13 @@ class GradientMonitor:
          "param_norm": {group: [...]}, "nonfinite": [{"step", "what", "parameter", "value"}],
          "val_step": [...], "val_loss": [...]}
 
+    Args:
+        max_records: the most steps the history holds before it is thinned; None for no cap.
+
     Examples:
         >>> import numpy as np, gradkit as gk
         >>> mon = GradientMonitor()
+
         >>> params = {"w": np.array([1.0, 2.0])}
         >>> loss, grads = gk.value_and_grad(lambda p: np.sum(p["w"] ** 2))(params)
         >>> mon.record(0, loss, grads, params, learning_rate=0.1)
