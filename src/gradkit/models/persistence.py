@@ -190,7 +190,8 @@ def thin_history(history, limit=None):
         >>> h = {"step": [1, 2, 3, 4, 5, 6], "loss": [5.0, 4, 3, 1, 2, 2.5],
         ...      "grad_norm": {"w": [1.0] * 6}}
         >>> thin_history(h, limit=3)
-        ({'step': [1, 3, 4, 6], 'loss': [5.0, 3, 1, 2.5], 'grad_norm': {'w': [1.0, 1.0, 1.0, 1.0]}}, 6)
+        ({'step': [1, 3, 4, 6], 'loss': [5.0, 3, 1, 2.5],
+          'grad_norm': {'w': [1.0, 1.0, 1.0, 1.0]}}, 6)
     """
     if limit is None:
         limit = MAX_SAVED_HISTORY

@@ -47,7 +47,7 @@ class GradientTransformation(NamedTuple):
         >>> import numpy as np
         >>> halve = GradientTransformation(init_empty_state, lambda u, s, p=None: (u / 2, s))
         >>> opt = chain(halve, reduce_on_plateau())
-        >>> opt.update(np.ones(1), opt.init(None), value=1.0)[0]   # value= reaches only the plateau
+        >>> opt.update(np.ones(1), opt.init(None), value=1.0)[0]   # value= reaches the plateau
         array([0.5])
     """
 
