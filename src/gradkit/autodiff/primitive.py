@@ -23,17 +23,59 @@ __all__ = [
 
 
 class TracerConversionError(TypeError):
-    """A traced value was turned into a plain number or array, which would drop its gradient."""
+    """A traced value was turned into a plain number or array, which would drop its gradient.
+
+    Raised by ``float()``, ``int()``, ``math.*``, ``np.asarray`` or a write into a plain NumPy
+    array of a value being differentiated; the message says how to keep it traced.
+
+    Examples:
+        >>> import gradkit as gk
+        >>> try:
+        ...     gk.grad(lambda x: float(x) ** 2)(3.0)
+        ... except gk.TracerConversionError as exc:
+        ...     print(str(exc)[:60])
+        float() (or math.*, or writing into a plain NumPy array) of
+        >>> float(gk.grad(lambda x: x ** 2)(3.0))   # keep it traced: no float() inside
+        6.0
+    """
 
 
 class LeakedTracerError(RuntimeError):
     """A traced value was used after the transformation that traced it had returned (it was
     kept in a global, a closure or an attribute); its derivative belongs to a finished
-    computation, so any result from it would be wrong."""
+    computation, so any result from it would be wrong.
+
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> kept = []
+        >>> def f(x):
+        ...     kept.append(x)           # the traced value escapes the call
+        ...     return 2.0 * x
+        >>> float(gk.grad(f)(1.0))
+        2.0
+        >>> try:
+        ...     np.sin(kept[0])
+        ... except gk.LeakedTracerError as exc:
+        ...     print(str(exc)[:58])
+        a traced value was used in sin after the grad / vjp / jvp
+    """
 
 
 class NoGradientRuleError(NotImplementedError):
-    """A NumPy function was called on a traced value but gradkit has no derivative rule for it."""
+    """A NumPy function was called on a traced value but gradkit has no derivative rule for it.
+
+    Rewrite that step with functions that have rules, or give it a derivative with
+    :func:`gradkit.custom_vjp` (or register a rule with :func:`defvjp`).
+
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> try:
+        ...     gk.grad(lambda x: np.sort_complex(x).real.sum())(np.array([2.0, 1.0]))
+        ... except gk.NoGradientRuleError as exc:
+        ...     print(str(exc)[:52])
+        gradkit has no gradient rule for np.sort_complex. Re
+    """
+
 
 
 class Primitive:

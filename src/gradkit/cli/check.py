@@ -26,9 +26,28 @@ _ELEMENTWISE_LIMIT = 64  # up to this many entries every partial derivative is c
 def load_function(target):
     """The function named by ``FILE.py:FUNCTION`` (the file is imported: its code runs).
 
+    Args:
+        target: ``"FILE.py:FUNCTION"``; the file's folder is on ``sys.path`` while it imports.
+
+    Returns:
+        The function.
+
     Raises:
         CLIError: a malformed target, a missing file, an import that fails, or no such
             function in the file (listing the functions it has).
+
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "mycode.py")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("def loss(x):\\n    return (x ** 2).sum()\\n")
+        >>> load_function(path + ":loss")(np.array([1.0, 2.0])).item()
+        5.0
+        >>> try:
+        ...     load_function(path + ":los")
+        ... except CLIError as exc:
+        ...     print(str(exc).split("; ")[1])
+        its functions are: loss.
     """
     path, sep, name = str(target).rpartition(":")
     if not sep or not path or not name:
@@ -89,9 +108,27 @@ def _partials(f, args, i, rng, eps):
 def check_argument(f, args, i, rtol=1e-4, atol=1e-6, seed=0, eps=1e-6):
     """Check the gradient of scalar ``f`` in argument ``i``; returns ``(ok, verdict)``.
 
-    >>> ok, verdict = check_argument(lambda x: np.sum(np.sin(x)), [np.ones(3)], 0)
-    >>> ok, verdict.split(":")[0]
-    (True, 'OK')
+    The gradient gradkit computes is compared with central differences
+    ``(f(x + eps e) - f(x - eps e)) / (2 eps)``: every partial derivative for an argument of
+    up to 64 entries, else along five random directions ``e``. It agrees when
+    ``|gradkit - numeric| <= atol + rtol * scale`` (``scale`` the size of the gradient).
+
+    Args:
+        f: a scalar function of ``args``, written with NumPy.
+        args: the arguments to call it with, a list.
+        i: the position of the argument to check.
+        rtol: the relative tolerance.
+        atol: the absolute tolerance.
+        seed: seeds the random directions.
+        eps: the finite-difference step.
+
+    Returns:
+        ``(ok, verdict)``: whether they agree, and a line saying so with the largest error.
+
+    Examples:
+        >>> ok, verdict = check_argument(lambda x: np.sum(np.sin(x)), [np.ones(3)], 0)
+        >>> ok, verdict.split(":")[0]
+        (True, 'OK')
     """
     from gradkit import NoGradientRuleError, TracerConversionError
 
@@ -134,7 +171,35 @@ def _no_exit(fun, target):
 
 
 def run(args) -> int:
-    """Run ``gradkit check`` with parsed ``args``; 0 when every gradient agrees, else 1."""
+    """Run ``gradkit check`` with parsed ``args``; 0 when every gradient agrees, else 1.
+
+    It prints one verdict per argument of the function, called with random float64 arrays
+    of the ``--shape`` s.
+
+    Args:
+        args: the ``argparse.Namespace`` of ``gradkit check`` (see
+            :func:`gradkit.cli.main.build_parser`).
+
+    Returns:
+        int: the exit status.
+
+    Raises:
+        CLIError: when the function cannot be loaded or called with those shapes.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from gradkit.cli.main import build_parser
+        >>> path = os.path.join(tempfile.mkdtemp(), "mycode.py")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("import numpy as np\\ndef f(x):\\n    return np.sin(x).sum()\\n")
+        >>> status = run(build_parser().parse_args(["check", path + ":f", "--shape", "2"]))
+        gradkit check ...:f: 1 argument(s), output shape ()
+          argument 0 (shape (2,)): OK: ...
+          verdict: every gradient agrees with finite differences.
+        >>> status
+        0
+    """
+
     fun = _no_exit(load_function(args.target), args.target)
     shapes = args.shape or [(3,)]
     rng = np.random.default_rng(args.seed)

@@ -10,6 +10,11 @@ EXIT_INTERRUPTED = 128 + 2
 class CLIError(Exception):
     """Bad input or a bad option: the message is printed as one line, and ``gradkit`` exits 2.
 
-    >>> str(CLIError("no file at 'x.csv'."))
-    "no file at 'x.csv'."
+    Args:
+        *args: the message (one sentence a user can act on), as for ``Exception``.
+
+
+    Examples:
+        >>> str(CLIError("no file at 'x.csv'."))
+        "no file at 'x.csv'."
     """

@@ -47,9 +47,31 @@ SIDECAR = ".preprocess.json"
 def build_estimator(model, task, args):
     """The gradkit estimator for ``--model`` on a ``task``, with the command's options.
 
+    Args:
+        model: a key of :data:`MODELS` (``"linear"``, ``"logistic"``, ``"svm"``, ``"mlp"``).
+        task: ``"classification"`` or ``"regression"``.
+        args: the parsed ``argparse.Namespace`` of ``gradkit fit`` (``--seed``,
+            ``--optimizer``, ``--lr``, ``--epochs``, ``--alpha``, ``--penalty``, ...).
+
+    Returns:
+        The unfitted estimator.
+
     Raises:
         CLIError: when the model does not fit the task, or ``--hidden`` is given to a linear
             model.
+
+    Examples:
+        >>> from gradkit.cli.main import build_parser
+        >>> args = build_parser().parse_args(["fit", "--model", "mlp", "--hidden", "4",
+        ...                                   "--epochs", "5", "--seed", "0"])
+        >>> est = build_estimator("mlp", "classification", args)
+        >>> type(est).__name__, est.hidden_layer_sizes, est.max_iter, est.random_state
+        ('MLPClassifier', (4,), 5, 0)
+        >>> try:
+        ...     build_estimator("linear", "classification", args)
+        ... except CLIError as exc:
+        ...     print(str(exc).split(";")[0])
+        --model linear does not do classification
     """
     import gradkit.models as models
 
@@ -203,7 +225,29 @@ def _importances(estimator, X, feature_names, rows=200, seed=0):
 
 def save_model(estimator, spec, path):
     """Save ``estimator`` to ``path`` and its preprocessing ``spec`` next to it
-    (``path + ".preprocess.json"``, tied to the model file by its SHA-256)."""
+    (``path + ".preprocess.json"``, tied to the model file by its SHA-256).
+
+    Args:
+        estimator: a fitted gradkit estimator.
+        spec: the preprocessing record (:func:`gradkit.data.tabular.build_spec`), a dict.
+        path: the model file to write.
+
+    Returns:
+        str: the absolute path of the model file.
+
+    Examples:
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from gradkit.models import LinearRegression
+        >>> folder = tempfile.mkdtemp()
+        >>> spec = {"format": "gradkit.preprocess", "feature_names": ["x"]}
+        >>> model = LinearRegression().fit(np.array([[0.0], [1.0], [2.0]]), np.arange(3.0))
+        >>> path = os.path.join(folder, "m.npz")
+        >>> save_model(model, spec, path) == path
+        True
+        >>> sorted(os.listdir(folder))
+        ['m.npz', 'm.npz.preprocess.json']
+    """
     import gradkit
     try:
         estimator.save(path)
@@ -219,9 +263,28 @@ def save_model(estimator, spec, path):
 def load_model(path):
     """``(estimator, spec)`` saved by :func:`save_model`; only arrays and JSON are read.
 
+    Args:
+        path: the model file (its ``.preprocess.json`` record lies next to it).
+
+    Returns:
+        ``(estimator, spec)``: the fitted estimator and the preprocessing record (a dict).
+
     Raises:
         CLIError: a missing, corrupted or foreign file, a model from another format version,
             or a preprocessing record that does not belong to the model.
+
+    Examples:
+        >>> import contextlib, io, os, tempfile
+        >>> from gradkit.cli.main import build_parser
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
+        >>> args = build_parser().parse_args(["fit", "iris", "--model", "logistic",
+        ...                                   "--report", path + ".html", "--save", path])
+        >>> with contextlib.redirect_stdout(io.StringIO()):   # the summary of the fit
+        ...     status = run(args)
+        >>> estimator, spec = load_model(path)
+        >>> type(estimator).__name__, spec["feature_names"][:2]
+        ('LogisticRegression', ['sepal length (cm)', 'sepal width (cm)'])
+
     """
     from gradkit.data.tabular import check_spec
     from gradkit.models import load
@@ -325,7 +388,31 @@ def run(args) -> int:
     With ``args.dask`` (``--dask [ADDRESS]``) the table is read, encoded and fit as Dask
     collections on a local cluster or the scheduler at ADDRESS (see
     :mod:`gradkit.cli.distributed`); the report and the summary are the same.
+
+    Args:
+        args: the parsed ``argparse.Namespace`` of ``gradkit fit`` (see
+            :func:`gradkit.cli.main.build_parser`).
+
+    Returns:
+        int: the exit status (0; 130 after Ctrl-C, once the model and report are written).
+
+    Raises:
+        CLIError: for bad data or options (one line, exit status 2).
+
+    Examples:
+        >>> import os, tempfile
+        >>> from gradkit.cli.main import build_parser
+        >>> folder = tempfile.mkdtemp()
+        >>> args = build_parser().parse_args(
+        ...     ["fit", "iris", "--model", "logistic", "--report", os.path.join(folder, "r.html"),
+        ...      "--save", os.path.join(folder, "m.npz")])
+        >>> status = run(args)
+        gradkit fit: LogisticRegression (lbfgs) on iris: 150 rows, 4 features, 3 classes
+        ...
+        >>> status, sorted(os.listdir(folder))
+        (0, ['m.npz', 'm.npz.preprocess.json', 'r.html'])
     """
+
     dask_address = getattr(args, "dask", None)
     if dask_address is None:
         if getattr(args, "blocksize", None) is not None:

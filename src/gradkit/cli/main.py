@@ -180,7 +180,18 @@ def _data_options(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``gradkit`` parser with its four commands (``fit``, ``race``, ``explain``, ``check``)."""
+    """The ``gradkit`` parser with its four commands (``fit``, ``race``, ``explain``, ``check``).
+
+    Each command's namespace carries ``run``, the function that runs it (``args.run(args)``).
+
+    Returns:
+        argparse.ArgumentParser: the parser.
+
+    Examples:
+        >>> args = build_parser().parse_args(["race", "beale", "--steps", "10"])
+        >>> args.command, args.problem, args.steps, args.run.__module__
+        ('race', 'beale', 10, 'gradkit.cli.race')
+    """
     from gradkit.models import FULL_BATCH_METHODS, TRANSFORMS
 
     from . import check, explain, fit, race
@@ -330,8 +341,21 @@ def check_paths(args):
     not a folder itself, and no two outputs (the model's ``.preprocess.json`` included) nor
     an output and an input the same file, so nothing overwrites what the user had.
 
+    Args:
+        args: the parsed ``argparse.Namespace`` of a command.
+
     Raises:
         CLIError: naming the option.
+
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "out.html")
+        >>> args = build_parser().parse_args(["fit", "iris", "--report", path, "--save", path])
+        >>> try:
+        ...     check_paths(args)
+        ... except CLIError as exc:
+        ...     print(str(exc).split(" name ")[0])
+        --report and --save
     """
     from .fit import SIDECAR
 
@@ -403,7 +427,22 @@ def main(argv=None) -> int:
     0 on success, 1 when ``check`` finds a wrong gradient or on an unexpected error, 2 for
     bad input (one line on stderr), 130 when interrupted (Ctrl-C), 141 when the reader of
     the output went away (:data:`EXIT_BROKEN_PIPE`: ``gradkit fit | head -1`` ends quietly).
+    Errors are one line on stderr (``--debug``: the full traceback).
+
+    Args:
+        argv: the arguments, a list of strings (None: ``sys.argv[1:]``).
+
+    Returns:
+        int: the exit status.
+
+    Examples:
+        >>> main(["--version"])
+        gradkit ...
+        0
+        >>> main(["fit", "iris", "--report", ""])   # the message goes to stderr
+        2
     """
+
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     debug = "--debug" in argv
     with warnings.catch_warnings():

@@ -20,11 +20,18 @@ def num_samples(X) -> int:
 
     Works on anything with a ``shape`` (NumPy, Dask, CuPy arrays) without loading it.
 
+    Args:
+        X: an array of samples (anything with a ``shape``, or a nested sequence).
+
+    Returns:
+        int: ``X.shape[0]``.
+
     Raises:
         ValueError: for a scalar.
 
-    >>> num_samples(np.zeros((3, 2)))
-    3
+    Examples:
+        >>> num_samples(np.zeros((3, 2)))
+        3
     """
     shape = getattr(X, "shape", None)
     if shape is None:
@@ -38,11 +45,19 @@ def check_batch_size(batch_size, n_samples) -> int:
     """The number of samples per batch: ``n_samples`` for ``None`` (full batch), else
     ``batch_size`` itself after checking it.
 
+    Args:
+        batch_size: None (full batch), 1 (stochastic) or an int k (mini-batch).
+        n_samples: the number of samples to batch.
+
+    Returns:
+        int: the samples per batch.
+
     Raises:
         ValueError: unless ``batch_size`` is None or an int with ``1 <= batch_size <= n_samples``.
 
-    >>> check_batch_size(None, 100), check_batch_size(32, 100)
-    (100, 32)
+    Examples:
+        >>> check_batch_size(None, 100), check_batch_size(32, 100)
+        (100, 32)
     """
     if batch_size is None:
         return n_samples
@@ -77,9 +92,10 @@ def batches(X, y=None, batch_size=None, rng=None, shuffle=True, drop_last=False)
     Raises:
         ValueError: for an invalid ``batch_size`` or when ``X`` and ``y`` differ in length.
 
-    >>> X = np.arange(6).reshape(3, 2)
-    >>> [xb.tolist() for xb, _ in batches(X, None, 2, shuffle=False)]
-    [[[0, 1], [2, 3]], [[4, 5]]]
+    Examples:
+        >>> X = np.arange(6).reshape(3, 2)
+        >>> [xb.tolist() for xb, _ in batches(X, None, 2, shuffle=False)]
+        [[[0, 1], [2, 3]], [[4, 5]]]
     """
     n = num_samples(X)
     if y is not None and num_samples(y) != n:
@@ -106,7 +122,9 @@ def train_validation_split(X, y, validation_fraction, rng=None, stratify=None):
     its proportion in both parts, the rounding spread by largest remainders.
 
     Args:
-        X, y: samples and targets with the same first dimension.
+        X: samples, indexed along the first axis.
+        y: targets with the same first dimension.
+
         validation_fraction: a float in (0, 1).
         rng: a :class:`numpy.random.Generator` or a seed.
         stratify: None or an array of class labels, one per sample.
@@ -118,10 +136,11 @@ def train_validation_split(X, y, validation_fraction, rng=None, stratify=None):
         ValueError: for a fraction outside (0, 1), a split leaving a part empty, or
             mismatched lengths.
 
-    >>> X, y = np.arange(20.0).reshape(10, 2), np.array([0] * 5 + [1] * 5)
-    >>> X_tr, X_val, y_tr, y_val = train_validation_split(X, y, 0.4, rng=0, stratify=y)
-    >>> len(y_tr), np.bincount(y_val).tolist()
-    (6, [2, 2])
+    Examples:
+        >>> X, y = np.arange(20.0).reshape(10, 2), np.array([0] * 5 + [1] * 5)
+        >>> X_tr, X_val, y_tr, y_val = train_validation_split(X, y, 0.4, rng=0, stratify=y)
+        >>> len(y_tr), np.bincount(y_val).tolist()
+        (6, [2, 2])
     """
     n = num_samples(X)
     if num_samples(y) != n:

@@ -15,7 +15,23 @@ __all__ = ["Dataset", "load_dataset", "DATASETS"]
 
 class Dataset(NamedTuple):
     """A dataset in memory: ``X`` (float64, one sample per row) and ``y`` (int labels for
-    classification, float64 for regression), with names for the columns and classes."""
+    classification, float64 for regression), with names for the columns and classes.
+
+    Attributes:
+        name: the dataset's name (``"iris"``).
+        X: the samples, float64, shape ``(n_samples, n_features)``.
+        y: the targets, shape ``(n_samples,)``: int64 class indices or float64 values.
+        feature_names: one name per column of ``X``.
+        target_names: the class names, indexed by ``y`` (None for regression).
+        task: ``"classification"`` or ``"regression"``.
+
+    Examples:
+        >>> import numpy as np
+        >>> ds = Dataset("toy", np.zeros((2, 1)), np.array([0, 1]), ["x0"], ["no", "yes"],
+        ...              "classification")
+        >>> ds.target_names[ds.y[1]], ds.X.shape
+        ('yes', (2, 1))
+    """
 
     name: str
     X: np.ndarray
@@ -23,6 +39,7 @@ class Dataset(NamedTuple):
     feature_names: list
     target_names: Optional[list]  # None for regression
     task: str  # "classification" or "regression"
+
 
 
 #: The bundled data sets by name: ``name -> (scikit-learn loader, task)``.
@@ -48,9 +65,10 @@ def load_dataset(name) -> Dataset:
     Raises:
         ValueError: for an unknown name, listing the valid ones.
 
-    >>> d = load_dataset("diabetes")
-    >>> d.X.dtype, d.y.dtype, d.target_names, d.task
-    (dtype('float64'), dtype('float64'), None, 'regression')
+    Examples:
+        >>> d = load_dataset("diabetes")
+        >>> d.X.dtype, d.y.dtype, d.target_names, d.task
+        (dtype('float64'), dtype('float64'), None, 'regression')
     """
     key = str(name).lower().replace("-", "_")
     if key not in DATASETS:

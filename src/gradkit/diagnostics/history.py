@@ -62,12 +62,13 @@ class Thinning:
     Args:
         max_records: the cap (at least 3: the first, one in the middle, the latest).
 
-    >>> h, keep = {"step": [], "loss": []}, Thinning(max_records=4)
-    >>> for t in range(10):
-    ...     h["step"].append(t); h["loss"].append(float(t))
-    ...     keep.recorded(h)
-    >>> h["step"], keep.stride
-    ([0, 4, 8, 9], 4)
+    Examples:
+        >>> h, keep = {"step": [], "loss": []}, Thinning(max_records=4)
+        >>> for t in range(10):
+        ...     h["step"].append(t); h["loss"].append(float(t))
+        ...     keep.recorded(h)
+        >>> h["step"], keep.stride
+        ([0, 4, 8, 9], 4)
     """
 
     def __init__(self, max_records=MAX_RECORDS):
@@ -105,11 +106,12 @@ def thin(history, max_records=MAX_RECORDS):
     Returns:
         dict: the thinned history (the same keys; per-step lists shortened alike).
 
-    >>> h = {"step": list(range(10)), "loss": [float(t) for t in range(10)],
-    ...      "grad_norm": {"w": list(range(10))}, "val_loss": [1.0, 0.5]}
-    >>> small = thin(h, max_records=4)
-    >>> small["step"], small["grad_norm"]["w"], small["val_loss"]
-    ([0, 4, 8, 9], [0, 4, 8, 9], [1.0, 0.5])
+    Examples:
+        >>> h = {"step": list(range(10)), "loss": [float(t) for t in range(10)],
+        ...      "grad_norm": {"w": list(range(10))}, "val_loss": [1.0, 0.5]}
+        >>> small = thin(h, max_records=4)
+        >>> small["step"], small["grad_norm"]["w"], small["val_loss"]
+        ([0, 4, 8, 9], [0, 4, 8, 9], [1.0, 0.5])
     """
     max_records = _check_cap(max_records)
     n = len(history.get("step", ()))
@@ -140,9 +142,15 @@ class History(dict):
     last gradient norm, and the findings of :func:`~gradkit.diagnostics.diagnose`. It is
     still a plain dict (``json.dump`` writes it).
 
-    >>> h = History({"step": [0, 1], "loss": [1.0, 0.5], "grad_norm": {"w": [1.0, 0.4]}})
-    >>> "0.5" in h._repr_html_(), isinstance(h, dict)
-    (True, True)
+    Args:
+        *args: as for ``dict``: a mapping (a history dict) or an iterable of pairs.
+        **kwargs: more keys, as for ``dict``.
+
+
+    Examples:
+        >>> h = History({"step": [0, 1], "loss": [1.0, 0.5], "grad_norm": {"w": [1.0, 0.4]}})
+        >>> "0.5" in h._repr_html_(), isinstance(h, dict)
+        (True, True)
     """
 
     def _repr_html_(self):

@@ -199,6 +199,16 @@ class OptimizerKind(NamedTuple):
     :func:`gradkit.optim.minimize` takes it) or ``"transform"`` (steps per batch; ``optimizer``
     is the :class:`gradkit.optim.GradientTransformation`, with ``clip_norm``'s clipping
     chained in front).
+
+    Attributes:
+        kind: ``"minimize"`` or ``"transform"``.
+        optimizer: the method's name (``"lbfgs"``, ...) or the gradient transformation.
+
+    Examples:
+        >>> from gradkit.models import LinearRegression
+        >>> kind, optimizer = LinearRegression(optimizer="sgd").optimizer_kind()
+        >>> kind, type(optimizer).__name__
+        ('transform', 'GradientTransformationExtraArgs')
     """
 
     kind: str
@@ -775,6 +785,18 @@ class GradientEstimator(BaseEstimator):
     The penalty applies to the leaves that :func:`gradkit.nn.losses.penalty_mask` marks: every
     leaf except those under a key of ``UNPENALIZED_KEYS`` (``"b"``, ``"bias"``,
     ``"intercept"``, ...), in the smooth penalty and in the proximal step alike.
+
+    A subclass's constructor takes its settings as keyword arguments and only stores them
+    (:func:`store_parameters`), as scikit-learn requires; ``fit`` checks them.
+
+    Examples:
+        >>> from gradkit.models import GradientEstimator, LinearRegression, MLPClassifier
+        >>> issubclass(LinearRegression, GradientEstimator)
+        True
+        >>> sorted(GradientEstimator._parameter_constraints)[:4]
+        ['alpha', 'batch_size', 'callbacks', 'clip_norm']
+        >>> MLPClassifier().optimizer_kind().kind
+        'transform'
     """
 
     #: The parameters every estimator shares, and what each may be (:func:`check_parameters`).
@@ -1459,6 +1481,14 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
 
     Two classes give one output column (a logit or decision value for ``classes_[1]``), more
     give one column per class.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.models import GradientClassifier, LogisticRegression
+        >>> X, y = np.array([[-1.0], [0.0], [1.0]]), np.array(["a", "b", "c"])
+        >>> clf = LogisticRegression().fit(X, y)
+        >>> isinstance(clf, GradientClassifier), clf.classes_.tolist(), clf.coef_.shape
+        (True, ['a', 'b', 'c'], (3, 1))
     """
 
     def _prepare_targets(self, y, fitting, classes=None):
@@ -1543,7 +1573,17 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
 
 
 class GradientRegressor(RegressorMixin, GradientEstimator):
-    """A :class:`GradientEstimator` over real targets, one output per target column."""
+    """A :class:`GradientEstimator` over real targets, one output per target column.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.models import GradientRegressor, LinearRegression
+        >>> X = np.array([[0.0], [1.0], [2.0]]); Y = np.column_stack([X[:, 0], -X[:, 0]])
+        >>> reg = LinearRegression().fit(X, Y)
+        >>> isinstance(reg, GradientRegressor), reg.predict(X).shape, reg.coef_.round(3).tolist()
+        (True, (3, 2), [[1.0], [-1.0]])
+    """
+
 
     def _multi_output(self):
         return True

@@ -42,10 +42,11 @@ class StopTraining(Exception):
     """Raised by a callback's ``on_epoch_end`` to stop training (``stop_reason_ = "callback"``);
     the fit ends normally and the estimator is fitted.
 
-    >>> raise StopTraining("enough")
-    Traceback (most recent call last):
-    ...
-    gradkit.models.callbacks.StopTraining: enough
+    Examples:
+        >>> raise StopTraining("enough")
+        Traceback (most recent call last):
+        ...
+        gradkit.models.callbacks.StopTraining: enough
     """
 
 
@@ -60,8 +61,9 @@ class EpochInfo(dict):
     ``set_learning_rate`` (a function ``lr -> None`` changing the rate of the next steps, or
     None where the optimizer has no learning rate).
 
-    >>> EpochInfo(epoch=3, loss=0.5).loss
-    0.5
+    Examples:
+        >>> EpochInfo(epoch=3, loss=0.5).loss
+        0.5
     """
 
     def __getattr__(self, name):
@@ -77,11 +79,12 @@ class Callback:
 
     Each method receives an :class:`EpochInfo`; ``on_epoch_end`` may return True to stop.
 
-    >>> class Print(Callback):
-    ...     def on_epoch_end(self, info):
-    ...         print(info.epoch, round(info.loss, 3))
-    >>> Print().on_epoch_end(EpochInfo(epoch=1, loss=0.25))
-    1 0.25
+    Examples:
+        >>> class Print(Callback):
+        ...     def on_epoch_end(self, info):
+        ...         print(info.epoch, round(info.loss, 3))
+        >>> Print().on_epoch_end(EpochInfo(epoch=1, loss=0.25))
+        1 0.25
     """
 
     def on_train_begin(self, info):
@@ -102,11 +105,12 @@ def call_callbacks(callbacks, method, info):
     Every callback is called even when an earlier one asked to stop, so that each sees
     every epoch (a logger still writes the last line).
 
-    >>> class Stop:
-    ...     def on_epoch_end(self, info):
-    ...         return True
-    >>> call_callbacks([Stop(), object()], "on_epoch_end", EpochInfo(epoch=1))
-    True
+    Examples:
+        >>> class Stop:
+        ...     def on_epoch_end(self, info):
+        ...         return True
+        >>> call_callbacks([Stop(), object()], "on_epoch_end", EpochInfo(epoch=1))
+        True
     """
     stop = False
     for cb in callbacks or ():
@@ -160,21 +164,24 @@ class EarlyStopping(Callback):
         start_from_epoch: epochs to wait before counting.
 
     Attributes:
-        best, best_epoch, stopped_epoch, wait: the best value, its epoch, the epoch training
-            was stopped at (0 when it was not) and the current count of epochs without
-            improvement.
+        best: the best value so far.
+        best_epoch: its epoch.
+        stopped_epoch: the epoch training was stopped at (0 when it was not).
+        wait: the current count of epochs without improvement.
+
         best_params: ``(params, model_state)`` of the best epoch (with
             ``restore_best_weights``; else None).
 
     Raises:
         ValueError: for a bad setting, or (when training) a monitor that is not there.
 
-    >>> stop = EarlyStopping(monitor="loss", patience=1)
-    >>> [stop.on_epoch_end(EpochInfo(epoch=e, loss=v, params={}))
-    ...  for e, v in enumerate([3.0, 2.0, 2.5, 2.4], start=1)]
-    [False, False, False, True]
-    >>> stop.best, stop.best_epoch
-    (2.0, 2)
+    Examples:
+        >>> stop = EarlyStopping(monitor="loss", patience=1)
+        >>> [stop.on_epoch_end(EpochInfo(epoch=e, loss=v, params={}))
+        ...  for e, v in enumerate([3.0, 2.0, 2.5, 2.4], start=1)]
+        [False, False, False, True]
+        >>> stop.best, stop.best_epoch
+        (2.0, 2)
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
@@ -254,13 +261,14 @@ class ReduceLROnPlateau(Callback):
         ValueError: for a bad setting, or when the estimator's optimizer has no learning rate
             (a full-batch method searches its own step).
 
-    >>> rlr = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0)
-    >>> rates = []
-    >>> for e, v in enumerate([1.0, 1.0, 0.5], start=1):
-    ...     _ = rlr.on_epoch_end(EpochInfo(epoch=e, loss=v, lr=0.1,
-    ...                                    set_learning_rate=rates.append))
-    >>> rates
-    [0.05]
+    Examples:
+        >>> rlr = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0)
+        >>> rates = []
+        >>> for e, v in enumerate([1.0, 1.0, 0.5], start=1):
+        ...     _ = rlr.on_epoch_end(EpochInfo(epoch=e, loss=v, lr=0.1,
+        ...                                    set_learning_rate=rates.append))
+        >>> rates
+        [0.05]
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4,
@@ -337,17 +345,18 @@ class HistoryLogger(Callback):
         ValueError: for an unknown ``format``.
         OSError: when the file cannot be opened (at the start of ``fit``).
 
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
-    >>> log = HistoryLogger(path)
-    >>> log.on_train_begin(EpochInfo(estimator=None))
-    >>> log.on_epoch_end(EpochInfo(epoch=1, step=3, loss=0.5, val_loss=None, val_score=None,
-    ...                            lr=0.1))
-    False
-    >>> log.on_train_end(EpochInfo())
-    >>> print(open(path).read().strip())
-    estimator,epoch,step,loss,val_loss,val_score,lr
-    NoneType,1,3,0.5,,,0.1
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+        >>> log = HistoryLogger(path)
+        >>> log.on_train_begin(EpochInfo(estimator=None))
+        >>> log.on_epoch_end(EpochInfo(epoch=1, step=3, loss=0.5, val_loss=None, val_score=None,
+        ...                            lr=0.1))
+        False
+        >>> log.on_train_end(EpochInfo())
+        >>> print(open(path).read().strip())
+        estimator,epoch,step,loss,val_loss,val_score,lr
+        NoneType,1,3,0.5,,,0.1
     """
 
     def __init__(self, path, format=None, append=False):

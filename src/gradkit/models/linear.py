@@ -157,7 +157,13 @@ class _LinearModel(GradientEstimator):
 
 _ATTRIBUTES_DOC = """
     Attributes:
-        coef_, intercept_, n_features_in_, n_iter_, loss_curve_, best_loss_: as scikit-learn.
+        coef_: the coefficients, as scikit-learn's (``(n_features,)`` for one target or two
+            classes, else ``(n_outputs, n_features)``).
+        intercept_: the intercepts (zeros without ``fit_intercept``).
+        n_features_in_: the number of features seen by ``fit``.
+        n_iter_: the iterations (full batch) or epochs (transformations) run.
+        loss_curve_: the objective per iteration or epoch.
+        best_loss_: the lowest of them.
         validation_scores_: the validation score per epoch (with ``early_stopping``).
             ``history_["val_loss"]`` / ``["val_score"]`` / ``["val_step"]`` hold the
             objective and the score on the validation rows at the end of each epoch
@@ -165,9 +171,9 @@ _ATTRIBUTES_DOC = """
         params_: the parameter pytree ``{"coef": (n_features, n_outputs), "intercept": ...}``.
         history_: per step ``loss``, ``learning_rate``, ``grad_norm`` / ``update_ratio`` per
             parameter group (``gradkit.diagnostics.GradientMonitor``).
-        diverged_, diverged_at_: whether training diverged (a NaN / inf, or a loss or
-            parameter norm 1e3 times its best; the best parameters are kept), and at which
-            step.
+        diverged_: whether training diverged (a NaN / inf, or a loss or parameter norm 1e3
+            times its best; the best parameters are kept).
+        diverged_at_: the step at which it diverged (None when it did not).
         stop_reason_: why training stopped: ``"converged"``, ``"no_improvement"``,
             ``"max_iter"``, ``"diverged"``, ``"callback"`` or ``"interrupted"`` (Ctrl-C).
         feature_importances_: mean absolute integrated gradients of the output (the predicted
@@ -203,13 +209,16 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
             ``k`` mini-batch (shuffled every epoch from ``random_state``), ``"auto"``
             ``min(200, n)``.
         max_iter: iterations of a full-batch method, epochs of a transformation.
-        tol, n_iter_no_change: stop when the gradient inf-norm is <= ``tol`` (full batch), or
-            after ``n_iter_no_change`` epochs without an improvement of ``tol``.
-        early_stopping, validation_fraction: hold out this fraction (stratified for
+        tol: stop when the gradient inf-norm is <= ``tol`` (full batch), or after
+            ``n_iter_no_change`` epochs without an improvement of ``tol``.
+        n_iter_no_change: epochs without an improvement of ``tol`` before stopping.
+        early_stopping: hold out ``validation_fraction`` of the rows (stratified for
             classifiers; or use ``fit``'s ``validation_data``) and stop on its score
             (transformations only).
-        penalty, alpha, l1_ratio: ``"l2"``, ``"l1"``, ``"elasticnet"`` or None, its strength
-            and the L1 share of the elastic net (see :mod:`gradkit.models.base`).
+        validation_fraction: the share of rows held out, in (0, 1).
+        penalty: ``"l2"``, ``"l1"``, ``"elasticnet"`` or None (see :mod:`gradkit.models.base`).
+        alpha: the penalty's strength, >= 0.
+        l1_ratio: the L1 share of the elastic net, in [0, 1].
         fit_intercept: learn ``intercept_`` (never penalized, by the proximal L1 step neither).
         clip_norm: clip each step's gradient to this global norm (None: no clipping).
         random_state: seeds shuffling, validation split and initialization.
@@ -231,7 +240,13 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
             plain NumPy calls, with the same results to the bit. ``False`` runs the engine
             on every step. Ignored by the full-batch methods, with Dask data and where a step
             cannot be replayed (a learning rate a callback changes).
-{extra_args}{_ATTRIBUTES_DOC}{example}"""
+{extra_args}{_ATTRIBUTES_DOC}
+    Examples:{_indent(example)}"""
+
+
+def _indent(example):
+    """The doctest ``example`` indented under an ``Examples:`` header."""
+    return "\n".join("    " + line if line.strip() else line for line in example.split("\n"))
 
 
 @register
@@ -247,8 +262,9 @@ class LinearRegression(GradientRegressor, _LinearModel):
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = 2 * X[:, 0] + 1
     >>> model = LinearRegression().fit(X, y)
-    >>> np.round(model.coef_, 4), np.round(model.intercept_, 4)
-    (array([2.]), np.float64(1.0))
+    >>> np.round(model.coef_, 4), round(float(model.intercept_), 4)
+    (array([2.]), 1.0)
+
     """)
 
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=1000,

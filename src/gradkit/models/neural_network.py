@@ -159,23 +159,45 @@ _MLP_DOC = r"""
             ``dropout=0``, and its steps run eagerly.
         learning_rate: a number or a schedule ``step -> rate``.
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
-        max_iter, tol, n_iter_no_change, early_stopping, validation_fraction: as in
-            :class:`gradkit.models.LogisticRegression`.
-        penalty, alpha, l1_ratio, clip_norm, random_state, verbose, warm_start, on_nan: as in
-            :class:`gradkit.models.LogisticRegression`.
-        record_every, callbacks, jit: as in
-            :class:`gradkit.models.LogisticRegression` (with ``dropout`` a step draws random
-            masks, so it runs eagerly).
-        class_weight: (``MLPClassifier``) as in :class:`gradkit.models.LogisticRegression`.
+        max_iter: epochs of a transformation, iterations of a full-batch method.
+        tol: the improvement that counts (see :class:`gradkit.models.LogisticRegression`).
+        n_iter_no_change: epochs without an improvement of ``tol`` before stopping.
+        early_stopping: hold out ``validation_fraction`` of the rows and stop on its score.
+        validation_fraction: the share of rows held out, in (0, 1).
+        penalty: ``"l2"``, ``"l1"``, ``"elasticnet"`` or None, on the weight matrices only.
+        alpha: the penalty's strength (scikit-learn's meaning), >= 0.
+        l1_ratio: the L1 share of the elastic net, in [0, 1].
+        clip_norm: clip each step's gradient to this global norm (None: no clipping).
+        random_state: seeds initialization, shuffling, dropout and the validation split.
+        verbose: show a progress bar on stderr.
+        warm_start: ``fit`` continues from the last solution.
+        on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
+        record_every: put every k-th step in ``history_`` (divergence is checked at every
+            step).
+        callbacks: a list of callbacks (:mod:`gradkit.models.callbacks`), called after
+            every epoch.
+        jit: compile each mini-batch step with :func:`gradkit.jit` (with ``dropout`` a step
+            draws random masks, so it runs eagerly).
+        class_weight: (``MLPClassifier`` only) as in :class:`gradkit.models.LogisticRegression`.
 
     Attributes:
-        coefs_, intercepts_, n_layers_, n_outputs_, n_iter_, loss_curve_, best_loss_,
-        validation_scores_, best_validation_score_, n_features_in_: as scikit-learn.
-        params_, model_state_: the parameter pytree and the batch-norm running statistics,
-            one entry per layer (``"00_linear"``, ``"01_batchnorm"``, ...).
+        coefs_: the weight matrix of each layer, as scikit-learn's.
+        intercepts_: the bias vector of each layer.
+        n_layers_: the number of layers, input and output included.
+        n_outputs_: the number of outputs.
+        n_iter_: the epochs (or iterations) run.
+        loss_curve_: the objective per epoch.
+        best_loss_: the lowest of them.
+        validation_scores_: the validation score per epoch (with ``early_stopping``).
+        best_validation_score_: the best of them.
+        n_features_in_: the number of features seen by ``fit``.
+        params_: the parameter pytree, one entry per layer (``"00_linear"``, ...).
+        model_state_: the batch-norm running statistics, one entry per layer
+            (``"01_batchnorm"``, ...).
         history_: per step loss, learning rate and gradient norm per layer.
-        diverged_, diverged_at_, stop_reason_: whether training diverged, where, and why it
-            stopped (as in :class:`gradkit.models.LogisticRegression`).
+        diverged_: whether training diverged (as in :class:`gradkit.models.LogisticRegression`).
+        diverged_at_: the step at which it diverged (None when it did not).
+        stop_reason_: why training stopped (as in :class:`gradkit.models.LogisticRegression`).
         feature_importances_: mean absolute integrated gradients of the output (the predicted
             class for classifiers) from the mean training row, over up to 256 evenly spaced
             training rows (``gradkit.explain.feature_importances``), computed on first
@@ -192,12 +214,15 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
     ``f(x) = W_L a(... a(x W_1 + b_1) ...) + b_L``; two classes get one logit and the binary
     cross-entropy, more get one logit per class and the softmax cross-entropy.
     """ + _MLP_DOC + """
-    >>> import numpy as np
-    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
-    >>> clf = MLPClassifier(hidden_layer_sizes=(4,), learning_rate=0.1, max_iter=50,
-    ...                     random_state=0).fit(X, y)
-    >>> clf.predict(np.array([[-3.0], [3.0]]))
-    array([0, 1])
+    Examples:
+        >>> import numpy as np
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), learning_rate=0.1, max_iter=50,
+        ...                     random_state=0).fit(X, y)
+        >>> clf.predict(np.array([[-3.0], [3.0]]))
+        array([0, 1])
+        >>> [W.shape for W in clf.coefs_], clf.n_layers_
+        ([(1, 4), (4, 1)], 3)
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
@@ -221,13 +246,15 @@ class MLPRegressor(GradientRegressor, _MLP):
     ``f(x) = W_L a(... a(x W_1 + b_1) ...) + b_L`` (identity output), minimizing half the
     squared error summed over the targets, as scikit-learn's ``MLPRegressor`` for one target.
     """ + _MLP_DOC + """
-    >>> import numpy as np
-    >>> X = np.linspace(-1, 1, 20)[:, None]; y = 3 * X[:, 0]
-    >>> reg = MLPRegressor(hidden_layer_sizes=(8,), learning_rate=0.05, max_iter=200,
-    ...                    random_state=0).fit(X, y)
-    >>> bool(reg.score(X, y) > 0.95)
-    True
+    Examples:
+        >>> import numpy as np
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = 3 * X[:, 0]
+        >>> reg = MLPRegressor(hidden_layer_sizes=(8,), learning_rate=0.05, max_iter=200,
+        ...                    random_state=0).fit(X, y)
+        >>> bool(reg.score(X, y) > 0.95)
+        True
     """
+
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
                  batch_norm=False, dropout=0.0, augment=None, optimizer="adam",

@@ -68,12 +68,19 @@ def register(cls):
     The estimator modules register their classes as they are defined, so this module imports
     none of them (and ``base.py``, which calls :func:`save`, is not imported back).
 
+    Args:
+        cls: the estimator class.
+
+    Returns:
+        ``cls`` itself.
+
     Raises:
         ValueError: when another class already registered that name.
 
-    >>> from gradkit.models import LinearRegression
-    >>> register(LinearRegression) is LinearRegression
-    True
+    Examples:
+        >>> from gradkit.models import LinearRegression
+        >>> register(LinearRegression) is LinearRegression
+        True
     """
     known = _REGISTRY.get(cls.__name__)
     if known is not None and known is not cls:
@@ -164,15 +171,27 @@ MAX_SAVED_HISTORY = 10_000
 
 def thin_history(history, limit=None):
     """``(history, n_steps)``: ``history`` with at most ``limit`` (default
-    :data:`MAX_SAVED_HISTORY`) of its steps, and how many it had. The steps kept are evenly spaced from the first to the last, plus the step of the
-    lowest loss; every per-step list (``loss``, ``grad_norm[layer]``, ...) keeps the same
-    steps, so ``history["step"]`` says which they are. The validation record (``val_step``,
-    ``val_loss``, ``val_score``) is thinned the same way on its own. A shorter history is returned as is.
+    :data:`MAX_SAVED_HISTORY`) of its steps, and how many it had.
 
-    >>> h = {"step": [1, 2, 3, 4, 5, 6], "loss": [5.0, 4, 3, 1, 2, 2.5],
-    ...      "grad_norm": {"w": [1.0] * 6}}
-    >>> thin_history(h, limit=3)
-    ({'step': [1, 3, 4, 6], 'loss': [5.0, 3, 1, 2.5], 'grad_norm': {'w': [1.0, 1.0, 1.0, 1.0]}}, 6)
+    The steps kept are evenly spaced from the first to the last, plus the step of the lowest
+    loss; every per-step list (``loss``, ``grad_norm[layer]``, ...) keeps the same steps, so
+    ``history["step"]`` says which they are. The validation record (``val_step``,
+    ``val_loss``, ``val_score``) is thinned the same way on its own. A shorter history is
+    returned as is.
+
+    Args:
+        history: a history dict (``estimator.history_``); anything else is returned as is.
+        limit: the most steps to keep (None: :data:`MAX_SAVED_HISTORY`).
+
+    Returns:
+        ``(thinned history, number of steps it had)`` (``(history, None)`` for a non-dict).
+
+    Examples:
+        >>> h = {"step": [1, 2, 3, 4, 5, 6], "loss": [5.0, 4, 3, 1, 2, 2.5],
+        ...      "grad_norm": {"w": [1.0] * 6}}
+        >>> thin_history(h, limit=3)
+        ({'step': [1, 3, 4, 6], 'loss': [5.0, 3, 1, 2.5],
+          'grad_norm': {'w': [1.0, 1.0, 1.0, 1.0]}}, 6)
     """
     if limit is None:
         limit = MAX_SAVED_HISTORY
@@ -210,10 +229,26 @@ def _thin_lists(tree, n, loss_key, limit):
 def save(estimator, path):
     """Write a fitted gradkit estimator to ``path`` as one ``.npz`` archive (module doc).
 
+    ``estimator.save(path)`` calls it. Callbacks are not stored (a loaded model has
+    ``callbacks=None``).
+
+    Args:
+        estimator: a fitted gradkit estimator (:class:`LinearRegression`, ...).
+        path: the file to write (``str`` or path-like); it is replaced if it exists.
+
     Raises:
         sklearn.exceptions.NotFittedError: when the estimator is not fitted.
-        ValueError: when a setting (e.g. a custom optimizer object or a RandomState) cannot
-            be written without pickle.
+        ValueError: when the estimator is not one of gradkit's own, or a setting (e.g. a
+            custom optimizer object or a RandomState) cannot be written without pickle.
+
+    Examples:
+        >>> import numpy as np, os, tempfile
+        >>> from gradkit.models import LogisticRegression
+        >>> X, y = np.array([[-1.0], [-0.5], [0.5], [1.0]]), np.array([0, 0, 1, 1])
+        >>> path = os.path.join(tempfile.mkdtemp(), "clf.npz")
+        >>> save(LogisticRegression().fit(X, y), path)
+        >>> load(path).predict(X).tolist()
+        [0, 0, 1, 1]
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -256,7 +291,19 @@ def save(estimator, path):
 class ModelFileError(ValueError):
     """A file that :func:`load` refuses: not a gradkit model file, damaged or truncated, larger
     than the limits below, or holding entries that do not fit the estimator it names (a wrong
-    shape or dtype, a NaN coefficient). The message names the file and the problem."""
+    shape or dtype, a NaN coefficient). The message names the file and the problem.
+
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "notes.npz")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("not a model")
+        >>> try:
+        ...     load(path)
+        ... except ModelFileError as exc:
+        ...     print(type(exc).__mro__[1].__name__, "|", str(exc).split(":")[0])
+        ValueError | ... is not a readable gradkit model file
+    """
 
 
 #: Limits on what :func:`load` reads, checked on the zip's central directory and each
@@ -283,12 +330,30 @@ def load(path):
     after reading, every coefficient must be finite. Memory use is bounded by the declared
     sizes, which are bounded by the file's own size.
 
+    Args:
+        path: the file (``str`` or path-like).
+
+    Returns:
+        The estimator, fitted, of the class the file names, with its settings, parameters,
+        fitted attributes and optimizer state.
+
     Raises:
         ModelFileError: (a ``ValueError``) when the file is not a gradkit model file, is
             corrupted or truncated, exceeds a limit, was written in another format version,
             or holds entries that do not fit its estimator.
         FileNotFoundError: when ``path`` does not exist.
+
+    Examples:
+        >>> import numpy as np, os, tempfile
+        >>> from gradkit.models import LinearRegression
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> path = os.path.join(tempfile.mkdtemp(), "reg.npz")
+        >>> LinearRegression(random_state=0).fit(X, 2 * X[:, 0]).save(path)
+        >>> model = load(path)
+        >>> type(model).__name__, model.n_features_in_
+        ('LinearRegression', 1)
     """
+
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No gradkit model file at {path!r}.")

@@ -40,15 +40,19 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         nesterov: use Nesterov momentum.
         accumulator_dtype: dtype of the momentum buffer (None: the parameters').
 
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`).
+
     References: Robbins & Monro 1951; Polyak 1964; Sutskever et al., ICML 2013.
 
-    >>> from gradkit.optim import apply_updates
-    >>> import numpy as np
-    >>> opt = sgd(learning_rate=0.1)
-    >>> params = {"w": np.array([1.0, -2.0])}
-    >>> updates, state = opt.update({"w": np.array([1.0, 1.0])}, opt.init(params))
-    >>> apply_updates(params, updates)["w"]
-    array([ 0.9, -2.1])
+    Examples:
+        >>> from gradkit.optim import apply_updates
+        >>> import numpy as np
+        >>> opt = sgd(learning_rate=0.1)
+        >>> params = {"w": np.array([1.0, -2.0])}
+        >>> updates, state = opt.update({"w": np.array([1.0, 1.0])}, opt.init(params))
+        >>> apply_updates(params, updates)["w"]
+        array([ 0.9, -2.1])
     """
     first = trace(momentum, nesterov, accumulator_dtype) if momentum is not None else identity()
     tx = chain(first, scale_by_learning_rate(learning_rate))
@@ -92,18 +96,31 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
 
 def momentum(learning_rate, beta: float = 0.9, nesterov: bool = False) -> GradientTransformation:
     """SGD with heavy-ball (or Nesterov) momentum: ``sgd(learning_rate, momentum=beta,
-    nesterov=nesterov)``; the equations are those of :func:`sgd`.
+    nesterov=nesterov)``; the equations are those of :func:`sgd`::
+
+        m_t = g_t + beta * m_{t-1}
+        u_t = -lr * m_t                    (nesterov=False)
+        u_t = -lr * (g_t + beta * m_t)     (nesterov=True)
+
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        beta: the momentum coefficient, in [0, 1].
+        nesterov: use Nesterov momentum.
+
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`).
 
     Reference: Polyak, "Some methods of speeding up the convergence of iteration methods",
     1964.
 
-    >>> import numpy as np
-    >>> opt = momentum(0.1, beta=0.5)
-    >>> state = opt.init(np.zeros(1))
-    >>> u, state = opt.update(np.ones(1), state)
-    >>> u, state = opt.update(np.ones(1), state)
-    >>> u   # -0.1 * (1 + 0.5 * 1)
-    array([-0.15])
+    Examples:
+        >>> import numpy as np
+        >>> opt = momentum(0.1, beta=0.5)
+        >>> state = opt.init(np.zeros(1))
+        >>> u, state = opt.update(np.ones(1), state)
+        >>> u, state = opt.update(np.ones(1), state)
+        >>> u   # -0.1 * (1 + 0.5 * 1)
+        array([-0.15])
     """
     if beta is None:
         raise ValueError("beta must be a number in [0, 1], got None; use sgd() for no momentum.")
@@ -120,12 +137,21 @@ def adagrad(learning_rate, initial_accumulator_value: float = 0.1,
 
     ``eps`` is inside the square root (optax); PyTorch adds it outside and starts at s_0 = 0.
 
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        initial_accumulator_value: ``s_0``, >= 0.
+        eps: >= 0, added inside the square root.
+
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`).
+
     Reference: Duchi, Hazan & Singer, JMLR 2011.
 
-    >>> import numpy as np
-    >>> opt = adagrad(1.0, initial_accumulator_value=0.0, eps=0.0)
-    >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
-    array([-1.])
+    Examples:
+        >>> import numpy as np
+        >>> opt = adagrad(1.0, initial_accumulator_value=0.0, eps=0.0)
+        >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
+        array([-1.])
     """
     return chain(scale_by_rss(initial_accumulator_value, eps),
                  scale_by_learning_rate(learning_rate))
@@ -148,17 +174,26 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
 
     Args:
         learning_rate: ``lr``, a number >= 0 or a schedule.
-        decay, eps, initial_scale, eps_in_sqrt, bias_correction: see :func:`scale_by_rms`.
+        decay: moving-average decay, in [0, 1).
+        eps: > 0.
+        initial_scale: ``v_0``, >= 0.
+        eps_in_sqrt: put ``eps`` inside the square root (optax) or, when False, outside
+            (PyTorch).
         centered: use the moving standard deviation (:func:`scale_by_stddev`).
         momentum: None, or the momentum coefficient in [0, 1].
         nesterov: Nesterov form of the momentum.
+        bias_correction: divide ``v_t`` (and ``m_t``) by ``1 - decay**t`` as Adam does.
+
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`).
 
     Reference: Tieleman & Hinton 2012; Graves 2013 (centered).
 
-    >>> import numpy as np
-    >>> opt = rmsprop(0.1, decay=0.75)
-    >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]   # -0.1 * 2 / sqrt(1 + eps)
-    array([-0.2])
+    Examples:
+        >>> import numpy as np
+        >>> opt = rmsprop(0.1, decay=0.75)
+        >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]   # -0.1 * 2 / sqrt(1 + eps)
+        array([-0.2])
     """
     if centered:
         block = scale_by_stddev(decay, eps, initial_scale, eps_in_sqrt, bias_correction)
@@ -212,19 +247,26 @@ def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
 
     Args:
         learning_rate: ``lr``, a number >= 0 or a schedule.
-        b1, b2: moment decays in [0, 1).
-        eps: > 0; eps_root: >= 0.
+        b1: decay of the first moment, in [0, 1).
+        b2: decay of the second moment, in [0, 1).
+        eps: added outside the square root, > 0 (may be 0 if ``eps_root > 0``).
+        eps_root: added inside the square root, >= 0.
         mu_dtype: dtype of the first moment (None: the parameters').
+        nesterov: use Nesterov momentum (:func:`nadam`).
+
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`).
 
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
 
-    >>> from gradkit.optim import apply_updates
-    >>> import numpy as np
-    >>> opt = adam(0.1)
-    >>> params = {"w": np.array([1.0, 1.0])}
-    >>> updates, state = opt.update({"w": np.array([2.0, -0.01])}, opt.init(params))
-    >>> apply_updates(params, updates)["w"].round(6)   # the first step is -lr * sign(g)
-    array([0.9, 1.1])
+    Examples:
+        >>> from gradkit.optim import apply_updates
+        >>> import numpy as np
+        >>> opt = adam(0.1)
+        >>> params = {"w": np.array([1.0, 1.0])}
+        >>> updates, state = opt.update({"w": np.array([2.0, -0.01])}, opt.init(params))
+        >>> apply_updates(params, updates)["w"].round(6)   # the first step is -lr * sign(g)
+        array([0.9, 1.1])
     """
     tx = chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
                scale_by_learning_rate(learning_rate))
@@ -290,17 +332,26 @@ def adamw(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
 
     Args:
         learning_rate: ``lr``, a number >= 0 or a schedule.
-        b1, b2, eps, eps_root, mu_dtype, nesterov: see :func:`adam`.
+        b1: decay of the first moment, in [0, 1).
+        b2: decay of the second moment, in [0, 1).
+        eps: added outside the square root, > 0 (may be 0 if ``eps_root > 0``).
+        eps_root: added inside the square root, >= 0.
+        mu_dtype: dtype of the first moment (None: the parameters').
         weight_decay: >= 0.
         mask: which parameters to decay, see :func:`add_decayed_weights`.
+        nesterov: use Nesterov momentum in the Adam direction.
+
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`; its ``update`` needs ``params``).
 
     Reference: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
 
-    >>> import numpy as np
-    >>> opt = adamw(0.1, weight_decay=0.5)
-    >>> params = np.array([2.0])
-    >>> opt.update(np.array([1.0]), opt.init(params), params)[0]   # -0.1 * (1 + 0.5 * 2)
-    array([-0.2])
+    Examples:
+        >>> import numpy as np
+        >>> opt = adamw(0.1, weight_decay=0.5)
+        >>> params = np.array([2.0])
+        >>> opt.update(np.array([1.0]), opt.init(params), params)[0]   # -0.1 * (1 + 0.5 * 2)
+        array([-0.2])
     """
     tx = chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
                add_decayed_weights(weight_decay, mask),
@@ -319,12 +370,22 @@ def adamax(learning_rate, b1: float = 0.9, b2: float = 0.999,
         v_t = max(b2 * v_{t-1}, |g_t| + eps)
         u_t = -lr * m_t / ((1 - b1**t) * v_t)
 
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        b1: decay of the first moment, in [0, 1).
+        b2: decay of the infinity norm, in [0, 1).
+        eps: > 0, keeps ``v_t`` away from zero.
+
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`).
+
     Reference: Kingma & Ba, ICLR 2015, section 7.1.
 
-    >>> import numpy as np
-    >>> opt = adamax(0.1)
-    >>> opt.update(np.array([-3.0]), opt.init(np.zeros(1)))[0]
-    array([0.1])
+    Examples:
+        >>> import numpy as np
+        >>> opt = adamax(0.1)
+        >>> opt.update(np.array([-3.0]), opt.init(np.zeros(1)))[0]
+        array([0.1])
     """
     return chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))
 
@@ -341,12 +402,25 @@ def nadam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     As optax and PyTorch (without PyTorch's momentum decay schedule, ``momentum_decay``), and
     without the extra ``b2`` factor of Dozat's Algorithm 2.
 
+    Args:
+        learning_rate: ``lr``, a number >= 0 or a schedule.
+        b1: decay of the first moment, in [0, 1).
+        b2: decay of the second moment, in [0, 1).
+        eps: added outside the square root, > 0 (may be 0 if ``eps_root > 0``).
+        eps_root: added inside the square root, >= 0.
+        mu_dtype: dtype of the first moment (None: the parameters').
+
+    Returns:
+        A :class:`GradientTransformation` (a :func:`chain`).
+
+
     Reference: Dozat, "Incorporating Nesterov Momentum into Adam", ICLR workshop 2016.
 
-    >>> import numpy as np
-    >>> opt = nadam(0.1)
-    >>> u = opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
-    >>> round(float(u[0]), 6)   # -0.1 * (0.9 * 0.2 / 0.19 + 0.1 * 2 / 0.1) / 2
-    -0.147368
+    Examples:
+        >>> import numpy as np
+        >>> opt = nadam(0.1)
+        >>> u = opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
+        >>> round(float(u[0]), 6)   # -0.1 * (0.9 * 0.2 / 0.19 + 0.1 * 2 / 0.1) / 2
+        -0.147368
     """
     return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True)

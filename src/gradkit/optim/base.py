@@ -38,12 +38,17 @@ class GradientTransformation(NamedTuple):
     ``GradientTransformation(init, update)`` keeps working wherever extras are passed;
     :func:`with_extra_args_support` makes it callable with them on its own.
 
-    >>> from gradkit.optim import reduce_on_plateau
-    >>> import numpy as np
-    >>> halve = GradientTransformation(init_empty_state, lambda u, s, p=None: (u / 2, s))
-    >>> opt = chain(halve, reduce_on_plateau())
-    >>> opt.update(np.ones(1), opt.init(None), value=1.0)[0]   # value= reaches only the plateau
-    array([0.5])
+    Attributes:
+        init: ``init(params) -> state``, the state before the first step.
+        update: ``update(updates, state, params=None) -> (updates, state)``, one step.
+
+    Examples:
+        >>> from gradkit.optim import reduce_on_plateau
+        >>> import numpy as np
+        >>> halve = GradientTransformation(init_empty_state, lambda u, s, p=None: (u / 2, s))
+        >>> opt = chain(halve, reduce_on_plateau())
+        >>> opt.update(np.ones(1), opt.init(None), value=1.0)[0]   # value= reaches the plateau
+        array([0.5])
     """
 
     init: Callable[[Any], Any]
@@ -59,27 +64,45 @@ class GradientTransformationExtraArgs(GradientTransformation):
     rest, so one call can feed every block of a :func:`chain`. Being a subclass, it is
     accepted wherever a ``GradientTransformation`` is; :func:`chain` returns one.
 
-    >>> import numpy as np
-    >>> def update(updates, state, params=None, *, value=None, **extra_args):
-    ...     return updates * value, state
-    >>> tx = GradientTransformationExtraArgs(init_empty_state, update)
-    >>> tx.update(np.ones(1), tx.init(None), value=3.0, unused="ignored")[0]
-    array([3.])
+    Attributes:
+        init: ``init(params) -> state``, the state before the first step.
+        update: ``update(updates, state, params=None, **extra_args) -> (updates, state)``.
+
+    Examples:
+        >>> import numpy as np
+        >>> def update(updates, state, params=None, *, value=None, **extra_args):
+        ...     return updates * value, state
+        >>> tx = GradientTransformationExtraArgs(init_empty_state, update)
+        >>> tx.update(np.ones(1), tx.init(None), value=3.0, unused="ignored")[0]
+        array([3.])
     """
 
     __slots__ = ()
 
 
 class EmptyState(NamedTuple):
-    """The state of a stateless transformation."""
+    """The state of a stateless transformation.
+
+    Examples:
+        >>> from gradkit.optim import clip
+        >>> clip(1.0).init({"w": 0.0})
+        EmptyState()
+    """
 
 
 def init_empty_state(params) -> EmptyState:
     """The ``init`` of every transformation without state: ignore ``params``, return
     ``EmptyState()``.
 
-    >>> init_empty_state({"w": 1.0})
-    EmptyState()
+    Args:
+        params: the parameters (ignored).
+
+    Returns:
+        ``EmptyState()``.
+
+    Examples:
+        >>> init_empty_state({"w": 1.0})
+        EmptyState()
     """
     return EmptyState()
 
@@ -90,10 +113,17 @@ def stateless(f: Callable[[Any, Any], Any]) -> GradientTransformation:
     ``init`` is :func:`init_empty_state`; ``update(updates, state, params=None)`` returns
     ``(f(updates, params), state)``. ``params`` is None when the caller gives none.
 
-    >>> import numpy as np
-    >>> double = stateless(lambda updates, params: 2.0 * updates)
-    >>> double.update(np.array([1.0, -3.0]), double.init(None))
-    (array([ 2., -6.]), EmptyState())
+    Args:
+        f: ``f(updates, params) -> new updates``, a pure function of the update pytree.
+
+    Returns:
+        A :class:`GradientTransformation` whose state is :class:`EmptyState`.
+
+    Examples:
+        >>> import numpy as np
+        >>> double = stateless(lambda updates, params: 2.0 * updates)
+        >>> double.update(np.array([1.0, -3.0]), double.init(None))
+        (array([ 2., -6.]), EmptyState())
     """
 
     def update(updates, state, params=None):
@@ -107,13 +137,20 @@ def with_extra_args_support(tx: GradientTransformation) -> GradientTransformatio
     with an ``update`` that accepts extra keyword arguments and drops them before calling
     ``tx.update(updates, state, params)``.
 
-    >>> from gradkit.optim import scale
-    >>> import numpy as np
-    >>> tx = with_extra_args_support(scale(2.0))
-    >>> tx.update(np.ones(1), tx.init(None), value=1.0)[0]
-    array([2.])
-    >>> with_extra_args_support(tx) is tx
-    True
+    Args:
+        tx: a :class:`GradientTransformation`.
+
+    Returns:
+        A :class:`GradientTransformationExtraArgs` with ``tx``'s ``init``.
+
+    Examples:
+        >>> from gradkit.optim import scale
+        >>> import numpy as np
+        >>> tx = with_extra_args_support(scale(2.0))
+        >>> tx.update(np.ones(1), tx.init(None), value=1.0)[0]
+        array([2.])
+        >>> with_extra_args_support(tx) is tx
+        True
     """
     if isinstance(tx, GradientTransformationExtraArgs):
         return tx
@@ -129,16 +166,36 @@ def with_extra_args_support(tx: GradientTransformation) -> GradientTransformatio
 # the learning-rate states (read by the fused step and by current_learning_rate)
 
 class ScaleByScheduleState(NamedTuple):
-    """``count``: steps taken; ``step_size``: the multiplier used at the last step
-    (before the first step, the one the first step will use)."""
+    """The state of :func:`scale_by_schedule`.
+
+    Attributes:
+        count: steps taken.
+        step_size: the multiplier used at the last step (before the first step, the one the
+            first step will use).
+
+    Examples:
+        >>> from gradkit.optim import scale_by_schedule
+        >>> scale_by_schedule(lambda t: 0.5 ** t).init(None)
+        ScaleByScheduleState(count=0, step_size=1.0)
+    """
 
     count: int
     step_size: float
 
 
 class ScaleByLearningRateState(NamedTuple):
-    """``count``: steps taken; ``learning_rate``: the (positive) learning rate used at the last
-    step (before the first step, the one the first step will use)."""
+    """The state of :func:`scale_by_learning_rate`.
+
+    Attributes:
+        count: steps taken.
+        learning_rate: the (positive) learning rate used at the last step (before the first
+            step, the one the first step will use).
+
+    Examples:
+        >>> from gradkit.optim import scale_by_learning_rate
+        >>> scale_by_learning_rate(0.1).init(None)
+        ScaleByLearningRateState(count=0, learning_rate=0.1)
+    """
 
     count: int
     learning_rate: float
@@ -230,12 +287,13 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
         TypeError: when an argument is not a GradientTransformation.
         ValueError: at ``update`` when the state does not have one entry per transformation.
 
-    >>> from gradkit.optim import clip, scale
-    >>> import numpy as np
-    >>> opt = chain(clip(1.0), scale(-0.5))   # clip first, then scale
-    >>> updates, _ = opt.update({"w": np.array([4.0, 0.5])}, opt.init(None))
-    >>> updates["w"]
-    array([-0.5 , -0.25])
+    Examples:
+        >>> from gradkit.optim import clip, scale
+        >>> import numpy as np
+        >>> opt = chain(clip(1.0), scale(-0.5))   # clip first, then scale
+        >>> updates, _ = opt.update({"w": np.array([4.0, 0.5])}, opt.init(None))
+        >>> updates["w"]
+        array([-0.5 , -0.25])
     """
     for i, t in enumerate(transforms):
         if not isinstance(t, GradientTransformation):
@@ -350,14 +408,24 @@ def apply_updates(params, updates, *, inplace: bool = False):
     training loop; leaves that are not writable float NumPy arrays of the updates' shape
     and dtype make it fall back to the functional sum for the whole tree.
 
-    Raises ValueError when the two pytrees have different structures.
+    Args:
+        params: the parameter pytree.
+        updates: a pytree of the same structure (what an optimizer's ``update`` returns).
+        inplace: write the sum into ``params``' arrays when they allow it.
 
-    >>> import numpy as np
-    >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
-    array([0.5, 0.5], dtype=float32)
-    >>> p = {"w": np.ones(2)}
-    >>> apply_updates(p, {"w": np.full(2, -0.5)}, inplace=True) is p, p["w"]
-    (True, array([0.5, 0.5]))
+    Returns:
+        The new parameters (``params`` itself when written in place).
+
+    Raises:
+        ValueError: when the two pytrees have different structures.
+
+    Examples:
+        >>> import numpy as np
+        >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.full(2, -0.5)})["w"]
+        array([0.5, 0.5], dtype=float32)
+        >>> p = {"w": np.ones(2)}
+        >>> apply_updates(p, {"w": np.full(2, -0.5)}, inplace=True) is p, p["w"]
+        (True, array([0.5, 0.5]))
     """
     if inplace:
         both = _inplace_leaves(params, updates)
@@ -390,13 +458,25 @@ def step(tx: GradientTransformation, params, grads, state, **extra_args):
     that are not writable float NumPy arrays take ``tx.update`` and
     ``apply_updates(..., inplace=True)``.
 
-    >>> from gradkit.optim import adam
-    >>> import numpy as np
-    >>> opt = adam(0.1)
-    >>> params = {"w": np.array([1.0, 1.0])}
-    >>> params, state, u = step(opt, params, {"w": np.array([2.0, -0.01])}, opt.init(params))
-    >>> params["w"].round(6)
-    array([0.9, 1.1])
+    Args:
+        tx: the optimizer.
+        params: the parameter pytree, updated in place where it can be.
+        grads: the gradients, a pytree of ``params``' structure.
+        state: ``tx``'s state (not to be used again afterwards).
+        **extra_args: extra keyword arguments of ``update`` (such as ``value=loss``).
+
+    Returns:
+        ``(params, state, updates)``: the new parameters, the new state and the updates
+        that were added.
+
+    Examples:
+        >>> from gradkit.optim import adam
+        >>> import numpy as np
+        >>> opt = adam(0.1)
+        >>> params = {"w": np.array([1.0, 1.0])}
+        >>> params, state, u = step(opt, params, {"w": np.array([2.0, -0.01])}, opt.init(params))
+        >>> params["w"].round(6)
+        array([0.9, 1.1])
     """
     try:
         kernel = _FUSED.get(tx.update)
@@ -464,8 +544,18 @@ def _unflatten_like(tree, leaves):
 def global_norm(tree) -> float:
     """The Euclidean norm of all the leaves of ``tree`` taken together, as a Python float.
 
-    >>> import numpy as np
-    >>> global_norm({"a": np.array([3.0]), "b": np.array([[4.0]])})
-    5.0
+    ``||g|| = sqrt(sum over leaves x of sum_i |x_i|**2)``.
+
+    Args:
+        tree: a pytree of arrays or numbers.
+
+    Returns:
+        The norm, a Python float.
+
+
+    Examples:
+        >>> import numpy as np
+        >>> global_norm({"a": np.array([3.0]), "b": np.array([[4.0]])})
+        5.0
     """
     return math.sqrt(sum(float(np.vdot(x, x).real) for x in tree_leaves(tree)))

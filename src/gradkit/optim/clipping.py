@@ -22,10 +22,20 @@ def clip(max_delta: float) -> GradientTransformation:
 
     ``u_t = min(max(g_t, -max_delta), max_delta)`` elementwise; ``max_delta >= 0``.
 
-    >>> from gradkit.optim import EmptyState
-    >>> import numpy as np
-    >>> clip(1.0).update(np.array([-3.0, 0.5, 2.0]), EmptyState())[0]
-    array([-1. ,  0.5,  1. ])
+    Args:
+        max_delta: the largest absolute value an update coordinate keeps, >= 0.
+
+    Returns:
+        A stateless :class:`GradientTransformation`.
+
+    Raises:
+        ValueError: when ``max_delta`` is negative or not finite.
+
+    Examples:
+        >>> from gradkit.optim import EmptyState
+        >>> import numpy as np
+        >>> clip(1.0).update(np.array([-3.0, 0.5, 2.0]), EmptyState())[0]
+        array([-1. ,  0.5,  1. ])
     """
     max_delta = _check_nonneg("max_delta", max_delta)
 
@@ -45,12 +55,22 @@ def clip_by_norm(max_norm: float) -> GradientTransformation:
     ``u = g * min(1, max_norm / ||g||)`` for every leaf ``g`` (PyTorch's ``clip_grad_norm_``
     applied per tensor). See :func:`clip_by_global_norm` for one norm over all leaves.
 
-    >>> from gradkit.optim import EmptyState
-    >>> import numpy as np
-    >>> tx = clip_by_norm(1.0)
-    >>> u, _ = tx.update({"a": np.array([3.0, 4.0]), "b": np.array([0.5])}, EmptyState())
-    >>> u["a"], u["b"]
-    (array([0.6, 0.8]), array([0.5]))
+    Args:
+        max_norm: the largest Euclidean norm a leaf keeps, > 0.
+
+    Returns:
+        A stateless :class:`GradientTransformation`.
+
+    Raises:
+        ValueError: when ``max_norm`` is not a finite number > 0.
+
+    Examples:
+        >>> from gradkit.optim import EmptyState
+        >>> import numpy as np
+        >>> tx = clip_by_norm(1.0)
+        >>> u, _ = tx.update({"a": np.array([3.0, 4.0]), "b": np.array([0.5])}, EmptyState())
+        >>> u["a"], u["b"]
+        (array([0.6, 0.8]), array([0.5]))
     """
     max_norm = _check_positive("max_norm", max_norm)
 
@@ -67,12 +87,23 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     pytree (Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
     networks", ICML 2013).
 
-    >>> from gradkit.optim import EmptyState
-    >>> import numpy as np
-    >>> tx = clip_by_global_norm(1.0)
-    >>> u, _ = tx.update({"a": np.array([3.0]), "b": np.array([4.0])}, EmptyState())
-    >>> u["a"], u["b"]
-    (array([0.6]), array([0.8]))
+    Args:
+        max_norm: the largest global norm the updates keep, > 0.
+
+    Returns:
+        A stateless :class:`GradientTransformation`.
+
+    Raises:
+        ValueError: when ``max_norm`` is not a finite number > 0.
+
+
+    Examples:
+        >>> from gradkit.optim import EmptyState
+        >>> import numpy as np
+        >>> tx = clip_by_global_norm(1.0)
+        >>> u, _ = tx.update({"a": np.array([3.0]), "b": np.array([4.0])}, EmptyState())
+        >>> u["a"], u["b"]
+        (array([0.6]), array([0.8]))
     """
     max_norm = _check_positive("max_norm", max_norm)
 

@@ -19,9 +19,22 @@ __all__ = ["reduce_on_plateau", "current_learning_rate", "ReduceLROnPlateauState
 
 
 class ReduceLROnPlateauState(NamedTuple):
-    """``scale``: the factor applied to the updates; ``best_value``: best (averaged) loss seen;
-    ``plateau_count``: evaluations since the last improvement; ``cooldown_count``: evaluations
-    left in cooldown; ``count`` and ``avg_value``: the loss values accumulated so far."""
+    """The state of :func:`reduce_on_plateau`.
+
+    Attributes:
+        scale: the factor applied to the updates.
+        best_value: the best (averaged) loss seen.
+        plateau_count: evaluations since the last improvement.
+        cooldown_count: evaluations left in cooldown.
+        count: the loss values accumulated since the last evaluation.
+        avg_value: their mean.
+
+    Examples:
+        >>> reduce_on_plateau().init(None)
+        ReduceLROnPlateauState(scale=1.0, best_value=inf, plateau_count=0, cooldown_count=0,
+                               count=0, avg_value=0.0)
+    """
+
 
     scale: float
     best_value: float
@@ -49,25 +62,34 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, rtol: float = 1e-
         u_t = scale * g_t
 
     Place it after the optimizer: ``chain(adam(1e-3), reduce_on_plateau())``; the effective
-    learning rate (see :func:`current_learning_rate`) is then ``1e-3 * scale``.
+    learning rate (see :func:`current_learning_rate`) is then ``1e-3 * scale``. Like
+    PyTorch's ``ReduceLROnPlateau(mode="min", threshold_mode="rel")``.
 
     Args:
         factor: in (0, 1), the multiplier applied on a plateau.
         patience: number of non-improving evaluations before reducing, >= 0.
-        rtol, atol: relative and absolute improvement needed, >= 0, not both 0.
+        rtol: relative improvement needed, >= 0 (``rtol`` and ``atol`` not both 0).
+        atol: absolute improvement needed, >= 0.
         cooldown: evaluations to wait after a reduction before counting again, >= 0.
         accumulation_size: number of values averaged into one evaluation, >= 1.
         min_scale: the scale never goes below this, >= 0.
 
-    Like PyTorch's ``ReduceLROnPlateau(mode="min", threshold_mode="rel")``.
+    Returns:
+        A :class:`GradientTransformationExtraArgs` whose state is a
+        :class:`ReduceLROnPlateauState`; its ``update`` needs ``value=loss``.
 
-    >>> import numpy as np
-    >>> tx = reduce_on_plateau(factor=0.5, patience=1)
-    >>> state = tx.init(None)
-    >>> for loss in [1.0, 1.0]:
-    ...     u, state = tx.update(np.ones(1), state, value=loss)
-    >>> state.scale
-    0.5
+    Raises:
+        ValueError: when a hyperparameter is out of its range, when ``rtol`` and ``atol``
+            are both 0, and at ``update`` when no ``value=`` is passed.
+
+    Examples:
+        >>> import numpy as np
+        >>> tx = reduce_on_plateau(factor=0.5, patience=1)
+        >>> state = tx.init(None)
+        >>> for loss in [1.0, 1.0]:
+        ...     u, state = tx.update(np.ones(1), state, value=loss)
+        >>> state.scale
+        0.5
     """
     factor = _check(name="factor", value=factor, ok=lambda v: 0.0 < v < 1.0,
                     requirement="in (0, 1)")
@@ -119,13 +141,20 @@ def current_learning_rate(state) -> float | None:
     It is the product of the learning rates of all :func:`scale_by_learning_rate` blocks in
     the state (or, when there are none, the step sizes of :func:`scale_by_schedule` blocks),
     times the scales of all :func:`reduce_on_plateau` blocks. Before the first step it is
-    the rate the first step will use. Returns None when the state holds no learning rate.
+    the rate the first step will use.
 
-    >>> from gradkit.optim import adam
-    >>> import numpy as np
-    >>> opt = adam(0.01)
-    >>> current_learning_rate(opt.init({"w": np.zeros(2)}))
-    0.01
+    Args:
+        state: the state of an optimizer (any nesting of tuples, lists and dicts of states).
+
+    Returns:
+        The learning rate as a Python float, or None when the state holds no learning rate.
+
+    Examples:
+        >>> from gradkit.optim import adam
+        >>> import numpy as np
+        >>> opt = adam(0.01)
+        >>> current_learning_rate(opt.init({"w": np.zeros(2)}))
+        0.01
     """
     rates: list[float] = []
     steps: list[float] = []

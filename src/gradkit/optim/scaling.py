@@ -29,9 +29,13 @@ __all__ = ["identity", "scale", "scale_by_learning_rate", "scale_by_schedule", "
 def identity() -> GradientTransformation:
     """Pass updates through unchanged: ``u_t = g_t``.
 
-    >>> from gradkit.optim import EmptyState
-    >>> identity().update([1.0], EmptyState())
-    ([1.0], EmptyState())
+    Returns:
+        A stateless :class:`GradientTransformation`.
+
+    Examples:
+        >>> from gradkit.optim import EmptyState
+        >>> identity().update([1.0], EmptyState())
+        ([1.0], EmptyState())
     """
     return stateless(lambda updates, params: updates)
 
@@ -39,10 +43,20 @@ def identity() -> GradientTransformation:
 def scale(step_size: float) -> GradientTransformation:
     """Multiply updates by a constant: ``u_t = step_size * g_t``.
 
-    >>> from gradkit.optim import EmptyState
-    >>> import numpy as np
-    >>> scale(-2.0).update(np.array([1.0, 3.0]), EmptyState())[0]
-    array([-2., -6.])
+    Args:
+        step_size: the constant, a finite number (negative for descent).
+
+    Returns:
+        A stateless :class:`GradientTransformation`.
+
+    Raises:
+        ValueError: when ``step_size`` is not finite.
+
+    Examples:
+        >>> from gradkit.optim import EmptyState
+        >>> import numpy as np
+        >>> scale(-2.0).update(np.array([1.0, 3.0]), EmptyState())[0]
+        array([-2., -6.])
     """
     step_size = _check("step_size", step_size, math.isfinite, "a finite number")
 
@@ -108,13 +122,14 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
     Returns:
         A :class:`GradientTransformation` with state :class:`ScaleByScheduleState`.
 
-    >>> import numpy as np
-    >>> tx = scale_by_schedule(lambda t: 0.5 ** t)
-    >>> state = tx.init(None)
-    >>> u, state = tx.update(np.ones(1), state)
-    >>> u, state = tx.update(np.ones(1), state)
-    >>> u, state
-    (array([0.5]), ScaleByScheduleState(count=2, step_size=0.5))
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_schedule(lambda t: 0.5 ** t)
+        >>> state = tx.init(None)
+        >>> u, state = tx.update(np.ones(1), state)
+        >>> u, state = tx.update(np.ones(1), state)
+        >>> u, state
+        (array([0.5]), ScaleByScheduleState(count=2, step_size=0.5))
     """
     if not callable(step_size_fn):
         raise TypeError(f"step_size_fn must be a function of the step count, got "
@@ -137,11 +152,12 @@ def scale_by_learning_rate(learning_rate, *, flip_sign: bool = True) -> Gradient
     Raises:
         ValueError: when ``learning_rate`` is a negative or non-finite number.
 
-    >>> import numpy as np
-    >>> tx = scale_by_learning_rate(0.1)
-    >>> u, state = tx.update(np.array([1.0, -2.0]), tx.init(None))
-    >>> u, state
-    (array([-0.1,  0.2]), ScaleByLearningRateState(count=1, learning_rate=0.1))
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_learning_rate(0.1)
+        >>> u, state = tx.update(np.array([1.0, -2.0]), tx.init(None))
+        >>> u, state
+        (array([-0.1,  0.2]), ScaleByLearningRateState(count=1, learning_rate=0.1))
     """
     learning_rate = _check_learning_rate(learning_rate)
     return _scale_by_step_size(learning_rate, -1.0 if flip_sign else 1.0,
@@ -153,7 +169,16 @@ def scale_by_learning_rate(learning_rate, *, flip_sign: bool = True) -> Gradient
 
 
 class TraceState(NamedTuple):
-    """``trace``: the momentum buffer, one array per parameter."""
+    """The state of :func:`trace`.
+
+    Attributes:
+        trace: the momentum buffer, one array per parameter.
+
+    Examples:
+        >>> import numpy as np
+        >>> trace(0.9).init({"w": np.ones(2)})
+        TraceState(trace={'w': array([0., 0.])})
+    """
 
     trace: Any
 
@@ -178,13 +203,17 @@ def trace(decay: float, nesterov: bool = False, accumulator_dtype=None) -> Gradi
         nesterov: use the Nesterov form.
         accumulator_dtype: dtype of the buffer; None uses the parameters' dtype.
 
-    >>> import numpy as np
-    >>> tx = trace(0.5)
-    >>> state = tx.init(np.zeros(1))
-    >>> u, state = tx.update(np.ones(1), state)
-    >>> u, state = tx.update(np.ones(1), state)
-    >>> u
-    array([1.5])
+    Returns:
+        A :class:`GradientTransformation` with state :class:`TraceState`.
+
+    Examples:
+        >>> import numpy as np
+        >>> tx = trace(0.5)
+        >>> state = tx.init(np.zeros(1))
+        >>> u, state = tx.update(np.ones(1), state)
+        >>> u, state = tx.update(np.ones(1), state)
+        >>> u
+        array([1.5])
     """
     decay = _check_unit("decay", decay, closed=True)
 
@@ -205,8 +234,19 @@ def trace(decay: float, nesterov: bool = False, accumulator_dtype=None) -> Gradi
 
 
 class ScaleByAdamState(NamedTuple):
-    """``count``: steps taken; ``mu``: first moment; ``nu``: second moment (Adam) or
-    infinity norm (Adamax)."""
+    """The state of :func:`scale_by_adam` and :func:`scale_by_adamax`.
+
+    Attributes:
+        count: steps taken.
+        mu: the first moment, one array per parameter.
+        nu: the second moment (Adam) or the infinity norm (Adamax).
+
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_adam()
+        >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[1]
+        ScaleByAdamState(count=1, mu=array([0.2]), nu=array([0.004]))
+    """
 
     count: int
     mu: Any
@@ -238,12 +278,16 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
         mu_dtype: dtype of the first moment; None uses the parameters' dtype.
         nesterov: use NAdam's Nesterov momentum.
 
+    Returns:
+        A :class:`GradientTransformation` with state :class:`ScaleByAdamState`.
+
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
 
-    >>> import numpy as np
-    >>> tx = scale_by_adam()
-    >>> tx.update(np.array([0.5, -3.0]), tx.init(np.zeros(2)))[0].round(6)  # first: sign(g)
-    array([ 1., -1.])
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_adam()
+        >>> tx.update(np.array([0.5, -3.0]), tx.init(np.zeros(2)))[0].round(6)  # first: sign(g)
+        array([ 1., -1.])
     """
     b1, b2 = _check_unit("b1", b1), _check_unit("b2", b2)
     eps_root = _check_nonneg("eps_root", eps_root)
@@ -291,12 +335,17 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999,
         b2: decay of the infinity norm, in [0, 1).
         eps: > 0, keeps ``v_t`` away from zero.
 
+    Returns:
+        A :class:`GradientTransformation` with state :class:`ScaleByAdamState` (``nu`` holds
+        the infinity norm).
+
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, sec. 7.1.
 
-    >>> import numpy as np
-    >>> tx = scale_by_adamax(eps=0.5)
-    >>> tx.update(np.array([1.5]), tx.init(np.zeros(1)))[0]
-    array([0.75])
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_adamax(eps=0.5)
+        >>> tx.update(np.array([1.5]), tx.init(np.zeros(1)))[0]
+        array([0.75])
     """
     b1, b2, eps = _check_unit("b1", b1), _check_unit("b2", b2), _check_positive("eps", eps)
 
@@ -319,7 +368,16 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999,
 
 
 class ScaleByRssState(NamedTuple):
-    """``sum_of_squares``: the running sum of squared gradients (AdaGrad's accumulator)."""
+    """The state of :func:`scale_by_rss`.
+
+    Attributes:
+        sum_of_squares: the running sum of squared gradients (AdaGrad's accumulator).
+
+    Examples:
+        >>> import numpy as np
+        >>> scale_by_rss(initial_accumulator_value=0.1).init(np.zeros(2))
+        ScaleByRssState(sum_of_squares=array([0.1, 0.1]))
+    """
 
     sum_of_squares: Any
 
@@ -339,13 +397,17 @@ def scale_by_rss(initial_accumulator_value: float = 0.1,
         initial_accumulator_value: ``s_0``, >= 0.
         eps: >= 0.
 
+    Returns:
+        A :class:`GradientTransformation` with state :class:`ScaleByRssState`.
+
     Reference: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and
     Stochastic Optimization", JMLR 2011.
 
-    >>> import numpy as np
-    >>> tx = scale_by_rss(initial_accumulator_value=0.0, eps=0.0)
-    >>> tx.update(np.array([3.0, 0.0]), tx.init(np.zeros(2)))[0]
-    array([1., 0.])
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_rss(initial_accumulator_value=0.0, eps=0.0)
+        >>> tx.update(np.array([3.0, 0.0]), tx.init(np.zeros(2)))[0]
+        array([1., 0.])
     """
     initial = _check_nonneg("initial_accumulator_value", initial_accumulator_value)
     eps = _check_nonneg("eps", eps)
@@ -366,7 +428,17 @@ def scale_by_rss(initial_accumulator_value: float = 0.1,
 
 
 class ScaleByRmsState(NamedTuple):
-    """``count``: steps taken; ``nu``: the moving average of squared gradients."""
+    """The state of :func:`scale_by_rms`.
+
+    Attributes:
+        count: steps taken.
+        nu: the moving average of squared gradients, one array per parameter.
+
+    Examples:
+        >>> import numpy as np
+        >>> scale_by_rms(initial_scale=1.0).init(np.zeros(2))
+        ScaleByRmsState(count=0, nu=array([1., 1.]))
+    """
 
     count: int
     nu: Any
@@ -390,13 +462,17 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0
         eps_in_sqrt: where eps goes, see above.
         bias_correction: divide by ``1 - decay**t`` as Adam does.
 
+    Returns:
+        A :class:`GradientTransformation` with state :class:`ScaleByRmsState`.
+
     Reference: Tieleman & Hinton, "Lecture 6.5 - RMSProp", COURSERA: Neural Networks for
     Machine Learning, 2012.
 
-    >>> import numpy as np
-    >>> tx = scale_by_rms(decay=0.75)
-    >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[0].round(6)   # 2 / sqrt(0.25 * 4)
-    array([2.])
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_rms(decay=0.75)
+        >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[0].round(6)   # 2 / sqrt(0.25 * 4)
+        array([2.])
     """
     decay = _check_unit("decay", decay)
     eps = _check_positive("eps", eps)
@@ -421,7 +497,18 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0
 
 
 class ScaleByRStdDevState(NamedTuple):
-    """``count``: steps taken; ``mu``: moving average of gradients; ``nu``: of their squares."""
+    """The state of :func:`scale_by_stddev`.
+
+    Attributes:
+        count: steps taken.
+        mu: the moving average of the gradients.
+        nu: the moving average of their squares.
+
+    Examples:
+        >>> import numpy as np
+        >>> scale_by_stddev(initial_scale=1.0).init(np.zeros(1))
+        ScaleByRStdDevState(count=0, mu=array([0.]), nu=array([1.]))
+    """
 
     count: int
     mu: Any
@@ -441,14 +528,23 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
         u_t = g_t / sqrt(vhat - mhat**2 + eps)      (eps_in_sqrt=True)
         u_t = g_t / (sqrt(vhat - mhat**2) + eps)    (eps_in_sqrt=False)
 
-    Args: as :func:`scale_by_rms`.
+    Args:
+        decay: moving-average decay, in [0, 1).
+        eps: > 0.
+        initial_scale: ``v_0``, >= 0.
+        eps_in_sqrt: where eps goes, see above.
+        bias_correction: divide by ``1 - decay**t`` as Adam does.
+
+    Returns:
+        A :class:`GradientTransformation` with state :class:`ScaleByRStdDevState`.
 
     Reference: Graves, "Generating Sequences With Recurrent Neural Networks", 2013, eq. 38.
 
-    >>> import numpy as np
-    >>> tx = scale_by_stddev(decay=0.5)
-    >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[0].round(6)   # 2 / sqrt(2 - 1**2)
-    array([2.])
+    Examples:
+        >>> import numpy as np
+        >>> tx = scale_by_stddev(decay=0.5)
+        >>> tx.update(np.array([2.0]), tx.init(np.zeros(1)))[0].round(6)   # 2 / sqrt(2 - 1**2)
+        array([2.])
     """
     decay = _check_unit("decay", decay)
     eps = _check_positive("eps", eps)
@@ -487,17 +583,22 @@ def add_decayed_weights(weight_decay: float = 0.0, mask=None) -> GradientTransfo
         mask: None (decay everything), a pytree of bools with the structure of the
             parameters, or a function ``params -> that pytree`` (e.g. to skip biases).
 
+    Returns:
+        A stateless :class:`GradientTransformation` (its ``update`` needs ``params``).
+
+
     Raises:
         ValueError: when ``weight_decay`` is negative, or at ``update`` when ``params`` is
             not given.
 
-    >>> from gradkit.optim import EmptyState
-    >>> import numpy as np
-    >>> tx = add_decayed_weights(0.1, mask={"w": True, "b": False})
-    >>> p = {"w": np.array([10.0]), "b": np.array([10.0])}
-    >>> u, _ = tx.update({"w": np.zeros(1), "b": np.zeros(1)}, EmptyState(), p)
-    >>> u["w"], u["b"]
-    (array([1.]), array([0.]))
+    Examples:
+        >>> from gradkit.optim import EmptyState
+        >>> import numpy as np
+        >>> tx = add_decayed_weights(0.1, mask={"w": True, "b": False})
+        >>> p = {"w": np.array([10.0]), "b": np.array([10.0])}
+        >>> u, _ = tx.update({"w": np.zeros(1), "b": np.zeros(1)}, EmptyState(), p)
+        >>> u["w"], u["b"]
+        (array([1.]), array([0.]))
     """
     weight_decay = _check_nonneg("weight_decay", weight_decay)
 
