@@ -40,6 +40,7 @@ autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = True
+napoleon_use_ivar = True  # "Attributes:" as fields: a NamedTuple's own attributes are documented once
 add_module_names = False
 
 # -- The gallery: every script in examples/ runs during the build ---------------------------
