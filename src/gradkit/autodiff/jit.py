@@ -560,21 +560,13 @@ class Jitted:
         all_leaves, treedef = tree_flatten((args, kwargs))
         spec = ["tree", _tree_key(treedef), statics]
         leaves = []
-        for leaf in all_leaves:
+        for leaf in all_leaves:  # each leaf as _walk sees it; any other object is static
+            if _walk(leaf, leaves, spec):
+                continue
             t = type(leaf)
-            if t is _ndarray:
-                spec.append((leaf.shape, leaf.dtype, leaf.strides))
-                leaves.append(leaf)
-            elif isinstance(leaf, _generic):
-                spec.append((t, leaf.dtype))
-                leaves.append(leaf)
-            elif t is int or t is float or t is complex:
-                spec.append(t)
-                leaves.append(leaf)
-            elif t is JitValue or t.__module__.startswith("gradkit.autodiff"):
+            if t is JitValue or t.__module__.startswith("gradkit.autodiff"):
                 return None, None, None  # inside another transformation: run as it is
-            else:
-                spec.append((t, leaf))
+            spec.append((t, leaf))
         aliases = _aliases(leaves)
         if aliases:
             spec.append(aliases)

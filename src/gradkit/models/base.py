@@ -498,9 +498,6 @@ class _StochasticRun:
                 (loss, new_state), grads = self.value_and_grad(self.params, self.model_state,
                                                                Xb, Tb, self.rng, wb)
         loss = float(loss)
-        if not np.isfinite(loss) or not all_finite(grads):
-            self.params, self.model_state = self.last_good
-            raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
         self._checked(loss, grads)
         # the point this loss and gradient belong to, kept for a divergence: the step below
         # overwrites the parameters (one fused pass for the named optimizers, bit-identical
@@ -510,13 +507,22 @@ class _StochasticRun:
         previous = _own(self.params)
         new_params, self.opt_state, updates = transforms.step(
             self.tx, self.params, grads, self.opt_state, value=loss, **extra)
+        return self._stepped(loss, grads, previous, updates, new_params, new_state)
+
+    def _stepped(self, loss, grads, previous, updates, new_params, new_state, squares=None,
+                 finite=None):
+        """After the update (both paths): count the step, record it (from the compiled
+        step's ``squares`` where given), check the new parameters (``finite``: already
+        known finite), and take them; returns the loss."""
         self.step += 1
         self.grads = grads
         if (self.step - 1) % self.record_every == 0:
-            self.monitor.record(self.step, loss=loss, grads=grads, params=previous,
-                                updates=updates,
-                                learning_rate=transforms.current_learning_rate(self.opt_state))
-        if not all_finite(new_params):
+            rate = transforms.current_learning_rate(self.opt_state)
+            if squares is None or not self.monitor.record_squares(self.step, loss, squares,
+                                                                  rate, params=previous):
+                self.monitor.record(self.step, loss=loss, grads=grads, params=previous,
+                                    updates=updates, learning_rate=rate)
+        if not (finite or all_finite(new_params)):
             self.params = previous
             raise _Diverged(self.step + 1, float("inf"))
         self.last_good = (previous, self.model_state)
@@ -525,11 +531,16 @@ class _StochasticRun:
             raise _Interrupted
         return loss
 
-    def _checked(self, loss, grads):
-        """The divergence checks of a step's loss, before the update (:meth:`_step`): after
-        10 steps, a batch loss DIVERGENCE_FACTOR^2 times the mean of the run's batch losses
-        so far explodes within an epoch (far beyond the noise of one batch). The first
-        step's loss makes the run's start its first best point."""
+    def _checked(self, loss, grads, finite=None):
+        """The divergence checks of a step's loss, before the update (:meth:`_step`): a
+        non-finite loss or gradient (``finite``: the gradient already known finite) rolls
+        back to the last finite loss; after 10 steps, a batch loss DIVERGENCE_FACTOR^2 times
+        the mean of the run's batch losses so far explodes within an epoch (far beyond the
+        noise of one batch). The first step's loss makes the run's start its first best
+        point."""
+        if not np.isfinite(loss) or not (finite or all_finite(grads)):
+            self.params, self.model_state = self.last_good
+            raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
         done = self.step - self.estimator.t_
         if done >= 10 and loss > self.first_step_loss and \
                 loss > DIVERGENCE_FACTOR ** 2 * (self.step_losses / done):
@@ -551,28 +562,11 @@ class _StochasticRun:
              new_squares) = self.compiled(self.params, self.opt_state, self.model_state, Xb,
                                           Tb, self.rng, wb)
         loss = float(loss)
-        if not np.isfinite(loss) or not (_finite_sums(v[0] for v in squares.values())
-                                         or all_finite(grads)):
-            self.params, self.model_state = self.last_good
-            raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
-        self._checked(loss, grads)
-        previous = self.params  # (the compiled update makes new arrays)
+        self._checked(loss, grads, _finite_sums(v[0] for v in squares.values()))
         self.opt_state = opt_state
-        self.step += 1
-        self.grads = grads
-        if (self.step - 1) % self.record_every == 0:
-            rate = transforms.current_learning_rate(self.opt_state)
-            if not self.monitor.record_squares(self.step, loss, squares, rate, params=previous):
-                self.monitor.record(self.step, loss=loss, grads=grads, params=previous,
-                                    updates=updates, learning_rate=rate)
-        if not (_finite_sums(new_squares.values()) or all_finite(new_params)):
-            self.params = previous
-            raise _Diverged(self.step + 1, float("inf"))
-        self.last_good = (previous, self.model_state)
-        self.params, self.model_state = new_params, stop_gradient(new_state)
-        if self.guard is not None and self.guard.interrupted:
-            raise _Interrupted
-        return loss
+        # (the compiled update makes new arrays: the old parameters are the previous point)
+        return self._stepped(loss, grads, self.params, updates, new_params, new_state,
+                             squares, _finite_sums(new_squares.values()))
 
     def _record_epoch(self, epoch_loss):
         """Append the epoch's loss (and validation curves), keep the best parameters, detect

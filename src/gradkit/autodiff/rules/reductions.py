@@ -139,8 +139,8 @@ def _mean_vjp(g, ans, x, axis=None, keepdims=False):
     return _restore(g, x, axis, keepdims) / _count(x, ans)
 
 
-def _plain_float(x):
-    return is_ndarray(x) and x.dtype.kind == "f" and x.size
+def _plain_float(x):  # (the common case first: one type test on the hot path)
+    return (type(x) is np.ndarray or is_ndarray(x)) and x.dtype.kind == "f" and x.size
 
 
 def _fast_sum(x, axis=None, keepdims=False):
