@@ -21,6 +21,7 @@ import re
 import sys
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from .trace import ARRAY_STAND_INS
 
@@ -208,6 +209,24 @@ class _Outranked(Exception):
 
 # ----------------------------------------------------------------------------- the recording
 _INLINE = (int, bool, str, type(None), type(Ellipsis))
+
+# np.sum / np.mean and the methods .sum() / .mean() end in np.add.reduce after layers of
+# Python (about 1-3 us a call on a small array); a replay calls the C routine itself
+_REDUCTIONS = {np.sum: "sum", np.mean: "mean"}
+_MEAN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _reduction_call(kind, args, kwargs):
+    """``(axis, keepdims)`` of ``np.sum(a, ...)`` / ``np.mean(a, ...)`` when the call has no
+    other arguments than those two, as plain Python values; else None."""
+    if len(args) > 2 or set(kwargs) - {"axis", "keepdims"} or len(args) == 2 and "axis" in kwargs:
+        return None
+    axis = args[1] if len(args) == 2 else kwargs.get("axis")
+    keepdims = kwargs.get("keepdims", False)
+    if not (axis is None or type(axis) is int or type(axis) is tuple
+            and all(type(a) is int for a in axis)) or type(keepdims) is not bool:
+        return None
+    return axis, keepdims
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
@@ -489,6 +508,11 @@ class Recording:
     def function(self, func, args, kwargs):
         if not self.live:
             return func(*_plain(args), **_plain(kwargs))
+        kind = _REDUCTIONS.get(func)
+        if kind is not None and args:
+            out = self.reduction(kind, args[0], args, kwargs)
+            if out is not NotImplemented:
+                return out
         pieces, reads = [self.name_of(func, "f"), "("], []
         try:
             vals, kw = self.args(args, kwargs, pieces, reads)
@@ -507,6 +531,10 @@ class Recording:
     def method(self, box, name, *args, **kwargs):
         if not self.live:
             return getattr(box._array, name)(*_plain(args), **_plain(kwargs))
+        if name == "sum" or name == "mean":
+            out = self.reduction(name, box, (box,) + args, kwargs)
+            if out is not NotImplemented:
+                return out
         pieces, reads = [box._slot, f".{name}("], [box._slot]
         try:
             vals, kw = self.args(args, kwargs, pieces, reads)
@@ -518,6 +546,38 @@ class Recording:
             self.note_write(box._array)
         out = getattr(box._array, name)(*vals, **kw)
         return self.result(out, pieces, reads, pure, f".{name}()")
+
+    def reduction(self, kind, box, args, kwargs):
+        """``np.sum`` / ``np.mean`` (``kind``) of the recorded ``box`` recorded as the
+        ``np.add.reduce`` call NumPy's wrappers make: the same bits (a mean divides that sum
+        by the same count; float64 and float32 only, whose sums keep their dtype), without
+        their Python. NotImplemented where the call has other arguments."""
+        call = _reduction_call(kind, args, kwargs)
+        if type(box) is not JitValue or box._rec is not self or call is None:
+            return NotImplemented
+        axis, keepdims = call
+        a = box._array
+        count = None
+        if kind == "mean":
+            if a.dtype not in _MEAN_DTYPES:
+                return NotImplemented
+            axes = range(a.ndim) if axis is None else (axis,) if type(axis) is int else axis
+            try:
+                count = int(np.prod([a.shape[normalize_axis_index(i, a.ndim)]
+                                     for i in axes]))
+            except (np.exceptions.AxisError, TypeError):
+                return NotImplemented
+            if count == 0:
+                return NotImplemented
+        out = np.add.reduce(a, axis=axis, keepdims=keepdims)
+        pieces = [f"{self.name_of(np.add, 'f')}.reduce(", box._slot, f", axis={axis!r}"]
+        if keepdims:
+            pieces.append(", keepdims=True")
+        pieces.append(")")
+        if count is not None:
+            out = out / count
+            pieces.append(f" / {count}")
+        return self.result(out, pieces, [box._slot], True, f"np.{kind}")
 
     def attribute(self, box, name):
         if not self.live:

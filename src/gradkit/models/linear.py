@@ -227,9 +227,12 @@ def _linear_doc(summary, example, *, auto=('``"lbfgs"``; ``"proximal"`` with an 
         warm_start: ``fit`` continues from the last solution.
         on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
         record_every: put every k-th step (iteration) in ``history_``, from the first: 1
-            (default) records them all; a larger k saves the monitor's per-step cost in
-            long stochastic runs. Divergence (a NaN / inf loss, gradient or parameter) is
-            still checked at every step.
+            records them all; a larger k saves the monitor's per-step cost in long
+            stochastic runs. ``"auto"`` (default) records every iteration of a full-batch
+            method and every step of a stochastic run of up to 1,000 steps; a longer run
+            records every ``ceil(steps / 1000)``-th step, about 1,000 records (PyTorch
+            Lightning logs every 50th step by default). Divergence (a NaN / inf loss,
+            gradient or parameter) is still checked at every step.
         callbacks: a list of callbacks (:mod:`gradkit.models.callbacks`: ``EarlyStopping``,
             ``ReduceLROnPlateau``, ``HistoryLogger`` or any object with
             ``on_epoch_end(info)``), called after every epoch (every iteration of a
@@ -271,7 +274,7 @@ class LinearRegression(GradientRegressor, _LinearModel):
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty=None, alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1, callbacks=None, jit=True):
+                 record_every="auto", callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _data_loss(self, out, T, w=None):
@@ -323,7 +326,7 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
                  penalty="l2", alpha=1.0, l1_ratio=0.15, fit_intercept=True, clip_norm=None,
                  random_state=None, verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1, class_weight=None, callbacks=None, jit=True):
+                 record_every="auto", class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _loss_residual(self, out, T, w=None):
@@ -383,7 +386,7 @@ class LinearSVM(GradientClassifier, _LinearModel):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1.0,
                  l1_ratio=0.15, fit_intercept=True, clip_norm=None, random_state=None,
                  verbose=False, warm_start=False, on_nan="stop",
-                 record_every=1, class_weight=None, callbacks=None, jit=True):
+                 record_every="auto", class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _default_method(self):

@@ -173,7 +173,8 @@ _MLP_DOC = r"""
         warm_start: ``fit`` continues from the last solution.
         on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
         record_every: put every k-th step in ``history_`` (divergence is checked at every
-            step).
+            step); ``"auto"`` (default): every step of a run of up to 1,000 steps, else
+            every ``ceil(steps / 1000)``-th (about 1,000 records per run).
         callbacks: a list of callbacks (:mod:`gradkit.models.callbacks`), called after
             every epoch.
         jit: compile each mini-batch step with :func:`gradkit.jit` (with ``dropout`` a step
@@ -232,7 +233,7 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1, class_weight=None, callbacks=None, jit=True):
+                 record_every="auto", class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _kfac_loss(self):
@@ -263,7 +264,7 @@ class MLPRegressor(GradientRegressor, _MLP):
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1, callbacks=None, jit=True):
+                 record_every="auto", callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _kfac_loss(self):
