@@ -370,6 +370,22 @@ def test_sums_and_means_replay_as_add_reduce(x, how):
     assert "add.reduce(" not in jitted.source
 
 
+def test_what_the_backward_pass_makes_from_its_seed_alone_is_a_constant():
+    """The seed (ones) and a mean's 1/n or a sum's broadcast of it are computed once, at
+    trace time: the program holds them; results stay fresh arrays; with a large array the
+    function closes over (compared by identity, read live) the seed is recorded instead."""
+    x = np.arange(1.0, 33.0)
+    j = replayed(gk.grad(lambda x: np.mean(np.tanh(x)) + 0.5 * np.sum(x ** 2)), (x,))
+    assert "ones_like" not in j.source and "empty_like" not in j.source, j.source
+    g = gk.jit(gk.grad(lambda x: 2.0 * np.sum(x)))
+    first = g(x)
+    first += 1.0  # the caller owns each result
+    assert np.array_equal(g(x), np.full(32, 2.0))
+    big = np.random.default_rng(0).standard_normal((200, 200))
+    j = replayed(gk.grad(lambda x: np.sum(np.tanh(big @ x))), (np.ones(200),))
+    assert "ones_like" in j.source
+
+
 def test_long_training_loop_keeps_memory_flat():
     rng = np.random.default_rng(0)
     params = {"W": rng.standard_normal((8, 4)), "b": np.zeros(4)}

@@ -209,7 +209,9 @@ def _gradients(cts, inputs):
             if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
                                            and not ct.flags.writeable):
                 ct = ct.copy()
-            elif type(ct) in ARRAY_STAND_INS and (id(ct) in seen or not ct.flags.writeable):
+            elif type(ct) in ARRAY_STAND_INS and type(ct._array) is np.ndarray and (
+                    id(ct) in seen or ct._array.base is not None
+                    and not ct._array.flags.writeable):
                 ct = ct.copy()  # (gk.jit records the same copies)
             seen.add(id(ct))
             grads.append(ct)
@@ -267,7 +269,13 @@ def _unbox(tree, trace):
 
 
 def _ones_like(x):
+    """The seed of a backward pass: ones of ``x``'s shape and dtype. For a value recorded
+    by ``gk.jit`` too where the recording allows it (its shape and dtype are static): the
+    seed and whatever the backward pass computes from it alone (a mean's ``1 / n``, a sum's
+    broadcast) are then constants of the compiled step, computed once."""
     x = getval(x)
+    if type(x) in ARRAY_STAND_INS:
+        x = x.seed_template()
     if type(x) is np.ndarray or isinstance(x, np.generic):  # np.ones_like dispatches slower
         one = np.array(1, dtype=x.dtype)
         return one if x.ndim == 0 else one.reshape(x.shape)

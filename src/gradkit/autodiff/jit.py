@@ -635,6 +635,10 @@ class Jitted:
             guards.rngs.append((a, _rng_state(a)))
         global_rng = np.random.get_state(legacy=False)
         rec = Recording()
+        # constants made from a backward pass's seed are harmless where no large array f
+        # closes over is read live (else `_Guards.deepen` would compare it byte for byte)
+        rec.constant_seeds = not any(snap is None and type(obj) is _ndarray
+                                     for _, _, _, obj, snap in guards.items)
         call_args, call_kwargs = rebuild([rec.input(a) for a in traced])
         out = self.fun(*call_args, **call_kwargs)
         out_leaves, out_tree = tree_flatten(out)

@@ -58,6 +58,12 @@ class JitValue:
     real = property(lambda self: self._rec.attribute(self, "real"))
     imag = property(lambda self: self._rec.attribute(self, "imag"))
 
+    def seed_template(self):
+        """The real array, as the template of a backward pass's seed (ones of its shape and
+        dtype: static), where the recording may hold constants made from the seed; else
+        this value (the seed is then recorded)."""
+        return self._array if self._rec.constant_seeds else self
+
     def __len__(self):
         return len(self._array)
 
@@ -264,6 +270,9 @@ class Recording:
         self.elementwise = {}  # slot -> (ufunc, pieces of a, of b): `a op b`, see compile
         self.writes_inputs = False
         self.done = False     # after the trace: a leaked value acts as its array
+        # whether what a backward pass computes from its seed alone may be constants of the
+        # program (gk.jit: when no large array f closes over would then need comparing)
+        self.constant_seeds = False
 
     # -- slots
     def new_slot(self, value):
