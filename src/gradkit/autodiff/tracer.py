@@ -340,15 +340,16 @@ class Tracer:
             prim = PLAIN_UFUNCS.get(ufunc)
             if prim is not None:
                 trace = self._trace
-                if len(inputs) == 1 and prim.arity == 1 and type(trace) is ReverseTrace:
-                    # np.tanh(x) and friends: ReverseTrace.record_unary, written out as in
-                    # the operators (above)
+                if prim.arity == 1 and type(trace) is ReverseTrace:
+                    # np.tanh(x) and friends (one input: NumPy passes `out` as a keyword):
+                    # ReverseTrace.record_unary, written out as in the operators (above); a
+                    # ufunc's result is an array or a NumPy scalar, both with a size
                     v = self._value
-                    ans = prim.fn(v)
+                    ans = ufunc(v)
                     tape = trace.tape
                     t = _new_object(Tracer)
                     t._value, t._trace, t._aux = ans, trace, len(tape)
-                    if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
+                    if ans.size < LEAN_MIN_SIZE or prim.lean is None:
                         tape.append((prim, v, ans, self._aux))
                     else:
                         keep = prim.lean[1]
