@@ -45,6 +45,7 @@ def test_a_report_from_an_estimator_has_its_model_curves_gradients_and_importanc
     titles = re.findall(r"<h2>(.*?)</h2>", page)
     assert titles == ["Model and optimizer", "Training curves", "Gradient flow and findings",
                       "Feature importance"]
+    assert "stopped: max iter" in page and "max_iter=20 epochs reached" in page
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 3
     # the settings given, not every parameter
     assert "hidden_layer_sizes" in page and "batch_size" in page and ">tol<" not in page
@@ -103,7 +104,7 @@ def test_a_diverged_estimator_gets_every_figure_and_the_divergence():
 
 
 def test_build_refuses_what_is_not_a_run():
-    with pytest.raises(TypeError, match="estimator, a GradientMonitor or a history"):
+    with pytest.raises(TypeError, match="estimator, a GradientMonitor, a history dict .* or an OptimizeResult"):
         report.build([1.0, 2.0])
 
 

@@ -598,6 +598,8 @@ def _write_report(args, loaded, trained, scores, pred_test):
 
 def _model_section(report, trained):
     """The model, the optimizer, the kind of gradient, the counts and every setting."""
+    from gradkit.report import stop_block
+
     estimator = trained.estimator
     kind, _ = estimator.optimizer_kind()
     settings = {k: v for k, v in estimator.get_params().items() if k not in ("verbose",)}
@@ -605,6 +607,8 @@ def _model_section(report, trained):
     gradient = ("full batch" if kind == "minimize" or batch is None else
                 "stochastic (1 row)" if batch == 1 else f"mini-batch ({batch})")
     section = report.section("Model and optimizer")
+    stop_block(section, INTERRUPTED if trained.interrupted and
+               getattr(estimator, "stop_reason_", None) != INTERRUPTED else estimator)
     section.table([("model", type(estimator).__name__),
                    ("optimizer", _optimizer_name(estimator)), ("gradient", gradient),
                    ("iterations / epochs run", getattr(estimator, "n_iter_", "")),

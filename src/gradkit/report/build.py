@@ -12,16 +12,37 @@ import numpy as np
 
 from ..diagnostics import diagnose
 from ..diagnostics.findings import epoch_length
-from .html import Report
+from .html import Report, format_number
+from .stopping import stop_reason
 
-__all__ = ["build", "training_sections", "findings_block", "importance_caption"]
+__all__ = ["build", "training_sections", "findings_block", "importance_caption", "stop_block"]
 
 #: Where each kind of finding is shown: beside the plot that shows it.
 _ON_CURVES = ("divergence", "learning_rate_too_high", "plateau")
 
 
+def _is_result(source):
+    """Whether ``source`` is an ``OptimizeResult``-like run result (``status``, ``message``
+    and a ``history`` with ``f``)."""
+    get = source.get if isinstance(source, dict) else lambda k: getattr(source, k, None)
+    return get("status") is not None and get("message") is not None and \
+        isinstance(get("history"), dict) and "f" in get("history")
+
+
+def _result_history(result):
+    """A solver's per-iteration history (``f``, ``grad_norm``, iteration 0 first) as a
+    monitor's: the loss, and the gradient's norm (the solver's stopping measure) as one
+    group. The step sizes are left out: a line search's step is not a learning rate."""
+    h = result["history"] if isinstance(result, dict) else result.history
+    f = [float(v) for v in h["f"]]
+    return {"step": list(range(len(f))), "loss": f,
+            "grad_norm": {"all parameters": [float(v) for v in h.get("grad_norm", [])]}}
+
+
 def _history_of(source):
     """``(history dict, estimator or None)``."""
+    if _is_result(source):
+        return _result_history(source), None
     if isinstance(source, dict):
         return source, None
     if hasattr(source, "history_"):
@@ -29,8 +50,32 @@ def _history_of(source):
     history = getattr(source, "history", None)
     if isinstance(history, dict):
         return history, None
-    raise TypeError("report.build takes a fitted estimator, a GradientMonitor or a history "
-                    f"dict (with 'loss' and 'grad_norm' lists); got {type(source).__name__}.")
+    raise TypeError("report.build takes a fitted estimator, a GradientMonitor, a history "
+                    "dict (with 'loss' and 'grad_norm' lists) or an OptimizeResult (from "
+                    f"minimize or gradkit.optim.run); got {type(source).__name__}.")
+
+
+def stop_block(section, why) -> None:
+    """A box saying why the run stopped (:func:`~gradkit.report.stop_reason`), or nothing
+    when that is not known.
+
+    Args:
+        section: the :class:`~gradkit.report.Section` to add to.
+        why: a :class:`~gradkit.report.StopReason`, or anything
+            :func:`~gradkit.report.stop_reason` takes (an estimator, an OptimizeResult, a
+            reason's name or a sentence), or None.
+
+    Examples:
+        >>> from gradkit.report import Report
+        >>> s = Report("t").section("s")
+        >>> stop_block(s, "max_iter")
+        >>> "stopped: max iter" in s.to_html()
+        True
+    """
+    why = stop_reason(why)
+    if why is not None:
+        label = why.reason.replace("_", " ") if why.reason else "why"
+        section.finding(f"stopped: {label}", why.text, level=why.level)
 
 
 def importance_caption(n_features: int, top: int = 20) -> str:
@@ -183,7 +228,7 @@ def _changed_settings(estimator):
     return out
 
 
-def _model_section(report, estimator, history):
+def _model_section(report, estimator, history, why=None):
     kind, how = estimator.optimizer_kind()
     batch = estimator.get_params().get("batch_size")
     gradient = ("full batch" if kind == "minimize" or batch is None else
@@ -194,10 +239,8 @@ def _model_section(report, estimator, history):
             ("iterations" if kind == "minimize" else "epochs",
              getattr(estimator, "n_iter_", "")),
             ("steps", int(getattr(estimator, "t_", len(history.get("step", []))) or 0))]
-    reason = getattr(estimator, "stop_reason_", None)
-    if reason:
-        rows.append(("stopped because", str(reason)))
     section = report.section("Model and optimizer")
+    stop_block(section, why)
     section.table(rows)
     changed = _changed_settings(estimator)
     if changed:
@@ -222,15 +265,37 @@ def _importance_section(report, estimator, feature_names):
                   header=("feature", "importance"))
 
 
+def _summary_section(report, history, why):
+    """The run at a glance, for a loop of one's own: why it stopped, its steps, its loss."""
+    section = report.section("Summary")
+    stop_block(section, why)
+    loss = [float(v) for v in history.get("loss") or [] if v is not None]
+    if not loss:
+        section.text("No loss was recorded.")
+        return
+    steps = list(history.get("step") or range(len(loss)))
+    finite = [i for i, v in enumerate(loss) if np.isfinite(v)]
+    rows = [("steps recorded", len(loss)), ("first loss", loss[0]), ("last loss", loss[-1])]
+    if finite:
+        best = min(finite, key=loss.__getitem__)
+        rows.append(("lowest loss", f"{format_number(loss[best])} at step "
+                                    f"{steps[best] if best < len(steps) else best}"))
+    if history.get("val_loss"):
+        rows.append(("last validation loss", float(history["val_loss"][-1])))
+    section.table(rows)
+
+
 def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=None,
-          feature_names=None) -> Report:
-    """The report of a training run: its model and settings (for an estimator), the training
-    curves, the gradient flow per layer, the findings beside the figure that shows each, and
-    the feature importances (for an estimator).
+          feature_names=None, stop=None) -> Report:
+    """The report of a training run: why it stopped, its model and settings (for an
+    estimator), the training curves, the gradient flow per layer, the findings beside the
+    figure that shows each, and the feature importances (for an estimator).
 
     Args:
         source: a fitted gradkit estimator, a :class:`~gradkit.diagnostics.GradientMonitor`,
-            or a history dict as the monitor writes it (also one loaded from JSON).
+            a history dict as the monitor writes it (also one loaded from JSON), or an
+            :class:`~gradkit.optim.OptimizeResult` of ``minimize`` or ``gradkit.optim.run``
+            (its ``history``: the loss and the gradient's norm per iteration).
         title: the page's title (escaped, like every string on it); None for one naming
             the source.
         subtitle: a line under the title (escaped).
@@ -239,12 +304,17 @@ def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=Non
         steps_per_epoch: for a monitor or history from a mini-batch loop: draws per-epoch
             axes and judges the findings per epoch.
         feature_names: names of the estimator's features (default ``feature_names_in_``).
+        stop: why the run stopped, for a loop of one's own: an ``OptimizeResult`` (or any
+            object with ``status`` and ``message``), one of the estimators' ``STOP_REASONS``
+            names, or a sentence (see :func:`~gradkit.report.stop_reason`). None: the
+            estimator's ``stop_reason_``, the result's status, a history's
+            ``"stop_reason"`` entry, or nothing said.
 
     Returns:
         A :class:`Report`: ``.save(path)`` writes it, and a notebook shows it inline.
 
     Raises:
-        TypeError: for anything else than those three sources.
+        TypeError: for anything else than those four sources.
 
     Examples:
         >>> import numpy as np
@@ -252,8 +322,11 @@ def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=Non
         >>> mon = GradientMonitor()
         >>> for t in range(5):
         ...     ok = mon.record(t, 1.0 / (t + 1), {"w": np.ones(2) / (t + 1)}, {"w": np.ones(2)})
-        >>> [s.title for s in build(mon).sections]
-        ['Training curves', 'Gradient flow and findings']
+        >>> r = build(mon, stop="max_iter")
+        >>> [s.title for s in r.sections]
+        ['Summary', 'Training curves', 'Gradient flow and findings']
+        >>> "iteration budget (max_iter) was used up" in r.to_html()
+        True
     """
     history, estimator = _history_of(source)
     if findings is None:
@@ -266,8 +339,11 @@ def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=Non
         title = (f"gradkit: {type(estimator).__name__}" if estimator is not None
                  else "gradkit: training run")
     report = Report(title, subtitle)
+    why = stop_reason(stop if stop is not None else source)
     if estimator is not None:
-        _model_section(report, estimator, history)
+        _model_section(report, estimator, history, why)
+    else:
+        _summary_section(report, history, why)
     training_sections(report, history, findings, steps_per_epoch=spe, estimator=estimator)
     if estimator is not None and getattr(estimator, "feature_importances_", None) is not None:
         _importance_section(report, estimator, feature_names)
