@@ -9,11 +9,12 @@
   ``GradientMonitor``, a history dict or an ``OptimizeResult``
   (``report.build(est).save("run.html")``; in a notebook the report shows inline).
 """
-from .build import build, findings_block, importance_caption, stop_block, training_sections
+from .build import (build, findings_block, importance_caption, model_section, stop_block,
+                    training_sections)
 from .figures import confusion_matrix_figure, predicted_vs_true_figure
 from .html import CSP, Report, Section, figure_to_png, format_number
 from .stopping import StopReason, stop_reason
 
 __all__ = ["Report", "Section", "figure_to_png", "CSP", "confusion_matrix_figure",
            "predicted_vs_true_figure", "build", "training_sections", "findings_block",
-           "importance_caption", "format_number", "stop_block", "stop_reason", "StopReason"]
+           "importance_caption", "format_number", "model_section", "stop_block", "stop_reason", "StopReason"]

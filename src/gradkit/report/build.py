@@ -15,7 +15,8 @@ from ..diagnostics.findings import epoch_length
 from .html import Report, format_number
 from .stopping import stop_reason
 
-__all__ = ["build", "training_sections", "findings_block", "importance_caption", "stop_block"]
+__all__ = ["build", "training_sections", "model_section", "findings_block",
+           "importance_caption", "stop_block"]
 
 #: Where each kind of finding is shown: beside the plot that shows it.
 _ON_CURVES = ("divergence", "learning_rate_too_high", "plateau")
@@ -136,16 +137,19 @@ def findings_block(section, findings, diverged_note=None, diverged_remedy=None) 
                         level="ok")
 
 
-def _figure(section, make, caption):
+def _figure(section, make, caption, debug=False):
     try:
         section.figure(make(), caption=caption)
     except Exception as exc:  # noqa: BLE001 (a report without one figure beats none)
+        if debug:
+            raise
         section.finding("figure missing", f"this figure could not be drawn: "
                         f"{type(exc).__name__}: {exc}", level="error")
 
 
 def training_sections(report, history, findings, *, steps_per_epoch=None,
-                      estimator=None) -> None:
+                      estimator=None, learning_rate_section=False, diverged_remedy=None,
+                      debug=False) -> None:
     """Add the "Training curves" and "Gradient flow and findings" sections to ``report``:
     each figure with the findings it shows right under it.
 
@@ -155,6 +159,11 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
         findings: the findings, as :func:`gradkit.diagnostics.diagnose` returns them.
         steps_per_epoch: recorded steps per epoch, for a mini-batch run.
         estimator: the fitted estimator the history is from, or None.
+        learning_rate_section: say what the learning rate did in a "Learning rate" section
+            of its own (between the two), instead of under the training curves.
+        diverged_remedy: the remedy of a divergence (default: in the estimators' parameter
+            names; the CLI gives its option names).
+        debug: let an error drawing a figure out, instead of a box saying it is missing.
 
     Examples:
         >>> from gradkit.report import Report
@@ -169,21 +178,24 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
     on_curves = [f for f in findings if f.kind in _ON_CURVES]
     on_flow = [f for f in findings if f.kind not in _ON_CURVES]
     section = report.section("Training curves")
+    rate = _rate_text(history, estimator)
     if history.get("loss"):
-        lrs = [v for v in history.get("learning_rate") or [] if v is not None]
         per_epoch = bool(steps_per_epoch and steps_per_epoch > 1)
         smoothed = _span(len(history["loss"]), steps_per_epoch) > 1
         section.text("The training loss (the mean loss the optimizer minimizes)"
                      + (": each step faint, its moving average bold" if smoothed else
                         " at each step") + (", per epoch" if per_epoch else "")
-                     + "." + (_rate_text(lrs) if lrs else ""))
+                     + "." + ("" if learning_rate_section or not rate else " " + rate))
         _figure(section, lambda: plot.training(history, steps_per_epoch=steps_per_epoch),
                 "Training loss" + (" and validation loss" if history.get("val_loss") else "")
-                + ".")
+                + ".", debug)
     elif estimator is not None and getattr(estimator, "loss_curve_", None):
-        _figure(section, lambda: plot.training(list(estimator.loss_curve_)), "Loss per epoch.")
+        _figure(section, lambda: plot.training(list(estimator.loss_curve_)), "Loss per epoch.",
+                debug)
     if on_curves:
-        findings_block(section, on_curves)
+        findings_block(section, on_curves, diverged_remedy=diverged_remedy)
+    if learning_rate_section:
+        report.section("Learning rate").text(rate or "No learning rate was recorded.")
     section = report.section("Gradient flow and findings")
     if history.get("grad_norm"):
         section.text("The norm of the gradient of each layer (parameter group), on a log "
@@ -191,7 +203,7 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
                      "exploding gradients as norms growing without bound.")
         _figure(section, lambda: plot.gradient_flow(history, findings,
                                                     steps_per_epoch=steps_per_epoch),
-                "Gradient norm per layer; dashed lines mark findings.")
+                "Gradient norm per layer; dashed lines mark findings.", debug)
     diverged = None
     if estimator is not None and getattr(estimator, "diverged_", False) and \
             not any(f.kind in ("divergence", "nan") for f in findings):
@@ -202,50 +214,100 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
         section.text("The gradients show nothing wrong; the findings about the loss are under "
                      "the training curves above.")
     else:
-        findings_block(section, on_flow, diverged)
+        findings_block(section, on_flow, diverged, diverged_remedy)
 
 
-def _rate_text(rates):
+def _rate_text(history, estimator=None):
+    """What the learning rate did, in a sentence ("" when nothing is known)."""
+    if estimator is not None:
+        kind, how = estimator.optimizer_kind()
+        if kind == "minimize":
+            return (f"{how} is a full-batch method: it has no learning rate; a line search "
+                    "(or trust region) chooses the step length at every iteration.")
+    rates = [v for v in history.get("learning_rate") or [] if v is not None]
+    if not rates:
+        return ""
     first, last = rates[0], rates[-1]
     if np.allclose(rates, first, rtol=1e-9):
-        return f" A constant learning rate of {first:.3g} for {len(rates)} steps."
-    return (f" The learning rate went from {first:.3g} to {last:.3g} over {len(rates)} steps "
+        return f"A constant learning rate of {first:.3g} for {len(rates)} steps."
+    return (f"The learning rate went from {first:.3g} to {last:.3g} over {len(rates)} steps "
             "(lower panel).")
 
 
+#: The settings a full-batch method does not read (it takes the whole batch, chooses its
+#: own steps and stops on ``tol`` and ``max_iter``), and those only early stopping reads.
+_NOT_FOR_FULL_BATCH = ("learning_rate", "batch_size", "n_iter_no_change", "augment")
+_ONLY_FOR_EARLY_STOPPING = ("validation_fraction",)
+
+
 def _changed_settings(estimator):
-    """``[(name, value)]`` of the parameters set away from their defaults."""
+    """``([(name, value)], [names])``: the parameters set away from their defaults that the
+    chosen optimizer uses, and those it ignores."""
     try:
         defaults = type(estimator)().get_params()
     except Exception:  # noqa: BLE001 (an estimator that needs arguments: show them all)
         defaults = {}
-    out = []
-    for k, v in sorted(estimator.get_params().items()):
+    params = estimator.get_params()
+    unused = set(_NOT_FOR_FULL_BATCH) if estimator.optimizer_kind()[0] == "minimize" else set()
+    if not params.get("early_stopping"):
+        unused |= set(_ONLY_FOR_EARLY_STOPPING)
+    used, ignored = [], []
+    for k, v in sorted(params.items()):
         if k in ("verbose",):
             continue
         if k not in defaults or repr(defaults[k]) != repr(v):
-            out.append((k, repr(v)))
-    return out
+            (ignored.append(k) if k in unused else used.append((k, repr(v))))
+    return used, ignored
 
 
-def _model_section(report, estimator, history, why=None):
+def model_section(report, estimator, why=None, extra_rows=()):
+    """Add the "Model and optimizer" section: why the run stopped, the model, its optimizer
+    and kind of gradient, the epochs (iterations) and steps run, then the settings given
+    (those away from their defaults: what was set, not every parameter).
+
+    Args:
+        report: the :class:`~gradkit.report.Report` to add to.
+        estimator: the fitted estimator.
+        why: why it stopped (anything :func:`~gradkit.report.stop_reason` takes); None for
+            the estimator's own ``stop_reason_``.
+        extra_rows: ``(name, value)`` rows after the counts (the CLI's training time).
+
+    Returns:
+        The :class:`~gradkit.report.Section`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.models import LinearRegression
+        >>> from gradkit.report import Report
+        >>> est = LinearRegression(max_iter=50).fit(np.eye(3), np.arange(3.0))
+        >>> page = model_section(Report("t"), est).to_html()
+        >>> "stopped: converged" in page, "max_iter" in page, "penalty" in page
+        (True, True, False)
+    """
     kind, how = estimator.optimizer_kind()
     batch = estimator.get_params().get("batch_size")
     gradient = ("full batch" if kind == "minimize" or batch is None else
-                "stochastic (1 row)" if batch == 1 else f"mini-batch ({batch})")
+                "stochastic (1 row)" if batch == 1 else
+                "mini-batch (auto: up to 200 rows)" if batch == "auto" else
+                f"mini-batch ({batch})")
     rows = [("model", type(estimator).__name__), ("optimizer", how if kind == "minimize"
                                                    else estimator.get_params()["optimizer"]),
             ("gradient", gradient),
             ("iterations" if kind == "minimize" else "epochs",
              getattr(estimator, "n_iter_", "")),
-            ("steps", int(getattr(estimator, "t_", len(history.get("step", []))) or 0))]
+            ("steps", int(getattr(estimator, "t_", 0) or 0))] + list(extra_rows)
     section = report.section("Model and optimizer")
-    stop_block(section, why)
+    stop_block(section, estimator if why is None else why)
     section.table(rows)
-    changed = _changed_settings(estimator)
+    changed, ignored = _changed_settings(estimator)
     if changed:
         section.text("Settings given (the others are the defaults):")
         section.table(changed, header=("setting", "value"))
+    if ignored:
+        section.text(f"Set but not used by {how if kind == 'minimize' else 'this optimizer'}"
+                     f"{' (a full-batch method)' if kind == 'minimize' else ''}: "
+                     f"{', '.join(ignored)}.")
+    return section
 
 
 def _importance_section(report, estimator, feature_names):
@@ -341,7 +403,7 @@ def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=Non
     report = Report(title, subtitle)
     why = stop_reason(stop if stop is not None else source)
     if estimator is not None:
-        _model_section(report, estimator, history, why)
+        model_section(report, estimator, why)
     else:
         _summary_section(report, history, why)
     training_sections(report, history, findings, steps_per_epoch=spe, estimator=estimator)
