@@ -196,7 +196,7 @@ def test_the_training_curve_is_a_line_over_faint_steps_not_a_band(chromium, shot
     band = _band_height(_screenshot(chromium, tmp_path, control, shots / "control.png"))
     assert band > 3 * smooth and smooth <= 8, (smooth, band)
     dom = _chromium(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
-    assert "its moving average bold, per epoch" in dom
+    assert "its trend bold, per epoch" in dom
 
 
 def test_the_full_report_of_a_run_renders_with_its_findings_and_figures(chromium, shots,

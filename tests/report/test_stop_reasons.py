@@ -180,7 +180,10 @@ def test_a_loop_of_ones_own_gives_its_reason_by_name_or_in_its_own_words(stop, l
 def test_without_a_reason_the_summary_says_nothing_about_stopping():
     page = report.build(_loop()).to_html()
     assert "stopped:" not in page and "<h2>Summary</h2>" in page
-    assert "<td>lowest loss</td>" in page
+    assert "<td>lowest loss</td><td>0.015 (step 11)</td>" in page
+    per_epoch = report.build(_loop(), steps_per_epoch=4).to_html()  # the epochs' means
+    assert "<td>epochs</td><td>3</td>" in per_epoch
+    assert "<td>lowest epoch&#x27;s mean loss</td>" in per_epoch and "(epoch 3)" in per_epoch
 
 
 def test_the_fit_command_report_says_why_it_stopped(tmp_path):

@@ -37,7 +37,8 @@ def _result_history(result):
     h = result["history"] if isinstance(result, dict) else result.history
     f = [float(v) for v in h["f"]]
     return {"step": list(range(len(f))), "loss": f,
-            "grad_norm": {"all parameters": [float(v) for v in h.get("grad_norm", [])]}}
+            "grad_norm": {"all parameters (the solver's measure)":
+                          [float(v) for v in h.get("grad_norm", [])]}}
 
 
 def _history_of(source):
@@ -183,7 +184,7 @@ def training_sections(report, history, findings, *, steps_per_epoch=None,
         per_epoch = bool(steps_per_epoch and steps_per_epoch > 1)
         smoothed = _span(len(history["loss"]), steps_per_epoch) > 1
         section.text("The training loss (the mean loss the optimizer minimizes)"
-                     + (": each step faint, its moving average bold" if smoothed else
+                     + (": each step faint, its trend bold" if smoothed else
                         " at each step") + (", per epoch" if per_epoch else "")
                      + "." + ("" if learning_rate_section or not rate else " " + rate))
         _figure(section, lambda: plot.training(history, steps_per_epoch=steps_per_epoch),
@@ -256,8 +257,18 @@ def _changed_settings(estimator):
         if k in ("verbose",):
             continue
         if k not in defaults or repr(defaults[k]) != repr(v):
-            (ignored.append(k) if k in unused else used.append((k, repr(v))))
+            (ignored.append(k) if k in unused else used.append((k, _setting(v))))
     return used, ignored
+
+
+def _setting(value):
+    """A setting as its ``repr``; an object without a readable one (a callback, a
+    transformation) as its class name, not ``<... object at 0x...>``."""
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_setting(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    text = repr(value)
+    return type(value).__name__ if text.startswith("<") and " at 0x" in text else text
 
 
 def model_section(report, estimator, why=None, extra_rows=()):
@@ -327,7 +338,7 @@ def _importance_section(report, estimator, feature_names):
                   header=("feature", "importance"))
 
 
-def _summary_section(report, history, why):
+def _summary_section(report, history, why, steps_per_epoch=None):
     """The run at a glance, for a loop of one's own: why it stopped, its steps, its loss."""
     section = report.section("Summary")
     stop_block(section, why)
@@ -336,12 +347,21 @@ def _summary_section(report, history, why):
         section.text("No loss was recorded.")
         return
     steps = list(history.get("step") or range(len(loss)))
-    finite = [i for i, v in enumerate(loss) if np.isfinite(v)]
-    rows = [("steps recorded", len(loss)), ("first loss", loss[0]), ("last loss", loss[-1])]
+    rows = [("steps recorded", len(loss))]
+    what, values, at = "loss", loss, steps
+    if steps_per_epoch and steps_per_epoch > 1:
+        # one batch's loss is noise: the epochs' means are the run's loss
+        k = int(steps_per_epoch)
+        values = [float(np.mean(loss[i:i + k])) for i in range(0, len(loss), k)]
+        what, at = "epoch's mean loss", [f"epoch {e + 1}" for e in range(len(values))]
+        rows.append(("epochs", len(values)))
+    else:
+        at = [f"step {s}" for s in steps] + [f"step {i}" for i in range(len(steps), len(loss))]
+    rows += [(f"first {what}", values[0]), (f"last {what}", values[-1])]
+    finite = [i for i, v in enumerate(values) if np.isfinite(v)]
     if finite:
-        best = min(finite, key=loss.__getitem__)
-        rows.append(("lowest loss", f"{format_number(loss[best])} at step "
-                                    f"{steps[best] if best < len(steps) else best}"))
+        best = min(finite, key=values.__getitem__)
+        rows.append((f"lowest {what}", f"{format_number(values[best])} ({at[best]})"))
     if history.get("val_loss"):
         rows.append(("last validation loss", float(history["val_loss"][-1])))
     section.table(rows)
@@ -405,7 +425,7 @@ def build(source, *, title=None, subtitle="", findings=None, steps_per_epoch=Non
     if estimator is not None:
         model_section(report, estimator, why)
     else:
-        _summary_section(report, history, why)
+        _summary_section(report, history, why, spe)
     training_sections(report, history, findings, steps_per_epoch=spe, estimator=estimator)
     if estimator is not None and getattr(estimator, "feature_importances_", None) is not None:
         _importance_section(report, estimator, feature_names)
