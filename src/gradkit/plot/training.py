@@ -162,7 +162,7 @@ def _readable_log_axis(ax, axis="y"):
         return
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     target.set_major_formatter(plain)
-    if hi / lo < 30:  # under ~1.5 decades: label 2 and 5 between the powers of ten
+    if hi / lo < 1e3:  # up to three decades: label 2 and 5 between the powers of ten
         target.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
         target.set_minor_formatter(plain)
     else:
