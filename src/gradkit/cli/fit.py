@@ -346,8 +346,10 @@ def data_section(report, table_name, data, extra_rows=()):
         section.table(list(s["classes"].items()), header=("class", "rows"))
     section.text("Encoding:")
     section.bullets(s["encoded"])
-    if s["dropped"]:
-        section.text("Dropped columns: " + ", ".join(s["dropped"]))
+    # each column once: those a note already explains are not listed again
+    unexplained = [c for c in s["dropped"] if not any(f" {c}." in n for n in s["notes"])]
+    if unexplained:
+        section.text("Dropped columns: " + ", ".join(unexplained))
     section.bullets(s["notes"])
     return section
 
