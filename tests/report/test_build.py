@@ -104,7 +104,8 @@ def test_a_diverged_estimator_gets_every_figure_and_the_divergence():
 
 
 def test_build_refuses_what_is_not_a_run():
-    with pytest.raises(TypeError, match="estimator, a GradientMonitor, a history dict .* or an OptimizeResult"):
+    with pytest.raises(TypeError, match="estimator, a GradientMonitor, a history dict .* "
+                                        "or an OptimizeResult"):
         report.build([1.0, 2.0])
 
 

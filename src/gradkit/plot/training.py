@@ -236,7 +236,8 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
     log = _positive_span(np.concatenate([loss, np.asarray(val, dtype=float)]))
     trend = _trend(loss, span, log) if span > 1 else None
     if trend is not None:
-        ax.plot(x, loss, color="tab:blue", alpha=0.25, linewidth=0.7, label="train loss, each step")
+        ax.plot(x, loss, color="tab:blue", alpha=0.25, linewidth=0.7,
+                label="train loss, each step")
         ax.plot(x, trend, color="tab:blue", linewidth=2.0,
                 label=f"train loss, smoothed ({span} steps)")
     else:

@@ -17,4 +17,5 @@ from .stopping import StopReason, stop_reason
 
 __all__ = ["Report", "Section", "figure_to_png", "CSP", "confusion_matrix_figure",
            "predicted_vs_true_figure", "build", "training_sections", "findings_block",
-           "importance_caption", "format_number", "model_section", "stop_block", "stop_reason", "StopReason"]
+           "importance_caption", "format_number", "model_section", "stop_block", "stop_reason",
+           "StopReason"]

@@ -266,7 +266,9 @@ def _setting(value):
     transformation) as its class name, not ``<... object at 0x...>``."""
     if isinstance(value, (list, tuple)):
         inner = ", ".join(_setting(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        if isinstance(value, list):
+            return f"[{inner}]"
+        return f"({inner}{',' if len(value) == 1 else ''})"
     text = repr(value)
     return type(value).__name__ if text.startswith("<") and " at 0x" in text else text
 

@@ -130,7 +130,8 @@ def _of_estimator(estimator):
     elif reason == "no_improvement":
         text = (f"Stopped early after {_plural(n, unit)}: the {watched} did not improve by "
                 f"more than tol={p['tol']:g} for more than "
-                f"n_iter_no_change={p['n_iter_no_change']} epochs" + (" (early_stopping=True)." if early else "."))
+                f"n_iter_no_change={p['n_iter_no_change']} epochs"
+                + (" (early_stopping=True)." if early else "."))
     elif reason == "max_iter":
         text = (f"Stopped: max_iter={p['max_iter']} {unit}s reached " +
                 (f"before the {measure} fell to tol={p['tol']:g}; raise max_iter or tol."
