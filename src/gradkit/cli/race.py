@@ -79,7 +79,6 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
 
     x = np.array(x0, dtype=float)
     path, values, nfev, times = [x.copy()], [], [], []
-    status = f"{steps} steps"
     start = time.perf_counter()
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -101,7 +100,7 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
             nfev = list(range(1, len(values) + 1))  # one evaluation per step
             if escaped:
                 status = f"diverged at step {escaped[0]} (|x| > {_ESCAPE:g})"
-            elif not result.success:
+            else:  # the steps taken, as the iterations column counts them
                 status = " ".join(str(result.message).split())
             if restarts:
                 status += " (no restarts: a gradient transformation)"
@@ -181,14 +180,20 @@ def _final(r):
 
 def _results_table(section, results, distance=None):
     """The results, best final value first."""
+    from gradkit.report import format_number
+
+    def value(v):  # losses far apart in scale: four significant digits each
+        return format_number(v, significant=4)
+
     rows = []
     for name, r in sorted(results.items(), key=lambda item: _final(item[1])):
         best = min(r["f"]) if r["f"] else float("nan")
-        row = [name, r["f"][-1] if r["f"] else float("nan"), best, len(r["path"]) - 1,
+        row = [name, value(r["f"][-1] if r["f"] else float("nan")), value(best),
+               len(r["path"]) - 1,
                r["nfev"][-1] if r["nfev"] else 0, f"{r['time'][-1] * 1e3:.1f} ms" if r["time"]
                else "", r["status"]]
         if distance is not None:
-            row.insert(3, distance(r["path"][-1]) if len(r["path"]) else float("nan"))
+            row.insert(3, value(distance(r["path"][-1]) if len(r["path"]) else float("nan")))
         rows.append(row)
     header = ["optimizer", "final f", "best f", "iterations", "evaluations", "time", "status"]
     if distance is not None:
