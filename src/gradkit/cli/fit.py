@@ -650,6 +650,25 @@ def _importance_section(report, estimator, loaded, seed, debug):
                         level="error")
 
 
+#: Scores in the target's units (printed to 4 significant digits); the others are ratios
+#: (accuracy, F1, R2: three decimals, so a perfect score reads 1.000, not 1).
+_IN_TARGET_UNITS = ("RMSE", "MAE")
+
+
+def _score_text(name, value):
+    return f"{value:.4g}" if name in _IN_TARGET_UNITS else f"{value:.3f}"
+
+
+def _stop_detail(estimator, stop):
+    """`` (why, in words)`` for the summary's stop line (the report's sentence), or ""."""
+    from gradkit.report.stopping import stop_reason
+    if stop == INTERRUPTED:
+        return ""
+    text = stop_reason(estimator).text
+    head, sep, rest = text.partition(": ")
+    return f" ({(rest if sep and head.isalpha() else text).rstrip('.')})" if text else ""
+
+
 def _summary(loaded, trained, scores, report_path, saved, seconds):
     """The lines printed at the end: the data, the main score, the run, the findings, and
     where the report and the model went."""
@@ -658,18 +677,20 @@ def _summary(loaded, trained, scores, report_path, saved, seconds):
     main_score = "accuracy" if loaded.task == "classification" else "R2"
     classes = (f", {len(data.spec['target']['classes'])} classes"
                if loaded.task == "classification" else "")
-    others = ", ".join(f"{k} {v:.4g}" for k, v in scores.items() if k != main_score)
+    others = ", ".join(f"{k} {_score_text(k, v)}" for k, v in scores.items()
+                       if k != main_score)
     out = [f"gradkit fit: {type(estimator).__name__} ({_optimizer_name(estimator)}) on "
            f"{loaded.table_name}: {data.summary['rows']} rows, {data.summary['features']} "
            f"features{classes}",
-           f"  held-out {main_score} {scores[main_score]:.4g} on {len(loaded.y_test)} rows "
+           f"  held-out {main_score} {_score_text(main_score, scores[main_score])} on "
+           f"{len(loaded.y_test)} rows "
            f"({others})",
            f"  trained {getattr(estimator, 'n_iter_', '?')} "
            f"{'iterations' if kind == 'minimize' else 'epochs'} in {trained.seconds:.2f} s "
            f"({seconds:.2f} s in all)"]
     stop = INTERRUPTED if trained.interrupted else getattr(estimator, "stop_reason_", None)
     if stop:
-        out.append(f"  stopped: {stop}")
+        out.append(f"  stopped: {stop}{_stop_detail(estimator, stop)}")
     if trained.findings or trained.diverged:
         out.append("  findings: " + "; ".join(
             ([f"diverged at step {estimator.diverged_at_}"] if trained.diverged else [])
