@@ -39,7 +39,7 @@ from ..backend import array_namespace
 
 from .primitive import TracerConversionError
 from .trace import _levels, getval, is_ndarray, shape_of
-from ..tree import tree_map
+from ..tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
 
@@ -912,15 +912,20 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
 
 
 def over_basis(fun):
-    """``vmap(fun)`` for a basis the caller made (``jacobian``'s): its rows are not copied,
-    since no caller holds them. A basis on another device (CuPy) goes row by row, stacked by
-    its own library: the batching rules are proved on NumPy arrays only."""
+    """``vmap(fun)`` for a basis the caller made (``jacobian``'s: an array, or a pytree of
+    them batched along axis 0): its rows are not copied, since no caller holds them. A basis
+    on another device (CuPy) goes row by row, stacked by its own library: the batching rules
+    are proved on NumPy arrays only."""
     batched = _vmap(fun, 0, 0, None, copy=False)
 
     def over(basis):
-        if is_ndarray(getval(basis)):
+        leaves, treedef = tree_flatten(basis)
+        if all(is_ndarray(getval(b)) for b in leaves):
             return batched(basis)
-        return array_namespace(getval(basis)).stack([fun(row) for row in basis])
+        xp = array_namespace(getval(leaves[0]))
+        rows = [fun(tree_unflatten(treedef, [b[i] for b in leaves]))
+                for i in range(shape_of(leaves[0])[0])]
+        return tree_map(lambda *row: xp.stack(row), *rows)
     return over
 
 
