@@ -695,7 +695,7 @@ def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
         outs, out_def = tree_flatten(f_of_x(tree_unflatten(in_def, [getval(a) for a in leaves])))
         outs = [getval(o) for o in outs]
         for o, path in zip(outs, _leaf_paths(out_def)):
-            if np.asarray(o).dtype.kind not in "biufc":
+            if (o.dtype if hasattr(o, "dtype") else np.asarray(o).dtype).kind not in "biufc":
                 raise TypeError(f"{fname}: the output{' leaf ' + path if path else ''} is a "
                                 f"{type(o).__name__}, not an array; return arrays only (and "
                                 "anything else from a separate function).")
