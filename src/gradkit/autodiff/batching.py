@@ -499,22 +499,30 @@ def _as_factor(a, core):
     return np.copy(a) if is_ndarray(a) else a  # a copy: the caller may write into its own
 
 
-def _combined(f, g, op):
-    """``op(f, g)`` for two factors (None is 1), or None where it leaves the normal range at an
-    entry where ``f`` and ``g`` are finite and nonzero (an overflow or underflow that the
-    products made one at a time would not have)."""
+def _combined(f, g, ufunc, dtype):
+    """``ufunc(f, g)`` for two factors of an array of ``dtype`` (None is 1), or None where it
+    leaves ``dtype``'s normal range at an entry where ``f`` and ``g`` are finite and nonzero:
+    an overflow (or, for a product, an underflow) that the products made one at a time would
+    not have. (Python numbers stay Python numbers: NumPy's weak scalars keep the dtype.)"""
     f = 1.0 if f is None else f
     g = 1.0 if g is None else g
-    out = op(f, g)
-    size = np.abs(out)
-    normal = (size >= _TINY) & (size <= _HUGE)
+    if ufunc is np.true_divide and not shape_of(g) and g == 0:
+        return None  # (x / 0: NumPy's inf, and its warning, from the ufunc rule)
+    info = np.finfo(dtype)
+    with np.errstate(all="ignore"):  # (a product out of range is not made: no warning)
+        out = _OPERATORS[ufunc](f, g)
+        size = np.abs(out)
+        normal = size <= info.max
+        if ufunc is np.multiply or ufunc is np.true_divide:  # (a sum that cancels is exact)
+            normal = normal & (size >= info.tiny)
     if np.all(normal):
         return out
     given = np.isfinite(f) & np.isfinite(g) & (f != 0) & (g != 0)
     return None if np.any(given & ~normal) else out
 
 
-_TINY, _HUGE = float(np.finfo(np.float64).tiny), float(np.finfo(np.float64).max)
+_OPERATORS = {np.multiply: operator.mul, np.true_divide: operator.truediv,
+              np.add: operator.add, np.subtract: operator.sub}
 
 
 def _pending(trace, ufunc, args):
@@ -526,7 +534,7 @@ def _pending(trace, ufunc, args):
         if type(x) is not BatchTracer or x._trace is not trace or \
                 not is_ndarray(x._core) or x._core.dtype.kind != "f":
             return None
-        f = _combined(x._factor, -1.0, np.multiply)
+        f = _combined(x._factor, -1.0, np.multiply, x._core.dtype)
         return None if f is None else BatchTracer(x._core, trace, len(x._core.shape) == 1,
                                                   factor=f)
     x, y = args
@@ -540,10 +548,10 @@ def _pending(trace, ufunc, args):
                 x._core.dtype.kind != "f" or shape_of(x._core) != shape_of(y._core):
             return None
         if ufunc is np.multiply:
-            f = _combined(x._factor, y._factor, np.multiply)
+            f = _combined(x._factor, y._factor, np.multiply, x._core.dtype)
             core = np.multiply(x._core, y._core) if f is not None else None
         elif x._core is y._core and (x._factor is not None or y._factor is not None):
-            f, core = _combined(x._factor, y._factor, ufunc), x._core
+            f, core = _combined(x._factor, y._factor, ufunc, x._core.dtype), x._core
         else:
             return None
     elif ufunc is np.multiply or ufunc is np.true_divide:
@@ -553,7 +561,7 @@ def _pending(trace, ufunc, args):
         a = _as_factor(a, x._core)
         if a is None:
             return None
-        f = _combined(x._factor, a, ufunc)
+        f = _combined(x._factor, a, ufunc, x._core.dtype)
         core = x._core
     else:
         return None
