@@ -509,15 +509,14 @@ def _combined(f, g, ufunc, dtype):
     if ufunc is np.true_divide and not shape_of(g) and g == 0:
         return None  # (x / 0: NumPy's inf, and its warning, from the ufunc rule)
     info = np.finfo(dtype)
+    product = ufunc is np.multiply or ufunc is np.true_divide  # (a sum that cancels is exact)
     with np.errstate(all="ignore"):  # (a product out of range is not made: no warning)
         out = _OPERATORS[ufunc](f, g)
         size = np.abs(out)
-        normal = size <= info.max
-        if ufunc is np.multiply or ufunc is np.true_divide:  # (a sum that cancels is exact)
-            normal = normal & (size >= info.tiny)
-    if np.all(normal):
-        return out
-    given = np.isfinite(f) & np.isfinite(g) & (f != 0) & (g != 0)
+        if np.max(size) <= info.max and (not product or np.min(size) >= info.tiny):
+            return out  # (the common case, in two reductions)
+        normal = (size <= info.max) & (size >= info.tiny if product else True)
+        given = np.isfinite(f) & np.isfinite(g) & (f != 0) & (g != 0)
     return None if np.any(given & ~normal) else out
 
 
