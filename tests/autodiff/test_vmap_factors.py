@@ -10,6 +10,13 @@ import gradkit as gk
 from gradkit.autodiff import batching
 
 R = np.random.default_rng(41)
+
+
+@pytest.fixture(autouse=True)
+def pending_at_every_size(monkeypatch):
+    """Small batches skip the mechanism (a pass costs less than its bookkeeping); these
+    tests use small ones, so the threshold is lifted for them."""
+    monkeypatch.setattr(batching, "PENDING_MIN_SIZE", 0)
 XS = R.standard_normal((4, 6))
 A = R.uniform(0.5, 2.0, 6)
 C = R.uniform(0.5, 2.0, 6)
@@ -164,3 +171,21 @@ def test_hessian_and_jacobian_through_pending_factors_equal_the_column_loop():
     J = np.stack([gk.jvp(f, (w,), (e,))[1] for e in np.eye(5)], axis=1)
     np.testing.assert_allclose(gk.jacfwd(f)(w), J, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(gk.jacrev(f)(w), J, rtol=1e-12, atol=1e-15)
+
+
+def test_the_default_threshold_on_a_batch_large_enough():
+    """Without the fixture's threshold: a batch of 2^16 entries or more is pending, a smaller
+    one is computed at once; the values are the loop's either way."""
+    batching.PENDING_MIN_SIZE = 1 << 16  # (the fixture restores its own value afterwards)
+    for rows, pending in [(4, False), (64, True)]:
+        xs = R.standard_normal((rows, 1024))
+        a = R.uniform(0.5, 2.0, 1024)
+        seen = []
+
+        def f(x):
+            y = x * a * 3.0
+            seen.append(y._factor is not None)
+            return y
+
+        np.testing.assert_allclose(gk.vmap(f)(xs), xs * a * 3.0, rtol=1e-15)
+        assert seen == [pending]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
@@ -570,13 +571,15 @@ def _differentiated(args, argnums, fname):
     single, nums = _argnums_tuple(argnums, len(args), fname)
     tree = args[nums[0]] if single else tuple(args[a] for a in nums)
     leaves, treedef = tree_flatten(tree)
-    for i, path in enumerate(_leaf_paths(treedef)):
-        if single:
-            where = f"{fname}: argument {nums[0]}"
-        else:  # the path's first index is the position in argnums
-            k, path = int(path[1:path.index("]")]), path[path.index("]") + 1:]
-            where = f"{fname}: argument {nums[k]}"
-        leaves[i] = _as_input(leaves[i], where + (f", leaf {path}" if path else ""))
+    for i, leaf in enumerate(leaves):
+        if type(leaf) is not np.ndarray or leaf.dtype.kind != "f":  # (a float array is one)
+            path = _leaf_paths(treedef)[i]
+            if single:
+                where = f"{fname}: argument {nums[0]}"
+            else:  # the path's first index is the position in argnums
+                k, path = int(path[1:path.index("]")]), path[path.index("]") + 1:]
+                where = f"{fname}: argument {nums[k]}"
+            leaves[i] = _as_input(leaf, where + (f", leaf {path}" if path else ""))
 
     def substitute(tree_):
         a = list(args)
@@ -595,7 +598,7 @@ def _basis(leaves, n):
     out, start = [], 0
     for leaf in leaves:
         v = getval(leaf)
-        size = int(np.prod(np.shape(v)))
+        size = math.prod(np.shape(v))
         block = np.reshape(eye[:, start:start + size], (n,) + np.shape(v))
         out.append(block.astype(v.dtype) if block.dtype != v.dtype else block)
         start += size
@@ -603,7 +606,7 @@ def _basis(leaves, n):
 
 
 def _offsets(shapes):
-    sizes = [int(np.prod(s)) for s in shapes]
+    sizes = [math.prod(s) for s in shapes]
     return [sum(sizes[:i]) for i in range(len(sizes))], sizes
 
 
@@ -616,7 +619,7 @@ def _blocks(batched, batched_shapes, other_shapes, forward):
     n = sum(sizes)
     out = []
     for value, shape in zip(batched, batched_shapes):
-        flat = np.reshape(value, (n, int(np.prod(shape))))
+        flat = np.reshape(value, (n, math.prod(shape)))
         if forward:  # rows: the input's entries; columns: this output leaf's
             out.append([np.reshape(np.swapaxes(flat[s:s + k], 0, 1), shape + other)
                         for s, k, other in zip(starts, sizes, other_shapes)])
@@ -694,8 +697,9 @@ def jacobian(fun, argnums=0, mode="auto", holomorphic=False):
 
         outs, out_def = tree_flatten(f_of_x(tree_unflatten(in_def, [getval(a) for a in leaves])))
         outs = [getval(o) for o in outs]
-        for o, path in zip(outs, _leaf_paths(out_def)):
+        for j, o in enumerate(outs):
             if (o.dtype if hasattr(o, "dtype") else np.asarray(o).dtype).kind not in "biufc":
+                path = _leaf_paths(out_def)[j]
                 raise TypeError(f"{fname}: the output{' leaf ' + path if path else ''} is a "
                                 f"{type(o).__name__}, not an array; return arrays only (and "
                                 "anything else from a separate function).")

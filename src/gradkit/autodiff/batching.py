@@ -23,7 +23,9 @@ The rule table
 - every ufunc (element-wise, broadcasting) shares one rule: batched operands get their batch
   axis at the front and length-1 axes so that broadcasting lines them up per example;
 - reductions, cumulative functions, transposes, reshapes and indexing shift their axes by one;
-- ``matmul`` / ``dot`` fold the batch into one BLAS call where one side is unbatched.
+- ``matmul`` / ``dot`` fold the batch into one BLAS call where one side is unbatched;
+- a product by an unbatched factor stays pending until the value is read (see "pending
+  factors" below): the chains of ``t * f'(x)`` of the derivative rules make one pass.
 
 A function with no rule is run once per example and the results stacked (:func:`loop_rule`):
 correct for any function, slower. Nothing is batched by guessing.
@@ -463,6 +465,9 @@ def ufunc_rule(trace, ufunc, args, kwargs):
 # A write into an array that a pending value reads applies that value's factor first
 # (``_settle``), so it keeps the value it had, as in NumPy.
 _SCALINGS = frozenset([np.multiply, np.true_divide, np.negative, np.add, np.subtract])
+# Below this many entries in the batch a pass over it costs less than the bookkeeping (a
+# 200 x 200 batch: a product ~20 us, a pending one ~10 us, and chains there are short).
+PENDING_MIN_SIZE = 1 << 16
 _PENDING = weakref.WeakValueDictionary()  # id -> a value with a pending factor (by id: a
 # BatchTracer's == is NumPy's element-wise one)
 
@@ -504,22 +509,41 @@ def _combined(f, g, ufunc, dtype):
     leaves ``dtype``'s normal range at an entry where ``f`` and ``g`` are finite and nonzero:
     an overflow (or, for a product, an underflow) that the products made one at a time would
     not have. (Python numbers stay Python numbers: NumPy's weak scalars keep the dtype.)"""
+    if f is None and ufunc is np.multiply:
+        return g  # (applied as given: the product NumPy would make now)
     f = 1.0 if f is None else f
     g = 1.0 if g is None else g
     if ufunc is np.true_divide and not shape_of(g) and g == 0:
         return None  # (x / 0: NumPy's inf, and its warning, from the ufunc rule)
-    info = np.finfo(dtype)
+    info = _FINFO[dtype]
     product = ufunc is np.multiply or ufunc is np.true_divide  # (a sum that cancels is exact)
     with np.errstate(all="ignore"):  # (a product out of range is not made: no warning)
         out = _OPERATORS[ufunc](f, g)
         size = np.abs(out)
-        if np.max(size) <= info.max and (not product or np.min(size) >= info.tiny):
+        if np.maximum.reduce(size, axis=None) <= info.max and (
+                not product or np.minimum.reduce(size, axis=None) >= info.tiny):
             return out  # (the common case, in two reductions)
         normal = (size <= info.max) & (size >= info.tiny if product else True)
         given = np.isfinite(f) & np.isfinite(g) & (f != 0) & (g != 0)
     return None if np.any(given & ~normal) else out
 
 
+def _in_range(core, x, y, f):
+    """Whether the product ``core = x * y`` of two arrays, to be scaled by ``f`` later, holds
+    what ``(x f_x) (y f_y)`` would: no entry overflowed (nor, where ``f`` enlarges it,
+    underflowed) that the scaled product keeps in range."""
+    with np.errstate(all="ignore"):
+        if not np.isfinite(np.add.reduce(core, axis=None)):  # (one pass: no inf, no nan)
+            if np.any(np.isinf(core) & np.isfinite(x) & np.isfinite(y)):
+                return False
+        if np.maximum.reduce(np.abs(f), axis=None) > 1:
+            size = np.abs(core)
+            lost = (size < _FINFO[core.dtype].tiny) & (x != 0) & (y != 0)
+            return not np.any(lost)
+    return True
+
+
+_FINFO = {np.dtype(t): np.finfo(t) for t in (np.float16, np.float32, np.float64, np.longdouble)}
 _OPERATORS = {np.multiply: operator.mul, np.true_divide: operator.truediv,
               np.add: operator.add, np.subtract: operator.sub}
 
@@ -528,18 +552,18 @@ def _pending(trace, ufunc, args):
     """The rule of a product by an unbatched factor (``x * a``, ``a * x``, ``x / a``, ``-x``),
     of a product of two batched values, and of ``x + y`` / ``x - y`` pending on one array, as a
     pending value; None where that does not apply (the ufunc rule then computes it)."""
+    first = next((a for a in args if type(a) is BatchTracer and a._trace is trace), None)
+    if first is None or not is_ndarray(first._core) or first._core.dtype.kind != "f" or \
+            first._core.size < PENDING_MIN_SIZE:
+        return None
     if len(args) == 1:
         x = args[0]
-        if type(x) is not BatchTracer or x._trace is not trace or \
-                not is_ndarray(x._core) or x._core.dtype.kind != "f":
-            return None
-        f = _combined(x._factor, -1.0, np.multiply, x._core.dtype)
-        return None if f is None else BatchTracer(x._core, trace, len(x._core.shape) == 1,
-                                                  factor=f)
+        f = -1.0 if x._factor is None else -x._factor  # (exact)
+        return BatchTracer(x._core, trace, len(shape_of(x._core)) == 1, factor=f)
     x, y = args
     xb = type(x) is BatchTracer and x._trace is trace
     yb = type(y) is BatchTracer and y._trace is trace
-    if not xb and not yb or ufunc is np.true_divide and yb:
+    if ufunc is np.true_divide and yb:
         return None
     if xb and yb:
         if x._factor is None and y._factor is None or not is_ndarray(x._core) or \
@@ -548,15 +572,17 @@ def _pending(trace, ufunc, args):
             return None
         if ufunc is np.multiply:
             f = _combined(x._factor, y._factor, np.multiply, x._core.dtype)
-            core = np.multiply(x._core, y._core) if f is not None else None
+            if f is None:
+                return None
+            core = np.multiply(x._core, y._core)
+            if not _in_range(core, x._core, y._core, f):
+                return None
         elif x._core is y._core and (x._factor is not None or y._factor is not None):
             f, core = _combined(x._factor, y._factor, ufunc, x._core.dtype), x._core
         else:
             return None
     elif ufunc is np.multiply or ufunc is np.true_divide:
         x, a = (x, y) if xb else (y, x)
-        if not is_ndarray(x._core) or x._core.dtype.kind != "f":
-            return None
         a = _as_factor(a, x._core)
         if a is None:
             return None
