@@ -82,6 +82,16 @@ def test_a_combined_factor_out_of_range_is_applied_one_product_at_a_time(x, fact
     np.testing.assert_allclose(gk.vmap(f)(xs), want, rtol=1e-13)
 
 
+@pytest.mark.parametrize("x, a", [(1e200, 1e-150), (1e-200, 1e150)], ids=["overflow", "underflow"])
+def test_a_product_of_two_pending_values_out_of_range_is_computed_as_numpy_does(x, a):
+    """(x a)(x a): the arrays' product x x is out of range, the factors' a a is not."""
+    xs = np.full((3, 2), x)
+    f = lambda v: (v * np.full(2, a)) * (v * np.full(2, a))  # noqa: E731
+    want = loop(f, xs)
+    assert np.all(np.isfinite(want)) and np.all(want != 0)
+    np.testing.assert_allclose(gk.vmap(f)(xs), want, rtol=1e-13)
+
+
 def test_zeros_and_infinities_in_a_factor_give_numpys_values():
     xs = np.array([[1.0, np.inf, 0.0, -2.0], [np.nan, 3.0, -np.inf, 1.0]])
     a = np.array([0.0, 0.0, np.inf, np.inf])
