@@ -574,7 +574,8 @@ def _pending(trace, ufunc, args):
             f = _combined(x._factor, y._factor, np.multiply, x._core.dtype)
             if f is None:
                 return None
-            core = np.multiply(x._core, y._core)
+            with np.errstate(all="ignore"):  # (out of range, it is not used)
+                core = np.multiply(x._core, y._core)
             if not _in_range(core, x._core, y._core, f):
                 return None
         elif x._core is y._core and (x._factor is not None or y._factor is not None):
