@@ -199,3 +199,21 @@ def test_the_default_threshold_on_a_batch_large_enough():
 
         np.testing.assert_allclose(gk.vmap(f)(xs), xs * a * 3.0, rtol=1e-15)
         assert seen == [pending]
+
+
+def test_a_factor_is_applied_in_place_only_where_nothing_else_holds_the_array():
+    seen = {}
+
+    def f(x):
+        y = (x * x) * A            # the product's array is held by y alone
+        z = x * A                  # pending on x's array, which x holds too
+        address = lambda a: a.__array_interface__["data"][0]  # noqa: E731
+        before_y, before_z = address(y._core), address(z._core)
+        seen["y in place"] = address(y._value) == before_y
+        seen["z in place"] = address(z._value) == before_z
+        return y, z
+
+    y, z = gk.vmap(f)(XS)
+    assert seen == {"y in place": True, "z in place": False}
+    np.testing.assert_allclose(y, XS * XS * A, rtol=1e-15)
+    np.testing.assert_allclose(z, XS * A, rtol=1e-15)

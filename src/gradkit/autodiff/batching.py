@@ -120,7 +120,7 @@ class BatchTracer:
             # in place when nothing else holds the array (no view, no other pending value:
             # each would hold a reference), else into a new one
             alone = type(core) is np.ndarray and core.base is None and core.flags.writeable \
-                and sys.getrefcount(core) == 3  # (self._core, `core` and the call's argument)
+                and _references(core) == _ALONE
             self._core = np.multiply(core, self._factor, out=core if alone else None)
             self._factor = None
         return self._core
@@ -515,7 +515,7 @@ def _combined(f, g, ufunc, dtype):
     g = 1.0 if g is None else g
     if ufunc is np.true_divide and not shape_of(g) and g == 0:
         return None  # (x / 0: NumPy's inf, and its warning, from the ufunc rule)
-    info = _FINFO[dtype]
+    info = _FINFO.get(dtype) or np.finfo(dtype)
     product = ufunc is np.multiply or ufunc is np.true_divide  # (a sum that cancels is exact)
     with np.errstate(all="ignore"):  # (a product out of range is not made: no warning)
         out = _OPERATORS[ufunc](f, g)
@@ -538,7 +538,7 @@ def _in_range(core, x, y, f):
                 return False
         if np.maximum.reduce(np.abs(f), axis=None) > 1:
             size = np.abs(core)
-            lost = (size < _FINFO[core.dtype].tiny) & (x != 0) & (y != 0)
+            lost = (size < np.finfo(core.dtype).tiny) & (x != 0) & (y != 0)
             return not np.any(lost)
     return True
 
@@ -599,6 +599,22 @@ def _pending(trace, ufunc, args):
 _TOTALS = {np.sum: False, np.mean: True}  # (and the engine's own, register_rule_functions)
 
 
+def _references(a):
+    """How many references this interpreter counts to ``a``; -1 where it counts none."""
+    return sys.getrefcount(a) if hasattr(sys, "getrefcount") else -1
+
+
+def _held_once():
+    """``_references`` of an array held by one slot, read as ``_value`` reads it: the count
+    that says nothing else holds it (measured, not assumed, on this interpreter)."""
+    holder = BatchTracer(np.zeros(1), None)
+    core = holder._core
+    return _references(core)
+
+
+_ALONE = _held_once()
+
+
 def _pending_total(trace, x, mean):
     """``np.sum`` (or ``np.mean``) of every entry of each example of a pending value: one
     matrix-vector product of its array with its factor, the array never scaled."""
@@ -639,7 +655,8 @@ def axis_rule(fn, none="all", pos=1, default=None):
             return loop_rule(trace, fn, args, kwargs)
         x = args[0]
         if x._factor is not None and fn in _TOTALS and len(args) == 1 and \
-                kwargs.get("axis") is None and not kwargs.get("keepdims"):
+                kwargs.get("axis") is None and not kwargs.get("keepdims") and \
+                all(k == "axis" or k == "keepdims" for k in kwargs):
             total = _pending_total(trace, x, _TOTALS[fn])
             if total is not None:
                 return total
