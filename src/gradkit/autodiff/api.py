@@ -786,8 +786,9 @@ def jacrev(fun, argnums=0, holomorphic=False):
 def hessian(fun, argnums=0):
     """The Hessian of a scalar ``fun``, shape ``x.shape + x.shape``: every column ``H e_i``
     at once, as one batched Hessian-vector product (``vmap`` of :func:`hvp` over the basis
-    vectors ``e_i``; reverse-over-forward, measured 1.5x faster than ``jacfwd(grad(fun))``
-    on the W7 logistic loss, and equal to it to rounding).
+    vectors ``e_i``; reverse-over-forward, measured faster than ``jacfwd(grad(fun))`` on the
+    W7 logistic loss, 1.77x against 2.00x the hand-written ``X^T diag(h) X``, and equal to it
+    to rounding).
 
     ``H[i..., j...] = d^2 fun(x) / d x[i...] d x[j...]``.
 
