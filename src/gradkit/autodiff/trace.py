@@ -485,7 +485,7 @@ class ForwardTrace:
     """Forward mode: each traced value carries its tangent.
 
     Each primitive's output tangent is the sum of its JVP rules applied to the arguments'
-    tangents, :math:`\dot y = \sum_i \partial_i f(x)\,\dot x_i`, computed as the function
+    tangents, :math:`\\dot y = \\sum_i \\partial_i f(x)\\,\\dot x_i`, computed as the function
     runs (no tape).
 
     Examples:
@@ -559,7 +559,7 @@ def unbroadcast(g, like):
     """Sum ``g`` over the axes that broadcasting added or stretched to reach ``like``'s shape.
 
     The adjoint of broadcasting: if ``y = broadcast_to(x, shape)`` then
-    :math:`\bar x_j = \sum_{i \to j} \bar y_i`, the sum over the copies of each entry.
+    :math:`\\bar x_j = \\sum_{i \\to j} \\bar y_i`, the sum over the copies of each entry.
     The engine does it once for every broadcasting primitive, so no rule does.
 
     Args:
