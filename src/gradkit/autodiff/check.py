@@ -32,8 +32,8 @@ def _axpy(alpha, t, x):
 def numerical_directional_derivative(fun, args, tangents, eps=1e-5):
     """``(f(x + eps t) - f(x - eps t)) / (2 eps)``, leaf by leaf of the output.
 
-    The central difference approximates the directional derivative :math:`J(x)\,t` with an
-    error of order :math:`\epsilon^2`.
+    The central difference approximates the directional derivative :math:`J(x)\\,t` with an
+    error of order :math:`\\epsilon^2`.
 
     Args:
         fun: the function, of ``*args``.

@@ -76,8 +76,8 @@ def strictly_inside(x, a, b):
 def tie_weights(x, ans, axis=None, keepdims=False):
     """Weights of each entry of ``x`` in a max / min reduction: ties share equally.
 
-    For :math:`m = \max_i x_i` attained at the set :math:`T`, the weight of entry :math:`i`
-    is :math:`[i \in T] / |T|`: the minimum-norm subgradient of the max.
+    For :math:`m = \\max_i x_i` attained at the set :math:`T`, the weight of entry :math:`i`
+    is :math:`[i \\in T] / |T|`: the minimum-norm subgradient of the max.
 
     Args:
         x: the reduced array.

@@ -380,8 +380,8 @@ def defjvp(fn, *rules, name=None, broadcasts=False):
 def def_linear(fn, *argnums, name=None):
     """Declare ``fn`` linear in each of ``argnums``: its JVP applies ``fn`` to the tangent.
 
-    For :math:`f` linear in argument :math:`i`, :math:`\partial_i f(x)[t] = f(\dots, t,
-    \dots)` with :math:`t` in place of :math:`x_i`.
+    For :math:`f` linear in argument :math:`i`, :math:`\\partial_i f(x)[t] = f(\\dots, t,
+    \\dots)` with :math:`t` in place of :math:`x_i`.
 
     Args:
         fn: the function (or its :class:`Primitive`).
