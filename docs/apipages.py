@@ -56,7 +56,8 @@ def public_modules(optional=()):
 
 
 def _is_object(value):
-    return inspect.isfunction(value) or inspect.isclass(value) or callable(value)
+    """A function or class gets a page; anything else (a type alias included) is a constant."""
+    return inspect.isfunction(value) or inspect.isclass(value)
 
 
 def pages(optional=()):
