@@ -12,6 +12,7 @@ from .errors import CLIError
 
 __all__ = ["run", "EXAMPLES"]
 
+#: The examples ``gradkit explain --help`` ends with.
 EXAMPLES = """examples:
   gradkit fit breast_cancer --save model.npz && gradkit explain model.npz breast_cancer
   gradkit explain model.npz new_rows.csv --method gradient_x_input --rows 50

@@ -18,6 +18,7 @@ from .errors import CLIError
 __all__ = ["run", "run_racer", "parse_optimizers", "RACERS", "DEFAULT_OPTIMIZERS",
            "FUNCTION_NAMES", "EXAMPLES"]
 
+#: The examples ``gradkit race --help`` ends with.
 EXAMPLES = """examples:
   gradkit race                                   # rosenbrock, the eight default optimizers
   gradkit race beale --optimizers adam,rmsprop,lbfgs --steps 500
@@ -31,8 +32,11 @@ _STEPPERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw
 _SOLVERS = ("gd", "newton", "newton-cg", "trust-ncg", "trust-exact", "bfgs", "lbfgs")
 #: Every optimizer ``gradkit race`` can run: gradient transformations, then full-batch methods.
 RACERS = _STEPPERS + _SOLVERS
+#: The optimizers ``gradkit race`` runs when ``--optimizers`` is not given.
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "lbfgs",
                       "newton")
+#: The test functions ``gradkit race`` accepts by name (those of
+#: :data:`~gradkit.optim.landscapes.TEST_FUNCTIONS`).
 FUNCTION_NAMES = tuple(TEST_FUNCTIONS)
 _ESCAPE = 1e8  # an iterate this far out has diverged
 

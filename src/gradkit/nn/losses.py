@@ -466,6 +466,8 @@ def log_loss(proba, target, reduction="mean", eps=None):
 
 
 # ----------------------------------------------------------------------------- penalties
+#: The pytree keys whose leaves regularization leaves alone (biases, intercepts, BatchNorm's
+#: scale and shift).
 UNPENALIZED_KEYS = frozenset({"b", "bias", "intercept", "beta", "gamma"})
 
 
@@ -576,6 +578,7 @@ def elastic_net(params, alpha, l1_ratio):
     return alpha * (l1_ratio * l1(params) + (1.0 - l1_ratio) * l2(params))
 
 
+#: Every loss by name (the names estimators and :func:`get_loss` accept).
 LOSSES: dict[str, Callable] = {
     "mse": mse, "mae": mae, "huber": huber, "cross_entropy": cross_entropy,
     "binary_cross_entropy": binary_cross_entropy, "hinge": hinge,
