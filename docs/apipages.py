@@ -139,10 +139,19 @@ def _slug(modname):
     return modname.replace(".", "_")
 
 
+def _shadowed(modname):
+    """Whether the package's attribute of the module's name is another object (``gradkit.cli``
+    exports the function ``main`` of its module ``main``): that object's page owns the name."""
+    parent, _, name = modname.rpartition(".")
+    return bool(parent) and getattr(importlib.import_module(parent), name, None) is not \
+        importlib.import_module(modname)
+
+
 def _page(modname, title, objects, data, children):
     heading = f"``{modname}``" + (f": {title}" if title else "")
-    lines = [heading, "=" * len(heading), "", f".. automodule:: {modname}", "   :no-members:",
-             "", f".. currentmodule:: {modname}", ""]
+    lines = [heading, "=" * len(heading), "", f".. automodule:: {modname}", "   :no-members:"]
+    lines += ["   :no-index:"] if _shadowed(modname) else []
+    lines += ["", f".. currentmodule:: {modname}", ""]
     if objects:
         lines += [".. autosummary::", "   :toctree: generated/", "   :nosignatures:", ""]
         lines += [f"   {name}" for name in objects] + [""]

@@ -523,7 +523,7 @@ IDENTIFIER_MIN_ROWS = 10
 def looks_like_identifier(stats, rows) -> bool:
     """Whether a feature column, from its :func:`column_stats`, looks like a row identifier:
     a text column whose every value is its own, or integers that are (nearly all) distinct
-    and fill a run ``min .. min + rows - 1`` (row numbers, an exported index). Such a column
+    and fill a run from ``min`` to ``min + rows - 1`` (row numbers, an exported index). Such a column
     says which row it is, nothing that carries over to new rows; one-hot encoded or
     standardised, it lets a model memorise the training rows.
 

@@ -1,7 +1,8 @@
 """Estimator parameters: scikit-learn's constraint table, checked with gradkit's messages.
 
-The estimators (:mod:`.base`) and model files (:mod:`.persistence`) both check parameters, so
-the table's vocabulary lives here, imported by both (neither imports the other for it).
+The estimators (:mod:`gradkit.models.base`) and model files
+(:mod:`gradkit.models.persistence`) both check parameters, so the table's vocabulary lives
+here, imported by both (neither imports the other for it).
 """
 from __future__ import annotations
 
