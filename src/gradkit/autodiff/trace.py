@@ -23,14 +23,14 @@ The tape
 A tape entry is one of four kinds, told apart by length (tuples, because a training step makes
 thousands and walks each once); ``parent`` is the tape index of an argument, -1 a constant:
 
-============  =================================================  ==========================
-kind          entry                                              for
-============  =================================================  ==========================
-input         ``None``                                           inputs and traced buffers
-unary         ``(prim, x, ans, parent)``                         one argument, no keywords
-binary        ``(prim, x, y, ans, parent_x, parent_y)``          two arguments, no keywords
-general       ``(prim, args, kwargs, ans, ((argnum, parent), ...))``  everything else
-============  =================================================  ==========================
+============  =======================================================  ==========================
+kind          entry                                                    for
+============  =======================================================  ==========================
+input         ``None``                                                 inputs and traced buffers
+unary         ``(prim, x, ans, parent)``                               one argument, no keywords
+binary        ``(prim, x, y, ans, parent_x, parent_y)``                two arguments, no keywords
+general       ``(prim, args, kwargs, ans, ((argnum, parent), ...))``   everything else
+============  =======================================================  ==========================
 
 :meth:`ReverseTrace.record` is the one way to append an entry; ``backward`` has one branch per
 kind. The unary and binary kinds are kept apart from the general one because they are most of
