@@ -160,9 +160,16 @@ def _page(modname, title, objects, data, children):
         for name in data:
             lines += [f".. py:data:: {name}", "", f"   {_data_doc(modname, name)}", ""]
     if children:
-        lines += ["Modules", "-------", "", ".. toctree::", "   :maxdepth: 1", ""]
+        lines += ["Modules", "-------", "", ".. toctree::", "   :hidden:", ""]
         lines += [f"   {_slug(name)}" for name in children] + [""]
+        lines += [f"* :doc:`{_slug(name)}`: {_summary(name)}" for name in children] + [""]
     return "\n".join(lines)
+
+
+def _summary(modname):
+    """The first paragraph of a module's docstring, on one line (its one-line job)."""
+    doc = inspect.getdoc(importlib.import_module(modname)) or ""
+    return " ".join(doc.split("\n\n")[0].split())
 
 
 def _write(path, text):
