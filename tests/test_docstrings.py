@@ -11,6 +11,10 @@ object once. For each function and class:
 * ``Examples:`` with at least one ``>>>`` line, and those examples are among the doctests
   that ``tests/test_doctests.py`` runs, so they run and print what they say.
 
+Every public constant (a name of an ``__all__`` that is not a function or class) has a ``#:``
+comment above its assignment: the API reference shows it (the docs build fails without one;
+this test says so without Sphinx).
+
 The sections are Google style, as the existing docstrings and Sphinx's napoleon read them.
 """
 import ast
@@ -176,6 +180,30 @@ def test_docstring_has_args_returns_and_examples(name):
         pytest.skip(f"pending: {where} is being documented on another branch")
     problems = _problems(PUBLIC[name])
     assert not problems, f"{name} ({where}): " + "; ".join(problems)
+
+
+def _commented_constant(modname, name):
+    """Whether ``name`` is assigned under a ``#:`` comment in ``modname`` or in a gradkit
+    module it is imported from (what the API reference shows for a constant)."""
+    value = getattr(importlib.import_module(modname), name)
+    assigned = re.compile(rf"^#:.*\n(?:#:.*\n)*{re.escape(name)}\s*(?::[^=\n]*)?=", re.MULTILINE)
+    for other, module in sorted(sys.modules.items()):
+        if other.startswith("gradkit") and vars(module).get(name) is value and \
+                getattr(module, "__file__", None):
+            if assigned.search(pathlib.Path(module.__file__).read_text(encoding="utf-8")):
+                return True
+    return False
+
+
+CONSTANTS = sorted(f"{modname}.{name}" for modname, _, _, data, _ in _pages() for name in data)
+
+
+@pytest.mark.parametrize("name", CONSTANTS)
+def test_public_constant_has_a_comment(name):
+    modname, _, attr = name.rpartition(".")
+    assert _commented_constant(modname, attr), (
+        f"{name} is public (in __all__) but has no #: comment above its assignment; the API "
+        "reference shows that comment.")
 
 
 def test_how_many_names_are_pending():
