@@ -47,11 +47,30 @@ from ..tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
 
+#: The batching rules: a NumPy function, ufunc or ``(ufunc, method)`` ->
+#: ``rule(trace, fn, args, kwargs)`` (see above).
 BATCH_RULES: dict = {}
 
 
 def batched_error(what):
-    """The error for a use of a batched value that depends on which example it is."""
+    """The error for a use of a batched value that depends on which example it is.
+
+    Args:
+        what: the use, as the message starts (``"float()"``, ``"a branch"``).
+
+    Returns:
+        TracerConversionError: the error to raise.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> str(batched_error("float()"))[:44]
+        'float() of a batched value inside gk.vmap wo'
+        >>> gk.vmap(lambda x: float(x))(np.array([0.0, 1.0]))
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.TracerConversionError: float() ... inside gk.vmap ...
+    """
     return TracerConversionError(
         f"{what} of a batched value inside gk.vmap would need one answer for every example. "
         "Keep values as arrays inside the mapped function: np.where instead of if/else on "
@@ -60,7 +79,20 @@ def batched_error(what):
 
 
 class BatchTrace:
-    """One ``vmap``: the batch size and the level that orders it among nested traces."""
+    """One ``vmap``: the batch size and the level that orders it among nested traces.
+
+    Args:
+        size: the number of examples (the length of the batch axis).
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = BatchTrace(3)
+        >>> x = trace.new_input(np.arange(6.0).reshape(3, 2))  # 3 examples of shape (2,)
+        >>> x.shape
+        (2,)
+        >>> trace.unbox(np.sum(x))  # each example summed
+        (array([1., 5., 9.]), True)
+    """
 
     __slots__ = ("level", "size")
 
@@ -98,7 +130,24 @@ class BatchTrace:
 class BatchTracer:
     """A batched value: ``_value`` holds every example along its leading axis; ``shape``,
     ``ndim``, ``size`` and ``len`` are those of one example, as the mapped function sees.
-    Writes (``x[i] = v``, ``x += y``) go into ``_value``, so views share them as NumPy's."""
+    Writes (``x[i] = v``, ``x += y``) go into ``_value``, so views share them as NumPy's.
+
+    Args:
+        value: every example, batch axis first.
+        trace: the :class:`BatchTrace` it belongs to.
+        scalar: whether each example is a NumPy scalar (immutable: ``s += 1`` rebinds).
+        frozen: why a write through this value is refused, or None.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> def f(x):
+        ...     print(type(x).__name__, x.shape)
+        ...     return x @ x
+        >>> gk.vmap(f)(np.arange(6.0).reshape(3, 2))
+        BatchTracer (2,)
+        array([ 1., 13., 41.])
+    """
 
     __slots__ = ("_core", "_factor", "_trace", "_scalar", "_frozen", "__weakref__")
     __array_priority__ = 1001
@@ -369,7 +418,27 @@ def _shift(axis, nd):
 # ----------------------------------------------------------------------------- the fallback
 def loop_rule(trace, fn, args, kwargs):
     """Batch ``fn`` by running it on each example and stacking the results: the rule of every
-    function without one of its own (correct for any function; one call per example)."""
+    function without one of its own (correct for any function; one call per example).
+
+    Args:
+        trace: the :class:`BatchTrace`.
+        fn: the NumPy function.
+        args: its arguments, with the trace's batched values in place.
+        kwargs: its keyword arguments.
+
+    Returns:
+        BatchTracer: the results, stacked along the batch axis.
+
+    Raises:
+        ValueError: on an empty batch (there is no example to run ``fn`` on).
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = BatchTrace(2)
+        >>> x = trace.new_input(np.array([[3.0, 4.0], [6.0, 8.0]]))
+        >>> trace.unbox(loop_rule(trace, np.linalg.norm, (x,), {}))
+        (array([ 5., 10.]), True)
+    """
     if trace.size == 0:
         raise ValueError(f"gk.vmap over an empty batch cannot run "
                          f"{getattr(fn, '__name__', fn)} (it has no batching rule, so it runs "

@@ -500,10 +500,32 @@ def _tree_key(td):
 class Jitted:
     """A function compiled by :func:`jit`: call it as the function itself.
 
+    Args:
+        fun: the function.
+        static_argnums: positions of arguments that are part of the signature by value
+            (``jit``'s argument).
+        check_closure: whether a replay first checks that the arrays the function reads from
+            its closure are unchanged (``jit``'s argument).
+        quiet: no :class:`JitWarning` when a signature runs eagerly (for callers with an
+            eager path of their own: the estimators).
+
     Attributes:
         fun: the function.
         source: the Python source of the most recent program (``None`` before one exists).
         eager: the reasons each signature runs eagerly, in the order they were found.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> f = gk.jit(lambda x: np.tanh(x) * 2.0)
+        >>> type(f).__name__, f(np.zeros(2))
+        ('Jitted', array([0., 0.]))
+        >>> print(f.source)
+        def step(x0):
+            v1 = tanh(x0)
+            v1 = v1 * 2.0
+            return v1
+        <BLANKLINE>
     """
 
     def __init__(self, fun, static_argnums=(), check_closure=True, quiet=False):

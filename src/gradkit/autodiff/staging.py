@@ -39,7 +39,16 @@ class JitValue:
     It behaves as the array does (every result is computed on the real arrays) and records
     each NumPy call that sees it. Shapes, dtypes and strides are static: they are part of the
     signature. Turning it into a Python value works (the real value is returned) but makes
-    the recording unsafe, so the signature runs eagerly."""
+    the recording unsafe, so the signature runs eagerly.
+
+    Examples:
+        >>> import numpy as np
+        >>> rec = Recording()
+        >>> x = rec.new_slot(np.ones(2))       # an input of the recording
+        >>> y = x * 2.0                         # computed, and recorded as one step
+        >>> type(y).__name__, y._array, len(rec.steps)
+        ('JitValue', array([2., 2.]), 1)
+    """
 
     __slots__ = ("_array", "_rec", "_slot")
     __array_priority__ = 10  # below the derivative tracers (1000): they see the call first
@@ -255,7 +264,16 @@ class Recording:
 
     A step is ``(pieces, defines, reads, pure)``: the statement's source as a list of strings
     and slot numbers (ints), the slots it defines, the slots it reads, and whether it has no
-    effect beyond its result (a write is never dropped)."""
+    effect beyond its result (a write is never dropped).
+
+    Examples:
+        >>> import numpy as np
+        >>> rec = Recording()
+        >>> x = rec.new_slot(np.ones(2))
+        >>> _ = np.tanh(x) + x
+        >>> len(rec.values), len(rec.steps)   # x, tanh(x), the sum: three slots, two steps
+        (3, 2)
+    """
 
     def __init__(self):
         self.values = []     # slot -> the real value (kept alive: ids stay unique)

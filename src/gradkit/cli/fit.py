@@ -19,6 +19,7 @@ from .tabular import SPELLING
 
 __all__ = ["run", "build_estimator", "save_model", "load_model", "EXAMPLES", "MODELS"]
 
+#: The examples ``gradkit fit --help`` ends with.
 EXAMPLES = """examples:
   gradkit fit                                    # breast_cancer, logistic regression (lbfgs)
   gradkit fit iris --model mlp --hidden 16 --optimizer adam --lr 0.01 --epochs 200

@@ -66,10 +66,14 @@ class _Image:
 class Compose:
     """Apply augmentations in order, each with the same generator.
 
-    >>> import numpy as np
-    >>> Compose(GaussianNoise(0.0))(np.ones((2, 3)), None, np.random.default_rng(0))[0]
-    array([[1., 1., 1.],
-           [1., 1., 1.]])
+    Args:
+        *augmentations: callables ``aug(X, y, rng) -> (X, y)``.
+
+    Examples:
+        >>> import numpy as np
+        >>> Compose(GaussianNoise(0.0))(np.ones((2, 3)), None, np.random.default_rng(0))[0]
+        array([[1., 1., 1.],
+               [1., 1., 1.]])
     """
 
     def __init__(self, *augmentations):
@@ -92,10 +96,14 @@ class Compose:
 class GaussianNoise:
     r"""Add :math:`\sigma \varepsilon`, :math:`\varepsilon \sim N(0, I)`, to every input.
 
-    >>> import numpy as np
-    >>> Xa, _ = GaussianNoise(0.5)(np.zeros((1000, 2)), None, np.random.default_rng(0))
-    >>> bool(abs(Xa.std() - 0.5) < 0.02)
-    True
+    Args:
+        std: :math:`\sigma` (>= 0).
+
+    Examples:
+        >>> import numpy as np
+        >>> Xa, _ = GaussianNoise(0.5)(np.zeros((1000, 2)), None, np.random.default_rng(0))
+        >>> bool(abs(Xa.std() - 0.5) < 0.02)
+        True
     """
 
     def __init__(self, std):
@@ -119,11 +127,16 @@ class Mixup:
     Integer labels need ``num_classes`` (a batch may miss a class); labels already given as
     probabilities (N, k) are mixed as they are. The returned labels are (N, k) probabilities.
 
-    >>> import numpy as np
-    >>> Xa, ya = Mixup(0.4, num_classes=3)(np.eye(3), np.array([0, 1, 2]),
-    ...                                    np.random.default_rng(0))
-    >>> ya.shape, np.allclose(ya.sum(1), 1), np.allclose(Xa, ya)   # x = onehot: x~ = y~
-    ((3, 3), True, True)
+    Args:
+        alpha: the Beta distribution's :math:`\alpha` (> 0; small values mix little).
+        num_classes: the number of classes, for integer labels.
+
+    Examples:
+        >>> import numpy as np
+        >>> Xa, ya = Mixup(0.4, num_classes=3)(np.eye(3), np.array([0, 1, 2]),
+        ...                                    np.random.default_rng(0))
+        >>> ya.shape, np.allclose(ya.sum(1), 1), np.allclose(Xa, ya)   # x = onehot: x~ = y~
+        ((3, 3), True, True)
     """
 
     def __init__(self, alpha=0.2, num_classes=None):
@@ -166,12 +179,18 @@ class RandomShift(_Image):
     r"""Move each image by integers :math:`(d_y, d_x)` uniform in ``[-max_shift, max_shift]``;
     the uncovered border is ``fill``.
 
-    >>> import numpy as np
-    >>> img = np.arange(9.0).reshape(1, 3, 3)
-    >>> RandomShift(1)(img, None, np.random.default_rng(3))[0][0]
-    array([[0., 0., 0.],
-           [1., 2., 0.],
-           [4., 5., 0.]])
+    Args:
+        max_shift: the largest shift, in pixels (an int >= 0).
+        image_shape: ``(H, W)`` of flat rows (digits: ``(8, 8)``); None for image batches.
+        fill: the value of the uncovered border.
+
+    Examples:
+        >>> import numpy as np
+        >>> img = np.arange(9.0).reshape(1, 3, 3)
+        >>> RandomShift(1)(img, None, np.random.default_rng(3))[0][0]
+        array([[0., 0., 0.],
+               [1., 2., 0.],
+               [4., 5., 0.]])
     """
 
     def __init__(self, max_shift=1, image_shape=None, fill=0.0):
@@ -195,11 +214,18 @@ class RandomFlip(_Image):
     """Mirror each image left-right (``horizontal``) and / or up-down (``vertical``), each
     with probability ``p``, independently per image.
 
-    >>> import numpy as np
-    >>> img = np.arange(4.0).reshape(1, 2, 2)
-    >>> RandomFlip(p=1.0)(img, None, np.random.default_rng(0))[0][0]
-    array([[1., 0.],
-           [3., 2.]])
+    Args:
+        horizontal: mirror left-right.
+        vertical: mirror up-down.
+        p: the probability of each flip, per image.
+        image_shape: ``(H, W)`` of flat rows (digits: ``(8, 8)``); None for image batches.
+
+    Examples:
+        >>> import numpy as np
+        >>> img = np.arange(4.0).reshape(1, 2, 2)
+        >>> RandomFlip(p=1.0)(img, None, np.random.default_rng(0))[0][0]
+        array([[1., 0.],
+               [3., 2.]])
     """
 
     def __init__(self, horizontal=True, vertical=False, p=0.5, image_shape=None):
@@ -230,10 +256,16 @@ class RandomCrop(_Image):
     """A random ``size = (h, w)`` window of each image, after zero ``padding`` on every side;
     ``size`` equal to the image size with ``padding`` > 0 is the usual pad-and-crop.
 
-    >>> import numpy as np
-    >>> Xa, _ = RandomCrop((2, 2))(np.ones((5, 3, 4, 4)), None, np.random.default_rng(0))
-    >>> Xa.shape
-    (5, 3, 2, 2)
+    Args:
+        size: the window ``(h, w)``, or one int for a square.
+        padding: zeros added on every side first (an int >= 0).
+        image_shape: ``(H, W)`` of flat rows (digits: ``(8, 8)``); None for image batches.
+
+    Examples:
+        >>> import numpy as np
+        >>> Xa, _ = RandomCrop((2, 2))(np.ones((5, 3, 4, 4)), None, np.random.default_rng(0))
+        >>> Xa.shape
+        (5, 3, 2, 2)
     """
 
     def __init__(self, size, padding=0, image_shape=None):
@@ -267,10 +299,17 @@ class Cutout(_Image):
     """Set a ``size`` x ``size`` square of each image to ``fill``, centred uniformly over the
     image and clipped at its border (so it may be partly outside), with probability ``p``.
 
-    >>> import numpy as np
-    >>> Xa, _ = Cutout(2)(np.ones((1, 4, 4)), None, np.random.default_rng(0))
-    >>> int((Xa == 0).sum()) <= 4
-    True
+    Args:
+        size: the square's side, in pixels (an int >= 1).
+        p: the probability of a cutout, per image.
+        fill: the square's value.
+        image_shape: ``(H, W)`` of flat rows (digits: ``(8, 8)``); None for image batches.
+
+    Examples:
+        >>> import numpy as np
+        >>> Xa, _ = Cutout(2)(np.ones((1, 4, 4)), None, np.random.default_rng(0))
+        >>> int((Xa == 0).sum()) <= 4
+        True
     """
 
     def __init__(self, size, p=1.0, fill=0.0, image_shape=None):

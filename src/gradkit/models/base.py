@@ -141,12 +141,13 @@ def check_sample_weight(sample_weight, n_samples, where="fit"):
     Raises:
         ValueError: one line naming ``sample_weight`` and what is wrong with it.
 
-    >>> check_sample_weight([1, 2], 2)
-    array([1., 2.])
-    >>> check_sample_weight([1, -2], 2)
-    Traceback (most recent call last):
-    ...
-    ValueError: fit: sample_weight must be >= 0; got -2.0 at row 1.
+    Examples:
+        >>> check_sample_weight([1, 2], 2)
+        array([1., 2.])
+        >>> check_sample_weight([1, -2], 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: fit: sample_weight must be >= 0; got -2.0 at row 1.
     """
     if sample_weight is None:
         return None

@@ -61,7 +61,37 @@ class _BlockLoss:
 
 def blockwise_estimator_objective(estimator, X, T, n, state, seed, smooth_only):
     """The estimator's full-batch objective J (module doc of :mod:`gradkit.models.base`) over
-    Dask blocks, as a :class:`gradkit.optim.blockwise.BlockwiseObjective`."""
+    Dask blocks, as a :class:`gradkit.optim.blockwise.BlockwiseObjective`.
+
+    Each block computes the data term of :math:`J` and its gradient where it lives; the
+    penalty is added once, on the driver.
+
+    Args:
+        estimator: the estimator being fitted (its model, loss and penalty).
+        X: the Dask array of features.
+        T: the Dask array of encoded targets (one column per output).
+        n: the number of rows the loss is averaged over.
+        state: the model's state (``model_state_``).
+        seed: the seed of the dropout masks (fixed per objective, so line searches see one
+            deterministic function).
+        smooth_only: leave the non-smooth L1 part out (a proximal method applies it itself).
+
+    Returns:
+        BlockwiseObjective: with ``value_and_grad(params)`` (and ``hvp``) over the blocks.
+
+    Examples:
+        >>> import dask.array as da
+        >>> from gradkit.models import LinearRegression
+        >>> X = da.from_array(np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [2.0, 1.0]]), chunks=2)
+        >>> y = X @ np.array([1.0, -2.0]) + 0.5
+        >>> est = LinearRegression().fit(X, y)     # the fit itself uses this objective
+        >>> obj = blockwise_estimator_objective(est, X, y[:, None], 4, est.model_state_, 0, False)
+        >>> obj
+        BlockwiseObjective(_BlockLoss, X.shape=(4, 2), Dask, 2 blocks)
+        >>> f, g = obj.value_and_grad(est.params_)    # at the fitted point: J and its gradient ~ 0
+        >>> bool(f < 1e-8), bool(np.abs(g["coef"]).max() < 1e-4)
+        (True, True)
+    """
     def penalty(params):
         return estimator._penalty(params, n, smooth_only)
     return blockwise_objective(_BlockLoss(estimator, n, state, seed), X, T, penalty=penalty)
@@ -119,13 +149,14 @@ def check_dask_input(estimator, X, y):
         ValueError: a wrong number of dimensions, unknown or mismatched row chunks, no rows
             or no features, or a NaN / infinity, naming the array and the first bad block.
 
-    >>> import dask.array as da
-    >>> from gradkit.models import LinearRegression
-    >>> X = da.from_array(np.array([[0.0], [1.0], [np.nan], [3.0]]), chunks=2)
-    >>> check_dask_input(LinearRegression(), X, da.arange(4.0, chunks=2))
-    Traceback (most recent call last):
-    ...
-    ValueError: Input X contains NaN, first in block 1 (rows from 2) of the Dask array; LinearRegression takes no missing values: drop or impute them first.
+    Examples:
+        >>> import dask.array as da
+        >>> from gradkit.models import LinearRegression
+        >>> X = da.from_array(np.array([[0.0], [1.0], [np.nan], [3.0]]), chunks=2)
+        >>> check_dask_input(LinearRegression(), X, da.arange(4.0, chunks=2))
+        Traceback (most recent call last):
+        ...
+        ValueError: Input X contains NaN, first in block 1 (rows from 2) of the Dask array; LinearRegression takes no missing values: drop or impute them first.
     """
     import dask
     import dask.array as da
@@ -175,7 +206,29 @@ def check_dask_input(estimator, X, y):
 
 
 def fit_dask(estimator, X, y):
-    """``estimator.fit(X, y)`` for Dask arrays (see the module doc); returns the estimator."""
+    """``estimator.fit(X, y)`` for Dask arrays (see the module doc); returns the estimator.
+
+    Args:
+        estimator: a gradkit estimator (its parameters say how to fit).
+        X: a 2-D Dask array, chunked by rows.
+        y: a Dask array with the same row chunks.
+
+    Returns:
+        The fitted estimator.
+
+    Raises:
+        ValueError: ``early_stopping``, batch norm or dropout (no Dask path), or bad input
+            (:func:`check_dask_input`).
+
+    Examples:
+        >>> import dask.array as da
+        >>> from gradkit.models import LinearRegression
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [2.0, 1.0]])
+        >>> y = X @ np.array([1.0, -2.0]) + 0.5
+        >>> est = fit_dask(LinearRegression(), da.from_array(X, chunks=2), da.from_array(y, chunks=2))
+        >>> np.round(est.coef_, 4), round(float(est.intercept_), 4)
+        (array([ 1., -2.]), 0.5)
+    """
     est = estimator
     if est.early_stopping:
         raise ValueError(f"{type(est).__name__}: early_stopping=True is not supported on Dask "

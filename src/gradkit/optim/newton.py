@@ -25,10 +25,17 @@ def modified_cholesky_shift(H, beta=1e-3, max_tries=60):
     Raises:
         ValueError: if H has NaN / inf entries.
 
-    >>> import numpy as np
-    >>> L, tau = modified_cholesky_shift(np.array([[1.0, 0.0], [0.0, -1.0]]))
-    >>> tau > 1.0
-    True
+    Args:
+        H: a symmetric matrix.
+        beta: the smallest shift tried when the diagonal has a non-positive entry, and the
+            scale of the later ones.
+        max_tries: how many shifts to try before giving up.
+
+    Examples:
+        >>> import numpy as np
+        >>> L, tau = modified_cholesky_shift(np.array([[1.0, 0.0], [0.0, -1.0]]))
+        >>> tau > 1.0
+        True
     """
     if not np.isfinite(H).all():
         raise ValueError("The Hessian has NaN or inf entries; Newton's method cannot use it.")
@@ -63,11 +70,26 @@ def minimize_newton(objective, x, monitor, *, line_search="wolfe", beta=1e-3):
 
     Options: ``beta`` (the shift's scale, default 1e-3).
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton")
-    >>> r.nit, r.x
-    (1, array([1., 1., 1.]))
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        beta: the scale of the Hessian's shift (:func:`modified_cholesky_shift`).
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton")
+        >>> r.nit, r.x
+        (1, array([1., 1., 1.]))
     """
     f, g = objective.value_and_grad(x)
     stop = monitor.start(x, f, inf_norm(g))
@@ -146,11 +168,26 @@ def minimize_newton_cg(objective, x, monitor, *, line_search="wolfe", cg_max_ite
 
     Options: ``cg_max_iter`` (CG iterations per step, default ``max(10, 2 n)``).
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton-cg")
-    >>> np.round(r.x, 8)
-    array([1., 1., 1.])
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        cg_max_iter: CG iterations per step (default ``max(10, 2 n)``).
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton-cg")
+        >>> np.round(r.x, 8)
+        array([1., 1., 1.])
     """
     n = x.shape[0]
     cg_max_iter = max(10, 2 * n) if cg_max_iter is None else cg_max_iter

@@ -88,10 +88,18 @@ def ema(values, span):
     ``a = 2 / (span + 1)``, divided by ``1 - (1 - a)^(t+1)`` so that the start is not pulled
     towards zero (Adam's bias correction); NaN and inf are skipped.
 
-    >>> ema([1.0, 1.0, 3.0], span=1).tolist()
-    [1.0, 1.0, 3.0]
-    >>> ema([1.0, 1.0, 3.0], span=3).round(3).tolist()
-    [1.0, 1.0, 2.143]
+    Args:
+        values: the series (a sequence of numbers).
+        span: the averaging span (>= 1; 1: no smoothing).
+
+    Returns:
+        numpy.ndarray: the smoothed series, NaN where no finite value has been seen yet.
+
+    Examples:
+        >>> ema([1.0, 1.0, 3.0], span=1).tolist()
+        [1.0, 1.0, 3.0]
+        >>> ema([1.0, 1.0, 3.0], span=3).round(3).tolist()
+        [1.0, 1.0, 2.143]
     """
     x = np.asarray(values, dtype=float)
     a = 2.0 / (max(float(span), 1.0) + 1.0)
