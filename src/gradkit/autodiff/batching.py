@@ -137,6 +137,8 @@ class BatchTracer:
         trace: the :class:`BatchTrace` it belongs to.
         scalar: whether each example is a NumPy scalar (immutable: ``s += 1`` rebinds).
         frozen: why a write through this value is refused, or None.
+        factor: a pending factor (an unbatched float array or number) the examples are
+            still to be multiplied by, or None (see "pending factors" in this module).
 
     Examples:
         >>> import numpy as np
