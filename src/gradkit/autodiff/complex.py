@@ -280,6 +280,13 @@ def guard_unverified():
 
 
 # ----------------------------------------------------------------------------- api helpers
+def _dtype_name(value):
+    """The dtype of an output (a Python number's too: ``1j`` is complex128)."""
+    v = getval(value)
+    dtype = getattr(v, "dtype", None)
+    return str(dtype if dtype is not None else np.result_type(v))
+
+
 def check_output(value, holomorphic, fname):
     """Raise ``TypeError`` where ``grad`` cannot differentiate the output ``value``: a complex
     output without ``holomorphic=True``, or a real one with it (JAX's rules).
@@ -303,14 +310,14 @@ def check_output(value, holomorphic, fname):
     cplx = is_complex(value)
     if cplx and not holomorphic:
         raise TypeError(
-            f"{fname}: the function's output is complex ({getval(value).dtype}); grad needs a "
-            "real scalar. For a holomorphic function use grad(f, holomorphic=True), which "
+            f"{fname}: the function's output is complex ({_dtype_name(value)}); grad needs "
+            "a real scalar. For a holomorphic function use grad(f, holomorphic=True), which "
             "returns f'(z); otherwise differentiate a real quantity such as np.real(f(z)), "
             "np.abs(f(z)) or np.abs(f(z)) ** 2.")
     if holomorphic and not cplx:
         raise TypeError(
             f"{fname}: holomorphic=True needs a complex output, but the function returned "
-            f"dtype {getattr(getval(value), 'dtype', type(value).__name__)}. Drop "
+            f"dtype {_dtype_name(value)}. Drop "
             "holomorphic=True for a real-valued function.")
 
 
