@@ -271,13 +271,12 @@ def _unbox(tree, trace):
 
 
 def _ones_like(x):
-    """The seed of a backward pass: ones of ``x``'s shape and dtype. For a value recorded
-    by ``gk.jit`` too where the recording allows it (its shape and dtype are static): the
-    seed and whatever the backward pass computes from it alone (a mean's ``1 / n``, a sum's
-    broadcast) are then constants of the compiled step, computed once."""
+    """The seed of a backward pass: ones of ``x``'s shape and dtype (a value recorded by
+    ``gk.jit`` makes its own, :meth:`~gradkit.autodiff.staging.JitValue.seed`, which does
+    not read the value)."""
     x = getval(x)
     if type(x) in ARRAY_STAND_INS:
-        x = x.seed_template()
+        return x.seed()
     if type(x) is np.ndarray or isinstance(x, np.generic):  # np.ones_like dispatches slower
         one = np.array(1, dtype=x.dtype)
         return one if x.ndim == 0 else one.reshape(x.shape)

@@ -67,11 +67,18 @@ class JitValue:
     real = property(lambda self: self._rec.attribute(self, "real"))
     imag = property(lambda self: self._rec.attribute(self, "imag"))
 
-    def seed_template(self):
-        """The real array, as the template of a backward pass's seed (ones of its shape and
-        dtype: static), where the recording may hold constants made from the seed; else
-        this value (the seed is then recorded)."""
-        return self._array if self._rec.constant_seeds else self
+    def seed(self):
+        """The seed of a backward pass from this value: ones of its shape and dtype (static).
+        Where the recording may hold it (``Recording.constant_seeds``) it is a constant, and
+        so is what the pass computes from it alone (a mean's ``1 / n``, a sum's broadcast);
+        else a recorded ``np.ones`` of that shape, made on every call. Either way the program
+        does not read this value for it: what only fed the seed's shape is not computed."""
+        a = self._array
+        one = np.array(1, dtype=a.dtype)
+        one = one if a.ndim == 0 else one.reshape(a.shape)
+        if self._rec.constant_seeds:
+            return one
+        return self._rec.ones(one)
 
     def __len__(self):
         return len(self._array)
@@ -301,6 +308,15 @@ class Recording:
         self.boxes.append(box)
         if type(value) is _ndarray or isinstance(value, _generic):  # (ints are shared)
             self.by_id[id(value)] = k
+        return box
+
+    def ones(self, value):
+        """``value`` (an array of ones) as a recorded ``np.ones(shape, dtype)``: made on every
+        call, reading nothing (its dtype is a constant of the program, not an array)."""
+        box = self.new_slot(value)
+        self.steps.append(("let", (box._slot,), [
+            f"{self.name_of(np.ones, 'f')}({value.shape!r}, dtype={self.name_of(value.dtype)})"],
+            (), True))
         return box
 
     def input(self, value):
