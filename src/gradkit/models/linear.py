@@ -379,8 +379,29 @@ class LinearRegression(GradientRegressor, _LinearModel):
     >>> model = LinearRegression().fit(X, y)
     >>> np.round(model.coef_, 4), round(float(model.intercept_), 4)
     (array([2.]), 1.0)
+    >>> ridge = LinearRegression(penalty="l2", alpha=0.1).fit(X, y)   # auto: one Newton step
+    >>> ridge.optimizer_kind().optimizer, ridge.n_iter_
+    ('newton', 1)
 
-    """)
+    """, auto=(
+        '``"newton"`` for ``penalty="l2"`` with ``alpha > 0``, ``fit_intercept=True`` and at '
+        'most ``NEWTON_MAX_PARAMETERS = 1000`` parameters ``p = (n_features + 1) * '
+        'n_targets``: J is then the quadratic ``J(theta_0) + g^T s + s^T H s / 2`` in ``s = '
+        'theta - theta_0``, whose Hessian ``H = Z^T Z / n + (alpha / n) I_coef`` (``Z = [X, '
+        '1]``, the ridge on ``coef`` only) is the same at every point, is built once in one '
+        'pass over X, and is positive definite for every X (its Schur complement on ``coef`` '
+        'is the centered ``X^T X / n + (alpha / n) I``); so the first Newton step ``s = '
+        '-H^{-1} g`` (a Cholesky solve) lands on the minimizer: it solves the normal '
+        'equations ``(Z^T Z + alpha I_coef) theta = Z^T y``, as scikit-learn\'s '
+        '``Ridge(solver="cholesky")`` does, and the fit ends after one iteration. '
+        '``"lbfgs"`` otherwise: without a penalty or an intercept ``H`` may be singular '
+        '(collinear columns, fewer rows than features, the unused intercept), and beyond 1000 '
+        'parameters building ``H`` costs ``O(n p^2 + p^3)`` against ``O(n p)`` per L-BFGS '
+        'iteration; ``"proximal"`` with an L1 part in the penalty'))
+
+    #: the most parameters, ``(n_features + 1) * n_targets``, for which ``optimizer="auto"``
+    #: solves by Newton's method (its Hessian, p x p, is built and factorized once)
+    NEWTON_MAX_PARAMETERS = 1000
 
     def __init__(self, *, optimizer="auto", learning_rate=0.01, batch_size=None, max_iter=1000,
                  tol=1e-6, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
@@ -403,6 +424,14 @@ class LinearRegression(GradientRegressor, _LinearModel):
         return 0.5 * np.vdot(wr, r) / out.shape[0], wr
 
     _constant_curvature = True
+
+    def _default_method(self):
+        d = getattr(self, "n_features_in_", None)  # set by fit before it trains
+        if (self.penalty == "l2" and self.alpha > 0 and self.fit_intercept
+                and (d is None or (d + 1) * getattr(self, "_n_outputs", 1)
+                     <= self.NEWTON_MAX_PARAMETERS)):
+            return "newton"
+        return super()._default_method()  # "proximal" with an L1 part, else "lbfgs"
 
     def _loss_curvature(self, out):
         # half the squared error summed over the targets: the identity, for every row
