@@ -65,9 +65,12 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         def states(state):
             if len(state) != 2 or not isinstance(state[1], ScaleByLearningRateState):
                 return None
-            return 0, (), lambda t, lr_state: (state[0], lr_state)
+            return 0, ()
 
-        return _fused_kernel(tx, leaf, learning_rate, states)
+        def rebuild(state, t, lr_state):
+            return state[0], lr_state
+
+        return _fused_kernel(tx, leaf, learning_rate, states, rebuild)
     if accumulator_dtype is None:
         decay = float(momentum)
 
@@ -89,10 +92,12 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         def states(state):
             if len(state) != 2 or not isinstance(state[0], TraceState):
                 return None
-            tr = state[0].trace
-            return 0, (tr,), lambda t, lr_state: (state[0], lr_state)
+            return 0, (state[0].trace,)
 
-        return _fused_kernel(tx, leaf, learning_rate, states, constants=(decay,))
+        def rebuild(state, t, lr_state):
+            return state[0], lr_state
+
+        return _fused_kernel(tx, leaf, learning_rate, states, rebuild, constants=(decay,))
     return tx
 
 
@@ -233,11 +238,13 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
     def states(state):
         if len(state) != 3 or not isinstance(state[0], ScaleByRmsState):
             return None
-        rms = state[0]
-        return (rms.count + 1, (rms.nu,),
-                lambda t, lr_state: (ScaleByRmsState(t, rms.nu), lr_state, state[2]))
+        return state[0].count + 1, (state[0].nu,)
 
-    return _fused_kernel(tx, leaf, learning_rate, states, (keep, decay, eps), step_constants)
+    def rebuild(state, t, lr_state):
+        return ScaleByRmsState(t, state[0].nu), lr_state, state[2]
+
+    return _fused_kernel(tx, leaf, learning_rate, states, rebuild, (keep, decay, eps),
+                         step_constants)
 
 
 def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
@@ -322,11 +329,15 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
         if len(state) != n or not isinstance(state[0], ScaleByAdamState):
             return None
         a = state[0]
-        return (a.count + 1, (a.mu, a.nu),
-                lambda t, lr_state: (ScaleByAdamState(t, a.mu, a.nu), *state[1:n - 1],
-                                     lr_state))
+        return a.count + 1, (a.mu, a.nu)
 
-    return _fused_kernel(tx, leaf, learning_rate, states,
+    def rebuild(state, t, lr_state):
+        a = state[0]
+        if n == 2:
+            return ScaleByAdamState(t, a.mu, a.nu), lr_state
+        return ScaleByAdamState(t, a.mu, a.nu), *state[1:n - 1], lr_state
+
+    return _fused_kernel(tx, leaf, learning_rate, states, rebuild,
                          (keep1, b1, keep2, b2, eps_root, eps, weight_decay), step_constants,
                          lr_index=n - 1)
 

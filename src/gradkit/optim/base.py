@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from operator import is_
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -494,8 +495,8 @@ def step(tx: GradientTransformation, params, grads, state, **extra_args):
     return apply_updates(params, updates, inplace=True), state, updates
 
 
-def _fused_kernel(tx, leaf_step, learning_rate, states, constants=(), step_constants=None,
-                  lr_index=1):
+def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
+                  step_constants=None, lr_index=1):
     """Register the fused step of the named optimizer ``tx`` (a :func:`chain` whose state is
     ``(block state, ..., ScaleByLearningRateState[, ...])``).
 
@@ -505,45 +506,90 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, constants=(), step_const
     arrays of ``p``'s dtype: a ufunc converts a Python number operand at every call (about
     0.7 us of the 1.1 us of ``g * 0.9`` at 1e3 floats) and a 0-d array not at all, while
     the value is the same (NEP 50: a Python float operand takes the array's dtype), so is
-    every rounding. ``states(state)`` gives ``(t, moment trees, rebuild)`` (or None for a
-    state of another shape), where ``rebuild(t, new learning-rate state)`` is the new chain
-    state; ``state[lr_index]`` is the :class:`ScaleByLearningRateState`."""
+    every rounding. ``states(state)`` gives ``(t, moment trees)`` (or None for a state of
+    another shape), and ``rebuild(state, t, new learning-rate state)`` the new chain state;
+    ``state[lr_index]`` is the :class:`ScaleByLearningRateState`."""
     learning_rate = _check_learning_rate(learning_rate)
     schedule = learning_rate if callable(learning_rate) else None
     constants = tuple(float(c) for c in constants)
-    scratch: dict = {}
-    fixed: dict = {}  # dtype -> the constants as 0-d arrays of that dtype, made once
+    scratch: dict = {}  # leaf index -> its two scratch arrays
+    # dtype -> (c, the step's slots): 0-d arrays made once, the step's ones views of one
+    # array that each step writes in one assignment
+    coefficients: dict = {}
+    # The plan of the last flat dict of parameters whose arrays and moment dicts passed the
+    # checks: those arrays (kept, so that no other array can take their ids) and each
+    # leaf's (p, moments, c, scratch). When the very same arrays come back (the in-place
+    # loop; compared by identity, in C), only the gradients, new at every step, and the
+    # parameters' writability are checked again.
+    planned: list = [None]
+
+    def plan(params, grads, moments, n_step):
+        """``((P, M, jobs, steps), gradient leaves, structure)``, or None for the
+        functional path (:func:`_inplace_leaves`); ``jobs`` are the other arguments of
+        ``leaf_step`` but the gradients, one list each."""
+        known = planned[0]
+        if (known is not None and type(params) is dict and type(grads) is dict
+                and len(params) == len(known[0]) == len(grads)
+                and all(map(is_, params.values(), known[0]))):
+            P, M = known[0], known[1]
+            for m, old in zip(moments, M):
+                if type(m) is not dict or len(m) != len(P) or not all(map(is_, m.values(), old)):
+                    break
+            else:
+                try:  # as many keys as params and each of params': the same keys
+                    G = list(map(grads.__getitem__, params))
+                except KeyError:
+                    return None
+                for p, g in zip(P, G):
+                    if (type(g) is not np.ndarray or g.shape != p.shape or g.dtype != p.dtype
+                            or not p.flags.writeable):
+                        return None
+                return known, G, None
+        found = _inplace_leaves(params, grads, *moments)
+        if found is None:
+            return None
+        leaves, structure = found
+        jobs, steps = ([], [], [], []), []
+        for i, (p, g, *m) in enumerate(zip(*leaves)):
+            dtype = p.dtype
+            slot = coefficients.get(dtype)
+            if slot is None:
+                step = np.zeros(n_step, dtype)
+                slot = coefficients[dtype] = (
+                    tuple(np.array(v, dtype) for v in constants)
+                    + tuple(step[j, ...] for j in range(step.shape[0])), step)
+            if not any(slot[1] is step for step in steps):
+                steps.append(slot[1])
+            bufs = scratch.get(i)
+            if bufs is None or bufs[0].shape != p.shape or bufs[0].dtype != dtype:
+                bufs = scratch[i] = (np.empty_like(p), np.empty_like(p))
+            for column, value in zip(jobs, (p, tuple(m), slot[0], bufs)):
+                column.append(value)
+        made = (leaves[0], leaves[2:], jobs, steps)
+        if structure is None and all(type(m) is dict for m in moments):
+            planned[0] = made
+        return made, leaves[1], structure
 
     def kernel(params, grads, state):
         parts = states(state) if type(state) is tuple else None
         if parts is None:  # not this optimizer's state: the functional path says why
             return None
-        t, moments, rebuild = parts
-        found = _inplace_leaves(params, grads, *moments)
-        if found is None:
-            return None
-        leaves, structure = found
+        t, moments = parts
         lr_state = state[lr_index]
         lr = float(schedule(lr_state.count)) if schedule is not None else lr_state.learning_rate
         now = (-lr,) if step_constants is None else step_constants(t, -lr)
-        by_dtype = {}
-        updates = []
-        for i, (p, g, *m) in enumerate(zip(*leaves)):
-            dtype = p.dtype
-            c = by_dtype.get(dtype)
-            if c is None:
-                const = fixed.get(dtype)
-                if const is None:
-                    const = fixed[dtype] = tuple(np.array(v, dtype) for v in constants)
-                c = by_dtype[dtype] = const + tuple(np.array(v, dtype) for v in now)
-            bufs = scratch.get(i)
-            if bufs is None or bufs[0].shape != p.shape or bufs[0].dtype != dtype:
-                bufs = scratch[i] = (np.empty_like(p), np.empty_like(p))
-            updates.append(leaf_step(p, g, m, c, bufs))
+        found = plan(params, grads, moments, len(now))
+        if found is None:
+            return None
+        (_, _, jobs, steps), G, structure = found
+        for step in steps:
+            step[:] = now
+        P, M, C, B = jobs
+        updates = list(map(leaf_step, P, G, M, C, B))
         new_lr = ScaleByLearningRateState(lr_state.count + 1, lr)
         updates = (dict(zip(params, updates)) if structure is None
                    else tree_unflatten(structure, updates))
-        return updates, rebuild(t, new_lr)
+        return updates, rebuild(state, t, new_lr)
 
     _FUSED[tx.update] = kernel
     return tx
