@@ -112,10 +112,11 @@ class _LinearModel(GradientEstimator):
 
             H[(a, j), (b, l)] = (1/n) sum_i Z_ia W_ijl Z_ib  +  (alpha / n) [a = b < d] [j = l]
 
-        i.e. ``Z^T diag(W_jl) Z / n`` per pair of outputs, with ``W`` from :meth:`_loss_curvature` (least squares: ``[j = l]``; binary
-        cross-entropy: ``p (1 - p)``; softmax cross-entropy: ``p_j [j = l] - p_j p_l``),
-        times the row's weight ``w_i`` (mean 1) with sample weights, and the L2 penalty on
-        ``coef`` only (``alpha / n_penalty``, the sum of the weights). It equals the engine's
+        i.e. ``Z^T diag(W_jl) Z / n`` per pair of outputs, with ``W`` from
+        :meth:`_loss_curvature` (least squares: ``[j = l]``; binary cross-entropy:
+        ``p (1 - p)``; softmax cross-entropy: ``p_j [j = l] - p_j p_l``), times the row's
+        weight ``w_i`` (mean 1) with sample weights, and the L2 penalty on ``coef`` only
+        (``alpha / n_penalty``, the sum of the weights). It equals the engine's
         ``gk.hessian`` of J to rounding (tested); only without a penalty or with
         ``penalty="l2"``, on NumPy data (and on Dask data for least squares). Where ``W`` is
         constant (least squares, :attr:`_constant_curvature`) the Hessian is the same at
