@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from ..backend import eye_like
+from scipy.linalg import cho_solve
+
 from .line_search import line_search as _line_search
 from .minimize import NO_PROGRESS, inf_norm
 
@@ -16,8 +17,9 @@ def modified_cholesky_shift(H, beta=1e-3, max_tries=60):
     r"""The Cholesky factor of :math:`H + \tau I` for the smallest tried :math:`\tau \ge 0`
     that makes it positive definite (Nocedal & Wright, Alg. 3.3).
 
-    :math:`\tau_0 = 0` if :math:`\min_i H_{ii} > 0`, else :math:`\beta - \min_i H_{ii}`;
-    then :math:`\tau \leftarrow \max(2\tau, \beta \|H\|_F)` until the factorization succeeds.
+    :math:`\tau_0 = 0` if :math:`\min_i H_{ii} > 0`, else
+    :math:`\beta \|H\|_F - \min_i H_{ii}`; then
+    :math:`\tau \leftarrow \max(2\tau, \beta \|H\|_F)` until the factorization succeeds.
 
     Returns:
         ``(L, tau)`` with :math:`L L^T = H + \tau I`.
@@ -40,19 +42,37 @@ def modified_cholesky_shift(H, beta=1e-3, max_tries=60):
     if not np.isfinite(H).all():
         raise ValueError("The Hessian has NaN or inf entries; Newton's method cannot use it.")
     n = H.shape[0]
-    scale = max(float(np.sqrt((H * H).sum())), 1e-12)
     min_diag = float(H.diagonal().min()) if n else 1.0
-    tau = 0.0 if min_diag > 0 else beta * scale - min_diag
-    eye = eye_like(H)  # on H's device
+    scale = None  # ||H||_F, needed only when H itself is not positive definite
+    if min_diag > 0:
+        tau = 0.0
+    else:
+        scale = max(float(np.sqrt((H * H).sum())), 1e-12)
+        tau = beta * scale - min_diag
     for _ in range(max_tries):
         try:
-            return np.linalg.cholesky(H + tau * eye), tau
+            return np.linalg.cholesky(_shifted(H, tau)), tau
         except np.linalg.LinAlgError:
+            if scale is None:
+                scale = max(float(np.sqrt((H * H).sum())), 1e-12)
             tau = max(2.0 * tau, beta * scale)
     raise np.linalg.LinAlgError("Could not make the Hessian positive definite.")
 
 
+def _shifted(H, tau):
+    """``H + tau I`` (``H`` itself for ``tau = 0``), on ``H``'s device."""
+    if tau == 0.0:
+        return H
+    out = H.copy()  # contiguous: its diagonal is every (n + 1)-th entry of the flat view
+    out.reshape(-1)[::H.shape[0] + 1] += tau
+    return out
+
+
 def _cho_solve(L, b):
+    """``x`` with ``L L^T x = b`` (``L`` lower triangular): two triangular solves (scipy's
+    for NumPy arrays, O(n^2) each; the general solver elsewhere, e.g. CuPy)."""
+    if type(L) is np.ndarray and type(b) is np.ndarray:
+        return cho_solve((L, True), b, check_finite=False)
     return np.linalg.solve(L.T, np.linalg.solve(L, b))
 
 
