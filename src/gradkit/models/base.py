@@ -936,6 +936,12 @@ class GradientEstimator(BaseEstimator):
         ``_LinearModel._value_and_grad_function``."""
         return None
 
+    def _hvp_function(self, X, T, n, w=None, n_penalty=None):
+        """For ``optimizer="newton-cg"`` / ``"trust-ncg"``: a function ``(params, v) -> H v``
+        in ``minimize``'s flat coordinates from the model's own structure, or None (the
+        default) to let the engine compute it. See ``_LinearModel._hvp_function``."""
+        return None
+
     def _hessian_function(self, X, T, n, w=None, n_penalty=None):
         """For ``optimizer="newton"``: a function ``params -> the Hessian of J`` in
         ``minimize``'s flat coordinates, built from the model's own structure, or None (the
@@ -1275,15 +1281,18 @@ class GradientEstimator(BaseEstimator):
         with _Progress(self, self.max_iter, "iteration") as progress:
             objective, objective_and_grad, callback = self._full_batch_functions(
                 X, T, method, state, seed, monitor, progress, w, n_penalty, watch)
-            hess = None
+            hess = hvp = None  # the model's own, from its structure, where it knows them
             if method == "newton":
                 hess = self._hessian_function(X, T, n) if w is None else \
                     self._hessian_function(X, T, n, w, n_penalty)
+            elif method in ("newton-cg", "trust-ncg"):
+                hvp = self._hvp_function(X, T, n) if w is None else \
+                    self._hvp_function(X, T, n, w, n_penalty)
             try:
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     res = minimize(objective, self.params_, method=method, tol=self.tol,
                                    max_iter=self.max_iter, callback=callback,
-                                   value_and_grad=objective_and_grad, hess=hess,
+                                   value_and_grad=objective_and_grad, hess=hess, hvp=hvp,
                                    **self._proximal_options(method, n_penalty))
             except KeyboardInterrupt:  # raised by a callback, or no handler installed
                 if self._guard.forced_out():

@@ -234,31 +234,6 @@ class _LinearModel(GradientEstimator):
 
         return hvp
 
-    def _full_batch_functions(self, X, T, method, state, seed, monitor, progress, w=None,
-                              n_penalty=None, watch=None):
-        # the base class's functions, with the structured Hessian-vector product attached to
-        # the objective for the methods that use one (minimize reads ``fun.hvp``)
-        objective, value_and_grad, callback = super()._full_batch_functions(
-            X, T, method, state, seed, monitor, progress, w, n_penalty, watch)
-        if method in ("newton-cg", "trust-ncg"):
-            n = X.shape[0]
-            hvp = self._hvp_function(X, T, n) if w is None else \
-                self._hvp_function(X, T, n, w, n_penalty)
-            if hvp is not None:
-                objective = _WithHvp(objective, hvp)
-        return objective, value_and_grad, callback
-
-
-class _WithHvp:
-    """A full-batch objective carrying its Hessian-vector product as ``.hvp`` (read by
-    :func:`gradkit.optim.minimize`, as for :func:`gradkit.optim.blockwise_objective`)."""
-
-    def __init__(self, fun, hvp):
-        self.fun, self.hvp = fun, hvp
-
-    def __call__(self, params):
-        return self.fun(params)
-
 
 def _gram(X, w, fit_intercept):
     """``Z^T diag(w) Z`` for ``Z = [X, 1]`` (``w`` None: all ones; the last row and column
