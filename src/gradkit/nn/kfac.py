@@ -23,6 +23,7 @@ Two pieces, explicit about what the factors need:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,7 +31,8 @@ import numpy as np
 from ..autodiff import value_and_grad as _value_and_grad
 from ..autodiff import vjp as _vjp
 from ..autodiff.trace import getval
-from ..optim.transforms import GradientTransformationExtraArgs, chain, scale_by_learning_rate
+from ..optim.transforms import (GradientTransformationExtraArgs, chain, scale_by_learning_rate,
+                                trace)
 
 __all__ = ["capture", "scale_by_kfac", "kfac", "KFACState"]
 
@@ -243,13 +245,16 @@ def _damped_inverse(M, d):
     return np.linalg.inv(M + d * np.eye(M.shape[0]))
 
 
-def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True):
+def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True, *,
+                  factor_every=1):
     r"""Precondition Linear layers' gradients by their K-FAC Fisher blocks.
 
-    With ``stats`` from :func:`capture` (pass ``kfac_stats=stats`` to ``update``), at step t:
+    With ``stats`` from :func:`capture` (pass ``kfac_stats=stats`` to ``update``), at every
+    ``factor_every``-th step t (the first included):
     :math:`A_t = \beta A_{t-1} + (1-\beta) \bar a^T \bar a / N`,
     :math:`G_t = \beta G_{t-1} + (1-\beta) u^T u / N` (the first step takes the batch's
-    factors, :math:`\beta` = ``decay``); every ``inverse_every`` steps (and at the first)
+    factors, :math:`\beta` = ``decay``; the other steps keep the factors); every
+    ``inverse_every`` steps (and at the first)
     :math:`\hat A^{-1} = (A + \pi \sqrt\lambda I)^{-1}`,
     :math:`\hat G^{-1} = (G + \sqrt\lambda / \pi\, I)^{-1}` with the Tikhonov damping
     :math:`\lambda` = ``damping`` and, with ``pi_correction``,
@@ -257,12 +262,17 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
     Grosse, sec. 6.3; else :math:`\pi = 1`). The update of :math:`\bar W = [W; b]` is
     :math:`\hat A^{-1} \nabla_{\bar W} \hat G^{-1}`. Parameters of other layers pass through.
 
+    ``kfac_stats`` may also be a function ``() -> stats``, called only at the steps that
+    update the factors: with ``factor_every`` > 1 the other steps then skip
+    :func:`capture`'s extra backward passes (the estimators pass it so).
+
     Args:
         damping: the Tikhonov damping :math:`\lambda`.
         decay: :math:`\beta`, the weight of the previous factors in the running average.
         inverse_every: recompute the damped inverses every this many steps.
         pi_correction: split the damping between the factors by :math:`\pi` (else
             :math:`\pi = 1`).
+        factor_every: update the factors from the batch's statistics every this many steps.
 
     Returns:
         A :class:`~gradkit.optim.GradientTransformation` whose ``update`` takes
@@ -282,8 +292,9 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
         raise ValueError(f"damping must be > 0, got {damping!r}.")
     if not 0 <= decay < 1:
         raise ValueError(f"decay must be in [0, 1), got {decay!r}.")
-    if not (isinstance(inverse_every, int) and inverse_every >= 1):
-        raise ValueError(f"inverse_every must be an integer >= 1, got {inverse_every!r}.")
+    for name, every in (("inverse_every", inverse_every), ("factor_every", factor_every)):
+        if not (isinstance(every, int) and not isinstance(every, bool) and every >= 1):
+            raise ValueError(f"{name} must be an integer >= 1, got {every!r}.")
 
     def init(params):
         # the factors of every Linear layer of params, as zeros, so that the state has one
@@ -302,13 +313,20 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
         A, G = dict(state.A), dict(state.G)
         A_inv, G_inv = dict(state.A_inv), dict(state.G_inv)
         refresh = state.count % inverse_every == 0
-        for key, (abar, u) in kfac_stats.items():
+        stats = {}
+        if state.count % factor_every == 0:
+            stats = kfac_stats() if callable(kfac_stats) else kfac_stats
+        for key, (abar, u) in stats.items():
             n = abar.shape[0]
             a_new, g_new = abar.T @ abar / n, u.T @ u / n
             first = state.count == 0 or key not in A
             A[key] = a_new if first else decay * A[key] + (1 - decay) * a_new
             G[key] = g_new if first else decay * G[key] + (1 - decay) * g_new
-            if refresh or first:
+        # the layers with factors: those of this step's statistics, or else those updated
+        # before (a damped inverse is never zero; init's zeros mean "no factors yet")
+        keys = list(stats) or [k for k in A_inv if np.any(A_inv[k])]
+        for key in keys:
+            if refresh or not np.any(A_inv.get(key, 0.0)):
                 pi = 1.0
                 if pi_correction:
                     ta = np.trace(A[key]) / A[key].shape[0]
@@ -318,7 +336,7 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
                 A_inv[key] = _damped_inverse(A[key], pi * root)
                 G_inv[key] = _damped_inverse(G[key], root / pi)
         out = dict(updates)
-        for key in kfac_stats:
+        for key in keys:
             g = updates if key is None else updates[key]
             has_b = "b" in g
             Wbar = np.vstack([g["W"], g["b"][None, :]]) if has_b else g["W"]
@@ -335,9 +353,13 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True)
     return GradientTransformationExtraArgs(init, update)
 
 
-def kfac(learning_rate=0.1, damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True):
-    r"""K-FAC: :math:`\bar W \leftarrow \bar W - \eta \hat A^{-1} \nabla_{\bar W} \hat G^{-1}`
-    per Linear layer (:func:`scale_by_kfac`, then :math:`-\eta` = ``learning_rate``).
+def kfac(learning_rate=0.1, damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True, *,
+         factor_every=1, momentum=0.0):
+    r"""K-FAC: :math:`\bar W \leftarrow \bar W - \eta\, m` per Linear layer, with the natural
+    gradient :math:`\Delta = \hat A^{-1} \nabla_{\bar W} \hat G^{-1}` (:func:`scale_by_kfac`)
+    and :math:`m_t = \Delta_t + \mu\, m_{t-1}` (heavy-ball momentum on it, Martens & Grosse's
+    :math:`\delta = \alpha \Delta + \mu \delta_{\mathrm{prev}}` with fixed coefficients;
+    :math:`\mu` = ``momentum``, 0: none; :math:`\eta` = ``learning_rate``).
 
     Use it with :func:`capture`::
 
@@ -347,17 +369,23 @@ def kfac(learning_rate=0.1, damping=1e-3, decay=0.95, inverse_every=1, pi_correc
         updates, state = tx.update(grads, state, params, kfac_stats=stats)
         params = apply_updates(params, updates)
 
+    or as the ``optimizer=`` of :class:`~gradkit.models.MLPClassifier` /
+    :class:`~gradkit.models.MLPRegressor`, which pass it the statistics of each batch.
+
     Args:
-        learning_rate: :math:`\eta`.
+        learning_rate: :math:`\eta`, a number or a schedule ``step -> rate``.
         damping: the Tikhonov damping :math:`\lambda`.
         decay: :math:`\beta`, the weight of the previous factors in the running average.
         inverse_every: recompute the damped inverses every this many steps.
         pi_correction: split the damping between the factors by :math:`\pi` (else
             :math:`\pi = 1`).
+        factor_every: update the factors every this many steps.
+        momentum: :math:`\mu`, in [0, 1).
 
     Returns:
         A :class:`~gradkit.optim.GradientTransformation`: ``chain(scale_by_kfac(...),
-        scale_by_learning_rate(learning_rate))``.
+        trace(momentum), scale_by_learning_rate(learning_rate))`` (without the ``trace``
+        when ``momentum`` is 0).
 
     Examples:
         >>> import numpy as np
@@ -374,5 +402,11 @@ def kfac(learning_rate=0.1, damping=1e-3, decay=0.95, inverse_every=1, pi_correc
         >>> bool(step(params, X, Y)[0] < 1e-10)      # least squares: one natural step solves it
         True
     """
-    return chain(scale_by_kfac(damping, decay, inverse_every, pi_correction),
-                 scale_by_learning_rate(learning_rate))
+    if not (isinstance(momentum, numbers.Real) and not isinstance(momentum, bool)
+            and 0 <= momentum < 1):
+        raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}.")
+    blocks = [scale_by_kfac(damping, decay, inverse_every, pi_correction,
+                            factor_every=factor_every)]
+    if momentum:
+        blocks.append(trace(momentum))
+    return chain(*blocks, scale_by_learning_rate(learning_rate))
