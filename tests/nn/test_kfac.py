@@ -202,3 +202,61 @@ def test_sampled_binary_fisher_is_unbiased_for_the_expected_one():
     for k in exp:
         want = exp[k][1].T @ exp[k][1] / 4
         np.testing.assert_allclose(G[k], want, atol=0.05 * np.abs(want).max())
+
+
+def test_factor_every_updates_the_factors_and_draws_the_statistics_only_at_those_steps():
+    X, Y = _regression()
+    layer = Linear(2)
+    params, _ = layer.init(np.random.default_rng(1), (3,))
+    step = capture(layer, "mse")
+    _, grads, _ = step(params, X, Y)
+    calls = []
+
+    def stats_at(scale):  # the statistics of the inputs scaled by `scale`, counted
+        def stats():
+            calls.append(scale)
+            return step(params, scale * X, Y)[2]
+        return stats
+    tx = scale_by_kfac(damping=0.1, decay=0.5, factor_every=2, inverse_every=1)
+    state = tx.init(params)
+    got = []
+    for t in range(4):
+        out, state = tx.update(grads, state, params, kfac_stats=stats_at(t + 1.0))
+        got.append((out, state))
+    assert calls == [1.0, 3.0]  # steps 0 and 2 only
+    abar1 = step(params, X, Y)[2][None][0]
+    abar3 = step(params, 3.0 * X, Y)[2][None][0]
+    A1, A3 = abar1.T @ abar1 / 40, abar3.T @ abar3 / 40
+    np.testing.assert_allclose(got[1][1].A[None], A1)  # step 1 keeps step 0's factors
+    np.testing.assert_allclose(got[3][1].A[None], 0.5 * A1 + 0.5 * A3)
+    # and step 1 preconditions with them: the same update as step 0
+    np.testing.assert_allclose(got[1][0]["W"], got[0][0]["W"])
+
+
+def test_kfac_momentum_is_a_heavy_ball_on_the_natural_gradient():
+    X, Y = _regression()
+    layer = Linear(2)
+    params, _ = layer.init(np.random.default_rng(1), (3,))
+    step = capture(layer, "mse")
+    plain, heavy = kfac(0.5, damping=0.1), kfac(0.5, damping=0.1, momentum=0.9)
+    sp, sh = plain.init(params), heavy.init(params)
+    m = None
+    for t in range(3):
+        _, grads, stats = step(params, (1.0 + t) * X, Y)  # a different curvature each step
+        up, sp = plain.update(grads, sp, params, kfac_stats=stats)
+        uh, sh = heavy.update(grads, sh, params, kfac_stats=stats)
+        m = up["W"] if m is None else up["W"] + 0.9 * m  # the plain step is -0.5 * Delta
+        np.testing.assert_allclose(uh["W"], m, rtol=1e-12)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(damping=0.0), "damping must be > 0, got 0.0."),
+    (dict(decay=1.0), r"decay must be in \[0, 1\), got 1.0."),
+    (dict(inverse_every=0), "inverse_every must be an integer >= 1, got 0."),
+    (dict(factor_every=2.0), "factor_every must be an integer >= 1, got 2.0."),
+    (dict(factor_every=True), "factor_every must be an integer >= 1, got True."),
+    (dict(momentum=1.0), r"momentum must be a number in \[0, 1\), got 1.0."),
+])
+def test_kfac_refuses_bad_settings_by_name(settings, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        kfac(0.1, **settings)

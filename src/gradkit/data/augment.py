@@ -302,9 +302,11 @@ class RandomAffine(_Image):
     :math:`s \sim U[\mathrm{scale}]`. Input pixels outside the image read as ``fill``.
 
     Args:
-        degrees: the largest rotation, >= 0.
-        translate: the largest move along each axis, in pixels (a fraction is a sub-pixel
-            move), >= 0.
+        degrees: the largest rotation d >= 0 (angles uniform in [-d, d]), or a range
+            ``(low, high)``.
+        translate: the largest move m >= 0 along each axis, in pixels (moves uniform in
+            [-m, m]; a fraction is a sub-pixel move), or a range ``(low, high)`` for both
+            axes (unlike torchvision's fractions of the image, one per axis).
         scale: ``(low, high)``, the range of the scale factor, 0 < low <= high; None: 1.
         fill: the value outside the image.
         image_shape: ``(H, W)`` for flat rows (digits: ``(8, 8)``).
