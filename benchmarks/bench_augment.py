@@ -34,7 +34,7 @@ from gradkit.data.augment import Compose, GaussianNoise, Mixup, RandomAffine, Ra
 from gradkit.nn import Linear, ReLU, Sequential, losses
 from gradkit.optim import adam, apply_updates
 
-SEEDS, BUDGETS, BATCH, FRACTION = range(5), (50, 100, 200, 400), 32, 0.2
+SEEDS, BUDGETS, BATCH, FRACTION, LEARNING_RATE = range(5), (50, 100, 200, 400), 32, 0.2, 1e-2
 IMG = (8, 8)
 VARIANTS = {
     "none": None,
@@ -52,7 +52,7 @@ def train(X, y, augment, seed, Xte, yte):
     """Held-out accuracy at each budget of ``BUDGETS`` of one training run."""
     model = Sequential([Linear(64), ReLU(), Linear(10)])
     params, _ = model.init(np.random.default_rng(seed), (64,))
-    tx = adam(1e-2)
+    tx = adam(LEARNING_RATE)
     state = tx.init(params)
     order_rng, aug_rng = np.random.default_rng(seed + 100), np.random.default_rng(seed + 200)
 
@@ -88,7 +88,7 @@ def main(seeds=SEEDS):
         for name, aug in VARIANTS.items():
             for b, a in train(Xs, ys, aug, seed, Xte, yte).items():
                 acc[name][b].append(a)
-    print(f"digits, MLP 64-64-10, Adam 1e-2, {len(Xs)} training images ({FRACTION:.0%} of the "
+    print(f"digits, MLP 64-64-10, Adam {LEARNING_RATE:g}, {len(Xs)} training images ({FRACTION:.0%} of the "
           f"training set), {len(Xte)} held out, seeds {list(seeds)} "
           f"({time.perf_counter() - start:.0f} s)")
     print("held-out accuracy, mean over the seeds at the same budget of epochs for every "

@@ -147,12 +147,13 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     def step(params, X, y, rng=None):
         X = np.asarray(X, dtype=float)
         n = X.shape[0]
-        shapes, x = {}, X
-        for key, layer in layers:  # the pre-activation shapes, for the zero perturbations
+        widths, z = {}, X
+        for key, layer in layers:  # the pre-activation widths and the outputs z, untraced
             p = params if key is None else params.get(key, {})
-            x = layer.apply(p, {}, x)[0]
+            z = layer.apply(p, {}, z)[0]
             if key in linear_keys:
-                shapes[key] = x.shape
+                widths[key] = z.shape[1:]
+        shapes = {k: (n,) + w for k, w in widths.items()}
         eps = {k: np.zeros(s) for k, s in shapes.items()}
         acts = {}
 
@@ -164,9 +165,6 @@ def capture(model, loss="cross_entropy", fisher="expected"):
             # d(mean loss)/ds_n = (per-example gradient) / N: scale back to per-example rows
             us = {k: n * getval(pre[k]) for k in shapes}
         else:
-            # one forward recorded, pulled back once per cotangent C: rows J_n^T C_n
-            out, pullback = _vjp(lambda e_: forward_recording(params, X, e_, {}), eps)
-            z = getval(out)
             k_out = z.shape[1]
             if loss == "cross_entropy":
                 e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -192,8 +190,15 @@ def capture(model, loss="cross_entropy", fisher="expected"):
             else:
                 columns = [np.sqrt(prob[:, [k]]) * (np.eye(k_out)[k] - prob)
                            for k in range(k_out)]
-            backs = [pullback(C)[0] for C in columns]
-            us = {k: np.concatenate([getval(b[k]) for b in backs], axis=0) for k in shapes}
+            # rows J_n^T C_n for every column C: the layers act on each row alone, so the
+            # batch repeated once per column, pulled back once with the columns stacked, is
+            # every column's pullback in one pass (one large backward instead of k small)
+            m = len(columns)
+            Xm = np.concatenate([X] * m, axis=0) if m > 1 else X
+            em = {k: np.zeros((m * n,) + w) for k, w in widths.items()}
+            _, pullback = _vjp(lambda e_: forward_recording(params, Xm, e_, {}), em)
+            back = pullback(np.concatenate(columns, axis=0) if m > 1 else columns[0])[0]
+            us = {k: getval(back[k]) for k in shapes}
         stats = {k: (acts[k], us[k]) for k in shapes}
         return float(getval(value)), grads, stats
     return step
