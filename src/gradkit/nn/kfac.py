@@ -1,4 +1,4 @@
-r"""K-FAC: Kronecker-factored approximate curvature for ``gradkit.nn`` Linear layers.
+r"""K-FAC: Kronecker-factored approximate curvature for ``gradkit.nn`` Linear and Conv2d layers.
 
 Martens & Grosse, "Optimizing neural networks with Kronecker-factored approximate
 curvature", ICML 2015. For a Linear layer :math:`s = \bar a \bar W` with
@@ -11,10 +11,20 @@ the pre-activation gradient, and the layer's Fisher block is approximated by
 so :math:`F^{-1} \mathrm{vec}(\nabla) = \mathrm{vec}(A^{-1} \nabla G^{-1})`: two small
 inverses per layer instead of one of size :math:`(d_{in}+1) d_{out}`.
 
+A Conv2d layer is KFC (Grosse & Martens, "A Kronecker-factored approximate Fisher matrix for
+convolution layers", ICML 2016): its weights :math:`\bar W` ((C kh kw + 1) x O) multiply the
+patch :math:`\bar a_t` under the kernel at every output position :math:`t \in T`, so
+:math:`\nabla_{\bar W} = E[\sum_t \bar a_t^T g_t]`; assuming the pre-activation gradients of
+different positions uncorrelated and the statistics alike at every position,
+
+.. math:: F \approx \Omega \otimes \Gamma, \qquad
+   \Omega = E\Big[\sum_t \bar a_t \bar a_t^T\Big], \quad
+   \Gamma = \frac{1}{|T|} E\Big[\sum_t g_t g_t^T\Big].
+
 Two pieces, explicit about what the factors need:
 
 - :func:`capture` wraps a model and a loss into ``step(params, X, y) -> (loss, grads,
-  stats)``: one forward pass that records every Linear layer's input :math:`\bar a`, and
+  stats)``: one forward pass that records every layer's input :math:`\bar a`, and
   backward passes that give the pre-activation gradients. ``stats`` is what the factors need.
 - :func:`kfac` (and its block :func:`scale_by_kfac`) is a gradient transformation whose
   ``update(grads, state, params, kfac_stats=stats)`` keeps running averages of A and G,
@@ -40,23 +50,59 @@ _FISHERS = ("expected", "sampled", "empirical")
 _LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
 
 
-def _linear_layers(model):
-    """``[(key or None, layer)]``: the model as a list of layers, and which are Linear."""
-    from . import Linear, Sequential
-    if isinstance(model, Linear):
+def _layers(model):
+    """``[(key or None, layer)]``: the model as a list of layers; the Linear and Conv2d ones
+    get factors, the others must be free of parameters, state and randomness."""
+    from . import Conv2d, Linear, Sequential
+    if isinstance(model, (Linear, Conv2d)):
         return [(None, model)]
     if not isinstance(model, Sequential):
-        raise TypeError(f"kfac.capture takes a gradkit.nn Linear or Sequential, got "
+        raise TypeError(f"kfac.capture takes a gradkit.nn Linear, Conv2d or Sequential, got "
                         f"{type(model).__name__}.")
     out = []
     for key, layer in zip(model.keys, model.layers):
-        probe = layer.init(np.random.default_rng(0), (1,))
-        if not isinstance(layer, Linear) and (probe[0] or probe[1] or layer.needs_rng):
-            raise ValueError(f"kfac.capture covers Linear layers and parameter-free layers "
-                             f"(activations, Flatten); layer {key} ({type(layer).__name__}) "
-                             "has parameters, state or randomness.")
+        if not isinstance(layer, (Linear, Conv2d)):
+            probe = layer.init(np.random.default_rng(0), (1,))
+            if probe[0] or probe[1] or layer.needs_rng:
+                raise ValueError(f"kfac.capture covers Linear and Conv2d layers and "
+                                 f"parameter-free layers (activations, Flatten, MaxPool2d); "
+                                 f"layer {key} ({type(layer).__name__}) has parameters, state "
+                                 "or randomness.")
         out.append((key, layer))
     return out
+
+
+def _rows(a, layer):
+    """A covered layer's input as the rows its weights multiply, with a 1 for the bias:
+    ``[a, 1]`` (N, d_in + 1) for a Linear layer; for a Conv2d layer, the patch under the
+    kernel at every output position (N * OH * OW, C kh kw + 1), ordered as ``W``'s
+    ``(C, kh, kw)`` (im2col, as :func:`gradkit.nn.functional.conv2d` computes)."""
+    from . import Conv2d
+    from .functional import sliding_windows
+    if isinstance(layer, Conv2d):
+        if a.ndim != 4:
+            raise ValueError(f"kfac.capture needs 4-D inputs (N, C, H, W) to a Conv2d layer; "
+                             f"got shape {a.shape}.")
+        win = sliding_windows(a, kernel_size=layer.kernel_size, stride=layer.stride,
+                              padding=layer.padding)
+        a = np.transpose(win, (0, 2, 3, 1, 4, 5)).reshape(-1, int(np.prod(win.shape[1:2]) *
+                                                                    np.prod(win.shape[4:])))
+    elif a.ndim != 2:
+        raise ValueError(f"kfac.capture needs 2-D inputs (N, d) to a Linear layer; got shape "
+                         f"{a.shape}.")
+    if layer.use_bias:  # abar = [a, 1]: the bias is the weight of a constant 1
+        a = np.concatenate([a, np.ones((a.shape[0], 1), a.dtype)], axis=1)
+    return a
+
+
+def _pre_rows(g):
+    r"""Pre-activation gradients as rows: (N, d_out) as they are; a Conv2d's (N, O, OH, OW)
+    as one row per position, (N * OH * OW, O), times :math:`\sqrt{OH\, OW}` (so that
+    ``u^T u / rows(abar)`` is KFC's factor: see :func:`capture`)."""
+    if g.ndim == 2:
+        return g
+    positions = g.shape[2] * g.shape[3]
+    return math.sqrt(positions) * np.transpose(g, (0, 2, 3, 1)).reshape(-1, g.shape[1])
 
 
 def _loss_value(name, z, y):
@@ -100,10 +146,17 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     structure) and ``stats``: ``stats[key] = (abar, u)`` with ``abar`` (N, d_in + 1) the
     inputs with a column of ones (for the bias; (N, d_in) without one) and ``u`` (M, d_out)
     rows whose :math:`u^T u / N` is G. The keys are the model's parameter keys (``None`` for
-    a single Linear).
+    a single layer). For a Conv2d layer (KFC, module docstring) ``abar`` has one row per
+    example and output position, the patch under the kernel (N |T| rows of C kh kw + 1,
+    ordered as ``W``'s (C, kh, kw)), and ``u`` one row per position times
+    :math:`\sqrt{|T|}`, so that with ``R`` = N |T| the rows of ``abar``,
+    :math:`\bar a^T \bar a / R = \Omega / |T|` and :math:`u^T u / R = |T|\, \Gamma`: their
+    Kronecker product is KFC's :math:`\Omega \otimes \Gamma`.
 
     Args:
-        model: a :class:`~gradkit.nn.Linear` or a :class:`~gradkit.nn.Sequential` of layers.
+        model: a :class:`~gradkit.nn.Linear`, a :class:`~gradkit.nn.Conv2d` or a
+            :class:`~gradkit.nn.Sequential` of them and of parameter-free layers
+            (activations, :class:`~gradkit.nn.Flatten`, :class:`~gradkit.nn.MaxPool2d`).
         loss: ``"cross_entropy"``, ``"binary_cross_entropy"`` or ``"mse"``.
         fisher: ``"expected"``, ``"sampled"`` or ``"empirical"`` (see above).
 
@@ -123,22 +176,17 @@ def capture(model, loss="cross_entropy", fisher="expected"):
         raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}.")
     if fisher not in _FISHERS:
         raise ValueError(f"fisher must be one of {_FISHERS}, got {fisher!r}.")
-    layers = _linear_layers(model)
-    from . import Linear
-    linear_keys = [k for k, layer in layers if isinstance(layer, Linear)]
+    layers = _layers(model)
+    from . import Conv2d, Linear
+    covered = [k for k, layer in layers if isinstance(layer, (Linear, Conv2d))]
 
     def forward_recording(params, X, eps, acts):
         x = X
         for key, layer in layers:
             p = params if key is None else params.get(key, {})
             if key in eps:
-                a = getval(x)
-                if a.ndim != 2:
-                    raise ValueError(f"kfac.capture needs 2-D inputs (N, d) to Linear layer "
-                                     f"{key}; got shape {a.shape}.")
-                if layer.use_bias:  # abar = [a, 1]: the bias is the weight of a constant 1
-                    a = np.concatenate([a, np.ones((a.shape[0], 1), a.dtype)], axis=1)
-                acts[key] = a
+                if acts is not None:
+                    acts[key] = _rows(getval(x), layer)
                 x = layer.apply(p, {}, x)[0] + eps[key]
             else:
                 x = layer.apply(p, {}, x)[0]
@@ -151,7 +199,7 @@ def capture(model, loss="cross_entropy", fisher="expected"):
         for key, layer in layers:  # the pre-activation widths and the outputs z, untraced
             p = params if key is None else params.get(key, {})
             z = layer.apply(p, {}, z)[0]
-            if key in linear_keys:
+            if key in covered:
                 widths[key] = z.shape[1:]
         shapes = {k: (n,) + w for k, w in widths.items()}
         eps = {k: np.zeros(s) for k, s in shapes.items()}
@@ -163,7 +211,7 @@ def capture(model, loss="cross_entropy", fisher="expected"):
         grads, pre = g["params"], g["eps"]
         if fisher == "empirical":
             # d(mean loss)/ds_n = (per-example gradient) / N: scale back to per-example rows
-            us = {k: n * getval(pre[k]) for k in shapes}
+            us = {k: _pre_rows(n * getval(pre[k])) for k in shapes}
         else:
             k_out = z.shape[1]
             if loss == "cross_entropy":
@@ -196,9 +244,9 @@ def capture(model, loss="cross_entropy", fisher="expected"):
             m = len(columns)
             Xm = np.concatenate([X] * m, axis=0) if m > 1 else X
             em = {k: np.zeros((m * n,) + w) for k, w in widths.items()}
-            _, pullback = _vjp(lambda e_: forward_recording(params, Xm, e_, {}), em)
+            _, pullback = _vjp(lambda e_: forward_recording(params, Xm, e_, None), em)
             back = pullback(np.concatenate(columns, axis=0) if m > 1 else columns[0])[0]
-            us = {k: getval(back[k]) for k in shapes}
+            us = {k: _pre_rows(getval(back[k])) for k in shapes}
         stats = {k: (acts[k], us[k]) for k in shapes}
         return float(getval(value)), grads, stats
     return step
@@ -231,13 +279,14 @@ class KFACState(NamedTuple):
 
 
 def _factor_shapes(params):
-    """``{layer key: (dim A, dim G)}`` of the Linear layers in ``params`` (a Linear's
-    ``{"W", "b"}``, key None, or a Sequential's ``{key: {"W", "b"}}``)."""
+    """``{layer key: (dim A, dim G)}`` of the Linear and Conv2d layers in ``params`` (a
+    layer's ``{"W", "b"}``, key None, or a Sequential's ``{key: {"W", "b"}}``)."""
     def dims(p):
         W = p.get("W") if isinstance(p, dict) else None
-        if W is None or np.ndim(W) != 2:
+        if W is None or np.ndim(W) not in (2, 4):
             return None
-        return (np.shape(W)[0] + ("b" in p), np.shape(W)[1])
+        rows, cols = np.shape(_as_matrix(W))
+        return (rows + ("b" in p), cols)
     if not isinstance(params, dict):
         return {}
     if "W" in params:
@@ -246,13 +295,23 @@ def _factor_shapes(params):
     return {k: d for k, d in ((k, dims(p)) for k, p in params.items()) if d is not None}
 
 
+def _as_matrix(W):
+    """A layer's weights as the (inputs, outputs) matrix the factors act on: a Linear's W as
+    it is, a Conv2d's (O, C, kh, kw) as (C kh kw, O)."""
+    return W if np.ndim(W) == 2 else np.reshape(W, (np.shape(W)[0], -1)).T
+
+
+def _from_matrix(M, shape):
+    return M if len(shape) == 2 else M.T.reshape(shape)
+
+
 def _damped_inverse(M, d):
     return np.linalg.inv(M + d * np.eye(M.shape[0]))
 
 
 def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True, *,
                   factor_every=1):
-    r"""Precondition Linear layers' gradients by their K-FAC Fisher blocks.
+    r"""Precondition Linear and Conv2d layers' gradients by their K-FAC (KFC) Fisher blocks.
 
     With ``stats`` from :func:`capture` (pass ``kfac_stats=stats`` to ``update``), at every
     ``factor_every``-th step t (the first included):
@@ -265,7 +324,8 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True,
     :math:`\lambda` = ``damping`` and, with ``pi_correction``,
     :math:`\pi = \sqrt{(\mathrm{tr} A / \dim A) / (\mathrm{tr} G / \dim G)}` (Martens &
     Grosse, sec. 6.3; else :math:`\pi = 1`). The update of :math:`\bar W = [W; b]` is
-    :math:`\hat A^{-1} \nabla_{\bar W} \hat G^{-1}`. Parameters of other layers pass through.
+    :math:`\hat A^{-1} \nabla_{\bar W} \hat G^{-1}` (a Conv2d's W, (O, C, kh, kw), as the (C kh kw, O)
+    matrix). Parameters of other layers pass through.
 
     ``kfac_stats`` may also be a function ``() -> stats``, called only at the steps that
     update the factors: with ``factor_every`` > 1 the other steps then skip
@@ -344,9 +404,10 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True,
         for key in keys:
             g = updates if key is None else updates[key]
             has_b = "b" in g
-            Wbar = np.vstack([g["W"], g["b"][None, :]]) if has_b else g["W"]
+            W = _as_matrix(g["W"])
+            Wbar = np.vstack([W, g["b"][None, :]]) if has_b else W
             P = A_inv[key] @ Wbar @ G_inv[key]
-            new = {**g, "W": P[:-1] if has_b else P}
+            new = {**g, "W": _from_matrix(P[:-1] if has_b else P, np.shape(g["W"]))}
             if has_b:
                 new["b"] = P[-1]
             if key is None:
