@@ -88,7 +88,8 @@ def main(seeds=SEEDS):
         for name, aug in VARIANTS.items():
             for b, a in train(Xs, ys, aug, seed, Xte, yte).items():
                 acc[name][b].append(a)
-    print(f"digits, MLP 64-64-10, Adam {LEARNING_RATE:g}, {len(Xs)} training images ({FRACTION:.0%} of the "
+SEEDS, BUDGETS, BATCH, FRACTION = range(5), (50, 100, 200, 400), 32, 0.2
+LEARNING_RATE = 1e-2
           f"training set), {len(Xte)} held out, seeds {list(seeds)} "
           f"({time.perf_counter() - start:.0f} s)")
     print("held-out accuracy, mean over the seeds at the same budget of epochs for every "

@@ -324,8 +324,8 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True,
     :math:`\lambda` = ``damping`` and, with ``pi_correction``,
     :math:`\pi = \sqrt{(\mathrm{tr} A / \dim A) / (\mathrm{tr} G / \dim G)}` (Martens &
     Grosse, sec. 6.3; else :math:`\pi = 1`). The update of :math:`\bar W = [W; b]` is
-    :math:`\hat A^{-1} \nabla_{\bar W} \hat G^{-1}` (a Conv2d's W, (O, C, kh, kw), as the (C kh kw, O)
-    matrix). Parameters of other layers pass through.
+    :math:`\hat A^{-1} \nabla_{\bar W} \hat G^{-1}` (a Conv2d's W, (O, C, kh, kw), as the
+    (C kh kw, O) matrix). Parameters of other layers pass through.
 
     ``kfac_stats`` may also be a function ``() -> stats``, called only at the steps that
     update the factors: with ``factor_every`` > 1 the other steps then skip
