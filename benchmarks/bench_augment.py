@@ -34,7 +34,8 @@ from gradkit.data.augment import Compose, GaussianNoise, Mixup, RandomAffine, Ra
 from gradkit.nn import Linear, ReLU, Sequential, losses
 from gradkit.optim import adam, apply_updates
 
-SEEDS, BUDGETS, BATCH, FRACTION, LEARNING_RATE = range(5), (50, 100, 200, 400), 32, 0.2, 1e-2
+SEEDS, BUDGETS, BATCH, FRACTION = range(5), (50, 100, 200, 400), 32, 0.2
+LEARNING_RATE = 1e-2
 IMG = (8, 8)
 VARIANTS = {
     "none": None,
@@ -88,8 +89,8 @@ def main(seeds=SEEDS):
         for name, aug in VARIANTS.items():
             for b, a in train(Xs, ys, aug, seed, Xte, yte).items():
                 acc[name][b].append(a)
-SEEDS, BUDGETS, BATCH, FRACTION = range(5), (50, 100, 200, 400), 32, 0.2
-LEARNING_RATE = 1e-2
+    print(f"digits, MLP 64-64-10, Adam {LEARNING_RATE:g}, {len(Xs)} training images "
+          f"({FRACTION:.0%} of the "
           f"training set), {len(Xte)} held out, seeds {list(seeds)} "
           f"({time.perf_counter() - start:.0f} s)")
     print("held-out accuracy, mean over the seeds at the same budget of epochs for every "
