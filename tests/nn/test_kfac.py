@@ -366,3 +366,23 @@ def test_kfac_trains_a_small_cnn():
             params = apply_updates(params, updates)
         got[name] = step(params, X, y)[0]
     assert got["kfac"] < 0.5 * got["sgd"], got
+
+
+@pytest.mark.parametrize("loss, fisher", [("cross_entropy", "expected"),
+                                          ("cross_entropy", "sampled"),
+                                          ("binary_cross_entropy", "empirical"),
+                                          ("mse", "expected")])
+def test_statistics_alone_are_the_steps(loss, fisher):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(6, 3))
+    y = {"cross_entropy": rng.integers(0, 3, 6), "binary_cross_entropy":
+         rng.integers(0, 2, (6, 3)).astype(float), "mse": rng.normal(size=(6, 3))}[loss]
+    model = Sequential([Linear(4), ReLU(), Linear(3)])
+    params, _ = model.init(rng, (3,))
+    step = capture(model, loss, fisher)
+    _, _, want = step(params, X, y, rng=np.random.default_rng(0))
+    got = step.statistics(params, X, y, rng=np.random.default_rng(0))
+    assert set(got) == set(want)
+    for k in want:
+        np.testing.assert_allclose(got[k][0], want[k][0], rtol=1e-13)
+        np.testing.assert_allclose(got[k][1], want[k][1], rtol=1e-13, atol=1e-15)

@@ -39,13 +39,13 @@ def _kfac_arguments(network, loss, fisher):
     rng) -> {"kfac_stats": stats}``, what the K-FAC update needs at each step, as a function
     that the update calls only at the steps that update the factors (``kfac_factor_every``).
     The step's gradient stays the estimator's own (the penalty and the sample weights in it);
-    of :func:`gradkit.nn.kfac.capture`'s results only the factors' statistics are used (its
-    loss and gradient, unpenalized and unweighted, are not), so the curvature is that of the
-    unweighted data loss."""
-    step = kfac.capture(network, loss, fisher)
+    :func:`gradkit.nn.kfac.capture` gives only the factors' statistics
+    (``step.statistics``: not its loss and gradient, which would be unpenalized and
+    unweighted), so the curvature is that of the unweighted data loss."""
+    statistics = kfac.capture(network, loss, fisher).statistics
 
     def arguments(params, X, T, rng):
-        return {"kfac_stats": lambda: step(params, X, T, rng)[2]}
+        return {"kfac_stats": lambda: statistics(params, X, T, rng)}
     return arguments
 
 

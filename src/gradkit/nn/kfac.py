@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..autodiff import grad as _grad
 from ..autodiff import value_and_grad as _value_and_grad
 from ..autodiff import vjp as _vjp
 from ..autodiff.trace import getval
@@ -153,6 +154,10 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     :math:`\bar a^T \bar a / R = \Omega / |T|` and :math:`u^T u / R = |T|\, \Gamma`: their
     Kronecker product is KFC's :math:`\Omega \otimes \Gamma`.
 
+    ``step.statistics(params, X, y, rng=None)`` returns ``stats`` alone, without the loss
+    and its gradient (for a training loop that has its own gradient, as the estimators: the
+    expected and sampled Fisher then cost one forward pass and their pullback).
+
     Args:
         model: a :class:`~gradkit.nn.Linear`, a :class:`~gradkit.nn.Conv2d` or a
             :class:`~gradkit.nn.Sequential` of them and of parameter-free layers
@@ -161,7 +166,8 @@ def capture(model, loss="cross_entropy", fisher="expected"):
         fisher: ``"expected"``, ``"sampled"`` or ``"empirical"`` (see above).
 
     Returns:
-        ``step``, a function ``step(params, X, y, rng=None) -> (loss, grads, stats)``.
+        ``step``, a function ``step(params, X, y, rng=None) -> (loss, grads, stats)``, with
+        ``step.statistics(params, X, y, rng=None) -> stats``.
 
     Examples:
         >>> import numpy as np
@@ -180,75 +186,90 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     from . import Conv2d, Linear
     covered = [k for k, layer in layers if isinstance(layer, (Linear, Conv2d))]
 
-    def forward_recording(params, X, eps, acts):
+    def forward(params, X, eps):
         x = X
         for key, layer in layers:
             p = params if key is None else params.get(key, {})
+            x = layer.apply(p, {}, x)[0]
             if key in eps:
-                if acts is not None:
-                    acts[key] = _rows(getval(x), layer)
-                x = layer.apply(p, {}, x)[0] + eps[key]
-            else:
-                x = layer.apply(p, {}, x)[0]
+                x = x + eps[key]
         return x
 
-    def step(params, X, y, rng=None):
-        X = np.asarray(X, dtype=float)
-        n = X.shape[0]
-        widths, z = {}, X
-        for key, layer in layers:  # the pre-activation widths and the outputs z, untraced
+    def plain_forward(params, X):
+        """The covered layers' input rows and output widths, and the outputs z (untraced)."""
+        acts, widths, z = {}, {}, X
+        for key, layer in layers:
             p = params if key is None else params.get(key, {})
+            if key in covered:
+                acts[key] = _rows(z, layer)
             z = layer.apply(p, {}, z)[0]
             if key in covered:
                 widths[key] = z.shape[1:]
-        shapes = {k: (n,) + w for k, w in widths.items()}
-        eps = {k: np.zeros(s) for k, s in shapes.items()}
-        acts = {}
+        return acts, widths, z
 
-        def objective(tree):
-            return _loss_value(loss, forward_recording(tree["params"], X, tree["eps"], acts), y)
-        value, g = _value_and_grad(objective)({"params": params, "eps": eps})
-        grads, pre = g["params"], g["eps"]
+    def fisher_rows(params, X, z, widths, rng):
+        """The rows u of G for the expected or the sampled Fisher."""
+        n, k_out = X.shape[0], z.shape[1]
+        if loss == "cross_entropy":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            prob = e / e.sum(axis=1, keepdims=True)
+        elif loss == "binary_cross_entropy":
+            prob = 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, without overflow
+        if fisher == "sampled":
+            if rng is None:
+                raise ValueError("fisher='sampled' draws targets from the model: pass "
+                                 "step(params, X, y, rng=np.random.default_rng(seed)).")
+            if loss == "mse":  # y ~ N(z, I): the gradient at it is z - y = -noise
+                columns = [-rng.standard_normal(z.shape)]
+            elif loss == "binary_cross_entropy":  # y ~ Bernoulli(p): gradient p - y
+                columns = [prob - (rng.random(z.shape) < prob)]
+            else:  # y ~ Categorical(p): the gradient of -log p_y is p - onehot(y)
+                draw = (prob.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+                columns = [prob - np.eye(k_out)[draw]]
+        elif loss == "mse":
+            columns = [np.broadcast_to(np.eye(k_out)[k], z.shape) for k in range(k_out)]
+        elif loss == "binary_cross_entropy":
+            root = np.sqrt(prob * (1.0 - prob))
+            columns = [root * np.eye(k_out)[k] for k in range(k_out)]
+        else:
+            columns = [np.sqrt(prob[:, [k]]) * (np.eye(k_out)[k] - prob)
+                       for k in range(k_out)]
+        # rows J_n^T C_n for every column C: the layers act on each row alone, so the batch
+        # repeated once per column, pulled back once with the columns stacked, is every
+        # column's pullback in one pass (one large backward instead of k small ones)
+        m = len(columns)
+        Xm = np.concatenate([X] * m, axis=0) if m > 1 else X
+        em = {k: np.zeros((m * n,) + w) for k, w in widths.items()}
+        _, pullback = _vjp(lambda e_: forward(params, Xm, e_), em)
+        back = pullback(np.concatenate(columns, axis=0) if m > 1 else columns[0])[0]
+        return {k: _pre_rows(getval(back[k])) for k in widths}
+
+    def step(params, X, y, rng=None):
+        X = np.asarray(X, dtype=float)
+        acts, widths, z = plain_forward(params, X)
+        eps = {k: np.zeros((X.shape[0],) + w) for k, w in widths.items()}
+        value, g = _value_and_grad(
+            lambda tree: _loss_value(loss, forward(tree["params"], X, tree["eps"]), y))(
+                {"params": params, "eps": eps})
         if fisher == "empirical":
             # d(mean loss)/ds_n = (per-example gradient) / N: scale back to per-example rows
-            us = {k: _pre_rows(n * getval(pre[k])) for k in shapes}
+            us = {k: _pre_rows(X.shape[0] * getval(g["eps"][k])) for k in widths}
         else:
-            k_out = z.shape[1]
-            if loss == "cross_entropy":
-                e = np.exp(z - z.max(axis=1, keepdims=True))
-                prob = e / e.sum(axis=1, keepdims=True)
-            elif loss == "binary_cross_entropy":
-                prob = 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, without overflow
-            if fisher == "sampled":
-                if rng is None:
-                    raise ValueError("fisher='sampled' draws targets from the model: pass "
-                                     "step(params, X, y, rng=np.random.default_rng(seed)).")
-                if loss == "mse":  # y ~ N(z, I): the gradient at it is z - y = -noise
-                    columns = [-rng.standard_normal(z.shape)]
-                elif loss == "binary_cross_entropy":  # y ~ Bernoulli(p): gradient p - y
-                    columns = [prob - (rng.random(z.shape) < prob)]
-                else:  # y ~ Categorical(p): the gradient of -log p_y is p - onehot(y)
-                    draw = (prob.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
-                    columns = [prob - np.eye(k_out)[draw]]
-            elif loss == "mse":
-                columns = [np.broadcast_to(np.eye(k_out)[k], z.shape) for k in range(k_out)]
-            elif loss == "binary_cross_entropy":
-                root = np.sqrt(prob * (1.0 - prob))
-                columns = [root * np.eye(k_out)[k] for k in range(k_out)]
-            else:
-                columns = [np.sqrt(prob[:, [k]]) * (np.eye(k_out)[k] - prob)
-                           for k in range(k_out)]
-            # rows J_n^T C_n for every column C: the layers act on each row alone, so the
-            # batch repeated once per column, pulled back once with the columns stacked, is
-            # every column's pullback in one pass (one large backward instead of k small)
-            m = len(columns)
-            Xm = np.concatenate([X] * m, axis=0) if m > 1 else X
-            em = {k: np.zeros((m * n,) + w) for k, w in widths.items()}
-            _, pullback = _vjp(lambda e_: forward_recording(params, Xm, e_, None), em)
-            back = pullback(np.concatenate(columns, axis=0) if m > 1 else columns[0])[0]
-            us = {k: _pre_rows(getval(back[k])) for k in shapes}
-        stats = {k: (acts[k], us[k]) for k in shapes}
-        return float(getval(value)), grads, stats
+            us = fisher_rows(params, X, z, widths, rng)
+        return float(getval(value)), g["params"], {k: (acts[k], us[k]) for k in widths}
+
+    def statistics(params, X, y, rng=None):
+        X = np.asarray(X, dtype=float)
+        acts, widths, z = plain_forward(params, X)
+        if fisher == "empirical":
+            eps = {k: np.zeros((X.shape[0],) + w) for k, w in widths.items()}
+            pre = _grad(lambda e_: _loss_value(loss, forward(params, X, e_), y))(eps)
+            us = {k: _pre_rows(X.shape[0] * getval(pre[k])) for k in widths}
+        else:
+            us = fisher_rows(params, X, z, widths, rng)
+        return {k: (acts[k], us[k]) for k in widths}
+
+    step.statistics = statistics
     return step
 
 
