@@ -4,7 +4,7 @@ accuracy without and with augmentation (gradkit.data.augment), averaged over 5 s
 Run: ``python benchmarks/bench_augment.py`` (about a minute on one core;
 ``python benchmarks/bench_augment.py 100 101 102`` runs other seeds). Per seed: a stratified
 70/30 split of digits (8 x 8 images, pixels scaled to [0, 1]), 20% of the training part kept
-(251 images); an MLP 64-64-10 (ReLU) trained with Adam (1e-2), mini-batches of 32, the same
+(251 images); an MLP 64-64-10 (ReLU) trained with Adam (3e-3), mini-batches of 32, the same
 initialization and batch order for every variant; accuracy on the 30% held out (540 images).
 
 The protocol: every variant gets the same budgets of epochs (50, 100, 200, 400) and is
@@ -16,8 +16,9 @@ picked.
 Digits are centred 8 x 8 images, so a whole-pixel shift is an eighth of the image and moves the
 training set away from the (centred) test set: ``RandomShift(1)`` hurts here. Sub-pixel moves
 with small rotations and scalings (``RandomAffine``, bilinear) are the distortions these
-images do have (different hands). The settings of the variants were chosen on seeds 100-104,
-not on the seeds 0-4 printed by default.
+images do have (different hands). The settings of the variants and Adam's rate (3e-3 rather
+than 1e-2, whose last iterates jump by about 0.01 of accuracy from one epoch to the next) were
+chosen on seeds 100-104, not on the seeds 0-4 printed by default.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from gradkit.nn import Linear, ReLU, Sequential, losses
 from gradkit.optim import adam, apply_updates
 
 SEEDS, BUDGETS, BATCH, FRACTION = range(5), (50, 100, 200, 400), 32, 0.2
-LEARNING_RATE = 1e-2
+LEARNING_RATE = 3e-3
 IMG = (8, 8)
 VARIANTS = {
     "none": None,
