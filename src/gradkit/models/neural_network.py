@@ -195,9 +195,10 @@ _MLP_DOC = r"""
         kfac_inverse_every: (K-FAC only) recompute the damped inverses every this many steps.
         kfac_momentum: (K-FAC only) :math:`\mu`, heavy-ball momentum on the preconditioned
             gradient, in [0, 1); 0: none.
-        kfac_fisher: (K-FAC only) the factor :math:`G`: ``"expected"`` (the Fisher's own, one
-            backward pass per output), ``"sampled"`` (Martens & Grosse's, from targets drawn
-            from the model: one pass) or ``"empirical"`` (at the data's targets); see
+        kfac_fisher: (K-FAC only) the factor :math:`G`: ``"expected"`` (the Fisher's own: a
+            pullback per output, done as one over the batch repeated once per output),
+            ``"sampled"`` (Martens & Grosse's, from targets drawn from the model: one
+            pullback) or ``"empirical"`` (at the data's targets); see
             :func:`gradkit.nn.kfac.capture`.
         learning_rate: a number or a schedule ``step -> rate``.
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.

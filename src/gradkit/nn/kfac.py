@@ -395,7 +395,8 @@ def scale_by_kfac(damping=1e-3, decay=0.95, inverse_every=1, pi_correction=True,
     def update(updates, state, params=None, *, kfac_stats=None, **extra):
         if kfac_stats is None:
             raise ValueError("scale_by_kfac needs update(..., kfac_stats=stats) with the stats "
-                             "of gradkit.nn.kfac.capture(model, loss)(params, X, y).")
+                             "of gradkit.nn.kfac.capture(model, loss)(params, X, y); the "
+                             "estimators that pass them are MLPClassifier and MLPRegressor.")
         A, G = dict(state.A), dict(state.G)
         A_inv, G_inv = dict(state.A_inv), dict(state.G_inv)
         refresh = state.count % inverse_every == 0
