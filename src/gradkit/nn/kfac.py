@@ -133,8 +133,8 @@ def capture(model, loss="cross_entropy", fisher="expected"):
       :math:`\mathrm{diag}(p) - p p^T` for cross-entropy, :math:`\mathrm{diag}(p(1-p))` for
       binary cross-entropy). :math:`\Lambda = L L^T` with
       :math:`L_{:,k} = \sqrt{p_k}(e_k - p)` (or :math:`e_k`, or :math:`\sqrt{p_k(1-p_k)}\,
-      e_k`), and each column is back-propagated once: k extra backward passes for k outputs,
-      no sampling noise.
+      e_k`), and each column is back-propagated once (for k outputs, one backward pass of
+      the batch repeated k times: k times the work of a gradient), no sampling noise.
     - ``"sampled"``: Martens & Grosse's Monte-Carlo estimate: one target per example drawn
       from the model's predictive distribution (:math:`N(z, I)`,
       :math:`\mathrm{Categorical}(\mathrm{softmax}(z))` or
