@@ -250,3 +250,21 @@ def test_a_kfac_object_refuses_the_layers_it_does_not_cover():
     with pytest.raises(ValueError, match=r"^MLPRegressor: a K-FAC optimizer \(gradkit.nn.kfac\) "
                        r"covers Linear layers and activations, not the layers dropout=0.2 adds"):
         MLPRegressor((4,), optimizer=kfac(0.1), dropout=0.2).fit(X_WAVE[:50], Y_WAVE[:50])
+
+
+# ------------------------------------------------------------ scikit-learn's estimator contract
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+
+@parametrize_with_checks([
+    MLPClassifier((8,), optimizer="kfac", learning_rate=0.1, max_iter=30, kfac_damping=1e-2),
+    MLPRegressor((8,), optimizer="kfac", learning_rate=0.1, max_iter=30, kfac_damping=1e-2,
+                 kfac_fisher="sampled", kfac_factor_every=2),
+], expected_failed_checks=lambda est: {
+    "check_sample_weight_equivalence_on_dense_data":
+        "K-FAC's factors are the unweighted batch's (the training loop does not pass the "
+        "batch's weights to the optimizer's statistics), so a repeated row changes the "
+        "curvature and a weight of 2 does not"})
+@pytest.mark.filterwarnings("ignore:.*training diverged:RuntimeWarning")  # unscaled check data
+def test_kfac_estimators_meet_the_sklearn_contract(estimator, check):
+    check(estimator)

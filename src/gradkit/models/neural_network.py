@@ -132,7 +132,7 @@ class _MLP(GradientEstimator):
         else:
             return None
         uncovered = [layer for layer, on in (("batch_norm=True", self.batch_norm),
-                                           (f"dropout={self.dropout!r}", self.dropout)) if on]
+                                             (f"dropout={self.dropout!r}", self.dropout)) if on]
         if uncovered:
             raise ValueError(f"{type(self).__name__}: {what} covers Linear layers and "
                              f"activations, not the layers {' and '.join(uncovered)} adds "
