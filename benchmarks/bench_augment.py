@@ -1,6 +1,9 @@
 """Augmentation benchmark: an MLP on digits trained on 20% of the training set, held-out
 accuracy without and with augmentation (gradkit.data.augment), averaged over 5 seeds.
 
+It also prints the gradient noise scale of :mod:`gradkit.diagnostics` with and without each
+augmentation (issue 18), at one common point.
+
 Run: ``python benchmarks/bench_augment.py`` (about a minute on one core;
 ``python benchmarks/bench_augment.py 100 101 102`` runs other seeds). Per seed: a stratified
 70/30 split of digits (8 x 8 images, pixels scaled to [0, 1]), 20% of the training part kept
@@ -33,6 +36,7 @@ from sklearn.model_selection import train_test_split
 
 import gradkit as gk
 from gradkit.data.augment import Compose, GaussianNoise, Mixup, RandomAffine, RandomShift
+from gradkit.diagnostics.noise import gradient_noise
 from gradkit.nn import Linear, ReLU, Sequential, losses
 from gradkit.optim import adam, apply_updates
 
@@ -78,10 +82,45 @@ def train(X, y, augment, seed, Xte, yte):
     return accuracy
 
 
+def noise_scales(X, y, seed, epochs=50, draws=4):
+    """The gradient noise scale ``B_simple = tr(Sigma) / |G|^2`` (gradkit.diagnostics.noise)
+    of each variant, at the parameters of ``epochs`` epochs of plain training (one point for
+    every variant): over the training rows as they are for "none", and over ``draws``
+    augmented draws of every row for the others (the examples the augmented run trains on)."""
+    model = Sequential([Linear(64), ReLU(), Linear(10)])
+    params, _ = model.init(np.random.default_rng(seed), (64,))
+    tx = adam(LEARNING_RATE)
+    state = tx.init(params)
+    order_rng = np.random.default_rng(seed + 100)
+
+    def loss(p, xb, yb):
+        return losses.cross_entropy(model.apply(p, {}, xb)[0], yb)
+    vg = gk.value_and_grad(loss)
+    for _ in range(epochs):
+        idx = order_rng.permutation(len(X))
+        for start in range(0, len(X), BATCH):
+            _, g = vg(params, X[idx[start:start + BATCH]], y[idx[start:start + BATCH]])
+            updates, state = tx.update(g, state, params)
+            params = apply_updates(params, updates)
+    out = {}
+    for name, aug in VARIANTS.items():
+        rng = np.random.default_rng(seed + 300)
+        if aug is None:
+            Xa, ya = X, y
+        else:
+            pairs = [aug(X, y, rng) for _ in range(draws)]
+            Xa = np.concatenate([a for a, _ in pairs])
+            ya = np.concatenate([b for _, b in pairs])
+        out[name] = gradient_noise(loss, params, Xa, ya, batch_size=BATCH, n_batches=64,
+                                   rng=seed).noise_scale
+    return out
+
+
 def main(seeds=SEEDS):
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     acc = {name: {b: [] for b in BUDGETS} for name in VARIANTS}
+    noise = {name: [] for name in VARIANTS}
     start = time.perf_counter()
     for seed in seeds:
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y,
@@ -91,6 +130,8 @@ def main(seeds=SEEDS):
         for name, aug in VARIANTS.items():
             for b, a in train(Xs, ys, aug, seed, Xte, yte).items():
                 acc[name][b].append(a)
+        for name, b in noise_scales(Xs, ys, seed).items():
+            noise[name].append(b)
     print(f"digits, MLP 64-64-10, Adam {LEARNING_RATE:g}, {len(Xs)} training images "
           f"({FRACTION:.0%} of the "
           f"training set), {len(Xte)} held out, seeds {list(seeds)} "
@@ -117,6 +158,14 @@ def main(seeds=SEEDS):
         wins = sum(a > b for a, b in zip(per, acc["none"][last]))
         print(f"  {name:<28} {' '.join(f'{v:.3f}' for v in per)}" +
               (f"   above none on {wins} of {len(per)} seeds" if name != "none" else ""))
+
+
+    print("gradient noise scale B_simple = tr(Sigma) / |G|^2 (the critical batch size) at the "
+          "parameters of 50 plain epochs, over the training rows and over 4 augmented draws "
+          "of them; mean [min-max] over the seeds:")
+    for name in VARIANTS:
+        v = noise[name]
+        print(f"  {name:<28} {statistics.mean(v):9.1f}  [{min(v):.1f}-{max(v):.1f}]")
 
 
 if __name__ == "__main__":

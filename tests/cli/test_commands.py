@@ -232,3 +232,12 @@ def test_the_commands_use_only_the_estimators_public_api():
                     and node.attr.startswith("_") and not node.attr.startswith("__")):
                 raise AssertionError(f"{path.name}:{node.lineno} reads {node.value.id}."
                                      f"{node.attr}")
+
+
+def test_race_refuses_kfac_saying_why():
+    """K-FAC needs a network's layers; the landscapes are functions of a point."""
+    import argparse
+
+    from gradkit.cli.race import parse_optimizers
+    with pytest.raises(argparse.ArgumentTypeError, match="layers of a network.*bench_kfac"):
+        parse_optimizers("adam,kfac")

@@ -60,6 +60,11 @@ def parse_optimizers(text):
     """
     names = tuple(n.strip().lower() for n in str(text).split(",") if n.strip())
     unknown = [n for n in names if n not in RACERS]
+    if "kfac" in unknown:
+        raise argparse.ArgumentTypeError(
+            "kfac (K-FAC) preconditions the layers of a network (gradkit.nn Linear / Conv2d); "
+            "a landscape is a function of a point, with no layers: compare it with "
+            "MLPClassifier(optimizer='kfac') or benchmarks/bench_kfac.py")
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown optimizer(s) {', '.join(unknown) or '(none)'};"
                                          f" valid: {', '.join(RACERS)}")
