@@ -302,7 +302,9 @@ def predictions(estimator, X):
         >>> pred.chunks, np.round(pred.compute()[:3], 6)
         (((4, 4),), array([0., 2., 4.]))
     """
-    return X.map_blocks(_predict, estimator, drop_axis=1, dtype=_label_dtype(estimator),
+    from gradkit.models.distributed import for_tasks
+
+    return X.map_blocks(_predict, for_tasks(estimator), drop_axis=1, dtype=_label_dtype(estimator),
                         meta=np.zeros(0, dtype=_label_dtype(estimator)))
 
 

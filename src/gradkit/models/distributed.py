@@ -33,17 +33,57 @@ of y) are computed once, before training. Prediction takes NumPy arrays; for Das
 over the blocks: ``X.map_blocks(est.predict, drop_axis=1, dtype=...)``.
 
 ``persist()`` X and y first (``X, y = dask.persist(X, y)``), or every gradient recomputes them.
-With process workers the estimator is pickled into each block's task (it is small: its
-parameters and settings).
+The blocks' tasks get a copy of the estimator without what only the driver uses
+(:func:`for_tasks`: the callbacks, the Ctrl-C guard, an earlier fit's history): a callback
+may hold what cannot be pickled (a lock, an open file), and the rest would only make every
+task larger.
 """
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
 from gradkit.data.distributed import is_dask_collection
 from gradkit.optim.blockwise import blockwise_objective
 
-__all__ = ["fit_dask", "blockwise_estimator_objective", "check_dask_input"]
+__all__ = ["fit_dask", "blockwise_estimator_objective", "check_dask_input", "for_tasks"]
+
+#: What an estimator holds for the driver only: the callbacks and the Ctrl-C guard (which need
+#: not pickle), and what the tasks never read (an earlier fit's history and curves, the best
+#: parameters, the optimizer state, the rows kept for ``feature_importances_``).
+DRIVER_ONLY = ("callbacks", "_guard", "history_", "loss_curve_", "validation_scores_",
+               "_best_params", "_opt_state", "_importance_rows", "_feature_importances")
+
+
+def for_tasks(estimator):
+    """A shallow copy of ``estimator`` for the blocks' tasks: the settings, the fitted
+    structure and the class labels they read, without :data:`DRIVER_ONLY` (``callbacks`` is
+    None in the copy).
+
+    Args:
+        estimator: a gradkit estimator, during or after ``fit``.
+
+    Returns:
+        The copy (the estimator itself is not changed).
+
+    Examples:
+        >>> import threading
+        >>> from gradkit.models import LogisticRegression
+        >>> from gradkit.models.callbacks import Callback
+        >>> class Locked(Callback):
+        ...     lock = None
+        >>> est = LogisticRegression(callbacks=[Locked()])
+        >>> est.callbacks[0].lock = threading.Lock()
+        >>> copy_ = for_tasks(est)
+        >>> copy_.callbacks, len(est.callbacks)
+        (None, 1)
+    """
+    clone = copy.copy(estimator)
+    for name in DRIVER_ONLY:
+        clone.__dict__.pop(name, None)
+    clone.callbacks = None
+    return clone
 
 
 class _BlockLoss:
@@ -64,7 +104,8 @@ def blockwise_estimator_objective(estimator, X, T, n, state, seed, smooth_only):
     Dask blocks, as a :class:`gradkit.optim.blockwise.BlockwiseObjective`."""
     def penalty(params):
         return estimator._penalty(params, n, smooth_only)
-    return blockwise_objective(_BlockLoss(estimator, n, state, seed), X, T, penalty=penalty)
+    return blockwise_objective(_BlockLoss(for_tasks(estimator), n, state, seed), X, T,
+                               penalty=penalty)
 
 
 def _targets(yb, estimator):
@@ -193,7 +234,7 @@ def fit_dask(estimator, X, y):
         getattr(est, "_fitted_n_outputs", None) == k
     est._n_outputs = k
     y_in = y if y.ndim == 1 else y.rechunk({1: -1})
-    T = y_in.map_blocks(_targets, est, dtype=np.float64, chunks=(y.chunks[0], (k,)),
+    T = y_in.map_blocks(_targets, for_tasks(est), dtype=np.float64, chunks=(y.chunks[0], (k,)),
                         **({"new_axis": 1} if y.ndim == 1 else {}))
     est.n_features_in_ = int(X.shape[1])
     if not warm:
