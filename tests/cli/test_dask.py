@@ -270,3 +270,81 @@ def test_help_documents_dask_with_an_example(gradkit):
     assert status == 0
     assert "--dask [ADDRESS]" in out and "gradkit fit big.csv --dask" in out
     assert "--blocksize SIZE" in out
+
+
+def test_sigint_to_gradkit_fit_dask_writes_the_model_and_the_report_and_exits_130(table):
+    """Ctrl-C during ``gradkit fit --dask`` (its own local cluster): the fit stops, the scores
+    are computed on the cluster, the model and report are written, the cluster is closed."""
+    import fcntl
+    import pathlib
+    import pty
+    import signal
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    import gradkit
+    from tests.cli.test_interrupt import _drain, _read_until
+
+    master, slave = pty.openpty()  # stderr on a terminal, so the progress bar shows epochs
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+    argv = [sys.executable, "-m", "gradkit", "fit", str(table / "data.csv"), "--target",
+            "label", "--drop", "price", "--dask", "--blocksize", "4KB", "--optimizer", "adam",
+            "--lr", "1e-4", "--batch-size", "16", "--epochs", "100000",
+            "--report", "r.html", "--save", "m.npz"]
+    env = dict(os.environ, PYTHONPATH=str(pathlib.Path(gradkit.__file__).resolve().parents[1]))
+    child = subprocess.Popen(argv, cwd=table, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    try:
+        shown = _read_until(master, b"epoch=1,", timeout=180)
+        assert b"epoch=1," in shown, shown
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=180)
+        shown += _drain(master)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(master)
+    assert child.returncode == 130, (out, shown)
+    text = shown.decode(errors="replace")
+    assert "Traceback" not in text and "unexpected" not in text
+    last = text.replace("\r", "\n").strip().splitlines()[-1]
+    assert "the model and the report hold the parameters so far" in last, last
+    assert b"stopped: interrupted" in out and b"held-out accuracy" in out
+    model = load(str(table / "m.npz"))
+    assert model.predict(np.zeros((2, model.n_features_in_))).shape == (2,)
+    assert "Interrupted (Ctrl-C) after" in (table / "r.html").read_text()
+
+
+@pytest.mark.parametrize("case", ["text identifier", "integer target"])
+def test_many_distinct_values_are_counted_on_the_workers(gradkit, tmp_path, address,
+                                                         driver_results, case):
+    """A text column with a value per row (an error: too many categories) and an integer
+    target with thousands of values (a regression target): the NumPy path's answer, with at
+    most a few values per partition on the driver."""
+    rng = np.random.default_rng(1)
+    largest = {}
+    for n in (6_000, 30_000):
+        a = rng.normal(size=n)
+        frame = pd.DataFrame({"a": a, "b": rng.normal(size=n),
+                              "price": np.round(1000 * a + 5000).astype(int)})
+        if case == "text identifier":
+            frame["id"] = [f"row-{i}" for i in rng.permutation(n)]
+        csv = tmp_path / f"rows{n}.csv"
+        frame.to_csv(csv, index=False)
+        args = ("fit", csv, "--target", "price", "--epochs", "5", "--report", f"r{n}.html")
+        status, ref, ref_err = gradkit(*args)
+        driver_results.clear()
+        status_dask, out, err = gradkit(*args, "--dask", address, "--blocksize",
+                                        os.path.getsize(csv) // 8 + 1)
+        largest[n] = max(driver_results)
+        assert status_dask == status
+        if case == "text identifier":
+            assert status == 2 and err == ref_err
+            assert f"text column 'id' has {n} distinct values" in err
+        else:
+            assert status == 0, err
+            assert "LinearRegression" in out and "held-out R2" in out
+    assert largest[30_000] <= 64 * 1024, largest
+    assert largest[30_000] <= 1.05 * largest[6_000], largest

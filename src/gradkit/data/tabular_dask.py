@@ -6,6 +6,13 @@ the spec needs over the partitions where they live (means and sds, text values, 
 labels), turns them into the same spec as the NumPy path with
 :func:`gradkit.data.tabular.build_spec`, and encodes every partition with it, which gives Dask
 arrays ``X`` and ``y`` with one block per partition.
+
+What comes to the driver is bounded by the number of partitions and of distinct values the
+spec can use, never by the number of rows: each partition sends at most
+``max_categories + 1`` values of a text column (more are an error anyway; its exact number of
+distinct values is then counted on the workers for the message), and of an integer target at
+most one more than the most classes an integer target may have (more make it a regression
+target; with ``task="classification"`` every class is sent, as the model needs them all).
 """
 from __future__ import annotations
 
@@ -14,10 +21,10 @@ import os
 import numpy as np
 import pandas as pd
 
-from .tabular import (PYTHON_SPELLING, Prepared, TableError, build_spec, check_columns,
-                      check_file, count_labels, describe_bad_cells, encode_features,
-                      encode_target, finish_summary, is_numeric, missing_cells_error, quote,
-                      sniff_csv)
+from .tabular import (_CLASSIFICATION_MAX_INTEGER_CLASSES, PYTHON_SPELLING, Prepared,
+                      TableError, build_spec, check_columns, check_file, count_labels,
+                      describe_bad_cells, encode_features, encode_target, finish_summary,
+                      is_numeric, missing_cells_error, quote, sniff_csv)
 
 __all__ = ["read_dask_table", "prepare_dask"]
 
@@ -102,7 +109,7 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
                                           distinct=v.nunique_approx())
         else:
             lazy["columns"][c] = {"kind": "categorical", "values": _per_partition(
-                col.astype(str), _value_counts)}
+                col.astype(str), _value_counts, max_categories + 1)}
     t = frame[target]
     t_numeric = is_numeric(t)
     if t_numeric:
@@ -128,13 +135,16 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
                 stats[c].update(span=float(st["max"] - st["min"]), distinct=int(st["distinct"]))
         else:
             stats[c] = {"kind": "categorical", "categories": sorted(set(st["values"].index))}
+            if len(stats[c]["categories"]) > max_categories:  # too many: count them all
+                stats[c]["distinct"] = int(frame[c].astype(str).nunique().compute())
     tstats = {"numeric": t_numeric, "rows": rows}
     if t_numeric:
         tstats.update(mean=float(got["target"]["mean"]), std=float(got["target"]["std"]),
                       integral=bool(got["target"]["integral"]))
-        if tstats["integral"]:  # class labels, maybe: count them (a third, small pass)
-            tstats["counts"] = count_labels(_sum_counts(
-                _per_partition(t, _value_counts).compute()))
+        if tstats["integral"] and task != "regression":  # class labels, maybe: count them
+            cap = None if task == "classification" else _CLASSIFICATION_MAX_INTEGER_CLASSES + 1
+            tstats["counts"] = count_labels(_sum_counts(  # (a third, small pass)
+                _per_partition(t, _value_counts, cap).compute()))
     else:
         tstats["counts"] = count_labels(_sum_counts(got["target"]["counts"]))
     spec = build_spec(stats, tstats, target, task=task, max_categories=max_categories,
@@ -153,10 +163,12 @@ def _value_counts(part):
     return part.value_counts()
 
 
-def _per_partition(col, fn):
-    """``fn`` of every partition, concatenated: a reduction without a shuffle (value counts
-    are small next to the data)."""
-    return col.map_partitions(fn, meta=pd.Series([], dtype=np.int64, name="count"))
+def _per_partition(col, fn, cap=None):
+    """``fn`` of every partition, concatenated: a reduction without a shuffle. With ``cap``,
+    at most ``cap`` entries of each partition's result (value counts are then small next to
+    the data whatever the number of rows)."""
+    return col.map_partitions(lambda part: fn(part).iloc[:cap],
+                              meta=pd.Series([], dtype=np.int64, name="count"))
 
 
 def _sum_counts(counts):
