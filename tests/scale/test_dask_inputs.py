@@ -1,5 +1,6 @@
 """Dask inputs are checked like NumPy inputs, block by block where they live, and fitting
 brings to the driver nothing whose size grows with the number of rows."""
+import re
 import threading
 import warnings
 
@@ -11,6 +12,8 @@ distributed = pytest.importorskip("dask.distributed")
 
 import dask  # noqa: E402
 import dask.base  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import pandas as pd  # noqa: E402
 from gradkit.models import (LinearRegression, LogisticRegression, MLPClassifier,  # noqa: E402
                             MLPRegressor)
 from gradkit.models.callbacks import Callback  # noqa: E402
@@ -66,13 +69,20 @@ def test_nan_and_inf_are_refused_naming_the_array_and_block(est, where, value, w
      "y has unknown chunk sizes"),
     (lambda X, y: (da.from_array(X[:0], chunks=(100, 3)), y[:0]), ValueError,
      "at least one row"),
+    (lambda X, y: (da.from_array(X, chunks=(100, 3)), y[:300]), ValueError,
+     "inconsistent numbers of samples: X has 400 rows and y 300"),
+    (lambda X, y: (dd.from_pandas(pd.DataFrame(X), npartitions=4), y), TypeError,
+     "X is a Dask DataFrame. Convert it with X.to_dask_array(lengths=True)"),
+    (lambda X, y: (da.from_array(X, chunks=(100, 3)),
+                   dd.from_pandas(pd.Series(y), npartitions=4)), TypeError,
+     "y is a Dask Series. Convert it with y.to_dask_array(lengths=True)"),
 ])
 def test_dtypes_shapes_and_chunks_are_checked_before_any_work(make, error, words):
     X, y, _, _ = _xy()
     Xd, y_in = make(X, y)
-    if not isinstance(y_in, da.Array):
+    if isinstance(y_in, np.ndarray):
         y_in = _lazy(y_in)
-    with pytest.raises(error, match=words.replace("(", r"\(")):
+    with pytest.raises(error, match=re.escape(words)):
         LinearRegression().fit(Xd, y_in)
 
 

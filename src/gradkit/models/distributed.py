@@ -172,7 +172,13 @@ def check_dask_input(estimator, X, y):
     import dask.array as da
 
     name = type(estimator).__name__
-    if not (is_dask_collection(y) and hasattr(X, "chunks") and hasattr(y, "chunks")):
+    for what, a in (("X", X), ("y", y)):
+        if is_dask_collection(a) and not hasattr(a, "chunks"):  # a DataFrame or Series
+            raise TypeError(f"{name}.fit takes Dask arrays; {what} is a Dask "
+                            f"{type(a).__name__}. Convert it with "
+                            f"{what}.to_dask_array(lengths=True) (gradkit.data.tabular_dask."
+                            "prepare_dask encodes a table with text columns).")
+    if not is_dask_collection(y):
         raise TypeError(f"{name}.fit got a Dask X; y must be a Dask array with the same row "
                         f"chunks too (got {type(y).__name__}). Use "
                         "dask.array.from_array(y, chunks=X.chunks[0]).")
@@ -185,6 +191,9 @@ def check_dask_input(estimator, X, y):
             raise ValueError(f"{what} has unknown chunk sizes (a Dask array made from a "
                              "DataFrame without lengths); call "
                              f"{what}.compute_chunk_sizes() or to_dask_array(lengths=True).")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"X has {X.shape[0]} rows and y {y.shape[0]}.")
     if y.chunks[0] != X.chunks[0]:
         raise ValueError(f"X and y must have the same row chunks; got {X.chunks[0]} and "
                          f"{y.chunks[0]}. Rechunk y: y.rechunk({{0: X.chunks[0]}}).")
