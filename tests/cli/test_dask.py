@@ -348,3 +348,15 @@ def test_many_distinct_values_are_counted_on_the_workers(gradkit, tmp_path, addr
             assert "LinearRegression" in out and "held-out R2" in out
     assert largest[30_000] <= 64 * 1024, largest
     assert largest[30_000] <= 1.05 * largest[6_000], largest
+
+
+@pytest.mark.parametrize("rows, target", [(0, "label"), (300, "colour_is")],
+                         ids=["header only", "one class"])
+def test_bad_tables_get_the_numpy_paths_error(gradkit, table, address, rows, target):
+    frame = pd.read_csv(table / "data.csv").iloc[:rows].assign(colour_is="red")
+    frame.to_csv(table / "bad.csv", index=False)
+    status, _, ref = gradkit("fit", table / "bad.csv", "--target", target)
+    status_dask, _, err = gradkit("fit", table / "bad.csv", "--target", target, "--dask",
+                                  address)
+    assert status == status_dask == 2
+    assert err == ref and err.count("\n") == 1

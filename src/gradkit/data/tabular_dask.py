@@ -35,7 +35,8 @@ def read_dask_table(source, blocksize=None):
     :func:`gradkit.data.tabular.sniff_csv` as on the NumPy path.
 
     Raises:
-        TableError: a missing, empty or unreadable file, naming it.
+        TableError: a missing, empty or unreadable file, or one with a header and no rows,
+            naming it.
     """
     import dask.dataframe as dd
 
@@ -45,12 +46,15 @@ def read_dask_table(source, blocksize=None):
     try:
         frame = dd.read_csv(source, sep=dialect.sep, decimal=dialect.decimal, assume_missing=True,
                             blocksize=blocksize if blocksize is not None else "default")
+        empty = pd.read_csv(source, sep=dialect.sep, decimal=dialect.decimal, nrows=1).empty
     except UnicodeDecodeError:
         raise TableError(f"{quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
             from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TableError(f"cannot read {quote(source)} as a CSV file: {first}") from None
+    if empty:  # the first data row, read here: the NumPy path's message, before any pass
+        raise TableError(f"{quote(source)} has a header but no data rows.")
     frame.columns = [str(c) for c in frame.columns]
     return frame, os.path.basename(source)
 
