@@ -44,8 +44,11 @@ import copy
 
 import numpy as np
 
+from gradkit.autodiff import hessian
+from gradkit.autodiff.trace import getval
 from gradkit.data.distributed import is_dask_collection
-from gradkit.optim.blockwise import blockwise_objective
+from gradkit.optim.blockwise import BlockwiseObjective
+from gradkit.tree import ravel_pytree
 
 __all__ = ["fit_dask", "blockwise_estimator_objective", "check_dask_input", "for_tasks"]
 
@@ -99,12 +102,53 @@ class _BlockLoss:
         return est._data_loss(out, Tb) * (Xb.shape[0] / self.n)
 
 
+def _block_flat_hess(loss, flat, Xb, Tb, unravel):
+    """The Hessian of one block's loss in the flat coordinates of the parameters."""
+    return np.asarray(getval(hessian(lambda f: loss(unravel(f), Xb, Tb))(flat)))
+
+
+class _EstimatorObjective(BlockwiseObjective):
+    """A :class:`gradkit.optim.blockwise.BlockwiseObjective` over an estimator's parameters (a
+    pytree), whose :meth:`hess` is the ``(n, n)`` Hessian in their flat coordinates (the
+    order of :func:`gradkit.tree.ravel_pytree`, which ``minimize`` uses): each block
+    computes its own, and the driver adds them and the penalty's."""
+
+    def hess(self, params):
+        flat, unravel = ravel_pytree(params)
+        H = self._sum(self._map_blocks(_block_flat_hess, flat, after=(unravel,)))
+        return H + np.asarray(getval(hessian(lambda f: self.penalty(unravel(f)))(flat)))
+
+
 def blockwise_estimator_objective(estimator, X, T, n, state, seed, smooth_only):
     """The estimator's full-batch objective J (module doc of :mod:`gradkit.models.base`) over
-    Dask blocks, as a :class:`gradkit.optim.blockwise.BlockwiseObjective`."""
+    Dask blocks: a :class:`gradkit.optim.blockwise.BlockwiseObjective` whose Hessian takes
+    the estimator's parameters as they are (a pytree), for ``optimizer="newton"``.
+
+    Args:
+        estimator: the estimator being fitted (a copy without its callbacks goes to the tasks).
+        X: a Dask array of inputs, chunked by rows only.
+        T: the encoded targets (:meth:`_prepare_targets`), with ``X``'s row chunks.
+        n: the number of rows the loss is averaged over.
+        state: the model state (batch norm statistics; empty on the Dask path).
+        seed: the seed of the model's random draws.
+        smooth_only: leave the L1 part of the penalty out (the proximal method takes it).
+
+    Returns:
+        The objective; ``obj.value_and_grad(params)``, ``obj.hvp(params, v)`` and
+        ``obj.hess(params)`` run one task per block.
+
+    Examples:
+        >>> import dask.array as da
+        >>> from gradkit.models import LogisticRegression
+        >>> est = LogisticRegression(optimizer="newton")
+        >>> X = da.from_array(np.array([[0.0], [1.0], [2.0], [3.0]]), chunks=2)
+        >>> y = da.from_array(np.array([0, 0, 1, 1]), chunks=2)
+        >>> est.fit(X, y).stop_reason_
+        'converged'
+    """
     def penalty(params):
         return estimator._penalty(params, n, smooth_only)
-    return blockwise_objective(_BlockLoss(for_tasks(estimator), n, state, seed), X, T,
+    return _EstimatorObjective(_BlockLoss(for_tasks(estimator), n, state, seed), X, T,
                                penalty=penalty)
 
 
