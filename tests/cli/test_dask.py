@@ -360,3 +360,16 @@ def test_bad_tables_get_the_numpy_paths_error(gradkit, table, address, rows, tar
                                   address)
     assert status == status_dask == 2
     assert err == ref and err.count("\n") == 1
+
+
+def test_a_column_that_turns_to_text_in_a_later_block_is_a_one_line_error(gradkit, table,
+                                                                          address):
+    frame = pd.read_csv(table / "data.csv")
+    frame["a"] = frame["a"].astype(object)
+    frame.loc[290, "a"] = "abc"  # the first block says numbers; the last holds text
+    frame.to_csv(table / "late.csv", index=False)
+    status, out, err = gradkit("fit", table / "late.csv", "--target", "label", "--dask",
+                               address, "--blocksize", "2KB")
+    assert status == 2 and out == "" and err.count("\n") == 1, err
+    assert "column 'a' holds numbers in the first block" in err and "--drop 'a'" in err
+    assert "unexpected" not in err

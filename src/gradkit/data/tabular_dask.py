@@ -17,6 +17,7 @@ target; with ``task="classification"`` every class is sent, as the model needs t
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,20 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     missing = {c: frame[c].isna().sum() for c in columns}
     infinite = {c: frame[c].isin([np.inf, -np.inf]).sum() for c in columns
                 if is_numeric(frame[c])}
-    rows_read, missing, infinite = dask.compute(frame.shape[0], missing, infinite)
+    try:
+        rows_read, missing, infinite = dask.compute(frame.shape[0], missing, infinite)
+    except ValueError as exc:  # the first pass reads every partition: a type changes
+        changed = _mismatched_columns(str(exc))
+        if not changed:
+            raise
+        one = len(changed) == 1
+        raise TableError(f"{'column' if one else 'columns'} "
+                         f"{', '.join(quote(c) for c in changed)} {'holds' if one else 'hold'} "
+                         "numbers in the first block of the file and text further on (Dask "
+                         "takes each column's type "
+                         "from the first block); fix those cells, drop the column with "
+                         f"{spelling.drop.format(quote(changed[0]))}, or read the file "
+                         "without Dask.") from None
     summary = {"rows_read": int(rows_read), "notes": [], "encoded": [], "dropped": list(drop),
                "columns": len(columns) - 1}
     bad = {c: (int(missing[c]), int(infinite.get(c, 0))) for c in columns}
@@ -161,6 +175,15 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     y = encoded["__target__"].to_dask_array(lengths=lengths)
     finish_summary(summary, spec, rows=rows)
     return Prepared(X.rechunk({1: -1}), y, list(names), spec, summary)
+
+
+def _mismatched_columns(message):
+    """The columns named in Dask's "Mismatched dtypes found in pd.read_csv" table (a column
+    whose type in a later partition differs from the first partition's), or [] for another
+    error."""
+    if "Mismatched dtypes" not in message:
+        return []
+    return re.findall(r"^\|\s*(.+?)\s*\|\s*\S+\s*\|\s*\S+\s*\|$", message, re.M)[1:]
 
 
 def _value_counts(part):
