@@ -373,3 +373,14 @@ def test_a_column_that_turns_to_text_in_a_later_block_is_a_one_line_error(gradki
     assert status == 2 and out == "" and err.count("\n") == 1, err
     assert "column 'a' holds numbers in the first block" in err and "--drop 'a'" in err
     assert "unexpected" not in err
+
+
+def test_a_malformed_row_in_a_later_block_is_a_one_line_error(gradkit, table, address):
+    lines = (table / "data.csv").read_text().splitlines()
+    lines.insert(280, "1,2,3,4,5,6,7,8")  # more cells than the header has
+    (table / "ragged.csv").write_text("\n".join(lines) + "\n")
+    status, out, err = gradkit("fit", table / "ragged.csv", "--target", "label", "--dask",
+                               address, "--blocksize", "2KB")
+    assert status == 2 and out == "" and err.count("\n") == 1, err
+    assert "cannot read the file as a CSV table" in err and "Expected 5 fields" in err
+    assert "unexpected" not in err

@@ -82,9 +82,14 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     missing = {c: frame[c].isna().sum() for c in columns}
     infinite = {c: frame[c].isin([np.inf, -np.inf]).sum() for c in columns
                 if is_numeric(frame[c])}
-    try:
+    try:  # the first pass reads every partition: a malformed row or a changed type shows
         rows_read, missing, infinite = dask.compute(frame.shape[0], missing, infinite)
-    except ValueError as exc:  # the first pass reads every partition: a type changes
+    except pd.errors.ParserError as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise TableError(f"cannot read the file as a CSV table: {first} (the line is counted "
+                         "from the start of one of its Dask partitions, not of the file).") \
+            from None
+    except ValueError as exc:
         changed = _mismatched_columns(str(exc))
         if not changed:
             raise
