@@ -263,7 +263,8 @@ def test_multinomial_and_linear_regression_on_dask_equal_numpy(data):
     # Newton's Hessian of the multinomial's parameters (a matrix and a vector), block by block
     ref = LogisticRegression(optimizer="newton", tol=1e-9).fit(X, y3)
     est = LogisticRegression(optimizer="newton", tol=1e-9).fit(Xd, da.from_array(y3, chunks=CHUNK))
-    assert est.n_iter_ == ref.n_iter_
+    # (the last step may fall either side of tol: the sums differ in their last bits)
+    assert est.stop_reason_ == ref.stop_reason_ == "converged"
     np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-8)
 
 
