@@ -37,6 +37,7 @@ What it does not do (each a one-line error): bundled data sets and Parquet files
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import warnings
@@ -125,6 +126,21 @@ def dask_client(address):
         ...         print(len(client.scheduler_info()["workers"]), "worker")
         1 worker
     """
+    # the cluster's own log (workers starting, and killed on the way out after a Ctrl-C)
+    # would land on the user's terminal after gradkit's last line: errors only
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with _connected(address) as client:
+            yield client
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _connected(address):
+    """The client of :func:`dask_client`, with its cluster when it starts one."""
     from dask.distributed import Client, LocalCluster
 
     cluster = None
