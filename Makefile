@@ -33,11 +33,12 @@ bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
 
 # The documentation site, offline, into docs/_build/html: warnings are errors, every gallery
-# example runs, then tests/test_docs.py checks the pages (no external URL loaded, guide examples).
+# example runs, then tests/test_docs.py checks the pages (no external URL loaded, guide examples)
+# and the docstrings' sections and examples run (tests/test_docstrings.py, test_doctests.py).
 docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	$(BIN)/python -m sphinx -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
-	$(BIN)/python -m pytest tests/test_docs.py
+	$(BIN)/python -m pytest tests/test_docs.py tests/test_docstrings.py tests/test_doctests.py
 	@echo "Open docs/_build/html/index.html in a browser (it works offline)."
 
 clean:

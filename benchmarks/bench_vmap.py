@@ -2,7 +2,8 @@
 
 Each runs gradkit side by side with the hand-written NumPy floor, taking turns in one process
 (``harness.side_by_side``); set ``OPENBLAS_NUM_THREADS=1`` for comparable ratios. Also prints
-the old one-pass-per-column Jacobian / Hessian loop, to show what batching bought.
+the old one-pass-per-column Jacobian / Hessian loop, to show what batching bought, and W7
+without vmap's pending factors, to show what they bought.
 """
 import numpy as np
 
@@ -18,6 +19,20 @@ def old_jacobian_fwd(fun, x):
     eye = np.eye(n)
     cols = [gk.jvp(fun, (x,), (eye[i],))[1] for i in range(n)]
     return np.stack(cols, axis=-1)
+
+
+def without_pending_factors(fun):
+    """``fun`` run with vmap's pending factors off (every product by an unbatched factor made
+    at once, as before issue 14's W7 work): what they buy, measured in the same process."""
+    from gradkit.autodiff import batching
+
+    def run(*args):
+        saved, batching.PENDING_MIN_SIZE = batching.PENDING_MIN_SIZE, float("inf")
+        try:
+            return fun(*args)
+        finally:
+            batching.PENDING_MIN_SIZE = saved
+    return run
 
 
 def old_jacobian_rev(fun, x):
@@ -47,6 +62,7 @@ def bench_w7(n=100_000, d=50, lam=1e-2):
     rows = [("numpy (X^T diag(h) X)", lambda: by_hand(w)),
             ("gradkit", lambda: gk.hessian(loss)(w)),
             ("gradkit jacfwd(grad)", lambda: gk.jacfwd(gk.grad(loss))(w)),
+            ("gradkit, no pending factors", lambda: without_pending_factors(gk.hessian(loss))(w)),
             ("gradkit, old column loop", lambda: old_jacobian_fwd(gk.grad(loss), w))]
     RESULTS["W7"] = report(f"W7: gk.hessian of the L2 logistic loss, X {n}x{d} (float64)",
                            side_by_side(rows, rounds=5), 2.0)

@@ -26,7 +26,13 @@ __all__ = ["array_namespace", "is_gpu_array", "to_numpy", "to_device_of", "eye_l
 
 
 class NoGPUPathError(TypeError):
-    """A gradkit function that has no GPU (CuPy) implementation was given a CuPy array."""
+    """A gradkit function that has no GPU (CuPy) implementation was given a CuPy array.
+
+    Examples:
+        >>> issubclass(NoGPUPathError, TypeError)
+        True
+        >>> require_numpy("plot_landscape", np.zeros(2))  # host arrays: nothing raised
+    """
 
 
 def _cupy():
@@ -37,8 +43,15 @@ def _cupy():
 def is_gpu_array(x) -> bool:
     """True for a CuPy array (or a gradkit tracer holding one).
 
-    >>> is_gpu_array(np.zeros(3))
-    False
+    Args:
+        x: any value.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> is_gpu_array(np.zeros(3))
+        False
     """
     from .autodiff.trace import getval
     cp = _cupy()
@@ -61,8 +74,9 @@ def array_namespace(*arrays):
         TypeError: when NumPy and CuPy arrays are mixed (move one side first with
             ``cupy.asarray`` or :func:`to_numpy`).
 
-    >>> array_namespace(np.zeros(2), 3.0) is np
-    True
+    Examples:
+        >>> array_namespace(np.zeros(2), 3.0) is np
+        True
     """
     from .autodiff.trace import getval
     cp = _cupy()
@@ -85,8 +99,15 @@ def array_namespace(*arrays):
 def to_numpy(x):
     """``x`` as a NumPy array (copied from the GPU for a CuPy array).
 
-    >>> to_numpy(np.arange(2))
-    array([0, 1])
+    Args:
+        x: an array, a tracer (its plain value is taken: no gradient flows) or a nested list.
+
+    Returns:
+        numpy.ndarray.
+
+    Examples:
+        >>> to_numpy(np.arange(2))
+        array([0, 1])
     """
     from .autodiff.trace import getval
     x = getval(x)
@@ -98,8 +119,16 @@ def to_device_of(a, like):
 
     A no-op when ``like`` is a NumPy array; ``cupy.asarray(a)`` when it is a CuPy array.
 
-    >>> to_device_of(np.arange(2), np.zeros(3))
-    array([0, 1])
+    Args:
+        a: a NumPy array.
+        like: an array (or tracer) on the target device.
+
+    Returns:
+        ``a`` on ``like``'s device.
+
+    Examples:
+        >>> to_device_of(np.arange(2), np.zeros(3))
+        array([0, 1])
     """
     xp = array_namespace(like)
     return a if xp is np else xp.asarray(a)
@@ -113,9 +142,13 @@ def eye_like(x, n=None, dtype=None):
         n: the size; by default the last axis of ``x``.
         dtype: by default ``x``'s dtype.
 
-    >>> eye_like(np.zeros((2, 2), np.float32))
-    array([[1., 0.],
-           [0., 1.]], dtype=float32)
+    Returns:
+        The identity matrix, an array of ``x``'s kind.
+
+    Examples:
+        >>> eye_like(np.zeros((2, 2), np.float32))
+        array([[1., 0.],
+               [0., 1.]], dtype=float32)
     """
     from .autodiff.trace import getval
     v = getval(x)
@@ -131,7 +164,15 @@ def require_numpy(where, *arrays):
     Call it at the top of functions that must run on the host (SciPy, scikit-learn,
     matplotlib calls), so a CuPy user gets a sentence instead of an obscure failure.
 
-    >>> require_numpy("plot_landscape", np.zeros(2))
+    Args:
+        where: the function's name, for the message.
+        *arrays: the arrays it was given.
+
+    Raises:
+        NoGPUPathError: for a CuPy array.
+
+    Examples:
+        >>> require_numpy("plot_landscape", np.zeros(2))
     """
     for a in arrays:
         if is_gpu_array(a):
@@ -143,8 +184,12 @@ def require_numpy(where, *arrays):
 def gpu_available() -> bool:
     """True when CuPy imports and sees at least one CUDA device (never raises).
 
-    >>> isinstance(gpu_available(), bool)
-    True
+    Returns:
+        bool.
+
+    Examples:
+        >>> isinstance(gpu_available(), bool)
+        True
     """
     try:
         import cupy

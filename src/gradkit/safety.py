@@ -44,21 +44,57 @@ def for_terminal(text) -> str:
     """``text`` with every control character written as a visible escape (``\\x1b``,
     ``\\u202e``), so printing it cannot move the cursor, retitle the window, change colours
     or reorder what the terminal shows. Newlines and tabs are escaped too: apply it to the
-    user's part of a line, not to a multi-line message."""
+    user's part of a line, not to a multi-line message.
+
+    Args:
+        text: the user's string (anything: it is passed to ``str``).
+
+    Returns:
+        str: the text with its control characters escaped.
+
+    Examples:
+        >>> for_terminal("col\\u202eumn"), for_terminal("plain")
+        ('col\\\\u202eumn', 'plain')
+    """
     return _CONTROL.sub(_escape, str(text))
 
 
 def for_csv(text) -> str:
     """A CSV cell that a spreadsheet shows as text: a cell starting with ``= + - @``, a tab,
     a carriage return or a newline gets a leading ``'``, as OWASP recommends (the ``csv``
-    module then quotes whatever needs quoting)."""
+    module then quotes whatever needs quoting).
+
+    Args:
+        text: the cell's text (anything: it is passed to ``str``).
+
+    Returns:
+        str: the text, with a leading ``'`` when it could start a formula.
+
+    Examples:
+        >>> for_csv("=1+1"), for_csv("@SUM(A1)"), for_csv("bmi")
+        ("'=1+1", "'@SUM(A1)", 'bmi')
+    """
     text = str(text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def for_label(text) -> str:
     """A figure label: control characters escaped as for the terminal. Draw it with
-    :data:`PLAIN_TEXT` so that ``$`` is shown, not parsed as math text."""
+    :data:`PLAIN_TEXT` so that ``$`` is shown, not parsed as math text.
+
+    Args:
+        text: the user's string.
+
+    Returns:
+        str: the label's text.
+
+    Examples:
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> ax.set_title(for_label("cost in $ (2024)"), **PLAIN_TEXT).get_text()
+        'cost in $ (2024)'
+        >>> plt.close(fig)
+    """
     return for_terminal(text)
 
 
@@ -80,13 +116,14 @@ def bool_as_number(value, constraints) -> bool:
     Returns:
         bool: True for a ``bool`` / ``numpy.bool_`` that only a numeric constraint accepts.
 
-    >>> from numbers import Real
-    >>> from sklearn.utils._param_validation import Interval, make_constraint
-    >>> rate = [Interval(Real, 0, None, closed="neither")]
-    >>> bool_as_number(True, rate), bool_as_number(0.1, rate)
-    (True, False)
-    >>> bool_as_number(True, rate + [make_constraint("boolean")])
-    False
+    Examples:
+        >>> from numbers import Real
+        >>> from sklearn.utils._param_validation import Interval, make_constraint
+        >>> rate = [Interval(Real, 0, None, closed="neither")]
+        >>> bool_as_number(True, rate), bool_as_number(0.1, rate)
+        (True, False)
+        >>> bool_as_number(True, rate + [make_constraint("boolean")])
+        False
     """
     if not isinstance(value, (bool, np.bool_)):
         return False

@@ -366,6 +366,13 @@ def test_grad_of_a_complex_output_of_a_real_input_raises():
         gk.grad(lambda x: np.sum(x * 1j))(np.ones(3))
     with pytest.raises(TypeError, match="output is complex"):
         gk.value_and_grad(lambda x: 1j + 0.0 * np.sum(x))(np.ones(3))
+    # a Python complex that does not depend on the input: the same error, not an
+    # AttributeError about its dtype
+    with pytest.raises(TypeError, match=r"output is complex \(complex128\)"):
+        gk.grad(lambda z: 1j)(1.0)
+    with pytest.raises(TypeError, match="needs a complex output, but the function returned "
+                                        "dtype float64"):
+        gk.grad(lambda z: 2.0, holomorphic=True)(1.0 + 1j)
 
 
 # ----------------------------------------------------------------------------- the cases

@@ -347,6 +347,51 @@ def test_source_is_readable_python():
     compile(j.source, "<test>", "exec")
 
 
+_REDUCED = [np.arange(24.0).reshape(2, 3, 4) / 7, (np.arange(24.0).reshape(2, 3, 4) / 7).astype(
+    np.float32), np.arange(24).reshape(2, 3, 4), np.arange(24).reshape(2, 3, 4) % 3 == 0,
+    (np.arange(24.0) / 7 + 1j).reshape(2, 3, 4), np.arange(24.0).reshape(2, 3, 4)[:, ::2].T]
+
+
+@pytest.mark.parametrize("x", _REDUCED, ids=["f64", "f32", "int", "bool", "c128", "view"])
+@pytest.mark.parametrize("how", [{}, {"axis": 0}, {"axis": -1, "keepdims": True},
+                                 {"axis": (0, 2)}, {"keepdims": True}])
+def test_sums_and_means_replay_as_add_reduce(x, how):
+    """np.sum / np.mean and the methods replay as np.add.reduce (their own C routine): the
+    same bits and types as NumPy's wrappers, for every dtype, axis and keepdims."""
+    for kind, fun in (("sum", lambda a: np.sum(a * 1, **how)),
+                      ("mean", lambda a: np.mean(a * 1, **how)),
+                      ("sum", lambda a: (a * 1).sum(**how)),
+                      ("mean", lambda a: (a * 1).mean(**how))):
+        jitted = replayed(fun, (x,))
+        if kind == "sum" or x.dtype in (np.float64, np.float32):
+            assert "add.reduce(" in jitted.source, jitted.source
+    # other arguments keep NumPy's own call
+    jitted = replayed(lambda a: np.sum(a * 1, dtype=np.float32), (x,))
+    assert "add.reduce(" not in jitted.source
+
+
+def test_what_the_backward_pass_makes_from_its_seed_alone_is_a_constant():
+    """The seed (ones) and a mean's 1/n or a sum's broadcast of it are computed once, at
+    trace time: the program holds them; results stay fresh arrays; with a large array the
+    function closes over (compared by identity, read live) the seed is recorded instead."""
+    x = np.arange(1.0, 33.0)
+    j = replayed(gk.grad(lambda x: np.mean(np.tanh(x)) + 0.5 * np.sum(x ** 2)), (x,))
+    assert "ones_like" not in j.source and "empty_like" not in j.source, j.source
+    g = gk.jit(gk.grad(lambda x: 2.0 * np.sum(x)))
+    first = g(x)
+    first += 1.0  # the caller owns each result
+    assert np.array_equal(g(x), np.full(32, 2.0))
+    big = np.random.default_rng(0).standard_normal((200, 200))
+    j = replayed(gk.grad(lambda x: np.sum(np.tanh(big @ x))), (np.ones(200),))
+    # made on every call instead (no constant array: `big` is not compared byte for byte),
+    # and still without the sum it does not need
+    assert "ones((), dtype=" in j.source and "reduce" not in j.source, j.source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)
+        big *= 0.5  # read live: seen, no retrace
+        assert same(j(np.ones(200)), gk.grad(lambda x: np.sum(np.tanh(big @ x)))(np.ones(200)))
+
+
 def test_long_training_loop_keeps_memory_flat():
     rng = np.random.default_rng(0)
     params = {"W": rng.standard_normal((8, 4)), "b": np.zeros(4)}

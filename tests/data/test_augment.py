@@ -2,12 +2,13 @@
 import numpy as np
 import pytest
 
-from gradkit.data.augment import (Compose, Cutout, GaussianNoise, Mixup, RandomCrop, RandomFlip,
-                                  RandomShift)
+from gradkit.data.augment import (Compose, Cutout, GaussianNoise, Mixup, RandomAffine,
+                                  RandomCrop, RandomFlip, RandomShift)
 
 ALL = [GaussianNoise(0.3), Mixup(0.4, num_classes=5), RandomShift(2, image_shape=(6, 6)),
        RandomFlip(image_shape=(6, 6)), RandomCrop(6, padding=2, image_shape=(6, 6)),
-       Cutout(3, image_shape=(6, 6))]
+       Cutout(3, image_shape=(6, 6)),
+       RandomAffine(15, 0.75, scale=(0.9, 1.1), image_shape=(6, 6))]
 
 
 @pytest.mark.parametrize("aug", ALL, ids=lambda a: type(a).__name__)
@@ -78,3 +79,51 @@ def test_compose_and_noise_statistics():
         GaussianNoise(0.1)(X, None, 0)
     with pytest.raises(ValueError, match="image"):
         RandomShift(1)(np.zeros((3, 64)), None, np.random.default_rng(0))
+
+
+def test_affine_turns_moves_and_scales_like_the_definitions():
+    rng = np.random.default_rng(0)
+    img = rng.random((3, 2, 5, 5))  # (N, C, H, W): every channel moves alike
+    same = RandomAffine()(img, None, np.random.default_rng(0))[0]
+    np.testing.assert_allclose(same, img, atol=1e-12)
+    turned = RandomAffine(degrees=(90, 90))(img, None, np.random.default_rng(0))[0]
+    np.testing.assert_allclose(turned, np.rot90(img, 1, axes=(-2, -1)), atol=1e-12)
+    # a whole-pixel move is RandomShift's, the border filled
+    moved = RandomAffine(translate=(1, 1))(img, None, np.random.default_rng(0))[0]
+    np.testing.assert_allclose(moved[..., 1:, 1:], img[..., :-1, :-1], atol=1e-12)
+    assert np.all(moved[..., 0, :] == 0) and np.all(moved[..., :, 0] == 0)
+    # read half a pixel to the left: each pixel the mean of its two neighbours on the row
+    X = rng.random((1, 4, 4))
+    rows, cols = np.mgrid[0:4, 0:4].astype(float)
+    from gradkit.data.augment import _bilinear
+    got = _bilinear(X, rows[None], cols[None] - 0.5, 0.0)[0]
+    want = 0.5 * (X[0] + np.c_[np.zeros(4), X[0][:, :-1]])
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    # a scale of 2 about the centre reads the image at half the distance from it
+    big = RandomAffine(scale=(2, 2))(X, None, np.random.default_rng(0))[0][0]
+    np.testing.assert_allclose(big[0, 0], _bilinear(X, np.array([[[0.75]]]),
+                                                    np.array([[[0.75]]]), 0.0)[0, 0, 0])
+    # far outside reads the fill
+    away = RandomAffine(translate=(9, 9), fill=-1.0)(X, None, np.random.default_rng(0))[0]
+    assert np.all(away == -1.0)
+
+
+def test_affine_draws_its_amounts_in_the_ranges():
+    img = np.zeros((400, 9, 9))
+    img[:, 4, 6] = 1.0  # two pixels right of the centre
+    out = RandomAffine(degrees=20)(img, None, np.random.default_rng(0))[0]
+    peak = np.array([np.unravel_index(o.argmax(), o.shape) for o in out]) - 4
+    angle = np.degrees(np.arctan2(-peak[:, 0], peak[:, 1]))  # counter-clockwise as seen
+    assert np.all(np.abs(angle) <= 20 + 27)  # the peak pixel is within a pixel's angle
+    assert angle.min() < -10 and angle.max() > 10
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(degrees=-1), r"RandomAffine\(degrees\) must be a number >= 0"),
+    (dict(translate=(1, 0)), r"RandomAffine\(translate\) must be a number >= 0"),
+    (dict(scale=(1.2, 1.1)), r"RandomAffine\(scale\) must be \(low, high\)"),
+    (dict(scale=(0, 1)), r"RandomAffine\(scale\) must be \(low, high\)"),
+])
+def test_affine_refuses_bad_ranges(settings, message):
+    with pytest.raises(ValueError, match=message):
+        RandomAffine(**settings)

@@ -44,16 +44,22 @@ def _fit(cls, params, data, jit, **extra):
                    **extra).fit(X, y)
 
 
+@pytest.mark.parametrize("record_every", [1, 3])
 @pytest.mark.parametrize("cls, params, data", CASES,
                          ids=[f"{c.__name__}-{p.get('optimizer', 'adam')}" for c, p, _ in CASES])
-def test_compiled_steps_fit_what_eager_steps_fit(cls, params, data, monkeypatch):
+def test_compiled_steps_fit_what_eager_steps_fit(cls, params, data, record_every, monkeypatch):
+    """Both compiled steps (the one the history records, with the monitor's sums, and the
+    others, with one finiteness sum) against the eager step."""
     from gradkit.models import base
     made = []
     original = base._StochasticRun._compiled_step
     monkeypatch.setattr(base._StochasticRun, "_compiled_step",
                         lambda self: made.append(original(self)) or made[-1])
+    params = dict(params, record_every=record_every)
     compiled, eager = _fit(cls, params, data, True), _fit(cls, params, data, False)
-    assert made[0] is not None and made[0].source is not None and not made[0].eager
+    recorded, plain = made[0]
+    assert recorded.source is not None and not recorded.eager and not plain.eager
+    assert (plain.source is not None) == (record_every > 1)
     for a, b in zip(_leaves(compiled), _leaves(eager)):
         assert np.array_equal(a, b)
     assert compiled.loss_curve_ == eager.loss_curve_

@@ -284,6 +284,24 @@ def test_record_every_keeps_every_kth_step_and_changes_no_parameter():
     assert fifth.loss_curve_ == every.loss_curve_
 
 
+def test_record_every_auto_keeps_about_a_thousand_records_of_a_long_run():
+    """"auto" (the default): every step of a short run or of a full-batch method, every
+    k-th step of a long run (k = ceil(steps / 1000)); the fit is the same."""
+    kw = dict(optimizer="sgd", learning_rate=0.01, batch_size=1, max_iter=3, random_state=0)
+    auto, every = LogisticRegression(**kw).fit(X, LABELS), \
+        LogisticRegression(**kw, record_every=1).fit(X, LABELS)
+    n_steps = 3 * len(X)
+    k = -(-n_steps // 1000)
+    assert n_steps > 1000 and auto.t_ == every.t_ == n_steps
+    assert auto.history_["step"] == list(range(1, n_steps + 1, k))
+    assert auto.history_["loss"] == every.history_["loss"][::k]
+    np.testing.assert_array_equal(auto.coef_, every.coef_)
+    short = LogisticRegression(**dict(kw, batch_size=40)).fit(X, LABELS)
+    assert short.history_["step"] == list(range(1, short.t_ + 1))
+    full = LogisticRegression(max_iter=2000).fit(X, LABELS)
+    assert full.history_["step"] == list(range(1, full.n_iter_ + 1))
+
+
 def test_record_every_applies_to_full_batch_iterations():
     every = LogisticRegression().fit(X, LABELS)
     third = LogisticRegression(record_every=3).fit(X, LABELS)
@@ -299,7 +317,7 @@ def test_divergence_is_caught_at_every_step_whatever_record_every():
         model.fit(Xbig, SIGNAL)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, "2"])
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", "every"])
 def test_record_every_must_be_a_positive_integer(bad):
     with pytest.raises(InvalidParameterError, match="record_every"):
         LogisticRegression(record_every=bad).fit(X, LABELS)

@@ -129,3 +129,142 @@ def test_a_saved_kfac_model_continues_with_its_factors(tmp_path):
     back.partial_fit(X_CANCER, Y_CANCER)
     assert all(np.array_equal(p, q) for p, q in zip(clf.coefs_ + clf.intercepts_,
                                                      back.coefs_ + back.intercepts_))
+
+
+# --------------------------------------------------------------------- the kfac_* settings
+SETTINGS = dict(kfac_damping=1e-2, kfac_decay=0.5, kfac_factor_every=2, kfac_inverse_every=3,
+                kfac_momentum=0.5)
+
+
+@pytest.mark.parametrize("cls, X, y", [(MLPClassifier, X_DIGITS, Y_DIGITS),
+                                       (MLPRegressor, X_WAVE, Y_WAVE)],
+                         ids=["ten classes", "regression"])
+def test_the_kfac_settings_are_those_of_gradkit_nn_kfac(cls, X, y):
+    # five full-batch steps of the estimator = five steps of capture + kfac(same settings)
+    model = cls((6,), optimizer="kfac", learning_rate=0.3, batch_size=None, max_iter=5,
+                alpha=0.0, random_state=0, **SETTINGS).fit(X, y)
+    T = model._prepare_targets(y, fitting=False)
+    params, _ = model._init_params(X.shape[1], np.random.default_rng(0))
+    step = capture(model._network(), model._kfac_loss())
+    tx = kfac(0.3, damping=1e-2, decay=0.5, factor_every=2, inverse_every=3, momentum=0.5)
+    state = tx.init(params)
+    for _ in range(5):
+        _, grads, stats = step(params, X, T)
+        updates, state = tx.update(grads, state, params, kfac_stats=stats)
+        params = apply_updates(params, updates)
+    for key in params:
+        for leaf in params[key]:
+            np.testing.assert_allclose(model.params_[key][leaf], params[key][leaf], rtol=1e-9,
+                                       atol=1e-12)
+    # and the settings matter: the defaults give other weights
+    other = cls((6,), optimizer="kfac", learning_rate=0.3, batch_size=None, max_iter=5,
+                alpha=0.0, random_state=0).fit(X, y)
+    assert not np.allclose(other.coefs_[0], model.coefs_[0])
+
+
+def test_the_kfac_settings_are_estimator_parameters():
+    from sklearn.base import clone
+    model = MLPClassifier(optimizer="kfac", **SETTINGS, kfac_fisher="sampled")
+    assert {k: v for k, v in model.get_params().items() if k.startswith("kfac_")} == \
+        {**SETTINGS, "kfac_fisher": "sampled"}
+    copy = clone(model).set_params(kfac_damping=0.5)
+    assert copy.kfac_damping == 0.5 and copy.kfac_momentum == 0.5 and model.kfac_damping == 1e-2
+    defaults = MLPRegressor().get_params()
+    assert (defaults["kfac_damping"], defaults["kfac_decay"], defaults["kfac_factor_every"],
+            defaults["kfac_inverse_every"], defaults["kfac_momentum"],
+            defaults["kfac_fisher"]) == (1e-3, 0.95, 1, 1, 0.0, "expected")
+
+
+@pytest.mark.parametrize("name, value, must", [
+    ("kfac_damping", 0.0, r"a float in the range \(0.0, inf\)"),
+    ("kfac_decay", 1.0, r"a float in the range \[0.0, 1.0\)"),
+    ("kfac_factor_every", 0, r"an int in the range \[1, inf\)"),
+    ("kfac_inverse_every", 2.5, r"an int in the range \[1, inf\)"),
+    ("kfac_momentum", -0.1, r"a float in the range \[0.0, 1.0\)"),
+    ("kfac_fisher", "fisher", r"a str among \{.*'sampled'.*\}"),
+])
+def test_bad_kfac_settings_are_refused_in_one_line(name, value, must):
+    with pytest.raises(InvalidParameterError) as info:
+        MLPClassifier((4,), optimizer="kfac", **{name: value}).fit(X_CANCER, Y_CANCER)
+    message = str(info.value)
+    assert "\n" not in message
+    import re
+    assert re.fullmatch(rf"The '{name}' parameter of MLPClassifier must be {must}\. "
+                        rf"Got {name}={value!r} instead\.", message), message
+
+
+def test_factor_every_skips_the_statistics_between_updates(monkeypatch):
+    import gradkit.nn.kfac as kfac_module
+    calls = []
+    real = kfac_module.capture
+
+    def counting(*args, **kwargs):
+        step = real(*args, **kwargs)
+
+        original = step.statistics
+
+        def counted(*a, **k):
+            calls.append(1)
+            return original(*a, **k)
+        step.statistics = counted
+        return step
+    monkeypatch.setattr(kfac_module, "capture", counting)
+    model = MLPClassifier((8,), max_iter=2, kfac_factor_every=4, **KFAC).fit(X_DIGITS,
+                                                                          Y_DIGITS)
+    steps = model.t_
+    assert steps == 2 * 8  # 500 rows in batches of 64
+    assert len(calls) == len(range(0, steps, 4))
+
+
+@pytest.mark.parametrize("fisher", ["sampled", "empirical"])
+def test_every_fisher_trains(fisher):
+    a = MLPClassifier((16,), max_iter=10, kfac_fisher=fisher, **KFAC).fit(X_DIGITS, Y_DIGITS)
+    b = MLPClassifier((16,), max_iter=10, kfac_fisher=fisher, **KFAC).fit(X_DIGITS, Y_DIGITS)
+    assert a.score(X_DIGITS, Y_DIGITS) > 0.9 and a.loss_curve_ == b.loss_curve_  # seeded
+
+
+# ------------------------------------------------------------------ a K-FAC object as optimizer
+def test_a_kfac_object_as_optimizer_is_the_named_kfac():
+    named = MLPClassifier((16,), max_iter=3, **{**KFAC, "learning_rate": 0.2},
+                          kfac_damping=1e-2, kfac_momentum=0.5).fit(X_DIGITS, Y_DIGITS)
+    given = MLPClassifier((16,), max_iter=3, **{**KFAC, "learning_rate": 1e-3,
+                                                "optimizer": kfac(0.2, damping=1e-2,
+                                                                  momentum=0.5)})
+    given.fit(X_DIGITS, Y_DIGITS)
+    assert given.loss_curve_ == named.loss_curve_
+    assert all(np.array_equal(p, q) for p, q in zip(given.coefs_, named.coefs_))
+
+
+def test_a_kfac_object_in_a_chain_and_with_clipping():
+    from gradkit.optim import chain, clip_by_global_norm
+    opt = chain(clip_by_global_norm(10.0), kfac(0.1, damping=1e-2))
+    model = MLPClassifier((16,), max_iter=10, **{**KFAC, "optimizer": opt})
+    model.fit(X_DIGITS, Y_DIGITS)
+    assert model.score(X_DIGITS, Y_DIGITS) > 0.95
+    clipped = MLPClassifier((16,), max_iter=3, clip_norm=1.0,
+                            **{**KFAC, "optimizer": kfac(0.1)}).fit(X_DIGITS, Y_DIGITS)
+    assert clipped.loss_curve_[-1] < clipped.loss_curve_[0]
+
+
+def test_a_kfac_object_refuses_the_layers_it_does_not_cover():
+    with pytest.raises(ValueError, match=r"^MLPRegressor: a K-FAC optimizer \(gradkit.nn.kfac\) "
+                       r"covers Linear layers and activations, not the layers dropout=0.2 adds"):
+        MLPRegressor((4,), optimizer=kfac(0.1), dropout=0.2).fit(X_WAVE[:50], Y_WAVE[:50])
+
+
+# ------------------------------------------------------------ scikit-learn's estimator contract
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+
+@parametrize_with_checks([
+    MLPClassifier((8,), optimizer="kfac", learning_rate=0.1, max_iter=30, kfac_damping=1e-2),
+    MLPRegressor((8,), optimizer="kfac", learning_rate=0.1, max_iter=30, kfac_damping=1e-2,
+                 kfac_fisher="sampled", kfac_factor_every=2),
+], expected_failed_checks=lambda est: {
+    "check_sample_weight_equivalence_on_dense_data":
+        "K-FAC's factors are the unweighted batch's (the training loop does not pass the "
+        "batch's weights to the optimizer's statistics), so a repeated row changes the "
+        "curvature and a weight of 2 does not"})
+@pytest.mark.filterwarnings("ignore:.*training diverged:RuntimeWarning")  # unscaled check data
+def test_kfac_estimators_meet_the_sklearn_contract(estimator, check):
+    check(estimator)

@@ -44,7 +44,7 @@ def test_stochastic_and_mini_batch_converge_in_expectation_with_noisier_curves()
     X, y = CANCER
     optimum = LogisticRegression(tol=1e-8, max_iter=500).fit(X, y).loss_curve_[-1]
     runs = {bs: LogisticRegression(optimizer="sgd", learning_rate=0.1, batch_size=bs,
-                                   max_iter=10, random_state=0).fit(X, y)
+                                   max_iter=10, random_state=0, record_every=1).fit(X, y)
             for bs in (None, 32, 1)}
     for bs, model in runs.items():
         assert model.loss_curve_[-1] < model.loss_curve_[0], bs

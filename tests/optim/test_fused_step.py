@@ -53,13 +53,15 @@ def _leaves(tree):
 
 
 @pytest.mark.parametrize("nested", [False, True], ids=["flat", "nested"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 @pytest.mark.parametrize("name, make", FUSED + FUNCTIONAL, ids=[n for n, _ in FUSED + FUNCTIONAL])
 def test_step_is_bit_identical_to_update_and_apply_updates(name, make, dtype, nested):
     opt = make()
     params, grads = _problem(dtype, nested)
     if name == "adamw-masked" and nested:
         pytest.skip("the mask has the flat structure")
+    if name == "adam-mu-float32" and dtype == np.float16:
+        pytest.skip("float32 updates of float16 parameters are summed functionally")
     functional, f_state = params, opt.init(params)
     inplace = copy.deepcopy(params)
     i_state = opt.init(inplace)
@@ -138,3 +140,72 @@ def test_trees_of_another_structure_are_never_paired_leaf_by_leaf():
     with pytest.raises(ValueError):
         T.step(opt, params, grads, opt.init(params))
     np.testing.assert_array_equal(params["layer"]["y"], np.zeros(2))
+
+
+# ---------------------------------------------------------------- the kernel's plan
+# a kernel remembers the last parameter dict it checked (its arrays, compared by identity)
+# and then checks only the gradients: every change to what it remembered must be seen
+
+def _steps_agree(opt, params, grads_list, mutate):
+    """Run step and the functional update side by side, calling ``mutate(inplace,
+    functional, i)`` before step i; every result must be bit-identical."""
+    functional, f_state = copy.deepcopy(params), opt.init(params)
+    inplace, i_state = params, opt.init(params)
+    for i, g in enumerate(grads_list):
+        mutate(inplace, functional, i)
+        u, f_state = opt.update(g, f_state, functional)
+        functional = T.apply_updates(functional, u)
+        inplace, i_state, _ = T.step(opt, inplace, g, i_state)
+        for a, b in zip(_leaves(inplace), _leaves(functional)):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    return inplace
+
+
+@pytest.mark.parametrize("name, make", FUSED, ids=[n for n, _ in FUSED])
+def test_a_replaced_parameter_array_is_seen_by_the_next_step(name, make):
+    params, grads = _problem(np.float64, False)
+
+    def replace(inplace, functional, i):
+        if i == 2:  # a new array under the same key (a user resetting a layer)
+            inplace["w"] = np.full_like(inplace["w"], 0.5)
+            functional["w"] = np.full_like(functional["w"], 0.5)
+    out = _steps_agree(make(), params, grads, replace)
+    assert not np.array_equal(out["w"], grads[0]["w"])
+
+
+def test_a_parameter_made_read_only_after_some_steps_falls_back_to_the_functional_sum():
+    params, grads = _problem(np.float64, False)
+    frozen = {}
+
+    def freeze(inplace, functional, i):
+        if i == 2:
+            frozen["b"] = inplace["b"].copy()
+            inplace["b"].flags.writeable = False
+    out = _steps_agree(T.adam(0.1), params, grads, freeze)
+    np.testing.assert_array_equal(params["b"], frozen["b"])  # the read-only array untouched
+    assert out["b"] is not params["b"]
+
+
+def test_gradients_that_change_shape_dtype_or_keys_after_some_steps_are_refused():
+    bad = [{"w": np.ones((2, 3)), "b": np.ones(2)},                 # another shape
+           {"w": np.ones((3, 2), np.float32), "b": np.ones(2)},     # another dtype
+           {"w": np.ones((3, 2)), "c": np.ones(2)},                 # another key
+           {"w": np.ones((3, 2))}]                                  # a key missing
+    for g in bad:
+        opt = T.adam(0.1)
+        params, grads = _problem(np.float64, False)
+        state = opt.init(params)
+        for good in grads[:2]:  # the kernel now knows these arrays
+            params, state, _ = T.step(opt, params, good, state)
+        p_copy, s_copy = copy.deepcopy(params), copy.deepcopy(state)
+        try:
+            expected = T.apply_updates(p_copy, opt.update(g, s_copy, p_copy)[0])
+        except (ValueError, KeyError, TypeError) as e:
+            with pytest.raises(type(e)):
+                T.step(opt, params, g, state)
+            continue
+        new, _, _ = T.step(opt, params, g, state)  # the functional path's answer
+        for a, b in zip(_leaves(new), _leaves(expected)):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)

@@ -63,3 +63,11 @@ def test_model_and_loss_are_required():
     with pytest.raises(ValueError, match="needs model="):
         minimize(f, np.zeros(X.shape[1]), method="natural")
     assert gk.grad(f)(np.zeros(X.shape[1])).shape == (X.shape[1],)
+
+
+def test_the_callback_runs_once_per_iteration():
+    """scipy's rule, as for every other method (tests/optim/test_minimize.py)."""
+    seen = []
+    r = minimize(f, np.zeros(X.shape[1]), method="natural", model=model, loss=loss,
+                 damping=1.0, callback=lambda info: seen.append(info.nit))
+    assert r.nit >= 2 and seen == list(range(1, r.nit + 1))

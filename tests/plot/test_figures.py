@@ -202,7 +202,10 @@ def _overlaps(a, b):
                        for i in range(8)}),
     lambda: plot.gradient_flow({"loss": [1.0] * 5, "grad_norm": {f"l{i}": [1.0] * 5
                                                                  for i in range(8)}}, []),
-], ids=["landscape", "race", "gradient_flow"])
+    lambda: plot.training({"loss": list(np.linspace(1.0, 30.0, 200)),
+                           "val_loss": list(np.linspace(1.0, 30.0, 10)),
+                           "learning_rate": [0.1] * 100 + [0.01] * 100}),
+], ids=["landscape", "race", "gradient_flow", "training"])
 def test_legends_sit_beside_the_axes_not_over_the_data(make):
     fig = make()
     fig.canvas.draw()
@@ -230,3 +233,35 @@ def test_the_importance_title_counts_the_features_shown():
         "feature importance: all 8 features"
     assert plot.attributions(np.arange(30.0), top=20).axes[0].get_title() == \
         "the 20 most important of 30 features"
+
+
+def test_the_smoothed_curves_do_not_lag_a_trend():
+    # a diverging run: the gradient norm grows tenfold a step, with noise; a trailing average
+    # draws it decades below where it is, the trend follows it
+    from gradkit.plot.training import ema
+
+    rng = np.random.default_rng(0)
+    steps = np.arange(250)
+    decades = 0.3 * steps  # twice as large every step
+    norms = 10.0 ** (decades + rng.uniform(-0.1, 0.1, 250))
+    fig = plot.gradient_flow({"loss": [1.0] * 250, "grad_norm": {"w": list(norms)}}, [])
+    drawn = fig.axes[0].get_lines()[1].get_ydata()  # the bold line over the faint steps
+    assert np.abs(np.log10(drawn) - decades).max() < 0.1  # at the start, middle and end
+    lagged = np.log10(np.exp(ema(np.log(norms), 10)))  # a trailing average of that span
+    assert (decades - lagged)[-1] > 1
+    # a noisy falling loss: the trend is steadier than the steps and follows their mean
+    steps = np.arange(200)
+    loss = np.exp(-steps / 50) * (1 + 0.3 * rng.standard_normal(200))
+    trend = plot.smooth(loss, 16)
+    assert np.std(np.diff(trend)) < 0.3 * np.std(np.diff(loss))
+    assert np.abs(trend - np.exp(-steps / 50)).max() < 0.2
+
+
+def test_log_axes_over_a_few_decades_are_labelled_with_plain_numbers():
+    fig = plot.gradient_flow({"loss": [1.0] * 20,
+                              "grad_norm": {"w": list(np.linspace(0.3, 4.0, 20))}}, [])
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels(minor=True)
+              + fig.axes[0].get_yticklabels() if t.get_text()]
+    assert labels and not any("10^" in t or "times" in t or "\\" in t for t in labels)
+    assert {"0.5", "1", "2"} <= set(labels)

@@ -196,7 +196,7 @@ def test_the_training_curve_is_a_line_over_faint_steps_not_a_band(chromium, shot
     band = _band_height(_screenshot(chromium, tmp_path, control, shots / "control.png"))
     assert band > 3 * smooth and smooth <= 8, (smooth, band)
     dom = _chromium(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
-    assert "its moving average bold, per epoch" in dom
+    assert "its trend bold, per epoch" in dom
 
 
 def test_the_full_report_of_a_run_renders_with_its_findings_and_figures(chromium, shots,
@@ -236,3 +236,61 @@ def test_the_race_page_sorts_its_table_and_keeps_the_legends_off_the_data(chromi
     assert len(rows) == 8 and finals == sorted(finals)
     # the landscape is light: most of the plot is pale, so the paths stand out
     assert np.mean(pixels.mean(axis=2) > 0.75) > 0.6
+
+
+# why each run stopped, where a reader looks first: the box at the top of the page, in the
+# colour of its level (red for a divergence, amber for an interrupt, green for converged)
+_LEVEL_BORDER = {"error": np.array([194, 48, 48]) / 255, "warning": np.array([217, 130, 43]) / 255,
+                 "ok": np.array([61, 154, 80]) / 255}
+
+
+def _stopped_runs():
+    import warnings
+
+    from sklearn.preprocessing import StandardScaler
+
+    from gradkit import models
+    from gradkit.data import load_dataset
+    from gradkit.diagnostics import GradientMonitor
+    from gradkit.optim import minimize
+
+    class CtrlC:
+        def on_epoch_end(self, info):
+            if info.epoch == 3:
+                raise KeyboardInterrupt
+
+    iris, diabetes = load_dataset("iris"), load_dataset("diabetes")
+    X = StandardScaler().fit_transform(iris.X)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        diverged = models.LinearRegression(optimizer="sgd", learning_rate=1.0, batch_size=32,
+                                           max_iter=20).fit(diabetes.X * 100, diabetes.y)
+        interrupted = models.MLPClassifier(hidden_layer_sizes=8, batch_size=16, max_iter=50,
+                                           random_state=0, callbacks=[CtrlC()]).fit(X, iris.y)
+    res = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="bfgs")
+    mon = GradientMonitor()
+    for t, x in enumerate(res.history["f"]):
+        mon.record(t, x, {"w": np.full(3, float(res.history["grad_norm"][t]) + 1e-12)},
+                   {"w": np.zeros(3)})
+    return [("diverged", diverged, None, "error", "Diverged at step"),
+            ("interrupted", interrupted, None, "warning", "Interrupted (Ctrl-C) after 3 epochs"),
+            ("loop", mon, res, "ok", "Converged: the gradient inf-norm")]
+
+
+@pytest.mark.parametrize("case", range(3), ids=["diverged", "interrupted", "own-loop"])
+def test_the_stop_reason_is_the_first_thing_on_the_page_in_its_colour(chromium, shots,
+                                                                      tmp_path, case):
+    from gradkit import report
+
+    name, source, stop, level, words = _stopped_runs()[case]
+    path = report.build(source, stop=stop).save(shots / f"stopped-{name}.html")
+    page = __import__("pathlib").Path(path)
+    pixels = _screenshot(chromium, tmp_path, page, shots / f"stopped-{name}.png",
+                         size="1280,900")
+    dom = _chromium(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
+    first = dom.index("<section")
+    assert dom.index("stopped: ") < dom.index("</section>", first)  # in the first section
+    assert words in dom
+    # the box's border is drawn in the top third of the first screen
+    near = np.linalg.norm(pixels[:300] - _LEVEL_BORDER[level], axis=2) < 0.08
+    assert near.sum() > 100, near.sum()

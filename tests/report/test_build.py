@@ -45,6 +45,7 @@ def test_a_report_from_an_estimator_has_its_model_curves_gradients_and_importanc
     titles = re.findall(r"<h2>(.*?)</h2>", page)
     assert titles == ["Model and optimizer", "Training curves", "Gradient flow and findings",
                       "Feature importance"]
+    assert "stopped: max iter" in page and "max_iter=20 epochs reached" in page
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 3
     # the settings given, not every parameter
     assert "hidden_layer_sizes" in page and "batch_size" in page and ">tol<" not in page
@@ -103,7 +104,8 @@ def test_a_diverged_estimator_gets_every_figure_and_the_divergence():
 
 
 def test_build_refuses_what_is_not_a_run():
-    with pytest.raises(TypeError, match="estimator, a GradientMonitor or a history"):
+    with pytest.raises(TypeError, match="estimator, a GradientMonitor, a history dict .* "
+                                        "or an OptimizeResult"):
         report.build([1.0, 2.0])
 
 
@@ -132,3 +134,22 @@ def test_findings_results_and_histories_show_inline_escaped():
     h = History(mon.history)
     assert "steps recorded" in h._repr_html_() and "<script>" not in h._repr_html_()
     assert json.loads(json.dumps(h, allow_nan=True))["step"] == list(range(12))
+
+
+def test_the_settings_table_shows_what_was_set_and_names_what_the_solver_ignores():
+    class Quiet:
+        def on_epoch_end(self, info):
+            return None
+
+    d = load_dataset("iris")
+    X = StandardScaler().fit_transform(d.X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = models.LogisticRegression(learning_rate=0.5, batch_size=8, alpha=0.1,
+                                        callbacks=[Quiet()]).fit(X, d.y)  # lbfgs
+    page = report.build(est).to_html()
+    settings = page[page.index("Settings given"):page.index("</section>")]
+    assert "<td>alpha</td><td>0.1</td>" in settings
+    assert "<td>callbacks</td><td>[Quiet]</td>" in settings and " at 0x" not in page
+    assert "<td>learning_rate</td>" not in settings and "<td>batch_size</td>" not in settings
+    assert "Set but not used by lbfgs (a full-batch method): batch_size, learning_rate." in page

@@ -23,7 +23,9 @@ The rule table
 - every ufunc (element-wise, broadcasting) shares one rule: batched operands get their batch
   axis at the front and length-1 axes so that broadcasting lines them up per example;
 - reductions, cumulative functions, transposes, reshapes and indexing shift their axes by one;
-- ``matmul`` / ``dot`` fold the batch into one BLAS call where one side is unbatched.
+- ``matmul`` / ``dot`` fold the batch into one BLAS call where one side is unbatched;
+- a product by an unbatched factor stays pending until the value is read (see "pending
+  factors" below): the chains of ``t * f'(x)`` of the derivative rules make one pass.
 
 A function with no rule is run once per example and the results stacked (:func:`loop_rule`):
 correct for any function, slower. Nothing is batched by guessing.
@@ -32,22 +34,43 @@ from __future__ import annotations
 
 import functools
 import operator
+import sys
+import weakref
 
 import numpy as np
 
 from ..backend import array_namespace
 
 from .primitive import TracerConversionError
-from .trace import _levels, getval, is_ndarray, shape_of
-from ..tree import tree_map
+from .trace import ARRAY_STAND_INS, _levels, getval, is_ndarray, shape_of
+from ..tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
 
+#: The batching rules: a NumPy function, ufunc or ``(ufunc, method)`` ->
+#: ``rule(trace, fn, args, kwargs)`` (see above).
 BATCH_RULES: dict = {}
 
 
 def batched_error(what):
-    """The error for a use of a batched value that depends on which example it is."""
+    """The error for a use of a batched value that depends on which example it is.
+
+    Args:
+        what: the use, as the message starts (``"float()"``, ``"a branch"``).
+
+    Returns:
+        TracerConversionError: the error to raise.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> str(batched_error("float()"))[:44]
+        'float() of a batched value inside gk.vmap wo'
+        >>> gk.vmap(lambda x: float(x))(np.array([0.0, 1.0]))
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.TracerConversionError: float() ... inside gk.vmap ...
+    """
     return TracerConversionError(
         f"{what} of a batched value inside gk.vmap would need one answer for every example. "
         "Keep values as arrays inside the mapped function: np.where instead of if/else on "
@@ -56,7 +79,20 @@ def batched_error(what):
 
 
 class BatchTrace:
-    """One ``vmap``: the batch size and the level that orders it among nested traces."""
+    """One ``vmap``: the batch size and the level that orders it among nested traces.
+
+    Args:
+        size: the number of examples (the length of the batch axis).
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = BatchTrace(3)
+        >>> x = trace.new_input(np.arange(6.0).reshape(3, 2))  # 3 examples of shape (2,)
+        >>> x.shape
+        (2,)
+        >>> trace.unbox(np.sum(x))  # each example summed
+        (array([1., 5., 9.]), True)
+    """
 
     __slots__ = ("level", "size")
 
@@ -94,21 +130,57 @@ class BatchTrace:
 class BatchTracer:
     """A batched value: ``_value`` holds every example along its leading axis; ``shape``,
     ``ndim``, ``size`` and ``len`` are those of one example, as the mapped function sees.
-    Writes (``x[i] = v``, ``x += y``) go into ``_value``, so views share them as NumPy's."""
+    Writes (``x[i] = v``, ``x += y``) go into ``_value``, so views share them as NumPy's.
 
-    __slots__ = ("_value", "_trace", "_scalar", "_frozen")
+    Args:
+        value: every example, batch axis first.
+        trace: the :class:`BatchTrace` it belongs to.
+        scalar: whether each example is a NumPy scalar (immutable: ``s += 1`` rebinds).
+        frozen: why a write through this value is refused, or None.
+        factor: a pending factor (an unbatched float array or number) the examples are
+            still to be multiplied by, or None (see "pending factors" in this module).
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> def f(x):
+        ...     print(type(x).__name__, x.shape)
+        ...     return x @ x
+        >>> gk.vmap(f)(np.arange(6.0).reshape(3, 2))
+        BatchTracer (2,)
+        array([ 1., 13., 41.])
+    """
+
+    __slots__ = ("_core", "_factor", "_trace", "_scalar", "_frozen", "__weakref__")
     __array_priority__ = 1001
 
-    def __init__(self, value, trace, scalar=False, frozen=None):
-        self._value = value
+    def __init__(self, value, trace, scalar=False, frozen=None, factor=None):
+        self._core = value
+        self._factor = factor  # a pending factor (see "pending factors" below), or None
         self._trace = trace
         self._scalar = scalar  # each example is a NumPy scalar: immutable, `s += 1` rebinds
         self._frozen = frozen  # why a write through this value is refused, or None
+        if factor is not None:
+            _PENDING[id(self)] = self
 
-    shape = property(lambda self: shape_of(self._value)[1:])
-    ndim = property(lambda self: len(shape_of(self._value)) - 1)
-    size = property(lambda self: int(np.prod(shape_of(self._value)[1:])))
-    dtype = property(lambda self: self._value.dtype)
+    @property
+    def _value(self):
+        """Every example, batch axis first (a pending factor is applied on the first read)."""
+        if self._factor is not None:
+            core = self._core
+            # in place when nothing else holds the array (no view, no other pending value:
+            # each would hold a reference), else into a new one
+            alone = type(core) is np.ndarray and core.base is None and core.flags.writeable \
+                and _references(core) == _ALONE
+            self._core = np.multiply(core, self._factor, out=core if alone else None)
+            self._factor = None
+        return self._core
+
+    # (a pending factor changes neither the shape nor the dtype: these leave it pending)
+    shape = property(lambda self: shape_of(self._core)[1:])
+    ndim = property(lambda self: len(shape_of(self._core)) - 1)
+    size = property(lambda self: int(np.prod(shape_of(self._core)[1:])))
+    dtype = property(lambda self: self._core.dtype)
 
     def __len__(self):
         shape = self.shape
@@ -288,6 +360,7 @@ def _write(target, index, value):
     if target._scalar:
         raise TypeError("a NumPy scalar (each example of this value) does not support item "
                         "assignment")
+    _settle(target)
     trace = target._trace
     v, batched = trace.unbox(value)
     region = _batched_index(trace, index, target.ndim)
@@ -347,11 +420,34 @@ def _shift(axis, nd):
 # ----------------------------------------------------------------------------- the fallback
 def loop_rule(trace, fn, args, kwargs):
     """Batch ``fn`` by running it on each example and stacking the results: the rule of every
-    function without one of its own (correct for any function; one call per example)."""
+    function without one of its own (correct for any function; one call per example).
+
+    Args:
+        trace: the :class:`BatchTrace`.
+        fn: the NumPy function.
+        args: its arguments, with the trace's batched values in place.
+        kwargs: its keyword arguments.
+
+    Returns:
+        BatchTracer: the results, stacked along the batch axis.
+
+    Raises:
+        ValueError: on an empty batch (there is no example to run ``fn`` on).
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = BatchTrace(2)
+        >>> x = trace.new_input(np.array([[3.0, 4.0], [6.0, 8.0]]))
+        >>> trace.unbox(loop_rule(trace, np.linalg.norm, (x,), {}))
+        (array([ 5., 10.]), True)
+    """
     if trace.size == 0:
         raise ValueError(f"gk.vmap over an empty batch cannot run "
                          f"{getattr(fn, '__name__', fn)} (it has no batching rule, so it runs "
                          "once per example).")
+    for a in _flat_leaves([args, kwargs]):
+        if type(a) is BatchTracer and a._trace is trace:
+            _settle(a)  # fn may write into its arguments' examples
     results, inputs = [], []
     for b in range(trace.size):
         inputs = _example(trace, (args, kwargs), b)
@@ -414,6 +510,10 @@ def ufunc_rule(trace, ufunc, args, kwargs):
         return loop_rule(trace, ufunc, args, kwargs)
     if _batch_trace(tuple(kwargs.values()), None) is trace:  # where= batched
         return loop_rule(trace, ufunc, args, kwargs)
+    if ufunc in _SCALINGS and not kwargs:
+        out = _pending(trace, ufunc, args)
+        if out is not None:
+            return out
     vals, nd = [], 0
     for a in args:
         nd = max(nd, a.ndim if type(a) is BatchTracer and a._trace is trace else _ndim(a))
@@ -421,6 +521,184 @@ def ufunc_rule(trace, ufunc, args, kwargs):
         v, batched = trace.unbox(a)
         vals.append(_lift(v, nd) if batched else v)
     return _wrap(trace, ufunc(*vals, **kwargs), computed=True)
+
+
+# ----------------------------------------------------------------------------- pending factors
+# A derivative rule multiplies a batched tangent (or cotangent) by a partial derivative that is
+# the same for every example: t * cos(x), g * (1 - ans * ans), -g, g / n. A chain of k such
+# products would make k passes over the whole batch. Instead the product is held as a pending
+# factor (``BatchTracer._factor``: an unbatched float array or number), the k products are
+# made on one example's entries, and the batch is multiplied once, when a rule reads the value
+# (``_value``). A sum of two values pending on the same batched array is one pending value too
+# (the cotangent of ``x - y`` reaching ``x`` twice, ``g * a + g * b``): ``c f + c g = c (f + g)``.
+# A factor is combined only while it stays a normal number wherever its parts are nonzero and
+# finite: then ``c (f g)`` is ``(c f) g`` up to rounding, and never overflows where it does not.
+# A write into an array that a pending value reads applies that value's factor first
+# (``_settle``), so it keeps the value it had, as in NumPy.
+_SCALINGS = frozenset([np.multiply, np.true_divide, np.negative, np.add, np.subtract])
+# Below this many entries in the batch a pass over it costs less than the bookkeeping (a
+# 200 x 200 batch: a product ~20 us, a pending one ~10 us, and chains there are short).
+PENDING_MIN_SIZE = 1 << 16
+_PENDING = weakref.WeakValueDictionary()  # id -> a value with a pending factor (by id: a
+# BatchTracer's == is NumPy's element-wise one)
+
+
+def _settle(target):
+    """Before a write into ``target``'s array: apply the factor of every pending value that
+    reads it (and of ``target`` itself)."""
+    core = _raw(target._value)  # (applies target's own factor)
+    if _PENDING and type(core) is np.ndarray:
+        for v in list(_PENDING.values()):
+            if v._factor is not None and np.may_share_memory(_raw(v._core), core):
+                v._value  # noqa: B018
+
+
+def _raw(a):
+    """The NumPy array of ``a`` (one that gk.jit records holds one)."""
+    return a._array if type(a) in ARRAY_STAND_INS else a
+
+
+def _as_factor(a, core):
+    """``a`` (unbatched) as a pending factor of the batched array ``core``, or None: a plain
+    float array or number that does not promote ``core``'s dtype and broadcasts into one
+    example without growing it."""
+    t = type(a)
+    if t is float or t is int:
+        return a
+    if not is_ndarray(a) and not isinstance(a, np.floating) or a.dtype.kind != "f" or \
+            np.result_type(core.dtype, a.dtype) != core.dtype:
+        return None
+    example = shape_of(core)[1:]
+    if len(a.shape) > len(example) or any(n != 1 and n != m for n, m in
+                                          zip(a.shape[::-1], example[::-1])):
+        return None
+    return np.copy(a) if is_ndarray(a) else a  # a copy: the caller may write into its own
+
+
+def _combined(f, g, ufunc, dtype):
+    """``ufunc(f, g)`` for two factors of an array of ``dtype`` (None is 1), or None where it
+    leaves ``dtype``'s normal range at an entry where ``f`` and ``g`` are finite and nonzero:
+    an overflow (or, for a product, an underflow) that the products made one at a time would
+    not have. (Python numbers stay Python numbers: NumPy's weak scalars keep the dtype.)"""
+    if f is None and ufunc is np.multiply:
+        return g  # (applied as given: the product NumPy would make now)
+    f = 1.0 if f is None else f
+    g = 1.0 if g is None else g
+    if ufunc is np.true_divide and not shape_of(g) and g == 0:
+        return None  # (x / 0: NumPy's inf, and its warning, from the ufunc rule)
+    info = _FINFO.get(dtype) or np.finfo(dtype)
+    product = ufunc is np.multiply or ufunc is np.true_divide  # (a sum that cancels is exact)
+    with np.errstate(all="ignore"):  # (a product out of range is not made: no warning)
+        out = _OPERATORS[ufunc](f, g)
+        size = np.abs(out)
+        if np.maximum.reduce(size, axis=None) <= info.max and (
+                not product or np.minimum.reduce(size, axis=None) >= info.tiny):
+            return out  # (the common case, in two reductions)
+        normal = (size <= info.max) & (size >= info.tiny if product else True)
+        given = np.isfinite(f) & np.isfinite(g) & (f != 0) & (g != 0)
+    return None if np.any(given & ~normal) else out
+
+
+def _in_range(core, x, y, f):
+    """Whether the product ``core = x * y`` of two arrays, to be scaled by ``f`` later, holds
+    what ``(x f_x) (y f_y)`` would: no entry overflowed (nor, where ``f`` enlarges it,
+    underflowed) that the scaled product keeps in range."""
+    with np.errstate(all="ignore"):
+        if not np.isfinite(np.add.reduce(core, axis=None)):  # (one pass: no inf, no nan)
+            if np.any(np.isinf(core) & np.isfinite(x) & np.isfinite(y)):
+                return False
+        if np.maximum.reduce(np.abs(f), axis=None) > 1:
+            size = np.abs(core)
+            lost = (size < np.finfo(core.dtype).tiny) & (x != 0) & (y != 0)
+            return not np.any(lost)
+    return True
+
+
+_FINFO = {np.dtype(t): np.finfo(t) for t in (np.float16, np.float32, np.float64, np.longdouble)}
+_OPERATORS = {np.multiply: operator.mul, np.true_divide: operator.truediv,
+              np.add: operator.add, np.subtract: operator.sub}
+
+
+def _pending(trace, ufunc, args):
+    """The rule of a product by an unbatched factor (``x * a``, ``a * x``, ``x / a``, ``-x``),
+    of a product of two batched values, and of ``x + y`` / ``x - y`` pending on one array, as a
+    pending value; None where that does not apply (the ufunc rule then computes it)."""
+    first = next((a for a in args if type(a) is BatchTracer and a._trace is trace), None)
+    if first is None or not is_ndarray(first._core) or first._core.dtype.kind != "f" or \
+            first._core.size < PENDING_MIN_SIZE:
+        return None
+    if len(args) == 1:
+        x = args[0]
+        f = -1.0 if x._factor is None else -x._factor  # (exact)
+        return BatchTracer(x._core, trace, len(shape_of(x._core)) == 1, factor=f)
+    x, y = args
+    xb = type(x) is BatchTracer and x._trace is trace
+    yb = type(y) is BatchTracer and y._trace is trace
+    if ufunc is np.true_divide and yb:
+        return None
+    if xb and yb:
+        if x._factor is None and y._factor is None or not is_ndarray(x._core) or \
+                not is_ndarray(y._core) or x._core.dtype != y._core.dtype or \
+                x._core.dtype.kind != "f" or shape_of(x._core) != shape_of(y._core):
+            return None
+        if ufunc is np.multiply:
+            f = _combined(x._factor, y._factor, np.multiply, x._core.dtype)
+            if f is None:
+                return None
+            with np.errstate(all="ignore"):  # (out of range, it is not used)
+                core = np.multiply(x._core, y._core)
+            if not _in_range(core, x._core, y._core, f):
+                return None
+        elif x._core is y._core and (x._factor is not None or y._factor is not None):
+            f, core = _combined(x._factor, y._factor, ufunc, x._core.dtype), x._core
+        else:
+            return None
+    elif ufunc is np.multiply or ufunc is np.true_divide:
+        x, a = (x, y) if xb else (y, x)
+        a = _as_factor(a, x._core)
+        if a is None:
+            return None
+        f = _combined(x._factor, a, ufunc, x._core.dtype)
+        core = x._core
+    else:
+        return None
+    if f is None:
+        return None
+    return BatchTracer(core, trace, len(shape_of(core)) == 1, factor=f)
+
+
+_TOTALS = {np.sum: False, np.mean: True}  # (and the engine's own, register_rule_functions)
+
+
+def _references(a):
+    """How many references this interpreter counts to ``a``; -1 where it counts none."""
+    return sys.getrefcount(a) if hasattr(sys, "getrefcount") else -1
+
+
+def _held_once():
+    """``_references`` of an array held by one slot, read as ``_value`` reads it: the count
+    that says nothing else holds it (measured, not assumed, on this interpreter)."""
+    holder = BatchTracer(np.zeros(1), None)
+    core = holder._core
+    return _references(core)
+
+
+_ALONE = _held_once()
+
+
+def _pending_total(trace, x, mean):
+    """``np.sum`` (or ``np.mean``) of every entry of each example of a pending value: one
+    matrix-vector product of its array with its factor, the array never scaled."""
+    core, f = x._core, x._factor
+    count = x.size
+    if not is_ndarray(core) or not core.flags.c_contiguous or count == 0:
+        return None
+    flat = np.reshape(core, (trace.size, count))
+    if shape_of(f):  # (a number, or gk.jit's 0-d recording of one: the same calls)
+        total = np.matmul(flat, np.reshape(np.broadcast_to(f, x.shape), (count,)))
+    else:
+        total = np.add.reduce(flat, axis=1) * f
+    return BatchTracer(total / count if mean else total, trace, scalar=True)
 
 
 def broadcasting_rule(fn):
@@ -447,6 +725,12 @@ def axis_rule(fn, none="all", pos=1, default=None):
         if not _others_unbatched(trace, args, kwargs):
             return loop_rule(trace, fn, args, kwargs)
         x = args[0]
+        if x._factor is not None and fn in _TOTALS and len(args) == 1 and \
+                kwargs.get("axis") is None and not kwargs.get("keepdims") and \
+                all(k == "axis" or k == "keepdims" for k in kwargs):
+            total = _pending_total(trace, x, _TOTALS[fn])
+            if total is not None:
+                return total
         v = x._value
         nd = x.ndim
         axis = _arg(args, kwargs, pos, "axis", default)
@@ -605,7 +889,7 @@ def _like(fn):
         if _arg(args, kwargs, 3 if fn is np.full_like else 2, "shape") is not None or \
                 not _others_unbatched(trace, args, kwargs):
             return loop_rule(trace, fn, args, kwargs)
-        return _wrap(trace, fn(args[0]._value, *args[1:], **kwargs))
+        return _wrap(trace, fn(args[0]._core, *args[1:], **kwargs))  # (its shape and dtype)
     return rule
 
 
@@ -614,8 +898,9 @@ def _static(fn):
     def rule(trace, _, args, kwargs):
         def example(a):
             if type(a) is BatchTracer and a._trace is trace:
-                return np.zeros_like(a._value, shape=a.shape) if type(a._value) is np.ndarray \
-                    else a._value[0]
+                # (a question of shape and dtype: a pending factor is left pending)
+                return np.zeros_like(a._core, shape=a.shape) if type(a._core) is np.ndarray \
+                    else a._core[0]
             if type(a) in (list, tuple):
                 return type(a)(example(x) for x in a)
             return a
@@ -669,6 +954,7 @@ def ufunc_at_rule(trace, ufunc, inputs):
     if type(a) is not BatchTracer or a._trace is not trace:
         raise batched_error(f"np.{ufunc.__name__}.at into an array made outside the mapped "
                             "function")
+    _settle(a)
     region = _batched_index(trace, indices, a.ndim)
     b, batched = trace.unbox(rest[0]) if rest else (None, False)
     if region is None:
@@ -853,6 +1139,7 @@ def register_rule_functions():
     from .rules import reductions
     BATCH_RULES[reductions.P_SUM.fn] = axis_rule(reductions.P_SUM.fn, "all")
     BATCH_RULES[reductions.P_MEAN.fn] = axis_rule(reductions.P_MEAN.fn, "all")
+    _TOTALS.update({reductions.P_SUM.fn: False, reductions.P_MEAN.fn: True})
     lse = stable._logsumexp.primitive.fn
     BATCH_RULES[lse] = axis_rule(lse, "all", pos=2)
     for f in (stable._softmax, stable._log_softmax):
@@ -912,15 +1199,20 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
 
 
 def over_basis(fun):
-    """``vmap(fun)`` for a basis the caller made (``jacobian``'s): its rows are not copied,
-    since no caller holds them. A basis on another device (CuPy) goes row by row, stacked by
-    its own library: the batching rules are proved on NumPy arrays only."""
+    """``vmap(fun)`` for a basis the caller made (``jacobian``'s: an array, or a pytree of
+    them batched along axis 0): its rows are not copied, since no caller holds them. A basis
+    on another device (CuPy) goes row by row, stacked by its own library: the batching rules
+    are proved on NumPy arrays only."""
     batched = _vmap(fun, 0, 0, None, copy=False)
 
     def over(basis):
-        if is_ndarray(getval(basis)):
+        leaves, treedef = tree_flatten(basis)
+        if all(is_ndarray(getval(b)) for b in leaves):
             return batched(basis)
-        return array_namespace(getval(basis)).stack([fun(row) for row in basis])
+        xp = array_namespace(getval(leaves[0]))
+        rows = [fun(tree_unflatten(treedef, [b[i] for b in leaves]))
+                for i in range(shape_of(leaves[0])[0])]
+        return tree_map(lambda *row: xp.stack(row), *rows)
     return over
 
 

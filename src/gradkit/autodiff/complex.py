@@ -75,7 +75,28 @@ def def_complex(*fns):
 
     Only call this after a test in ``tests/autodiff/test_complex.py`` compares the rules with
     finite differences in the real and imaginary directions. A primitive marked after
-    :func:`guard_unverified` ran gets its original rules back."""
+    :func:`guard_unverified` ran gets its original rules back.
+
+    Args:
+        *fns: the functions (or Primitives) whose rules are verified.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> from gradkit.autodiff.primitive import differentiable, defvjp
+        >>> @differentiable
+        ... def twice(z):
+        ...     return 2.0 * z
+        >>> _ = defvjp(twice.primitive, lambda g, ans, z: 2.0 * g)
+        >>> guard_unverified()        # as the engine does after registering rules
+        >>> gk.grad(lambda z: np.real(twice(z)))(1.0 + 1.0j)
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.NoGradientRuleError: gradkit has not verified twice ...
+        >>> def_complex(twice.primitive)   # after checking the rule on complex input
+        >>> complex(gk.grad(lambda z: np.real(twice(z)))(1.0 + 1.0j))
+        (2+0j)
+    """
     for fn in fns:
         prim = primitive(fn)
         VERIFIED.add(prim)
@@ -85,7 +106,19 @@ def def_complex(*fns):
 
 
 def is_verified(fn):
-    """Whether the rules of ``fn`` (a function or a Primitive) are verified on complex input."""
+    """Whether the rules of ``fn`` (a function or a Primitive) are verified on complex input.
+
+    Args:
+        fn: a function with rules, or its Primitive.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> import numpy as np
+        >>> is_verified(np.exp), is_verified(np.maximum)
+        (True, False)
+    """
     prim = fn if fn in VERIFIED else PRIMITIVES.get(fn)
     return prim in VERIFIED
 
@@ -98,7 +131,19 @@ def register_unlisted(*prims):
 # ----------------------------------------------------------------------------- complexness
 def is_complex(v):
     """True when ``v`` (an array, a tracer at any depth, a Python number, a list or tuple of
-    them) holds complex numbers."""
+    them) holds complex numbers.
+
+    Args:
+        v: the value.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> import numpy as np
+        >>> is_complex(1j), is_complex(np.ones(2)), is_complex([1.0, np.array([1j])])
+        (True, False, True)
+    """
     t = type(v)
     if t is np.ndarray:
         return v.dtype.kind == "c"
@@ -118,7 +163,19 @@ def is_complex(v):
 
 
 def real_part(g):
-    """``np.real(g)`` when ``g`` is complex, ``g`` otherwise (differentiable)."""
+    """``np.real(g)`` when ``g`` is complex, ``g`` otherwise (differentiable).
+
+    Args:
+        g: a value or tracer.
+
+    Returns:
+        Its real part, or ``g`` itself.
+
+    Examples:
+        >>> import numpy as np
+        >>> real_part(np.array([1 + 2j])), real_part(3.0)
+        (array([1.]), 3.0)
+    """
     return np.real(g) if is_complex(g) else g
 
 
@@ -198,7 +255,17 @@ def guard_unverified():
     complex input raises :class:`NoGradientRuleError` naming the primitive.
 
     Idempotent: modules that define primitives after the rule table (``stable``, ``nn``) call
-    it again at their end. ``Primitive.arity`` stays consistent (``set_vjps``)."""
+    it again at their end. ``Primitive.arity`` stays consistent (``set_vjps``).
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> guard_unverified()  # already done for every rule: nothing changes
+        >>> gk.grad(lambda z: np.real(np.maximum(z, 0.0)))(1.0 + 1.0j)
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.NoGradientRuleError: gradkit has not verified np.maximum ...
+    """
     from .conventions import EXTREMUM_PRIMITIVES
     for prim in list(PRIMITIVES.values()) + EXTREMUM_PRIMITIVES + _EXTRA:
         if prim in VERIFIED:
@@ -213,20 +280,44 @@ def guard_unverified():
 
 
 # ----------------------------------------------------------------------------- api helpers
+def _dtype_name(value):
+    """The dtype of an output (a Python number's too: ``1j`` is complex128)."""
+    v = getval(value)
+    dtype = getattr(v, "dtype", None)
+    return str(dtype if dtype is not None else np.result_type(v))
+
+
 def check_output(value, holomorphic, fname):
     """Raise ``TypeError`` where ``grad`` cannot differentiate the output ``value``: a complex
-    output without ``holomorphic=True``, or a real one with it (JAX's rules)."""
+    output without ``holomorphic=True``, or a real one with it (JAX's rules).
+
+    Args:
+        value: the function's output.
+        holomorphic: the ``holomorphic=`` argument of ``grad``.
+        fname: the name the message starts with (``"grad(f)"``).
+
+    Raises:
+        TypeError: as above.
+
+    Examples:
+        >>> import numpy as np
+        >>> check_output(1.0, False, "grad(f)")     # a real output: fine
+        >>> check_output(np.complex128(1j), False, "grad(f)")
+        Traceback (most recent call last):
+            ...
+        TypeError: grad(f): the function's output is complex (complex128); grad needs a ...
+    """
     cplx = is_complex(value)
     if cplx and not holomorphic:
         raise TypeError(
-            f"{fname}: the function's output is complex ({getval(value).dtype}); grad needs a "
-            "real scalar. For a holomorphic function use grad(f, holomorphic=True), which "
+            f"{fname}: the function's output is complex ({_dtype_name(value)}); grad needs "
+            "a real scalar. For a holomorphic function use grad(f, holomorphic=True), which "
             "returns f'(z); otherwise differentiate a real quantity such as np.real(f(z)), "
             "np.abs(f(z)) or np.abs(f(z)) ** 2.")
     if holomorphic and not cplx:
         raise TypeError(
             f"{fname}: holomorphic=True needs a complex output, but the function returned "
-            f"dtype {getattr(getval(value), 'dtype', type(value).__name__)}. Drop "
+            f"dtype {_dtype_name(value)}. Drop "
             "holomorphic=True for a real-valued function.")
 
 
@@ -235,7 +326,25 @@ def check_jacobian(x, out, holomorphic, fname):
     only for a holomorphic function (JAX's jacfwd / jacrev rules): raise ``TypeError`` unless
     ``holomorphic=True``; with it, input and output must be complex. (For a non-holomorphic
     function, unit tangents along the real axis would give dF/dx alone: a silently partial
-    answer.)"""
+    answer.)
+
+    Args:
+        x: the input.
+        out: the output.
+        holomorphic: the ``holomorphic=`` argument.
+        fname: the name the message starts with.
+
+    Raises:
+        TypeError: as above.
+
+    Examples:
+        >>> import numpy as np
+        >>> check_jacobian(np.ones(2), np.ones(2), False, "jacobian(f)")
+        >>> check_jacobian(np.ones(2) * 1j, np.ones(2), False, "jacobian(f)")
+        Traceback (most recent call last):
+            ...
+        TypeError: jacobian(f): the input is complex. The Jacobian of a complex function ...
+    """
     if holomorphic:
         check_holomorphic_inputs([x], fname)
         if not is_complex(out):
@@ -252,7 +361,22 @@ def check_jacobian(x, out, holomorphic, fname):
 
 
 def check_holomorphic_inputs(leaves, fname):
-    """With ``holomorphic=True`` every differentiated input must be complex (``TypeError``)."""
+    """With ``holomorphic=True`` every differentiated input must be complex (``TypeError``).
+
+    Args:
+        leaves: the differentiated inputs (the leaves of their pytrees).
+        fname: the name the message starts with.
+
+    Raises:
+        TypeError: for a real input.
+
+    Examples:
+        >>> check_holomorphic_inputs([1j], "grad(f)")
+        >>> check_holomorphic_inputs([1.0], "grad(f)")
+        Traceback (most recent call last):
+            ...
+        TypeError: grad(f): holomorphic=True needs complex inputs, but an input has dtype ...
+    """
     for leaf in leaves:
         if not is_complex(leaf):
             dtype = getattr(getval(leaf), "dtype", type(leaf).__name__)
@@ -265,7 +389,22 @@ def check_holomorphic_inputs(leaves, fname):
 def gradient_for_input(ct, leaf):
     """The cotangent ``ct`` as the gradient of the input ``leaf``: its real part when ``leaf``
     is real (a real input moves only along the real axis), taken explicitly so that no
-    ``ComplexWarning`` is raised by a later cast."""
+    ``ComplexWarning`` is raised by a later cast.
+
+    Args:
+        ct: the cotangent the backward pass computed (or None).
+        leaf: the input it is the gradient of.
+
+    Returns:
+        ``ct``, or its real part.
+
+    Examples:
+        >>> import numpy as np
+        >>> gradient_for_input(np.array([1 + 2j]), np.array([0.5]))
+        array([1.])
+        >>> gradient_for_input(np.array([1 + 2j]), np.array([0.5j]))
+        array([1.+2.j])
+    """
     if ct is not None and is_complex(ct) and not is_complex(leaf):
         return np.real(ct)
     return ct

@@ -44,7 +44,26 @@ _GREATER = {np.maximum: np.greater, np.fmax: np.greater,
 
 
 def strictly_inside(x, a, b):
-    """Mask of ``a < x < b`` (``None`` bound = unbounded): where clip passes the gradient."""
+    """Mask of ``a < x < b`` (``None`` bound = unbounded): where clip passes the gradient.
+
+    ``np.clip(x, a, b)`` has derivative 1 strictly inside the bounds and 0 elsewhere,
+    the bounds included (the minimum-norm element of [0, 1] there).
+
+    Args:
+        x: the clipped value.
+        a: the lower bound, or None.
+        b: the upper bound, or None.
+
+    Returns:
+        A boolean mask of ``x``'s shape (``True`` when both bounds are None).
+
+    Examples:
+        >>> import numpy as np
+        >>> strictly_inside(np.array([0.0, 0.5, 1.0]), 0.0, 1.0)
+        array([False,  True, False])
+        >>> strictly_inside(np.array([0.0, 2.0]), 0.0, None)
+        array([False,  True])
+    """
     x = getval(x)
     mask = True
     if a is not None:
@@ -55,7 +74,29 @@ def strictly_inside(x, a, b):
 
 
 def tie_weights(x, ans, axis=None, keepdims=False):
-    """Weights of each entry of ``x`` in a max / min reduction: ties share equally."""
+    """Weights of each entry of ``x`` in a max / min reduction: ties share equally.
+
+    For :math:`m = \\max_i x_i` attained at the set :math:`T`, the weight of entry :math:`i`
+    is :math:`[i \\in T] / |T|`: the minimum-norm subgradient of the max.
+
+    Args:
+        x: the reduced array.
+        ans: the reduction's result.
+        axis: the reduction's axis (None: all).
+        keepdims: the reduction's ``keepdims``.
+
+    Returns:
+        An array of ``x``'s shape whose entries along ``axis`` sum to 1.
+
+    Examples:
+        >>> import numpy as np
+        >>> x = np.array([1.0, 3.0, 3.0])
+        >>> tie_weights(x, np.max(x))
+        array([0. , 0.5, 0.5])
+        >>> import gradkit as gk
+        >>> gk.grad(np.max)(x)
+        array([0. , 0.5, 0.5])
+    """
     x, ans = getval(x), getval(ans)
     if not keepdims and axis is not None:
         ans = np.expand_dims(ans, axis)
@@ -66,7 +107,29 @@ def tie_weights(x, ans, axis=None, keepdims=False):
 
 
 def register_extremum(ufunc, def_elementwise):
-    """Register maximum / minimum (and fmax / fmin) with the tie rule above."""
+    """Register maximum / minimum (and fmax / fmin) with the tie rule above.
+
+    Two primitives are made: against a constant (the constant's side gets nothing, so
+    ``np.maximum(x, 0)`` at 0 has derivative 0, as ``relu``) and with both sides traced (a tie
+    gives 1/2 to each). The ufunc's handler picks one per call. The rule modules call this
+    once per ufunc when the engine loads.
+
+    Args:
+        ufunc: ``np.maximum``, ``np.minimum``, ``np.fmax`` or ``np.fmin``.
+        def_elementwise: the registration function of element-wise rules (it is given each
+            primitive and its two VJP rules).
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> from gradkit.autodiff.primitive import UFUNC_HANDLERS
+        >>> np.maximum in UFUNC_HANDLERS   # registered when gradkit loads
+        True
+        >>> float(gk.grad(lambda x: np.maximum(x, 0.0))(0.0))    # against a constant
+        0.0
+        >>> gk.grad(lambda x: np.maximum(x[0], x[1]))(np.ones(2))  # a tie: shared
+        array([0.5, 0.5])
+    """
     wins = _GREATER[ufunc]
     nan_safe = ufunc in (np.fmax, np.fmin)
 

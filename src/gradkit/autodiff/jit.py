@@ -500,10 +500,32 @@ def _tree_key(td):
 class Jitted:
     """A function compiled by :func:`jit`: call it as the function itself.
 
+    Args:
+        fun: the function.
+        static_argnums: positions of arguments that are part of the signature by value
+            (``jit``'s argument).
+        check_closure: whether a replay first checks that the arrays the function reads from
+            its closure are unchanged (``jit``'s argument).
+        quiet: no :class:`JitWarning` when a signature runs eagerly (for callers with an
+            eager path of their own: the estimators).
+
     Attributes:
         fun: the function.
         source: the Python source of the most recent program (``None`` before one exists).
         eager: the reasons each signature runs eagerly, in the order they were found.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> f = gk.jit(lambda x: np.tanh(x) * 2.0)
+        >>> type(f).__name__, f(np.zeros(2))
+        ('Jitted', array([0., 0.]))
+        >>> print(f.source)
+        def step(x0):
+            v1 = tanh(x0)
+            v1 = v1 * 2.0
+            return v1
+        <BLANKLINE>
     """
 
     def __init__(self, fun, static_argnums=(), check_closure=True, quiet=False):
@@ -635,6 +657,10 @@ class Jitted:
             guards.rngs.append((a, _rng_state(a)))
         global_rng = np.random.get_state(legacy=False)
         rec = Recording()
+        # constants made from a backward pass's seed are harmless where no large array f
+        # closes over is read live (else `_Guards.deepen` would compare it byte for byte)
+        rec.constant_seeds = not any(snap is None and type(obj) is _ndarray
+                                     for _, _, _, obj, snap in guards.items)
         call_args, call_kwargs = rebuild([rec.input(a) for a in traced])
         out = self.fun(*call_args, **call_kwargs)
         out_leaves, out_tree = tree_flatten(out)

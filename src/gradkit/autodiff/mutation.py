@@ -68,7 +68,26 @@ class _Distinct(tuple):
 
 def note_view(out, base, prim, args, kwargs):
     """Record that ``out = prim(base, *args, **kwargs)`` is a view of ``base``, when NumPy's
-    own result shares memory with its argument."""
+    own result shares memory with its argument.
+
+    Args:
+        out: the tracer ``prim`` returned.
+        base: its argument 0, a tracer of the same trace.
+        prim: the view primitive (``getitem``, ``transpose``, ``reshape``, ...).
+        args: the primitive's other arguments.
+        kwargs: its keyword arguments.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.trace import ReverseTrace, getval
+        >>> from gradkit.autodiff.tracer import P_GETITEM
+        >>> trace = ReverseTrace()
+        >>> x = trace.new_input(np.arange(3.0))
+        >>> out = trace.new_input(getval(x)[1:])  # NumPy's x[1:] shares x's memory
+        >>> note_view(out, x, P_GETITEM, (slice(1, None),), {})
+        >>> out._base.root is x
+        True
+    """
     value, base_value = getval(out), getval(base)
     if type(value) is np.ndarray or type(value) is BatchTracer:
         shared = np.may_share_memory(value, base_value)
@@ -87,7 +106,27 @@ def note_view(out, base, prim, args, kwargs):
 
 def add_view(out, base, step, frozen=None):
     """Record that ``out`` is ``step`` applied to ``base``, a view (NumPy said so);
-    ``frozen``: why writes through it are refused, or None."""
+    ``frozen``: why writes through it are refused, or None.
+
+    A view of a view records the root of the first and both steps, so a write through any
+    of them reaches the root and every other live view.
+
+    Args:
+        out: the view (a tracer).
+        base: what it is a view of (a tracer, itself perhaps a view).
+        step: ``(prim, args, kwargs)``, the view primitive's call without ``base``.
+        frozen: the sentence of the error a write through ``out`` raises, or None.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.trace import ReverseTrace
+        >>> trace = ReverseTrace()
+        >>> x = trace.new_input(np.arange(4.0))
+        >>> v = x[1:]     # the view primitive calls add_view
+        >>> w = v[1:]     # a view of the view: root x, two steps
+        >>> w._base.root is x, len(w._base.steps), len(x._views)
+        (True, 2, 2)
+    """
     parent = getattr(base, "_base", None)
     if parent is None:
         root, steps = base, (step,)
@@ -110,7 +149,24 @@ WRITES_REFUSED: dict = {}
 
 
 def constant_of(trace, value):
-    """``value`` as a tracer of ``trace`` that depends on nothing of it (a traced buffer)."""
+    """``value`` as a tracer of ``trace`` that depends on nothing of it (a traced buffer).
+
+    Args:
+        trace: a reverse or forward trace.
+        value: the buffer's initial value.
+
+    Returns:
+        Tracer: a new input of ``trace`` (a zero tangent in forward mode), which writes
+        of traced values can rebind.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.trace import ForwardTrace
+        >>> trace = ForwardTrace()
+        >>> buffer = constant_of(trace, np.ones(2))
+        >>> trace.unbox(buffer)
+        (array([1., 1.]), array([0., 0.]))
+    """
     if type(trace) is ForwardTrace:
         return trace.new_input(value, np.zeros_like(getval(value)))
     return trace.new_input(value)
@@ -119,7 +175,37 @@ def constant_of(trace, value):
 def write_back(target, new, what, out=False, casting="same_kind", ufunc=None, inputs=()):
     """Make ``target`` hold ``new``, as NumPy's in-place ``what`` (``x += y``, ``out=``)
     writes the array, and return what NumPy returns (``target``; a rebound scalar).
-    ``ufunc`` and its ``inputs``, when given, let a refused cast raise NumPy's own error."""
+    ``ufunc`` and its ``inputs``, when given, let a refused cast raise NumPy's own error.
+
+    Args:
+        target: the array written (a tracer, or a plain array that only plain values may be
+            written into).
+        new: its new value.
+        what: the operation, for error messages (``"x += y"``, ``"np.exp"``).
+        out: whether the write is a ufunc's ``out=``.
+        casting: NumPy's casting rule for the write.
+        ufunc: the ufunc that computed ``new``, if any.
+        inputs: that ufunc's inputs.
+
+    Returns:
+        What NumPy's in-place operation returns: ``target`` (or the rebound value).
+
+    Raises:
+        TracerConversionError: writing a traced value into a plain NumPy array.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.trace import ReverseTrace, getval
+        >>> trace = ReverseTrace()
+        >>> x = trace.new_input(np.array([1.0, 2.0]))
+        >>> y = constant_of(trace, np.zeros(2))
+        >>> write_back(y, x * 3.0, "y[...] = 3 * x") is y, getval(y)
+        (True, array([3., 6.]))
+        >>> write_back(np.zeros(2), x, "np.copyto")
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.TracerConversionError: Writing the result of np.copyto ...
+    """
     if type(target) is tuple:  # out=(a,) from a ufunc call
         target = target[0]
     if type(target) is not Tracer:
@@ -175,7 +261,30 @@ def cast(value, dtype):
 
 
 def setitem(target, index, value):
-    """``target[index] = value`` (``Tracer.__setitem__``)."""
+    """``target[index] = value`` (``Tracer.__setitem__``).
+
+    The write is one ``setitem`` entry on the tape (a new value; the old one stays as rules
+    saw it), and ``target`` and every live view of it are rebound to the result. Its
+    derivatives: the cotangent of the old value is ``g`` with the written entries zeroed, that
+    of ``value`` is ``g[index]`` (with repeated indices, only the last write counts, as in
+    NumPy).
+
+    Args:
+        target: the tracer written.
+        index: any NumPy index.
+        value: the value written (broadcast to the indexed region).
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> def f(x):
+        ...     y = np.zeros_like(x)
+        ...     y[0] = x[1] ** 2      # Tracer.__setitem__ calls setitem
+        ...     y[1:] += x[:2]
+        ...     return np.sum(y)
+        >>> gk.grad(f)(np.arange(3.0))
+        array([1., 3., 0.])
+    """
     plain = getval(target)
     if not _mutable(plain):
         raise TypeError(f"'{type(plain).__name__}' object does not support item assignment")
@@ -310,6 +419,7 @@ def _setitem_vjp_v(g, ans, x, index, v):
     return unbroadcast(ct, v)
 
 
+#: The primitive of ``x[index] = v`` on a traced value: a new array, differentiable in both.
 P_SETITEM = primitive(_setitem, name="setitem")
 defvjp(P_SETITEM, lambda g, ans, x, index, v: apply(P_SETITEM, g, index, 0), None,
        _setitem_vjp_v, needs=("index", "", "index"))  # the old and new values: shapes only
@@ -319,7 +429,28 @@ defjvp(P_SETITEM, lambda t, ans, x, index, v: apply(P_SETITEM, t, index, 0), Non
 
 # ----------------------------------------------------------------------------- out= and ufunc.at
 def ufunc_into(ufunc, method, inputs, kwargs, out):
-    """``ufunc(..., out=out)`` (and ``where=``): computed as a new value, then written."""
+    """``ufunc(..., out=out)`` (and ``where=``): computed as a new value, then written.
+
+    Args:
+        ufunc: the ufunc.
+        method: ``"__call__"`` or a ufunc method (``"reduce"``, ...).
+        inputs: its inputs.
+        kwargs: its keyword arguments, ``where=`` included (``out=`` taken out).
+        out: the array (or tuple of arrays) written.
+
+    Returns:
+        What NumPy returns: ``out`` (or the tuple of outputs).
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> def f(x):
+        ...     y = np.zeros_like(x)
+        ...     np.multiply(x, x, out=y, where=x > 1.0)   # calls ufunc_into
+        ...     return np.sum(y)
+        >>> gk.grad(f)(np.array([1.0, 2.0, 3.0]))
+        array([0., 4., 6.])
+    """
     where = kwargs.pop("where", True)
     if method == "__call__":
         result = ufunc(*inputs, **kwargs)
@@ -369,7 +500,35 @@ _AT_LOOP_LIMIT = 10_000
 
 def ufunc_at(ufunc, a, indices, b=None):
     """``np.add.at(a, indices, b)`` and ``np.subtract.at``: unbuffered, so repeated indices
-    accumulate, as NumPy's."""
+    accumulate, as NumPy's.
+
+    ``add.at`` and ``subtract.at`` are one step each; any other ufunc's ``at`` runs one write
+    per index, in NumPy's order (at most 10,000 of them).
+
+    Args:
+        ufunc: the ufunc (``np.add``, ``np.subtract``, ``np.multiply``, ...).
+        a: the traced array written.
+        indices: the indices (repeats accumulate).
+        b: the second operand, or None for a one-input ufunc.
+
+    Returns:
+        None, as NumPy's ``ufunc.at`` (``a`` is written in place).
+
+    Raises:
+        TracerConversionError: ``a`` is a plain NumPy array (the write would drop the
+            gradient).
+        NoGradientRuleError: too many indices for the one-at-a-time path.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> def f(b):
+        ...     a = np.zeros_like(b, shape=(2,))
+        ...     np.add.at(a, np.array([0, 0, 1]), b)   # repeated index 0 accumulates
+        ...     return a[0] * 10.0 + a[1]
+        >>> gk.grad(f)(np.array([1.0, 2.0, 3.0]))
+        array([10., 10.,  1.])
+    """
     if type(a) is not Tracer:
         raise conversion_error(f"np.{ufunc.__name__}.at into a plain NumPy array")
     if type(indices) is tuple:

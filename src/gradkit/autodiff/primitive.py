@@ -95,6 +95,17 @@ class Primitive:
     ``broadcasts``: the engine un-broadcasts this primitive's cotangents (rules never do).
     ``view``: NumPy returns a view of argument 0 (``x[1:]``, ``x.T``, ``reshape`` when it can),
     so a write to one is seen by the other (see :mod:`.mutation`).
+
+    Args:
+        name: the name errors and the tape show.
+        fn: the NumPy function it computes.
+        broadcasts: whether the engine un-broadcasts its cotangents.
+
+    Examples:
+        >>> import numpy as np
+        >>> prim = PRIMITIVES[np.tanh]
+        >>> prim, prim.fn is np.tanh, len(prim.vjps), prim.broadcasts
+        (<primitive tanh>, True, 1, False)
     """
 
     __slots__ = ("name", "fn", "vjps", "jvps", "broadcasts", "arity", "view", "needs", "lean")
@@ -140,16 +151,24 @@ class Primitive:
 _LEAN_MAX_ARGS = 6  # a primitive with more arguments keeps them all (lean is 2**n entries)
 
 
-MISSING = object()             # a rule not written (differentiating through it raises)
-PRIMITIVES: dict = {}          # function -> its Primitive: the rule table
-UFUNC_PRIMITIVES: dict = {}    # np.ufunc -> Primitive
-UFUNC_HANDLERS: dict = {}      # np.ufunc -> handler(*inputs); usually apply bound to the primitive
-PLAIN_UFUNCS: dict = {}        # np.ufunc -> Primitive, for ufuncs whose handler is just that
-FUNCTION_HANDLERS: dict = {}   # numpy function -> handler(*args, **kwargs)
-UFUNC_METHODS: dict = {}       # (ufunc, "reduce") -> handler; filled by the reduction rules
+#: The marker of a rule not written (differentiating through that argument raises).
+MISSING = object()
+#: The rule table: each function (NumPy's or a user's) -> its :class:`Primitive`.
+PRIMITIVES: dict = {}
+#: Each ``np.ufunc`` with rules -> its :class:`Primitive`.
+UFUNC_PRIMITIVES: dict = {}
+#: ``np.ufunc`` -> ``handler(*inputs)`` that ``__array_ufunc__`` calls (usually ``apply`` bound
+#: to the primitive).
+UFUNC_HANDLERS: dict = {}
+#: ``np.ufunc`` -> :class:`Primitive`, for the ufuncs whose handler is just that primitive.
+PLAIN_UFUNCS: dict = {}
+#: NumPy function -> ``handler(*args, **kwargs)`` that ``__array_function__`` calls.
+FUNCTION_HANDLERS: dict = {}
+#: ``(ufunc, method)`` (``(np.add, "reduce")``, ...) -> handler; filled by the reduction rules.
+UFUNC_METHODS: dict = {}
 
-# ufuncs whose result carries no derivative (comparisons, rounding, tests): they return plain
-# arrays, so the gradient through them is zero by construction.
+#: ufuncs whose result carries no derivative (comparisons, rounding, tests): they return plain
+#: arrays, so the gradient through them is zero by construction.
 NONDIFF_UFUNCS = {
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_xor, np.logical_not, np.isnan, np.isinf,
@@ -160,7 +179,25 @@ NONDIFF_UFUNCS = {
 
 
 def primitive(fn, name=None, broadcasts=False):
-    """Create (or return) the primitive for ``fn``; ufuncs are routed automatically."""
+    """Create (or return) the primitive for ``fn``; ufuncs are routed automatically.
+
+    Args:
+        fn: a NumPy function, a ufunc or any function of arrays (or a :class:`Primitive`,
+            returned as it is).
+        name: the name errors and the tape show (default: ``fn.__name__``).
+        broadcasts: whether the engine un-broadcasts the primitive's cotangents.
+
+    Returns:
+        Primitive: the one entry of :data:`PRIMITIVES` for ``fn``; calling this again returns
+        the same object.
+
+    Examples:
+        >>> import numpy as np
+        >>> primitive(np.sin) is PRIMITIVES[np.sin], primitive(np.sin).broadcasts
+        (True, False)
+        >>> primitive(np.add).broadcasts  # a two-argument ufunc broadcasts
+        True
+    """
     prim = fn if isinstance(fn, Primitive) else PRIMITIVES.get(fn)
     if prim is not None:
         if broadcasts and not (isinstance(prim.fn, np.ufunc) and prim.fn.nin == 1):
@@ -183,6 +220,25 @@ def differentiable(fn=None, *, name=None, broadcasts=False):
     The returned function routes tracers through the engine; register its rules with
     ``defvjp(f.primitive, ...)``. Use it for functions that must be one step of the tape
     (fused or stable computations, or adjoints used inside other rules).
+
+    Args:
+        fn: the function to wrap (left out: ``@differentiable(name=...)`` returns the
+            decorator).
+        name: the primitive's name (default: ``fn.__name__``).
+        broadcasts: whether the engine un-broadcasts its cotangents.
+
+    Returns:
+        The wrapped function, with its :class:`Primitive` as ``.primitive`` (or the decorator).
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> @differentiable
+        ... def cube(x):
+        ...     return x ** 3
+        >>> _ = defvjp(cube.primitive, lambda g, ans, x: 3.0 * g * x ** 2)
+        >>> float(gk.grad(cube)(2.0))
+        12.0
     """
     def wrap(fn):
         def body(*args, **kwargs):
@@ -225,10 +281,28 @@ def defvjp(fn, *rules, name=None, broadcasts=False, needs=None):
     arguments (axes, indices given as ints or slices) are always kept. A rule that reads a
     value it did not declare raises (never a silently wrong gradient).
 
-    >>> import numpy as np
-    >>> p = defvjp(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans), needs="ans")
-    >>> p.needs
-    ((-1,),)
+    Args:
+        fn: the function (or its :class:`Primitive`) the rules are for.
+        *rules: one VJP rule per positional argument; ``None`` for an argument with no
+            derivative, :data:`MISSING` to leave one as it is.
+        name: the primitive's name, if this creates it.
+        broadcasts: whether the engine un-broadcasts the cotangents (rules then return the
+            cotangent in the output's shape).
+        needs: what the rules read (see above).
+
+    Returns:
+        Primitive: the primitive of ``fn``, with the rules installed.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> @differentiable
+        ... def softsign(x):
+        ...     return x / (1.0 + np.abs(x))
+        >>> p = defvjp(softsign.primitive, lambda g, ans, x: g / (1.0 + np.abs(x)) ** 2,
+        ...            needs="x")
+        >>> p.needs, float(gk.grad(softsign)(1.0))
+        (((0,),), 0.25)
     """
     prim = primitive(fn, name, broadcasts)
     prim.set_vjps(_set_rules(prim.vjps, rules))
@@ -272,7 +346,31 @@ def _resolve_needs(rules, needs):
 
 
 def defjvp(fn, *rules, name=None, broadcasts=False):
-    """Register JVP rules, one per positional argument: ``rule(t, ans, *args, **kwargs)``."""
+    """Register JVP rules, one per positional argument: ``rule(t, ans, *args, **kwargs)``.
+
+    Each rule returns the output tangent caused by the tangent ``t`` of its argument; forward
+    mode (:func:`gradkit.jvp`, ``jacfwd``, ``hvp``) adds them up.
+
+    Args:
+        fn: the function (or its :class:`Primitive`) the rules are for.
+        *rules: one JVP rule per positional argument (``None``: no derivative).
+        name: the primitive's name, if this creates it.
+        broadcasts: whether the engine un-broadcasts its cotangents.
+
+    Returns:
+        Primitive: the primitive of ``fn``, with the rules installed.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> @differentiable
+        ... def square(x):
+        ...     return x * x
+        >>> _ = defjvp(square.primitive, lambda t, ans, x: 2.0 * x * t)
+        >>> _, tangent = gk.jvp(square, (3.0,), (1.0,))
+        >>> float(tangent)
+        6.0
+    """
     prim = primitive(fn, name, broadcasts)
     prim.jvps = _set_rules(prim.jvps, rules)
     _route(fn, prim)
@@ -280,7 +378,30 @@ def defjvp(fn, *rules, name=None, broadcasts=False):
 
 
 def def_linear(fn, *argnums, name=None):
-    """Declare ``fn`` linear in each of ``argnums``: its JVP applies ``fn`` to the tangent."""
+    """Declare ``fn`` linear in each of ``argnums``: its JVP applies ``fn`` to the tangent.
+
+    For :math:`f` linear in argument :math:`i`, :math:`\\partial_i f(x)[t] = f(\\dots, t,
+    \\dots)` with :math:`t` in place of :math:`x_i`.
+
+    Args:
+        fn: the function (or its :class:`Primitive`).
+        *argnums: the positions of the arguments it is linear in.
+        name: the primitive's name, if this creates it.
+
+    Returns:
+        Primitive: the primitive of ``fn``, with those JVP rules installed.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> @differentiable
+        ... def double(x):
+        ...     return 2.0 * x
+        >>> _ = def_linear(double.primitive, 0)
+        >>> _, tangent = gk.jvp(double, (np.ones(2),), (np.array([1.0, 3.0]),))
+        >>> tangent
+        array([2., 6.])
+    """
     prim = primitive(fn, name)
     rules = [MISSING] * (max(argnums) + 1)
     for i in argnums:
@@ -305,12 +426,43 @@ def _route(fn, prim):
 
 def identity_rule(g, ans, *args, **kwargs):
     """The VJP / JVP of an argument the output depends on with derivative one (``x + y``):
-    the cotangent or tangent passes through unchanged. ``backward`` skips the call."""
+    the cotangent or tangent passes through unchanged. ``backward`` skips the call.
+
+    Args:
+        g: the cotangent (or tangent).
+        ans: the primitive's output (unused).
+        *args: its arguments (unused).
+        **kwargs: its keyword arguments (unused).
+
+    Returns:
+        ``g`` itself.
+
+    Examples:
+        >>> import numpy as np
+        >>> PRIMITIVES[np.add].vjps[0] is identity_rule
+        True
+        >>> identity_rule(5.0, None, 1.0, 2.0)
+        5.0
+    """
     return g
 
 
 def no_rule_error(prim, i, mode):
-    """The error for differentiating argument ``i`` of ``prim`` without a rule."""
+    """The error for differentiating argument ``i`` of ``prim`` without a rule.
+
+    Args:
+        prim: the :class:`Primitive`.
+        i: the argument's position.
+        mode: ``"rev"`` (VJP) or ``"fwd"`` (JVP).
+
+    Returns:
+        NoGradientRuleError: the error to raise, saying which rule is missing and the rewrites.
+
+    Examples:
+        >>> import numpy as np
+        >>> str(no_rule_error(PRIMITIVES[np.tanh], 0, "fwd"))[:58]
+        'gradkit has no forward-mode (JVP) rule for argument 0 of t'
+    """
     what = "reverse-mode (VJP)" if mode == "rev" else "forward-mode (JVP)"
     return NoGradientRuleError(
         f"gradkit has no {what} rule for argument {i} of {prim.name}. Rewrite this step with "

@@ -21,6 +21,7 @@ import re
 import sys
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from .trace import ARRAY_STAND_INS
 
@@ -38,7 +39,16 @@ class JitValue:
     It behaves as the array does (every result is computed on the real arrays) and records
     each NumPy call that sees it. Shapes, dtypes and strides are static: they are part of the
     signature. Turning it into a Python value works (the real value is returned) but makes
-    the recording unsafe, so the signature runs eagerly."""
+    the recording unsafe, so the signature runs eagerly.
+
+    Examples:
+        >>> import numpy as np
+        >>> rec = Recording()
+        >>> x = rec.new_slot(np.ones(2))       # an input of the recording
+        >>> y = x * 2.0                         # computed, and recorded as one step
+        >>> type(y).__name__, y._array, len(rec.steps)
+        ('JitValue', array([2., 2.]), 1)
+    """
 
     __slots__ = ("_array", "_rec", "_slot")
     __array_priority__ = 10  # below the derivative tracers (1000): they see the call first
@@ -56,6 +66,19 @@ class JitValue:
     mT = property(lambda self: self._rec.attribute(self, "mT"))
     real = property(lambda self: self._rec.attribute(self, "real"))
     imag = property(lambda self: self._rec.attribute(self, "imag"))
+
+    def seed(self):
+        """The seed of a backward pass from this value: ones of its shape and dtype (static).
+        Where the recording may hold it (``Recording.constant_seeds``) it is a constant, and
+        so is what the pass computes from it alone (a mean's ``1 / n``, a sum's broadcast);
+        else a recorded ``np.ones`` of that shape, made on every call. Either way the program
+        does not read this value for it: what only fed the seed's shape is not computed."""
+        a = self._array
+        one = np.array(1, dtype=a.dtype)
+        one = one if a.ndim == 0 else one.reshape(a.shape)
+        if self._rec.constant_seeds:
+            return one
+        return self._rec.ones(one)
 
     def __len__(self):
         return len(self._array)
@@ -208,6 +231,24 @@ class _Outranked(Exception):
 
 # ----------------------------------------------------------------------------- the recording
 _INLINE = (int, bool, str, type(None), type(Ellipsis))
+
+# np.sum / np.mean and the methods .sum() / .mean() end in np.add.reduce after layers of
+# Python (about 1-3 us a call on a small array); a replay calls the C routine itself
+_REDUCTIONS = {np.sum: "sum", np.mean: "mean"}
+_MEAN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _reduction_call(kind, args, kwargs):
+    """``(axis, keepdims)`` of ``np.sum(a, ...)`` / ``np.mean(a, ...)`` when the call has no
+    other arguments than those two, as plain Python values; else None."""
+    if len(args) > 2 or set(kwargs) - {"axis", "keepdims"} or len(args) == 2 and "axis" in kwargs:
+        return None
+    axis = args[1] if len(args) == 2 else kwargs.get("axis")
+    keepdims = kwargs.get("keepdims", False)
+    if not (axis is None or type(axis) is int or type(axis) is tuple
+            and all(type(a) is int for a in axis)) or type(keepdims) is not bool:
+        return None
+    return axis, keepdims
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
@@ -230,7 +271,16 @@ class Recording:
 
     A step is ``(pieces, defines, reads, pure)``: the statement's source as a list of strings
     and slot numbers (ints), the slots it defines, the slots it reads, and whether it has no
-    effect beyond its result (a write is never dropped)."""
+    effect beyond its result (a write is never dropped).
+
+    Examples:
+        >>> import numpy as np
+        >>> rec = Recording()
+        >>> x = rec.new_slot(np.ones(2))
+        >>> _ = np.tanh(x) + x
+        >>> len(rec.values), len(rec.steps)   # x, tanh(x), the sum: three slots, two steps
+        (3, 2)
+    """
 
     def __init__(self):
         self.values = []     # slot -> the real value (kept alive: ids stay unique)
@@ -245,6 +295,9 @@ class Recording:
         self.elementwise = {}  # slot -> (ufunc, pieces of a, of b): `a op b`, see compile
         self.writes_inputs = False
         self.done = False     # after the trace: a leaked value acts as its array
+        # whether what a backward pass computes from its seed alone may be constants of the
+        # program (gk.jit: when no large array f closes over would then need comparing)
+        self.constant_seeds = False
 
     # -- slots
     def new_slot(self, value):
@@ -255,6 +308,15 @@ class Recording:
         self.boxes.append(box)
         if type(value) is _ndarray or isinstance(value, _generic):  # (ints are shared)
             self.by_id[id(value)] = k
+        return box
+
+    def ones(self, value):
+        """``value`` (an array of ones) as a recorded ``np.ones(shape, dtype)``: made on every
+        call, reading nothing (its dtype is a constant of the program, not an array)."""
+        box = self.new_slot(value)
+        self.steps.append(("let", (box._slot,), [
+            f"{self.name_of(np.ones, 'f')}({value.shape!r}, dtype={self.name_of(value.dtype)})"],
+            (), True))
         return box
 
     def input(self, value):
@@ -489,6 +551,11 @@ class Recording:
     def function(self, func, args, kwargs):
         if not self.live:
             return func(*_plain(args), **_plain(kwargs))
+        kind = _REDUCTIONS.get(func)
+        if kind is not None and args:
+            out = self.reduction(kind, args[0], args, kwargs)
+            if out is not NotImplemented:
+                return out
         pieces, reads = [self.name_of(func, "f"), "("], []
         try:
             vals, kw = self.args(args, kwargs, pieces, reads)
@@ -507,6 +574,10 @@ class Recording:
     def method(self, box, name, *args, **kwargs):
         if not self.live:
             return getattr(box._array, name)(*_plain(args), **_plain(kwargs))
+        if name == "sum" or name == "mean":
+            out = self.reduction(name, box, (box,) + args, kwargs)
+            if out is not NotImplemented:
+                return out
         pieces, reads = [box._slot, f".{name}("], [box._slot]
         try:
             vals, kw = self.args(args, kwargs, pieces, reads)
@@ -518,6 +589,38 @@ class Recording:
             self.note_write(box._array)
         out = getattr(box._array, name)(*vals, **kw)
         return self.result(out, pieces, reads, pure, f".{name}()")
+
+    def reduction(self, kind, box, args, kwargs):
+        """``np.sum`` / ``np.mean`` (``kind``) of the recorded ``box`` recorded as the
+        ``np.add.reduce`` call NumPy's wrappers make: the same bits (a mean divides that sum
+        by the same count; float64 and float32 only, whose sums keep their dtype), without
+        their Python. NotImplemented where the call has other arguments."""
+        call = _reduction_call(kind, args, kwargs)
+        if type(box) is not JitValue or box._rec is not self or call is None:
+            return NotImplemented
+        axis, keepdims = call
+        a = box._array
+        count = None
+        if kind == "mean":
+            if a.dtype not in _MEAN_DTYPES:
+                return NotImplemented
+            axes = range(a.ndim) if axis is None else (axis,) if type(axis) is int else axis
+            try:
+                count = int(np.prod([a.shape[normalize_axis_index(i, a.ndim)]
+                                     for i in axes]))
+            except (np.exceptions.AxisError, TypeError):
+                return NotImplemented
+            if count == 0:
+                return NotImplemented
+        out = np.add.reduce(a, axis=axis, keepdims=keepdims)
+        pieces = [f"{self.name_of(np.add, 'f')}.reduce(", box._slot, f", axis={axis!r}"]
+        if keepdims:
+            pieces.append(", keepdims=True")
+        pieces.append(")")
+        if count is not None:
+            out = out / count
+            pieces.append(f" / {count}")
+        return self.result(out, pieces, [box._slot], True, f"np.{kind}")
 
     def attribute(self, box, name):
         if not self.live:

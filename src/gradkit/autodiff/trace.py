@@ -23,14 +23,14 @@ The tape
 A tape entry is one of four kinds, told apart by length (tuples, because a training step makes
 thousands and walks each once); ``parent`` is the tape index of an argument, -1 a constant:
 
-============  =================================================  ==========================
-kind          entry                                              for
-============  =================================================  ==========================
-input         ``None``                                           inputs and traced buffers
-unary         ``(prim, x, ans, parent)``                         one argument, no keywords
-binary        ``(prim, x, y, ans, parent_x, parent_y)``          two arguments, no keywords
-general       ``(prim, args, kwargs, ans, ((argnum, parent), ...))``  everything else
-============  =================================================  ==========================
+============  =======================================================  ==========================
+kind          entry                                                    for
+============  =======================================================  ==========================
+input         ``None``                                                 inputs and traced buffers
+unary         ``(prim, x, ans, parent)``                               one argument, no keywords
+binary        ``(prim, x, y, ans, parent_x, parent_y)``                two arguments, no keywords
+general       ``(prim, args, kwargs, ans, ((argnum, parent), ...))``   everything else
+============  =======================================================  ==========================
 
 :meth:`ReverseTrace.record` is the one way to append an entry; ``backward`` has one branch per
 kind. The unary and binary kinds are kept apart from the general one because they are most of
@@ -65,13 +65,36 @@ __all__ = ["ReverseTrace", "ForwardTrace", "apply", "getval", "unbroadcast", "sh
            "finish", "FinishedReverseTrace", "FinishedForwardTrace", "is_ndarray",
            "ARRAY_STAND_INS"]
 
-NO_KWARGS: dict = {}  # shared by keyword-free calls; traces never modify it
+#: The keyword arguments of a keyword-free call, shared by every such entry (never modified).
+NO_KWARGS: dict = {}
 _levels = itertools.count(1)
 _new_object = object.__new__
 
 
 def apply(prim, *args, **kwargs):
-    """Evaluate ``prim`` on ``args``, recording it on the innermost trace among them."""
+    """Evaluate ``prim`` on ``args``, recording it on the innermost trace among them.
+
+    The innermost trace is the one with the highest level among the arguments' tracers; with
+    none, ``prim.fn`` runs on the plain values.
+
+    Args:
+        prim: the :class:`~gradkit.autodiff.primitive.Primitive`.
+        *args: its arguments (tracers, arrays, numbers, ...).
+        **kwargs: its keyword arguments.
+
+    Returns:
+        The output: a tracer of that trace, or a plain value.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.primitive import PRIMITIVES
+        >>> float(apply(PRIMITIVES[np.sin], 0.0))
+        0.0
+        >>> trace = ReverseTrace()
+        >>> y = apply(PRIMITIVES[np.sin], trace.new_input(np.zeros(2)))
+        >>> type(y).__name__, getval(y)
+        ('Tracer', array([0., 0.]))
+    """
     trace = None
     for a in args:
         if type(a) is Tracer:
@@ -94,7 +117,18 @@ class Shell:
     """What the lean tape keeps of a value no rule of its entry reads: its shape and dtype.
 
     Shape-only NumPy functions (``np.shape``, ``np.zeros_like``, ``np.result_type``, ...)
-    answer as for the value; anything that would read the entries raises."""
+    answer as for the value; anything that would read the entries raises.
+
+    Examples:
+        >>> import numpy as np
+        >>> s = shell(np.zeros((100, 100)))
+        >>> s, np.zeros_like(s).shape, s.ndim
+        (Shell(shape=(100, 100), dtype=float64), (100, 100), 2)
+        >>> np.sum(s)
+        Traceback (most recent call last):
+            ...
+        RuntimeError: A gradient rule called np.sum on a value the tape did not keep: ...
+    """
 
     __slots__ = ("shape", "dtype")
 
@@ -136,13 +170,26 @@ def _dropped(what):
 # Arrays smaller than this are kept whole: building a Shell costs about 0.2 us, more than
 # freeing a few KB early is worth, and small-array code (W1: 60 operations on 16 floats; W3:
 # a 32-wide MLP) stays as fast as before. Peak memory is made by the large arrays.
+#: The size from which the lean tape replaces an array no rule reads by its :class:`Shell`.
 LEAN_MIN_SIZE = 4096
 
 
 def shell(v):
     """``v`` as the tape keeps it when no rule reads it: arrays of ``LEAN_MIN_SIZE`` entries
     or more and tracers become a :class:`Shell`; small arrays, Python numbers, indices and
-    other small values stay as they are."""
+    other small values stay as they are.
+
+    Args:
+        v: a value an entry of the tape would keep.
+
+    Returns:
+        Its :class:`Shell`, or ``v`` itself.
+
+    Examples:
+        >>> import numpy as np
+        >>> shell(np.zeros(5000)), shell(np.zeros(2)), shell(3)
+        (Shell(shape=(5000,), dtype=float64), array([0., 0.]), 3)
+    """
     t = type(v)
     # (a tracer only over NumPy values: a Shell's stand-in is a host array, which a rule
     # computing beside a device array (CuPy) must not meet)
@@ -156,7 +203,21 @@ def shell(v):
 
 def lean_values(keep, ans, args):
     """``(ans, args)`` with what ``keep`` (a row of ``Primitive.lean``) does not keep shelled;
-    arguments past the row (no rule declared for them) are kept."""
+    arguments past the row (no rule declared for them) are kept.
+
+    Args:
+        keep: ``(keep_ans, keep_arg0, ...)``, booleans.
+        ans: the entry's output.
+        args: its arguments.
+
+    Returns:
+        tuple: ``(ans, args)`` as the tape keeps them (see :func:`shell`).
+
+    Examples:
+        >>> import numpy as np
+        >>> lean_values((True, False), 1.0, (np.zeros(5000),))
+        (1.0, (Shell(shape=(5000,), dtype=float64),))
+    """
     n = len(keep) - 1
     return (ans if keep[0] else shell(ans),
             tuple(a if i >= n or keep[i + 1] else shell(a) for i, a in enumerate(args)))
@@ -180,7 +241,20 @@ def _own_arguments(trace, prim, rules, args, mode):
 
 
 class ReverseTrace:
-    """A tape of primitive applications, walked backwards to compute cotangents."""
+    """A tape of primitive applications, walked backwards to compute cotangents.
+
+    Each tracer of the trace holds its tape index; :meth:`backward` walks the tape from the
+    seeded outputs to the inputs, applying each entry's VJP rules (reverse mode,
+    backpropagation).
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ReverseTrace()
+        >>> x = trace.new_input(np.array([1.0, 2.0]))
+        >>> y = np.sum(x * x)
+        >>> trace.backward({y._aux: 1.0})[x._aux]  # d/dx sum(x**2) = 2 x
+        array([2., 4.])
+    """
 
     __slots__ = ("level", "tape")
 
@@ -352,7 +426,22 @@ def first_order_trace(*args):
     It is the trace of every tracer among ``args`` when they all belong to one
     :class:`ReverseTrace` and hold plain NumPy arrays (not values of an outer trace, as in a
     Hessian). Layers with a fused step (``nn.functional.linear``, ``relu``, the cross-entropy)
-    use it to record one entry with :meth:`ReverseTrace.record` instead of several."""
+    use it to record one entry with :meth:`ReverseTrace.record` instead of several.
+
+    Args:
+        *args: the step's arguments (tracers or plain values).
+
+    Returns:
+        ReverseTrace or None.
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ReverseTrace()
+        >>> first_order_trace(trace.new_input(np.ones(2)), np.ones(2)) is trace
+        True
+        >>> first_order_trace(np.ones(2)) is None  # nothing traced
+        True
+    """
     trace = None
     for a in args:
         if type(a) is Tracer:
@@ -367,21 +456,46 @@ def first_order_trace(*args):
     return trace
 
 
-# Value types that stand for a NumPy array on the first-order fast paths: gk.jit's JitValue
-# (which records the calls made on the array it holds) joins when its module loads.
+#: Value types that stand for a NumPy array on the first-order fast paths: gk.jit's JitValue
+#: (which records the calls made on the array it holds) joins when its module loads.
 ARRAY_STAND_INS: set = set()
 
 
 def is_ndarray(v):
     """True for a NumPy array, and for a value recorded by ``gk.jit`` that holds one: the
     fast paths that test ``type(v) is np.ndarray`` use this, so that a compiled step makes
-    the same NumPy calls as the eager one."""
+    the same NumPy calls as the eager one.
+
+    Args:
+        v: any value.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> import numpy as np
+        >>> is_ndarray(np.ones(2)), is_ndarray(1.0), is_ndarray([1.0])
+        (True, False, False)
+    """
     t = type(v)
     return t is np.ndarray or t in ARRAY_STAND_INS and type(v._array) is np.ndarray
 
 
 class ForwardTrace:
-    """Forward mode: each traced value carries its tangent."""
+    """Forward mode: each traced value carries its tangent.
+
+    Each primitive's output tangent is the sum of its JVP rules applied to the arguments'
+    tangents, :math:`\\dot y = \\sum_i \\partial_i f(x)\\,\\dot x_i`, computed as the function
+    runs (no tape).
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ForwardTrace()
+        >>> x = trace.new_input(np.array([0.0, 1.0]), np.array([1.0, 1.0]))
+        >>> value, tangent = trace.unbox(x * x)
+        >>> tangent  # d(x**2) = 2 x dx
+        array([0., 2.])
+    """
 
     __slots__ = ("level",)
 
@@ -420,7 +534,19 @@ class ForwardTrace:
 
 def shape_of(x):
     """``x.shape`` for arrays and tracers, ``np.shape(x)`` for anything else (cheap on the
-    hot path, where ``np.shape`` would go through NumPy's dispatch)."""
+    hot path, where ``np.shape`` would go through NumPy's dispatch).
+
+    Args:
+        x: an array, a tracer, a :class:`Shell`, a number or a nested list.
+
+    Returns:
+        tuple: the shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> shape_of(np.ones((2, 3))), shape_of(1.0), shape_of([[1, 2]])
+        ((2, 3), (), (1, 2))
+    """
     t = type(x)
     if t is np.ndarray or t is Shell:
         return x.shape
@@ -430,7 +556,28 @@ def shape_of(x):
 
 
 def unbroadcast(g, like):
-    """Sum ``g`` over the axes that broadcasting added or stretched to reach ``like``'s shape."""
+    """Sum ``g`` over the axes that broadcasting added or stretched to reach ``like``'s shape.
+
+    The adjoint of broadcasting: if ``y = broadcast_to(x, shape)`` then
+    :math:`\\bar x_j = \\sum_{i \\to j} \\bar y_i`, the sum over the copies of each entry.
+    The engine does it once for every broadcasting primitive, so no rule does.
+
+    Args:
+        g: the cotangent, in the broadcast shape.
+        like: a value (or tracer) with the argument's shape.
+
+    Returns:
+        ``g`` summed to ``like``'s shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> unbroadcast(np.ones((3, 2)), np.zeros(2))
+        array([3., 3.])
+        >>> unbroadcast(np.ones((3, 2)), np.zeros((3, 1)))
+        array([[2.],
+               [2.],
+               [2.]])
+    """
     if type(g) is np.ndarray and type(like) is np.ndarray:
         gshape, shape = g.shape, like.shape
         if len(gshape) == len(shape) + 1 and gshape[1:] == shape:  # a bias: (n, k) to (k,)
@@ -453,7 +600,20 @@ def unbroadcast(g, like):
 
 def getval(x):
     """The plain value under every layer of tracing (no derivative flows through it). A
-    batched value (inside ``vmap``) stays batched: its examples are stripped instead."""
+    batched value (inside ``vmap``) stays batched: its examples are stripped instead.
+
+    Args:
+        x: a tracer or a plain value.
+
+    Returns:
+        The value ``x`` holds (``x`` itself when it is not traced).
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ReverseTrace()
+        >>> getval(trace.new_input(np.array([1.0, 2.0]))), getval(3.0)
+        (array([1., 2.]), 3.0)
+    """
     while type(x) is Tracer:
         x = x._value
     if type(x) is BatchTracer:
@@ -478,7 +638,20 @@ def _leaked(prim=None):
 
 
 class FinishedReverseTrace(ReverseTrace):
-    """A reverse trace whose function has returned: its tape can be walked, never extended."""
+    """A reverse trace whose function has returned: its tape can be walked, never extended.
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ReverseTrace()
+        >>> x = trace.new_input(np.ones(2))
+        >>> finish(trace)
+        >>> type(trace).__name__
+        'FinishedReverseTrace'
+        >>> np.sin(x)
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.LeakedTracerError: a traced value was used in sin after ...
+    """
 
     __slots__ = ()
 
@@ -495,7 +668,16 @@ class FinishedReverseTrace(ReverseTrace):
 
 
 class FinishedForwardTrace(ForwardTrace):
-    """A forward trace whose function has returned."""
+    """A forward trace whose function has returned.
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ForwardTrace()
+        >>> x = trace.new_input(np.ones(2), np.ones(2))
+        >>> finish(trace)
+        >>> type(trace).__name__
+        'FinishedForwardTrace'
+    """
 
     __slots__ = ()
 
@@ -507,7 +689,20 @@ class FinishedForwardTrace(ForwardTrace):
 
 
 def finish(trace):
-    """Mark ``trace`` finished: its tracers raise LeakedTracerError wherever they are used."""
+    """Mark ``trace`` finished: its tracers raise LeakedTracerError wherever they are used.
+
+    Args:
+        trace: a :class:`ReverseTrace` or :class:`ForwardTrace` whose function has returned.
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ForwardTrace()
+        >>> finish(trace)
+        >>> trace.new_input(np.ones(2), np.ones(2))
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.LeakedTracerError: a traced value was used after ...
+    """
     trace.__class__ = FinishedReverseTrace if type(trace) is ReverseTrace \
         else FinishedForwardTrace
 # --- end issue 16 ---------------------------------------------------------------------------

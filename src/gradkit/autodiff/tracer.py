@@ -29,7 +29,23 @@ _ndarray = np.ndarray
 
 
 def conversion_error(what):
-    """The error for turning a traced value into a plain one, with the rewrites."""
+    """The error for turning a traced value into a plain one, with the rewrites.
+
+    Args:
+        what: the conversion, as the message starts (``"float()"``, ``"np.asarray"``).
+
+    Returns:
+        TracerConversionError: the error to raise.
+
+    Examples:
+        >>> import gradkit as gk
+        >>> str(conversion_error("float()"))[:56]
+        'float() of a traced value would silently drop its gradie'
+        >>> gk.grad(lambda x: float(x))(1.0)
+        Traceback (most recent call last):
+            ...
+        gradkit.autodiff.primitive.TracerConversionError: float() ... would silently drop ...
+    """
     return TracerConversionError(
         f"{what} of a traced value would silently drop its gradient. Inside a function being "
         "differentiated keep values as arrays: make buffers from the traced value "
@@ -129,6 +145,27 @@ class Tracer:
     ``_aux`` is the tape index (reverse mode) or the tangent (forward mode). A view
     (``x[1:]``, ``x.T``) also has ``_base``, and a base with live views ``_views``
     (see :mod:`.mutation`); both slots are unset on everything else.
+
+    Every Python operator, array method and NumPy protocol (``__array_ufunc__``,
+    ``__array_function__``) of a tracer routes to a registered primitive, so user code is
+    plain NumPy. The transformations (:func:`gradkit.grad`, ...) make tracers; users meet
+    them only as the arguments their function receives.
+
+    Args:
+        value: the value it holds (an array, or a tracer of an outer trace).
+        trace: the :class:`~gradkit.autodiff.trace.ReverseTrace` or
+            :class:`~gradkit.autodiff.trace.ForwardTrace` recording it.
+        aux: its tape index or tangent.
+
+    Examples:
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> def f(x):
+        ...     print(type(x).__name__, x.shape, x.dtype)
+        ...     return np.sum(np.sin(x))
+        >>> gk.grad(f)(np.zeros(3))
+        Tracer (3,) float64
+        array([1., 1., 1.])
     """
 
     __slots__ = ("_value", "_trace", "_aux", "_base", "_views", "__weakref__")
@@ -340,15 +377,16 @@ class Tracer:
             prim = PLAIN_UFUNCS.get(ufunc)
             if prim is not None:
                 trace = self._trace
-                if len(inputs) == 1 and prim.arity == 1 and type(trace) is ReverseTrace:
-                    # np.tanh(x) and friends: ReverseTrace.record_unary, written out as in
-                    # the operators (above)
+                if prim.arity == 1 and type(trace) is ReverseTrace:
+                    # np.tanh(x) and friends (one input: NumPy passes `out` as a keyword):
+                    # ReverseTrace.record_unary, written out as in the operators (above); a
+                    # ufunc's result is an array or a NumPy scalar, both with a size
                     v = self._value
-                    ans = prim.fn(v)
+                    ans = ufunc(v)
                     tape = trace.tape
                     t = _new_object(Tracer)
                     t._value, t._trace, t._aux = ans, trace, len(tape)
-                    if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
+                    if ans.size < LEAN_MIN_SIZE or prim.lean is None:
                         tape.append((prim, v, ans, self._aux))
                     else:
                         keep = prim.lean[1]

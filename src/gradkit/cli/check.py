@@ -13,6 +13,7 @@ from .errors import CLIError
 
 __all__ = ["run", "load_function", "check_argument", "EXAMPLES"]
 
+#: The examples ``gradkit check --help`` ends with.
 EXAMPLES = """examples:
   gradkit check mycode.py:loss --shape 3,4            # one argument, a 3x4 array
   gradkit check mycode.py:f --shape 5 --shape scalar  # two arguments: a vector and a number

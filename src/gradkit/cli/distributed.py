@@ -113,8 +113,8 @@ def dask_client(address):
         address: ``"local"`` (``--dask`` alone), or a scheduler address such as
             ``"tcp://10.0.0.5:8786"``.
 
-    Returns:
-        A context manager that gives the ``dask.distributed.Client``.
+    Yields:
+        dask.distributed.Client: the client, closed (with its local cluster) on exit.
 
     Raises:
         CLIError: when the scheduler cannot be reached.
@@ -340,8 +340,10 @@ def score_dask(estimator, data, X_train, y_train, X_test, y_test, seed=0):
         estimator: the fitted estimator.
         data: the :class:`gradkit.data.tabular.Prepared` table (its spec gives the classes,
             or the target's mean and scale).
-        X_train, y_train, X_test, y_test: Dask arrays with known row chunks
-            (:func:`split_dask`); ``y`` encoded as the spec says.
+        X_train: the training rows, a Dask array with known row chunks (:func:`split_dask`).
+        y_train: their targets, encoded as the spec says, with ``X_train``'s row chunks.
+        X_test: the held-out rows, as ``X_train``.
+        y_test: their targets, as ``y_train``.
         seed: seeds the sample of held-out rows.
 
     Returns:

@@ -12,6 +12,7 @@ from .errors import CLIError
 
 __all__ = ["run", "EXAMPLES"]
 
+#: The examples ``gradkit explain --help`` ends with.
 EXAMPLES = """examples:
   gradkit fit breast_cancer --save model.npz && gradkit explain model.npz breast_cancer
   gradkit explain model.npz new_rows.csv --method gradient_x_input --rows 50
@@ -31,7 +32,46 @@ def _write_csv(path, names, importances):
 
 
 def run(args) -> int:
-    """Run ``gradkit explain`` with parsed ``args``; returns the exit status."""
+    """Run ``gradkit explain`` with parsed ``args``; returns the exit status.
+
+    The model saved by ``gradkit fit --save`` explains ``args.rows`` rows of ``args.data``
+    (encoded with the preprocessing saved beside it): each feature's mean absolute attribution
+    by ``args.method`` (:func:`gradkit.explain.feature_importances`), printed, written to the
+    CSV file ``args.csv`` and drawn in the report ``args.report``.
+
+    Args:
+        args: the parsed ``argparse.Namespace`` of ``gradkit explain`` (see
+            :func:`gradkit.cli.main.build_parser`).
+
+    Returns:
+        int: the exit status (0).
+
+    Raises:
+        CLIError: for a model, data file or output path that cannot be used (one line, exit
+            status 2).
+
+    Examples:
+        >>> import os, tempfile
+        >>> from gradkit.cli.main import build_parser
+        >>> from gradkit.cli import fit
+        >>> folder = tempfile.mkdtemp()
+        >>> model = os.path.join(folder, "m.npz")
+        >>> args = build_parser().parse_args(
+        ...     ["fit", "iris", "--model", "logistic", "--save", model,
+        ...      "--report", os.path.join(folder, "fit.html")])
+        >>> fit.run(args)
+        gradkit fit: ...
+        0
+        >>> args = build_parser().parse_args(
+        ...     ["explain", model, "iris", "--csv", os.path.join(folder, "imp.csv"),
+        ...      "--report", os.path.join(folder, "explain.html")])
+        >>> run(args)
+        gradkit explain: LogisticRegression on iris: 150 rows, 4 features
+          petal width (cm) ...
+        0
+        >>> sorted(os.listdir(folder))
+        ['explain.html', 'fit.html', 'imp.csv', 'm.npz', 'm.npz.preprocess.json']
+    """
     from gradkit import plot
     from gradkit.explain import feature_importances
     from gradkit.report import Report

@@ -19,6 +19,7 @@ from .tabular import SPELLING
 
 __all__ = ["run", "build_estimator", "save_model", "load_model", "EXAMPLES", "MODELS"]
 
+#: The examples ``gradkit fit --help`` ends with.
 EXAMPLES = """examples:
   gradkit fit                                    # breast_cancer, logistic regression (lbfgs)
   gradkit fit iris --model mlp --hidden 16 --optimizer adam --lr 0.01 --epochs 200
@@ -353,33 +354,17 @@ def data_section(report, table_name, data, extra_rows=()):
         section.table(list(s["classes"].items()), header=("class", "rows"))
     section.text("Encoding:")
     section.bullets(s["encoded"])
-    if s["dropped"]:
-        section.text("Dropped columns: " + ", ".join(s["dropped"]))
+    # each column once: those a note already explains are not listed again
+    unexplained = [c for c in s["dropped"] if not any(f" {c}." in n for n in s["notes"])]
+    if unexplained:
+        section.text("Dropped columns: " + ", ".join(unexplained))
     section.bullets(s["notes"])
     return section
 
 
-def findings_block(section, findings, diverged_note=None):
-    """The diagnostics' findings with their remedies and evidence (or an all-clear):
-    :func:`gradkit.report.findings_block`, with the remedy of a divergence in option names."""
-    from gradkit.report import findings_block as block
-
-    block(section, findings, diverged_note, "Lower --lr, set --clip-norm (for example 1.0), "
-          "or use a full-batch method such as --optimizer lbfgs.")
-
-
-def _learning_rate_text(estimator, history):
-    kind, how = estimator.optimizer_kind()
-    rates = [v for v in history.get("learning_rate", []) if v is not None]
-    if kind == "minimize":
-        return (f"{how} is a full-batch method: it has no learning rate; a line search "
-                "chooses the step length at every iteration.")
-    if not rates:
-        return "No learning rate was recorded."
-    first, last = rates[0], rates[-1]
-    if np.isclose(first, last):
-        return f"A constant learning rate of {first:.4g} for {len(rates)} steps."
-    return f"The learning rate went from {first:.4g} to {last:.4g} over {len(rates)} steps."
+#: The remedy of a divergence, in the command's option names.
+DIVERGED_REMEDY = ("Lower --lr, set --clip-norm (for example 1.0), or use a full-batch method "
+                   "such as --optimizer lbfgs.")
 
 
 def _optimizer_name(estimator):
@@ -608,28 +593,21 @@ def _write_report(args, loaded, trained, scores, shown):
                  [("training rows", len(loaded.y_train)), ("held-out rows", len(loaded.y_test))])
     _model_section(report, trained)
     _scores_section(report, loaded, scores, shown, debug)
-    _curves_sections(report, trained, debug)
-    _gradients_section(report, trained, debug)
+    _training_sections(report, trained, debug)
     _importance_section(report, trained.estimator, loaded, args.seed, debug)
     return report.write(args.report)
 
 
 def _model_section(report, trained):
-    """The model, the optimizer, the kind of gradient, the counts and every setting."""
+    """Why it stopped, the model, the optimizer, the kind of gradient, the counts and the
+    settings given (:func:`gradkit.report.model_section`), with the fit's notes."""
+    from gradkit.report import model_section
+
     estimator = trained.estimator
-    kind, _ = estimator.optimizer_kind()
-    settings = {k: v for k, v in estimator.get_params().items() if k not in ("verbose",)}
-    batch = settings.get("batch_size")
-    gradient = ("full batch" if kind == "minimize" or batch is None else
-                "stochastic (1 row)" if batch == 1 else f"mini-batch ({batch})")
-    section = report.section("Model and optimizer")
-    section.table([("model", type(estimator).__name__),
-                   ("optimizer", _optimizer_name(estimator)), ("gradient", gradient),
-                   ("iterations / epochs run", getattr(estimator, "n_iter_", "")),
-                   ("steps recorded", len(trained.history.get("step", []))),
-                   ("training time", f"{trained.seconds:.2f} s")]
-                  + [(k, repr(v)) for k, v in sorted(settings.items())],
-                  header=("setting", "value"))
+    why = INTERRUPTED if trained.interrupted and \
+        getattr(estimator, "stop_reason_", None) != INTERRUPTED else None
+    section = model_section(report, estimator, why,
+                            [("training time", f"{trained.seconds:.2f} s")])
     section.bullets(trained.notes)
 
 
@@ -653,43 +631,22 @@ def _scores_section(report, loaded, scores, shown, debug):
                      debug)
 
 
-def _curves_sections(report, trained, debug):
-    """The training loss per step, and what the learning rate did."""
-    from gradkit import plot
+def _training_sections(report, trained, debug):
+    """The training loss, what the learning rate did, and the gradient norm of each layer,
+    each figure with its findings (:func:`gradkit.report.training_sections`)."""
+    from gradkit.diagnostics.findings import epoch_length
+    from gradkit.report import training_sections
 
-    history = trained.history
-    section = report.section("Training curves")
-    section.text("The training loss (the penalized mean loss the optimizer minimizes) at "
-                 "every step.")
-    figure_block(section, lambda: plot.training(trained.estimator if history.get("loss") else
-                                                list(trained.estimator.loss_curve_)),
-                 "Loss per step (and the learning rate, when the optimizer has one).", debug)
-    section = report.section("Learning rate")
-    section.text(_learning_rate_text(trained.estimator, history))
-
-
-def _gradients_section(report, trained, debug):
-    """The gradient norm of each layer per step, and the findings in words."""
-    from gradkit import plot
-
-    section = report.section("Gradient flow and findings")
-    section.text("The norm of the gradient of each layer (parameter group) at every step, on "
-                 "a log scale. Vanishing gradients show as early layers far below the last; "
-                 "exploding gradients as norms growing without bound.")
-    if trained.history.get("grad_norm"):
-        figure_block(section, lambda: plot.gradient_flow(trained.estimator, trained.findings),
-                     "Gradient norm per layer; dashed lines mark findings.", debug)
-    diverged_note = None
-    if trained.diverged:
-        diverged_note = (f"Training diverged at step {trained.estimator.diverged_at_} (a NaN "
-                         "or infinite loss, or one that exploded); it stopped and the best "
-                         "parameters seen were kept (the scores above are theirs).")
-    findings_block(section, trained.findings, diverged_note)
+    estimator = trained.estimator
+    training_sections(report, trained.history, trained.findings,
+                      steps_per_epoch=epoch_length(estimator), estimator=estimator,
+                      learning_rate_section=True, diverged_remedy=DIVERGED_REMEDY, debug=debug)
 
 
 def _importance_section(report, estimator, loaded, seed, debug):
     """Integrated-gradients importance of each encoded feature over held-out rows."""
     from gradkit import plot
+    from gradkit.report import importance_caption
 
     names = loaded.data.feature_names
     section = report.section("Feature importance")
@@ -698,8 +655,7 @@ def _importance_section(report, estimator, loaded, seed, debug):
         section.text("Mean absolute integrated-gradients attribution over held-out rows "
                      "(from the mean row): how much each encoded feature moves the model's "
                      "output.")
-        caption = ("The 20 largest." if len(importances) > 20
-                   else f"All {len(importances)} features.")
+        caption = importance_caption(len(importances))
         figure_block(section, lambda: plot.attributions(importances, names, top=20), caption,
                      debug)
         order = np.argsort(-importances)[:20]
@@ -712,6 +668,25 @@ def _importance_section(report, estimator, loaded, seed, debug):
                         level="error")
 
 
+#: Scores in the target's units (printed to 4 significant digits); the others are ratios
+#: (accuracy, F1, R2: three decimals, so a perfect score reads 1.000, not 1).
+_IN_TARGET_UNITS = ("RMSE", "MAE")
+
+
+def _score_text(name, value):
+    return f"{value:.4g}" if name in _IN_TARGET_UNITS else f"{value:.3f}"
+
+
+def _stop_detail(estimator, stop):
+    """`` (why, in words)`` for the summary's stop line (the report's sentence), or ""."""
+    from gradkit.report.stopping import stop_reason
+    if stop == INTERRUPTED:
+        return ""
+    text = stop_reason(estimator).text
+    head, sep, rest = text.partition(": ")
+    return f" ({(rest if sep and head.isalpha() else text).rstrip('.')})" if text else ""
+
+
 def _summary(loaded, trained, scores, report_path, saved, seconds):
     """The lines printed at the end: the data, the main score, the run, the findings, and
     where the report and the model went."""
@@ -720,18 +695,20 @@ def _summary(loaded, trained, scores, report_path, saved, seconds):
     main_score = "accuracy" if loaded.task == "classification" else "R2"
     classes = (f", {len(data.spec['target']['classes'])} classes"
                if loaded.task == "classification" else "")
-    others = ", ".join(f"{k} {v:.4g}" for k, v in scores.items() if k != main_score)
+    others = ", ".join(f"{k} {_score_text(k, v)}" for k, v in scores.items()
+                       if k != main_score)
     out = [f"gradkit fit: {type(estimator).__name__} ({_optimizer_name(estimator)}) on "
            f"{loaded.table_name}: {data.summary['rows']} rows, {data.summary['features']} "
            f"features{classes}",
-           f"  held-out {main_score} {scores[main_score]:.4g} on {len(loaded.y_test)} rows "
+           f"  held-out {main_score} {_score_text(main_score, scores[main_score])} on "
+           f"{len(loaded.y_test)} rows "
            f"({others})",
            f"  trained {getattr(estimator, 'n_iter_', '?')} "
            f"{'iterations' if kind == 'minimize' else 'epochs'} in {trained.seconds:.2f} s "
            f"({seconds:.2f} s in all)"]
     stop = INTERRUPTED if trained.interrupted else getattr(estimator, "stop_reason_", None)
     if stop:
-        out.append(f"  stopped: {stop}")
+        out.append(f"  stopped: {stop}{_stop_detail(estimator, stop)}")
     if trained.findings or trained.diverged:
         out.append("  findings: " + "; ".join(
             ([f"diverged at step {estimator.diverged_at_}"] if trained.diverged else [])

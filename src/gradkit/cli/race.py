@@ -18,6 +18,7 @@ from .errors import CLIError
 __all__ = ["run", "run_racer", "parse_optimizers", "RACERS", "DEFAULT_OPTIMIZERS",
            "FUNCTION_NAMES", "EXAMPLES"]
 
+#: The examples ``gradkit race --help`` ends with.
 EXAMPLES = """examples:
   gradkit race                                   # rosenbrock, the eight default optimizers
   gradkit race beale --optimizers adam,rmsprop,lbfgs --steps 500
@@ -31,8 +32,11 @@ _STEPPERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw
 _SOLVERS = ("gd", "newton", "newton-cg", "trust-ncg", "trust-exact", "bfgs", "lbfgs")
 #: Every optimizer ``gradkit race`` can run: gradient transformations, then full-batch methods.
 RACERS = _STEPPERS + _SOLVERS
+#: The optimizers ``gradkit race`` runs when ``--optimizers`` is not given.
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "lbfgs",
                       "newton")
+#: The test functions ``gradkit race`` accepts by name (those of
+#: :data:`~gradkit.optim.landscapes.TEST_FUNCTIONS`).
 FUNCTION_NAMES = tuple(TEST_FUNCTIONS)
 _ESCAPE = 1e8  # an iterate this far out has diverged
 
@@ -40,8 +44,19 @@ _ESCAPE = 1e8  # an iterate this far out has diverged
 def parse_optimizers(text):
     """The tuple of optimizer names in a comma-separated list (argparse type).
 
-    >>> parse_optimizers("adam, lbfgs")
-    ('adam', 'lbfgs')
+    Args:
+        text: names from :data:`RACERS`, separated by commas (case and spaces ignored;
+            a repeated name counts once).
+
+    Returns:
+        tuple of str: the names, in the order given.
+
+    Raises:
+        argparse.ArgumentTypeError: for an unknown name or an empty list.
+
+    Examples:
+        >>> parse_optimizers("adam, LBFGS, adam")
+        ('adam', 'lbfgs')
     """
     names = tuple(n.strip().lower() for n in str(text).split(",") if n.strip())
     unknown = [n for n in names if n not in RACERS]
@@ -59,13 +74,27 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
     (``minimize``'s ``n_restarts``, seeded by ``seed``): the path shown is the winning run's,
     the evaluations count every run's. Gradient transformations ignore it (the status says so).
 
+    Args:
+        name: an optimizer of :data:`RACERS`: a gradient transformation (``"adam"``, ...) or a
+            full-batch method of :func:`gradkit.optim.minimize` (``"lbfgs"``, ...).
+        f: the scalar function of a 1-D array to minimize.
+        x0: the starting point.
+        steps: the number of iterates (a gradient transformation) or ``max_iter`` (a solver).
+        learning_rate: the step size of a gradient transformation (solvers search their own).
+        restarts: extra random starts for a full-batch method.
+        seed: the seed of those random starts.
+
     Returns:
         dict with ``path`` (k, d) evaluated iterates, ``f``, ``nfev``, ``time`` per iterate, and
         ``status`` in words.
 
-    >>> r = run_racer("adam", lambda x: np.sum(x ** 2), np.array([1.0, 1.0]), 5, 0.1)
-    >>> r["path"].shape, r["nfev"][-1]
-    ((5, 2), 5)
+    Examples:
+        >>> r = run_racer("adam", lambda x: np.sum(x ** 2), np.array([1.0, 1.0]), 5, 0.1)
+        >>> r["path"].shape, r["nfev"][-1]
+        ((5, 2), 5)
+        >>> r = run_racer("lbfgs", lambda x: np.sum(x ** 2), np.array([1.0, 1.0]), 50)
+        >>> float(r["f"][-1]) < 1e-12, r["status"].startswith("Converged")
+        (True, True)
     """
     import gradkit as gk
     from gradkit.models import TRANSFORMS
@@ -79,7 +108,6 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
 
     x = np.array(x0, dtype=float)
     path, values, nfev, times = [x.copy()], [], [], []
-    status = f"{steps} steps"
     start = time.perf_counter()
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -101,7 +129,7 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
             nfev = list(range(1, len(values) + 1))  # one evaluation per step
             if escaped:
                 status = f"diverged at step {escaped[0]} (|x| > {_ESCAPE:g})"
-            elif not result.success:
+            else:  # the steps taken, as the iterations column counts them
                 status = " ".join(str(result.message).split())
             if restarts:
                 status += " (no restarts: a gradient transformation)"
@@ -181,14 +209,20 @@ def _final(r):
 
 def _results_table(section, results, distance=None):
     """The results, best final value first."""
+    from gradkit.report import format_number
+
+    def value(v):  # losses far apart in scale: four significant digits each
+        return format_number(v, significant=4)
+
     rows = []
     for name, r in sorted(results.items(), key=lambda item: _final(item[1])):
         best = min(r["f"]) if r["f"] else float("nan")
-        row = [name, r["f"][-1] if r["f"] else float("nan"), best, len(r["path"]) - 1,
+        row = [name, value(r["f"][-1] if r["f"] else float("nan")), value(best),
+               len(r["path"]) - 1,
                r["nfev"][-1] if r["nfev"] else 0, f"{r['time'][-1] * 1e3:.1f} ms" if r["time"]
                else "", r["status"]]
         if distance is not None:
-            row.insert(3, distance(r["path"][-1]) if len(r["path"]) else float("nan"))
+            row.insert(3, value(distance(r["path"][-1]) if len(r["path"]) else float("nan")))
         rows.append(row)
     header = ["optimizer", "final f", "best f", "iterations", "evaluations", "time", "status"]
     if distance is not None:
@@ -211,7 +245,39 @@ def _plane(center, paths):
 
 
 def run(args) -> int:
-    """Run ``gradkit race`` with parsed ``args``; returns the exit status."""
+    """Run ``gradkit race`` with parsed ``args``; returns the exit status.
+
+    Every optimizer of ``args.optimizers`` runs from one start on a 2-D test function of
+    :mod:`gradkit.optim.landscapes` (paths drawn on its contours) or on the penalized loss of
+    softmax / least-squares regression on a data set; the summary is printed and the report
+    written to ``args.report``.
+
+    Args:
+        args: the parsed ``argparse.Namespace`` of ``gradkit race`` (see
+            :func:`gradkit.cli.main.build_parser`).
+
+    Returns:
+        int: the exit status (0).
+
+    Raises:
+        CLIError: for an unknown problem or an option that does not apply to it (one line,
+            exit status 2).
+
+    Examples:
+        >>> import os, tempfile
+        >>> from gradkit.cli.main import build_parser
+        >>> report = os.path.join(tempfile.mkdtemp(), "race.html")
+        >>> args = build_parser().parse_args(
+        ...     ["race", "beale", "--optimizers", "adam,lbfgs", "--steps", "20",
+        ...      "--report", report])
+        >>> run(args)
+        gradkit race: beale: 2 optimizers, 20 steps each
+          lbfgs      best f ...
+          adam       best f ...
+        0
+        >>> os.path.exists(report)
+        True
+    """
     from gradkit import plot
     from gradkit.report import Report
 

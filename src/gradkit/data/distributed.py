@@ -33,8 +33,15 @@ __all__ = ["dask_batches", "is_dask_collection"]
 def is_dask_collection(x) -> bool:
     """True for a Dask array or DataFrame (without importing Dask).
 
-    >>> is_dask_collection(np.zeros(2))
-    False
+    Args:
+        x: any value.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> is_dask_collection(np.zeros(2))
+        False
     """
     return type(x).__module__.startswith(("dask.", "dask_expr")) and \
         hasattr(x, "__dask_graph__")
@@ -62,6 +69,14 @@ def dask_batches(X, y=None, batch_size=None, rng=None, n_batches=None, drop_last
     Raises:
         TypeError: if X is not a Dask array.
         ValueError: mismatched row chunks, X chunked across columns, bad batch_size.
+
+    Examples:
+        >>> import dask.array as da
+        >>> X = da.from_array(np.arange(20.0).reshape(10, 2), chunks=(5, 2))  # two blocks of 5 rows
+        >>> y = da.from_array(np.arange(10.0), chunks=5)
+        >>> batches = list(dask_batches(X, y, batch_size=4, rng=0))
+        >>> len(batches), batches[0][0].shape, type(batches[0][1]).__name__
+        (3, (4, 2), 'ndarray')
     """
     import dask
 

@@ -44,14 +44,23 @@ __all__ = ["BUNDLED", "Table", "Prepared", "TableError", "Spelling", "PYTHON_SPE
 BUNDLED = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 # the spec's format name predates this module (it lived in gradkit.cli); saved records carry
 # it, so it stays as it was
+#: The ``format`` entry of every spec (a saved model's preprocessing record).
 SPEC_FORMAT = "gradkit.cli.preprocessing"
+#: The ``version`` of the spec this gradkit writes and reads.
 SPEC_VERSION = 1
 _CLASSIFICATION_MAX_INTEGER_CLASSES = 20
 
 
 class TableError(ValueError):
     """A table that cannot be read or encoded as asked; the message names the file or column
-    and the argument that fixes it."""
+    and the argument that fixes it.
+
+    Examples:
+        >>> check_file("/no/such/file.csv")
+        Traceback (most recent call last):
+            ...
+        gradkit.data.tabular.TableError: no such file: '/no/such/file.csv'.
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,12 +70,22 @@ class Spelling:
     Each field is the text for one argument; ``{}`` in it takes the value (a quoted column
     name for ``drop``). ``record`` names how a spec is made again.
 
-    >>> frame = pd.DataFrame({"x": [1.0, None], "y": [0, 1]})
-    >>> prepare(frame, spelling=Spelling(dropna="--dropna"))
-    Traceback (most recent call last):
-    ...
-    gradkit.data.tabular.TableError: found 1 missing or infinite cells in 1 column(s): 'x'
-    (1 missing); pass --dropna to drop those rows or impute='mean' to fill them.
+    Attributes:
+        dropna: how ``dropna`` is named.
+        impute: how ``impute`` is named (``{}``: the value).
+        drop: how ``drop`` is named (``{}``: the quoted column).
+        target: how ``target`` is named.
+        task: how ``task`` is named (``{}``: the value).
+        max_categories: how ``max_categories`` is named (``{}``: the value).
+        record: how a spec is made again (``"a new prepare()"``, ``"gradkit fit"``).
+
+    Examples:
+        >>> frame = pd.DataFrame({"x": [1.0, None], "y": [0, 1]})
+        >>> prepare(frame, spelling=Spelling(dropna="--dropna"))
+        Traceback (most recent call last):
+        ...
+        gradkit.data.tabular.TableError: found 1 missing or infinite cells in 1 column(s): 'x'
+        (1 missing); pass --dropna to drop those rows or impute='mean' to fill them.
     """
 
     dropna: str = "dropna=True"
@@ -84,13 +103,35 @@ PYTHON_SPELLING = Spelling()
 
 class IdentifierColumnWarning(UserWarning):
     """A feature column that looks like a row identifier (every value its own): a model
-    learns nothing from it that carries over to new rows, so it is usually to be dropped."""
+    learns nothing from it that carries over to new rows, so it is usually to be dropped.
+
+    Examples:
+        >>> import warnings
+        >>> frame = pd.DataFrame({"id": [f"r{i}" for i in range(12)], "y": [0, 1] * 6})
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = prepare(frame, target="y")
+        >>> caught[0].category.__name__, str(caught[0].message)[:40]
+        ('IdentifierColumnWarning', "column 'id' looks like an identifier (ev")
+    """
 
 
 @dataclasses.dataclass
 class Table:
     """A table read by :func:`read_table`: the frame, a display name, the task when known,
-    and the separator of a CSV file (None for Parquet and bundled data)."""
+    and the separator of a CSV file (None for Parquet and bundled data).
+
+    Attributes:
+        frame: the table, column names as strings.
+        name: the name reports show (the file's base name, or the bundled data set's).
+        task: ``"classification"`` or ``"regression"`` for a bundled data set, else None.
+        sep: the field separator of a CSV file.
+
+    Examples:
+        >>> table = read_table("wine")
+        >>> table.name, table.task, table.frame.shape
+        ('wine', 'classification', (178, 14))
+    """
 
     frame: pd.DataFrame
     name: str
@@ -100,7 +141,16 @@ class Table:
 
 @dataclasses.dataclass(frozen=True)
 class CsvDialect:
-    """How a CSV file is written: the field separator and the decimal mark."""
+    """How a CSV file is written: the field separator and the decimal mark.
+
+    Attributes:
+        sep: the field separator.
+        decimal: the decimal mark (``"."`` or ``","``).
+
+    Examples:
+        >>> CsvDialect()
+        CsvDialect(sep=',', decimal='.')
+    """
 
     sep: str = ","
     decimal: str = "."
@@ -130,11 +180,12 @@ def sniff_csv(source, default=",") -> CsvDialect:
     Returns:
         CsvDialect: ``sep`` and ``decimal``, for :func:`pandas.read_csv`.
 
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "eu.csv"
-    >>> _ = path.write_text("size;price\\n1,5;10\\n2,25;12\\n")
-    >>> sniff_csv(path)
-    CsvDialect(sep=';', decimal=',')
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "eu.csv"
+        >>> _ = path.write_text("size;price\\n1,5;10\\n2,25;12\\n")
+        >>> sniff_csv(path)
+        CsvDialect(sep=';', decimal=',')
     """
     with open(source, "rb") as f:
         sample = f.read(_SNIFF_BYTES)
@@ -160,7 +211,23 @@ def sniff_csv(source, default=",") -> CsvDialect:
 @dataclasses.dataclass
 class Prepared:
     """Encoded data: ``X`` (float64), ``y`` (class indices or standardised values), the
-    encoded feature names, the spec that reproduces the encoding, and a summary for the report."""
+    encoded feature names, the spec that reproduces the encoding, and a summary for the report.
+
+    Attributes:
+        X: the encoded features, float64, one column per feature name.
+        y: the encoded target, or None.
+        feature_names: the encoded features' names (``colour=red`` for a one-hot column).
+        spec: the JSON-ready record of every step (:func:`transform` applies it to new rows).
+        summary: rows read and kept, notes, encodings and the task, for the report.
+
+    Examples:
+        >>> frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0],
+        ...                       "colour": ["red", "blue", "red", "red"],
+        ...                       "label": ["a", "b", "a", "b"]})
+        >>> data = prepare(frame, target="label")
+        >>> data.X.shape, data.y, data.summary["task"]
+        ((4, 3), array([0, 1, 0, 1]), 'classification')
+    """
 
     X: np.ndarray
     y: np.ndarray | None
@@ -172,8 +239,16 @@ class Prepared:
 def quote(name) -> str:
     """A column or file name as messages show it: quoted, so spaces and odd names stand out.
 
-    >>> print(quote("my column"))
-    'my column'
+    Args:
+        name: the name.
+
+    Returns:
+        str.
+
+    Examples:
+        >>> print(quote("my column"))
+        'my column'
+
     """
     return repr(str(name))
 
@@ -195,8 +270,16 @@ def read_table(source) -> Table:
     Raises:
         TableError: for a missing, unreadable, empty or header-only file, naming the file.
 
-    >>> read_table("iris").frame.shape
-    (150, 5)
+    Args:
+        source: a file path or a bundled data set's name.
+
+    Returns:
+        Table.
+
+    Examples:
+        >>> read_table("iris").frame.shape
+        (150, 5)
+
     """
     source = str(source)
     key = source.lower().replace("-", "_")
@@ -233,7 +316,20 @@ def read_table(source) -> Table:
 
 
 def check_file(source):
-    """A TableError naming ``source`` if it is missing, a directory or empty."""
+    """A TableError naming ``source`` if it is missing, a directory or empty.
+
+    Args:
+        source: the path.
+
+    Raises:
+        TableError: as above.
+
+    Examples:
+        >>> check_file("/no/such/file.csv")
+        Traceback (most recent call last):
+            ...
+        gradkit.data.tabular.TableError: no such file: '/no/such/file.csv'.
+    """
     if not os.path.exists(source):
         hint = "" if os.sep in source or "." in os.path.basename(source) else \
             f" or bundled data set (bundled: {', '.join(BUNDLED)})"
@@ -246,7 +342,18 @@ def check_file(source):
 
 # ----------------------------------------------------------------------------- checking
 def is_numeric(series) -> bool:
-    """Whether a column holds numbers (booleans are not: they are encoded as text)."""
+    """Whether a column holds numbers (booleans are not: they are encoded as text).
+
+    Args:
+        series: a pandas column.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> [is_numeric(pd.Series(v)) for v in ([1.5, 2.0], ["a"], [True])]
+        [True, False, False]
+    """
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
@@ -259,7 +366,18 @@ def _bad_cells(series):
 
 
 def describe_bad_cells(bad) -> str:
-    """``bad`` (column -> (missing, infinite)) in words, at most eight columns named."""
+    """``bad`` (column -> (missing, infinite)) in words, at most eight columns named.
+
+    Args:
+        bad: ``{column: (missing, infinite)}``.
+
+    Returns:
+        str.
+
+    Examples:
+        >>> describe_bad_cells({"x": (2, 1)})
+        "3 missing or infinite cells in 1 column(s): 'x' (2 missing, 1 infinite)"
+    """
     parts = []
     for name, (nan, inf) in bad.items():
         what = ", ".join(p for p in (f"{nan} missing" if nan else "",
@@ -272,7 +390,19 @@ def describe_bad_cells(bad) -> str:
 
 def missing_cells_error(bad, fixes) -> TableError:
     """The TableError for missing / infinite cells: ``bad`` maps a column to (missing, inf),
-    ``fixes`` says what to pass instead."""
+    ``fixes`` says what to pass instead.
+
+    Args:
+        bad: ``{column: (missing, infinite)}``.
+        fixes: the sentence that says what to pass instead.
+
+    Returns:
+        TableError: the error to raise.
+
+    Examples:
+        >>> print(missing_cells_error({"x": (2, 0)}, "pass dropna=True"))
+        found 2 missing or infinite cells in 1 column(s): 'x' (2 missing); pass dropna=True.
+    """
     return TableError(f"found {describe_bad_cells(bad)}; {fixes}.")
 
 
@@ -360,7 +490,21 @@ def _label(value) -> str:
 def column_stats(col) -> dict:
     """What the spec needs of a feature column (pandas): mean, sd and constancy of a numeric
     (or boolean) column, with the span and distinct count of an integer one (to spot a row
-    number: :func:`looks_like_identifier`), or the sorted text values of a text column."""
+    number: :func:`looks_like_identifier`), or the sorted text values of a text column.
+
+    Args:
+        col: a pandas column.
+
+    Returns:
+        dict: ``kind`` (``"numeric"`` or ``"categorical"``) and the statistics above.
+
+    Examples:
+        >>> column_stats(pd.Series(["red", "blue", "red"]))
+        {'kind': 'categorical', 'categories': ['blue', 'red']}
+        >>> stats = column_stats(pd.Series([1.0, 2.0, 3.0, 4.0]))
+        >>> stats["mean"], stats["span"], stats["distinct"]
+        (2.5, 3.0, 4)
+    """
     if is_numeric(col) or pd.api.types.is_bool_dtype(col):
         values = col.to_numpy(dtype=float)
         distinct = int(col.nunique())
@@ -379,19 +523,28 @@ IDENTIFIER_MIN_ROWS = 10
 def looks_like_identifier(stats, rows) -> bool:
     """Whether a feature column, from its :func:`column_stats`, looks like a row identifier:
     a text column whose every value is its own, or integers that are (nearly all) distinct
-    and fill a run ``min .. min + rows - 1`` (row numbers, an exported index). Such a column
+    and fill a run from ``min`` to ``min + rows - 1`` (row numbers, an exported index). Such a column
     says which row it is, nothing that carries over to new rows; one-hot encoded or
     standardised, it lets a model memorise the training rows.
 
     ``distinct`` may be an estimate (the Dask path counts approximately), so 98% distinct is
     enough; tables of fewer than :data:`IDENTIFIER_MIN_ROWS` rows are never judged.
 
-    >>> looks_like_identifier({"kind": "categorical", "categories": list("abcdefghij")}, 10)
-    True
-    >>> looks_like_identifier({"kind": "numeric", "span": 99.0, "distinct": 100}, 100)
-    True
-    >>> looks_like_identifier({"kind": "numeric", "span": 990.0, "distinct": 100}, 100)
-    False
+    Args:
+        stats: the column's :func:`column_stats`.
+        rows: the table's number of rows.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> looks_like_identifier({"kind": "categorical", "categories": list("abcdefghij")}, 10)
+        True
+        >>> looks_like_identifier({"kind": "numeric", "span": 99.0, "distinct": 100}, 100)
+        True
+        >>> looks_like_identifier({"kind": "numeric", "span": 990.0, "distinct": 100}, 100)
+        False
+
     """
     if rows < IDENTIFIER_MIN_ROWS:
         return False
@@ -404,7 +557,19 @@ def looks_like_identifier(stats, rows) -> bool:
 def target_stats(series) -> dict:
     """What the spec needs of the target (pandas): whether it is numeric, its mean and sd,
     whether every value is an integer, and the count of each label (``_label`` of a value)
-    when it may be a class label (text, or integers)."""
+    when it may be a class label (text, or integers).
+
+    Args:
+        series: the target column.
+
+    Returns:
+        dict: ``numeric``, ``rows``, and ``mean``, ``std``, ``integral`` and ``counts`` where
+        they apply.
+
+    Examples:
+        >>> target_stats(pd.Series(["a", "b", "a"]))
+        {'numeric': False, 'rows': 3, 'counts': {'a': 2, 'b': 1}}
+    """
     numeric = is_numeric(series)
     stats = {"numeric": numeric, "rows": int(len(series))}
     if numeric:
@@ -417,7 +582,18 @@ def target_stats(series) -> dict:
 
 
 def count_labels(value_counts) -> dict:
-    """``{label: rows}`` from ``(value, rows)`` pairs (values that print alike are merged)."""
+    """``{label: rows}`` from ``(value, rows)`` pairs (values that print alike are merged).
+
+    Args:
+        value_counts: ``(value, rows)`` pairs (``Series.value_counts().items()``).
+
+    Returns:
+        dict: ``{label: rows}``.
+
+    Examples:
+        >>> count_labels([(1.0, 2), (1, 3), ("a", 1)])   # 1.0 and 1 print alike: one label
+        {'1': 5, 'a': 1}
+    """
     counts = {}
     for value, rows in value_counts:
         label = _label(value)
@@ -463,7 +639,20 @@ def _check_standardisable(name, stats, what):
 
 def encode_target(series, target):
     """The target column encoded with the spec's ``target``: class indices (-1 for a class
-    not in the spec) or standardised values."""
+    not in the spec) or standardised values.
+
+    Args:
+        series: the target column.
+        target: the spec's ``target`` entry.
+
+    Returns:
+        numpy.ndarray: int64 class indices, or float64 standardised values.
+
+    Examples:
+        >>> target = {"task": "classification", "classes": ["a", "b"]}
+        >>> encode_target(pd.Series(["b", "a", "c"]), target)
+        array([ 1,  0, -1])
+    """
     if target["task"] == "classification":
         index = {c: i for i, c in enumerate(target["classes"])}
         return np.array([index.get(_label(v), -1) for v in series], dtype=np.int64)
@@ -488,8 +677,9 @@ def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None
         task: ``"classification"``, ``"regression"`` or None (guess: text, or at most 20
             integer values, is classification).
         drop: columns to leave out.
-        dropna, impute: what to do with missing / infinite cells (``impute``: ``"mean"`` or
-            ``"median"``; text columns get their most frequent value).
+        dropna: drop the rows with missing / infinite cells.
+        impute: fill them instead: ``"mean"`` or ``"median"`` (text columns get their most
+            frequent value).
         max_categories: the most distinct values a text column may have.
         spelling: how messages and notes name these arguments (:class:`Spelling`).
 
@@ -500,6 +690,14 @@ def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None
         TableError: unknown target or dropped column (listing the columns), missing / infinite
             cells without ``dropna`` / ``impute``, a one-class target, a text column with too
             many categories, or no feature left.
+
+    Examples:
+        >>> frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0],
+        ...                       "colour": ["red", "blue", "red", "red"],
+        ...                       "label": ["a", "b", "a", "b"]})
+        >>> data = prepare(frame, target="label")
+        >>> data.feature_names, data.y.tolist()
+        (['size', 'colour=blue', 'colour=red'], [0, 1, 0, 1])
     """
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
@@ -521,7 +719,28 @@ def prepare(frame, target=None, *, task=None, drop=(), dropna=False, impute=None
 
 def check_columns(columns, target, drop, spelling=PYTHON_SPELLING):
     """The target's name (default: the last column); a TableError for an unknown target or
-    dropped column (listing the columns), or for dropping the target."""
+    dropped column (listing the columns), or for dropping the target.
+
+    Args:
+        columns: the table's column names.
+        target: the target's name, or None for the last column.
+        drop: the columns to leave out.
+        spelling: how messages name the arguments (:class:`Spelling`).
+
+    Returns:
+        str: the target's name.
+
+    Raises:
+        TableError: as above.
+
+    Examples:
+        >>> check_columns(["a", "b", "y"], None, ())
+        'y'
+        >>> check_columns(["a", "b", "y"], "z", ())
+        Traceback (most recent call last):
+            ...
+        gradkit.data.tabular.TableError: target 'z' is not a column; the columns are: 'a', 'b', 'y'.
+    """
     spell = spelling
     target = columns[-1] if target is None else str(target)
     named = [(target, f"{spell.target} {quote(target)}")] + \
@@ -549,6 +768,25 @@ def build_spec(stats, tstats, target, *, task=None, max_categories=50, fills=Non
     Raises:
         TableError: a text column with more than ``max_categories`` values, a one-class target,
             a text regression target, or no feature left.
+
+    Args:
+        stats: ``{column: column_stats(column)}`` of every feature, in order.
+        tstats: the target's :func:`target_stats`.
+        target: the target's name.
+        task: ``"classification"``, ``"regression"`` or None (guessed from ``tstats``).
+        max_categories: the most distinct values a text column may have.
+        fills: ``{column: value}`` that imputation used, recorded in the spec.
+        summary: the data summary to add notes to (None: a new one).
+        spelling: how messages name the arguments (:class:`Spelling`).
+
+    Returns:
+        dict: the spec (``format``, ``version``, ``columns``, ``target``, ``feature_names``).
+
+    Examples:
+        >>> stats = {"size": column_stats(pd.Series([1.0, 2.0, 3.0, 4.0]))}
+        >>> spec = build_spec(stats, target_stats(pd.Series(["a", "b", "a", "b"])), "label")
+        >>> spec["feature_names"], spec["target"]
+        (['size'], {'name': 'label', 'task': 'classification', 'classes': ['a', 'b']})
     """
     spell = spelling
     summary = {"notes": [], "encoded": [], "dropped": []} if summary is None else summary
@@ -600,7 +838,22 @@ def build_spec(stats, tstats, target, *, task=None, max_categories=50, fills=Non
 
 
 def finish_summary(summary, spec, rows):
-    """Complete the report's data summary once the spec is built (shared by both paths)."""
+    """Complete the report's data summary once the spec is built (shared by both paths).
+
+    Args:
+        summary: the summary :func:`build_spec` added to (its ``classes_counts`` is consumed).
+        spec: the spec.
+        rows: the number of encoded rows.
+
+    Examples:
+        >>> stats = {"size": column_stats(pd.Series([1.0, 2.0, 3.0, 4.0]))}
+        >>> summary = {"notes": [], "encoded": [], "dropped": []}
+        >>> spec = build_spec(stats, target_stats(pd.Series(["a", "b", "a", "b"])), "label",
+        ...                   summary=summary)
+        >>> finish_summary(summary, spec, rows=4)
+        >>> summary["classes"], summary["features"], summary["task"]
+        ({'a': 2, 'b': 2}, 1, 'classification')
+    """
     target_spec = spec["target"]
     counts = summary.pop("classes_counts", None)
     numeric = sum(c["kind"] == "numeric" for c in spec["columns"])
@@ -618,7 +871,29 @@ def finish_summary(summary, spec, rows):
 
 
 def encode_features(features, spec):
-    """(X, feature names, number of unknown category cells) for ``features`` under ``spec``."""
+    """(X, feature names, number of unknown category cells) for ``features`` under ``spec``.
+
+    Args:
+        features: the feature columns (a pandas DataFrame; extra columns are ignored).
+        spec: the spec.
+
+    Returns:
+        tuple: ``(X, feature_names, unknown)``; a category not seen in training is encoded as
+        all zeros and counted in ``unknown``.
+
+    Raises:
+        TableError: a column numeric in training holds text.
+
+    Examples:
+        >>> frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0],
+        ...                       "colour": ["red", "blue", "red", "red"],
+        ...                       "label": ["a", "b", "a", "b"]})
+        >>> spec = prepare(frame, target="label").spec
+        >>> X, names, unknown = encode_features(pd.DataFrame({"size": [2.5], "colour": ["green"]}),
+        ...                                     spec)
+        >>> X, unknown     # the mean size; an unseen colour: all zeros
+        (array([[0., 0., 0.]]), 1)
+    """
     blocks, unknown = [], 0
     for entry in spec["columns"]:
         col = features[entry["name"]]
@@ -651,6 +926,24 @@ def transform(frame, spec, *, dropna=False, impute=None, spelling=PYTHON_SPELLIN
 
     Raises:
         TableError: when a column the model needs is absent, or for missing cells.
+
+    Args:
+        frame: the new rows (the target column may be absent).
+        spec: the spec of :func:`prepare` (or of a saved model).
+        dropna: drop rows with missing / infinite cells.
+        impute: fill them with the training values instead (any value but None).
+        spelling: how messages name the arguments.
+
+    Examples:
+        >>> frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0],
+        ...                       "colour": ["red", "blue", "red", "red"],
+        ...                       "label": ["a", "b", "a", "b"]})
+        >>> spec = prepare(frame, target="label").spec
+        >>> new = pd.DataFrame({"size": [1.0, None], "colour": ["blue", "red"]})
+        >>> data = transform(new, spec, impute="mean")
+        >>> data.X, data.y
+        (array([[-1.34164079,  1.        ,  0.        ],
+               [ 0.        ,  0.        ,  1.        ]]), None)
     """
     spell = spelling
     frame = frame.copy()
@@ -703,6 +996,26 @@ def check_spec(spec, where, spelling=PYTHON_SPELLING) -> dict:
 
     Raises:
         TableError: when it is not a spec of this version or is malformed, naming ``where``.
+
+    Args:
+        spec: the record read.
+        where: the file's name, for the message.
+        spelling: how the message names the way to make a new record.
+
+    Returns:
+        dict: ``spec`` itself.
+
+    Examples:
+        >>> frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0],
+        ...                       "colour": ["red", "blue", "red", "red"],
+        ...                       "label": ["a", "b", "a", "b"]})
+        >>> spec = prepare(frame, target="label").spec
+        >>> check_spec(spec, "model.json") is spec
+        True
+        >>> check_spec({"format": "other"}, "model.json")
+        Traceback (most recent call last):
+            ...
+        gradkit.data.tabular.TableError: model.json is not a valid gradkit preprocessing record ...
     """
     def bad(why):
         return TableError(f"{where} is not a valid gradkit preprocessing record ({why}); "

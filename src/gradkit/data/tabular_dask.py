@@ -38,6 +38,23 @@ def read_dask_table(source, blocksize=None):
     Raises:
         TableError: a missing, empty or unreadable file, or one with a header and no rows,
             naming it.
+
+    Args:
+        source: the path of a CSV or TSV file.
+        blocksize: bytes per partition (None: Dask's default).
+
+    Returns:
+        tuple: ``(frame, name)``, the Dask DataFrame (column names as strings) and the file's
+        base name.
+
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("a,b,target\\n1,2,0\\n3,4,1\\n5,6,0\\n7,8,1\\n")
+        >>> frame, name = read_dask_table(path)
+        >>> type(frame).__name__, name, list(frame.columns)
+        ('DataFrame', 't.csv', ['a', 'b', 'target'])
     """
     import dask.dataframe as dd
 
@@ -72,6 +89,29 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
 
     Raises:
         TableError: as ``prepare``.
+
+    Args:
+        frame: a Dask DataFrame (:func:`read_dask_table`).
+        target: the target column (None: no target).
+        task: ``"classification"``, ``"regression"`` or None (inferred from the target).
+        drop: columns left out.
+        dropna: drop the rows with missing cells (else they raise :class:`TableError`).
+        max_categories: the most categories a text column may have to be one-hot encoded.
+        spelling: how the messages name the options (:data:`gradkit.data.tabular.PYTHON_SPELLING`
+            or the command line's).
+
+    Returns:
+        Prepared: ``X`` and ``y`` as Dask arrays, the spec (to encode new data the same way) and
+        the summary.
+
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("a,b,target\\n1,2,0\\n3,4,1\\n5,6,0\\n7,8,1\\n")
+        >>> data = prepare_dask(read_dask_table(path)[0], "target")
+        >>> type(data.X).__name__, data.summary["task"], data.X.compute().shape
+        ('Array', 'classification', (4, 2))
     """
     import dask
 

@@ -111,9 +111,16 @@ def all_finite(tree) -> bool:
     finite), with an entrywise look only when that sum is not finite (a NaN or inf entry,
     or finite entries whose squares overflow, such as 1e200).
 
-    >>> import numpy as np
-    >>> all_finite({"w": np.array([1e200, -3.0])}), all_finite([np.array([1.0, np.nan])])
-    (True, False)
+    Args:
+        tree: a pytree of arrays (or numbers).
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> import numpy as np
+        >>> all_finite({"w": np.array([1e200, -3.0])}), all_finite([np.array([1.0, np.nan])])
+        (True, False)
     """
     for leaf in _leaves(tree):
         if not math.isfinite(_leaf_sum_squares(leaf)):

@@ -240,10 +240,12 @@ def _baselines(baseline, X, background):
 
 def integrated_gradients(model, x, baseline="zeros", *, background=None, steps: int = 50,
                          method: str = "gauss-legendre", target=None) -> IntegratedGradients:
-    """Integrated gradients (Sundararajan, Taly & Yan 2017) with their completeness residual.
+    r"""Integrated gradients (Sundararajan, Taly & Yan 2017) with their completeness residual.
 
-        IG_j(x) = (x_j - b_j) * integral_0^1 dF/dx_j (b + a (x - b)) da
-                ~ (x_j - b_j) * sum_s w_s dF/dx_j (b + a_s (x - b))
+    .. math:: \mathrm{IG}_j(x) = (x_j - b_j) \int_0^1
+       \frac{\partial F}{\partial x_j}\big(b + \alpha (x - b)\big)\, d\alpha
+       \approx (x_j - b_j) \sum_s w_s\,
+       \frac{\partial F}{\partial x_j}\big(b + \alpha_s (x - b)\big)
 
     Completeness says ``sum_j IG_j(x) = F(x) - F(b)``; the residual
     ``sum_j IG_j - (F(x) - F(b))`` measures the quadrature error and is returned with the
@@ -308,9 +310,10 @@ def integrated_gradients(model, x, baseline="zeros", *, background=None, steps: 
 
 
 def smoothgrad(model, x, n_samples: int = 50, noise: float = 0.15, rng=None, *, target=None):
-    """SmoothGrad: the gradient averaged over noisy copies of the input (Smilkov et al. 2017),
+    r"""SmoothGrad: the gradient averaged over noisy copies of the input (Smilkov et al. 2017),
 
-        SG(x) = (1/N) sum_i dF/dx (x + e_i),   e_i ~ N(0, sigma^2 I),
+    .. math:: \mathrm{SG}(x) = \frac{1}{N} \sum_{i=1}^{N} \frac{\partial F}{\partial x}
+       (x + \varepsilon_i),\qquad \varepsilon_i \sim N(0, \sigma^2 I),
 
     with ``sigma = noise * (max(x) - min(x))`` per row as in the paper (``sigma = noise``
     for a constant row). The target class is fixed at ``x``. All noisy copies go through one
@@ -356,9 +359,9 @@ _METHODS = ("integrated_gradients", "gradient_x_input", "saliency", "smoothgrad"
 
 def feature_importances(model, X, method: str = "integrated_gradients", *, target=None,
                         baseline="mean", steps: int = 50):
-    """Global feature importance: the mean absolute attribution over the rows of ``X``::
+    r"""Global feature importance: the mean absolute attribution over the rows of ``X``:
 
-        I_j = (1/n) sum_i |A_j(x_i)|,
+    .. math:: I_j = \frac{1}{n} \sum_{i=1}^{n} |A_j(x_i)|,
 
     where ``A`` is ``method``: ``"integrated_gradients"`` (default, from ``baseline``, by
     default the mean row of ``X``, so that for a linear model ``I_j = |w_j| * mean_i

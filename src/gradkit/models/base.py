@@ -141,12 +141,13 @@ def check_sample_weight(sample_weight, n_samples, where="fit"):
     Raises:
         ValueError: one line naming ``sample_weight`` and what is wrong with it.
 
-    >>> check_sample_weight([1, 2], 2)
-    array([1., 2.])
-    >>> check_sample_weight([1, -2], 2)
-    Traceback (most recent call last):
-    ...
-    ValueError: fit: sample_weight must be >= 0; got -2.0 at row 1.
+    Examples:
+        >>> check_sample_weight([1, 2], 2)
+        array([1., 2.])
+        >>> check_sample_weight([1, -2], 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: fit: sample_weight must be >= 0; got -2.0 at row 1.
     """
     if sample_weight is None:
         return None
@@ -287,6 +288,10 @@ def _exploded(loss, first, lowest, norm, norm_at_lowest):
     return norm is not None and norm > DIVERGENCE_FACTOR * max(norm_at_lowest, 1.0)
 
 
+#: With ``record_every="auto"``, about how many steps a stochastic run keeps in ``history_``.
+AUTO_RECORDS = 1000
+
+
 def _epoch_info(estimator, **values):
     """The :class:`gradkit.models.callbacks.EpochInfo` of one epoch (iteration)."""
     info = EpochInfo(epoch=None, step=None, loss=None, val_loss=None, val_score=None,
@@ -352,7 +357,7 @@ class _StochasticRun:
         self.step = est.t_
         self.grads = None
         self.monitor = est._new_monitor()
-        self.record_every = est.record_every
+        self.record_every = 1  # (set by run, from the number of steps it may take)
         self.guard = getattr(est, "_guard", None)
         self.callbacks = est._callbacks()
         self.augment = getattr(est, "augment", None)
@@ -360,12 +365,16 @@ class _StochasticRun:
         self.compiled = self._compiled_step() if getattr(est, "jit", False) else None
 
     def _compiled_step(self):
-        """The whole mini-batch step as one function compiled by :func:`gradkit.jit`: the
-        gradient, the optimizer's update (``update`` + ``apply_updates``: the fused in-place
-        kernel of :func:`transforms.step` is bit-identical to it) and the monitor's sums of
-        squares; or None where a replay could not follow the step (a learning rate a callback
-        changes, Dask batches, dropout's random masks, an update that takes the batch's
-        statistics (K-FAC): the step then runs eagerly)."""
+        """The whole mini-batch step as functions compiled by :func:`gradkit.jit`: the
+        gradient and the optimizer's update (``update`` + ``apply_updates``: the fused in-place
+        kernel of :func:`transforms.step` is bit-identical to it), then for a step the
+        history records (``recorded``) the monitor's sums of squares, and for the others
+        (``plain``) one number, the sum of the squares of the gradient and of the new
+        parameters, finite exactly when both are (a finite sum of squares means finite
+        entries; a non-finite one is looked at entry by entry). None where a replay could not
+        follow the step (a learning rate a callback changes, Dask batches, dropout's random
+        masks, an update that takes the batch's statistics (K-FAC): the step then runs
+        eagerly); else the pair ``(recorded, plain)``."""
         est = self.estimator
         if self.rate is not None or is_dask_collection(self.X) or \
                 float(getattr(est, "dropout", 0.0) or 0.0) > 0.0 or \
@@ -373,23 +382,41 @@ class _StochasticRun:
             return None
         vg, update = self.value_and_grad, transforms.with_extra_args_support(self.tx).update
 
-        def step(params, opt_state, model_state, Xb, Tb, rng, wb):
+        def core(params, opt_state, model_state, Xb, Tb, rng, wb):
             if wb is None:
                 (loss, new_state), grads = vg(params, model_state, Xb, Tb, rng)
             else:
                 (loss, new_state), grads = vg(params, model_state, Xb, Tb, rng, wb)
             updates, opt_state = update(grads, opt_state, params, value=loss)
-            new_params = transforms.apply_updates(params, updates)
+            return loss, new_state, grads, transforms.apply_updates(params, updates), \
+                opt_state, updates
+
+        def recorded(params, opt_state, model_state, Xb, Tb, rng, wb):
+            loss, new_state, grads, new_params, opt_state, updates = core(
+                params, opt_state, model_state, Xb, Tb, rng, wb)
             g, p, u = group_squares(grads), group_squares(params), group_squares(updates)
             return (loss, new_state, grads, new_params, opt_state, updates,
                     {k: (g[k], p[k], u[k]) for k in g}, group_squares(new_params))
-        # (what the step closes over, the estimator's hyperparameters, is fixed for the fit)
-        return Jitted(step, check_closure=False, quiet=True)
+
+        def plain(params, opt_state, model_state, Xb, Tb, rng, wb):
+            loss, new_state, grads, new_params, opt_state, _ = core(
+                params, opt_state, model_state, Xb, Tb, rng, wb)
+            squares = [*group_squares(grads).values(), *group_squares(new_params).values()]
+            total = squares[0]
+            for v in squares[1:]:
+                total = total + v
+            return loss, new_state, grads, new_params, opt_state, total
+        # (what the steps close over, the estimator's hyperparameters, is fixed for the fit)
+        return (Jitted(recorded, check_closure=False, quiet=True),
+                Jitted(plain, check_closure=False, quiet=True))
 
     def run(self, epochs, progress):
         """Up to ``epochs`` epochs; returns the ``stop_reason_``: ``"max_iter"``,
         ``"no_improvement"``, ``"diverged"``, ``"callback"`` or ``"interrupted"``."""
         est = self.estimator
+        n = self.X.shape[0]
+        per_epoch = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        self.record_every = est._record_stride(epochs * per_epoch)
         for _ in range(epochs):
             try:
                 try:
@@ -441,7 +468,14 @@ class _StochasticRun:
 
     def _epoch(self):
         """One pass over reshuffled batches; the mean loss of its rows (weighted, with
-        sample weights)."""
+        sample weights). Compiled steps run under one ``errstate`` for the epoch (the eager
+        step sets its own): a non-finite value is the divergence checks' business."""
+        if self.compiled is None:
+            return self._batches()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._batches()
+
+    def _batches(self):
         total, seen = 0.0, 0
         if self.weights is not None:
             X, T, w = self.X, self.T, self.weights
@@ -507,7 +541,8 @@ class _StochasticRun:
         previous = _own(self.params)
         new_params, self.opt_state, updates = transforms.step(
             self.tx, self.params, grads, self.opt_state, value=loss, **extra)
-        return self._stepped(loss, grads, previous, updates, new_params, new_state)
+        return self._stepped(loss, grads, previous, updates, new_params,
+                             stop_gradient(new_state))
 
     def _stepped(self, loss, grads, previous, updates, new_params, new_state, squares=None,
                  finite=None):
@@ -526,7 +561,7 @@ class _StochasticRun:
             self.params = previous
             raise _Diverged(self.step + 1, float("inf"))
         self.last_good = (previous, self.model_state)
-        self.params, self.model_state = new_params, stop_gradient(new_state)
+        self.params, self.model_state = new_params, new_state
         if self.guard is not None and self.guard.interrupted:
             raise _Interrupted
         return loss
@@ -538,9 +573,9 @@ class _StochasticRun:
         the mean of the run's batch losses so far explodes within an epoch (far beyond the
         noise of one batch). The first step's loss makes the run's start its first best
         point."""
-        if not np.isfinite(loss) or not (finite or all_finite(grads)):
+        if not math.isfinite(loss) or not (finite or all_finite(grads)):
             self.params, self.model_state = self.last_good
-            raise _Diverged(self.step + 1, loss if not np.isfinite(loss) else float("nan"))
+            raise _Diverged(self.step + 1, loss if not math.isfinite(loss) else float("nan"))
         done = self.step - self.estimator.t_
         if done >= 10 and loss > self.first_step_loss and \
                 loss > DIVERGENCE_FACTOR ** 2 * (self.step_losses / done):
@@ -554,13 +589,22 @@ class _StochasticRun:
         self.step_losses += loss
 
     def _compiled(self, Xb, Tb, wb):
-        """:meth:`_step` with the compiled step (:meth:`_compiled_step`): the same checks,
-        records and results, the finiteness read from the step's sums of squares (a finite
-        sum of squares means finite entries; a non-finite one is looked at entry by entry)."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            (loss, new_state, grads, new_params, opt_state, updates, squares,
-             new_squares) = self.compiled(self.params, self.opt_state, self.model_state, Xb,
-                                          Tb, self.rng, wb)
+        """:meth:`_step` with the compiled steps (:meth:`_compiled_step`): the same checks,
+        records and results, the finiteness read from the steps' sums of squares (run under
+        :meth:`_epoch`'s ``errstate``)."""
+        recorded, plain = self.compiled
+        if self.step % self.record_every:  # a step the history does not record
+            loss, new_state, grads, new_params, opt_state, total = plain(
+                self.params, self.opt_state, self.model_state, Xb, Tb, self.rng, wb)
+            loss = float(loss)
+            finite = math.isfinite(total) or None  # (None: look at the arrays)
+            self._checked(loss, grads, finite)
+            self.opt_state = opt_state
+            return self._stepped(loss, grads, self.params, None, new_params, new_state,
+                                 None, finite)
+        (loss, new_state, grads, new_params, opt_state, updates, squares,
+         new_squares) = recorded(self.params, self.opt_state, self.model_state, Xb, Tb,
+                                 self.rng, wb)
         loss = float(loss)
         self._checked(loss, grads, _finite_sums(v[0] for v in squares.values()))
         self.opt_state = opt_state
@@ -812,7 +856,7 @@ class GradientEstimator(BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "on_nan": [StrOptions({"stop", "raise"})],
-        "record_every": [Interval(Integral, 1, None, closed="left")],
+        "record_every": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "callbacks": [_Satisfies(lambda v: isinstance(v, (list, tuple)) and all(
             any(callable(getattr(c, m, None)) for m in ("on_train_begin", "on_epoch_end",
                                                          "on_train_end")) for c in v),
@@ -820,6 +864,15 @@ class GradientEstimator(BaseEstimator):
             "on_train_end; see gradkit.models.callbacks)"), None],
         "jit": ["boolean"],
     }
+
+    def _record_stride(self, steps):
+        """Record every k-th step: ``record_every``, or for ``"auto"`` every step of a
+        full-batch method (``steps`` None) and of a stochastic run of up to AUTO_RECORDS
+        steps, else ``k = ceil(steps / AUTO_RECORDS)``, so that a run keeps about
+        AUTO_RECORDS records (the monitor's work is then a small part of a step's)."""
+        if self.record_every != "auto":
+            return self.record_every
+        return 1 if steps is None else max(1, -(-steps // AUTO_RECORDS))
 
     def optimizer_kind(self) -> OptimizerKind:
         """How ``fit`` will minimize, from ``optimizer`` (``"auto"`` resolved), ``learning_rate``
@@ -881,6 +934,12 @@ class GradientEstimator(BaseEstimator):
         batch (``n`` training rows), written from the model's own structure, or None (the
         default) to let the engine differentiate ``_objective``. See
         ``_LinearModel._value_and_grad_function``."""
+        return None
+
+    def _hvp_function(self, X, T, n, w=None, n_penalty=None):
+        """For ``optimizer="newton-cg"`` / ``"trust-ncg"``: a function ``(params, v) -> H v``
+        in ``minimize``'s flat coordinates from the model's own structure, or None (the
+        default) to let the engine compute it. See ``_LinearModel._hvp_function``."""
         return None
 
     def _hessian_function(self, X, T, n, w=None, n_penalty=None):
@@ -1222,15 +1281,18 @@ class GradientEstimator(BaseEstimator):
         with _Progress(self, self.max_iter, "iteration") as progress:
             objective, objective_and_grad, callback = self._full_batch_functions(
                 X, T, method, state, seed, monitor, progress, w, n_penalty, watch)
-            hess = None
+            hess = hvp = None  # the model's own, from its structure, where it knows them
             if method == "newton":
                 hess = self._hessian_function(X, T, n) if w is None else \
                     self._hessian_function(X, T, n, w, n_penalty)
+            elif method in ("newton-cg", "trust-ncg"):
+                hvp = self._hvp_function(X, T, n) if w is None else \
+                    self._hvp_function(X, T, n, w, n_penalty)
             try:
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     res = minimize(objective, self.params_, method=method, tol=self.tol,
                                    max_iter=self.max_iter, callback=callback,
-                                   value_and_grad=objective_and_grad, hess=hess,
+                                   value_and_grad=objective_and_grad, hess=hess, hvp=hvp,
                                    **self._proximal_options(method, n_penalty))
             except KeyboardInterrupt:  # raised by a callback, or no handler installed
                 if self._guard.forced_out():
@@ -1282,7 +1344,7 @@ class GradientEstimator(BaseEstimator):
         def callback(info):
             params = info.x
             step = self.t_ + info.nit
-            due = (step - 1) % self.record_every == 0
+            due = (step - 1) % self._record_stride(None) == 0
             if due or progress.bar is not None:
                 same = "x" in last and all(np.array_equal(a, b) for a, b in
                                            zip(tree_leaves(last["x"]), tree_leaves(params)))

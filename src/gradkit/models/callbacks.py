@@ -105,6 +105,14 @@ def call_callbacks(callbacks, method, info):
     Every callback is called even when an earlier one asked to stop, so that each sees
     every epoch (a logger still writes the last line).
 
+    Args:
+        callbacks: the estimator's ``callbacks`` (objects with any of the callback methods).
+        method: the method's name (``"on_epoch_end"``, ...).
+        info: the :class:`EpochInfo` passed to each.
+
+    Returns:
+        bool: whether training should stop.
+
     Examples:
         >>> class Stop:
         ...     def on_epoch_end(self, info):

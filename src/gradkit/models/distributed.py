@@ -125,26 +125,35 @@ def blockwise_estimator_objective(estimator, X, T, n, state, seed, smooth_only):
     the estimator's parameters as they are (a pytree), for ``optimizer="newton"``.
 
     Args:
-        estimator: the estimator being fitted (a copy without its callbacks goes to the tasks).
-        X: a Dask array of inputs, chunked by rows only.
-        T: the encoded targets (:meth:`_prepare_targets`), with ``X``'s row chunks.
+        estimator: the estimator being fitted (its model, loss and penalty; a copy
+            without its callbacks goes to the tasks, :func:`for_tasks`).
+        X: the Dask array of features.
+        T: the Dask array of encoded targets (one column per output).
         n: the number of rows the loss is averaged over.
-        state: the model state (batch norm statistics; empty on the Dask path).
-        seed: the seed of the model's random draws.
-        smooth_only: leave the L1 part of the penalty out (the proximal method takes it).
+        state: the model's state (``model_state_``).
+        seed: the seed of the dropout masks (fixed per objective, so line searches see one
+            deterministic function).
+        smooth_only: leave the non-smooth L1 part out (a proximal method applies it itself).
 
     Returns:
-        The objective; ``obj.value_and_grad(params)``, ``obj.hvp(params, v)`` and
-        ``obj.hess(params)`` run one task per block.
+        BlockwiseObjective: with ``value_and_grad(params)``, ``hvp`` and ``hess`` over the
+        blocks.
 
     Examples:
         >>> import dask.array as da
-        >>> from gradkit.models import LogisticRegression
-        >>> est = LogisticRegression(optimizer="newton")
-        >>> X = da.from_array(np.array([[0.0], [1.0], [2.0], [3.0]]), chunks=2)
-        >>> y = da.from_array(np.array([0, 0, 1, 1]), chunks=2)
-        >>> est.fit(X, y).stop_reason_
-        'converged'
+        >>> from gradkit.models import LinearRegression
+        >>> X = da.from_array(np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [2.0, 1.0]]), chunks=2)
+        >>> y = X @ np.array([1.0, -2.0]) + 0.5
+        >>> est = LinearRegression().fit(X, y)     # the fit itself uses this objective
+        >>> obj = blockwise_estimator_objective(est, X, y[:, None], 4, est.model_state_, 0, False)
+        >>> obj
+        BlockwiseObjective(_BlockLoss, X.shape=(4, 2), Dask, 2 blocks)
+        >>> f, g = obj.value_and_grad(est.params_)    # at the fitted point: J and its gradient ~ 0
+        >>> bool(f < 1e-8), bool(np.abs(g["coef"]).max() < 1e-4)
+        (True, True)
+        >>> H = obj.hess(est.params_)    # for optimizer="newton": the flat (3, 3) Hessian
+        >>> H.shape, bool(np.allclose(H, H.T))
+        ((3, 3), True)
     """
     def penalty(params):
         return estimator._penalty(params, n, smooth_only)
@@ -204,13 +213,14 @@ def check_dask_input(estimator, X, y):
         ValueError: a wrong number of dimensions, unknown or mismatched row chunks, no rows
             or no features, or a NaN / infinity, naming the array and the first bad block.
 
-    >>> import dask.array as da
-    >>> from gradkit.models import LinearRegression
-    >>> X = da.from_array(np.array([[0.0], [1.0], [np.nan], [3.0]]), chunks=2)
-    >>> check_dask_input(LinearRegression(), X, da.arange(4.0, chunks=2))
-    Traceback (most recent call last):
-    ...
-    ValueError: Input X contains NaN, first in block 1 (rows from 2) of the Dask array; LinearRegression takes no missing values: drop or impute them first.
+    Examples:
+        >>> import dask.array as da
+        >>> from gradkit.models import LinearRegression
+        >>> X = da.from_array(np.array([[0.0], [1.0], [np.nan], [3.0]]), chunks=2)
+        >>> check_dask_input(LinearRegression(), X, da.arange(4.0, chunks=2))
+        Traceback (most recent call last):
+        ...
+        ValueError: Input X contains NaN, first in block 1 (rows from 2) of the Dask array; LinearRegression takes no missing values: drop or impute them first.
     """
     import dask
     import dask.array as da
@@ -269,7 +279,29 @@ def check_dask_input(estimator, X, y):
 
 
 def fit_dask(estimator, X, y):
-    """``estimator.fit(X, y)`` for Dask arrays (see the module doc); returns the estimator."""
+    """``estimator.fit(X, y)`` for Dask arrays (see the module doc); returns the estimator.
+
+    Args:
+        estimator: a gradkit estimator (its parameters say how to fit).
+        X: a 2-D Dask array, chunked by rows.
+        y: a Dask array with the same row chunks.
+
+    Returns:
+        The fitted estimator.
+
+    Raises:
+        ValueError: ``early_stopping``, batch norm or dropout (no Dask path), or bad input
+            (:func:`check_dask_input`).
+
+    Examples:
+        >>> import dask.array as da
+        >>> from gradkit.models import LinearRegression
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [2.0, 1.0]])
+        >>> y = X @ np.array([1.0, -2.0]) + 0.5
+        >>> est = fit_dask(LinearRegression(), da.from_array(X, chunks=2), da.from_array(y, chunks=2))
+        >>> np.round(est.coef_, 4), round(float(est.intercept_), 4)
+        (array([ 1., -2.]), 0.5)
+    """
     est = estimator
     if est.early_stopping:
         raise ValueError(f"{type(est).__name__}: early_stopping=True is not supported on Dask "

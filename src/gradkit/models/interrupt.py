@@ -21,11 +21,16 @@ class InterruptGuard:
     """A context manager: inside it, the first SIGINT sets :attr:`interrupted` instead of
     raising.
 
-    >>> import os, signal
-    >>> with InterruptGuard() as guard:
-    ...     os.kill(os.getpid(), signal.SIGINT)
-    ...     guard.interrupted
-    True
+    Attributes:
+        interrupted: whether a SIGINT arrived inside the block.
+        forced: whether a second one did (it raises ``KeyboardInterrupt``).
+
+    Examples:
+        >>> import os, signal
+        >>> with InterruptGuard() as guard:
+        ...     os.kill(os.getpid(), signal.SIGINT)
+        ...     guard.interrupted
+        True
     """
 
     def __init__(self):

@@ -34,18 +34,31 @@ def _positive_sizes(sizes):
         return False
 
 
-def _kfac_arguments(network, loss):
+def _kfac_arguments(network, loss, fisher):
     """The adapter between :mod:`gradkit.nn.kfac` and the training loop: ``(params, X, T,
-    rng) -> {"kfac_stats": stats}``, what the K-FAC update needs at each step. The step's
-    gradient stays the estimator's own (the penalty and the sample weights in it); of
-    :func:`gradkit.nn.kfac.capture`'s results only the factors' statistics are used (its loss
-    and gradient, unpenalized and unweighted, are not), so the curvature is that of the
-    unweighted data loss."""
-    step = kfac.capture(network, loss)
+    rng) -> {"kfac_stats": stats}``, what the K-FAC update needs at each step, as a function
+    that the update calls only at the steps that update the factors (``kfac_factor_every``).
+    The step's gradient stays the estimator's own (the penalty and the sample weights in it);
+    :func:`gradkit.nn.kfac.capture` gives only the factors' statistics
+    (``step.statistics``: not its loss and gradient, which would be unpenalized and
+    unweighted), so the curvature is that of the unweighted data loss."""
+    statistics = kfac.capture(network, loss, fisher).statistics
 
     def arguments(params, X, T, rng):
-        return {"kfac_stats": step(params, X, T, rng)[2]}
+        return {"kfac_stats": lambda: statistics(params, X, T, rng)}
     return arguments
+
+
+def _has_kfac_state(state):
+    """Whether an optimizer state holds a :class:`gradkit.nn.kfac.KFACState` (anywhere in a
+    chain's tuple of states): how a K-FAC object given as ``optimizer=`` is recognised."""
+    if isinstance(state, kfac.KFACState):
+        return True
+    if isinstance(state, (tuple, list)):
+        return any(_has_kfac_state(s) for s in state)
+    if isinstance(state, dict):
+        return any(_has_kfac_state(s) for s in state.values())
+    return False
 
 
 def _initializer(init):
@@ -73,6 +86,12 @@ class _MLP(GradientEstimator):
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "augment": [callable, None],
+        "kfac_damping": [Interval(Real, 0, None, closed="neither")],
+        "kfac_decay": [Interval(Real, 0, 1, closed="left")],
+        "kfac_factor_every": [Interval(numbers.Integral, 1, None, closed="left")],
+        "kfac_inverse_every": [Interval(numbers.Integral, 1, None, closed="left")],
+        "kfac_momentum": [Interval(Real, 0, 1, closed="left")],
+        "kfac_fisher": [StrOptions({"expected", "sampled", "empirical"})],
     }
 
     def _network(self):
@@ -99,19 +118,27 @@ class _MLP(GradientEstimator):
     def _named_transform(self, name, learning_rate):
         if name != "kfac":
             return super()._named_transform(name, learning_rate)
-        uncovered = [what for what, on in (("batch_norm=True", self.batch_norm),
-                                           (f"dropout={self.dropout!r}", self.dropout)) if on]
+        return kfac.kfac(learning_rate, damping=self.kfac_damping, decay=self.kfac_decay,
+                         inverse_every=self.kfac_inverse_every,
+                         factor_every=self.kfac_factor_every, momentum=self.kfac_momentum)
+
+    def _update_arguments(self):
+        if isinstance(self.optimizer, str):
+            if self.optimizer != "kfac":
+                return None
+            what = "optimizer='kfac'"
+        elif _has_kfac_state(self.optimizer.init(self.params_)):
+            what = "a K-FAC optimizer (gradkit.nn.kfac)"
+        else:
+            return None
+        uncovered = [layer for layer, on in (("batch_norm=True", self.batch_norm),
+                                             (f"dropout={self.dropout!r}", self.dropout)) if on]
         if uncovered:
-            raise ValueError(f"{type(self).__name__}: optimizer='kfac' covers Linear layers and "
+            raise ValueError(f"{type(self).__name__}: {what} covers Linear layers and "
                              f"activations, not the layers {' and '.join(uncovered)} adds "
                              "(BatchNorm's statistics, Dropout's random masks); turn them off "
                              "or choose another optimizer.")
-        return kfac.kfac(learning_rate)
-
-    def _update_arguments(self):
-        if isinstance(self.optimizer, str) and self.optimizer == "kfac":
-            return _kfac_arguments(self._network(), self._kfac_loss())
-        return None
+        return _kfac_arguments(self._network(), self._kfac_loss(), self.kfac_fisher)
 
     def _set_public_attributes(self):
         linear = [g for g in self.params_.values() if "W" in g]
@@ -149,14 +176,30 @@ _MLP_DOC = r"""
             :class:`gradkit.optim.GradientTransformation`, or a full-batch method
             (``"lbfgs"``, ...). ``"kfac"`` is K-FAC (:mod:`gradkit.nn.kfac`, Martens &
             Grosse 2015): each Linear layer's gradient preconditioned by its Kronecker-factored
-            Fisher block, :math:`\bar W \leftarrow \bar W - \eta \hat A^{-1}
-            \nabla_{\bar W} \hat G^{-1}`, with the factors of the expected Fisher of the
-            model's loss (softmax, sigmoid or Gaussian) from each batch, without the sample
-            weights (running averages, ``decay=0.95``, ``damping=1e-3``:
-            :func:`gradkit.nn.kfac.kfac`'s defaults), and :math:`\eta` = ``learning_rate``,
-            far larger than Adam's (0.1 is a good start); the gradient is the objective's,
-            penalty and sample weights included. It needs ``batch_norm=False`` and
-            ``dropout=0``, and its steps run eagerly.
+            Fisher block, :math:`\bar W \leftarrow \bar W - \eta\, m`, :math:`m = \hat A^{-1}
+            \nabla_{\bar W} \hat G^{-1} + \mu\, m_{\mathrm{prev}}`, with the factors of the
+            Fisher of the model's loss (softmax, sigmoid or Gaussian) from each batch, without
+            the sample weights, as :func:`gradkit.nn.kfac.kfac` with the ``kfac_*`` settings
+            below, and :math:`\eta` = ``learning_rate``, far larger than Adam's (0.1 is a good
+            start); the gradient is the objective's, penalty and sample weights included. A
+            K-FAC object such as ``gradkit.nn.kfac.kfac(0.1, damping=1e-2)`` works as
+            ``optimizer=`` as well (alone or in a ``chain``), with its own settings (of the
+            ``kfac_*`` ones only ``kfac_fisher`` applies to it). K-FAC needs
+            ``batch_norm=False`` and ``dropout=0``, and its steps run eagerly.
+        kfac_damping: (K-FAC only) the Tikhonov damping :math:`\lambda` of the factors,
+            > 0; larger is closer to plain gradient steps of size :math:`\eta / \lambda`.
+        kfac_decay: (K-FAC only) the weight of the previous factors in their running
+            average, in [0, 1).
+        kfac_factor_every: (K-FAC only) update the factors every this many steps (the other
+            steps skip the extra backward passes of the factors' statistics).
+        kfac_inverse_every: (K-FAC only) recompute the damped inverses every this many steps.
+        kfac_momentum: (K-FAC only) :math:`\mu`, heavy-ball momentum on the preconditioned
+            gradient, in [0, 1); 0: none.
+        kfac_fisher: (K-FAC only) the factor :math:`G`: ``"expected"`` (the Fisher's own: a
+            pullback per output, done as one over the batch repeated once per output),
+            ``"sampled"`` (Martens & Grosse's, from targets drawn from the model: one
+            pullback) or ``"empirical"`` (at the data's targets); see
+            :func:`gradkit.nn.kfac.capture`.
         learning_rate: a number or a schedule ``step -> rate``.
         batch_size: ``"auto"``, ``None`` (full batch), ``1`` (stochastic) or ``k``.
         max_iter: epochs of a transformation, iterations of a full-batch method.
@@ -173,7 +216,8 @@ _MLP_DOC = r"""
         warm_start: ``fit`` continues from the last solution.
         on_nan: ``"stop"`` (warn and keep the last finite parameters) or ``"raise"``.
         record_every: put every k-th step in ``history_`` (divergence is checked at every
-            step).
+            step); ``"auto"`` (default): every step of a run of up to 1,000 steps, else
+            every ``ceil(steps / 1000)``-th (about 1,000 records per run).
         callbacks: a list of callbacks (:mod:`gradkit.models.callbacks`), called after
             every epoch.
         jit: compile each mini-batch step with :func:`gradkit.jit` (with ``dropout`` a step
@@ -227,12 +271,13 @@ class MLPClassifier(ProbabilisticClassifier, _MLP):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
                  batch_norm=False, dropout=0.0, augment=None, optimizer="adam",
-                 learning_rate=1e-3,
+                 learning_rate=1e-3, kfac_damping=1e-3, kfac_decay=0.95, kfac_factor_every=1,
+                 kfac_inverse_every=1, kfac_momentum=0.0, kfac_fisher="expected",
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1, class_weight=None, callbacks=None, jit=True):
+                 record_every="auto", class_weight=None, callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _kfac_loss(self):
@@ -258,12 +303,13 @@ class MLPRegressor(GradientRegressor, _MLP):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, init="glorot_uniform",
                  batch_norm=False, dropout=0.0, augment=None, optimizer="adam",
-                 learning_rate=1e-3,
+                 learning_rate=1e-3, kfac_damping=1e-3, kfac_decay=0.95, kfac_factor_every=1,
+                 kfac_inverse_every=1, kfac_momentum=0.0, kfac_fisher="expected",
                  batch_size="auto", max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, penalty="l2", alpha=1e-4,
                  l1_ratio=0.15, clip_norm=None, random_state=None, verbose=False,
                  warm_start=False, on_nan="stop",
-                 record_every=1, callbacks=None, jit=True):
+                 record_every="auto", callbacks=None, jit=True):
         store_parameters(self, locals())
 
     def _kfac_loss(self):

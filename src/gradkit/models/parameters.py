@@ -1,7 +1,8 @@
 """Estimator parameters: scikit-learn's constraint table, checked with gradkit's messages.
 
-The estimators (:mod:`.base`) and model files (:mod:`.persistence`) both check parameters, so
-the table's vocabulary lives here, imported by both (neither imports the other for it).
+The estimators (:mod:`gradkit.models.base`) and model files
+(:mod:`gradkit.models.persistence`) both check parameters, so the table's vocabulary lives
+here, imported by both (neither imports the other for it).
 """
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def store_parameters(estimator, arguments):
 
     Every estimator's ``__init__`` lists its parameters explicitly, as ``get_params`` reads
     them from the signature, then calls ``store_parameters(self, locals())``.
+
+    Args:
+        estimator: the estimator (``self``).
+        arguments: ``locals()`` of its ``__init__`` (``self`` is skipped).
+
+    Examples:
+        >>> class Ridge:
+        ...     def __init__(self, alpha=1.0, fit_intercept=True):
+        ...         store_parameters(self, locals())
+        >>> vars(Ridge(alpha=0.5))
+        {'alpha': 0.5, 'fit_intercept': True}
     """
     for name, value in arguments.items():
         if name not in ("self", "__class__"):
@@ -66,12 +78,17 @@ def check_parameters(estimator, names=None):
         sklearn.utils._param_validation.InvalidParameterError: (a ValueError and a TypeError)
             naming the parameter, what it must be and the value it got.
 
-    >>> from gradkit.models import LogisticRegression
-    >>> check_parameters(LogisticRegression(tol=-1))
-    Traceback (most recent call last):
-    ...
-    sklearn.utils._param_validation.InvalidParameterError: The 'tol' parameter of
-    LogisticRegression must be a float in the range [0.0, inf). Got tol=-1 instead.
+    Args:
+        estimator: the estimator.
+        names: the parameters to check (None: all of them).
+
+    Examples:
+        >>> from gradkit.models import LogisticRegression
+        >>> check_parameters(LogisticRegression(tol=-1))
+        Traceback (most recent call last):
+        ...
+        sklearn.utils._param_validation.InvalidParameterError: The 'tol' parameter of
+        LogisticRegression must be a float in the range [0.0, inf). Got tol=-1 instead.
     """
     table = estimator._parameter_constraints
     for name in table if names is None else names:

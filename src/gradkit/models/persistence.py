@@ -46,7 +46,9 @@ __all__ = ["save", "load", "register", "ModelFileError", "thin_history", "FORMAT
            "MAX_MODEL_BYTES", "MAX_METADATA_BYTES", "MAX_ENTRIES", "MAX_COMPRESSION_RATIO",
            "MAX_JSON_DEPTH", "MAX_SAVED_HISTORY"]
 
+#: The ``format`` entry of a model file's metadata.
 FORMAT = "gradkit.models"
+#: The version of the model file this gradkit writes and reads.
 FORMAT_VERSION = 1
 
 _META = "__gradkit__"
@@ -311,9 +313,13 @@ class ModelFileError(ValueError):
 #: a real model file never declares more than its own size; the ratio leaves room for a file
 #: re-zipped with deflate (float weights compress far less than 20:1, a block of zeros ~1000:1).
 MAX_MODEL_BYTES = 2 ** 31
+#: The most bytes of a model file's JSON metadata.
 MAX_METADATA_BYTES = 2 ** 26
+#: The most entries (arrays) in a model file.
 MAX_ENTRIES = 10_000
+#: The highest ratio of an entry's declared size to its compressed size.
 MAX_COMPRESSION_RATIO = 20
+#: The deepest nesting of the metadata's JSON.
 MAX_JSON_DEPTH = 32
 
 _TOKENS = None  # compiled on first use: the JSON strings and brackets of the metadata

@@ -25,10 +25,17 @@ __all__ = ["scaled_dot_product_attention", "causal_mask", "MultiHeadSelfAttentio
 def causal_mask(length):
     """``(T, T)`` booleans, True where a query may attend: key position <= query position.
 
-    >>> causal_mask(3).astype(int)
-    array([[1, 0, 0],
-           [1, 1, 0],
-           [1, 1, 1]])
+    Args:
+        length: T, the sequence length.
+
+    Returns:
+        numpy.ndarray: the lower-triangular boolean mask.
+
+    Examples:
+        >>> causal_mask(3).astype(int)
+        array([[1, 0, 0],
+               [1, 1, 0],
+               [1, 1, 1]])
     """
     return np.tril(np.ones((int(length), int(length)), dtype=bool))
 

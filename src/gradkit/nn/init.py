@@ -330,6 +330,8 @@ def ones(rng, shape, dtype=np.float64):
 xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
+#: Every initializer by name (PyTorch's and Keras's names both: ``xavier_*`` = ``glorot_*``,
+#: ``kaiming_*`` = ``he_*``).
 INITIALIZERS: dict[str, Callable] = {
     "glorot_uniform": glorot_uniform, "glorot_normal": glorot_normal,
     "xavier_uniform": xavier_uniform, "xavier_normal": xavier_normal,

@@ -67,7 +67,10 @@ def _aligned(pred, target, name):
 
 
 def mse(pred, target, reduction="mean"):
-    """Mean squared error: ``mean((pred - target)^2)``.
+    r"""Mean squared error: ``mean((pred - target)^2)``.
+
+    .. math:: L = \frac{1}{n} \sum_i (\hat y_i - y_i)^2,\qquad
+       \frac{\partial L}{\partial \hat y_i} = \frac{2}{n} (\hat y_i - y_i).
 
     Args:
         pred: the predictions, an array.
@@ -86,7 +89,9 @@ def mse(pred, target, reduction="mean"):
 
 
 def mae(pred, target, reduction="mean"):
-    """Mean absolute error: ``mean(|pred - target|)`` (derivative 0 where they are equal).
+    r"""Mean absolute error: ``mean(|pred - target|)`` (derivative 0 where they are equal).
+
+    .. math:: L = \frac{1}{n} \sum_i |\hat y_i - y_i|.
 
     Args:
         pred: the predictions, an array.
@@ -107,8 +112,11 @@ def mae(pred, target, reduction="mean"):
 
 
 def huber(pred, target, reduction="mean", delta=1.0):
-    """Huber loss with residual ``r = pred - target``:
+    r"""Huber loss with residual ``r = pred - target``:
     ``r^2 / 2`` for ``|r| <= delta``, ``delta (|r| - delta / 2)`` beyond.
+
+    .. math:: \ell_\delta(r) = \begin{cases} \tfrac12 r^2 & |r| \le \delta \\
+       \delta\,(|r| - \tfrac12 \delta) & |r| > \delta \end{cases}
 
     Quadratic near zero, linear (robust to outliers) in the tails; PyTorch's ``HuberLoss``.
 
@@ -190,7 +198,11 @@ def _one_hot(labels, logits):
 
 
 def cross_entropy(logits, target, reduction="mean"):
-    """Multiclass cross-entropy from logits: ``-sum_k t_k log softmax(z)_k`` per sample.
+    r"""Multiclass cross-entropy from logits: ``-sum_k t_k log softmax(z)_k`` per sample.
+
+    .. math:: \ell(z, t) = -\sum_k t_k \log \operatorname{softmax}(z)_k
+       = \log \sum_k e^{z_k} - \sum_k t_k z_k,\qquad
+       \frac{\partial \ell}{\partial z} = \operatorname{softmax}(z) - t.
 
     Stable for logits of any size (log-sum-exp with the maximum subtracted). With integer
     labels it is one primitive, :func:`labels_cross_entropy`; in a first-order training step
@@ -340,7 +352,10 @@ _P_REDUCED_LABELS_CE.set_vjps((_reduced_labels_ce_vjp,))
 
 
 def binary_cross_entropy(logits, target, reduction="mean"):
-    """Binary cross-entropy from logits: ``log(1 + exp(z)) - y z``, as ``logaddexp(0, z) - y z``.
+    r"""Binary cross-entropy from logits: ``log(1 + exp(z)) - y z``, as ``logaddexp(0, z) - y z``.
+
+    .. math:: \ell(z, y) = \log(1 + e^{z}) - y z,\qquad
+       \frac{\partial \ell}{\partial z} = \sigma(z) - y.
 
     Equal to ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` and stable for logits of
     any size. ``target`` holds labels in {0, 1} or probabilities.
@@ -385,7 +400,9 @@ def _margins(pred, target, name):
 
 
 def hinge(pred, target, reduction="mean"):
-    """Hinge loss ``max(0, 1 - m)`` of the margin ``m`` (the linear SVM's loss).
+    r"""Hinge loss ``max(0, 1 - m)`` of the margin ``m`` (the linear SVM's loss).
+
+    .. math:: \ell(m) = \max(0, 1 - m).
 
     Binary: ``pred`` of shape ``(n,)`` (or ``(n, 1)``), labels in {-1, +1} or in {0, 1}
     (0 is read as -1), ``m = y pred``. Multiclass (Crammer-Singer, as scikit-learn's
@@ -412,7 +429,9 @@ def hinge(pred, target, reduction="mean"):
 
 
 def squared_hinge(pred, target, reduction="mean"):
-    """Squared hinge ``max(0, 1 - m)^2`` (differentiable; LinearSVC's default loss).
+    r"""Squared hinge ``max(0, 1 - m)^2`` (differentiable; LinearSVC's default loss).
+
+    .. math:: \ell(m) = \max(0, 1 - m)^2,\qquad \ell'(m) = -2 \max(0, 1 - m).
 
     Labels and margins as in :func:`hinge`.
 
@@ -466,6 +485,8 @@ def log_loss(proba, target, reduction="mean", eps=None):
 
 
 # ----------------------------------------------------------------------------- penalties
+#: The pytree keys whose leaves regularization leaves alone (biases, intercepts, BatchNorm's
+#: scale and shift).
 UNPENALIZED_KEYS = frozenset({"b", "bias", "intercept", "beta", "gamma"})
 
 
@@ -576,6 +597,7 @@ def elastic_net(params, alpha, l1_ratio):
     return alpha * (l1_ratio * l1(params) + (1.0 - l1_ratio) * l2(params))
 
 
+#: Every loss by name (the names estimators and :func:`get_loss` accept).
 LOSSES: dict[str, Callable] = {
     "mse": mse, "mae": mae, "huber": huber, "cross_entropy": cross_entropy,
     "binary_cross_entropy": binary_cross_entropy, "hinge": hinge,

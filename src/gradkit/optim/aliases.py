@@ -57,40 +57,47 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
     first = trace(momentum, nesterov, accumulator_dtype) if momentum is not None else identity()
     tx = chain(first, scale_by_learning_rate(learning_rate))
     if momentum is None:
-        def leaf(p, g, moments, t, neg_lr, bufs):
-            u = np.multiply(g, neg_lr, out=bufs[0])
-            p += u
+        def leaf(p, g, moments, c, bufs):
+            u = np.multiply(g, c[0], bufs[0])   # u_t = -lr * g_t
+            np.add(p, u, p)
             return u
 
         def states(state):
             if len(state) != 2 or not isinstance(state[1], ScaleByLearningRateState):
                 return None
-            return 0, (), lambda t, lr_state: (state[0], lr_state)
+            return 0, ()
 
-        return _fused_kernel(tx, leaf, learning_rate, states)
+        def rebuild(state, t, lr_state):
+            return state[0], lr_state
+
+        return _fused_kernel(tx, leaf, learning_rate, states, rebuild)
     if accumulator_dtype is None:
         decay = float(momentum)
 
-        def leaf(p, g, moments, t, neg_lr, bufs):
+        def leaf(p, g, moments, c, bufs):
             m, = moments
-            m *= decay          # m_t = g_t + decay * m_{t-1}
-            m += g
-            if nesterov:        # u_t = -lr * (g_t + decay * m_t)
-                u = np.multiply(m, decay, out=bufs[0])
-                u += g
-                u *= neg_lr
-            else:               # u_t = -lr * m_t
-                u = np.multiply(m, neg_lr, out=bufs[0])
-            p += u
+            decay_, neg_lr = c
+            mul = np.multiply
+            mul(m, decay_, m)           # m_t = g_t + decay * m_{t-1}
+            np.add(m, g, m)
+            if nesterov:                # u_t = -lr * (g_t + decay * m_t)
+                u = mul(m, decay_, bufs[0])
+                np.add(u, g, u)
+                mul(u, neg_lr, u)
+            else:                       # u_t = -lr * m_t
+                u = mul(m, neg_lr, bufs[0])
+            np.add(p, u, p)
             return u
 
         def states(state):
             if len(state) != 2 or not isinstance(state[0], TraceState):
                 return None
-            tr = state[0].trace
-            return 0, (tr,), lambda t, lr_state: (state[0], lr_state)
+            return 0, (state[0].trace,)
 
-        return _fused_kernel(tx, leaf, learning_rate, states)
+        def rebuild(state, t, lr_state):
+            return state[0], lr_state
+
+        return _fused_kernel(tx, leaf, learning_rate, states, rebuild, constants=(decay,))
     return tx
 
 
@@ -205,32 +212,39 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         return tx
     keep = 1.0 - decay
 
-    def leaf(p, g, moments, t, neg_lr, bufs):
+    def leaf(p, g, moments, c, bufs):
         v, = moments
-        u = np.multiply(g, g, out=bufs[0])   # v_t = decay * v_{t-1} + (1 - decay) * g_t**2
-        u *= keep
-        v *= decay
-        v += u
-        np.multiply(v, 1.0 / (1.0 - decay ** t) if bias_correction else 1.0, out=u)
+        keep_, decay_, eps_, correction, neg_lr = c
+        mul, add = np.multiply, np.add
+        u = mul(g, g, bufs[0])               # v_t = decay * v_{t-1} + (1 - decay) * g_t**2
+        mul(u, keep_, u)
+        mul(v, decay_, v)
+        add(v, u, v)
+        mul(v, correction, u)                # vhat = v_t / (1 - decay**t), or v_t
         if eps_in_sqrt:                      # d_t = g_t / sqrt(vhat + eps)
-            u += eps
-            np.sqrt(u, out=u)
+            add(u, eps_, u)
+            np.sqrt(u, u)
         else:                                # d_t = g_t / (sqrt(vhat) + eps)
-            np.sqrt(u, out=u)
-            u += eps
-        np.divide(g, u, out=u)
-        u *= neg_lr
-        p += u
+            np.sqrt(u, u)
+            add(u, eps_, u)
+        np.divide(g, u, u)
+        mul(u, neg_lr, u)
+        add(p, u, p)
         return u
+
+    def step_constants(t, neg_lr):
+        return (1.0 / (1.0 - decay ** t) if bias_correction else 1.0), neg_lr
 
     def states(state):
         if len(state) != 3 or not isinstance(state[0], ScaleByRmsState):
             return None
-        rms = state[0]
-        return (rms.count + 1, (rms.nu,),
-                lambda t, lr_state: (ScaleByRmsState(t, rms.nu), lr_state, state[2]))
+        return state[0].count + 1, (state[0].nu,)
 
-    return _fused_kernel(tx, leaf, learning_rate, states)
+    def rebuild(state, t, lr_state):
+        return ScaleByRmsState(t, state[0].nu), lr_state, state[2]
+
+    return _fused_kernel(tx, leaf, learning_rate, states, rebuild, (keep, decay, eps),
+                         step_constants)
 
 
 def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
@@ -282,39 +296,50 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
     b1, b2, eps, eps_root = float(b1), float(b2), float(eps), float(eps_root)
     keep1, keep2 = 1.0 - b1, 1.0 - b2
 
-    def leaf(p, g, moments, t, neg_lr, bufs):
+    def leaf(p, g, moments, c, bufs):
         m, v = moments
         u, w = bufs
-        np.multiply(g, keep1, out=u)      # m_t = b1 m_{t-1} + (1 - b1) g_t
-        m *= b1
-        m += u
-        np.multiply(g, g, out=u)          # v_t = b2 v_{t-1} + (1 - b2) g_t**2
-        u *= keep2
-        v *= b2
-        v += u
-        np.multiply(v, 1.0 / (1.0 - b2 ** t), out=u)
-        if eps_root:                       # (+ 0.0 changes no bit of a v >= 0)
-            u += eps_root
-        np.sqrt(u, out=u)                 # sqrt(vhat + eps_root) + eps
-        u += eps
-        np.multiply(m, 1.0 / (1.0 - b1 ** t), out=w)
-        np.divide(w, u, out=u)            # mhat / (...)
+        keep1_, b1_, keep2_, b2_, eps_root_, eps_, decay_, c2, c1, neg_lr = c
+        mul, add = np.multiply, np.add
+        mul(g, keep1_, u)                 # m_t = b1 m_{t-1} + (1 - b1) g_t
+        mul(m, b1_, m)
+        add(m, u, m)
+        mul(g, g, u)                      # v_t = b2 v_{t-1} + (1 - b2) g_t**2
+        mul(u, keep2_, u)
+        mul(v, b2_, v)
+        add(v, u, v)
+        mul(v, c2, u)                     # vhat = v_t / (1 - b2**t)
+        if eps_root:                      # (+ 0.0 changes no bit of a v >= 0)
+            add(u, eps_root_, u)
+        np.sqrt(u, u)                     # sqrt(vhat + eps_root) + eps
+        add(u, eps_, u)
+        mul(m, c1, w)                     # mhat = m_t / (1 - b1**t)
+        np.divide(w, u, u)                # mhat / (...)
         if weight_decay:
-            np.multiply(p, weight_decay, out=w)
-            u += w
-        u *= neg_lr
-        p += u
+            mul(p, decay_, w)
+            add(u, w, u)
+        mul(u, neg_lr, u)
+        add(p, u, p)
         return u
+
+    def step_constants(t, neg_lr):
+        return 1.0 / (1.0 - b2 ** t), 1.0 / (1.0 - b1 ** t), neg_lr
 
     def states(state):  # (adam's, [weight decay's,] learning rate's)
         if len(state) != n or not isinstance(state[0], ScaleByAdamState):
             return None
         a = state[0]
-        return (a.count + 1, (a.mu, a.nu),
-                lambda t, lr_state: (ScaleByAdamState(t, a.mu, a.nu), *state[1:n - 1],
-                                     lr_state))
+        return a.count + 1, (a.mu, a.nu)
 
-    return _fused_kernel(tx, leaf, learning_rate, states, lr_index=n - 1)
+    def rebuild(state, t, lr_state):
+        a = state[0]
+        if n == 2:
+            return ScaleByAdamState(t, a.mu, a.nu), lr_state
+        return ScaleByAdamState(t, a.mu, a.nu), *state[1:n - 1], lr_state
+
+    return _fused_kernel(tx, leaf, learning_rate, states, rebuild,
+                         (keep1, b1, keep2, b2, eps_root, eps, weight_decay), step_constants,
+                         lr_index=n - 1)
 
 
 def adamw(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,

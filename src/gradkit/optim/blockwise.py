@@ -86,8 +86,15 @@ __all__ = ["blockwise_objective", "BlockwiseObjective", "is_dask_array"]
 def is_dask_array(x) -> bool:
     """True for a ``dask.array.Array`` (never imports Dask).
 
-    >>> is_dask_array(np.zeros(2))
-    False
+    Args:
+        x: any value.
+
+    Returns:
+        bool.
+
+    Examples:
+        >>> is_dask_array(np.zeros(2))
+        False
     """
     return type(x).__module__.startswith("dask.") and hasattr(x, "chunks") and \
         hasattr(x, "to_delayed")

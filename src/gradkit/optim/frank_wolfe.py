@@ -237,12 +237,28 @@ def minimize_frank_wolfe(objective, x, monitor, *, constraint=None, step="backtr
     Raises:
         ValueError: no constraint, an unknown step rule, or x0 outside the set.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 0.5) ** 2), np.array([1.0, 0.0, 0.0]),
-    ...              method="frank-wolfe", constraint=Simplex(), tol=1e-8)
-    >>> np.round(r.x, 6)
-    array([0.333333, 0.333333, 0.333333])
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        constraint: the set: an object with ``lmo(g)`` and ``contains(x)`` (:class:`Simplex`,
+            :class:`L1Ball`, :class:`L2Ball`, :class:`Box`, :class:`NuclearNormBall`).
+        step: ``"classic"``, ``"short"`` or ``"backtracking"`` (see above).
+        lipschitz: the gradient's Lipschitz constant L for ``step="short"``.
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 0.5) ** 2), np.array([1.0, 0.0, 0.0]),
+        ...              method="frank-wolfe", constraint=Simplex(), tol=1e-8)
+        >>> np.round(r.x, 6)
+        array([0.333333, 0.333333, 0.333333])
     """
     if constraint is None or not hasattr(constraint, "lmo"):
         raise ValueError("method='frank-wolfe' needs constraint=, a set with a linear "

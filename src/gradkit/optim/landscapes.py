@@ -22,10 +22,20 @@ __all__ = ["rosenbrock", "beale", "himmelblau", "saddle", "ill_conditioned_quadr
 
 
 def rosenbrock(x):
-    """Rosenbrock's banana valley ``f = (1 - x)^2 + 100 (y - x^2)^2``; minimum 0 at (1, 1).
+    r"""Rosenbrock's banana valley ``f = (1 - x)^2 + 100 (y - x^2)^2``; minimum 0 at (1, 1).
 
-    >>> float(rosenbrock(np.array([0.0, 0.0])))
-    1.0
+    .. math:: f(x, y) = (1 - x)^2 + 100\,(y - x^2)^2,\qquad
+       \nabla f = \begin{pmatrix} -2(1 - x) - 400\,x\,(y - x^2) \\ 200\,(y - x^2) \end{pmatrix}.
+
+    Args:
+        x: a point, shape ``(2,)``, or a stack of points, shape ``(2, ...)`` (for contours).
+
+    Returns:
+        The value (a scalar, or an array of the stack's shape).
+
+    Examples:
+        >>> float(rosenbrock(np.array([0.0, 0.0])))
+        1.0
     """
     return (1.0 - x[0]) ** 2 + 100.0 * (x[1] - x[0] ** 2) ** 2
 
@@ -34,8 +44,15 @@ def beale(x):
     """Beale's function ``(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2``;
     minimum 0 at (3, 0.5).
 
-    >>> float(beale(np.array([3.0, 0.5])))
-    0.0
+    Args:
+        x: a point, shape ``(2,)``, or a stack of points, shape ``(2, ...)`` (for contours).
+
+    Returns:
+        The value (a scalar, or an array of the stack's shape).
+
+    Examples:
+        >>> float(beale(np.array([3.0, 0.5])))
+        0.0
     """
     a, b = x[0], x[1]
     return ((1.5 - a + a * b) ** 2 + (2.25 - a + a * b ** 2) ** 2
@@ -46,28 +63,58 @@ def himmelblau(x):
     """Himmelblau's function ``(x^2 + y - 11)^2 + (x + y^2 - 7)^2``: four minima of value 0,
     one of them at (3, 2).
 
-    >>> float(himmelblau(np.array([3.0, 2.0])))
-    0.0
+    Args:
+        x: a point, shape ``(2,)``, or a stack of points, shape ``(2, ...)`` (for contours).
+
+    Returns:
+        The value (a scalar, or an array of the stack's shape).
+
+    Examples:
+        >>> float(himmelblau(np.array([3.0, 2.0])))
+        0.0
     """
     return (x[0] ** 2 + x[1] - 11.0) ** 2 + (x[0] + x[1] ** 2 - 7.0) ** 2
 
 
 def saddle(x):
-    """A saddle at the origin between two valleys: ``f = x^2 + y^4 / 4 - y^2 / 2``; minima
+    r"""A saddle at the origin between two valleys: ``f = x^2 + y^4 / 4 - y^2 / 2``; minima
     -1/4 at (0, +-1). Started near the saddle's stable direction, a method must escape it.
 
-    >>> float(saddle(np.array([0.0, 1.0])))
-    -0.25
+    Its Hessian at the origin is :math:`\operatorname{diag}(2, -1)`: a minimum along :math:`x`
+    and a maximum along :math:`y`.
+
+    Args:
+        x: a point, shape ``(2,)``, or a stack of points, shape ``(2, ...)`` (for contours).
+
+    Returns:
+        The value (a scalar, or an array of the stack's shape).
+
+    Examples:
+        >>> float(saddle(np.array([0.0, 1.0])))
+        -0.25
     """
     return x[0] ** 2 + 0.25 * x[1] ** 4 - 0.5 * x[1] ** 2
 
 
 def ill_conditioned_quadratic(x):
-    """``f = (x^2 + 50 y^2) / 2``: condition number 50, minimum 0 at the origin; plain gradient
+    r"""``f = (x^2 + 50 y^2) / 2``: condition number 50, minimum 0 at the origin; plain gradient
     descent zig-zags across the narrow valley.
 
-    >>> float(ill_conditioned_quadratic(np.array([1.0, 1.0])))
-    25.5
+    .. math:: f(x) = \tfrac12 x^\top A x,\qquad A = \operatorname{diag}(1, 50),\qquad
+       \kappa(A) = 50.
+
+    Gradient descent with step :math:`\eta` converges only for :math:`\eta < 2/50`, and then
+    shrinks the :math:`x` error by only :math:`|1 - \eta|` per step.
+
+    Args:
+        x: a point, shape ``(2,)``, or a stack of points, shape ``(2, ...)`` (for contours).
+
+    Returns:
+        The value (a scalar, or an array of the stack's shape).
+
+    Examples:
+        >>> float(ill_conditioned_quadratic(np.array([1.0, 1.0])))
+        25.5
     """
     return 0.5 * (x[0] ** 2 + 50.0 * x[1] ** 2)
 
@@ -79,9 +126,15 @@ class TestFunction(NamedTuple):
         name: its name in :data:`TEST_FUNCTIONS`.
         f: the function of a point ``x`` of shape ``(2,)`` (or ``(2, ...)``).
         x0: the usual starting point.
-        xlim, ylim: the window that shows the start and the minima.
+        xlim: the window's ``(left, right)`` that shows the start and the minima.
+        ylim: the window's ``(bottom, top)``.
         minima: the known minimizers, shape ``(k, 2)``.
         learning_rates: step sizes for the first-order optimizers, by optimizer name.
+
+    Examples:
+        >>> problem = TEST_FUNCTIONS["beale"]
+        >>> problem.name, problem.x0, float(problem.f(np.array(problem.minima[0])))
+        ('beale', (1.0, 1.4), 0.0)
     """
 
     name: str
@@ -123,8 +176,15 @@ def get_test_function(name) -> TestFunction:
     Raises:
         ValueError: for an unknown name, listing the valid ones.
 
-    >>> get_test_function("Rosenbrock").minima
-    ((1.0, 1.0),)
+    Args:
+        name: a name of :data:`TEST_FUNCTIONS` (case and ``-`` / ``_`` ignored).
+
+    Returns:
+        TestFunction.
+
+    Examples:
+        >>> get_test_function("Rosenbrock").minima
+        ((1.0, 1.0),)
     """
     key = str(name).lower().replace("-", "_")
     key = {"ill_conditioned": "quadratic", "ill_conditioned_quadratic": "quadratic"}.get(key, key)

@@ -14,7 +14,21 @@ ROUNDING = 1e-10
 
 class LineSearchResult(NamedTuple):
     """The accepted step ``alpha`` with f and gradient there; ``success`` is False when no
-    step satisfied the conditions (then ``alpha`` is 0 or the best Armijo step found)."""
+    step satisfied the conditions (then ``alpha`` is 0 or the best Armijo step found).
+
+    Attributes:
+        alpha: the step.
+        f: the function's value at ``x``.
+        x: the point reached, ``x0 + alpha d``.
+        g: the gradient there.
+        success: whether the step satisfies the search's conditions.
+
+    Examples:
+        >>> import numpy as np
+        >>> r = LineSearchResult(0.5, 0.25, np.array([0.5]), np.array([1.0]), True)
+        >>> r.alpha, r.success
+        (0.5, True)
+    """
     alpha: float
     f: float
     x: object

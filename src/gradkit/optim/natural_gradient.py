@@ -123,13 +123,34 @@ def minimize_natural(objective, x, monitor, *, model=None, loss=None, line_searc
     builds them from ``model`` and ``loss`` with :func:`fisher_vector_product`. The CG solve,
     the line search and the damping run on the driver either way.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> X, y = np.array([[1.0, 2.0], [3.0, 1.0], [0.5, 0.5]]), np.array([1.0, 2.0, 0.0])
-    >>> loss = lambda z: 0.5 * np.sum((z - y) ** 2)
-    >>> r = minimize(None, np.zeros(2), method="natural", model=lambda w: X @ w, loss=loss)
-    >>> r.success, np.round(r.x, 4)
-    (True, array([0.6   , 0.1619]))
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        model: ``params -> outputs`` (not needed when ``fun`` has an ``fvp`` method).
+        loss: ``outputs -> scalar`` negative log-likelihood, whose curvature gives the Fisher.
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        damping: :math:`\lambda`, added to the Fisher's diagonal.
+        adaptive_damping: adapt :math:`\lambda` by Levenberg-Marquardt's rule.
+        learning_rate: the first trial step :math:`\alpha`.
+        cg_max_iter: conjugate-gradient iterations per solve (default min(n, 100) + 10).
+        cg_tol: the solve's residual tolerance.
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> X, y = np.array([[1.0, 2.0], [3.0, 1.0], [0.5, 0.5]]), np.array([1.0, 2.0, 0.0])
+        >>> loss = lambda z: 0.5 * np.sum((z - y) ** 2)
+        >>> r = minimize(None, np.zeros(2), method="natural", model=lambda w: X @ w, loss=loss)
+        >>> r.success, np.round(r.x, 4)
+        (True, array([0.6   , 0.1619]))
     """
     fisher = getattr(objective.fun, "fvp", None)  # an objective that brings its own F v
     if fisher is not None and (model is not None or loss is not None):

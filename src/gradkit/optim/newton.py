@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from ..backend import eye_like
+from scipy.linalg import cho_solve
+
 from .line_search import line_search as _line_search
 from .minimize import NO_PROGRESS, inf_norm
 
@@ -16,8 +17,9 @@ def modified_cholesky_shift(H, beta=1e-3, max_tries=60):
     r"""The Cholesky factor of :math:`H + \tau I` for the smallest tried :math:`\tau \ge 0`
     that makes it positive definite (Nocedal & Wright, Alg. 3.3).
 
-    :math:`\tau_0 = 0` if :math:`\min_i H_{ii} > 0`, else :math:`\beta - \min_i H_{ii}`;
-    then :math:`\tau \leftarrow \max(2\tau, \beta \|H\|_F)` until the factorization succeeds.
+    :math:`\tau_0 = 0` if :math:`\min_i H_{ii} > 0`, else
+    :math:`\beta \|H\|_F - \min_i H_{ii}`; then
+    :math:`\tau \leftarrow \max(2\tau, \beta \|H\|_F)` until the factorization succeeds.
 
     Returns:
         ``(L, tau)`` with :math:`L L^T = H + \tau I`.
@@ -25,27 +27,52 @@ def modified_cholesky_shift(H, beta=1e-3, max_tries=60):
     Raises:
         ValueError: if H has NaN / inf entries.
 
-    >>> import numpy as np
-    >>> L, tau = modified_cholesky_shift(np.array([[1.0, 0.0], [0.0, -1.0]]))
-    >>> tau > 1.0
-    True
+    Args:
+        H: a symmetric matrix.
+        beta: the smallest shift tried when the diagonal has a non-positive entry, and the
+            scale of the later ones.
+        max_tries: how many shifts to try before giving up.
+
+    Examples:
+        >>> import numpy as np
+        >>> L, tau = modified_cholesky_shift(np.array([[1.0, 0.0], [0.0, -1.0]]))
+        >>> tau > 1.0
+        True
     """
     if not np.isfinite(H).all():
         raise ValueError("The Hessian has NaN or inf entries; Newton's method cannot use it.")
     n = H.shape[0]
-    scale = max(float(np.sqrt((H * H).sum())), 1e-12)
     min_diag = float(H.diagonal().min()) if n else 1.0
-    tau = 0.0 if min_diag > 0 else beta * scale - min_diag
-    eye = eye_like(H)  # on H's device
+    scale = None  # ||H||_F, needed only when H itself is not positive definite
+    if min_diag > 0:
+        tau = 0.0
+    else:
+        scale = max(float(np.sqrt((H * H).sum())), 1e-12)
+        tau = beta * scale - min_diag
     for _ in range(max_tries):
         try:
-            return np.linalg.cholesky(H + tau * eye), tau
+            return np.linalg.cholesky(_shifted(H, tau)), tau
         except np.linalg.LinAlgError:
+            if scale is None:
+                scale = max(float(np.sqrt((H * H).sum())), 1e-12)
             tau = max(2.0 * tau, beta * scale)
     raise np.linalg.LinAlgError("Could not make the Hessian positive definite.")
 
 
+def _shifted(H, tau):
+    """``H + tau I`` (``H`` itself for ``tau = 0``), on ``H``'s device."""
+    if tau == 0.0:
+        return H
+    out = H.copy()  # contiguous: its diagonal is every (n + 1)-th entry of the flat view
+    out.reshape(-1)[::H.shape[0] + 1] += tau
+    return out
+
+
 def _cho_solve(L, b):
+    """``x`` with ``L L^T x = b`` (``L`` lower triangular): two triangular solves (scipy's
+    for NumPy arrays, O(n^2) each; the general solver elsewhere, e.g. CuPy)."""
+    if type(L) is np.ndarray and type(b) is np.ndarray:
+        return cho_solve((L, True), b, check_finite=False)
     return np.linalg.solve(L.T, np.linalg.solve(L, b))
 
 
@@ -63,11 +90,26 @@ def minimize_newton(objective, x, monitor, *, line_search="wolfe", beta=1e-3):
 
     Options: ``beta`` (the shift's scale, default 1e-3).
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton")
-    >>> r.nit, r.x
-    (1, array([1., 1., 1.]))
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        beta: the scale of the Hessian's shift (:func:`modified_cholesky_shift`).
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton")
+        >>> r.nit, r.x
+        (1, array([1., 1., 1.]))
     """
     f, g = objective.value_and_grad(x)
     stop = monitor.start(x, f, inf_norm(g))
@@ -146,11 +188,26 @@ def minimize_newton_cg(objective, x, monitor, *, line_search="wolfe", cg_max_ite
 
     Options: ``cg_max_iter`` (CG iterations per step, default ``max(10, 2 n)``).
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton-cg")
-    >>> np.round(r.x, 8)
-    array([1., 1., 1.])
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        cg_max_iter: CG iterations per step (default ``max(10, 2 n)``).
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="newton-cg")
+        >>> np.round(r.x, 8)
+        array([1., 1., 1.])
     """
     n = x.shape[0]
     cg_max_iter = max(10, 2 * n) if cg_max_iter is None else cg_max_iter

@@ -127,16 +127,33 @@ def minimize_proximal(objective, x, monitor, *, l1=0.0, l2=0.0, accelerated=True
     ``lipschitz``, ``restart``. The aliases ``method="ista"`` / ``"fista"`` set
     ``accelerated``.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: 0.5 * np.sum((x - np.array([3.0, 0.5])) ** 2), np.zeros(2),
-    ...              method="fista", l1=1.0)
-    >>> r.x
-    array([2., 0.])
-    >>> r = minimize(lambda p: 0.5 * np.sum((p["w"] - 3.0) ** 2) + 0.5 * (p["b"] - 3.0) ** 2,
-    ...              {"w": np.zeros(2), "b": 0.0}, method="fista", l1={"w": 1.0, "b": 0.0})
-    >>> np.round(r.x["w"], 6), round(float(r.x["b"]), 6)  # the unpenalized "b" is not shrunk
-    (array([2., 2.]), 3.0)
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        l1: the L1 weights :math:`l_1` (a number or per-coordinate, >= 0).
+        l2: the L2 weights :math:`l_2` (a number or per-coordinate, >= 0).
+        accelerated: FISTA (True) or ISTA (False).
+        lipschitz: the starting estimate of L (default: estimated).
+        restart: reset the momentum when F increases.
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: 0.5 * np.sum((x - np.array([3.0, 0.5])) ** 2), np.zeros(2),
+        ...              method="fista", l1=1.0)
+        >>> r.x
+        array([2., 0.])
+        >>> r = minimize(lambda p: 0.5 * np.sum((p["w"] - 3.0) ** 2) + 0.5 * (p["b"] - 3.0) ** 2,
+        ...              {"w": np.zeros(2), "b": 0.0}, method="fista", l1={"w": 1.0, "b": 0.0})
+        >>> np.round(r.x["w"], 6), round(float(r.x["b"]), 6)  # the unpenalized "b" is not shrunk
+        (array([2., 2.]), 3.0)
     """
     l1 = _coordinate_weights("l1", l1, objective, x)
     l2 = _coordinate_weights("l2", l2, objective, x)

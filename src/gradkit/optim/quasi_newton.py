@@ -33,12 +33,29 @@ def minimize_gd(objective, x, monitor, *, line_search="wolfe", learning_rate=Non
 
     Options: ``learning_rate`` (needed with ``line_search=None``), ``c1``, ``c2``.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum(x ** 2), np.ones(3), method="gd", line_search=None,
-    ...              learning_rate=0.25)
-    >>> r.success
-    True
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        learning_rate: the fixed step, needed with ``line_search=None``.
+        c1: the sufficient-decrease (Armijo) constant.
+        c2: the curvature (Wolfe) constant.
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum(x ** 2), np.ones(3), method="gd", line_search=None,
+        ...              learning_rate=0.25)
+        >>> r.success
+        True
     """
     if line_search is None and learning_rate is None:
         raise ValueError("method='gd' with line_search=None needs a fixed step: pass "
@@ -80,11 +97,27 @@ def minimize_bfgs(objective, x, monitor, *, line_search="wolfe", c1=1e-4, c2=0.9
 
     Options: ``c1``, ``c2`` (Wolfe constants).
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2) + x[0] * x[1], np.zeros(2), method="bfgs")
-    >>> np.round(r.x, 6)
-    array([0.666667, 0.666667])
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        c1: the sufficient-decrease (Armijo) constant.
+        c2: the curvature (Wolfe) constant.
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 1.0) ** 2) + x[0] * x[1], np.zeros(2), method="bfgs")
+        >>> np.round(r.x, 6)
+        array([0.666667, 0.666667])
     """
     if line_search is None:
         raise ValueError("method='bfgs' needs a line search: use line_search='wolfe' or 'armijo'.")
@@ -136,14 +169,20 @@ class LBFGSMemory:
     (the matmul ufunc's dispatch costs more than a product of 100-vectors), each product
     unchanged: the iterates do not depend on these shortcuts.
 
-    >>> import numpy as np
-    >>> mem = LBFGSMemory(2, 5, np.zeros(2))
-    >>> mem.update(np.array([1.0, 0.0]), np.array([2.0, 0.0]))
-    True
-    >>> mem.apply(np.array([2.0, 4.0]))
-    array([1., 2.])
-    >>> mem.direction(np.array([2.0, 4.0]))
-    array([-1., -2.])
+    Args:
+        n: the number of variables.
+        m: the number of pairs kept.
+        like: an array whose kind and dtype the stored arrays take.
+
+    Examples:
+        >>> import numpy as np
+        >>> mem = LBFGSMemory(2, 5, np.zeros(2))
+        >>> mem.update(np.array([1.0, 0.0]), np.array([2.0, 0.0]))
+        True
+        >>> mem.apply(np.array([2.0, 4.0]))
+        array([1., 2.])
+        >>> mem.direction(np.array([2.0, 4.0]))
+        array([-1., -2.])
     """
 
     def __init__(self, n, m, like):
@@ -354,12 +393,31 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
     Options: ``memory`` (m, default 10), ``c1``, ``c2``, ``nonmonotone`` (the window, default
     1: monotone; the Wolfe search only).
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum((x - 2.0) ** 2), np.zeros(2), method="lbfgs",
-    ...              bounds=(None, 1.5))
-    >>> r.x
-    array([1.5, 1.5])
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        line_search: ``"wolfe"`` (strong Wolfe), ``"armijo"`` (backtracking) or None (the unit
+            step, or ``learning_rate``).
+        bounds: ``(lower, upper)`` box constraints (arrays or scalars; None or inf: no bound).
+        memory: m, the number of stored pairs.
+        c1: the sufficient-decrease (Armijo) constant.
+        c2: the curvature (Wolfe) constant.
+        nonmonotone: the window of the nonmonotone Armijo condition (1: monotone).
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum((x - 2.0) ** 2), np.zeros(2), method="lbfgs",
+        ...              bounds=(None, 1.5))
+        >>> r.x
+        array([1.5, 1.5])
     """
     if line_search is None:
         raise ValueError("method='lbfgs' needs a line search: use line_search='wolfe' or "

@@ -25,12 +25,27 @@ def minimize_subgradient(objective, x, monitor, *, learning_rate=1.0, schedule="
 
     Options: ``learning_rate`` (a), ``schedule``, ``normalize``.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> r = minimize(lambda x: np.sum(np.abs(x - 1.0)), np.zeros(2), method="subgradient",
-    ...              learning_rate=0.5, max_iter=500)
-    >>> bool(r.fun < 1e-2)
-    True
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        learning_rate: a, the base step.
+        schedule: ``"sqrt"``, ``"harmonic"`` or a function ``k -> a_k``.
+        normalize: divide each step by :math:`\|g_k\|_2`.
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> r = minimize(lambda x: np.sum(np.abs(x - 1.0)), np.zeros(2), method="subgradient",
+        ...              learning_rate=0.5, max_iter=500)
+        >>> bool(r.fun < 1e-2)
+        True
     """
     if callable(schedule):
         step_of = lambda k: float(schedule(k))  # noqa: E731

@@ -58,15 +58,22 @@ class SteihaugPath:
     when the path has to be extended past what is stored. It keeps 4 vectors per CG step, up
     to ``max_stored`` floats (then a smaller radius reruns CG).
 
-    >>> import numpy as np
-    >>> H = np.diag([1.0, 10.0]); g = np.array([1.0, 1.0])
-    >>> path = SteihaugPath(lambda v: H @ v, g, cg_tol=1e-12, max_iter=10)
-    >>> p, dec, on_boundary = path(10.0)     # the Newton step lies inside
-    >>> np.round(p, 6), on_boundary
-    (array([-1. , -0.1]), False)
-    >>> p, dec, on_boundary = path(0.5)      # a point on the same path, no new products
-    >>> round(float(np.linalg.norm(p)), 6), on_boundary, path.n_hvp
-    (0.5, True, 2)
+    Args:
+        hvp: ``v -> H v``.
+        g: the gradient.
+        cg_tol: CG stops at a residual norm this small.
+        max_iter: the most CG iterations.
+
+    Examples:
+        >>> import numpy as np
+        >>> H = np.diag([1.0, 10.0]); g = np.array([1.0, 1.0])
+        >>> path = SteihaugPath(lambda v: H @ v, g, cg_tol=1e-12, max_iter=10)
+        >>> p, dec, on_boundary = path(10.0)     # the Newton step lies inside
+        >>> np.round(p, 6), on_boundary
+        (array([-1. , -0.1]), False)
+        >>> p, dec, on_boundary = path(0.5)      # a point on the same path, no new products
+        >>> round(float(np.linalg.norm(p)), 6), on_boundary, path.n_hvp
+        (0.5, True, 2)
     """
 
     #: the most floats a path keeps for reuse (4 vectors a CG step); past it only the last
@@ -161,11 +168,18 @@ def exact_trust_region_step(lam, Q, g, radius):
     Returns:
         ``(p, predicted_decrease, on_boundary)``.
 
-    >>> import numpy as np
-    >>> lam, Q = np.linalg.eigh(np.diag([-1.0, 2.0]))
-    >>> p, dec, on_boundary = exact_trust_region_step(lam, Q, np.array([0.0, 2.0]), 2.0)
-    >>> np.round(np.abs(p), 6), on_boundary       # the hard case: along q_1 to the boundary
-    (array([1.885618, 0.666667]), True)
+    Args:
+        lam: the eigenvalues :math:`\lambda` of H (ascending, as ``np.linalg.eigh`` gives them).
+        Q: its eigenvectors, as columns.
+        g: the gradient.
+        radius: the region's radius :math:`\Delta`.
+
+    Examples:
+        >>> import numpy as np
+        >>> lam, Q = np.linalg.eigh(np.diag([-1.0, 2.0]))
+        >>> p, dec, on_boundary = exact_trust_region_step(lam, Q, np.array([0.0, 2.0]), 2.0)
+        >>> np.round(np.abs(p), 6), on_boundary       # the hard case: along q_1 to the boundary
+        (array([1.885618, 0.666667]), True)
     """
     gt = Q.T @ g
     scale = max(float(np.abs(lam).max()), 1e-300)
@@ -275,12 +289,28 @@ def minimize_trust_ncg(objective, x, monitor, *, initial_trust_radius=1.0,
     default ``max(10, 2 n)``). scipy's ``gtol`` is ``tol`` (on the gradient's inf-norm). The
     history has ``trust_radius``.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> rosen = lambda x: 100.0 * (x[1] - x[0] ** 2) ** 2 + (1.0 - x[0]) ** 2
-    >>> r = minimize(rosen, np.array([-1.2, 1.0]), method="trust-ncg")
-    >>> r.success, np.round(r.x, 4)
-    (True, array([1., 1.]))
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        initial_trust_radius: the first radius.
+        max_trust_radius: the largest radius.
+        eta: a step is accepted when the actual over the predicted decrease exceeds it.
+        cg_max_iter: CG iterations per step (default ``max(10, 2 n)``).
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> rosen = lambda x: 100.0 * (x[1] - x[0] ** 2) ** 2 + (1.0 - x[0]) ** 2
+        >>> r = minimize(rosen, np.array([-1.2, 1.0]), method="trust-ncg")
+        >>> r.success, np.round(r.x, 4)
+        (True, array([1., 1.]))
     """
     n = x.shape[0]
     cg_max_iter = max(10, 2 * n) if cg_max_iter is None else cg_max_iter
@@ -306,12 +336,27 @@ def minimize_trust_exact(objective, x, monitor, *, initial_trust_radius=1.0,
     Options (scipy's names): ``initial_trust_radius`` (1.0), ``max_trust_radius`` (1000.0),
     ``eta`` (0.15). ``tol`` plays scipy's ``gtol``.
 
-    >>> import numpy as np
-    >>> from gradkit.optim.minimize import minimize
-    >>> rosen = lambda x: 100.0 * (x[1] - x[0] ** 2) ** 2 + (1.0 - x[0]) ** 2
-    >>> r = minimize(rosen, np.array([-1.2, 1.0]), method="trust-exact")
-    >>> r.success, np.round(r.x, 6)
-    (True, array([1., 1.]))
+    Args:
+        objective: the :class:`~gradkit.optim.minimize.Objective` that
+            :func:`~gradkit.optim.minimize` built (values, gradients, Hessians, all counted).
+        x: the flat starting point (a copy of ``objective.x0``).
+        monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
+            when to stop (``tol``, ``max_iter``, callbacks).
+        initial_trust_radius: the first radius.
+        max_trust_radius: the largest radius.
+        eta: a step is accepted when the actual over the predicted decrease exceeds it.
+
+    Returns:
+        tuple: ``(status, message)``, why the run stopped; the result's point is the best the
+        monitor saw.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.optim.minimize import minimize
+        >>> rosen = lambda x: 100.0 * (x[1] - x[0] ** 2) ** 2 + (1.0 - x[0]) ** 2
+        >>> r = minimize(rosen, np.array([-1.2, 1.0]), method="trust-exact")
+        >>> r.success, np.round(r.x, 6)
+        (True, array([1., 1.]))
     """
     def subproblem(xk, g):
         H = objective.hess(xk)

@@ -5,7 +5,7 @@ import numpy as np
 
 from ._figure import new_figure, plain_text
 
-__all__ = ["training", "gradient_flow", "ema"]
+__all__ = ["training", "gradient_flow", "smooth", "ema"]
 
 _KIND_COLORS = {"vanishing": "tab:blue", "exploding": "tab:red", "nan": "black",
                 "divergence": "darkred", "plateau": "tab:gray",
@@ -40,15 +40,66 @@ def _positive_span(values):
     return v.size > 0 and np.all(v > 0) and v.max() / v.min() > 100
 
 
+def smooth(values, span):
+    """The trend of noisy per-step values, without lag: at each step ``t``, the value at
+    ``t`` of the least-squares line through the finite values of a window of ``span`` steps
+    centred on ``t`` (moved inwards near the ends, so that it keeps its width). A trailing
+    average (:func:`ema`) lags a trend by about ``span / 2`` steps, which on a diverging run
+    draws the gradient norm decades below where it is; a local line follows a steady rise or
+    fall exactly and averages the noise around it. NaN and inf are left out of the windows,
+    and stay NaN (a gap, as in the raw values).
+
+    Args:
+        values: the per-step values (a 1-D sequence).
+        span: the window's width in steps (1: the values as they are).
+
+    Returns:
+        The smoothed values, a float array of the same length.
+
+    Examples:
+        >>> smooth([0.0, 1.0, 2.0, 3.0, 4.0], span=3).tolist()   # a line is kept as it is
+        [0.0, 1.0, 2.0, 3.0, 4.0]
+        >>> smooth([1.0, 3.0, 1.0, 3.0, 1.0], span=5).round(3).tolist()
+        [1.8, 1.8, 1.8, 1.8, 1.8]
+    """
+    y = np.asarray(values, dtype=float)
+    n, width = y.size, min(max(int(span), 1), y.size)
+    if width <= 1:
+        return y.copy()
+    ok = np.isfinite(y)
+    t = np.arange(n, dtype=float)
+    lo = np.clip(np.arange(n) - width // 2, 0, n - width)
+
+    def window_sums(v):
+        c = np.concatenate([[0.0], np.cumsum(np.where(ok, v, 0.0))])
+        return c[lo + width] - c[lo]
+
+    s0, st, stt = window_sums(np.ones(n)), window_sums(t), window_sums(t * t)
+    sy, sty = window_sums(y), window_sums(t * y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denominator = s0 * stt - st * st
+        slope = np.where(denominator > 0, (s0 * sty - st * sy) / denominator, 0.0)
+        out = (sy - slope * st) / s0 + slope * t
+    return np.where(ok & (s0 > 0), out, np.nan)
+
+
 def ema(values, span):
     """The exponential moving average ``m_t = (1 - a) m_{t-1} + a x_t`` with
     ``a = 2 / (span + 1)``, divided by ``1 - (1 - a)^(t+1)`` so that the start is not pulled
     towards zero (Adam's bias correction); NaN and inf are skipped.
 
-    >>> ema([1.0, 1.0, 3.0], span=1).tolist()
-    [1.0, 1.0, 3.0]
-    >>> ema([1.0, 1.0, 3.0], span=3).round(3).tolist()
-    [1.0, 1.0, 2.143]
+    Args:
+        values: the series (a sequence of numbers).
+        span: the averaging span (>= 1; 1: no smoothing).
+
+    Returns:
+        numpy.ndarray: the smoothed series, NaN where no finite value has been seen yet.
+
+    Examples:
+        >>> ema([1.0, 1.0, 3.0], span=1).tolist()
+        [1.0, 1.0, 3.0]
+        >>> ema([1.0, 1.0, 3.0], span=3).round(3).tolist()
+        [1.0, 1.0, 2.143]
     """
     x = np.asarray(values, dtype=float)
     a = 2.0 / (max(float(span), 1.0) + 1.0)
@@ -102,10 +153,38 @@ def _axis(h, n, steps_per_epoch):
 
 
 def _span(n, steps_per_epoch):
-    """The smoothing span: one epoch of a mini-batch run, else a 25th of the run."""
+    """The smoothing span: a 25th of the run, and at least one epoch of a mini-batch run."""
     if steps_per_epoch and steps_per_epoch > 1:
-        return steps_per_epoch
+        return max(int(steps_per_epoch), n // 25)
     return max(1, n // 25)
+
+
+def _readable_log_axis(ax, axis="y"):
+    """Plain numbers (``0.3``, ``1``, ``20``) on a log axis that spans a few decades, where
+    matplotlib would print ``3 x 10^-1`` at the minor ticks; powers of ten beyond."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if not (lo > 0 and hi / lo < 1e4):
+        return
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    target.set_major_formatter(plain)
+    if hi / lo < 1e3:  # up to three decades: label 2 and 5 between the powers of ten
+        target.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        target.set_minor_formatter(plain)
+    else:
+        target.set_minor_formatter(NullFormatter())
+
+
+def _trend(values, span, log):
+    """:func:`smooth` of the values, of their logarithm on a log axis (a straight line
+    there is a steady exponential rise or fall)."""
+    v = np.asarray(values, dtype=float)
+    if not log:
+        return smooth(v, span)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(smooth(np.where(v > 0, np.log(v), np.nan), span))
 
 
 def _changes(values):
@@ -118,11 +197,12 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
     """Loss (train, and validation when recorded), smoothed, and the learning rate when it
     changes.
 
-    The loss of every step is drawn faint, and its exponential moving average (:func:`ema`,
-    over one epoch, or a 25th of the run) bold on top, so that mini-batch noise does not
-    hide the trend. A mini-batch run (``steps_per_epoch`` above 1, given or in the history)
-    is drawn against epochs. A learning rate that changes gets a panel of its own below; a
-    constant one is named in the title.
+    The loss of every step is drawn faint, and its trend (:func:`smooth`, over a 25th of the
+    run and at least one epoch; of the log loss on a log axis) bold on top, so that
+    mini-batch noise does not hide the trend and the trend does not lag. A mini-batch run
+    (``steps_per_epoch`` above 1, given or in the history) is drawn against epochs. A
+    learning rate that changes gets a panel of its own below; a constant one is named in the
+    title. The legend sits below the axes, off the curves.
 
     Args:
         history: a history dict (``GradientMonitor.history``, ``estimator.history_``) with
@@ -160,30 +240,38 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
     ax = axes[0] if show_lr else axes
     x, unit, to_x = _axis(h, loss.size, steps_per_epoch)
     span = _span(loss.size, steps_per_epoch)
-    if span > 1:
-        ax.plot(x, loss, color="tab:blue", alpha=0.25, linewidth=0.7, label="train loss, each step")
-        ax.plot(x, ema(loss, span), color="tab:blue", linewidth=2.0,
-                label=f"train loss, moving average ({span} steps)")
+    val = h.get("val_loss") or []
+    log = _positive_span(np.concatenate([loss, np.asarray(val, dtype=float)]))
+    trend = _trend(loss, span, log) if span > 1 else None
+    if trend is not None:
+        ax.plot(x, loss, color="tab:blue", alpha=0.25, linewidth=0.7,
+                label="train loss, each step")
+        ax.plot(x, trend, color="tab:blue", linewidth=2.0,
+                label=f"train loss, smoothed ({span} steps)")
     else:
         ax.plot(x, loss, color="tab:blue", linewidth=1.8, label="train loss")
-    val = h.get("val_loss") or []
     if len(val):
         vs = h.get("val_step") or []
         vx = to_x(vs) if len(vs) == len(val) else np.linspace(x[0], x[-1], len(val))
         ax.plot(vx, np.asarray(val, dtype=float), "o-", color="tab:orange", markersize=3,
                 label="validation loss")
-    if _positive_span(np.concatenate([loss, np.asarray(val, dtype=float)])):
+    if log:
         ax.set_yscale("log")
-    if span > 1:
-        _focus(ax, [ema(loss, span)] + ([np.asarray(val, float)] if len(val) else []), [loss])
-    if ax.get_yscale() == "linear":
+    if trend is not None:
+        _focus(ax, [trend] + ([np.asarray(val, float)] if len(val) else []), [loss])
+    if log:
+        _readable_log_axis(ax)
+    else:
         ax.ticklabel_format(axis="y", useOffset=False)  # "1.0006", not "+1" and "0.0006"
     ax.set_ylabel("loss")
     known = [v for v in rates if v is not None]
-    note = f" (constant learning rate {known[0]:.3g})" if known and not show_lr else ""
+    notes = [f"constant learning rate {known[0]:.3g}"] if known and not show_lr else []
     if clipped:
-        note += f" (values above {CEILING:.0e} drawn at it)"
-    plain_text(ax.legend(loc="upper right", fontsize="small"),
+        notes.append(f"values above {CEILING:.0e} drawn at {CEILING:.0e}")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    # beside the axes, not over the curves
+    plain_text(fig.legend(loc="outside lower center", fontsize="small",
+                          ncol=3 if len(val) else 2),
                ax.set_title((title or "training") + note))
     if show_lr:
         lr = np.asarray([np.nan if v is None else v for v in rates], dtype=float)
@@ -201,7 +289,7 @@ def training(history, *, steps_per_epoch=None, title=None, figsize=(6.4, 5.2)):
 def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
                   figsize=(7.0, 4.8)):
     """Gradient norm per layer against steps (epochs for a mini-batch run), on a log scale,
-    smoothed as in :func:`training` (the moving average of ``log ||g||``, each step faint
+    smoothed as in :func:`training` (:func:`smooth` of ``log ||g||``, each step faint
     behind it), with the findings marked.
 
     Each finding with a step is a dashed vertical line coloured by kind (vanishing blue,
@@ -255,15 +343,16 @@ def gradient_flow(history, findings=None, *, steps_per_epoch=None, title=None,
         style = dict(color=colors[i], linestyle=styles[(i // 10) % 4])
         if span > 1:
             ax.plot(xs, v, alpha=0.2, linewidth=0.6, color=colors[i], label="_raw")
-            smooth = np.exp(ema(np.log(v), span))
-            (lines[layer],) = ax.plot(xs, smooth, linewidth=1.8, label=str(layer), **style)
-            smooths.append(smooth)
+            trend = _trend(v, span, log=True)
+            (lines[layer],) = ax.plot(xs, trend, linewidth=1.8, label=str(layer), **style)
+            smooths.append(trend)
             raws.append(v)
         else:
             (lines[layer],) = ax.plot(xs, v, linewidth=1.5, label=str(layer), **style)
     ax.set_yscale("log")
     if smooths:
         _focus(ax, smooths, raws)
+    _readable_log_axis(ax)
     seen = set()
     for f in findings:
         if f.step is None:

@@ -89,13 +89,16 @@ def _esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def format_number(value) -> str:
+def format_number(value, significant=None) -> str:
     """One format for every number on a page: three decimals from 0.001 to 10,000
     (``"1.000"``, ``"0.973"``, ``"56.690"``), four significant digits in scientific notation
-    beyond; integers as they are.
+    beyond; integers as they are. With ``significant=k``: ``k`` significant digits, trailing
+    zeros kept (``"1.000"``, ``"0.002129"``), for values compared across many scales (the
+    race's losses).
 
     Args:
         value: a number (int, float, NumPy scalar).
+        significant: None, or the number of significant digits.
 
     Returns:
         The formatted string.
@@ -103,6 +106,8 @@ def format_number(value) -> str:
     Examples:
         >>> [format_number(v) for v in (1.0, 0.97333, 56.69, 3, 2.5e-05, 123456.0, float("nan"))]
         ['1.000', '0.973', '56.690', '3', '2.500e-05', '1.235e+05', 'nan']
+        >>> [format_number(v, significant=4) for v in (1.0, 0.0021294, 33.0, 1.3e-30)]
+        ['1.000', '0.002129', '33.00', '1.300e-30']
     """
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
@@ -111,6 +116,8 @@ def format_number(value) -> str:
     v = float(value)
     if not np.isfinite(v):
         return str(v)
+    if significant is not None:
+        return f"{v:#.{int(significant)}g}"
     if v == 0 or 1e-3 <= abs(v) < 1e4:
         return f"{v:.3f}"
     return f"{v:.3e}"
