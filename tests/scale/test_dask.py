@@ -236,7 +236,7 @@ def test_dask_batches_refuse_numpy_and_mismatched_chunks():
 
 
 # ------------------------------------------------------------------------------ estimators
-@pytest.mark.parametrize("optimizer", ["lbfgs", "newton-cg"])
+@pytest.mark.parametrize("optimizer", ["lbfgs", "newton-cg", "newton"])
 def test_logistic_regression_on_dask_equals_numpy_fit(data, client, optimizer):
     X, y, _, _ = data
     Xd, yd = _dask_data(data, client)
@@ -259,6 +259,12 @@ def test_multinomial_and_linear_regression_on_dask_equal_numpy(data):
     yr = X @ np.arange(1.0, D + 1) + rng.normal(size=N)
     ref = LinearRegression(tol=1e-9).fit(X, yr)
     est = LinearRegression(tol=1e-9).fit(Xd, da.from_array(yr, chunks=CHUNK))
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-8)
+    # Newton's Hessian of the multinomial's parameters (a matrix and a vector), block by block
+    ref = LogisticRegression(optimizer="newton", tol=1e-9).fit(X, y3)
+    est = LogisticRegression(optimizer="newton", tol=1e-9).fit(Xd, da.from_array(y3, chunks=CHUNK))
+    # (the last step may fall either side of tol: the sums differ in their last bits)
+    assert est.stop_reason_ == ref.stop_reason_ == "converged"
     np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-8)
 
 

@@ -1,14 +1,22 @@
 """Dask inputs are checked like NumPy inputs, block by block where they live, and fitting
 brings to the driver nothing whose size grows with the number of rows."""
+import re
+import threading
+import warnings
+
 import numpy as np
 import pytest
 
 da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("dask.distributed")
 
 import dask  # noqa: E402
 import dask.base  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import pandas as pd  # noqa: E402
 from gradkit.models import (LinearRegression, LogisticRegression, MLPClassifier,  # noqa: E402
                             MLPRegressor)
+from gradkit.models.callbacks import Callback  # noqa: E402
 
 
 def _xy(n=400, d=3, chunk=100, seed=0):
@@ -61,13 +69,20 @@ def test_nan_and_inf_are_refused_naming_the_array_and_block(est, where, value, w
      "y has unknown chunk sizes"),
     (lambda X, y: (da.from_array(X[:0], chunks=(100, 3)), y[:0]), ValueError,
      "at least one row"),
+    (lambda X, y: (da.from_array(X, chunks=(100, 3)), y[:300]), ValueError,
+     "inconsistent numbers of samples: X has 400 rows and y 300"),
+    (lambda X, y: (dd.from_pandas(pd.DataFrame(X), npartitions=4), y), TypeError,
+     "X is a Dask DataFrame. Convert it with X.to_dask_array(lengths=True)"),
+    (lambda X, y: (da.from_array(X, chunks=(100, 3)),
+                   dd.from_pandas(pd.Series(y), npartitions=4)), TypeError,
+     "y is a Dask Series. Convert it with y.to_dask_array(lengths=True)"),
 ])
 def test_dtypes_shapes_and_chunks_are_checked_before_any_work(make, error, words):
     X, y, _, _ = _xy()
     Xd, y_in = make(X, y)
-    if not isinstance(y_in, da.Array):
+    if isinstance(y_in, np.ndarray):
         y_in = _lazy(y_in)
-    with pytest.raises(error, match=words.replace("(", r"\(")):
+    with pytest.raises(error, match=re.escape(words)):
         LinearRegression().fit(Xd, y_in)
 
 
@@ -135,3 +150,42 @@ def test_the_dask_path_takes_the_numpy_paths_steps(cls):
     assert got.n_iter_ == ref.n_iter_ == 20
     for a, b in zip(ref.coefs_ + ref.intercepts_, got.coefs_ + got.intercepts_):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-10)
+
+
+class _Locked(Callback):
+    """A callback holding what cannot be pickled (as a progress bar or a log file may)."""
+
+    def __init__(self):
+        self.lock, self.epochs = threading.Lock(), 0
+
+    def on_epoch_end(self, info):
+        with self.lock:
+            self.epochs += 1
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                           dashboard_address=None, memory_limit="1GiB")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.mark.parametrize("est", [LogisticRegression(max_iter=5),
+                                 LogisticRegression(optimizer="sgd", batch_size=64,
+                                                    max_iter=2)], ids=["lbfgs", "sgd"])
+def test_callbacks_stay_on_the_driver(client, est):
+    """The blocks' tasks are serialised for the cluster: a callback that cannot be pickled
+    must not be in them (it runs on the driver)."""
+    X, y, Xd, yd = _xy()
+    callback = _Locked()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.set_params(callbacks=[callback]).fit(Xd, yd)
+    assert callback.epochs == est.n_iter_ > 0
+    assert est.callbacks == [callback]  # the estimator itself keeps them
+

@@ -32,8 +32,15 @@ EXAMPLES = """examples:
 --dask [ADDRESS] reads the CSV with Dask in --blocksize partitions, encodes it as the
 NumPy path does (statistics computed once over all partitions) and fits on Dask arrays:
 full-batch methods (lbfgs, newton-cg, ...) sum loss and gradient block by block where the
-data lives, stochastic optimizers draw mini-batches from the blocks. --dask alone starts a
-local cluster (2 worker processes) and closes it at the end; put it after the data file."""
+data lives, stochastic optimizers draw mini-batches from the blocks, and the scores are
+computed block by block: no step brings the rows to this machine. --dask alone starts a
+local cluster (2 worker processes) and closes it at the end; put it after the data file.
+
+The held-out rows: without --dask, exactly ceil(test-size x rows) of them, stratified by
+class (scikit-learn's train_test_split with --seed). With --dask each row is held out on
+its own, where it lives: row i (counted from 0) when a hash of (--seed, i) falls below
+--test-size; so about test-size of the rows, the same ones for any --blocksize or cluster,
+not stratified, and not the rows the in-memory path holds out."""
 
 #: ``--model`` name -> estimator class name, per task.
 MODELS = {
@@ -412,16 +419,17 @@ def run(args) -> int:
 
 @dataclasses.dataclass
 class _Loaded:
-    """The encoded table and its held-out split. ``y_train_fit`` is what ``fit`` takes (a Dask
-    array on the Dask path), ``y_train`` the same rows in memory (for the scores)."""
+    """The encoded table and its held-out split: NumPy arrays, or on the Dask path Dask arrays
+    that stay on the workers. ``y_train_fit`` is what ``fit`` takes, ``y_train`` the same
+    rows for the scores."""
 
     table_name: str
     data: object  # gradkit.data.tabular.Prepared
     X_train: object
-    X_test: np.ndarray
+    X_test: object
     y_train_fit: object
-    y_test: np.ndarray
-    y_train: np.ndarray
+    y_test: object
+    y_train: object
 
     @property
     def task(self):
@@ -458,7 +466,8 @@ def _numpy_data(args, split):
 
 
 def _dask_data(args, split):
-    """As :func:`_numpy_data`, with the training rows as Dask arrays on the cluster."""
+    """As :func:`_numpy_data`, with Dask arrays on the cluster, split by their own rule
+    (:func:`gradkit.cli.distributed.split_dask`, not ``split``)."""
     from gradkit.data.tabular_dask import prepare_dask, read_dask_table
 
     from .distributed import split_dask
@@ -467,7 +476,7 @@ def _dask_data(args, split):
     data = prepare_dask(frame, args.target, task=args.task, drop=args.drop,
                         dropna=args.dropna, max_categories=args.max_categories,
                         spelling=SPELLING)
-    return (name, data) + split_dask(data, split)
+    return (name, data) + split_dask(data, args.test_size, args.seed)
 
 
 def _run(args, load) -> int:
@@ -479,10 +488,10 @@ def _run(args, load) -> int:
         print(f"gradkit: interrupted before the first {_unit(trained.estimator)} ended: there "
               "is no model to save.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    scores, pred_test = _score(trained.estimator, loaded)
+    scores, shown = _score(trained.estimator, loaded, args.seed)
     # the model first: a report that cannot be written must not cost the trained model
     saved = save_model(trained.estimator, loaded.data.spec, args.save) if args.save else None
-    report_path = _write_report(args, loaded, trained, scores, pred_test)
+    report_path = _write_report(args, loaded, trained, scores, shown)
     print("\n".join(for_terminal(line) for line in _summary(
         loaded, trained, scores, report_path, saved, time.perf_counter() - started)))
     if trained.interrupted:
@@ -544,23 +553,32 @@ def _epochs_run(estimator) -> str:
     return f"{n} {unit}{'' if n == 1 else 's'}" if isinstance(n, int) else f"less than one {unit}"
 
 
-def _score(estimator, loaded):
-    """``(scores, held-out predictions)``: the held-out and training scores."""
+def _score(estimator, loaded, seed=0):
+    """``(scores, shown)``: the held-out and training scores, and what the report shows of the
+    held-out rows: their confusion matrix (classification) or their ``(true, predicted)``
+    values in the target's units (regression; on the Dask path a sample of them, computed
+    block by block with the scores by :func:`gradkit.cli.distributed.score_dask`)."""
     from gradkit.data.distributed import is_dask_collection
 
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a diverged model's scores overflow; they say so
         if is_dask_collection(loaded.X_train):
-            from .distributed import predict_blocks
-            pred_train = predict_blocks(estimator, loaded.X_train)
-        else:
-            pred_train = estimator.predict(loaded.X_train)
+            from .distributed import score_dask
+            return score_dask(estimator, loaded.data, loaded.X_train, loaded.y_train,
+                              loaded.X_test, loaded.y_test, seed)
+        pred_train = estimator.predict(loaded.X_train)
         pred_test = estimator.predict(loaded.X_test)
         scores = _scores(loaded.data, pred_train, pred_test, loaded.y_train, loaded.y_test)
-    return scores, pred_test
+    target = loaded.data.spec["target"]
+    if loaded.task == "classification":
+        from sklearn.metrics import confusion_matrix
+        return scores, confusion_matrix(loaded.y_test, pred_test,
+                                        labels=np.arange(len(target["classes"])))
+    return scores, (loaded.y_test * target["scale"] + target["mean"],
+                    pred_test * target["scale"] + target["mean"])
 
 
-def _write_report(args, loaded, trained, scores, pred_test):
+def _write_report(args, loaded, trained, scores, shown):
     """The HTML report at ``--report`` (its path), or None without ``--report``."""
     from gradkit.report import Report
 
@@ -574,7 +592,7 @@ def _write_report(args, loaded, trained, scores, pred_test):
     data_section(report, loaded.table_name, data,
                  [("training rows", len(loaded.y_train)), ("held-out rows", len(loaded.y_test))])
     _model_section(report, trained)
-    _scores_section(report, loaded, scores, pred_test, debug)
+    _scores_section(report, loaded, scores, shown, debug)
     _training_sections(report, trained, debug)
     _importance_section(report, trained.estimator, loaded, args.seed, debug)
     return report.write(args.report)
@@ -593,25 +611,24 @@ def _model_section(report, trained):
     section.bullets(trained.notes)
 
 
-def _scores_section(report, loaded, scores, pred_test, debug):
-    """The held-out scores, with the confusion matrix or the predicted-against-true plot."""
+def _scores_section(report, loaded, scores, shown, debug):
+    """The held-out scores, with the confusion matrix or the predicted-against-true plot
+    (``shown``, from :func:`_score`)."""
     from gradkit.report import confusion_matrix_figure, predicted_vs_true_figure
 
     section = report.section("Held-out scores")
     section.table(list(scores.items()), header=("score", "value"))
-    target = loaded.data.spec["target"]
     if loaded.task == "classification":
-        from sklearn.metrics import confusion_matrix
-        classes = target["classes"]
-        matrix = confusion_matrix(loaded.y_test, pred_test, labels=np.arange(len(classes)))
-        figure_block(section, lambda: confusion_matrix_figure(matrix, classes),
+        classes = loaded.data.spec["target"]["classes"]
+        figure_block(section, lambda: confusion_matrix_figure(shown, classes),
                      "Rows of each true class (down) by predicted class (across).", debug)
     else:
-        figure_block(section, lambda: predicted_vs_true_figure(
-            loaded.y_test * target["scale"] + target["mean"],
-            pred_test * target["scale"] + target["mean"]),
-            "Each held-out row: predicted against true value; on the red line they agree.",
-            debug)
+        true, pred = shown
+        rows = ("Each held-out row" if len(true) == len(loaded.y_test) else
+                f"{len(true)} of the {len(loaded.y_test)} held-out rows, drawn at random")
+        figure_block(section, lambda: predicted_vs_true_figure(true, pred),
+                     f"{rows}: predicted against true value; on the red line they agree.",
+                     debug)
 
 
 def _training_sections(report, trained, debug):

@@ -802,8 +802,9 @@ def build_spec(stats, tstats, target, *, task=None, max_categories=50, fills=Non
             constant = st["constant"]
         else:
             categories = st["categories"]
-            if len(categories) > max_categories:
-                raise TableError(f"text column {quote(name)} has {len(categories)} distinct "
+            distinct = st.get("distinct", len(categories))  # Dask: counted, not all listed
+            if distinct > max_categories:
+                raise TableError(f"text column {quote(name)} has {distinct} distinct "
                                  "values, more than "
                                  f"{spell.max_categories.format(max_categories)}; drop it "
                                  f"with {spell.drop.format(quote(name))} or raise it.")

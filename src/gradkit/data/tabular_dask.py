@@ -6,18 +6,26 @@ the spec needs over the partitions where they live (means and sds, text values, 
 labels), turns them into the same spec as the NumPy path with
 :func:`gradkit.data.tabular.build_spec`, and encodes every partition with it, which gives Dask
 arrays ``X`` and ``y`` with one block per partition.
+
+What comes to the driver is bounded by the number of partitions and of distinct values the
+spec can use, never by the number of rows: each partition sends at most
+``max_categories + 1`` values of a text column (more are an error anyway; its exact number of
+distinct values is then counted on the workers for the message), and of an integer target at
+most one more than the most classes an integer target may have (more make it a regression
+target; with ``task="classification"`` every class is sent, as the model needs them all).
 """
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pandas as pd
 
-from .tabular import (PYTHON_SPELLING, Prepared, TableError, build_spec, check_columns,
-                      check_file, count_labels, describe_bad_cells, encode_features,
-                      encode_target, finish_summary, is_numeric, missing_cells_error, quote,
-                      sniff_csv)
+from .tabular import (_CLASSIFICATION_MAX_INTEGER_CLASSES, PYTHON_SPELLING, Prepared,
+                      TableError, build_spec, check_columns, check_file, count_labels,
+                      describe_bad_cells, encode_features, encode_target, finish_summary,
+                      is_numeric, missing_cells_error, quote, sniff_csv)
 
 __all__ = ["read_dask_table", "prepare_dask"]
 
@@ -28,7 +36,8 @@ def read_dask_table(source, blocksize=None):
     :func:`gradkit.data.tabular.sniff_csv` as on the NumPy path.
 
     Raises:
-        TableError: a missing, empty or unreadable file, naming it.
+        TableError: a missing, empty or unreadable file, or one with a header and no rows,
+            naming it.
 
     Args:
         source: the path of a CSV or TSV file.
@@ -55,12 +64,15 @@ def read_dask_table(source, blocksize=None):
     try:
         frame = dd.read_csv(source, sep=dialect.sep, decimal=dialect.decimal, assume_missing=True,
                             blocksize=blocksize if blocksize is not None else "default")
+        empty = pd.read_csv(source, sep=dialect.sep, decimal=dialect.decimal, nrows=1).empty
     except UnicodeDecodeError:
         raise TableError(f"{quote(source)} is not UTF-8 text; save it as a UTF-8 CSV file.") \
             from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TableError(f"cannot read {quote(source)} as a CSV file: {first}") from None
+    if empty:  # the first data row, read here: the NumPy path's message, before any pass
+        raise TableError(f"{quote(source)} has a header but no data rows.")
     frame.columns = [str(c) for c in frame.columns]
     return frame, os.path.basename(source)
 
@@ -110,7 +122,25 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     missing = {c: frame[c].isna().sum() for c in columns}
     infinite = {c: frame[c].isin([np.inf, -np.inf]).sum() for c in columns
                 if is_numeric(frame[c])}
-    rows_read, missing, infinite = dask.compute(frame.shape[0], missing, infinite)
+    try:  # the first pass reads every partition: a malformed row or a changed type shows
+        rows_read, missing, infinite = dask.compute(frame.shape[0], missing, infinite)
+    except pd.errors.ParserError as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise TableError(f"cannot read the file as a CSV table: {first} (the line is counted "
+                         "from the start of one of its Dask partitions, not of the file).") \
+            from None
+    except ValueError as exc:
+        changed = _mismatched_columns(str(exc))
+        if not changed:
+            raise
+        one = len(changed) == 1
+        raise TableError(f"{'column' if one else 'columns'} "
+                         f"{', '.join(quote(c) for c in changed)} {'holds' if one else 'hold'} "
+                         "numbers in the first block of the file and text further on (Dask "
+                         "takes each column's type "
+                         "from the first block); fix those cells, drop the column with "
+                         f"{spelling.drop.format(quote(changed[0]))}, or read the file "
+                         "without Dask.") from None
     summary = {"rows_read": int(rows_read), "notes": [], "encoded": [], "dropped": list(drop),
                "columns": len(columns) - 1}
     bad = {c: (int(missing[c]), int(infinite.get(c, 0))) for c in columns}
@@ -142,7 +172,7 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
                                           distinct=v.nunique_approx())
         else:
             lazy["columns"][c] = {"kind": "categorical", "values": _per_partition(
-                col.astype(str), _value_counts)}
+                col.astype(str), _value_counts, max_categories + 1)}
     t = frame[target]
     t_numeric = is_numeric(t)
     if t_numeric:
@@ -168,13 +198,16 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
                 stats[c].update(span=float(st["max"] - st["min"]), distinct=int(st["distinct"]))
         else:
             stats[c] = {"kind": "categorical", "categories": sorted(set(st["values"].index))}
+            if len(stats[c]["categories"]) > max_categories:  # too many: count them all
+                stats[c]["distinct"] = int(frame[c].astype(str).nunique().compute())
     tstats = {"numeric": t_numeric, "rows": rows}
     if t_numeric:
         tstats.update(mean=float(got["target"]["mean"]), std=float(got["target"]["std"]),
                       integral=bool(got["target"]["integral"]))
-        if tstats["integral"]:  # class labels, maybe: count them (a third, small pass)
-            tstats["counts"] = count_labels(_sum_counts(
-                _per_partition(t, _value_counts).compute()))
+        if tstats["integral"] and task != "regression":  # class labels, maybe: count them
+            cap = None if task == "classification" else _CLASSIFICATION_MAX_INTEGER_CLASSES + 1
+            tstats["counts"] = count_labels(_sum_counts(  # (a third, small pass)
+                _per_partition(t, _value_counts, cap).compute()))
     else:
         tstats["counts"] = count_labels(_sum_counts(got["target"]["counts"]))
     spec = build_spec(stats, tstats, target, task=task, max_categories=max_categories,
@@ -189,14 +222,25 @@ def prepare_dask(frame, target=None, *, task=None, drop=(), dropna=False, max_ca
     return Prepared(X.rechunk({1: -1}), y, list(names), spec, summary)
 
 
+def _mismatched_columns(message):
+    """The columns named in Dask's "Mismatched dtypes found in pd.read_csv" table (a column
+    whose type in a later partition differs from the first partition's), or [] for another
+    error."""
+    if "Mismatched dtypes" not in message:
+        return []
+    return re.findall(r"^\|\s*(.+?)\s*\|\s*\S+\s*\|\s*\S+\s*\|$", message, re.M)[1:]
+
+
 def _value_counts(part):
     return part.value_counts()
 
 
-def _per_partition(col, fn):
-    """``fn`` of every partition, concatenated: a reduction without a shuffle (value counts
-    are small next to the data)."""
-    return col.map_partitions(fn, meta=pd.Series([], dtype=np.int64, name="count"))
+def _per_partition(col, fn, cap=None):
+    """``fn`` of every partition, concatenated: a reduction without a shuffle. With ``cap``,
+    at most ``cap`` entries of each partition's result (value counts are then small next to
+    the data whatever the number of rows)."""
+    return col.map_partitions(lambda part: fn(part).iloc[:cap],
+                              meta=pd.Series([], dtype=np.int64, name="count"))
 
 
 def _sum_counts(counts):

@@ -33,17 +33,60 @@ of y) are computed once, before training. Prediction takes NumPy arrays; for Das
 over the blocks: ``X.map_blocks(est.predict, drop_axis=1, dtype=...)``.
 
 ``persist()`` X and y first (``X, y = dask.persist(X, y)``), or every gradient recomputes them.
-With process workers the estimator is pickled into each block's task (it is small: its
-parameters and settings).
+The blocks' tasks get a copy of the estimator without what only the driver uses
+(:func:`for_tasks`: the callbacks, the Ctrl-C guard, an earlier fit's history): a callback
+may hold what cannot be pickled (a lock, an open file), and the rest would only make every
+task larger.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+from gradkit.autodiff import hessian
+from gradkit.autodiff.trace import getval
 from gradkit.data.distributed import is_dask_collection
-from gradkit.optim.blockwise import blockwise_objective
+from gradkit.optim.blockwise import BlockwiseObjective
+from gradkit.tree import ravel_pytree
 
-__all__ = ["fit_dask", "blockwise_estimator_objective", "check_dask_input"]
+__all__ = ["fit_dask", "blockwise_estimator_objective", "check_dask_input", "for_tasks"]
+
+#: What an estimator holds for the driver only: the callbacks and the Ctrl-C guard (which need
+#: not pickle), and what the tasks never read (an earlier fit's history and curves, the best
+#: parameters, the optimizer state, the rows kept for ``feature_importances_``).
+DRIVER_ONLY = ("callbacks", "_guard", "history_", "loss_curve_", "validation_scores_",
+               "_best_params", "_opt_state", "_importance_rows", "_feature_importances")
+
+
+def for_tasks(estimator):
+    """A shallow copy of ``estimator`` for the blocks' tasks: the settings, the fitted
+    structure and the class labels they read, without :data:`DRIVER_ONLY` (``callbacks`` is
+    None in the copy).
+
+    Args:
+        estimator: a gradkit estimator, during or after ``fit``.
+
+    Returns:
+        The copy (the estimator itself is not changed).
+
+    Examples:
+        >>> import threading
+        >>> from gradkit.models import LogisticRegression
+        >>> from gradkit.models.callbacks import Callback
+        >>> class Locked(Callback):
+        ...     lock = None
+        >>> est = LogisticRegression(callbacks=[Locked()])
+        >>> est.callbacks[0].lock = threading.Lock()
+        >>> copy_ = for_tasks(est)
+        >>> copy_.callbacks, len(est.callbacks)
+        (None, 1)
+    """
+    clone = copy.copy(estimator)
+    for name in DRIVER_ONLY:
+        clone.__dict__.pop(name, None)
+    clone.callbacks = None
+    return clone
 
 
 class _BlockLoss:
@@ -59,15 +102,31 @@ class _BlockLoss:
         return est._data_loss(out, Tb) * (Xb.shape[0] / self.n)
 
 
+def _block_flat_hess(loss, flat, Xb, Tb, unravel):
+    """The Hessian of one block's loss in the flat coordinates of the parameters."""
+    return np.asarray(getval(hessian(lambda f: loss(unravel(f), Xb, Tb))(flat)))
+
+
+class _EstimatorObjective(BlockwiseObjective):
+    """A :class:`gradkit.optim.blockwise.BlockwiseObjective` over an estimator's parameters (a
+    pytree), whose :meth:`hess` is the ``(n, n)`` Hessian in their flat coordinates (the
+    order of :func:`gradkit.tree.ravel_pytree`, which ``minimize`` uses): each block
+    computes its own, and the driver adds them and the penalty's."""
+
+    def hess(self, params):
+        flat, unravel = ravel_pytree(params)
+        H = self._sum(self._map_blocks(_block_flat_hess, flat, after=(unravel,)))
+        return H + np.asarray(getval(hessian(lambda f: self.penalty(unravel(f)))(flat)))
+
+
 def blockwise_estimator_objective(estimator, X, T, n, state, seed, smooth_only):
     """The estimator's full-batch objective J (module doc of :mod:`gradkit.models.base`) over
-    Dask blocks, as a :class:`gradkit.optim.blockwise.BlockwiseObjective`.
-
-    Each block computes the data term of :math:`J` and its gradient where it lives; the
-    penalty is added once, on the driver.
+    Dask blocks: a :class:`gradkit.optim.blockwise.BlockwiseObjective` whose Hessian takes
+    the estimator's parameters as they are (a pytree), for ``optimizer="newton"``.
 
     Args:
-        estimator: the estimator being fitted (its model, loss and penalty).
+        estimator: the estimator being fitted (its model, loss and penalty; a copy
+            without its callbacks goes to the tasks, :func:`for_tasks`).
         X: the Dask array of features.
         T: the Dask array of encoded targets (one column per output).
         n: the number of rows the loss is averaged over.
@@ -77,7 +136,8 @@ def blockwise_estimator_objective(estimator, X, T, n, state, seed, smooth_only):
         smooth_only: leave the non-smooth L1 part out (a proximal method applies it itself).
 
     Returns:
-        BlockwiseObjective: with ``value_and_grad(params)`` (and ``hvp``) over the blocks.
+        BlockwiseObjective: with ``value_and_grad(params)``, ``hvp`` and ``hess`` over the
+        blocks.
 
     Examples:
         >>> import dask.array as da
@@ -91,10 +151,14 @@ def blockwise_estimator_objective(estimator, X, T, n, state, seed, smooth_only):
         >>> f, g = obj.value_and_grad(est.params_)    # at the fitted point: J and its gradient ~ 0
         >>> bool(f < 1e-8), bool(np.abs(g["coef"]).max() < 1e-4)
         (True, True)
+        >>> H = obj.hess(est.params_)    # for optimizer="newton": the flat (3, 3) Hessian
+        >>> H.shape, bool(np.allclose(H, H.T))
+        ((3, 3), True)
     """
     def penalty(params):
         return estimator._penalty(params, n, smooth_only)
-    return blockwise_objective(_BlockLoss(estimator, n, state, seed), X, T, penalty=penalty)
+    return _EstimatorObjective(_BlockLoss(for_tasks(estimator), n, state, seed), X, T,
+                               penalty=penalty)
 
 
 def _targets(yb, estimator):
@@ -162,7 +226,13 @@ def check_dask_input(estimator, X, y):
     import dask.array as da
 
     name = type(estimator).__name__
-    if not (is_dask_collection(y) and hasattr(X, "chunks") and hasattr(y, "chunks")):
+    for what, a in (("X", X), ("y", y)):
+        if is_dask_collection(a) and not hasattr(a, "chunks"):  # a DataFrame or Series
+            raise TypeError(f"{name}.fit takes Dask arrays; {what} is a Dask "
+                            f"{type(a).__name__}. Convert it with "
+                            f"{what}.to_dask_array(lengths=True) (gradkit.data.tabular_dask."
+                            "prepare_dask encodes a table with text columns).")
+    if not is_dask_collection(y):
         raise TypeError(f"{name}.fit got a Dask X; y must be a Dask array with the same row "
                         f"chunks too (got {type(y).__name__}). Use "
                         "dask.array.from_array(y, chunks=X.chunks[0]).")
@@ -175,6 +245,9 @@ def check_dask_input(estimator, X, y):
             raise ValueError(f"{what} has unknown chunk sizes (a Dask array made from a "
                              "DataFrame without lengths); call "
                              f"{what}.compute_chunk_sizes() or to_dask_array(lengths=True).")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"X has {X.shape[0]} rows and y {y.shape[0]}.")
     if y.chunks[0] != X.chunks[0]:
         raise ValueError(f"X and y must have the same row chunks; got {X.chunks[0]} and "
                          f"{y.chunks[0]}. Rechunk y: y.rechunk({{0: X.chunks[0]}}).")
@@ -246,7 +319,7 @@ def fit_dask(estimator, X, y):
         getattr(est, "_fitted_n_outputs", None) == k
     est._n_outputs = k
     y_in = y if y.ndim == 1 else y.rechunk({1: -1})
-    T = y_in.map_blocks(_targets, est, dtype=np.float64, chunks=(y.chunks[0], (k,)),
+    T = y_in.map_blocks(_targets, for_tasks(est), dtype=np.float64, chunks=(y.chunks[0], (k,)),
                         **({"new_axis": 1} if y.ndim == 1 else {}))
     est.n_features_in_ = int(X.shape[1])
     if not warm:
