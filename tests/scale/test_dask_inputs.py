@@ -189,3 +189,19 @@ def test_callbacks_stay_on_the_driver(client, est):
     assert callback.epochs == est.n_iter_ > 0
     assert est.callbacks == [callback]  # the estimator itself keeps them
 
+
+
+@pytest.mark.parametrize("make, extra", [
+    (lambda: LogisticRegression(optimizer="sgd"), {"classes": [0.0, 1.0]}),
+    (lambda: LinearRegression(optimizer="sgd"), {})])
+def test_partial_fit_refuses_a_dask_batch_instead_of_gathering_it(make, extra):
+    """partial_fit trains on one batch in memory: a Dask X (or y) would come to the driver
+    whole; the error says what to do, and nothing is computed."""
+    X, y, Xd, yd = _xy()
+    computed = []
+    with dask.config.set(scheduler=lambda dsk, keys, **kw: computed.append(keys)):
+        for args in ((Xd, y), (X, yd)):
+            with pytest.raises(TypeError, match="partial_fit takes NumPy arrays.*block by block"):
+                make().partial_fit(*args, **extra)
+    assert computed == []
+    make().partial_fit(X, y, **extra)  # a NumPy batch still works

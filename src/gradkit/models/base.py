@@ -292,6 +292,20 @@ def _exploded(loss, first, lowest, norm, norm_at_lowest):
 AUTO_RECORDS = 1000
 
 
+def _no_dask_batch(estimator, X, y):
+    """``partial_fit`` trains on one batch held in memory: a Dask collection would be
+    gathered onto the driver whole, so it is refused (``fit`` takes Dask data block by block).
+
+    Raises:
+        TypeError: for a Dask ``X`` or ``y``.
+    """
+    if is_dask_collection(X) or is_dask_collection(y):
+        raise TypeError(f"{type(estimator).__name__}.partial_fit takes NumPy arrays (one batch "
+                        "in memory); a Dask collection would be gathered onto the driver "
+                        "whole. Call partial_fit on X.blocks[i].compute() block by block, or "
+                        "fit(X, y), which trains on Dask data block by block.")
+
+
 def _epoch_info(estimator, **values):
     """The :class:`gradkit.models.callbacks.EpochInfo` of one epoch (iteration)."""
     info = EpochInfo(epoch=None, step=None, loss=None, val_loss=None, val_score=None,
@@ -1608,6 +1622,7 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
         (``class_weight`` multiplies it; ``"balanced"`` counts the classes of this call).
         Returns ``self``."""
         check_parameters(self)
+        _no_dask_batch(self, X, y)
         first = not hasattr(self, "params_")
         if first and classes is None:
             raise ValueError(f"classes must be passed on the first call to "
@@ -1667,6 +1682,7 @@ class GradientRegressor(RegressorMixin, GradientEstimator):
         """One epoch of the stochastic optimizer on ``(X, y)`` (``sample_weight`` as in
         ``fit``). Returns ``self``."""
         check_parameters(self)
+        _no_dask_batch(self, X, y)
         first = not hasattr(self, "params_")
         X, y = self._validate_Xy(X, y, reset=first)
         weights = self._row_weights(y, check_sample_weight(
