@@ -205,3 +205,27 @@ def test_partial_fit_refuses_a_dask_batch_instead_of_gathering_it(make, extra):
                 make().partial_fit(*args, **extra)
     assert computed == []
     make().partial_fit(X, y, **extra)  # a NumPy batch still works
+
+
+@pytest.mark.parametrize("est", [LogisticRegression(), LinearRegression(),
+                                 MLPClassifier(hidden_layer_sizes=(4,), max_iter=3),
+                                 LogisticRegression(max_iter=20)])
+def test_predictions_of_a_dask_array_are_lazy_and_block_by_block(est):
+    """predict / predict_proba / decision_function of a Dask X: a Dask array, computed one
+    block at a time (nothing is gathered when it is made), equal to the NumPy results."""
+    X, y, Xd, _ = _xy(n=400, d=3, chunk=100)
+    if isinstance(est, LogisticRegression) and est.max_iter == 20:
+        y = np.arange(400) % 3  # three classes: 2-D scores
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    computed = []
+    for method in ("predict", "predict_proba", "decision_function"):
+        if not hasattr(est, method):
+            continue
+        with dask.config.set(scheduler=lambda dsk, keys, **kw: computed.append(keys)):
+            lazy = getattr(est, method)(Xd)
+        assert computed == [] and isinstance(lazy, da.Array) and lazy.numblocks[0] == 4
+        np.testing.assert_array_equal(lazy.compute(scheduler="sync"), getattr(est, method)(X))
+    with pytest.raises(ValueError, match="2-D Dask array of 3 columns"):
+        est.predict(da.from_array(np.ones((10, 2)), chunks=5))

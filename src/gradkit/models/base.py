@@ -292,6 +292,32 @@ def _exploded(loss, first, lowest, norm, norm_at_lowest):
 AUTO_RECORDS = 1000
 
 
+def _by_block(estimator, method, X):
+    """``estimator.method(X)`` of a Dask array ``X``, one task per block of rows: a lazy Dask
+    array (the rows are never gathered onto the driver; each block is checked as a NumPy
+    ``X`` is, when it is computed). The result's shape and dtype are read from the method on
+    one row of zeros.
+
+    Raises:
+        sklearn.exceptions.NotFittedError: before ``fit``.
+        ValueError: for a Dask ``X`` that is not a 2-D array of ``n_features_in_`` columns.
+    """
+    check_is_fitted(estimator, "params_")
+    if getattr(X, "ndim", None) != 2 or not hasattr(X, "map_blocks") or \
+            X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"{type(estimator).__name__}.{method} of a Dask collection takes a 2-D "
+                         f"Dask array of {estimator.n_features_in_} columns; got "
+                         f"{type(X).__name__} of shape {getattr(X, 'shape', '?')}.")
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})  # (whole rows in each block: one prediction per row)
+    fn = getattr(estimator, method)
+    probe = fn(np.zeros((1, X.shape[1])))
+    if probe.ndim == 1:
+        return X.map_blocks(fn, drop_axis=1, dtype=probe.dtype, meta=probe[:0])
+    return X.map_blocks(fn, chunks=(X.chunks[0], probe.shape[1:]), dtype=probe.dtype,
+                        meta=probe[:0])
+
+
 def _no_dask_batch(estimator, X, y):
     """``partial_fit`` trains on one batch held in memory: a Dask collection would be
     gathered onto the driver whole, so it is refused (``fit`` takes Dask data block by block).
@@ -1605,11 +1631,15 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
     def decision_function(self, X):
         """Raw scores: shape (n_samples,) for two classes (positive means ``classes_[1]``),
         (n_samples, n_classes) for more."""
+        if is_dask_collection(X):
+            return _by_block(self, "decision_function", X)
         out = self._forward(self._check_fitted_X(X))
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict(self, X):
         """The predicted class of each row."""
+        if is_dask_collection(X):
+            return _by_block(self, "predict", X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]
@@ -1674,6 +1704,8 @@ class GradientRegressor(RegressorMixin, GradientEstimator):
 
     def predict(self, X):
         """The predicted targets: shape (n_samples,) or (n_samples, n_targets)."""
+        if is_dask_collection(X):
+            return _by_block(self, "predict", X)
         out = self._forward(self._check_fitted_X(X))
         return out[:, 0] if self._y_ndim == 1 else out
 
@@ -1717,6 +1749,8 @@ class ProbabilisticClassifier(GradientClassifier):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        if is_dask_collection(X):
+            return _by_block(self, "predict_proba", X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             p = expit(scores)
