@@ -21,8 +21,10 @@ and the embedding's gradient norm at every step, with the step of the exploding 
 marked. ``--report PATH`` writes both runs (findings, losses and gradient flow figures) to
 one HTML page with :mod:`gradkit.report`; ``--plot PATH`` saves the figure.
 
+Run it with::
+
     python examples/char_lstm_clipping.py [--steps 120] [--report char_lstm.html]
-        [--plot char_lstm.png]
+                                          [--plot char_lstm.png]
 """
 import argparse
 import functools

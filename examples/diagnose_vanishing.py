@@ -14,6 +14,8 @@ the steps, the band from the smallest to the largest) for both networks. The sig
 network's norms fall by almost two orders of magnitude per layer on the way back to the
 input, down to ``1e-17``; with ReLU and He initialization every layer's norm is of the same size.
 
+Run it with::
+
     python examples/diagnose_vanishing.py [--steps 20] [--plot gradient_flow.png]
 """
 import argparse

@@ -23,6 +23,8 @@ It prints the mean episode length every few iterations; averaged over 5 iteratio
 from under 40 steps (about what a random policy lasts) to above 150. The figure draws the
 mean episode length of every iteration, with the range over the 16 episodes.
 
+Run it with::
+
     python examples/reinforce_cartpole.py [--iterations 60] [--plot cartpole.png]
 """
 import argparse

@@ -16,6 +16,8 @@ It prints the held-out accuracy per token and per whole sequence before and afte
 the last input token changes no earlier prediction. The figure is the training curve drawn
 by :func:`gradkit.plot.training`: the loss of every batch, and its trend.
 
+Run it with::
+
     python examples/tiny_transformer.py [--steps 150] [--plot transformer.png]
 """
 import argparse
