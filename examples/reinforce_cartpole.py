@@ -1,4 +1,4 @@
-"""
+r"""
 REINFORCE on a cart-pole written in NumPy
 =========================================
 
@@ -10,7 +10,9 @@ equations of motion, 16 carts at once): push the cart left or right to keep the 
 The policy is a small network, ``pi(a | s) = softmax(MLP(s))``. REINFORCE (Williams, 1992)
 ascends the gradient of the expected return,
 
-    grad J = E[ sum_t grad log pi(a_t | s_t) (G_t - b_t) ],
+.. math::
+
+    \nabla J = \mathbb{E}\Big[\sum_t \nabla \log \pi(a_t \mid s_t)\,(G_t - b_t)\Big],
 
 where ``G_t`` is the discounted return from step ``t`` and ``b_t`` a baseline (the mean
 return-to-go at step ``t`` over the batch), which lowers the variance without changing the

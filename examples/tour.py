@@ -46,11 +46,11 @@ for step in range(6):
     w = w - np.linalg.solve(gk.hessian(loss)(w), g)
     norms.append(np.linalg.norm(gk.grad(loss)(w)))
     print(f"newton step {step}: loss {loss(w):.10f}  |grad| {norms[-1]:.2e}")
-accuracy = np.mean(np.sign(X @ w) == y)
-print(f"training accuracy {accuracy:.3f}")
-
 figure = Figure(figsize=(6.4, 3.6), layout="constrained")
 ax = figure.subplots()
 ax.semilogy(np.arange(len(norms)), norms, "o-")
 ax.set(xlabel="Newton step", ylabel="gradient norm |∇f(w)|",
        title="Newton's method on the logistic loss, derivatives by gradkit")
+
+accuracy = np.mean(np.sign(X @ w) == y)
+print(f"training accuracy {accuracy:.3f}")
