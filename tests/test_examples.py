@@ -93,6 +93,18 @@ def test_gallery_scraper_saves_each_new_figure_once(tmp_path):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_does_not_end_with_a_value(path):
+    # sphinx-gallery prints the repr of a script's last expression (a list of matplotlib
+    # Text objects after ``ax.set(...)``) under the example's output.
+    import ast
+    last = ast.parse(path.read_text()).body[-1]
+    is_print = isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) \
+        and getattr(last.value.func, "id", None) == "print"
+    assert not isinstance(last, ast.Expr) or is_print, \
+        f"{path.name} ends with an expression whose value the gallery would print"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_docstring_starts_with_a_title(path):
     # The documentation's gallery (sphinx-gallery) takes each example's title from its
     # docstring, which must open with a reStructuredText heading: a line, then "=" under it.
