@@ -14,7 +14,8 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 WITH_PLOT_OPTION = [p for p in EXAMPLES if '"--plot"' in p.read_text()]
 
 # The gallery's own rule for finding an example's figures (docs/gallery_scraper.py).
-_spec = importlib.util.spec_from_file_location("gallery_scraper", ROOT / "docs" / "gallery_scraper.py")
+_spec = importlib.util.spec_from_file_location("gallery_scraper",
+                                               ROOT / "docs" / "gallery_scraper.py")
 gallery_scraper = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gallery_scraper)
 
@@ -31,8 +32,8 @@ def _text_artists(fig):
 
 def assert_readable(fig, name):
     """A title; a y label on every axes that draws data and an x label on it or on another
-    axes of its column (stacked panels label the bottom one); a legend when more than one thing is labelled, lying off every axes;
-    and no text cut off at the figure's edge."""
+    axes of its column (stacked panels label the bottom one); a legend when more than one
+    thing is labelled, lying off every axes; and no text cut off at the figure's edge."""
     fig.draw_without_rendering()  # lays the figure out, so extents are final
     drawn = [ax for ax in fig.axes if ax.lines or ax.collections or ax.patches]
     assert drawn, f"{name}: the figure draws no data"
