@@ -16,15 +16,21 @@ Bengio, 2013). A ``GradientMonitor`` records every layer's gradient norm (before
 - With clipping, there is no exploding finding, and the training loss ends far lower.
 
 The gradient that explodes first is the embedding's: it is the one carried back through
-every time step of the recurrence. ``--report PATH`` writes both runs (findings, losses and
-gradient flow figures) to one HTML page with :mod:`gradkit.report`.
+every time step of the recurrence. The figure shows both runs side by side: the training loss
+and the embedding's gradient norm at every step, with the step of the exploding finding
+marked. ``--report PATH`` writes both runs (findings, losses and gradient flow figures) to
+one HTML page with :mod:`gradkit.report`; ``--plot PATH`` saves the figure.
+
+Run it with::
 
     python examples/char_lstm_clipping.py [--steps 120] [--report char_lstm.html]
+                                          [--plot char_lstm.png]
 """
 import argparse
 import functools
 
 import numpy as np
+from matplotlib.figure import Figure
 
 import gradkit as gk
 from gradkit import nn
@@ -115,10 +121,35 @@ def write_report(path, runs):
     return report.write(path)
 
 
+def plot_runs(runs):
+    """Loss (left) and the embedding's gradient norm (right) per step, for each run."""
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    ax_loss, ax_norm = fig.subplots(1, 2, sharex=True)
+    for (title, monitor), color in zip(runs, ("tab:red", "tab:blue")):
+        h = monitor.history
+        ax_loss.plot(h["step"], h["loss"], color=color, linewidth=1.2, label=title)
+        ax_norm.plot(h["step"], h["grad_norm"]["00_embedding"], color=color, linewidth=1.2)
+        for step in sorted({f.step for f in monitor.findings() if f.kind == "exploding"}):
+            for ax in (ax_loss, ax_norm):
+                ax.axvline(step, color=color, linestyle="--", linewidth=1)
+            ax_norm.annotate("exploding", (step, 1.0), xycoords=("data", "axes fraction"),
+                             xytext=(3, -3), textcoords="offset points", va="top",
+                             color=color, fontsize="small")
+    ax_loss.set(yscale="log", xlabel="step", ylabel="training loss (cross-entropy)",
+                title="loss")
+    ax_norm.set(yscale="log", xlabel="step", ylabel="gradient norm (before clipping)",
+                title="gradient norm of the embedding")
+    fig.suptitle(f"Character LSTM without and with clipping (SGD, learning rate "
+                 f"{LEARNING_RATE:g})")
+    fig.legend(loc="outside lower center", ncol=2, fontsize="small")
+    return fig
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--report", help="write the HTML report to this file")
+    parser.add_argument("--plot", help="save the figure to this PNG file")
     args = parser.parse_args(argv)
 
     results = {}
@@ -145,8 +176,12 @@ def main(argv=None):
     print("clipped model continues 'the ':", repr(results["clipped"]["sample"]))
     if args.report:
         print("report written to", write_report(args.report, runs))
+    results["figure"] = plot_runs(runs)
+    if args.plot:
+        results["figure"].savefig(args.plot)
+        print("figure saved to", args.plot)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    figure = main()["figure"]  # the documentation's gallery shows this figure

@@ -1,4 +1,4 @@
-"""
+r"""
 REINFORCE on a cart-pole written in NumPy
 =========================================
 
@@ -10,7 +10,9 @@ equations of motion, 16 carts at once): push the cart left or right to keep the 
 The policy is a small network, ``pi(a | s) = softmax(MLP(s))``. REINFORCE (Williams, 1992)
 ascends the gradient of the expected return,
 
-    grad J = E[ sum_t grad log pi(a_t | s_t) (G_t - b_t) ],
+.. math::
+
+    \nabla J = \mathbb{E}\Big[\sum_t \nabla \log \pi(a_t \mid s_t)\,(G_t - b_t)\Big],
 
 where ``G_t`` is the discounted return from step ``t`` and ``b_t`` a baseline (the mean
 return-to-go at step ``t`` over the batch), which lowers the variance without changing the
@@ -20,13 +22,17 @@ only sets the step size. The sampled actions are not differentiated: gradkit dif
 batch of episodes, and Adam takes the step.
 
 It prints the mean episode length every few iterations; averaged over 5 iterations it rises
-from under 40 steps (about what a random policy lasts) to above 150.
+from under 40 steps (about what a random policy lasts) to above 150. The figure draws the
+mean episode length of every iteration, with the range over the 16 episodes.
 
-    python examples/reinforce_cartpole.py [--iterations 60]
+Run it with::
+
+    python examples/reinforce_cartpole.py [--iterations 60] [--plot cartpole.png]
 """
 import argparse
 
 import numpy as np
+from matplotlib.figure import Figure
 
 import gradkit as gk
 from gradkit import nn
@@ -89,9 +95,28 @@ def surrogate(params, states, actions, advantages, mask):
     return -np.sum(chosen * advantages * mask) / np.sum(mask)
 
 
+def plot_lengths(lengths):
+    """Mean episode length per iteration, the range over the batch's episodes shaded."""
+    lengths = np.asarray(lengths)  # (iterations, N_ENVS)
+    it = np.arange(len(lengths))
+    fig = Figure(figsize=(7.0, 4.0), layout="constrained")
+    ax = fig.subplots()
+    ax.fill_between(it, lengths.min(axis=1), lengths.max(axis=1), color="tab:blue", alpha=0.2,
+                    label=f"shortest to longest of the {N_ENVS} episodes")
+    ax.plot(it, lengths.mean(axis=1), color="tab:blue", linewidth=2, label="mean")
+    ax.axhline(MAX_STEPS, color="gray", linestyle="--", linewidth=1,
+               label=f"the most an episode lasts ({MAX_STEPS} steps)")
+    ax.set(xlabel="iteration (one batch of episodes, one Adam step)",
+           ylabel="episode length (steps balanced)", ylim=(0, MAX_STEPS * 1.05),
+           title="REINFORCE on the cart-pole: how long the pole stays up")
+    fig.legend(loc="outside lower center", ncol=3, fontsize="small")
+    return fig
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--iterations", type=int, default=60)
+    parser.add_argument("--plot", help="save the figure to this PNG file")
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
@@ -109,14 +134,19 @@ def main(argv=None):
         grads = grad(params, states, actions, advantages, mask)
         updates, opt_state = tx.update(grads, opt_state, params)
         params = apply_updates(params, updates)
-        lengths.append(float(length.mean()))
+        lengths.append(length)
         if it % 10 == 0 or it == args.iterations - 1:
-            print(f"iteration {it:3d}  mean episode length {lengths[-1]:6.1f}")
-    first, last = np.mean(lengths[:5]), np.mean(lengths[-5:])
+            print(f"iteration {it:3d}  mean episode length {length.mean():6.1f}")
+    means = np.mean(lengths, axis=1)
+    first, last = np.mean(means[:5]), np.mean(means[-5:])
     print(f"mean episode length: first 5 iterations {first:.1f}, last 5 {last:.1f} "
           f"(of at most {MAX_STEPS})")
-    return {"first": float(first), "last": float(last)}
+    figure = plot_lengths(lengths)
+    if args.plot:
+        figure.savefig(args.plot)
+        print("figure saved to", args.plot)
+    return {"first": float(first), "last": float(last), "figure": figure}
 
 
 if __name__ == "__main__":
-    main()
+    figure = main()["figure"]  # the documentation's gallery shows this figure

@@ -13,9 +13,12 @@ The causal mask keeps each position from seeing the tokens it must predict.
 
 It prints the held-out accuracy per token and per whole sequence before and after training
 (chance per token is 1 in 10; after training both are above 90%), and checks that changing
-the last input token changes no earlier prediction.
+the last input token changes no earlier prediction. The figure is the training curve drawn
+by :func:`gradkit.plot.training`: the loss of every batch, and its trend.
 
-    python examples/tiny_transformer.py [--steps 150]
+Run it with::
+
+    python examples/tiny_transformer.py [--steps 150] [--plot transformer.png]
 """
 import argparse
 
@@ -24,6 +27,7 @@ import numpy as np
 import gradkit as gk
 from gradkit import nn
 from gradkit.optim import adam, apply_updates
+from gradkit.plot import training
 
 LENGTH, DIGITS = 6, 10
 SEP = DIGITS                # the separator token
@@ -75,6 +79,7 @@ def accuracy(params, x, y):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--plot", help="save the training curve to this PNG file")
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
@@ -84,9 +89,12 @@ def main(argv=None):
     value_and_grad = gk.value_and_grad(loss)
     tx = adam(1e-2)
     opt_state = tx.init(params)
+    history = {"loss": [], "learning_rate": []}
     for step in range(args.steps):
         x, y = make_data(rng, 32)
         value, grads = value_and_grad(params, x, y)
+        history["loss"].append(float(value))
+        history["learning_rate"].append(1e-2)
         updates, opt_state = tx.update(grads, opt_state, params)
         params = apply_updates(params, updates)
         if step % 100 == 0 or step == args.steps - 1:
@@ -100,9 +108,13 @@ def main(argv=None):
     earlier_same = bool(np.array_equal(logits(params, changed)[:, :-1],
                                        logits(params, x_test[:20])[:, :-1]))
     print("changing the last input token changes an earlier prediction:", not earlier_same)
+    figure = training(history, title="Tiny transformer learns to reverse")
+    if args.plot:
+        figure.savefig(args.plot)
+        print("training curve saved to", args.plot)
     return {"token_accuracy": after[0], "sequence_accuracy": after[1],
-            "token_accuracy_before": before[0], "causal": earlier_same}
+            "token_accuracy_before": before[0], "causal": earlier_same, "figure": figure}
 
 
 if __name__ == "__main__":
-    main()
+    figure = main()["figure"]  # the documentation's gallery shows this figure

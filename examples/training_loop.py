@@ -7,7 +7,9 @@ watching every step.
 
 A 3-layer tanh network learns the digits data set with mini-batches; the monitor records the
 gradient norm of each layer, and ``diagnose`` names any problem it sees, with a remedy.
-Run: ``python examples/training_loop.py``.
+The figure is :func:`gradkit.plot.training` of the monitor's history: the loss of every
+mini-batch and its trend against epochs, and below it the learning rate of the cosine
+schedule. Run: ``python examples/training_loop.py``.
 """
 import numpy as np
 from sklearn.datasets import load_digits
@@ -17,6 +19,7 @@ import gradkit.optim as optim
 from gradkit.data import batches
 from gradkit.diagnostics import GradientMonitor, diagnose
 from gradkit.nn import init, losses
+from gradkit.plot import training
 
 digits = load_digits()
 X = (digits.data / 16.0).astype(np.float32)
@@ -65,3 +68,7 @@ last = {layer: norms[-1] for layer, norms in monitor.history["grad_norm"].items(
 print("last gradient norm per layer:", {k: f"{v:.2e}" for k, v in last.items()})
 findings = diagnose(monitor.history)
 print("findings:", [f.kind for f in findings] or "none")
+
+# the training curve: loss per mini-batch against epochs, and the learning rate below it
+figure = training(monitor.history, steps_per_epoch=steps_per_epoch,
+                  title="3-layer tanh MLP on digits, mini-batch Adam")
