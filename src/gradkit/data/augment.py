@@ -327,9 +327,9 @@ class RandomAffine(_Image):
     its default nearest-neighbour reading, and ``translate`` in pixels).
 
     For an output pixel :math:`p` (row, column) and the centre :math:`c`, the value is the
-    input's at :math:`c + rac1s R(-	heta)(p - c - t)`: the image turned by :math:`	heta`
+    input's at :math:`c + \frac1s R(-\theta)(p - c - t)`: the image turned by :math:`\theta`
     (degrees, counter-clockwise as seen), scaled by :math:`s` and moved by :math:`t`, with
-    :math:`	heta \sim U[-\mathrm{degrees}, \mathrm{degrees}]`,
+    :math:`\theta \sim U[-\mathrm{degrees}, \mathrm{degrees}]`,
     :math:`t_y, t_x \sim U[-\mathrm{translate}, \mathrm{translate}]` and
     :math:`s \sim U[\mathrm{scale}]`. Input pixels outside the image read as ``fill``.
 

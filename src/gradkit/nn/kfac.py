@@ -148,9 +148,9 @@ def capture(model, loss="cross_entropy", fisher="expected"):
     inputs with a column of ones (for the bias; (N, d_in) without one) and ``u`` (M, d_out)
     rows whose :math:`u^T u / N` is G. The keys are the model's parameter keys (``None`` for
     a single layer). For a Conv2d layer (KFC, module docstring) ``abar`` has one row per
-    example and output position, the patch under the kernel (N |T| rows of C kh kw + 1,
-    ordered as ``W``'s (C, kh, kw)), and ``u`` one row per position times
-    :math:`\sqrt{|T|}`, so that with ``R`` = N |T| the rows of ``abar``,
+    example and output position, the patch under the kernel (:math:`N |T|` rows of
+    :math:`C k_h k_w + 1`, ordered as ``W``'s (C, kh, kw)), and ``u`` one row per position
+    times :math:`\sqrt{|T|}`, so that with :math:`R = N |T|` the rows of ``abar``,
     :math:`\bar a^T \bar a / R = \Omega / |T|` and :math:`u^T u / R = |T|\, \Gamma`: their
     Kronecker product is KFC's :math:`\Omega \otimes \Gamma`.
 
