@@ -375,3 +375,14 @@ class _EstimatorMissing(_Estimator):
 ], ids=lambda v: getattr(v, "__name__", "")[:20])
 def test_the_checker_finds_what_is_missing(obj, problems):
     assert _problems(obj) == problems
+
+
+def test_no_control_characters_in_the_sources():
+    """A docstring's math written without r'' turns \\f and \\t into a form feed and a tab
+    (RandomAffine's \\frac and \\theta did); the docs build then fails far from the cause."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1] / "src" / "gradkit"
+    bad = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("*.py"))
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+           if any(c in line for c in "\t\x0b\x0c\x07\x08")]
+    assert not bad, bad
