@@ -12,6 +12,7 @@ FILES = {
     "one_class.csv": "a,b\n1,x\n2,x\n3,x\n",
     "nan.csv": "a,b,c\n1,,0\n2,inf,1\n3,4,0\n4,5,1\n5,6,0\n6,7,1\n7,8,0\n8,9,1\n",
     "many.csv": "name,y\n" + "".join(f"n{i},{i % 2}\n" for i in range(80)),
+    "id_target.csv": "x,id\n" + "".join(f"{i % 7},row{i}\n" for i in range(60)),
     "binary.csv": None,  # written as bytes below
     "code.py": "def f(x):\n    return x\nraise RuntimeError('boom')\n",
 }
@@ -36,6 +37,8 @@ CASES = [
     (["fit", "binary.csv"], ["binary.csv"]),
     (["fit", "hostile.csv", "--target", "zzz"], ["'zzz' is not a column", HOSTILE]),
     (["fit", "one_class.csv"], ["only one class", "'x'"]),
+    (["fit", "id_target.csv", "--target", "id"], ["'id' has 60 distinct values in 60 rows",
+                                                  "identifier"]),
     (["fit", "nan.csv"], ["'b' (1 missing, 1 infinite)", "--dropna", "--impute mean"]),
     (["fit", "many.csv"], ["'name' has 80 distinct values", "--max-categories"]),
     (["fit", "many.csv", "--drop", "nope"], ["--drop 'nope' is not a column"]),

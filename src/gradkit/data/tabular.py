@@ -618,6 +618,13 @@ def _target_spec(stats, task, name, spell):
             raise TableError(f"the target column {quote(name)} has only one class "
                              f"({classes[0]!r} in all {stats['rows']} rows); a classifier needs "
                              f"two or more, so choose another {spell.target}.")
+        if len(classes) > max(_CLASSIFICATION_MAX_INTEGER_CLASSES, stats["rows"] // 2):
+            raise TableError(f"the target column {quote(name)} has {len(classes)} distinct "
+                             f"values in {stats['rows']} rows: as classes, most would have a "
+                             "single row to learn from (an identifier?), so choose another "
+                             f"{spell.target}" + (f", or {spell.task.format('regression')} for "
+                                                  "a numeric one" if stats["numeric"] else "")
+                             + ".")
         return {"name": name, "task": task, "classes": classes}
     if not stats["numeric"]:
         raise TableError(f"the target column {quote(name)} holds text, so it cannot be a "
