@@ -234,10 +234,15 @@ def test_the_commands_use_only_the_estimators_public_api():
                                      f"{node.attr}")
 
 
-def test_race_refuses_kfac_saying_why():
-    """K-FAC needs a network's layers; the landscapes are functions of a point."""
-    import argparse
-
-    from gradkit.cli.race import parse_optimizers
-    with pytest.raises(argparse.ArgumentTypeError, match="layers of a network.*bench_kfac"):
-        parse_optimizers("adam,kfac")
+def test_race_kfac_on_a_data_set_and_refused_on_a_landscape_saying_why(gradkit):
+    """K-FAC preconditions a network's layers: on a data set (one Linear layer, softmax
+    regression) it races, descending as the others do; a test function has no layers."""
+    status, out, err = gradkit("race", "iris", "--optimizers", "kfac,adam", "--steps", "30",
+                               "--report", "race.html")
+    assert status == 0, err
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("kfac"))
+    best = float(line.split("best f")[1].split()[0])
+    assert best < 0.3  # from log(3) = 1.10 at the small random start
+    assert "kfac" in open("race.html", encoding="utf-8").read()
+    status, out, err = gradkit("race", "rosenbrock", "--optimizers", "kfac,adam")
+    assert status != 0 and "layers of a network" in err and "race kfac on a data set" in err

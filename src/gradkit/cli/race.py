@@ -30,8 +30,10 @@ EXAMPLES = """examples:
 _STEPPERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax",
              "nadam")
 _SOLVERS = ("gd", "newton", "newton-cg", "trust-ncg", "trust-exact", "bfgs", "lbfgs")
-#: Every optimizer ``gradkit race`` can run: gradient transformations, then full-batch methods.
-RACERS = _STEPPERS + _SOLVERS
+_LAYERED = ("kfac",)  # preconditioners of a network's layers: data-set races only
+#: Every optimizer ``gradkit race`` can run: gradient transformations, full-batch methods,
+#: then K-FAC (on a data set, whose model is one Linear layer).
+RACERS = _STEPPERS + _SOLVERS + _LAYERED
 #: The optimizers ``gradkit race`` runs when ``--optimizers`` is not given.
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "lbfgs",
                       "newton")
@@ -60,18 +62,50 @@ def parse_optimizers(text):
     """
     names = tuple(n.strip().lower() for n in str(text).split(",") if n.strip())
     unknown = [n for n in names if n not in RACERS]
-    if "kfac" in unknown:
-        raise argparse.ArgumentTypeError(
-            "kfac (K-FAC) preconditions the layers of a network (gradkit.nn Linear / Conv2d); "
-            "a landscape is a function of a point, with no layers: compare it with "
-            "MLPClassifier(optimizer='kfac') or benchmarks/bench_kfac.py")
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown optimizer(s) {', '.join(unknown) or '(none)'};"
                                          f" valid: {', '.join(RACERS)}")
     return tuple(dict.fromkeys(names))
 
 
-def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
+def _kfac_racer(model, f, x, steps, learning_rate, counted, start):
+    """K-FAC (:func:`gradkit.nn.kfac.kfac`) on a data set's one-Linear-layer objective ``f``
+    of the flat ``x = [W.ravel(), b]``: each step the gradient of ``f`` (its penalty
+    included) preconditioned by the layer's Kronecker factors, whose statistics cost one
+    more pass over the data (counted as an evaluation). ``model = (X, y, classification)``."""
+    import gradkit as gk
+    from gradkit.nn import Linear, kfac
+
+    X, y, classification = model
+    d = X.shape[1]
+    k = x.size // (d + 1)  # x holds W (d x k) and b (k)
+    statistics = kfac.capture(Linear(k), "cross_entropy" if classification else "mse").statistics
+    targets = y if classification else y[:, None]
+    tx = kfac.kfac(learning_rate=learning_rate)
+
+    def tree(w):
+        return {"W": w[:d * k].reshape(d, k), "b": w[d * k:]}
+    state = tx.init(tree(x))
+    vg = gk.value_and_grad(counted)
+    path, values, nfev, times = [x.copy()], [], [], []
+    for step in range(steps):
+        value, g = vg(x)
+        values.append(float(value))
+        times.append(time.perf_counter() - start)
+        if step == steps - 1 or not np.isfinite(value):
+            break
+        updates, state = tx.update(tree(g), state, tree(x),
+                                   kfac_stats=lambda: statistics(tree(x), X, targets))
+        x = x + np.concatenate([updates["W"].ravel(), updates["b"]])
+        path.append(x.copy())
+    nfev = [2 * i + 1 for i in range(len(values))]  # a gradient, then the statistics' pass
+    status = (f"{len(values)} steps (each a gradient and one pass for the Kronecker factors)"
+              if np.isfinite(values[-1]) else f"diverged at step {len(values)}")
+    return {"path": np.array(path[:len(values)]), "f": values, "nfev": nfev, "time": times,
+            "status": status}
+
+
+def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0, model=None):
     """Run one optimizer on ``f`` from ``x0``; every evaluation of ``f`` (a value, gradient or
     Hessian pass calls it once) is counted.
 
@@ -87,6 +121,8 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
         steps: the number of iterates (a gradient transformation) or ``max_iter`` (a solver).
         learning_rate: the step size of a gradient transformation (solvers search their own).
         restarts: extra random starts for a full-batch method.
+        model: ``(X, y, classification)`` of a data set's one-layer model, which ``"kfac"``
+            needs (its Kronecker factors are the layer's).
         seed: the seed of those random starts.
 
     Returns:
@@ -114,8 +150,13 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0):
     x = np.array(x0, dtype=float)
     path, values, nfev, times = [x.copy()], [], [], []
     start = time.perf_counter()
+    if name in _LAYERED and model is None:
+        raise ValueError(f"{name} preconditions the layers of a network: it races on a data "
+                         "set (model=), not on a function of a point")
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if name in _LAYERED:
+            return _kfac_racer(model, f, x, steps, learning_rate, counted, start)
         if name in _STEPPERS:
             escaped = []
 
@@ -201,9 +242,9 @@ def _data_problem(args):
 
     x0 = np.random.default_rng(args.seed).normal(scale=0.01, size=d * k + k)
     rates = {n: (args.lr if args.lr is not None else {"sgd": 0.1, "momentum": 0.1,
-                                                         "nesterov": 0.1}.get(n, 0.05))
-             for n in _STEPPERS}
-    return table, data, loss, x0, rates
+                                                         "nesterov": 0.1, "kfac": 0.5}.get(n, 0.05))
+             for n in _STEPPERS + _LAYERED}
+    return table, data, loss, x0, rates, (X, y, classification)
 
 
 def _final(r):
@@ -300,6 +341,11 @@ def run(args) -> int:
                        "is a data set, whose race starts from a small random point. Leave "
                        "out --start.")
     results = {}
+    if is_function and any(n in _LAYERED for n in args.optimizers):
+        raise CLIError("kfac (K-FAC) preconditions the layers of a network (gradkit.nn Linear "
+                       "/ Conv2d); a test function is a function of a point, with no layers: "
+                       f"race kfac on a data set (gradkit race iris --optimizers kfac,adam,lbfgs)"
+                       ", or see MLPClassifier(optimizer='kfac') and benchmarks/bench_kfac.py.")
     if is_function:
         problem, x0, rates, f_star = _function_problem(args)
         steps = args.steps or 300
@@ -332,11 +378,11 @@ def run(args) -> int:
         def distance(x):
             return float(np.min(np.linalg.norm(minima - x, axis=1)))
     else:
-        table, data, loss, x0, rates = _data_problem(args)
+        table, data, loss, x0, rates, model = _data_problem(args)
         steps = args.steps or 100
         for name in args.optimizers:
             results[name] = run_racer(name, loss, x0, steps, rates.get(name),
-                                      getattr(args, "restarts", 0), args.seed)
+                                      getattr(args, "restarts", 0), args.seed, model)
         f_star = None
         distance = None
         report = Report(f"gradkit race: {table.name}", f"{len(results)} optimizers on the "
@@ -348,7 +394,7 @@ def run(args) -> int:
                      "0.001/2 * ||W||^2) from the same small random start, so the race "
                      "compares the optimizers alone.")
         section.table([(f"learning rate of {n}", rates[n]) for n in args.optimizers
-                       if n in _STEPPERS] + [("steps per optimizer", steps),
+                       if n in rates] + [("steps per optimizer", steps),
                                              ("parameters", x0.size)])
         paths = {n: r["path"] for n, r in results.items() if len(r["path"])}
         best = min(results, key=lambda n: min(results[n]["f"] or [np.inf]))
