@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from gradkit.cli.race import FUNCTION_NAMES, RACERS, _STEPPERS, _results_table, run_racer
+from gradkit.cli.race import (FUNCTION_NAMES, FUNCTION_RACERS, _STEPPERS, _results_table,
+                              run_racer)
 from gradkit.models import TRANSFORMS
 from gradkit.optim import minimize, run
 from gradkit.optim.landscapes import get_test_function
@@ -56,13 +57,13 @@ def test_the_race_table_is_right_for_every_optimizer(function):
     minima = np.array(problem.minima, dtype=float)
     results = {name: run_racer(name, problem.f, x0, STEPS,
                                problem.learning_rates.get(name, 0.01))
-               for name in RACERS}
+               for name in FUNCTION_RACERS}
 
     def distance(x):
         return float(np.min(np.linalg.norm(minima - x, axis=1)))
 
     rows = _rows(results, distance)
-    assert [r[0] for r in rows] == sorted(RACERS, key=lambda n: (
+    assert [r[0] for r in rows] == sorted(FUNCTION_RACERS, key=lambda n: (
         not np.isfinite(results[n]["f"][-1]), results[n]["f"][-1]))  # sorted by final f
     for name, final, best, dist, iterations, evaluations, _, status in rows:
         r = results[name]

@@ -15,8 +15,8 @@ from gradkit.safety import for_terminal
 
 from .errors import CLIError
 
-__all__ = ["run", "run_racer", "parse_optimizers", "RACERS", "DEFAULT_OPTIMIZERS",
-           "FUNCTION_NAMES", "EXAMPLES"]
+__all__ = ["run", "run_racer", "parse_optimizers", "RACERS", "FUNCTION_RACERS",
+           "DEFAULT_OPTIMIZERS", "FUNCTION_NAMES", "EXAMPLES"]
 
 #: The examples ``gradkit race --help`` ends with.
 EXAMPLES = """examples:
@@ -34,6 +34,8 @@ _LAYERED = ("kfac",)  # preconditioners of a network's layers: data-set races on
 #: Every optimizer ``gradkit race`` can run: gradient transformations, full-batch methods,
 #: then K-FAC (on a data set, whose model is one Linear layer).
 RACERS = _STEPPERS + _SOLVERS + _LAYERED
+#: The optimizers that race on a test function (a function of a point): all but K-FAC.
+FUNCTION_RACERS = _STEPPERS + _SOLVERS
 #: The optimizers ``gradkit race`` runs when ``--optimizers`` is not given.
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "lbfgs",
                       "newton")
