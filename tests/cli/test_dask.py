@@ -275,41 +275,12 @@ def test_help_documents_dask_with_an_example(gradkit):
 def test_sigint_to_gradkit_fit_dask_writes_the_model_and_the_report_and_exits_130(table):
     """Ctrl-C during ``gradkit fit --dask`` (its own local cluster): the fit stops, the scores
     are computed on the cluster, the model and report are written, the cluster is closed."""
-    import fcntl
-    import pathlib
-    import pty
-    import signal
-    import struct
-    import subprocess
-    import sys
-    import termios
+    from tests.cli.test_interrupt import interrupted_fit
 
-    import gradkit
-    from tests.cli.test_interrupt import _drain, _read_until
-
-    master, slave = pty.openpty()  # stderr on a terminal, so the progress bar shows epochs
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
-    argv = [sys.executable, "-m", "gradkit", "fit", str(table / "data.csv"), "--target",
-            "label", "--drop", "price", "--dask", "--blocksize", "4KB", "--optimizer", "adam",
-            "--lr", "1e-4", "--batch-size", "16", "--epochs", "100000",
-            "--report", "r.html", "--save", "m.npz"]
-    env = dict(os.environ, PYTHONPATH=str(pathlib.Path(gradkit.__file__).resolve().parents[1]))
-    child = subprocess.Popen(argv, cwd=table, stdout=subprocess.PIPE, stderr=slave, env=env)
-    os.close(slave)
-    try:
-        shown = _read_until(master, b"epoch=1,", timeout=180)
-        assert b"epoch=1," in shown, shown
-        child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=180)
-        shown += _drain(master)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        os.close(master)
-    assert child.returncode == 130, (out, shown)
-    text = shown.decode(errors="replace")
-    assert "Traceback" not in text and "unexpected" not in text
-    last = text.replace("\r", "\n").strip().splitlines()[-1]
+    out, last = interrupted_fit(
+        ["fit", str(table / "data.csv"), "--target", "label", "--drop", "price", "--dask",
+         "--blocksize", "4KB", "--optimizer", "adam", "--lr", "1e-4", "--batch-size", "16",
+         "--epochs", "100000", "--report", "r.html", "--save", "m.npz"], table, timeout=180)
     assert "the model and the report hold the parameters so far" in last, last
     assert b"stopped: interrupted" in out and b"held-out accuracy" in out
     model = load(str(table / "m.npz"))

@@ -49,31 +49,39 @@ def _drain(fd):
         seen += chunk
 
 
-def test_sigint_to_a_running_fit_writes_the_model_and_the_report_and_exits_130(tmp_path):
-    # stderr on a terminal, as a user's: the progress bar shows each epoch as it ends
+def interrupted_fit(argv, cwd, timeout=120):
+    """Run ``python -m gradkit`` with ``argv`` in ``cwd``, its stderr on a terminal 200
+    columns wide (so the progress bar shows each epoch as it ends: a new pty is 0 wide, and
+    tqdm draws nothing there), send SIGINT once the first epoch has ended, and return
+    ``(stdout, the terminal's last line)``; the exit status must be 130 and the terminal
+    free of tracebacks."""
     master, slave = pty.openpty()
-    # a terminal 200 columns wide (a new pty is 0 wide, and tqdm draws nothing in 0 columns)
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
-    argv = [sys.executable, "-m", "gradkit", "fit", "digits", "--model", "mlp", "--hidden", "32",
-            "--optimizer", "adam", "--lr", "1e-4", "--batch-size", "16", "--epochs", "100000",
-            "--report", "r.html", "--save", "m.npz"]
     env = dict(os.environ, PYTHONPATH=SRC)
-    child = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=slave, env=env)
+    child = subprocess.Popen([sys.executable, "-m", "gradkit", *argv], cwd=cwd,
+                             stdout=subprocess.PIPE, stderr=slave, env=env)
     os.close(slave)
     try:
-        shown = _read_until(master, b"epoch=1,", timeout=120)
+        shown = _read_until(master, b"epoch=1,", timeout=timeout)
         assert b"epoch=1," in shown, shown
         child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=120)
+        out, _ = child.communicate(timeout=timeout)
         shown += _drain(master)
     finally:
         if child.poll() is None:
             child.kill()
         os.close(master)
-    assert child.returncode == 130, (out, shown)
     text = shown.decode(errors="replace")
+    assert child.returncode == 130, (out, text)
     assert "Traceback" not in text and "unexpected" not in text
-    last = text.replace("\r", "\n").strip().splitlines()[-1]
+    return out, text.replace("\r", "\n").strip().splitlines()[-1]
+
+
+def test_sigint_to_a_running_fit_writes_the_model_and_the_report_and_exits_130(tmp_path):
+    out, last = interrupted_fit(
+        ["fit", "digits", "--model", "mlp", "--hidden", "32", "--optimizer", "adam", "--lr",
+         "1e-4", "--batch-size", "16", "--epochs", "100000", "--report", "r.html", "--save",
+         "m.npz"], tmp_path)
     assert last.startswith("gradkit: interrupted after ") and "epoch" in last, last
     assert "the model and the report hold the parameters so far" in last
     assert b"stopped: interrupted" in out
