@@ -322,6 +322,20 @@ def _aliases(leaves):
     return tuple(first.setdefault(i, n) for n, i in enumerate(arrays))
 
 
+def _key(spec, leaves):
+    """The cache key of a signature: ``spec`` and which leaves are the same array (an array
+    passed twice), as a hashable tuple; None where a static value cannot be hashed."""
+    aliases = _aliases(leaves)
+    if aliases:
+        spec.append(aliases)
+    key = tuple(spec)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def _traced_leaf(x):
     t = type(x)
     return t is _ndarray or t is int or t is float or t is complex or isinstance(x, _generic)
@@ -568,13 +582,8 @@ class Jitted:
         leaves, spec = [], []
         if _walk(args, leaves, spec) and _walk(kwargs, leaves, spec):
             spec.append(statics)
-            aliases = _aliases(leaves)
-            if aliases:  # an array passed twice: which leaves are the same array
-                spec.append(aliases)
-            try:
-                key = tuple(spec)
-                hash(key)
-            except TypeError:
+            key = _key(spec, leaves)
+            if key is None:
                 return None, None, None
             return key, leaves, functools.partial(_rebuilt, self.static_argnums, statics,
                                                   args, kwargs)
@@ -589,13 +598,8 @@ class Jitted:
             if t is JitValue or t.__module__.startswith("gradkit.autodiff"):
                 return None, None, None  # inside another transformation: run as it is
             spec.append((t, leaf))
-        aliases = _aliases(leaves)
-        if aliases:
-            spec.append(aliases)
-        try:
-            key = tuple(spec)
-            hash(key)
-        except TypeError:
+        key = _key(spec, leaves)
+        if key is None:
             return None, None, None
 
         def rebuild(boxes):

@@ -70,9 +70,9 @@ def parse_optimizers(text):
     return tuple(dict.fromkeys(names))
 
 
-def _kfac_racer(model, f, x, steps, learning_rate, counted, start):
-    """K-FAC (:func:`gradkit.nn.kfac.kfac`) on a data set's one-Linear-layer objective ``f``
-    of the flat ``x = [W.ravel(), b]``: each step the gradient of ``f`` (its penalty
+def _kfac_racer(model, x, steps, learning_rate, counted, start):
+    """K-FAC (:func:`gradkit.nn.kfac.kfac`) on a data set's one-Linear-layer objective
+    ``counted`` (its calls counted) of the flat ``x = [W.ravel(), b]``: each step the gradient of ``f`` (its penalty
     included) preconditioned by the layer's Kronecker factors, whose statistics cost one
     more pass over the data (counted as an evaluation). ``model = (X, y, classification)``."""
     import gradkit as gk
@@ -89,7 +89,7 @@ def _kfac_racer(model, f, x, steps, learning_rate, counted, start):
         return {"W": w[:d * k].reshape(d, k), "b": w[d * k:]}
     state = tx.init(tree(x))
     vg = gk.value_and_grad(counted)
-    path, values, nfev, times = [x.copy()], [], [], []
+    path, values, times = [x.copy()], [], []
     for step in range(steps):
         value, g = vg(x)
         values.append(float(value))
@@ -103,7 +103,7 @@ def _kfac_racer(model, f, x, steps, learning_rate, counted, start):
     nfev = [2 * i + 1 for i in range(len(values))]  # a gradient, then the statistics' pass
     status = (f"{len(values)} steps (each a gradient and one pass for the Kronecker factors)"
               if np.isfinite(values[-1]) else f"diverged at step {len(values)}")
-    return {"path": np.array(path[:len(values)]), "f": values, "nfev": nfev, "time": times,
+    return {"path": np.array(path), "f": values, "nfev": nfev, "time": times,
             "status": status}
 
 
@@ -158,7 +158,7 @@ def run_racer(name, f, x0, steps, learning_rate=None, restarts=0, seed=0, model=
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if name in _LAYERED:
-            return _kfac_racer(model, f, x, steps, learning_rate, counted, start)
+            return _kfac_racer(model, x, steps, learning_rate, counted, start)
         if name in _STEPPERS:
             escaped = []
 

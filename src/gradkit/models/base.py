@@ -1381,10 +1381,12 @@ class GradientEstimator(BaseEstimator):
             last["x"], last["fg"] = params, engine_vg(params)
             return last["fg"]
 
+        stride = self._record_stride(None)
+
         def callback(info):
             params = info.x
             step = self.t_ + info.nit
-            due = (step - 1) % self._record_stride(None) == 0
+            due = (step - 1) % stride == 0
             if due or progress.bar is not None:
                 same = "x" in last and all(np.array_equal(a, b) for a, b in
                                            zip(tree_leaves(last["x"]), tree_leaves(params)))
