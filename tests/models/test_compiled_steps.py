@@ -77,3 +77,23 @@ def test_steps_that_cannot_be_replayed_run_eagerly():
         a, b = _fit(cls, params, data, True, **extra), _fit(cls, params, data, False, **extra)
         for u, v in zip(_leaves(a), _leaves(b)):
             assert np.array_equal(u, v)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("where", ["grad", "param"])
+def test_the_plain_steps_finiteness_probe_sees_every_non_finite_entry(bad, where):
+    """A plain compiled step reads one number (the sum of g . p over the arrays) for the
+    finiteness of the gradient and the new parameters: it must be non-finite whenever one
+    entry is, whatever the other side holds there (0 included: inf * 0 is NaN)."""
+    from gradkit.models.base import _finite_probe
+    rng = np.random.default_rng(0)
+    for other in (0.0, 1.0, -3.0):
+        g = {"coef": rng.standard_normal((5, 1)), "intercept": rng.standard_normal(1)}
+        p = {"coef": rng.standard_normal((5, 1)), "intercept": rng.standard_normal(1)}
+        assert np.isfinite(_finite_probe(g, p))
+        side, rest = (g, p) if where == "grad" else (p, g)
+        side["coef"][2, 0] = bad
+        rest["coef"][2, 0] = other
+        assert not np.isfinite(_finite_probe(g, p))
+    z = np.array([1.0 + 2.0j, np.inf])  # complex arrays: sums of squares
+    assert not np.isfinite(_finite_probe({"w": z}, {"w": np.ones(2, complex)}))

@@ -105,13 +105,29 @@ def batches(X, y=None, batch_size=None, rng=None, shuffle=True, drop_last=False)
     if size == n:
         yield X, y
         return
-    order = (np.random.default_rng(rng).permutation(n) if shuffle else np.arange(n))
     stop = n - n % size if drop_last else n
+    if not shuffle:
+        for start in range(0, stop, size):
+            idx = slice(start, min(start + size, n))  # a view, no copy
+            yield X[idx], (None if y is None else y[idx])
+        return
+    order = np.random.default_rng(rng).permutation(n)
+    if _takes(X) and (y is None or _takes(y)):
+        # the same rows as X[idx], in about half the time for a small batch (`take` skips
+        # the general indexing machinery)
+        for start in range(0, stop, size):
+            idx = order[start:start + size]
+            yield X.take(idx, axis=0), (None if y is None else y.take(idx, axis=0))
+        return
     for start in range(0, stop, size):
         idx = order[start:start + size]
-        if not shuffle:
-            idx = slice(start, min(start + size, n))  # a view, no copy
         yield X[idx], (None if y is None else y[idx])
+
+
+def _takes(a):
+    """Whether ``a.take(idx, axis=0)`` gives what ``a[idx]`` gives, C-contiguous rows: for a
+    C-contiguous NumPy array (``take`` makes C-contiguous rows of any other layout)."""
+    return type(a) is np.ndarray and a.flags.c_contiguous
 
 
 def train_validation_split(X, y, validation_fraction, rng=None, stratify=None):

@@ -345,6 +345,22 @@ def _finite_sums(values):
     return all(math.isfinite(float(v)) for v in values)
 
 
+def _finite_probe(grads, new_params):
+    """One number, finite when every entry of the gradient and of the new parameters is: the
+    sum over the arrays of ``g . p`` (of ``|g|^2 + |p|^2`` for complex ones). A non-finite
+    entry on either side makes its dot non-finite (inf * 0 and inf - inf are NaN), so a finite
+    probe proves both finite; a non-finite one (maybe an overflow) sends the step's checks to
+    the arrays themselves. Written with NumPy calls, so a compiled step computes it."""
+    total = None
+    for g, p in zip(tree_leaves(grads), tree_leaves(new_params)):
+        if g.dtype.kind == "c" or p.dtype.kind == "c":
+            dot = np.vdot(g, g).real + np.vdot(p, p).real
+        else:
+            dot = np.vdot(g, p)
+        total = dot if total is None else total + dot
+    return total
+
+
 class _StochasticRun:
     """One call of the stochastic loop: ``fit``'s epochs, a warm start's, or one
     ``partial_fit`` epoch of a gradient transformation.
@@ -409,10 +425,9 @@ class _StochasticRun:
         gradient and the optimizer's update (``update`` + ``apply_updates``: the fused in-place
         kernel of :func:`transforms.step` is bit-identical to it), then for a step the
         history records (``recorded``) the monitor's sums of squares, and for the others
-        (``plain``) one number, the sum of the squares of the gradient and of the new
-        parameters, finite exactly when both are (a finite sum of squares means finite
-        entries; a non-finite one is looked at entry by entry). None where a replay could not
-        follow the step (a learning rate a callback changes, Dask batches, dropout's random
+        (``plain``) one number, finite only when the gradient and the new parameters are
+        (:func:`_finite_probe`; a non-finite one is looked at entry by entry). None where a
+        replay could not follow the step (a learning rate a callback changes, Dask batches, dropout's random
         masks, an update that takes the batch's statistics (K-FAC): the step then runs
         eagerly); else the pair ``(recorded, plain)``."""
         est = self.estimator
@@ -441,11 +456,8 @@ class _StochasticRun:
         def plain(params, opt_state, model_state, Xb, Tb, rng, wb):
             loss, new_state, grads, new_params, opt_state, _ = core(
                 params, opt_state, model_state, Xb, Tb, rng, wb)
-            squares = [*group_squares(grads).values(), *group_squares(new_params).values()]
-            total = squares[0]
-            for v in squares[1:]:
-                total = total + v
-            return loss, new_state, grads, new_params, opt_state, total
+            return loss, new_state, grads, new_params, opt_state, _finite_probe(grads,
+                                                                               new_params)
         # (what the steps close over, the estimator's hyperparameters, is fixed for the fit)
         return (Jitted(recorded, check_closure=False, quiet=True),
                 Jitted(plain, check_closure=False, quiet=True))
@@ -526,10 +538,15 @@ class _StochasticRun:
                 seen += float(np.sum(wb))
             return total / max(seen, 1e-300)
         batch_iter = dask_batches if is_dask_collection(self.X) else batches
+        step = self._step if self.compiled is None else self._compiled
+        if self.augment is not None:
+            plain_step = step
+            step = lambda Xb, Tb: plain_step(*self._augmented(Xb, Tb))  # noqa: E731
         for Xb, Tb in batch_iter(self.X, self.T, self.batch_size, self.rng,
                                  drop_last=self.drop_last):
-            total += self._step(*self._augmented(Xb, Tb)) * Xb.shape[0]
-            seen += Xb.shape[0]
+            rows = Xb.shape[0]
+            total += step(Xb, Tb) * rows
+            seen += rows
         return total / max(seen, 1)
 
     def _augmented(self, Xb, Tb):
@@ -628,7 +645,7 @@ class _StochasticRun:
                 self.first_loss = loss
         self.step_losses += loss
 
-    def _compiled(self, Xb, Tb, wb):
+    def _compiled(self, Xb, Tb, wb=None):
         """:meth:`_step` with the compiled steps (:meth:`_compiled_step`): the same checks,
         records and results, the finiteness read from the steps' sums of squares (run under
         :meth:`_epoch`'s ``errstate``)."""
