@@ -504,7 +504,7 @@ class _Plan(NamedTuple):
     """What a fused kernel checked and made for one tree of parameters (see
     :func:`_fused_kernel`): the arguments of ``leaf_step`` but the gradients, one list each."""
 
-    trees: tuple  # the parameters' arrays, then each moment tree's (compared by identity)
+    arrays: tuple  # the parameters' arrays, then each moment tree's (checked by identity)
     params: list
     moments: list  # per leaf, its moment arrays
     constants: list  # per leaf, its dtype's 0-d constants
@@ -560,7 +560,7 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
                 return None
             seen += m.values()
         # every moment dict has n arrays, so the lengths agree when params has n too
-        if len(seen) != len(plan.trees) or not all(map(is_, seen, plan.trees)):
+        if len(seen) != len(plan.arrays) or not all(map(is_, seen, plan.arrays)):
             return None
         try:  # as many keys as params and each of params': the same keys
             G = list(map(grads.__getitem__, params))
