@@ -1,7 +1,8 @@
 """W11: one Adam step on 1e3 / 1e5 / 1e7 float64 parameters, gradkit against in-place NumPy.
 
 Run: ``python benchmarks/bench_adam.py [--cpu-time]`` (``--cpu-time``: timed by the
-process's CPU time instead of the wall clock, for a machine shared with other work). The
+process's CPU time instead of the wall clock, for a machine shared with other work; the same
+as ``GRADKIT_BENCH_CLOCK=cpu``, see :func:`harness.default_clock`). The
 floor is a hand-written in-place NumPy Adam (the moments and the parameters updated with
 ``out=`` / augmented assignment, two scratch arrays allocated once, Python-float
 constants). The gradkit rows are :func:`gradkit.optim.step` (the fused in-place
@@ -13,11 +14,12 @@ in one process, taking turns (``harness.side_by_side``), one BLAS thread.
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from harness import report, side_by_side  # noqa: E402
+from harness import default_clock, report, side_by_side  # noqa: E402
 
 from gradkit.optim import transforms as T  # noqa: E402
 
@@ -78,34 +80,6 @@ def torch_adam(n, rng, **flags):
     return opt.step
 
 
-def cpu_side_by_side(systems, min_time=0.3, rounds=9):
-    """:func:`harness.side_by_side` with the process's CPU time (``time.process_time``) for
-    the clock: on a machine shared with other work, the slices of time other processes take
-    are not counted (one BLAS thread and no I/O, so CPU time is the work done)."""
-    import statistics
-    import time
-
-    def batch(fn):
-        fn()
-        n = 1
-        while True:
-            t0 = time.process_time()
-            for _ in range(n):
-                fn()
-            if time.process_time() - t0 >= min_time / rounds or n >= 1 << 20:
-                return n
-            n *= 2
-    sizes = [batch(fn) for _, fn in systems]
-    samples = [[] for _ in systems]
-    for _ in range(rounds):
-        for (_, fn), n, out in zip(systems, sizes, samples):
-            t0 = time.process_time()
-            for _ in range(n):
-                fn()
-            out.append((time.process_time() - t0) / n)
-    return [(name, statistics.median(s)) for (name, _), s in zip(systems, samples)]
-
-
 def main(sizes=(10**3, 10**5, 10**7), cpu_time=False):
     from threadpoolctl import threadpool_limits
     try:
@@ -113,6 +87,7 @@ def main(sizes=(10**3, 10**5, 10**7), cpu_time=False):
         torch.set_num_threads(1)
     except ImportError:
         torch = None
+    clock = time.process_time if cpu_time else default_clock()
     ratios = {}
     with threadpool_limits(limits=1, user_api="blas"):
         for n in sizes:
@@ -128,11 +103,14 @@ def main(sizes=(10**3, 10**5, 10**7), cpu_time=False):
                     systems.append(("torch fused", fused))
                 except (RuntimeError, TypeError):  # no fused kernel for CPU in this build
                     pass
-            timing = cpu_side_by_side if cpu_time else side_by_side
-            rows = timing(systems, min_time=1.0 if n >= 10**7 else 0.3)
-            clock = ", CPU time" if cpu_time else ""
-            ratios[n] = report(f"W11 Adam step, {n:.0e} float64 parameters{clock}", rows,
+            rows = side_by_side(systems, min_time=1.0 if n >= 10**7 else 0.3, clock=clock)
+            label = ", CPU time" if clock is time.process_time else ""
+            ratios[n] = report(f"W11 Adam step, {n:.0e} float64 parameters{label}", rows,
                                target=1.2)
+            times = dict(rows)
+            if "torch foreach" in times:
+                ahead = times["gradkit"] < times["torch foreach"]
+                print(f"  gradkit ahead of torch foreach: {'yes' if ahead else 'NO'}")
     return ratios
 
 

@@ -4,18 +4,28 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import sys
 import time
 
 
-def _batch_size(fn, batch_time):
+def default_clock():
+    """The clock of :func:`side_by_side`: the wall clock, or the process's CPU time
+    (``time.process_time``) when ``GRADKIT_BENCH_CLOCK=cpu``, for a machine shared with other
+    work: the slices of time other processes take are not counted (every side runs one
+    thread and does no I/O, so its CPU time is its work)."""
+    cpu = os.environ.get("GRADKIT_BENCH_CLOCK") == "cpu"
+    return time.process_time if cpu else time.perf_counter
+
+
+def _batch_size(fn, batch_time, clock=time.perf_counter):
     """Warm ``fn`` up and return how many calls take at least ``batch_time`` seconds."""
     fn()
     n = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             fn()
-        if time.perf_counter() - t0 >= batch_time or n >= 1 << 20:
+        if clock() - t0 >= batch_time or n >= 1 << 20:
             return n
         n *= 2
 
@@ -32,31 +42,35 @@ def median_time(fn, min_time=0.3, repeat=7):
     return statistics.median(samples)
 
 
-def side_by_side(systems, min_time=0.3, rounds=9):
+def side_by_side(systems, min_time=0.3, rounds=9, clock=None):
     """Median seconds per call of each ``(name, fn)`` in ``systems``, measured in turns.
 
     Each system's batch size is found first, then the systems take turns, one batch each,
     ``rounds`` times: a slow spell of the machine (another process, the allocator returning
     memory to the system) falls on every system alike instead of on whichever ran then.
+    ``clock``: a function returning seconds (None: :func:`default_clock`).
     Returns ``[(name, seconds), ...]`` in the order given.
     """
-    sizes = [_batch_size(fn, min_time / rounds) for _, fn in systems]
+    clock = clock or default_clock()
+    sizes = [_batch_size(fn, min_time / rounds, clock) for _, fn in systems]
     samples = [[] for _ in systems]
     for _ in range(rounds):
         for (_, fn), n, out in zip(systems, sizes, samples):
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n):
                 fn()
-            out.append((time.perf_counter() - t0) / n)
+            out.append((clock() - t0) / n)
     return [(name, statistics.median(s)) for (name, _), s in zip(systems, samples)]
 
 
 def peers():
-    """The comparison libraries that are installed: {'torch': module, ...}."""
+    """The comparison libraries that are installed: {'torch': module, ...}, each held to one
+    thread as NumPy's BLAS is (``OPENBLAS_NUM_THREADS=1``), so that no side's threads meet
+    another's on the cores."""
     found = {}
     try:
         import torch
-        torch.set_num_threads(2)
+        torch.set_num_threads(1)
         found["torch"] = torch
     except ImportError:
         pass
@@ -65,6 +79,9 @@ def peers():
         found["autograd"] = autograd
     except ImportError:
         pass
+    if "jax" not in sys.modules:  # XLA reads its thread settings when it starts
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
+                                   "=false intra_op_parallelism_threads=1").strip()
     try:
         import jax
         jax.config.update("jax_enable_x64", True)

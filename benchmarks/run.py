@@ -5,9 +5,9 @@ import sys
 
 here = pathlib.Path(__file__).parent
 sys.path.insert(0, str(here))
-from harness import machine  # noqa: E402
+from harness import default_clock, machine  # noqa: E402
 
-print(f"gradkit benchmarks on {machine()}")
+print(f"gradkit benchmarks on {machine()}, clock {default_clock().__name__}")
 only = sys.argv[1:]  # e.g. `run.py engine nn`: the files whose names contain a word
 for path in sorted(here.glob("bench_*.py")):
     if only and not any(a in path.name for a in only):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import GradientTransformation, ScaleByLearningRateState, _fused_kernel, chain
+from .base import (GradientTransformation, ScaleByLearningRateState, _fused_kernel, _new_state,
+                   chain)
 from .scaling import (ScaleByAdamState, ScaleByRmsState, TraceState, add_decayed_weights,
                       identity, scale_by_adam, scale_by_adamax, scale_by_learning_rate,
                       scale_by_rms, scale_by_rss, scale_by_stddev, trace)
@@ -60,7 +61,6 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         def leaf(p, g, moments, c, bufs):
             u = np.multiply(g, c[0], bufs[0])   # u_t = -lr * g_t
             np.add(p, u, p)
-            return u
 
         def states(state):
             if len(state) != 2 or not isinstance(state[1], ScaleByLearningRateState):
@@ -87,7 +87,6 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
             else:                       # u_t = -lr * m_t
                 u = mul(m, neg_lr, bufs[0])
             np.add(p, u, p)
-            return u
 
         def states(state):
             if len(state) != 2 or not isinstance(state[0], TraceState):
@@ -230,7 +229,6 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         np.divide(g, u, u)
         mul(u, neg_lr, u)
         add(p, u, p)
-        return u
 
     def step_constants(t, neg_lr):
         return (1.0 / (1.0 - decay ** t) if bias_correction else 1.0), neg_lr
@@ -241,7 +239,7 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         return state[0].count + 1, (state[0].nu,)
 
     def rebuild(state, t, lr_state):
-        return ScaleByRmsState(t, state[0].nu), lr_state, state[2]
+        return _new_state(ScaleByRmsState, (t, state[0].nu)), lr_state, state[2]
 
     return _fused_kernel(tx, leaf, learning_rate, states, rebuild, (keep, decay, eps),
                          step_constants)
@@ -295,12 +293,12 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
     the order of operations of ``update``."""
     b1, b2, eps, eps_root = float(b1), float(b2), float(eps), float(eps_root)
     keep1, keep2 = 1.0 - b1, 1.0 - b2
+    mul, add, sqrt, divide = np.multiply, np.add, np.sqrt, np.divide
 
     def leaf(p, g, moments, c, bufs):
         m, v = moments
         u, w = bufs
         keep1_, b1_, keep2_, b2_, eps_root_, eps_, decay_, c2, c1, neg_lr = c
-        mul, add = np.multiply, np.add
         mul(g, keep1_, u)                 # m_t = b1 m_{t-1} + (1 - b1) g_t
         mul(m, b1_, m)
         add(m, u, m)
@@ -311,16 +309,15 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
         mul(v, c2, u)                     # vhat = v_t / (1 - b2**t)
         if eps_root:                      # (+ 0.0 changes no bit of a v >= 0)
             add(u, eps_root_, u)
-        np.sqrt(u, u)                     # sqrt(vhat + eps_root) + eps
+        sqrt(u, u)                        # sqrt(vhat + eps_root) + eps
         add(u, eps_, u)
         mul(m, c1, w)                     # mhat = m_t / (1 - b1**t)
-        np.divide(w, u, u)                # mhat / (...)
+        divide(w, u, u)                   # mhat / (...)
         if weight_decay:
             mul(p, decay_, w)
             add(u, w, u)
         mul(u, neg_lr, u)
         add(p, u, p)
-        return u
 
     def step_constants(t, neg_lr):
         return 1.0 / (1.0 - b2 ** t), 1.0 / (1.0 - b1 ** t), neg_lr
@@ -333,9 +330,10 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
 
     def rebuild(state, t, lr_state):
         a = state[0]
+        adam_state = _new_state(ScaleByAdamState, (t, a.mu, a.nu))
         if n == 2:
-            return ScaleByAdamState(t, a.mu, a.nu), lr_state
-        return ScaleByAdamState(t, a.mu, a.nu), *state[1:n - 1], lr_state
+            return adam_state, lr_state
+        return adam_state, *state[1:n - 1], lr_state
 
     return _fused_kernel(tx, leaf, learning_rate, states, rebuild,
                          (keep1, b1, keep2, b2, eps_root, eps, weight_decay), step_constants,
