@@ -56,12 +56,14 @@ def_linear(np.matmul, 0, 1)
 
 
 # NumPy 2's vector products are generalized ufuncs; with their default axes they are matmul /
-# multiply and sum (an axes= keyword is refused by the engine with a clear error)
+# multiply and sum (an axes= keyword is refused by the engine with a clear error). vecdot and
+# vecmat conjugate their first argument (np.vecdot(x1, x2) = sum(conj(x1) * x2)); matvec
+# does not.
 if hasattr(np, "vecdot"):
-    UFUNC_HANDLERS[np.vecdot] = lambda x1, x2: np.sum(x1 * x2, axis=-1)
+    UFUNC_HANDLERS[np.vecdot] = lambda x1, x2: np.sum(np.conjugate(x1) * x2, axis=-1)
 if hasattr(np, "matvec"):
     UFUNC_HANDLERS[np.matvec] = lambda m, v: (m @ np.expand_dims(v, -1))[..., 0]
-    UFUNC_HANDLERS[np.vecmat] = lambda v, m: (np.expand_dims(v, -2) @ m)[..., 0, :]
+    UFUNC_HANDLERS[np.vecmat] = lambda v, m: (np.expand_dims(np.conjugate(v), -2) @ m)[..., 0, :]
 
 
 # ----------------------------------------------------------------------------- tensordot

@@ -782,7 +782,7 @@ _ARRAY_API = {
     "matmul": lambda x1, x2: np.matmul(x1, x2),
     "outer": lambda x1, x2: np.outer(x1, x2),
     "tensordot": lambda x1, x2, axes=2: np.tensordot(x1, x2, axes),
-    "vecdot": lambda x1, x2, axis=-1: np.sum(x1 * x2, axis=axis),
+    "vecdot": lambda x1, x2, axis=-1: np.sum(np.conjugate(x1) * x2, axis=axis),  # conj(x1)
     "diagonal": lambda x, offset=0: np.diagonal(x, offset, -2, -1),
     "trace": lambda x, offset=0, dtype=None: np.trace(x, offset, -2, -1, dtype),
     "matrix_transpose": lambda x: np.swapaxes(x, -1, -2),

@@ -149,7 +149,9 @@ def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
     # 0 / 0 reaches the backward pass)
     avg = _like_numpy_division(np.sum(arr, axis=axis, keepdims=True), _at_least_one(cnt))
     dev = np.where(valid, arr - avg, 0.0)
-    var = np.sum(dev * dev, axis=axis, keepdims=keepdims)
+    # |dev|^2, as NumPy writes it for complex input (the variance of complex data is real)
+    sq = np.real(dev * np.conjugate(dev)) if np.iscomplexobj(getval(dev)) else dev * dev
+    var = np.sum(sq, axis=axis, keepdims=keepdims)
     if not keepdims:
         cnt = np.sum(valid, axis=axis, dtype=np.intp)
     dof = cnt - ddof

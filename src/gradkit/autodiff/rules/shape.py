@@ -659,6 +659,8 @@ def _linspace_handler(start, stop, num=50, endpoint=True, retstep=False, dtype=N
 def _gradient(f, *varargs, axis=None, edge_order=1):
     nd = np.ndim(f)
     axes = tuple(range(nd)) if axis is None else normalize_axis_tuple(axis, nd)
+    otype = np.result_type(getval(f))
+    otype = otype if otype.kind in "fc" else np.dtype(np.float64)
     n = len(varargs)
     if n == 0:
         dx = [1.0] * len(axes)
@@ -728,7 +730,10 @@ def _gradient(f, *varargs, axis=None, edge_order=1):
                 b = - (dx2 + dx1) / (dx1 * dx2)
                 c = (2. * dx2 + dx1) / (dx2 * (dx1 + dx2))
             last = a * at(-3) + b * at(-2) + c * at(-1)
-        outvals.append(concatenate([first, inner, last], ax))
+        out = concatenate([first, inner, last], ax)
+        # NumPy writes into an array of f's dtype (float64 for integer f): a float32 f keeps
+        # float32, and complex spacings against a real f lose their imaginary part there
+        outvals.append(out if getval(out).dtype == otype else _to_kind(out, otype))
     return outvals[0] if len(axes) == 1 else tuple(outvals)
 
 
