@@ -126,7 +126,7 @@ def _verified():
         np.conjugate, np.absolute, np.real, np.imag, np.angle,
         # linear maps: reductions, contractions, shapes, indexing
         np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.var, np.std, np.matmul, np.dot, np.vdot, np.inner, np.outer,
-        np.tensordot, np.einsum,
+        np.tensordot, np.einsum, getattr(np, "vecdot", None), getattr(np, "vecmat", None),
         np.diagonal, contractions.undiagonal.primitive, np.diag, np.triu, np.tril,
         np.reshape, np.ravel, np.transpose, np.swapaxes, np.broadcast_to, np.expand_dims,
         np.copy, mutation.P_SETITEM, mutation.P_ADD_AT, mutation.P_SUBTRACT_AT,

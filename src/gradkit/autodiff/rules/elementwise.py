@@ -98,8 +98,14 @@ def_elementwise(np.arccosh, lambda g, ans, x: g / (np.sqrt(x - 1.0) * np.sqrt(x 
 def_elementwise(np.arctanh, lambda g, ans, x: g / (1.0 - x * x), needs="x")
 def_elementwise(np.deg2rad, lambda g, ans, x: g * (np.pi / 180.0), needs="")
 def_elementwise(np.rad2deg, lambda g, ans, x: g * (180.0 / np.pi), needs="")
-def_elementwise(np.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans,
-                needs=("ans x", "ans y"))
+def _nonzero(ans):
+    return np.where(ans == 0, 1.0, ans)
+
+
+# hypot is the 2-norm of (x, y): at (0, 0) its derivative is 0, the minimum-norm subgradient
+# (as np.linalg.norm's at 0), not 0 / 0
+def_elementwise(np.hypot, lambda g, ans, x, y: g * x / _nonzero(ans),
+                lambda g, ans, x, y: g * y / _nonzero(ans), needs=("ans x", "ans y"))
 def_elementwise(np.arctan2, lambda g, ans, y, x: g * x / (x * x + y * y),
                 lambda g, ans, y, x: -g * y / (x * x + y * y), needs="x y")
 
