@@ -25,7 +25,7 @@ import numpy as np
 
 from ..complex import def_complex
 from ..mutation import WRITES_REFUSED
-from ..primitive import FUNCTION_HANDLERS, defjvp, defvjp
+from ..primitive import FUNCTION_HANDLERS, UFUNC_HANDLERS, defjvp, defvjp
 from ..trace import apply, getval
 from ..tracer import Tracer
 
@@ -96,6 +96,23 @@ def _angle(z, deg=False):
 
 
 FUNCTION_HANDLERS[np.angle] = _angle
+
+
+# ----------------------------------------------------------------------------- sign
+def _sign(x):
+    """np.sign: flat for real input (derivative 0, see conventions); for complex z it is
+    z / |z| (NumPy 2), which moves with the phase of z: NumPy's value bit for bit, with the
+    derivative of z / |z| (0 at z = 0, where it jumps)."""
+    v = getval(x)
+    if not _cplx(x):
+        return np.sign(v)
+    mag = np.abs(x)
+    zero = getval(mag) == 0
+    phase = np.where(zero, 0.0, x / np.where(zero, 1.0, mag))
+    return np.sign(v) + (phase - getval(phase))
+
+
+UFUNC_HANDLERS[np.sign] = _sign
 
 
 # ----------------------------------------------------------------------------- real_if_close

@@ -27,9 +27,14 @@ def def_elementwise(fn, *partials, name=None, needs=None):
     return defjvp(fn, *partials, name=name, broadcasts=True)
 
 
-def _safe_log(x):
-    # d/dy x**y = x**y log x; at x == 0 the product's limit is 0, not nan.
-    return np.log(np.where(x == 0, 1.0, x))
+def _safe_log(x, ans):
+    # d/dy x**y = x**y log x; at x == 0 the product's limit is 0, not nan. A complex power of a
+    # real base (NumPy computes it in complex) takes the complex log: log(-2) = log 2 + i pi.
+    cplx = np.iscomplexobj(getval(ans)) and not np.iscomplexobj(getval(x))
+    if isinstance(x, (int, float)):  # 2.0 ** x: a Python number stays one (float32 stays)
+        return 0.0 if x == 0 else complex(np.log(complex(x))) if cplx else float(np.log(x))
+    x = np.where(x == 0, 1.0, x)
+    return np.log(x + 0j if cplx else x)
 
 
 # -- arithmetic
@@ -50,11 +55,11 @@ def _power_dx(g, ans, x, y):
     return g * y * x ** np.where(y, y - 1, 1.0)
 
 
-def_elementwise(np.power, _power_dx, lambda g, ans, x, y: g * ans * _safe_log(x),
+def_elementwise(np.power, _power_dx, lambda g, ans, x, y: g * ans * _safe_log(x, ans),
                 needs=("x y", "ans x"))
 def_elementwise(np.float_power,
                 lambda g, ans, x, y: g * y * np.float_power(x, np.where(y, y - 1, 1.0)),
-                lambda g, ans, x, y: g * ans * _safe_log(x), needs=("x y", "ans x"))
+                lambda g, ans, x, y: g * ans * _safe_log(x, ans), needs=("x y", "ans x"))
 def_elementwise(np.square, lambda g, ans, x: g * 2.0 * x, needs="x")
 def_elementwise(np.sqrt, lambda g, ans, x: g * 0.5 / ans, needs="ans")
 def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans), needs="ans")
