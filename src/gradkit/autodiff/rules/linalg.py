@@ -421,9 +421,8 @@ def _eig_v_vjp(g, ans, a):
     _check_defective(w, v)
     c = np.real(np.sum(g * v, axis=-2))
     g0 = g - _c(v) * np.expand_dims(c, -2)
-    vtg = _T(v) @ g0
-    _check_degenerate(vtg, w, "np.linalg.eig")
-    return _real_if_real(_T(np.linalg.inv(v)) @ (_eigen_gaps(w) * vtg) @ _T(v), a)
+    _check_degenerate(_T(v) @ g, w, "np.linalg.eig")  # (g itself: any cotangent on them)
+    return _real_if_real(_T(np.linalg.inv(v)) @ (_eigen_gaps(w) * (_T(v) @ g0)) @ _T(v), a)
 
 
 def _eig_v_jvp(t, ans, a):
