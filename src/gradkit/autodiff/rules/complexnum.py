@@ -131,11 +131,12 @@ FUNCTION_HANDLERS[np.real_if_close] = _real_if_close
 # differences in the real and the imaginary directions (forward and reverse mode, and order 2
 # where smooth). Everything else refuses complex input (gradkit.autodiff.complex).
 def _verified():
-    from . import contractions, indexing, linalg, reductions, shape  # noqa: F401
+    from . import contractions, elementwise, indexing, linalg, reductions, shape  # noqa: F401
     from .. import mutation, primitive
     fns = [
         # holomorphic arithmetic and ufuncs
         np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.positive, np.power,
+        elementwise.P_POWER_CALL,
         np.square, np.sqrt, np.reciprocal, np.exp, np.expm1, np.log, np.log1p, np.log2,
         np.log10, np.exp2, np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh, np.arcsin,
         np.arccos, np.arctan, np.arcsinh, np.arccosh, np.arctanh,

@@ -11,8 +11,10 @@ import operator
 import numpy as np
 
 from .. import conventions
-from ..primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, NoGradientRuleError, defjvp,
+from ..primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, PLAIN_UFUNCS, UFUNC_HANDLERS,
+                         Primitive, NoGradientRuleError, defjvp,
                          defvjp, identity_rule, primitive)
+from ..batching import BATCH_RULES, ufunc_rule
 from ..trace import apply, getval
 from ..tracer import Tracer
 
@@ -55,8 +57,20 @@ def _power_dx(g, ans, x, y):
     return g * y * x ** np.where(y, y - 1, 1.0)
 
 
-def_elementwise(np.power, _power_dx, lambda g, ans, x, y: g * ans * _safe_log(x, ans),
-                needs=("x y", "ans x"))
+_power_dy = lambda g, ans, x, y: g * ans * _safe_log(x, ans)  # noqa: E731
+# Two primitives with the same rules: NumPy's `x ** y` takes fast paths np.power does not
+# (z ** 2 is np.square(z): for complex z they differ in the last bit), so the primitive of the
+# `**` operator (tracer.py; PRIMITIVES[np.power]) computes with `**` itself in every mode, and
+# an explicit np.power(x, y) call goes to P_POWER_CALL, which computes np.power.
+P_POWER = def_elementwise(np.power, _power_dx, _power_dy, needs=("x y", "ans x"))
+P_POWER.fn = operator.pow
+P_POWER_CALL = def_elementwise(Primitive("power", np.power, broadcasts=True), _power_dx,
+                               _power_dy, needs=("x y", "ans x"))
+PLAIN_UFUNCS[np.power] = P_POWER_CALL
+UFUNC_HANDLERS[np.power] = lambda x, y: apply(P_POWER_CALL, x, y)
+# inside vmap the operator's primitive batches as the ufunc (as `**` on a batched value does)
+BATCH_RULES[operator.pow] = lambda trace, fn, args, kwargs: ufunc_rule(trace, np.power, args,
+                                                                        kwargs)
 def_elementwise(np.float_power,
                 lambda g, ans, x, y: g * y * np.float_power(x, np.where(y, y - 1, 1.0)),
                 lambda g, ans, x, y: g * ans * _safe_log(x, ans), needs=("x y", "ans x"))
