@@ -468,3 +468,39 @@ def test_near_degenerate_eigenvectors_are_right():
     g = gk.grad(L)(a)
     fd = _fd_gradient(L, [a], 0, eps=1e-8)
     np.testing.assert_allclose(g, fd, rtol=1e-3, atol=1e-3 * np.abs(fd).max())
+
+
+def test_slogdet_of_a_singular_matrix_keeps_numpys_value_and_raises_for_the_derivative():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    seen = {}
+
+    def f(m):
+        sign, logabs = la.slogdet(m)
+        seen["value"] = (gk.stop_gradient(sign), gk.stop_gradient(logabs))
+        return logabs
+    with pytest.raises(ValueError, match="singular"):
+        gk.grad(f)(a)
+    assert seen["value"] == tuple(la.slogdet(a))
+    with pytest.raises(ValueError, match="singular"):
+        gk.jvp(f, (a,), (np.ones((2, 2)),))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64])
+def test_masked_and_nan_reductions_are_numpys_bit_for_bit(dtype):
+    rng = np.random.default_rng(11)
+    for i in range(20):
+        a = rng.standard_normal((4, 9)) + (1j * rng.standard_normal((4, 9))
+                                           if np.dtype(dtype).kind == "c" else 0)
+        a = a.astype(dtype)
+        if i % 2:
+            a[rng.random((4, 9)) > 0.8] = np.nan
+        m = rng.random((4, 9)) > 0.3
+        for f in (lambda x: np.sum(x, where=m), lambda x: np.mean(x, axis=0, where=m),
+                  lambda x: np.nansum(x, axis=1, where=m), lambda x: np.nanmean(x, where=m),
+                  lambda x: np.nanvar(x, axis=1, ddof=1), lambda x: np.nanstd(x, where=m),
+                  lambda x: np.nanvar(x, keepdims=True)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                plain = f(a)
+                _same_value(plain, gk.vjp(f, a)[0], "reverse")
+                _same_value(plain, gk.jvp(f, (a,), (a,))[0], "forward")

@@ -150,9 +150,18 @@ def _logabsdet(a):
 
 # log|det A| = Re log det A: d = Re tr(A^-1 dA), cotangent g A^-T (gradkit's convention) for
 # real and complex A alike; the tangent takes the real part.
-defvjp(_logabsdet.primitive, lambda g, ans, a: _mat(_real_ct(g, ans)) * _T(np.linalg.inv(a)))
+def _inverse_of_nonsingular(a):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise ValueError("np.linalg.slogdet: the matrix is singular (log |det| = -inf, as NumPy "
+                         "gives), so its derivative A^-T does not exist.") from None
+
+
+defvjp(_logabsdet.primitive,
+       lambda g, ans, a: _mat(_real_ct(g, ans)) * _T(_inverse_of_nonsingular(a)))
 defjvp(_logabsdet.primitive, lambda t, ans, a: (
-    lambda d: np.real(d) if _cplx(d) else d)(_trace_product(np.linalg.inv(a), t)))
+    lambda d: np.real(d) if _cplx(d) else d)(_trace_product(_inverse_of_nonsingular(a), t)))
 
 
 def _slogdet(a):
