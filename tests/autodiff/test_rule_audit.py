@@ -504,3 +504,14 @@ def test_masked_and_nan_reductions_are_numpys_bit_for_bit(dtype):
                 plain = f(a)
                 _same_value(plain, gk.vjp(f, a)[0], "reverse")
                 _same_value(plain, gk.jvp(f, (a,), (a,))[0], "forward")
+
+
+def test_array_api_vector_norm_is_numpys_bit_for_bit():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 5)) + 1j * rng.standard_normal((3, 4, 5))
+    for f in (la.vector_norm, lambda a: la.vector_norm(a, axis=(0, 2)),
+              lambda a: la.vector_norm(a, axis=(-1, 0), keepdims=True, ord=3),
+              lambda a: la.vector_norm(a, axis=-2, ord=1)):
+        for a in (x, x.real.copy()):
+            _same_value(f(a), gk.vjp(f, a)[0], "vector_norm")
+            check_against_differences("vector_norm", f, (a,), order2=False)

@@ -15,9 +15,12 @@ Conventions:
   gradient is zero above the diagonal and counts each off-diagonal entry twice. For symmetric
   perturbations it agrees with the symmetric gradient of PyTorch and JAX; to get that
   gradient itself, differentiate through ``(a + a.T) / 2``.
-- ``eigh`` (eigenvectors), ``svd`` (singular vectors) and the singular values of rank-deficient
-  matrices are differentiable only where the eigenvalues / singular values are distinct (and,
-  for ``svd``'s vectors, nonzero); elsewhere the gradient is not defined and comes out inf or nan.
+- ``eigh`` (eigenvectors), ``eig`` (eigenvectors) and ``svd`` (singular vectors) are
+  differentiable only where the eigenvalues / singular values are distinct (and, for ``svd``'s
+  vectors, nonzero). Where they repeat (to rounding), a loss that reads the vectors of the
+  repeated ones raises ``ValueError`` in reverse mode, and their forward-mode tangent is NaN;
+  the eigenvalues and singular values stay differentiable there (the vectors of the other
+  eigenvalues too). ``eig`` of a defective matrix raises.
 - ``norm`` at zero follows the minimum-norm subgradient convention: its gradient there is 0.
 - Complex input (the convention of :mod:`gradkit.autodiff.complex`): ``eigh`` of a Hermitian
   matrix reads one triangle and the real part of the diagonal, as LAPACK does; ``eig`` of a
@@ -26,7 +29,10 @@ Conventions:
   derivative, and the VJP raises for the others (as PyTorch does). ``inv``, ``solve`` and
   ``det`` are holomorphic. The other decompositions refuse complex input.
 """
+import math
+
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from .. import conventions
 from ...backend import eye_like
@@ -896,9 +902,25 @@ FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq
 # ----------------------------------------------------------------------------- array-API names
 # np.linalg's array-API spellings of functions that have rules elsewhere
 def _vector_norm_api(x, axis=None, keepdims=False, ord=2):
-    if axis is not None:
-        axis = tuple(int(a) % np.ndim(x) for a in np.atleast_1d(axis))
-    return _vector_norm(x, ord, axis, keepdims)
+    """np.linalg.vector_norm as NumPy writes it (so its bits): the axes moved first and merged
+    into one, then np.linalg.norm over axis 0."""
+    shape = list(np.shape(x))
+    if axis is None:
+        y, along = np.ravel(x), 0
+    elif isinstance(axis, tuple):
+        axes = normalize_axis_tuple(axis, len(shape))
+        rest = tuple(i for i in range(len(shape)) if i not in axes)
+        y = np.reshape(np.transpose(x, axis + rest),
+                       (math.prod(shape[i] for i in axis),) + tuple(shape[i] for i in rest))
+        along = 0
+    else:
+        y, along = x, axis
+    out = _norm(y, ord, along)
+    if keepdims:
+        for i in normalize_axis_tuple(range(len(shape)) if axis is None else axis, len(shape)):
+            shape[i] = 1
+        out = np.reshape(out, tuple(shape))
+    return out
 
 
 _ARRAY_API = {
