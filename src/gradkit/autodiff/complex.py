@@ -20,6 +20,10 @@ every complex-verified rule obeys:
   (0 at :math:`z = 0`, the minimum-norm subgradient);
   ``angle(z)``: JVP :math:`\operatorname{Im}(\overline{z}\,\dot z)/|z|^2`, VJP
   :math:`-i\,\bar w\,\overline{z}/|z|^2`;
+* ``sign(z) = z / |z|`` (NumPy 2): JVP :math:`(\dot z - \operatorname{sign}(z)
+  \operatorname{Re}(\overline{\operatorname{sign}(z)}\,\dot z))/|z|` (0 at 0); ``vecdot``,
+  ``vecmat`` and ``vdot`` conjugate their first argument, so its cotangent is
+  :math:`\overline{\bar w\, b}` (anti-linear), the second's :math:`\bar w\,\bar a`;
 * a real value whose cotangent comes out complex (a real ``a`` in ``a * 1j``) takes its real
   part: :math:`a` only moves along the real axis.
 

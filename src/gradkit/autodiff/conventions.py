@@ -138,9 +138,11 @@ def register_extremum(ufunc, def_elementwise):
         m = wins(x, y)
         return (m | np.isnan(y)) if nan_safe else m
 
-    def share(x, y):  # x's weight when both are variables
+    def share(x, y):  # x's weight when both are variables (in x's float dtype: float32 stays)
         x, y = getval(x), getval(y)
-        return mask(x, y) + 0.5 * np.equal(x, y)
+        w = mask(x, y) + 0.5 * np.equal(x, y)
+        dtype = np.result_type(x, y)
+        return w.astype(dtype) if dtype.kind == "f" and np.ndim(w) else w
 
     name = ufunc.__name__
     against_constant = Primitive(name, ufunc, broadcasts=True)

@@ -65,6 +65,10 @@ def _binary_operator(fn, python_operator=None):
     as NumPy computes ``x ** 2`` on plain arrays (its fast square path)."""
     prim = primitive(fn)
     compute = python_operator or fn
+    # `c * x` with a Python number c would give Python's own complex for a float64 x: NumPy's
+    # ufunc computes the reflected product (NumPy's scalar `*` differs only between two
+    # NumPy scalars, which reach op, not rop)
+    rcompute = fn if python_operator is operator.mul else compute
 
     # ReverseTrace.record_binary, written out: the operators are a third of a small step's
     # entries, and the call measured 4% of W1 (a chain of 60 small operations). The lean
@@ -111,7 +115,7 @@ def _binary_operator(fn, python_operator=None):
         if type(trace) is ReverseTrace and prim.arity == 2 and type(other) is not Tracer \
                 and type(other) is not BatchTracer:
             y = self._value
-            return trace.record_binary(prim, other, y, compute(other, y), -1, self._aux)
+            return trace.record_binary(prim, other, y, rcompute(other, y), -1, self._aux)
         if type(other) is BatchTracer:
             return apply(prim, other, self)
         return trace.process(prim, (other, self), NO_KWARGS)
@@ -206,7 +210,8 @@ class Tracer:
     # -- operators
     __add__, __radd__ = _binary_operator(np.add)
     __sub__, __rsub__ = _binary_operator(np.subtract)
-    __mul__, __rmul__ = _binary_operator(np.multiply)
+    # (computed by `*` itself: NumPy's complex scalar product differs from np.multiply's bits)
+    __mul__, __rmul__ = _binary_operator(np.multiply, operator.mul)
     __truediv__, __rtruediv__ = _binary_operator(np.true_divide)
     __pow__, __rpow__ = _binary_operator(np.power, operator.pow)
     __mod__, __rmod__ = _binary_operator(np.remainder)

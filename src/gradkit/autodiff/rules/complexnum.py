@@ -25,7 +25,7 @@ import numpy as np
 
 from ..complex import def_complex
 from ..mutation import WRITES_REFUSED
-from ..primitive import FUNCTION_HANDLERS, defjvp, defvjp
+from ..primitive import FUNCTION_HANDLERS, UFUNC_HANDLERS, defjvp, defvjp
 from ..trace import apply, getval
 from ..tracer import Tracer
 
@@ -98,6 +98,23 @@ def _angle(z, deg=False):
 FUNCTION_HANDLERS[np.angle] = _angle
 
 
+# ----------------------------------------------------------------------------- sign
+def _sign(x):
+    """np.sign: flat for real input (derivative 0, see conventions); for complex z it is
+    z / |z| (NumPy 2), which moves with the phase of z: NumPy's value bit for bit, with the
+    derivative of z / |z| (0 at z = 0, where it jumps)."""
+    v = getval(x)
+    if not _cplx(x):
+        return np.sign(v)
+    mag = np.abs(x)
+    zero = getval(mag) == 0
+    phase = np.where(zero, 0.0, x / np.where(zero, 1.0, mag))
+    return np.sign(v) + (phase - getval(phase))
+
+
+UFUNC_HANDLERS[np.sign] = _sign
+
+
 # ----------------------------------------------------------------------------- real_if_close
 def _real_if_close(a, tol=100):
     v = getval(a)
@@ -114,11 +131,12 @@ FUNCTION_HANDLERS[np.real_if_close] = _real_if_close
 # differences in the real and the imaginary directions (forward and reverse mode, and order 2
 # where smooth). Everything else refuses complex input (gradkit.autodiff.complex).
 def _verified():
-    from . import contractions, indexing, linalg, reductions, shape  # noqa: F401
+    from . import contractions, elementwise, indexing, linalg, reductions, shape  # noqa: F401
     from .. import mutation, primitive
     fns = [
         # holomorphic arithmetic and ufuncs
         np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.positive, np.power,
+        elementwise.P_POWER_CALL,
         np.square, np.sqrt, np.reciprocal, np.exp, np.expm1, np.log, np.log1p, np.log2,
         np.log10, np.exp2, np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh, np.arcsin,
         np.arccos, np.arctan, np.arcsinh, np.arccosh, np.arctanh,
@@ -126,7 +144,7 @@ def _verified():
         np.conjugate, np.absolute, np.real, np.imag, np.angle,
         # linear maps: reductions, contractions, shapes, indexing
         np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.var, np.std, np.matmul, np.dot, np.vdot, np.inner, np.outer,
-        np.tensordot, np.einsum,
+        np.tensordot, np.einsum, getattr(np, "vecdot", None), getattr(np, "vecmat", None),
         np.diagonal, contractions.undiagonal.primitive, np.diag, np.triu, np.tril,
         np.reshape, np.ravel, np.transpose, np.swapaxes, np.broadcast_to, np.expand_dims,
         np.copy, mutation.P_SETITEM, mutation.P_ADD_AT, mutation.P_SUBTRACT_AT,

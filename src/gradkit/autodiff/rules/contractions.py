@@ -56,12 +56,23 @@ def_linear(np.matmul, 0, 1)
 
 
 # NumPy 2's vector products are generalized ufuncs; with their default axes they are matmul /
-# multiply and sum (an axes= keyword is refused by the engine with a clear error)
+# multiply and sum (an axes= keyword is refused by the engine with a clear error). vecdot and
+# vecmat conjugate their first argument (np.vecdot(x1, x2) = sum(conj(x1) * x2)); matvec
+# does not.
+# vecdot and vecmat are primitives of their own (NumPy's values, bit for bit); the engine
+# un-broadcasts their batch axes. With ans = sum_k conj(x1_k) x2_k, the cotangent of x1 is
+# conj(g x2) (x1 enters conjugated) and that of x2 is g conj(x1).
 if hasattr(np, "vecdot"):
-    UFUNC_HANDLERS[np.vecdot] = lambda x1, x2: np.sum(x1 * x2, axis=-1)
+    defvjp(np.vecdot, lambda g, ans, x1, x2: np.conjugate(np.expand_dims(g, -1) * x2),
+           lambda g, ans, x1, x2: np.expand_dims(g, -1) * np.conjugate(x1), needs=("x2", "x1"))
+    def_linear(np.vecdot, 0, 1)  # (anti-linear in x1: vecdot(t1, x2) conjugates t1 itself)
 if hasattr(np, "matvec"):
     UFUNC_HANDLERS[np.matvec] = lambda m, v: (m @ np.expand_dims(v, -1))[..., 0]
-    UFUNC_HANDLERS[np.vecmat] = lambda v, m: (np.expand_dims(v, -2) @ m)[..., 0, :]
+    defvjp(np.vecmat,
+           lambda g, ans, v, m: np.conjugate((m @ np.expand_dims(g, -1))[..., 0]),
+           lambda g, ans, v, m: np.expand_dims(np.conjugate(v), -1) * np.expand_dims(g, -2),
+           needs=("m", "v"))
+    def_linear(np.vecmat, 0, 1)
 
 
 # ----------------------------------------------------------------------------- tensordot

@@ -11,8 +11,10 @@ import operator
 import numpy as np
 
 from .. import conventions
-from ..primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, NoGradientRuleError, defjvp,
+from ..primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, PLAIN_UFUNCS, UFUNC_HANDLERS,
+                         Primitive, NoGradientRuleError, defjvp,
                          defvjp, identity_rule, primitive)
+from ..batching import BATCH_RULES, ufunc_rule
 from ..trace import apply, getval
 from ..tracer import Tracer
 
@@ -27,9 +29,14 @@ def def_elementwise(fn, *partials, name=None, needs=None):
     return defjvp(fn, *partials, name=name, broadcasts=True)
 
 
-def _safe_log(x):
-    # d/dy x**y = x**y log x; at x == 0 the product's limit is 0, not nan.
-    return np.log(np.where(x == 0, 1.0, x))
+def _safe_log(x, ans):
+    # d/dy x**y = x**y log x; at x == 0 the product's limit is 0, not nan. A complex power of a
+    # real base (NumPy computes it in complex) takes the complex log: log(-2) = log 2 + i pi.
+    cplx = np.iscomplexobj(getval(ans)) and not np.iscomplexobj(getval(x))
+    if isinstance(x, (int, float)):  # 2.0 ** x: a Python number stays one (float32 stays)
+        return 0.0 if x == 0 else complex(np.log(complex(x))) if cplx else float(np.log(x))
+    x = np.where(x == 0, 1.0, x)
+    return np.log(x + 0j if cplx else x)
 
 
 # -- arithmetic
@@ -50,11 +57,23 @@ def _power_dx(g, ans, x, y):
     return g * y * x ** np.where(y, y - 1, 1.0)
 
 
-def_elementwise(np.power, _power_dx, lambda g, ans, x, y: g * ans * _safe_log(x),
-                needs=("x y", "ans x"))
+_power_dy = lambda g, ans, x, y: g * ans * _safe_log(x, ans)  # noqa: E731
+# Two primitives with the same rules: NumPy's `x ** y` takes fast paths np.power does not
+# (z ** 2 is np.square(z): for complex z they differ in the last bit), so the primitive of the
+# `**` operator (tracer.py; PRIMITIVES[np.power]) computes with `**` itself in every mode, and
+# an explicit np.power(x, y) call goes to P_POWER_CALL, which computes np.power.
+P_POWER = def_elementwise(np.power, _power_dx, _power_dy, needs=("x y", "ans x"))
+P_POWER.fn = operator.pow
+P_POWER_CALL = def_elementwise(Primitive("power", np.power, broadcasts=True), _power_dx,
+                               _power_dy, needs=("x y", "ans x"))
+PLAIN_UFUNCS[np.power] = P_POWER_CALL
+UFUNC_HANDLERS[np.power] = lambda x, y: apply(P_POWER_CALL, x, y)
+# inside vmap the operator's primitive batches as the ufunc (as `**` on a batched value does)
+BATCH_RULES[operator.pow] = lambda trace, fn, args, kwargs: ufunc_rule(trace, np.power, args,
+                                                                        kwargs)
 def_elementwise(np.float_power,
                 lambda g, ans, x, y: g * y * np.float_power(x, np.where(y, y - 1, 1.0)),
-                lambda g, ans, x, y: g * ans * _safe_log(x), needs=("x y", "ans x"))
+                lambda g, ans, x, y: g * ans * _safe_log(x, ans), needs=("x y", "ans x"))
 def_elementwise(np.square, lambda g, ans, x: g * 2.0 * x, needs="x")
 def_elementwise(np.sqrt, lambda g, ans, x: g * 0.5 / ans, needs="ans")
 def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans), needs="ans")
@@ -98,8 +117,14 @@ def_elementwise(np.arccosh, lambda g, ans, x: g / (np.sqrt(x - 1.0) * np.sqrt(x 
 def_elementwise(np.arctanh, lambda g, ans, x: g / (1.0 - x * x), needs="x")
 def_elementwise(np.deg2rad, lambda g, ans, x: g * (np.pi / 180.0), needs="")
 def_elementwise(np.rad2deg, lambda g, ans, x: g * (180.0 / np.pi), needs="")
-def_elementwise(np.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans,
-                needs=("ans x", "ans y"))
+def _nonzero(ans):
+    return np.where(ans == 0, 1.0, ans)
+
+
+# hypot is the 2-norm of (x, y): at (0, 0) its derivative is 0, the minimum-norm subgradient
+# (as np.linalg.norm's at 0), not 0 / 0
+def_elementwise(np.hypot, lambda g, ans, x, y: g * x / _nonzero(ans),
+                lambda g, ans, x, y: g * y / _nonzero(ans), needs=("ans x", "ans y"))
 def_elementwise(np.arctan2, lambda g, ans, y, x: g * x / (x * x + y * y),
                 lambda g, ans, y, x: -g * y / (x * x + y * y), needs="x y")
 

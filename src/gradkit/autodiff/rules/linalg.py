@@ -15,9 +15,12 @@ Conventions:
   gradient is zero above the diagonal and counts each off-diagonal entry twice. For symmetric
   perturbations it agrees with the symmetric gradient of PyTorch and JAX; to get that
   gradient itself, differentiate through ``(a + a.T) / 2``.
-- ``eigh`` (eigenvectors), ``svd`` (singular vectors) and the singular values of rank-deficient
-  matrices are differentiable only where the eigenvalues / singular values are distinct (and,
-  for ``svd``'s vectors, nonzero); elsewhere the gradient is not defined and comes out inf or nan.
+- ``eigh`` (eigenvectors), ``eig`` (eigenvectors) and ``svd`` (singular vectors) are
+  differentiable only where the eigenvalues / singular values are distinct (and, for ``svd``'s
+  vectors, nonzero). Where they repeat (to rounding), a loss that reads the vectors of the
+  repeated ones raises ``ValueError`` in reverse mode, and their forward-mode tangent is NaN;
+  the eigenvalues and singular values stay differentiable there (the vectors of the other
+  eigenvalues too). ``eig`` of a defective matrix raises.
 - ``norm`` at zero follows the minimum-norm subgradient convention: its gradient there is 0.
 - Complex input (the convention of :mod:`gradkit.autodiff.complex`): ``eigh`` of a Hermitian
   matrix reads one triangle and the real part of the diagonal, as LAPACK does; ``eig`` of a
@@ -26,7 +29,10 @@ Conventions:
   derivative, and the VJP raises for the others (as PyTorch does). ``inv``, ``solve`` and
   ``det`` are holomorphic. The other decompositions refuse complex input.
 """
+import math
+
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from .. import conventions
 from ...backend import eye_like
@@ -150,15 +156,29 @@ def _logabsdet(a):
 
 # log|det A| = Re log det A: d = Re tr(A^-1 dA), cotangent g A^-T (gradkit's convention) for
 # real and complex A alike; the tangent takes the real part.
-defvjp(_logabsdet.primitive, lambda g, ans, a: _mat(_real_ct(g, ans)) * _T(np.linalg.inv(a)))
+def _inverse_of_nonsingular(a):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise ValueError("np.linalg.slogdet: the matrix is singular (log |det| = -inf, as NumPy "
+                         "gives), so its derivative A^-T does not exist.") from None
+
+
+defvjp(_logabsdet.primitive,
+       lambda g, ans, a: _mat(_real_ct(g, ans)) * _T(_inverse_of_nonsingular(a)))
 defjvp(_logabsdet.primitive, lambda t, ans, a: (
-    lambda d: np.real(d) if _cplx(d) else d)(_trace_product(np.linalg.inv(a), t)))
+    lambda d: np.real(d) if _cplx(d) else d)(_trace_product(_inverse_of_nonsingular(a), t)))
 
 
 def _slogdet(a):
     if _cplx(a):  # the sign det / |det| moves on the unit circle: differentiable
         d = np.linalg.det(a)
-        return _SlogdetResult(d / np.abs(d), _logabsdet(a))
+        phase = d / np.abs(d)
+        # NumPy's sign (from its LU factors) bit for bit, with the derivative of det / |det|;
+        # at a singular matrix NumPy's 0, with no derivative
+        sign0, _ = np.linalg.slogdet(conventions.getval(a))
+        return _SlogdetResult(sign0 + np.where(sign0 == 0, 0.0, phase - conventions.getval(phase)),
+                              _logabsdet(a))
     sign = np.linalg.slogdet(conventions.getval(a))[0]  # piecewise constant: no derivative
     return _SlogdetResult(sign, _logabsdet(a))
 
@@ -220,8 +240,9 @@ defjvp(np.linalg.cholesky, _cholesky_jvp)
 
 # ----------------------------------------------------------------------------- eigh
 @differentiable(name="eigh (eigenvalues)")
-def _eigh_w(a, UPLO="L"):
-    return np.linalg.eigh(a, UPLO)[0]
+def _eigh_w(a, UPLO="L", vectors=True):
+    # NumPy's eigvalsh (no vectors computed) and eigh differ in the last bits: each its own
+    return np.linalg.eigh(a, UPLO)[0] if vectors else np.linalg.eigvalsh(a, UPLO)
 
 
 @differentiable(name="eigh (eigenvectors)")
@@ -229,10 +250,65 @@ def _eigh_v(a, UPLO="L"):
     return np.linalg.eigh(a, UPLO)[1]
 
 
-def _eigen_gaps(w):
-    """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
+def _degenerate_pairs(w):
+    """The pairs ``i != j`` of (plain) eigenvalues equal to rounding, as a boolean mask of
+    shape ``w.shape + w.shape[-1:]``, or None when all are distinct. "Equal" is within
+    ``64 n eps max|w|`` per matrix: closer than that, the computed eigenvectors of the two are
+    an arbitrary basis of their common eigenspace; farther, the derivatives are large but
+    right (finite differences agree)."""
+    wv = conventions.getval(w)
+    if not is_ndarray(wv) or wv.ndim == 0 or wv.shape[-1] < 2:
+        return None
+    n = wv.shape[-1]
+    eps = np.finfo(wv.dtype).eps
+    scale = np.max(np.abs(wv), axis=-1, keepdims=True)[..., None]
+    mask = np.abs(wv[..., :, None] - wv[..., None, :]) <= 64 * n * eps * scale
+    mask &= ~np.eye(n, dtype=bool)
+    return mask if mask.any() else None
+
+
+def _eigen_gaps(w, e=None):
+    """F[i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it. On a degenerate pair (see
+    :func:`_degenerate_pairs`) the vectors' derivative exists only along a tangent ``e``
+    (V^-1 dA V, forward mode) that does not split the eigenspace: F is 0 there where
+    ``e[i, j]`` vanishes and NaN where it does not (the tangent of those vectors is NaN: it does
+    not exist, and raising would also refuse the eigenvalues, which are computed alongside)."""
     eye = _eye_like(w)
-    return (1.0 - eye) / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye)
+    deg = _degenerate_pairs(w)
+    if deg is None:
+        return (1.0 - eye) / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye)
+    degf = deg.astype(conventions.getval(eye).dtype)
+    f = (1.0 - eye - degf) / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye + degf)
+    ev = None if e is None else conventions.getval(e)
+    if ev is not None and is_ndarray(ev):
+        ae = np.abs(ev)
+        split = deg & (ae > 1e-9 * (np.max(ae, axis=(-2, -1), keepdims=True)
+                                    + np.finfo(ae.dtype).tiny))
+        if split.any():
+            f = f + np.where(split, np.nan, 0.0)
+    return f
+
+
+def _check_degenerate(x, w, fname):
+    """Reverse mode: raise where a loss depends on the eigenvectors (singular vectors) of a
+    repeated eigenvalue (``x`` = V^T g, plain values: a column of a degenerate pair that is not
+    zero). Those vectors are an arbitrary basis of their eigenspace, which a perturbation
+    rotates by a finite amount: they have no derivative. (A loss that depends on the
+    eigenspace only, such as its projector, has one, but it cannot be told apart from the
+    cotangent alone, so it is refused too.)"""
+    deg = _degenerate_pairs(w)
+    xv = conventions.getval(x)
+    if deg is None or not is_ndarray(xv):
+        return
+    ax = np.abs(xv)
+    cols = np.any(deg, axis=-2)[..., None, :]
+    scale = np.max(ax, axis=(-2, -1), keepdims=True) + np.finfo(ax.dtype).tiny
+    if np.any(cols & (ax > 1e-9 * scale)) and np.any(ax > 0):
+        raise ValueError(
+            f"{fname}: eigenvalues (singular values) are repeated and the loss depends on "
+            "their vectors, which are an arbitrary basis of the eigenspace there, so their "
+            "derivative is not defined. Differentiate the eigenvalues (singular values), or "
+            "perturb the matrix to separate them.")
 
 
 # Complex Hermitian input (Giles 2008 with conjugate transposes): with A = V diag(w) V^H,
@@ -242,12 +318,12 @@ def _eigen_gaps(w):
 # triangle by _one_triangle. Eigenvectors are defined up to a phase each (v_k -> e^{i p} v_k),
 # so only losses that do not depend on those phases have a derivative: the VJP checks it
 # (Im diag(V^T g_V) = 0), as PyTorch does, and raises otherwise.
-def _eigh_w_vjp(g, ans, a, UPLO="L"):
+def _eigh_w_vjp(g, ans, a, UPLO="L", vectors=True):
     v = _eigh_v(a, UPLO)
     return _one_triangle((_c(v) * np.expand_dims(_real_ct(g, ans), -2)) @ _T(v), _lower(UPLO))
 
 
-def _eigh_w_jvp(t, ans, a, UPLO="L"):
+def _eigh_w_jvp(t, ans, a, UPLO="L", vectors=True):
     v = _eigh_v(a, UPLO)
     dw = np.sum(_c(v) * (_symmetric_tangent(t, _lower(UPLO)) @ v), axis=-2)
     return np.real(dw) if _cplx(dw) else dw
@@ -270,13 +346,16 @@ def _check_gauge(g, v, fname):
 
 def _eigh_v_vjp(g, ans, a, UPLO="L"):
     _check_gauge(g, ans, "np.linalg.eigh")
-    f = _eigen_gaps(_eigh_w(a, UPLO))
-    return _one_triangle(_c(ans) @ (f * (_T(ans) @ g)) @ _T(ans), _lower(UPLO))
+    w = _eigh_w(a, UPLO)
+    vtg = _T(ans) @ g
+    _check_degenerate(vtg, w, "np.linalg.eigh")
+    return _one_triangle(_c(ans) @ (_eigen_gaps(w) * vtg) @ _T(ans), _lower(UPLO))
 
 
 def _eigh_v_jvp(t, ans, a, UPLO="L"):
-    f = _eigen_gaps(_eigh_w(a, UPLO))
-    return ans @ (f * (_c(_T(ans)) @ _symmetric_tangent(t, _lower(UPLO)) @ ans))
+    w = _eigh_w(a, UPLO)
+    e = _c(_T(ans)) @ _symmetric_tangent(t, _lower(UPLO)) @ ans
+    return ans @ (_eigen_gaps(w, e) * e)
 
 
 defvjp(_eigh_w.primitive, _eigh_w_vjp)
@@ -290,7 +369,7 @@ def _eigh(a, UPLO="L"):
 
 
 FUNCTION_HANDLERS[np.linalg.eigh] = _eigh
-FUNCTION_HANDLERS[np.linalg.eigvalsh] = lambda a, UPLO="L": _eigh_w(a, UPLO)
+FUNCTION_HANDLERS[np.linalg.eigvalsh] = lambda a, UPLO="L": _eigh_w(a, UPLO, vectors=False)
 
 
 # ----------------------------------------------------------------------------- eig
@@ -308,8 +387,8 @@ _EigResult = type(np.linalg.eig(np.eye(1)))
 
 
 @differentiable(name="eig (eigenvalues)")
-def _eig_w(a):
-    return np.linalg.eig(a)[0]
+def _eig_w(a, vectors=True):
+    return np.linalg.eig(a)[0] if vectors else np.linalg.eigvals(a)  # (their bits differ)
 
 
 @differentiable(name="eig (eigenvectors)")
@@ -321,13 +400,31 @@ def _real_if_real(ct, a):
     return np.real(ct) if _cplx(ct) and not _cplx(a) else ct
 
 
-def _eig_w_vjp(g, ans, a):
+def _check_defective(w, v):
+    """A repeated eigenvalue whose eigenvectors are parallel (a defective matrix, such as
+    [[1, 1], [0, 1]]): the eigenvalues are not differentiable there (they move as a square
+    root of the perturbation), so raise instead of returning V^-1's rounding noise."""
+    deg = _degenerate_pairs(w)
+    vv = conventions.getval(v)
+    if deg is None or not is_ndarray(vv):
+        return
+    cos = np.abs(np.conjugate(np.swapaxes(vv, -1, -2)) @ vv)
+    if np.any(deg & (cos > 1.0 - 1e-7)):
+        raise ValueError(
+            "np.linalg.eig: the matrix is defective (a repeated eigenvalue with fewer "
+            "independent eigenvectors than its multiplicity), so its eigenvalues are not "
+            "differentiable there.")
+
+
+def _eig_w_vjp(g, ans, a, vectors=True):
     v = _eig_v(a)
+    _check_defective(ans, v)
     return _real_if_real(_T(np.linalg.inv(v)) @ (np.expand_dims(_real_ct(g, ans), -1) * _T(v)), a)
 
 
-def _eig_w_jvp(t, ans, a):
+def _eig_w_jvp(t, ans, a, vectors=True):
     v = _eig_v(a)
+    _check_defective(ans, v)
     return np.sum(_T(np.linalg.inv(v)) * (t @ v), axis=-2)
 
 
@@ -335,16 +432,20 @@ def _eig_v_vjp(g, ans, a):
     g = _real_ct(g, ans)
     _check_gauge(g, ans, "np.linalg.eig")
     v = ans
-    f = _eigen_gaps(_eig_w(a))
+    w = _eig_w(a)
+    _check_defective(w, v)
     c = np.real(np.sum(g * v, axis=-2))
     g0 = g - _c(v) * np.expand_dims(c, -2)
-    return _real_if_real(_T(np.linalg.inv(v)) @ (f * (_T(v) @ g0)) @ _T(v), a)
+    _check_degenerate(_T(v) @ g, w, "np.linalg.eig")  # (g itself: any cotangent on them)
+    return _real_if_real(_T(np.linalg.inv(v)) @ (_eigen_gaps(w) * (_T(v) @ g0)) @ _T(v), a)
 
 
 def _eig_v_jvp(t, ans, a):
     v = ans
-    f = _eigen_gaps(_eig_w(a))
-    dv0 = v @ (f * (np.linalg.inv(v) @ t @ v))
+    w = _eig_w(a)
+    _check_defective(w, v)
+    e = np.linalg.inv(v) @ t @ v
+    dv0 = v @ (_eigen_gaps(w, e) * e)
     r = np.sum(_c(v) * dv0, axis=-2)
     return dv0 - v * np.expand_dims(np.real(r) if _cplx(r) else r, -2)
 
@@ -355,28 +456,37 @@ defvjp(_eig_v.primitive, _eig_v_vjp)
 defjvp(_eig_v.primitive, _eig_v_jvp)
 
 FUNCTION_HANDLERS[np.linalg.eig] = lambda a: _EigResult(_eig_w(a), _eig_v(a))
-FUNCTION_HANDLERS[np.linalg.eigvals] = lambda a: _eig_w(a)
+FUNCTION_HANDLERS[np.linalg.eigvals] = lambda a: _eig_w(a, vectors=False)
 
 
 # ----------------------------------------------------------------------------- svd
+# ``how``: the call of np.linalg.svd whose values these are ("values": compute_uv=False,
+# "reduced", "full": a square matrix with full_matrices=True). LAPACK computes the factors
+# differently in each, to the last bits, and the traced values are NumPy's for the user's call.
+def _svd_factor(a, how, k):
+    if how == "values":
+        return np.linalg.svd(a, compute_uv=False)
+    return np.linalg.svd(a, full_matrices=how == "full")[k]
+
+
 @differentiable(name="svd (singular values)")
-def _svd_s(a):
-    return np.linalg.svd(a, compute_uv=False)
+def _svd_s(a, how="values"):
+    return _svd_factor(a, how, 1)
 
 
 @differentiable(name="svd (U)")
-def _svd_u(a):
-    return np.linalg.svd(a, full_matrices=False)[0]
+def _svd_u(a, how="reduced"):
+    return _svd_factor(a, how, 0)
 
 
 @differentiable(name="svd (Vh)")
-def _svd_vh(a):
-    return np.linalg.svd(a, full_matrices=False)[2]
+def _svd_vh(a, how="reduced"):
+    return _svd_factor(a, how, 2)
 
 
-def _svd_gaps(s):
-    """F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it."""
-    return _eigen_gaps(s * s)
+def _svd_gaps(s, e=None):
+    """F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it (see :func:`_eigen_gaps`)."""
+    return _eigen_gaps(s * s, e)
 
 
 # Singular values of a complex matrix: ds = Re diag(U^H dA V), so the cotangent (gradkit's
@@ -396,7 +506,7 @@ def _complex_svd_side(a, s):
     return side[..., ::-1], wide
 
 
-def _svd_s_vjp(g, ans, a):
+def _svd_s_vjp(g, ans, a, how="values"):
     g = _real_ct(g, ans)
     if not _cplx(a):
         return (_svd_u(a) * np.expand_dims(g, -2)) @ _svd_vh(a)
@@ -405,7 +515,7 @@ def _svd_s_vjp(g, ans, a):
     return np.conjugate(scaled @ _c(_T(side)) @ a if wide else a @ scaled @ _c(_T(side)))
 
 
-def _svd_s_jvp(t, ans, a):
+def _svd_s_jvp(t, ans, a, how="values"):
     if not _cplx(a) and not _cplx(t):
         return np.sum(_svd_u(a) * (t @ _T(_svd_vh(a))), axis=-2)
     if not _cplx(a):  # a real matrix moved along a complex direction
@@ -419,9 +529,10 @@ def _svd_s_jvp(t, ans, a):
     return np.real(ds) / ans
 
 
-def _svd_u_vjp(g, ans, a):
-    u, s, v = ans, _svd_s(a), _T(_svd_vh(a))
+def _svd_u_vjp(g, ans, a, how="reduced"):
+    u, s, v = ans, _svd_s(a), _T(_svd_vh(a, how))  # (U and V of the same call)
     utg = _T(u) @ g
+    _check_degenerate(utg, s * s, "np.linalg.svd")
     inner = _svd_gaps(s) * (utg - _T(utg)) * np.expand_dims(s, -2)
     out = u @ inner @ _T(v)
     m, n = np.shape(a)[-2:]
@@ -430,10 +541,11 @@ def _svd_u_vjp(g, ans, a):
     return out
 
 
-def _svd_vh_vjp(g, ans, a):
-    u, s, v = _svd_u(a), _svd_s(a), _T(ans)
+def _svd_vh_vjp(g, ans, a, how="reduced"):
+    u, s, v = _svd_u(a, how), _svd_s(a), _T(ans)
     gv = _T(g)
     vtg = _T(v) @ gv
+    _check_degenerate(vtg, s * s, "np.linalg.svd")
     inner = np.expand_dims(s, -1) * (_svd_gaps(s) * (vtg - _T(vtg)))
     out = u @ inner @ _T(v)
     m, n = np.shape(a)[-2:]
@@ -442,16 +554,16 @@ def _svd_vh_vjp(g, ans, a):
     return out
 
 
-def _svd_dS(t, a):
-    u, v = _svd_u(a), _T(_svd_vh(a))
+def _svd_dS(t, a, how):
+    u, v = _svd_u(a, how), _T(_svd_vh(a, how))
     return u, v, _T(u) @ t @ v
 
 
-def _svd_u_jvp(t, ans, a):
-    u, v, ds = _svd_dS(t, a)
+def _svd_u_jvp(t, ans, a, how="reduced"):
+    u, v, ds = _svd_dS(t, a, how)
     s = _svd_s(a)
     dss = ds * np.expand_dims(s, -2)
-    du = u @ (_svd_gaps(s) * (dss + _T(dss)))
+    du = u @ (_svd_gaps(s, ds) * (dss + _T(dss)))
     m, n = np.shape(a)[-2:]
     if m > n:
         dav = t @ v
@@ -459,11 +571,11 @@ def _svd_u_jvp(t, ans, a):
     return du
 
 
-def _svd_vh_jvp(t, ans, a):
-    u, v, ds = _svd_dS(t, a)
+def _svd_vh_jvp(t, ans, a, how="reduced"):
+    u, v, ds = _svd_dS(t, a, how)
     s = _svd_s(a)
     sds = np.expand_dims(s, -1) * ds
-    dv = v @ (_svd_gaps(s) * (sds + _T(sds)))
+    dv = v @ (_svd_gaps(s, ds) * (sds + _T(sds)))
     m, n = np.shape(a)[-2:]
     if n > m:
         dau = _T(t) @ u
@@ -487,9 +599,10 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         raise NoGradientRuleError(
             f"np.linalg.svd with full_matrices=True of a {m}x{n} matrix is not differentiable: "
             "the extra singular vectors are not unique. Pass full_matrices=False.")
+    how = "full" if full_matrices else "reduced"
     if _cplx(a):
-        return _complex_svd(a)
-    return _SVDResult(_svd_u(a), _svd_s(a), _svd_vh(a))
+        return _complex_svd(a, how)
+    return _SVDResult(_svd_u(a, how), _svd_s(a, how), _svd_vh(a, how))
 
 
 def _phases(x, ref):
@@ -499,7 +612,7 @@ def _phases(x, ref):
     return d / np.where(np.abs(d) == 0, 1.0, np.abs(d))
 
 
-def _complex_svd(a):
+def _complex_svd(a, how="reduced"):
     """The reduced SVD of a complex ``a``: NumPy's values, with derivatives of singular vectors
     built from eigh (verified on complex input to any order) rather than the real-only rules.
 
@@ -511,7 +624,7 @@ def _complex_svd(a):
     e^{ip} v_k (|U|^2, U diag(s) V^H, U[:, k] U[:, k]^H, ...); for any other loss eigh's VJP
     raises. Needs distinct, nonzero singular values."""
     av = conventions.getval(a)
-    u0, s0, vh0 = np.linalg.svd(av, full_matrices=False)
+    u0, s0, vh0 = np.linalg.svd(av, full_matrices=how == "full")
     s = _svd_s(a)
     m, n = np.shape(a)[-2:]
     ah = np.conjugate(_T(a))
@@ -634,7 +747,15 @@ def _vector_norm_plain(x, ord, axis, keepdims):
 
 @differentiable(name="norm")
 def _vector_norm(x, ord, axis, keepdims):
-    """The ``ord``-norm of ``x`` over ``axis`` (None: all entries; or a tuple of axes)."""
+    """The ``ord``-norm of ``x`` over ``axis`` (None: all entries; or a tuple of axes),
+    computed by np.linalg.norm wherever it computes the same norm (so its bits: it sums
+    squares with a dot product on its fast path)."""
+    if axis is None and (ord == 2 or np.ndim(x) == 1):
+        return np.linalg.norm(x, None if ord == 2 else ord, None, keepdims)
+    if axis is not None and len(axis) == 1:
+        return np.linalg.norm(x, ord, axis, keepdims)
+    if axis is not None and len(axis) == 2 and ord == 2:
+        return np.linalg.norm(x, "fro", axis, keepdims)
     return _vector_norm_plain(x, ord, axis, keepdims)
 
 
@@ -658,7 +779,8 @@ def _norm_partial(ans, x, ord, axis, keepdims):
     if ord in (np.inf, -np.inf):
         ax = np.abs(conventions.getval(x))
         hit = np.equal(ax, conventions.getval(n))
-        return _sign(x) * (hit / np.sum(hit, axis=axis, keepdims=True))
+        share = hit / np.sum(hit, axis=axis, keepdims=True)  # ties share (float32 stays)
+        return _sign(x) * (share.astype(ax.dtype) if ax.dtype.kind == "f" else share)
     safe = np.where(n == 0, 1.0, n)
     if ord == 2:
         return _c(x) / safe
@@ -692,6 +814,8 @@ def _norm(x, ord=None, axis=None, keepdims=False):
         if nd != 2:
             raise ValueError(f"np.linalg.norm with ord={ord!r} needs a 1-D or 2-D array or an "
                              f"axis, got a {nd}-D array.")
+        if ord == "fro":  # NumPy's fast path for all entries (its bits)
+            return _vector_norm(x, 2, None, keepdims)
         axis = (0, 1)
     if isinstance(axis, (int, np.integer)):
         axis = (int(axis),)
@@ -715,7 +839,10 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     elif ord in ("nuc", 2, -2):
         perm = [i for i in range(nd) if i not in axis] + [r, c]
         s = _svd_s(np.transpose(x, perm) if perm != list(range(nd)) else x)
-        out = np.sum(s, axis=-1) if ord == "nuc" else s[..., 0] if ord == 2 else s[..., -1]
+        # (np.max / np.min, as NumPy: tied singular values share the derivative equally, the
+        # minimum-norm subgradient of the conventions)
+        out = np.sum(s, axis=-1) if ord == "nuc" else np.max(s, axis=-1) if ord == 2 else \
+            np.min(s, axis=-1)
     else:
         raise ValueError(f"np.linalg.norm: invalid ord={ord!r} for a matrix norm.")
     return _keep(out, axis, keepdims)
@@ -731,8 +858,10 @@ def _matrix_power(a, n):
         a, n = np.linalg.inv(a), -n
     if n == 0:
         return np.broadcast_to(_eye_like(a), np.shape(a)) + 0.0 * a
+    if n <= 3:  # NumPy's short cuts, in its order of products (so its bits)
+        return a if n == 1 else a @ a if n == 2 else (a @ a) @ a
     result, square = None, a
-    while n:
+    while n:  # NumPy's binary decomposition: powers of two from the lowest bit up
         if n & 1:
             result = square if result is None else result @ square
         n >>= 1
@@ -773,16 +902,33 @@ FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq
 # ----------------------------------------------------------------------------- array-API names
 # np.linalg's array-API spellings of functions that have rules elsewhere
 def _vector_norm_api(x, axis=None, keepdims=False, ord=2):
-    if axis is not None:
-        axis = tuple(int(a) % np.ndim(x) for a in np.atleast_1d(axis))
-    return _vector_norm(x, ord, axis, keepdims)
+    """np.linalg.vector_norm as NumPy writes it (so its bits): the axes moved first and merged
+    into one, then np.linalg.norm over axis 0."""
+    shape = list(np.shape(x))
+    if axis is None:
+        y, along = np.ravel(x), 0
+    elif isinstance(axis, tuple):
+        axes = normalize_axis_tuple(axis, len(shape))
+        rest = tuple(i for i in range(len(shape)) if i not in axes)
+        y = np.reshape(np.transpose(x, axis + rest),
+                       (math.prod(shape[i] for i in axis),) + tuple(shape[i] for i in rest))
+        along = 0
+    else:
+        y, along = x, axis
+    out = _norm(y, ord, along)
+    if keepdims:
+        for i in normalize_axis_tuple(range(len(shape)) if axis is None else axis, len(shape)):
+            shape[i] = 1
+        out = np.reshape(out, tuple(shape))
+    return out
 
 
 _ARRAY_API = {
     "matmul": lambda x1, x2: np.matmul(x1, x2),
     "outer": lambda x1, x2: np.outer(x1, x2),
     "tensordot": lambda x1, x2, axes=2: np.tensordot(x1, x2, axes),
-    "vecdot": lambda x1, x2, axis=-1: np.sum(x1 * x2, axis=axis),
+    "vecdot": lambda x1, x2, axis=-1: np.vecdot(np.moveaxis(x1, axis, -1),
+                                                np.moveaxis(x2, axis, -1)),
     "diagonal": lambda x, offset=0: np.diagonal(x, offset, -2, -1),
     "trace": lambda x, offset=0, dtype=None: np.trace(x, offset, -2, -1, dtype),
     "matrix_transpose": lambda x: np.swapaxes(x, -1, -2),

@@ -80,7 +80,8 @@ def _nanmean(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=
         return np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     valid = _valid(a, where if has_where else None)
     cnt = np.sum(valid, axis=axis, dtype=np.intp, keepdims=keepdims)
-    tot = np.sum(np.where(valid, a, 0.0), axis=axis, dtype=dtype, keepdims=keepdims)
+    tot = np.sum(np.where(valid, a, 0.0), axis=axis, dtype=dtype, keepdims=keepdims,
+                 where=where if has_where else None)  # (NumPy's masked sum: its bits)
     empty = cnt == 0
     if not np.any(empty):
         return _like_numpy_division(tot, cnt)
@@ -140,16 +141,24 @@ def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
     if dtype is not None:
         a = astype(a, dtype, copy=False)
     has_where = where is not np._NoValue and where is not True
-    if not has_where and not np.any(np.isnan(getval(a))):  # NumPy: np.var itself
-        return np.var(a, axis=axis, ddof=ddof, keepdims=keepdims)
+    cplx = np.iscomplexobj(getval(a))
+    if not has_where and not cplx and not np.any(np.isnan(getval(a))):
+        return np.var(a, axis=axis, ddof=ddof, keepdims=keepdims)  # the same bits as NumPy's
+    # (NumPy's nanvar squares complex deviations as d * conj(d), np.var as re^2 + im^2: their
+    # bits differ, so complex data always takes this path, which is NumPy's nanvar)
     valid = _valid(a, where if has_where else None)
     arr = np.where(valid, a, 0.0)
     cnt = np.sum(valid, axis=axis, dtype=np.intp, keepdims=True)
+    # NumPy's sums skip the entries outside where= (a masked sum has its own bits)
+    mask = where if has_where else None
     # (an empty slice divides by 1 instead of 0: its deviations are 0 either way, and no
     # 0 / 0 reaches the backward pass)
-    avg = _like_numpy_division(np.sum(arr, axis=axis, keepdims=True), _at_least_one(cnt))
+    avg = _like_numpy_division(np.sum(arr, axis=axis, keepdims=True, where=mask),
+                               _at_least_one(cnt))
     dev = np.where(valid, arr - avg, 0.0)
-    var = np.sum(dev * dev, axis=axis, keepdims=keepdims)
+    # |dev|^2, as NumPy writes it for complex input (the variance of complex data is real)
+    sq = np.real(dev * np.conjugate(dev)) if np.iscomplexobj(getval(dev)) else dev * dev
+    var = np.sum(sq, axis=axis, keepdims=keepdims, where=mask)
     if not keepdims:
         cnt = np.sum(valid, axis=axis, dtype=np.intp)
     dof = cnt - ddof

@@ -166,9 +166,26 @@ def_linear(np.mean, 0)
 P_SUM.fn, P_MEAN.fn = _fast_sum, _fast_mean
 
 
+def _with_bits_of(exact, traced):
+    """``traced`` (a tracer) with the value ``exact`` (plain, equal up to rounding): ``exact +
+    (traced - value)`` adds an exact zero with ``traced``'s derivative; where the value is not
+    finite (inf - inf would be NaN) ``traced`` itself, whose value is then ``exact``'s."""
+    value = getval(traced)
+    finite = np.isfinite(value)
+    out = np.where(finite, exact + (traced - np.where(finite, value, 0.0)), traced)
+    return out[()] if isinstance(exact, np.generic) else out  # a NumPy scalar stays one
+
+
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     if where is not None or dtype is not None:  # (the plain call is a hot path: kept short)
-        a = _cast(_masked(a, where, 0.0), dtype)
+        masked = _cast(_masked(a, where, 0.0), dtype)
+        total = apply(P_SUM, masked) if axis is None and not keepdims else \
+            apply(P_SUM, masked, axis=axis, keepdims=keepdims)
+        if where is not None and where is not True:  # NumPy skips the masked entries, so
+            # its sum associates differently from the sum of the zero-filled array
+            total = _with_bits_of(np.sum(getval(a), axis=axis, dtype=dtype, keepdims=keepdims,
+                                         where=getval(where)), total)
+        return total if initial is None else total + initial
     # the defaults are left out of the call: the tape keeps a keyword-free entry
     out = apply(P_SUM, a) if axis is None and not keepdims else \
         apply(P_SUM, a, axis=axis, keepdims=keepdims)
@@ -181,8 +198,13 @@ def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
             return apply(P_MEAN, _cast(a, dtype))
         return apply(P_MEAN, _cast(a, dtype), axis=axis, keepdims=keepdims)
     a = _cast(a, dtype)
-    count = np.sum(np.broadcast_to(getval(where), np.shape(a)), axis=axis, keepdims=keepdims)
-    return _sum(a, axis, keepdims=keepdims, where=where) / count.astype(getval(a).dtype)
+    count = np.sum(np.broadcast_to(getval(where), np.shape(a)), axis=axis, keepdims=keepdims,
+                   dtype=np.intp)
+    total = _sum(a, axis, keepdims=keepdims, where=where)
+    # NumPy divides by the integer count in the promoted dtype and casts back to the sum's
+    mean = total / count
+    dtype = getval(total).dtype
+    return mean if getval(mean).dtype == dtype else astype(mean, dtype)
 
 
 # ----------------------------------------------------------------------------- prod

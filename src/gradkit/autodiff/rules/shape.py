@@ -659,6 +659,8 @@ def _linspace_handler(start, stop, num=50, endpoint=True, retstep=False, dtype=N
 def _gradient(f, *varargs, axis=None, edge_order=1):
     nd = np.ndim(f)
     axes = tuple(range(nd)) if axis is None else normalize_axis_tuple(axis, nd)
+    otype = np.result_type(getval(f))
+    otype = otype if otype.kind in "fc" else np.dtype(np.float64)
     n = len(varargs)
     if n == 0:
         dx = [1.0] * len(axes)
@@ -697,6 +699,13 @@ def _gradient(f, *varargs, axis=None, edge_order=1):
                 s = slice(s, s + 1) if s != -1 else slice(-1, None)
             return f[_along(ax, nd, s)]
         uniform = np.ndim(h) == 0
+
+        def edge(a, b, c, i, j, k):
+            # a one-sided second-order difference; on a 1-D f NumPy multiplies the entries
+            # as scalars (NumPy's scalar product of complex numbers has its own bits)
+            if nd == 1:
+                return np.reshape(a * f[i] + b * f[j] + c * f[k], (1,))
+            return a * at(i) + b * at(j) + c * at(k)
         if uniform:
             inner = (at(slice(2, None)) - at(slice(None, -2))) / (2. * h)
         else:
@@ -719,7 +728,7 @@ def _gradient(f, *varargs, axis=None, edge_order=1):
                 a = -(2. * dx1 + dx2) / (dx1 * (dx1 + dx2))
                 b = (dx1 + dx2) / (dx1 * dx2)
                 c = - dx1 / (dx2 * (dx1 + dx2))
-            first = a * at(0) + b * at(1) + c * at(2)
+            first = edge(a, b, c, 0, 1, 2)
             if uniform:
                 a, b, c = 0.5 / h, -2. / h, 1.5 / h
             else:
@@ -727,8 +736,11 @@ def _gradient(f, *varargs, axis=None, edge_order=1):
                 a = (dx2) / (dx1 * (dx1 + dx2))
                 b = - (dx2 + dx1) / (dx1 * dx2)
                 c = (2. * dx2 + dx1) / (dx2 * (dx1 + dx2))
-            last = a * at(-3) + b * at(-2) + c * at(-1)
-        outvals.append(concatenate([first, inner, last], ax))
+            last = edge(a, b, c, -3, -2, -1)
+        out = concatenate([first, inner, last], ax)
+        # NumPy writes into an array of f's dtype (float64 for integer f): a float32 f keeps
+        # float32, and complex spacings against a real f lose their imaginary part there
+        outvals.append(out if getval(out).dtype == otype else _to_kind(out, otype))
     return outvals[0] if len(axes) == 1 else tuple(outvals)
 
 

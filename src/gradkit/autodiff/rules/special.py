@@ -82,7 +82,16 @@ def_elementwise(sc.log_ndtr, lambda g, ans, x: g * np.exp(-0.5 * x * x - _LOG_SQ
 # -- gamma family
 def_elementwise(sc.gammaln, lambda g, ans, x: g * sc.digamma(x))
 def_elementwise(sc.gamma, lambda g, ans, x: g * ans * sc.digamma(x))
-def_elementwise(sc.digamma, lambda g, ans, x: g * polygamma(1, x))
+def _in_dtype_of(d, ans):
+    """``d`` in the float dtype of the output ``ans`` (scipy computes polygamma, and betaln of
+    Python floats, in float64: a float32 input keeps float32 derivatives, as its value)."""
+    dtype = getattr(getval(ans), "dtype", None)
+    if dtype is not None and dtype.kind == "f" and getval(d).dtype != dtype:
+        return d.astype(dtype)
+    return d
+
+
+def_elementwise(sc.digamma, lambda g, ans, x: g * _in_dtype_of(polygamma(1, x), ans))
 
 
 # -- x log y and entropies: 0 log 0 = 0, so the derivative in y vanishes where x == 0
@@ -173,7 +182,8 @@ def_elementwise(sc.beta, lambda g, ans, a, b: _dbetaln(g * ans, ans, a, b),
 # (DLMF 8.17.2); d/dx P(a, x) = x^(a-1) e^(-x) / Gamma(a) = -d/dx Q(a, x) (DLMF 8.2.4, 8.8.13).
 # Written in logs (xlogy: a == 1 at x == 0 is 0 log 0 = 0, so the density is finite there).
 def _betainc_dx(g, ans, a, b, x):
-    return g * np.exp(sc.xlogy(a - 1.0, x) + sc.xlog1py(b - 1.0, -x) - sc.betaln(a, b))
+    return g * _in_dtype_of(np.exp(sc.xlogy(a - 1.0, x) + sc.xlog1py(b - 1.0, -x)
+                                   - sc.betaln(a, b)), ans)
 
 
 def _gammainc_density(a, x):
