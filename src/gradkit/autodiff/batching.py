@@ -254,7 +254,8 @@ class BatchTracer:
         return result
 
     def __array_function__(self, func, types, args, kwargs):
-        trace = _batch_trace(args, kwargs)
+        # keyword values count (np.bincount(x, weights=w)); out= is where the result goes
+        trace = _batch_trace(args, tuple(v for k, v in kwargs.items() if k != "out"))
         if trace is None:
             return NotImplemented
         out = kwargs.pop("out", None)

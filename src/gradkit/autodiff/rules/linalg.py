@@ -26,6 +26,8 @@ Conventions:
   derivative, and the VJP raises for the others (as PyTorch does). ``inv``, ``solve`` and
   ``det`` are holomorphic. The other decompositions refuse complex input.
 """
+import operator
+
 import numpy as np
 
 from .. import conventions
@@ -290,7 +292,18 @@ def _eigh(a, UPLO="L"):
 
 
 FUNCTION_HANDLERS[np.linalg.eigh] = _eigh
-FUNCTION_HANDLERS[np.linalg.eigvalsh] = lambda a, UPLO="L": _eigh_w(a, UPLO)
+
+
+# np.linalg.eigvalsh asks LAPACK for the eigenvalues only, which differ from eigh's in the last
+# bits: its own primitive, with eigh's rules, so that its values are NumPy's
+@differentiable(name="eigvalsh")
+def _eigvalsh(a, UPLO="L"):
+    return np.linalg.eigvalsh(a, UPLO)
+
+
+defvjp(_eigvalsh.primitive, _eigh_w_vjp)
+defjvp(_eigvalsh.primitive, _eigh_w_jvp)
+FUNCTION_HANDLERS[np.linalg.eigvalsh] = _eigvalsh
 
 
 # ----------------------------------------------------------------------------- eig
@@ -372,6 +385,13 @@ def _svd_u(a):
 @differentiable(name="svd (Vh)")
 def _svd_vh(a):
     return np.linalg.svd(a, full_matrices=False)[2]
+
+
+# LAPACK's singular values computed with the vectors differ in the last bits from those
+# computed alone (compute_uv=False): np.linalg.svd(a) returns these, with the same rules
+@differentiable(name="svd (singular values, with the vectors)")
+def _svd_s_uv(a):
+    return np.linalg.svd(a, full_matrices=False)[1]
 
 
 def _svd_gaps(s):
@@ -473,6 +493,8 @@ def _svd_vh_jvp(t, ans, a):
 
 defvjp(_svd_s.primitive, _svd_s_vjp)
 defjvp(_svd_s.primitive, _svd_s_jvp)
+defvjp(_svd_s_uv.primitive, _svd_s_vjp)
+defjvp(_svd_s_uv.primitive, _svd_s_jvp)
 defvjp(_svd_u.primitive, _svd_u_vjp)
 defjvp(_svd_u.primitive, _svd_u_jvp)
 defvjp(_svd_vh.primitive, _svd_vh_vjp)
@@ -489,7 +511,8 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
             "the extra singular vectors are not unique. Pass full_matrices=False.")
     if _cplx(a):
         return _complex_svd(a)
-    return _SVDResult(_svd_u(a), _svd_s(a), _svd_vh(a))
+    # (a square matrix's full and reduced factors are the same call to LAPACK's gesdd)
+    return _SVDResult(_svd_u(a), _svd_s_uv(a), _svd_vh(a))
 
 
 def _phases(x, ref):
@@ -726,18 +749,24 @@ FUNCTION_HANDLERS[np.linalg.norm] = _norm
 
 # ----------------------------------------------------------------------------- compositions
 def _matrix_power(a, n):
-    n = int(n)
-    if n < 0:
-        a, n = np.linalg.inv(a), -n
+    """NumPy's own sequence of products (so the values are NumPy's bit for bit)."""
+    n = operator.index(n)
     if n == 0:
         return np.broadcast_to(_eye_like(a), np.shape(a)) + 0.0 * a
-    result, square = None, a
-    while n:
-        if n & 1:
-            result = square if result is None else result @ square
-        n >>= 1
-        if n:
-            square = square @ square
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    if n == 1:
+        return a
+    if n == 2:
+        return a @ a
+    if n == 3:
+        return (a @ a) @ a
+    z = result = None
+    while n > 0:
+        z = a if z is None else z @ z
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else result @ z
     return result
 
 

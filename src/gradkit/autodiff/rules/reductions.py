@@ -21,7 +21,8 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .. import conventions
 from ..primitive import (
-    FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp)
+    FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp,
+    differentiable)
 from ..trace import Shell, apply, getval, is_ndarray, shape_of
 from ..tracer import Tracer
 from ..batching import BatchTracer
@@ -430,3 +431,27 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=np._NoValue
 
 
 FUNCTION_HANDLERS[np.average] = _average
+
+
+# ----------------------------------------------------------------------------- bincount
+@differentiable(name="bincount (weights)")
+def _weighted_bincount(weights, x, minlength=0):
+    return np.bincount(x, weights, minlength)
+
+
+# linear in the weights: each weight lands in the bin of its label
+defvjp(_weighted_bincount.primitive, lambda g, ans, weights, x, minlength=0: g[x], None,
+       needs=("x", ""))
+def_linear(_weighted_bincount.primitive, 0)
+
+
+def _bincount(x, weights=None, minlength=0):
+    """np.bincount: the counts carry no derivative; the sums of traced weights do (the
+    labels themselves are integers)."""
+    x = getval(x)
+    if weights is None or not isinstance(weights, (Tracer, BatchTracer)):
+        return np.bincount(x, weights, minlength)
+    return _weighted_bincount(weights, x, minlength)
+
+
+FUNCTION_HANDLERS[np.bincount] = _bincount
