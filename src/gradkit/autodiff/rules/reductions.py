@@ -455,3 +455,75 @@ def _bincount(x, weights=None, minlength=0):
 
 
 FUNCTION_HANDLERS[np.bincount] = _bincount
+
+
+# ============================================================================ real code
+def _trapezoid(y, x=None, dx=1.0, axis=-1):
+    """np.trapezoid with NumPy's steps: (d * (y[1:] + y[:-1]) / 2).sum(axis), d = diff(x)
+    (a 1-D x reshaped along ``axis``) or dx."""
+    nd = np.ndim(y)
+    if x is None:
+        d = dx
+    else:
+        x = x if isinstance(x, (Tracer, BatchTracer)) else np.asanyarray(x)
+        if np.ndim(x) == 1:
+            d = np.diff(x)
+            shape = [1] * nd
+            shape[axis] = shape_of(d)[0]
+            d = np.reshape(d, shape)
+        else:
+            d = np.diff(x, axis=axis)
+    upper, lower = [slice(None)] * nd, [slice(None)] * nd
+    upper[axis], lower[axis] = slice(1, None), slice(None, -1)
+    return np.sum(d * (y[tuple(upper)] + y[tuple(lower)]) / 2.0, axis)
+
+
+FUNCTION_HANDLERS[np.trapezoid] = _trapezoid
+
+
+def _cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+         dtype=None):
+    """np.cov with NumPy's steps (without frequency or analytic weights): rows are variables,
+    the mean of each row subtracted, X X^T / (N - ddof)."""
+    if fweights is not None or aweights is not None:
+        raise NoGradientRuleError("np.cov with fweights= or aweights= is not differentiable "
+                                  "in gradkit; weight the centred rows yourself: "
+                                  "(X * w) @ X.T / w.sum().")
+    if dtype is None:
+        dtype = np.result_type(getval(m), np.float64) if y is None else \
+            np.result_type(getval(m), getval(y), np.float64)
+    X = astype(np.atleast_2d(m), dtype)
+    if not rowvar and shape_of(X)[0] != 1:
+        X = np.transpose(X)
+    if y is not None:
+        y = astype(np.atleast_2d(y), dtype)
+        if not rowvar and shape_of(y)[0] != 1:
+            y = np.transpose(y)
+        X = np.concatenate((X, y), axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    fact = shape_of(X)[1] - ddof
+    if fact <= 0:
+        import warnings
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+        fact = 0.0
+    X = X - np.mean(X, axis=1)[:, None]
+    c = np.dot(X, np.conjugate(np.transpose(X)))
+    c = c * np.true_divide(1, fact)
+    return np.squeeze(c)
+
+
+def _corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """np.corrcoef with NumPy's steps: the covariance divided by the standard deviations on
+    both sides, clipped to [-1, 1]."""
+    c = _cov(x, y, rowvar, dtype=dtype)
+    if np.ndim(c) == 0:
+        return c / c
+    stddev = np.sqrt(np.real(np.diagonal(c)))
+    c = c / stddev[:, None]
+    c = c / stddev[None, :]
+    return np.clip(c, -1, 1)
+
+
+FUNCTION_HANDLERS[np.cov] = _cov
+FUNCTION_HANDLERS[np.corrcoef] = _corrcoef

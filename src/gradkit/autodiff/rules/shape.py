@@ -737,3 +737,67 @@ FUNCTION_HANDLERS.update({
     np.lib.stride_tricks.sliding_window_view: _sliding_window_view,
     np.linspace: _linspace_handler, np.gradient: _gradient,
 })
+
+
+# ============================================================================ real code
+# insert and delete gather from the argument (and the inserted values): NumPy's own insert /
+# delete run on arrays of positions tell which entry lands where, so every index form,
+# broadcast and cast of NumPy's is NumPy's; meshgrid and ediff1d follow NumPy's steps.
+def _positions(a):
+    return np.reshape(np.arange(int(np.prod(np.shape(a)))), np.shape(a))
+
+
+def _delete(arr, obj, axis=None):
+    where = np.delete(_positions(arr), getval(obj), axis)
+    return np.reshape(arr, (-1,))[where]
+
+
+def _insert(arr, obj, values, axis=None):
+    values = values if isinstance(values, Tracer) else np.asarray(values)
+    size = int(np.prod(np.shape(arr)))
+    where = np.insert(_positions(arr), getval(obj), size + _positions(values), axis)
+    dtype = np.result_type(getval(arr))
+    pool = concatenate([np.reshape(arr, (-1,)), np.reshape(astype(values, dtype), (-1,))], 0)
+    return pool[where]
+
+
+def _ediff1d(ary, to_end=None, to_begin=None):
+    ary = np.reshape(ary, (-1,))
+    dtype = np.result_type(getval(ary))
+    inner = ary[1:] - ary[:-1]
+    if to_begin is None and to_end is None:
+        return inner
+    parts = []
+    for extra, name in ((to_begin, "to_begin"), (to_end, "to_end")):
+        if extra is not None:
+            extra = extra if isinstance(extra, Tracer) else np.asanyarray(extra)
+            if not np.can_cast(np.result_type(getval(extra)), dtype, casting="same_kind"):
+                raise TypeError(f"dtype of `{name}` must be compatible with input `ary` "
+                                "under the `same_kind` rule.")
+            parts.append(astype(np.reshape(extra, (-1,)), dtype))
+        else:
+            parts.append(None)
+    pieces = [p for p in (parts[0], inner, parts[1]) if p is not None]
+    return concatenate(pieces, 0)
+
+
+def _meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    s0 = (1,) * ndim
+    output = [np.reshape(x, s0[:i] + (-1,) + s0[i + 1:]) for i, x in enumerate(xi)]
+    if indexing == "xy" and ndim > 1:
+        output[0] = np.reshape(output[0], (1, -1) + s0[2:])
+        output[1] = np.reshape(output[1], (-1, 1) + s0[2:])
+    if not sparse:
+        shape = np.broadcast_shapes(*(np.shape(o) for o in output))
+        output = [np.broadcast_to(o, shape) for o in output]
+    if copy:
+        output = [np.copy(o) for o in output]
+    return tuple(output)
+
+
+FUNCTION_HANDLERS.update({
+    np.delete: _delete, np.insert: _insert, np.ediff1d: _ediff1d, np.meshgrid: _meshgrid,
+})
