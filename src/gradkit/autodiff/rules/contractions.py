@@ -10,6 +10,7 @@ import string
 import numpy as np
 
 from ...backend import array_namespace, eye_like
+from .numerical import with_numpy_values
 from ..primitive import (
     FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, def_linear, defvjp,
     differentiable)
@@ -56,12 +57,17 @@ def_linear(np.matmul, 0, 1)
 
 
 # NumPy 2's vector products are generalized ufuncs; with their default axes they are matmul /
-# multiply and sum (an axes= keyword is refused by the engine with a clear error)
+# multiply and sum (an axes= keyword is refused by the engine with a clear error). vecdot and
+# vecmat conjugate their first (vector) argument. NumPy's loops sum in their own order, so
+# the values are NumPy's own (numerical.with_numpy_values).
 if hasattr(np, "vecdot"):
-    UFUNC_HANDLERS[np.vecdot] = lambda x1, x2: np.sum(x1 * x2, axis=-1)
+    UFUNC_HANDLERS[np.vecdot] = with_numpy_values(
+        np.vecdot, lambda x1, x2: np.sum(np.conjugate(x1) * x2, axis=-1))
 if hasattr(np, "matvec"):
-    UFUNC_HANDLERS[np.matvec] = lambda m, v: (m @ np.expand_dims(v, -1))[..., 0]
-    UFUNC_HANDLERS[np.vecmat] = lambda v, m: (np.expand_dims(v, -2) @ m)[..., 0, :]
+    UFUNC_HANDLERS[np.matvec] = with_numpy_values(
+        np.matvec, lambda m, v: (m @ np.expand_dims(v, -1))[..., 0])
+    UFUNC_HANDLERS[np.vecmat] = with_numpy_values(
+        np.vecmat, lambda v, m: (np.expand_dims(np.conjugate(v), -2) @ m)[..., 0, :])
 
 
 # ----------------------------------------------------------------------------- tensordot

@@ -33,6 +33,7 @@ import numpy as np
 from .. import conventions
 from ...backend import eye_like
 from ..trace import is_ndarray
+from .numerical import with_numpy_values
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp, differentiable)
 
@@ -744,7 +745,9 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     return _keep(out, axis, keepdims)
 
 
-FUNCTION_HANDLERS[np.linalg.norm] = _norm
+# NumPy computes norms with its own calls (x.dot(x), add.reduce, ...), whose sums round
+# differently from the primitives': the values are NumPy's, the derivatives _norm's
+FUNCTION_HANDLERS[np.linalg.norm] = with_numpy_values(np.linalg.norm, _norm)
 
 
 # ----------------------------------------------------------------------------- compositions
@@ -811,7 +814,7 @@ _ARRAY_API = {
     "matmul": lambda x1, x2: np.matmul(x1, x2),
     "outer": lambda x1, x2: np.outer(x1, x2),
     "tensordot": lambda x1, x2, axes=2: np.tensordot(x1, x2, axes),
-    "vecdot": lambda x1, x2, axis=-1: np.sum(x1 * x2, axis=axis),
+    "vecdot": lambda x1, x2, axis=-1: np.sum(np.conjugate(x1) * x2, axis=axis),
     "diagonal": lambda x, offset=0: np.diagonal(x, offset, -2, -1),
     "trace": lambda x, offset=0, dtype=None: np.trace(x, offset, -2, -1, dtype),
     "matrix_transpose": lambda x: np.swapaxes(x, -1, -2),
@@ -820,4 +823,6 @@ _ARRAY_API = {
 }
 for _name, _handler in _ARRAY_API.items():
     if hasattr(np.linalg, _name):
-        FUNCTION_HANDLERS[getattr(np.linalg, _name)] = _handler
+        _fn = getattr(np.linalg, _name)
+        FUNCTION_HANDLERS[_fn] = with_numpy_values(_fn, _handler) if _name in (
+            "vecdot", "matrix_norm", "vector_norm") else _handler

@@ -1,6 +1,7 @@
 """Rules for NumPy functions computed in C with an order of operations no composition of
 primitives reproduces bit for bit: ``correlate``, ``convolve``, ``interp``, ``quantile``,
-``percentile``.
+``percentile``, ``np.maximum.accumulate`` / ``np.minimum.accumulate`` (running extrema) and
+``np.logaddexp.reduce``.
 
 Each returns NumPy's own value and the derivative of an equivalent composition of primitives
 (:func:`numpy_value`), so the values are NumPy's and derivatives of every order follow from
@@ -20,8 +21,8 @@ rules that are already tested:
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from ..primitive import (FUNCTION_HANDLERS, NoGradientRuleError, defjvp, defvjp,
-                         differentiable, identity_rule)
+from ..primitive import (FUNCTION_HANDLERS, UFUNC_METHODS, NoGradientRuleError, defjvp,
+                         defvjp, differentiable, identity_rule)
 from ..trace import getval, shape_of
 from ..tracer import Tracer
 from ..batching import BatchTracer
@@ -60,6 +61,14 @@ def numpy_value(fn, composite, *args, **kwargs):
     if np.result_type(getval(derivative)) != np.result_type(value):
         derivative = np.astype(derivative, np.result_type(value))
     return _numpy_value(value, derivative)
+
+
+def with_numpy_values(fn, handler):
+    """A handler for ``fn`` whose values are ``fn``'s own and whose derivatives are
+    ``handler``'s (an equivalent composition of primitives), called with ``fn``'s arguments."""
+    def exact(*args, **kwargs):
+        return numpy_value(fn, handler, *args, **kwargs)
+    return exact
 
 
 def _refuse_complex(fname, *args):
@@ -141,16 +150,20 @@ def _interpolation(x, xp, fp, left, right, period):
     n = shape_of(xp)[0]
     k = np.searchsorted(xpv, xv, side="right")  # xp[k - 1] <= x < xp[k]
     j = np.clip(k - 1, 0, n - 1)
+
+    def at(a, index):  # a[index], written so that under gk.vmap index may differ per example
+        flat = np.take_along_axis(a, np.reshape(index, (-1,)), axis=0)
+        return np.reshape(flat, np.shape(index))
     below, above = k == 0, (k == n) & (xv != xpv[n - 1])
     if n == 1:
-        inside = fp[j] + 0.0 * x
+        inside = at(fp, j) + 0.0 * x
     else:
         zero = np.zeros_like(fp, shape=(1,))
         slopes = np.concatenate([zero, (fp[1:] - fp[:-1]) / (xp[1:] - xp[:-1]), zero])
-        hit = xv == xpv[j]  # on a sample point: the kink between the segments j - 1 and j
-        slope = np.where(hit, _min_norm(slopes[j], slopes[np.minimum(j + 1, n)]),
-                         slopes[np.minimum(k, n)])
-        inside = fp[j] + slope * (x - xp[j])
+        hit = xv == at(xpv, j)  # on a sample point: the kink between segments j - 1 and j
+        slope = np.where(hit, _min_norm(at(slopes, j), at(slopes, np.minimum(j + 1, n))),
+                         at(slopes, np.minimum(k, n)))
+        inside = at(fp, j) + slope * (x - at(xp, j))
     low = fp[0] if left is None else left
     high = fp[n - 1] if right is None else right
     return np.where(below, low, np.where(above, high, inside))
@@ -226,4 +239,47 @@ FUNCTION_HANDLERS.update({
     np.correlate: _correlate, np.convolve: _convolve, np.interp: _interp,
     np.quantile: _quantile_handler("quantile", False),
     np.percentile: _quantile_handler("percentile", True),
+})
+
+
+# ----------------------------------------------------------------------------- ufunc methods
+def _running_extremum(ufunc, reduce, fill):
+    """``np.maximum.accumulate`` / ``np.minimum.accumulate``: entry i is the extremum of the
+    entries up to i, written as ``reduce`` over a triangle of masked copies (n * n per slice),
+    so ties share the gradient as ``np.max`` / ``np.min`` do."""
+    def accumulate(a, axis=0, dtype=None, out=None):
+        if dtype is not None or out is not None:
+            raise NoGradientRuleError(f"np.{ufunc.__name__}.accumulate with dtype= or out= is "
+                                      "not differentiable in gradkit.")
+
+        def composite(a):
+            x = np.moveaxis(a, axis, -1)
+            n = shape_of(x)[-1]
+            upto = np.tril(np.ones((n, n), dtype=bool))
+            masked = np.where(upto, np.expand_dims(x, -2), fill)
+            return np.moveaxis(reduce(masked, axis=-1), -1, axis)
+        return numpy_value(lambda a: ufunc.accumulate(a, axis=axis), composite, a)
+    return accumulate
+
+
+def _logaddexp_reduce(a, axis=0, dtype=None, out=None, keepdims=False, **kwargs):
+    """``np.logaddexp.reduce``: NumPy's pairwise values, the derivative of log-sum-exp
+    (the softmax weights of the entries)."""
+    if dtype is not None or out is not None or kwargs:
+        raise NoGradientRuleError("np.logaddexp.reduce with dtype=, out=, where= or initial= "
+                                  "is not differentiable in gradkit.")
+
+    def composite(a):
+        top = np.max(getval(a), axis=axis, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        total = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
+        return total if keepdims else np.squeeze(total, axis=axis)
+    return numpy_value(lambda a: np.logaddexp.reduce(a, axis=axis, keepdims=keepdims),
+                       composite, a)
+
+
+UFUNC_METHODS.update({
+    (np.maximum, "accumulate"): _running_extremum(np.maximum, np.max, -np.inf),
+    (np.minimum, "accumulate"): _running_extremum(np.minimum, np.min, np.inf),
+    (np.logaddexp, "reduce"): _logaddexp_reduce,
 })

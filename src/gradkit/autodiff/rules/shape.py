@@ -801,3 +801,50 @@ def _meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 FUNCTION_HANDLERS.update({
     np.delete: _delete, np.insert: _insert, np.ediff1d: _ediff1d, np.meshgrid: _meshgrid,
 })
+
+
+def _apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """np.apply_along_axis as NumPy runs it: ``func1d`` on every 1-D slice along ``axis``
+    (in C order of the other axes), the results stacked where ``axis`` was."""
+    nd = np.ndim(arr)
+    axis = normalize_axis_index(axis, nd)
+    moved = np.moveaxis(arr, axis, -1)
+    outer = np.shape(moved)[:-1]
+    if not outer or 0 in outer:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    results = [func1d(moved[index], *args, **kwargs) for index in np.ndindex(*outer)]
+    results = [r if isinstance(r, Tracer) else np.asanyarray(r) for r in results]
+    stacked = _stack(results)
+    res_ndim = np.ndim(stacked) - 1
+    stacked = np.reshape(stacked, outer + np.shape(stacked)[1:])
+    order = list(range(len(outer)))  # the result's axes go where ``axis`` was
+    order[axis:axis] = list(range(len(outer), len(outer) + res_ndim))
+    return np.transpose(stacked, order)
+
+
+def _piecewise(x, condlist, funclist, *args, **kw):
+    """np.piecewise with NumPy's steps: a buffer of zeros like ``x`` written through each
+    condition's mask (a constant, or the function of the selected entries)."""
+    n2 = len(funclist)
+    if np.isscalar(condlist) or not isinstance(condlist[0], (list, np.ndarray)):
+        if not isinstance(condlist, np.ndarray) or np.ndim(condlist) != 0:
+            condlist = [condlist]
+    condlist = np.asarray([getval(c) for c in condlist], dtype=bool)
+    n = len(condlist)
+    if n == n2 - 1:  # the extra function: where no condition holds
+        condlist = np.concatenate([condlist, ~np.any(condlist, axis=0, keepdims=True)], axis=0)
+        n += 1
+    elif n != n2:
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are expected")
+    y = np.zeros_like(x)
+    for cond, func in zip(condlist, funclist):
+        if not callable(func):
+            y[cond] = func
+        else:
+            vals = x[cond]
+            if np.size(vals) > 0:
+                y[cond] = func(vals, *args, **kw)
+    return y
+
+
+FUNCTION_HANDLERS.update({np.apply_along_axis: _apply_along_axis, np.piecewise: _piecewise})
