@@ -51,6 +51,8 @@ CASES = [
     ("interp-period", lambda x, fp: np.interp(x, XP[:4] + 0.05, fp[:4], period=1.0), (XQ, V)),
     ("quantile", lambda x: np.quantile(x, [0.2, 0.5, 0.9]) * np.percentile(x, 35), (DISTINCT,)),
     ("quantile-axis", lambda a: np.quantile(a, 0.3, axis=1, keepdims=True), (M,)),
+    ("cond", lambda a: np.linalg.cond(a) + np.linalg.cond(a, 1) + np.linalg.cond(a, -2),
+     (SPD,)),
     ("norm-numpy-values", lambda a: np.linalg.norm(a, axis=0) + np.linalg.norm(a[0]), (M,)),
     ("vecdot-vecmat-matvec", lambda a, b: np.vecdot(a, b) + np.vecmat(a[0], b.T[:, :4])[:1]
      + np.matvec(b, a[1])[:1], (M, M)),

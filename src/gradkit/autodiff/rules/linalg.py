@@ -751,6 +751,18 @@ FUNCTION_HANDLERS[np.linalg.norm] = with_numpy_values(np.linalg.norm, _norm)
 
 
 # ----------------------------------------------------------------------------- compositions
+def _cond(x, p=None):
+    """np.linalg.cond: the ratio of the extreme singular values (p None, 2, -2), else
+    norm(x, p) norm(inv(x), p), as NumPy computes it."""
+    if p is None or p == 2 or p == -2:
+        s = _svd_s(x)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    return _norm(x, p, axis=(-2, -1)) * _norm(np.linalg.inv(x), p, axis=(-2, -1))
+
+
+FUNCTION_HANDLERS[np.linalg.cond] = with_numpy_values(np.linalg.cond, _cond)
+
+
 def _matrix_power(a, n):
     """NumPy's own sequence of products (so the values are NumPy's bit for bit)."""
     n = operator.index(n)

@@ -57,7 +57,12 @@ def numpy_value(fn, composite, *args, **kwargs):
         array([1., 1.])
     """
     value = fn(*tree_map(getval, args), **tree_map(getval, kwargs))
-    derivative = composite(*args, **kwargs)
+    return attach(value, composite(*args, **kwargs))
+
+
+def attach(value, derivative):
+    """The plain ``value`` carrying the derivative of ``derivative`` (equal to it up to
+    rounding): what :func:`numpy_value` returns."""
     if np.result_type(getval(derivative)) != np.result_type(value):
         derivative = np.astype(derivative, np.result_type(value))
     return _numpy_value(value, derivative)

@@ -27,6 +27,7 @@ from ..trace import Shell, apply, getval, is_ndarray, shape_of
 from ..tracer import Tracer
 from ..batching import BatchTracer
 from .shape import astype, flip_axis
+from .numerical import with_numpy_values
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -525,5 +526,6 @@ def _corrcoef(x, y=None, rowvar=True, *, dtype=None):
     return np.clip(c, -1, 1)
 
 
-FUNCTION_HANDLERS[np.cov] = _cov
-FUNCTION_HANDLERS[np.corrcoef] = _corrcoef
+# (NumPy's own values: its dot of the centred rows rounds differently from the primitives')
+FUNCTION_HANDLERS[np.cov] = with_numpy_values(np.cov, _cov)
+FUNCTION_HANDLERS[np.corrcoef] = with_numpy_values(np.corrcoef, _corrcoef)

@@ -32,6 +32,8 @@ from ..trace import getval
 from ..tracer import Tracer
 from ..batching import BatchTracer
 from .elementwise import def_elementwise
+from .numerical import attach
+from ...tree import tree_flatten, tree_map
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
@@ -133,7 +135,15 @@ def _route_scipy(name, traced_version):
     def routed(*args, **kwargs):
         for v in itertools.chain(args, kwargs.values()):
             if isinstance(v, (Tracer, BatchTracer)):
-                return traced_version(*args, **kwargs)
+                traced = traced_version(*args, **kwargs)
+                plain = (tree_map(getval, args), tree_map(getval, kwargs))
+                if any(isinstance(p, BatchTracer) for p in tree_flatten(plain)[0]):
+                    return traced  # (inside gk.vmap scipy cannot compute the values)
+                # scipy's own values (its sums round differently), the primitives' derivatives
+                value = original(*plain[0], **plain[1])
+                if isinstance(value, tuple):  # (return_sign=True: the sign has none)
+                    return tuple(attach(v, d) for v, d in zip(value, traced))
+                return attach(value, traced)
         return original(*args, **kwargs)
 
     routed.__doc__ = (f"scipy.special.{name}, differentiable by gradkit on traced values "
