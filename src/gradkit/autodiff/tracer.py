@@ -529,10 +529,13 @@ def _with_hint(error, caller):
 
 
 def _in_user_code(what):
-    """The conversion error for ``what`` done in the user's own code, naming the function and
-    the line; a write ``buf[i] = traced`` into a plain array is named as such."""
+    """The conversion error for ``what`` done in the user's own code, naming the function, the
+    line and the expression; a write ``buf[i] = traced`` into a plain array and a plain
+    array's method (``X.dot(w)``) are named as such."""
     import dis
+    import linecache
     import os
+    import re
     frame = sys._getframe(2)
     while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
             "gradkit", "numpy"):
@@ -541,12 +544,25 @@ def _in_user_code(what):
         return conversion_error(what)
     code = frame.f_code
     where = f"in {code.co_name}, {os.path.basename(code.co_filename)} line {frame.f_lineno}"
-    op = next((i.opname for i in dis.get_instructions(code) if i.offset == frame.f_lasti), None)
-    if op == "STORE_SUBSCR":
+    here = next((i for i in dis.get_instructions(code) if i.offset == frame.f_lasti), None)
+    pos = getattr(here, "positions", None)
+    text = ""
+    if pos is not None and pos.lineno is not None and pos.lineno == pos.end_lineno:
+        text = linecache.getline(code.co_filename, pos.lineno)[pos.col_offset:pos.end_col_offset]
+    if here is not None and here.opname == "STORE_SUBSCR":
         return conversion_error(
             f"writing into a plain NumPy array (buf[...] = value {where}; that array was made "
             "by np.zeros / np.empty / np.array, not from a traced value)")
-    return TracerConversionError(f"{conversion_error(what)} ({where})")
+    method = re.match(r"^([^(]+)\.(\w+)\(", text)  # owner.method(...)
+    if method and method.group(2) in dir(np.ndarray) and hasattr(np, method.group(2)):
+        owner, name = method.groups()
+        return TracerConversionError(
+            f"{text} ({where}) calls the method .{name} of a plain NumPy array, which converts "
+            f"its argument and would silently drop its gradient: write np.{name}({owner}, ...)"
+            + (f" or {owner} @ ..." if name == "dot" else "") + " instead, which gradkit "
+            "traces.")
+    return TracerConversionError(
+        f"{conversion_error(what)} ({where}" + (f": {text})" if text else ")"))
 
 
 def _plain_index(index):

@@ -60,6 +60,7 @@ CASES = [
      (DISTINCT,)),
     ("logaddexp-reduce", lambda a: np.logaddexp.reduce(a, axis=1), (M,)),
     ("polyval", np.polyval, (V[:4], V7)),
+    ("vander", lambda x: np.vander(x) + np.vander(x, 3, increasing=True).sum(), (V,)),
     ("ufunc-outer", lambda x, y: np.subtract.outer(x, y) ** 2 + np.multiply.outer(x, y),
      (V, V[:3])),
     ("trapezoid", lambda y, x: np.trapezoid(y, x=np.cumsum(np.exp(x))) + np.trapezoid(y ** 2),

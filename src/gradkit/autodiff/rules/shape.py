@@ -848,3 +848,23 @@ def _piecewise(x, condlist, funclist, *args, **kw):
 
 
 FUNCTION_HANDLERS.update({np.apply_along_axis: _apply_along_axis, np.piecewise: _piecewise})
+
+
+def _vander(x, N=None, increasing=False):
+    """np.vander with NumPy's steps: a column of ones, then the running products of x
+    (NumPy's multiply.accumulate is np.cumprod), the columns reversed unless increasing."""
+    n = np.shape(x)
+    if len(n) != 1:
+        raise ValueError("x must be a one-dimensional array or sequence.")
+    N = n[0] if N is None else N
+    dtype = np.promote_types(np.result_type(getval(x)), int)
+    ones = np.ones_like(getval(x), dtype=dtype, shape=(n[0], min(N, 1)))
+    columns = [ones]
+    if N > 1:
+        powers = np.cumprod(np.repeat(astype(x, dtype)[:, None], N - 1, axis=1), axis=1)
+        columns.append(powers)
+    v = concatenate(columns, 1)
+    return v if increasing else np.copy(v[:, ::-1])  # (NumPy's is C-contiguous: BLAS bits)
+
+
+FUNCTION_HANDLERS[np.vander] = _vander
