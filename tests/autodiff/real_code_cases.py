@@ -735,3 +735,19 @@ def sinc_interpolation(samples):
     """Whittaker-Shannon reconstruction with np.sinc at points including the sample points."""
     t = np.array([0.0, 0.5, 1.0, 2.25, 3.0])
     return np.sinc(t[:, None] - np.arange(5)[None, :]) @ samples
+
+
+@case(lambda r: (U(r, 5, lo=0.1, hi=2.9),), smooth=False)
+def phase_wrapping_two_output_ufuncs(theta):
+    """Phase wrapping and mantissas: np.modf, np.divmod, np.frexp, np.ldexp (two-output ufuncs)."""
+    frac, whole = np.modf(theta * 3.0)
+    q, rem = np.divmod(theta, 0.7)
+    mant, expo = np.frexp(theta)
+    return frac * whole + rem * q + mant * expo + np.ldexp(theta, 2)
+
+
+@case(lambda r: (N(r, 3, 4),))
+def diag_diagflat_tri_indices(A):
+    """Matrices from vectors and back: np.diag, np.diagflat, A[np.triu_indices(3)]."""
+    G = A @ A.T
+    return np.diagflat(A[0, :2]).sum() + np.diag(np.diag(G)) @ G[:, 0] + G[np.triu_indices(3)].sum()

@@ -265,3 +265,30 @@ def register_outer():
     for uf in list(UFUNC_HANDLERS) + list(NONDIFF_UFUNCS):
         if isinstance(uf, np.ufunc) and uf.nin == 2:
             UFUNC_METHODS.setdefault((uf, "outer"), _outer(uf))
+
+
+# -- ufuncs with two outputs: NumPy's values; the derivative of the part that has one
+def _parts(ufunc, *composites):
+    """A handler returning ``ufunc``'s own outputs, output ``i`` carrying the derivative of
+    ``composites[i]`` (None: piecewise constant, no derivative)."""
+    from .numerical import attach
+
+    def handler(*args):
+        values = ufunc(*map(getval, args))
+        return tuple(v if c is None else attach(v, c(*args)) for v, c in zip(values, composites))
+    return handler
+
+
+def _register_parts():
+    from ..primitive import UFUNC_HANDLERS
+    UFUNC_HANDLERS[np.modf] = _parts(np.modf, lambda x: x - np.trunc(getval(x)), None)
+    UFUNC_HANDLERS[np.divmod] = _parts(np.divmod, None, np.remainder)
+    UFUNC_HANDLERS[np.frexp] = _parts(
+        np.frexp, lambda x: x * np.exp2(-np.frexp(getval(x))[1].astype(np.result_type(
+            getval(x), np.float16))), None)
+    UFUNC_HANDLERS[np.ldexp] = lambda x, n: _parts(  # the exponents are integers
+        lambda x, n: (np.ldexp(x, n),),
+        lambda x, n: x * np.exp2(getval(n)).astype(np.result_type(getval(x), np.float16)))(
+            x, n)[0]
+
+_register_parts()

@@ -868,3 +868,11 @@ def _vander(x, N=None, increasing=False):
 
 
 FUNCTION_HANDLERS[np.vander] = _vander
+
+
+def _diagflat(v, k=0):
+    """np.diagflat: the flattened input on the k-th diagonal (NumPy's values are a copy)."""
+    return np.diag(np.reshape(v, (-1,)), k)
+
+
+FUNCTION_HANDLERS[np.diagflat] = _diagflat
