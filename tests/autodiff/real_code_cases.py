@@ -751,3 +751,19 @@ def diag_diagflat_tri_indices(A):
     """Matrices from vectors and back: np.diag, np.diagflat, A[np.triu_indices(3)]."""
     G = A @ A.T
     return np.diagflat(A[0, :2]).sum() + np.diag(np.diag(G)) @ G[:, 0] + G[np.triu_indices(3)].sum()
+
+
+@case(lambda r: (N(r, 6),))
+def polyfit_detrend(y):
+    """Detrending: subtract the quadratic np.polyfit trend evaluated with np.polyval."""
+    t = np.linspace(0.0, 1.0, 6)
+    return y - np.polyval(np.polyfit(t, y, 2), t)
+
+
+@case(lambda r: (N(r, 3, 3),))
+def hermitian_svd_of_symmetric(A):
+    """Singular values of a symmetric matrix via np.linalg.svd(hermitian=True) (reads one triangle)."""
+    S = A + A.T
+    u, s, vt = np.linalg.svd(np.tril(S) + np.tril(S, -1).T, hermitian=True)
+    return np.concatenate([s, np.linalg.svd(S, hermitian=True, compute_uv=False),
+                           ((u * s) @ vt).ravel()])

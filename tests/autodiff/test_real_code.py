@@ -318,6 +318,10 @@ def histogram_weights(Wh):
     return np.histogram(Wh[0], bins=2, weights=Wh[1])[0].sum()
 
 
+def numpy_polynomial_polyval(x):
+    return np.polynomial.polynomial.polyval(0.5, x)
+
+
 def correlate_complex(x):
     return np.abs(np.correlate(x * 1j, x)).sum()
 
@@ -350,6 +354,8 @@ REFUSED = [
     ("scipy.linalg.solve", scipy_linalg_solve, W, TracerConversionError,
      ["scipy.linalg", "solve", "np.asarray"]),
     ("np.histogram", histogram_weights, W, NoGradientRuleError, ["np.histogram", "custom_vjp"]),
+    ("np.polynomial.polynomial.polyval", numpy_polynomial_polyval, X, TracerConversionError,
+     ["np.polynomial.polynomial.polyval converts its input"]),
     ("correlate-complex", correlate_complex, X, NoGradientRuleError,
      ["np.correlate", "real input"]),
 ]

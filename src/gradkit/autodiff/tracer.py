@@ -501,11 +501,13 @@ def _numpy_name(code, public):
     name = code.co_name
     if name.startswith("__"):  # a method of a public class
         name = getattr(code, "co_qualname", name).split(".")[0]
-    for space in ("", "linalg.", "fft.", "lib.stride_tricks.", "polynomial.", "ma.", "random."):
+    for space in ("", "linalg.", "fft.", "lib.stride_tricks.", "ma.", "random."):
         obj = np
         for part in (space + name).split("."):
             obj = getattr(obj, part, None)
-        if obj is not None:
+        if isinstance(obj, type):  # a class: the method running is one of its own
+            obj = getattr(obj, code.co_name, None)
+        if getattr(getattr(obj, "__wrapped__", obj), "__code__", None) is code:
             return f"np.{space}{name}"
     return ".".join(["np"] + [p for p in public[1:] if p in _NUMPY_NAMESPACES] + [name])
 

@@ -33,7 +33,8 @@ import numpy as np
 from .. import conventions
 from ...backend import eye_like
 from ..trace import is_ndarray
-from .numerical import with_numpy_values
+from .numerical import numpy_value, with_numpy_values
+from ..tracer import Tracer
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp, differentiable)
 
@@ -502,7 +503,25 @@ defvjp(_svd_vh.primitive, _svd_vh_vjp)
 defjvp(_svd_vh.primitive, _svd_vh_jvp)
 
 
+def _hermitian_svd(a, compute_uv):
+    """np.linalg.svd(hermitian=True) with NumPy's steps: eigh (which reads the lower triangle
+    only), the eigenvalues' absolute values sorted descending, the signs moved into Vh."""
+    if not compute_uv:
+        return np.sort(np.abs(_eigvalsh(a)))[..., ::-1]
+    s, u = _eigh(a)
+    sgn = np.copysign(1.0, conventions.getval(s))  # (no zero sign)
+    s = np.abs(s)
+    sidx = np.argsort(conventions.getval(s))[..., ::-1]
+    sgn = np.take_along_axis(sgn, sidx, axis=-1)
+    s = np.take_along_axis(s, sidx, axis=-1)
+    u = np.take_along_axis(u, sidx[..., None, :], axis=-1)
+    vt = np.conjugate(np.swapaxes(u * sgn[..., None, :], -1, -2))
+    return _SVDResult(u, s, vt)
+
+
 def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if hermitian:
+        return _hermitian_svd(a, compute_uv)
     if not compute_uv:
         return _svd_s(a)
     m, n = np.shape(a)[-2:]
@@ -812,6 +831,28 @@ def _lstsq(a, b, rcond=None):
 
 
 FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq
+
+
+def _polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    """np.polyfit: NumPy's coefficients, with the derivative of its least-squares steps (the
+    Vandermonde matrix with unit columns, lstsq, the scale undone)."""
+    if full or cov or w is not None:
+        raise NoGradientRuleError("np.polyfit with full=, w= or cov= is not differentiable in "
+                                  "gradkit; fit with np.linalg.lstsq(np.vander(x, deg + 1), y).")
+    x, y = (v if isinstance(v, Tracer) else np.asarray(v) for v in (x, y))
+
+    def composite(x, y):
+        x, y = x + 0.0, y + 0.0
+        rc = len(x) * np.finfo(np.result_type(conventions.getval(x))).eps if rcond is None \
+            else rcond
+        lhs = np.vander(x, int(deg) + 1)
+        scale = np.sqrt(np.sum(lhs * lhs, axis=0))
+        c = np.linalg.lstsq(lhs / scale, y, rcond=rc)[0]
+        return np.transpose(np.transpose(c) / scale)
+    return numpy_value(lambda x, y: np.polyfit(x, y, deg, rcond), composite, x, y)
+
+
+FUNCTION_HANDLERS[np.polyfit] = _polyfit
 
 
 # ----------------------------------------------------------------------------- array-API names
