@@ -767,3 +767,26 @@ def hermitian_svd_of_symmetric(A):
     u, s, vt = np.linalg.svd(np.tril(S) + np.tril(S, -1).T, hermitian=True)
     return np.concatenate([s, np.linalg.svd(S, hermitian=True, compute_uv=False),
                            ((u * s) @ vt).ravel()])
+
+
+@case(lambda r: (N(r, 3, 3),))
+def pinv_hermitian_and_options(A):
+    """Options that change what NumPy computes: pinv(hermitian=True) (lower triangle), sum(initial=), mean(where=)."""
+    S = A @ A.T + np.eye(3)
+    return (np.linalg.pinv(S, hermitian=True) + np.sum(A, axis=0, initial=2.0)
+            + np.mean(A, axis=1, where=np.array([True, False, True])))
+
+
+@case(lambda r: (U(r, 2, lo=0.5, hi=1.5),))
+def log_and_geometric_grids(a):
+    """Grids from traced endpoints: np.logspace, np.geomspace, np.linspace(retstep=True)."""
+    grid, step = np.linspace(a[0], a[1] + 2.0, 5, retstep=True)
+    return np.logspace(a[0], a[1], 4) + np.geomspace(a[0], a[1] + 3.0, 4) + grid[:4] * step
+
+
+@case(lambda r: (distinct(r, 3, 5),), smooth=False)
+def nan_robust_statistics(A):
+    """Statistics with missing values: np.nanquantile, np.nanpercentile, np.nanmedian, np.nanmean."""
+    M = np.where(A > 0.8, np.nan, A)
+    return (np.nanquantile(M, 0.3, axis=1) + np.nanpercentile(M, [20, 70], axis=1).sum(0)
+            + np.nanmedian(M, axis=1) + np.nanmean(M, axis=1))

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import conventions
 from ...backend import eye_like
-from ..trace import is_ndarray
+from ..trace import apply, is_ndarray
 from .numerical import numpy_value, with_numpy_values
 from ..tracer import Tracer
 from ..primitive import (
@@ -593,8 +593,22 @@ def _pinv_jvp(t, ans, a, *args, **kwargs):
             + (_eye_like(a) - p @ a) @ tt @ _T(p) @ p)
 
 
-defvjp(np.linalg.pinv, _pinv_vjp)
+P_PINV = defvjp(np.linalg.pinv, _pinv_vjp)
 defjvp(np.linalg.pinv, _pinv_jvp)
+
+
+def _pinv(a, *args, **kwargs):
+    """np.linalg.pinv; with hermitian=True NumPy reads the lower triangle only (eigh), so the
+    derivative is that of the pseudo-inverse of the Hermitian matrix that triangle defines."""
+    hermitian = kwargs.get("hermitian", args[1] if len(args) > 1 else False)
+    if not hermitian:
+        return apply(P_PINV, a, *args, **kwargs)
+    full = np.tril(a) + np.conjugate(np.swapaxes(np.tril(a, -1), -1, -2))
+    return numpy_value(lambda a: np.linalg.pinv(a, *args, **kwargs),
+                       lambda a: apply(P_PINV, full, *args, **kwargs), a)
+
+
+FUNCTION_HANDLERS[np.linalg.pinv] = _pinv
 
 
 # ----------------------------------------------------------------------------- qr

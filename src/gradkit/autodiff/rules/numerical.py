@@ -14,9 +14,10 @@ rules that are already tested:
   NumPy picks, differentiable in ``x``, ``xp``, ``fp``, ``left`` and ``right``. At a sample
   point ``x == xp[j]`` the slope ``s`` is the minimum-norm subgradient of the two segments'
   slopes (:mod:`gradkit.autodiff.conventions`; outside ``[xp[0], xp[-1]]`` the slope is 0).
-- ``quantile`` / ``percentile`` with ``method="linear"`` (the default): the sorted values
-  (the gradient follows the sort's permutation) at the two ranks around ``q (n - 1)``,
-  weighted linearly.
+- ``quantile`` / ``percentile`` (and their ``nan`` forms) with ``method="linear"`` (the
+  default): the sorted values (the gradient follows the sort's permutation; NaNs sort last
+  and are not counted by the ``nan`` forms) at the two ranks around ``q (n - 1)``, weighted
+  linearly.
 """
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -193,34 +194,33 @@ def _interp(x, xp, fp, left=None, right=None, period=None):
 
 
 # ----------------------------------------------------------------------------- quantile
-def _quantile_composite(a, q, axis, keepdims):
+def _quantile_composite(a, q, axis, keepdims, skip_nan=False):
     nd = len(shape_of(a))
     shape = shape_of(a)
     axes = tuple(range(nd)) if axis is None else normalize_axis_tuple(axis, nd)
     rest = [d for d in range(nd) if d not in axes]
     x = np.transpose(a, rest + list(axes))
     x = np.reshape(x, tuple(shape[d] for d in rest) + (-1,))
-    ordered = np.sort(x, axis=-1)  # the gradient follows the sort's permutation
-    n = shape_of(x)[-1]
+    ordered = np.sort(x, axis=-1)  # NaNs last; the gradient follows the sort's permutation
+    length = shape_of(x)[-1]
+    n = length - np.sum(np.isnan(getval(x)), axis=-1, keepdims=True) if skip_nan else \
+        np.full(shape_of(x)[:-1] + (1,), length)
     q = np.asarray(q, dtype=np.float64)
-    rank = q * (n - 1)
-    lo = np.clip(np.floor(rank), 0, n - 1).astype(np.intp)
-    hi = np.clip(lo + 1, 0, n - 1)
+    qs = np.reshape(q, q.shape + (1,) * len(shape_of(ordered)))  # q's axes first, as NumPy
+    rank = qs * (np.maximum(n, 1) - 1)
+    lo = np.clip(np.floor(rank), 0, max(length - 1, 0)).astype(np.intp)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
     weight = rank - lo
-    if q.ndim == 0:
-        low, high = ordered[..., lo], ordered[..., hi]
-    else:  # NumPy puts the axes of q first
-        lead = shape_of(ordered)[:-1]
-        low = np.reshape(np.moveaxis(ordered[..., lo.ravel()], -1, 0), q.shape + lead)
-        high = np.reshape(np.moveaxis(ordered[..., hi.ravel()], -1, 0), q.shape + lead)
-        weight = np.reshape(weight, q.shape + (1,) * len(lead))
-    out = low + (high - low) * weight
+    full = np.broadcast_to(ordered, q.shape + shape_of(ordered))
+    low = np.take_along_axis(full, lo, axis=-1)
+    high = np.take_along_axis(full, hi, axis=-1)
+    out = (low + (high - low) * weight)[..., 0]
     if keepdims:
         out = np.reshape(out, q.shape + tuple(1 if d in axes else s for d, s in enumerate(shape)))
     return out
 
 
-def _quantile_handler(fname, scale):
+def _quantile_handler(fname, scale, skip_nan=False):
     def handler(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                 keepdims=False, *, weights=None, interpolation=None):
         if method != "linear" or interpolation is not None or weights is not None:
@@ -236,7 +236,7 @@ def _quantile_handler(fname, scale):
         qv = np.true_divide(q, 100) if scale else q
         return numpy_value(
             lambda a, q: getattr(np, fname)(a, q, axis=axis, keepdims=keepdims),
-            lambda a, q: _quantile_composite(a, qv, axis, keepdims), a, q)
+            lambda a, q: _quantile_composite(a, qv, axis, keepdims, skip_nan), a, q)
     return handler
 
 
@@ -244,6 +244,8 @@ FUNCTION_HANDLERS.update({
     np.correlate: _correlate, np.convolve: _convolve, np.interp: _interp,
     np.quantile: _quantile_handler("quantile", False),
     np.percentile: _quantile_handler("percentile", True),
+    np.nanquantile: _quantile_handler("nanquantile", False, skip_nan=True),
+    np.nanpercentile: _quantile_handler("nanpercentile", True, skip_nan=True),
 })
 
 

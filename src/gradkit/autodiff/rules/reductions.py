@@ -27,7 +27,7 @@ from ..trace import Shell, apply, getval, is_ndarray, shape_of
 from ..tracer import Tracer
 from ..batching import BatchTracer
 from .shape import astype, flip_axis
-from .numerical import with_numpy_values
+from .numerical import numpy_value, with_numpy_values
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -168,13 +168,30 @@ def_linear(np.mean, 0)
 P_SUM.fn, P_MEAN.fn = _fast_sum, _fast_mean
 
 
-def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    if where is not None or dtype is not None:  # (the plain call is a hot path: kept short)
-        a = _cast(_masked(a, where, 0.0), dtype)
-    # the defaults are left out of the call: the tape keeps a keyword-free entry
-    out = apply(P_SUM, a) if axis is None and not keepdims else \
-        apply(P_SUM, a, axis=axis, keepdims=keepdims)
+def _numpy_options(where, initial):
+    """The where= / initial= keywords to give NumPy (plain values; left out when unset)."""
+    return {k: getval(v) for k, v in (("where", where), ("initial", initial)) if v is not None}
+
+
+def _sum_steps(a, axis, dtype, keepdims, initial, where):
+    a = _cast(_masked(a, where, 0.0), dtype)
+    out = apply(P_SUM, a, axis=axis, keepdims=keepdims)
     return out if initial is None else out + initial
+
+
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    if where is not None or initial is not None:
+        # NumPy's loop starts from initial and skips masked entries, so its sums round
+        # differently from the steps': its value, the steps' derivative
+        opts = _numpy_options(where, initial)
+        return numpy_value(
+            lambda a, i: np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims, **opts),
+            lambda a, i: _sum_steps(a, axis, dtype, keepdims, i, where), a, initial)
+    if dtype is not None:  # (the plain call is a hot path: kept short)
+        a = _cast(a, dtype)
+    # the defaults are left out of the call: the tape keeps a keyword-free entry
+    return apply(P_SUM, a) if axis is None and not keepdims else \
+        apply(P_SUM, a, axis=axis, keepdims=keepdims)
 
 
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
@@ -184,7 +201,10 @@ def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
         return apply(P_MEAN, _cast(a, dtype), axis=axis, keepdims=keepdims)
     a = _cast(a, dtype)
     count = np.sum(np.broadcast_to(getval(where), np.shape(a)), axis=axis, keepdims=keepdims)
-    return _sum(a, axis, keepdims=keepdims, where=where) / count.astype(getval(a).dtype)
+    return numpy_value(
+        lambda a: np.mean(a, axis=axis, keepdims=keepdims, where=getval(where)),
+        lambda a: _sum_steps(a, axis, None, keepdims, None, where) / count.astype(
+            getval(a).dtype), a)
 
 
 # ----------------------------------------------------------------------------- prod
@@ -200,9 +220,18 @@ P_PROD = defjvp(np.prod, lambda t, ans, x, axis=None, keepdims=False:
                 np.sum(t * _prod_partial(ans, x, axis, keepdims), axis=axis, keepdims=keepdims))
 
 
-def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def _prod_steps(a, axis, dtype, keepdims, initial, where):
     out = apply(P_PROD, _cast(_masked(a, where, 1.0), dtype), axis=axis, keepdims=keepdims)
     return out if initial is None else out * initial
+
+
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    if initial is None:
+        return _prod_steps(a, axis, dtype, keepdims, None, where)
+    opts = _numpy_options(where, initial)  # (NumPy multiplies from initial: its value)
+    return numpy_value(
+        lambda a, i: np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims, **opts),
+        lambda a, i: _prod_steps(a, axis, dtype, keepdims, i, where), a, initial)
 
 
 # ----------------------------------------------------------------------------- max, min

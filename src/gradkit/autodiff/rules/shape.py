@@ -456,8 +456,9 @@ def _pad(array, pad_width, mode="constant", **kwargs):
         values = kwargs.pop("constant_values", 0)
         if kwargs:
             raise TypeError(f"unsupported keyword arguments for mode 'constant': {set(kwargs)}")
-        if isinstance(values, Tracer) or any(isinstance(v, Tracer) for v in np.ravel(
-                np.asarray(values, dtype=object))):
+        def traced(v):  # (np.asarray of a tuple holding a tracer would convert it)
+            return isinstance(v, Tracer) or isinstance(v, (tuple, list)) and any(map(traced, v))
+        if traced(values):
             raise NoGradientRuleError(
                 "np.pad with traced constant_values is not differentiable in gradkit; pad with "
                 "0 and add the constant times a padded mask: np.pad(x, w) + c * "
@@ -876,3 +877,45 @@ def _diagflat(v, k=0):
 
 
 FUNCTION_HANDLERS[np.diagflat] = _diagflat
+
+
+def _logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """np.logspace with NumPy's steps: base ** linspace(start, stop)."""
+    if not isinstance(base, (float, int)) and np.ndim(base):
+        ndmax = np.broadcast_shapes(np.shape(start), np.shape(stop), np.shape(base))
+        start, stop, base = (np.reshape(a, (1,) * (len(ndmax) - np.ndim(a)) + np.shape(a))
+                             for a in (start, stop, base))
+        base = np.expand_dims(base, axis=axis)
+    y = np.linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+    out = np.power(base, y)
+    return out if dtype is None else astype(out, dtype, copy=False)
+
+
+def _geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """np.geomspace with NumPy's steps: logspace of the log10s of the sign-rotated endpoints,
+    the endpoints written back exactly, the sign restored."""
+    start = start if isinstance(start, Tracer) else np.asanyarray(start)
+    stop = stop if isinstance(stop, Tracer) else np.asanyarray(stop)
+    if np.any(getval(start) == 0) or np.any(getval(stop) == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+    dt = np.result_type(getval(start), getval(stop), float(num),
+                        np.zeros((), dtype if dtype is not None else None))
+    dtype = dt if dtype is None else np.dtype(dtype)
+    start, stop = astype(start, dt), astype(stop, dt)
+    out_sign = np.sign(getval(start))
+    start = start / out_sign
+    stop = stop / out_sign
+    result = _logspace(np.log10(start), np.log10(stop), num=num, endpoint=endpoint, base=10.0,
+                       dtype=dt)
+    if num > 0:
+        result = np.copy(result)
+        result[0] = start
+        if num > 1 and endpoint:
+            result[-1] = stop
+    result = result * out_sign
+    if axis != 0:
+        result = np.moveaxis(result, 0, axis)
+    return astype(result, dtype, copy=False)
+
+
+FUNCTION_HANDLERS.update({np.logspace: _logspace, np.geomspace: _geomspace})
