@@ -790,3 +790,11 @@ def nan_robust_statistics(A):
     M = np.where(A > 0.8, np.nan, A)
     return (np.nanquantile(M, 0.3, axis=1) + np.nanpercentile(M, [20, 70], axis=1).sum(0)
             + np.nanmedian(M, axis=1) + np.nanmean(M, axis=1))
+
+
+@case(lambda r: (N(r, 3, 4),))
+def matlab_port_fortran_order(A):
+    """Code ported from MATLAB: column-major A(:) as A.reshape(-1, order='F'), reshape back in 'F', clip(dtype=)."""
+    v = A.reshape(-1, order="F")
+    B = np.reshape(v * np.arange(12), (4, 3), order="F")
+    return B @ A + np.clip(A, -2.0, 2.0, dtype=np.float64).T

@@ -60,6 +60,7 @@ CASES = [
      (DISTINCT,)),
     ("logaddexp-reduce", lambda a: np.logaddexp.reduce(a, axis=1), (M,)),
     ("polyval", np.polyval, (V[:4], V7)),
+    ("reshape-fortran-order", lambda a: np.reshape(a, (3, 8), order="F") * np.arange(8.0), (M,)),
     ("vander", lambda x: np.vander(x) + np.vander(x, 3, increasing=True).sum(), (V,)),
     ("ufunc-outer", lambda x, y: np.subtract.outer(x, y) ** 2 + np.multiply.outer(x, y),
      (V, V[:3])),

@@ -152,6 +152,12 @@ P_CLIP = def_elementwise(np.clip, lambda g, ans, x, a, b: g * conventions.strict
 def _clip(x, a_min=None, a_max=None, **kwargs):
     a_min = kwargs.pop("min", a_min)
     a_max = kwargs.pop("max", a_max)
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        raise NoGradientRuleError(f"np.clip with {sorted(kwargs)} is not differentiable in "
+                                  "gradkit; use np.where for masking.")
+    if dtype is not None:  # NumPy computes in dtype
+        x = np.astype(x, dtype)
     if isinstance(a_min, Tracer) or isinstance(a_max, Tracer):
         if a_min is not None:
             x = np.maximum(x, a_min)

@@ -35,9 +35,10 @@ def _along(axis, ndim, index):
 
 # ----------------------------------------------------------------------------- reshape
 def _reshape_vjp(g, ans, x, *args, order="C", **kwargs):
-    if order != "C":
-        raise NotImplementedError("gradkit differentiates np.reshape with order='C' only.")
-    return np.reshape(g, np.shape(x))
+    if order not in ("C", "F"):  # (reading back in the same order undoes the reshape)
+        raise NoGradientRuleError("gradkit differentiates np.reshape with order='C' or 'F'; "
+                                  f"order={order!r} depends on the memory layout.")
+    return np.reshape(g, np.shape(x), order=order)
 
 
 P_RESHAPE = defvjp(np.reshape, _reshape_vjp, needs="")
