@@ -797,4 +797,4 @@ def matlab_port_fortran_order(A):
     """Code ported from MATLAB: column-major A(:) as A.reshape(-1, order='F'), reshape back in 'F', clip(dtype=)."""
     v = A.reshape(-1, order="F")
     B = np.reshape(v * np.arange(12), (4, 3), order="F")
-    return B @ A + np.clip(A, -2.0, 2.0, dtype=np.float64).T
+    return B @ A + np.clip(A, -2.0, 2.0, dtype=np.float64).T @ A
