@@ -20,6 +20,9 @@ XP = np.array([0.0, 0.3, 0.55, 0.8, 1.0])
 XQ = np.array([0.1, 0.42, 0.7, 0.95, -0.2, 1.3])
 DISTINCT = np.array([0.3, -1.2, 2.1, 0.9, -0.4])
 
+import scipy.special as sc  # noqa: E402
+
+POSITIVE = np.array([0.4, 1.3, 2.2, 0.9, 3.1])
 CASES = [
     ("bincount-weights", lambda w: np.bincount(LABELS, weights=w) ** 2, (V,)),
     ("bincount-weights-minlength", lambda w: np.bincount(LABELS, w, minlength=5) * V, (V,)),
@@ -73,4 +76,11 @@ CASES = [
      + np.delete(a, 0, axis=1), (M,)),
     ("apply-along-axis", lambda a: np.apply_along_axis(lambda v: v / np.sum(v ** 2), 0, a),
      (M,)),
+    ("scipy-elementary", lambda x: sc.expm1(x) + sc.log1p(x) + sc.cbrt(x) + sc.exp10(x)
+     + sc.exp2(x) + sc.loggamma(x), (POSITIVE,)),
+    ("scipy-scaled", lambda x: sc.erfcx(x) + sc.i0e(x) + sc.i1e(x), (V,)),
+    ("scipy-huber", lambda d, r: sc.huber(d, r) + sc.pseudo_huber(d, r), (POSITIVE, V * 2.0)),
+    ("scipy-binom-poch", lambda n, k: sc.binom(n + 3.0, k) + sc.poch(n, k), (POSITIVE, POSITIVE[::-1].copy())),
+    ("scipy-boxcox", lambda x: sc.boxcox(x, 0.5) + sc.boxcox(x, 0.0) + sc.inv_boxcox(x, 0.3)
+     + sc.inv_boxcox(x, 0.0), (POSITIVE,)),
 ]
