@@ -236,6 +236,18 @@ CASES = [  # (name, function, args, smooth: check order 2)
      (GEN,), True),
     ("eig-real-input-complex-pair", lambda x: la.eigvals(x) ** 2,
      (np.array([[1.0, -2.0, 0.3], [2.0, 1.0, 0.1], [0.2, 0.4, 3.0]]),), True),
+    ("svd-values-with-vectors", lambda a: la.svd(a, full_matrices=False)[1] ** 2, (M,), True),
+    # the Fourier transforms: complex to complex, real to complex, complex to real
+    ("fft", np.fft.fft, (Z,), True),
+    ("fft-n-ortho", lambda a: np.fft.fft(a, 6, norm="ortho"), (Z,), True),
+    ("ifft-cut-forward", lambda a: np.fft.ifft(a, 3, norm="forward"), (Z,), True),
+    ("fft2", np.fft.fft2, (M,), True),
+    ("ifftn-axis", lambda a: np.fft.ifftn(a, axes=(0,)), (M,), True),
+    ("rfft-real-input", lambda x: np.fft.rfft(x) * Z[:3], (XR,), True),
+    ("irfft", np.fft.irfft, (Z,), True),
+    ("irfft-odd-n-ortho", lambda a: np.fft.irfft(a, 5, norm="ortho"), (Z,), True),
+    ("hfft", np.fft.hfft, (Z,), True),
+    ("irfft2", np.fft.irfft2, (M,), True),
 ]
 IDS = [c[0] for c in CASES]
 

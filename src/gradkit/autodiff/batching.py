@@ -122,6 +122,8 @@ class BatchTrace:
         if rule is None:
             if isinstance(fn, np.ufunc):
                 rule = ufunc_rule
+            elif type(fn) is tuple:  # a ufunc method with no rule (np.subtract.outer)
+                return loop_rule(self, getattr(*fn), args, kwargs)
             else:
                 return loop_rule(self, fn, args, kwargs)
         return rule(self, fn, args, kwargs)
@@ -254,7 +256,8 @@ class BatchTracer:
         return result
 
     def __array_function__(self, func, types, args, kwargs):
-        trace = _batch_trace(args, kwargs)
+        # keyword values count (np.bincount(x, weights=w)); out= is where the result goes
+        trace = _batch_trace(args, tuple(v for k, v in kwargs.items() if k != "out"))
         if trace is None:
             return NotImplemented
         out = kwargs.pop("out", None)
@@ -1142,6 +1145,11 @@ def register_rule_functions():
     _TOTALS.update({reductions.P_SUM.fn: False, reductions.P_MEAN.fn: True})
     lse = stable._logsumexp.primitive.fn
     BATCH_RULES[lse] = axis_rule(lse, "all", pos=2)
+    # NumPy's value (already batched) carrying a composition's derivative: the value itself
+    from .rules import numerical
+    BATCH_RULES[numerical._numpy_value.primitive.fn] = (
+        lambda trace, fn, args, kwargs: args[0] if type(args[0]) is BatchTracer
+        else loop_rule(trace, fn, args, kwargs))
     for f in (stable._softmax, stable._log_softmax):
         BATCH_RULES[f.primitive.fn] = axis_rule(f.primitive.fn, "all")
 

@@ -41,3 +41,59 @@ namespace = _Namespace("gradkit.autodiff.namespace.namespace",
 namespace.asarray = _asarray
 
 from .tracer import Tracer  # noqa: E402  (the namespace of its values)
+
+
+# ----------------------------------------------------------------------------- array methods
+# ndarray methods and attributes that Tracer does not define itself: NumPy's function of the
+# same name (which reaches the engine), or a fact about the value that holds no derivative.
+# Tracer.__getattr__ (called only when a name is not found) looks them up here.
+def _partition_in_place(x):
+    def partition(kth, axis=-1, kind="introselect", order=None):
+        from .mutation import write_back
+        write_back(x, np.partition(x, kth, axis=axis, kind=kind, order=order), "partition")
+    return partition
+
+
+_METHODS = {
+    "round": lambda x: lambda decimals=0, out=None: np.round(x, decimals, out),
+    "searchsorted": lambda x: lambda v, side="left", sorter=None: np.searchsorted(x, v, side,
+                                                                                   sorter),
+    "argpartition": lambda x: lambda kth, axis=-1, kind="introselect", order=None:
+        np.argpartition(x, kth, axis, kind, order),
+    "partition": _partition_in_place,
+    "put": lambda x: lambda indices, values, mode="raise": np.put(x, indices, values, mode),
+    "compress": lambda x: lambda condition, axis=None, out=None: np.compress(condition, x, axis,
+                                                                             out),
+    "choose": lambda x: lambda choices, out=None, mode="raise": np.choose(x, choices, out, mode),
+}
+_FACTS = ("itemsize", "nbytes", "strides")  # of the value: no derivative, no way to write
+_REFUSED = {
+    "flat": "use x.ravel() or x.reshape(-1) (x.flat[i] = v: x.reshape(-1)[i] = v)",
+    "view": "use x.astype(dtype) for a new dtype, x[...] for a view",
+    "resize": "use np.resize(x, shape) or np.pad, which return new arrays",
+    "tofile": "save the result outside the differentiated function",
+    "tobytes": "save the result outside the differentiated function",
+    "dump": "save the result outside the differentiated function",
+    "base": "views of traced values are tracked by gradkit itself",
+    "ctypes": "raw memory of a traced value is not available",
+    "data": "raw memory of a traced value is not available",
+    "flags": "a traced value's memory layout is gradkit's, not the array's",
+}
+
+
+def missing_attribute(x, name):
+    """What ``x.name`` is for an ndarray attribute the Tracer class does not define (its
+    ``__getattr__``): NumPy's function bound to ``x``, a fact about the value, or an
+    AttributeError that names the rewrite."""
+    if name in _METHODS:
+        return _METHODS[name](x)
+    if name in _FACTS:
+        return getattr(x._value, name)
+    if name in _REFUSED:
+        raise AttributeError(f"ndarray.{name} is not available on a traced value (inside a "
+                             f"function being differentiated): {_REFUSED[name]}.")
+    if not name.startswith("__") and hasattr(np.ndarray, name):
+        raise AttributeError(f"ndarray.{name} is not available on a traced value (inside a "
+                             f"function being differentiated); call np.{name}(x, ...) if "
+                             "NumPy has that function, or compute it outside.")
+    raise AttributeError(f"'Tracer' object has no attribute {name!r}")

@@ -371,6 +371,10 @@ class Tracer:
     def all(self, *args, **kwargs):
         return np.all(getval(self), *args, **kwargs)
 
+    def __getattr__(self, name):  # only for names the class does not define (cold)
+        from .namespace import missing_attribute
+        return missing_attribute(self, name)
+
     # -- NumPy protocols
     def __array_namespace__(self, api_version=None):
         """The array-API namespace (NumPy's, keeping tracers; see autodiff/namespace.py)."""
@@ -445,15 +449,16 @@ class Tracer:
     # -- conversions NumPy gives no hook for: a clear error instead of a lost gradient
     def __array__(self, dtype=None, copy=None):
         caller = _library_caller()
-        raise conversion_error(
-            f"{caller} converts its input with np.asarray, and that conversion" if caller else
-            "np.asarray() / np.array() (or writing into a plain NumPy array)")
+        if caller:
+            raise _with_hint(conversion_error(
+                f"{caller} converts its input with np.asarray, and that conversion"), caller)
+        raise _in_user_code("np.asarray() / np.array() (or writing into a plain NumPy array)")
 
     def __float__(self):
         caller = _library_caller()
-        raise conversion_error(
-            f"{caller} calls float() on its input, and that conversion" if caller else
-            "float() (or math.*, or writing into a plain NumPy array)")
+        if caller:
+            raise conversion_error(f"{caller} calls float() on its input, and that conversion")
+        raise _in_user_code("float() (or math.*, or writing into a plain NumPy array)")
 
     def __int__(self):
         raise conversion_error("int()")
@@ -486,12 +491,85 @@ def _library_caller():
         if top in ("numpy", "scipy", "sklearn", "pandas"):
             public = [part for part in module.split(".") if not part.startswith("_")]
             if top == "numpy":  # np.mean, np.linalg.norm: NumPy's public namespaces only
-                public = ["np"] + [p for p in public[1:] if p in _NUMPY_NAMESPACES]
-            name = ".".join(public + [frame.f_code.co_name])
+                name = _numpy_name(frame.f_code, public)
+            else:
+                name = ".".join(public + [frame.f_code.co_name])
         elif top != "gradkit":
             break
         frame = frame.f_back
     return name
+
+
+def _numpy_name(code, public):
+    """NumPy's public name of the function running ``code`` (``np.vectorize`` for its
+    ``__call__``, ``np.lib.stride_tricks.as_strided``)."""
+    name = code.co_name
+    if name.startswith("__"):  # a method of a public class
+        name = getattr(code, "co_qualname", name).split(".")[0]
+    for space in ("", "linalg.", "fft.", "lib.stride_tricks.", "ma.", "random."):
+        obj = np
+        for part in (space + name).split("."):
+            obj = getattr(obj, part, None)
+        if isinstance(obj, type):  # a class: the method running is one of its own
+            obj = getattr(obj, code.co_name, None)
+        if getattr(getattr(obj, "__wrapped__", obj), "__code__", None) is code:
+            return f"np.{space}{name}"
+    return ".".join(["np"] + [p for p in public[1:] if p in _NUMPY_NAMESPACES] + [name])
+
+
+# what to write instead of library functions that convert their input (the general advice
+# of conversion_error follows the name)
+_REWRITES = {
+    "np.vectorize": "np.vectorize calls the Python function on plain numbers; write the "
+                    "function with array operations (np.where for its branches)",
+    "np.lib.stride_tricks.as_strided": "np.lib.stride_tricks.sliding_window_view makes the "
+                                       "same windows and is differentiable",
+    "np.apply_along_axis": "loop over the other axes and np.stack the results, or write the "
+                           "function with axis= arguments",
+    "np.frompyfunc": "write the function with array operations",
+}
+
+
+def _with_hint(error, caller):
+    hint = _REWRITES.get(caller)
+    return error if hint is None else TracerConversionError(f"{error} Here: {hint}.")
+
+
+def _in_user_code(what):
+    """The conversion error for ``what`` done in the user's own code, naming the function, the
+    line and the expression; a write ``buf[i] = traced`` into a plain array and a plain
+    array's method (``X.dot(w)``) are named as such."""
+    import dis
+    import linecache
+    import os
+    import re
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "gradkit", "numpy"):
+        frame = frame.f_back
+    if frame is None:
+        return conversion_error(what)
+    code = frame.f_code
+    where = f"in {code.co_name}, {os.path.basename(code.co_filename)} line {frame.f_lineno}"
+    here = next((i for i in dis.get_instructions(code) if i.offset == frame.f_lasti), None)
+    pos = getattr(here, "positions", None)
+    text = ""
+    if pos is not None and pos.lineno is not None and pos.lineno == pos.end_lineno:
+        text = linecache.getline(code.co_filename, pos.lineno)[pos.col_offset:pos.end_col_offset]
+    if here is not None and here.opname == "STORE_SUBSCR":
+        return conversion_error(
+            f"writing into a plain NumPy array (buf[...] = value {where}; that array was made "
+            "by np.zeros / np.empty / np.array, not from a traced value)")
+    method = re.match(r"^([^(]+)\.(\w+)\(", text)  # owner.method(...)
+    if method and method.group(2) in dir(np.ndarray) and hasattr(np, method.group(2)):
+        owner, name = method.groups()
+        return TracerConversionError(
+            f"{text} ({where}) calls the method .{name} of a plain NumPy array, which converts "
+            f"its argument and would silently drop its gradient: write np.{name}({owner}, ...)"
+            + (f" or {owner} @ ..." if name == "dot" else "") + " instead, which gradkit "
+            "traces.")
+    return TracerConversionError(
+        f"{conversion_error(what)} ({where}" + (f": {text})" if text else ")"))
 
 
 def _plain_index(index):

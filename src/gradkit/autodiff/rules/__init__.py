@@ -6,9 +6,11 @@ function, or ``defvjp`` + ``defjvp`` / ``def_linear`` for the rest (see
 ``gradkit.autodiff.primitive``).
 """
 from . import flat, elementwise, reductions, shape, indexing, contractions  # noqa: F401
-from . import linalg, special, nan_reductions, writes  # noqa: F401
+from . import linalg, special, nan_reductions, writes, fft, numerical  # noqa: F401
 from . import complexnum  # noqa: F401  (real, imag, angle; marks the complex-verified rules)
 from ..complex import guard_unverified  # complex input: every rule not verified refuses it
+
+elementwise.register_outer()  # ufunc.outer for every binary ufunc registered above
 
 guard_unverified()
 

@@ -131,7 +131,8 @@ FUNCTION_HANDLERS[np.real_if_close] = _real_if_close
 # differences in the real and the imaginary directions (forward and reverse mode, and order 2
 # where smooth). Everything else refuses complex input (gradkit.autodiff.complex).
 def _verified():
-    from . import contractions, elementwise, indexing, linalg, reductions, shape  # noqa: F401
+    from . import (contractions, elementwise, fft, indexing, linalg, numerical,  # noqa: F401
+                   reductions, shape)
     from .. import mutation, primitive
     fns = [
         # holomorphic arithmetic and ufuncs
@@ -152,8 +153,13 @@ def _verified():
         indexing.untake.primitive, np.where,
         # linear algebra
         linalg._vector_norm.primitive, linalg._eigh_w.primitive, linalg._eigh_v.primitive,
-        linalg._svd_s.primitive, linalg._eig_w.primitive, linalg._eig_v.primitive,
+        linalg._svd_s.primitive,
+        linalg._eig_w.primitive, linalg._eig_v.primitive,
         np.linalg.inv, np.linalg.solve, np.linalg.det, linalg._logabsdet.primitive,
+        # the Fourier transforms (linear)
+        fft._c2c.primitive, fft._r2c.primitive, fft._c2r.primitive,
+        # NumPy's value with a composition's derivative: the identity on the composition
+        numerical._numpy_value.primitive,
     ]
     def_complex(*[f for f in fns if isinstance(f, primitive.Primitive) or f in primitive.PRIMITIVES])
 

@@ -10,6 +10,7 @@ import string
 import numpy as np
 
 from ...backend import array_namespace, eye_like
+from .numerical import with_numpy_values
 from ..primitive import (
     FUNCTION_HANDLERS, UFUNC_HANDLERS, NoGradientRuleError, def_linear, defvjp,
     differentiable)
@@ -67,7 +68,8 @@ if hasattr(np, "vecdot"):
            lambda g, ans, x1, x2: np.expand_dims(g, -1) * np.conjugate(x1), needs=("x2", "x1"))
     def_linear(np.vecdot, 0, 1)  # (anti-linear in x1: vecdot(t1, x2) conjugates t1 itself)
 if hasattr(np, "matvec"):
-    UFUNC_HANDLERS[np.matvec] = lambda m, v: (m @ np.expand_dims(v, -1))[..., 0]
+    UFUNC_HANDLERS[np.matvec] = with_numpy_values(  # (NumPy's values: numerical.py)
+        np.matvec, lambda m, v: (m @ np.expand_dims(v, -1))[..., 0])
     defvjp(np.vecmat,
            lambda g, ans, v, m: np.conjugate((m @ np.expand_dims(g, -1))[..., 0]),
            lambda g, ans, v, m: np.expand_dims(np.conjugate(v), -1) * np.expand_dims(g, -2),

@@ -177,6 +177,12 @@ P_CLIP = def_elementwise(np.clip, lambda g, ans, x, a, b: g * conventions.strict
 def _clip(x, a_min=None, a_max=None, **kwargs):
     a_min = kwargs.pop("min", a_min)
     a_max = kwargs.pop("max", a_max)
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        raise NoGradientRuleError(f"np.clip with {sorted(kwargs)} is not differentiable in "
+                                  "gradkit; use np.where for masking.")
+    if dtype is not None:  # NumPy computes in dtype
+        x = np.astype(x, dtype)
     if isinstance(a_min, Tracer) or isinstance(a_max, Tracer):
         if a_min is not None:
             x = np.maximum(x, a_min)
@@ -241,3 +247,79 @@ def _select(condlist, choicelist, default=0):
 
 FUNCTION_HANDLERS[np.nan_to_num] = _nan_to_num
 FUNCTION_HANDLERS[np.select] = _select
+
+
+# ============================================================================ real code
+# -- sinc(x) = sin(pi x) / (pi x): its own primitive (NumPy's where(x, x, eps) would make every
+# derivative of order two and up zero at x == 0). sinc'(x) = (cos(pi x) - sinc(x)) / x, and
+# near 0 its Taylor series (relative error below 1e-15 for |x| < 0.02), so every order is right.
+def _sinc_slope(x):
+    small = np.abs(getval(x)) < 0.02
+    safe = np.where(small, 1.0, x)
+    p2 = (np.pi * x) ** 2
+    series = -(np.pi ** 2 / 3.0) * x * (1.0 - p2 / 10.0 * (1.0 - p2 / 28.0 * (1.0 - p2 / 54.0)))
+    return np.where(small, series, (np.cos(np.pi * safe) - np.sinc(safe)) / safe)
+
+
+def_elementwise(np.sinc, lambda g, ans, x: g * _sinc_slope(x), name="sinc", needs="x")
+
+
+# -- polyval: NumPy's Horner loop, y = y * x + p[i] from y = zeros_like(x)
+def _polyval(p, x):
+    if isinstance(p, (list, tuple)):
+        p = p if any(isinstance(c, Tracer) for c in p) else np.asarray(p)
+    elif not isinstance(p, Tracer):
+        p = np.asarray(p)
+    x = x if isinstance(x, Tracer) else np.asanyarray(x)
+    y = np.zeros_like(x)
+    for coefficient in p:
+        y = y * x + coefficient
+    return y
+
+
+FUNCTION_HANDLERS[np.polyval] = _polyval
+
+
+# -- ufunc.outer(a, b) = ufunc(a[..., None, ...], b): the same element-wise calls
+def _outer(ufunc):
+    def outer(a, b, **kwargs):
+        nb = np.ndim(getval(b))
+        a = np.reshape(a, np.shape(a) + (1,) * nb) if nb else a
+        return ufunc(a, b, **kwargs)
+    return outer
+
+
+def register_outer():
+    """``ufunc.outer`` for every ufunc with a rule or none needed (called once every rule
+    module has loaded)."""
+    from ..primitive import UFUNC_HANDLERS, UFUNC_METHODS
+    for uf in list(UFUNC_HANDLERS) + list(NONDIFF_UFUNCS):
+        if isinstance(uf, np.ufunc) and uf.nin == 2:
+            UFUNC_METHODS.setdefault((uf, "outer"), _outer(uf))
+
+
+# -- ufuncs with two outputs: NumPy's values; the derivative of the part that has one
+def _parts(ufunc, *composites):
+    """A handler returning ``ufunc``'s own outputs, output ``i`` carrying the derivative of
+    ``composites[i]`` (None: piecewise constant, no derivative)."""
+    from .numerical import attach
+
+    def handler(*args):
+        values = ufunc(*map(getval, args))
+        return tuple(v if c is None else attach(v, c(*args)) for v, c in zip(values, composites))
+    return handler
+
+
+def _register_parts():
+    from ..primitive import UFUNC_HANDLERS
+    UFUNC_HANDLERS[np.modf] = _parts(np.modf, lambda x: x - np.trunc(getval(x)), None)
+    UFUNC_HANDLERS[np.divmod] = _parts(np.divmod, None, np.remainder)
+    UFUNC_HANDLERS[np.frexp] = _parts(
+        np.frexp, lambda x: x * np.exp2(-np.frexp(getval(x))[1].astype(np.result_type(
+            getval(x), np.float16))), None)
+    UFUNC_HANDLERS[np.ldexp] = lambda x, n: _parts(  # the exponents are integers
+        lambda x, n: (np.ldexp(x, n),),
+        lambda x, n: x * np.exp2(getval(n)).astype(np.result_type(getval(x), np.float16)))(
+            x, n)[0]
+
+_register_parts()

@@ -11,7 +11,7 @@ _NAMES = [
     "shape", "ndim", "size", "any", "all", "isdtype", "argmax", "argmin",
     "argsort", "argpartition", "nonzero", "flatnonzero", "argwhere", "count_nonzero", "isclose",
     "allclose", "array_equal", "array_equiv", "result_type", "iscomplexobj", "isrealobj",
-    "searchsorted", "may_share_memory", "shares_memory", "isscalar", "digitize", "bincount",
+    "searchsorted", "may_share_memory", "shares_memory", "isscalar", "digitize",
     "lexsort", "iscomplex", "isreal", "isneginf", "isposinf", "min_scalar_type",
     # rounding is flat almost everywhere: zero gradient (see conventions)
     "round", "around", "fix",

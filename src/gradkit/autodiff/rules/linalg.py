@@ -30,13 +30,16 @@ Conventions:
   ``det`` are holomorphic. The other decompositions refuse complex input.
 """
 import math
+import operator
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from .. import conventions
 from ...backend import eye_like
-from ..trace import is_ndarray
+from ..trace import apply, is_ndarray
+from .numerical import numpy_value, with_numpy_values
+from ..tracer import Tracer
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp, differentiable)
 
@@ -591,7 +594,25 @@ defvjp(_svd_vh.primitive, _svd_vh_vjp)
 defjvp(_svd_vh.primitive, _svd_vh_jvp)
 
 
+def _hermitian_svd(a, compute_uv):
+    """np.linalg.svd(hermitian=True) with NumPy's steps: eigh (which reads the lower triangle
+    only), the eigenvalues' absolute values sorted descending, the signs moved into Vh."""
+    if not compute_uv:
+        return np.sort(np.abs(_eigh_w(a, "L", vectors=False)))[..., ::-1]
+    s, u = _eigh(a)
+    sgn = np.copysign(1.0, conventions.getval(s))  # (no zero sign)
+    s = np.abs(s)
+    sidx = np.argsort(conventions.getval(s))[..., ::-1]
+    sgn = np.take_along_axis(sgn, sidx, axis=-1)
+    s = np.take_along_axis(s, sidx, axis=-1)
+    u = np.take_along_axis(u, sidx[..., None, :], axis=-1)
+    vt = np.conjugate(np.swapaxes(u * sgn[..., None, :], -1, -2))
+    return _SVDResult(u, s, vt)
+
+
 def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if hermitian:
+        return _hermitian_svd(a, compute_uv)
     if not compute_uv:
         return _svd_s(a)
     m, n = np.shape(a)[-2:]
@@ -663,8 +684,22 @@ def _pinv_jvp(t, ans, a, *args, **kwargs):
             + (_eye_like(a) - p @ a) @ tt @ _T(p) @ p)
 
 
-defvjp(np.linalg.pinv, _pinv_vjp)
+P_PINV = defvjp(np.linalg.pinv, _pinv_vjp)
 defjvp(np.linalg.pinv, _pinv_jvp)
+
+
+def _pinv(a, *args, **kwargs):
+    """np.linalg.pinv; with hermitian=True NumPy reads the lower triangle only (eigh), so the
+    derivative is that of the pseudo-inverse of the Hermitian matrix that triangle defines."""
+    hermitian = kwargs.get("hermitian", args[1] if len(args) > 1 else False)
+    if not hermitian:
+        return apply(P_PINV, a, *args, **kwargs)
+    full = np.tril(a) + np.conjugate(np.swapaxes(np.tril(a, -1), -1, -2))
+    return numpy_value(lambda a: np.linalg.pinv(a, *args, **kwargs),
+                       lambda a: apply(P_PINV, full, *args, **kwargs), a)
+
+
+FUNCTION_HANDLERS[np.linalg.pinv] = _pinv
 
 
 # ----------------------------------------------------------------------------- qr
@@ -848,25 +883,43 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     return _keep(out, axis, keepdims)
 
 
-FUNCTION_HANDLERS[np.linalg.norm] = _norm
+# NumPy computes norms with its own calls (x.dot(x), add.reduce, ...), whose sums round
+# differently from the primitives': the values are NumPy's, the derivatives _norm's
+FUNCTION_HANDLERS[np.linalg.norm] = with_numpy_values(np.linalg.norm, _norm)
 
 
 # ----------------------------------------------------------------------------- compositions
+def _cond(x, p=None):
+    """np.linalg.cond: the ratio of the extreme singular values (p None, 2, -2), else
+    norm(x, p) norm(inv(x), p), as NumPy computes it."""
+    if p is None or p == 2 or p == -2:
+        s = _svd_s(x)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    return _norm(x, p, axis=(-2, -1)) * _norm(np.linalg.inv(x), p, axis=(-2, -1))
+
+
+FUNCTION_HANDLERS[np.linalg.cond] = with_numpy_values(np.linalg.cond, _cond)
+
+
 def _matrix_power(a, n):
-    n = int(n)
-    if n < 0:
-        a, n = np.linalg.inv(a), -n
+    """NumPy's own sequence of products (so the values are NumPy's bit for bit)."""
+    n = operator.index(n)
     if n == 0:
         return np.broadcast_to(_eye_like(a), np.shape(a)) + 0.0 * a
-    if n <= 3:  # NumPy's short cuts, in its order of products (so its bits)
-        return a if n == 1 else a @ a if n == 2 else (a @ a) @ a
-    result, square = None, a
-    while n:  # NumPy's binary decomposition: powers of two from the lowest bit up
-        if n & 1:
-            result = square if result is None else result @ square
-        n >>= 1
-        if n:
-            square = square @ square
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    if n == 1:
+        return a
+    if n == 2:
+        return a @ a
+    if n == 3:
+        return (a @ a) @ a
+    z = result = None
+    while n > 0:
+        z = a if z is None else z @ z
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else result @ z
     return result
 
 
@@ -897,6 +950,28 @@ def _lstsq(a, b, rcond=None):
 
 
 FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq
+
+
+def _polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    """np.polyfit: NumPy's coefficients, with the derivative of its least-squares steps (the
+    Vandermonde matrix with unit columns, lstsq, the scale undone)."""
+    if full or cov or w is not None:
+        raise NoGradientRuleError("np.polyfit with full=, w= or cov= is not differentiable in "
+                                  "gradkit; fit with np.linalg.lstsq(np.vander(x, deg + 1), y).")
+    x, y = (v if isinstance(v, Tracer) else np.asarray(v) for v in (x, y))
+
+    def composite(x, y):
+        x, y = x + 0.0, y + 0.0
+        rc = len(x) * np.finfo(np.result_type(conventions.getval(x))).eps if rcond is None \
+            else rcond
+        lhs = np.vander(x, int(deg) + 1)
+        scale = np.sqrt(np.sum(lhs * lhs, axis=0))
+        c = np.linalg.lstsq(lhs / scale, y, rcond=rc)[0]
+        return np.transpose(np.transpose(c) / scale)
+    return numpy_value(lambda x, y: np.polyfit(x, y, deg, rcond), composite, x, y)
+
+
+FUNCTION_HANDLERS[np.polyfit] = _polyfit
 
 
 # ----------------------------------------------------------------------------- array-API names
@@ -937,4 +1012,6 @@ _ARRAY_API = {
 }
 for _name, _handler in _ARRAY_API.items():
     if hasattr(np.linalg, _name):
-        FUNCTION_HANDLERS[getattr(np.linalg, _name)] = _handler
+        _fn = getattr(np.linalg, _name)
+        FUNCTION_HANDLERS[_fn] = with_numpy_values(_fn, _handler) if _name in (
+            "vecdot", "matrix_norm", "vector_norm") else _handler

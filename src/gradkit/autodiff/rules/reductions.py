@@ -21,11 +21,13 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .. import conventions
 from ..primitive import (
-    FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp)
+    FUNCTION_HANDLERS, NoGradientRuleError, UFUNC_METHODS, def_linear, defjvp, defvjp,
+    differentiable)
 from ..trace import Shell, apply, getval, is_ndarray, shape_of
 from ..tracer import Tracer
 from ..batching import BatchTracer
 from .shape import astype, flip_axis
+from .numerical import numpy_value, with_numpy_values
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -166,30 +168,30 @@ def_linear(np.mean, 0)
 P_SUM.fn, P_MEAN.fn = _fast_sum, _fast_mean
 
 
-def _with_bits_of(exact, traced):
-    """``traced`` (a tracer) with the value ``exact`` (plain, equal up to rounding): ``exact +
-    (traced - value)`` adds an exact zero with ``traced``'s derivative; where the value is not
-    finite (inf - inf would be NaN) ``traced`` itself, whose value is then ``exact``'s."""
-    value = getval(traced)
-    finite = np.isfinite(value)
-    out = np.where(finite, exact + (traced - np.where(finite, value, 0.0)), traced)
-    return out[()] if isinstance(exact, np.generic) else out  # a NumPy scalar stays one
+def _numpy_options(where, initial):
+    """The where= / initial= keywords to give NumPy (plain values; left out when unset)."""
+    return {k: getval(v) for k, v in (("where", where), ("initial", initial)) if v is not None}
+
+
+def _sum_steps(a, axis, dtype, keepdims, initial, where):
+    a = _cast(_masked(a, where, 0.0), dtype)
+    out = apply(P_SUM, a, axis=axis, keepdims=keepdims)
+    return out if initial is None else out + initial
 
 
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    if where is not None or dtype is not None:  # (the plain call is a hot path: kept short)
-        masked = _cast(_masked(a, where, 0.0), dtype)
-        total = apply(P_SUM, masked) if axis is None and not keepdims else \
-            apply(P_SUM, masked, axis=axis, keepdims=keepdims)
-        if where is not None and where is not True:  # NumPy skips the masked entries, so
-            # its sum associates differently from the sum of the zero-filled array
-            total = _with_bits_of(np.sum(getval(a), axis=axis, dtype=dtype, keepdims=keepdims,
-                                         where=getval(where)), total)
-        return total if initial is None else total + initial
+    if where is not None or initial is not None:
+        # NumPy's loop starts from initial and skips masked entries, so its sums round
+        # differently from the steps': its value, the steps' derivative
+        opts = _numpy_options(where, initial)
+        return numpy_value(
+            lambda a, i: np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims, **opts),
+            lambda a, i: _sum_steps(a, axis, dtype, keepdims, i, where), a, initial)
+    if dtype is not None:  # (the plain call is a hot path: kept short)
+        a = _cast(a, dtype)
     # the defaults are left out of the call: the tape keeps a keyword-free entry
-    out = apply(P_SUM, a) if axis is None and not keepdims else \
+    return apply(P_SUM, a) if axis is None and not keepdims else \
         apply(P_SUM, a, axis=axis, keepdims=keepdims)
-    return out if initial is None else out + initial
 
 
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
@@ -198,13 +200,11 @@ def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
             return apply(P_MEAN, _cast(a, dtype))
         return apply(P_MEAN, _cast(a, dtype), axis=axis, keepdims=keepdims)
     a = _cast(a, dtype)
-    count = np.sum(np.broadcast_to(getval(where), np.shape(a)), axis=axis, keepdims=keepdims,
-                   dtype=np.intp)
-    total = _sum(a, axis, keepdims=keepdims, where=where)
-    # NumPy divides by the integer count in the promoted dtype and casts back to the sum's
-    mean = total / count
-    dtype = getval(total).dtype
-    return mean if getval(mean).dtype == dtype else astype(mean, dtype)
+    count = np.sum(np.broadcast_to(getval(where), np.shape(a)), axis=axis, keepdims=keepdims)
+    return numpy_value(
+        lambda a: np.mean(a, axis=axis, keepdims=keepdims, where=getval(where)),
+        lambda a: _sum_steps(a, axis, None, keepdims, None, where) / count.astype(
+            getval(a).dtype), a)
 
 
 # ----------------------------------------------------------------------------- prod
@@ -220,9 +220,18 @@ P_PROD = defjvp(np.prod, lambda t, ans, x, axis=None, keepdims=False:
                 np.sum(t * _prod_partial(ans, x, axis, keepdims), axis=axis, keepdims=keepdims))
 
 
-def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def _prod_steps(a, axis, dtype, keepdims, initial, where):
     out = apply(P_PROD, _cast(_masked(a, where, 1.0), dtype), axis=axis, keepdims=keepdims)
     return out if initial is None else out * initial
+
+
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    if initial is None:
+        return _prod_steps(a, axis, dtype, keepdims, None, where)
+    opts = _numpy_options(where, initial)  # (NumPy multiplies from initial: its value)
+    return numpy_value(
+        lambda a, i: np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims, **opts),
+        lambda a, i: _prod_steps(a, axis, dtype, keepdims, i, where), a, initial)
 
 
 # ----------------------------------------------------------------------------- max, min
@@ -452,3 +461,100 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=np._NoValue
 
 
 FUNCTION_HANDLERS[np.average] = _average
+
+
+# ----------------------------------------------------------------------------- bincount
+@differentiable(name="bincount (weights)")
+def _weighted_bincount(weights, x, minlength=0):
+    return np.bincount(x, weights, minlength)
+
+
+# linear in the weights: each weight lands in the bin of its label
+defvjp(_weighted_bincount.primitive, lambda g, ans, weights, x, minlength=0: g[x], None,
+       needs=("x", ""))
+def_linear(_weighted_bincount.primitive, 0)
+
+
+def _bincount(x, weights=None, minlength=0):
+    """np.bincount: the counts carry no derivative; the sums of traced weights do (the
+    labels themselves are integers)."""
+    x = getval(x)
+    if weights is None or not isinstance(weights, (Tracer, BatchTracer)):
+        return np.bincount(x, weights, minlength)
+    return _weighted_bincount(weights, x, minlength)
+
+
+FUNCTION_HANDLERS[np.bincount] = _bincount
+
+
+# ============================================================================ real code
+def _trapezoid(y, x=None, dx=1.0, axis=-1):
+    """np.trapezoid with NumPy's steps: (d * (y[1:] + y[:-1]) / 2).sum(axis), d = diff(x)
+    (a 1-D x reshaped along ``axis``) or dx."""
+    nd = np.ndim(y)
+    if x is None:
+        d = dx
+    else:
+        x = x if isinstance(x, (Tracer, BatchTracer)) else np.asanyarray(x)
+        if np.ndim(x) == 1:
+            d = np.diff(x)
+            shape = [1] * nd
+            shape[axis] = shape_of(d)[0]
+            d = np.reshape(d, shape)
+        else:
+            d = np.diff(x, axis=axis)
+    upper, lower = [slice(None)] * nd, [slice(None)] * nd
+    upper[axis], lower[axis] = slice(1, None), slice(None, -1)
+    return np.sum(d * (y[tuple(upper)] + y[tuple(lower)]) / 2.0, axis)
+
+
+FUNCTION_HANDLERS[np.trapezoid] = _trapezoid
+
+
+def _cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+         dtype=None):
+    """np.cov with NumPy's steps (without frequency or analytic weights): rows are variables,
+    the mean of each row subtracted, X X^T / (N - ddof)."""
+    if fweights is not None or aweights is not None:
+        raise NoGradientRuleError("np.cov with fweights= or aweights= is not differentiable "
+                                  "in gradkit; weight the centred rows yourself: "
+                                  "(X * w) @ X.T / w.sum().")
+    if dtype is None:
+        dtype = np.result_type(getval(m), np.float64) if y is None else \
+            np.result_type(getval(m), getval(y), np.float64)
+    X = astype(np.atleast_2d(m), dtype)
+    if not rowvar and shape_of(X)[0] != 1:
+        X = np.transpose(X)
+    if y is not None:
+        y = astype(np.atleast_2d(y), dtype)
+        if not rowvar and shape_of(y)[0] != 1:
+            y = np.transpose(y)
+        X = np.concatenate((X, y), axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    fact = shape_of(X)[1] - ddof
+    if fact <= 0:
+        import warnings
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+        fact = 0.0
+    X = X - np.mean(X, axis=1)[:, None]
+    c = np.dot(X, np.conjugate(np.transpose(X)))
+    c = c * np.true_divide(1, fact)
+    return np.squeeze(c)
+
+
+def _corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """np.corrcoef with NumPy's steps: the covariance divided by the standard deviations on
+    both sides, clipped to [-1, 1]."""
+    c = _cov(x, y, rowvar, dtype=dtype)
+    if np.ndim(c) == 0:
+        return c / c
+    stddev = np.sqrt(np.real(np.diagonal(c)))
+    c = c / stddev[:, None]
+    c = c / stddev[None, :]
+    return np.clip(c, -1, 1)
+
+
+# (NumPy's own values: its dot of the centred rows rounds differently from the primitives')
+FUNCTION_HANDLERS[np.cov] = with_numpy_values(np.cov, _cov)
+FUNCTION_HANDLERS[np.corrcoef] = with_numpy_values(np.corrcoef, _corrcoef)

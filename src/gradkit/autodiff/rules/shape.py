@@ -35,9 +35,10 @@ def _along(axis, ndim, index):
 
 # ----------------------------------------------------------------------------- reshape
 def _reshape_vjp(g, ans, x, *args, order="C", **kwargs):
-    if order != "C":
-        raise NotImplementedError("gradkit differentiates np.reshape with order='C' only.")
-    return np.reshape(g, np.shape(x))
+    if order not in ("C", "F"):  # (reading back in the same order undoes the reshape)
+        raise NoGradientRuleError("gradkit differentiates np.reshape with order='C' or 'F'; "
+                                  f"order={order!r} depends on the memory layout.")
+    return np.reshape(g, np.shape(x), order=order)
 
 
 P_RESHAPE = defvjp(np.reshape, _reshape_vjp, needs="")
@@ -456,8 +457,9 @@ def _pad(array, pad_width, mode="constant", **kwargs):
         values = kwargs.pop("constant_values", 0)
         if kwargs:
             raise TypeError(f"unsupported keyword arguments for mode 'constant': {set(kwargs)}")
-        if isinstance(values, Tracer) or any(isinstance(v, Tracer) for v in np.ravel(
-                np.asarray(values, dtype=object))):
+        def traced(v):  # (np.asarray of a tuple holding a tracer would convert it)
+            return isinstance(v, Tracer) or isinstance(v, (tuple, list)) and any(map(traced, v))
+        if traced(values):
             raise NoGradientRuleError(
                 "np.pad with traced constant_values is not differentiable in gradkit; pad with "
                 "0 and add the constant times a padded mask: np.pad(x, w) + c * "
@@ -749,3 +751,184 @@ FUNCTION_HANDLERS.update({
     np.lib.stride_tricks.sliding_window_view: _sliding_window_view,
     np.linspace: _linspace_handler, np.gradient: _gradient,
 })
+
+
+# ============================================================================ real code
+# insert and delete gather from the argument (and the inserted values): NumPy's own insert /
+# delete run on arrays of positions tell which entry lands where, so every index form,
+# broadcast and cast of NumPy's is NumPy's; meshgrid and ediff1d follow NumPy's steps.
+def _positions(a):
+    return np.reshape(np.arange(int(np.prod(np.shape(a)))), np.shape(a))
+
+
+def _delete(arr, obj, axis=None):
+    where = np.delete(_positions(arr), getval(obj), axis)
+    return np.reshape(arr, (-1,))[where]
+
+
+def _insert(arr, obj, values, axis=None):
+    values = values if isinstance(values, Tracer) else np.asarray(values)
+    size = int(np.prod(np.shape(arr)))
+    where = np.insert(_positions(arr), getval(obj), size + _positions(values), axis)
+    dtype = np.result_type(getval(arr))
+    pool = concatenate([np.reshape(arr, (-1,)), np.reshape(astype(values, dtype), (-1,))], 0)
+    return pool[where]
+
+
+def _ediff1d(ary, to_end=None, to_begin=None):
+    ary = np.reshape(ary, (-1,))
+    dtype = np.result_type(getval(ary))
+    inner = ary[1:] - ary[:-1]
+    if to_begin is None and to_end is None:
+        return inner
+    parts = []
+    for extra, name in ((to_begin, "to_begin"), (to_end, "to_end")):
+        if extra is not None:
+            extra = extra if isinstance(extra, Tracer) else np.asanyarray(extra)
+            if not np.can_cast(np.result_type(getval(extra)), dtype, casting="same_kind"):
+                raise TypeError(f"dtype of `{name}` must be compatible with input `ary` "
+                                "under the `same_kind` rule.")
+            parts.append(astype(np.reshape(extra, (-1,)), dtype))
+        else:
+            parts.append(None)
+    pieces = [p for p in (parts[0], inner, parts[1]) if p is not None]
+    return concatenate(pieces, 0)
+
+
+def _meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    s0 = (1,) * ndim
+    output = [np.reshape(x, s0[:i] + (-1,) + s0[i + 1:]) for i, x in enumerate(xi)]
+    if indexing == "xy" and ndim > 1:
+        output[0] = np.reshape(output[0], (1, -1) + s0[2:])
+        output[1] = np.reshape(output[1], (-1, 1) + s0[2:])
+    if not sparse:
+        shape = np.broadcast_shapes(*(np.shape(o) for o in output))
+        output = [np.broadcast_to(o, shape) for o in output]
+    if copy:
+        output = [np.copy(o) for o in output]
+    return tuple(output)
+
+
+FUNCTION_HANDLERS.update({
+    np.delete: _delete, np.insert: _insert, np.ediff1d: _ediff1d, np.meshgrid: _meshgrid,
+})
+
+
+def _apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """np.apply_along_axis as NumPy runs it: ``func1d`` on every 1-D slice along ``axis``
+    (in C order of the other axes), the results stacked where ``axis`` was."""
+    nd = np.ndim(arr)
+    axis = normalize_axis_index(axis, nd)
+    moved = np.moveaxis(arr, axis, -1)
+    outer = np.shape(moved)[:-1]
+    if not outer or 0 in outer:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    results = [func1d(moved[index], *args, **kwargs) for index in np.ndindex(*outer)]
+    results = [r if isinstance(r, Tracer) else np.asanyarray(r) for r in results]
+    stacked = _stack(results)
+    res_ndim = np.ndim(stacked) - 1
+    stacked = np.reshape(stacked, outer + np.shape(stacked)[1:])
+    order = list(range(len(outer)))  # the result's axes go where ``axis`` was
+    order[axis:axis] = list(range(len(outer), len(outer) + res_ndim))
+    return np.transpose(stacked, order)
+
+
+def _piecewise(x, condlist, funclist, *args, **kw):
+    """np.piecewise with NumPy's steps: a buffer of zeros like ``x`` written through each
+    condition's mask (a constant, or the function of the selected entries)."""
+    n2 = len(funclist)
+    if np.isscalar(condlist) or not isinstance(condlist[0], (list, np.ndarray)):
+        if not isinstance(condlist, np.ndarray) or np.ndim(condlist) != 0:
+            condlist = [condlist]
+    condlist = np.asarray([getval(c) for c in condlist], dtype=bool)
+    n = len(condlist)
+    if n == n2 - 1:  # the extra function: where no condition holds
+        condlist = np.concatenate([condlist, ~np.any(condlist, axis=0, keepdims=True)], axis=0)
+        n += 1
+    elif n != n2:
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are expected")
+    y = np.zeros_like(x)
+    for cond, func in zip(condlist, funclist):
+        if not callable(func):
+            y[cond] = func
+        else:
+            vals = x[cond]
+            if np.size(vals) > 0:
+                y[cond] = func(vals, *args, **kw)
+    return y
+
+
+FUNCTION_HANDLERS.update({np.apply_along_axis: _apply_along_axis, np.piecewise: _piecewise})
+
+
+def _vander(x, N=None, increasing=False):
+    """np.vander with NumPy's steps: a column of ones, then the running products of x
+    (NumPy's multiply.accumulate is np.cumprod), the columns reversed unless increasing."""
+    n = np.shape(x)
+    if len(n) != 1:
+        raise ValueError("x must be a one-dimensional array or sequence.")
+    N = n[0] if N is None else N
+    dtype = np.promote_types(np.result_type(getval(x)), int)
+    ones = np.ones_like(getval(x), dtype=dtype, shape=(n[0], min(N, 1)))
+    columns = [ones]
+    if N > 1:
+        powers = np.cumprod(np.repeat(astype(x, dtype)[:, None], N - 1, axis=1), axis=1)
+        columns.append(powers)
+    v = concatenate(columns, 1)
+    return v if increasing else np.copy(v[:, ::-1])  # (NumPy's is C-contiguous: BLAS bits)
+
+
+FUNCTION_HANDLERS[np.vander] = _vander
+
+
+def _diagflat(v, k=0):
+    """np.diagflat: the flattened input on the k-th diagonal (NumPy's values are a copy)."""
+    return np.diag(np.reshape(v, (-1,)), k)
+
+
+FUNCTION_HANDLERS[np.diagflat] = _diagflat
+
+
+def _logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """np.logspace with NumPy's steps: base ** linspace(start, stop)."""
+    if not isinstance(base, (float, int)) and np.ndim(base):
+        ndmax = np.broadcast_shapes(np.shape(start), np.shape(stop), np.shape(base))
+        start, stop, base = (np.reshape(a, (1,) * (len(ndmax) - np.ndim(a)) + np.shape(a))
+                             for a in (start, stop, base))
+        base = np.expand_dims(base, axis=axis)
+    y = np.linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+    out = np.power(base, y)
+    return out if dtype is None else astype(out, dtype, copy=False)
+
+
+def _geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """np.geomspace with NumPy's steps: logspace of the log10s of the sign-rotated endpoints,
+    the endpoints written back exactly, the sign restored."""
+    start = start if isinstance(start, Tracer) else np.asanyarray(start)
+    stop = stop if isinstance(stop, Tracer) else np.asanyarray(stop)
+    if np.any(getval(start) == 0) or np.any(getval(stop) == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+    dt = np.result_type(getval(start), getval(stop), float(num),
+                        np.zeros((), dtype if dtype is not None else None))
+    dtype = dt if dtype is None else np.dtype(dtype)
+    start, stop = astype(start, dt), astype(stop, dt)
+    out_sign = np.sign(getval(start))
+    start = start / out_sign
+    stop = stop / out_sign
+    result = _logspace(np.log10(start), np.log10(stop), num=num, endpoint=endpoint, base=10.0,
+                       dtype=dt)
+    if num > 0:
+        result = np.copy(result)
+        result[0] = start
+        if num > 1 and endpoint:
+            result[-1] = stop
+    result = result * out_sign
+    if axis != 0:
+        result = np.moveaxis(result, 0, axis)
+    return astype(result, dtype, copy=False)
+
+
+FUNCTION_HANDLERS.update({np.logspace: _logspace, np.geomspace: _geomspace})

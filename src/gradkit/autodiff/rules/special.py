@@ -27,11 +27,14 @@ import numpy as np
 import scipy.special as sc
 
 from .. import stable
-from ..primitive import NONDIFF_UFUNCS, NoGradientRuleError, defjvp, defvjp, differentiable
+from ..primitive import (MISSING, NONDIFF_UFUNCS, NoGradientRuleError, defjvp, defvjp,
+                         differentiable)
 from ..trace import getval
 from ..tracer import Tracer
 from ..batching import BatchTracer
 from .elementwise import def_elementwise
+from .numerical import attach
+from ...tree import tree_flatten, tree_map
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
@@ -142,7 +145,15 @@ def _route_scipy(name, traced_version):
     def routed(*args, **kwargs):
         for v in itertools.chain(args, kwargs.values()):
             if isinstance(v, (Tracer, BatchTracer)):
-                return traced_version(*args, **kwargs)
+                traced = traced_version(*args, **kwargs)
+                plain = (tree_map(getval, args), tree_map(getval, kwargs))
+                if any(isinstance(p, BatchTracer) for p in tree_flatten(plain)[0]):
+                    return traced  # (inside gk.vmap scipy cannot compute the values)
+                # scipy's own values (its sums round differently), the primitives' derivatives
+                value = original(*plain[0], **plain[1])
+                if isinstance(value, tuple):  # (return_sign=True: the sign has none)
+                    return tuple(attach(v, d) for v, d in zip(value, traced))
+                return attach(value, traced)
         return original(*args, **kwargs)
 
     routed.__doc__ = (f"scipy.special.{name}, differentiable by gradkit on traced values "
@@ -268,3 +279,46 @@ def _multigammaln_da(g, ans, a, d):
 defvjp(multigammaln.primitive, _multigammaln_da, None)
 defjvp(multigammaln.primitive, _multigammaln_da, None)
 _route_scipy("multigammaln", multigammaln)
+
+
+# ============================================================================ real code
+# scipy.special's versions of NumPy's elementary ufuncs, and more of what likelihoods use.
+# An argument with no rule written (MISSING) refuses to be differentiated, never drops it.
+_LN10 = float(np.log(10.0))
+def_elementwise(sc.expm1, lambda g, ans, x: g * (ans + 1.0), needs="ans")
+def_elementwise(sc.log1p, lambda g, ans, x: g / (x + 1.0), needs="x")
+def_elementwise(sc.cbrt, lambda g, ans, x: g / (3.0 * ans * ans), needs="ans")
+def_elementwise(sc.exp10, lambda g, ans, x: g * ans * _LN10, needs="ans")
+def_elementwise(sc.exp2, lambda g, ans, x: g * ans * float(np.log(2.0)), needs="ans")
+def_elementwise(sc.loggamma, lambda g, ans, x: g * sc.digamma(x), needs="x")  # (real x > 0)
+# erfcx(x) = exp(x^2) erfc(x): erfcx' = 2 x erfcx - 2 / sqrt(pi)
+def_elementwise(sc.erfcx, lambda g, ans, x: g * (2.0 * x * ans - _TWO_OVER_SQRT_PI),
+                needs="ans x")
+# i0e(x) = exp(-|x|) I0(x): i0e' = i1e(x) - sign(x) i0e(x)
+def_elementwise(sc.i0e, lambda g, ans, x: g * (sc.i1e(x) - np.sign(x) * ans), needs="ans x")
+# i1e(x) = exp(-|x|) I1(x): i1e' = (i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)
+def_elementwise(sc.i1e, lambda g, ans, x: g * ((sc.i0e(x) + sc.ive(2.0, x)) * 0.5
+                                               - np.sign(x) * ans), needs="ans x")
+# huber(d, r) = r^2 / 2 (|r| <= d), d (|r| - d / 2) otherwise
+def_elementwise(sc.huber,
+                lambda g, ans, d, r: g * np.where(np.abs(r) <= d, 0.0, np.abs(r) - d),
+                lambda g, ans, d, r: g * np.clip(r, -d, d), needs=("d r", "d r"))
+# pseudo_huber(d, r) = d^2 (sqrt(1 + (r / d)^2) - 1)
+def_elementwise(sc.pseudo_huber,
+                lambda g, ans, d, r: g * (2.0 * ans / d - r * r / (
+                    d * np.sqrt(1.0 + (r / d) ** 2))),
+                lambda g, ans, d, r: g * r / np.sqrt(1.0 + (r / d) ** 2),
+                needs=("ans d r", "d r"))
+# binom(n, k) = Gamma(n + 1) / (Gamma(k + 1) Gamma(n - k + 1)), poch(z, m) = Gamma(z + m) / Gamma(z)
+def_elementwise(sc.binom,
+                lambda g, ans, n, k: g * ans * (sc.digamma(n + 1.0) - sc.digamma(n - k + 1.0)),
+                lambda g, ans, n, k: g * ans * (sc.digamma(n - k + 1.0) - sc.digamma(k + 1.0)),
+                needs=("ans n k", "ans n k"))
+def_elementwise(sc.poch,
+                lambda g, ans, z, m: g * ans * (sc.digamma(z + m) - sc.digamma(z)),
+                lambda g, ans, z, m: g * ans * sc.digamma(z + m), needs=("ans z m", "ans z m"))
+# boxcox(x, l) = (x^l - 1) / l (log x at l = 0); inv_boxcox(y, l) = (1 + l y)^(1 / l)
+def_elementwise(sc.boxcox, lambda g, ans, x, lmbda: g * x ** (lmbda - 1.0), MISSING,
+                needs=("x lmbda", ""))
+def_elementwise(sc.inv_boxcox, lambda g, ans, y, lmbda: g * np.where(
+    lmbda == 0, ans, ans / (1.0 + lmbda * y)), MISSING, needs=("ans y lmbda", ""))
