@@ -34,6 +34,7 @@ import pytest
 import gradkit as gk
 from gradkit import TracerConversionError
 
+from .case_checks import assert_close, chain_text, cotangent_like
 from .mutation_cases import CASES, CATEGORIES, NUMPY_ERRORS
 
 BY_NAME = {c.name: c for c in CASES}
@@ -63,23 +64,8 @@ def assert_bitwise(got, want, what):
     assert g.tobytes() == w.tobytes(), f"{what}: equal values but different bits (signed zeros?)"
 
 
-def assert_close(got, want, rtol, atol, what):
-    """Max-norm closeness relative to the larger of the two (as ``check_grads`` measures)."""
-    g = np.asarray(got, dtype=np.float64)
-    w = np.asarray(want, dtype=np.float64)
-    assert g.shape == w.shape, f"{what}: shape {g.shape}, expected {w.shape}"
-    err = np.max(np.abs(g - w), initial=0.0)
-    scale = max(np.max(np.abs(g), initial=0.0), np.max(np.abs(w), initial=0.0))
-    assert err <= atol + rtol * scale, (f"{what}: max error {err:.3g} (scale {scale:.3g})\n"
-                                        f"  got:      {g.ravel()[:8]}\n  expected: {w.ravel()[:8]}")
-
-
 def output_weights(case):
-    """A fixed random cotangent of the output's shape and dtype (1.0 for a scalar)."""
-    out = np.asarray(plain_value(case))
-    if out.ndim == 0:
-        return np.ones((), dtype=out.dtype)
-    return np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+    return cotangent_like(plain_value(case))
 
 
 def input_tangents(case):
@@ -161,16 +147,6 @@ def assert_unchanged(args, before, what):
 
 def argnums(case):
     return tuple(range(len(case.args)))
-
-
-def chain_text(exc):
-    """The messages of an exception and of everything it was raised from or during."""
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(str(exc))
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
 
 
 def chain_types(exc):

@@ -27,6 +27,7 @@ import scipy.special as sc
 import gradkit as gk
 from gradkit import NoGradientRuleError, TracerConversionError
 
+from .case_checks import assert_close, chain_text, cotangent_like
 from .real_code_cases import CASES
 
 BY_NAME = {c.name: c for c in CASES}
@@ -63,20 +64,8 @@ def assert_bitwise(got, want, what):
                                         f"  traced: {g.ravel()[:6]}\n  numpy:  {w.ravel()[:6]}")
 
 
-def assert_close(got, want, rtol, atol, what):
-    g, w = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    assert g.shape == w.shape, f"{what}: shape {g.shape}, expected {w.shape}"
-    err = np.max(np.abs(g - w), initial=0.0)
-    scale = max(np.max(np.abs(g), initial=0.0), np.max(np.abs(w), initial=0.0))
-    assert err <= atol + rtol * scale, (f"{what}: max error {err:.3g} (scale {scale:.3g})\n"
-                                        f"  got:      {g.ravel()[:6]}\n  expected: {w.ravel()[:6]}")
-
-
 def weights(case):
-    out = np.asarray(plain(case))
-    if out.ndim == 0:
-        return np.ones((), out.dtype)
-    return np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+    return cotangent_like(plain(case))
 
 
 @functools.lru_cache(maxsize=None)
@@ -359,15 +348,6 @@ REFUSED = [
     ("correlate-complex", correlate_complex, X, NoGradientRuleError,
      ["np.correlate", "real input"]),
 ]
-
-
-def chain_text(exc):
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(str(exc))
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
 
 
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
