@@ -15,6 +15,7 @@
 """
 from . import primitive  # noqa: F401  (first: the engine's modules load in a chain from it)
 from . import rules  # noqa: F401  (registers every rule)
+from . import namespace  # noqa: F401  (the ndarray attributes a Tracer lacks: clear errors)
 from .api import (elementwise_grad, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
                   stop_gradient, value_and_grad, vjp, vmap)
 from .check import check_grads

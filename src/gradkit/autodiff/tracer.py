@@ -371,10 +371,6 @@ class Tracer:
     def all(self, *args, **kwargs):
         return np.all(getval(self), *args, **kwargs)
 
-    def __getattr__(self, name):  # only for names the class does not define (cold)
-        from .namespace import missing_attribute
-        return missing_attribute(self, name)
-
     # -- NumPy protocols
     def __array_namespace__(self, api_version=None):
         """The array-API namespace (NumPy's, keeping tracers; see autodiff/namespace.py)."""
