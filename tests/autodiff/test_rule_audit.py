@@ -516,3 +516,23 @@ def test_array_api_vector_norm_is_numpys_bit_for_bit():
         for a in (x, x.real.copy()):
             _same_value(f(a), gk.vjp(f, a)[0], "vector_norm")
             check_against_differences("vector_norm", f, (a,), order2=False)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_singular_vectors_of_a_rank_deficient_non_square_matrix_raise(wide):
+    """A zero singular value of a non-square matrix leaves its vectors non-unique (their
+    derivative has 1 / s in it): both modes raise instead of returning inf or NaN, and the
+    singular values themselves keep their derivative."""
+    a = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    a = a.T if wide else a
+    k = 2 if wide else 0  # Vh of the wide matrix, U of the tall one
+
+    def loss(m):
+        return np.sum(np.linalg.svd(m, full_matrices=False)[k] ** 3)
+
+    for transform in (gk.grad, gk.jacfwd):
+        with pytest.raises(ValueError, match="singular value of this non-square matrix is 0"):
+            transform(loss)(a)
+    g = gk.grad(lambda m: np.sum(np.linalg.svd(m, compute_uv=False)))(a)
+    assert np.all(np.isfinite(g))
+    gk.check_grads(loss, (np.random.default_rng(0).standard_normal(a.shape),), order=2)

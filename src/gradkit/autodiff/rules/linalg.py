@@ -532,6 +532,18 @@ def _svd_s_jvp(t, ans, a, how="values"):
     return np.real(ds) / ans
 
 
+def _check_nonzero_singular(s, fname="np.linalg.svd"):
+    """The singular vectors of a non-square matrix have a derivative with 1 / s_k in it (the
+    part outside the span of the other factor): raise where a singular value is exactly 0
+    (those vectors are then not unique) rather than return inf or NaN."""
+    sv = conventions.getval(s)
+    if is_ndarray(sv) and np.any(sv == 0):
+        raise ValueError(
+            f"{fname}: a singular value of this non-square matrix is 0, so its singular "
+            "vectors are not unique and have no derivative. Differentiate the singular values "
+            "(np.linalg.svd(a, compute_uv=False)), or perturb the matrix.")
+
+
 def _svd_u_vjp(g, ans, a, how="reduced"):
     u, s, v = ans, _svd_s(a), _T(_svd_vh(a, how))  # (U and V of the same call)
     utg = _T(u) @ g
@@ -540,6 +552,7 @@ def _svd_u_vjp(g, ans, a, how="reduced"):
     out = u @ inner @ _T(v)
     m, n = np.shape(a)[-2:]
     if m > n:  # the part of g outside the span of U
+        _check_nonzero_singular(s)
         out = out + (g - u @ utg) @ (_T(v) / np.expand_dims(s, -1))
     return out
 
@@ -553,6 +566,7 @@ def _svd_vh_vjp(g, ans, a, how="reduced"):
     out = u @ inner @ _T(v)
     m, n = np.shape(a)[-2:]
     if m < n:
+        _check_nonzero_singular(s)
         out = out + (u / np.expand_dims(s, -2)) @ (_T(gv) - (_T(gv) @ v) @ _T(v))
     return out
 
@@ -569,6 +583,7 @@ def _svd_u_jvp(t, ans, a, how="reduced"):
     du = u @ (_svd_gaps(s, ds) * (dss + _T(dss)))
     m, n = np.shape(a)[-2:]
     if m > n:
+        _check_nonzero_singular(s)
         dav = t @ v
         du = du + (dav - u @ (_T(u) @ dav)) / np.expand_dims(s, -2)
     return du
@@ -581,6 +596,7 @@ def _svd_vh_jvp(t, ans, a, how="reduced"):
     dv = v @ (_svd_gaps(s, ds) * (sds + _T(sds)))
     m, n = np.shape(a)[-2:]
     if n > m:
+        _check_nonzero_singular(s)
         dau = _T(t) @ u
         dv = dv + (dau - v @ (_T(v) @ dau)) / np.expand_dims(s, -2)
     return _T(dv)
