@@ -194,3 +194,16 @@ def test_the_fit_command_report_says_why_it_stopped(tmp_path):
                  "--report", str(path)]) == 0
     label, sentence = _stop_box(path.read_text(encoding="utf-8"))
     assert label == "max iter" and "max_iter=5 epochs" in sentence
+
+
+def test_the_stop_box_does_not_say_stopped_twice():
+    """The box's label reads "stopped: <reason>"; the sentence under it does not start with
+    "Stopped:" again (the reason's own text does, for the CLI and stop_reason)."""
+    from gradkit.report import Report, stop_block
+    section = Report("t").section("s")
+    stop_block(section, "max_iter")
+    label, sentence = _stop_box(section.to_html())
+    assert label == "max iter"
+    assert not sentence.lower().startswith("stopped"), sentence
+    stop_block(section, "Stopped: the line search found no lower f.")
+    assert "</span> The line search found no lower f.</div>" in section.to_html()

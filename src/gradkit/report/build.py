@@ -77,7 +77,12 @@ def stop_block(section, why) -> None:
     why = stop_reason(why)
     if why is not None:
         label = why.reason.replace("_", " ") if why.reason else "why"
-        section.finding(f"stopped: {label}", why.text, level=why.level)
+        text = why.text
+        if text.startswith("Stopped: "):  # the label says it already ("STOPPED: MAX ITER")
+            text = text[len("Stopped: "):]
+            if text.split(" ", 1)[0].isalpha():  # a word, not a name such as max_iter=20
+                text = text[:1].upper() + text[1:]
+        section.finding(f"stopped: {label}", text, level=why.level)
 
 
 def importance_caption(n_features: int, top: int = 20) -> str:
