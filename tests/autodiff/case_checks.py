@@ -22,11 +22,15 @@ def cotangent_like(out):
     return np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
 
 
-def chain_text(exc):
-    """The messages of an exception and of everything it was raised from or during."""
-    parts, seen = [], set()
+def exception_chain(exc):
+    """An exception, then what it was raised from or during, and so on (each once)."""
+    seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        parts.append(str(exc))
+        yield exc
         exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
+
+
+def chain_text(exc):
+    """The messages of an exception and of everything it was raised from or during."""
+    return "\n".join(str(e) for e in exception_chain(exc))

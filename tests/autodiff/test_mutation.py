@@ -34,7 +34,7 @@ import pytest
 import gradkit as gk
 from gradkit import TracerConversionError
 
-from .case_checks import assert_close, chain_text, cotangent_like
+from .case_checks import assert_close, chain_text, cotangent_like, exception_chain
 from .mutation_cases import CASES, CATEGORIES, NUMPY_ERRORS
 
 BY_NAME = {c.name: c for c in CASES}
@@ -150,12 +150,7 @@ def argnums(case):
 
 
 def chain_types(exc):
-    types, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        types.append(type(exc))
-        exc = exc.__cause__ or exc.__context__
-    return types
+    return [type(e) for e in exception_chain(exc)]
 
 
 # ============================================================================ the table itself
