@@ -28,6 +28,7 @@ from ..mutation import WRITES_REFUSED
 from ..primitive import FUNCTION_HANDLERS, UFUNC_HANDLERS, defjvp, defvjp
 from ..trace import apply, getval
 from ..tracer import Tracer
+from .numerical import attach
 
 _RAD_TO_DEG = 180.0 / np.pi
 
@@ -109,7 +110,7 @@ def _sign(x):
     mag = np.abs(x)
     zero = getval(mag) == 0
     phase = np.where(zero, 0.0, x / np.where(zero, 1.0, mag))
-    return np.sign(v) + (phase - getval(phase))
+    return attach(np.sign(v), phase)
 
 
 UFUNC_HANDLERS[np.sign] = _sign

@@ -38,7 +38,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from .. import conventions
 from ...backend import eye_like
 from ..trace import apply, is_ndarray
-from .numerical import numpy_value, with_numpy_values
+from .numerical import attach, numpy_value, with_numpy_values
 from ..tracer import Tracer
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, def_linear, defjvp, defvjp, differentiable)
@@ -655,8 +655,8 @@ def _complex_svd(a, how="reduced"):
 
     With A^H A = V diag(s^2) V^H (m >= n; A A^H for m < n), U = A V diag(1/s). The columns of
     V are phase-aligned to NumPy's by constant phases D (any fixed choice of phases is a valid
-    gauge), and the traced outputs are NumPy's factors plus ``X - stop_gradient(X)`` (exactly
-    zero, with X's derivative). So the values are NumPy's bit for bit, and the derivatives are
+    gauge), and the traced outputs are NumPy's factors carrying X's derivative
+    (:func:`~.numerical.attach`). So the values are NumPy's bit for bit, and the derivatives are
     right for every loss invariant under the joint phase change u_k, v_k -> e^{ip} u_k,
     e^{ip} v_k (|U|^2, U diag(s) V^H, U[:, k] U[:, k]^H, ...); for any other loss eigh's VJP
     raises. Needs distinct, nonzero singular values."""
@@ -674,8 +674,7 @@ def _complex_svd(a, how="reduced"):
         u = np.linalg.eigh(a @ ah)[1][..., ::-1]
         u = u * np.expand_dims(_phases(conventions.getval(u), u0), -2)
         vh = (np.conjugate(_T(u)) @ a) / np.expand_dims(s, -1)
-    return _SVDResult(u0 + (u - conventions.getval(u)), s0 + (s - conventions.getval(s)),
-                      vh0 + (vh - conventions.getval(vh)))
+    return _SVDResult(attach(u0, u), attach(s0, s), attach(vh0, vh))
 
 
 FUNCTION_HANDLERS[np.linalg.svd] = _svd
@@ -946,8 +945,8 @@ def _lstsq(a, b, rcond=None):
     """``np.linalg.lstsq``: NumPy's values, with the derivatives of ``x = pinv(a) b`` (the
     minimum-norm least-squares solution lstsq computes, with its singular-value cutoff), of
     the residuals ``sum((b - a x)^2)`` and of the singular values. Each traced output is
-    NumPy's value plus ``X - stop_gradient(X)`` (exactly zero, with X's derivative), as for
-    the complex SVD. Differentiable where the rank is constant (pinv's condition); ``rank``
+    NumPy's value carrying X's derivative (:func:`~.numerical.attach`), as for the complex
+    SVD. Differentiable where the rank is constant (pinv's condition); ``rank``
     is an integer and has none."""
     av, bv = conventions.getval(a), conventions.getval(b)
     x0, res0, rank, s0 = np.linalg.lstsq(av, bv, rcond=rcond)
@@ -955,14 +954,13 @@ def _lstsq(a, b, rcond=None):
     cutoff = np.finfo(np.result_type(av, bv, np.float64)).eps * max(m, n) if rcond is None \
         else rcond
     x = np.linalg.pinv(a, rcond=cutoff) @ b
-    out_x = x0 + (x - conventions.getval(x))
+    out_x = attach(x0, x)
     out_res = res0
     if np.size(res0):  # NumPy gives residuals only for full column rank and m > n
         r = b - a @ x
         res = np.sum(r * r, axis=0, keepdims=np.ndim(bv) == 1)
-        out_res = res0 + (res - conventions.getval(res))
-    sv = _svd_s(a)
-    return out_x, out_res, rank, s0 + (sv - conventions.getval(sv))
+        out_res = attach(res0, res)
+    return out_x, out_res, rank, attach(s0, _svd_s(a))
 
 
 FUNCTION_HANDLERS[np.linalg.lstsq] = _lstsq
