@@ -958,7 +958,8 @@ def _lstsq(a, b, rcond=None):
     out_res = res0
     if np.size(res0):  # NumPy gives residuals only for full column rank and m > n
         r = b - a @ x
-        res = np.sum(r * r, axis=0, keepdims=np.ndim(bv) == 1)
+        # |r|^2: NumPy's residuals are real for complex input too
+        res = np.sum(np.real(np.conjugate(r) * r), axis=0, keepdims=np.ndim(bv) == 1)
         out_res = attach(res0, res)
     return out_x, out_res, rank, attach(s0, _svd_s(a))
 
