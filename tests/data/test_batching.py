@@ -66,3 +66,20 @@ def test_stratified_split_keeps_class_proportions():
 def test_bad_validation_fractions_are_rejected(fraction):
     with pytest.raises(ValueError, match="validation_fraction"):
         train_validation_split(X, y, fraction, rng=0)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided 3-D"])
+def test_shuffled_batches_are_the_rows_of_the_permutation_in_every_layout(layout):
+    """Shuffled batches are ``X[order[i:i + k]]`` whatever the layout: C-contiguous arrays
+    are gathered by ``take`` (faster), others by indexing; values and memory layout agree."""
+    base = np.arange(7 * 6, dtype=float).reshape(7, 6)
+    X = {"C": base, "F": np.asfortranarray(base),
+         "strided 3-D": base.reshape(7, 3, 2).transpose(0, 2, 1)}[layout]
+    y = np.arange(7.0)
+    order = np.random.default_rng(5).permutation(7)
+    got = list(batches(X, y, 3, rng=np.random.default_rng(5)))
+    assert [len(yb) for _, yb in got] == [3, 3, 1]
+    for i, (xb, yb) in enumerate(got):
+        want = X[order[3 * i:3 * i + 3]]
+        assert np.array_equal(xb, want) and xb.strides == want.strides
+        assert np.array_equal(yb, y[order[3 * i:3 * i + 3]])

@@ -292,7 +292,7 @@ def _outer(ufunc):
 def register_outer():
     """``ufunc.outer`` for every ufunc with a rule or none needed (called once every rule
     module has loaded)."""
-    from ..primitive import UFUNC_HANDLERS, UFUNC_METHODS
+    from ..primitive import UFUNC_METHODS
     for uf in list(UFUNC_HANDLERS) + list(NONDIFF_UFUNCS):
         if isinstance(uf, np.ufunc) and uf.nin == 2:
             UFUNC_METHODS.setdefault((uf, "outer"), _outer(uf))
@@ -311,7 +311,6 @@ def _parts(ufunc, *composites):
 
 
 def _register_parts():
-    from ..primitive import UFUNC_HANDLERS
     UFUNC_HANDLERS[np.modf] = _parts(np.modf, lambda x: x - np.trunc(getval(x)), None)
     UFUNC_HANDLERS[np.divmod] = _parts(np.divmod, None, np.remainder)
     UFUNC_HANDLERS[np.frexp] = _parts(
