@@ -113,22 +113,25 @@ def _as_1d(a, fname):
     return np.reshape(a, (-1,)) if len(shape_of(a)) == 0 else a
 
 
-def _correlate(a, v, mode="valid"):
-    _refuse_complex("correlate", a, v)
+def _vectors(fname, a, v, mode):
+    """``(a, v, mode)`` checked as NumPy checks np.correlate / np.convolve's: real (else
+    refused), 1-D (a scalar becomes one), not empty; ``mode`` by name."""
+    _refuse_complex(fname, a, v)
     mode = _mode_name(mode)
-    a, v = _as_1d(a, "correlate"), _as_1d(v, "correlate")
+    a, v = _as_1d(a, fname), _as_1d(v, fname)
     if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
         raise ValueError("v cannot be empty" if shape_of(v)[0] == 0 else "a cannot be empty")
+    return a, v, mode
+
+
+def _correlate(a, v, mode="valid"):
+    a, v, mode = _vectors("correlate", a, v, mode)
     return numpy_value(lambda a, v: np.correlate(a, v, mode),
                        lambda a, v: _correlation(a, v, mode), a, v)
 
 
 def _convolve(a, v, mode="full"):
-    _refuse_complex("convolve", a, v)
-    mode = _mode_name(mode)
-    a, v = _as_1d(a, "convolve"), _as_1d(v, "convolve")
-    if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
-        raise ValueError("v cannot be empty" if shape_of(v)[0] == 0 else "a cannot be empty")
+    a, v, mode = _vectors("convolve", a, v, mode)
 
     def composite(a, v):  # NumPy: the longer one first, then correlate with v reversed
         if shape_of(v)[0] > shape_of(a)[0]:
