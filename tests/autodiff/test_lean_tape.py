@@ -12,6 +12,7 @@ import pytest
 
 import gradkit as gk
 from gradkit.autodiff import trace, tracer
+from gradkit.autodiff import trace as trace_module
 from gradkit.autodiff.primitive import PRIMITIVES, defvjp, differentiable
 from gradkit.autodiff.trace import LEAN_MIN_SIZE, ReverseTrace, Shell
 
@@ -86,6 +87,43 @@ def test_small_arrays_are_kept_whole():
     assert kept(x) and kept(ans)
     _, x, ans, _ = record(np.exp, small)
     assert kept(x) and kept(ans)
+
+
+def test_a_small_trace_records_whole_until_a_large_value_arrives():
+    """The trace leans from its first large value on (ReverseTrace.widen): an outer product
+    of a small input, a broadcast against a large constant, a large buffer, a nested trace."""
+    v = np.linspace(0.1, 1.0, 100)
+    trace = ReverseTrace()
+    x = trace.new_input(v)
+    y = np.exp(np.sin(x) * 2.0)
+    assert type(trace.tape) is list and all(kept(a) for a in trace.tape[-1][1:3])
+    outer = y[:, None] * y[None, :]  # 10,000 entries: from here on the tape is lean
+    assert type(trace.tape) is trace_module.LeanTape
+    e = np.exp(outer)
+    _, xs, ans, _ = trace.tape[-1]
+    assert type(xs) is Shell and kept(ans)  # exp keeps its output only
+    assert kept(trace.tape[1][2]), "entries recorded before stay as they were (sin's output)"
+    np.sum(e)
+    for make in (lambda t: t[:, None] * C, lambda t: np.zeros_like(t, shape=(LEAN_MIN_SIZE,)) + t[0],
+                 lambda t: np.outer(t, t)):
+        fresh = ReverseTrace()
+        make(fresh.new_input(v))
+        assert type(fresh.tape) is trace_module.LeanTape
+    fresh = ReverseTrace()
+    fresh.new_input(np.ones(LEAN_MIN_SIZE))
+    assert type(fresh.tape) is trace_module.LeanTape
+
+    def f(v):
+        w = np.exp(np.sin(v) * 2.0)
+        return np.sum(np.exp(w[:, None] * w[None, :] / 10.0))
+    gk.check_grads(f, (v,), modes=("rev",), order=2)
+
+
+def test_a_small_trace_stays_a_plain_list_whole():
+    trace = ReverseTrace()
+    x = trace.new_input(np.ones(16))
+    np.sum(np.tanh(x * x + 1.0) @ np.ones(16))
+    assert type(trace.tape) is list
 
 
 def test_a_product_of_two_traced_values_keeps_both():

@@ -203,21 +203,23 @@ def _gradients(cts, inputs):
         grads = []
         for leaf, i in zip(leaves, indices):
             ct = cts[i] if cts is not None else None
-            if not (type(ct) is np.ndarray and type(leaf) is np.ndarray
-                    and ct.dtype is leaf.dtype):
+            if type(ct) is np.ndarray and type(leaf) is np.ndarray and ct.dtype is leaf.dtype:
+                # the usual leaf. One cotangent can reach two inputs (x + y), and a full sum's
+                # is a read-only broadcast view: updating one gradient must not change another
+                if id(ct) in seen or ct.base is not None and not ct.flags.writeable:
+                    ct = ct.copy()
+            else:
                 ct = _like_input(ct, leaf)
-            # one cotangent can reach two inputs (x + y), and a full sum's is a read-only
-            # broadcast view: in-place updates of one gradient must not change another
-            if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
-                                           and not ct.flags.writeable):
-                ct = ct.copy()
-            elif type(ct) in ARRAY_STAND_INS and type(ct._array) is np.ndarray and (
-                    id(ct) in seen or ct._array.base is not None
-                    and not ct._array.flags.writeable):
-                ct = ct.copy()  # (gk.jit records the same copies)
+                if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
+                                               and not ct.flags.writeable):
+                    ct = ct.copy()
+                elif type(ct) in ARRAY_STAND_INS and type(ct._array) is np.ndarray and (
+                        id(ct) in seen or ct._array.base is not None
+                        and not ct._array.flags.writeable):
+                    ct = ct.copy()  # (gk.jit records the same copies)
             seen.add(id(ct))
             grads.append(ct)
-        out.append(_rebuild(structure, leaves, grads))
+        out.append(grads[0] if structure is _ARRAY else _rebuild(structure, leaves, grads))
     return out
 
 
@@ -274,10 +276,12 @@ def _ones_like(x):
     """The seed of a backward pass: ones of ``x``'s shape and dtype (a value recorded by
     ``gk.jit`` makes its own, :meth:`~gradkit.autodiff.staging.JitValue.seed`, which does
     not read the value)."""
+    if type(x) is np.float64:  # a float64 loss (np.ones_like dispatches slower)
+        return np.array(1.0)
     x = getval(x)
     if type(x) in ARRAY_STAND_INS:
         return x.seed()
-    if type(x) is np.ndarray or isinstance(x, np.generic):  # np.ones_like dispatches slower
+    if type(x) is np.ndarray or isinstance(x, np.generic):
         one = np.array(1, dtype=x.dtype)
         return one if x.ndim == 0 else one.reshape(x.shape)
     return np.ones_like(x)
@@ -336,11 +340,17 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         >>> float(value), aux, float(g)
         (9.0, 'note', 6.0)
     """
+    return _reverse_gradient(fun, argnums, has_aux, holomorphic, True)
+
+
+def _reverse_gradient(fun, argnums, has_aux, holomorphic, with_value):
+    """The function of :func:`value_and_grad` (``with_value``) or of :func:`grad`: one body,
+    so that a gradient is one call deep."""
     fname = _fun_name(fun)
     label = f"grad({fname})"
 
     @functools.wraps(fun)
-    def value_and_grad_fun(*args, **kwargs):
+    def gradient_fun(*args, **kwargs):
         if type(argnums) is int and 0 <= argnums < len(args):
             single, nums = True, (argnums,)
         else:
@@ -363,9 +373,11 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
             value, cts = out, None
         grads = _gradients(cts, inputs)
         g = grads[0] if single else tuple(grads)
+        if not with_value:
+            return (g, _unbox(aux, trace)) if has_aux else g
         return ((value, _unbox(aux, trace)) if has_aux else value), g
 
-    return value_and_grad_fun
+    return gradient_fun
 
 
 def _not_scalar(fname, out):
@@ -411,14 +423,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
         2j
     """
 
-    vg = value_and_grad(fun, argnums, has_aux, holomorphic)  # [complex] holomorphic
-
-    @functools.wraps(fun)
-    def grad_fun(*args, **kwargs):
-        value, g = vg(*args, **kwargs)
-        return (g, value[1]) if has_aux else g
-
-    return grad_fun
+    return _reverse_gradient(fun, argnums, has_aux, holomorphic, False)
 
 
 def vjp(fun, *primals, has_aux=False):

@@ -45,8 +45,14 @@ other array (or tracer of an outer trace) in the entry is replaced, when it is r
 guard and ``zeros_like`` ask of it. So ``x * c`` keeps ``c`` only, ``x + y`` and ``-x``
 nothing, ``np.exp(x)`` its output only, and intermediates die during the forward pass as soon
 as the program drops them. Arrays under ``LEAN_MIN_SIZE`` entries are kept whole (a Shell
-would cost as much; on the operators' fast path the choice is made once per entry, on the
-output's size). The entry kinds and ``backward`` are unchanged: a rule receives a
+would cost as much). Whether to lean at all is the trace's state, not a test per entry: a trace
+records on a plain list until a value that :func:`shell` would replace reaches it (an input, a
+broadcast or matmul output, any value of a general entry: :meth:`ReverseTrace.widen`, where
+each of those paths tests its output's size), and from then on on a :class:`LeanTape`, whose
+``append`` leans each entry (:func:`lean_entry`, the one place that reads ``Primitive.lean``).
+A one-input ufunc's output has its input's size, so its fast path appends with no test at all;
+small-array code (W1, a 32-wide MLP) never meets the lean
+tape. The entry kinds and ``backward`` are unchanged: a rule receives a
 Shell where it declared it reads nothing, and a Shell refuses arithmetic, so a wrong
 declaration raises instead of giving a wrong gradient. A rule differentiated again (a Hessian)
 reads its values through the outer trace's own tape, which keeps what *its* rules need.
@@ -63,12 +69,13 @@ from .primitive import MISSING, LeakedTracerError, identity_rule, no_rule_error
 __all__ = ["ReverseTrace", "ForwardTrace", "apply", "getval", "unbroadcast", "shape_of",
            "first_order_trace", "NO_KWARGS", "Shell", "shell", "lean_values", "LEAN_MIN_SIZE",
            "finish", "FinishedReverseTrace", "FinishedForwardTrace", "is_ndarray",
-           "ARRAY_STAND_INS"]
+           "ARRAY_STAND_INS", "LeanTape", "lean_entry"]
 
 #: The keyword arguments of a keyword-free call, shared by every such entry (never modified).
 NO_KWARGS: dict = {}
 _levels = itertools.count(1)
 _new_object = object.__new__
+_ndarray = np.ndarray
 
 
 def apply(prim, *args, **kwargs):
@@ -223,6 +230,70 @@ def lean_values(keep, ans, args):
             tuple(a if i >= n or keep[i + 1] else shell(a) for i, a in enumerate(args)))
 
 
+def lean_entry(entry):
+    """A tape entry as the lean tape keeps it: the values no rule of its primitive reads (for
+    the arguments traced in it, ``Primitive.lean``) replaced by their :func:`shell`.
+
+    Args:
+        entry: a tape entry of any kind (see the module's table).
+
+    Returns:
+        tuple or None: the entry to keep.
+
+    Examples:
+        >>> import numpy as np
+        >>> from gradkit.autodiff.primitive import PRIMITIVES
+        >>> prim, x = PRIMITIVES[np.exp], np.zeros(5000)
+        >>> kept = lean_entry((prim, x, np.exp(x), 0))   # exp's rule reads its output only
+        >>> kept[1], type(kept[2]).__name__
+        (Shell(shape=(5000,), dtype=float64), 'ndarray')
+    """
+    if entry is None:
+        return None
+    prim = entry[0]
+    lean = prim.lean
+    if lean is None:
+        return entry
+    kind = len(entry)
+    if kind == 4:
+        _, x, ans, p = entry
+        keep = lean[1]
+        return prim, x if keep[1] else shell(x), ans if keep[0] else shell(ans), p
+    if kind == 6:
+        _, x, y, ans, px, py = entry
+        keep = lean[(px >= 0) | (py >= 0) << 1]
+        return (prim, x if keep[1] else shell(x), y if keep[2] else shell(y),
+                ans if keep[0] else shell(ans), px, py)
+    _, args, kwargs, ans, own = entry
+    mask = 0
+    for i, _ in own:
+        mask |= 1 << i if i < len(prim.needs) else 0
+    ans, args = lean_values(lean[mask], ans, args)
+    return prim, args, kwargs, ans, own
+
+
+class LeanTape(list):
+    """The tape of a trace that has met a large value: each entry appended keeps only what
+    its rules read (:func:`lean_entry`). A trace starts on a plain list and moves to a
+    LeanTape at its first value that :func:`shell` would replace (:meth:`ReverseTrace.widen`);
+    until then no entry is tested, which keeps small-array code at its speed.
+
+    Examples:
+        >>> import numpy as np
+        >>> trace = ReverseTrace()
+        >>> type(trace.new_input(np.ones(3))._trace.tape).__name__
+        'list'
+        >>> y = np.exp(trace.new_input(np.ones(5000)))
+        >>> type(trace.tape).__name__, trace.tape[-1][1]
+        ('LeanTape', Shell(shape=(5000,), dtype=float64))
+    """
+
+    __slots__ = ()
+
+    def append(self, entry):
+        list.append(self, lean_entry(entry))
+
+
 def _own_arguments(trace, prim, rules, args, mode):
     """Unbox ``trace``'s tracers among ``args``: ``(values, [(argnum, rule, aux), ...])`` for
     those whose argument has a rule (``aux``: tape index or tangent). An argument whose rule
@@ -265,10 +336,22 @@ class ReverseTrace:
     def new_input(self, value):
         """``value`` as a traced input (or a traced buffer): an entry with no parents."""
         tape = self.tape
+        if value.size >= LEAN_MIN_SIZE if type(value) is _ndarray else type(value) is Tracer:
+            tape = self.widen(value)
         t = _new_object(Tracer)
         t._value, t._trace, t._aux = value, self, len(tape)
         tape.append(None)
         return t
+
+    def widen(self, value):
+        """The tape to append to, now that ``value`` (of an entry about to be recorded) is a
+        large NumPy array or a tracer: from the first value that :func:`shell` would replace,
+        the trace records on a :class:`LeanTape`. Until then every value is small, and each
+        entry is appended whole with no test (see "The lean tape" above)."""
+        tape = self.tape
+        if type(tape) is list and shell(value) is not value:
+            tape = self.tape = LeanTape(tape)
+        return tape
 
     def unbox(self, x):
         """``(value, tape index)`` of ``x``: its own tracers give their entry, anything else
@@ -288,17 +371,14 @@ class ReverseTrace:
             if n == 1 and parents[0] >= 0:
                 return self.record_unary(prim, args[0], ans, parents[0])
         tape = self.tape
+        if type(tape) is list:
+            for v in (ans, *args):
+                if v.size >= LEAN_MIN_SIZE if type(v) is _ndarray else type(v) is Tracer:
+                    tape = self.widen(v)
         t = _new_object(Tracer)
         t._value, t._trace, t._aux = ans, self, len(tape)
-        own = tuple((i, p) for i, p in enumerate(parents) if p >= 0)
-        lean = prim.lean
-        kept = ans
-        if lean is not None:
-            mask = 0
-            for i, _ in own:
-                mask |= 1 << i if i < len(prim.needs) else 0
-            kept, args = lean_values(lean[mask], ans, args)
-        tape.append((prim, args, kwargs, kept, own))
+        tape.append((prim, args, kwargs, ans, tuple((i, p) for i, p in enumerate(parents)
+                                                     if p >= 0)))
         return t
 
     # The two kinds most of every tape is made of, each appended by its own method: the
@@ -307,30 +387,22 @@ class ReverseTrace:
     def record_unary(self, prim, x, ans, parent):
         """Record the unary entry ``(prim, x, ans, parent)``; ``parent`` >= 0."""
         tape = self.tape
+        if ans.size >= LEAN_MIN_SIZE if type(ans) is _ndarray else type(ans) is Tracer:
+            tape = self.widen(ans)
         t = _new_object(Tracer)
         t._value, t._trace, t._aux = ans, self, len(tape)
-        lean = prim.lean
-        if lean is None:
-            tape.append((prim, x, ans, parent))
-        else:
-            keep = lean[1]
-            tape.append((prim, x if keep[1] else shell(x), ans if keep[0] else shell(ans),
-                         parent))
+        tape.append((prim, x, ans, parent))
         return t
 
     def record_binary(self, prim, x, y, ans, parent_x, parent_y):
         """Record the binary entry ``(prim, x, y, ans, parent_x, parent_y)``; ``prim`` has
-        two VJP rules."""
+        two VJP rules. (A broadcasting output is as large as either argument.)"""
         tape = self.tape
+        if ans.size >= LEAN_MIN_SIZE if type(ans) is _ndarray else type(ans) is Tracer:
+            tape = self.widen(ans)
         t = _new_object(Tracer)
         t._value, t._trace, t._aux = ans, self, len(tape)
-        lean = prim.lean
-        if lean is None:
-            tape.append((prim, x, y, ans, parent_x, parent_y))
-        else:
-            keep = lean[(parent_x >= 0) | (parent_y >= 0) << 1]
-            tape.append((prim, x if keep[1] else shell(x), y if keep[2] else shell(y),
-                         ans if keep[0] else shell(ans), parent_x, parent_y))
+        tape.append((prim, x, y, ans, parent_x, parent_y))
         return t
 
     def process(self, prim, args, kwargs):
@@ -373,41 +445,44 @@ class ReverseTrace:
         cts = [None] * len(tape)
         for idx, g in seeds.items():
             cts[idx] = g if cts[idx] is None else cts[idx] + g
+        identity = identity_rule
         for idx in range(max(seeds, default=-1), -1, -1):
             g = cts[idx]
+            if g is None:
+                continue
             entry = tape[idx]
-            if g is None or entry is None:
+            if entry is None:  # an input
                 continue
             if free:
                 cts[idx] = tape[idx] = None
             kind = len(entry)
-            if kind == 6:  # binary
+            if kind == 4:  # unary
+                prim, x, ans, p0 = entry
+                rule0 = prim.vjps[0]
+                ct = g if rule0 is identity else rule0(g, ans, x)
+                prev = cts[p0]
+                cts[p0] = ct if prev is None else prev + ct
+            elif kind == 6:  # binary
                 prim, x, y, ans, p0, p1 = entry
                 rule0, rule1 = prim.vjps
                 if p0 >= 0:
-                    ct = g if rule0 is identity_rule else rule0(g, ans, x, y)
+                    ct = g if rule0 is identity else rule0(g, ans, x, y)
                     if prim.broadcasts and ct.shape != x.shape:
                         ct = unbroadcast(ct, x)
                     prev = cts[p0]
                     cts[p0] = ct if prev is None else prev + ct
                 if p1 >= 0:
-                    ct = g if rule1 is identity_rule else rule1(g, ans, x, y)
+                    ct = g if rule1 is identity else rule1(g, ans, x, y)
                     if prim.broadcasts and ct.shape != y.shape:
                         ct = unbroadcast(ct, y)
                     prev = cts[p1]
                     cts[p1] = ct if prev is None else prev + ct
-            elif kind == 4:  # unary
-                prim, x, ans, p0 = entry
-                rule0 = prim.vjps[0]
-                ct = g if rule0 is identity_rule else rule0(g, ans, x)
-                prev = cts[p0]
-                cts[p0] = ct if prev is None else prev + ct
             else:  # general
                 prim, vals, kwargs, ans, parents = entry
                 vjps = prim.vjps
                 for i, parent in parents:
                     rule = vjps[i]
-                    if rule is identity_rule:
+                    if rule is identity:
                         ct = g
                     else:
                         ct = rule(g, ans, *vals, **kwargs) if kwargs else rule(g, ans, *vals)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .primitive import (FUNCTION_HANDLERS, NONDIFF_UFUNCS, PLAIN_UFUNCS, UFUNC_HANDLERS,
                         UFUNC_METHODS, NoGradientRuleError, TracerConversionError, primitive)
-from .trace import LEAN_MIN_SIZE, NO_KWARGS, ReverseTrace, apply, getval, shape_of, shell
+from .trace import LEAN_MIN_SIZE, NO_KWARGS, ReverseTrace, apply, getval, shape_of
 
 __all__ = ["Tracer", "conversion_error"]
 
@@ -71,9 +71,8 @@ def _binary_operator(fn, python_operator=None):
     rcompute = fn if python_operator is operator.mul else compute
 
     # ReverseTrace.record_binary, written out: the operators are a third of a small step's
-    # entries, and the call measured 4% of W1 (a chain of 60 small operations). The lean
-    # tape's choice is made once per entry, on the output's size: the operators broadcast (or
-    # are matmul, whose rules read both operands), so no input is larger than a small output.
+    # entries, and the call measured 4% of W1 (a chain of 60 small operations). A broadcasting
+    # output (or matmul's, whose rules read both operands) is the value that may be large.
     def op(self, other):
         trace = self._trace
         if type(trace) is ReverseTrace and prim.arity == 2:
@@ -81,29 +80,21 @@ def _binary_operator(fn, python_operator=None):
                 x = self._value
                 ans = compute(x, other)
                 tape = trace.tape
+                if ans.size >= LEAN_MIN_SIZE if type(ans) is _ndarray else type(ans) is Tracer:
+                    tape = trace.widen(ans)
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                # the lean tape: keep what the rule of x reads
-                if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
-                    tape.append((prim, x, other, ans, self._aux, -1))
-                else:
-                    keep = prim.lean[1]
-                    tape.append((prim, x if keep[1] else shell(x),
-                                 other if keep[2] else shell(other),
-                                 ans if keep[0] else shell(ans), self._aux, -1))
+                tape.append((prim, x, other, ans, self._aux, -1))
                 return t
             if other._trace is trace:
                 x, y = self._value, other._value
                 ans = compute(x, y)
                 tape = trace.tape
+                if ans.size >= LEAN_MIN_SIZE if type(ans) is _ndarray else type(ans) is Tracer:
+                    tape = trace.widen(ans)
                 t = _new_object(Tracer)
                 t._value, t._trace, t._aux = ans, trace, len(tape)
-                if type(ans) is _ndarray and ans.size < LEAN_MIN_SIZE or prim.lean is None:
-                    tape.append((prim, x, y, ans, self._aux, other._aux))
-                else:
-                    keep = prim.lean[3]
-                    tape.append((prim, x if keep[1] else shell(x), y if keep[2] else shell(y),
-                                 ans if keep[0] else shell(ans), self._aux, other._aux))
+                tape.append((prim, x, y, ans, self._aux, other._aux))
                 return t
         to = type(other)
         if to is Tracer and other._trace is not trace or to is BatchTracer:
@@ -377,32 +368,32 @@ class Tracer:
         from .namespace import namespace
         return namespace
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    # (the first input apart from the others: NumPy's call binds it without packing a tuple,
+    # which measured 20 ns of the 280 the protocol costs np.tanh(x))
+    def __array_ufunc__(self, ufunc, method, x, *more, **kwargs):
         if method == "__call__" and not kwargs:
             prim = PLAIN_UFUNCS.get(ufunc)
             if prim is not None:
                 trace = self._trace
                 if prim.arity == 1 and type(trace) is ReverseTrace:
                     # np.tanh(x) and friends (one input: NumPy passes `out` as a keyword):
-                    # ReverseTrace.record_unary, written out as in the operators (above); a
-                    # ufunc's result is an array or a NumPy scalar, both with a size
+                    # ReverseTrace.record_unary, written out as in the operators (above), with
+                    # no size test: a ufunc's output has its input's size, and the input is
+                    # already on this tape (a LeanTape if it is large)
                     v = self._value
                     ans = ufunc(v)
                     tape = trace.tape
                     t = _new_object(Tracer)
                     t._value, t._trace, t._aux = ans, trace, len(tape)
-                    if ans.size < LEAN_MIN_SIZE or prim.lean is None:
-                        tape.append((prim, v, ans, self._aux))
-                    else:
-                        keep = prim.lean[1]
-                        tape.append((prim, v if keep[1] else shell(v),
-                                     ans if keep[0] else shell(ans), self._aux))
+                    tape.append((prim, v, ans, self._aux))
                     return t
+                inputs = (x, *more)
                 for a in inputs:  # this trace's call unless another trace is involved
                     ta = type(a)
                     if ta is Tracer and a._trace is not trace or ta is BatchTracer:
                         return apply(prim, *inputs)
                 return trace.process(prim, inputs, NO_KWARGS)
+        inputs = (x, *more)
         out = kwargs.pop("out", None)
         if out is not None:
             return ufunc_into(ufunc, method, inputs, kwargs, out)
