@@ -355,7 +355,13 @@ def _reverse_gradient(fun, argnums, has_aux, holomorphic, with_value):
             single, nums = True, (argnums,)
         else:
             single, nums = _argnums_tuple(argnums, len(args), label)
-        trace, out, aux, inputs = _reverse(fun, args, kwargs, nums, has_aux, label)
+        trace = ReverseTrace()  # (_reverse, written out: a gradient is one call deep)
+        traced, inputs = _trace_args(args, nums, label, trace.new_input)
+        out = fun(*traced, **kwargs)
+        finish(trace)
+        aux = None
+        if has_aux:
+            out, aux = _split_aux(out, has_aux, label)
         if holomorphic:
             _complex.check_holomorphic_inputs([leaf for leaves, _, _ in inputs
                                                for leaf in leaves], label)

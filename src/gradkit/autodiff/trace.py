@@ -278,6 +278,9 @@ class LeanTape(list):
     LeanTape at its first value that :func:`shell` would replace (:meth:`ReverseTrace.widen`);
     until then no entry is tested, which keeps small-array code at its speed.
 
+    Args:
+        iterable: the entries recorded so far, on the plain list (all small: kept as they are).
+
     Examples:
         >>> import numpy as np
         >>> trace = ReverseTrace()
