@@ -83,3 +83,28 @@ def test_shuffled_batches_are_the_rows_of_the_permutation_in_every_layout(layout
         want = X[order[3 * i:3 * i + 3]]
         assert np.array_equal(xb, want) and xb.strides == want.strides
         assert np.array_equal(yb, y[order[3 * i:3 * i + 3]])
+
+
+@pytest.mark.parametrize("gather_bytes", [1, 200, 1 << 20])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_batches_gathered_several_at_once_are_the_rows_of_the_permutation(
+        monkeypatch, gather_bytes, drop_last):
+    """C-contiguous rows are gathered for several batches at once (about _GATHER_BYTES) and
+    each batch is a slice of the gather: the same rows, values and strides as one gather per
+    batch, whatever the span (one batch, a few, the whole epoch), and X is never written."""
+    import gradkit.data.batching as batching
+    monkeypatch.setattr(batching, "_GATHER_BYTES", gather_bytes)
+    X = np.arange(23 * 4, dtype=float).reshape(23, 4)
+    y = np.arange(23.0).reshape(23, 1)
+    before = X.copy()
+    order = np.random.default_rng(7).permutation(23)
+    got = list(batches(X, y, 5, rng=np.random.default_rng(7), drop_last=drop_last))
+    assert [len(yb) for _, yb in got] == ([5] * 4 if drop_last else [5] * 4 + [3])
+    for i, (xb, yb) in enumerate(got):
+        want = X.take(order[5 * i:5 * i + 5], axis=0)
+        assert np.array_equal(xb, want) and xb.strides == want.strides and xb.flags.c_contiguous
+        assert np.array_equal(yb, y[order[5 * i:5 * i + 5]])
+        xb += 1.0  # writing a batch changes neither X nor the other batches
+    assert np.array_equal(X, before)
+    for i, (xb, _) in enumerate(got):
+        assert np.array_equal(xb, X.take(order[5 * i:5 * i + 5], axis=0) + 1.0)

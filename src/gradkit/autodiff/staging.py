@@ -288,6 +288,8 @@ class Recording:
         self.by_id = {}      # id(real value) -> slot
         self.steps = []
         self.consts = {}     # name -> object, for the program's namespace
+        self.numbers = {}    # (type, number, dtype) -> the name of its 0-d array
+        self.number_values = {}  # that name -> the 0-d array (typed_number)
         self.const_names = {}  # id(object) -> name
         self.inputs = []
         self.poisoned = None  # (why, where) once a replay could be wrong
@@ -370,11 +372,12 @@ class Recording:
         return not self.done and self.poisoned is None
 
     # -- rendering arguments
-    def name_of(self, obj, hint="c"):
-        """The program's global name for ``obj`` (a constant or a callee)."""
+    def name_of(self, obj, hint="c", base=None):
+        """The program's global name for ``obj`` (a constant or a callee; ``base``: the name
+        to give it, else its ``__name__`` for a callee)."""
         name = self.const_names.get(id(obj))
         if name is None:
-            base = getattr(obj, "__name__", None) if hint != "c" else None
+            base = base or (getattr(obj, "__name__", None) if hint != "c" else None)
             base = base if isinstance(base, str) and base.isidentifier() else hint
             name, i = base, 1
             while name in self.consts or name in _RESERVED or _SLOT_NAME.fullmatch(name):
@@ -637,9 +640,12 @@ class Recording:
             y = self.arg(b, pb, reads)
         except _Outranked:
             return NotImplemented
-        out = self.result(fn(x, y), pa + [f" {symbol} "] + pb, reads, True,
-                          f"the operator {symbol}", True)
+        value = fn(x, y)
         ufunc = _IN_PLACE.get(symbol)
+        if ufunc is not None:
+            pa, pb = self.typed_number(a, y, value, pa), self.typed_number(b, x, value, pb)
+        out = self.result(value, pa + [f" {symbol} "] + pb, reads, True,
+                          f"the operator {symbol}", True)
         if ufunc is not None and type(out) is JitValue and out._slot == len(self.values) - 1:
             self.elementwise[out._slot] = (ufunc, pa, pb)  # may reuse a dying operand
         return out
@@ -661,10 +667,30 @@ class Recording:
             y = self.arg(other, pieces, reads)
         except _Outranked:
             return NotImplemented
+        if symbol in _IN_PLACE:
+            pieces[2:] = self.typed_number(other, box._array, box._array, pieces[2:])
         ifn(box._array, y)
         self.note_write(box._array)
         self.steps.append(("do", (), pieces, tuple(reads), False))
         return box
+
+    def typed_number(self, number, other, out, pieces):
+        """The pieces of a Python number operand of ``+ - * /``: a 0-d array of the result's
+        dtype where the other operand is an array of that dtype, else ``pieces`` (its repr).
+        NumPy casts a Python number to the array's dtype and runs the same loop, so the bits
+        are the same; but it converts the number on every call (about 160 ns on a small
+        array), and a 0-d array of that dtype is taken as it is."""
+        t = type(number)
+        if (t is float or t is int and abs(number) < 2 ** 53) and type(other) is _ndarray \
+                and type(out) is _ndarray and other.dtype == out.dtype \
+                and out.dtype.kind in "fc" and out.dtype.itemsize >= 4:
+            key = (t, number, out.dtype)
+            name = self.numbers.get(key)
+            if name is None:  # (not a constant of `consts`: no array f computed, see deepen)
+                name = self.numbers[key] = f"num{len(self.numbers) + 1}"
+                self.number_values[name] = np.array(number, dtype=out.dtype)
+            return [name]
+        return pieces
 
     def getitem(self, box, index):
         if not self.live:
@@ -783,7 +809,7 @@ class Recording:
             lines.append("return " + "".join(names[p] if type(p) is int else p for p in ret))
         source = f"def {name}({', '.join(params)}):\n" + "".join(
             f"    {line}\n" for line in lines)
-        namespace = dict(self.consts)
+        namespace = {**self.consts, **self.number_values}
         exec(compile(source, f"<gk.jit {name}>", "exec"), namespace)
         return namespace[name], source
 
@@ -800,4 +826,4 @@ def _root(a):
 
 
 _RESERVED = {"abs", "slice", "_", "return", "def", "if", "raise", "not"}
-_SLOT_NAME = re.compile(r"[vx]\d+")
+_SLOT_NAME = re.compile(r"[vx]\d+|num\d+")  # (num: typed_number's names)
