@@ -553,7 +553,7 @@ class Jitted:
         >>> print(f.source)
         def step(x0):
             v1 = tanh(x0)
-            v1 = v1 * 2.0
+            v1 = v1 * num1
             return v1
         <BLANKLINE>
     """
