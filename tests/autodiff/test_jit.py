@@ -474,3 +474,53 @@ def test_a_dying_large_operand_lends_its_buffer_but_not_under_a_live_view():
     j = replayed(f, (x,))
     assert "out=" in j.source
     assert j.source.count("out=") == 3  # a, b and d's operand (never c, whose view lives)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex64,
+                                   np.complex128])
+def test_python_numbers_become_arrays_of_the_operands_dtype_with_numpys_bits(dtype):
+    """`x * 0.1`, `3 - x`, `x / 7` and `y /= 3.0`: the program holds each number as a 0-d
+    array of the array's dtype (Recording.typed_number); the values are NumPy's, bit for bit,
+    and the dtype stays (a float32 array times a Python float is float32)."""
+    def f(x):
+        y = x * 0.1 + (3 - x) / 7
+        y /= 3.0
+        return y - 1e-3 * x
+
+    x = (np.linspace(-2.0, 2.0, 9) * (1 + 1j if np.dtype(dtype).kind == "c" else 1)) \
+        .astype(dtype)
+    j = gk.jit(f)
+    for _ in range(2):
+        got, want = j(x), f(x)
+        assert got.dtype == want.dtype == dtype and same(got, want)
+    assert "num1" in j.source and "0.1" not in j.source
+    assert j(x.astype(np.int64) if dtype is np.float64 else x).dtype == \
+        f(x.astype(np.int64) if dtype is np.float64 else x).dtype  # an int array: as written
+
+
+def test_namedtuple_results_keep_their_class_and_its_own_new():
+    """A plain namedtuple in the result is built by tuple.__new__ (no Python constructor);
+    one with a __new__ of its own is built by it."""
+    from collections import namedtuple
+    Plain = namedtuple("Plain", "a b")
+
+    class Own(namedtuple("OwnBase", "a b")):
+        calls = 0
+
+        def __new__(cls, a, b):
+            cls.calls += 1
+            return super().__new__(cls, a, b)
+
+    def f(x):
+        return Plain(x * 2.0, x + 1.0), Own(x - 1.0, np.sin(x))
+
+    j = gk.jit(f)
+    x = np.arange(3.0)
+    for _ in range(3):
+        (p, o), (wp, wo) = j(x), f(x)
+        assert type(p) is Plain and type(o) is Own
+        assert all(same(a, b) for a, b in zip(p + o, wp + wo))
+    assert "tuple_new(Plain" in j.source and "tuple_new(Own" not in j.source
+    before = Own.calls
+    j(x)  # a replay
+    assert Own.calls == before + 1

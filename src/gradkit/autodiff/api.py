@@ -203,23 +203,21 @@ def _gradients(cts, inputs):
         grads = []
         for leaf, i in zip(leaves, indices):
             ct = cts[i] if cts is not None else None
-            if type(ct) is np.ndarray and type(leaf) is np.ndarray and ct.dtype is leaf.dtype:
-                # the usual leaf. One cotangent can reach two inputs (x + y), and a full sum's
-                # is a read-only broadcast view: updating one gradient must not change another
-                if id(ct) in seen or ct.base is not None and not ct.flags.writeable:
-                    ct = ct.copy()
-            else:
+            if not (type(ct) is np.ndarray and type(leaf) is np.ndarray
+                    and ct.dtype is leaf.dtype):
                 ct = _like_input(ct, leaf)
-                if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
-                                               and not ct.flags.writeable):
-                    ct = ct.copy()
-                elif type(ct) in ARRAY_STAND_INS and type(ct._array) is np.ndarray and (
-                        id(ct) in seen or ct._array.base is not None
-                        and not ct._array.flags.writeable):
-                    ct = ct.copy()  # (gk.jit records the same copies)
+            # one cotangent can reach two inputs (x + y), and a full sum's is a read-only
+            # broadcast view: in-place updates of one gradient must not change another
+            if type(ct) is np.ndarray and (id(ct) in seen or ct.base is not None
+                                           and not ct.flags.writeable):
+                ct = ct.copy()
+            elif type(ct) in ARRAY_STAND_INS and type(ct._array) is np.ndarray and (
+                    id(ct) in seen or ct._array.base is not None
+                    and not ct._array.flags.writeable):
+                ct = ct.copy()  # (gk.jit records the same copies)
             seen.add(id(ct))
             grads.append(ct)
-        out.append(grads[0] if structure is _ARRAY else _rebuild(structure, leaves, grads))
+        out.append(_rebuild(structure, leaves, grads))
     return out
 
 
@@ -345,7 +343,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
 
 def _reverse_gradient(fun, argnums, has_aux, holomorphic, with_value):
     """The function of :func:`value_and_grad` (``with_value``) or of :func:`grad`: one body,
-    so that a gradient is one call deep."""
+    so that ``grad`` is not a call of ``value_and_grad``'s function."""
     fname = _fun_name(fun)
     label = f"grad({fname})"
 
@@ -355,13 +353,7 @@ def _reverse_gradient(fun, argnums, has_aux, holomorphic, with_value):
             single, nums = True, (argnums,)
         else:
             single, nums = _argnums_tuple(argnums, len(args), label)
-        trace = ReverseTrace()  # (_reverse, written out: a gradient is one call deep)
-        traced, inputs = _trace_args(args, nums, label, trace.new_input)
-        out = fun(*traced, **kwargs)
-        finish(trace)
-        aux = None
-        if has_aux:
-            out, aux = _split_aux(out, has_aux, label)
+        trace, out, aux, inputs = _reverse(fun, args, kwargs, nums, has_aux, label)
         if holomorphic:
             _complex.check_holomorphic_inputs([leaf for leaves, _, _ in inputs
                                                for leaf in leaves], label)

@@ -682,8 +682,7 @@ class Recording:
         array), and a 0-d array of that dtype is taken as it is."""
         t = type(number)
         if (t is float or t is int and abs(number) < 2 ** 53) and type(other) is _ndarray \
-                and type(out) is _ndarray and other.dtype == out.dtype \
-                and out.dtype.kind in "fc" and out.dtype.itemsize >= 4:
+                and type(out) is _ndarray and other.dtype == out.dtype and out.dtype.kind in "fc":
             key = (t, number, out.dtype)
             name = self.numbers.get(key)
             if name is None:  # (not a constant of `consts`: no array f computed, see deepen)

@@ -378,6 +378,8 @@ class ReverseTrace:
             for v in (ans, *args):
                 if v.size >= LEAN_MIN_SIZE if type(v) is _ndarray else type(v) is Tracer:
                     tape = self.widen(v)
+                    if type(tape) is not list:
+                        break
         t = _new_object(Tracer)
         t._value, t._trace, t._aux = ans, self, len(tape)
         tape.append((prim, args, kwargs, ans, tuple((i, p) for i, p in enumerate(parents)

@@ -126,14 +126,6 @@ def _inplace(fn):
     return iop
 
 
-def _ufunc_name(ufunc):
-    """``np.exp``, or ``scipy.special.j0`` for a ufunc that scipy.special defines (not NumPy)."""
-    name, sc = ufunc.__name__, sys.modules.get("scipy.special")
-    home = "scipy.special" if getattr(np, name, None) is not ufunc and sc is not None \
-        and getattr(sc, name, None) is ufunc else "np"
-    return f"{home}.{name}"
-
-
 class Tracer:
     """A value being differentiated: a NumPy array plus the trace recording it.
 
