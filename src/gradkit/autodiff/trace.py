@@ -284,7 +284,8 @@ class LeanTape(list):
     Examples:
         >>> import numpy as np
         >>> trace = ReverseTrace()
-        >>> type(trace.new_input(np.ones(3))._trace.tape).__name__
+        >>> x = trace.new_input(np.ones(3))
+        >>> type(trace.tape).__name__
         'list'
         >>> y = np.exp(trace.new_input(np.ones(5000)))
         >>> type(trace.tape).__name__, trace.tape[-1][1]
@@ -294,6 +295,7 @@ class LeanTape(list):
     __slots__ = ()
 
     def append(self, entry):
+        """Append ``entry`` as :func:`lean_entry` keeps it."""
         list.append(self, lean_entry(entry))
 
 
