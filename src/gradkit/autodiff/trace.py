@@ -472,15 +472,18 @@ class ReverseTrace:
             elif kind == 6:  # binary
                 prim, x, y, ans, p0, p1 = entry
                 rule0, rule1 = prim.vjps
+                # two traced operands of one shape broadcast to it: nothing to undo (one
+                # comparison for the entry instead of one per operand)
+                spread = prim.broadcasts and (p0 < 0 or p1 < 0 or x.shape != y.shape)
                 if p0 >= 0:
                     ct = g if rule0 is identity else rule0(g, ans, x, y)
-                    if prim.broadcasts and ct.shape != x.shape:
+                    if spread and ct.shape != x.shape:
                         ct = unbroadcast(ct, x)
                     prev = cts[p0]
                     cts[p0] = ct if prev is None else prev + ct
                 if p1 >= 0:
                     ct = g if rule1 is identity else rule1(g, ans, x, y)
-                    if prim.broadcasts and ct.shape != y.shape:
+                    if spread and ct.shape != y.shape:
                         ct = unbroadcast(ct, y)
                     prev = cts[p1]
                     cts[p1] = ct if prev is None else prev + ct

@@ -20,6 +20,25 @@ from ..tracer import Tracer
 
 _LOG2 = float(np.log(2.0))
 _LOG10 = float(np.log(10.0))
+_F64 = np.dtype(np.float64)
+_ndarray = np.ndarray
+
+
+def _typed(number):
+    """``typed(like)``: ``number`` as a read-only 0-d float64 array beside a float64 array
+    ``like``, else ``number`` itself. NumPy converts a Python number on every call, about
+    150 ns of a rule on a small array; the 0-d array gives the same bits. Other dtypes keep
+    the (weak) Python number, and so do tracers and gk.jit's recorded values (which type a
+    number themselves)."""
+    arr = np.array(number, _F64)
+    arr.flags.writeable = False
+
+    def typed(like):
+        return arr if type(like) is _ndarray and like.dtype is _F64 else number
+    return typed
+
+
+_one, _two, _half = _typed(1.0), _typed(2.0), _typed(0.5)
 
 
 def def_elementwise(fn, *partials, name=None, needs=None):
@@ -51,7 +70,7 @@ def_elementwise(np.positive, identity_rule, needs="")
 def _power_dx(g, ans, x, y):
     if isinstance(y, (int, float)):  # the common x ** 2: keep x's dtype, no array exponent
         if y == 2:
-            return g * (2.0 * x)
+            return g * (_two(x) * x)
         return g * 0.0 if y == 0 else g * (y * x ** (y - 1))
     # y == 0 gives 0 * x ** -1, which is nan at x == 0; the derivative there is 0.
     return g * y * x ** np.where(y, y - 1, 1.0)
@@ -74,8 +93,8 @@ BATCH_RULES[operator.pow] = lambda trace, fn, args, kwargs: ufunc_rule(trace, np
 def_elementwise(np.float_power,
                 lambda g, ans, x, y: g * y * np.float_power(x, np.where(y, y - 1, 1.0)),
                 lambda g, ans, x, y: g * ans * _safe_log(x, ans), needs=("x y", "ans x"))
-def_elementwise(np.square, lambda g, ans, x: g * 2.0 * x, needs="x")
-def_elementwise(np.sqrt, lambda g, ans, x: g * 0.5 / ans, needs="ans")
+def_elementwise(np.square, lambda g, ans, x: g * _two(g) * x, needs="x")
+def_elementwise(np.sqrt, lambda g, ans, x: g * _half(g) / ans, needs="ans")
 def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans), needs="ans")
 def_elementwise(np.reciprocal, lambda g, ans, x: -g * ans * ans, needs="ans")
 def_elementwise(np.remainder, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.floor(x / y),
@@ -89,11 +108,11 @@ def_elementwise(np.conjugate, lambda g, ans, x: np.conjugate(g), needs="")
 # -- exponentials and logarithms
 def_elementwise(np.exp, lambda g, ans, x: g * ans, needs="ans")
 def_elementwise(np.exp2, lambda g, ans, x: g * ans * _LOG2, needs="ans")
-def_elementwise(np.expm1, lambda g, ans, x: g * (ans + 1.0), needs="ans")
+def_elementwise(np.expm1, lambda g, ans, x: g * (ans + _one(ans)), needs="ans")
 def_elementwise(np.log, lambda g, ans, x: g / x, needs="x")
 def_elementwise(np.log2, lambda g, ans, x: g / (x * _LOG2), needs="x")
 def_elementwise(np.log10, lambda g, ans, x: g / (x * _LOG10), needs="x")
-def_elementwise(np.log1p, lambda g, ans, x: g / (x + 1.0), needs="x")
+def_elementwise(np.log1p, lambda g, ans, x: g / (x + _one(x)), needs="x")
 def_elementwise(np.logaddexp, lambda g, ans, x, y: g * np.exp(x - ans),
                 lambda g, ans, x, y: g * np.exp(y - ans), needs=("ans x", "ans y"))
 def_elementwise(np.logaddexp2, lambda g, ans, x, y: g * np.exp2(x - ans),
@@ -102,13 +121,13 @@ def_elementwise(np.logaddexp2, lambda g, ans, x, y: g * np.exp2(x - ans),
 # -- trigonometric and hyperbolic
 def_elementwise(np.sin, lambda g, ans, x: g * np.cos(x), needs="x")
 def_elementwise(np.cos, lambda g, ans, x: -g * np.sin(x), needs="x")
-def_elementwise(np.tan, lambda g, ans, x: g * (1.0 + ans * ans), needs="ans")
+def_elementwise(np.tan, lambda g, ans, x: g * (_one(ans) + ans * ans), needs="ans")
 def_elementwise(np.arcsin, lambda g, ans, x: g / np.sqrt(1.0 - x * x), needs="x")
 def_elementwise(np.arccos, lambda g, ans, x: -g / np.sqrt(1.0 - x * x), needs="x")
-def_elementwise(np.arctan, lambda g, ans, x: g / (1.0 + x * x), needs="x")
+def_elementwise(np.arctan, lambda g, ans, x: g / (_one(x) + x * x), needs="x")
 def_elementwise(np.sinh, lambda g, ans, x: g * np.cosh(x), needs="x")
 def_elementwise(np.cosh, lambda g, ans, x: g * np.sinh(x), needs="x")
-def_elementwise(np.tanh, lambda g, ans, x: g * (1.0 - ans * ans), needs="ans")
+def_elementwise(np.tanh, lambda g, ans, x: g * (_one(ans) - ans * ans), needs="ans")
 def_elementwise(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1.0), needs="x")
 # arccosh: for complex z the derivative is 1 / (sqrt(z - 1) sqrt(z + 1)) (NumPy's branch),
 # which is not 1 / sqrt(z^2 - 1) where Re z < 0; for real x > 1 the two agree.

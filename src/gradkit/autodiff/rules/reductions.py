@@ -141,14 +141,19 @@ def _mean_vjp(g, ans, x, axis=None, keepdims=False):
     return _restore(g, x, axis, keepdims) / _count(x, ans)
 
 
+_add_reduce = np.add.reduce
+
+
 def _plain_float(x):  # (the common case first: one type test on the hot path)
     return (type(x) is np.ndarray or is_ndarray(x)) and x.dtype.kind == "f" and x.size
 
 
 def _fast_sum(x, axis=None, keepdims=False):
-    """np.sum of plain values; a float array goes straight to the C reduction (np.sum's
-    Python-level wrapper is most of the cost on small arrays)."""
-    if _plain_float(x):
+    """np.sum of plain values; an array goes straight to the C reduction, the call np.sum
+    makes for it (np.sum's Python-level wrapper is most of the cost on small arrays)."""
+    if type(x) is np.ndarray:
+        return _add_reduce(x, axis, None, None, keepdims)
+    if _plain_float(x):  # (gk.jit's recorded values: the call as it records it)
         return np.add.reduce(x, axis=axis, keepdims=keepdims)
     return np.sum(x, axis=axis, keepdims=keepdims)
 
