@@ -524,3 +524,37 @@ def test_namedtuple_results_keep_their_class_and_its_own_new():
     before = Own.calls
     j(x)  # a replay
     assert Own.calls == before + 1
+
+
+class _Logged:
+    """An array type of its own (as a CuPy array is): NumPy functions dispatch to it."""
+
+    calls = []
+
+    def __init__(self, a):
+        self.a = a
+
+    def __array_function__(self, func, types, args, kwargs):
+        _Logged.calls.append(func.__name__)
+        return func(*(a.a if isinstance(a, _Logged) else a for a in args), **kwargs)
+
+
+def test_numpy_functions_of_plain_arrays_replay_past_the_dispatch():
+    """A call that saw only NumPy values replays as the function's implementation (no
+    __array_function__ dispatch, the same values); one that saw an array type of its own
+    keeps the dispatch, so that type still sees the call."""
+    x = np.linspace(-1.0, 1.0, 5)
+    j = gk.jit(lambda x: np.vdot(x, x) + np.sum(np.concatenate([x, x])))
+    for _ in range(2):
+        assert same(j(x), np.vdot(x, x) + np.sum(np.concatenate([x, x])))
+    namespace = list(j._programs.values())[0].fn.__globals__
+    assert namespace["vdot"] is np.vdot._implementation
+    assert namespace["concatenate"] is np.concatenate._implementation
+    assert "vdot(x0, x0)" in j.source
+
+    other = _Logged(np.arange(5.0))
+    k = gk.jit(lambda x: np.vdot(x, other))
+    _Logged.calls.clear()
+    for _ in range(3):
+        assert k(x) == np.vdot(x, np.arange(5.0))
+    assert _Logged.calls == ["vdot"] * 3

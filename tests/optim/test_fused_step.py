@@ -91,7 +91,7 @@ def test_step_is_bit_identical_to_update_and_apply_updates(name, make, dtype, ne
 def test_the_named_optimizers_take_their_fused_kernel(name, make):
     # guards the table: the bit-identity above would also hold for the fallback
     opt = make()
-    assert optim_base._FUSED.get(opt.update) is not None
+    assert getattr(opt.update, optim_base.FUSED_STEP, None) is not None
     params, grads = _problem(np.float64, False)
     state = opt.init(params)
     moments = [id(a) for a in _leaves(state) if isinstance(a, np.ndarray)]
@@ -101,7 +101,25 @@ def test_the_named_optimizers_take_their_fused_kernel(name, make):
 
 @pytest.mark.parametrize("name, make", FUNCTIONAL, ids=[n for n, _ in FUNCTIONAL])
 def test_the_others_have_no_kernel(name, make):
-    assert optim_base._FUSED.get(make().update) is None
+    assert getattr(make().update, optim_base.FUSED_STEP, None) is None
+
+
+def test_a_wrapped_update_is_not_the_fused_kernel():
+    """functools.wraps copies the function's attributes: a wrapper of a fused optimizer's
+    update (here one that halves the updates) must run as written, not as the kernel."""
+    import functools
+    opt = T.adam(0.1)
+
+    @functools.wraps(opt.update)
+    def halved(grads, state, params=None):
+        updates, state = opt.update(grads, state, params)
+        return {k: 0.5 * u for k, u in updates.items()}, state
+
+    wrapped = T.GradientTransformation(opt.init, halved)
+    params, grads = {"w": np.ones(3)}, {"w": np.array([1.0, -2.0, 3.0])}
+    want = T.apply_updates(params, halved(grads, opt.init(params), params)[0])
+    got, _, _ = T.step(wrapped, {"w": np.ones(3)}, grads, wrapped.init(params))
+    np.testing.assert_array_equal(got["w"], want["w"])
 
 
 def test_read_only_or_python_number_parameters_fall_back_to_the_functional_sum():

@@ -10,7 +10,6 @@ one place to import them all from.
 from __future__ import annotations
 
 import math
-import weakref
 from operator import is_
 from typing import Any, Callable, NamedTuple
 
@@ -442,8 +441,10 @@ def apply_updates(params, updates, *, inplace: bool = False):
 #: a fused step makes two states)
 _new_state = tuple.__new__
 
-#: ``tx.update -> kernel``: the fused in-place step of each named optimizer (see :func:`step`)
-_FUSED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: The attribute of a named optimizer's ``update`` function that holds its fused in-place
+#: step (see :func:`step`; an attribute of the function, read in about 50 ns, where a weak
+#: dictionary keyed by it took about 250 ns of a 10 us step at 1e3 floats)
+FUSED_STEP = "_gradkit_fused_step"
 
 
 def step(tx: GradientTransformation, params, grads, state, **extra_args):
@@ -484,10 +485,9 @@ def step(tx: GradientTransformation, params, grads, state, **extra_args):
         >>> params["w"].round(6)
         array([0.9, 1.1])
     """
-    try:
-        kernel = _FUSED.get(tx.update)
-    except TypeError:  # an update that cannot be weakly referenced is no named optimizer
-        kernel = None
+    update = tx.update
+    fused = getattr(update, FUSED_STEP, None)  # (owner, kernel): not a copy functools.wraps
+    kernel = fused[1] if fused is not None and fused[0] is update else None  # made of it
     if kernel is not None:
         done = kernel(params, grads, state)
         if done is not None:
@@ -628,7 +628,7 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
         new_lr = _new_state(ScaleByLearningRateState, (lr_state.count + 1, lr))
         return updates, rebuild(state, t, new_lr)
 
-    _FUSED[tx.update] = kernel
+    setattr(tx.update, FUSED_STEP, (tx.update, kernel))  # (chain's update: its own function)
     return tx
 
 
