@@ -558,3 +558,21 @@ def test_numpy_functions_of_plain_arrays_replay_past_the_dispatch():
     for _ in range(3):
         assert k(x) == np.vdot(x, np.arange(5.0))
     assert _Logged.calls == ["vdot"] * 3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_python_numbers_of_two_input_ufuncs_are_typed_where_the_loop_allows(dtype):
+    """`logaddexp(0.0, z)`, `maximum(z, 0.5)`, `power(z, 2)`, `arctan2(1, z)`: the number as a
+    0-d array of z's dtype, NumPy's bits; `ldexp(z, 2)` has no loop for two floats and keeps
+    its number."""
+    def f(z):
+        return (np.logaddexp(0.0, z) + np.ldexp(z, 2) + np.maximum(z, 0.5) + np.power(z, 2)
+                + np.arctan2(1, z))
+
+    z = np.linspace(-2.0, 2.0, 7).astype(dtype)
+    j = gk.jit(f)
+    for _ in range(2):
+        got, want = j(z), f(z)
+        assert got.dtype == want.dtype == dtype and same(got, want)
+    assert "logaddexp(num" in j.source and "maximum(x0, num" in j.source, j.source
+    assert "ldexp(x0, 2)" in j.source, j.source

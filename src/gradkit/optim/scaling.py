@@ -298,6 +298,9 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
     def init(params):
         return ScaleByAdamState(0, _zeros_like(params, mu_dtype), _zeros_like(params))
 
+    def root(v, c2):  # sqrt(vhat + eps_root); + 0.0 changes no bit of a v >= 0 (never -0.0)
+        return np.sqrt(v * c2 + eps_root) if eps_root else np.sqrt(v * c2)
+
     def update(updates, state, params=None):
         t = state.count + 1
         mu = tree_map(first, updates, state.mu)
@@ -305,11 +308,11 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
         c2 = 1.0 / (1.0 - b2 ** t)
         if nesterov:
             cm, cg = b1 / (1.0 - b1 ** (t + 1)), (1.0 - b1) / (1.0 - b1 ** t)
-            out = tree_map(lambda m, v, g: (cm * m + cg * g) / (np.sqrt(v * c2 + eps_root) + eps),
-                       mu, nu, updates)
+            out = tree_map(lambda m, v, g: (cm * m + cg * g) / (root(v, c2) + eps),
+                           mu, nu, updates)
         else:
             c1 = 1.0 / (1.0 - b1 ** t)
-            out = tree_map(lambda m, v: (m * c1) / (np.sqrt(v * c2 + eps_root) + eps), mu, nu)
+            out = tree_map(lambda m, v: (m * c1) / (root(v, c2) + eps), mu, nu)
         if mu_dtype is not None:
             mu = tree_map(lambda m: m.astype(mu_dtype, copy=False), mu)
         return out, ScaleByAdamState(t, mu, nu)
