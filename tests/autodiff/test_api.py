@@ -409,3 +409,26 @@ def test_hvp_modes_agree_with_the_hessian(mode):
 def test_hvp_rejects_an_unknown_mode():
     with pytest.raises(ValueError, match="rev-over-fwd"):
         gk.hvp(np.sum, mode="reverse")
+
+
+def test_a_one_argument_function_call_records_as_its_handler_would():
+    """np.sum(x) and friends (handlers with a `plain` primitive) are recorded by
+    Tracer.__array_function__ itself: the same entry, value and gradient as the handler's
+    path (np.sum(x, axis=None)); a handler without one (np.linalg.norm) still runs."""
+    from gradkit.autodiff.primitive import FUNCTION_HANDLERS
+    from gradkit.autodiff.trace import ReverseTrace
+    x = np.linspace(-1.0, 2.0, 7)
+    for fn, via_handler in [(np.sum, lambda t: np.sum(t, axis=None)),
+                            (np.mean, lambda t: np.mean(t, axis=None)),
+                            (np.ravel, lambda t: FUNCTION_HANDLERS[np.ravel](t))]:
+        tapes = []
+        for call in (fn, via_handler):
+            trace = ReverseTrace()
+            out = call(trace.new_input(x))
+            tapes.append((trace.tape[-1][0], out._value))
+        assert tapes[0][0] is tapes[1][0]
+        assert np.array_equal(tapes[0][1], tapes[1][1]) and np.array_equal(tapes[0][1], fn(x))
+        assert np.array_equal(gk.grad(lambda t: np.sum(np.sin(fn(t))))(x),
+                              gk.grad(lambda t: np.sum(np.sin(via_handler(t))))(x))
+    assert getattr(FUNCTION_HANDLERS[np.linalg.norm], "plain", None) is None
+    assert gk.value_and_grad(np.linalg.norm)(x)[0] == np.linalg.norm(x)

@@ -162,7 +162,10 @@ UFUNC_PRIMITIVES: dict = {}
 UFUNC_HANDLERS: dict = {}
 #: ``np.ufunc`` -> :class:`Primitive`, for the ufuncs whose handler is just that primitive.
 PLAIN_UFUNCS: dict = {}
-#: NumPy function -> ``handler(*args, **kwargs)`` that ``__array_function__`` calls.
+#: NumPy function -> ``handler(*args, **kwargs)`` that ``__array_function__`` calls. A handler
+#: with a ``plain`` attribute (a :class:`Primitive`) declares that a call with one positional
+#: argument and no keywords is ``apply(handler.plain, x)``: ``Tracer.__array_function__``
+#: records such a call itself (``np.sum(x)``, ``np.ravel(x)``, ...).
 FUNCTION_HANDLERS: dict = {}
 #: ``(ufunc, method)`` (``(np.add, "reduce")``, ...) -> handler; filled by the reduction rules.
 UFUNC_METHODS: dict = {}
@@ -421,7 +424,8 @@ def _linear_jvp(prim, i):
 
 def _route(fn, prim):
     if not isinstance(fn, (np.ufunc, Primitive)) and fn not in FUNCTION_HANDLERS:
-        FUNCTION_HANDLERS[fn] = lambda *args, **kwargs: apply(prim, *args, **kwargs)
+        handler = FUNCTION_HANDLERS[fn] = lambda *args, **kwargs: apply(prim, *args, **kwargs)
+        handler.plain = prim
 
 
 def identity_rule(g, ans, *args, **kwargs):

@@ -24,21 +24,30 @@ _F64 = np.dtype(np.float64)
 _ndarray = np.ndarray
 
 
-def _typed(number):
-    """``typed(like)``: ``number`` as a read-only 0-d float64 array beside a float64 array
-    ``like``, else ``number`` itself. NumPy converts a Python number on every call, about
-    150 ns of a rule on a small array; the 0-d array gives the same bits. Other dtypes keep
-    the (weak) Python number, and so do tracers and gk.jit's recorded values (which type a
-    number themselves)."""
-    arr = np.array(number, _F64)
+def _number(value):
+    """``value`` as a read-only 0-d float64 array: a rule's number beside a float64 array.
+    NumPy converts a Python number on every call (about 150 ns of a rule on a small array);
+    the 0-d array gives the same bits."""
+    arr = np.array(value, _F64)
     arr.flags.writeable = False
+    return arr
+
+
+_ONE, _HALF = _number(1.0), _number(0.5)
+
+
+def _typed(arr):
+    """``typed(like)``: the 0-d ``arr`` beside a float64 array ``like``, else its Python
+    number: other dtypes keep the (weak) Python number, and so do tracers and gk.jit's
+    recorded values (which type a number themselves)."""
+    number = float(arr)
 
     def typed(like):
         return arr if type(like) is _ndarray and like.dtype is _F64 else number
     return typed
 
 
-_one, _two, _half = _typed(1.0), _typed(2.0), _typed(0.5)
+_one, _half = _typed(_ONE), _typed(_HALF)
 
 
 def def_elementwise(fn, *partials, name=None, needs=None):
@@ -70,7 +79,7 @@ def_elementwise(np.positive, identity_rule, needs="")
 def _power_dx(g, ans, x, y):
     if isinstance(y, (int, float)):  # the common x ** 2: keep x's dtype, no array exponent
         if y == 2:
-            return g * (_two(x) * x)
+            return g * (x + x)  # (2.0 * x, the same bits: doubling is exact)
         return g * 0.0 if y == 0 else g * (y * x ** (y - 1))
     # y == 0 gives 0 * x ** -1, which is nan at x == 0; the derivative there is 0.
     return g * y * x ** np.where(y, y - 1, 1.0)
@@ -93,7 +102,7 @@ BATCH_RULES[operator.pow] = lambda trace, fn, args, kwargs: ufunc_rule(trace, np
 def_elementwise(np.float_power,
                 lambda g, ans, x, y: g * y * np.float_power(x, np.where(y, y - 1, 1.0)),
                 lambda g, ans, x, y: g * ans * _safe_log(x, ans), needs=("x y", "ans x"))
-def_elementwise(np.square, lambda g, ans, x: g * _two(g) * x, needs="x")
+def_elementwise(np.square, lambda g, ans, x: (g + g) * x, needs="x")  # (g * 2.0, exactly)
 def_elementwise(np.sqrt, lambda g, ans, x: g * _half(g) / ans, needs="ans")
 def_elementwise(np.cbrt, lambda g, ans, x: g / (3.0 * ans * ans), needs="ans")
 def_elementwise(np.reciprocal, lambda g, ans, x: -g * ans * ans, needs="ans")
@@ -127,7 +136,12 @@ def_elementwise(np.arccos, lambda g, ans, x: -g / np.sqrt(1.0 - x * x), needs="x
 def_elementwise(np.arctan, lambda g, ans, x: g / (_one(x) + x * x), needs="x")
 def_elementwise(np.sinh, lambda g, ans, x: g * np.cosh(x), needs="x")
 def_elementwise(np.cosh, lambda g, ans, x: g * np.sinh(x), needs="x")
-def_elementwise(np.tanh, lambda g, ans, x: g * (_one(ans) - ans * ans), needs="ans")
+def _tanh_partial(g, ans, x):  # (the typed 1.0 written out: tanh is on every MLP's path)
+    one = _ONE if type(ans) is _ndarray and ans.dtype is _F64 else 1.0
+    return g * (one - ans * ans)
+
+
+def_elementwise(np.tanh, _tanh_partial, needs="ans")
 def_elementwise(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1.0), needs="x")
 # arccosh: for complex z the derivative is 1 / (sqrt(z - 1) sqrt(z + 1)) (NumPy's branch),
 # which is not 1 / sqrt(z^2 - 1) where Re z < 0; for real x > 1 the two agree.

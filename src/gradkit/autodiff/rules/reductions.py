@@ -378,6 +378,9 @@ def _cumulative(prim):
     return accumulate
 
 
+_sum.plain, _mean.plain = P_SUM, P_MEAN  # np.sum(x), np.mean(x): apply(P_SUM, x), ...
+
+
 # ----------------------------------------------------------------------------- nan-aware
 def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     out = _sum(np.where(np.isnan(getval(a)), 0.0, a), axis, dtype, keepdims=keepdims,
