@@ -97,3 +97,21 @@ def test_the_plain_steps_finiteness_probe_sees_every_non_finite_entry(bad, where
         assert not np.isfinite(_finite_probe(g, p))
     z = np.array([1.0 + 2.0j, np.inf])  # complex arrays: sums of squares
     assert not np.isfinite(_finite_probe({"w": z}, {"w": np.ones(2, complex)}))
+
+
+def test_the_epochs_smaller_last_batch_runs_eagerly_not_traced(monkeypatch):
+    """569 rows in batches of 32 leave a batch of 25 each epoch: it takes the eager step
+    (the same bits, as the test above shows), so each compiled step traces one signature."""
+    from gradkit.models import base
+    made, eager_rows = [], []
+    original, eager = base._StochasticRun._compiled_step, base._StochasticRun._eager
+    monkeypatch.setattr(base._StochasticRun, "_compiled_step",
+                        lambda self: made.append(original(self)) or made[-1])
+    monkeypatch.setattr(base._StochasticRun, "_eager",
+                        lambda self, Xb, Tb, wb=None: eager_rows.append(len(Xb))
+                        or eager(self, Xb, Tb, wb))
+    _fit(LogisticRegression, dict(optimizer="sgd", learning_rate=0.05, record_every=3),
+         CANCER, True)
+    recorded, plain = made[0]
+    assert len(recorded._programs) == 1 and len(plain._programs) == 1
+    assert eager_rows == [569 % 32] * 4  # one in each of the 4 epochs
