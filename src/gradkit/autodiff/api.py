@@ -18,6 +18,7 @@ from .trace import ARRAY_STAND_INS, ForwardTrace, ReverseTrace, finish, getval
 from .tracer import Tracer
 from . import complex as _complex
 from .batching import over_basis, vmap
+from .mutation import View
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
            "hvp", "elementwise_grad", "stop_gradient", "vmap"]
@@ -48,6 +49,10 @@ def _check_float(leaf, where):
 def _as_input(leaf, where):
     if type(leaf) is np.ndarray and leaf.dtype.kind == "f":
         return leaf
+    if isinstance(leaf, np.matrix):  # (its methods take no keepdims: NumPy's own error)
+        raise TypeError(f"{where} is an np.matrix, which gradkit does not differentiate (its "
+                        "* is a matrix product, its reductions stay 2-d); pass np.asarray(m) "
+                        "and write products with @.")
     if not isinstance(leaf, Tracer) and not hasattr(leaf, "dtype"):
         leaf = np.asarray(leaf)
         if leaf.dtype.kind in "iub" and leaf.ndim == 0:  # grad(f)(3) means 3.0
@@ -116,6 +121,10 @@ def _trace_args(args, argnums, fname, make_input, tangents=None):
     rebinds a tracer, not the input it started as."""
     args = list(args)
     inputs = []
+    aliased = _aliased_arrays(args) if len(args) > 1 or args and \
+        type(args[0]) is not np.ndarray else None
+    if aliased:
+        make_input = _refusing_writes(make_input, aliased, fname)
     for a in argnums:
         arg = args[a]
         if tangents is None:
@@ -140,6 +149,43 @@ def _trace_args(args, argnums, fname, make_input, tangents=None):
         args[a] = _rebuild(structure, leaves, tracers)
         inputs.append((leaves, structure, [t._aux for t in tracers]))
     return args, inputs
+
+
+def _aliased_arrays(args):
+    """The ids of the NumPy arrays among ``args`` (and one level into their dicts, lists and
+    tuples) that share memory with another of them (the same array twice, or views of one
+    array); empty in the common case, found by the arrays' owners (``.base``)."""
+    owners, found = {}, set()
+    for arg in args:
+        t = type(arg)
+        items = (arg,) if t is np.ndarray else arg.values() if t is dict else \
+            arg if t is list or t is tuple else ()
+        for v in items:
+            if type(v) is np.ndarray:
+                b = v.base
+                same = owners.setdefault(id(v) if b is None else id(b), [])
+                for other in same:
+                    if other is v or np.may_share_memory(other, v):
+                        found.update((id(other), id(v)))
+                same.append(v)
+    return found
+
+
+def _refusing_writes(make_input, aliased, fname):
+    """``make_input`` whose tracers of the ``aliased`` arrays refuse writes (a frozen view of
+    themselves, see ``mutation.View``): NumPy would change every argument that shares the
+    memory, which a gradient cannot follow; reads are fine (each is an input of its own)."""
+    sentence = (f"{fname}: the function writes into an argument that shares memory with "
+                "another argument (the same array passed twice, or a view of it): NumPy would "
+                "change both, and a gradient cannot follow that. Pass copies (f(x, "
+                "x.copy())).")
+
+    def make(leaf, *tangent):
+        t = make_input(leaf, *tangent)
+        if id(leaf) in aliased:
+            t._base = View(t, (), sentence)
+        return t
+    return make
 
 
 def _dict_traced(d, make_input, leaves, auxes):
@@ -242,7 +288,11 @@ def _argnums_tuple(argnums, nargs, fname):
         if not -nargs <= a < nargs:
             raise ValueError(f"{fname}: argnums={argnums!r} but the function was called with "
                              f"{nargs} positional argument(s).")
-    return single, tuple(a % nargs for a in nums)
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{fname}: argnums={argnums!r} names an argument twice; give each "
+                         "position once (the gradient of a repeated one would be the same).")
+    return single, nums
 
 
 def _split_aux(out, has_aux, fname):
@@ -462,6 +512,10 @@ def vjp(fun, *primals, has_aux=False):
                              f"output's structure {out_def}.")
         seeds = {}
         for o, c in zip(out_leaves, ct_leaves):
+            if np.shape(getval(c)) != np.shape(getval(o)):
+                raise ValueError(f"{fname}: a cotangent has shape {np.shape(getval(c))}, its "
+                                 f"output {np.shape(getval(o))}; pass one of the output's "
+                                 "shape (np.ones_like(out) for the sum of its entries).")
             if type(o) is Tracer and o._trace is trace:
                 seeds[o._aux] = c if o._aux not in seeds else seeds[o._aux] + c
         cts = trace.backward(seeds, free=False) if seeds else None

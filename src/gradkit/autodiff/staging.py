@@ -87,7 +87,16 @@ class JitValue:
         return (self[i] for i in range(len(self)))
 
     def __hash__(self):
-        return id(self)
+        # a set or a dict key reads the value: its own hash (a NumPy array's raises), and the
+        # recording is given up (a replay could not follow a lookup)
+        value = self._concrete("hash() (a set, a dict key)")
+        return hash(value.item() if type(value) is _ndarray and value.ndim == 0 else value)
+
+    def __str__(self):
+        return str(self._concrete("str()"))
+
+    def __round__(self, ndigits=None):
+        return round(self._concrete("round()"), ndigits)
 
     def __repr__(self):
         return f"JitValue(slot={self._slot}, value={self._array!r})"
@@ -855,9 +864,11 @@ class Recording:
             lines.append(f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
         else:
             lines.append("return " + "".join(names[p] if type(p) is int else p for p in ret))
+        namespace = {**self.consts, **self.number_values}
+        while name in namespace:  # (jit(np.tanh): its program calls tanh)
+            name = "_" + name
         source = f"def {name}({', '.join(params)}):\n" + "".join(
             f"    {line}\n" for line in lines)
-        namespace = {**self.consts, **self.number_values}
         exec(compile(source, f"<gk.jit {name}>", "exec"), namespace)
         return namespace[name], source
 

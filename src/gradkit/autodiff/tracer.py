@@ -114,6 +114,11 @@ def _binary_operator(fn, python_operator=None):
     return op, rop
 
 
+def _refuse_setting(name, rewrite):
+    raise NoGradientRuleError(f"Setting .{name} of a traced value is not differentiable in "
+                              f"gradkit; write {rewrite} instead.")
+
+
 def _flat_operator(ufunc):
     """A comparison or floor division: computed on the plain values, no derivative."""
     return lambda self, other: ufunc(getval(self), getval(other))
@@ -164,15 +169,18 @@ class Tracer:
         self._aux = aux
 
     # -- array facts (no derivative involved)
-    shape = property(lambda self: shape_of(self._value))
+    shape = property(lambda self: shape_of(self._value),
+                     lambda self, _: _refuse_setting("shape", "x = x.reshape(new_shape)"))
     ndim = property(lambda self: len(shape_of(self._value)))
     size = property(lambda self: int(np.prod(shape_of(self._value))))
     dtype = property(lambda self: self._value.dtype)
     T = property(lambda self: np.transpose(self))
     mT = property(lambda self: np.swapaxes(self, -1, -2))
     device = property(lambda self: getattr(getval(self), "device", "cpu"))
-    real = property(lambda self: np.real(self))
-    imag = property(lambda self: np.imag(self))
+    real = property(lambda self: np.real(self),
+                    lambda self, _: _refuse_setting("real", "z = v + 1j * np.imag(z)"))
+    imag = property(lambda self: np.imag(self),
+                    lambda self, _: _refuse_setting("imag", "z = np.real(z) + 1j * v"))
 
     def __len__(self):
         return len(self._value)

@@ -263,6 +263,9 @@ def _extremum(prim, bound, fname):
     def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         _no_kwarg(fname, "where", None if where is True else where,
                   f"use np.{fname}(np.where(mask, x, {'-' if bound is np.maximum else ''}np.inf))")
+        if initial is not None and np.size(a) == 0:  # NumPy's answer: initial, no derivative
+            return prim.fn(np.zeros(np.shape(a), np.result_type(a)), axis=axis,
+                           keepdims=keepdims, initial=initial)
         out = apply(prim, a, axis=axis, keepdims=keepdims)
         return out if initial is None else bound(out, initial)
     return reduce

@@ -22,7 +22,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from ..primitive import (
     FUNCTION_HANDLERS, NoGradientRuleError, TracerConversionError, def_linear, defjvp,
     defvjp, differentiable, identity_rule, primitive)
-from ..trace import apply, getval, unbroadcast
+from ..trace import apply, getval, is_ndarray, unbroadcast
 from ..tracer import Tracer
 from .indexing import untake
 from ...backend import to_device_of, to_numpy
@@ -283,7 +283,14 @@ def _tile(A, reps):
     reps = (1,) * (d - len(reps)) + reps
     spread = np.reshape(A, tuple(n for s in shape for n in (1, s)))
     spread = np.broadcast_to(spread, tuple(n for r, s in zip(reps, shape) for n in (r, s)))
-    return np.reshape(spread, tuple(r * s for r, s in zip(reps, shape)))
+    return _own_copy(np.reshape(spread, tuple(r * s for r, s in zip(reps, shape))), A)
+
+
+def _own_copy(out, a):
+    """``out`` (a reshape of a broadcast of ``a``) as an array of its own, as NumPy's tile and
+    repeat return: a reshape that NumPy could make as a view of the broadcast is read-only
+    and shares ``a``'s memory, and a write into it must neither raise nor reach ``a``."""
+    return np.copy(out) if np.may_share_memory(out, a) else out
 
 
 def _repeat(a, repeats, axis=None):
@@ -295,7 +302,8 @@ def _repeat(a, repeats, axis=None):
         r = int(np.reshape(repeats, ()))
         spread = np.broadcast_to(np.expand_dims(a, axis + 1),
                                  shape[:axis + 1] + (r,) + shape[axis + 1:])
-        return np.reshape(spread, shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
+        return _own_copy(np.reshape(spread, shape[:axis] + (shape[axis] * r,)
+                                    + shape[axis + 1:]), a)
     index = np.repeat(np.arange(shape[axis]), to_numpy(repeats))  # on the host, then moved
     return a[_along(axis, len(shape), to_device_of(index, a))]
 
@@ -840,10 +848,11 @@ def _piecewise(x, condlist, funclist, *args, **kw):
     """np.piecewise with NumPy's steps: a buffer of zeros like ``x`` written through each
     condition's mask (a constant, or the function of the selected entries)."""
     n2 = len(funclist)
-    if np.isscalar(condlist) or not isinstance(condlist[0], (list, np.ndarray)):
-        if not isinstance(condlist, np.ndarray) or np.ndim(condlist) != 0:
-            condlist = [condlist]
-    condlist = np.asarray([getval(c) for c in condlist], dtype=bool)
+    # NumPy's rule (one condition becomes a list of one), for gk.jit's masks too
+    if np.ndim(condlist) == 0 or np.ndim(x) != 0 and not (
+            isinstance(condlist[0], (list, np.ndarray)) or is_ndarray(condlist[0])):
+        condlist = [condlist]
+    condlist = np.stack([getval(c) for c in condlist]).astype(bool)  # (gk.jit records it)
     n = len(condlist)
     if n == n2 - 1:  # the extra function: where no condition holds
         condlist = np.concatenate([condlist, ~np.any(condlist, axis=0, keepdims=True)], axis=0)
