@@ -576,3 +576,16 @@ def test_python_numbers_of_two_input_ufuncs_are_typed_where_the_loop_allows(dtyp
         assert got.dtype == want.dtype == dtype and same(got, want)
     assert "logaddexp(num" in j.source and "maximum(x0, num" in j.source, j.source
     assert "ldexp(x0, 2)" in j.source, j.source
+
+
+def test_a_program_traced_again_reuses_its_compiled_code():
+    """Two traces that write the same source (another fit of the same shapes) share one code
+    object; their namespaces (the constants) stay their own."""
+    def f(x, c):
+        return np.tanh(x) * c
+    x = np.linspace(-1.0, 1.0, 4)
+    a, b = gk.jit(f), gk.jit(f)
+    assert same(a(x, 2.0), f(x, 2.0)) and same(b(x, 3.0), f(x, 3.0))
+    (pa,), (pb,) = a._programs.values(), b._programs.values()
+    assert pa.fn.__code__ is pb.fn.__code__ and pa.fn is not pb.fn
+    assert same(a(x, 5.0), f(x, 5.0)) and same(b(x, 7.0), f(x, 7.0))

@@ -57,7 +57,7 @@ import warnings
 
 import numpy as np
 
-from .staging import _RESERVED, JitValue, Recording, _Miss
+from .staging import _RESERVED, JitValue, Recording, _Miss, compiled
 from ..tree import tree_flatten, tree_unflatten
 
 __all__ = ["jit", "Jitted", "JitValue", "Recording", "JitWarning"]
@@ -455,7 +455,7 @@ def _entry(prog, args, kwargs, static_nums, statics):
         ns["run"] = prog.run
         lines.append(f"return run(({', '.join(leaves)}{',' if len(leaves) == 1 else ''}))")
     source = "def enter(args, kwargs):\n" + "".join(f"    {ln}\n" for ln in lines)
-    exec(compile(source, "<gk.jit enter>", "exec"), ns)
+    exec(compiled(source, "<gk.jit enter>"), ns)
     return ns["enter"]
 
 

@@ -25,7 +25,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 from .trace import ARRAY_STAND_INS
 
-__all__ = ["JitValue", "Recording"]
+__all__ = ["JitValue", "Recording", "compiled"]
 
 _ndarray = np.ndarray
 _generic = np.generic
@@ -869,8 +869,25 @@ class Recording:
             name = "_" + name
         source = f"def {name}({', '.join(params)}):\n" + "".join(
             f"    {line}\n" for line in lines)
-        exec(compile(source, f"<gk.jit {name}>", "exec"), namespace)
+        exec(compiled(source, f"<gk.jit {name}>"), namespace)
         return namespace[name], source
+
+
+_CODE: dict = {}  # (source, filename) -> code object, the latest _CODE_MAX of them
+_CODE_MAX = 256
+
+
+def compiled(source, filename):
+    """``compile(source, filename, "exec")``, kept for the next trace of the same source
+    (another fit of the same shapes makes the same program: Python's compiler takes about
+    0.5 ms of a 40-line one). The code is independent of the namespace it is run in."""
+    key = (source, filename)
+    code = _CODE.get(key)
+    if code is None:
+        if len(_CODE) >= _CODE_MAX:
+            del _CODE[next(iter(_CODE))]  # the oldest
+        code = _CODE[key] = compile(source, filename, "exec")
+    return code
 
 
 # the operators whose statement may write into an operand that dies there (compile)
