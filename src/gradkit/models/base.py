@@ -1122,7 +1122,21 @@ class GradientEstimator(BaseEstimator):
             from .distributed import fit_dask
             return fit_dask(self, X, y)
         require_numpy(name, X, y)  # estimators run on host arrays
+        before = {k: getattr(self, k) for k in ("n_features_in_", "feature_names_in_")
+                  if hasattr(self, k)}
         X, y = self._validate_Xy(X, y, reset=True)
+        fitted_with = before.get("n_features_in_")
+        if self.warm_start and hasattr(self, "params_") and fitted_with is not None and \
+                fitted_with != X.shape[1]:
+            for k in ("n_features_in_", "feature_names_in_"):  # the fitted model stays whole
+                if k in before:
+                    setattr(self, k, before[k])
+                elif hasattr(self, k):
+                    delattr(self, k)
+            raise ValueError(f"{name}: X has {X.shape[1]} features, but the model was fitted "
+                             f"with {fitted_with}, and warm_start=True continues from those "
+                             f"parameters; pass X with {fitted_with} features, or set "
+                             "warm_start=False to start over.")
         weights = check_sample_weight(sample_weight, X.shape[0], name)
         T = self._prepare_targets(y, fitting=True)
         weights = self._row_weights(y, weights)
@@ -1314,7 +1328,8 @@ class GradientEstimator(BaseEstimator):
         self.stop_reason_ = "diverged"
         kept = ("the best parameters seen were kept" if best is None else
                 f"the best parameters seen (loss {best:.6g}) were kept")
-        message = (f"{type(self).__name__}: training diverged at step {step} (loss {value:.6g}); "
+        at = "" if value is None else f" (loss {value:.6g})"  # (None: before any loss)
+        message = (f"{type(self).__name__}: training diverged at step {step}{at}; "
                    f"it stopped and {kept}. Lower learning_rate, set clip_norm, or "
                    "standardize the features.")
         if self.on_nan == "raise":
@@ -1649,6 +1664,10 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
                                                           type(self).__name__)
             row = self._class_weight_table[idx]
             sample_weight = row if sample_weight is None else sample_weight * row
+            if training and not np.any(sample_weight):
+                raise ValueError(f"{type(self).__name__}.fit: the weights are zero for every "
+                                 "row (sample_weight times class_weight); give some rows a "
+                                 "weight > 0.")
         return super()._row_weights(y, sample_weight, training)
 
     def _validate_Xy(self, X, y, reset):

@@ -1,7 +1,10 @@
 """The full-batch training loop: run a gradient transformation on f for a number of steps."""
 from __future__ import annotations
 
+import numbers
 import time
+
+import numpy as np
 
 from .minimize import MAX_ITER, Monitor, Objective, OptimizeResult, _SUCCESS, inf_norm
 from .transforms import GradientTransformation, apply_updates, current_learning_rate, \
@@ -71,9 +74,10 @@ def run(optimizer, fun, x0, max_iter=1000, *, tol=0.0, value_and_grad=None, grad
         raise TypeError(f"optimizer must be a GradientTransformation such as adam(0.01), got "
                         f"{type(optimizer).__name__}; for the full-batch methods use "
                         "minimize(f, x0, method=...).")
-    if not (isinstance(max_iter, int) and max_iter >= 0):
+    if not (isinstance(max_iter, (int, np.integer)) and not isinstance(max_iter, bool)
+            and max_iter >= 0):
         raise ValueError(f"max_iter must be an integer >= 0, got {max_iter!r}.")
-    if not (isinstance(tol, (int, float)) and tol >= 0):
+    if not (isinstance(tol, numbers.Real) and not isinstance(tol, bool) and tol >= 0):
         raise ValueError(f"tol must be a number >= 0, got {tol!r}.")
     objective = Objective(fun, x0, grad=grad, value_and_grad=value_and_grad, jit=jit)
     monitor = Monitor(objective, tol, max_iter, callback, ftol, n_iter_no_change)

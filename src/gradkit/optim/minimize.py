@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import numbers
 
 import numpy as np
 
@@ -170,7 +171,16 @@ class Objective:
             f, g = self._engine_vg(self.unravel(x))
             if type(g) is np.ndarray and not self.is_tree:  # the engine's plain answer
                 return float(f), self.ravel(g)
-        return _scalar(f), self.ravel(getval(g))
+        return _scalar(f), self._checked(self.ravel(getval(g)), x, "grad=" if self._vg is None
+                                         else "value_and_grad=")
+
+    def _checked(self, flat, x, what):
+        """A user-given derivative, flattened: it must have x0's shape (as many entries)."""
+        if np.shape(flat) != x.shape:
+            raise ValueError(f"minimize: {what} returned {np.size(flat)} entries where x0 has "
+                             f"{x.shape[0]}; it must return an array shaped like x0 (or a "
+                             "pytree like it).")
+        return flat
 
     def hvp(self, x, v):
         """The Hessian-vector product H(x) v (``gk.hvp`` unless the user gave it)."""
@@ -183,7 +193,11 @@ class Objective:
         self.nhev += 1
         n = x.shape[0]
         if self._hess is not None:
-            return getval(self._hess(self.unravel(x))).reshape(n, n)
+            H = getval(self._hess(self.unravel(x)))
+            if np.size(H) != n * n:
+                raise ValueError(f"minimize: hess= returned an array of shape {np.shape(H)}; "
+                                 f"with {n} parameters it must be ({n}, {n}).")
+            return H.reshape(n, n)
         if self.is_tree:  # build it column by column from Hessian-vector products
             self.nhev -= 1
             eye = array_namespace(x).eye(n, dtype=x.dtype)  # on x's device
@@ -242,9 +256,13 @@ class Monitor:
         return None
 
     def start(self, x, f, gnorm, **extra):
-        """Record iteration 0; stop at once if x0 already satisfies tol."""
+        """Record iteration 0; stop at once if x0 already satisfies tol (or max_iter is 0)."""
         self._prev_f = f
-        return self._record(x, f, gnorm, 0.0, extra)
+        stop = self._record(x, f, gnorm, 0.0, extra)
+        if stop is None and self.max_iter == 0:
+            return (MAX_ITER, f"Stopped: max_iter=0 iterations; x0 is returned (its "
+                    f"{self.measure} is {gnorm:.3g}).")
+        return stop
 
     def step(self, x, f, gnorm, step_size, **extra):
         """Record one finished iteration and decide whether to stop."""
@@ -394,7 +412,7 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
     if name not in _SOLVERS:
         raise ValueError(f"Unknown method {method!r}. Valid methods: "
                          f"{', '.join(repr(m) for m in METHODS)}.")
-    if not (isinstance(tol, (int, float)) and tol >= 0):
+    if not (isinstance(tol, numbers.Real) and not isinstance(tol, bool) and tol >= 0):
         raise ValueError(f"tol must be a number >= 0, got {tol!r}.")
     module, solver_name, default_iter = _SOLVERS[name]
     if max_iter is None:
@@ -416,15 +434,19 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
         fun = lambda x: loss(model(x))  # noqa: E731
     if not callable(fun):
         raise TypeError(f"fun must be a callable fun(x) -> scalar, got {type(fun).__name__}.")
+    if not isinstance(args, tuple):  # (scipy's: one extra argument, an array say)
+        args = () if args is None else (args,)
     if args:
-        if not isinstance(args, tuple):
-            args = (args,)
         fun, grad, value_and_grad, hess = (_bind(f, args) for f in (fun, grad, value_and_grad,
                                                                     hess))
         hvp = None if hvp is None else (lambda x, v, _h=hvp: _h(x, v, *args))
 
     objective = Objective(fun, x0, grad=grad, value_and_grad=value_and_grad, hvp=hvp,
                           hess=hess)
+    if objective.x0.dtype.kind == "c":
+        raise TypeError("minimize: x0 is complex, and the methods minimize over real "
+                        "parameters; write f of z = u + 1j * v as a function of the real pair "
+                        "(u, v) (a dict {'u': ..., 'v': ...} works as x0).")
     measure = {"frank-wolfe": "Frank-Wolfe gap", "proximal": "gradient-mapping inf-norm",
                "subgradient": "subgradient inf-norm"}.get(
         name, "projected-gradient inf-norm" if bounds is not None else "gradient inf-norm")
@@ -480,9 +502,13 @@ def _restarted(fun, x0, method, n_restarts, random_state, restart_scale, kwargs)
                                                        None)
     flat = np.asarray(flat, dtype=float)
     sigma = restart_scale * np.maximum(1.0, np.abs(flat))
+    constraint = kwargs.get("constraint")  # (frank-wolfe: each start projected into the set)
     starts = [x0]
     for _ in range(n_restarts):
         v = flat + sigma * rng.standard_normal(flat.shape)
+        if constraint is not None:
+            point = constraint.project(unravel(v) if is_tree else v.reshape(np.shape(x0)))
+            v = ravel_pytree(point)[0] if is_tree else np.asarray(point, float).reshape(-1)
         starts.append(unravel(v) if is_tree else v.reshape(np.shape(x0)))
     runs = [minimize(fun, s, method, **kwargs) for s in starts]
     funs = [float(r.fun) for r in runs]

@@ -315,11 +315,24 @@ class LBFGSMemory:
         return out
 
 
-def _as_bound(b, x, side):
+def _as_bound(b, x, side, ravel=None):
+    """One side of ``bounds`` as a vector of ``x``'s (flat) shape: a number, an array
+    broadcast to the flat ``x``, an array shaped like ``x0``, or a dict like a dict ``x0``
+    (flattened as ``x0`` is, by ``ravel``)."""
     if b is None:
         return np.full_like(x, -np.inf if side == "lower" else np.inf)
+    if ravel is not None and isinstance(b, dict):  # (a dict x0's bounds, the same keys)
+        b = ravel(b)
     b = np.where(b is None, np.nan, b) if not hasattr(b, "dtype") else b
-    b = np.broadcast_to(b, x.shape).astype(x.dtype)
+    b = np.asarray(b)
+    if b.ndim > 1 and b.size == x.size:  # shaped like an array x0
+        b = b.reshape(-1)
+    try:
+        b = np.broadcast_to(b, x.shape).astype(x.dtype)
+    except ValueError:
+        raise ValueError(f"bounds: the {side} bound has shape {b.shape}; give a number, an "
+                         f"array shaped like x0, or one entry per parameter ({x.size}).") \
+            from None
     if np.isnan(b).any():
         raise ValueError(f"bounds: the {side} bound contains None/NaN entries; use "
                          f"{'-' if side == 'lower' else ''}np.inf for an unbounded side.")
@@ -433,8 +446,8 @@ def minimize_lbfgs(objective, x, monitor, *, line_search="wolfe", bounds=None, m
         if not (isinstance(bounds, (tuple, list)) and len(bounds) == 2):
             raise ValueError("bounds must be a pair (lower, upper) of arrays or scalars; use "
                              "None or np.inf for an unbounded side.")
-        lower = _as_bound(bounds[0], x, "lower")
-        upper = _as_bound(bounds[1], x, "upper")
+        lower = _as_bound(bounds[0], x, "lower", objective.ravel)
+        upper = _as_bound(bounds[1], x, "upper", objective.ravel)
         if (lower > upper).any():
             raise ValueError("bounds: some lower bound exceeds its upper bound.")
         x = np.clip(x, lower, upper)

@@ -454,9 +454,17 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
         raise ValueError(f"decay_steps ({decay_steps}) includes the warmup and must be larger "
                          f"than warmup_steps ({warmup_steps}).")
     peak_value, end_value = _finite("peak_value", peak_value), _finite("end_value", end_value)
-    # cosine_decay_schedule's alpha is the end value relative to the peak
-    alpha = 0.0 if peak_value == 0.0 else end_value / peak_value
-    cosine = cosine_decay_schedule(peak_value, decay_steps - warmup_steps, alpha, exponent)
+    if peak_value != 0.0:  # cosine_decay_schedule's alpha: the end value relative to the peak
+        cosine = cosine_decay_schedule(peak_value, decay_steps - warmup_steps,
+                                       end_value / peak_value, exponent)
+    else:  # (no ratio to the peak: the formula above, written out)
+        span = decay_steps - warmup_steps
+        _number("exponent", exponent, lambda v: 0.0 < v < math.inf, "a finite number > 0")
+
+        def cosine(count):
+            k = np.clip(np.asarray(count), 0, span)
+            return _out(end_value - end_value * (0.5 * (1.0 + np.cos(np.pi * k / span)))
+                        ** exponent)
     return linear_warmup(cosine, warmup_steps, init_value)
 
 

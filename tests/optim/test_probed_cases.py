@@ -1,0 +1,70 @@
+"""gk.minimize and the schedules on cases found by probing: each gave a wrong answer without
+an error, or an error that named neither the argument nor what to pass."""
+import numpy as np
+import pytest
+
+import gradkit as gk
+from gradkit import optim
+
+
+def _quadratic(x):
+    return np.sum((x - 1.0) ** 2)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "bfgs", "gd", "newton", "newton-cg", "trust-ncg"])
+def test_max_iter_zero_returns_x0(method):
+    x0 = np.zeros(2)
+    result = gk.minimize(_quadratic, x0, method=method, max_iter=0)
+    np.testing.assert_array_equal(result.x, x0)
+    assert result.nit == 0 and result.fun == _quadratic(x0) and "max_iter=0" in result.message
+
+
+def test_args_may_be_one_array_as_in_scipy():
+    result = gk.minimize(lambda x, a: np.sum((x - a) ** 2), np.zeros(2), args=np.array([1., 2.]))
+    np.testing.assert_allclose(result.x, [1.0, 2.0], atol=1e-6)
+
+
+def test_tol_may_be_any_real_number():
+    for tol in (np.float32(1e-6), np.int64(0), 1e-6):
+        assert gk.minimize(_quadratic, np.zeros(2), tol=tol).success
+
+
+def test_bounds_shaped_like_x0_or_a_dict_x0():
+    x = gk.minimize(_quadratic, np.zeros((2, 2)),
+                    bounds=(np.zeros((2, 2)), [[0.5, 0.5], [0.5, 2.0]])).x
+    np.testing.assert_allclose(x, [[0.5, 0.5], [0.5, 1.0]], atol=1e-6)
+    x = gk.minimize(lambda p: np.sum((p["a"] - 1) ** 2) + np.sum((p["b"] + 1) ** 2),
+                    {"a": np.zeros(2), "b": np.zeros(1)},
+                    bounds=({"a": np.zeros(2), "b": np.full(1, -0.5)},
+                            {"a": np.full(2, 0.5), "b": np.ones(1)})).x
+    np.testing.assert_allclose(x["a"], [0.5, 0.5], atol=1e-6)
+    np.testing.assert_allclose(x["b"], [-0.5], atol=1e-6)
+    with pytest.raises(ValueError, match="the lower bound has shape"):
+        gk.minimize(_quadratic, np.zeros(3), bounds=(np.zeros(2), 1.0))
+
+
+def test_a_derivative_of_the_wrong_shape_names_the_argument():
+    with pytest.raises(ValueError, match="grad= returned 2 entries where x0 has 3"):
+        gk.minimize(_quadratic, np.zeros(3), grad=lambda x: np.ones(2))
+    with pytest.raises(ValueError, match=r"hess= returned an array of shape \(2, 2\)"):
+        gk.minimize(_quadratic, np.zeros(3), method="newton", hess=lambda x: np.eye(2))
+
+
+def test_a_complex_x0_is_refused_with_the_rewrite():
+    with pytest.raises(TypeError, match="real pair"):
+        gk.minimize(lambda z: np.sum(np.abs(z - 1j) ** 2), np.zeros(2, complex))
+
+
+def test_frank_wolfes_restarts_start_inside_the_set():
+    target = np.array([0.6, 0.3, 0.1])
+    result = gk.minimize(lambda x: np.sum((x - target) ** 2), np.ones(3) / 3,
+                         method="frank-wolfe", constraint=optim.Simplex(), n_restarts=3,
+                         random_state=0)
+    for start in [result.restart_x0]:
+        assert optim.Simplex().contains(np.asarray(start))
+    np.testing.assert_allclose(result.x, target, atol=1e-5)
+
+
+def test_a_warmup_cosine_decay_from_a_zero_peak_follows_its_formula():
+    s = optim.warmup_cosine_decay_schedule(0.0, 0.0, 1, 3, end_value=0.5)
+    np.testing.assert_allclose([float(s(t)) for t in range(6)], [0, 0, 0.25, 0.5, 0.5, 0.5])
