@@ -42,3 +42,13 @@ def test_weights_zero_everywhere_after_class_weight_are_refused(class_weight, sa
     y = (Y3 > 0).astype(int)
     with pytest.raises(ValueError, match="weights are zero for every row"):
         LogisticRegression(class_weight=class_weight).fit(X, y, sample_weight=sample_weight(y))
+
+
+def test_an_alpha_without_a_penalty_warns():
+    y = X @ np.array([1.0, 2.0, 3.0])
+    with pytest.warns(UserWarning, match="penalty=None ignores alpha=10"):
+        LinearRegression(alpha=10).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        LinearRegression().fit(X, y)
+        LinearRegression(penalty="l2", alpha=10).fit(X, y)

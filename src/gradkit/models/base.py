@@ -56,6 +56,7 @@ stops with the best parameters seen, every fitted attribute set, ``stop_reason_ 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import os
 import sys
@@ -1111,6 +1112,11 @@ class GradientEstimator(BaseEstimator):
         """
         check_parameters(self)
         name = f"{type(self).__name__}.fit"
+        if getattr(self, "penalty", "l2") is None and "alpha" in self.get_params() and \
+                self.alpha != inspect.signature(type(self)).parameters["alpha"].default:
+            _warn_at_caller(f"{name}: penalty=None ignores alpha={self.alpha!r}; set penalty="
+                            "'l2' (as Ridge), 'l1' or 'elasticnet' for alpha to count.",
+                            UserWarning)
         if is_dask_collection(X):  # Dask arrays: see gradkit.models.distributed
             given = [k for k, v in (("sample_weight", sample_weight),
                                     ("validation_data", validation_data),
