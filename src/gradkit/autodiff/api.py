@@ -18,7 +18,6 @@ from .trace import ARRAY_STAND_INS, ForwardTrace, ReverseTrace, finish, getval
 from .tracer import Tracer
 from . import complex as _complex
 from .batching import over_basis, vmap
-from .mutation import View
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "hessian",
            "hvp", "elementwise_grad", "stop_gradient", "vmap"]
@@ -121,10 +120,6 @@ def _trace_args(args, argnums, fname, make_input, tangents=None):
     rebinds a tracer, not the input it started as."""
     args = list(args)
     inputs = []
-    aliased = _aliased_arrays(args) if len(args) > 1 or args and \
-        type(args[0]) is not np.ndarray else None
-    if aliased:
-        make_input = _refusing_writes(make_input, aliased, fname)
     for a in argnums:
         arg = args[a]
         if tangents is None:
@@ -149,43 +144,6 @@ def _trace_args(args, argnums, fname, make_input, tangents=None):
         args[a] = _rebuild(structure, leaves, tracers)
         inputs.append((leaves, structure, [t._aux for t in tracers]))
     return args, inputs
-
-
-def _aliased_arrays(args):
-    """The ids of the NumPy arrays among ``args`` (and one level into their dicts, lists and
-    tuples) that share memory with another of them (the same array twice, or views of one
-    array); empty in the common case, found by the arrays' owners (``.base``)."""
-    owners, found = {}, set()
-    for arg in args:
-        t = type(arg)
-        items = (arg,) if t is np.ndarray else arg.values() if t is dict else \
-            arg if t is list or t is tuple else ()
-        for v in items:
-            if type(v) is np.ndarray:
-                b = v.base
-                same = owners.setdefault(id(v) if b is None else id(b), [])
-                for other in same:
-                    if other is v or np.may_share_memory(other, v):
-                        found.update((id(other), id(v)))
-                same.append(v)
-    return found
-
-
-def _refusing_writes(make_input, aliased, fname):
-    """``make_input`` whose tracers of the ``aliased`` arrays refuse writes (a frozen view of
-    themselves, see ``mutation.View``): NumPy would change every argument that shares the
-    memory, which a gradient cannot follow; reads are fine (each is an input of its own)."""
-    sentence = (f"{fname}: the function writes into an argument that shares memory with "
-                "another argument (the same array passed twice, or a view of it): NumPy would "
-                "change both, and a gradient cannot follow that. Pass copies (f(x, "
-                "x.copy())).")
-
-    def make(leaf, *tangent):
-        t = make_input(leaf, *tangent)
-        if id(leaf) in aliased:
-            t._base = View(t, (), sentence)
-        return t
-    return make
 
 
 def _dict_traced(d, make_input, leaves, auxes):
@@ -339,6 +297,7 @@ def _reverse(fun, args, kwargs, argnums, has_aux, fname):
     """Call ``fun`` with ``args[argnums]`` traced on a new reverse trace:
     ``(trace, output, aux, inputs)``."""
     trace = ReverseTrace()
+    trace.arguments = args  # (read by a write into an input: mutation.assign)
     new_input = trace.new_input
     traced, inputs = _trace_args(args, argnums, fname, new_input)
     out = fun(*traced, **kwargs)
@@ -560,6 +519,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     if len(primals) != len(tangents):
         raise ValueError(f"{fname}: {len(primals)} primals but {len(tangents)} tangents.")
     trace = ForwardTrace()
+    trace.arguments = primals
     traced, _ = _trace_args(primals, range(len(primals)), fname, trace.new_input, tangents)
     out = fun(*traced)
     finish(trace)  # issue 16: tracers of this trace are invalid from here on

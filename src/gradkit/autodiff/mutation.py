@@ -321,6 +321,11 @@ def assign(target, new):
         raise NoGradientRuleError(view.frozen)
     if is_ndarray(plain) and not plain.flags.writeable:
         raise ValueError("assignment destination is read-only")
+    if _aliases_another_argument(target if view is None else view.root):
+        raise NoGradientRuleError(
+            "The function writes into an argument that shares memory with another argument "
+            "(the same array passed twice, or a view of it): NumPy would change both, and a "
+            "gradient cannot follow that. Pass copies (f(x, x.copy())).")
     if view is None:
         _rebind(target, new)
         root = target
@@ -330,6 +335,40 @@ def assign(target, new):
     views = getattr(root, "_views", None)
     if views:
         _refresh(root, views)
+
+
+def _aliases_another_argument(root):
+    """Whether ``root``, written now, still holds an argument of its trace's function that
+    shares memory with another argument. The arguments are looked at on the first write
+    only (then kept as the ids of the aliased arrays): code that never writes pays nothing."""
+    trace = root._trace
+    args = getattr(trace, "arguments", None)
+    if args is None:
+        return False
+    if type(args) is not frozenset:
+        args = trace.arguments = frozenset(_aliased_arrays(args))
+    return bool(args) and id(root._value) in args
+
+
+def _aliased_arrays(args):
+    """The ids of the NumPy arrays among ``args`` (and one level into their dicts, lists and
+    tuples) that share memory with another of them (the same array twice, or views of one
+    array), told first by the arrays' owners (``.base``)."""
+    arrays = []
+    for arg in args:
+        t = type(arg)
+        if t is np.ndarray:
+            arrays.append(arg)
+        elif t is dict or t is list or t is tuple:
+            arrays += [v for v in (arg.values() if t is dict else arg) if type(v) is np.ndarray]
+    owners = [id(a) if a.base is None else id(a.base) for a in arrays]
+    found = set()
+    if len(set(owners)) < len(owners):
+        for i, a in enumerate(arrays):
+            for b, owner in zip(arrays[:i], owners):
+                if owner == owners[i] and (a is b or np.may_share_memory(a, b)):
+                    found.update((id(a), id(b)))
+    return found
 
 
 def _rebind(t, new):

@@ -332,11 +332,14 @@ class ReverseTrace:
         array([2., 4.])
     """
 
-    __slots__ = ("level", "tape")
+    # arguments: the traced function's arguments as the caller gave them (None: unknown),
+    # until a write into an input asks whether they alias (mutation.assign)
+    __slots__ = ("level", "tape", "arguments")
 
     def __init__(self):
         self.level = next(_levels)
         self.tape = []
+        self.arguments = None
 
     def new_input(self, value):
         """``value`` as a traced input (or a traced buffer): an entry with no parents."""
@@ -582,10 +585,11 @@ class ForwardTrace:
         array([0., 2.])
     """
 
-    __slots__ = ("level",)
+    __slots__ = ("level", "arguments")  # (arguments: as ReverseTrace's)
 
     def __init__(self):
         self.level = next(_levels)
+        self.arguments = None
 
     def new_input(self, value, tangent):
         return Tracer(value, self, tangent)
