@@ -153,3 +153,32 @@ def test_functools_wraps_keeps_a_jitted_program_its_own():
     jitted = gk.jit(wrapped)
     for _ in range(2):
         np.testing.assert_array_equal(jitted(X), np.tanh(X) + 1.0)
+
+
+# -- vmap, hvp
+@pytest.mark.parametrize("fn", [lambda x: np.argmax(x, keepdims=True),
+                                lambda x: x.argmin(keepdims=True),
+                                lambda x: np.nanargmax(x, keepdims=True)],
+                         ids=["argmax", "argmin method", "nanargmax"])
+def test_vmap_of_a_flat_arg_reduction_keeps_every_axis(fn):
+    batch = np.arange(24.0).reshape(4, 2, 3)[:, ::-1]
+    got, want = gk.vmap(fn)(batch), np.stack([fn(x) for x in batch])
+    assert got.shape == want.shape == (4, 1, 1) and np.array_equal(got, want)
+
+
+def test_vmap_out_axes_out_of_bounds_is_refused():
+    with pytest.raises(ValueError, match="out_axes=1 is out of bounds"):
+        gk.vmap(lambda x: x.sum(), out_axes=1)(np.ones((4, 2)))
+    assert gk.vmap(lambda x: 2 * x, out_axes=-1)(np.ones((4, 2))).shape == (2, 4)
+
+
+def test_a_batched_value_answers_the_ndarray_attributes_as_a_traced_one():
+    batch = np.arange(12.0).reshape(4, 3)
+    np.testing.assert_array_equal(gk.vmap(lambda x: x * x.nbytes)(batch), batch * 24)
+    with pytest.raises(AttributeError, match="x.ravel"):
+        gk.vmap(lambda x: x.flat[0])(batch)
+
+
+def test_hvp_with_several_argnums_says_to_pass_one_argument():
+    with pytest.raises(TypeError, match="position of one argument"):
+        gk.hvp(lambda a, b: np.sum(a * b), argnums=(0, 1))(X, X, (X, X))

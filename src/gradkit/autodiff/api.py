@@ -910,6 +910,10 @@ def hvp(fun, argnums=0, mode="rev-over-fwd"):
     """
     if mode not in _HVP_MODES:
         raise ValueError(f"hvp: mode={mode!r}; use one of {', '.join(map(repr, _HVP_MODES))}.")
+    if not isinstance(argnums, (int, np.integer)) or isinstance(argnums, bool):
+        raise TypeError(f"hvp: argnums={argnums!r}; give the position of one argument (for "
+                        "several, pass them as one tuple or dict argument, whose v has the "
+                        "same structure).")
 
     def at(args, x):
         a = list(args)

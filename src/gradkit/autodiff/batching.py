@@ -740,15 +740,20 @@ def axis_rule(fn, none="all", pos=1, default=None):
         args, kwargs = list(args), dict(kwargs)
         if len(args) > pos:
             del args[pos]
+        flat_kept = False
         if axis is None:
             if none == "all":
                 axis = tuple(range(1, nd + 1))
             else:
                 v, axis = np.reshape(v, (trace.size, -1)), 1
+                flat_kept = bool(kwargs.get("keepdims")) and nd != 1
         else:
             axis = _shift(axis, nd)
         kwargs["axis"] = axis
-        return _wrap(trace, fn(v, *args[1:], **kwargs), computed=True)
+        out = fn(v, *args[1:], **kwargs)
+        if flat_kept:  # argmax(x, keepdims=True): one kept axis per axis of the example
+            out = np.reshape(out, (trace.size,) + (1,) * nd)
+        return _wrap(trace, out, computed=True)
     return rule
 
 
@@ -1289,6 +1294,10 @@ def _vmap(fun, in_axes, out_axes, axis_size, copy):
             if not mapped:
                 v = trace.batched_copy(leaf)
             nd = len(shape_of(v))
+            if not -nd <= axis < nd:
+                raise ValueError(f"vmap({fname}): out_axes={axis} is out of bounds for an "
+                                 f"output of {nd - 1} dimension(s) per example (the batch "
+                                 f"axis goes in one of {nd} places).")
             return np.moveaxis(v, 0, axis % nd) if axis % nd else v
 
         return _map_axes(out, out_axes, unbatch)

@@ -41,6 +41,7 @@ namespace = _Namespace("gradkit.autodiff.namespace.namespace",
 namespace.asarray = _asarray
 
 from .tracer import Tracer  # noqa: E402  (the namespace of its values)
+from .batching import BatchTracer  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- array methods
@@ -88,6 +89,11 @@ def missing_attribute(x, name):
     if name in _METHODS:
         return _METHODS[name](x)
     if name in _FACTS:
+        if type(x) is BatchTracer:  # one example's: the batched value holds them all
+            if name == "strides":
+                raise AttributeError("ndarray.strides is not available on a batched value "
+                                     "(inside gk.vmap): its layout is the batch's.")
+            return x.itemsize * x.size if name == "nbytes" else x._value.itemsize
         return getattr(x._value, name)
     if name in _REFUSED:
         raise AttributeError(f"ndarray.{name} is not available on a traced value (inside a "
@@ -96,14 +102,15 @@ def missing_attribute(x, name):
         raise AttributeError(f"ndarray.{name} is not available on a traced value (inside a "
                              f"function being differentiated); call np.{name}(x, ...) if "
                              "NumPy has that function, or compute it outside.")
-    raise AttributeError(f"'Tracer' object has no attribute {name!r}")
+    raise AttributeError(f"{type(x).__name__!r} object has no attribute {name!r}")
 
 
 # Each ndarray attribute Tracer does not define becomes a property of its own (rather than a
 # Tracer.__getattr__: a class with __getattr__ loses CPython's fast attribute access on every
 # `t._value` of the hot path, which measured 5% of W1)
-for _name in dir(np.ndarray):
-    if not _name.startswith("__") and not hasattr(Tracer, _name):
-        setattr(Tracer, _name, property(lambda self, _name=_name: missing_attribute(self, _name),
-                                        doc=f"ndarray.{_name} (see missing_attribute)"))
-del _name
+for _cls in (Tracer, BatchTracer):  # (a batched value inside gk.vmap: the same answers)
+    for _name in dir(np.ndarray):
+        if not _name.startswith("__") and not hasattr(_cls, _name):
+            setattr(_cls, _name, property(lambda self, _name=_name: missing_attribute(self, _name),
+                                          doc=f"ndarray.{_name} (see missing_attribute)"))
+del _cls, _name

@@ -880,7 +880,19 @@ _CODE_MAX = 256
 def compiled(source, filename):
     """``compile(source, filename, "exec")``, kept for the next trace of the same source
     (another fit of the same shapes makes the same program: Python's compiler takes about
-    0.5 ms of a 40-line one). The code is independent of the namespace it is run in."""
+    0.5 ms of a 40-line one). The code is independent of the namespace it is run in.
+
+    Args:
+        source: a program's (or its entry checks') Python source.
+        filename: the name its tracebacks show (``"<gk.jit step>"``).
+
+    Returns:
+        The code object, the same one for the same source and filename.
+
+    Examples:
+        >>> compiled("y = 2 * x", "<gk.jit f>") is compiled("y = 2 * x", "<gk.jit f>")
+        True
+    """
     key = (source, filename)
     code = _CODE.get(key)
     if code is None:

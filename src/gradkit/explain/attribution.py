@@ -61,9 +61,12 @@ class _Model:
             self.classes = getattr(model, "classes_", None)
         elif callable(model):
             self.fun, self.classes = model, None
-            try:  # a rowwise function maps two rows to two outputs
-                out = np.asarray(getval(model(X[:2] if len(X) > 1 else np.repeat(X, 2, 0))))
-                self.batched = out.ndim >= 1 and out.shape[0] == 2
+            # a rowwise function maps m rows to m outputs; m differs from the row's length
+            # d, so that a one-row function (x[0] * x[1]) does not pass for one by chance
+            m = 3 if X.shape[-1] == 2 else 2
+            try:
+                out = np.asarray(getval(model(np.resize(X, (m,) + X.shape[1:]))))
+                self.batched = out.ndim >= 1 and out.shape[0] == m
             except Exception:  # noqa: BLE001 (row by row, where a real error will show)
                 self.batched = False
         else:

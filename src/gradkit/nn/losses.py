@@ -58,11 +58,15 @@ def _aligned(pred, target, name):
     """``target`` as a float array shaped like ``pred`` ((n,) and (n, 1) are interchangeable)."""
     # the target takes the prediction's float dtype, so float32 training stays float32
     target = _as_array(target).astype(np.result_type(getval(pred), np.float32), copy=False)
-    if target.shape != shape_of(pred):
-        if target.size != np.size(getval(pred)):
-            raise ValueError(f"{name}: the prediction has shape {shape_of(pred)} but the target "
-                             f"has shape {target.shape}; give one target per prediction.")
-        target = target.reshape(shape_of(pred))
+    shape = shape_of(pred)
+    if target.shape != shape:
+        # only axes of length 1 may differ ((n,) and (n, 1)): a (k, n) target of (n, k)
+        # predictions has the same size but pairs the wrong entries
+        if [d for d in target.shape if d != 1] != [d for d in shape if d != 1]:
+            raise ValueError(f"{name}: the prediction has shape {shape} but the target "
+                             f"has shape {target.shape}; give one target per prediction, "
+                             "in the prediction's shape.")
+        target = target.reshape(shape)
     return target
 
 
@@ -169,7 +173,8 @@ def _class_targets(logits, target, name, one_hot=True):
                              f"{labels.dtype}.")
         if labels.size and _largest_unsigned(labels) >= k:
             raise ValueError(f"{name}: class labels must lie in 0..{k - 1} for {k} columns of "
-                             f"scores; got labels from {labels.min()} to {labels.max()}.")
+                             f"scores; got labels from {_labels_of_all(labels).min()} to "
+                             f"{_labels_of_all(labels).max()}.")
         if not one_hot:
             return labels.astype(np.intp, copy=False)
         return _one_hot(labels, logits)
@@ -181,9 +186,16 @@ def _class_targets(logits, target, name, one_hot=True):
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
+def _labels_of_all(labels):
+    """Labels as an array: under vmap, the labels of every example at once (labels carry no
+    derivative; checking them all checks each example's)."""
+    return labels._value if type(labels).__name__ == "BatchTracer" else labels
+
+
 def _largest_unsigned(labels):
     """The largest label read as an unsigned integer, where a negative label is huge: one
     reduction checks both ends of ``0 <= labels < k`` (this runs on every training step)."""
+    labels = _labels_of_all(labels)
     if labels.dtype.kind == "i":
         labels = labels.view(_UNSIGNED[labels.dtype.itemsize])
     if is_ndarray(labels):
