@@ -182,3 +182,23 @@ def test_a_batched_value_answers_the_ndarray_attributes_as_a_traced_one():
 def test_hvp_with_several_argnums_says_to_pass_one_argument():
     with pytest.raises(TypeError, match="position of one argument"):
         gk.hvp(lambda a, b: np.sum(a * b), argnums=(0, 1))(X, X, (X, X))
+
+
+def _add_at_rows(x, i):
+    y = x.copy()
+    y[i] += 1.0
+    return np.sum(y ** 2)
+
+
+def _write_rows(x, i):
+    y = np.zeros_like(x)
+    y[i] = x[:3] * 2.0
+    return np.sum(y ** 3)
+
+
+@pytest.mark.parametrize("f", [_add_at_rows, _write_rows])
+def test_per_example_gradients_through_a_write_at_batched_repeated_indices(f):
+    x = np.random.default_rng(0).standard_normal((4, 6))
+    index = np.array([[0, 0, 1], [1, 1, 2], [2, 2, 2], [5, 4, 5]])  # repeats: the last wins
+    loop = np.stack([gk.grad(f)(x[k], index[k]) for k in range(4)])
+    np.testing.assert_allclose(gk.vmap(gk.grad(f))(x, index), loop, rtol=1e-13, atol=1e-15)

@@ -441,11 +441,14 @@ def _has_repeats(index):
     return False
 
 
-def _last_writes(shape, index):
+def _last_writes(like, index):
     """Mask over ``x[index]``'s entries: True where that entry's write is the one that stays
-    (NumPy keeps the last write to a repeated position)."""
-    probe = np.zeros(shape, dtype=np.intp)
-    region = probe[index].shape
+    (NumPy keeps the last write to a repeated position); ``like`` has ``x``'s shape. Under
+    vmap it is batched, and so are the probe and the mask: each example's own index."""
+    while type(like) is Tracer:  # (no derivative: the plain or batched value)
+        like = like._value
+    probe = np.zeros_like(like, dtype=np.intp)
+    region = shape_of(probe[index])
     ids = np.arange(int(np.prod(region)), dtype=np.intp).reshape(region)
     probe[index] = ids
     return probe[index] == ids
@@ -454,7 +457,7 @@ def _last_writes(shape, index):
 def _setitem_vjp_v(g, ans, x, index, v):
     ct = g[index]
     if _has_repeats(index):
-        ct = ct * to_device_of(_last_writes(shape_of(x), index), getval(ct))
+        ct = ct * to_device_of(_last_writes(g, index), getval(ct))
     return unbroadcast(ct, v)
 
 
