@@ -202,3 +202,14 @@ def test_per_example_gradients_through_a_write_at_batched_repeated_indices(f):
     index = np.array([[0, 0, 1], [1, 1, 2], [2, 2, 2], [5, 4, 5]])  # repeats: the last wins
     loop = np.stack([gk.grad(f)(x[k], index[k]) for k in range(4)])
     np.testing.assert_allclose(gk.vmap(gk.grad(f))(x, index), loop, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("f", [lambda p, i: np.sum(p["W"][i] ** 2),
+                               lambda p, i: np.sum(np.tanh(p["W"][i, 1:]))],
+                         ids=["W[i]", "W[i, 1:]"])
+def test_per_example_gradients_of_a_shared_table_at_batched_rows(f):
+    params = {"W": np.random.default_rng(1).standard_normal((6, 3))}
+    index = np.array([0, 2, 5, 2])
+    per_example = gk.vmap(gk.grad(f), in_axes=(None, 0))(params, index)["W"]
+    loop = np.stack([gk.grad(f)(params, i)["W"] for i in index])
+    np.testing.assert_allclose(per_example, loop, rtol=1e-13, atol=1e-15)

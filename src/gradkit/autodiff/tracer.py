@@ -234,15 +234,21 @@ class Tracer:
     __ixor__ = _inplace(np.bitwise_xor)
 
     def __getitem__(self, index):
-        if type(index) is Tracer or type(index) is tuple and any(type(i) is Tracer
-                                                                 for i in index):
+        batched = False
+        ti = type(index)
+        if ti is Tracer or ti is BatchTracer or ti is tuple and any(
+                type(i) is Tracer or type(i) is BatchTracer for i in index):
             index = _plain_index(index)  # indices carry no derivative
+            batched = type(index) is BatchTracer or type(index) is tuple and \
+                BatchTracer in map(type, index)
         trace = self._trace
         if type(trace) is ReverseTrace:
             # x[i] on a reverse trace, recorded here as process would (slices of a parameter
-            # vector are a hot path)
+            # vector are a hot path); a batched index (a vmap around this gradient: W[i]
+            # with one i per example) is the vmap's gather, which NumPy's own indexing of v
+            # cannot hand on
             v = self._value
-            ans = v[index]
+            ans = _batched_gather(v, index) if batched else v[index]
             out = trace.record_binary(P_GETITEM, v, index, ans, self._aux, -1)
             if type(ans) is np.ndarray:
                 base = ans.base  # a view of v has v's memory owner as its base
@@ -564,6 +570,13 @@ def _in_user_code(what):
             "traces.")
     return TracerConversionError(
         f"{conversion_error(what)} ({where}" + (f": {text})" if text else ")"))
+
+
+def _batched_gather(v, index):
+    """``v[index]`` for an index that holds a batched value: the vmap's own gather."""
+    bt = index if type(index) is BatchTracer else next(i for i in index
+                                                       if type(i) is BatchTracer)
+    return bt._trace.process(P_GETITEM, (v, index), NO_KWARGS)
 
 
 def _plain_index(index):

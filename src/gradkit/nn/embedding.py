@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autodiff.trace import getval
+from ..autodiff.batching import BatchTracer
+from ..autodiff.trace import apply, getval
+from ..autodiff.tracer import P_GETITEM
 from .init import get_initializer
 from .layers import Layer
 
@@ -61,15 +63,24 @@ class Embedding(Layer):
         return {"W": self.init_fn(rng, shape, dtype)}, {}
 
     def apply(self, params, state, x, *, train=False, rng=None):
-        idx = np.asarray(getval(x))
-        if not np.issubdtype(idx.dtype, np.integer):
+        idx = getval(x)
+        # inside gk.vmap (per-example gradients) the indices stay batched, and every
+        # example's are checked at once
+        values = idx._value if type(idx) is BatchTracer else np.asarray(idx)
+        if type(idx) is not BatchTracer:
+            idx = values
+        if not np.issubdtype(values.dtype, np.integer):
             raise TypeError(f"Embedding takes integer indices (token ids); got an array of "
-                            f"dtype {idx.dtype}. Convert with x.astype(int).")
-        if np.size(idx) and (idx.min() < 0 or idx.max() >= self.num_embeddings):
+                            f"dtype {values.dtype}. Convert with x.astype(int).")
+        if np.size(values) and (values.min() < 0 or values.max() >= self.num_embeddings):
+            low = values.min()
             raise IndexError(f"Embedding({self.num_embeddings}, ...) got index "
-                             f"{int(idx.min()) if idx.min() < 0 else int(idx.max())}; indices "
+                             f"{int(low) if low < 0 else int(values.max())}; indices "
                              f"must be in [0, {self.num_embeddings}).")
-        return params["W"][idx], state
+        W = params["W"]
+        if type(idx) is BatchTracer and type(W) is np.ndarray:
+            return apply(P_GETITEM, W, idx), state  # (a plain W[idx] gives vmap no hook)
+        return W[idx], state
 
     def output_shape(self, input_shape):
         return tuple(input_shape) + (self.embedding_dim,)
