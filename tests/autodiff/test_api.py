@@ -430,5 +430,18 @@ def test_a_one_argument_function_call_records_as_its_handler_would():
         assert np.array_equal(tapes[0][1], tapes[1][1]) and np.array_equal(tapes[0][1], fn(x))
         assert np.array_equal(gk.grad(lambda t: np.sum(np.sin(fn(t))))(x),
                               gk.grad(lambda t: np.sum(np.sin(via_handler(t))))(x))
+    calls = []  # and the one-argument call does not reach the handler at all
+    handler = FUNCTION_HANDLERS[np.sum]
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return handler(*args, **kwargs)
+    counted.plain = handler.plain
+    FUNCTION_HANDLERS[np.sum] = counted
+    try:
+        gk.grad(lambda t: np.sum(t) + np.sum(t, axis=None))(x)
+    finally:
+        FUNCTION_HANDLERS[np.sum] = handler
+    assert calls == [{"axis": None}]
     assert getattr(FUNCTION_HANDLERS[np.linalg.norm], "plain", None) is None
     assert gk.value_and_grad(np.linalg.norm)(x)[0] == np.linalg.norm(x)

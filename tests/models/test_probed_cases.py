@@ -21,9 +21,10 @@ def test_a_warm_start_on_other_features_is_refused_and_keeps_the_fitted_model(ma
         warnings.simplefilter("ignore")
         model = make().fit(X, Y3)
         before = model.predict(X)
-        with pytest.raises(ValueError, match="X has 4 features, but the model was fitted "
-                                             "with 3"):
-            model.fit(np.c_[X, X[:, 0]], Y3)
+        for wider in (np.c_[X, X[:, 0]], np.c_[X, X[:, 0]].tolist()):
+            with pytest.raises(ValueError, match="X has 4 features, but the model was fitted "
+                                                 "with 3"):
+                model.fit(wider, Y3)
         assert model.n_features_in_ == 3
         np.testing.assert_array_equal(model.predict(X), before)
 

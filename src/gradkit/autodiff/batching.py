@@ -45,7 +45,8 @@ from .primitive import TracerConversionError
 from .trace import ARRAY_STAND_INS, _levels, getval, is_ndarray, shape_of
 from ..tree import tree_flatten, tree_map, tree_unflatten
 
-__all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error"]
+__all__ = ["BatchTrace", "BatchTracer", "BATCH_RULES", "loop_rule", "batched_error",
+           "every_example"]
 
 #: The batching rules: a NumPy function, ufunc or ``(ufunc, method)`` ->
 #: ``rule(trace, fn, args, kwargs)`` (see above).
@@ -554,6 +555,25 @@ def _settle(target):
         for v in list(_PENDING.values()):
             if v._factor is not None and np.may_share_memory(_raw(v._core), core):
                 v._value  # noqa: B018
+
+
+def every_example(v):
+    """``v``'s values for every example at once, batch axis first, when ``v`` is batched (inside
+    gk.vmap); ``v`` itself otherwise. For values that carry no derivative and are only read
+    (labels, indices checked against their range): checking them all checks each example's.
+
+    Args:
+        v: a value, batched or not.
+
+    Returns:
+        An array (or ``v``).
+
+    Examples:
+        >>> import numpy as np, gradkit as gk
+        >>> gk.vmap(lambda i: i * every_example(i).max())(np.arange(3)).tolist()  # max: 2
+        [0, 2, 4]
+    """
+    return v._value if type(v) is BatchTracer else v
 
 
 def _raw(a):

@@ -588,19 +588,18 @@ class Recording:
         dtype and values (a ufunc without a loop of that dtype for both inputs, such as
         ``ldexp``, keeps the number)."""
         for i in (0, 1):
-            if type(inputs[i]) in (float, int) and type(inputs[1 - i]) is JitValue:
-                typed = self.typed_number(vals[i], vals[1 - i], out, None)
-                if typed is None:
-                    continue
+            if type(inputs[i]) in (float, int) and type(inputs[1 - i]) is JitValue and \
+                    type(out) is _ndarray and out.dtype.kind in "fc":
                 args = list(vals)
-                args[i] = self.number_values[typed[0]]
+                args[i] = np.array(vals[i], dtype=out.dtype)
                 try:
                     same = ufunc(*args)
                     same = same.dtype == out.dtype and np.array_equal(same, out, equal_nan=True)
                 except (TypeError, ValueError):
                     same = False
                 if same:
-                    pieces[2 + 2 * i] = typed[0]
+                    pieces[2 + 2 * i:3 + 2 * i] = self.typed_number(vals[i], vals[1 - i], out,
+                                                                    pieces[2 + 2 * i:3 + 2 * i])
 
     def function(self, func, args, kwargs):
         if not self.live:

@@ -234,13 +234,12 @@ class Tracer:
     __ixor__ = _inplace(np.bitwise_xor)
 
     def __getitem__(self, index):
-        batched = False
+        batched = None
         ti = type(index)
         if ti is Tracer or ti is BatchTracer or ti is tuple and any(
                 type(i) is Tracer or type(i) is BatchTracer for i in index):
             index = _plain_index(index)  # indices carry no derivative
-            batched = type(index) is BatchTracer or type(index) is tuple and \
-                BatchTracer in map(type, index)
+            batched = _batched_part(index)
         trace = self._trace
         if type(trace) is ReverseTrace:
             # x[i] on a reverse trace, recorded here as process would (slices of a parameter
@@ -248,7 +247,8 @@ class Tracer:
             # with one i per example) is the vmap's gather, which NumPy's own indexing of v
             # cannot hand on
             v = self._value
-            ans = _batched_gather(v, index) if batched else v[index]
+            ans = v[index] if batched is None else \
+                batched._trace.process(P_GETITEM, (v, index), NO_KWARGS)
             out = trace.record_binary(P_GETITEM, v, index, ans, self._aux, -1)
             if type(ans) is np.ndarray:
                 base = ans.base  # a view of v has v's memory owner as its base
@@ -572,11 +572,12 @@ def _in_user_code(what):
         f"{conversion_error(what)} ({where}" + (f": {text})" if text else ")"))
 
 
-def _batched_gather(v, index):
-    """``v[index]`` for an index that holds a batched value: the vmap's own gather."""
-    bt = index if type(index) is BatchTracer else next(i for i in index
-                                                       if type(i) is BatchTracer)
-    return bt._trace.process(P_GETITEM, (v, index), NO_KWARGS)
+def _batched_part(index):
+    """The batched value in an index (a vmap around the trace), or None."""
+    if type(index) is BatchTracer:
+        return index
+    return next((i for i in index if type(i) is BatchTracer), None) \
+        if type(index) is tuple else None
 
 
 def _plain_index(index):

@@ -175,6 +175,16 @@ def check_sample_weight(sample_weight, n_samples, where="fit"):
     return w
 
 
+def _columns(X):
+    """The number of columns of a 2-d ``X`` (an array, a frame, nested lists), else None
+    (validation says what is wrong with it)."""
+    try:
+        shape = np.shape(X)
+    except ValueError:  # ragged lists
+        return None
+    return shape[1] if len(shape) == 2 else None
+
+
 def _normalized_weights(w):
     """``(s, W)``: the weights scaled to mean 1 (``s_i = n w_i / W``) and their sum ``W``, or
     ``(None, None)`` without weights."""
@@ -1112,7 +1122,7 @@ class GradientEstimator(BaseEstimator):
         """
         check_parameters(self)
         name = f"{type(self).__name__}.fit"
-        if getattr(self, "penalty", "l2") is None and "alpha" in self.get_params() and \
+        if getattr(self, "penalty", "l2") is None and hasattr(self, "alpha") and \
                 self.alpha != inspect.signature(type(self)).parameters["alpha"].default:
             _warn_at_caller(f"{name}: penalty=None ignores alpha={self.alpha!r}; set penalty="
                             "'l2' (as Ridge), 'l1' or 'elasticnet' for alpha to count.",
@@ -1128,21 +1138,14 @@ class GradientEstimator(BaseEstimator):
             from .distributed import fit_dask
             return fit_dask(self, X, y)
         require_numpy(name, X, y)  # estimators run on host arrays
-        before = {k: getattr(self, k) for k in ("n_features_in_", "feature_names_in_")
-                  if hasattr(self, k)}
-        X, y = self._validate_Xy(X, y, reset=True)
-        fitted_with = before.get("n_features_in_")
-        if self.warm_start and hasattr(self, "params_") and fitted_with is not None and \
-                fitted_with != X.shape[1]:
-            for k in ("n_features_in_", "feature_names_in_"):  # the fitted model stays whole
-                if k in before:
-                    setattr(self, k, before[k])
-                elif hasattr(self, k):
-                    delattr(self, k)
-            raise ValueError(f"{name}: X has {X.shape[1]} features, but the model was fitted "
+        fitted_with = getattr(self, "n_features_in_", None)
+        columns = _columns(X) if self.warm_start and hasattr(self, "params_") else None
+        if columns not in (None, fitted_with):  # (before validation resets n_features_in_)
+            raise ValueError(f"{name}: X has {columns} features, but the model was fitted "
                              f"with {fitted_with}, and warm_start=True continues from those "
                              f"parameters; pass X with {fitted_with} features, or set "
                              "warm_start=False to start over.")
+        X, y = self._validate_Xy(X, y, reset=True)
         weights = check_sample_weight(sample_weight, X.shape[0], name)
         T = self._prepare_targets(y, fitting=True)
         weights = self._row_weights(y, weights)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autodiff.batching import BatchTracer
+from ..autodiff.batching import BatchTracer, every_example
 from ..autodiff.trace import apply, getval
 from ..autodiff.tracer import P_GETITEM
 from .init import get_initializer
@@ -64,11 +64,9 @@ class Embedding(Layer):
 
     def apply(self, params, state, x, *, train=False, rng=None):
         idx = getval(x)
-        # inside gk.vmap (per-example gradients) the indices stay batched, and every
-        # example's are checked at once
-        values = idx._value if type(idx) is BatchTracer else np.asarray(idx)
-        if type(idx) is not BatchTracer:
-            idx = values
+        batched = type(idx) is BatchTracer  # (gk.vmap: per-example gradients)
+        idx = idx if batched else np.asarray(idx)
+        values = every_example(idx)  # every example's indices checked at once
         if not np.issubdtype(values.dtype, np.integer):
             raise TypeError(f"Embedding takes integer indices (token ids); got an array of "
                             f"dtype {values.dtype}. Convert with x.astype(int).")
@@ -78,7 +76,7 @@ class Embedding(Layer):
                              f"{int(low) if low < 0 else int(values.max())}; indices "
                              f"must be in [0, {self.num_embeddings}).")
         W = params["W"]
-        if type(idx) is BatchTracer and type(W) is np.ndarray:
+        if batched and type(W) is np.ndarray:
             return apply(P_GETITEM, W, idx), state  # (a plain W[idx] gives vmap no hook)
         return W[idx], state
 

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..autodiff.batching import every_example
 from ..autodiff.stable import softmax
 from ..autodiff.primitive import Primitive, defjvp, defvjp, differentiable
 from ..autodiff.trace import first_order_trace, getval, is_ndarray, shape_of
@@ -173,8 +174,8 @@ def _class_targets(logits, target, name, one_hot=True):
                              f"{labels.dtype}.")
         if labels.size and _largest_unsigned(labels) >= k:
             raise ValueError(f"{name}: class labels must lie in 0..{k - 1} for {k} columns of "
-                             f"scores; got labels from {_labels_of_all(labels).min()} to "
-                             f"{_labels_of_all(labels).max()}.")
+                             f"scores; got labels from {every_example(labels).min()} to "
+                             f"{every_example(labels).max()}.")
         if not one_hot:
             return labels.astype(np.intp, copy=False)
         return _one_hot(labels, logits)
@@ -186,16 +187,10 @@ def _class_targets(logits, target, name, one_hot=True):
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def _labels_of_all(labels):
-    """Labels as an array: under vmap, the labels of every example at once (labels carry no
-    derivative; checking them all checks each example's)."""
-    return labels._value if type(labels).__name__ == "BatchTracer" else labels
-
-
 def _largest_unsigned(labels):
     """The largest label read as an unsigned integer, where a negative label is huge: one
     reduction checks both ends of ``0 <= labels < k`` (this runs on every training step)."""
-    labels = _labels_of_all(labels)
+    labels = every_example(labels)
     if labels.dtype.kind == "i":
         labels = labels.view(_UNSIGNED[labels.dtype.itemsize])
     if is_ndarray(labels):

@@ -301,11 +301,17 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
     exponent = _number("exponent", exponent, lambda v: 0.0 < v < math.inf, "a finite number > 0")
 
     def schedule(count):
-        k = np.clip(np.asarray(count), 0, decay_steps)
-        cosine = 0.5 * (1.0 + np.cos(np.pi * k / decay_steps))
-        return _out(init_value * ((1.0 - alpha) * cosine ** exponent + alpha))
+        return _out(init_value * ((1.0 - alpha) * _cosine(count, decay_steps, exponent)
+                                  + alpha))
 
     return schedule
+
+
+def _cosine(count, steps, exponent):
+    """The cosine factor of the decay schedules, ``(0.5 (1 + cos(pi k / steps))) ** exponent``
+    with ``k = clip(count, 0, steps)``: 1 at step 0, 0 from ``steps`` on."""
+    k = np.clip(np.asarray(count), 0, steps)
+    return (0.5 * (1.0 + np.cos(np.pi * k / steps))) ** exponent
 
 
 def cosine_restarts(init_value: float, period: int, period_mult: int = 1,
@@ -457,14 +463,13 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
     if peak_value != 0.0:  # cosine_decay_schedule's alpha: the end value relative to the peak
         cosine = cosine_decay_schedule(peak_value, decay_steps - warmup_steps,
                                        end_value / peak_value, exponent)
-    else:  # (no ratio to the peak: the formula above, written out)
+    else:  # (no ratio to the peak: the formula above, with peak_value = 0)
         span = decay_steps - warmup_steps
-        _number("exponent", exponent, lambda v: 0.0 < v < math.inf, "a finite number > 0")
+        exponent = _number("exponent", exponent, lambda v: 0.0 < v < math.inf,
+                           "a finite number > 0")
 
         def cosine(count):
-            k = np.clip(np.asarray(count), 0, span)
-            return _out(end_value - end_value * (0.5 * (1.0 + np.cos(np.pi * k / span)))
-                        ** exponent)
+            return _out(end_value - end_value * _cosine(count, span, exponent))
     return linear_warmup(cosine, warmup_steps, init_value)
 
 
