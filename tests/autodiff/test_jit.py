@@ -589,3 +589,61 @@ def test_a_program_traced_again_reuses_its_compiled_code():
     (pa,), (pb,) = a._programs.values(), b._programs.values()
     assert pa.fn.__code__ is pb.fn.__code__ and pa.fn is not pb.fn
     assert same(a(x, 5.0), f(x, 5.0)) and same(b(x, 7.0), f(x, 7.0))
+
+
+def _adam_like(p, m, v, g, t):
+    """An Adam step on one-element arrays (a model's intercept): scalar steps under gk.jit."""
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * (g * g)
+    u = (m / (1.0 - 0.9 ** t)) / (np.sqrt(v / (1.0 - 0.999 ** t)) + 1e-8)
+    return p - 0.01 * u, m, v, -u / g
+
+
+@pytest.mark.parametrize("shape", [(1,), (1, 1), ()], ids=["1", "1x1", "0-d"])
+def test_one_element_float64_values_are_computed_as_scalars_with_numpys_bits(shape):
+    jitted = gk.jit(_adam_like)
+    values = [0.3, -0.0, 0.0, 1e-310, 1e300, np.inf, -np.inf, np.nan, -2.5]
+    rng = np.random.default_rng(3)
+    with np.errstate(all="ignore"):
+        for g in values:
+            args = [np.full(shape, x) for x in (rng.normal(), abs(rng.normal()) * 0.1,
+                                                abs(rng.normal()) * 0.1, g)] + [np.int64(3)]
+            want = _adam_like(*args)
+            got = jitted(*args)
+            for a, b in zip(got, want):
+                assert type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype
+                assert a.tobytes() == b.tobytes() or (np.isnan(a).all() and np.isnan(b).all())
+    if shape:  # (a 0-d array's arithmetic gives NumPy scalars already)
+        assert " = array([" in jitted.source and "sqrt(s" in jitted.source, jitted.source
+    args = [np.full(shape, 0.5) for _ in range(4)] + [np.int64(1)]
+    for a, b in zip(jitted(*args), _adam_like(*args)):  # arrays of their own, as NumPy's
+        assert type(a) is type(b)
+        if type(a) is np.ndarray:
+            assert a.flags.writeable and a.flags.owndata
+
+
+def test_a_scalar_value_read_after_a_write_through_its_view_is_the_array():
+    def f(a, b):
+        c = a * b
+        d = c[:]         # a view of c: c is made an array here
+        d[...] = 7.0     # written through the view
+        return c + 1.0, a / b
+
+    jitted = gk.jit(f)
+    for _ in range(2):
+        out = jitted(np.array([2.0]), np.array([3.0]))
+        np.testing.assert_array_equal(out[0], [8.0])
+    with np.errstate(divide="raise"):  # NumPy's scalars keep errstate, as arrays do
+        with pytest.raises(FloatingPointError):
+            jitted(np.array([2.0]), np.array([0.0]))
+    with np.errstate(divide="ignore"):
+        assert jitted(np.array([2.0]), np.array([0.0]))[1][0] == np.inf
+
+
+def test_one_element_values_of_other_dtypes_stay_arrays():
+    jitted = gk.jit(lambda a, b: a * b + a)
+    for dtype in (np.float32, np.complex128, np.int64):
+        a, b = np.ones(1, dtype), np.full(1, 3, dtype)
+        out = jitted(a, b)
+        assert out.dtype == dtype and out.tobytes() == (a * b + a).tobytes()
+        assert "s" not in "".join(line.split("=")[0] for line in jitted.source.splitlines()[1:])

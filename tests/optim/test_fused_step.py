@@ -39,11 +39,13 @@ LOSSES = [3.0, 2.0, 2.0, 2.0, 1.0, 1.0]
 
 
 def _problem(dtype, nested):
+    # b and out (one element: a model's intercept) take a kernel's one_step in float64
     rng = np.random.default_rng(7)
-    params = {"w": rng.normal(size=(3, 2)).astype(dtype), "b": rng.normal(size=2).astype(dtype)}
+    params = {"w": rng.normal(size=(3, 2)).astype(dtype), "b": rng.normal(size=1).astype(dtype)}
     if nested:
-        params = {"layer": params, "out": rng.normal(size=4).astype(dtype)}
-    grads = [tree_map(lambda p: rng.normal(size=p.shape).astype(dtype), params)
+        params = {"layer": params, "out": rng.normal(size=(1, 1)).astype(dtype),
+                  "v": rng.normal(size=4).astype(dtype)}
+    grads = [tree_map(lambda p: np.asarray(rng.normal(size=p.shape), dtype), params)
              for _ in LOSSES]
     return params, grads
 
@@ -227,3 +229,43 @@ def test_gradients_that_change_shape_dtype_or_keys_after_some_steps_are_refused(
         for a, b in zip(_leaves(new), _leaves(expected)):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name, make", FUSED, ids=[n for n, _ in FUSED])
+def test_one_element_leaves_equal_update_at_zeros_infs_and_nans(name, make):
+    """A one-element float64 leaf (and a 0-d one) is stepped in Python floats (IEEE double,
+    the same roundings): infs, NaNs, subnormals and overflow give NumPy's bits."""
+    special = {"zero": [0.0, 0.0, 1.0], "inf": [np.inf, 1.0, 2.0], "nan": [np.nan, 1.0, 1.0],
+               "tiny": [1e-300, -1e-300, 5e-324], "huge": [1e200, -1e200, 1e308]}
+    makers = [make]
+    if name.startswith("adam"):  # eps = 0 and a subnormal eps_root
+        makers.append(lambda: T.adam(0.1, 0.8, 0.9, 0.0, 1e-320))
+    for maker in makers:
+        opt = maker()
+        for values in special.values():
+            functional = {"w": np.ones(2), "b": np.array([0.5]), "s": np.array(0.5)}
+            inplace = copy.deepcopy(functional)
+            f_state, i_state = opt.init(functional), opt.init(inplace)
+            with np.errstate(all="ignore"):
+                for v in values:
+                    g = {"w": np.array([v, 1.0]), "b": np.array([v]), "s": np.array(-v)}
+                    u, f_state = opt.update(g, f_state, functional)
+                    functional = T.apply_updates(functional, u)
+                    inplace, i_state, ui = T.step(opt, inplace, g, i_state)
+                    for key in ("w", "b", "s"):
+                        np.testing.assert_array_equal(inplace[key], functional[key])
+                        np.testing.assert_array_equal(ui[key], u[key])
+
+
+def test_a_negative_second_moment_of_one_element_takes_the_array_step():
+    """math.sqrt(-1.0) raises where np.sqrt gives NaN: the one-element step leaves the leaf
+    to the array step, from its start (nothing written before)."""
+    opt = T.adam(0.1)
+    params = {"b": np.array([1.0])}
+    state = opt.init(params)
+    state[0].nu["b"][...] = -4.0  # an impossible state that a user could still pass
+    want_u, _ = opt.update({"b": np.array([0.5])}, copy.deepcopy(state), params)
+    with np.errstate(invalid="ignore"):
+        got, state, u = T.step(opt, {"b": np.array([1.0])}, {"b": np.array([0.5])}, state)
+    np.testing.assert_array_equal(u["b"], want_u["b"])
+    assert np.isnan(got["b"][0])

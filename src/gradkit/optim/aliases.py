@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import (GradientTransformation, ScaleByLearningRateState, _fused_kernel, _new_state,
@@ -62,6 +64,12 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
             u = np.multiply(g, c[0], bufs[0])   # u_t = -lr * g_t
             np.add(p, u, p)
 
+        def one(p, g, moments, c, bufs):        # (one float64: the same in Python floats)
+            u = g.item() * c[0]
+            p_ = p.item() + u
+            bufs[0].fill(u)
+            p.fill(p_)
+
         def states(state):
             if len(state) != 2 or not isinstance(state[1], ScaleByLearningRateState):
                 return None
@@ -70,7 +78,7 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         def rebuild(state, t, lr_state):
             return state[0], lr_state
 
-        return _fused_kernel(tx, leaf, learning_rate, states, rebuild)
+        return _fused_kernel(tx, leaf, learning_rate, states, rebuild, one_step=one)
     if accumulator_dtype is None:
         decay = float(momentum)
 
@@ -88,6 +96,16 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
                 u = mul(m, neg_lr, bufs[0])
             np.add(p, u, p)
 
+        def one(p, g, moments, c, bufs):
+            m, = moments
+            decay_, neg_lr = c
+            m_ = m.item() * decay_ + g.item()
+            u = ((m_ * decay_ + g.item()) if nesterov else m_) * neg_lr
+            p_ = p.item() + u
+            m.fill(m_)
+            bufs[0].fill(u)
+            p.fill(p_)
+
         def states(state):
             if len(state) != 2 or not isinstance(state[0], TraceState):
                 return None
@@ -96,7 +114,8 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         def rebuild(state, t, lr_state):
             return state[0], lr_state
 
-        return _fused_kernel(tx, leaf, learning_rate, states, rebuild, constants=(decay,))
+        return _fused_kernel(tx, leaf, learning_rate, states, rebuild, constants=(decay,),
+                             one_step=one)
     return tx
 
 
@@ -230,6 +249,19 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         mul(u, neg_lr, u)
         add(p, u, p)
 
+    def one(p, g, moments, c, bufs):
+        v, = moments
+        keep_, decay_, eps_, correction, neg_lr = c
+        g_ = g.item()
+        v_ = v.item() * decay_ + g_ * g_ * keep_
+        u = v_ * correction
+        u = math.sqrt(u + eps_) if eps_in_sqrt else math.sqrt(u) + eps_
+        u = g_ / u * neg_lr
+        p_ = p.item() + u
+        v.fill(v_)
+        bufs[0].fill(u)
+        p.fill(p_)
+
     def step_constants(t, neg_lr):
         return (1.0 / (1.0 - decay ** t) if bias_correction else 1.0), neg_lr
 
@@ -242,7 +274,7 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         return _new_state(ScaleByRmsState, (t, state[0].nu)), lr_state, state[2]
 
     return _fused_kernel(tx, leaf, learning_rate, states, rebuild, (keep, decay, eps),
-                         step_constants)
+                         step_constants, one_step=one)
 
 
 def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
@@ -319,6 +351,24 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
         mul(u, neg_lr, u)
         add(p, u, p)
 
+    def one(p, g, moments, c, bufs):
+        m, v = moments
+        keep1_, b1_, keep2_, b2_, eps_root_, eps_, decay_, c2, c1, neg_lr = c
+        g_, p_ = g.item(), p.item()
+        m_ = m.item() * b1_ + g_ * keep1_
+        v_ = v.item() * b2_ + g_ * g_ * keep2_
+        u = v_ * c2
+        if eps_root:
+            u += eps_root_
+        u = m_ * c1 / (math.sqrt(u) + eps_)
+        if weight_decay:
+            u += p_ * decay_
+        u *= neg_lr
+        m.fill(m_)
+        v.fill(v_)
+        bufs[0].fill(u)
+        p.fill(p_ + u)
+
     def step_constants(t, neg_lr):
         return 1.0 / (1.0 - b2 ** t), 1.0 / (1.0 - b1 ** t), neg_lr
 
@@ -337,7 +387,7 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
 
     return _fused_kernel(tx, leaf, learning_rate, states, rebuild,
                          (keep1, b1, keep2, b2, eps_root, eps, weight_decay), step_constants,
-                         lr_index=n - 1)
+                         lr_index=n - 1, one_step=one)
 
 
 def adamw(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
