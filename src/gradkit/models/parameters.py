@@ -60,6 +60,11 @@ class _Satisfies(_Constraint):
         return self.description
 
 
+#: id of a constraint table -> (the table, {name: its constraint objects}): scikit-learn's
+#: ``make_constraint`` of a table's entries gives objects that hold no state of a call
+_MADE: dict = {}
+
+
 def check_parameters(estimator, names=None):
     """Check ``estimator``'s parameters against its ``_parameter_constraints`` (all of them, or
     those in ``names``).
@@ -91,10 +96,14 @@ def check_parameters(estimator, names=None):
         LogisticRegression must be a float in the range [0.0, inf). Got tol=-1 instead.
     """
     table = estimator._parameter_constraints
+    made = _MADE.get(id(table))
+    if made is None or made[0] is not table:  # (the table's constraint objects, made once)
+        made = _MADE[id(table)] = (table, {
+            name: [c if isinstance(c, _Constraint) else make_constraint(c) for c in spec]
+            for name, spec in table.items()})
     for name in table if names is None else names:
         value = getattr(estimator, name)
-        constraints = [c if isinstance(c, _Constraint) else make_constraint(c)
-                       for c in table[name]]
+        constraints = made[1][name]
         # (a bool where only a number belongs is refused: True is 1 to scikit-learn's
         # Interval; "verbose" takes both on purpose)
         if any(c.is_satisfied_by(value) for c in constraints) and \
