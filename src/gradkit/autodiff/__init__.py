@@ -16,8 +16,8 @@
 from . import primitive  # noqa: F401  (first: the engine's modules load in a chain from it)
 from . import rules  # noqa: F401  (registers every rule)
 from . import namespace  # noqa: F401  (the ndarray attributes a Tracer lacks: clear errors)
-from .api import (elementwise_grad, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
-                  stop_gradient, value_and_grad, vjp, vmap)
+from .api import grad, jvp, stop_gradient, value_and_grad, vjp, vmap
+from .jacobians import elementwise_grad, hessian, hvp, jacfwd, jacobian, jacrev
 from .check import check_grads
 from .jit import JitWarning, jit
 from .custom import custom_vjp
