@@ -647,3 +647,28 @@ def test_one_element_values_of_other_dtypes_stay_arrays():
         out = jitted(a, b)
         assert out.dtype == dtype and out.tobytes() == (a * b + a).tobytes()
         assert "s" not in "".join(line.split("=")[0] for line in jitted.source.splitlines()[1:])
+
+
+def test_list_and_tuple_operands_and_signed_zero_numbers_replay_as_numpy():
+    fs = [lambda a: [1.0] + a * 2.0, lambda a: (a + 1.0) * a.shape,
+          lambda a: np.add(a * 2.0, [1.0]), lambda a: [[1.0]] - a,
+          lambda a: (a * 0.0, a * -0.0, a + 0.0, a + -0.0)]
+    for f in fs:
+        jitted = gk.jit(f)
+        for v in (1.5, -2.0, -0.0, 0.0):
+            a = np.array([v])
+            for got, want in zip(gk.tree.tree_leaves(jitted(a)), gk.tree.tree_leaves(f(a))):
+                assert got.shape == want.shape and got.tobytes() == want.tobytes(), (f, v)
+
+
+def test_an_errstate_block_inside_the_function_runs_it_eagerly():
+    def f(a, b):
+        with np.errstate(divide="raise"):
+            return a / b
+
+    jitted = gk.jit(f)
+    with pytest.warns(JitWarning, match="errstate"):
+        jitted(np.array([1.0]), np.array([2.0]))
+    for _ in range(2):
+        with pytest.raises(FloatingPointError):
+            jitted(np.array([1.0]), np.array([0.0]))

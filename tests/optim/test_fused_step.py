@@ -269,3 +269,66 @@ def test_a_negative_second_moment_of_one_element_takes_the_array_step():
         got, state, u = T.step(opt, {"b": np.array([1.0])}, {"b": np.array([0.5])}, state)
     np.testing.assert_array_equal(u["b"], want_u["b"])
     assert np.isnan(got["b"][0])
+
+
+def test_one_element_steps_keep_numpys_nan_bits_warnings_and_errstate():
+    """A NaN or an overflow in a one-element step is the array step's: NumPy's NaN (sign
+    included), its RuntimeWarning, and FloatingPointError under errstate(all="raise")."""
+    nan = np.copysign(np.nan, -1.0)
+    for make in (lambda: T.adam(0.1), lambda: T.adamw(0.1, weight_decay=0.0),
+                 lambda: T.sgd(0.1, momentum=0.9), lambda: T.rmsprop(0.1)):
+        opt = make()
+        for p0, g0 in ((nan, 1.0), (1.0, nan), (np.inf, 0.0), (0.0, 1e200), (1e308, -1e308)):
+            functional = {"b": np.array([p0])}
+            inplace = copy.deepcopy(functional)
+            with np.errstate(all="ignore"):
+                u, _ = opt.update({"b": np.array([g0])}, opt.init(functional), functional)
+                want = T.apply_updates(functional, u)
+                got, _, ui = T.step(opt, inplace, {"b": np.array([g0])}, opt.init(inplace))
+            assert got["b"].tobytes() == want["b"].tobytes(), (p0, g0)
+            assert ui["b"].tobytes() == u["b"].tobytes(), (p0, g0)
+    opt = T.adam(0.1)
+    params = {"b": np.array([1.0])}
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            T.step(opt, params, {"b": np.array([1e200])}, opt.init(params))
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        T.step(opt, {"b": np.array([1.0])}, {"b": np.array([1e200])}, opt.init(params))
+
+
+def test_adamw_without_decay_adds_its_zero_times_p_as_update_does():
+    opt = T.adamw(0.1, weight_decay=0.0)
+    for shape in ((1,), (3,)):
+        params = {"w": np.full(shape, np.inf)}
+        with np.errstate(invalid="ignore"):
+            want = T.apply_updates(params, opt.update({"w": np.ones(shape)}, opt.init(params),
+                                                      params)[0])
+            got, _, _ = T.step(opt, copy.deepcopy(params), {"w": np.ones(shape)},
+                               opt.init(params))
+        assert np.isnan(want["w"]).all() and got["w"].tobytes() == want["w"].tobytes()
+
+
+def test_a_gradient_that_is_the_last_update_buffer_is_read_as_update_reads_it():
+    for opt in (T.adam(0.01), T.sgd(0.1, momentum=0.9, nesterov=True), T.rmsprop(0.01)):
+        p, f = {"b": np.full(3, 0.5)}, {"b": np.full(3, 0.5)}
+        s, fs = opt.init(p), opt.init(f)
+        g = {"b": np.full(3, 0.7)}
+        p, s, u = T.step(opt, p, g, s)
+        fu, fs = opt.update(g, fs, f)
+        f = T.apply_updates(f, fu)
+        p, s, u = T.step(opt, p, u, s)  # the update buffer itself as the next gradient
+        fu, fs = opt.update(fu, fs, f)
+        f = T.apply_updates(f, fu)
+        assert p["b"].tobytes() == f["b"].tobytes()
+
+
+def test_rmsprop_with_a_numpy_float32_decay_steps_as_update_does():
+    opt = T.rmsprop(0.01, decay=np.float32(0.9), bias_correction=True)
+    p, f = {"w": np.full(4, 0.5)}, {"w": np.full(4, 0.5)}
+    s, fs = opt.init(p), opt.init(f)
+    for k in range(4):
+        g = {"w": np.linspace(-1.0, 1.0, 4) + k}
+        p, s, _ = T.step(opt, p, g, s)
+        u, fs = opt.update(g, fs, f)
+        f = T.apply_updates(f, u)
+        assert p["w"].tobytes() == f["w"].tobytes()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import linecache
+import math
 import operator
 import os
 import re
@@ -317,14 +318,17 @@ class Recording:
         self.by_id = {}      # id(real value) -> slot
         self.steps = []
         self.consts = {}     # name -> object, for the program's namespace
-        self.numbers = {}    # (type, number, dtype) -> the name of its 0-d array
+        self.numbers = {}    # (type, number, dtype, is -0.0) -> the name of its 0-d array
         self.number_values = {}  # that name -> the 0-d array (typed_number)
         self.const_names = {}  # id(object) -> name
         self.inputs = []
         self.poisoned = None  # (why, where) once a replay could be wrong
         self.guards = 0       # checks that a replay takes the trace's branches
         self.elementwise = {}  # slot -> (ufunc, pieces of a, of b): `a op b`, see compile
-        self.exact_calls = set()  # slots of `sqrt(a)`-like calls (_EXACT_UFUNCS), see _scalars
+        # slots of `a + b`, `-a`, `sqrt(a)`-like steps (_EXACT_UFUNCS) whose operands are
+        # recorded values or Python numbers: what _scalars may compute as scalars
+        self.exact_calls = set()
+        self.errors = np.geterr()  # the errstate at the trace's start (see _errstate_kept)
         self.writes_inputs = False
         self.done = False     # after the trace: a leaked value acts as its array
         # whether what a backward pass computes from its seed alone may be constants of the
@@ -547,6 +551,14 @@ class Recording:
         return out
 
     # -- the calls NumPy routes here
+    def _errstate_kept(self):
+        """Poison the recording when the errstate changed since the trace began (an
+        ``np.errstate`` block inside the function): a replay runs the recorded calls only, so
+        it would not set it, and a division by zero that raised would give inf."""
+        if self.live and np.geterr() != self.errors:
+            self.poison("np.errstate inside the function (a replay would not set it; set it "
+                        "around the call)")
+
     def _targets_ok(self, targets, what):
         for a in targets:
             if type(a) is not JitValue or a._rec is not self:
@@ -583,8 +595,9 @@ class Recording:
             self.type_numbers(ufunc, inputs, vals, out, pieces)
         box = self.result(out, pieces, reads, pure, what)
         if ufunc in _EXACT_UFUNCS and method == "__call__" and not kw and type(box) is JitValue \
-                and box._slot == len(self.values) - 1:
+                and box._slot == len(self.values) - 1 and all(map(_scalar_input, inputs)):
             self.exact_calls.add(box._slot)
+        self._errstate_kept()
         return box
 
     def type_numbers(self, ufunc, inputs, vals, out, pieces):
@@ -634,7 +647,9 @@ class Recording:
             if not self._targets_ok(target if isinstance(target, tuple) else (target,),
                                     what):
                 return func(*vals, **kw)
-        return self.result(func(*vals, **kw), pieces, reads, pure, what)
+        out = self.result(func(*vals, **kw), pieces, reads, pure, what)
+        self._errstate_kept()
+        return out
 
     def method(self, box, name, *args, **kwargs):
         if not self.live:
@@ -710,6 +725,9 @@ class Recording:
                           f"the operator {symbol}", True)
         if ufunc is not None and type(out) is JitValue and out._slot == len(self.values) - 1:
             self.elementwise[out._slot] = (ufunc, pa, pb)  # may reuse a dying operand
+            if _scalar_input(a) and _scalar_input(b):
+                self.exact_calls.add(out._slot)
+        self._errstate_kept()
         return out
 
     def unary(self, fmt, fn, a):
@@ -737,6 +755,7 @@ class Recording:
         ifn(box._array, y)
         self.note_write(box._array)
         self.steps.append(("do", (), pieces, tuple(reads), False))
+        self._errstate_kept()
         return box
 
     def typed_number(self, number, other, out, pieces):
@@ -748,7 +767,7 @@ class Recording:
         t = type(number)
         if (t is float or t is int and abs(number) < 2 ** 53) and type(other) is _ndarray \
                 and type(out) is _ndarray and other.dtype == out.dtype and out.dtype.kind in "fc":
-            key = (t, number, out.dtype)
+            key = (t, number, out.dtype, t is float and math.copysign(1.0, number) < 0)  # -0.0
             name = self.numbers.get(key)
             if name is None:  # (not a constant of `consts`: no array f computed, see deepen)
                 name = self.numbers[key] = f"num{len(self.numbers) + 1}"
@@ -828,13 +847,10 @@ class Recording:
         exact = self.exact_calls
         for i, (kind, targets, rhs, reads, pure) in enumerate(kept):
             k = targets[0] if kind == "let" else None
-            if k is not None and pure and k not in impure and \
-                    (k in self.elementwise or k in exact):
+            if k is not None and pure and k not in impure and k in exact:
                 v = self.values[k]
                 if type(v) is _ndarray and v.dtype == _FLOAT64 and v.size == 1 and all(
-                        r in scalars or _scalar_operand(self.values[r]) for r in reads) \
-                        and all(type(self.consts.get(p, np.add)) is np.ufunc
-                                for p in rhs if type(p) is str):  # (no array constant)
+                        r in scalars or _scalar_operand(self.values[r]) for r in reads):
                     scalars[k] = None
                     continue
             for r in reads:  # an array read
@@ -955,6 +971,13 @@ class Recording:
         if type(v) is _ndarray:  # a one-element array read as its element
             return names[p] + ("[()]" if v.ndim == 0 else "[" + ", ".join("0" * v.ndim) + "]")
         return names[p]
+
+
+def _scalar_input(a):
+    """Whether the operand ``a`` of a recorded step is a recorded value or a Python number
+    (not a list, a tuple or an array constant, which broadcast to shapes of their own)."""
+    t = type(a)
+    return t is JitValue or t is float or t is int
 
 
 def _scalar_operand(v):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+from math import isfinite
 
 import numpy as np
 
@@ -67,8 +68,11 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         def one(p, g, moments, c, bufs):        # (one float64: the same in Python floats)
             u = g.item() * c[0]
             p_ = p.item() + u
+            if not isfinite(u + p_):  # (NumPy's warnings, errstate and NaN: the array step)
+                return False
             bufs[0].fill(u)
             p.fill(p_)
+            return True
 
         def states(state):
             if len(state) != 2 or not isinstance(state[1], ScaleByLearningRateState):
@@ -102,9 +106,12 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
             m_ = m.item() * decay_ + g.item()
             u = ((m_ * decay_ + g.item()) if nesterov else m_) * neg_lr
             p_ = p.item() + u
+            if not isfinite(m_ + u + p_):
+                return False
             m.fill(m_)
             bufs[0].fill(u)
             p.fill(p_)
+            return True
 
         def states(state):
             if len(state) != 2 or not isinstance(state[0], TraceState):
@@ -228,6 +235,7 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
     tx = chain(block, scale_by_learning_rate(learning_rate), last)
     if centered or momentum is not None:
         return tx
+    decay = float(decay)  # (as scale_by_rms takes it: a NumPy float32 would round 1 - decay**t)
     keep = 1.0 - decay
 
     def leaf(p, g, moments, c, bufs):
@@ -258,9 +266,12 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         u = math.sqrt(u + eps_) if eps_in_sqrt else math.sqrt(u) + eps_
         u = g_ / u * neg_lr
         p_ = p.item() + u
+        if not isfinite(v_ + u + p_):
+            return False
         v.fill(v_)
         bufs[0].fill(u)
         p.fill(p_)
+        return True
 
     def step_constants(t, neg_lr):
         return (1.0 / (1.0 - decay ** t) if bias_correction else 1.0), neg_lr
@@ -325,6 +336,7 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
     the order of operations of ``update``."""
     b1, b2, eps, eps_root = float(b1), float(b2), float(eps), float(eps_root)
     keep1, keep2 = 1.0 - b1, 1.0 - b2
+    decays = n == 3  # adamw's chain adds weight_decay * p, even a 0 (inf * 0 is NaN)
     mul, add, sqrt, divide = np.multiply, np.add, np.sqrt, np.divide
 
     def leaf(p, g, moments, c, bufs):
@@ -345,7 +357,7 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
         add(u, eps_, u)
         mul(m, c1, w)                     # mhat = m_t / (1 - b1**t)
         divide(w, u, u)                   # mhat / (...)
-        if weight_decay:
+        if decays:
             mul(p, decay_, w)
             add(u, w, u)
         mul(u, neg_lr, u)
@@ -361,13 +373,17 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
         if eps_root:
             u += eps_root_
         u = m_ * c1 / (math.sqrt(u) + eps_)
-        if weight_decay:
+        if decays:
             u += p_ * decay_
         u *= neg_lr
+        p_ += u
+        if not isfinite(m_ + v_ + u + p_):
+            return False
         m.fill(m_)
         v.fill(v_)
         bufs[0].fill(u)
-        p.fill(p_ + u)
+        p.fill(p_)
+        return True
 
     def step_constants(t, neg_lr):
         return 1.0 / (1.0 - b2 ** t), 1.0 / (1.0 - b1 ** t), neg_lr

@@ -538,9 +538,12 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
     50 ns each, where NumPy takes its slow path for an in-place ufunc on one element (a
     stride-0 operand that is also the output: about 0.8 us a call instead of 0.25 us; 14
     calls an Adam step). It reads every value first (``.item()``) and writes only at the
-    end (``.fill``), so where Python's arithmetic raises instead of giving an inf or a NaN
-    (a division by zero, the square root of a negative number) ``leaf_step`` takes the leaf
-    from its start.
+    end (``.fill``), and only when every new value is finite (it returns True): anything
+    else, and wherever Python raises instead of giving an inf or a NaN (a division by zero,
+    the square root of a negative number), is left to ``leaf_step`` from the leaf's start,
+    so NumPy's warnings, its ``errstate`` and its NaN bits stay as they are. (Python's
+    arithmetic does not see ``errstate``, nor does it raise on an underflow to a subnormal
+    number that ``np.errstate(under="raise")`` would stop.)
 
     A step is the leaves' arithmetic and a few microseconds of Python (at 1e3 floats the
     arithmetic is about 6 us): the checks of a known plan (below), two state tuples, one
@@ -563,9 +566,11 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
 
     def one_leaf(arrays, p, g, moments, floats, bufs):  # (arrays: the leaf's 0-d constants)
         try:
-            one_step(p, g, moments, floats, bufs)
+            if one_step(p, g, moments, floats, bufs):
+                return
         except (ZeroDivisionError, ValueError, OverflowError):
-            leaf_step(p, g, moments, arrays, bufs)
+            pass
+        leaf_step(p, g, moments, arrays, bufs)
 
     def known_plan(params, grads, moments):
         """``(plan, gradient leaves)`` when ``params`` and ``moments`` hold the arrays of the
@@ -589,10 +594,10 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
             return False
         if len(grads) != n:
             return False
-        for p, g in zip(P, G):
+        for p, g, u in zip(P, G, plan.updates):
             if (type(g) is not np.ndarray or g.shape != p.shape
                     or (g.dtype is not p.dtype and g.dtype != p.dtype)
-                    or not p.flags.writeable):
+                    or not p.flags.writeable or g is u):  # (u: the last step's update buffer)
                 return False
         return plan, G
 
@@ -641,7 +646,7 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
             return None
         t, moments = parts
         lr_state = state[lr_index]
-        lr = float(schedule(lr_state.count)) if schedule is not None else lr_state.learning_rate
+        lr = float(schedule(lr_state.count)) if schedule is not None else learning_rate
         now = (-lr,) if step_constants is None else step_constants(t, -lr)
         found = known_plan(params, grads, moments)
         if found is None:
