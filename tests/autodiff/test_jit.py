@@ -661,14 +661,22 @@ def test_list_and_tuple_operands_and_signed_zero_numbers_replay_as_numpy():
                 assert got.shape == want.shape and got.tobytes() == want.tobytes(), (f, v)
 
 
-def test_an_errstate_block_inside_the_function_runs_it_eagerly():
+@pytest.mark.parametrize("shape", [(1,), (3,)])
+def test_an_errstate_block_inside_the_function_is_replayed(shape):
     def f(a, b):
-        with np.errstate(divide="raise"):
-            return a / b
+        with np.errstate(divide="ignore"):
+            d = a / b     # the block's setting
+        return d, a / b   # the caller's
 
     jitted = gk.jit(f)
-    with pytest.warns(JitWarning, match="errstate"):
-        jitted(np.array([1.0]), np.array([2.0]))
-    for _ in range(2):
-        with pytest.raises(FloatingPointError):
-            jitted(np.array([1.0]), np.array([0.0]))
+    ones, zeros = np.ones(shape), np.zeros(shape)
+    for _ in range(3):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            jitted(ones, zeros)
+        assert [str(w.message) for w in seen] == ["divide by zero encountered in divide"] or \
+            [str(w.message) for w in seen] == ["divide by zero encountered in scalar divide"]
+        with np.errstate(divide="raise"):  # the block still ignores; the caller's raises
+            with pytest.raises(FloatingPointError):
+                jitted(ones, zeros)
+    assert "with errstate(divide='ignore'):" in jitted.source, jitted.source

@@ -329,6 +329,7 @@ class Recording:
         # recorded values or Python numbers: what _scalars may compute as scalars
         self.exact_calls = set()
         self.errors = np.geterr()  # the errstate at the trace's start (see _errstate_kept)
+        self.errstates = {}  # id(step) -> the errstate it was recorded under, where another
         self.writes_inputs = False
         self.done = False     # after the trace: a leaked value acts as its array
         # whether what a backward pass computes from its seed alone may be constants of the
@@ -552,12 +553,17 @@ class Recording:
 
     # -- the calls NumPy routes here
     def _errstate_kept(self):
-        """Poison the recording when the errstate changed since the trace began (an
-        ``np.errstate`` block inside the function): a replay runs the recorded calls only, so
-        it would not set it, and a division by zero that raised would give inf."""
-        if self.live and np.geterr() != self.errors:
-            self.poison("np.errstate inside the function (a replay would not set it; set it "
-                        "around the call)")
+        """Tag the step just recorded with the ``np.errstate`` it ran under, where that is
+        not the trace's (a block inside the function, or inside the engine: a replay runs
+        the recorded calls only, so it would not set it, and a division by zero that raised
+        would give inf). The program runs such steps inside ``with errstate(...)`` for the
+        settings that differ, as the block set them."""
+        if not self.steps:
+            return
+        now = np.geterr()
+        if now != self.errors:
+            self.errstates[id(self.steps[-1])] = tuple(
+                (k, v) for k, v in sorted(now.items()) if self.errors[k] != v)
 
     def _targets_ok(self, targets, what):
         for a in targets:
@@ -891,7 +897,9 @@ class Recording:
                 shared.setdefault(id(_root(v)), []).append(k)
         scalars = self._scalars(kept, outputs)
         twins = {}  # a typed number's name -> its float64 scalar's
+        marks = []  # (first line of a step, the errstate it runs under or None)
         for i, (kind, targets, rhs, reads, _) in enumerate(kept):
+            marks.append((len(lines), self.errstates.get(id(kept[i]))))
             k = targets[0] if targets else None
             if k in scalars:
                 src = "".join(self._scalar_piece(p, i, names, scalars, twins) for p in rhs)
@@ -942,6 +950,8 @@ class Recording:
                 lines.append(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {src}")
             else:
                 lines.append(src)
+        if self.errstates:
+            lines = self._under_errstates(lines, marks)
         if ret is None:
             rets = [names[k] for k in outputs]
             lines.append(f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
@@ -955,6 +965,23 @@ class Recording:
         exec(compiled(source, f"<gk.jit {name}>"), namespace)
         return namespace[name], source
 
+
+    def _under_errstates(self, lines, marks):
+        """``lines`` with each run of lines of steps recorded under one errstate (see
+        :meth:`_errstate_kept`) inside a ``with errstate(...):`` block."""
+        owner = [None] * len(lines)
+        for j, (start, state) in enumerate(marks):
+            end = marks[j + 1][0] if j + 1 < len(marks) else len(lines)
+            owner[start:end] = [state] * (end - start)
+        out, current = [], None
+        errstate = self.name_of(np.errstate, "f")
+        for line, state in zip(lines, owner):
+            if state != current and state is not None:
+                out.append(f"with {errstate}("
+                           + ", ".join(f"{k}={v!r}" for k, v in state) + "):")
+            current = state
+            out.append("    " + line if state is not None else line)
+        return out
 
     def _scalar_piece(self, p, i, names, scalars, twins):
         """The source of the piece ``p`` of the scalar step ``i`` (see :meth:`_scalars`)."""
