@@ -24,6 +24,21 @@ __all__ = ["sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw", "adamax", "
 # named optimizers
 
 
+def _written(p, p_, u, bufs, *moments):
+    """The end of a kernel's one-element step (``one_step``, see
+    :func:`~gradkit.optim.base._fused_kernel`): write the new parameter ``p_``, the update
+    ``u`` and each moment's new value (``moments``: array, value, ...) and return True, when
+    all are finite; else write nothing and return False, leaving the leaf to the array step
+    (NumPy's warnings, ``errstate`` and NaN bits)."""
+    if not isfinite(p_ + u + sum(moments[1::2])):
+        return False
+    for m, value in zip(moments[::2], moments[1::2]):
+        m.fill(value)
+    bufs[0].fill(u)
+    p.fill(p_)
+    return True
+
+
 def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
         accumulator_dtype=None) -> GradientTransformation:
     """Stochastic gradient descent, with optional (Nesterov) momentum.
@@ -67,12 +82,7 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
 
         def one(p, g, moments, c, bufs):        # (one float64: the same in Python floats)
             u = g.item() * c[0]
-            p_ = p.item() + u
-            if not isfinite(u + p_):  # (NumPy's warnings, errstate and NaN: the array step)
-                return False
-            bufs[0].fill(u)
-            p.fill(p_)
-            return True
+            return _written(p, p.item() + u, u, bufs)
 
         def states(state):
             if len(state) != 2 or not isinstance(state[1], ScaleByLearningRateState):
@@ -105,13 +115,7 @@ def sgd(learning_rate, momentum: float | None = None, nesterov: bool = False,
             decay_, neg_lr = c
             m_ = m.item() * decay_ + g.item()
             u = ((m_ * decay_ + g.item()) if nesterov else m_) * neg_lr
-            p_ = p.item() + u
-            if not isfinite(m_ + u + p_):
-                return False
-            m.fill(m_)
-            bufs[0].fill(u)
-            p.fill(p_)
-            return True
+            return _written(p, p.item() + u, u, bufs, m, m_)
 
         def states(state):
             if len(state) != 2 or not isinstance(state[0], TraceState):
@@ -265,13 +269,7 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         u = v_ * correction
         u = math.sqrt(u + eps_) if eps_in_sqrt else math.sqrt(u) + eps_
         u = g_ / u * neg_lr
-        p_ = p.item() + u
-        if not isfinite(v_ + u + p_):
-            return False
-        v.fill(v_)
-        bufs[0].fill(u)
-        p.fill(p_)
-        return True
+        return _written(p, p.item() + u, u, bufs, v, v_)
 
     def step_constants(t, neg_lr):
         return (1.0 / (1.0 - decay ** t) if bias_correction else 1.0), neg_lr
@@ -376,14 +374,7 @@ def _fused_adam(tx, learning_rate, b1, b2, eps, eps_root, weight_decay, n):
         if decays:
             u += p_ * decay_
         u *= neg_lr
-        p_ += u
-        if not isfinite(m_ + v_ + u + p_):
-            return False
-        m.fill(m_)
-        v.fill(v_)
-        bufs[0].fill(u)
-        p.fill(p_)
-        return True
+        return _written(p, p_ + u, u, bufs, m, m_, v, v_)
 
     def step_constants(t, neg_lr):
         return 1.0 / (1.0 - b2 ** t), 1.0 / (1.0 - b1 ** t), neg_lr
