@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gradkit.models import LinearRegression, LogisticRegression, MLPClassifier
+from gradkit.models import LinearRegression, LinearSVM, LogisticRegression, MLPClassifier
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((60, 3))
@@ -53,3 +53,20 @@ def test_an_alpha_without_a_penalty_warns():
         warnings.simplefilter("error", UserWarning)
         LinearRegression().fit(X, y)
         LinearRegression(penalty="l2", alpha=10).fit(X, y)
+
+
+@pytest.mark.parametrize("make", [lambda: LogisticRegression(tol=1e-10, class_weight="balanced"),
+                                  lambda: LinearSVM(tol=1e-10, class_weight="balanced")])
+def test_balanced_class_weights_count_rows_with_their_sample_weights(make):
+    """A weight of 2 is the row twice, with class_weight="balanced" too (scikit-learn's
+    compute_class_weight counts the classes with the sample weights)."""
+    from sklearn.datasets import make_classification
+    from sklearn.utils.class_weight import compute_class_weight
+    X, _ = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    y = np.r_[np.zeros(45, int), np.ones(15, int)]
+    sw = np.random.RandomState(0).randint(0, 4, 60)
+    rows = np.repeat(np.arange(60), sw)
+    weighted, repeated = make().fit(X, y, sample_weight=sw), make().fit(X[rows], y[rows])
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(weighted._class_weight_table, compute_class_weight(
+        "balanced", classes=np.array([0, 1]), y=y, sample_weight=sw), rtol=1e-15)

@@ -67,3 +67,18 @@ def test_frank_wolfes_restarts_start_inside_the_set():
 def test_a_warmup_cosine_decay_from_a_zero_peak_follows_its_formula():
     s = optim.warmup_cosine_decay_schedule(0.0, 0.0, 1, 3, end_value=0.5)
     np.testing.assert_allclose([float(s(t)) for t in range(6)], [0, 0, 0.25, 0.5, 0.5, 0.5])
+
+
+def test_centered_rmsprop_refuses_bias_correction_and_never_takes_a_negative_root():
+    from gradkit.optim import transforms as T
+    with pytest.raises(ValueError, match="centered or bias_correction"):
+        T.rmsprop(0.05, centered=True, bias_correction=True)
+    opt = T.rmsprop(0.05, centered=True, eps_in_sqrt=False)
+    params = {"w": np.zeros(1000)}
+    state = opt.init(params)
+    g = {"w": np.random.default_rng(0).standard_normal(1000)}  # steady: vhat - mhat**2
+    for _ in range(400):                                        # rounds below 0 at places
+        u, state = opt.update(g, state, params)
+        assert np.all(np.isfinite(u["w"]))
+    nu, mu = state[0].nu["w"], state[0].mu["w"]
+    assert np.any(nu - mu ** 2 < 0)  # (the case the max(., 0) is for)

@@ -1593,12 +1593,16 @@ class GradientEstimator(BaseEstimator):
         return tags
 
 
-def _class_weights(class_weight, classes, idx, who):
-    """The weight of each class (in ``classes`` order) from ``class_weight``."""
+def _class_weights(class_weight, classes, idx, who, sample_weight=None):
+    """The weight of each class (in ``classes`` order) from ``class_weight``; for
+    ``"balanced"`` scikit-learn's ``compute_class_weight``: the rows counted with their
+    ``sample_weight`` (a weight of 2 is the row twice), ``total / (n_classes * count_k)``."""
     if isinstance(class_weight, str):  # "balanced"
-        counts = np.bincount(idx, minlength=len(classes)).astype(np.float64)
-        # a class absent from these rows gets no rows to weigh: its weight does not matter
-        return len(idx) / (len(classes) * np.maximum(counts, 1.0))
+        counts = np.bincount(idx, weights=sample_weight, minlength=len(classes))
+        counts = counts.astype(np.float64)
+        # a class absent from these rows (or of weight 0) has no rows to weigh: its weight
+        # does not matter
+        return counts.sum() / (len(classes) * np.where(counts > 0, counts, 1.0))
     unknown = [k for k in class_weight if not np.any(classes == k)]
     if unknown:
         raise ValueError(f"{who}: class_weight names labels {unknown} that are not in the "
@@ -1663,14 +1667,15 @@ class GradientClassifier(ClassifierMixin, GradientEstimator):
     def _row_weights(self, y, sample_weight, training=True):
         """``sample_weight`` times ``class_weight[y_i]``: ``"balanced"`` gives class ``k``
         the weight ``n_samples / (n_classes * n_k)`` (scikit-learn's formula, on the training
-        rows; validation rows get the training rows' class weights), a dict ``{label:
-        weight}`` its weights (1 for the labels it does not name)."""
+        rows, counted with their sample weights; validation rows get the training rows'
+        class weights), a dict ``{label: weight}`` its weights (1 for the labels it does not
+        name)."""
         cw = getattr(self, "class_weight", None)
         if cw is not None:
             idx = np.searchsorted(self.classes_, y)
             if training or "_class_weight_table" not in self.__dict__:
                 self._class_weight_table = _class_weights(cw, self.classes_, idx,
-                                                          type(self).__name__)
+                                                          type(self).__name__, sample_weight)
             row = self._class_weight_table[idx]
             sample_weight = row if sample_weight is None else sample_weight * row
             if training and not np.any(sample_weight):

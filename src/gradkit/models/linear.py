@@ -265,8 +265,9 @@ def _gram(X, w, fit_intercept):
 
 _ATTRIBUTES_DOC = """
     Attributes:
-        coef_: the coefficients, as scikit-learn's (``(n_features,)`` for one target or two
-            classes, else ``(n_outputs, n_features)``).
+        coef_: the coefficients, shaped as scikit-learn's: ``(n_features,)`` for one
+            target and ``(n_targets, n_features)`` for more (regression); ``(1, n_features)``
+            for two classes and ``(n_classes, n_features)`` for more (classifiers).
         intercept_: the intercepts (zeros without ``fit_intercept``).
         n_features_in_: the number of features seen by ``fit``.
         n_iter_: the iterations (full batch) or epochs (transformations) run.

@@ -218,7 +218,8 @@ def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8, initial_scale:
         centered: use the moving standard deviation (:func:`scale_by_stddev`).
         momentum: None, or the momentum coefficient in [0, 1].
         nesterov: Nesterov form of the momentum.
-        bias_correction: divide ``v_t`` (and ``m_t``) by ``1 - decay**t`` as Adam does.
+        bias_correction: divide ``v_t`` by ``1 - decay**t`` as Adam does (refused with
+            ``centered``, whose first variance would then be 0).
 
     Returns:
         A :class:`GradientTransformation` (a :func:`chain`).

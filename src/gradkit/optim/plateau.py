@@ -62,12 +62,19 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, rtol: float = 1e-
         u_t = scale * g_t
 
     Place it after the optimizer: ``chain(adam(1e-3), reduce_on_plateau())``; the effective
-    learning rate (see :func:`current_learning_rate`) is then ``1e-3 * scale``. Like
-    PyTorch's ``ReduceLROnPlateau(mode="min", threshold_mode="rel")``.
+    learning rate (see :func:`current_learning_rate`) is then ``1e-3 * scale``.
+
+    The count is optax's: the scale is cut at the ``patience``-th evaluation in a row without
+    improvement. PyTorch's ``ReduceLROnPlateau(mode="min", threshold_mode="rel")`` cuts at
+    the ``patience + 1``-th (it waits for more than ``patience`` bad epochs), so its
+    ``patience=p`` is ``patience=p + 1`` here. ``patience=0`` (optax's rule taken literally)
+    cuts after every evaluation *that improves* and never on a plateau; it is kept for
+    optax's code, and is rarely what is meant.
 
     Args:
         factor: in (0, 1), the multiplier applied on a plateau.
-        patience: number of non-improving evaluations before reducing, >= 0.
+        patience: the number of evaluations in a row without improvement at which the
+            scale is cut, >= 0 (see above for 0 and for PyTorch's count).
         rtol: relative improvement needed, >= 0 (``rtol`` and ``atol`` not both 0).
         atol: absolute improvement needed, >= 0.
         cooldown: evaluations to wait after a reduction before counting again, >= 0.

@@ -528,8 +528,13 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
         m_t = decay * m_{t-1} + (1 - decay) * g_t
         v_t = decay * v_{t-1} + (1 - decay) * g_t**2
         (mhat, vhat = m_t / (1 - decay**t), v_t / (1 - decay**t) if bias_correction)
-        u_t = g_t / sqrt(vhat - mhat**2 + eps)      (eps_in_sqrt=True)
-        u_t = g_t / (sqrt(vhat - mhat**2) + eps)    (eps_in_sqrt=False)
+        u_t = g_t / sqrt(vhat - mhat**2 + eps)             (eps_in_sqrt=True)
+        u_t = g_t / (sqrt(max(vhat - mhat**2, 0)) + eps)   (eps_in_sqrt=False)
+
+    (Rounding can make ``vhat - mhat**2`` a little negative where the gradient is steady,
+    which would be a NaN outside the square root; inside it ``eps`` covers it, as in optax.)
+    ``bias_correction=True`` is refused: at the first step ``vhat - mhat**2`` is
+    ``g**2 - g**2 = 0``, so the first update would be ``g / sqrt(eps)``.
 
     Args:
         decay: moving-average decay, in [0, 1).
@@ -552,6 +557,11 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
     decay = _check_unit("decay", decay)
     eps = _check_positive("eps", eps)
     initial = _check_nonneg("initial_scale", initial_scale)
+    if bias_correction:
+        raise ValueError("scale_by_stddev (centered RMSProp): bias_correction=True makes the "
+                         "first step's variance vhat - mhat**2 = g**2 - g**2 = 0, so its "
+                         "update would be g / sqrt(eps); use centered or bias_correction, "
+                         "not both.")
 
     first, second = _moment(decay, 1), _moment(decay, 2)
 
@@ -566,8 +576,8 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
         if eps_in_sqrt:
             out = tree_map(lambda g, m, v: g / np.sqrt(v * c - (m * c) ** 2 + eps), updates, mu, nu)
         else:
-            out = tree_map(lambda g, m, v: g / (np.sqrt(v * c - (m * c) ** 2) + eps),
-                       updates, mu, nu)
+            out = tree_map(lambda g, m, v: g / (np.sqrt(np.maximum(v * c - (m * c) ** 2, 0.0))
+                                                + eps), updates, mu, nu)
         return out, ScaleByRStdDevState(t, mu, nu)
 
     return GradientTransformation(init, update)
