@@ -119,9 +119,9 @@ def test_balanced_is_the_formula_and_multiplies_sample_weight():
     X, y = IRIS
     keep = np.r_[np.flatnonzero(y == 0)[:10], np.flatnonzero(y == 1), np.flatnonzero(y == 2)]
     X, y = X[keep], y[keep]
-    counts = np.bincount(y)
-    formula = len(y) / (3 * counts)
     sw = np.random.default_rng(3).uniform(0.5, 2.0, len(y))
+    # scikit-learn's compute_class_weight: the classes counted with the sample weights
+    formula = sw.sum() / (3 * np.bincount(y, weights=sw))
     kw = dict(tol=1e-10, max_iter=500)
     balanced = LogisticRegression(class_weight="balanced", **kw).fit(X, y, sample_weight=sw)
     by_hand = LogisticRegression(**kw).fit(X, y, sample_weight=sw * formula[y])
