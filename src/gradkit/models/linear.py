@@ -293,8 +293,9 @@ _ATTRIBUTES_DOC = """
 
 
 _CLASS_WEIGHT_DOC = """        class_weight: None, ``"balanced"`` (class ``k`` weighs ``n_samples / (n_classes *
-            n_k)``) or a dict ``{label: weight}`` (1 for the labels it leaves out); it
-            multiplies ``fit``'s ``sample_weight``.
+            n_k)``, the rows counted with their ``sample_weight``, as scikit-learn's) or a
+            dict ``{label: weight}`` (1 for the labels it leaves out); it multiplies
+            ``fit``'s ``sample_weight``.
 """
 
 
