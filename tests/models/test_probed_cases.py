@@ -70,3 +70,19 @@ def test_balanced_class_weights_count_rows_with_their_sample_weights(make):
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(weighted._class_weight_table, compute_class_weight(
         "balanced", classes=np.array([0, 1]), y=y, sample_weight=sw), rtol=1e-15)
+
+
+def test_the_hinge_svm_steps_suit_the_features_scale():
+    """The subgradient steps of LinearSVM(loss="hinge") were a fixed 1/sqrt(k+1): on features
+    of scale 100 every step overshot and the fit returned its all-zero start."""
+    from sklearn.svm import LinearSVC
+    rng = np.random.RandomState(1)
+    X = rng.randn(100, 2) * 100
+    y = (X[:, 0] + 20 * rng.randn(100) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = LinearSVM(loss="hinge").fit(X, y)
+        theirs = LinearSVC(loss="hinge", max_iter=20000).fit(X, y)
+    assert np.any(ours.coef_ != 0)
+    assert ours.score(X, y) >= theirs.score(X, y) - 0.02
+    assert min(ours.loss_curve_) < 0.5 * ours.loss_curve_[0]

@@ -82,3 +82,18 @@ def test_centered_rmsprop_refuses_bias_correction_and_never_takes_a_negative_roo
         assert np.all(np.isfinite(u["w"]))
     nu, mu = state[0].nu["w"], state[0].mu["w"]
     assert np.any(nu - mu ** 2 < 0)  # (the case the max(., 0) is for)
+
+
+def test_the_subgradient_method_takes_one_base_step_per_coordinate():
+    f = lambda x: np.sum(np.abs(x["a"] - 1.0)) + np.sum(np.abs(100.0 * x["b"] - 1.0))
+    x0 = {"a": np.zeros(2), "b": np.zeros(1)}
+    same = optim.minimize(f, x0, method="subgradient", learning_rate=0.5, max_iter=50)
+    tree = optim.minimize(f, x0, method="subgradient", max_iter=50,
+                          learning_rate={"a": np.full(2, 0.5), "b": np.full(1, 0.5)})
+    np.testing.assert_array_equal(same.x["a"], tree.x["a"])
+    scaled = optim.minimize(f, x0, method="subgradient", max_iter=300,
+                            learning_rate={"a": np.full(2, 0.5), "b": np.full(1, 0.5e-4)})
+    assert scaled.fun < same.fun  # b's own scale: its steps no longer overshoot
+    with pytest.raises(ValueError, match="per coordinate"):
+        optim.minimize(f, x0, method="subgradient", learning_rate={"a": np.full(2, 0.5),
+                                                                   "b": np.full(1, -1.0)})

@@ -1382,7 +1382,8 @@ class GradientEstimator(BaseEstimator):
                     res = minimize(objective, self.params_, method=method, tol=self.tol,
                                    max_iter=self.max_iter, callback=callback,
                                    value_and_grad=objective_and_grad, hess=hess, hvp=hvp,
-                                   **self._proximal_options(method, n_penalty))
+                                   **self._proximal_options(method, n_penalty),
+                                   **self._solver_options(method, X, w))
             except KeyboardInterrupt:  # raised by a callback, or no handler installed
                 if self._guard.forced_out():
                     raise
@@ -1448,6 +1449,12 @@ class GradientEstimator(BaseEstimator):
                                                               params)
 
         return objective, objective_and_grad, callback
+
+    def _solver_options(self, method, X, w=None):
+        """Further options of ``minimize`` for ``method`` on the data ``X`` with the rows'
+        weights ``w`` (none here; the linear models scale the subgradient method's step to
+        the data)."""
+        return {}
 
     def _proximal_options(self, method, n):
         """``minimize``'s ``l1`` weights for the proximal method (an L1 part in the penalty),

@@ -46,6 +46,31 @@ class _LinearModel(GradientEstimator):
             return "proximal"
         return "lbfgs"
 
+    def _solver_options(self, method, X, w=None):
+        """The subgradient method's base steps: ``1 / s^2`` for the coefficients, ``s^2`` the
+        mean square of the features (rows weighted by ``w``, so that a weight of 2 is the row
+        twice), and 1 for the intercepts (their column is 1). A linear model's subgradient
+        grows with the features' scale and its solution shrinks with it, so one step for all
+        overshoots on features of scale 100 by 10^4 (the run then keeps its starting point,
+        the best it saw), and leaves the intercept creeping. For standardized features every
+        step is the method's default ``a = 1``. (One step per feature, ``1 / s_j^2``, would
+        suit each feature's scale but makes the L2 penalty's steps on a feature of scale
+        1e-3 overshoot: the mean keeps them in range.)"""
+        if method != "subgradient":
+            return {}
+        rows = np.sum(np.square(X), axis=1) / X.shape[1]
+        s2 = float(np.mean(rows) if w is None else (w @ rows) / np.sum(w))
+        if not (np.isfinite(s2) and s2 > 0):
+            return {}
+        step = 1.0 / s2
+        if self.penalty in ("l2", "elasticnet") and self.alpha > 0:
+            # the penalty (alpha / 2n) ||coef||^2 is a quadratic of curvature alpha / n: a
+            # step beyond n / alpha overshoots it (features of scale 0.01)
+            step = min(step, X.shape[0] / float(self.alpha))
+        k = self._n_outputs
+        return {"learning_rate": {"coef": np.full((X.shape[1], k), step),
+                                  "intercept": np.ones(k)}}
+
     def _loss_curvature(self, out):
         """The Hessian of the data loss with respect to the outputs, for the losses whose
         structure :meth:`_hessian_function` knows: a function ``w(j, l)`` giving
@@ -529,7 +554,9 @@ class LinearSVM(GradientClassifier, _LinearModel):
     - ``loss="squared_hinge"`` (default, as ``LinearSVC``): ``max(0, 1 - t_k s_k)^2``,
       smooth enough for ``"lbfgs"`` (the ``"auto"`` choice);
     - ``loss="hinge"``: ``max(0, 1 - t_k s_k)``, not differentiable at the margin:
-      ``"auto"`` uses ``"subgradient"`` steps (a minimum-norm subgradient at the kink).
+      ``"auto"`` uses ``"subgradient"`` steps (a minimum-norm subgradient at the kink), of
+      base size ``1 / s^2`` for the coefficients (``s^2`` the mean square of the features)
+      and 1 for the intercept, so that they suit the features' scale.
 
     Minimizes ``(1/n) * [ sum_i sum_k loss_ik + alpha * R(coef) ]``, i.e. ``LinearSVC``'s
     ``C * sum loss + R`` with ``alpha = 1 / C`` (the intercept is not penalized here, while

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .minimize import inf_norm
 
 __all__ = ["minimize_subgradient"]
@@ -23,7 +25,10 @@ def minimize_subgradient(objective, x, monitor, *, learning_rate=1.0, schedule="
     converges to f* for convex f with :math:`\sum a_k = \infty`, :math:`\sum a_k^2 < \infty`
     or the sqrt rule, at rate :math:`O(1/\sqrt{k})`).
 
-    Options: ``learning_rate`` (a), ``schedule``, ``normalize``.
+    Options: ``learning_rate`` (a), ``schedule``, ``normalize``. ``learning_rate`` may also
+    be a pytree shaped like ``x0`` (or a flat array): a base step per coordinate, a fixed
+    diagonal preconditioner ``D`` (:math:`x_{k+1} = x_k - a_k D g_k`, the same method in the
+    metric of :math:`D^{-1}`), which the linear models use to suit each feature's scale.
 
     Args:
         objective: the :class:`~gradkit.optim.minimize.Objective` that
@@ -31,7 +36,7 @@ def minimize_subgradient(objective, x, monitor, *, learning_rate=1.0, schedule="
         x: the flat starting point (a copy of ``objective.x0``).
         monitor: the :class:`~gradkit.optim.minimize.Monitor` that records each iterate and says
             when to stop (``tol``, ``max_iter``, callbacks).
-        learning_rate: a, the base step.
+        learning_rate: a, the base step (a number, or one per coordinate: see above).
         schedule: ``"sqrt"``, ``"harmonic"`` or a function ``k -> a_k``.
         normalize: divide each step by :math:`\|g_k\|_2`.
 
@@ -47,6 +52,16 @@ def minimize_subgradient(objective, x, monitor, *, learning_rate=1.0, schedule="
         >>> bool(r.fun < 1e-2)
         True
     """
+    scale = 1.0  # (the per-coordinate steps over their largest, with a per-coordinate rate)
+    if not isinstance(learning_rate, (int, float, np.number)):
+        rates = np.asarray(objective.ravel(learning_rate) if not isinstance(
+            learning_rate, np.ndarray) or learning_rate.shape != x.shape else learning_rate,
+            dtype=np.float64)
+        if rates.shape != x.shape or not np.all(np.isfinite(rates)) or not np.all(rates > 0):
+            raise ValueError(f"learning_rate per coordinate must be finite numbers > 0, one per "
+                             f"entry of x0 ({x.size}); got shape {rates.shape}.")
+        learning_rate = float(rates.max())
+        scale = rates / learning_rate
     if callable(schedule):
         step_of = lambda k: float(schedule(k))  # noqa: E731
     elif schedule in _SCHEDULES:
@@ -61,10 +76,11 @@ def minimize_subgradient(objective, x, monitor, *, learning_rate=1.0, schedule="
     k = 0
     while stop is None:
         a = step_of(k)
+        d = g if scale is 1.0 else scale * g
         if normalize:
-            gn = math.sqrt(float(g @ g))
+            gn = math.sqrt(float(d @ d))
             a = a / gn if gn > 0 else 0.0
-        x = x - a * g
+        x = x - a * d
         f, g = objective.value_and_grad(x)
         k += 1
         stop = monitor.step(x, f, inf_norm(g), a)
