@@ -1,5 +1,7 @@
 """gk.minimize and the schedules on cases found by probing: each gave a wrong answer without
 an error, or an error that named neither the argument nor what to pass."""
+import re
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,27 @@ def test_the_subgradient_method_takes_one_base_step_per_coordinate():
     with pytest.raises(ValueError, match="per coordinate"):
         optim.minimize(f, x0, method="subgradient", learning_rate={"a": np.full(2, 0.5),
                                                                    "b": np.full(1, -1.0)})
+
+
+@pytest.mark.parametrize("grad", [None, lambda x: 2 * x])
+@pytest.mark.parametrize("fun, what", [(lambda x: x ** 2, "shape (1,)"),
+                                       (lambda x: None, "NoneType")])
+def test_a_fun_that_returns_no_scalar_is_named_in_one_line(fun, what, grad):
+    with pytest.raises(TypeError, match=r"fun must return a scalar.*" + re.escape(what)):
+        optim.minimize(fun, np.ones(1), grad=grad)
+
+
+def test_an_x0_that_is_not_finite_is_refused():
+    x0 = np.array([1.0, np.nan, 2.0])
+    with pytest.raises(ValueError, match="x0 has 1 entries that are not finite.*index 1"):
+        optim.minimize(lambda x: np.sum(x ** 2), x0)
+    assert np.isnan(x0[1]) and x0[0] == 1.0
+
+
+def test_join_schedules_never_asks_a_schedule_for_a_step_before_its_start():
+    import math
+    from gradkit.optim import schedules
+    later = lambda t: 0.1 / math.sqrt(float(t) + 1.0)  # noqa: E731 (fails at t < -1)
+    s = schedules.join_schedules([schedules.constant_schedule(1.0), later], [5])
+    assert [s(t) for t in (0, 4)] == [1.0, 1.0]
+    assert s(5) == 0.1 and s(8) == pytest.approx(0.05)

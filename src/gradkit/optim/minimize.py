@@ -108,7 +108,16 @@ class OptimizeResult(dict):
 
 
 def _scalar(v):
-    return float(getval(v))
+    """``fun``'s value as a Python float, or a TypeError that says what it returned."""
+    v = getval(v)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        shape = getattr(v, "shape", None)
+        what = f"an array of shape {shape}" if shape is not None else type(v).__name__
+        raise TypeError(f"minimize: fun must return a scalar (a number or a 0-d array); it "
+                        f"returned {what}. Return the objective's value, e.g. np.sum(...) "
+                        f"or out[0].") from None
 
 
 class Objective:
@@ -170,7 +179,7 @@ class Objective:
                     self._engine_vg = _jit(self._engine_vg)
             f, g = self._engine_vg(self.unravel(x))
             if type(g) is np.ndarray and not self.is_tree:  # the engine's plain answer
-                return float(f), self.ravel(g)
+                return _scalar(f), self.ravel(g)
         return _scalar(f), self._checked(self.ravel(getval(g)), x, "grad=" if self._vg is None
                                          else "value_and_grad=")
 
@@ -447,6 +456,10 @@ def minimize(fun, x0, method="lbfgs", *, args=(), grad=None, value_and_grad=None
         raise TypeError("minimize: x0 is complex, and the methods minimize over real "
                         "parameters; write f of z = u + 1j * v as a function of the real pair "
                         "(u, v) (a dict {'u': ..., 'v': ...} works as x0).")
+    bad = np.flatnonzero(~np.isfinite(objective.x0))
+    if bad.size:
+        raise ValueError(f"minimize: x0 has {bad.size} entries that are not finite (NaN or "
+                         f"inf), the first at flat index {bad[0]}; start from finite values.")
     measure = {"frank-wolfe": "Frank-Wolfe gap", "proximal": "gradient-mapping inf-norm",
                "subgradient": "subgradient inf-norm"}.get(
         name, "projected-gradient inf-norm" if bounds is not None else "gradient inf-norm")

@@ -393,7 +393,9 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
         count = np.asarray(count)
         value = schedules[0](count)
         for boundary, s in zip(boundaries, schedules[1:]):
-            value = np.where(count < boundary, value, s(count - boundary))
+            # (a schedule is never asked for a step before its start: a user's
+            # lambda t: 0.1 / math.sqrt(t + 1) would fail there, though its value is unused)
+            value = np.where(count < boundary, value, s(np.maximum(count - boundary, 0)))
         return _out(value)
 
     return schedule
