@@ -58,9 +58,10 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
         ``(..., T_q, d_v)``, equal to PyTorch's
         ``torch.nn.functional.scaled_dot_product_attention`` with the same mask.
 
-    A masked entry gets weight exactly 0 and no gradient. A query with every key masked has
-    no distribution to take; its row of weights is NaN, as in PyTorch, rather than a made-up
-    answer.
+    A masked entry gets weight exactly 0 and no gradient. A query with every key masked (a
+    padding position) has no distribution to take: its weights are all 0, so its output is 0
+    and it sends no gradient, as PyTorch's kernels give (2.5 and later; a NaN row there
+    would make NaN every gradient, the other rows' too).
 
     Examples:
         >>> q = np.array([[1.0, 0.0], [0.0, 1.0]])
@@ -77,9 +78,14 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
         # made like the scores, so it lives on their device (NumPy or CuPy)
         future = np.tril(np.ones_like(getval(scores), shape=(tq, tk), dtype=bool))
         mask = future if mask is None else np.logical_and(mask, future)
-    if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
-    return F.softmax(scores, axis=-1) @ v
+    if mask is None:
+        return F.softmax(scores, axis=-1) @ v
+    scores = np.where(mask, scores, -np.inf)
+    some = np.any(mask, axis=-1, keepdims=True)  # the queries with a key to attend to
+    # the others' scores made 0 (a finite uniform softmax), then their weights 0 (no branch
+    # on the mask's values: it may be batched under vmap; the other rows' bits are the same)
+    weights = np.where(some, F.softmax(np.where(some, scores, 0.0), axis=-1), 0.0)
+    return weights @ v
 
 
 class MultiHeadSelfAttention(Layer):

@@ -111,12 +111,20 @@ def elu(x, alpha=1.0):
     Returns:
         An array of ``x``'s shape.
 
+    At ``x = 0`` the derivative is the minimum-norm one of ``[min(alpha, 1), max(alpha,
+    1)]`` (:mod:`gradkit.autodiff.conventions`): ``alpha`` for ``alpha <= 1`` (1, smooth, at
+    ``alpha = 1``), else 1. (PyTorch gives ``alpha`` for every ``alpha``.)
+
     Examples:
         >>> np.round(elu(np.array([-1.0, 2.0])), 4)   # exp(-1) - 1 = -0.6321
         array([-0.6321,  2.    ])
     """
-    # expm1 only sees x <= 0, so the unused branch never overflows (inf * 0 = nan gradients)
-    return np.where(x > 0, x, float(alpha) * np.expm1(np.minimum(x, 0.0)))
+    alpha = float(alpha)
+    # expm1 only sees x <= 0, so the unused branch never overflows (inf * 0 = nan gradients);
+    # the inner where (not np.minimum, whose derivative at the tie x = 0 is 0) keeps
+    # d expm1(x) / dx = 1 at 0, so the negative branch's slope there is alpha
+    negative = alpha * np.expm1(np.where(x > 0, 0.0, x))
+    return np.where(x > 0 if alpha <= 1.0 else x >= 0, x, negative)
 
 
 def gelu(x):
