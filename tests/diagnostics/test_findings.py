@@ -1,5 +1,8 @@
 """The detectors on histories built by hand: each law on the cases that must and must not fire."""
 import math
+import warnings
+
+import numpy as np
 
 import pytest
 
@@ -98,3 +101,26 @@ def test_a_brief_explosion_inside_the_first_window_is_found_as_a_spike():
     assert found[0].evidence["loss then"] == 21.0
     calm = dict(h, loss=[3.3] + [3.0] * 119)  # the same norms while the loss falls: no spike
     assert exploding_gradients(calm) == []
+
+
+def test_a_first_norm_of_zero_is_no_reference_for_a_spike():
+    """An intercept's first gradient on a balanced batch is 0: a later noisy batch (loss 1.5
+    against a start of 0.7) is no explosion 'inf-fold'."""
+    from gradkit.diagnostics.findings import exploding_gradients
+    rng = np.random.default_rng(0)
+    loss = list(0.7 * np.exp(-np.arange(100) / 50.0))
+    loss[61] = 1.5
+    h = {"step": list(range(100)), "loss": loss,
+         "grad_norm": {"coef": list(0.5 + 0.05 * rng.random(100)),
+                       "intercept": [0.0] + list(0.1 + 0.05 * rng.random(99))}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert exploding_gradients(h) == []
+
+
+def test_the_growth_per_step_counts_steps_not_records():
+    from gradkit.diagnostics.findings import exploding_gradients
+    h = {"step": [1, 11, 21, 31, 41], "loss": [1.0, 2.0, 50.0, 1e3, 1e4],
+         "grad_norm": {"w": [1.0, 10.0, 100.0, 1e3, 1e4]}}
+    found = exploding_gradients(h, steps_per_epoch=1)
+    assert found and "100-fold (about 1.26x per step)" in found[0].message, found

@@ -411,7 +411,8 @@ def exploding_gradients(history, factor: float = 100.0, *, steps_per_epoch=None)
             t = a + int(np.argmax(np.nan_to_num(n[a:b], nan=-np.inf) >= factor * ref))
             value = float(n[t])
             growth = value / ref
-            rate = growth ** (1.0 / max(t, 1))
+            # per step of training, not per record (a strided or thinned history)
+            rate = growth ** (1.0 / max(int(s.steps[t]) - int(s.steps[0]), 1))
             out.append(Finding(
                 "exploding",
                 f"The gradient norm of {group!r} grew {growth:.3g}-fold (about {rate:.3g}x "
@@ -428,7 +429,9 @@ def exploding_gradients(history, factor: float = 100.0, *, steps_per_epoch=None)
         else:
             # a spike inside the first window must not raise its own reference: for the
             # spike test the reference is the smaller of the first norm and the median
-            ref = min(ref, float(first[0]))
+            # (a first norm of 0, an intercept's on a balanced first batch, is no reference)
+            if first[0] > 0:
+                ref = min(ref, float(first[0]))
             spike = _loss_spike(history, n, factor * ref, m0)
             if spike is not None:
                 t, loss_t = spike

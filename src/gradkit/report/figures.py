@@ -5,6 +5,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..plot._figure import plain_text
+
 __all__ = ["confusion_matrix_figure", "predicted_vs_true_figure"]
 
 
@@ -37,8 +39,10 @@ def confusion_matrix_figure(matrix, labels, title="confusion matrix (held-out ro
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, label="rows")
     ticks = np.arange(k)
-    shown = [str(label)[:20] for label in labels]
-    ax.set_xticks(ticks, shown, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
+    shown = _tick_labels(labels)
+    turn = k > 4 or max((len(t) for t in shown), default=0) > 6
+    ax.set_xticks(ticks, shown, rotation=45 if turn else 0, ha="right" if turn else "center",
+                  rotation_mode="anchor")
     ax.set_yticks(ticks, shown)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -47,8 +51,21 @@ def confusion_matrix_figure(matrix, labels, title="confusion matrix (held-out ro
         for j in range(k):
             ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=8,
                     color="white" if matrix[i, j] > threshold else "black")
-    ax.set_title(title)
+    # over the axes and the colour bar both, so that the bar never cuts it
+    plain_text(ax.get_xticklabels(), ax.get_yticklabels(), fig.suptitle(title, fontsize=11))
     return fig
+
+
+def _tick_labels(labels, width=24):
+    """The class names as tick labels: a long name keeps its start and its end (where
+    ``customer_segment_premium_A`` and ``..._B`` differ) around an ellipsis; names that
+    still coincide get their index in front."""
+    def short(text):
+        return text if len(text) <= width else f"{text[:width // 2 - 1]}…{text[-(width // 2):]}"
+    shown = [short(str(label)) for label in labels]
+    if len(set(shown)) < len(shown):
+        shown = [f"{i}: {t}" for i, t in enumerate(shown)]
+    return shown
 
 
 def predicted_vs_true_figure(y_true, y_pred, title="predicted against true (held-out rows)"):
