@@ -86,3 +86,14 @@ def test_the_hinge_svm_steps_suit_the_features_scale():
     assert np.any(ours.coef_ != 0)
     assert ours.score(X, y) >= theirs.score(X, y) - 0.02
     assert min(ours.loss_curve_) < 0.5 * ours.loss_curve_[0]
+
+
+def test_the_proximal_history_records_the_whole_objective():
+    """The history's loss was the smooth part alone (without the L1 term) under "proximal",
+    so the report and the findings judged another number than loss_curve_."""
+    from sklearn.datasets import make_regression
+    X, y = make_regression(200, 10, noise=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = LinearRegression(optimizer="proximal", penalty="l1", alpha=1.0).fit(X, y)
+    np.testing.assert_allclose(m.history_["loss"], m.loss_curve_[1:], rtol=1e-12)

@@ -420,8 +420,14 @@ def _clean(frame, target, dropna, impute, summary, spell):
     if not bad:
         return frame, {}
     if not dropna and impute is None:
-        raise missing_cells_error(bad, f"pass {spell.dropna} to drop those rows or "
-                                  f"{spell.impute.format('mean')} to fill them")
+        if target is not None and target in bad:  # a target cannot be filled, only dropped
+            fix = (f"pass {spell.dropna} to drop those rows (or "
+                   f"{spell.impute.format('mean')}, which fills the features' cells and drops "
+                   f"the rows whose target {quote(target)} is missing)")
+        else:
+            fix = (f"pass {spell.dropna} to drop those rows or "
+                   f"{spell.impute.format('mean')} to fill them")
+        raise missing_cells_error(bad, fix)
     n = len(frame)
     if dropna:
         keep = np.ones(n, bool)

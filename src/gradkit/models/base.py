@@ -1441,6 +1441,8 @@ class GradientEstimator(BaseEstimator):
                 same = "x" in last and all(np.array_equal(a, b) for a, b in
                                            zip(tree_leaves(last["x"]), tree_leaves(params)))
                 f, g = last["fg"] if same else objective_and_grad(params)
+                if smooth_only:  # the proximal method's objective: f + its L1 term
+                    f = info.fun
                 if due:
                     monitor.record(step, loss=float(f), grads=g, params=params,
                                    updates=None, learning_rate=None)
