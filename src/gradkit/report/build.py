@@ -357,11 +357,16 @@ def _summary_section(report, history, why, steps_per_epoch=None):
     rows = [("steps recorded", len(loss))]
     what, values, at = "loss", loss, steps
     if steps_per_epoch and steps_per_epoch > 1:
-        # one batch's loss is noise: the epochs' means are the run's loss
+        # one batch's loss is noise: the epochs' means are the run's loss. Epochs by step
+        # number, as the findings count them (a strided or thinned history records fewer
+        # steps than it trained)
         k = int(steps_per_epoch)
-        values = [float(np.mean(loss[i:i + k])) for i in range(0, len(loss), k)]
-        what, at = "epoch's mean loss", [f"epoch {e + 1}" for e in range(len(values))]
-        rows.append(("epochs", len(values)))
+        at_steps = np.asarray(steps[:len(loss)] + list(range(len(steps), len(loss))))
+        epoch = (at_steps - at_steps[0]) // k
+        firsts = np.flatnonzero(np.r_[True, epoch[1:] != epoch[:-1]])
+        values = [float(np.mean(part)) for part in np.split(np.asarray(loss), firsts[1:])]
+        what, at = "epoch's mean loss", [f"epoch {int(epoch[i]) + 1}" for i in firsts]
+        rows.append(("epochs", int(epoch[-1]) + 1))
     else:
         at = [f"step {s}" for s in steps] + [f"step {i}" for i in range(len(steps), len(loss))]
     rows += [(f"first {what}", values[0]), (f"last {what}", values[-1])]
