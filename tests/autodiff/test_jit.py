@@ -680,3 +680,18 @@ def test_an_errstate_block_inside_the_function_is_replayed(shape):
             with pytest.raises(FloatingPointError):
                 jitted(ones, zeros)
     assert "with errstate(divide='ignore'):" in jitted.source, jitted.source
+
+
+def test_a_call_that_records_no_step_inside_an_errstate_block_tags_no_other_step():
+    def f(a, b):
+        c = a / b  # recorded under the caller's settings
+        with np.errstate(divide="ignore"):
+            d = np.atleast_1d(c)  # hands c back: no step of its own
+        return d
+
+    jitted = gk.jit(f)
+    jitted(np.ones(3), np.full(3, 2.0))
+    assert "errstate" not in jitted.source, jitted.source
+    for _ in range(2):
+        with pytest.warns(RuntimeWarning, match="divide by zero"):
+            jitted(np.ones(3), np.zeros(3))

@@ -552,18 +552,20 @@ class Recording:
         return out
 
     # -- the calls NumPy routes here
-    def _errstate_kept(self):
-        """Tag the step just recorded with the ``np.errstate`` it ran under, where that is
-        not the trace's (a block inside the function, or inside the engine: a replay runs
+    def _errstate_kept(self, since):
+        """Tag the steps recorded by this call (``self.steps[since:]``: none where it was
+        folded or handed back a value) with the ``np.errstate`` they ran under, where that
+        is not the trace's (a block inside the function, or inside the engine: a replay runs
         the recorded calls only, so it would not set it, and a division by zero that raised
         would give inf). The program runs such steps inside ``with errstate(...)`` for the
         settings that differ, as the block set them."""
-        if not self.steps:
+        if len(self.steps) == since:
             return
         now = np.geterr()
         if now != self.errors:
-            self.errstates[id(self.steps[-1])] = tuple(
-                (k, v) for k, v in sorted(now.items()) if self.errors[k] != v)
+            state = tuple((k, v) for k, v in sorted(now.items()) if self.errors[k] != v)
+            for step in self.steps[since:]:
+                self.errstates[id(step)] = state
 
     def _targets_ok(self, targets, what):
         for a in targets:
@@ -578,6 +580,7 @@ class Recording:
         if not self.live:
             return getattr(ufunc, method)(*_plain(inputs), **_plain(kwargs)) \
                 if method != "__call__" else ufunc(*_plain(inputs), **_plain(kwargs))
+        since = len(self.steps)
         pieces, reads = [], []
         name = self.name_of(ufunc, "f")
         pieces.append(name if method == "__call__" else f"{name}.{method}")
@@ -603,7 +606,7 @@ class Recording:
         if ufunc in _EXACT_UFUNCS and method == "__call__" and not kw and type(box) is JitValue \
                 and box._slot == len(self.values) - 1 and all(map(_scalar_input, inputs)):
             self.exact_calls.add(box._slot)
-        self._errstate_kept()
+        self._errstate_kept(since)
         return box
 
     def type_numbers(self, ufunc, inputs, vals, out, pieces):
@@ -653,8 +656,9 @@ class Recording:
             if not self._targets_ok(target if isinstance(target, tuple) else (target,),
                                     what):
                 return func(*vals, **kw)
+        since = len(self.steps)
         out = self.result(func(*vals, **kw), pieces, reads, pure, what)
-        self._errstate_kept()
+        self._errstate_kept(since)
         return out
 
     def method(self, box, name, *args, **kwargs):
@@ -717,6 +721,7 @@ class Recording:
     def operator(self, symbol, fn, a, b):
         if not self.live:
             return fn(_plain(a), _plain(b))
+        since = len(self.steps)
         pa, pb, reads = [], [], []
         try:
             x = self.arg(a, pa, reads)
@@ -733,7 +738,7 @@ class Recording:
             self.elementwise[out._slot] = (ufunc, pa, pb)  # may reuse a dying operand
             if _scalar_input(a) and _scalar_input(b):
                 self.exact_calls.add(out._slot)
-        self._errstate_kept()
+        self._errstate_kept(since)
         return out
 
     def unary(self, fmt, fn, a):
@@ -761,7 +766,7 @@ class Recording:
         ifn(box._array, y)
         self.note_write(box._array)
         self.steps.append(("do", (), pieces, tuple(reads), False))
-        self._errstate_kept()
+        self._errstate_kept(len(self.steps) - 1)
         return box
 
     def typed_number(self, number, other, out, pieces):
