@@ -332,3 +332,27 @@ def test_rmsprop_with_a_numpy_float32_decay_steps_as_update_does():
         u, fs = opt.update(g, fs, f)
         f = T.apply_updates(f, u)
         assert p["w"].tobytes() == f["w"].tobytes()
+
+
+@pytest.mark.parametrize("name, make", FUSED, ids=[n for n, _ in FUSED])
+def test_a_one_element_float64_leaf_takes_the_kernels_one_element_step(name, make, monkeypatch):
+    """The bit tests hold for the array step too: this one sees the one-element step run
+    (and write) for an intercept-like leaf, and not for a float32 one."""
+    from gradkit.optim import aliases
+    written = []
+    real = aliases._written
+
+    def counting(*args):
+        written.append(real(*args))
+        return written[-1]
+
+    monkeypatch.setattr(aliases, "_written", counting)
+    opt = make()
+    for dtype, want in ((np.float64, [True, True]), (np.float32, [])):
+        written.clear()
+        params = {"w": np.ones(3, dtype), "b": np.zeros(1, dtype)}
+        state = opt.init(params)
+        for _ in range(2):
+            params, state, _ = T.step(opt, params, {"w": np.full(3, 0.5, dtype),
+                                                    "b": np.full(1, 0.25, dtype)}, state)
+        assert written == want, (name, dtype)

@@ -568,7 +568,7 @@ def _fused_kernel(tx, leaf_step, learning_rate, states, rebuild, constants=(),
         try:
             if one_step(p, g, moments, floats, bufs):
                 return
-        except (ZeroDivisionError, ValueError, OverflowError):
+        except (ZeroDivisionError, ValueError):  # (x / 0, math.sqrt of a negative)
             pass
         leaf_step(p, g, moments, arrays, bufs)
 

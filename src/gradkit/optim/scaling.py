@@ -527,21 +527,21 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
 
         m_t = decay * m_{t-1} + (1 - decay) * g_t
         v_t = decay * v_{t-1} + (1 - decay) * g_t**2
-        (mhat, vhat = m_t / (1 - decay**t), v_t / (1 - decay**t) if bias_correction)
-        u_t = g_t / sqrt(vhat - mhat**2 + eps)             (eps_in_sqrt=True)
-        u_t = g_t / (sqrt(max(vhat - mhat**2, 0)) + eps)   (eps_in_sqrt=False)
+        u_t = g_t / sqrt(v_t - m_t**2 + eps)             (eps_in_sqrt=True)
+        u_t = g_t / (sqrt(max(v_t - m_t**2, 0)) + eps)   (eps_in_sqrt=False)
 
-    (Rounding can make ``vhat - mhat**2`` a little negative where the gradient is steady,
+    (Rounding can make ``v_t - m_t**2`` a little negative where the gradient is steady,
     which would be a NaN outside the square root; inside it ``eps`` covers it, as in optax.)
-    ``bias_correction=True`` is refused: at the first step ``vhat - mhat**2`` is
-    ``g**2 - g**2 = 0``, so the first update would be ``g / sqrt(eps)``.
+    ``bias_correction=True`` is refused: with Adam's correction the first step's variance
+    ``v_1 / (1 - decay) - (m_1 / (1 - decay))**2`` is ``g**2 - g**2 = 0``, so the first
+    update would be ``g / sqrt(eps)``.
 
     Args:
         decay: moving-average decay, in [0, 1).
         eps: > 0.
         initial_scale: ``v_0``, >= 0.
         eps_in_sqrt: where eps goes, see above.
-        bias_correction: divide by ``1 - decay**t`` as Adam does.
+        bias_correction: refused (see above); kept so that :func:`rmsprop` can say why.
 
     Returns:
         A :class:`GradientTransformation` with state :class:`ScaleByRStdDevState`.
@@ -572,12 +572,11 @@ def scale_by_stddev(decay: float = 0.9, eps: float = 1e-8, initial_scale: float 
         t = state.count + 1
         mu = tree_map(first, updates, state.mu)
         nu = tree_map(second, updates, state.nu)
-        c = 1.0 / (1.0 - decay ** t) if bias_correction else 1.0
         if eps_in_sqrt:
-            out = tree_map(lambda g, m, v: g / np.sqrt(v * c - (m * c) ** 2 + eps), updates, mu, nu)
+            out = tree_map(lambda g, m, v: g / np.sqrt(v - m ** 2 + eps), updates, mu, nu)
         else:
-            out = tree_map(lambda g, m, v: g / (np.sqrt(np.maximum(v * c - (m * c) ** 2, 0.0))
-                                                + eps), updates, mu, nu)
+            out = tree_map(lambda g, m, v: g / (np.sqrt(np.maximum(v - m ** 2, 0.0)) + eps),
+                           updates, mu, nu)
         return out, ScaleByRStdDevState(t, mu, nu)
 
     return GradientTransformation(init, update)

@@ -52,11 +52,11 @@ def minimize_subgradient(objective, x, monitor, *, learning_rate=1.0, schedule="
         >>> bool(r.fun < 1e-2)
         True
     """
-    scale = 1.0  # (the per-coordinate steps over their largest, with a per-coordinate rate)
+    scale = None  # (a per-coordinate rate: the rates over their largest)
     if not isinstance(learning_rate, (int, float, np.number)):
-        rates = np.asarray(objective.ravel(learning_rate) if not isinstance(
-            learning_rate, np.ndarray) or learning_rate.shape != x.shape else learning_rate,
-            dtype=np.float64)
+        flat = isinstance(learning_rate, np.ndarray) and learning_rate.shape == x.shape
+        rates = np.asarray(learning_rate if flat else objective.ravel(learning_rate),
+                           dtype=np.float64)
         if rates.shape != x.shape or not np.all(np.isfinite(rates)) or not np.all(rates > 0):
             raise ValueError(f"learning_rate per coordinate must be finite numbers > 0, one per "
                              f"entry of x0 ({x.size}); got shape {rates.shape}.")
@@ -76,7 +76,7 @@ def minimize_subgradient(objective, x, monitor, *, learning_rate=1.0, schedule="
     k = 0
     while stop is None:
         a = step_of(k)
-        d = g if scale is 1.0 else scale * g
+        d = g if scale is None else scale * g
         if normalize:
             gn = math.sqrt(float(d @ d))
             a = a / gn if gn > 0 else 0.0
